@@ -1,0 +1,3 @@
+import { freshetEslint } from '@freshet/config/eslint';
+
+export default freshetEslint({ root: import.meta.dirname });

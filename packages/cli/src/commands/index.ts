@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+
+/**
+ * Registers every subcommand on the root program. Each command module exports
+ * one `register(program)` function; add new ones to the list below.
+ */
+export function registerCommands(program: Command): void {
+  for (const register of registrations) register(program);
+}
+
+const registrations: ((program: Command) => void)[] = [];
