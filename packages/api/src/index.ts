@@ -1,1 +1,2 @@
-export {};
+export * from './functions.js';
+export * from './graph.js';

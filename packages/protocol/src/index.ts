@@ -1,1 +1,3 @@
 export {};
+export * from './control/index.js';
+export * from './jobgraph.js';

@@ -1,1 +1,2 @@
-export {};
+export * from './operator.js';
+export * from './keygroups.js';

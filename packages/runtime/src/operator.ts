@@ -1,0 +1,103 @@
+/**
+ * The contract between operators (`src/operators/**`) and the task that runs
+ * them (`src/task/**`). A chain is fused: an operator's {@link Output} is the
+ * next operator's input, called directly, one record at a time inside the
+ * loop over a batch — no per-record Promise, message or allocation beyond the
+ * records themselves. The last operator of a chain writes into the task's
+ * record writer, which buffers per output channel and ships batches.
+ *
+ * Everything here runs on one thread; the task serializes calls (records,
+ * watermarks, timers, barriers) so operators need no locking.
+ */
+import type { StreamNode, JobConfig } from '@freshet/api';
+
+/** Timestamp value of a record that has none. */
+export const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
+/** The watermark before any was seen. */
+export const MIN_WATERMARK = Number.NEGATIVE_INFINITY;
+/** The watermark that ends event time (end of a bounded input). */
+export const MAX_WATERMARK = Number.POSITIVE_INFINITY;
+
+/** Where an operator emits. Implemented by the next operator in the chain or by the task's record writer. */
+export interface Output {
+  /** Emits a record on the main output. */
+  collect(value: unknown, timestamp: number): void;
+  /** Emits a record on side output `tagId`; dropped if nothing consumes that tag. */
+  collectSide(tagId: string, value: unknown, timestamp: number): void;
+  /** Forwards a watermark downstream (after the operator fired its timers). */
+  emitWatermark(watermark: number): void;
+}
+
+/** Processing-time services, provided by the task (backed by its event loop). */
+export interface ProcessingTimeService {
+  /** Current wall-clock time in epoch milliseconds. */
+  now(): number;
+  /**
+   * Calls `callback(time)` on the task's thread, between batches, at or after `time`.
+   * Returns a function that cancels it.
+   */
+  schedule(time: number, callback: (time: number) => void): () => void;
+}
+
+/** Everything an operator gets when it is opened. */
+export interface OperatorContext {
+  readonly node: StreamNode;
+  readonly job: JobConfig;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly attempt: number;
+  /** First and last key group (inclusive) this subtask owns. */
+  readonly keyGroupRange: { readonly start: number; readonly end: number };
+  readonly output: Output;
+  readonly processingTime: ProcessingTimeService;
+  /** Records a user-function failure; the task fails the job with it (stack trace kept). */
+  readonly reportUserError: (error: unknown, where: string) => never;
+}
+
+/**
+ * An operator's state at a checkpoint, as plain data the codec can serialize.
+ * Keyed state is grouped by key group so it can be redistributed when the
+ * job is restored at a different parallelism.
+ */
+export interface OperatorSnapshot {
+  /** Keyed state per key group (key group -> opaque data). */
+  keyed?: Record<number, unknown>;
+  /** Non-keyed operator state (e.g. broadcast state, source offsets), per subtask. */
+  operator?: unknown;
+}
+
+/** A running operator instance. */
+export interface StreamOperator {
+  /** Called once before any record; restores state first if `restored` is given. */
+  open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void;
+  /** A record on input 0 (the only input of a one-input operator). */
+  processElement(value: unknown, timestamp: number): void;
+  /** A record on input 1 of a two-input operator. */
+  processElement2?(value: unknown, timestamp: number): void;
+  /**
+   * The operator's combined input watermark advanced (the task takes the minimum
+   * over all channels of all inputs). The operator fires due event-time timers
+   * and then calls `output.emitWatermark`.
+   */
+  processWatermark(watermark: number): void;
+  /** All inputs ended (bounded input). Flush whatever is buffered. */
+  endInput(): void;
+  /** Snapshot at a checkpoint barrier (synchronous part). */
+  snapshotState(checkpointId: number): OperatorSnapshot;
+  /** The checkpoint completed everywhere (for two-phase-commit sinks). */
+  notifyCheckpointComplete?(checkpointId: number): void;
+  /** Release resources; calls the user function's `close`. */
+  close(): void;
+}
+
+/** A source's run loop, driven by the task in slices so the thread stays responsive. */
+export interface SourceOperator extends StreamOperator {
+  /**
+   * Emits up to about `maxRecords` records into the output and returns
+   * 'MORE' if it has more right now, 'IDLE' if it has nothing now (unbounded,
+   * waiting on I/O or rate limit; the task polls again soon), or 'END' when a
+   * bounded source is exhausted.
+   */
+  emitNext(maxRecords: number): 'MORE' | 'IDLE' | 'END';
+}
