@@ -26,6 +26,12 @@ export interface Output {
   collectSide(tagId: string, value: unknown, timestamp: number): void;
   /** Forwards a watermark downstream (after the operator fired its timers). */
   emitWatermark(watermark: number): void;
+  /**
+   * Marks this output idle (no records for the idleness timeout) or active
+   * again. Downstream input gates leave idle channels out of the watermark
+   * minimum (Flink's WatermarkStatus).
+   */
+  markIdle(idle: boolean): void;
 }
 
 /** Processing-time services, provided by the task (backed by its event loop). */
