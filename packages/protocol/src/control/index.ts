@@ -1,0 +1,2 @@
+export * from './taskmanager.js';
+export * from './settings.js';
