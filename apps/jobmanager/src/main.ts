@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { openDatabase } from '@freshet/db';
+import { startHealthMonitor } from './cluster/health-monitor.js';
+import { prismaClusterStore } from './cluster/prisma-store.js';
+import { ClusterRegistry } from './cluster/registry.js';
+import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
+import { createLogger, type Logger } from './logger.js';
+import { startHttpServer } from './server.js';
+
+/** The JobManager's version, from its package.json. */
+export const JOBMANAGER_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** A running JobManager. */
+export interface JobManager {
+  /** Base URL of its HTTP API, e.g. `http://127.0.0.1:8081`. */
+  readonly url: string;
+  readonly port: number;
+  readonly registry: ClusterRegistry;
+  /** Closes the server, stops the monitor, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a JobManager with a parsed configuration: opens (and migrates) the
+ * database, restores the TaskManager book, starts the health monitor and the
+ * HTTP server, and logs `JobManager listening on <url>`.
+ */
+export async function startJobManager(config: JobManagerConfig, logger: Logger = createLogger(config.logLevel)): Promise<JobManager> {
+  await mkdir(config.dataDir, { recursive: true });
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const registry = new ClusterRegistry({
+    store: prismaClusterStore(db),
+    logger,
+    version: JOBMANAGER_VERSION,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+  });
+  let monitor: ReturnType<typeof startHealthMonitor> | undefined;
+  try {
+    await registry.restore();
+    monitor = startHealthMonitor(registry, config.heartbeatTimeoutMs, logger);
+    const server = await startHttpServer({
+      host: config.host,
+      port: config.port,
+      maxBodySize: config.uploadLimitBytes,
+      context: { registry },
+      logger,
+    });
+    logger.info(
+      { url: server.url, port: server.port, database: db.kind, dataDir: config.dataDir, version: JOBMANAGER_VERSION },
+      `JobManager listening on ${server.url}`,
+    );
+    let closing: Promise<void> | undefined;
+    const stopMonitor = monitor;
+    return {
+      url: server.url,
+      port: server.port,
+      registry,
+      close: () =>
+        (closing ??= (async () => {
+          await server.close();
+          await stopMonitor.stop();
+          await db.close();
+          logger.info('JobManager stopped');
+        })()),
+    };
+  } catch (err) {
+    await monitor?.stop();
+    await db.close();
+    throw err;
+  }
+}
+
+/**
+ * Entry point of `freshet-jobmanager` and `freshet jobmanager`: reads the
+ * configuration, starts the JobManager and closes it cleanly on SIGINT or
+ * SIGTERM. Resolves once it has stopped.
+ *
+ * @param argv - command-line arguments after the program name
+ * @throws ConfigError for a bad setting (before anything starts)
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const invocation = loadJobManagerConfig(argv);
+  if (invocation.help) {
+    process.stdout.write(JOBMANAGER_USAGE);
+    return;
+  }
+  const logger = createLogger(invocation.config.logLevel);
+  const jobManager = await startJobManager(invocation.config, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      logger.info({ signal }, 'JobManager shutting down');
+      jobManager.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'JobManager did not shut down cleanly');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { RegisterTaskManagerOutput } from '@freshet/protocol';
+import { readFileSync } from 'node:fs';
+import { createJobManagerClient } from './control-client.js';
+import { startDataServer } from './data-server.js';
+import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
+import { HealthSampler } from './health.js';
+import { createLogger, type Logger } from './logger.js';
+import { ControlSession } from './session.js';
+
+/** The TaskManager's version, from its package.json. */
+export const TASKMANAGER_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** A running TaskManager. */
+export interface TaskManager {
+  /** Stable id under which it registers. */
+  readonly resourceId: string;
+  /** The data-plane port it announced. */
+  readonly dataPort: number;
+  /** Resolves with the first session; rejects if the JobManager refuses the registration or the TaskManager stops first. */
+  readonly registered: Promise<RegisterTaskManagerOutput>;
+  /** Deregisters, stops heartbeating, closes the data port. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a TaskManager: opens its data port, then registers with the
+ * JobManager in the background (retrying with backoff until it answers) and
+ * heartbeats. Returns at once; await `registered` to know it joined.
+ */
+export async function startTaskManager(config: TaskManagerConfig, logger: Logger = createLogger(config.logLevel)): Promise<TaskManager> {
+  const resourceId = config.resourceId ?? randomUUID();
+  const data = await startDataServer(config.host, config.dataPort, logger);
+  logger.info({ host: data.host, dataPort: data.port }, `TaskManager data port listening on ${data.host}:${data.port}`);
+  const health = new HealthSampler();
+  const session = new ControlSession({
+    client: createJobManagerClient(config.jobManagerUrl),
+    registration: {
+      resourceId,
+      host: config.host,
+      dataPort: data.port,
+      slots: config.slots,
+      version: TASKMANAGER_VERSION,
+      pid: process.pid,
+    },
+    health,
+    logger,
+  });
+  logger.info({ jobManager: config.jobManagerUrl, slots: config.slots, resourceId }, 'TaskManager registering');
+  const registered = session.start();
+  // Callers that never await `registered` must not see an unhandled rejection.
+  registered.catch(() => undefined);
+  let closing: Promise<void> | undefined;
+  return {
+    resourceId,
+    dataPort: data.port,
+    registered,
+    close: () =>
+      (closing ??= (async () => {
+        await session.stop();
+        health.stop();
+        await data.close();
+        logger.info('TaskManager stopped');
+      })()),
+  };
+}
+
+/**
+ * Entry point of `freshet-taskmanager` and `freshet taskmanager`: reads the
+ * configuration, starts the TaskManager, and deregisters and stops on SIGINT
+ * or SIGTERM. Resolves once it has stopped; rejects if the JobManager refuses
+ * the registration.
+ *
+ * @param argv - command-line arguments after the program name
+ * @throws ConfigError for a bad setting (before anything starts)
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const invocation = loadTaskManagerConfig(argv);
+  if (invocation.help) {
+    process.stdout.write(TASKMANAGER_USAGE);
+    return;
+  }
+  const logger = createLogger(invocation.config.logLevel);
+  const taskManager = await startTaskManager(invocation.config, logger);
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const signalled = new Promise<void>((resolve) => {
+    onSignal = (signal) => {
+      logger.info({ signal }, 'TaskManager shutting down');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  // Run until a signal, or until the JobManager refuses us for good.
+  const failed = taskManager.registered.then(
+    () => new Promise<never>(() => undefined),
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
+  const outcome = await Promise.race([signalled.then(() => undefined), failed]);
+  process.off('SIGINT', onSignal!);
+  process.off('SIGTERM', onSignal!);
+  await taskManager.close();
+  if (outcome !== undefined) throw outcome;
+}

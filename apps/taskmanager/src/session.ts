@@ -1,0 +1,163 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RegisterTaskManagerInput, RegisterTaskManagerOutput } from '@freshet/protocol';
+import { errorCode, type JobManagerClient } from './control-client.js';
+import type { HealthSampler } from './health.js';
+import type { Logger } from './logger.js';
+
+/** Options of {@link ControlSession}. */
+export interface ControlSessionOptions {
+  client: JobManagerClient;
+  /** What to announce; `resourceId` keeps the identity stable across re-registrations. */
+  registration: RegisterTaskManagerInput & { resourceId: string };
+  health: HealthSampler;
+  logger: Logger;
+  /** First retry delay after a failed registration; doubles up to {@link ControlSessionOptions.maxBackoffMs}. @default 200 */
+  initialBackoffMs?: number;
+  /** @default 5000 */
+  maxBackoffMs?: number;
+  /** Time limit of one control call. @default 5000 */
+  requestTimeoutMs?: number;
+}
+
+/** Thrown when the JobManager rejects the registration itself (not a connectivity problem). */
+export class RegistrationRejectedError extends Error {
+  override readonly name = 'RegistrationRejectedError';
+}
+
+/**
+ * The TaskManager's side of the control plane: registers, heartbeats at the
+ * interval the JobManager asks for, and registers again (under the same
+ * resource id) whenever the JobManager no longer knows the session — after a
+ * JobManager restart, or after it declared this TaskManager lost.
+ */
+export class ControlSession {
+  readonly #opts: ControlSessionOptions;
+  readonly #stop = new AbortController();
+  #session: RegisterTaskManagerOutput | undefined;
+  #loop: Promise<void> | undefined;
+  #onRegistered: ((session: RegisterTaskManagerOutput) => void) | undefined;
+  #failedHeartbeats = 0;
+
+  constructor(opts: ControlSessionOptions) {
+    this.#opts = opts;
+  }
+
+  /** The current session, if registered. */
+  get current(): RegisterTaskManagerOutput | undefined {
+    return this.#session;
+  }
+
+  /**
+   * Starts the control loop and returns at once. The promise resolves after the
+   * first successful registration, and rejects with
+   * {@link RegistrationRejectedError} if the JobManager refuses it, or when the
+   * session is stopped before it registered.
+   */
+  start(): Promise<RegisterTaskManagerOutput> {
+    const registered = new Promise<RegisterTaskManagerOutput>((resolve, reject) => {
+      this.#onRegistered = resolve;
+      this.#loop = this.#run().catch((err: unknown) => {
+        if (this.#stop.signal.aborted) {
+          reject(new Error('TaskManager stopped before it registered'));
+          return;
+        }
+        this.#opts.logger.fatal({ err }, 'TaskManager control loop failed');
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+    return registered;
+  }
+
+  /** Stops heartbeating and deregisters (best effort, bounded by the request timeout). */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+    const session = this.#session;
+    this.#session = undefined;
+    if (session === undefined) return;
+    try {
+      await this.#opts.client.taskManagers.deregister.mutate(
+        { taskManagerId: session.taskManagerId, token: session.token },
+        { signal: AbortSignal.timeout(this.#opts.requestTimeoutMs ?? 5000) },
+      );
+      this.#opts.logger.info({ taskManagerId: session.taskManagerId }, 'TaskManager deregistered');
+    } catch (err) {
+      this.#opts.logger.warn({ err: String(err) }, 'Could not deregister from the JobManager; it will declare this TaskManager lost');
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const session = this.#session ?? (await this.#register());
+      await sleep(session.heartbeatIntervalMs, undefined, { signal });
+      await this.#heartbeat(session);
+    }
+  }
+
+  async #register(): Promise<RegisterTaskManagerOutput> {
+    const { client, registration, logger } = this.#opts;
+    const signal = this.#stop.signal;
+    let backoff = this.#opts.initialBackoffMs ?? 200;
+    const maxBackoff = this.#opts.maxBackoffMs ?? 5000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const session = await client.taskManagers.register.mutate(registration, { signal: this.#callSignal() });
+        this.#session = session;
+        logger.info(
+          { taskManagerId: session.taskManagerId, heartbeatIntervalMs: session.heartbeatIntervalMs, attempt },
+          `TaskManager registered as ${session.taskManagerId}`,
+        );
+        this.#onRegistered?.(session);
+        this.#onRegistered = undefined;
+        return session;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const code = errorCode(err);
+        if (code === 'BAD_REQUEST') {
+          throw new RegistrationRejectedError(`The JobManager rejected the registration: ${(err as Error).message}`);
+        }
+        // Log the first failure and then every tenth, so a long outage does not flood the log.
+        if (attempt === 1 || attempt % 10 === 0) {
+          logger.warn({ attempt, code, err: String(err), retryInMs: backoff }, 'JobManager not reachable; retrying registration');
+        }
+      }
+      // Jitter spreads the re-registrations of many TaskManagers after a JobManager restart.
+      await sleep(backoff * (0.75 + Math.random() * 0.5), undefined, { signal });
+      backoff = Math.min(maxBackoff, backoff * 2);
+    }
+  }
+
+  async #heartbeat(session: RegisterTaskManagerOutput): Promise<void> {
+    const { client, health, logger } = this.#opts;
+    try {
+      const reply = await client.taskManagers.heartbeat.mutate(
+        { taskManagerId: session.taskManagerId, token: session.token, health: health.sample(0) },
+        { signal: this.#callSignal() },
+      );
+      this.#failedHeartbeats = 0;
+      if (reply.status === 'reregister') {
+        logger.warn({ taskManagerId: session.taskManagerId, reason: reply.reason }, 'JobManager asked to register again');
+        this.#session = undefined;
+      }
+    } catch (err) {
+      if (this.#stop.signal.aborted) throw err;
+      const code = errorCode(err);
+      if (code === 'UNAUTHORIZED' || code === 'NOT_FOUND') {
+        logger.warn({ code }, 'JobManager refused the session; registering again');
+        this.#session = undefined;
+      } else {
+        // Keep the session: if the JobManager merely blinked, the next heartbeat
+        // succeeds; if it restarted, the next one is told to register again.
+        this.#failedHeartbeats++;
+        if (this.#failedHeartbeats === 1 || this.#failedHeartbeats % 10 === 0) {
+          logger.warn({ code, failures: this.#failedHeartbeats, err: String(err) }, 'Heartbeat failed');
+        }
+      }
+    }
+  }
+
+  #callSignal(): AbortSignal {
+    return AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#opts.requestTimeoutMs ?? 5000)]);
+  }
+}
