@@ -1,1 +1,4 @@
 export * from './model.js';
+export * from './config.js';
+export * from './generator.js';
+export * from './jsonl.js';

@@ -1,0 +1,469 @@
+/**
+ * The deterministic Nexmark generator.
+ *
+ * Event `index` depends only on the seed, the settings and `index`: each event
+ * seeds a small PRNG (mulberry32) from a hash of `(seed, index)`, so any
+ * subset of indices can be generated independently (parallel subtasks, replay
+ * from a checkpointed position) and gives the same events as serial
+ * generation.
+ *
+ * Shape of the stream (as in the Nexmark specification and Beam's generator):
+ * in each block of 50 events, 1 person, 3 auctions, 46 bids, in that order.
+ * Sellers and bidders are drawn among the most recent persons (a few "in
+ * flight" ids may refer to persons generated shortly after), bids among the
+ * most recent auctions, with hot auctions / bidders / sellers.
+ *
+ * Event time: event `i` nominally happens at
+ * `firstEventTimeMs + floor(i × interEventDelayUs / 1000)`; a deterministic
+ * fraction of the events (`outOfOrderFraction`) is pulled back by a jitter in
+ * `[0, maxDisorderMs]`. Hence the **disorder bound**: an event's timestamp is
+ * never more than `maxDisorderMs` (default 2000 ms) below the timestamp of any
+ * event generated before it — in the whole stream and in every subtask's
+ * share of it. A watermark of `maxTimestampSeen − maxDisorderMs` (Flink's
+ * `forBoundedOutOfOrderness(maxDisorderMs)`) therefore never makes an event
+ * late.
+ */
+import type { Auction, Bid, NexmarkEvent, Person } from './model.js';
+import {
+  FIRST_AUCTION_ID,
+  FIRST_CATEGORY_ID,
+  FIRST_PERSON_ID,
+  resolveConfig,
+  type NexmarkConfig,
+  type ResolvedNexmarkConfig,
+} from './config.js';
+
+// ------------------------------------------------------------------ PRNG
+// Module-level state: generation is synchronous, so one state is enough and
+// no object is allocated per event for the random stream.
+let rngState = 0;
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function seedRng(seedHash: number, index: number): void {
+  const lo = index >>> 0;
+  const hi = Math.floor(index / 4294967296) >>> 0;
+  rngState = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f));
+}
+
+/** mulberry32: next unsigned 32-bit value. */
+function nextU32(): number {
+  rngState = (rngState + 0x6d2b79f5) | 0;
+  let t = Math.imul(rngState ^ (rngState >>> 15), 1 | rngState);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
+/** Uniform in [0, 1). */
+function nextFloat(): number {
+  return nextU32() / 4294967296;
+}
+
+/** Uniform integer in [0, n). */
+function nextInt(n: number): number {
+  return Math.floor(nextFloat() * n);
+}
+
+// ------------------------------------------------------------------ fixed lists
+/** First names persons are drawn from. */
+export const FIRST_NAMES: readonly string[] = [
+  'Peter',
+  'Paul',
+  'Luke',
+  'John',
+  'Saul',
+  'Vicky',
+  'Kate',
+  'Julie',
+  'Sarah',
+  'Deiter',
+  'Walter',
+];
+/** Last names persons are drawn from. */
+export const LAST_NAMES: readonly string[] = [
+  'Shultz',
+  'Abrams',
+  'Spencer',
+  'White',
+  'Bartels',
+  'Walton',
+  'Smith',
+  'Jones',
+  'Noris',
+];
+/** US cities persons live in, with their state. */
+export const US_CITIES: readonly (readonly [city: string, state: string])[] = [
+  ['Phoenix', 'AZ'],
+  ['Los Angeles', 'CA'],
+  ['San Francisco', 'CA'],
+  ['Boise', 'ID'],
+  ['Portland', 'OR'],
+  ['Bend', 'OR'],
+  ['Redmond', 'WA'],
+  ['Seattle', 'WA'],
+  ['Kent', 'WA'],
+  ['Cheyenne', 'WY'],
+];
+const EMAIL_DOMAINS = ['example.com', 'mail.com', 'nexmark.org', 'inbox.net'];
+const ITEM_ADJECTIVES = [
+  'antique',
+  'vintage',
+  'rare',
+  'used',
+  'new',
+  'signed',
+  'boxed',
+  'mint',
+  'restored',
+  'handmade',
+  'classic',
+  'tiny',
+];
+const ITEM_NOUNS = [
+  'clock',
+  'guitar',
+  'lamp',
+  'bicycle',
+  'camera',
+  'vase',
+  'watch',
+  'chair',
+  'painting',
+  'radio',
+  'typewriter',
+  'globe',
+  'record',
+  'book',
+];
+/** The four "hot" bid channels (90% of bids), as in Flink's Nexmark. */
+export const HOT_CHANNELS: readonly string[] = ['Google', 'Facebook', 'Baidu', 'Apple'];
+const CHANNELS_NUMBER = 10_000;
+
+// Deterministic, seed-independent character pool for padding and descriptions.
+const POOL_SIZE = 8192;
+const POOL: string = (() => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz ';
+  let s = 0x2545f491;
+  let out = '';
+  for (let i = 0; i < POOL_SIZE + 256; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out += alphabet.charAt((s >>> 0) % alphabet.length);
+  }
+  return out;
+})();
+
+function poolString(length: number): string {
+  const start = nextInt(POOL_SIZE);
+  return POOL.substring(start, start + length);
+}
+
+const HOT_URLS: readonly string[] = HOT_CHANNELS.map(
+  (c, i) => `https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1&channel_id=${i}`,
+);
+let coldChannels: string[] | undefined;
+let coldUrls: string[] | undefined;
+function coldChannel(n: number): number {
+  if (!coldChannels) {
+    coldChannels = [];
+    coldUrls = [];
+    for (let i = 0; i < CHANNELS_NUMBER; i++) {
+      coldChannels.push(`channel-${i}`);
+      coldUrls.push(`https://www.nexmark.com/channel/${i}/item.htm?query=1&channel_id=${i}`);
+    }
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ id arithmetic (Beam's NexmarkUtils)
+function lastBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
+  const epoch = Math.floor(index / c.totalProportion);
+  let offset = index - epoch * c.totalProportion;
+  if (offset >= c.personProportion) offset = c.personProportion - 1;
+  return epoch * c.personProportion + offset;
+}
+
+function lastBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
+  let epoch = Math.floor(index / c.totalProportion);
+  let offset = index - epoch * c.totalProportion;
+  if (offset < c.personProportion) {
+    epoch--;
+    offset = c.auctionProportion - 1;
+  } else if (offset >= c.personProportion + c.auctionProportion) {
+    offset = c.auctionProportion - 1;
+  } else {
+    offset -= c.personProportion;
+  }
+  return Math.max(0, epoch * c.auctionProportion + offset);
+}
+
+function nextBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
+  const numPeople = lastBase0PersonId(c, index) + 1;
+  const active = Math.min(numPeople, c.numActivePeople);
+  return numPeople - active + nextInt(active + c.numInFlightPeople);
+}
+
+function nextBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
+  const maxAuction = lastBase0AuctionId(c, index);
+  const minAuction = Math.max(maxAuction - c.numInFlightAuctions, 0);
+  return minAuction + nextInt(maxAuction - minAuction + 1 + c.auctionIdLead);
+}
+
+/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice). */
+function nextPrice(): number {
+  return Math.round(Math.pow(10, nextFloat() * 6) * 100);
+}
+
+function pad4(n: number): string {
+  return n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : `${n}`;
+}
+
+// ------------------------------------------------------------------ events
+const resolvedCache = new WeakMap<NexmarkConfig, ResolvedNexmarkConfig>();
+const seedHashes = new WeakMap<ResolvedNexmarkConfig, number>();
+
+function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
+  if ((config as Partial<ResolvedNexmarkConfig>).resolved === true) return config as ResolvedNexmarkConfig;
+  let r = resolvedCache.get(config);
+  if (!r) {
+    r = resolveConfig(config);
+    resolvedCache.set(config, r);
+  }
+  return r;
+}
+
+function seedHash(c: ResolvedNexmarkConfig): number {
+  let h = seedHashes.get(c);
+  if (h === undefined) {
+    h = fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995);
+    seedHashes.set(c, h);
+  }
+  return h;
+}
+
+/** Which kind of event index `index` is: 0 person, 1 auction, 2 bid. Cheap; does not generate the event. */
+export function eventTypeOf(index: number, config: NexmarkConfig): 0 | 1 | 2 {
+  const c = resolved(config);
+  const offset = index % c.totalProportion;
+  return offset < c.personProportion ? 0 : offset < c.personProportion + c.auctionProportion ? 1 : 2;
+}
+
+/** Nominal (undisordered) event time of event `index`. */
+export function nominalTime(index: number, config: NexmarkConfig): number {
+  const c = resolved(config);
+  return c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
+}
+
+function generateResolved(index: number, c: ResolvedNexmarkConfig, h: number): NexmarkEvent {
+  seedRng(h, index);
+  let time = c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
+  if (nextFloat() < c.outOfOrderFraction) time -= nextInt(c.maxDisorderMs + 1);
+  const epoch = Math.floor(index / c.totalProportion);
+  const offset = index - epoch * c.totalProportion;
+  const extraLen = nextInt(2 * c.extraSize + 1);
+
+  if (offset >= c.personProportion + c.auctionProportion) {
+    let auction: number;
+    if (nextInt(c.hotAuctionRatio) > 0) {
+      auction = Math.floor(lastBase0AuctionId(c, index) / c.hotAuctionRatio) * c.hotAuctionRatio;
+    } else {
+      auction = nextBase0AuctionId(c, index);
+    }
+    let bidder: number;
+    if (nextInt(c.hotBidderRatio) > 0) {
+      bidder = Math.floor(lastBase0PersonId(c, index) / c.hotBidderRatio) * c.hotBidderRatio + 1;
+    } else {
+      bidder = nextBase0PersonId(c, index);
+    }
+    const price = nextPrice();
+    let channel: string;
+    let url: string;
+    if (nextInt(10) > 0) {
+      const k = nextInt(HOT_CHANNELS.length);
+      channel = HOT_CHANNELS[k]!;
+      url = HOT_URLS[k]!;
+    } else {
+      const k = coldChannel(nextInt(CHANNELS_NUMBER));
+      channel = coldChannels![k]!;
+      url = coldUrls![k]!;
+    }
+    const bid: Bid = {
+      auction: auction + FIRST_AUCTION_ID,
+      bidder: bidder + FIRST_PERSON_ID,
+      price,
+      channel,
+      url,
+      dateTime: time,
+      extra: poolString(extraLen),
+    };
+    return { event_type: 2, bid };
+  }
+
+  if (offset < c.personProportion) {
+    const id = epoch * c.personProportion + offset + FIRST_PERSON_ID;
+    const first = FIRST_NAMES[nextInt(FIRST_NAMES.length)]!;
+    const last = LAST_NAMES[nextInt(LAST_NAMES.length)]!;
+    const cityState = US_CITIES[nextInt(US_CITIES.length)]!;
+    const domain = EMAIL_DOMAINS[nextInt(EMAIL_DOMAINS.length)]!;
+    const person: Person = {
+      id,
+      name: `${first} ${last}`,
+      emailAddress: `${first.toLowerCase()}.${last.toLowerCase()}${id}@${domain}`,
+      creditCard: `${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))}`,
+      city: cityState[0],
+      state: cityState[1],
+      dateTime: time,
+      extra: poolString(extraLen),
+    };
+    return { event_type: 0, person };
+  }
+
+  const id = epoch * c.auctionProportion + (offset - c.personProportion) + FIRST_AUCTION_ID;
+  let seller: number;
+  if (nextInt(c.hotSellerRatio) > 0) {
+    seller = Math.floor(lastBase0PersonId(c, index) / c.hotSellerRatio) * c.hotSellerRatio;
+  } else {
+    seller = nextBase0PersonId(c, index);
+  }
+  const initialBid = nextPrice();
+  const reserve = initialBid + nextPrice();
+  const adjective = ITEM_ADJECTIVES[nextInt(ITEM_ADJECTIVES.length)]!;
+  const noun = ITEM_NOUNS[nextInt(ITEM_NOUNS.length)]!;
+  const auction: Auction = {
+    id,
+    itemName: `${adjective} ${noun}`,
+    description: poolString(20 + nextInt(21)),
+    initialBid,
+    reserve,
+    dateTime: time,
+    expires: time + c.minAuctionLengthMs + nextInt(c.maxAuctionLengthMs - c.minAuctionLengthMs + 1),
+    seller: seller + FIRST_PERSON_ID,
+    category: FIRST_CATEGORY_ID + nextInt(c.numCategories),
+    extra: poolString(extraLen),
+  };
+  return { event_type: 1, auction };
+}
+
+/**
+ * Generates event number `index` (0-based). Pure: the result depends only on
+ * `index` and `config` (seed and settings).
+ */
+export function generateEvent(index: number, config: NexmarkConfig): NexmarkEvent {
+  const c = resolved(config);
+  return generateResolved(index, c, seedHash(c));
+}
+
+/** Options of a {@link NexmarkGenerator}: the generator settings plus the share of the stream to produce. */
+export interface NexmarkGeneratorOptions extends NexmarkConfig {
+  /** Total number of events of the whole stream (all subtasks); unbounded when absent. */
+  events?: number;
+  /** Which share this generator produces: events with `index % parallelism === subtaskIndex`. @default 0 */
+  subtaskIndex?: number;
+  /** Number of shares. @default 1 */
+  parallelism?: number;
+  /** Events per second of the whole stream (split evenly among subtasks); unthrottled when absent. See {@link NexmarkGenerator.delayMs}. */
+  ratePerSecond?: number;
+  /** First index to produce (e.g. restored from a checkpoint); must belong to this subtask's share. @default subtaskIndex */
+  startIndex?: number;
+}
+
+/**
+ * Iterates over one subtask's share of the event stream: subtask `i` of `p`
+ * produces, in order, the events whose index is congruent to `i` modulo `p`.
+ * The union over all subtasks is exactly the serial stream.
+ */
+export class NexmarkGenerator {
+  /** The resolved settings. */
+  readonly config: ResolvedNexmarkConfig;
+  /** Total events of the whole stream (Infinity when unbounded). */
+  readonly events: number;
+  /** This generator's subtask index. */
+  readonly subtaskIndex: number;
+  /** Number of subtasks the stream is split over. */
+  readonly parallelism: number;
+  private readonly hash: number;
+  private nextIdx: number;
+  private readonly ratePerSubtask: number;
+  private startedAt: number | undefined;
+  private emitted = 0;
+
+  constructor(opts: NexmarkGeneratorOptions) {
+    const { events, subtaskIndex = 0, parallelism = 1, ratePerSecond, startIndex, ...config } = opts;
+    if (!Number.isInteger(parallelism) || parallelism < 1)
+      throw new RangeError(`NexmarkGenerator: parallelism must be a positive integer (got ${parallelism})`);
+    if (!Number.isInteger(subtaskIndex) || subtaskIndex < 0 || subtaskIndex >= parallelism) {
+      throw new RangeError(
+        `NexmarkGenerator: subtaskIndex must be in [0, ${parallelism}) (got ${subtaskIndex})`,
+      );
+    }
+    if (events !== undefined && !(Number.isInteger(events) && events >= 0))
+      throw new RangeError(`NexmarkGenerator: events must be a non-negative integer (got ${events})`);
+    this.config = resolveConfig(config);
+    this.hash = seedHash(this.config);
+    this.events = events ?? Number.POSITIVE_INFINITY;
+    this.subtaskIndex = subtaskIndex;
+    this.parallelism = parallelism;
+    const start = startIndex ?? subtaskIndex;
+    if (start % parallelism !== subtaskIndex)
+      throw new RangeError(`NexmarkGenerator: startIndex ${start} is not in subtask ${subtaskIndex}'s share`);
+    this.nextIdx = start;
+    this.ratePerSubtask = ratePerSecond !== undefined && ratePerSecond > 0 ? ratePerSecond / parallelism : 0;
+  }
+
+  /** Whether another event remains in this share. */
+  hasNext(): boolean {
+    return this.nextIdx < this.events;
+  }
+
+  /** Index of the event {@link next} returns next (a checkpointable position). */
+  get position(): number {
+    return this.nextIdx;
+  }
+
+  /** Returns the next event of this share. Throws when exhausted. */
+  next(): NexmarkEvent {
+    const index = this.nextIdx;
+    if (index >= this.events) throw new RangeError('NexmarkGenerator: no more events');
+    this.nextIdx = index + this.parallelism;
+    this.emitted++;
+    return generateResolved(index, this.config, this.hash);
+  }
+
+  /**
+   * Fills `out` with up to `max` next events (fewer at the end of the share)
+   * and returns how many were written. Saves a call per event on hot paths.
+   */
+  nextBatch(out: NexmarkEvent[], max: number): number {
+    let n = 0;
+    const c = this.config;
+    const h = this.hash;
+    let index = this.nextIdx;
+    while (n < max && index < this.events) {
+      out[n++] = generateResolved(index, c, h);
+      index += this.parallelism;
+    }
+    this.nextIdx = index;
+    this.emitted += n;
+    return n;
+  }
+
+  /**
+   * With `ratePerSecond` set: milliseconds to wait before the next event is
+   * due (0 when it is due now). The clock starts at the first call. Always 0
+   * when unthrottled.
+   */
+  delayMs(now: number = Date.now()): number {
+    if (this.ratePerSubtask === 0) return 0;
+    this.startedAt ??= now;
+    const due = this.startedAt + (this.emitted * 1000) / this.ratePerSubtask;
+    return due > now ? due - now : 0;
+  }
+}
