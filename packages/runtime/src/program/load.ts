@@ -1,0 +1,85 @@
+/**
+ * Loading a compiled program bundle and running its plan in this process.
+ * Used by the planner's isolated plan child, by every worker thread of the
+ * local mini-cluster and by TaskManagers: each re-runs the plan to bind user
+ * functions to operator ids, which is why planning must be deterministic.
+ */
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import * as api from '@freshet/api';
+import type { RuntimeMode, StreamGraph } from '@freshet/api';
+import { installApiGlobal } from './api-global.js';
+
+/** What is needed to re-create a job's StreamGraph from its bundle. */
+export interface ProgramSpec {
+  /** Path of the compiled ESM bundle (as written by `@freshet/planner`'s `compileProgram`). */
+  bundlePath: string;
+  /** Arguments passed to the program's default export. */
+  args: string[];
+  /** Overrides the program's default parallelism. */
+  parallelism?: number;
+  /** Overrides the program's number of key groups. */
+  maxParallelism?: number;
+  /** Overrides the program's runtime mode. */
+  runtimeMode?: RuntimeMode;
+}
+
+/** Settings that take precedence over what the program sets on its environment. */
+export interface PlanOverrides {
+  parallelism?: number;
+  maxParallelism?: number;
+  runtimeMode?: RuntimeMode;
+  jobName?: string;
+}
+
+/** A program's default export: builds its pipeline on the environment it is given. */
+export type ProgramMain = (env: never, args: string[]) => void | Promise<void>;
+
+type BuildStreamGraph = (program: ProgramMain, args: string[], overrides?: PlanOverrides) => Promise<StreamGraph>;
+
+// TODO(api): import `buildStreamGraph` directly once @freshet/api exports it.
+function builder(): BuildStreamGraph {
+  const build = (api as unknown as { buildStreamGraph?: BuildStreamGraph }).buildStreamGraph;
+  if (!build) throw new ProgramLoadError('@freshet/api does not export buildStreamGraph yet');
+  return build;
+}
+
+/** A bundle could not be loaded as a Freshet program (no default export function, or not a bundle at all). */
+export class ProgramLoadError extends Error {
+  override readonly name = 'ProgramLoadError';
+}
+
+/**
+ * Imports a compiled bundle and returns its default export (the program).
+ *
+ * Source maps are enabled process-wide first, so stack traces through user
+ * functions show the program's own `file:line:column`. Node caches modules by
+ * URL: loading the same bundle twice in one process evaluates its top level
+ * once, while every plan run calls the default export afresh.
+ */
+export async function loadProgram(bundlePath: string): Promise<ProgramMain> {
+  process.setSourceMapsEnabled(true);
+  installApiGlobal();
+  const url = pathToFileURL(isAbsolute(bundlePath) ? bundlePath : resolve(bundlePath)).href;
+  const mod = (await import(/* @vite-ignore */ url)) as { default?: unknown };
+  if (typeof mod.default !== 'function') {
+    throw new ProgramLoadError(
+      `Program ${bundlePath} has no default export function; write \`export default (env, args) => { ... }\``,
+    );
+  }
+  return mod.default as ProgramMain;
+}
+
+/**
+ * Loads a bundle and runs its plan: the program builds its pipeline on a
+ * fresh environment and no data flows. Exceptions of the program propagate
+ * unchanged (with source-mapped stacks).
+ */
+export async function loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph> {
+  const program = await loadProgram(spec.bundlePath);
+  const overrides: PlanOverrides = {};
+  if (spec.parallelism !== undefined) overrides.parallelism = spec.parallelism;
+  if (spec.maxParallelism !== undefined) overrides.maxParallelism = spec.maxParallelism;
+  if (spec.runtimeMode !== undefined) overrides.runtimeMode = spec.runtimeMode;
+  return builder()(program, spec.args, overrides);
+}
