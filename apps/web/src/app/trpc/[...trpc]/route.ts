@@ -1,0 +1,67 @@
+import type { NextRequest } from 'next/server';
+import { serverEnv } from '@/lib/env';
+
+// The browser talks to the JobManager through the dashboard's own origin, so
+// no CORS and one URL to expose. A route handler rather than a rewrite: it
+// streams the response body as it arrives, which keeps the SSE subscription
+// (cluster.onUpdate) live instead of buffered.
+export const dynamic = 'force-dynamic';
+export const runtime = 'nodejs';
+
+/** Request headers not forwarded: hop-by-hop ones and those fetch sets itself. */
+const DROP_REQUEST = ['host', 'connection', 'content-length', 'accept-encoding', 'keep-alive', 'transfer-encoding'];
+/** Response headers not forwarded: fetch already decoded the body. */
+const DROP_RESPONSE = ['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'];
+
+async function proxy(request: NextRequest): Promise<Response> {
+  const { FRESHET_JOBMANAGER_URL: jobManager } = serverEnv();
+  const incoming = new URL(request.url);
+  const target = `${jobManager}${incoming.pathname}${incoming.search}`;
+
+  const headers = new Headers(request.headers);
+  for (const name of DROP_REQUEST) headers.delete(name);
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+
+  let upstream: Response;
+  try {
+    upstream = await fetch(target, {
+      method: request.method,
+      headers,
+      body: hasBody ? await request.arrayBuffer() : undefined,
+      signal: request.signal,
+      redirect: 'manual',
+      cache: 'no-store',
+    });
+  } catch (err) {
+    return unreachable(incoming, jobManager, err);
+  }
+
+  const responseHeaders = new Headers(upstream.headers);
+  for (const name of DROP_RESPONSE) responseHeaders.delete(name);
+  if (responseHeaders.get('content-type')?.startsWith('text/event-stream')) {
+    responseHeaders.set('cache-control', 'no-cache, no-transform');
+    responseHeaders.set('x-accel-buffering', 'no');
+  }
+  return new Response(upstream.body, { status: upstream.status, headers: responseHeaders });
+}
+
+/**
+ * A tRPC-shaped error (one per batched call) so the client shows a message the
+ * user can act on instead of a parse failure.
+ */
+function unreachable(incoming: URL, jobManager: string, err: unknown): Response {
+  const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+  const message =
+    `The dashboard cannot reach the JobManager at ${jobManager} (${cause}). ` +
+    'Start it with `npm start`, or point FRESHET_JOBMANAGER_URL at a running JobManager.';
+  const error = {
+    message,
+    code: -32603,
+    data: { code: 'BAD_GATEWAY', httpStatus: 502, path: null },
+  };
+  const calls = incoming.pathname.replace(/^\/trpc\/?/, '').split(',').length;
+  const body = incoming.searchParams.get('batch') === '1' ? Array.from({ length: calls }, () => ({ error })) : { error };
+  return Response.json(body, { status: 502 });
+}
+
+export { proxy as GET, proxy as POST };
