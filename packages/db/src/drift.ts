@@ -172,7 +172,8 @@ function expectedDefault(
 /** Parses `schema.prisma` with Prisma's wasm parser and derives the PostgreSQL structure it implies. */
 export function expectedShape(schemaSource: string): SchemaShape {
   const dmmf = getDMMF({ datamodel: schemaSource });
-  if ('type' in dmmf) throw new Error(`schema.prisma does not parse: ${dmmf.reason}`, { cause: dmmf.error });
+  if ('type' in dmmf)
+    throw new Error(`schema.prisma does not parse: ${dmmf.error.message}`, { cause: dmmf.error });
   const { datamodel } = dmmf;
 
   const enumDbNames = new Map(datamodel.enums.map((e) => [e.name, e.dbName ?? e.name]));

@@ -48,18 +48,25 @@ export interface FreshetDatabase extends AsyncDisposable {
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<FreshetDatabase> {
   const migrate = options.migrate ?? true;
-  const none: MigrateResult = { applied: [], known: [] };
 
   if (options.url) {
-    const migrations = migrate ? await migratePostgres(options.url) : none;
+    const migrations = migrate ? await migratePostgres(options.url) : { applied: [], known: [] };
     const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: options.url }) });
     return database(prisma, 'postgres', migrations, () => prisma.$disconnect());
   }
 
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
-  const pglite = await PGlite.create(dir);
-  let migrations = none;
+  return openPGlite(await PGlite.create(dir), migrate);
+}
+
+/**
+ * Wraps an already created PGlite instance (taking ownership: closing the
+ * result closes it). Internal: the test fixtures use it to start from a
+ * pre-migrated data directory image.
+ */
+export async function openPGlite(pglite: PGlite, migrate: boolean): Promise<FreshetDatabase> {
+  let migrations: MigrateResult = { applied: [], known: [] };
   try {
     if (migrate) migrations = await applyMigrations(pgliteConnection(pglite));
   } catch (error) {
