@@ -1,1 +1,15 @@
-export {};
+/**
+ * `@freshet/planner`: from a program file to a JobGraph. Compile (esbuild) and
+ * type-check (tsc) the program, plan it in an isolated child process, and
+ * optimize the StreamGraph into a JobGraph.
+ */
+export { compileProgram, DEFAULT_CACHE_DIR } from './compile.js';
+export type { CompileOptions, CompileResult, CompiledProgram, CompileFailure, ProgramInput } from './compile.js';
+export { typecheckProgram } from './typecheck.js';
+export type { TypecheckOptions } from './typecheck.js';
+export { codeFrame, formatDiagnostic } from './diagnostics.js';
+export type { ProgramDiagnostic } from './diagnostics.js';
+export { planInSandbox, PlanError } from './sandbox.js';
+export type { PlanLimits, PlanOverrides, PlanResult, PlanFailureReason } from './sandbox.js';
+export { optimize, OptimizerError } from './optimize.js';
+export { renderJobGraph } from './render.js';

@@ -1,0 +1,22 @@
+/** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
+import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
+
+/** Settings that take precedence over the program's own (`--parallelism`, `--mode`, …). */
+export interface PlanOverrides {
+  parallelism?: number;
+  maxParallelism?: number;
+  runtimeMode?: RuntimeMode;
+}
+
+/** Parent → child: plan this bundle. */
+export interface ChildRequest {
+  bundlePath: string;
+  args: string[];
+  overrides: PlanOverrides;
+}
+
+/** Child → parent. */
+export type ChildReply =
+  | { type: 'ready' }
+  | { type: 'graph'; graph: StreamGraphJson }
+  | { type: 'error'; error: { name: string; message: string; stack?: string } };

@@ -1,0 +1,227 @@
+/**
+ * Compiling a program: esbuild bundles it (ESM, node platform, inline source
+ * map) with `@freshet/api` provided by the host, and the bundle is stored in
+ * a content-addressed cache under its sha256.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import { API_SHIM_SOURCE } from '@freshet/runtime';
+import { codeFrame } from './diagnostics.js';
+import type { ProgramDiagnostic } from './diagnostics.js';
+import { typecheckProgram } from './typecheck.js';
+
+/** A program to compile: a file on disk, or source text with the name it was uploaded under. */
+export type ProgramInput = { path: string } | { source: string; filename: string };
+
+/** Options of {@link compileProgram}. */
+export interface CompileOptions {
+  /**
+   * Directory of the content-addressed bundle cache.
+   * @default `<os tmpdir>/freshet/bundles`
+   */
+  cacheDir?: string;
+  /**
+   * Type-check the program (TypeScript only) after a successful bundle.
+   * @default true
+   */
+  typecheck?: boolean;
+  /**
+   * Directory from which an uploaded source's imports resolve.
+   * @default a fresh empty directory (single-file uploads import only `@freshet/api` and Node built-ins)
+   */
+  resolveDir?: string;
+}
+
+/** A compiled program. */
+export interface CompiledProgram {
+  ok: true;
+  /** sha256 (hex) of the bundle: its identity everywhere (storage, TaskManagers, plan hash checks). */
+  sha256: string;
+  /** Where the bundle was written: `<cacheDir>/<sha256>.mjs`. */
+  bundlePath: string;
+  /** Size of the bundle in bytes. */
+  size: number;
+  /** The program's file as the user knows it. */
+  file: string;
+  /** esbuild warnings (the bundle was produced anyway). */
+  warnings: ProgramDiagnostic[];
+}
+
+/** A program that did not compile: syntax, resolution or type errors. */
+export interface CompileFailure {
+  ok: false;
+  /** The program's file as the user knows it. */
+  file: string;
+  errors: ProgramDiagnostic[];
+  warnings: ProgramDiagnostic[];
+}
+
+/** Outcome of {@link compileProgram}. */
+export type CompileResult = CompiledProgram | CompileFailure;
+
+/** The default bundle cache directory. */
+export const DEFAULT_CACHE_DIR = join(tmpdir(), 'freshet', 'bundles');
+
+const LOADERS: Record<string, esbuild.Loader> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js' };
+
+/** Name of a file as shown in messages: relative to the working directory when inside it. */
+export function displayName(file: string): string {
+  const abs = resolve(file);
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+/** esbuild plugin: `@freshet/api` comes from the host (a global it sets); other `@freshet/*` packages are off limits. */
+function providedApi(): esbuild.Plugin {
+  return {
+    name: 'freshet-provided-api',
+    setup(build) {
+      build.onResolve({ filter: /^@freshet\/api$/ }, () => ({ path: '@freshet/api', namespace: 'freshet-api' }));
+      build.onResolve({ filter: /^@freshet\// }, (args) => ({
+        errors: [{ text: `Programs may import only '@freshet/api' from Freshet, not '${args.path}'` }],
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'freshet-api' }, () => ({ contents: API_SHIM_SOURCE, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * Bundles a program with esbuild and stores the bundle under its sha256.
+ *
+ * `.ts`, `.mts`, `.js` and `.mjs` programs are accepted. Errors come back as
+ * {@link ProgramDiagnostic}s positioned in the program's own source (render
+ * them with `formatDiagnostic`). The bundle's file name derives from its
+ * sha256 only, never from a client-supplied name.
+ */
+export async function compileProgram(input: ProgramInput, options: CompileOptions = {}): Promise<CompileResult> {
+  const fromSource = 'source' in input;
+  const file = fromSource ? input.filename : displayName(input.path);
+  const ext = extname(fromSource ? input.filename : input.path).toLowerCase();
+  const loader = LOADERS[ext];
+  if (!loader) {
+    const message = `Unsupported program file type '${ext || '(none)'}'; use .ts, .mts, .js or .mjs`;
+    return { ok: false, file, errors: [{ file, line: 1, column: 1, message, codeFrame: '' }], warnings: [] };
+  }
+
+  let scratchDir: string | undefined;
+  const workDir = fromSource
+    ? (options.resolveDir ?? (scratchDir = join(tmpdir(), `freshet-compile-${randomBytes(6).toString('hex')}`)))
+    : process.cwd();
+  if (scratchDir) await mkdir(scratchDir, { recursive: true });
+  const sources = new SourceCache(fromSource ? { name: input.filename, text: input.source } : undefined, workDir);
+
+  let result: esbuild.BuildResult<{ write: false; sourcemap: 'external' }>;
+  try {
+    result = await esbuild.build({
+      ...(fromSource
+        ? { stdin: { contents: input.source, sourcefile: input.filename, loader, resolveDir: workDir } }
+        : { entryPoints: [resolve(input.path)] }),
+      absWorkingDir: workDir,
+      outfile: join(workDir, '__freshet_bundle__.mjs'),
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'external',
+      write: false,
+      logLevel: 'silent',
+      // CommonJS dependencies bundled into ESM need a real `require` for Node built-ins.
+      banner: {
+        js: "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);",
+      },
+      plugins: [providedApi()],
+    });
+  } catch (err) {
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+    if (isBuildFailure(err)) {
+      return {
+        ok: false,
+        file,
+        errors: await Promise.all(err.errors.map((m) => sources.toDiagnostic(m, file))),
+        warnings: await Promise.all(err.warnings.map((m) => sources.toDiagnostic(m, file))),
+      };
+    }
+    throw err;
+  }
+  if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+
+  const warnings = await Promise.all(result.warnings.map((m) => sources.toDiagnostic(m, file)));
+  if (options.typecheck !== false && loader === 'ts') {
+    const typeErrors = typecheckProgram(input, options.resolveDir ? { resolveDir: options.resolveDir } : {});
+    if (typeErrors.length > 0) return { ok: false, file, errors: typeErrors, warnings };
+  }
+
+  const js = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+  if (!js || !map) throw new Error('esbuild produced no bundle');
+  const code = inlineSourceMap(js.text, map.text, workDir, fromSource ? input.filename : undefined);
+  const sha256 = createHash('sha256').update(code).digest('hex');
+  const bundlePath = await storeBundle(options.cacheDir ?? DEFAULT_CACHE_DIR, sha256, code);
+  return { ok: true, sha256, bundlePath, size: Buffer.byteLength(code), file, warnings };
+}
+
+/**
+ * Appends the source map inline, with every source turned into an absolute
+ * `file:` URL (so Node's stack traces show the program's real path wherever
+ * the bundle is stored) or, for an upload, `program:<filename>`.
+ */
+function inlineSourceMap(js: string, mapText: string, workDir: string, uploadName: string | undefined): string {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  map.sources = map.sources.map((s) => {
+    if (s.startsWith('freshet-api:')) return s;
+    if (uploadName !== undefined && s === uploadName) return `program:${uploadName}`;
+    return pathToFileURL(resolve(workDir, s)).href;
+  });
+  const body = js.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
+  const b64 = Buffer.from(JSON.stringify(map)).toString('base64');
+  return `${body}//# sourceMappingURL=data:application/json;charset=utf-8;base64,${b64}\n`;
+}
+
+/** Writes the bundle atomically under `<sha256>.mjs` unless it is already there. */
+async function storeBundle(cacheDir: string, sha256: string, code: string): Promise<string> {
+  await mkdir(cacheDir, { recursive: true });
+  const target = join(cacheDir, `${sha256}.mjs`);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isFile()) return target;
+  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, code);
+  await rename(tmp, target);
+  return target;
+}
+
+function isBuildFailure(err: unknown): err is esbuild.BuildFailure {
+  return err instanceof Error && Array.isArray((err as Partial<esbuild.BuildFailure>).errors);
+}
+
+/** Source texts for code frames: the upload, or files read from disk. */
+class SourceCache {
+  private readonly texts = new Map<string, Promise<string | undefined>>();
+  constructor(
+    private readonly upload: { name: string; text: string } | undefined,
+    private readonly workDir: string,
+  ) {}
+
+  async toDiagnostic(message: esbuild.Message, entryFile: string): Promise<ProgramDiagnostic> {
+    const loc = message.location;
+    if (!loc) return { file: entryFile, line: 1, column: 1, message: message.text, codeFrame: '' };
+    const isUpload = this.upload !== undefined && loc.file === this.upload.name;
+    const file = isUpload ? loc.file : displayName(resolve(this.workDir, loc.file));
+    const text = isUpload ? this.upload!.text : await this.read(resolve(this.workDir, loc.file));
+    // esbuild columns are 0-based; ours are 1-based like editors'.
+    const column = loc.column + 1;
+    return { file, line: loc.line, column, message: message.text, codeFrame: text ? codeFrame(text, loc.line, column) : '' };
+  }
+
+  private read(path: string): Promise<string | undefined> {
+    let p = this.texts.get(path);
+    if (!p) {
+      p = readFile(path, 'utf8').catch(() => undefined);
+      this.texts.set(path, p);
+    }
+    return p;
+  }
+}

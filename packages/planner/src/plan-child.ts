@@ -1,0 +1,53 @@
+/**
+ * The plan child: a short-lived Node process started by `planInSandbox`. It
+ * waits for one request on its IPC channel, runs the program's plan
+ * (`loadStreamGraph`), replies with the StreamGraph JSON or the program's
+ * error, and exits. It runs with an empty environment and a small heap; the
+ * parent enforces the time limit.
+ */
+import { streamGraphToJson } from '@freshet/api';
+import { loadStreamGraph } from '@freshet/runtime';
+import type { ChildReply, ChildRequest } from './child-protocol.js';
+
+function send(reply: ChildReply): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) {
+      resolve();
+      return;
+    }
+    process.send(reply, undefined, {}, () => {
+      resolve();
+    });
+  });
+}
+
+function describe(err: unknown): { name: string; message: string; stack?: string } {
+  if (err instanceof Error) {
+    const out: { name: string; message: string; stack?: string } = { name: err.name, message: err.message };
+    if (err.stack !== undefined) out.stack = err.stack;
+    return out;
+  }
+  return { name: 'Error', message: `Program threw a non-error value: ${String(err)}` };
+}
+
+async function handle(request: ChildRequest): Promise<void> {
+  let reply: ChildReply;
+  try {
+    const graph = await loadStreamGraph({ bundlePath: request.bundlePath, args: request.args, ...request.overrides });
+    reply = { type: 'graph', graph: streamGraphToJson(graph) };
+  } catch (err) {
+    reply = { type: 'error', error: describe(err) };
+  }
+  try {
+    await send(reply);
+  } catch (err) {
+    await send({ type: 'error', error: { name: 'PlanError', message: `The plan could not be sent back: ${describe(err).message}` } });
+  }
+  process.exit(0);
+}
+
+process.once('message', (message: ChildRequest) => {
+  void handle(message);
+});
+process.once('disconnect', () => process.exit(0));
+await send({ type: 'ready' });

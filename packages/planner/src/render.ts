@@ -1,0 +1,45 @@
+import type { JobGraph } from '@freshet/protocol';
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * A readable rendering of a JobGraph, as `freshet plan` prints it: the job's
+ * settings, each vertex with its chained operators, parallelism and
+ * slot-sharing group, and each exchange with its partitioning.
+ */
+export function renderJobGraph(job: JobGraph): string {
+  const out: string[] = [];
+  out.push(
+    `Job '${job.jobName}'  ${job.runtimeMode}  parallelism ${job.parallelism}  max parallelism ${job.maxParallelism}  plan ${job.planHash.slice(0, 12)}`,
+  );
+  out.push('', `Vertices (${job.vertices.length})`);
+  for (const v of job.vertices) {
+    const flags = [v.isSource ? 'source' : '', v.bounded ? 'bounded' : 'unbounded'].filter(Boolean).join(', ');
+    out.push(`  ${v.id}  parallelism ${v.parallelism}  slot group '${v.slotSharingGroup}'  (${flags})`);
+    v.operators.forEach((op, i) => {
+      out.push(`      ${i === 0 ? '' : '-> '}${op.name}  [${op.kind} #${op.nodeId}]`);
+    });
+  }
+  out.push('', `Edges (${job.edges.length})`);
+  if (job.edges.length > 0) {
+    const rows = job.edges.map((e) => [
+      e.source,
+      e.target,
+      e.partitioning,
+      String(e.inputIndex),
+      e.sideOutput ?? '',
+      `#${e.sourceNodeId} -> #${e.targetNodeId}`,
+    ]);
+    out.push(
+      table(['FROM', 'TO', 'PARTITIONING', 'INPUT', 'SIDE OUTPUT', 'OPERATORS'], rows)
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+  }
+  return out.join('\n');
+}
