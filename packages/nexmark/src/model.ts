@@ -43,9 +43,7 @@ export interface Bid {
 
 /** One generated event, as written to JSON lines: exactly one of the three payloads is set. */
 export type NexmarkEvent =
-  | { event_type: 0; person: Person }
-  | { event_type: 1; auction: Auction }
-  | { event_type: 2; bid: Bid };
+  { event_type: 0; person: Person } | { event_type: 1; auction: Auction } | { event_type: 2; bid: Bid };
 
 /** Event time of an event. */
 export function eventTime(event: NexmarkEvent): number {

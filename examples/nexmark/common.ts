@@ -1,0 +1,181 @@
+/**
+ * What every Nexmark query program shares: reading its arguments, the event
+ * source (a JSON-lines file or the built-in generator) with event-time
+ * timestamps and watermarks, and the types of the Nexmark data model.
+ *
+ * Bundled into each query by esbuild; imports only `@freshet/api`.
+ */
+import { WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '@freshet/api';
+
+/** A person registering on the auction site. */
+export interface Person {
+  id: number;
+  name: string;
+  emailAddress: string;
+  creditCard: string;
+  city: string;
+  state: string;
+  dateTime: number;
+  extra: string;
+}
+/** An item put up for auction. */
+export interface Auction {
+  id: number;
+  itemName: string;
+  description: string;
+  initialBid: number;
+  reserve: number;
+  dateTime: number;
+  expires: number;
+  seller: number;
+  category: number;
+  extra: string;
+}
+/** A bid on an auction. */
+export interface Bid {
+  auction: number;
+  bidder: number;
+  price: number;
+  channel: string;
+  url: string;
+  dateTime: number;
+  extra: string;
+}
+/** One event: exactly one of the three payloads is set. */
+export type NexmarkEvent =
+  { event_type: 0; person: Person } | { event_type: 1; auction: Auction } | { event_type: 2; bid: Bid };
+
+/**
+ * The generator's disorder bound (ms): no event's timestamp lies more than
+ * this below one generated before it, so it is the watermark delay that makes
+ * no event late (see `@freshet/nexmark`).
+ */
+export const MAX_DISORDER_MS = 2000;
+
+/** Parsed command-line arguments of a query program. */
+export interface QueryArgs {
+  /** Read events from this JSON-lines file (`--events-file`). */
+  eventsFile?: string;
+  /** Number of generated events (`--events`), when not reading a file. */
+  events?: number;
+  /** Generator seed (`--seed`). @default 42 */
+  seed: number;
+  /** Write results as JSON lines here (`--output`); collected under the id `result` when absent. */
+  output?: string;
+  /** Watermark delay (`--disorder-ms`). @default 2000 */
+  disorderMs: number;
+}
+
+function argMap(args: unknown): Map<string, string> {
+  const map = new Map<string, string>();
+  if (Array.isArray(args)) {
+    for (let i = 0; i < args.length; i++) {
+      const a = String(args[i]);
+      if (!a.startsWith('--')) continue;
+      const eq = a.indexOf('=');
+      if (eq > 0) map.set(a.slice(2, eq), a.slice(eq + 1));
+      else {
+        const next = args[i + 1] as unknown;
+        if (next !== undefined && !String(next).startsWith('--')) {
+          map.set(a.slice(2), String(next));
+          i++;
+        } else map.set(a.slice(2), 'true');
+      }
+    }
+  } else if (args && typeof args === 'object') {
+    for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
+      if (v !== undefined && v !== null)
+        map.set(
+          k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+          String(v as string),
+        );
+    }
+  }
+  return map;
+}
+
+function intArg(map: Map<string, string>, name: string): number | undefined {
+  const v = map.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a non-negative integer (got '${v}')`);
+  return n;
+}
+
+/** Reads `--events-file FILE | --events N [--seed S]`, `--output FILE`, `--disorder-ms MS`. */
+export function parseQueryArgs(args: unknown): QueryArgs {
+  const map = argMap(args);
+  const eventsFile = map.get('events-file');
+  const events = intArg(map, 'events');
+  if (eventsFile === undefined && events === undefined) {
+    throw new Error(
+      'Give the input: --events-file FILE (JSON lines) or --events N [--seed S] (built-in generator)',
+    );
+  }
+  const parsed: QueryArgs = {
+    seed: intArg(map, 'seed') ?? 42,
+    disorderMs: intArg(map, 'disorder-ms') ?? MAX_DISORDER_MS,
+  };
+  if (eventsFile !== undefined) parsed.eventsFile = eventsFile;
+  else if (events !== undefined) parsed.events = events;
+  const output = map.get('output');
+  if (output !== undefined) parsed.output = output;
+  return parsed;
+}
+
+/** Event time of an event. */
+export function eventTime(e: NexmarkEvent): number {
+  return e.event_type === 2 ? e.bid.dateTime : e.event_type === 1 ? e.auction.dateTime : e.person.dateTime;
+}
+
+/** The event stream with event-time timestamps and watermarks `disorderMs` behind the largest timestamp seen. */
+export function nexmarkEvents(env: StreamExecutionEnvironment, args: QueryArgs): DataStream<NexmarkEvent> {
+  const raw: DataStream<NexmarkEvent> =
+    args.eventsFile !== undefined
+      ? env
+          .readTextFile(args.eventsFile)
+          .name('events-file')
+          .map((line: string) => JSON.parse(line) as NexmarkEvent)
+          .name('parse')
+      : (env.nexmark({ events: args.events, seed: args.seed }) as DataStream<NexmarkEvent>);
+  return raw
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(args.disorderMs).withTimestampAssigner(
+        eventTime,
+      ),
+    )
+    .name('timestamps');
+}
+
+/** Only the bids. */
+export function bids(events: DataStream<NexmarkEvent>): DataStream<Bid> {
+  return events
+    .flatMap((e: NexmarkEvent, out: { collect(b: Bid): void }) => {
+      if (e.event_type === 2) out.collect(e.bid);
+    })
+    .name('bids');
+}
+
+/** Only the auctions. */
+export function auctions(events: DataStream<NexmarkEvent>): DataStream<Auction> {
+  return events
+    .flatMap((e: NexmarkEvent, out: { collect(a: Auction): void }) => {
+      if (e.event_type === 1) out.collect(e.auction);
+    })
+    .name('auctions');
+}
+
+/** Only the persons. */
+export function persons(events: DataStream<NexmarkEvent>): DataStream<Person> {
+  return events
+    .flatMap((e: NexmarkEvent, out: { collect(p: Person): void }) => {
+      if (e.event_type === 0) out.collect(e.person);
+    })
+    .name('persons');
+}
+
+/** Writes the result to `--output` as JSON lines, or collects it under `result`. */
+export function sinkResult<T>(stream: DataStream<T>, args: QueryArgs): void {
+  if (args.output !== undefined) stream.writeAsJsonLines(args.output).name('output');
+  else stream.collect('result').name('result');
+}
