@@ -190,7 +190,7 @@ class Q5 extends Base {
     const last = b.dateTime - (b.dateTime % this.slide);
     for (let start = last; start > b.dateTime - this.size; start -= this.slide) {
       let counts = this.windows.get(start);
-      if (!counts) this.windows.set(start, (counts = new Map()));
+      if (!counts) this.windows.set(start, (counts = new Map<number, number>()));
       counts.set(b.auction, (counts.get(b.auction) ?? 0) + 1);
     }
     this.advance(b.dateTime);
@@ -243,7 +243,7 @@ class Q8 extends Base {
     const ts = eventTime(e);
     const start = ts - (ts % 10_000);
     let w = this.windows.get(start);
-    if (!w) this.windows.set(start, (w = new Map()));
+    if (!w) this.windows.set(start, (w = new Map<number, { name: string | undefined; auction: boolean }>()));
     const id = e.event_type === 0 ? e.person.id : e.auction.seller;
     let s = w.get(id);
     if (!s) w.set(id, (s = { name: undefined, auction: false }));
