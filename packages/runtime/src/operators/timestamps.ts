@@ -1,0 +1,111 @@
+/**
+ * `assignTimestampsAndWatermarks`: sets each record's timestamp with the
+ * user's assigner and emits bounded-out-of-orderness watermarks
+ * (`maxTimestamp - outOfOrderness - 1`) every `autoWatermarkIntervalMs` of
+ * processing time, only when they advanced. With `idlenessMs` the output is
+ * marked idle when no record arrived for that long.
+ */
+import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../operator.js';
+import { OperatorUsageError } from './errors.js';
+import { AbstractOperator } from './base.js';
+
+/** Assigns timestamps and generates periodic watermarks. */
+export class TimestampsAndWatermarksOperator extends AbstractOperator {
+  private assign!: (value: unknown, previous: number | undefined) => number;
+  private outOfOrderness = 0;
+  private idlenessMs = 0;
+  private intervalMs = 0;
+  private maxTimestamp = Number.NEGATIVE_INFINITY;
+  private lastEmitted = MIN_WATERMARK;
+  private recordsSinceTick = 0;
+  private lastActive = 0;
+  private idle = false;
+  private cancelTick: (() => void) | undefined;
+  private readonly tickBound = (time: number): void => {
+    this.tick(time);
+  };
+
+  protected setup(): void {
+    const assigner = this.node.fns.timestampAssigner;
+    if (typeof assigner !== 'function') {
+      throw new OperatorUsageError(`Operator '${this.name}': assignTimestampsAndWatermarks needs fns.timestampAssigner`);
+    }
+    this.assign = assigner as (value: unknown, previous: number | undefined) => number;
+    this.addRichFunction(assigner);
+    const spec = this.node.spec.watermarks ?? { outOfOrdernessMs: 0 };
+    this.outOfOrderness = spec.outOfOrdernessMs;
+    this.idlenessMs = spec.idlenessMs ?? 0;
+    this.intervalMs = this.ctx.job.autoWatermarkIntervalMs;
+    const now = this.ctx.processingTime.now();
+    this.lastActive = now;
+    const period = this.tickPeriod();
+    if (period > 0) this.cancelTick = this.ctx.processingTime.schedule(now + period, this.tickBound);
+  }
+
+  private tickPeriod(): number {
+    const candidates = [this.intervalMs, this.idlenessMs].filter((p) => p > 0);
+    return candidates.length > 0 ? Math.min(...candidates) : 0;
+  }
+
+  processElement(value: unknown, timestamp: number): void {
+    let ts: number;
+    try {
+      ts = this.assign(value, timestamp === NO_TIMESTAMP ? undefined : timestamp);
+    } catch (error) {
+      this.fail(error, 'timestampAssigner');
+    }
+    if (this.idle) {
+      this.idle = false;
+      this.output.markIdle(false);
+    }
+    this.recordsSinceTick++;
+    if (ts > this.maxTimestamp) {
+      this.maxTimestamp = ts;
+      // Without a periodic interval watermarks follow every advance.
+      if (this.intervalMs <= 0) this.emitIfAdvanced();
+    }
+    this.output.collect(value, ts);
+  }
+
+  private emitIfAdvanced(): void {
+    const wm = this.maxTimestamp - this.outOfOrderness - 1;
+    if (wm > this.lastEmitted) {
+      this.lastEmitted = wm;
+      this.output.emitWatermark(wm);
+    }
+  }
+
+  private tick(time: number): void {
+    this.cancelTick = undefined;
+    if (this.lastEmitted === MAX_WATERMARK) return;
+    if (this.intervalMs > 0) this.emitIfAdvanced();
+    if (this.recordsSinceTick > 0) {
+      this.recordsSinceTick = 0;
+      this.lastActive = time;
+    } else if (this.idlenessMs > 0 && !this.idle && time - this.lastActive >= this.idlenessMs) {
+      this.idle = true;
+      this.output.markIdle(true);
+    }
+    const period = this.tickPeriod();
+    this.cancelTick = this.ctx.processingTime.schedule(time + period, this.tickBound);
+  }
+
+  /** Upstream watermarks are replaced by this operator's own, except the final +Infinity. */
+  override processWatermark(watermark: number): void {
+    if (watermark !== MAX_WATERMARK || this.lastEmitted === MAX_WATERMARK) return;
+    this.lastEmitted = MAX_WATERMARK;
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    if (this.idle) {
+      this.idle = false;
+      this.output.markIdle(false);
+    }
+    this.output.emitWatermark(MAX_WATERMARK);
+  }
+
+  override close(): void {
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    super.close();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The heap keyed-state backend: every piece of keyed state (user state,
+ * timers, window contents) lives in plain `Map`s keyed by the record key, so
+ * access on the hot path is one `Map` lookup. Key groups are computed only at
+ * snapshot time, when the state is split per key group so that a restore at a
+ * different parallelism can pick exactly the key groups it owns.
+ */
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  Key,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from '@freshet/api';
+import { keyGroupOf } from '../keygroups.js';
+import type { OperatorSnapshot } from '../operator.js';
+import { OperatorUsageError } from '../operators/errors.js';
+import {
+  HeapAggregatingState,
+  HeapListState,
+  HeapMapState,
+  HeapReducingState,
+  HeapValueState,
+  type HeapState,
+} from './states.js';
+
+/**
+ * One named piece of keyed state that takes part in snapshots. The backend
+ * asks it for its data per key and hands data back per key on restore.
+ */
+export interface KeyedStatePart {
+  /** Calls `emit` once for each key that holds data, with plain serializable data. */
+  snapshotKeys(emit: (key: Key, data: unknown) => void): void;
+  /** Restores the data one key had at the snapshot. */
+  restoreKey(key: Key, data: unknown): void;
+}
+
+/** Snapshot data of one key group: part name -> `[key, data]` pairs. */
+export type KeyGroupSnapshot = Record<string, [Key, unknown][]>;
+
+/** Options of a {@link HeapKeyedStateBackend}. */
+export interface KeyedBackendOptions {
+  /** Operator name, for error messages. */
+  operatorName: string;
+  /** Number of key groups of the job. */
+  maxParallelism: number;
+  /** Key groups (inclusive) this subtask owns; restore keeps only these. */
+  keyGroupRange: { readonly start: number; readonly end: number };
+  /** Processing-time clock, for state TTL. */
+  now: () => number;
+}
+
+/** Heap-based keyed state for one operator instance. */
+export class HeapKeyedStateBackend {
+  /** The key of the record (or timer) being processed. Set with {@link setCurrentKey}. */
+  currentKey: Key | undefined = undefined;
+  /** Operator name, for error messages. */
+  readonly operatorName: string;
+  /** Processing-time clock used for TTL. */
+  readonly now: () => number;
+  private readonly parts = new Map<string, KeyedStatePart>();
+  private readonly states = new Map<string, HeapState>();
+  private readonly pending = new Map<string, [Key, unknown][]>();
+
+  constructor(private readonly options: KeyedBackendOptions) {
+    this.operatorName = options.operatorName;
+    this.now = options.now;
+  }
+
+  /** Sets the key that state accesses and timer registrations apply to. */
+  setCurrentKey(key: Key): void {
+    this.currentKey = key;
+  }
+
+  /** The current key; throws a clear error when none is set (state used outside of a record or timer). */
+  getCurrentKey(): Key {
+    const key = this.currentKey;
+    if (key === undefined) {
+      throw new OperatorUsageError(
+        `Operator '${this.operatorName}': keyed state was accessed without a current key; ` +
+          'read and write keyed state only while processing a record or a timer, not in open()',
+      );
+    }
+    return key;
+  }
+
+  /**
+   * Registers a part of the keyed state under a unique name. If a restore
+   * brought data for that name, the part receives it right away.
+   */
+  registerPart(name: string, part: KeyedStatePart): void {
+    if (this.parts.has(name)) throw new OperatorUsageError(`Operator '${this.operatorName}': state '${name}' registered twice`);
+    this.parts.set(name, part);
+    const data = this.pending.get(name);
+    if (data) {
+      this.pending.delete(name);
+      for (const [key, value] of data) part.restoreKey(key, value);
+    }
+  }
+
+  /** Value state for the descriptor (one instance per name). */
+  getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    return this.state(descriptor.name, 'value', () => new HeapValueState<T>(this, descriptor)) as HeapValueState<T>;
+  }
+  /** List state for the descriptor. */
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.state(descriptor.name, 'list', () => new HeapListState<T>(this, descriptor)) as HeapListState<T>;
+  }
+  /** Map state for the descriptor. */
+  getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.state(descriptor.name, 'map', () => new HeapMapState<K, V>(this, descriptor)) as HeapMapState<K, V>;
+  }
+  /** Reducing state for the descriptor. */
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.state(descriptor.name, 'reducing', () => new HeapReducingState<T>(this, descriptor)) as HeapReducingState<T>;
+  }
+  /** Aggregating state for the descriptor. */
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
+    return this.state(
+      descriptor.name,
+      'aggregating',
+      () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor),
+    ) as HeapAggregatingState<IN, ACC, OUT>;
+  }
+
+  private state(name: string, kind: HeapState['kind'], create: () => HeapState): HeapState {
+    const existing = this.states.get(name);
+    if (existing) {
+      if (existing.kind !== kind) {
+        throw new OperatorUsageError(
+          `Operator '${this.operatorName}': state '${name}' is a ${existing.kind} state, requested as ${kind} state`,
+        );
+      }
+      return existing;
+    }
+    const created = create();
+    this.states.set(name, created);
+    this.registerPart(`s:${name}`, created);
+    return created;
+  }
+
+  /** Splits all keyed state into key groups (the synchronous part of a checkpoint). */
+  snapshot(): Record<number, KeyGroupSnapshot> {
+    const out: Record<number, KeyGroupSnapshot> = {};
+    const maxParallelism = this.options.maxParallelism;
+    for (const [name, part] of this.parts) {
+      part.snapshotKeys((key, data) => {
+        const kg = keyGroupOf(key, maxParallelism);
+        const group = (out[kg] ??= {});
+        (group[name] ??= []).push([key, data]);
+      });
+    }
+    // State restored but never registered again (e.g. a state only read lazily) is carried over.
+    for (const [name, entries] of this.pending) {
+      for (const entry of entries) {
+        const kg = keyGroupOf(entry[0], maxParallelism);
+        const group = (out[kg] ??= {});
+        (group[name] ??= []).push(entry);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Restores from the snapshots of one or several former subtasks, keeping
+   * only the key groups in this subtask's range (so the parallelism may differ).
+   */
+  restore(snapshots: readonly OperatorSnapshot[]): void {
+    const { start, end } = this.options.keyGroupRange;
+    for (const snapshot of snapshots) {
+      const keyed = snapshot.keyed;
+      if (!keyed) continue;
+      for (const kgText of Object.keys(keyed)) {
+        const kg = Number(kgText);
+        if (kg < start || kg > end) continue;
+        const group = keyed[kg] as KeyGroupSnapshot | undefined;
+        if (!group) continue;
+        for (const name of Object.keys(group)) {
+          const entries = group[name];
+          if (!entries) continue;
+          const part = this.parts.get(name);
+          if (part) {
+            for (const [key, data] of entries) part.restoreKey(key, data);
+          } else {
+            let list = this.pending.get(name);
+            if (!list) this.pending.set(name, (list = []));
+            for (const entry of entries) list.push(entry);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** Window assigners, default triggers and the window operator. */
+export { createWindowAssigner, windowStart, type WindowAssigner } from './assigners.js';
+export { defaultEventTimeTrigger, defaultProcessingTimeTrigger, neverTrigger, defaultTriggerFor } from './triggers.js';
+export { WindowOperator, type WindowState } from './window-operator.js';

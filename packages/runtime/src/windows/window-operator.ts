@@ -1,0 +1,568 @@
+/**
+ * The window operator (keyed and all-window) and the window join, which is a
+ * window operator whose contents are the two sides' buffers.
+ *
+ * Per key, windows live in a `Map<windowStart, WindowState>` (non-merging
+ * windows of one assigner share a size; merged session windows of one key are
+ * disjoint — either way the start identifies the window). Timers use the
+ * window start as namespace. Contents are kept incrementally (reduce,
+ * aggregate), fully buffered (process) or per join side.
+ */
+import type {
+  AggregateFunction,
+  Collector,
+  Key,
+  OutputTag,
+  ProcessWindowContext,
+  TimeWindow,
+  Trigger,
+  TriggerContext,
+  TriggerResult,
+  ValueState,
+  ValueStateDescriptor,
+} from '@freshet/api';
+import { NO_TIMESTAMP } from '../operator.js';
+import { AbstractOperator, TimestampedCollector, type KeyFn } from '../operators/base.js';
+import { OperatorUsageError } from '../operators/errors.js';
+import { requireObject } from '../operators/functions.js';
+import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
+import type { InternalTimerService, Timer } from '../timers/timer-service.js';
+import { createWindowAssigner, type WindowAssigner } from './assigners.js';
+import { defaultTriggerFor } from './triggers.js';
+
+/** State of one window of one key. */
+export interface WindowState {
+  /** The window. */
+  window: TimeWindow;
+  /** Whether `contents` holds anything (false after a purge). */
+  has: boolean;
+  /** Reduced value, accumulator, element list, or join buffers. */
+  contents: unknown;
+  /** The trigger's partitioned state (descriptor name -> value). */
+  trigger: Map<string, unknown> | undefined;
+}
+
+/** Join buffers of one window. */
+interface JoinBuffers {
+  l: unknown[];
+  r: unknown[];
+}
+
+type Mode = 'reduce' | 'aggregate' | 'process' | 'join';
+
+/** Per key: window start -> state. Takes part in snapshots. */
+class WindowTable implements KeyedStatePart {
+  readonly byKey = new Map<Key, Map<number, WindowState>>();
+  constructor(private readonly mode: Mode) {}
+  snapshotKeys(emit: (key: Key, data: unknown) => void): void {
+    for (const [key, windows] of this.byKey) {
+      const list: unknown[] = [];
+      for (const ws of windows.values()) {
+        list.push([
+          ws.window.start,
+          ws.window.end,
+          ws.has ? 1 : 0,
+          ws.has ? this.copy(ws.contents) : null,
+          ws.trigger ? [...ws.trigger] : null,
+        ]);
+      }
+      if (list.length > 0) emit(key, list);
+    }
+  }
+  private copy(contents: unknown): unknown {
+    if (this.mode === 'process') return (contents as unknown[]).slice();
+    if (this.mode === 'join') {
+      const j = contents as JoinBuffers;
+      return { l: j.l.slice(), r: j.r.slice() };
+    }
+    return contents;
+  }
+  restoreKey(key: Key, data: unknown): void {
+    let windows = this.byKey.get(key);
+    if (!windows) this.byKey.set(key, (windows = new Map()));
+    for (const item of data as [number | null, number | null, number, unknown, [string, unknown][] | null][]) {
+      // JSON-like codecs turn ±Infinity into null: the global window.
+      const start = item[0] ?? Number.NEGATIVE_INFINITY;
+      const end = item[1] ?? Number.POSITIVE_INFINITY;
+      windows.set(start, {
+        window: { start, end },
+        has: item[2] === 1,
+        contents: item[2] === 1 ? item[3] : undefined,
+        trigger: item[4] ? new Map(item[4]) : undefined,
+      });
+    }
+  }
+}
+
+/** The TriggerContext and ProcessWindowContext, one reused object per operator. */
+class WindowContexts implements TriggerContext, ProcessWindowContext {
+  /** The window state being handled. */
+  ws!: WindowState;
+  private readonly states = new Map<string, ValueState<unknown>>();
+  constructor(
+    private readonly op: WindowOperator,
+    private readonly timers: InternalTimerService,
+  ) {}
+  getCurrentWatermark(): number {
+    return this.timers.currentWatermark;
+  }
+  getCurrentProcessingTime(): number {
+    return this.timers.currentProcessingTime();
+  }
+  registerEventTimeTimer(time: number): void {
+    this.timers.registerEventTimeTimer(this.ws.window.start, time);
+  }
+  registerProcessingTimeTimer(time: number): void {
+    this.timers.registerProcessingTimeTimer(this.ws.window.start, time);
+  }
+  deleteEventTimeTimer(time: number): void {
+    this.timers.deleteEventTimeTimer(this.ws.window.start, time);
+  }
+  deleteProcessingTimeTimer(time: number): void {
+    this.timers.deleteProcessingTimeTimer(this.ws.window.start, time);
+  }
+  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    let state = this.states.get(descriptor.name);
+    if (!state) {
+      const name = descriptor.name;
+      const fallback = descriptor.defaultValue;
+      state = {
+        value: () => {
+          const v = this.ws.trigger?.get(name);
+          return v === undefined ? fallback : v;
+        },
+        update: (value: unknown) => {
+          (this.ws.trigger ??= new Map()).set(name, value);
+        },
+        clear: () => {
+          this.ws.trigger?.delete(name);
+        },
+      };
+      this.states.set(name, state);
+    }
+    return state as ValueState<T>;
+  }
+  window(): TimeWindow {
+    return this.ws.window;
+  }
+  currentWatermark(): number {
+    return this.timers.currentWatermark;
+  }
+  currentProcessingTime(): number {
+    return this.timers.currentProcessingTime();
+  }
+  output<X>(tag: OutputTag<X>, value: X): void {
+    this.op.emitSide(tag.id, value, this.ws.window.end - 1);
+  }
+}
+
+/** Keyed and all-window window operator; also the window join (`kind: 'windowJoin'`). */
+export class WindowOperator extends AbstractOperator {
+  private assigner!: WindowAssigner;
+  private trigger!: Trigger<unknown>;
+  private mode!: Mode;
+  private key0: KeyFn | undefined;
+  private key1: KeyFn | undefined;
+  private reduceFn: ((a: unknown, b: unknown) => unknown) | undefined;
+  private agg: AggregateFunction<unknown, unknown, unknown> | undefined;
+  private processFn: ((...args: never[]) => void) | undefined;
+  private joinFn: ((left: unknown, right: unknown) => unknown) | undefined;
+  private keyedProcess = true;
+  private allowedLateness = 0;
+  private lateTag: string | undefined;
+  private table!: WindowTable;
+  private windowTimers!: InternalTimerService;
+  private tctx!: WindowContexts;
+  private collector!: TimestampedCollector;
+  private readonly starts: number[] = [];
+  private readonly single: unknown[] = [undefined];
+  /** Records dropped because they were late beyond the allowed lateness (and no late tag is set). */
+  numLateRecordsDropped = 0;
+
+  protected override usesKeyedBackend(): boolean {
+    return true;
+  }
+
+  protected setup(): void {
+    const spec = this.node.spec.window;
+    if (!spec) throw new OperatorUsageError(`Operator '${this.name}' (${this.node.kind}) has no spec.window`);
+    const fns = this.node.fns;
+    this.assigner = createWindowAssigner(spec.assigner, this.name);
+    this.allowedLateness = spec.allowedLatenessMs > 0 ? spec.allowedLatenessMs : 0;
+    this.lateTag = spec.lateTag;
+    const isJoin = this.node.kind === 'windowJoin';
+    if (isJoin || spec.keyed) {
+      this.key0 = this.keySelector(0);
+      if (isJoin) this.key1 = this.keySelector(1);
+    }
+    this.keyedProcess = spec.keyed || isJoin;
+    if (isJoin) {
+      this.mode = 'join';
+      this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(fns.join ?? fns.fn, 'join');
+    } else {
+      this.mode = spec.function;
+      if (spec.function === 'reduce') this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
+      else if (spec.function === 'aggregate') {
+        this.agg = requireObject<AggregateFunction<unknown, unknown, unknown>>(fns.aggregate, ['createAccumulator', 'add', 'getResult'], this.name);
+        this.addRichFunction(this.agg);
+      }
+      if (spec.function === 'process' || spec.withProcess) {
+        this.processFn = this.userFunction(fns.windowProcess, 'process');
+      }
+    }
+    if (spec.customTrigger) {
+      this.trigger = requireObject<Trigger<unknown>>(
+        fns.trigger,
+        ['onElement', 'onEventTime', 'onProcessingTime', 'clear'],
+        this.name,
+      );
+      if (this.assigner.isMerging && !(this.trigger.canMerge?.() ?? false)) {
+        throw new OperatorUsageError(
+          `Operator '${this.name}': the custom trigger does not support merging (session) windows; ` +
+            'implement canMerge() returning true and onMerge()',
+        );
+      }
+    } else {
+      this.trigger = defaultTriggerFor(this.assigner);
+    }
+    const backend = this.backend!;
+    this.table = new WindowTable(this.mode);
+    backend.registerPart('windows', this.table);
+    this.windowTimers = this.timerService({
+      onEventTime: (timer) => {
+        this.onTimer(timer, true);
+      },
+      onProcessingTime: (timer) => {
+        this.onTimer(timer, false);
+      },
+    });
+    this.tctx = new WindowContexts(this, this.windowTimers);
+    this.collector = new TimestampedCollector(this.output);
+  }
+
+  /** Emits to a side output (used by the ProcessWindowContext). */
+  emitSide(tagId: string, value: unknown, timestamp: number): void {
+    this.output.collectSide(tagId, value, timestamp);
+  }
+
+  processElement(value: unknown, timestamp: number): void {
+    this.element(value, timestamp, 0);
+  }
+
+  processElement2(value: unknown, timestamp: number): void {
+    this.element(value, timestamp, 1);
+  }
+
+  private element(value: unknown, timestamp: number, input: 0 | 1): void {
+    const backend = this.backend!;
+    let key: Key = 0;
+    const keyFn = input === 0 ? this.key0 : this.key1;
+    if (keyFn) {
+      try {
+        key = keyFn(value);
+      } catch (error) {
+        this.fail(error, 'keySelector');
+      }
+    }
+    backend.setCurrentKey(key);
+    const assigner = this.assigner;
+    let time: number;
+    if (assigner.isEventTime) {
+      if (timestamp === NO_TIMESTAMP) {
+        throw new OperatorUsageError(
+          `Operator '${this.name}': a record has no timestamp, but event-time windows need one; ` +
+            'call assignTimestampsAndWatermarks(...) upstream or use processing-time windows',
+        );
+      }
+      time = timestamp;
+    } else {
+      time = this.ctx.processingTime.now();
+    }
+    let windows = this.table.byKey.get(key);
+    if (!windows) this.table.byKey.set(key, (windows = new Map()));
+    const n = assigner.assign(time, this.starts);
+    let skipped = true;
+    if (assigner.isMerging) {
+      skipped = !this.mergingElement(windows, value, timestamp, input, this.starts[0]!, assigner.endOf(this.starts[0]!));
+    } else {
+      for (let i = 0; i < n; i++) {
+        const start = this.starts[i]!;
+        let ws = windows.get(start);
+        if (!ws) {
+          const end = assigner.endOf(start);
+          if (this.isWindowLate(end)) continue;
+          ws = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+          windows.set(start, ws);
+          this.registerCleanupTimer(ws.window);
+        } else if (this.isWindowLate(ws.window.end)) continue;
+        skipped = false;
+        this.add(ws, value, input);
+        this.tctx.ws = ws;
+        let result: TriggerResult;
+        try {
+          result = this.trigger.onElement(value, timestamp, ws.window, this.tctx);
+        } catch (error) {
+          this.fail(error, 'trigger.onElement');
+        }
+        if (result !== 'CONTINUE') this.handle(result, key, ws);
+      }
+    }
+    if (windows.size === 0) this.table.byKey.delete(key);
+    if (skipped && this.isElementLate(timestamp)) {
+      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
+      else this.numLateRecordsDropped++;
+    }
+  }
+
+  /** Session windows: merges the new window with every window of the key it touches. Returns false if late. */
+  private mergingElement(
+    windows: Map<number, WindowState>,
+    value: unknown,
+    timestamp: number,
+    input: 0 | 1,
+    newStart: number,
+    newEnd: number,
+  ): boolean {
+    let start = newStart;
+    let end = newEnd;
+    const touched: WindowState[] = [];
+    for (const ws of windows.values()) {
+      // Flink's TimeWindow.intersects: adjacent windows merge too.
+      if (ws.window.start <= newEnd && ws.window.end >= newStart) {
+        touched.push(ws);
+        if (ws.window.start < start) start = ws.window.start;
+        if (ws.window.end > end) end = ws.window.end;
+      }
+    }
+    if (this.isWindowLate(end)) return false;
+    let target: WindowState;
+    const only = touched.length === 1 ? touched[0]! : undefined;
+    if (only && only.window.start === start && only.window.end === end) {
+      target = only;
+    } else if (touched.length === 0) {
+      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+      windows.set(start, target);
+      this.registerCleanupTimer(target.window);
+    } else {
+      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+      for (const ws of touched) {
+        if (ws.has) this.mergeContents(target, ws);
+        if (ws.trigger) {
+          for (const [name, v] of ws.trigger) if (!target.trigger?.has(name)) (target.trigger ??= new Map()).set(name, v);
+        }
+        windows.delete(ws.window.start);
+      }
+      windows.set(start, target);
+      this.tctx.ws = target;
+      try {
+        this.trigger.onMerge?.(target.window, this.tctx);
+      } catch (error) {
+        this.fail(error, 'trigger.onMerge');
+      }
+      for (const ws of touched) {
+        this.tctx.ws = ws;
+        try {
+          this.trigger.clear(ws.window, this.tctx);
+        } catch (error) {
+          this.fail(error, 'trigger.clear');
+        }
+        this.deleteCleanupTimer(ws.window);
+      }
+      this.registerCleanupTimer(target.window);
+    }
+    this.add(target, value, input);
+    this.tctx.ws = target;
+    let result: TriggerResult;
+    try {
+      result = this.trigger.onElement(value, timestamp, target.window, this.tctx);
+    } catch (error) {
+      this.fail(error, 'trigger.onElement');
+    }
+    if (result !== 'CONTINUE') this.handle(result, this.backend!.getCurrentKey(), target);
+    return true;
+  }
+
+  private isWindowLate(end: number): boolean {
+    return this.assigner.isEventTime && end - 1 + this.allowedLateness <= this.windowTimers.currentWatermark;
+  }
+
+  private isElementLate(timestamp: number): boolean {
+    return this.assigner.isEventTime && timestamp + this.allowedLateness <= this.windowTimers.currentWatermark;
+  }
+
+  private cleanupTime(window: TimeWindow): number {
+    return this.assigner.isEventTime ? window.end - 1 + this.allowedLateness : window.end - 1;
+  }
+
+  private registerCleanupTimer(window: TimeWindow): void {
+    const time = this.cleanupTime(window);
+    if (time === Number.POSITIVE_INFINITY) return; // the global window is never cleaned up
+    if (this.assigner.isEventTime) this.windowTimers.registerEventTimeTimer(window.start, time);
+    else this.windowTimers.registerProcessingTimeTimer(window.start, time);
+  }
+
+  private deleteCleanupTimer(window: TimeWindow): void {
+    const time = this.cleanupTime(window);
+    if (this.assigner.isEventTime) this.windowTimers.deleteEventTimeTimer(window.start, time);
+    else this.windowTimers.deleteProcessingTimeTimer(window.start, time);
+  }
+
+  private add(ws: WindowState, value: unknown, input: 0 | 1): void {
+    try {
+      switch (this.mode) {
+        case 'reduce':
+          ws.contents = ws.has ? this.reduceFn!(ws.contents, value) : value;
+          break;
+        case 'aggregate': {
+          const agg = this.agg!;
+          ws.contents = agg.add(value, ws.has ? ws.contents : agg.createAccumulator());
+          break;
+        }
+        case 'process':
+          if (ws.has) (ws.contents as unknown[]).push(value);
+          else ws.contents = [value];
+          break;
+        case 'join': {
+          if (!ws.has) ws.contents = { l: [], r: [] } satisfies JoinBuffers;
+          const j = ws.contents as JoinBuffers;
+          (input === 0 ? j.l : j.r).push(value);
+          break;
+        }
+      }
+    } catch (error) {
+      this.fail(error, this.mode);
+    }
+    ws.has = true;
+  }
+
+  private mergeContents(target: WindowState, source: WindowState): void {
+    if (!target.has) {
+      target.contents = source.contents;
+      target.has = true;
+      return;
+    }
+    try {
+      switch (this.mode) {
+        case 'reduce':
+          target.contents = this.reduceFn!(target.contents, source.contents);
+          break;
+        case 'aggregate': {
+          const agg = this.agg!;
+          if (typeof agg.merge !== 'function') {
+            throw new OperatorUsageError(`Operator '${this.name}': session windows need AggregateFunction.merge`);
+          }
+          target.contents = agg.merge(target.contents, source.contents);
+          break;
+        }
+        case 'process':
+          for (const v of source.contents as unknown[]) (target.contents as unknown[]).push(v);
+          break;
+        case 'join': {
+          const t = target.contents as JoinBuffers;
+          const s = source.contents as JoinBuffers;
+          for (const v of s.l) t.l.push(v);
+          for (const v of s.r) t.r.push(v);
+          break;
+        }
+      }
+    } catch (error) {
+      this.fail(error, 'merge');
+    }
+  }
+
+  private onTimer(timer: Timer, eventTime: boolean): void {
+    const windows = this.table.byKey.get(timer.key);
+    const ws = windows?.get(timer.ns);
+    if (!ws || !windows) return;
+    this.tctx.ws = ws;
+    let result: TriggerResult;
+    try {
+      result = eventTime
+        ? this.trigger.onEventTime(timer.time, ws.window, this.tctx)
+        : this.trigger.onProcessingTime(timer.time, ws.window, this.tctx);
+    } catch (error) {
+      this.fail(error, eventTime ? 'trigger.onEventTime' : 'trigger.onProcessingTime');
+    }
+    if (result !== 'CONTINUE') this.handle(result, timer.key, ws);
+    if (eventTime === this.assigner.isEventTime && timer.time === this.cleanupTime(ws.window)) {
+      this.tctx.ws = ws;
+      try {
+        this.trigger.clear(ws.window, this.tctx);
+      } catch (error) {
+        this.fail(error, 'trigger.clear');
+      }
+      windows.delete(ws.window.start);
+      if (windows.size === 0) this.table.byKey.delete(timer.key);
+    }
+  }
+
+  private handle(result: TriggerResult, key: Key, ws: WindowState): void {
+    if ((result === 'FIRE' || result === 'FIRE_AND_PURGE') && ws.has) this.emit(key, ws);
+    if (result === 'PURGE' || result === 'FIRE_AND_PURGE') {
+      ws.has = false;
+      ws.contents = undefined;
+    }
+  }
+
+  private emit(key: Key, ws: WindowState): void {
+    const ts = ws.window.end - 1;
+    const out = this.output;
+    const where = this.mode === 'join' ? 'join' : 'window function';
+    try {
+      switch (this.mode) {
+        case 'join': {
+          const { l, r } = ws.contents as JoinBuffers;
+          const join = this.joinFn!;
+          for (const left of l) for (const right of r) out.collect(join(left, right), ts);
+          return;
+        }
+        case 'process':
+          this.callProcess(key, ws, ws.contents as unknown[], ts);
+          return;
+        case 'reduce':
+        case 'aggregate': {
+          const result = this.mode === 'reduce' ? ws.contents : this.agg!.getResult(ws.contents);
+          if (!this.processFn) {
+            out.collect(result, ts);
+            return;
+          }
+          this.single[0] = result;
+          this.callProcess(key, ws, this.single, ts);
+          this.single[0] = undefined;
+          return;
+        }
+      }
+    } catch (error) {
+      this.fail(error, where);
+    }
+  }
+
+  private callProcess(key: Key, ws: WindowState, elements: readonly unknown[], ts: number): void {
+    this.collector.timestamp = ts;
+    this.tctx.ws = ws;
+    const fn = this.processFn as unknown as (...args: unknown[]) => void;
+    if (this.keyedProcess) fn(key, this.tctx, elements, this.collector as Collector<unknown>);
+    else fn(this.tctx, elements, this.collector as Collector<unknown>);
+  }
+
+  /**
+   * At the end of a bounded input, processing-time windows fire as if time
+   * ran out (event-time windows already fired on the final +Infinity watermark).
+   */
+  override endInput(): void {
+    if (!this.assigner.isEventTime && !this.assigner.isGlobal) {
+      this.windowTimers.fireProcessingTimersUpTo(Number.POSITIVE_INFINITY);
+    }
+  }
+
+  /** Number of keys with open windows (for tests and metrics). */
+  numKeysWithWindows(): number {
+    return this.table.byKey.size;
+  }
+
+  /** The keyed backend (for tests). */
+  keyedBackend(): HeapKeyedStateBackend {
+    return this.backend!;
+  }
+}
+
