@@ -138,6 +138,17 @@ describe(`openDatabase (${testPostgresAdminUrl() ? 'PostgreSQL' : 'PGlite'})`, (
       prisma.execution.create({ data: { jobId: job.id, vertexId: 'v1', subtaskIndex: 0, attempt: 1 } }),
     ).rejects.toThrow(/Unique constraint/);
 
+    // Interactive transactions commit or roll back as a whole (the JobManager's state transitions rely on it).
+    await expect(
+      prisma.$transaction(async (tx) => {
+        await tx.job.update({ where: { id: job.id }, data: { status: JobStatus.FAILING } });
+        await tx.jobEvent.create({ data: { jobId: job.id, kind: JobEventKind.STATE, message: 'failing' } });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await prisma.job.findUniqueOrThrow({ where: { id: job.id } })).status).toBe('RUNNING');
+    expect(await prisma.jobEvent.count({ where: { message: 'failing' } })).toBe(0);
+
     // Losing the TaskManager detaches its executions; deleting the job removes its whole history.
     await prisma.taskManager.delete({ where: { id: 'tm-1' } });
     expect(await prisma.execution.count({ where: { taskManagerId: { not: null } } })).toBe(0);
