@@ -40,6 +40,27 @@ function prefix(name) {
   return useColor ? `\x1b[${COLORS[name] ?? 37}m${label}\x1b[0m` : label;
 }
 
+const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+const QUIET_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'component', 'msg', 'v']);
+
+/** One pino JSON log line as `12:00:01 INFO  message key=value`; anything else unchanged. */
+function readable(line) {
+  if (!line.startsWith('{')) return line;
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof entry !== 'object' || entry === null || typeof entry.msg !== 'string') return line;
+  const time = typeof entry.time === 'number' || typeof entry.time === 'string' ? new Date(entry.time) : new Date();
+  const clock = Number.isNaN(time.getTime()) ? '' : `${time.toTimeString().slice(0, 8)} `;
+  const fields = Object.entries(entry)
+    .filter(([key]) => !QUIET_KEYS.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return `${clock}${LEVELS[entry.level] ?? 'INFO '} ${entry.msg}${fields.length > 0 ? `  ${fields.join(' ')}` : ''}`;
+}
+
 /** Start a Node process in its own process group and forward its output with a prefix. */
 function launch(name, args, { cwd = repoRoot, env = {} } = {}) {
   const child = spawn(process.execPath, args, {
@@ -49,7 +70,7 @@ function launch(name, args, { cwd = repoRoot, env = {} } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix(name)} ${line}\n`));
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix(name)} ${readable(line)}\n`));
   }
   child.on('exit', (code, signal) => {
     if (shuttingDown) return;
@@ -61,15 +82,12 @@ function launch(name, args, { cwd = repoRoot, env = {} } = {}) {
 }
 
 function killGroup(child, signal) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  // SIGKILL goes to the group even after the leader exited: it reaps leftovers.
+  if (signal !== 'SIGKILL' && (child.exitCode !== null || child.signalCode !== null)) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
+    // the group is already gone
   }
 }
 
@@ -78,17 +96,14 @@ async function shutdown(code) {
   if (shuttingDown) return;
   shuttingDown = true;
   log('stopping…');
-  // Reverse start order: dashboard, TaskManagers, then the JobManager.
-  for (const { child } of [...children].reverse()) killGroup(child, 'SIGTERM');
-  const deadline = Date.now() + 8000;
-  while (Date.now() < deadline && children.some(({ child }) => child.exitCode === null && child.signalCode === null)) {
-    await sleep(100);
-  }
-  for (const { name, child } of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      log(`${name} did not stop in time; killing it`);
-    }
-    killGroup(child, 'SIGKILL'); // also reaps anything left in the group
+  // Reverse start order, one at a time: the dashboard, then the TaskManagers
+  // (so they deregister while the JobManager still listens), then the JobManager.
+  for (const { name, child } of [...children].reverse()) {
+    killGroup(child, 'SIGTERM');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) await sleep(50);
+    if (child.exitCode === null && child.signalCode === null) log(`${name} did not stop in time; killing it`);
+    killGroup(child, 'SIGKILL'); // also reaps anything left in its group
   }
   process.exit(code);
 }
