@@ -208,9 +208,9 @@ class SourceCache {
   async toDiagnostic(message: esbuild.Message, entryFile: string): Promise<ProgramDiagnostic> {
     const loc = message.location;
     if (!loc) return { file: entryFile, line: 1, column: 1, message: message.text, codeFrame: '' };
-    const isUpload = this.upload !== undefined && loc.file === this.upload.name;
-    const file = isUpload ? loc.file : displayName(resolve(this.workDir, loc.file));
-    const text = isUpload ? this.upload!.text : await this.read(resolve(this.workDir, loc.file));
+    const upload = this.upload !== undefined && loc.file === this.upload.name ? this.upload : undefined;
+    const file = upload ? loc.file : displayName(resolve(this.workDir, loc.file));
+    const text = upload ? upload.text : await this.read(resolve(this.workDir, loc.file));
     // esbuild columns are 0-based; ours are 1-based like editors'.
     const column = loc.column + 1;
     return { file, line: loc.line, column, message: message.text, codeFrame: text ? codeFrame(text, loc.line, column) : '' };

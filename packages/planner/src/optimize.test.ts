@@ -115,7 +115,7 @@ describe('optimize: chaining rules', () => {
   });
 
   it('rejects a FORWARD edge between different parallelisms, naming both operators', () => {
-    expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrowError(
+    expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrow(
       /FORWARD edge from 'Source' \(node 1\) with parallelism 2 to 'Map' \(node 2\) with parallelism 3/,
     );
     expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrow(OptimizerError);
@@ -289,7 +289,7 @@ describe('optimize: graph shape', () => {
     const g = new G(2, 'BATCH');
     const s = g.node('source', 'Kafka', { bounded: false });
     g.edge(s, g.node('sink', 'K'));
-    expect(() => optimize(g.graph, 'h')).toThrowError(/BATCH mode needs bounded sources, but source 'Kafka'/);
+    expect(() => optimize(g.graph, 'h')).toThrow(/BATCH mode needs bounded sources, but source 'Kafka'/);
   });
 
   it('rejects cycles, dangling edges and missing inputs', () => {
@@ -298,15 +298,15 @@ describe('optimize: graph shape', () => {
     const a = cyc.node('map', 'A');
     const b = cyc.node('map', 'B');
     cyc.edge(s, a).edge(b, a).edge(a, b);
-    expect(() => optimize(cyc.graph, 'h')).toThrowError(/cycle/);
+    expect(() => optimize(cyc.graph, 'h')).toThrow(/cycle/);
 
     const dangling = new G();
     dangling.edge(dangling.node('source', 'S'), 9);
-    expect(() => optimize(dangling.graph, 'h')).toThrowError(/does not exist/);
+    expect(() => optimize(dangling.graph, 'h')).toThrow(/does not exist/);
 
     const orphan = new G();
     orphan.node('map', 'Lonely');
-    expect(() => optimize(orphan.graph, 'h')).toThrowError(/'Lonely' \(node 1\) has no input/);
+    expect(() => optimize(orphan.graph, 'h')).toThrow(/'Lonely' \(node 1\) has no input/);
   });
 
   it('is deterministic', () => {

@@ -148,7 +148,9 @@ export function planInSandbox(
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     if (limits.signal?.aborted) kill('aborted');
 
-    timers.push(setTimeout(() => kill('startup'), startupTimeoutMs));
+    timers.push(setTimeout(() => {
+      kill('startup');
+    }, startupTimeoutMs));
     const poll = setInterval(() => {
       const rss = child.pid === undefined ? undefined : rssBytes(child.pid);
       if (rss !== undefined && rss > maxRss) kill('memory');
@@ -159,7 +161,9 @@ export function planInSandbox(
       if (message.type === 'ready') {
         clearTimeout(timers[0]);
         startedAt = performance.now();
-        timers.push(setTimeout(() => kill('timeout'), timeoutMs));
+        timers.push(setTimeout(() => {
+          kill('timeout');
+        }, timeoutMs));
         const request: ChildRequest = { bundlePath: absBundle, args, overrides };
         child.send(request);
         return;

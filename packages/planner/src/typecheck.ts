@@ -61,13 +61,14 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
   const opts = compilerOptions();
   const host = ts.createCompilerHost(opts, true);
   if (fromSource) {
-    const { getSourceFile, fileExists, readFile } = host;
+    // The upload exists only in memory: serve it to the compiler as if it were on disk.
+    const disk = ts.createCompilerHost(opts, true);
     host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) =>
       resolve(fileName) === rootFile
         ? ts.createSourceFile(fileName, input.source, languageVersion, true)
-        : getSourceFile.call(host, fileName, languageVersion, onError, shouldCreate);
-    host.fileExists = (fileName) => resolve(fileName) === rootFile || fileExists.call(host, fileName);
-    host.readFile = (fileName) => (resolve(fileName) === rootFile ? input.source : readFile.call(host, fileName));
+        : disk.getSourceFile(fileName, languageVersion, onError, shouldCreate);
+    host.fileExists = (fileName) => resolve(fileName) === rootFile || disk.fileExists(fileName);
+    host.readFile = (fileName) => (resolve(fileName) === rootFile ? input.source : disk.readFile(fileName));
   }
   const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (s) => s, opts);
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOpts) =>

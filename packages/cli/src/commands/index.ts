@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { register as registerPlan } from './plan.js';
+import { register as registerRun } from './run.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -8,4 +10,4 @@ export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
 }
 
-const registrations: ((program: Command) => void)[] = [];
+const registrations: ((program: Command) => void)[] = [registerPlan, registerRun];

@@ -1,0 +1,112 @@
+/**
+ * `freshet plan PROGRAM`: compile and type-check a program, run its plan in
+ * the sandbox, optimize it, and print the JobGraph (or, with `--json`, both
+ * graphs). The preparation steps are shared with `freshet run`.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
+import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGraph } from '@freshet/planner';
+import type { CompiledProgram, PlanOverrides } from '@freshet/planner';
+import type { JobGraph } from '@freshet/protocol';
+import { CliError, printJson } from '../output.js';
+
+/** Options shared by `plan` and `run`. */
+export interface PlanCommandOptions {
+  parallelism?: number;
+  maxParallelism?: number;
+  mode?: RuntimeMode;
+  json?: boolean;
+}
+
+/** A program taken from file to JobGraph. */
+export interface PreparedJob {
+  compiled: CompiledProgram;
+  overrides: PlanOverrides;
+  streamGraph: StreamGraphJson;
+  jobGraph: JobGraph;
+}
+
+/** Parses a positive integer option value. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+/** Parses `streaming|batch` into a RuntimeMode. */
+export function parseMode(value: string): RuntimeMode {
+  const mode = value.toUpperCase();
+  if (mode !== 'STREAMING' && mode !== 'BATCH') throw new InvalidArgumentError(`expected streaming or batch, got '${value}'`);
+  return mode;
+}
+
+/** Adds the options `plan` and `run` share. */
+export function withPlanOptions(command: Command): Command {
+  return command
+    .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+    .argument('[args...]', 'arguments passed to the program (put them after --)')
+    .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
+    .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
+    .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode)
+    .option('--json', 'print JSON instead of text');
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Compile (with type-check), plan in the sandbox and optimize. Compile errors
+ * are printed as `file:line:column: message` with a code frame; every
+ * failure becomes a {@link CliError} (exit code 1).
+ */
+export async function prepareJob(file: string, args: string[], opts: PlanCommandOptions): Promise<PreparedJob> {
+  const compiled = await compileProgram({ path: file });
+  for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
+  if (!compiled.ok) {
+    for (const e of compiled.errors) process.stderr.write(`${formatDiagnostic(e)}\n\n`);
+    const n = compiled.errors.length;
+    throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
+  }
+  const overrides: PlanOverrides = {};
+  if (opts.parallelism !== undefined) overrides.parallelism = opts.parallelism;
+  if (opts.maxParallelism !== undefined) overrides.maxParallelism = opts.maxParallelism;
+  if (opts.mode !== undefined) overrides.runtimeMode = opts.mode;
+
+  let plan;
+  try {
+    plan = await planInSandbox(compiled.bundlePath, args, overrides);
+  } catch (err) {
+    const output = err instanceof Error && err.name === 'PlanError' ? (err as Error & { stdout: string }).stdout : '';
+    if (output) process.stderr.write(output);
+    throw new CliError(errorMessage(err));
+  }
+  // What the program printed while planning is not part of the result: keep stdout clean for --json.
+  if (plan.stdout) process.stderr.write(plan.stdout);
+  if (plan.stderr) process.stderr.write(plan.stderr);
+  try {
+    return { compiled, overrides, streamGraph: plan.graph, jobGraph: optimize(plan.graph, plan.planHash) };
+  } catch (err) {
+    throw new CliError(errorMessage(err));
+  }
+}
+
+/** Registers `freshet plan`. */
+export function register(program: Command): void {
+  withPlanOptions(
+    program
+      .command('plan')
+      .description('Compile, type-check, plan and optimize a program, and print its JobGraph (nothing runs)'),
+  )
+    .addHelpText('after', '\nExample:\n  freshet plan wordcount.ts --parallelism 4 -- input.txt')
+    .action(async (file: string, args: string[], opts: PlanCommandOptions) => {
+      const job = await prepareJob(file, args, opts);
+      if (opts.json) {
+        printJson({ streamGraph: job.streamGraph, jobGraph: job.jobGraph });
+        return;
+      }
+      process.stdout.write(`Program ${job.compiled.file}  bundle ${job.compiled.sha256.slice(0, 12)}\n`);
+      process.stdout.write(`${renderJobGraph(job.jobGraph)}\n`);
+    });
+}

@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileProgram } from './compile.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { typecheckProgram } from './typecheck.js';
+
+const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
+const fixture = (name: string) => join(fixtures, name);
+const shown = (name: string) => relative(process.cwd(), fixture(name));
+const cacheDir = mkdtempSync(join(tmpdir(), 'freshet-planner-compile-'));
+afterAll(() => {
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+function sourceMapOf(bundlePath: string): { sources: string[] } {
+  const b64 = /sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)/.exec(readFileSync(bundlePath, 'utf8'))?.[1];
+  return JSON.parse(Buffer.from(b64 ?? '', 'base64').toString('utf8')) as { sources: string[] };
+}
+
+describe('compileProgram', () => {
+  it('bundles a TypeScript program under its sha256, with the API left to the host', async () => {
+    const first = await compileProgram({ path: fixture('wordcount.ts') }, { cacheDir });
+    if (!first.ok) throw new Error(first.errors.map(formatDiagnostic).join('\n'));
+    expect(first.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.bundlePath).toBe(join(cacheDir, `${first.sha256}.mjs`));
+    const code = readFileSync(first.bundlePath, 'utf8');
+    expect(code).toContain('Symbol.for("freshet.api")');
+    expect(code).not.toMatch(/class StreamExecutionEnvironment/);
+    expect(sourceMapOf(first.bundlePath).sources).toContain(`file://${fixture('wordcount.ts')}`);
+    const second = await compileProgram({ path: fixture('wordcount.ts') }, { cacheDir });
+    expect(second.ok && second.sha256).toBe(first.sha256);
+  });
+
+  it('reports a syntax error with file:line:column and a code frame', async () => {
+    const result = await compileProgram({ path: fixture('syntax-error.ts') }, { cacheDir });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(1);
+    const [error] = result.errors;
+    expect(error).toMatchObject({ file: shown('syntax-error.ts'), line: 5, column: 31, message: 'Expected ";" but found ")"' });
+    expect(formatDiagnostic(error!)).toBe(
+      [
+        `${shown('syntax-error.ts')}:5:31: Expected ";" but found ")"`,
+        '  3 | export default (env: StreamExecutionEnvironment) => {',
+        '  4 |   env.fromElements(1, 2, 3)',
+        '> 5 |     .map((x: number) => x * 2))',
+        '    |                               ^',
+        '  6 |     .print();',
+        '  7 | };',
+      ].join('\n'),
+    );
+  });
+
+  it('reports a type error with file:line:column and a code frame', async () => {
+    const result = await compileProgram({ path: fixture('type-error.ts') }, { cacheDir });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map(formatDiagnostic)).toEqual([
+      [
+        `${shown('type-error.ts')}:4:9: Type 'number' is not assignable to type 'string'.`,
+        '  2 |',
+        '  3 | export default (env: StreamExecutionEnvironment) => {',
+        '> 4 |   const label: string = env.getParallelism();',
+        '    |         ^',
+        '  5 |   env.fromElements(label).print();',
+        '  6 | };',
+      ].join('\n'),
+    ]);
+  });
+
+  it('checks an upload against the host API wherever it lives, and names the bundle by its hash only', async () => {
+    const source = "import { OutputTag } from '@freshet/api';\nconst tag: OutputTag<number> = new OutputTag<string>('x');\nexport default () => tag;\n";
+    const bad = await compileProgram({ source, filename: '../../etc/evil.ts' }, { cacheDir });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.errors[0]).toMatchObject({ file: '../../etc/evil.ts', line: 2, column: 7 });
+      expect(bad.errors[0]!.message).toMatch(/OutputTag<string>' is not assignable to type 'OutputTag<number>/);
+    }
+    const good = await compileProgram({ source: source.replace('<string>', '<number>'), filename: '../../etc/evil.ts' }, { cacheDir });
+    if (!good.ok) throw new Error(good.errors.map(formatDiagnostic).join('\n'));
+    expect(dirname(good.bundlePath)).toBe(cacheDir);
+    expect(basename(good.bundlePath)).toBe(`${good.sha256}.mjs`);
+    expect(sourceMapOf(good.bundlePath).sources).toContain('program:../../etc/evil.ts');
+  });
+
+  it('bundles JavaScript programs without type-checking them', async () => {
+    const result = await compileProgram({ path: fixture('plain.mjs') }, { cacheDir });
+    expect(result.ok).toBe(true);
+    expect(typecheckProgram({ path: fixture('plain.mjs') })).toEqual([]);
+  });
+
+  it('refuses other Freshet packages and unknown file types', async () => {
+    const internal = await compileProgram(
+      { source: "import { NO_TIMESTAMP } from '@freshet/runtime';\nexport default () => NO_TIMESTAMP;\n", filename: 'x.ts' },
+      { cacheDir, typecheck: false },
+    );
+    expect(!internal.ok && internal.errors[0]).toMatchObject({
+      file: 'x.ts',
+      line: 1,
+      message: "Programs may import only '@freshet/api' from Freshet, not '@freshet/runtime'",
+    });
+    const python = await compileProgram({ source: 'print(1)', filename: 'job.py' }, { cacheDir });
+    expect(!python.ok && python.errors[0]!.message).toMatch(/Unsupported program file type '.py'/);
+    expect(existsSync(join(cacheDir, 'job.py'))).toBe(false);
+  });
+});
