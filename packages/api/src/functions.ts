@@ -303,11 +303,14 @@ export class ValueStateDescriptor<T> extends StateDescriptor {
   }
 }
 /** Describes a {@link ListState}. */
+// The type parameters are phantoms: they carry the state's types to `getListState`/`getMapState`.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 export class ListStateDescriptor<T> extends StateDescriptor {
   readonly kind = 'list';
   declare readonly __type?: T;
 }
 /** Describes a {@link MapState} (also used for broadcast state). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 export class MapStateDescriptor<K extends Key, V> extends StateDescriptor {
   readonly kind = 'map';
   declare readonly __key?: K;

@@ -79,6 +79,8 @@ export interface WatermarkSpec {
   outOfOrdernessMs: number;
   /** A channel without records for this long is idle and does not hold back the watermark. */
   idlenessMs?: number;
+  /** `WatermarkStrategy.noWatermarks()`: assign timestamps (if an assigner is set) but emit no watermarks. @default false */
+  none?: boolean;
 }
 
 /** Operator-specific settings, as data. */
@@ -113,6 +115,8 @@ export interface NodeSpec {
  * (key selectors of input 0 and 1 on keyed operators), `reduce`, `aggregate`,
  * `windowProcess` (process window function), `trigger`, `timestampAssigner`,
  * `generator` (element function of a generator source), `join` (window join).
+ * On window nodes (and window joins) `trigger` is always set: the custom
+ * trigger, or the assigner's default (`spec.window.customTrigger` tells which).
  */
 export interface NodeFunctions {
   fn?: unknown;

@@ -1,2 +1,67 @@
+/**
+ * `@freshet/api`: the DataStream API, the only package a user program imports.
+ */
 export * from './functions.js';
 export * from './graph.js';
+export { ProgramDefinitionError } from './errors.js';
+export { Time } from './time.js';
+export {
+  StreamExecutionEnvironment,
+  ExecutionConfig,
+  type EnvironmentOverrides,
+  type GeneratorOptions,
+  type NexmarkSourceOptions,
+  type RateOptions,
+} from './environment.js';
+export { DataStream, SingleOutputStreamOperator, DataStreamSink, type WindowNeedsKeyBy } from './datastream.js';
+export { KeyedStream, type KeyedValue, type NumericField } from './keyed.js';
+export { WindowedStream, AllWindowedStream, type WindowSettings } from './windowed.js';
+export {
+  ConnectedStreams,
+  KeyedConnectedStreams,
+  BroadcastStream,
+  BroadcastConnectedStream,
+  KeyedBroadcastConnectedStream,
+  type AnyMapStateDescriptor,
+} from './connected.js';
+export {
+  JoinedStreams,
+  JoinWhere,
+  JoinEqualTo,
+  WindowedJoin,
+  IntervalJoin,
+  IntervalJoined,
+  type IntervalBounds,
+} from './joins.js';
+export {
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  EventTimeSessionWindows,
+  ProcessingTimeSessionWindows,
+  GlobalWindows,
+  describeAssigner,
+  isEventTimeAssigner,
+  type TumblingWindowSpec,
+  type SlidingWindowSpec,
+  type SessionWindowSpec,
+  type GlobalWindowSpec,
+} from './windows/assigners.js';
+export {
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
+  NeverTrigger,
+  CountTrigger,
+  PurgingTrigger,
+  ContinuousEventTimeTrigger,
+  defaultTrigger,
+  describeTrigger,
+} from './windows/triggers.js';
+export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
+export { Aggregations, type AvgAccumulator } from './aggregations.js';
+export { Sinks, type Sink } from './sinks.js';
+export { validateStreamGraph } from './validate.js';
+export { buildStreamGraph, defineProgram, type Program, type PlanOverrides } from './program.js';
+export type { Person, Auction, Bid, NexmarkEvent } from './nexmark.js';
+export { nexmarkEventTime } from './nexmark.js';

@@ -1,0 +1,69 @@
+/**
+ * Errors a program gets while it builds its pipeline. They carry the place in
+ * the user's program that made the offending call, so the planner can report
+ * `file:line:column` even for problems found only when the whole graph is
+ * validated (a missing sink, a duplicate uid...).
+ */
+
+/**
+ * A program built an invalid pipeline: a wrong argument, an operator used on
+ * the wrong kind of stream, or a graph that cannot run. Check by `name`
+ * (`'ProgramDefinitionError'`), not `instanceof`: errors cross worker threads
+ * and processes.
+ */
+export class ProgramDefinitionError extends Error {
+  /** Stable name for checks across realms. */
+  override readonly name = 'ProgramDefinitionError';
+  /** `file:line:column` of the call in the user's program that caused the error, when known. */
+  readonly location: string | undefined;
+  /** StreamNode the error is about, when it is about one. */
+  readonly nodeId: number | undefined;
+
+  constructor(message: string, options: { nodeId?: number; callSite?: CallSite } = {}) {
+    super(message);
+    this.nodeId = options.nodeId;
+    const site = options.callSite;
+    if (site) {
+      // A deferred error: point its stack at the call that created the node, not at the validator.
+      this.location = userLocation(site);
+      this.stack = `${this.name}: ${message}\n${userFrames(site).join('\n')}`;
+    } else {
+      this.location = userLocation(this);
+    }
+  }
+}
+
+/** Where an API call was made: an `Error` captured at the call, its stack formatted only when needed. */
+export type CallSite = Error;
+
+/** Captures the current call site (cheap: V8 formats the stack lazily). Plan time only, never per record. */
+export function captureCallSite(): CallSite {
+  return new Error('call site');
+}
+
+// This module sits one folder below the package root in both src/ and dist/.
+const API_ROOT_URL = new URL('../', import.meta.url).href;
+const API_ROOT_PATH = API_ROOT_URL.startsWith('file://') ? decodeURIComponent(new URL(API_ROOT_URL).pathname) : API_ROOT_URL;
+const TEST_FILE = /\.(test|itest)\.[cm]?[jt]s:/;
+
+function isApiFrame(frame: string): boolean {
+  if (TEST_FILE.test(frame)) return false;
+  return frame.includes(API_ROOT_URL) || frame.includes(API_ROOT_PATH);
+}
+
+/** Stack frames of the error below the API's own frames (the user's program first). */
+function userFrames(error: Error): string[] {
+  const lines = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
+  const first = lines.findIndex((line) => !isApiFrame(line));
+  return first < 0 ? [] : lines.slice(first);
+}
+
+/** `file:line:column` of the first frame outside the API, if any. */
+function userLocation(error: Error): string | undefined {
+  const frame = userFrames(error)[0];
+  if (!frame) return undefined;
+  const match = /\((.*)\)\s*$/.exec(frame) ?? /at (.*)$/.exec(frame);
+  const location = match?.[1]?.trim();
+  if (!location) return undefined;
+  return location.startsWith('file://') ? decodeURIComponent(new URL(location).pathname) : location;
+}
