@@ -31,7 +31,7 @@ import {
   type StreamOperator,
 } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
-import { InternalTimerService, type Timer, type TimerTarget } from '../timers/timer-service.js';
+import { InternalTimerService, type TimerTarget } from '../timers/timer-service.js';
 import { OperatorUsageError, surfaceUserError } from './errors.js';
 import { resolveCallable, richOf } from './functions.js';
 
@@ -155,6 +155,7 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 
   /** Resolves `fns[slot]` as a callable of `method`, remembering its lifecycle hooks. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the callable's type
   protected userFunction<F extends (...args: never[]) => unknown>(fn: unknown, method: string): F {
     const callable = resolveCallable<F>(fn, method, this.name);
     this.addRichFunction(fn);

@@ -13,6 +13,7 @@ export type Callable = (...args: never[]) => unknown;
  * Returns the callable for `method` of a user function: the function itself
  * when `fn` is a function, else `fn[method]` bound to `fn`.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the callable's type
 export function resolveCallable<F extends Callable>(fn: unknown, method: string, operatorName: string): F {
   if (typeof fn === 'function') return fn as F;
   if (typeof fn === 'object' && fn !== null) {
@@ -25,6 +26,7 @@ export function resolveCallable<F extends Callable>(fn: unknown, method: string,
 }
 
 /** Like {@link resolveCallable} for a method that is optional: `undefined` when absent. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the callable's type
 export function resolveOptionalMethod<F extends Callable>(fn: unknown, method: string): F | undefined {
   if (typeof fn === 'object' && fn !== null) {
     const m = (fn as Record<string, unknown>)[method];
@@ -34,6 +36,7 @@ export function resolveOptionalMethod<F extends Callable>(fn: unknown, method: s
 }
 
 /** Requires `fn` to be an object with every method in `methods`. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the object's type
 export function requireObject<T extends object>(fn: unknown, methods: readonly string[], operatorName: string): T {
   if (typeof fn !== 'object' || fn === null) {
     throw new OperatorUsageError(
@@ -50,7 +53,7 @@ export function requireObject<T extends object>(fn: unknown, methods: readonly s
 
 /** The lifecycle hooks of a user function, if it is an object that has them. */
 export function richOf(fn: unknown): RichFunction | undefined {
-  return typeof fn === 'object' && fn !== null ? (fn as RichFunction) : undefined;
+  return typeof fn === 'object' && fn !== null ? fn : undefined;
 }
 
 function describeValue(v: unknown): string {

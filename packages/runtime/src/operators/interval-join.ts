@@ -19,7 +19,7 @@ class SideBuffer implements KeyedStatePart {
   readonly byKey = new Map<Key, Map<number, unknown[]>>();
   add(key: Key, ts: number, value: unknown): void {
     let byTs = this.byKey.get(key);
-    if (!byTs) this.byKey.set(key, (byTs = new Map()));
+    if (!byTs) this.byKey.set(key, (byTs = new Map<number, unknown[]>()));
     const list = byTs.get(ts);
     if (list) list.push(value);
     else byTs.set(ts, [value]);

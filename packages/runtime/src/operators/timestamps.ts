@@ -15,6 +15,7 @@ export class TimestampsAndWatermarksOperator extends AbstractOperator {
   private outOfOrderness = 0;
   private idlenessMs = 0;
   private intervalMs = 0;
+  private noWatermarks = false;
   private maxTimestamp = Number.NEGATIVE_INFINITY;
   private lastEmitted = MIN_WATERMARK;
   private recordsSinceTick = 0;
@@ -35,7 +36,9 @@ export class TimestampsAndWatermarksOperator extends AbstractOperator {
     const spec = this.node.spec.watermarks ?? { outOfOrdernessMs: 0 };
     this.outOfOrderness = spec.outOfOrdernessMs;
     this.idlenessMs = spec.idlenessMs ?? 0;
-    this.intervalMs = this.ctx.job.autoWatermarkIntervalMs;
+    // WatermarkStrategy.noWatermarks(): timestamps only, no watermarks (the final +Infinity still passes).
+    this.noWatermarks = (spec as { none?: boolean }).none === true;
+    this.intervalMs = this.noWatermarks ? 0 : this.ctx.job.autoWatermarkIntervalMs;
     const now = this.ctx.processingTime.now();
     this.lastActive = now;
     const period = this.tickPeriod();
@@ -62,7 +65,7 @@ export class TimestampsAndWatermarksOperator extends AbstractOperator {
     if (ts > this.maxTimestamp) {
       this.maxTimestamp = ts;
       // Without a periodic interval watermarks follow every advance.
-      if (this.intervalMs <= 0) this.emitIfAdvanced();
+      if (this.intervalMs <= 0 && !this.noWatermarks) this.emitIfAdvanced();
     }
     this.output.collect(value, ts);
   }

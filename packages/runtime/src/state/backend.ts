@@ -106,19 +106,19 @@ export class HeapKeyedStateBackend {
 
   /** Value state for the descriptor (one instance per name). */
   getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.state(descriptor.name, 'value', () => new HeapValueState<T>(this, descriptor)) as HeapValueState<T>;
+    return this.state(descriptor.name, 'value', () => new HeapValueState<T>(this, descriptor)) as unknown as ValueState<T>;
   }
   /** List state for the descriptor. */
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.state(descriptor.name, 'list', () => new HeapListState<T>(this, descriptor)) as HeapListState<T>;
+    return this.state(descriptor.name, 'list', () => new HeapListState<T>(this, descriptor)) as unknown as ListState<T>;
   }
   /** Map state for the descriptor. */
   getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.state(descriptor.name, 'map', () => new HeapMapState<K, V>(this, descriptor)) as HeapMapState<K, V>;
+    return this.state(descriptor.name, 'map', () => new HeapMapState<K, V>(this, descriptor)) as unknown as MapState<K, V>;
   }
   /** Reducing state for the descriptor. */
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.state(descriptor.name, 'reducing', () => new HeapReducingState<T>(this, descriptor)) as HeapReducingState<T>;
+    return this.state(descriptor.name, 'reducing', () => new HeapReducingState<T>(this, descriptor)) as unknown as ReducingState<T>;
   }
   /** Aggregating state for the descriptor. */
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
@@ -126,7 +126,7 @@ export class HeapKeyedStateBackend {
       descriptor.name,
       'aggregating',
       () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor),
-    ) as HeapAggregatingState<IN, ACC, OUT>;
+    ) as unknown as AggregatingState<IN, OUT>;
   }
 
   private state(name: string, kind: HeapState['kind'], create: () => HeapState): HeapState {

@@ -248,7 +248,7 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
   private userMap(create: boolean): Map<K, unknown> | undefined {
     const key = this.backend.getCurrentKey();
     let m = this.map.get(key);
-    if (!m && create) this.map.set(key, (m = new Map()));
+    if (!m && create) this.map.set(key, (m = new Map<K, unknown>()));
     return m;
   }
 

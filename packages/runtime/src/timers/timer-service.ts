@@ -31,9 +31,9 @@ class TimerQueue implements KeyedStatePart {
 
   add(key: Key, ns: number, time: number): void {
     let byNs = this.index.get(key);
-    if (!byNs) this.index.set(key, (byNs = new Map()));
+    if (!byNs) this.index.set(key, (byNs = new Map<number, Map<number, Timer>>()));
     let byTime = byNs.get(ns);
-    if (!byTime) byNs.set(ns, (byTime = new Map()));
+    if (!byTime) byNs.set(ns, (byTime = new Map<number, Timer>()));
     if (byTime.has(time)) return;
     const timer: Timer = { key, ns, time, deleted: false };
     byTime.set(time, timer);

@@ -10,7 +10,6 @@
  */
 import type {
   AggregateFunction,
-  Collector,
   Key,
   OutputTag,
   ProcessWindowContext,
@@ -79,7 +78,7 @@ class WindowTable implements KeyedStatePart {
   }
   restoreKey(key: Key, data: unknown): void {
     let windows = this.byKey.get(key);
-    if (!windows) this.byKey.set(key, (windows = new Map()));
+    if (!windows) this.byKey.set(key, (windows = new Map<number, WindowState>()));
     for (const item of data as [number | null, number | null, number, unknown, [string, unknown][] | null][]) {
       // JSON-like codecs turn ±Infinity into null: the global window.
       const start = item[0] ?? Number.NEGATIVE_INFINITY;
@@ -210,7 +209,9 @@ export class WindowOperator extends AbstractOperator {
         this.processFn = this.userFunction(fns.windowProcess, 'process');
       }
     }
-    if (spec.customTrigger) {
+    // The API sets fns.trigger on every window node (the custom trigger or the
+    // assigner's default); graphs built without it get the built-in default.
+    if (fns.trigger !== undefined || spec.customTrigger) {
       this.trigger = requireObject<Trigger<unknown>>(
         fns.trigger,
         ['onElement', 'onEventTime', 'onProcessingTime', 'clear'],
@@ -218,8 +219,8 @@ export class WindowOperator extends AbstractOperator {
       );
       if (this.assigner.isMerging && !(this.trigger.canMerge?.() ?? false)) {
         throw new OperatorUsageError(
-          `Operator '${this.name}': the custom trigger does not support merging (session) windows; ` +
-            'implement canMerge() returning true and onMerge()',
+          `Operator '${this.name}': the trigger does not support merging (session) windows; ` +
+            'use a trigger whose canMerge() returns true and that implements onMerge()',
         );
       }
     } else {
@@ -279,7 +280,7 @@ export class WindowOperator extends AbstractOperator {
       time = this.ctx.processingTime.now();
     }
     let windows = this.table.byKey.get(key);
-    if (!windows) this.table.byKey.set(key, (windows = new Map()));
+    if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
     const n = assigner.assign(time, this.starts);
     let skipped = true;
     if (assigner.isMerging) {
@@ -541,8 +542,8 @@ export class WindowOperator extends AbstractOperator {
     this.collector.timestamp = ts;
     this.tctx.ws = ws;
     const fn = this.processFn as unknown as (...args: unknown[]) => void;
-    if (this.keyedProcess) fn(key, this.tctx, elements, this.collector as Collector<unknown>);
-    else fn(this.tctx, elements, this.collector as Collector<unknown>);
+    if (this.keyedProcess) fn(key, this.tctx, elements, this.collector);
+    else fn(this.tctx, elements, this.collector);
   }
 
   /**
