@@ -5,45 +5,17 @@
  *
  * Bundled into each query by esbuild; imports only `@freshet/api`.
  */
-import { WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '@freshet/api';
+import {
+  WatermarkStrategy,
+  type Auction,
+  type Bid,
+  type DataStream,
+  type NexmarkEvent,
+  type Person,
+  type StreamExecutionEnvironment,
+} from '@freshet/api';
 
-/** A person registering on the auction site. */
-export interface Person {
-  id: number;
-  name: string;
-  emailAddress: string;
-  creditCard: string;
-  city: string;
-  state: string;
-  dateTime: number;
-  extra: string;
-}
-/** An item put up for auction. */
-export interface Auction {
-  id: number;
-  itemName: string;
-  description: string;
-  initialBid: number;
-  reserve: number;
-  dateTime: number;
-  expires: number;
-  seller: number;
-  category: number;
-  extra: string;
-}
-/** A bid on an auction. */
-export interface Bid {
-  auction: number;
-  bidder: number;
-  price: number;
-  channel: string;
-  url: string;
-  dateTime: number;
-  extra: string;
-}
-/** One event: exactly one of the three payloads is set. */
-export type NexmarkEvent =
-  { event_type: 0; person: Person } | { event_type: 1; auction: Auction } | { event_type: 2; bid: Bid };
+export type { Auction, Bid, NexmarkEvent, Person };
 
 /**
  * The generator's disorder bound (ms): no event's timestamp lies more than
@@ -62,6 +34,8 @@ export interface QueryArgs {
   seed: number;
   /** Write results as JSON lines here (`--output`); collected under the id `result` when absent. */
   output?: string;
+  /** Discard the result (`--discard`, for benchmarks) instead of collecting it. */
+  discard: boolean;
   /** Watermark delay (`--disorder-ms`). @default 2000 */
   disorderMs: number;
 }
@@ -115,6 +89,7 @@ export function parseQueryArgs(args: unknown): QueryArgs {
   const parsed: QueryArgs = {
     seed: intArg(map, 'seed') ?? 42,
     disorderMs: intArg(map, 'disorder-ms') ?? MAX_DISORDER_MS,
+    discard: map.get('discard') === 'true',
   };
   if (eventsFile !== undefined) parsed.eventsFile = eventsFile;
   else if (events !== undefined) parsed.events = events;
@@ -174,8 +149,9 @@ export function persons(events: DataStream<NexmarkEvent>): DataStream<Person> {
     .name('persons');
 }
 
-/** Writes the result to `--output` as JSON lines, or collects it under `result`. */
+/** Writes the result to `--output` as JSON lines, discards it (`--discard`), or collects it under `result`. */
 export function sinkResult<T>(stream: DataStream<T>, args: QueryArgs): void {
   if (args.output !== undefined) stream.writeAsJsonLines(args.output).name('output');
+  else if (args.discard) stream.discard().name('discard');
   else stream.collect('result').name('result');
 }

@@ -9,7 +9,7 @@ import {
   type BaselineQueryName,
 } from '@freshet/nexmark';
 import type { NexmarkEvent } from './common.js';
-import { canonical, compile, runProgram, type Compiled } from './harness.js';
+import { canonical, compile, runProgram, type Compiled } from '../harness.js';
 import { reference } from './reference.js';
 
 const EVENTS = 50_000;

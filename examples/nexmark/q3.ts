@@ -10,20 +10,21 @@
 import {
   defineProgram,
   ListStateDescriptor,
+  OutputTag,
   ValueStateDescriptor,
   type Collector,
   type KeyedCoProcessFunction,
   type ListState,
+  type ProcessContext,
   type RuntimeContext,
   type ValueState,
 } from '@freshet/api';
 import {
-  auctions,
   nexmarkEvents,
   parseQueryArgs,
-  persons,
   sinkResult,
   type Auction,
+  type NexmarkEvent,
   type Person,
 } from './common.js';
 
@@ -62,15 +63,26 @@ class SellerJoin implements KeyedCoProcessFunction<number, Auction, Person, Q3Re
   }
 }
 
+/** Category-10 auctions on the main output, sellers in OR/ID/CA on this side output. */
+const SELLERS = new OutputTag<Person>('q3-sellers');
+
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
-  const events = nexmarkEvents(env, args);
-  const category10 = auctions(events)
-    .filter((a: Auction) => a.category === 10)
-    .name('q3-category-10');
-  const sellers = persons(events)
-    .filter((p: Person) => p.state === 'OR' || p.state === 'ID' || p.state === 'CA')
-    .name('q3-states');
+  // One pass splits the events (main output + side output) inside the source's chain, so only
+  // the few selected records cross the exchange to the join.
+  const category10 = nexmarkEvents(env, args)
+    .process({
+      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>) {
+        if (e.event_type === 1) {
+          if (e.auction.category === 10) out.collect(e.auction);
+        } else if (e.event_type === 0) {
+          const state = e.person.state;
+          if (state === 'OR' || state === 'ID' || state === 'CA') ctx.output(SELLERS, e.person);
+        }
+      },
+    })
+    .name('q3-select');
+  const sellers = category10.getSideOutput(SELLERS);
   const result = category10
     .connect(sellers)
     .keyBy(

@@ -19,24 +19,25 @@
 import {
   defineProgram,
   ListStateDescriptor,
+  OutputTag,
   ValueStateDescriptor,
   type Collector,
   type KeyedCoProcessFunction,
   type KeyedProcessFunction,
   type ListState,
+  type ProcessContext,
   type OnTimerContext,
   type KeyedProcessContext,
   type RuntimeContext,
   type ValueState,
 } from '@freshet/api';
 import {
-  auctions,
-  bids,
   nexmarkEvents,
   parseQueryArgs,
   sinkResult,
   type Auction,
   type Bid,
+  type NexmarkEvent,
 } from './common.js';
 
 /** Output record of q4. */
@@ -126,11 +127,22 @@ class CategoryAverage implements KeyedProcessFunction<number, Winner, Q4Result> 
   }
 }
 
+/** Auctions on the main output, bids on this side output. */
+const BIDS = new OutputTag<Bid>('q4-bids');
+
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
-  const events = nexmarkEvents(env, args);
-  const winners = auctions(events)
-    .connect(bids(events))
+  // Split in one pass inside the source's chain (a fan-out would ship every event twice).
+  const auctions = nexmarkEvents(env, args)
+    .process({
+      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>) {
+        if (e.event_type === 1) out.collect(e.auction);
+        else if (e.event_type === 2) ctx.output(BIDS, e.bid);
+      },
+    })
+    .name('q4-split');
+  const winners = auctions
+    .connect(auctions.getSideOutput(BIDS))
     .keyBy(
       (a: Auction) => a.id,
       (b: Bid) => b.auction,
