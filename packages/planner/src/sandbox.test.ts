@@ -76,6 +76,9 @@ describe('planInSandbox', () => {
       expect(graph.config.name).toBe('env:none');
       const source = graph.nodes[0]!.spec.source;
       const visible = source?.type === 'elements' ? source.elements : [];
+      expect(visible[0]).toBe('keys:');
+      // Only what Node itself adds for the IPC channel.
+      expect(visible.slice(1).filter((k) => !String(k).startsWith('NODE_CHANNEL_'))).toEqual([]);
       expect(visible).not.toContain('DATABASE_URL');
       expect(visible).not.toContain('PATH');
       expect(visible).not.toContain('HOME');

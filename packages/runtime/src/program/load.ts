@@ -6,8 +6,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import * as api from '@freshet/api';
-import type { RuntimeMode, StreamGraph } from '@freshet/api';
+import { buildStreamGraph } from '@freshet/api';
+import type { PlanOverrides as ApiPlanOverrides, Program, RuntimeMode, StreamGraph } from '@freshet/api';
 import { installApiGlobal } from './api-global.js';
 
 /** What is needed to re-create a job's StreamGraph from its bundle. */
@@ -25,24 +25,10 @@ export interface ProgramSpec {
 }
 
 /** Settings that take precedence over what the program sets on its environment. */
-export interface PlanOverrides {
-  parallelism?: number;
-  maxParallelism?: number;
-  runtimeMode?: RuntimeMode;
-  jobName?: string;
-}
+export type PlanOverrides = ApiPlanOverrides;
 
-/** A program's default export: builds its pipeline on the environment it is given. */
-export type ProgramMain = (env: never, args: string[]) => void | Promise<void>;
-
-type BuildStreamGraph = (program: ProgramMain, args: string[], overrides?: PlanOverrides) => Promise<StreamGraph>;
-
-// TODO(api): import `buildStreamGraph` directly once @freshet/api exports it.
-function builder(): BuildStreamGraph {
-  const build = (api as unknown as { buildStreamGraph?: BuildStreamGraph }).buildStreamGraph;
-  if (!build) throw new ProgramLoadError('@freshet/api does not export buildStreamGraph yet');
-  return build;
-}
+/** A program's default export, as `buildStreamGraph` receives it. */
+export type ProgramMain = Program;
 
 /** A bundle could not be loaded as a Freshet program (no default export function, or not a bundle at all). */
 export class ProgramLoadError extends Error {
@@ -81,5 +67,5 @@ export async function loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph> {
   if (spec.parallelism !== undefined) overrides.parallelism = spec.parallelism;
   if (spec.maxParallelism !== undefined) overrides.maxParallelism = spec.maxParallelism;
   if (spec.runtimeMode !== undefined) overrides.runtimeMode = spec.runtimeMode;
-  return builder()(program, spec.args, overrides);
+  return buildStreamGraph(program, spec.args, overrides);
 }
