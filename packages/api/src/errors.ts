@@ -19,11 +19,17 @@ export class ProgramDefinitionError extends Error {
   /** StreamNode the error is about, when it is about one. */
   readonly nodeId: number | undefined;
 
-  constructor(message: string, options: { nodeId?: number; callSite?: CallSite } = {}) {
+  /**
+   * @param options.callSite where the program made the call at fault, for errors found after it
+   *   returned; `null` when no program line is at fault (the location is then unknown)
+   */
+  constructor(message: string, options: { nodeId?: number; callSite?: CallSite | null } = {}) {
     super(message);
     this.nodeId = options.nodeId;
     const site = options.callSite;
-    if (site) {
+    if (site === null) {
+      this.location = undefined;
+    } else if (site) {
       // A deferred error: point its stack at the call that created the node, not at the validator.
       this.location = userLocation(site);
       this.stack = `${this.name}: ${message}\n${userFrames(site).join('\n')}`;

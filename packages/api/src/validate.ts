@@ -21,11 +21,8 @@ export function validateStreamGraph(
 ): void {
   const { config, nodes, edges } = graph;
   const fail = (message: string, nodeId?: number): never => {
-    const callSite = nodeId === undefined ? undefined : callSiteOf(nodeId);
-    throw new ProgramDefinitionError(message, {
-      ...(nodeId === undefined ? {} : { nodeId }),
-      ...(callSite === undefined ? {} : { callSite }),
-    });
+    const callSite = (nodeId === undefined ? undefined : callSiteOf(nodeId)) ?? null;
+    throw new ProgramDefinitionError(message, { ...(nodeId === undefined ? {} : { nodeId }), callSite });
   };
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const label = (id: number): string => `'${byId.get(id)?.name ?? '?'}' (node ${id})`;
@@ -35,8 +32,11 @@ export function validateStreamGraph(
     fail('The program built no pipeline: create a source on the environment (e.g. env.fromElements(...)) and end it with a sink');
   }
   if (!nodes.some((n) => n.kind === 'sink')) {
+    // Point at the last operator whose output goes nowhere: that is where a sink is missing.
+    const dangling = nodes.filter((n) => !edges.some((e) => e.source === n.id)).at(-1);
     fail(
       'The program built no sink, so its results would go nowhere: end each pipeline with a sink such as print(), collect(id), writeAsJsonLines(path) or discard()',
+      dangling?.id,
     );
   }
 
