@@ -154,7 +154,9 @@ if (!values['line-only']) {
   for (const note of notes) process.stdout.write(`note: ${note}\n`);
   if (problems.length > 0) {
     process.stdout.write('failures:\n');
-    for (const p of problems) process.stdout.write(`  ✗ ${p}\n`);
+    const SHOWN = 40;
+    for (const p of problems.slice(0, SHOWN)) process.stdout.write(`  ✗ ${p}\n`);
+    if (problems.length > SHOWN) process.stdout.write(`  … and ${problems.length - SHOWN} more (see the reports in ${dir})\n`);
   }
   const durations = Object.entries(runs)
     .filter(([, r]) => typeof r?.durationMs === 'number')
