@@ -6,3 +6,8 @@ export * from './state/index.js';
 export * from './timers/index.js';
 export * from './windows/index.js';
 export * from './testing/index.js';
+export * from './codec/index.js';
+export * from './network/index.js';
+export * from './task/index.js';
+export * from './io/index.js';
+export * from './local/index.js';

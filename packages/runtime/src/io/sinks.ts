@@ -1,0 +1,182 @@
+/**
+ * The built-in sinks, one per `SinkSpec` type:
+ *
+ * - `print`: one line per record on stdout (stderr with `stderr`), strings as
+ *   they are and other values as JSON; with parallelism > 1 each line starts
+ *   with the 1-based subtask number and `> ` (Flink's format), preceded by
+ *   `prefix:` when a prefix is set.
+ * - `collect`: records go to the executor, which returns them under the id.
+ * - `jsonLines`: one JSON document per line. With parallelism 1, `path` is
+ *   the file; with parallelism > 1, `path` is a directory holding
+ *   `part-<subtask>.jsonl` per subtask (0-based).
+ * - `discard`: drops everything (benchmarks).
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { StreamNode } from '@freshet/api';
+import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
+
+/** What sinks need from the host. */
+export interface SinkContext {
+  /** Ships collected records of collect sink `id` to the executor. */
+  collect(id: string, values: unknown[]): void;
+}
+
+/** Base class of the built-in sinks. */
+abstract class BaseSink implements StreamOperator {
+  protected ctx!: OperatorContext;
+  constructor(readonly node: StreamNode) {}
+  open(ctx: OperatorContext): void {
+    this.ctx = ctx;
+    this.setup();
+  }
+  protected setup(): void {}
+  abstract processElement(value: unknown, timestamp: number): void;
+  processWatermark(): void {
+    this.flush();
+  }
+  endInput(): void {
+    this.flush();
+  }
+  snapshotState(): OperatorSnapshot {
+    this.flush();
+    return {};
+  }
+  /** Writes out what is buffered. */
+  protected flush(): void {}
+  close(): void {
+    this.flush();
+  }
+}
+
+function format(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? typeof value;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Buffers lines and writes them in chunks; flushes soon after the first buffered line. */
+class PrintSink extends BaseSink {
+  private lines: string[] = [];
+  private prefix = '';
+  private cancelTimer: (() => void) | undefined;
+  private readonly stderr: boolean;
+  constructor(node: StreamNode) {
+    super(node);
+    this.stderr = node.spec.sink?.type === 'print' && node.spec.sink.stderr === true;
+  }
+  protected override setup(): void {
+    const spec = this.node.spec.sink;
+    const user = spec?.type === 'print' && spec.prefix ? `${spec.prefix}:` : '';
+    this.prefix = this.ctx.parallelism > 1 ? `${user}${this.ctx.subtaskIndex + 1}> ` : user ? `${user} ` : '';
+  }
+  processElement(value: unknown): void {
+    this.lines.push(this.prefix + format(value));
+    if (this.lines.length >= 512) this.flush();
+    else if (this.cancelTimer === undefined) {
+      this.cancelTimer = this.ctx.processingTime.schedule(Date.now() + 20, () => {
+        this.cancelTimer = undefined;
+        this.flush();
+      });
+    }
+  }
+  protected override flush(): void {
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('\n') + '\n';
+    this.lines = [];
+    (this.stderr ? process.stderr : process.stdout).write(text);
+  }
+  override close(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    super.close();
+  }
+}
+
+/** Sends records to the executor in chunks. */
+class CollectSink extends BaseSink {
+  private buffer: unknown[] = [];
+  constructor(
+    node: StreamNode,
+    private readonly id: string,
+    private readonly sink: SinkContext,
+  ) {
+    super(node);
+  }
+  processElement(value: unknown): void {
+    this.buffer.push(value);
+    if (this.buffer.length >= 4096) this.flush();
+  }
+  protected override flush(): void {
+    if (this.buffer.length === 0) return;
+    const values = this.buffer;
+    this.buffer = [];
+    this.sink.collect(this.id, values);
+  }
+}
+
+/** Writes JSON lines with synchronous, buffered writes (the task thread owns the file). */
+class JsonLinesSink extends BaseSink {
+  private fd = -1;
+  private chunks: string[] = [];
+  private size = 0;
+  constructor(
+    node: StreamNode,
+    private readonly path: string,
+  ) {
+    super(node);
+  }
+  protected override setup(): void {
+    let file = this.path;
+    if (this.ctx.parallelism > 1) {
+      mkdirSync(this.path, { recursive: true });
+      file = join(this.path, `part-${this.ctx.subtaskIndex}.jsonl`);
+    } else {
+      mkdirSync(dirname(this.path), { recursive: true });
+    }
+    this.fd = openSync(file, 'w');
+  }
+  processElement(value: unknown): void {
+    const line = format(value);
+    this.chunks.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 64 * 1024) this.flush();
+  }
+  protected override flush(): void {
+    if (this.chunks.length === 0 || this.fd < 0) return;
+    writeSync(this.fd, this.chunks.join('\n') + '\n');
+    this.chunks = [];
+    this.size = 0;
+  }
+  override close(): void {
+    super.close();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Drops records. */
+class DiscardSink extends BaseSink {
+  processElement(): void {}
+  override processWatermark(): void {}
+}
+
+/** Instantiates the sink operator of a `sink` StreamNode. */
+export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamOperator {
+  const spec = node.spec.sink;
+  if (!spec) throw new Error(`sink node '${node.name}' (id ${node.id}) has no sink spec`);
+  switch (spec.type) {
+    case 'print':
+      return new PrintSink(node);
+    case 'collect':
+      return new CollectSink(node, spec.id, sink);
+    case 'jsonLines':
+      return new JsonLinesSink(node, spec.path);
+    case 'discard':
+      return new DiscardSink(node);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './executor.js';
+export * from './spawn.js';
+export * from './port-connection.js';
+export type * from './messages.js';

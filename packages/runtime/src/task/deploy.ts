@@ -1,0 +1,132 @@
+/**
+ * Builds the subtasks one slot runs from a JobGraph and the StreamGraph the
+ * slot re-created by running the program's plan: instantiates each chain's
+ * operators, and creates the slot's ends of every channel through the network
+ * environment (in-memory when both ends share the slot). The same code serves
+ * the local mini-cluster and, later, TaskManagers.
+ */
+import type { StreamGraph, StreamNode } from '@freshet/api';
+import type { JobGraph, JobVertex } from '@freshet/protocol';
+import { createSinkOperator, type SinkContext } from '../io/sinks.js';
+import { createSourceOperator } from '../io/sources.js';
+import type { NetworkEnvironment } from '../network/environment.js';
+import { ChannelTopology, consumersOf, producersOf } from '../network/topology.js';
+import type { InputChannel } from '../network/input-channel.js';
+import type { OperatorSnapshot, StreamOperator } from '../operator.js';
+import { createOperator as createTransformOperator } from '../operators/index.js';
+import { StreamTask, type ChainMember, type TaskHooks, type TaskOutput, type TaskSettings } from './stream-task.js';
+
+/** Creates the operator of a node (sources and sinks from `io/`, transforms from `operators/`). */
+export type OperatorFactory = (node: StreamNode, sink: SinkContext) => StreamOperator;
+
+/** The default {@link OperatorFactory}. */
+export const defaultOperatorFactory: OperatorFactory = (node, sink) => {
+  if (node.kind === 'source') return createSourceOperator(node);
+  if (node.kind === 'sink') return createSinkOperator(node, sink);
+  return createTransformOperator(node);
+};
+
+/** What a slot needs to build its subtasks. */
+export interface SlotDeployment {
+  jobGraph: JobGraph;
+  streamGraph: StreamGraph;
+  /**
+   * The StreamGraph whose user functions subtask `subtask` of `vertexId` uses.
+   * Subtasks of one vertex sharing a slot must not share function objects
+   * (a rich function keeps per-instance fields), so a slot re-runs the plan
+   * once per co-located subtask. @default () => streamGraph
+   */
+  streamGraphFor?: (vertexId: string, subtask: number) => StreamGraph;
+  /** This slot. */
+  slot: number;
+  /** Slot that runs subtask `subtask` of `vertexId` (the same function on every slot). */
+  slotOf: (vertexId: string, subtask: number) => number;
+  network: NetworkEnvironment;
+  hooks: TaskHooks;
+  sink: SinkContext;
+  /** @default defaultOperatorFactory */
+  createOperator?: OperatorFactory;
+  settings?: Partial<TaskSettings>;
+  attempt?: number;
+  /** State to restore, per StreamNode id. */
+  restored?: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+}
+
+/** Builds (but does not start) every subtask assigned to `d.slot`. */
+export function deploySlot(d: SlotDeployment): StreamTask[] {
+  const { jobGraph, streamGraph, network } = d;
+  const topology = new ChannelTopology(jobGraph);
+  const nodes = new Map<number, StreamNode>();
+  for (const n of streamGraph.nodes) nodes.set(n.id, n);
+  const vertices = new Map<string, JobVertex>();
+  for (const v of jobGraph.vertices) vertices.set(v.id, v);
+  const factory = d.createOperator ?? defaultOperatorFactory;
+  const node = (id: number): StreamNode => {
+    const n = nodes.get(id);
+    if (!n) throw new Error(`the program's plan has no operator with id ${id}; was it planned with other arguments?`);
+    return n;
+  };
+  const job = streamGraph.config;
+  const tasks: StreamTask[] = [];
+
+  for (const vertex of jobGraph.vertices) {
+    const ids = new Set(vertex.operators.map((o) => o.nodeId));
+    const chainEdges = streamGraph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
+    for (let s = 0; s < vertex.parallelism; s++) {
+      if (d.slotOf(vertex.id, s) !== d.slot) continue;
+      const own = d.streamGraphFor?.(vertex.id, s);
+      const chain: ChainMember[] = vertex.operators.map((o) => {
+        const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
+        return { node: n, operator: factory(n, d.sink) };
+      });
+
+      const inputs: InputChannel[] = [];
+      for (const edge of jobGraph.edges) {
+        if (edge.target !== vertex.id) continue;
+        const P = topology.parallelismOf(edge.source);
+        for (const p of producersOf(edge.partitioning, s, P, vertex.parallelism)) {
+          inputs.push(
+            network.createInputChannel(topology.channelId(edge, p, s), d.slotOf(edge.source, p), edge.inputIndex),
+          );
+        }
+      }
+
+      const outputs: TaskOutput[] = [];
+      for (const edge of jobGraph.edges) {
+        if (edge.source !== vertex.id) continue;
+        const target = vertices.get(edge.target);
+        if (!target) throw new Error(`edge ${edge.id} targets unknown vertex ${edge.target}`);
+        const channels = consumersOf(edge.partitioning, s, vertex.parallelism, target.parallelism).map((c) =>
+          network.createOutputChannel(topology.channelId(edge, s, c), d.slotOf(edge.target, c)),
+        );
+        const targetNode = node(edge.targetNodeId);
+        const key = edge.inputIndex === 1 ? targetNode.fns.key2 : targetNode.fns.key;
+        if (edge.partitioning === 'HASH' && typeof key !== 'function') {
+          throw new Error(`HASH edge ${edge.id}: operator '${targetNode.name}' has no key selector`);
+        }
+        const partitioner: TaskOutput['partitioner'] = {
+          partitioning: edge.partitioning,
+          maxParallelism: target.maxParallelism,
+        };
+        if (key) partitioner.key = key;
+        outputs.push({ edge, channels, partitioner, keyOperatorName: targetNode.name });
+      }
+
+      const config: ConstructorParameters<typeof StreamTask>[0] = {
+        job,
+        vertex,
+        subtaskIndex: s,
+        attempt: d.attempt ?? 0,
+        chain,
+        chainEdges,
+        inputs,
+        outputs,
+        hooks: d.hooks,
+      };
+      if (d.settings) config.settings = d.settings;
+      if (d.restored) config.restored = d.restored;
+      tasks.push(new StreamTask(config));
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,588 @@
+/**
+ * A subtask: one parallel instance of a JobVertex. It runs the vertex's fused
+ * chain on the thread's event loop in short slices — polling input channels
+ * (or calling a source's `emitNext`) for a few milliseconds, then yielding —
+ * so checkpoint barriers, timers, credit and cancellation get through between
+ * slices. Everything a task does happens on one thread, so operators need no
+ * locking. Nothing here depends on worker threads: the transport is behind
+ * the channels of `network/`.
+ */
+import type { JobConfig, StreamEdge, StreamNode } from '@freshet/api';
+import type { JobEdge, JobVertex } from '@freshet/protocol';
+import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
+import { keyGroupRange } from '../keygroups.js';
+import type { InputChannel } from '../network/input-channel.js';
+import type { OutputChannel } from '../network/output-channel.js';
+import {
+  MAX_WATERMARK,
+  MIN_WATERMARK,
+  type OperatorContext,
+  type OperatorSnapshot,
+  type ProcessingTimeService,
+  type SourceOperator,
+  type StreamOperator,
+} from '../operator.js';
+import { ChainOutput, OperatorInput1, OperatorInput2, WriterTarget, type RecordTarget } from './chain.js';
+import { serializeError, type SerializedError } from './errors.js';
+import { InputGate } from './input-gate.js';
+import type { SubtaskMetrics } from './metrics.js';
+import { RecordWriter, type PartitionerSpec } from './record-writer.js';
+import { WatermarkValve } from './watermark-valve.js';
+
+/** Lifecycle of a subtask. */
+export type TaskState = 'CREATED' | 'RUNNING' | 'FINISHING' | 'FINISHED' | 'FAILED' | 'CANCELED';
+
+/** Tuning of a task's loop. */
+export interface TaskSettings {
+  /** Records per output batch. @default 1024 */
+  batchSize: number;
+  /** Longest slice before yielding to the event loop, in ms. @default 5 */
+  sliceMs: number;
+  /** Records asked of a source per `emitNext` call. @default 512 */
+  sourceBatchSize: number;
+  /** Delay before polling an idle source again, in ms. @default 2 */
+  idlePollMs: number;
+}
+
+/** Default {@link TaskSettings}. */
+export const DEFAULT_TASK_SETTINGS: Readonly<TaskSettings> = Object.freeze({
+  batchSize: 1024,
+  sliceMs: 5,
+  sourceBatchSize: 512,
+  idlePollMs: 2,
+});
+
+/** What a task tells its host. */
+export interface TaskHooks {
+  /** All output was sent and the operators closed. */
+  onFinished(task: StreamTask): void;
+  /** The task failed (a user function threw, or the runtime did); the host cancels the job. */
+  onFailed(task: StreamTask, error: SerializedError): void;
+  /** The task snapshotted its operators for a checkpoint (keyed by StreamNode id). */
+  onCheckpoint?(task: StreamTask, checkpointId: number, snapshots: Record<number, OperatorSnapshot>): void;
+}
+
+/** One operator of the chain. */
+export interface ChainMember {
+  node: StreamNode;
+  operator: StreamOperator;
+}
+
+/** One output edge of the task with the channels of this subtask, in consumer order. */
+export interface TaskOutput {
+  edge: JobEdge;
+  channels: OutputChannel[];
+  partitioner: PartitionerSpec;
+  /** Operator blamed when the HASH key selector throws. */
+  keyOperatorName?: string;
+}
+
+/** Everything needed to build a subtask. */
+export interface StreamTaskConfig {
+  job: JobConfig;
+  vertex: JobVertex;
+  subtaskIndex: number;
+  attempt?: number;
+  /** Operators in chain order (head first). */
+  chain: ChainMember[];
+  /** StreamGraph edges between members of the chain. */
+  chainEdges: StreamEdge[];
+  /** Input channels of both inputs. */
+  inputs: InputChannel[];
+  outputs: TaskOutput[];
+  hooks: TaskHooks;
+  settings?: Partial<TaskSettings>;
+  /** State to restore, per StreamNode id. */
+  restored?: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+}
+
+/** Optional extras a source operator may implement so the task need not poll it blindly. */
+export interface SchedulableSource {
+  /** Milliseconds until the source may have records again (after it returned 'IDLE'). */
+  idleDelayMs?(): number;
+  /** Registers a callback the source calls when records arrive (I/O sources). */
+  setWakeUp?(wakeUp: () => void): void;
+}
+
+const now = (): number => performance.now();
+
+/** A running subtask. */
+export class StreamTask {
+  /** Current lifecycle state. */
+  state: TaskState = 'CREATED';
+  readonly vertex: JobVertex;
+  readonly subtaskIndex: number;
+  private readonly settings: TaskSettings;
+  private readonly chain: ChainMember[];
+  private readonly head: StreamOperator;
+  private readonly source: (SourceOperator & SchedulableSource) | undefined;
+  private readonly gate: InputGate;
+  private readonly valve: WatermarkValve;
+  private readonly writers: RecordWriter[] = [];
+  private readonly headOutput: ChainOutput;
+  private readonly memberOutputs: ChainOutput[];
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private scheduled = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly runSliceBound = (): void => { this.runSlice(); };
+  private readonly flushBound = (): void => { this.flushTimeout(); };
+  private readonly scheduleBound = (): void => { this.schedule(); };
+  private endedChannels = 0;
+  private outputIdle = false;
+  private aligning = false;
+  private pendingCheckpoint = -1;
+  private arrived: Uint8Array;
+  private arrivedCount = 0;
+  private recordsIn = 0;
+  private busyMs = 0;
+  private backpressuredMs = 0;
+  private backpressuredSince = -1;
+  private lastSample = { at: now(), busy: 0, bp: 0 };
+  private sourceWatermark = MIN_WATERMARK;
+
+  constructor(private readonly config: StreamTaskConfig) {
+    this.vertex = config.vertex;
+    this.subtaskIndex = config.subtaskIndex;
+    this.settings = { ...DEFAULT_TASK_SETTINGS, ...config.settings };
+    this.chain = config.chain;
+    const head = config.chain[0];
+    if (!head) throw new Error(`vertex ${config.vertex.id} has an empty chain`);
+    this.head = head.operator;
+    this.source = config.vertex.isSource ? (head.operator as SourceOperator & SchedulableSource) : undefined;
+    this.gate = new InputGate(config.inputs);
+    this.gate.onAvailable = this.scheduleBound;
+    this.valve = new WatermarkValve(config.inputs.length);
+    this.arrived = new Uint8Array(config.inputs.length);
+
+    for (const out of config.outputs) {
+      const writer = new RecordWriter(
+        out.channels,
+        out.partitioner,
+        this.settings.batchSize,
+        () => { this.armFlush(); },
+        config.subtaskIndex,
+        out.keyOperatorName,
+      );
+      this.writers.push(writer);
+      for (const ch of out.channels) ch.onWritable = () => { this.onWritable(); };
+    }
+    this.memberOutputs = this.buildOutputs();
+    this.headOutput = this.memberOutputs[0]!;
+  }
+
+  /** Opens the operators (tail first, so downstream is ready when upstream emits) and starts running. */
+  start(): void {
+    if (this.state !== 'CREATED') return;
+    const { job, vertex, subtaskIndex } = this.config;
+    this.state = 'RUNNING';
+    try {
+      const outs = this.memberOutputs;
+      for (let i = this.chain.length - 1; i >= 0; i--) {
+        const m = this.chain[i]!;
+        const ctx: OperatorContext = {
+          node: m.node,
+          job,
+          subtaskIndex,
+          parallelism: vertex.parallelism,
+          maxParallelism: vertex.maxParallelism,
+          attempt: this.config.attempt ?? 0,
+          keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
+          output: outs[i]!,
+          processingTime: this.processingTime,
+          reportUserError: (error: unknown): never => {
+            throw error;
+          },
+        };
+        m.operator.open(ctx, this.config.restored?.get(m.node.id));
+      }
+      this.source?.setWakeUp?.(this.scheduleBound);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Wires every chain member's Output: chained operators first, then the writers of its edges. */
+  private buildOutputs(): ChainOutput[] {
+    const { chain, chainEdges, outputs } = this.config;
+    const byNode = new Map<number, StreamOperator>();
+    for (const m of chain) byNode.set(m.node.id, m.operator);
+    const onIdle = (idle: boolean): void => { this.setOutputIdle(idle); };
+    return chain.map((m) => {
+      const main: RecordTarget[] = [];
+      const side = new Map<string, RecordTarget[]>();
+      const add = (tag: string | undefined, t: RecordTarget): void => {
+        if (tag === undefined) main.push(t);
+        else side.set(tag, [...(side.get(tag) ?? []), t]);
+      };
+      for (const e of chainEdges) {
+        if (e.source !== m.node.id) continue;
+        const target = byNode.get(e.target);
+        if (!target) continue;
+        add(e.sideOutput, e.inputIndex === 1 ? new OperatorInput2(target) : new OperatorInput1(target));
+      }
+      outputs.forEach((out, i) => {
+        if (out.edge.sourceNodeId === m.node.id) add(out.edge.sideOutput, new WriterTarget(this.writers[i]!));
+      });
+      return new ChainOutput(main, side, onIdle);
+    });
+  }
+
+  /** Processing-time timers on this thread; callbacks run between slices. */
+  private readonly processingTime: ProcessingTimeService = {
+    now: () => Date.now(),
+    schedule: (time, callback) => {
+      const handle = setTimeout(
+        () => {
+          this.timers.delete(handle);
+          if (this.state !== 'RUNNING') return;
+          const t0 = now();
+          try {
+            callback(time);
+          } catch (error) {
+            this.fail(error);
+          }
+          this.busyMs += now() - t0;
+          this.afterWork();
+        },
+        Math.max(0, time - Date.now()),
+      );
+      this.timers.add(handle);
+      return () => {
+        clearTimeout(handle);
+        this.timers.delete(handle);
+      };
+    },
+  };
+
+  private schedule(): void {
+    if (this.scheduled || (this.state !== 'RUNNING' && this.state !== 'FINISHING')) return;
+    this.scheduled = true;
+    setImmediate(this.runSliceBound);
+  }
+
+  private get backlogged(): boolean {
+    const w = this.writers;
+    for (let i = 0; i < w.length; i++) if (w[i]!.backlogged) return true;
+    return false;
+  }
+
+  private runSlice(): void {
+    this.scheduled = false;
+    if (this.state !== 'RUNNING') return;
+    if (this.backlogged) {
+      this.startBackpressure();
+      return;
+    }
+    const t0 = now();
+    const deadline = t0 + this.settings.sliceMs;
+    let more = false;
+    try {
+      if (this.source) more = this.runSourceSlice(deadline);
+      else more = this.runInputSlice(deadline);
+    } catch (error) {
+      this.fail(error);
+    }
+    this.busyMs += now() - t0;
+    if (this.settings.sliceMs >= 0 && this.config.job.bufferTimeoutMs === 0) this.flushAll();
+    if (more) this.afterWork();
+  }
+
+  /** Reschedules if work is pending, or starts counting backpressure. */
+  private afterWork(): void {
+    if (this.state !== 'RUNNING') return;
+    if (this.backlogged) this.startBackpressure();
+    else if (this.source ? this.idleTimer === undefined : this.gate.hasAvailable) this.schedule();
+  }
+
+  private runSourceSlice(deadline: number): boolean {
+    const source = this.source!;
+    const batch = this.settings.sourceBatchSize;
+    for (;;) {
+      const before = this.headOutput.count;
+      const r = source.emitNext(batch);
+      this.recordsIn += this.headOutput.count - before;
+      if (r === 'END') {
+        this.endOfInput();
+        return false;
+      }
+      if (r === 'IDLE') {
+        const delay = source.idleDelayMs?.() ?? this.settings.idlePollMs;
+        this.idleTimer = setTimeout(
+          () => {
+            this.idleTimer = undefined;
+            this.schedule();
+          },
+          Math.max(1, Math.min(delay, 1000)),
+        );
+        return false;
+      }
+      if (this.state !== 'RUNNING' || this.backlogged || now() >= deadline) return true;
+    }
+  }
+
+  private runInputSlice(deadline: number): boolean {
+    const gate = this.gate;
+    for (;;) {
+      const event = gate.poll();
+      if (event === undefined) return false;
+      this.handleEvent(event, gate.lastChannel);
+      if (this.state !== 'RUNNING') return false;
+      if (this.backlogged || now() >= deadline) return true;
+    }
+  }
+
+  private handleEvent(event: ChannelEvent, ch: number): void {
+    switch (event.kind) {
+      case 'batch': {
+        const { values, timestamps } = event;
+        const n = values.length;
+        this.recordsIn += n;
+        const head = this.head;
+        if (this.gate.channels[ch]!.inputIndex === 0) {
+          for (let i = 0; i < n; i++) head.processElement(values[i], timestamps[i]!);
+        } else {
+          for (let i = 0; i < n; i++) head.processElement2!(values[i], timestamps[i]!);
+        }
+        return;
+      }
+      case 'watermark': {
+        const w = this.valve.onWatermark(ch, event.watermark);
+        this.syncInputIdle();
+        if (w !== undefined) this.head.processWatermark(w);
+        return;
+      }
+      case 'status': {
+        const w = this.valve.onStatus(ch, event.idle);
+        this.syncInputIdle();
+        if (w !== undefined) this.head.processWatermark(w);
+        return;
+      }
+      case 'barrier':
+        this.onBarrier(ch, event.checkpointId, event.timestamp);
+        return;
+      case 'end': {
+        this.endedChannels++;
+        const w = this.valve.onEnd(ch);
+        if (w !== undefined) this.head.processWatermark(w);
+        if (this.aligning) this.maybeCompleteAlignment(event);
+        if (this.endedChannels === this.gate.channels.length) this.endOfInput();
+        return;
+      }
+    }
+  }
+
+  private syncInputIdle(): void {
+    if (this.valve.allIdle !== this.outputIdle) this.setOutputIdle(this.valve.allIdle);
+  }
+
+  private setOutputIdle(idle: boolean): void {
+    if (idle === this.outputIdle) return;
+    this.outputIdle = idle;
+    for (const w of this.writers) w.broadcastEvent({ kind: 'status', idle });
+  }
+
+  // ------------------------------------------------------------ checkpoints
+
+  private barrierTimestamp = 0;
+
+  private onBarrier(ch: number, checkpointId: number, timestamp: number): void {
+    if (checkpointId > this.pendingCheckpoint) {
+      // A newer checkpoint supersedes one still aligning (that one is abandoned).
+      if (this.aligning) this.gate.unblockAll();
+      this.pendingCheckpoint = checkpointId;
+      this.barrierTimestamp = timestamp;
+      this.arrived.fill(0);
+      this.arrivedCount = 0;
+      this.aligning = true;
+    } else if (checkpointId < this.pendingCheckpoint || !this.aligning) {
+      return;
+    }
+    if (this.arrived[ch] === 1) return;
+    this.arrived[ch] = 1;
+    this.arrivedCount++;
+    this.gate.block(ch);
+    this.maybeCompleteAlignment(undefined);
+  }
+
+  private maybeCompleteAlignment(_trigger: ChannelEvent | undefined): void {
+    if (this.arrivedCount + this.endedChannels < this.gate.channels.length) return;
+    this.aligning = false;
+    this.performCheckpoint(this.pendingCheckpoint, this.barrierTimestamp);
+    this.gate.unblockAll();
+  }
+
+  /**
+   * Injects a checkpoint barrier at a source task (between slices): snapshots
+   * the chain and sends the barrier downstream behind the records emitted so far.
+   */
+  triggerCheckpoint(checkpointId: number, timestamp: number = Date.now()): boolean {
+    if (this.state !== 'RUNNING' || !this.source) return false;
+    try {
+      this.performCheckpoint(checkpointId, timestamp);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    return true;
+  }
+
+  private performCheckpoint(checkpointId: number, timestamp: number): void {
+    const snapshots: Record<number, OperatorSnapshot> = {};
+    for (const m of this.chain) snapshots[m.node.id] = m.operator.snapshotState(checkpointId);
+    this.config.hooks.onCheckpoint?.(this, checkpointId, snapshots);
+    const barrier: ChannelEvent = { kind: 'barrier', checkpointId, timestamp };
+    for (const w of this.writers) w.broadcastEvent(barrier);
+  }
+
+  /** The checkpoint completed everywhere (two-phase-commit sinks commit now). */
+  notifyCheckpointComplete(checkpointId: number): void {
+    try {
+      for (const m of this.chain) m.operator.notifyCheckpointComplete?.(checkpointId);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  // ------------------------------------------------------------ end, failure, cancel
+
+  private endOfInput(): void {
+    if (this.source) {
+      this.sourceWatermark = MAX_WATERMARK;
+      this.head.processWatermark(MAX_WATERMARK);
+    } else if (this.valve.current < MAX_WATERMARK) {
+      this.valve.current = MAX_WATERMARK;
+      this.head.processWatermark(MAX_WATERMARK);
+    }
+    for (const m of this.chain) m.operator.endInput();
+    for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
+    this.state = 'FINISHING';
+    this.clearTimers();
+    this.maybeFinished();
+  }
+
+  private maybeFinished(): void {
+    if (this.state !== 'FINISHING' || this.backlogged) return;
+    this.stopBackpressure();
+    try {
+      this.closeOperators();
+    } catch (error) {
+      this.state = 'RUNNING';
+      this.fail(error);
+      return;
+    }
+    this.state = 'FINISHED';
+    this.config.hooks.onFinished(this);
+  }
+
+  private onWritable(): void {
+    if (this.backlogged) return;
+    this.stopBackpressure();
+    if (this.state === 'FINISHING') this.maybeFinished();
+    else if (this.state === 'RUNNING') this.schedule();
+  }
+
+  private startBackpressure(): void {
+    if (this.backpressuredSince < 0) this.backpressuredSince = now();
+  }
+
+  private stopBackpressure(): void {
+    if (this.backpressuredSince >= 0) {
+      this.backpressuredMs += now() - this.backpressuredSince;
+      this.backpressuredSince = -1;
+    }
+  }
+
+  private armFlush(): void {
+    const timeout = this.config.job.bufferTimeoutMs;
+    if (this.flushTimer !== undefined || timeout <= 0) return;
+    this.flushTimer = setTimeout(this.flushBound, timeout);
+  }
+
+  private flushTimeout(): void {
+    this.flushTimer = undefined;
+    if (this.state !== 'RUNNING') return;
+    this.flushAll();
+  }
+
+  private flushAll(): void {
+    for (const w of this.writers) w.flush();
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.idleTimer = undefined;
+    this.flushTimer = undefined;
+  }
+
+  private closeOperators(): void {
+    let first: unknown;
+    for (const m of this.chain) {
+      try {
+        m.operator.close();
+      } catch (error) {
+        first ??= error;
+      }
+    }
+    if (first !== undefined) throw first instanceof Error ? first : new Error('an operator failed to close', { cause: first });
+  }
+
+  /** Fails the task with `error` (reported once to the host). */
+  fail(error: unknown): void {
+    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    this.state = 'FAILED';
+    this.clearTimers();
+    this.stopBackpressure();
+    try {
+      this.closeOperators();
+    } catch {
+      // The first failure is the one reported.
+    }
+    this.config.hooks.onFailed(
+      this,
+      serializeError(error, { vertex: this.vertex.name, subtask: this.subtaskIndex, operator: this.vertex.name }),
+    );
+  }
+
+  /** Stops the task without sending anything further. */
+  cancel(): void {
+    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    this.state = 'CANCELED';
+    this.clearTimers();
+    this.stopBackpressure();
+    try {
+      this.closeOperators();
+    } catch {
+      // Cancellation ignores close failures.
+    }
+  }
+
+  /** Metrics since the previous call (ratios) and in total (counters). */
+  sampleMetrics(): SubtaskMetrics {
+    const t = now();
+    const bpNow = this.backpressuredMs + (this.backpressuredSince >= 0 ? t - this.backpressuredSince : 0);
+    const span = Math.max(1e-3, t - this.lastSample.at);
+    const m: SubtaskMetrics = {
+      vertexId: this.vertex.id,
+      vertexName: this.vertex.name,
+      subtask: this.subtaskIndex,
+      state: this.state,
+      recordsIn: this.recordsIn,
+      recordsOut: this.writers.reduce((s, w) => s + w.recordsOut, 0),
+      bytesIn: this.gate.channels.reduce((s, c) => s + c.bytesIn, 0),
+      bytesOut: this.writers.reduce((s, w) => s + w.bytesOut, 0),
+      busyRatio: Math.min(1, (this.busyMs - this.lastSample.busy) / span),
+      backpressureRatio: Math.min(1, (bpNow - this.lastSample.bp) / span),
+      busyMs: this.busyMs,
+      backpressuredMs: bpNow,
+      inputWatermark: this.source ? this.sourceWatermark : this.valve.current,
+    };
+    this.lastSample = { at: t, busy: this.busyMs, bp: bpNow };
+    return m;
+  }
+}
