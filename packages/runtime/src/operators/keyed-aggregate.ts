@@ -36,6 +36,7 @@ export class KeyedReduceOperator extends AbstractOperator {
     let result: unknown;
     try {
       const key = this.key(value);
+      this.backend!.currentKey = key;
       const map = this.table.map;
       const current = map.get(key);
       result = current === undefined ? value : this.reduce(current, value);
@@ -64,6 +65,7 @@ export class KeyedAggregateOperator extends AbstractOperator {
     let result: unknown;
     try {
       const key = this.key(value);
+      this.backend!.currentKey = key;
       const map = this.table.map;
       let acc = map.get(key);
       if (acc === undefined) acc = this.agg.createAccumulator();

@@ -1,4 +1,3 @@
 /** Window assigners, default triggers and the window operator. */
 export { createWindowAssigner, windowStart, type WindowAssigner } from './assigners.js';
-export { defaultEventTimeTrigger, defaultProcessingTimeTrigger, neverTrigger, defaultTriggerFor } from './triggers.js';
 export { WindowOperator, type WindowState } from './window-operator.js';

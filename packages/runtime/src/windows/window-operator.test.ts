@@ -1,4 +1,11 @@
-import { ValueStateDescriptor, type TimeWindow, type Trigger, type TriggerContext, type TriggerResult, type WindowAssignerSpec } from '@freshet/api';
+import {
+  ContinuousEventTimeTrigger,
+  CountTrigger,
+  PurgingTrigger,
+  type TimeWindow,
+  type Trigger,
+  type WindowAssignerSpec,
+} from '@freshet/api';
 import { describe, expect, it } from 'vitest';
 import { MAX_WATERMARK } from '../operator.js';
 import { OperatorHarness, testNode, type HarnessOptions } from '../testing/harness.js';
@@ -56,70 +63,6 @@ function windowNode(o: WinOpts) {
 function harness(o: WinOpts, options?: HarnessOptions) {
   return OperatorHarness.of(windowNode(o), options).open();
 }
-
-// Test triggers, written against the Trigger contract only.
-const countTrigger = (n: number): Trigger<unknown> => {
-  const d = new ValueStateDescriptor<number>('count', 0);
-  return {
-    onElement(_e, _t, _w, ctx) {
-      const s = ctx.getPartitionedState(d);
-      const c = (s.value() ?? 0) + 1;
-      if (c >= n) {
-        s.clear();
-        return 'FIRE';
-      }
-      s.update(c);
-      return 'CONTINUE';
-    },
-    onEventTime: () => 'CONTINUE',
-    onProcessingTime: () => 'CONTINUE',
-    clear(_w, ctx) {
-      ctx.getPartitionedState(d).clear();
-    },
-  };
-};
-const purging = (t: Trigger<unknown>): Trigger<unknown> => {
-  const p = (r: TriggerResult): TriggerResult => (r === 'FIRE' ? 'FIRE_AND_PURGE' : r);
-  return {
-    onElement: (e, ts, w, c) => p(t.onElement(e, ts, w, c)),
-    onEventTime: (ts, w, c) => p(t.onEventTime(ts, w, c)),
-    onProcessingTime: (ts, w, c) => p(t.onProcessingTime(ts, w, c)),
-    clear: (w, c) => {
-      t.clear(w, c);
-    },
-  };
-};
-const continuousEventTime = (interval: number): Trigger<unknown> => {
-  const next = new ValueStateDescriptor<number>('next');
-  return {
-    onElement(_e, ts, w: TimeWindow, ctx: TriggerContext) {
-      if (w.end - 1 <= ctx.getCurrentWatermark()) return 'FIRE';
-      ctx.registerEventTimeTimer(w.end - 1);
-      const s = ctx.getPartitionedState(next);
-      if (s.value() === undefined) {
-        const n = ts - (ts % interval) + interval;
-        ctx.registerEventTimeTimer(n);
-        s.update(n);
-      }
-      return 'CONTINUE';
-    },
-    onEventTime(time, w, ctx) {
-      if (time === w.end - 1) return 'FIRE';
-      const s = ctx.getPartitionedState(next);
-      if (s.value() !== time) return 'CONTINUE';
-      ctx.registerEventTimeTimer(time + interval);
-      s.update(time + interval);
-      return 'FIRE';
-    },
-    onProcessingTime: () => 'CONTINUE',
-    clear(_w, ctx) {
-      const s = ctx.getPartitionedState(next);
-      const n = s.value();
-      if (n !== undefined) ctx.deleteEventTimeTimer(n);
-      s.clear();
-    },
-  };
-};
 
 describe('window assigners', () => {
   const starts = (spec: WindowAssignerSpec, ts: number) => {
@@ -412,7 +355,7 @@ describe('processing-time windows', () => {
 
 describe('triggers', () => {
   it('count trigger on a global window', () => {
-    const h = harness({ assigner: { type: 'global' }, trigger: countTrigger(2) });
+    const h = harness({ assigner: { type: 'global' }, trigger: CountTrigger.of(2) });
     for (let i = 1; i <= 5; i++) h.processElement(ev('a', i), i);
     h.processWatermark(MAX_WATERMARK);
     // Without purging the window keeps accumulating: 1+2, then 1+2+3+4.
@@ -426,7 +369,7 @@ describe('triggers', () => {
   });
 
   it('purging count trigger emits disjoint batches', () => {
-    const h = harness({ assigner: { type: 'global' }, trigger: purging(countTrigger(2)), function: 'process', fns: {
+    const h = harness({ assigner: { type: 'global' }, trigger: PurgingTrigger.of(CountTrigger.of(2)), function: 'process', fns: {
       windowProcess: { process: (_k: string, _c: unknown, els: readonly Ev[], out: { collect(v: unknown): void }) => { out.collect(els.map((e) => e.v)); } },
     } });
     for (let i = 1; i <= 5; i++) h.processElement(ev('a', i), i);
@@ -437,7 +380,7 @@ describe('triggers', () => {
   });
 
   it('continuous event-time trigger emits early results and a final one', () => {
-    const h = harness({ assigner: tumbling(100), trigger: continuousEventTime(30) });
+    const h = harness({ assigner: tumbling(100), trigger: ContinuousEventTimeTrigger.of(30) });
     h.processElement(ev('a', 1), 5);
     h.processElement(ev('a', 2), 10);
     h.processWatermark(30);
@@ -471,13 +414,20 @@ describe('triggers', () => {
   });
 
   it('rejects non-merging triggers on session windows', () => {
-    expect(() => harness({ assigner: { type: 'session', time: 'event', gapMs: 5 }, trigger: countTrigger(2) })).toThrow(
+    expect(() => harness({ assigner: { type: 'session', time: 'event', gapMs: 5 }, trigger: CountTrigger.of(2) })).toThrow(
       /does not support merging/,
     );
   });
 
   it('user errors in triggers name the operator', () => {
-    const bad: Trigger<unknown> = { ...countTrigger(1), onElement: () => { throw new Error('boom'); } };
+    const bad: Trigger<unknown> = {
+      onElement: () => {
+        throw new Error('boom');
+      },
+      onEventTime: () => 'CONTINUE',
+      onProcessingTime: () => 'CONTINUE',
+      clear: () => undefined,
+    };
     const h = harness({ assigner: { type: 'global' }, trigger: bad });
     expect(() => h.processElement(ev('a', 1), 1)).toThrow(/operator 'win' failed in trigger.onElement: Error: boom/);
   });
@@ -487,11 +437,11 @@ describe('window state snapshots', () => {
   it('restores open windows and their timers, also at another parallelism', () => {
     const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 16 });
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-    const one = harness({ assigner: tumbling(10), trigger: continuousEventTime(4) }, opts(1, 0));
+    const one = harness({ assigner: tumbling(10), trigger: ContinuousEventTimeTrigger.of(4) }, opts(1, 0));
     for (const [i, k] of keys.entries()) one.processElement(ev(k, i + 1), 1);
     const snap = one.snapshot();
     const restored = [0, 1, 2].map((i) =>
-      OperatorHarness.of(windowNode({ assigner: tumbling(10), trigger: continuousEventTime(4) }), opts(3, i)).open([snap]),
+      OperatorHarness.of(windowNode({ assigner: tumbling(10), trigger: ContinuousEventTimeTrigger.of(4) }), opts(3, i)).open([snap]),
     );
     const out: unknown[] = [];
     for (const h of restored) {

@@ -8,17 +8,18 @@
  * window start as namespace. Contents are kept incrementally (reduce,
  * aggregate), fully buffered (process) or per join side.
  */
-import type {
-  AggregateFunction,
-  Key,
-  OutputTag,
-  ProcessWindowContext,
-  TimeWindow,
-  Trigger,
-  TriggerContext,
-  TriggerResult,
-  ValueState,
-  ValueStateDescriptor,
+import {
+  defaultTrigger,
+  type AggregateFunction,
+  type Key,
+  type OutputTag,
+  type ProcessWindowContext,
+  type TimeWindow,
+  type Trigger,
+  type TriggerContext,
+  type TriggerResult,
+  type ValueState,
+  type ValueStateDescriptor,
 } from '@freshet/api';
 import { NO_TIMESTAMP } from '../operator.js';
 import { AbstractOperator, TimestampedCollector, type KeyFn } from '../operators/base.js';
@@ -27,7 +28,6 @@ import { requireObject } from '../operators/functions.js';
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
 import { createWindowAssigner, type WindowAssigner } from './assigners.js';
-import { defaultTriggerFor } from './triggers.js';
 
 /** State of one window of one key. */
 export interface WindowState {
@@ -210,7 +210,7 @@ export class WindowOperator extends AbstractOperator {
       }
     }
     // The API sets fns.trigger on every window node (the custom trigger or the
-    // assigner's default); graphs built without it get the built-in default.
+    // assigner's default); graphs built without it get the API's default.
     if (fns.trigger !== undefined || spec.customTrigger) {
       this.trigger = requireObject<Trigger<unknown>>(
         fns.trigger,
@@ -224,7 +224,7 @@ export class WindowOperator extends AbstractOperator {
         );
       }
     } else {
-      this.trigger = defaultTriggerFor(this.assigner);
+      this.trigger = defaultTrigger(spec.assigner);
     }
     const backend = this.backend!;
     this.table = new WindowTable(this.mode);
