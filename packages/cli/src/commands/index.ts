@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { register as registerPlan } from './plan.js';
 import { register as registerRun } from './run.js';
+import { register as registerNexmark } from './nexmark.js';
+import { register as registerBench } from './bench.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -10,4 +12,9 @@ export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
 }
 
-const registrations: ((program: Command) => void)[] = [registerPlan, registerRun];
+const registrations: ((program: Command) => void)[] = [
+  registerPlan,
+  registerRun,
+  registerNexmark,
+  registerBench,
+];

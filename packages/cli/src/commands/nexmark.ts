@@ -1,0 +1,238 @@
+/**
+ * `freshet nexmark generate` writes generated Nexmark events as JSON lines;
+ * `freshet nexmark run QUERY` compiles the example query program, plans it,
+ * optimizes it and runs it on the local mini-cluster.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { RuntimeMode } from '@freshet/api';
+import { writeEventsJsonLines } from '@freshet/nexmark';
+import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
+import { runLocalJob } from '@freshet/runtime';
+import { CliError } from '../output.js';
+
+/** The Nexmark queries with an example program. */
+export const NEXMARK_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8'] as const;
+
+/** Queries whose result is updating: the key field whose last value is the final one. */
+const UPDATING_KEY: Partial<Record<string, string>> = { q4: 'id' };
+
+/** Finds `examples/nexmark` by walking up from this module (works from `src/` and `dist/`) or the working directory. */
+export function findNexmarkExamplesDir(): string {
+  for (const start of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
+    let dir = start;
+    for (;;) {
+      const candidate = join(dir, 'examples', 'nexmark');
+      if (existsSync(join(candidate, 'q0.ts'))) return candidate;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  throw new CliError(
+    'Cannot find examples/nexmark (run from the Freshet repository, or pass --program FILE)',
+  );
+}
+
+/** Options of {@link runNexmarkQuery}. */
+export interface NexmarkRunOptions {
+  /** q0, q1, q2, q3, q4, q5, q7 or q8. */
+  query: string;
+  /** The program file; defaults to `examples/nexmark/<query>.ts`. */
+  program?: string;
+  /** JSON-lines events file; otherwise the generator with `events` and `seed`. */
+  eventsFile?: string;
+  events?: number;
+  seed?: number;
+  /** Output file (JSON lines); collected in memory when absent. */
+  output?: string;
+  parallelism?: number;
+  mode?: 'batch' | 'streaming';
+  /** Worker-thread slots of the local mini-cluster. @default parallelism */
+  slots?: number;
+  /** Type-check the program before running it. @default false (the examples are type-checked with the repository) */
+  typecheck?: boolean;
+}
+
+/** Outcome of {@link runNexmarkQuery}. */
+export interface NexmarkRunResult {
+  status: string;
+  durationMs: number;
+  /** Records collected under `result` (when no output file was given). */
+  records: unknown[];
+  error?: unknown;
+  metrics: unknown;
+}
+
+/** Keeps the last record per `key` (the final value of an updating result), in key order. */
+export function finalPerKey(records: readonly unknown[], key: string): unknown[] {
+  const last = new Map<unknown, unknown>();
+  for (const r of records) last.set((r as Record<string, unknown>)[key], r);
+  return [...last.entries()].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)).map(([, r]) => r);
+}
+
+/** A query compiled, planned and optimized, ready to run (possibly several times). */
+export interface PreparedNexmarkQuery {
+  query: string;
+  bundlePath: string;
+  args: string[];
+  parallelism: number;
+  runtimeMode: RuntimeMode;
+  jobGraph: ReturnType<typeof optimize>;
+  slots: number;
+}
+
+/** Compiles, plans and optimizes a Nexmark query (everything but running it). */
+export async function prepareNexmarkQuery(
+  opts: NexmarkRunOptions & { discard?: boolean },
+): Promise<PreparedNexmarkQuery> {
+  if (!(NEXMARK_QUERIES as readonly string[]).includes(opts.query) && !opts.program) {
+    throw new CliError(`Unknown Nexmark query '${opts.query}': choose one of ${NEXMARK_QUERIES.join(', ')}`);
+  }
+  const program = opts.program ?? join(findNexmarkExamplesDir(), `${opts.query}.ts`);
+  const compiled = await compileProgram({ path: program }, { typecheck: opts.typecheck ?? false });
+  if (!compiled.ok) {
+    const first = compiled.errors[0];
+    throw new CliError(`${compiled.file}: does not compile${first ? `: ${JSON.stringify(first)}` : ''}`);
+  }
+  const args: string[] = [];
+  if (opts.eventsFile !== undefined) args.push('--events-file', resolve(opts.eventsFile));
+  else if (opts.events !== undefined)
+    args.push('--events', String(opts.events), '--seed', String(opts.seed ?? 42));
+  else throw new CliError('Give the input: --events-file FILE or --events N --seed S');
+  if (opts.output !== undefined) args.push('--output', resolve(opts.output));
+  else if (opts.discard) args.push('--discard');
+  const runtimeMode: RuntimeMode = opts.mode === 'streaming' ? 'STREAMING' : 'BATCH';
+  const parallelism = opts.parallelism ?? 1;
+  const plan = await planInSandbox(compiled.bundlePath, args, { parallelism, runtimeMode });
+  const jobGraph = optimize(plan.graph, plan.planHash);
+  return {
+    query: opts.query,
+    bundlePath: compiled.bundlePath,
+    args,
+    parallelism,
+    runtimeMode,
+    jobGraph,
+    slots: opts.slots ?? parallelism,
+  };
+}
+
+/** Runs a prepared query on the local mini-cluster. */
+export async function executeNexmarkQuery(
+  prepared: PreparedNexmarkQuery,
+  output?: string,
+): Promise<NexmarkRunResult> {
+  const { bundlePath, args, parallelism, runtimeMode, jobGraph, slots } = prepared;
+  const result = await runLocalJob({
+    program: { bundlePath, args, parallelism, runtimeMode },
+    jobGraph,
+    slots,
+  });
+  const updatingKey = UPDATING_KEY[prepared.query];
+  let records = result.collected.result ?? [];
+  if (updatingKey !== undefined) {
+    if (output !== undefined && result.status === 'FINISHED') {
+      const lines = (await readFile(output, 'utf8')).split('\n').filter((l) => l.length > 0);
+      const final = finalPerKey(
+        lines.map((l) => JSON.parse(l) as unknown),
+        updatingKey,
+      );
+      await writeFile(output, final.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    }
+    records = finalPerKey(records, updatingKey);
+  }
+  return {
+    status: result.status,
+    durationMs: result.durationMs,
+    records,
+    error: result.error,
+    metrics: result.metrics,
+  };
+}
+
+/** Compiles, plans, optimizes and runs a Nexmark query locally; for an updating query (q4) the output file keeps the final value per key. */
+export async function runNexmarkQuery(opts: NexmarkRunOptions): Promise<NexmarkRunResult> {
+  return executeNexmarkQuery(await prepareNexmarkQuery(opts), opts.output);
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new CliError(`${name} expects a non-negative integer (got '${v}')`);
+    return n;
+  };
+}
+
+/** Registers `freshet nexmark generate|run`. */
+export function register(program: Command): void {
+  const nexmark = program
+    .command('nexmark')
+    .description('The Nexmark benchmark: generate events, run the queries');
+
+  nexmark
+    .command('generate')
+    .description(
+      'Write generated Nexmark events as JSON lines ({"event_type":0|1|2,"person"|"auction"|"bid":{…}})',
+    )
+    .requiredOption('--events <n>', 'number of events', positiveInt('--events'))
+    .option('--seed <s>', 'generator seed', positiveInt('--seed'), 42)
+    .requiredOption('--out <file>', 'output file')
+    .action(async (o: { events: number; seed: number; out: string }) => {
+      const started = performance.now();
+      await writeEventsJsonLines(o.out, o.events, { seed: o.seed });
+      const s = (performance.now() - started) / 1000;
+      process.stderr.write(`wrote ${o.events} events to ${o.out} in ${s.toFixed(2)} s\n`);
+    });
+
+  nexmark
+    .command('run <query>')
+    .description(`Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster`)
+    .option('--events-file <file>', 'read events from this JSON-lines file')
+    .option('--events <n>', 'generate this many events (with --seed)', positiveInt('--events'))
+    .option('--seed <s>', 'generator seed', positiveInt('--seed'), 42)
+    .requiredOption('--output <file>', 'write the result here as JSON lines')
+    .option('--parallelism <p>', 'parallelism', positiveInt('--parallelism'), 1)
+    .option('--mode <mode>', 'batch or streaming', 'batch')
+    .option('--program <file>', 'run this program instead of examples/nexmark/<query>.ts')
+    .action(
+      async (
+        query: string,
+        o: {
+          eventsFile?: string;
+          events?: number;
+          seed: number;
+          output: string;
+          parallelism: number;
+          mode: string;
+          program?: string;
+        },
+      ) => {
+        if (o.mode !== 'batch' && o.mode !== 'streaming')
+          throw new CliError(`--mode must be batch or streaming (got '${o.mode}')`);
+        if ((o.eventsFile === undefined) === (o.events === undefined))
+          throw new CliError('Give exactly one input: --events-file FILE or --events N');
+        const opts: NexmarkRunOptions = {
+          query,
+          output: o.output,
+          parallelism: o.parallelism,
+          mode: o.mode,
+          seed: o.seed,
+        };
+        if (o.eventsFile !== undefined) opts.eventsFile = o.eventsFile;
+        if (o.events !== undefined) opts.events = o.events;
+        if (o.program !== undefined) opts.program = o.program;
+        const result = await runNexmarkQuery(opts);
+        if (result.status !== 'FINISHED') {
+          const err = result.error as { message?: string } | undefined;
+          throw new CliError(`${query} ended ${result.status}${err?.message ? `: ${err.message}` : ''}`);
+        }
+        process.stderr.write(
+          `${query} ${o.mode} p=${o.parallelism}: FINISHED in ${(result.durationMs / 1000).toFixed(2)} s, result in ${o.output}\n`,
+        );
+      },
+    );
+}
