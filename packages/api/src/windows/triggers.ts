@@ -36,11 +36,11 @@ export class EventTimeTrigger implements Trigger<unknown> {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onEventTime(time: Millis, window: TimeWindow): TriggerResult {
+  onEventTime(time: Millis, window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return time === maxTimestamp(window) ? 'FIRE' : 'CONTINUE';
   }
   /** @inheritdoc */
-  onProcessingTime(): TriggerResult {
+  onProcessingTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** Merges with session windows. */
@@ -75,11 +75,11 @@ export class ProcessingTimeTrigger implements Trigger<unknown> {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onEventTime(): TriggerResult {
+  onEventTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onProcessingTime(time: Millis, window: TimeWindow): TriggerResult {
+  onProcessingTime(time: Millis, window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return time === maxTimestamp(window) ? 'FIRE' : 'CONTINUE';
   }
   /** Merges with session windows. */
@@ -109,15 +109,15 @@ export class NeverTrigger implements Trigger<unknown> {
     return NEVER;
   }
   /** @inheritdoc */
-  onElement(): TriggerResult {
+  onElement(_element: unknown, _timestamp: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onEventTime(): TriggerResult {
+  onEventTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onProcessingTime(): TriggerResult {
+  onProcessingTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** Merging is trivially supported. */
@@ -125,11 +125,11 @@ export class NeverTrigger implements Trigger<unknown> {
     return true;
   }
   /** Nothing to merge. */
-  onMerge(): void {
+  onMerge(_window: TimeWindow, _ctx: TriggerContext): void {
     /* no timers, no state */
   }
   /** Nothing to clear. */
-  clear(): void {
+  clear(_window: TimeWindow, _ctx: TriggerContext): void {
     /* no timers, no state */
   }
   /** Display name used in node names. */
@@ -169,11 +169,11 @@ export class CountTrigger implements Trigger<unknown> {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onEventTime(): TriggerResult {
+  onEventTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** @inheritdoc */
-  onProcessingTime(): TriggerResult {
+  onProcessingTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** Counts cannot be merged (see the class comment). */
@@ -279,7 +279,7 @@ export class ContinuousEventTimeTrigger implements Trigger<unknown> {
     return 'FIRE';
   }
   /** @inheritdoc */
-  onProcessingTime(): TriggerResult {
+  onProcessingTime(_time: Millis, _window: TimeWindow, _ctx: TriggerContext): TriggerResult {
     return 'CONTINUE';
   }
   /** The next firing time cannot be merged (see the class comment). */
