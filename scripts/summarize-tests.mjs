@@ -41,7 +41,11 @@ const problems = [];
 /** @type {string[]} */
 const notes = [];
 
-const runs = readJson('runs.json') ?? {};
+const runsFile = readJson('runs.json');
+const runs = runsFile ?? {};
+// Without runs.json the test script died before running anything: with an
+// --exit-code from the caller, every runner without a report is a failure.
+const expectAll = runsFile === undefined && values['exit-code'] !== undefined;
 
 if (runs.build && runs.build.exitCode !== 0) {
   totals.failed += 1;
@@ -57,7 +61,7 @@ function summarizeVitest() {
   const run = runs.vitest;
   const report = readJson('vitest.json');
   if (!report || report.unreadable) {
-    if (run || values['exit-code'] !== undefined) {
+    if (run || expectAll) {
       totals.failed += 1;
       problems.push(
         `vitest: no usable report (${report?.unreadable ?? 'missing .reports/vitest.json'})` +
@@ -109,7 +113,7 @@ function summarizePlaywright() {
   }
   const report = readJson('playwright.json');
   if (!report || report.unreadable) {
-    if (run || values['exit-code'] !== undefined) {
+    if (run || expectAll) {
       totals.failed += 1;
       problems.push(
         `playwright: no usable report (${report?.unreadable ?? 'missing .reports/playwright.json'})` +

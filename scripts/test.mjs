@@ -70,10 +70,8 @@ async function main() {
   saveRuns();
 
   const pnpm = findPnpm();
-  const install = await ensureInstalled(pnpm);
+  const install = await timed('install', () => ensureInstalled(pnpm));
   if (install !== 0) {
-    runs.install = { exitCode: install };
-    saveRuns();
     log('pnpm install failed; cannot run tests');
     return summarize();
   }
