@@ -49,6 +49,10 @@ abstract class BaseSink implements StreamOperator {
   }
 }
 
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+}
+
 function format(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return 'undefined';
@@ -141,7 +145,7 @@ class JsonLinesSink extends BaseSink {
     this.fd = openSync(file, 'w');
   }
   processElement(value: unknown): void {
-    const line = format(value);
+    const line = toJson(value);
     this.chunks.push(line);
     this.size += line.length + 1;
     if (this.size >= 64 * 1024) this.flush();
