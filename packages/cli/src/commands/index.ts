@@ -3,6 +3,8 @@ import { register as registerPlan } from './plan.js';
 import { register as registerRun } from './run.js';
 import { register as registerNexmark } from './nexmark.js';
 import { register as registerBench } from './bench.js';
+import { register as registerJobManager } from './jobmanager.js';
+import { register as registerTaskManager } from './taskmanager.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -17,4 +19,6 @@ const registrations: ((program: Command) => void)[] = [
   registerRun,
   registerNexmark,
   registerBench,
+  registerJobManager,
+  registerTaskManager,
 ];
