@@ -1,0 +1,222 @@
+/**
+ * Type tests: record types flow through the chain, and a program passing the
+ * wrong type does not compile. `pnpm --filter @freshet/api typecheck` checks
+ * this file, so a `@ts-expect-error` that stops failing breaks typecheck.
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- the negative tests pass wrong types on purpose */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  Aggregations,
+  buildStreamGraph,
+  defineProgram,
+  MapStateDescriptor,
+  OutputTag,
+  Sinks,
+  StreamExecutionEnvironment,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+  type Bid,
+  type Collector,
+  type DataStream,
+  type KeyedStream,
+  type KeyedValue,
+  type NexmarkEvent,
+  type Person,
+  type SingleOutputStreamOperator,
+  type StreamGraph,
+  type WindowedStream,
+} from './index.js';
+
+interface Sale {
+  shop: string;
+  amount: number;
+}
+
+/** Builds on a fresh environment (the plan is never validated: these tests are about types). */
+const env = () => new StreamExecutionEnvironment();
+
+describe('record types flow through the chain', () => {
+  it('sources', () => {
+    const e = env();
+    expectTypeOf(e.fromElements('a', 'b')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(e.fromElements<string | number>(1, 'a')).toEqualTypeOf<SingleOutputStreamOperator<string | number>>();
+    expectTypeOf(e.fromCollection<Sale>([])).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(e.fromSequence(1, 10)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(e.fromGenerator((i) => ({ i }))).toEqualTypeOf<SingleOutputStreamOperator<{ i: number }>>();
+    expectTypeOf(e.readTextFile('f')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(e.socketTextStream('h', 1)).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(e.nexmark({ seed: 1 })).toEqualTypeOf<SingleOutputStreamOperator<NexmarkEvent>>();
+  });
+
+  it('one-input operators', () => {
+    const s = env().fromElements('a');
+    expectTypeOf(s.map((x) => x.length)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(s.map({ map: (x: string) => [x] })).toEqualTypeOf<SingleOutputStreamOperator<string[]>>();
+    expectTypeOf(s.flatMap((x, out: Collector<number>) => { out.collect(x.length); })).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(s.filter((x) => x !== '')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(s.process<boolean>({ processElement: (v, _ctx, out) => { out.collect(v === ''); } })).toEqualTypeOf<
+      SingleOutputStreamOperator<boolean>
+    >();
+    expectTypeOf(s.rebalance()).toEqualTypeOf<DataStream<string>>();
+    expectTypeOf(s.map((x) => x).name('n').setParallelism(2)).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(s.getSideOutput(new OutputTag<number>('n'))).toEqualTypeOf<DataStream<number>>();
+  });
+
+  it('keyed streams and windows', () => {
+    const keyed = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop);
+    expectTypeOf(keyed).toEqualTypeOf<KeyedStream<Sale, string>>();
+    expectTypeOf(keyed.reduce((a, b) => ({ ...a, amount: a.amount + b.amount }))).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.count()).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.maxBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.aggregate(Aggregations.avg((s: Sale) => s.amount))).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    keyed.process<string>({
+      processElement(value, ctx, out) {
+        expectTypeOf(value).toEqualTypeOf<Sale>();
+        expectTypeOf(ctx.getCurrentKey()).toEqualTypeOf<string>();
+        out.collect(value.shop);
+      },
+    });
+
+    const windowed = keyed.window(TumblingEventTimeWindows.of(1000));
+    expectTypeOf(windowed).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(windowed.reduce((a) => a)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(windowed.aggregate(Aggregations.count())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    const perWindow = windowed.aggregate(Aggregations.sum((s: Sale) => s.amount), {
+      process(key, ctx, sums, out: Collector<{ shop: string; end: number; total: number }>) {
+        expectTypeOf(key).toEqualTypeOf<string>();
+        expectTypeOf(sums).toEqualTypeOf<readonly number[]>();
+        out.collect({ shop: key, end: ctx.window().end, total: sums[0] ?? 0 });
+      },
+    });
+    expectTypeOf(perWindow).toEqualTypeOf<SingleOutputStreamOperator<{ shop: string; end: number; total: number }>>();
+    const late = new OutputTag<Sale>('late');
+    expectTypeOf(windowed.sideOutputLateData(late).reduce((a) => a).getSideOutput(late)).toEqualTypeOf<DataStream<Sale>>();
+  });
+
+  it('two-input operators', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    expectTypeOf(persons.connect(bids).map({ map1: (p) => p.name, map2: (b) => b.url })).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(
+      persons
+        .join(bids)
+        .where((p) => p.id)
+        .equalTo((b) => b.bidder)
+        .window(TumblingEventTimeWindows.of(10))
+        .apply((p, b) => ({ name: p.name, price: b.price })),
+    ).toEqualTypeOf<SingleOutputStreamOperator<{ name: string; price: number }>>();
+    const joined = persons
+      .keyBy((p) => p.id)
+      .intervalJoin(bids.keyBy((b) => b.bidder))
+      .between(0, 10)
+      .process<number>({
+        processElement(p, b, ctx, out) {
+          expectTypeOf(p).toEqualTypeOf<Person>();
+          expectTypeOf(b).toEqualTypeOf<Bid>();
+          out.collect(ctx.timestamp());
+        },
+      });
+    expectTypeOf(joined).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    const rules = new MapStateDescriptor<string, number>('rules');
+    bids
+      .keyBy((b) => b.auction)
+      .connect(e.fromElements('r').broadcast(rules))
+      .process<Bid>({
+        processElement(bid, ctx, out) {
+          expectTypeOf(ctx.getCurrentKey()).toEqualTypeOf<number>();
+          if ((ctx.getBroadcastState(rules).get('max') ?? Infinity) > bid.price) out.collect(bid);
+        },
+        processBroadcastElement(rule, ctx) {
+          expectTypeOf(rule).toEqualTypeOf<string>();
+          ctx.getBroadcastState(rules).put(rule, 1);
+        },
+      });
+  });
+
+  it('nexmark events narrow on event_type', () => {
+    env()
+      .nexmark({ seed: 1 })
+      .flatMap((e, out: Collector<Bid>) => {
+        if (e.event_type === 2) out.collect(e.bid);
+      })
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Bid>(100).withTimestampAssigner((b) => b.dateTime))
+      .print();
+  });
+
+  it('programs', () => {
+    const program = defineProgram((e, args) => {
+      expectTypeOf(e).toEqualTypeOf<StreamExecutionEnvironment>();
+      expectTypeOf(args).toEqualTypeOf<string[]>();
+    });
+    expectTypeOf(buildStreamGraph).toBeCallableWith(program, ['arg']);
+    expectTypeOf(buildStreamGraph).returns.toEqualTypeOf<Promise<StreamGraph>>();
+  });
+});
+
+describe('a program passing the wrong type does not compile', () => {
+  it('one-input operators', () => {
+    const e = env();
+    const s = e.fromElements('a');
+    // @ts-expect-error -- a function of numbers on a stream of strings
+    s.map((x: number) => x);
+    // @ts-expect-error -- filter must return a boolean
+    s.filter((x) => x.length);
+    // @ts-expect-error -- union needs streams of the same type
+    s.union(e.fromElements(1));
+    // @ts-expect-error -- a sink of numbers for a stream of strings
+    s.sinkTo(Sinks.collect<number>('x'));
+    // @ts-expect-error -- a watermark strategy for numbers
+    s.assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<number>());
+    expect(() =>
+      // @ts-expect-error -- a window needs keyBy first (or windowAll)
+      s.window(TumblingEventTimeWindows.of(1000)),
+    ).toThrow(/needs a keyed stream/);
+  });
+
+  it('keys', () => {
+    const s = env().fromCollection<Sale>([]);
+    // @ts-expect-error -- keys are strings or numbers
+    s.keyBy((x) => ({ shop: x.shop }));
+    // @ts-expect-error -- a key that may be undefined
+    s.keyBy((x) => (x.amount > 0 ? x.shop : undefined));
+    // @ts-expect-error -- sum of a field that is not a number
+    s.keyBy((x) => x.shop).sum('shop');
+    // @ts-expect-error -- a field that does not exist
+    s.keyBy((x) => x.shop).minBy('price');
+  });
+
+  it('joins and connections need matching key types', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    persons
+      .join(bids)
+      .where((p) => p.id)
+      // @ts-expect-error -- number key on one side, string key on the other
+      .equalTo((b) => b.url);
+    // @ts-expect-error -- keyed by number and by string
+    persons.keyBy((p) => p.id).intervalJoin(bids.keyBy((b) => b.url));
+    // @ts-expect-error -- keyed by number and by string
+    persons.keyBy((p) => p.id).connect(bids.keyBy((b) => b.channel));
+    expect(() =>
+      // @ts-expect-error -- an interval join needs a keyed stream
+      persons.keyBy((p) => p.id).intervalJoin(bids),
+    ).toThrow(/expects a KeyedStream/);
+  });
+
+  it('window functions get the window’s element type', () => {
+    const w = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop)
+      .window(TumblingEventTimeWindows.of(1000));
+    // @ts-expect-error -- the process window function expects numbers but the window holds sales
+    w.process({ process: (_key: string, _ctx, _els: readonly number[], _out: Collector<number>) => undefined });
+    // @ts-expect-error -- the key of this stream is a string
+    w.process({ process: (_key: number, _ctx, _els: readonly Sale[], _out: Collector<number>) => undefined });
+  });
+});
