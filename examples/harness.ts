@@ -43,7 +43,7 @@ export async function runProgram(
   });
   if (r.status !== 'FINISHED')
     throw new Error(
-      `job ended ${r.status}: ${String((r.error as { stack?: string } | undefined)?.stack ?? JSON.stringify(r.error))}`,
+      `job ended ${r.status}: ${(r.error as { stack?: string } | undefined)?.stack ?? JSON.stringify(r.error)}`,
     );
   return { status: r.status, collected: r.collected, error: r.error, durationMs: r.durationMs };
 }

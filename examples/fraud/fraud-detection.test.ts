@@ -47,7 +47,9 @@ beforeAll(async () => {
   program = await compile(join(import.meta.dirname, 'fraud-detection.ts'));
 });
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function expectedAlerts(): FraudAlert[] {
   const last = new Map<string, Transaction>();

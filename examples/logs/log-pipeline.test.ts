@@ -44,7 +44,9 @@ beforeAll(async () => {
   program = await compile(join(import.meta.dirname, 'log-pipeline.ts'));
 });
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function expected() {
   const count = (key: (e: (typeof entries)[number]) => string) => {

@@ -14,6 +14,7 @@ import {
   type Person,
   type StreamExecutionEnvironment,
 } from '@freshet/api';
+import { parseArgs } from '../args.js';
 
 export type { Auction, Bid, NexmarkEvent, Person };
 
@@ -40,34 +41,6 @@ export interface QueryArgs {
   disorderMs: number;
 }
 
-function argMap(args: unknown): Map<string, string> {
-  const map = new Map<string, string>();
-  if (Array.isArray(args)) {
-    for (let i = 0; i < args.length; i++) {
-      const a = String(args[i]);
-      if (!a.startsWith('--')) continue;
-      const eq = a.indexOf('=');
-      if (eq > 0) map.set(a.slice(2, eq), a.slice(eq + 1));
-      else {
-        const next = args[i + 1] as unknown;
-        if (next !== undefined && !String(next).startsWith('--')) {
-          map.set(a.slice(2), String(next));
-          i++;
-        } else map.set(a.slice(2), 'true');
-      }
-    }
-  } else if (args && typeof args === 'object') {
-    for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
-      if (v !== undefined && v !== null)
-        map.set(
-          k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
-          String(v as string),
-        );
-    }
-  }
-  return map;
-}
-
 function intArg(map: Map<string, string>, name: string): number | undefined {
   const v = map.get(name);
   if (v === undefined) return undefined;
@@ -77,8 +50,8 @@ function intArg(map: Map<string, string>, name: string): number | undefined {
 }
 
 /** Reads `--events-file FILE | --events N [--seed S]`, `--output FILE`, `--disorder-ms MS`. */
-export function parseQueryArgs(args: unknown): QueryArgs {
-  const map = argMap(args);
+export function parseQueryArgs(args: readonly string[]): QueryArgs {
+  const map = parseArgs(args);
   const eventsFile = map.get('events-file');
   const events = intArg(map, 'events');
   if (eventsFile === undefined && events === undefined) {
@@ -151,7 +124,8 @@ export function persons(events: DataStream<NexmarkEvent>): DataStream<Person> {
 
 /** Writes the result to `--output` as JSON lines, discards it (`--discard`), or collects it under `result`. */
 export function sinkResult<T>(stream: DataStream<T>, args: QueryArgs): void {
-  if (args.output !== undefined) stream.writeAsJsonLines(args.output).name('output');
+  // One writer, so `--output` is one file (a parallel file sink writes a directory of part files).
+  if (args.output !== undefined) stream.writeAsJsonLines(args.output).name('output').setParallelism(1);
   else if (args.discard) stream.discard().name('discard');
   else stream.collect('result').name('result');
 }

@@ -33,7 +33,9 @@ beforeAll(async () => {
   for (const q of QUERIES) expected.set(q, canonical(reference[q]!(events)));
 });
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function program(q: string): Promise<Compiled> {
   let c = compiled.get(q);
@@ -55,7 +57,7 @@ describe('Nexmark reference and baselines', () => {
   });
 
   it.each(QUERIES)('hand-written baseline of %s matches the reference', (q) => {
-    const base = createBaseline(q as BaselineQueryName, { keep: true });
+    const base = createBaseline(q, { keep: true });
     const gen = new NexmarkGenerator({ seed: SEED, events: EVENTS });
     while (gen.hasNext()) base.push(gen.next());
     base.finish();

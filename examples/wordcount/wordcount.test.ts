@@ -36,7 +36,9 @@ beforeAll(async () => {
   program = await compile(join(import.meta.dirname, 'wordcount.ts'));
 });
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function expectedCounts(): Map<string, number> {
   const m = new Map<string, number>();
