@@ -70,8 +70,35 @@ describe('freshet plan (built CLI)', () => {
     expect(run.stderr).toContain(`${fixture('throws.ts')}:5:11`);
   });
 
+  it('refuses a run without --local (no cluster submission yet)', () => {
+    const run = freshet('run', fixture('wordcount.ts'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/pass --local/);
+  });
+
   it('has --help on plan and run', () => {
     expect(freshet('plan', '--help').stdout).toMatch(/--max-parallelism <n>/);
     expect(freshet('run', '--help').stdout).toMatch(/--slots <n>/);
+  });
+});
+
+describe('freshet run --local (built CLI)', () => {
+  it('runs a job to FINISHED and prints the collected records as JSON', () => {
+    const run = freshet('run', fixture('wordcount.ts'), '--local', '--parallelism', '2', '--slots', '2', '--json', '--', 'a b a');
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as { status: string; collected: Record<string, { word: string; count: number }[]> };
+    expect(out.status).toBe('FINISHED');
+    const finals = new Map<string, number>();
+    for (const c of out.collected.counts ?? []) finals.set(c.word, Math.max(finals.get(c.word) ?? 0, c.count));
+    expect(Object.fromEntries(finals)).toEqual({ a: 2, b: 1 });
+  });
+
+  it("prints the user function's source-mapped stack and exits 1 when the job fails", () => {
+    const run = freshet('run', fixture('fails-at-runtime.ts'), '--local');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/FAILED in \d+ ms/);
+    expect(run.stderr).toContain("Job failed in 'Picky'");
+    expect(run.stderr).toContain('Error: cannot handle 2');
+    expect(run.stderr).toContain(`${fixture('fails-at-runtime.ts')}:7:26`);
   });
 });

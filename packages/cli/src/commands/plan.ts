@@ -30,14 +30,16 @@ export interface PreparedJob {
 /** Parses a positive integer option value. */
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
 }
 
 /** Parses `streaming|batch` into a RuntimeMode. */
 export function parseMode(value: string): RuntimeMode {
   const mode = value.toUpperCase();
-  if (mode !== 'STREAMING' && mode !== 'BATCH') throw new InvalidArgumentError(`expected streaming or batch, got '${value}'`);
+  if (mode !== 'STREAMING' && mode !== 'BATCH')
+    throw new InvalidArgumentError(`expected streaming or batch, got '${value}'`);
   return mode;
 }
 
@@ -61,7 +63,11 @@ function errorMessage(err: unknown): string {
  * are printed as `file:line:column: message` with a code frame; every
  * failure becomes a {@link CliError} (exit code 1).
  */
-export async function prepareJob(file: string, args: string[], opts: PlanCommandOptions): Promise<PreparedJob> {
+export async function prepareJob(
+  file: string,
+  args: string[],
+  opts: PlanCommandOptions,
+): Promise<PreparedJob> {
   const compiled = await compileProgram({ path: file });
   for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
   if (!compiled.ok) {
@@ -78,7 +84,8 @@ export async function prepareJob(file: string, args: string[], opts: PlanCommand
   try {
     plan = await planInSandbox(compiled.bundlePath, args, overrides);
   } catch (err) {
-    const output = err instanceof Error && err.name === 'PlanError' ? (err as Error & { stdout: string }).stdout : '';
+    const output =
+      err instanceof Error && err.name === 'PlanError' ? (err as Error & { stdout: string }).stdout : '';
     if (output) process.stderr.write(output);
     throw new CliError(errorMessage(err));
   }

@@ -18,14 +18,21 @@ interface RunCommandOptions extends PlanCommandOptions {
 
 /** Registers `freshet run`. */
 export function register(program: Command): void {
-  withPlanOptions(program.command('run').description('Compile, plan and run a program (locally with --local)'))
+  withPlanOptions(
+    program.command('run').description('Compile, plan and run a program (locally with --local)'),
+  )
     .option('--local', 'run on a local mini-cluster in this process')
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
-    .addHelpText('after', '\nExample:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"')
+    .addHelpText(
+      'after',
+      '\nExample:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"',
+    )
     .action(async (file: string, args: string[], opts: RunCommandOptions) => {
       if (!opts.local) {
-        throw new CliError('Only local runs are supported for now: pass --local (cluster submission comes with --jobmanager)');
+        throw new CliError(
+          'Only local runs are supported for now: pass --local (cluster submission comes with --jobmanager)',
+        );
       }
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
@@ -51,7 +58,9 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
-        process.stdout.write(`Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+        process.stdout.write(
+          `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms\n`,
+        );
         for (const [id, records] of Object.entries(result.collected)) {
           process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}):\n`);
           for (const r of records) process.stdout.write(`  ${JSON.stringify(r)}\n`);
@@ -59,7 +68,9 @@ export function register(program: Command): void {
       }
       if (result.status === 'FAILED') {
         const e = result.error;
-        const where = e?.operator ? ` in '${e.operator}'${e.subtask === undefined ? '' : ` (subtask ${e.subtask})`}` : '';
+        const where = e?.operator
+          ? ` in '${e.operator}'${e.subtask === undefined ? '' : ` (subtask ${e.subtask})`}`
+          : '';
         throw new CliError(`Job failed${where}: ${e?.stack ?? e?.message ?? 'unknown error'}`);
       }
       if (result.status === 'CANCELED') process.exitCode = 130;
