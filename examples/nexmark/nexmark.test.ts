@@ -2,12 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createBaseline,
-  NexmarkGenerator,
-  writeEventsJsonLines,
-  type BaselineQueryName,
-} from '@freshet/nexmark';
+import { createBaseline, NexmarkGenerator, writeEventsJsonLines } from '@freshet/nexmark';
 import type { NexmarkEvent } from './common.js';
 import { canonical, compile, runProgram, type Compiled } from '../harness.js';
 import { reference } from './reference.js';
