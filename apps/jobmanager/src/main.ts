@@ -88,19 +88,23 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const logger = createLogger(invocation.config.logLevel);
-  const jobManager = await startJobManager(invocation.config, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+  // Handle signals from the start: one that arrives while the database is
+  // still opening waits for start-up to finish, then closes cleanly.
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const signalled = new Promise<void>((resolve) => {
+    onSignal = (signal) => {
       logger.info({ signal }, 'JobManager shutting down');
-      jobManager.close().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'JobManager did not shut down cleanly');
-        process.exitCode = 1;
-        resolve();
-      });
+      resolve();
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
+  try {
+    const jobManager = await startJobManager(invocation.config, logger);
+    await signalled;
+    await jobManager.close();
+  } finally {
+    process.off('SIGINT', onSignal!);
+    process.off('SIGTERM', onSignal!);
+  }
 }
