@@ -36,9 +36,15 @@ describe('loadJobManagerConfig', () => {
   });
 
   it('names every bad setting as the user wrote it', () => {
-    expect(() => load(['--port', 'abc'])).toThrow('Invalid configuration: --port must be an integer 0-65535 (got "abc")');
-    expect(() => load([], { FRESHET_JOBMANAGER_PORT: '70000' })).toThrow('FRESHET_JOBMANAGER_PORT must be an integer 0-65535 (got "70000")');
-    expect(() => load([], { DATABASE_URL: 'mysql://x' })).toThrow('DATABASE_URL must be a postgres:// or postgresql:// connection URL');
+    expect(() => load(['--port', 'abc'])).toThrow(
+      'Invalid configuration: --port must be an integer 0-65535 (got "abc")',
+    );
+    expect(() => load([], { FRESHET_JOBMANAGER_PORT: '70000' })).toThrow(
+      'FRESHET_JOBMANAGER_PORT must be an integer 0-65535 (got "70000")',
+    );
+    expect(() => load([], { DATABASE_URL: 'mysql://x' })).toThrow(
+      'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+    );
     expect(() => load(['--log-level', 'loud'])).toThrow('--log-level must be one of fatal, error');
     expect(() => load(['--nope'])).toThrow(/Invalid configuration: Unknown option '--nope'/);
   });

@@ -28,7 +28,10 @@ export interface JobManager {
  * database, restores the TaskManager book, starts the health monitor and the
  * HTTP server, and logs `JobManager listening on <url>`.
  */
-export async function startJobManager(config: JobManagerConfig, logger: Logger = createLogger(config.logLevel)): Promise<JobManager> {
+export async function startJobManager(
+  config: JobManagerConfig,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<JobManager> {
   await mkdir(config.dataDir, { recursive: true });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const registry = new ClusterRegistry({
@@ -49,7 +52,13 @@ export async function startJobManager(config: JobManagerConfig, logger: Logger =
       logger,
     });
     logger.info(
-      { url: server.url, port: server.port, database: db.kind, dataDir: config.dataDir, version: JOBMANAGER_VERSION },
+      {
+        url: server.url,
+        port: server.port,
+        database: db.kind,
+        dataDir: config.dataDir,
+        version: JOBMANAGER_VERSION,
+      },
       `JobManager listening on ${server.url}`,
     );
     let closing: Promise<void> | undefined;

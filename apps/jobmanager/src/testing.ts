@@ -50,18 +50,28 @@ export async function ensureBuilt(): Promise<void> {
       await mkdir(lock);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for build lock ${lock}; remove it if no build runs`);
+      if (Date.now() > deadline)
+        throw new Error(`Timed out waiting for build lock ${lock}; remove it if no build runs`);
       await sleep(200);
     }
   }
   try {
     const result = spawnSync(
       'pnpm',
-      ['turbo', 'run', 'build', '--filter=@freshet/jobmanager...', '--filter=@freshet/taskmanager...', '--output-logs=errors-only'],
+      [
+        'turbo',
+        'run',
+        'build',
+        '--filter=@freshet/jobmanager...',
+        '--filter=@freshet/taskmanager...',
+        '--output-logs=errors-only',
+      ],
       { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (result.status !== 0) {
-      throw new Error(`Build failed (exit ${result.status ?? result.signal ?? '?'}):\n${result.stdout}\n${result.stderr}`);
+      throw new Error(
+        `Build failed (exit ${result.status ?? result.signal ?? '?'}):\n${result.stdout}\n${result.stderr}`,
+      );
     }
   } finally {
     await rmdir(lock);
@@ -119,15 +129,21 @@ export class ManagedProcess {
    * Waits for a log line matching `match` (a message prefix or a predicate)
    * that arrives after the first `after` lines.
    */
-  async waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs = 15_000, after = 0): Promise<LogLine> {
+  async waitForLog(
+    match: string | ((line: LogLine) => boolean),
+    timeoutMs = 15_000,
+    after = 0,
+  ): Promise<LogLine> {
     const test = typeof match === 'string' ? (l: LogLine) => l.msg.startsWith(match) : match;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.logs.slice(after).find(test);
       if (found !== undefined) return found;
-      if (!this.running) throw new Error(`Process ${this.pid} exited before logging ${String(match)}:\n${this.#tail()}`);
+      if (!this.running)
+        throw new Error(`Process ${this.pid} exited before logging ${String(match)}:\n${this.#tail()}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for log ${String(match)}:\n${this.#tail()}`);
+      if (left <= 0)
+        throw new Error(`Timed out after ${timeoutMs} ms waiting for log ${String(match)}:\n${this.#tail()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         const listeners = this.#listeners;
@@ -142,7 +158,9 @@ export class ManagedProcess {
   }
 
   /** Sends `signal` (default SIGTERM) and waits for the exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.running) this.#child.kill(signal);
     return this.exited;
   }
@@ -202,7 +220,11 @@ export class ProcessGroup implements AsyncDisposable {
   readonly #cleanups: (() => Promise<void>)[] = [];
 
   /** Starts a process from `bin` with `args`, collecting its logs. */
-  spawn(bin: string, args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ManagedProcess {
+  spawn(
+    bin: string,
+    args: readonly string[],
+    env: Readonly<Record<string, string | undefined>> = {},
+  ): ManagedProcess {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: repoRoot,
       env: { ...process.env, DATABASE_URL: undefined, ...env },

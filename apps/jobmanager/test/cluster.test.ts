@@ -21,9 +21,16 @@ async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, ti
 }
 
 /** Reads `cluster.onUpdate` over SSE until `ok` accepts an overview. */
-async function waitForOverview(url: string, ok: (o: ClusterOverview) => boolean, start: () => Promise<unknown>): Promise<ClusterOverview> {
+async function waitForOverview(
+  url: string,
+  ok: (o: ClusterOverview) => boolean,
+  start: () => Promise<unknown>,
+): Promise<ClusterOverview> {
   const abort = new AbortController();
-  const res = await fetch(`${url}/trpc/cluster.onUpdate`, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
+  const res = await fetch(`${url}/trpc/cluster.onUpdate`, {
+    signal: abort.signal,
+    headers: { accept: 'text/event-stream' },
+  });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -39,7 +46,8 @@ async function waitForOverview(url: string, ok: (o: ClusterOverview) => boolean,
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = event.split('\n').find((l) => l.startsWith('data: '));
-        if (data === undefined || event.includes('event: connected') || event.includes('event: ping')) continue;
+        if (data === undefined || event.includes('event: connected') || event.includes('event: ping'))
+          continue;
         const overview = JSON.parse(data.slice(6)) as ClusterOverview;
         if (!started) {
           // The first event is the current state; trigger the change after it arrived.
@@ -124,7 +132,9 @@ describe('cluster membership', () => {
       .mutate({ taskManagerId: tm!.id, token: 'x'.repeat(43), health })
       .catch((e: unknown) => e);
     expect((err as TRPCClientError<AppRouter>).data?.code).toBe('UNAUTHORIZED');
-    expect(await client.taskManagers.heartbeat.mutate({ taskManagerId: 'ghost', token: 'x', health })).toMatchObject({
+    expect(
+      await client.taskManagers.heartbeat.mutate({ taskManagerId: 'ghost', token: 'x', health }),
+    ).toMatchObject({
       status: 'reregister',
     });
     const invalid = await client.taskManagers.register
@@ -136,7 +146,9 @@ describe('cluster membership', () => {
   it('marks a killed TaskManager LOST within the timeout while another stays OK', async () => {
     const client = clientFor(jm.url);
     const victim = await group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 });
-    const [survivor] = await client.taskManagers.list.query().then((l) => l.filter((t) => t.id !== victim.taskManagerId));
+    const [survivor] = await client.taskManagers.list
+      .query()
+      .then((l) => l.filter((t) => t.id !== victim.taskManagerId));
     await victim.stop('SIGKILL');
     const killedAt = Date.now();
     const lost = await eventually(
@@ -156,13 +168,15 @@ describe('cluster membership', () => {
   it('keeps its data across a restart, and TaskManagers re-register by themselves', async () => {
     const before = await clientFor(jm.url).taskManagers.list.query();
     const live = before.find((t) => t.status === 'OK')!;
-    const tmProcess = group
-      .spawnedTaskManagers()
-      .find((p) => p.taskManagerId === live.id)!;
+    const tmProcess = group.spawnedTaskManagers().find((p) => p.taskManagerId === live.id)!;
     const seen = tmProcess.logs.length;
 
     await jm.stop('SIGTERM');
-    jm = await group.startJobManager({ ...database, port: jm.port, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
+    jm = await group.startJobManager({
+      ...database,
+      port: jm.port,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+    });
     await tmProcess.waitForLog('TaskManager registered as ', 15_000, seen);
 
     const after = await clientFor(jm.url).taskManagers.list.query();

@@ -13,7 +13,8 @@ export function createJobManagerClient(baseUrl: string): JobManagerClient {
 export function errorCode(err: unknown): string | undefined {
   if (err instanceof TRPCClientError) {
     const data: unknown = err.data;
-    if (typeof data === 'object' && data !== null && 'code' in data && typeof data.code === 'string') return data.code;
+    if (typeof data === 'object' && data !== null && 'code' in data && typeof data.code === 'string')
+      return data.code;
   }
   return undefined;
 }

@@ -20,7 +20,10 @@ export async function startDataServer(host: string, port: number, logger: Logger
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    logger.debug({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` }, 'data connection refused: no data plane yet');
+    logger.debug(
+      { remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` },
+      'data connection refused: no data plane yet',
+    );
     socket.end();
   });
   await new Promise<void>((resolve, reject) => {

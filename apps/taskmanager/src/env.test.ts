@@ -21,13 +21,20 @@ describe('loadTaskManagerConfig', () => {
 
   it('lets flags win over the environment and trims a trailing slash', () => {
     expect(
-      load(['--jobmanager', 'http://jm:9000/', '--slots', '4'], { FRESHET_TASKMANAGER_SLOTS: '8', FRESHET_TASKMANAGER_DATA_PORT: '6121' }),
+      load(['--jobmanager', 'http://jm:9000/', '--slots', '4'], {
+        FRESHET_TASKMANAGER_SLOTS: '8',
+        FRESHET_TASKMANAGER_DATA_PORT: '6121',
+      }),
     ).toMatchObject({ jobManagerUrl: 'http://jm:9000', slots: 4, dataPort: 6121 });
   });
 
   it('names the bad setting', () => {
-    expect(() => load(['--slots', '0'])).toThrow('Invalid configuration: --slots must be an integer 1-1024 (got "0")');
+    expect(() => load(['--slots', '0'])).toThrow(
+      'Invalid configuration: --slots must be an integer 1-1024 (got "0")',
+    );
     expect(() => load(['--data-port=-1'])).toThrow('--data-port must be an integer 0-65535 (got "-1")');
-    expect(() => load([], { FRESHET_TASKMANAGER_RESOURCE_ID: 'a b' })).toThrow('FRESHET_TASKMANAGER_RESOURCE_ID must be');
+    expect(() => load([], { FRESHET_TASKMANAGER_RESOURCE_ID: 'a b' })).toThrow(
+      'FRESHET_TASKMANAGER_RESOURCE_ID must be',
+    );
   });
 });

@@ -30,10 +30,16 @@ export interface TaskManager {
  * JobManager in the background (retrying with backoff until it answers) and
  * heartbeats. Returns at once; await `registered` to know it joined.
  */
-export async function startTaskManager(config: TaskManagerConfig, logger: Logger = createLogger(config.logLevel)): Promise<TaskManager> {
+export async function startTaskManager(
+  config: TaskManagerConfig,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<TaskManager> {
   const resourceId = config.resourceId ?? randomUUID();
   const data = await startDataServer(config.host, config.dataPort, logger);
-  logger.info({ host: data.host, dataPort: data.port }, `TaskManager data port listening on ${data.host}:${data.port}`);
+  logger.info(
+    { host: data.host, dataPort: data.port },
+    `TaskManager data port listening on ${data.host}:${data.port}`,
+  );
   const health = new HealthSampler();
   const session = new ControlSession({
     client: createJobManagerClient(config.jobManagerUrl),
@@ -48,7 +54,10 @@ export async function startTaskManager(config: TaskManagerConfig, logger: Logger
     health,
     logger,
   });
-  logger.info({ jobManager: config.jobManagerUrl, slots: config.slots, resourceId }, 'TaskManager registering');
+  logger.info(
+    { jobManager: config.jobManagerUrl, slots: config.slots, resourceId },
+    'TaskManager registering',
+  );
   const registered = session.start();
   // Callers that never await `registered` must not see an unhandled rejection.
   registered.catch(() => undefined);

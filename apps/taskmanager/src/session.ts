@@ -82,7 +82,10 @@ export class ControlSession {
       );
       this.#opts.logger.info({ taskManagerId: session.taskManagerId }, 'TaskManager deregistered');
     } catch (err) {
-      this.#opts.logger.warn({ err: String(err) }, 'Could not deregister from the JobManager; it will declare this TaskManager lost');
+      this.#opts.logger.warn(
+        { err: String(err) },
+        'Could not deregister from the JobManager; it will declare this TaskManager lost',
+      );
     }
   }
 
@@ -102,7 +105,9 @@ export class ControlSession {
     const maxBackoff = this.#opts.maxBackoffMs ?? 5000;
     for (let attempt = 1; ; attempt++) {
       try {
-        const session = await client.taskManagers.register.mutate(registration, { signal: this.#callSignal() });
+        const session = await client.taskManagers.register.mutate(registration, {
+          signal: this.#callSignal(),
+        });
         this.#session = session;
         logger.info(
           { taskManagerId: session.taskManagerId, heartbeatIntervalMs: session.heartbeatIntervalMs, attempt },
@@ -115,11 +120,16 @@ export class ControlSession {
         if (signal.aborted) throw err;
         const code = errorCode(err);
         if (code === 'BAD_REQUEST') {
-          throw new RegistrationRejectedError(`The JobManager rejected the registration: ${(err as Error).message}`);
+          throw new RegistrationRejectedError(
+            `The JobManager rejected the registration: ${(err as Error).message}`,
+          );
         }
         // Log the first failure and then every tenth, so a long outage does not flood the log.
         if (attempt === 1 || attempt % 10 === 0) {
-          logger.warn({ attempt, code, err: String(err), retryInMs: backoff }, 'JobManager not reachable; retrying registration');
+          logger.warn(
+            { attempt, code, err: String(err), retryInMs: backoff },
+            'JobManager not reachable; retrying registration',
+          );
         }
       }
       // Jitter spreads the re-registrations of many TaskManagers after a JobManager restart.
@@ -137,7 +147,10 @@ export class ControlSession {
       );
       this.#failedHeartbeats = 0;
       if (reply.status === 'reregister') {
-        logger.warn({ taskManagerId: session.taskManagerId, reason: reply.reason }, 'JobManager asked to register again');
+        logger.warn(
+          { taskManagerId: session.taskManagerId, reason: reply.reason },
+          'JobManager asked to register again',
+        );
         this.#session = undefined;
       }
     } catch (err) {

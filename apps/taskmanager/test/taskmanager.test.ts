@@ -31,7 +31,14 @@ describe('TaskManager process', () => {
   it('waits for a JobManager that is not up yet, registers, heartbeats, and deregisters on SIGTERM', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const tm = group.spawn(TASKMANAGER_BIN, ['--jobmanager', url, '--slots', '4', '--resource-id', 'tm-early']);
+    const tm = group.spawn(TASKMANAGER_BIN, [
+      '--jobmanager',
+      url,
+      '--slots',
+      '4',
+      '--resource-id',
+      'tm-early',
+    ]);
     const data = await tm.waitForLog('TaskManager data port listening on ');
     await tm.waitForLog('JobManager not reachable; retrying registration');
 

@@ -10,7 +10,11 @@ export interface HealthMonitor {
  * Checks TaskManager liveness periodically, often enough that a LOST verdict
  * comes at most a tenth of the timeout (capped at one second) late.
  */
-export function startHealthMonitor(registry: ClusterRegistry, heartbeatTimeoutMs: number, logger: Logger): HealthMonitor {
+export function startHealthMonitor(
+  registry: ClusterRegistry,
+  heartbeatTimeoutMs: number,
+  logger: Logger,
+): HealthMonitor {
   const periodMs = Math.min(1000, Math.max(25, Math.floor(heartbeatTimeoutMs / 10)));
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {

@@ -5,19 +5,34 @@ import type { TaskManagerHealth, TaskManagerStatus } from '@freshet/protocol';
 import { ClusterRegistry } from './registry.js';
 import type { ClusterStore, TaskManagerRecord } from './store.js';
 
-function memoryStore(rows = new Map<string, TaskManagerRecord>()): ClusterStore & { rows: Map<string, TaskManagerRecord> } {
+function memoryStore(
+  rows = new Map<string, TaskManagerRecord>(),
+): ClusterStore & { rows: Map<string, TaskManagerRecord> } {
   return {
     kind: 'pglite',
     rows,
     listTaskManagers: () => Promise.resolve([...rows.values()]),
     getTaskManager: (id) => Promise.resolve(rows.get(id) ?? null),
     createTaskManager(id, reg, now) {
-      const row: TaskManagerRecord = { id, ...reg, status: 'OK', registeredAt: now, lastHeartbeatAt: now, health: null };
+      const row: TaskManagerRecord = {
+        id,
+        ...reg,
+        status: 'OK',
+        registeredAt: now,
+        lastHeartbeatAt: now,
+        health: null,
+      };
       rows.set(id, row);
       return Promise.resolve(row);
     },
     reviveTaskManager(id, reg, now) {
-      const row: TaskManagerRecord = { ...rows.get(id)!, ...reg, status: 'OK', registeredAt: now, lastHeartbeatAt: now };
+      const row: TaskManagerRecord = {
+        ...rows.get(id)!,
+        ...reg,
+        status: 'OK',
+        registeredAt: now,
+        lastHeartbeatAt: now,
+      };
       rows.set(id, row);
       return Promise.resolve(row);
     },
@@ -33,7 +48,14 @@ function memoryStore(rows = new Map<string, TaskManagerRecord>()): ClusterStore 
   };
 }
 
-const health: TaskManagerHealth = { cpu: 0.1, heapUsed: 1, rss: 2, eventLoopDelayMs: 0, slotsUsed: 1, uptimeSec: 3 };
+const health: TaskManagerHealth = {
+  cpu: 0.1,
+  heapUsed: 1,
+  rss: 2,
+  eventLoopDelayMs: 0,
+  slotsUsed: 1,
+  uptimeSec: 3,
+};
 
 function setup(store = memoryStore()) {
   let now = 1_000_000;
@@ -50,7 +72,11 @@ function setup(store = memoryStore()) {
 describe('ClusterRegistry', () => {
   it('goes OK -> LATE at half the timeout -> LOST at the timeout, and notifies each change', async () => {
     const { registry, store, advance } = setup();
-    const { taskManagerId, heartbeatIntervalMs } = await registry.register({ host: 'h', dataPort: 9, slots: 2 });
+    const { taskManagerId, heartbeatIntervalMs } = await registry.register({
+      host: 'h',
+      dataPort: 9,
+      slots: 2,
+    });
     expect(heartbeatIntervalMs).toBe(250);
     const v0 = registry.changes.version;
     advance(499);
@@ -70,7 +96,9 @@ describe('ClusterRegistry', () => {
     const s = await registry.register({ host: 'h', dataPort: 9, slots: 2 });
     advance(600);
     await registry.checkLiveness();
-    expect(await registry.heartbeat({ taskManagerId: s.taskManagerId, token: s.token, health })).toEqual({ status: 'ok' });
+    expect(await registry.heartbeat({ taskManagerId: s.taskManagerId, token: s.token, health })).toEqual({
+      status: 'ok',
+    });
     expect(store.rows.get(s.taskManagerId)).toMatchObject({ status: 'OK', health });
     const overview = await registry.overview();
     expect(overview.slots).toEqual({ total: 2, free: 1 });
@@ -80,13 +108,19 @@ describe('ClusterRegistry', () => {
   it('rejects a wrong token with UNAUTHORIZED and tells unknown or lost sessions to re-register', async () => {
     const { registry, advance } = setup();
     const s = await registry.register({ host: 'h', dataPort: 9, slots: 1 });
-    await expect(registry.heartbeat({ taskManagerId: s.taskManagerId, token: 'wrong', health })).rejects.toMatchObject({
+    await expect(
+      registry.heartbeat({ taskManagerId: s.taskManagerId, token: 'wrong', health }),
+    ).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
     });
-    expect(await registry.heartbeat({ taskManagerId: 'nobody', token: 'x', health })).toMatchObject({ status: 'reregister' });
+    expect(await registry.heartbeat({ taskManagerId: 'nobody', token: 'x', health })).toMatchObject({
+      status: 'reregister',
+    });
     advance(1000);
     await registry.checkLiveness();
-    expect(await registry.heartbeat({ taskManagerId: s.taskManagerId, token: s.token, health })).toMatchObject({
+    expect(
+      await registry.heartbeat({ taskManagerId: s.taskManagerId, token: s.token, health }),
+    ).toMatchObject({
       status: 'reregister',
     });
   });
@@ -99,7 +133,9 @@ describe('ClusterRegistry', () => {
     expect(again.token).not.toBe(first.token);
     expect(store.rows.size).toBe(1);
     expect(store.rows.get('tm-a')).toMatchObject({ dataPort: 10, slots: 4, status: 'OK' });
-    await expect(registry.heartbeat({ taskManagerId: 'tm-a', token: first.token, health })).rejects.toBeInstanceOf(TRPCError);
+    await expect(
+      registry.heartbeat({ taskManagerId: 'tm-a', token: first.token, health }),
+    ).rejects.toBeInstanceOf(TRPCError);
   });
 
   it('gives TaskManagers inherited from a previous run a full timeout to come back', async () => {
@@ -120,7 +156,9 @@ describe('ClusterRegistry', () => {
   it('marks a deregistered TaskManager DEREGISTERED and forgets its session', async () => {
     const { registry, store } = setup();
     const s = await registry.register({ host: 'h', dataPort: 9, slots: 1 });
-    expect(await registry.deregister({ taskManagerId: s.taskManagerId, token: s.token })).toEqual({ status: 'DEREGISTERED' });
+    expect(await registry.deregister({ taskManagerId: s.taskManagerId, token: s.token })).toEqual({
+      status: 'DEREGISTERED',
+    });
     expect(store.rows.get(s.taskManagerId)!.status).toBe('DEREGISTERED');
     expect((await registry.overview()).slots.total).toBe(0);
     await expect(registry.get('missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });

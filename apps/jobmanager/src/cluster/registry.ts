@@ -226,7 +226,10 @@ export class ClusterRegistry {
   async overview(): Promise<ClusterOverview> {
     const { store, version, heartbeatTimeoutMs } = this.#opts;
     const [rows, jobsByStatus] = await Promise.all([store.listTaskManagers(), store.countJobsByStatus()]);
-    const byStatus = Object.fromEntries(TASK_MANAGER_STATUSES.map((s) => [s, 0])) as Record<TaskManagerStatus, number>;
+    const byStatus = Object.fromEntries(TASK_MANAGER_STATUSES.map((s) => [s, 0])) as Record<
+      TaskManagerStatus,
+      number
+    >;
     let total = 0;
     let used = 0;
     for (const row of rows) {

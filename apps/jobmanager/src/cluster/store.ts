@@ -14,7 +14,10 @@ export interface TaskManagerRecord {
 }
 
 /** Fields written when a TaskManager (re-)registers. */
-export type TaskManagerRegistration = Pick<TaskManagerRecord, 'host' | 'dataPort' | 'controlAddress' | 'slots'>;
+export type TaskManagerRegistration = Pick<
+  TaskManagerRecord,
+  'host' | 'dataPort' | 'controlAddress' | 'slots'
+>;
 
 /**
  * The persistence the cluster registry needs. The JobManager implements it over

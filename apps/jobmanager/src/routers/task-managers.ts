@@ -12,7 +12,9 @@ export const taskManagersRouter = router({
   list: publicProcedure.query(({ ctx }) => ctx.registry.list()),
 
   /** One TaskManager by id; NOT_FOUND for an unknown id. */
-  get: publicProcedure.input(TaskManagerByIdInputSchema).query(({ ctx, input }) => ctx.registry.get(input.id)),
+  get: publicProcedure
+    .input(TaskManagerByIdInputSchema)
+    .query(({ ctx, input }) => ctx.registry.get(input.id)),
 
   /** Control plane: a TaskManager joins and gets its id, session token and heartbeat interval. */
   register: publicProcedure
@@ -20,8 +22,12 @@ export const taskManagersRouter = router({
     .mutation(({ ctx, input }) => ctx.registry.register(input)),
 
   /** Control plane: liveness and health; `reregister` when the session is unknown, UNAUTHORIZED on a bad token. */
-  heartbeat: publicProcedure.input(HeartbeatInputSchema).mutation(({ ctx, input }) => ctx.registry.heartbeat(input)),
+  heartbeat: publicProcedure
+    .input(HeartbeatInputSchema)
+    .mutation(({ ctx, input }) => ctx.registry.heartbeat(input)),
 
   /** Control plane: a clean shutdown. */
-  deregister: publicProcedure.input(DeregisterInputSchema).mutation(({ ctx, input }) => ctx.registry.deregister(input)),
+  deregister: publicProcedure
+    .input(DeregisterInputSchema)
+    .mutation(({ ctx, input }) => ctx.registry.deregister(input)),
 });

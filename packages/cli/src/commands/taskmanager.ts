@@ -27,7 +27,10 @@ export function register(program: Command): void {
       try {
         await main(flags);
       } catch (err) {
-        if (err instanceof Error && (err.name === 'ConfigError' || err.name === 'RegistrationRejectedError')) {
+        if (
+          err instanceof Error &&
+          (err.name === 'ConfigError' || err.name === 'RegistrationRejectedError')
+        ) {
           throw new CliError(err.message, 2);
         }
         throw err;
