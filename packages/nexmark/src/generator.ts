@@ -174,8 +174,7 @@ function extraTable(extraSize: number): string[] {
       s = fmix32(s + i);
       const length = s % (2 * extraSize + 1);
       const start = fmix32(s) % POOL_SIZE;
-      // Flatten so the table does not keep slices of the pool alive per entry.
-      table.push(`${POOL.substring(start, start + length)}`);
+      table.push(POOL.substring(start, start + length));
     }
     extraTables.set(extraSize, table);
   }
