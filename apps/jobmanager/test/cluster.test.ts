@@ -163,6 +163,7 @@ describe('cluster membership', () => {
     const overview = await client.cluster.overview.query();
     expect(overview.taskManagers.byStatus).toMatchObject({ OK: 1, LOST: 1 });
     expect(overview.slots.total).toBe(3);
+    expect(overview.jobManager.database).toBe(database.databaseUrl === undefined ? 'pglite' : 'postgres');
   });
 
   it('keeps its data across a restart, and TaskManagers re-register by themselves', async () => {
