@@ -53,7 +53,8 @@ function readable(line) {
     return line;
   }
   if (typeof entry !== 'object' || entry === null || typeof entry.msg !== 'string') return line;
-  const time = typeof entry.time === 'number' || typeof entry.time === 'string' ? new Date(entry.time) : new Date();
+  const time =
+    typeof entry.time === 'number' || typeof entry.time === 'string' ? new Date(entry.time) : new Date();
   const clock = Number.isNaN(time.getTime()) ? '' : `${time.toTimeString().slice(0, 8)} `;
   const fields = Object.entries(entry)
     .filter(([key]) => !QUIET_KEYS.has(key))
@@ -70,7 +71,9 @@ function launch(name, args, { cwd = repoRoot, env = {} } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix(name)} ${readable(line)}\n`));
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${prefix(name)} ${readable(line)}\n`),
+    );
   }
   child.on('exit', (code, signal) => {
     if (shuttingDown) return;
@@ -180,17 +183,34 @@ async function main() {
     ['dashboard', webPort, 'FRESHET_WEB_PORT'],
   ]) {
     if (!(await portFree(port))) {
-      log(`port ${port} for the ${name} is in use (is Freshet already running?); set ${envName} to use another port`);
+      log(
+        `port ${port} for the ${name} is in use (is Freshet already running?); set ${envName} to use another port`,
+      );
       process.exit(1);
     }
   }
 
   if (existsSync(parts.jobmanager)) {
-    launch('jobmanager', [parts.jobmanager, '--host', HOST, '--port', String(jobManagerPort), '--data-dir', dataDir]);
-    if (!(await waitFor('the JobManager', () => httpOk(`${jobManagerUrl}/healthz`), 90_000))) return shutdown(1);
+    launch('jobmanager', [
+      parts.jobmanager,
+      '--host',
+      HOST,
+      '--port',
+      String(jobManagerPort),
+      '--data-dir',
+      dataDir,
+    ]);
+    if (!(await waitFor('the JobManager', () => httpOk(`${jobManagerUrl}/healthz`), 90_000)))
+      return shutdown(1);
   }
   if (existsSync(parts.taskmanager)) {
-    launch('taskmanager', [parts.taskmanager, '--jobmanager', jobManagerUrl, '--slots', String(taskManagerSlots)]);
+    launch('taskmanager', [
+      parts.taskmanager,
+      '--jobmanager',
+      jobManagerUrl,
+      '--slots',
+      String(taskManagerSlots),
+    ]);
     if (existsSync(parts.jobmanager)) {
       await waitFor('the TaskManager to register', async () => (await registeredTaskManagers()) >= 1, 30_000);
     }

@@ -91,7 +91,9 @@ function summarizeVitest() {
   }
   if (run && run.exitCode !== 0 && failedHere === 0) {
     totals.failed += 1;
-    problems.push(`vitest: exited with code ${run.exitCode} but reported no failed test (crash or unhandled error)`);
+    problems.push(
+      `vitest: exited with code ${run.exitCode} but reported no failed test (crash or unhandled error)`,
+    );
   }
 }
 
@@ -141,7 +143,8 @@ function summarizePlaywright() {
   for (const e of errors) problems.push(`playwright: ${String(e.message ?? e).split('\n')[0]}`);
   if ((errors.length > 0 || (run && run.exitCode !== 0)) && failedHere === 0) {
     totals.failed += 1;
-    if (errors.length === 0) problems.push(`playwright: exited with code ${run.exitCode} but reported no failed test`);
+    if (errors.length === 0)
+      problems.push(`playwright: exited with code ${run.exitCode} but reported no failed test`);
   }
 }
 
@@ -160,7 +163,8 @@ if (!values['line-only']) {
     process.stdout.write('failures:\n');
     const SHOWN = 40;
     for (const p of problems.slice(0, SHOWN)) process.stdout.write(`  ✗ ${p}\n`);
-    if (problems.length > SHOWN) process.stdout.write(`  … and ${problems.length - SHOWN} more (see the reports in ${dir})\n`);
+    if (problems.length > SHOWN)
+      process.stdout.write(`  … and ${problems.length - SHOWN} more (see the reports in ${dir})\n`);
   }
   const durations = Object.entries(runs)
     .filter(([, r]) => typeof r?.durationMs === 'number')

@@ -11,7 +11,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildAll, ensureInstalled, findPnpm, log, repoRoot, run, seconds, toolEnv } from './lib/workspace.mjs';
+import {
+  buildAll,
+  ensureInstalled,
+  findPnpm,
+  log,
+  repoRoot,
+  run,
+  seconds,
+  toolEnv,
+} from './lib/workspace.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const reports = join(repoRoot, '.reports');
@@ -47,8 +56,22 @@ function ensureChromium() {
 function countBrowserTests(pnpm) {
   const listed = spawnSync(
     pnpm[0],
-    [...pnpm.slice(1), 'exec', 'playwright', 'test', '--config', 'e2e/playwright.config.ts', '--list', '--reporter=json'],
-    { cwd: repoRoot, env: toolEnv({ FRESHET_E2E_LIST_ONLY: '1' }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    [
+      ...pnpm.slice(1),
+      'exec',
+      'playwright',
+      'test',
+      '--config',
+      'e2e/playwright.config.ts',
+      '--list',
+      '--reporter=json',
+    ],
+    {
+      cwd: repoRoot,
+      env: toolEnv({ FRESHET_E2E_LIST_ONLY: '1' }),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
   );
   try {
     const report = JSON.parse(listed.stdout);
@@ -66,7 +89,8 @@ function countBrowserTests(pnpm) {
 
 async function main() {
   mkdirSync(reports, { recursive: true });
-  for (const name of ['vitest.json', 'playwright.json', 'runs.json']) rmSync(join(reports, name), { force: true });
+  for (const name of ['vitest.json', 'playwright.json', 'runs.json'])
+    rmSync(join(reports, name), { force: true });
   saveRuns();
 
   const pnpm = findPnpm();

@@ -65,7 +65,9 @@ export function freePort(): Promise<number> {
 
 function requireBuilt(path: string, what: string): void {
   if (!existsSync(path)) {
-    throw new Error(`${what} is not built (${path} is missing). Run \`pnpm turbo run build\` (npm test does) first.`);
+    throw new Error(
+      `${what} is not built (${path} is missing). Run \`pnpm turbo run build\` (npm test does) first.`,
+    );
   }
 }
 
@@ -102,17 +104,22 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       env.DATABASE_URL = withDatabase(options.adminDatabaseUrl, name);
     }
 
-    const jm = launch(started, 'jobmanager', [
-      JOBMANAGER_BIN,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--heartbeat-timeout-ms',
-      String(options.heartbeatTimeoutMs),
-    ], { env, logDir });
+    const jm = launch(
+      started,
+      'jobmanager',
+      [
+        JOBMANAGER_BIN,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--heartbeat-timeout-ms',
+        String(options.heartbeatTimeoutMs),
+      ],
+      { env, logDir },
+    );
     const listening = await waitForLine(jm, /JobManager listening on (http:\/\/[\w.:[\]-]+)/, 60_000);
     const jobManagerUrl = listening[1]!;
 
@@ -137,7 +144,13 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 
     const db = (await overview(jobManagerUrl))?.jobManager.database ?? 'pglite';
     return {
-      info: { webUrl, jobManagerUrl, taskManagerPids, heartbeatTimeoutMs: options.heartbeatTimeoutMs, database: db },
+      info: {
+        webUrl,
+        jobManagerUrl,
+        taskManagerPids,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        database: db,
+      },
       stop,
     };
   } catch (err) {
@@ -157,7 +170,12 @@ async function launchDashboard(
   const webUrl = `http://127.0.0.1:${webPort}`;
   launch(started, name, [NEXT_BIN, 'start', '--hostname', '127.0.0.1', '--port', String(webPort)], {
     cwd: join(repoRoot, 'apps/web'),
-    env: { ...env, FRESHET_JOBMANAGER_URL: jobManagerUrl, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+    env: {
+      ...env,
+      FRESHET_JOBMANAGER_URL: jobManagerUrl,
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
     logDir,
   });
   await waitUntil(`the dashboard (${name})`, async () => (await fetch(`${webUrl}/`)).ok, 60_000, started);
@@ -168,7 +186,9 @@ async function launchDashboard(
  * Starts one more dashboard server from the same build, pointed at
  * `jobManagerUrl` (for example one where nothing listens).
  */
-export async function startDashboard(jobManagerUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startDashboard(
+  jobManagerUrl: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   requireBuilt(WEB_BUILD_ID, 'The dashboard');
   const logDir = join(artifactsDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -200,7 +220,12 @@ function launch(
   args: string[],
   { env, cwd = repoRoot, logDir }: { env: NodeJS.ProcessEnv; cwd?: string; logDir: string },
 ): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = createWriteStream(join(logDir, `${name}.log`));
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -226,20 +251,33 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
         resolveLine(match);
       }
     };
-    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', onLine);
+    for (const stream of [child.stdout, child.stderr])
+      if (stream) createInterface({ input: stream }).on('line', onLine);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`exited (${signal ?? `code ${code}`}) before ${pattern}; output:\n${seen.slice(-20).join('\n')}`));
+      reject(
+        new Error(
+          `exited (${signal ?? `code ${code}`}) before ${pattern}; output:\n${seen.slice(-20).join('\n')}`,
+        ),
+      );
     });
   });
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, started: Started[]): Promise<void> {
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  started: Started[],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     const dead = started.find((s) => !alive(s.child));
-    if (dead) throw new Error(`${dead.name} exited while waiting for ${what}; see e2e/artifacts/logs/${dead.name}.log`);
+    if (dead)
+      throw new Error(
+        `${dead.name} exited while waiting for ${what}; see e2e/artifacts/logs/${dead.name}.log`,
+      );
     try {
       if (await check()) return;
     } catch (err) {
@@ -247,7 +285,9 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
     }
     await sleep(250);
   }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError instanceof Error ? ` (${lastError.message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError instanceof Error ? ` (${lastError.message})` : ''}`,
+  );
 }
 
 async function stopAll(started: Started[]): Promise<void> {

@@ -74,7 +74,9 @@ test('an unreachable JobManager shows a clear message, not a blank page', async 
     await expect(alert).toContainText('Cannot reach the JobManager', { timeout: 30_000 });
     await expect(alert).toContainText(`http://127.0.0.1:${deadPort}`);
     await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
-    await expect(page.getByRole('status').filter({ hasText: /Reconnecting|Offline|Connecting/ })).toBeVisible();
+    await expect(
+      page.getByRole('status').filter({ hasText: /Reconnecting|Offline|Connecting/ }),
+    ).toBeVisible();
     await page.screenshot({ path: shot('overview-unreachable'), fullPage: true });
   } finally {
     await dashboard.stop();

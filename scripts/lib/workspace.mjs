@@ -25,10 +25,15 @@ export function pinnedPnpmVersion() {
  */
 export function findPnpm() {
   const pinned = pinnedPnpmVersion();
-  const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env: { ...process.env, COREPACK_ENABLE_STRICT: '0' } });
+  const probe = spawnSync('pnpm', ['--version'], {
+    encoding: 'utf8',
+    env: { ...process.env, COREPACK_ENABLE_STRICT: '0' },
+  });
   const found = probe.status === 0 ? probe.stdout.trim() : '';
   if (found && found.split('.')[0] === pinned.split('.')[0]) return ['pnpm'];
-  log(`pnpm ${pinned.split('.')[0]}.x not found on PATH${found ? ` (found ${found})` : ''}; using npx -y pnpm@${pinned}`);
+  log(
+    `pnpm ${pinned.split('.')[0]}.x not found on PATH${found ? ` (found ${found})` : ''}; using npx -y pnpm@${pinned}`,
+  );
   return ['npx', '-y', `pnpm@${pinned}`];
 }
 

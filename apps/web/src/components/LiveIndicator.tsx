@@ -13,7 +13,13 @@ const LABELS: Record<LiveStatus, string> = {
 export function LiveIndicator() {
   const status = useLiveStatus();
   return (
-    <span className="live" data-status={status} role="status" aria-live="polite" title="Live updates from the JobManager">
+    <span
+      className="live"
+      data-status={status}
+      role="status"
+      aria-live="polite"
+      title="Live updates from the JobManager"
+    >
       <span className="live-dot" aria-hidden="true" />
       {LABELS[status]}
     </span>

@@ -32,7 +32,9 @@ export function OverviewView() {
   return (
     <>
       {overview.isError || live === 'reconnecting' || live === 'offline' ? (
-        <StaleBanner>Lost the connection to the JobManager; showing the last known state while reconnecting.</StaleBanner>
+        <StaleBanner>
+          Lost the connection to the JobManager; showing the last known state while reconnecting.
+        </StaleBanner>
       ) : null}
       <OverviewCards overview={overview.data} />
     </>
@@ -79,8 +81,8 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
       </Card>
       <Card id="jobmanager" title="JobManager" value={DATABASE_LABELS[jobManager.database]} unit="database">
         <span>
-          v{jobManager.version} · up {now === null ? '…' : formatAge(now - Date.parse(jobManager.startedAt))} · LOST
-          after {formatAge(jobManager.heartbeatTimeoutMs)} silent
+          v{jobManager.version} · up {now === null ? '…' : formatAge(now - Date.parse(jobManager.startedAt))}{' '}
+          · LOST after {formatAge(jobManager.heartbeatTimeoutMs)} silent
         </span>
       </Card>
     </div>

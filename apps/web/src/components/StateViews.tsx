@@ -21,7 +21,15 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 }
 
 /** A failure the user should see, never a blank page. */
-export function ErrorState({ title, message, onRetry }: { title: string; message: string; onRetry?: () => void }) {
+export function ErrorState({
+  title,
+  message,
+  onRetry,
+}: {
+  title: string;
+  message: string;
+  onRetry?: () => void;
+}) {
   return (
     <div className="state state-error" role="alert">
       <h2>{title}</h2>

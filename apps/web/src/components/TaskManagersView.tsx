@@ -32,15 +32,18 @@ export function TaskManagersView() {
     return (
       <Empty title="No TaskManagers yet">
         <p>
-          Start one with <code>node apps/taskmanager/dist/bin.js --jobmanager http://127.0.0.1:8081 --slots 2</code>;
-          it appears here as soon as it registers.
+          Start one with{' '}
+          <code>node apps/taskmanager/dist/bin.js --jobmanager http://127.0.0.1:8081 --slots 2</code>; it
+          appears here as soon as it registers.
         </p>
       </Empty>
     );
   }
   return (
     <>
-      {list.isError ? <StaleBanner>Lost the connection to the JobManager; showing the last known list.</StaleBanner> : null}
+      {list.isError ? (
+        <StaleBanner>Lost the connection to the JobManager; showing the last known list.</StaleBanner>
+      ) : null}
       <TaskManagerTable rows={list.data} />
     </>
   );

@@ -9,7 +9,14 @@ export const dynamic = 'force-dynamic';
 export const runtime = 'nodejs';
 
 /** Request headers not forwarded: hop-by-hop ones and those fetch sets itself. */
-const DROP_REQUEST = ['host', 'connection', 'content-length', 'accept-encoding', 'keep-alive', 'transfer-encoding'];
+const DROP_REQUEST = [
+  'host',
+  'connection',
+  'content-length',
+  'accept-encoding',
+  'keep-alive',
+  'transfer-encoding',
+];
 /** Response headers not forwarded: fetch already decoded the body. */
 const DROP_RESPONSE = ['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 
@@ -50,7 +57,8 @@ async function proxy(request: NextRequest): Promise<Response> {
  * user can act on instead of a parse failure.
  */
 function unreachable(incoming: URL, jobManager: string, err: unknown): Response {
-  const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+  const cause =
+    err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
   const message =
     `The dashboard cannot reach the JobManager at ${jobManager} (${cause}). ` +
     'Start it with `npm start`, or point FRESHET_JOBMANAGER_URL at a running JobManager.';
@@ -60,7 +68,8 @@ function unreachable(incoming: URL, jobManager: string, err: unknown): Response 
     data: { code: 'BAD_GATEWAY', httpStatus: 502, path: null },
   };
   const calls = incoming.pathname.replace(/^\/trpc\/?/, '').split(',').length;
-  const body = incoming.searchParams.get('batch') === '1' ? Array.from({ length: calls }, () => ({ error })) : { error };
+  const body =
+    incoming.searchParams.get('batch') === '1' ? Array.from({ length: calls }, () => ({ error })) : { error };
   return Response.json(body, { status: 502 });
 }
 
