@@ -19,14 +19,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '@freshet/api';
-import {
-  nexmarkEvents,
-  parseQueryArgs,
-  sinkResult,
-  type Auction,
-  type NexmarkEvent,
-  type Person,
-} from './common.js';
+import { nexmarkEvents, parseQueryArgs, sinkResult, type NexmarkEvent } from './common.js';
 
 /** Output record of q3. */
 export interface Q3Result {
@@ -36,26 +29,40 @@ export interface Q3Result {
   id: number;
 }
 
+/** What q3 needs of an auction (projected before the exchange). */
+interface AuctionRef {
+  id: number;
+  seller: number;
+}
+
+/** What q3 needs of a person. */
+interface Seller {
+  id: number;
+  name: string;
+  city: string;
+  state: string;
+}
+
 /** Seller states q3 selects. */
 export const Q3_STATES: readonly string[] = ['OR', 'ID', 'CA'];
 
 /** Joins sellers (input 2) with their auctions (input 1), whichever comes first. */
-class SellerJoin implements KeyedCoProcessFunction<number, Auction, Person, Q3Result> {
-  private person!: ValueState<Person>;
-  private pending!: ListState<Auction>;
+class SellerJoin implements KeyedCoProcessFunction<number, AuctionRef, Seller, Q3Result> {
+  private person!: ValueState<Seller>;
+  private pending!: ListState<AuctionRef>;
 
   open(ctx: RuntimeContext): void {
-    this.person = ctx.getState(new ValueStateDescriptor<Person>('seller'));
-    this.pending = ctx.getListState(new ListStateDescriptor<Auction>('auctions-waiting-for-seller'));
+    this.person = ctx.getState(new ValueStateDescriptor<Seller>('seller'));
+    this.pending = ctx.getListState(new ListStateDescriptor<AuctionRef>('auctions-waiting-for-seller'));
   }
 
-  processElement1(auction: Auction, _ctx: unknown, out: Collector<Q3Result>): void {
+  processElement1(auction: AuctionRef, _ctx: unknown, out: Collector<Q3Result>): void {
     const p = this.person.value();
     if (p) out.collect({ name: p.name, city: p.city, state: p.state, id: auction.id });
     else this.pending.add(auction);
   }
 
-  processElement2(p: Person, _ctx: unknown, out: Collector<Q3Result>): void {
+  processElement2(p: Seller, _ctx: unknown, out: Collector<Q3Result>): void {
     this.person.update(p);
     for (const auction of this.pending.get())
       out.collect({ name: p.name, city: p.city, state: p.state, id: auction.id });
@@ -64,7 +71,7 @@ class SellerJoin implements KeyedCoProcessFunction<number, Auction, Person, Q3Re
 }
 
 /** Category-10 auctions on the main output, sellers in OR/ID/CA on this side output. */
-const SELLERS = new OutputTag<Person>('q3-sellers');
+const SELLERS = new OutputTag<Seller>('q3-sellers');
 
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
@@ -72,12 +79,13 @@ export default defineProgram((env, rawArgs) => {
   // the few selected records cross the exchange to the join.
   const category10 = nexmarkEvents(env, args)
     .process({
-      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>) {
+      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<AuctionRef>) {
         if (e.event_type === 1) {
-          if (e.auction.category === 10) out.collect(e.auction);
+          if (e.auction.category === 10) out.collect({ id: e.auction.id, seller: e.auction.seller });
         } else if (e.event_type === 0) {
           const state = e.person.state;
-          if (state === 'OR' || state === 'ID' || state === 'CA') ctx.output(SELLERS, e.person);
+          if (state === 'OR' || state === 'ID' || state === 'CA')
+            ctx.output(SELLERS, { id: e.person.id, name: e.person.name, city: e.person.city, state });
         }
       },
     })
@@ -86,8 +94,8 @@ export default defineProgram((env, rawArgs) => {
   const result = category10
     .connect(sellers)
     .keyBy(
-      (a: Auction) => a.seller,
-      (p: Person) => p.id,
+      (a: AuctionRef) => a.seller,
+      (p: Seller) => p.id,
     )
     .process(new SellerJoin())
     .name('q3-join');

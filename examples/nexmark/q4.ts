@@ -31,14 +31,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '@freshet/api';
-import {
-  nexmarkEvents,
-  parseQueryArgs,
-  sinkResult,
-  type Auction,
-  type Bid,
-  type NexmarkEvent,
-} from './common.js';
+import { nexmarkEvents, parseQueryArgs, sinkResult, type NexmarkEvent } from './common.js';
 
 /** Output record of q4. */
 export interface Q4Result {
@@ -48,6 +41,21 @@ export interface Q4Result {
   final: number;
 }
 
+/** What q4 needs of an auction (projected before the exchange: less to serialize). */
+interface AuctionInfo {
+  id: number;
+  dateTime: number;
+  expires: number;
+  category: number;
+}
+
+/** What q4 needs of a bid. */
+interface BidInfo {
+  auction: number;
+  price: number;
+  dateTime: number;
+}
+
 /** The winning price of one closed auction. */
 interface Winner {
   category: number;
@@ -55,31 +63,31 @@ interface Winner {
 }
 
 /** Keyed by auction id: input 1 auctions, input 2 bids. */
-class WinningBid implements KeyedCoProcessFunction<number, Auction, Bid, Winner> {
-  private auction!: ValueState<Auction>;
+class WinningBid implements KeyedCoProcessFunction<number, AuctionInfo, BidInfo, Winner> {
+  private auction!: ValueState<AuctionInfo>;
   private best!: ValueState<number>;
-  private early!: ListState<Bid>;
+  private early!: ListState<BidInfo>;
 
   open(ctx: RuntimeContext): void {
-    this.auction = ctx.getState(new ValueStateDescriptor<Auction>('auction'));
+    this.auction = ctx.getState(new ValueStateDescriptor<AuctionInfo>('auction'));
     this.best = ctx.getState(new ValueStateDescriptor<number>('best-price'));
-    this.early = ctx.getListState(new ListStateDescriptor<Bid>('bids-before-auction'));
+    this.early = ctx.getListState(new ListStateDescriptor<BidInfo>('bids-before-auction'));
   }
 
-  private offer(a: Auction, b: Bid): void {
+  private offer(a: AuctionInfo, b: BidInfo): void {
     if (b.dateTime < a.dateTime || b.dateTime > a.expires) return;
     const best = this.best.value();
     if (best === undefined || b.price > best) this.best.update(b.price);
   }
 
-  processElement1(a: Auction, ctx: KeyedProcessContext<number>): void {
+  processElement1(a: AuctionInfo, ctx: KeyedProcessContext<number>): void {
     this.auction.update(a);
     for (const b of this.early.get()) this.offer(a, b);
     this.early.clear();
     ctx.timerService().registerEventTimeTimer(a.expires);
   }
 
-  processElement2(b: Bid, ctx: KeyedProcessContext<number>): void {
+  processElement2(b: BidInfo, ctx: KeyedProcessContext<number>): void {
     const a = this.auction.value();
     if (a) {
       this.offer(a, b);
@@ -128,24 +136,29 @@ class CategoryAverage implements KeyedProcessFunction<number, Winner, Q4Result> 
 }
 
 /** Auctions on the main output, bids on this side output. */
-const BIDS = new OutputTag<Bid>('q4-bids');
+const BIDS = new OutputTag<BidInfo>('q4-bids');
 
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   // Split in one pass inside the source's chain (a fan-out would ship every event twice).
   const auctions = nexmarkEvents(env, args)
     .process({
-      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>) {
-        if (e.event_type === 1) out.collect(e.auction);
-        else if (e.event_type === 2) ctx.output(BIDS, e.bid);
+      processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<AuctionInfo>) {
+        if (e.event_type === 2) {
+          const b = e.bid;
+          ctx.output(BIDS, { auction: b.auction, price: b.price, dateTime: b.dateTime });
+        } else if (e.event_type === 1) {
+          const a = e.auction;
+          out.collect({ id: a.id, dateTime: a.dateTime, expires: a.expires, category: a.category });
+        }
       },
     })
     .name('q4-split');
   const winners = auctions
     .connect(auctions.getSideOutput(BIDS))
     .keyBy(
-      (a: Auction) => a.id,
-      (b: Bid) => b.auction,
+      (a: AuctionInfo) => a.id,
+      (b: BidInfo) => b.auction,
     )
     .process(new WinningBid())
     .name('q4-winning-bid');

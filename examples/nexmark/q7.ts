@@ -3,7 +3,10 @@
  * price equals the window's highest price, as `{auction, bidder, price,
  * dateTime, extra}`.
  *
- * Two phases, as Flink plans a global MAX: stage 1 keeps the top bids per
+ * First a local pre-filter in the source's chain: each parallel instance
+ * remembers the highest price it has seen per window and drops bids below it
+ * (they cannot be the window's highest), so few bids cross the network. Then
+ * two phases, as Flink plans a global MAX: stage 1 keeps the top bids per
  * window in each of 64 shards (keyed by `dateTime % 64`, which spreads the
  * load evenly whatever the auction or bidder skew); stage 2, keyed by window
  * start, merges the shards' tops and emits when the watermark passes the
@@ -19,12 +22,14 @@ import {
   type KeyedProcessContext,
   type KeyedProcessFunction,
   type OnTimerContext,
+  type ProcessContext,
+  type ProcessFunction,
   type ProcessWindowContext,
   type ProcessWindowFunction,
   type RuntimeContext,
   type ValueState,
 } from '@freshet/api';
-import { bids, nexmarkEvents, parseQueryArgs, sinkResult, type Bid } from './common.js';
+import { nexmarkEvents, parseQueryArgs, sinkResult, type NexmarkEvent } from './common.js';
 
 /** Output record of q7. */
 export interface Q7Result {
@@ -41,13 +46,13 @@ const SHARDS = 64;
 
 interface Top {
   price: number;
-  bids: Bid[];
+  bids: Q7Result[];
 }
 interface WindowTop extends Top {
   start: number;
 }
 
-const topBids: AggregateFunction<Bid, Top, Top> = {
+const topBids: AggregateFunction<Q7Result, Top, Top> = {
   createAccumulator: () => ({ price: -1, bids: [] }),
   add(b, acc) {
     if (b.price > acc.price) return { price: b.price, bids: [b] };
@@ -92,22 +97,47 @@ class MaxPerWindow implements KeyedProcessFunction<number, WindowTop, Q7Result> 
   onTimer(_time: number, _ctx: OnTimerContext<number>, out: Collector<Q7Result>): void {
     const top = this.top.value();
     if (!top) return;
-    for (const b of top.bids)
-      out.collect({
-        auction: b.auction,
-        bidder: b.bidder,
-        price: b.price,
-        dateTime: b.dateTime,
-        extra: b.extra,
-      });
+    for (const b of top.bids) out.collect(b);
     this.top.clear();
+  }
+}
+
+/**
+ * Drops the bids whose price is below the highest this instance has already
+ * seen in the same window. Keeps a few recent windows only: with the disorder
+ * bound far below the window size, older windows get no more bids.
+ */
+class LocalMaxFilter implements ProcessFunction<NexmarkEvent, Q7Result> {
+  private readonly maxPerWindow = new Map<number, number>();
+  private newestStart = Number.NEGATIVE_INFINITY;
+
+  processElement(e: NexmarkEvent, _ctx: ProcessContext, out: Collector<Q7Result>): void {
+    if (e.event_type !== 2) return;
+    const b = e.bid;
+    const start = b.dateTime - (b.dateTime % Q7_SIZE_MS);
+    const max = this.maxPerWindow.get(start);
+    if (max !== undefined && b.price < max) return;
+    if (max === undefined && start > this.newestStart) {
+      this.newestStart = start;
+      for (const s of this.maxPerWindow.keys()) if (s < start - 2 * Q7_SIZE_MS) this.maxPerWindow.delete(s);
+    }
+    if (max === undefined || b.price > max) this.maxPerWindow.set(start, b.price);
+    out.collect({
+      auction: b.auction,
+      bidder: b.bidder,
+      price: b.price,
+      dateTime: b.dateTime,
+      extra: b.extra,
+    });
   }
 }
 
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
-  const shardTops = bids(nexmarkEvents(env, args))
-    .keyBy((b: Bid) => b.dateTime % SHARDS)
+  const shardTops = nexmarkEvents(env, args)
+    .process(new LocalMaxFilter())
+    .name('q7-local-max-filter')
+    .keyBy((b: Q7Result) => b.dateTime % SHARDS)
     .window(TumblingEventTimeWindows.of(Time.seconds(Q7_SIZE_MS / 1000)))
     .aggregate(topBids, withWindow)
     .name('q7-top-per-shard');
