@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { JobGraphSchema } from '../jobgraph.js';
-import { TaskManagerIdSchema } from './taskmanager.js';
+import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
 
 /** A lowercase sha256 hex digest. */
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
@@ -76,14 +76,6 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
 ]);
 /** @see {@link TaskManagerCommandSchema} */
 export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;
-
-/** Proof of a TaskManager session, sent with every report. */
-export const TaskManagerSessionSchema = z.object({
-  taskManagerId: TaskManagerIdSchema,
-  token: z.string().min(16),
-});
-/** @see {@link TaskManagerSessionSchema} */
-export type TaskManagerSession = z.infer<typeof TaskManagerSessionSchema>;
 
 /** A failure, as plain data (the user function's stack kept, source-mapped). */
 export const ExecutionErrorSchema = z.object({
