@@ -111,6 +111,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
           `${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`,
         );
       }
+      // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
+      const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
+      if (produced !== undefined && produced !== opts.events) {
+        throw new CliError(
+          `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${opts.events}`,
+        );
+      }
       const row: BenchResult = {
         query,
         parallelism,
