@@ -99,7 +99,9 @@ export function resolveConfig(config: NexmarkConfig): ResolvedNexmarkConfig {
   const merged = { ...NEXMARK_DEFAULTS } as Record<string, number>;
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
-    if (!(NEXMARK_CONFIG_KEYS as readonly string[]).includes(k)) continue;
+    if (!(NEXMARK_CONFIG_KEYS as readonly string[]).includes(k)) {
+      throw new RangeError(`Unknown Nexmark setting '${k}' (known: ${NEXMARK_CONFIG_KEYS.join(', ')})`);
+    }
     if (typeof v !== 'number' || !Number.isFinite(v))
       throw new RangeError(`Nexmark setting '${k}' must be a finite number (got ${String(v)})`);
     merged[k] = v;

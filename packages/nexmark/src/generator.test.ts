@@ -108,6 +108,9 @@ describe('NexmarkGenerator', () => {
 
   it('rejects bad settings and resumes from a position', () => {
     expect(() => resolveConfig({ seed: 1, auctionProportion: 0 })).toThrow(/auctionProportion/);
+    expect(() => resolveConfig({ seed: 1, interEventDelayMs: 5 } as never)).toThrow(
+      /Unknown Nexmark setting 'interEventDelayMs'/,
+    );
     expect(() => new NexmarkGenerator({ seed: 1, subtaskIndex: 2, parallelism: 2 })).toThrow(/subtaskIndex/);
     const g = new NexmarkGenerator({ seed: 7, events: 100, subtaskIndex: 1, parallelism: 3, startIndex: 10 });
     expect(g.next()).toEqual(serial[10]);
