@@ -110,6 +110,7 @@ function perWindow(
     .name(name);
 }
 
+/** The log pipeline: `--input FILE [--burst N] [--disorder-ms MS] [--output-dir DIR]`. */
 export default defineProgram((env, rawArgs) => {
   const args = parseArgs(rawArgs);
   const input = required(args, 'input', 'a file of access-log lines');

@@ -14,6 +14,7 @@ export interface Q0Result {
   extra: string;
 }
 
+/** The q0 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   const result = bids(nexmarkEvents(env, args))

@@ -17,6 +17,7 @@ export interface Q1Result {
 /** Dollar-to-euro rate of the Nexmark specification. */
 export const DOLLAR_TO_EURO = 0.908;
 
+/** The q1 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   const result = bids(nexmarkEvents(env, args))

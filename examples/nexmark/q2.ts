@@ -11,6 +11,7 @@ export interface Q2Result {
   price: number;
 }
 
+/** The q2 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   const result = bids(nexmarkEvents(env, args))

@@ -73,6 +73,7 @@ class SellerJoin implements KeyedCoProcessFunction<number, AuctionRef, Seller, Q
 /** Category-10 auctions on the main output, sellers in OR/ID/CA on this side output. */
 const SELLERS = new OutputTag<Seller>('q3-sellers');
 
+/** The q3 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   // One pass splits the events (main output + side output) inside the source's chain, so only

@@ -138,6 +138,7 @@ class CategoryAverage implements KeyedProcessFunction<number, Winner, Q4Result> 
 /** Auctions on the main output, bids on this side output. */
 const BIDS = new OutputTag<BidInfo>('q4-bids');
 
+/** The q4 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   // Split in one pass inside the source's chain (a fan-out would ship every event twice).

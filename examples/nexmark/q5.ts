@@ -89,6 +89,7 @@ class MaxPerWindow implements KeyedProcessFunction<number, Q5Result, Q5Result> {
   }
 }
 
+/** The q5 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   // Only the auction id crosses the exchange (the record keeps the bid's timestamp).

@@ -132,6 +132,7 @@ class LocalMaxFilter implements ProcessFunction<NexmarkEvent, Q7Result> {
   }
 }
 
+/** The q7 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   const shardTops = nexmarkEvents(env, args)

@@ -57,6 +57,7 @@ const emitMatches: ProcessWindowFunction<Seen, Q8Result, number> = {
   },
 };
 
+/** The q8 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
   const sides = nexmarkEvents(env, args)

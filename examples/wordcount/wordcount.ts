@@ -24,6 +24,7 @@ export function tokenize(line: string, out: Collector<WordCount>): void {
   if (words) for (const word of words) out.collect({ word, count: 1 });
 }
 
+/** The WordCount program: `--input FILE` or `--socket HOST:PORT`, optional `--output FILE`. */
 export default defineProgram((env, rawArgs) => {
   const args = parseArgs(rawArgs);
   const input = args.get('input');
