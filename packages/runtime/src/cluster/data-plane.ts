@@ -1,0 +1,338 @@
+/**
+ * A TaskManager's data-plane endpoint: the TCP listener other TaskManagers
+ * dial, and the dialing of its own connections. Per job attempt there is one
+ * connection per pair of TaskManagers; the TaskManager with the lower id
+ * dials (so two TaskManagers never open two connections to each other), and
+ * a handshake names the job, the attempt and both ends. A connection for a
+ * job this TaskManager has not been told about yet (its deploy command may
+ * arrive a little later) waits until the job registers, or times out.
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  FrameDecoder,
+  FrameProtocolError,
+  FrameType,
+  HelloAckSchema,
+  HelloSchema,
+  jsonFrame,
+  parseJsonPayload,
+  type Close,
+  type FrameHeader,
+  type Hello,
+  type HelloAck,
+} from './frames.js';
+import { PeerLink } from './peer-link.js';
+
+/** Where a peer TaskManager listens. */
+export interface PeerAddress {
+  taskManagerId: string;
+  host: string;
+  dataPort: number;
+}
+
+/** Options of {@link DataPlane.listen}. */
+export interface DataPlaneOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** How long an incoming connection waits for its job to be deployed here. @default 30000 */
+  acceptTimeoutMs?: number;
+}
+
+/** Options of {@link DataPlane.connectJob}. */
+export interface ConnectJobOptions {
+  jobId: string;
+  attempt: number;
+  /** This TaskManager's id. */
+  self: string;
+  /** The other TaskManagers of the job (this one excluded). */
+  peers: readonly PeerAddress[];
+  /** Time to establish every connection. @default 30000 */
+  timeoutMs?: number;
+}
+
+interface Parked {
+  hello: Hello;
+  socket: Socket;
+  leftover: Uint8Array;
+  timer: NodeJS.Timeout;
+}
+
+const jobKey = (jobId: string, attempt: number): string => `${jobId}#${attempt}`;
+
+/** Reads exactly one frame from a fresh socket, then hands the socket over. */
+function readFirstFrame(socket: Socket, timeoutMs: number): Promise<{ header: FrameHeader; frame: Uint8Array; leftover: Uint8Array }> {
+  return new Promise((resolve, reject) => {
+    let got: { header: FrameHeader; frame: Uint8Array } | undefined;
+    let leftover = new Uint8Array(0);
+    const decoder = new FrameDecoder((header, frame) => {
+      if (!got) got = { header, frame };
+    });
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      try {
+        // Feed byte ranges until the first frame is out; the rest belongs to the link.
+        for (let i = 0; i < chunk.byteLength && !got; ) {
+          const n = Math.min(chunk.byteLength - i, 8);
+          decoder.push(chunk.subarray(i, i + n));
+          i += n;
+          if (got) leftover = new Uint8Array(chunk.subarray(i));
+        }
+      } catch (error) {
+        cleanup();
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (got) {
+        cleanup();
+        socket.pause();
+        resolve({ ...got, leftover });
+      }
+    };
+    const onError = (error: Error): void => { cleanup(); reject(error); };
+    const onClose = (): void => { cleanup(); reject(new Error('connection closed during the handshake')); };
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`no handshake within ${timeoutMs} ms`)); }, timeoutMs);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
+
+/** The connections of one job attempt to the other TaskManagers. */
+export class JobLinks {
+  /** Established links, by peer TaskManager id. */
+  readonly links = new Map<string, PeerLink>();
+  /** Resolves when every peer is connected; rejects naming the peers that could not be reached. */
+  readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: Error) => void;
+  private readonly expected: Set<string>;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly options: ConnectJobOptions,
+    private readonly unregister: () => void,
+  ) {
+    this.expected = new Set(options.peers.map((p) => p.taskManagerId));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    this.timer = setTimeout(() => {
+      const missing = [...this.expected].filter((id) => !this.links.has(id));
+      const addresses = options.peers.filter((p) => missing.includes(p.taskManagerId)).map((p) => `${p.taskManagerId} (${p.host}:${p.dataPort})`);
+      this.rejectReady(new Error(`could not connect the data plane of job ${options.jobId} to TaskManager ${addresses.join(', ')} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    this.timer.unref();
+    if (this.expected.size === 0) this.settle();
+  }
+
+  /** Adds an established link (from dialing or accepting). */
+  add(link: PeerLink): void {
+    if (this.closed) {
+      link.destroy();
+      return;
+    }
+    this.links.get(link.peerId)?.destroy();
+    this.links.set(link.peerId, link);
+    if (this.links.size === this.expected.size) this.settle();
+  }
+
+  /** Whether `taskManagerId` is one of this job's peers. */
+  expects(taskManagerId: string): boolean {
+    return this.expected.has(taskManagerId);
+  }
+
+  /** Fails the handshake phase (e.g. a dial failed for good). */
+  fail(error: Error): void {
+    clearTimeout(this.timer);
+    this.rejectReady(error);
+  }
+
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.resolveReady();
+  }
+
+  /** Says CLOSE on every link (half-closing it) and forgets the job. */
+  close(close: Close = { reason: 'finished' }): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.rejectReady(new Error(`job ${this.options.jobId} closed before its data plane was connected`));
+    this.unregister();
+    for (const link of this.links.values()) link.close(close);
+  }
+}
+
+/** The TCP data plane of one TaskManager. */
+export class DataPlane {
+  private readonly jobs = new Map<string, JobLinks>();
+  private readonly parked = new Map<string, Parked[]>();
+  private readonly sockets = new Set<Socket>();
+  /** This TaskManager's id (known after registration); incoming handshakes must name it. */
+  taskManagerId: string | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    /** Address the listener is bound to. */
+    readonly host: string,
+    /** Port the listener is bound to. */
+    readonly port: number,
+    private readonly acceptTimeoutMs: number,
+  ) {
+    server.on('connection', (socket) => { this.accept(socket); });
+  }
+
+  /** Opens the listener. */
+  static async listen(options: DataPlaneOptions = {}): Promise<DataPlane> {
+    const host = options.host ?? '127.0.0.1';
+    const server = createServer({ allowHalfOpen: true, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    return new DataPlane(server, host, port, options.acceptTimeoutMs ?? 30_000);
+  }
+
+  /**
+   * Connects one job attempt to its peers: dials the peers with a higher id,
+   * waits for the ones with a lower id to dial in. Await `ready` before
+   * relying on `links`.
+   */
+  connectJob(options: ConnectJobOptions): JobLinks {
+    const key = jobKey(options.jobId, options.attempt);
+    if (this.jobs.has(key)) throw new Error(`job ${options.jobId} attempt ${options.attempt} is already connected`);
+    const job = new JobLinks(options, () => {
+      if (this.jobs.get(key) === job) this.jobs.delete(key);
+    });
+    this.jobs.set(key, job);
+    for (const parked of this.parked.get(key) ?? []) {
+      clearTimeout(parked.timer);
+      this.admit(job, parked.hello, parked.socket, parked.leftover);
+    }
+    this.parked.delete(key);
+    for (const peer of options.peers) {
+      if (options.self < peer.taskManagerId) {
+        this.dial(options, peer, options.timeoutMs ?? 30_000).then(
+          (link) => { job.add(link); },
+          (error: unknown) => { job.fail(error instanceof Error ? error : new Error(String(error))); },
+        );
+      }
+    }
+    return job;
+  }
+
+  /** Closes the listener and every connection. */
+  async close(): Promise<void> {
+    for (const list of this.parked.values()) for (const p of list) clearTimeout(p.timer);
+    this.parked.clear();
+    for (const job of [...this.jobs.values()]) job.close({ reason: 'canceled', message: 'TaskManager shutting down' });
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private accept(socket: Socket): void {
+    this.track(socket);
+    socket.on('error', () => undefined);
+    readFirstFrame(socket, this.acceptTimeoutMs).then(
+      ({ header, frame, leftover }) => {
+        if (header.type !== FrameType.HELLO) throw new FrameProtocolError(`expected HELLO, got frame type ${header.type}`);
+        const hello = parseJsonPayload(HelloSchema, frame, 'HELLO');
+        if (this.taskManagerId !== undefined && hello.to !== this.taskManagerId) {
+          this.refuse(socket, `this is TaskManager ${this.taskManagerId}, not ${hello.to}`);
+          return;
+        }
+        const key = jobKey(hello.jobId, hello.attempt);
+        const job = this.jobs.get(key);
+        if (job) {
+          this.admit(job, hello, socket, leftover);
+          return;
+        }
+        const list = this.parked.get(key) ?? [];
+        const timer = setTimeout(() => {
+          const rest = (this.parked.get(key) ?? []).filter((p) => p.socket !== socket);
+          if (rest.length > 0) this.parked.set(key, rest);
+          else this.parked.delete(key);
+          this.refuse(socket, `job ${hello.jobId} attempt ${hello.attempt} is not deployed on TaskManager ${hello.to}`);
+        }, this.acceptTimeoutMs);
+        timer.unref();
+        list.push({ hello, socket, leftover, timer });
+        this.parked.set(key, list);
+      },
+      () => { socket.destroy(); },
+    ).catch(() => { socket.destroy(); });
+  }
+
+  private admit(job: JobLinks, hello: Hello, socket: Socket, leftover: Uint8Array): void {
+    if (!job.expects(hello.from)) {
+      this.refuse(socket, `TaskManager ${hello.from} is not part of job ${hello.jobId} attempt ${hello.attempt}`);
+      return;
+    }
+    const ack: HelloAck = { ok: true, taskManagerId: job.options.self };
+    socket.write(jsonFrame(FrameType.HELLO_ACK, ack));
+    const link = new PeerLink(socket, hello.from, leftover);
+    socket.resume();
+    job.add(link);
+  }
+
+  private refuse(socket: Socket, error: string): void {
+    const ack: HelloAck = { ok: false, error };
+    socket.end(jsonFrame(FrameType.HELLO_ACK, ack));
+  }
+
+  private async dial(options: ConnectJobOptions, peer: PeerAddress, timeoutMs: number): Promise<PeerLink> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: Error | undefined;
+    let delay = 50;
+    while (Date.now() < deadline) {
+      let socket: Socket | undefined;
+      try {
+        socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: peer.host, port: peer.dataPort, allowHalfOpen: true, noDelay: true });
+          s.once('connect', () => { s.off('error', reject); resolve(s); });
+          s.once('error', reject);
+        });
+        this.track(socket);
+        const hello: Hello = { version: 1, jobId: options.jobId, attempt: options.attempt, from: options.self, to: peer.taskManagerId };
+        socket.write(jsonFrame(FrameType.HELLO, hello));
+        const { header, frame, leftover } = await readFirstFrame(socket, Math.max(1, deadline - Date.now()));
+        if (header.type !== FrameType.HELLO_ACK) throw new FrameProtocolError(`expected HELLO_ACK, got frame type ${header.type}`);
+        const ack = parseJsonPayload(HelloAckSchema, frame, 'HELLO_ACK');
+        if (!ack.ok) throw new Error(`TaskManager ${peer.taskManagerId} refused the data connection: ${ack.error}`);
+        const link = new PeerLink(socket, peer.taskManagerId, leftover);
+        socket.on('error', () => undefined);
+        socket.resume();
+        return link;
+      } catch (error) {
+        socket?.destroy();
+        lastError = error instanceof Error ? error : new Error(String(error));
+        if (lastError.message.includes('refused the data connection') || lastError instanceof FrameProtocolError) break;
+        await sleep(delay);
+        delay = Math.min(1000, delay * 2);
+      }
+    }
+    throw new Error(
+      `could not connect to TaskManager ${peer.taskManagerId} at ${peer.host}:${peer.dataPort}: ${lastError?.message ?? 'timed out'}`,
+    );
+  }
+}

@@ -1,0 +1,4 @@
+export * from './frames.js';
+export * from './peer-link.js';
+export * from './data-plane.js';
+export * from './tcp-connection.js';
