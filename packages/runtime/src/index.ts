@@ -11,3 +11,4 @@ export * from './network/index.js';
 export * from './task/index.js';
 export * from './io/index.js';
 export * from './local/index.js';
+export * from './cluster/index.js';

@@ -16,6 +16,14 @@ export interface SlotWorkerData {
   loader?: string;
   /** Ports to the other slots, by slot index (as strings, structured clone keeps keys). */
   peers: Record<string, MessagePort>;
+  /**
+   * Port to the host thread that relays to slots of other processes (a
+   * TaskManager's data plane); the slots in {@link SlotWorkerData.remoteSlots}
+   * are all reached through it (channel ids are unique per job).
+   */
+  uplink?: MessagePort;
+  /** Slots reached through {@link SlotWorkerData.uplink}. */
+  remoteSlots?: number[];
   settings?: Partial<TaskSettings>;
   initialCredits?: number;
   /** How often subtask metrics are reported, in ms. */
@@ -29,7 +37,7 @@ export type WorkerMessage =
   | { type: 'metrics'; metrics: SubtaskMetrics[] }
   | { type: 'taskFinished'; metrics: SubtaskMetrics }
   | { type: 'slotFinished' }
-  | { type: 'failed'; error: SerializedError }
+  | { type: 'failed'; error: SerializedError; vertexId?: string; subtask?: number }
   | { type: 'checkpoint'; vertexId: string; subtask: number; checkpointId: number; snapshots: unknown };
 
 /** Executor → worker. */

@@ -31,8 +31,10 @@ let network: NetworkEnvironment | undefined;
 let metricsTimer: ReturnType<typeof setInterval> | undefined;
 let remaining = 0;
 let failed = false;
+let shutDown = false;
 
 function shutdown(): void {
+  shutDown = true;
   if (metricsTimer) clearInterval(metricsTimer);
   metricsTimer = undefined;
   network?.close();
@@ -60,6 +62,11 @@ async function main(): Promise<void> {
   }
   const connections = new Map<number, PeerConnection>();
   for (const [slot, p] of Object.entries(data.peers)) connections.set(Number(slot), new MessagePortConnection(p));
+  if (data.uplink) {
+    // One relay connection for every slot of other processes (the environment opens it once).
+    const uplink = new MessagePortConnection(data.uplink);
+    for (const slot of data.remoteSlots ?? []) connections.set(slot, uplink);
+  }
   const net = new NetworkEnvironment(
     data.initialCredits === undefined
       ? { slot: data.slot, connections }
@@ -86,10 +93,10 @@ async function main(): Promise<void> {
         remaining--;
         if (remaining === 0 && !failed) post({ type: 'slotFinished' });
       },
-      onFailed: (_task, error) => {
+      onFailed: (task, error) => {
         if (failed) return;
         failed = true;
-        post({ type: 'failed', error });
+        post({ type: 'failed', error, vertexId: task.vertex.id, subtask: task.subtaskIndex });
         cancelAll();
       },
       onCheckpoint: (task, checkpointId, snapshots) => { post({ type: 'checkpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, checkpointId, snapshots }); },
@@ -98,6 +105,11 @@ async function main(): Promise<void> {
   if (data.settings) deployment.settings = data.settings;
   tasks = deploySlot(deployment);
   remaining = tasks.length;
+  // Shut down while still planning: release what was just built, or its ports keep the thread alive.
+  if (shutDown) {
+    shutdown();
+    return;
+  }
   const collectIds = graph.nodes.flatMap((node) =>
     node.spec.sink?.type === 'collect' ? [node.spec.sink.id] : [],
   );

@@ -32,7 +32,8 @@ export class NetworkEnvironment {
 
   constructor(private readonly options: NetworkOptions) {
     this.initialCredits = options.initialCredits ?? 4;
-    for (const connection of options.connections.values()) {
+    // A connection may serve several slots (a relay to another process): open each once.
+    for (const connection of new Set(options.connections.values())) {
       connection.open({
         onData: (channel, event) => {
           const input = this.inputs.get(channel);
@@ -113,6 +114,6 @@ export class NetworkEnvironment {
 
   /** Closes all connections. */
   close(): void {
-    for (const c of this.options.connections.values()) c.close();
+    for (const c of new Set(this.options.connections.values())) c.close();
   }
 }
