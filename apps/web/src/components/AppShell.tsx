@@ -12,9 +12,11 @@ export interface NavItem {
   label: string;
 }
 
-/** The header's navigation, in order. Later pages (jobs, upload) go here. */
+/** The header's navigation, in order. */
 export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/', label: 'Overview' },
+  { href: '/jobs', label: 'Jobs' },
+  { href: '/submit', label: 'Submit' },
   { href: '/taskmanagers', label: 'TaskManagers' },
 ];
 

@@ -2,10 +2,11 @@
 
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { formatAge, plural } from '@/lib/format';
+import { formatAge, formatRate, plural } from '@/lib/format';
 import { useTRPC, type ClusterOverview } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { useLiveStatus } from './LiveCluster';
+import { LineChart } from './LineChart';
 import { ErrorState, Loading, StaleBanner } from './StateViews';
 
 const DATABASE_LABELS: Record<ClusterOverview['jobManager']['database'], string> = {
@@ -45,48 +46,75 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
   const { taskManagers, slots, jobs, jobManager } = overview;
   const { OK: ok, LATE: late, LOST: lost } = taskManagers.byStatus;
   const usedSlots = slots.total - slots.free;
-  const jobStates = Object.entries(jobs.byStatus).filter(([, n]) => n > 0);
+  const main = ['RUNNING', 'FINISHED', 'FAILED', 'CANCELED'];
+  const jobStates: [string, number][] = [
+    ...main.map((s): [string, number] => [s, jobs.byStatus[s] ?? 0]),
+    ...Object.entries(jobs.byStatus).filter(([s, n]) => n > 0 && !main.includes(s)),
+  ];
   const now = useNow();
+  const throughput = (overview as ClusterOverview & { throughput?: ClusterThroughput }).throughput;
   return (
-    <div className="cards">
-      <Card id="taskmanagers" title="TaskManagers" value={ok + late} unit="live">
-        <span>
-          {ok} OK · {late} LATE · {lost} LOST
-        </span>
-      </Card>
-      <Card id="slots" title="Slots" value={slots.total} unit="total">
-        <span>
-          {slots.free} free · {usedSlots} in use
-        </span>
-        <meter
-          className="meter"
-          min={0}
-          max={Math.max(slots.total, 1)}
-          value={usedSlots}
-          aria-label={`${usedSlots} of ${plural(slots.total, 'slot')} in use`}
-        />
-      </Card>
-      <Card id="jobs" title="Jobs" value={jobs.total} unit="total">
-        {jobStates.length === 0 ? (
-          <span>No jobs yet.</span>
-        ) : (
+    <>
+      <div className="cards">
+        <Card id="taskmanagers" title="TaskManagers" value={ok + late} unit="live">
+          <span>
+            {ok} OK · {late} LATE · {lost} LOST
+          </span>
+        </Card>
+        <Card id="slots" title="Slots" value={slots.total} unit="total">
+          <span>
+            {slots.free} free · {usedSlots} in use
+          </span>
+          <meter
+            className="meter"
+            min={0}
+            max={Math.max(slots.total, 1)}
+            value={usedSlots}
+            aria-label={`${usedSlots} of ${plural(slots.total, 'slot')} in use`}
+          />
+        </Card>
+        <Card id="jobs" title="Jobs" value={jobs.total} unit="total">
           <ul className="chips" aria-label="Jobs by state">
             {jobStates.map(([state, n]) => (
-              <li key={state} className="chip">
+              <li key={state} className="chip" data-testid={`jobs-${state}`}>
                 {state} <strong>{n}</strong>
               </li>
             ))}
           </ul>
-        )}
-      </Card>
-      <Card id="jobmanager" title="JobManager" value={DATABASE_LABELS[jobManager.database]} unit="database">
-        <span>
-          v{jobManager.version} · up {now === null ? '…' : formatAge(now - Date.parse(jobManager.startedAt))}{' '}
-          · LOST after {formatAge(jobManager.heartbeatTimeoutMs)} silent
-        </span>
-      </Card>
-    </div>
+        </Card>
+        <Card id="jobmanager" title="JobManager" value={DATABASE_LABELS[jobManager.database]} unit="database">
+          <span>
+            v{jobManager.version} · up{' '}
+            {now === null ? '…' : formatAge(now - Date.parse(jobManager.startedAt))} · LOST after{' '}
+            {formatAge(jobManager.heartbeatTimeoutMs)} silent
+          </span>
+        </Card>
+      </div>
+      <section className="panel" aria-labelledby="throughput-title">
+        <h2 id="throughput-title" className="panel-title">
+          Throughput{' '}
+          <span className="muted small">· records per second out of every running job's sources</span>
+        </h2>
+        <LineChart
+          title="Cluster throughput, records per second"
+          series={[
+            {
+              label: 'records/s',
+              color: 'var(--accent)',
+              points: (throughput?.history ?? []).map((p) => ({ t: p.t, v: p.recordsPerSec })),
+            },
+          ]}
+          format={formatRate}
+        />
+      </section>
+    </>
   );
+}
+
+/** `cluster.overview`'s throughput: the latest rate and one point per second. */
+interface ClusterThroughput {
+  recordsPerSec: number;
+  history: { t: number; recordsPerSec: number }[];
 }
 
 function Card({

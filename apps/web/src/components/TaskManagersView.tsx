@@ -1,7 +1,8 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { formatAgo } from '@/lib/format';
+import Link from 'next/link';
+import { formatAge, formatAgo, formatBytes, formatCpu } from '@/lib/format';
 import { useTRPC, type TaskManagerInfo } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
@@ -69,13 +70,27 @@ function TaskManagerTable({ rows }: { rows: TaskManagerInfo[] }) {
               Last heartbeat
             </th>
             <th scope="col">Status</th>
+            <th scope="col" className="num">
+              CPU
+            </th>
+            <th scope="col" className="num">
+              Heap
+            </th>
+            <th scope="col" className="num">
+              Event-loop delay
+            </th>
+            <th scope="col" className="num">
+              Uptime
+            </th>
           </tr>
         </thead>
         <tbody>
           {rows.map((tm) => (
             <tr key={tm.id} data-testid="taskmanager-row" data-status={tm.status}>
               <th scope="row">
-                <code title={tm.id}>{tm.id.slice(0, 8)}</code>
+                <Link href={`/taskmanagers/${encodeURIComponent(tm.id)}`} aria-label={`TaskManager ${tm.id}`}>
+                  <code title={tm.id}>{tm.id.slice(0, 8)}</code>
+                </Link>
               </th>
               <td>
                 <code>{tm.controlAddress}</code>
@@ -99,6 +114,10 @@ function TaskManagerTable({ rows }: { rows: TaskManagerInfo[] }) {
               <td>
                 <StatusBadge status={tm.status} />
               </td>
+              <td className="num">{tm.health ? formatCpu(tm.health.cpu) : '–'}</td>
+              <td className="num">{tm.health ? formatBytes(tm.health.heapUsed) : '–'}</td>
+              <td className="num">{tm.health ? `${tm.health.eventLoopDelayMs.toFixed(1)} ms` : '–'}</td>
+              <td className="num">{tm.health ? formatAge(tm.health.uptimeSec * 1000) : '–'}</td>
             </tr>
           ))}
         </tbody>

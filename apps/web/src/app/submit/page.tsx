@@ -1,0 +1,19 @@
+import type { Metadata } from 'next';
+import { SubmitView } from '@/components/SubmitView';
+
+export const metadata: Metadata = { title: 'Submit' };
+
+/** `/submit`: upload a program, look at its plan, run it. */
+export default function SubmitPage() {
+  return (
+    <>
+      <div className="page-head">
+        <h1>Submit a program</h1>
+        <p className="muted">
+          Upload a program, check its optimized dataflow graph, then run it on the cluster.
+        </p>
+      </div>
+      <SubmitView />
+    </>
+  );
+}

@@ -1,0 +1,167 @@
+'use client';
+
+import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import type { JobDetail } from '@/lib/api-shapes';
+import { formatTime } from '@/lib/format';
+import { Empty } from './StateViews';
+
+const TABS = ['exceptions', 'timeline', 'configuration'] as const;
+type Tab = (typeof TABS)[number];
+const LABELS: Record<Tab, string> = {
+  exceptions: 'Exceptions',
+  timeline: 'Timeline',
+  configuration: 'Configuration',
+};
+
+/** Exceptions, the timeline of state transitions and the configuration, as keyboard-operable tabs. */
+export function JobTabs({ detail }: { detail: JobDetail }) {
+  const id = useId();
+  const [tab, setTab] = useState<Tab>(detail.exceptions.length > 0 ? 'exceptions' : 'timeline');
+  const refs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
+    const i = TABS.indexOf(tab);
+    let next: Tab | undefined;
+    if (e.key === 'ArrowRight') next = TABS[(i + 1) % TABS.length];
+    else if (e.key === 'ArrowLeft') next = TABS[(i + TABS.length - 1) % TABS.length];
+    else if (e.key === 'Home') next = TABS[0];
+    else if (e.key === 'End') next = TABS[TABS.length - 1];
+    if (next) {
+      e.preventDefault();
+      setTab(next);
+      refs.current[next]?.focus();
+    }
+  };
+
+  const counts: Record<Tab, number | null> = {
+    exceptions: detail.exceptions.length,
+    timeline: detail.events.length,
+    configuration: null,
+  };
+
+  return (
+    <section className="panel">
+      <div role="tablist" aria-label="Job details" className="tabs" onKeyDown={onKeyDown}>
+        {TABS.map((t) => (
+          <button
+            key={t}
+            ref={(el) => {
+              refs.current[t] = el;
+            }}
+            type="button"
+            role="tab"
+            id={`${id}-tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`${id}-panel-${t}`}
+            tabIndex={tab === t ? 0 : -1}
+            className="tab"
+            onClick={() => {
+              setTab(t);
+            }}
+          >
+            {LABELS[t]}
+            {counts[t] !== null ? <span className="tab-count">{counts[t]}</span> : null}
+          </button>
+        ))}
+      </div>
+      <div
+        role="tabpanel"
+        id={`${id}-panel-${tab}`}
+        aria-labelledby={`${id}-tab-${tab}`}
+        tabIndex={0}
+        className="tab-panel"
+      >
+        {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
+        {tab === 'timeline' ? <Timeline detail={detail} /> : null}
+        {tab === 'configuration' ? <Configuration detail={detail} /> : null}
+      </div>
+    </section>
+  );
+}
+
+function Exceptions({ detail }: { detail: JobDetail }) {
+  if (detail.exceptions.length === 0) {
+    return (
+      <Empty title="No exceptions">
+        <p>Nothing has failed in this job.</p>
+      </Empty>
+    );
+  }
+  const names = new Map(detail.jobGraph.vertices.map((v) => [v.id, v.name]));
+  return (
+    <ol className="exceptions">
+      {[...detail.exceptions].reverse().map((ex, i) => (
+        <li key={i} className="exception" data-testid="exception">
+          <p className="exception-head">
+            <strong>{ex.message}</strong>
+          </p>
+          <p className="muted small">
+            {formatTime(ex.at)}
+            {ex.vertexId !== null ? ` · ${names.get(ex.vertexId) ?? ex.vertexId}` : ''}
+            {ex.subtaskIndex !== null ? ` · subtask ${ex.subtaskIndex}` : ''}
+            {ex.taskManagerId !== null ? ` · TaskManager ${ex.taskManagerId.slice(0, 8)}` : ''}
+          </p>
+          {ex.stack ? <pre className="code-frame">{ex.stack}</pre> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Timeline({ detail }: { detail: JobDetail }) {
+  if (detail.events.length === 0) {
+    return (
+      <Empty title="No events yet">
+        <p>State transitions of the job and its subtasks appear here as they happen.</p>
+      </Empty>
+    );
+  }
+  return (
+    <ol className="timeline">
+      {detail.events.map((e, i) => (
+        <li key={i} data-testid="timeline-event">
+          <time dateTime={e.at} className="timeline-time">
+            {formatTime(e.at)}
+          </time>
+          <span className="badge badge-sm">{e.kind}</span>
+          <span>{e.message}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Configuration({ detail }: { detail: JobDetail }) {
+  const { job, jobGraph } = detail;
+  const rows: [string, string][] = [
+    ['Job id', job.id],
+    ['Artifact', job.artifactId],
+    ['Arguments', job.args.length === 0 ? '(none)' : job.args.map(quote).join(' ')],
+    ['Runtime mode', jobGraph.runtimeMode],
+    ['Parallelism', String(job.parallelism)],
+    ['Max parallelism', String(job.maxParallelism)],
+    ['Auto watermark interval', `${jobGraph.autoWatermarkIntervalMs} ms`],
+    ['Buffer timeout', `${jobGraph.bufferTimeoutMs} ms`],
+    ['Plan hash', jobGraph.planHash],
+    ...Object.entries(detail.configuration).map(([k, v]): [string, string] => [
+      k,
+      typeof v === 'string' ? v : JSON.stringify(v),
+    ]),
+  ];
+  return (
+    <dl className="config">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>
+            <code>{v}</code>
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function quote(arg: string): string {
+  return /[\s"']/.test(arg) || arg === '' ? JSON.stringify(arg) : arg;
+}

@@ -1,0 +1,108 @@
+'use client';
+
+import Link from 'next/link';
+import { useId, useState } from 'react';
+import { messageOf } from '@/lib/errors';
+import { formatDuration, formatTime } from '@/lib/format';
+import { JOB_STATUSES } from '@/lib/jobs';
+import { useJobList } from '@/lib/queries';
+import { useNow } from '@/lib/use-now';
+import { JobStatusBadge } from './JobStatusBadge';
+import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
+
+/** Every job, newest first, filterable by status; refreshed whenever the cluster reports a change. */
+export function JobsView() {
+  const id = useId();
+  const [status, setStatus] = useState<string>('');
+  const list = useJobList(status || undefined);
+  const now = useNow();
+
+  return (
+    <>
+      <div className="toolbar">
+        <label htmlFor={`${id}-status`}>Status</label>
+        <select
+          id={`${id}-status`}
+          className="input input-inline"
+          value={status}
+          onChange={(e) => {
+            setStatus(e.currentTarget.value);
+          }}
+        >
+          <option value="">All</option>
+          {JOB_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        <Link href="/submit" className="button toolbar-end">
+          Submit a program
+        </Link>
+      </div>
+      {list.isPending ? (
+        <Loading label="Loading jobs…" />
+      ) : list.isError && list.data === undefined ? (
+        <ErrorState
+          title="Cannot load the jobs"
+          message={messageOf(list.error)}
+          onRetry={() => void list.refetch()}
+        />
+      ) : list.data.length === 0 ? (
+        <Empty title={status ? `No ${status} jobs` : 'No jobs yet'}>
+          <p>
+            {status ? 'Pick another status, or ' : ''}
+            <Link href="/submit">submit a program</Link> to start one.
+          </p>
+        </Empty>
+      ) : (
+        <>
+          {list.isError ? (
+            <StaleBanner>Could not refresh the jobs; showing the last known list.</StaleBanner>
+          ) : null}
+          <div className="table-wrap">
+            <table className="table">
+              <caption>
+                {list.data.length} {status ? `${status} ` : ''}job{list.data.length === 1 ? '' : 's'}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Started</th>
+                  <th scope="col" className="num">
+                    Duration
+                  </th>
+                  <th scope="col" className="num">
+                    Parallelism
+                  </th>
+                  <th scope="col">Job id</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.map((job) => (
+                  <tr key={job.id} data-testid="job-row" data-status={job.status}>
+                    <th scope="row">
+                      <Link href={`/jobs/${encodeURIComponent(job.id)}`}>{job.name}</Link>
+                    </th>
+                    <td>
+                      <JobStatusBadge status={job.status} />
+                    </td>
+                    <td>{formatTime(job.startedAt ?? job.createdAt, now ?? undefined)}</td>
+                    <td className="num">
+                      {formatDuration(job.startedAt ?? job.createdAt, job.endedAt, now)}
+                    </td>
+                    <td className="num">{job.parallelism}</td>
+                    <td>
+                      <code title={job.id}>{job.id.slice(0, 8)}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,81 @@
+import Link from 'next/link';
+import type { SubtaskInfo } from '@/lib/api-shapes';
+import { formatBytes, formatCount, formatDuration, formatPercent, formatWatermark } from '@/lib/format';
+import { JobStatusBadge } from './JobStatusBadge';
+import { Empty } from './StateViews';
+
+/** Every attempt of a vertex's subtasks: where it runs, its state and its figures. */
+export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskInfo[]; now: number | null }) {
+  if (subtasks.length === 0) {
+    return (
+      <Empty title="No subtasks yet">
+        <p>They appear once the JobManager has scheduled the vertex.</p>
+      </Empty>
+    );
+  }
+  const rows = [...subtasks].sort((a, b) => a.index - b.index || b.attempt - a.attempt);
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col" className="num">
+              Subtask
+            </th>
+            <th scope="col">Status</th>
+            <th scope="col">TaskManager</th>
+            <th scope="col" className="num">
+              Attempt
+            </th>
+            <th scope="col" className="num">
+              Records in / out
+            </th>
+            <th scope="col" className="num">
+              Bytes in / out
+            </th>
+            <th scope="col" className="num">
+              Backpressure
+            </th>
+            <th scope="col" className="num">
+              Watermark
+            </th>
+            <th scope="col" className="num">
+              Duration
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((s) => (
+            <tr key={`${s.index}-${s.attempt}`} data-testid="subtask-row" data-state={s.state}>
+              <th scope="row" className="num">
+                {s.index}
+              </th>
+              <td>
+                <JobStatusBadge status={s.state} />
+              </td>
+              <td>
+                {s.taskManagerId ? (
+                  <Link href={`/taskmanagers/${encodeURIComponent(s.taskManagerId)}`}>
+                    <code title={s.taskManagerId}>{s.taskManagerAddress ?? s.taskManagerId.slice(0, 8)}</code>
+                  </Link>
+                ) : (
+                  <span className="muted">unassigned</span>
+                )}
+              </td>
+              <td className="num">{s.attempt}</td>
+              <td className="num">
+                {formatCount(s.recordsIn)} / {formatCount(s.recordsOut)}
+              </td>
+              <td className="num">
+                {formatBytes(s.bytesIn)} / {formatBytes(s.bytesOut)}
+              </td>
+              <td className="num">{formatPercent(s.backpressureRatio)}</td>
+              <td className="num">{formatWatermark(s.watermark)}</td>
+              <td className="num">{formatDuration(s.startedAt, s.endedAt, now)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
