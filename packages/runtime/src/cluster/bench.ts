@@ -1,0 +1,117 @@
+/**
+ * Data-plane benchmark: a q0-like pipeline (project, rebalance, discard) and
+ * a keyed windowed pipeline (keyBy auction, 1 s tumbling window) at
+ * parallelism 2, on the local mini-cluster (2 slots, one process) and split
+ * across two TaskManager processes connected over TCP (one slot each).
+ * Times are from RUNNING to the end of the job (start-up excluded).
+ *
+ *   node --import tsx --conditions=@freshet/source packages/runtime/src/cluster/bench.ts [events]
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLocalJob } from '../local/executor.js';
+import type { SubtaskMetrics } from '../task/metrics.js';
+import { benchJob } from './bench-graphs.js';
+import { DataPlane } from './data-plane.js';
+import { ClusterJob } from './job.js';
+
+interface SideResult {
+  status: string;
+  runningMs: number;
+  bytesOut: number;
+  recordsIn: number;
+}
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { side: { type: 'string' }, graph: { type: 'string' }, events: { type: 'string' }, ports: { type: 'string' } },
+  allowPositionals: true,
+  strict: false,
+});
+
+async function runSide(side: string, graph: string, events: number, ports: number[]): Promise<void> {
+  const self = side === 'a' ? 'tm-a' : 'tm-b';
+  const plane = await DataPlane.listen({ port: side === 'a' ? ports[0]! : ports[1]! });
+  const job = await benchJob(graph, events, 2);
+  const latest = new Map<string, SubtaskMetrics>();
+  let running = 0;
+  const cj = new ClusterJob({
+    jobId: `bench-${graph}`,
+    attempt: 0,
+    self,
+    program: job.program,
+    jobGraph: job.jobGraph,
+    loader: job.loader,
+    slots: [
+      { taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: ports[0]! },
+      { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: ports[1]! },
+    ],
+    dataPlane: plane,
+    listener: {
+      onStates: (u) => { if (running === 0 && u.some((x) => x.state === 'RUNNING')) running = performance.now(); },
+      onMetrics: (ms) => { for (const m of ms) latest.set(`${m.vertexId}#${m.subtask}`, m); },
+      onCollected: () => undefined,
+    },
+  });
+  cj.start();
+  const status = await cj.done;
+  const end = performance.now();
+  const all = [...latest.values()];
+  const result: SideResult = {
+    status,
+    runningMs: end - running,
+    bytesOut: all.reduce((s, m) => s + m.bytesOut, 0),
+    recordsIn: all.filter((m) => m.vertexName.includes('generator') || m.vertexName.includes('Generator')).reduce((s, m) => s + m.recordsIn, 0),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  await plane.close();
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function child(side: string, graph: string, events: number, ports: number[]): Promise<SideResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--side', side, '--graph', graph, '--events', String(events), '--ports', ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    p.once('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) reject(new Error(`side ${side} exited ${code}: ${out}`));
+      else resolve(JSON.parse(line) as SideResult);
+    });
+  });
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+async function runParent(events: number): Promise<void> {
+  for (const graph of ['q0', 'keyedWindow']) {
+    const job = await benchJob(graph, events, 2);
+    const local = await runLocalJob({ ...job, slots: 2, timeoutMs: 600_000 });
+    const localSec = local.metrics.elapsedMs / 1000;
+    const localBytes = local.metrics.subtasks.reduce((s, m) => s + m.bytesOut, 0);
+    const ports = [await freePort(), await freePort()];
+    const [a, b] = await Promise.all([child('a', graph, events, ports), child('b', graph, events, ports)]);
+    const clusterSec = Math.max(a.runningMs, b.runningMs) / 1000;
+    const clusterBytes = a.bytesOut + b.bytesOut;
+    console.log(
+      `${graph}: local ${local.status} ${fmt(events / localSec)} rec/s, ${fmt(localBytes / localSec / 1e6)} MB/s across slots (${fmt(localBytes / 1e6)} MB) | ` +
+        `2 TaskManagers ${a.status}/${b.status} ${fmt(events / clusterSec)} rec/s, ${fmt(clusterBytes / clusterSec / 1e6)} MB/s across the exchange (${fmt(clusterBytes / 1e6)} MB) | ` +
+        `ratio ${((localSec / clusterSec) * 100).toFixed(0)}%`,
+    );
+  }
+}
+
+if (typeof values.side === 'string') {
+  await runSide(values.side, String(values.graph), Number(values.events), String(values.ports).split(',').map(Number));
+} else {
+  await runParent(Number(process.argv[2] ?? 1_000_000));
+}
