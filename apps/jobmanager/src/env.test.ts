@@ -17,6 +17,8 @@ describe('loadJobManagerConfig', () => {
       databaseUrl: undefined,
       heartbeatTimeoutMs: 10_000,
       uploadLimitBytes: 10 * 1024 * 1024,
+      slotRequestTimeoutMs: 30_000,
+      planTimeoutMs: 10_000,
       logLevel: 'info',
     });
   });

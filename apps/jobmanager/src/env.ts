@@ -35,6 +35,8 @@ function configSchema(cwd: string) {
       .optional(),
     heartbeatTimeoutMs: intSetting(200, 3_600_000).default(10_000),
     uploadLimitBytes: intSetting(1024, 2 ** 31).default(10 * 1024 * 1024),
+    slotRequestTimeoutMs: intSetting(0, 3_600_000).default(30_000),
+    planTimeoutMs: intSetting(100, 600_000).default(10_000),
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   });
 }
@@ -50,6 +52,8 @@ export const JOBMANAGER_SETTINGS: { readonly [K in keyof JobManagerConfig]-?: Se
   databaseUrl: { flag: '--database-url', env: 'DATABASE_URL' },
   heartbeatTimeoutMs: { flag: '--heartbeat-timeout-ms', env: 'FRESHET_HEARTBEAT_TIMEOUT_MS' },
   uploadLimitBytes: { flag: '--upload-limit-bytes', env: 'FRESHET_UPLOAD_LIMIT_BYTES' },
+  slotRequestTimeoutMs: { flag: '--slot-request-timeout-ms', env: 'FRESHET_SLOT_REQUEST_TIMEOUT_MS' },
+  planTimeoutMs: { flag: '--plan-timeout-ms', env: 'FRESHET_PLAN_TIMEOUT_MS' },
   logLevel: { flag: '--log-level', env: 'FRESHET_LOG_LEVEL' },
 };
 
@@ -65,7 +69,9 @@ Options:
   --data-dir <dir>              data directory, holds the embedded database (env FRESHET_DATA_DIR, default ./.freshet)
   --database-url <url>          Postgres URL; absent = embedded PGlite under the data directory (env DATABASE_URL)
   --heartbeat-timeout-ms <ms>   a TaskManager silent this long is LOST, LATE at half (env FRESHET_HEARTBEAT_TIMEOUT_MS, default 10000)
-  --upload-limit-bytes <n>      largest request body accepted (env FRESHET_UPLOAD_LIMIT_BYTES, default 10485760)
+  --upload-limit-bytes <n>      largest program upload accepted (env FRESHET_UPLOAD_LIMIT_BYTES, default 10485760)
+  --slot-request-timeout-ms <ms>  how long a job waits for free task slots before it fails (env FRESHET_SLOT_REQUEST_TIMEOUT_MS, default 30000)
+  --plan-timeout-ms <ms>        time a program may take to build its graph in plan mode (env FRESHET_PLAN_TIMEOUT_MS, default 10000)
   --log-level <level>           ${LOG_LEVELS.join('|')} (env FRESHET_LOG_LEVEL, default info)
   -h, --help                    show this help
 `;

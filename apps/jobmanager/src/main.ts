@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { openDatabase } from '@freshet/db';
+import { ArtifactService } from './artifacts/service.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
 import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
+import { CommandHub } from './jobs/commands.js';
+import { MetricsStore } from './jobs/metrics.js';
+import { JobService } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
 
@@ -19,6 +24,7 @@ export interface JobManager {
   readonly url: string;
   readonly port: number;
   readonly registry: ClusterRegistry;
+  readonly jobs: JobService;
   /** Closes the server, stops the monitor, closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -40,15 +46,35 @@ export async function startJobManager(
     version: JOBMANAGER_VERSION,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
   });
+  const artifacts = new ArtifactService({
+    db,
+    dir: join(config.dataDir, 'artifacts'),
+    uploadLimitBytes: config.uploadLimitBytes,
+    logger,
+  });
+  const commands = new CommandHub();
+  const metrics = new MetricsStore();
+  const jobs = new JobService({
+    db,
+    registry,
+    artifacts,
+    commands,
+    metrics,
+    logger,
+    slotRequestTimeoutMs: config.slotRequestTimeoutMs,
+    planTimeoutMs: config.planTimeoutMs,
+  });
   let monitor: ReturnType<typeof startHealthMonitor> | undefined;
   try {
     await registry.restore();
+    await artifacts.init();
+    await jobs.start();
     monitor = startHealthMonitor(registry, config.heartbeatTimeoutMs, logger);
     const server = await startHttpServer({
       host: config.host,
       port: config.port,
-      maxBodySize: config.uploadLimitBytes,
-      context: { registry },
+      uploadLimitBytes: config.uploadLimitBytes,
+      context: { registry, artifacts, jobs, metrics, commands, db },
       logger,
     });
     logger.info(
@@ -67,16 +93,19 @@ export async function startJobManager(
       url: server.url,
       port: server.port,
       registry,
+      jobs,
       close: () =>
         (closing ??= (async () => {
           await server.close();
           await stopMonitor.stop();
+          await jobs.stop();
           await db.close();
           logger.info('JobManager stopped');
         })()),
     };
   } catch (err) {
     await monitor?.stop();
+    await jobs.stop();
     await db.close();
     throw err;
   }

@@ -1,4 +1,7 @@
+import { artifactsRouter } from './routers/artifacts.js';
 import { clusterRouter } from './routers/cluster.js';
+import { executionsRouter } from './routers/executions.js';
+import { jobsRouter } from './routers/jobs.js';
 import { taskManagersRouter } from './routers/task-managers.js';
 import { router } from './trpc.js';
 
@@ -6,9 +9,27 @@ import { router } from './trpc.js';
 export const appRouter = router({
   cluster: clusterRouter,
   taskManagers: taskManagersRouter,
+  artifacts: artifactsRouter,
+  jobs: jobsRouter,
+  executions: executionsRouter,
 });
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
 export type AppRouter = typeof appRouter;
 
-export type { ClusterOverview, TaskManagerInfo } from './cluster/registry.js';
+export type { ClusterOverview, ClusterThroughput, HealthPoint, TaskManagerInfo } from './cluster/registry.js';
+export type { TaskManagerDetails } from './routers/task-managers.js';
+export type { ArtifactDetails, ArtifactInfo, UploadResult } from './artifacts/service.js';
+export type { PlannedJob } from './jobs/planning.js';
+export type { CollectedRecords, TaskManagerSubtask } from './jobs/service.js';
+export type {
+  JobDetails,
+  JobEdgeView,
+  JobEventView,
+  JobExceptionView,
+  JobList,
+  JobSummary,
+  JobVertexView,
+  SubtaskView,
+} from './jobs/views.js';
+export type { SubtaskMetrics, VertexMetrics, VertexMetricsPoint } from './jobs/metrics.js';

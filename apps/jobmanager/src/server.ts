@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -10,8 +12,8 @@ export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** Largest request body accepted by tRPC procedures, bytes. */
-  maxBodySize: number;
+  /** Largest program upload, bytes (request bodies may be somewhat larger, so an upload over the limit gets a precise message). */
+  uploadLimitBytes: number;
   context: Context;
   logger: Logger;
 }
@@ -31,13 +33,81 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(json);
 }
 
-/** Serves tRPC under `/trpc` and `GET /healthz` for scripts and probes. */
+const BUNDLE_PATH = /^\/artifacts\/([0-9a-f]{64})\.mjs$/;
+
+/**
+ * `GET /artifacts/<bundleSha256>.mjs` for TaskManagers: needs
+ * `Authorization: Bearer <taskManagerId>.<token>` of a live session. The
+ * digest is matched strictly, so no path can be smuggled in.
+ */
+async function serveBundle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  context: Context,
+): Promise<void> {
+  const auth = /^Bearer (.+)\.([^.]+)$/.exec(req.headers.authorization ?? '');
+  let ok = false;
+  if (auth !== null) {
+    try {
+      ok = context.registry.checkSession(auth[1]!, auth[2]!) === 'ok';
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    res.setHeader('www-authenticate', 'Bearer');
+    sendJson(res, 401, {
+      error:
+        'Bundles are for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
+    });
+    return;
+  }
+  const digest = BUNDLE_PATH.exec(path)?.[1];
+  const file = digest === undefined ? undefined : context.artifacts.bundlePath(digest);
+  const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
+  if (file === undefined || info?.isFile() !== true) {
+    sendJson(res, 404, { error: `No bundle ${path.slice('/artifacts/'.length)}` });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': info.size });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(file).pipe(res);
+}
+
+/** A tRPC-shaped PAYLOAD_TOO_LARGE answer for an upload whose body is far over the limit. */
+function rejectHugeUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  maxBody: number,
+): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!(length > maxBody)) return false;
+  const mib = (n: number): string => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+  sendJson(res, 413, {
+    error: {
+      message: `Program upload is ${mib(length)}; the limit is ${mib(limit)} (set --upload-limit-bytes)`,
+      code: -32013,
+      data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path: 'artifacts.upload', diagnostics: null },
+    },
+  });
+  req.resume();
+  return true;
+}
+
+/** Serves tRPC under `/trpc`, program bundles under `/artifacts/` and `GET /healthz` for scripts and probes. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { logger } = opts;
+  // Room for an upload somewhat over the limit, so the procedure can name the file and its size.
+  const maxBodySize = opts.uploadLimitBytes * 2 + 1024 * 1024;
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    maxBodySize: opts.maxBodySize,
+    maxBodySize,
     createContext: () => opts.context,
     onError({ error, path }) {
       // Client mistakes are the client's to report; only our own failures are logged as errors.
@@ -51,7 +121,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok' });
     } else if (path.startsWith('/trpc/')) {
+      if (path === '/trpc/artifacts.upload' && rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize))
+        return;
       trpc(req, res);
+    } else if (path.startsWith('/artifacts/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveBundle(req, res, path, opts.context).catch((err: unknown) => {
+        logger.error({ err, path }, 'Serving a bundle failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'Could not read the bundle' });
+        else res.destroy();
+      });
     } else {
       sendJson(res, 404, { error: `Not found: ${req.method ?? 'GET'} ${path}. The API is under /trpc` });
     }

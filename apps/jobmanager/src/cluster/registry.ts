@@ -27,12 +27,50 @@ export interface TaskManagerInfo {
   health: TaskManagerRecord['health'];
 }
 
+/** One heartbeat's health, kept in memory for the last minutes (`taskManagers.get`). */
+export interface HealthPoint {
+  /** Epoch ms of the heartbeat. */
+  t: number;
+  cpu: number;
+  heapUsed: number;
+  rss: number;
+  eventLoopDelayMs: number;
+  slotsUsed: number;
+}
+
+/** Records per second flowing out of the sources of every running job. */
+export interface ClusterThroughput {
+  /** The latest second's rate. */
+  recordsPerSec: number;
+  /** One point per second, oldest first, over the last minutes (`t` is epoch ms). */
+  history: { t: number; recordsPerSec: number }[];
+}
+
+/** A TaskManager that can take work: live, with a session, status OK. */
+export interface SchedulableTaskManager {
+  id: string;
+  host: string;
+  dataPort: number;
+  slots: number;
+}
+
+/** Why a TaskManager's session ended while it may have run subtasks. */
+export interface TaskManagerLoss {
+  id: string;
+  host: string;
+  dataPort: number;
+  /** e.g. `no heartbeat for 10000 ms`, `it deregistered`, `it registered again (new session)`. */
+  reason: string;
+}
+
 /** The cluster at a glance, as `cluster.overview` returns it. */
 export interface ClusterOverview {
   taskManagers: { total: number; byStatus: Record<TaskManagerStatus, number> };
   /** Slots of live (OK or LATE) TaskManagers. */
   slots: { total: number; free: number };
   jobs: { total: number; byStatus: Record<string, number> };
+  /** Summed source out-rates of the running jobs. */
+  throughput: ClusterThroughput;
   jobManager: {
     version: string;
     startedAt: string;
@@ -44,6 +82,8 @@ export interface ClusterOverview {
 /** In-memory view of a TaskManager that is not known to be gone. */
 interface LiveTaskManager {
   status: 'OK' | 'LATE';
+  host: string;
+  dataPort: number;
   slots: number;
   slotsUsed: number;
   /** Last sign of life (ms since epoch); the JobManager's start time for rows inherited from a previous run. */
@@ -65,6 +105,9 @@ export interface ClusterRegistryOptions {
 
 const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/** How long heartbeat health is kept for `taskManagers.get`. */
+const HEALTH_HISTORY_MS = 5 * 60_000;
+
 /**
  * The JobManager's book of TaskManagers: registration, heartbeats, liveness.
  * Session tokens live only in memory (as hashes): after a JobManager restart
@@ -77,8 +120,12 @@ export class ClusterRegistry {
   readonly startedAt: Date;
   readonly heartbeatIntervalMs: number;
   readonly #live = new Map<string, LiveTaskManager>();
+  readonly #health = new Map<string, HealthPoint[]>();
+  readonly #lossListeners = new Set<(loss: TaskManagerLoss) => void>();
   readonly #opts: ClusterRegistryOptions;
   readonly #now: () => number;
+  #slotUsage: ((taskManagerId: string) => number) | undefined;
+  #throughput: () => ClusterThroughput = () => ({ recordsPerSec: 0, history: [] });
 
   constructor(opts: ClusterRegistryOptions) {
     this.#opts = opts;
@@ -98,6 +145,8 @@ export class ClusterRegistry {
       if (row.status !== 'OK' && row.status !== 'LATE') continue;
       this.#live.set(row.id, {
         status: row.status,
+        host: row.host,
+        dataPort: row.dataPort,
         slots: row.slots,
         slotsUsed: row.health?.slotsUsed ?? 0,
         lastSeenMs: Math.max(row.lastHeartbeatAt.getTime(), startMs),
@@ -122,8 +171,20 @@ export class ClusterRegistry {
       ? await store.reviveTaskManager(id, registration, now)
       : await store.createTaskManager(id, registration, now);
     const token = randomBytes(32).toString('base64url');
+    // A TaskManager registering again under a live session restarted: whatever it ran is gone.
+    const before = this.#live.get(row.id);
+    if (before?.tokenHash !== undefined) {
+      this.#emitLoss({
+        id: row.id,
+        host: before.host,
+        dataPort: before.dataPort,
+        reason: 'it registered again (its previous session ended)',
+      });
+    }
     this.#live.set(row.id, {
       status: 'OK',
+      host: row.host,
+      dataPort: row.dataPort,
       slots: row.slots,
       slotsUsed: 0,
       lastSeenMs: now.getTime(),
@@ -153,6 +214,7 @@ export class ClusterRegistry {
     live.lastSeenMs = nowMs;
     live.status = 'OK';
     live.slotsUsed = input.health.slotsUsed;
+    this.#recordHealth(input.taskManagerId, nowMs, input.health);
     await this.#opts.store.recordHeartbeat(input.taskManagerId, new Date(nowMs), input.health, 'OK');
     if (recovered) this.#opts.logger.info({ taskManagerId: input.taskManagerId }, 'TaskManager is OK again');
     if (recovered || slotsChanged) this.changes.notify();
@@ -170,6 +232,12 @@ export class ClusterRegistry {
     }
     this.#authenticate(live.tokenHash, input.token);
     this.#live.delete(input.taskManagerId);
+    this.#emitLoss({
+      id: input.taskManagerId,
+      host: live.host,
+      dataPort: live.dataPort,
+      reason: 'it deregistered',
+    });
     await this.#opts.store.setTaskManagerStatus(input.taskManagerId, 'DEREGISTERED');
     this.#opts.logger.info({ taskManagerId: input.taskManagerId }, 'TaskManager deregistered');
     this.changes.notify();
@@ -194,6 +262,14 @@ export class ClusterRegistry {
       if (next === 'LOST') {
         this.#live.delete(id);
         logger.warn({ taskManagerId: id, silentMs }, 'TaskManager lost: no heartbeat within the timeout');
+        if (live.tokenHash !== undefined) {
+          this.#emitLoss({
+            id,
+            host: live.host,
+            dataPort: live.dataPort,
+            reason: `no heartbeat for ${heartbeatTimeoutMs} ms`,
+          });
+        }
       } else {
         live.status = 'LATE';
         logger.warn({ taskManagerId: id, silentMs }, 'TaskManager late: heartbeats overdue');
@@ -202,6 +278,74 @@ export class ClusterRegistry {
       changed = true;
     }
     if (changed) this.changes.notify();
+  }
+
+  /**
+   * Checks a TaskManager's session: `ok`, or `unknown` when the JobManager
+   * has none for it (restarted, or declared it lost). A wrong token throws
+   * UNAUTHORIZED.
+   */
+  checkSession(taskManagerId: string, token: string): 'ok' | 'unknown' {
+    const live = this.#live.get(taskManagerId);
+    if (live?.tokenHash === undefined) return 'unknown';
+    this.#authenticate(live.tokenHash, token);
+    return 'ok';
+  }
+
+  /** Like {@link ClusterRegistry.checkSession} but `unknown` is UNAUTHORIZED too (for mutations). */
+  requireSession(taskManagerId: string, token: string): void {
+    if (this.checkSession(taskManagerId, token) === 'unknown') {
+      throw new TRPCError({
+        code: 'UNAUTHORIZED',
+        message: `Unknown TaskManager session ${taskManagerId}: the JobManager restarted or declared it lost; register again`,
+      });
+    }
+  }
+
+  /** Whether `taskManagerId` holds a session (registered in this JobManager's lifetime and not lost). */
+  hasSession(taskManagerId: string): boolean {
+    return this.#live.get(taskManagerId)?.tokenHash !== undefined;
+  }
+
+  /** TaskManagers that can take new work (OK, with a session), in a stable order. */
+  schedulable(): SchedulableTaskManager[] {
+    const out: SchedulableTaskManager[] = [];
+    for (const [id, live] of this.#live) {
+      if (live.status === 'OK' && live.tokenHash !== undefined) {
+        out.push({ id, host: live.host, dataPort: live.dataPort, slots: live.slots });
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Host and data port of a TaskManager this JobManager knows in memory, if any. */
+  address(taskManagerId: string): { host: string; dataPort: number } | undefined {
+    const live = this.#live.get(taskManagerId);
+    return live === undefined ? undefined : { host: live.host, dataPort: live.dataPort };
+  }
+
+  /**
+   * Calls `listener` when a TaskManager's session ends with work possibly on
+   * it: LOST, deregistered, or registered again. Returns an unsubscribe function.
+   */
+  onLoss(listener: (loss: TaskManagerLoss) => void): () => void {
+    this.#lossListeners.add(listener);
+    return () => this.#lossListeners.delete(listener);
+  }
+
+  /** Makes slot usage come from the scheduler's allocations instead of heartbeats. */
+  setSlotUsage(slotsUsed: (taskManagerId: string) => number): void {
+    this.#slotUsage = slotsUsed;
+  }
+
+  /** Source of the overview's throughput. */
+  setThroughput(throughput: () => ClusterThroughput): void {
+    this.#throughput = throughput;
+  }
+
+  /** Heartbeat health of the last minutes, oldest first (empty for a TaskManager not heard from in this run). */
+  healthHistory(taskManagerId: string): HealthPoint[] {
+    return [...(this.#health.get(taskManagerId) ?? [])];
   }
 
   /** Every TaskManager ever registered, newest first. */
@@ -237,7 +381,7 @@ export class ClusterRegistry {
       byStatus[status]++;
       if (status === 'OK' || status === 'LATE') {
         total += row.slots;
-        used += Math.min(row.slots, this.#live.get(row.id)?.slotsUsed ?? 0);
+        used += Math.min(row.slots, this.#slotsUsed(row.id));
       }
     }
     let jobs = 0;
@@ -246,6 +390,7 @@ export class ClusterRegistry {
       taskManagers: { total: rows.length, byStatus },
       slots: { total, free: total - used },
       jobs: { total: jobs, byStatus: jobsByStatus },
+      throughput: this.#throughput(),
       jobManager: {
         version,
         startedAt: this.startedAt.toISOString(),
@@ -253,6 +398,38 @@ export class ClusterRegistry {
         heartbeatTimeoutMs,
       },
     };
+  }
+
+  #slotsUsed(id: string): number {
+    const live = this.#live.get(id);
+    if (live === undefined) return 0;
+    return this.#slotUsage === undefined ? live.slotsUsed : this.#slotUsage(id);
+  }
+
+  #emitLoss(loss: TaskManagerLoss): void {
+    for (const listener of this.#lossListeners) {
+      try {
+        listener(loss);
+      } catch (err) {
+        this.#opts.logger.error({ err, taskManagerId: loss.id }, 'TaskManager loss handler failed');
+      }
+    }
+  }
+
+  #recordHealth(id: string, t: number, health: HeartbeatInput['health']): void {
+    let points = this.#health.get(id);
+    if (points === undefined) this.#health.set(id, (points = []));
+    points.push({
+      t,
+      cpu: health.cpu,
+      heapUsed: health.heapUsed,
+      rss: health.rss,
+      eventLoopDelayMs: health.eventLoopDelayMs,
+      slotsUsed: this.#slotsUsed(id),
+    });
+    let drop = 0;
+    while (drop < points.length && points[drop]!.t < t - HEALTH_HISTORY_MS) drop++;
+    if (drop > 0) points.splice(0, drop);
   }
 
   #authenticate(expected: Buffer, token: string): void {
@@ -276,7 +453,7 @@ export class ClusterRegistry {
       dataPort: row.dataPort,
       controlAddress: row.controlAddress,
       slots: row.slots,
-      slotsUsed: this.#live.get(row.id)?.slotsUsed ?? 0,
+      slotsUsed: this.#slotsUsed(row.id),
       status: this.#statusOf(row),
       registeredAt: row.registeredAt.toISOString(),
       lastHeartbeatAt: row.lastHeartbeatAt.toISOString(),

@@ -3,18 +3,37 @@ import {
   HeartbeatInputSchema,
   RegisterTaskManagerInputSchema,
   TaskManagerByIdInputSchema,
+  TaskManagerSessionSchema,
+  type TaskManagerCommand,
 } from '@freshet/protocol';
+import type { HealthPoint, TaskManagerInfo } from '../cluster/registry.js';
+import type { TaskManagerSubtask } from '../jobs/service.js';
 import { publicProcedure, router } from '../trpc.js';
+
+/** `taskManagers.get`: the TaskManager, what runs on it, and its recent health. */
+export interface TaskManagerDetails extends TaskManagerInfo {
+  /** Subtasks deployed to it that have not ended. */
+  subtasks: TaskManagerSubtask[];
+  /** Heartbeat health of the last five minutes, oldest first (`t` is epoch ms). */
+  healthHistory: HealthPoint[];
+}
 
 /** `taskManagers.*`: what the dashboard reads, and the TaskManagers' control plane. */
 export const taskManagersRouter = router({
   /** Every TaskManager ever registered, newest first, whatever its status. */
   list: publicProcedure.query(({ ctx }) => ctx.registry.list()),
 
-  /** One TaskManager by id; NOT_FOUND for an unknown id. */
+  /** One TaskManager by id with its running subtasks and health history; NOT_FOUND for an unknown id. */
   get: publicProcedure
     .input(TaskManagerByIdInputSchema)
-    .query(({ ctx, input }) => ctx.registry.get(input.id)),
+    .query(async ({ ctx, input }): Promise<TaskManagerDetails> => {
+      const info = await ctx.registry.get(input.id);
+      return {
+        ...info,
+        subtasks: ctx.jobs.subtasksOn(input.id),
+        healthHistory: ctx.registry.healthHistory(input.id),
+      };
+    }),
 
   /** Control plane: a TaskManager joins and gets its id, session token and heartbeat interval. */
   register: publicProcedure
@@ -30,4 +49,26 @@ export const taskManagersRouter = router({
   deregister: publicProcedure
     .input(DeregisterInputSchema)
     .mutation(({ ctx, input }) => ctx.registry.deregister(input)),
+
+  /**
+   * Control plane, over SSE: the commands for this TaskManager (`deploy`,
+   * `cancel`). Subscribe right after registering. An unknown session gets
+   * one `reregister` command and the stream ends; a wrong token is
+   * UNAUTHORIZED. Commands pushed while the TaskManager is reconnecting wait
+   * for it.
+   */
+  commands: publicProcedure.input(TaskManagerSessionSchema).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }): AsyncGenerator<TaskManagerCommand> {
+    if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
+      yield {
+        type: 'reregister',
+        reason: `unknown TaskManager ${input.taskManagerId}: the JobManager restarted or declared it lost`,
+      };
+      return;
+    }
+    yield* ctx.commands.drain(input.taskManagerId, signal);
+  }),
 });

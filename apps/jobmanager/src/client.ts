@@ -1,0 +1,53 @@
+/**
+ * A typed tRPC client for the JobManager, for Node programs (the CLI, tests):
+ * `@freshet/jobmanager/client`. Uses `httpLink`, which also carries the
+ * `FormData` of `artifacts.upload`.
+ *
+ * @packageDocumentation
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import type { AppRouter } from './router.js';
+import type { UploadResult } from './artifacts/service.js';
+
+/** A typed client of the JobManager's API. */
+export type JobManagerClient = TRPCClient<AppRouter>;
+
+/** The JobManager URL to use: `FRESHET_JOBMANAGER_URL` or http://127.0.0.1:8081. */
+export const DEFAULT_JOBMANAGER_URL = 'http://127.0.0.1:8081';
+
+/**
+ * Creates a client for the JobManager at `url` (its base URL, e.g.
+ * `http://127.0.0.1:8081`; `/trpc` is appended).
+ */
+export function createJobManagerClient(url: string): JobManagerClient {
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url.replace(/\/+$/, '')}/trpc` })] });
+}
+
+/** Uploads a program file (its base name is sent for display). */
+export async function uploadProgramFile(client: JobManagerClient, path: string): Promise<UploadResult> {
+  const form = new FormData();
+  form.append('file', new Blob([await readFile(path)]), basename(path));
+  return client.artifacts.upload.mutate(form);
+}
+
+/** One compile or type error as the JobManager reports it in `error.data.diagnostics`. */
+export interface RemoteDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  codeFrame: string;
+}
+
+/** The diagnostics of a failed upload, if the error carries any. */
+export function diagnosticsOf(err: unknown): RemoteDiagnostic[] {
+  if (!(err instanceof TRPCClientError)) return [];
+  const data = (err as TRPCClientError<AppRouter>).data as
+    { diagnostics?: RemoteDiagnostic[] | null } | undefined;
+  return data?.diagnostics ?? [];
+}
+
+export { TRPCClientError };
+export type { AppRouter };

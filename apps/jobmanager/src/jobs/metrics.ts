@@ -1,0 +1,195 @@
+/**
+ * Metrics in memory: the latest sample of every subtask (with rates derived
+ * from its counters), per-vertex history at one-second resolution for the
+ * last minutes, and the cluster's throughput (summed source out-rates).
+ * Nothing here is persisted: after a restart the charts start empty.
+ */
+import type { SubtaskMetricsSample } from '@freshet/protocol';
+
+/** Seconds of history kept per vertex and for the cluster. */
+export const METRICS_HISTORY_SECONDS = 300;
+/** A subtask silent this long no longer counts towards live rates. */
+const STALE_MS = 5_000;
+
+/** The latest metrics of one subtask. */
+export interface SubtaskMetrics {
+  /** Counters since the subtask started. */
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Rates since the previous sample. */
+  recordsInPerSec: number;
+  recordsOutPerSec: number;
+  bytesInPerSec: number;
+  bytesOutPerSec: number;
+  busyRatio: number;
+  backpressureRatio: number;
+  /** Epoch ms; null before the first watermark. */
+  inputWatermark: number | null;
+  /** Epoch ms when the JobManager received the sample. */
+  receivedAt: number;
+}
+
+/** Metrics of a vertex, aggregated over its subtasks. */
+export interface VertexMetrics {
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  recordsInPerSec: number;
+  recordsOutPerSec: number;
+  bytesInPerSec: number;
+  bytesOutPerSec: number;
+  /** Max over subtasks. */
+  busyRatio: number;
+  /** Max over subtasks. */
+  backpressureRatio: number;
+  /** Lowest input watermark over subtasks (epoch ms), null while any has none. */
+  inputWatermark: number | null;
+}
+
+/** One second of a vertex's history (`t` is epoch ms, whole seconds). */
+export interface VertexMetricsPoint extends VertexMetrics {
+  t: number;
+}
+
+interface SubtaskEntry {
+  sample: SubtaskMetricsSample;
+  metrics: SubtaskMetrics;
+}
+
+const ZERO: VertexMetrics = {
+  recordsIn: 0,
+  recordsOut: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  recordsInPerSec: 0,
+  recordsOutPerSec: 0,
+  bytesInPerSec: 0,
+  bytesOutPerSec: 0,
+  busyRatio: 0,
+  backpressureRatio: 0,
+  inputWatermark: null,
+};
+
+const rate = (now: number, before: number, dtMs: number): number =>
+  dtMs > 0 && now >= before ? ((now - before) * 1000) / dtMs : 0;
+
+/** Metrics of every job this JobManager ran since it started. */
+export class MetricsStore {
+  /** jobId -> `vertexId#subtask` -> latest. */
+  readonly #latest = new Map<string, Map<string, SubtaskEntry>>();
+  /** jobId -> vertexId -> points, oldest first. */
+  readonly #history = new Map<string, Map<string, VertexMetricsPoint[]>>();
+  readonly #throughput: { t: number; recordsPerSec: number }[] = [];
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Takes one sample; returns false when it is older than the one held. */
+  ingest(sample: SubtaskMetricsSample): boolean {
+    let job = this.#latest.get(sample.jobId);
+    if (job === undefined) this.#latest.set(sample.jobId, (job = new Map<string, SubtaskEntry>()));
+    const key = `${sample.vertexId}#${sample.subtaskIndex}`;
+    const prev = job.get(key);
+    if (prev !== undefined && prev.sample.attempt === sample.attempt && prev.sample.at >= sample.at)
+      return false;
+    const base = prev !== undefined && prev.sample.attempt === sample.attempt ? prev.sample : undefined;
+    const dt = base === undefined ? 0 : sample.at - base.at;
+    job.set(key, {
+      sample,
+      metrics: {
+        recordsIn: sample.recordsIn,
+        recordsOut: sample.recordsOut,
+        bytesIn: sample.bytesIn,
+        bytesOut: sample.bytesOut,
+        recordsInPerSec: base ? rate(sample.recordsIn, base.recordsIn, dt) : 0,
+        recordsOutPerSec: base ? rate(sample.recordsOut, base.recordsOut, dt) : 0,
+        bytesInPerSec: base ? rate(sample.bytesIn, base.bytesIn, dt) : 0,
+        bytesOutPerSec: base ? rate(sample.bytesOut, base.bytesOut, dt) : 0,
+        busyRatio: sample.busyRatio,
+        backpressureRatio: sample.backpressureRatio,
+        inputWatermark: sample.inputWatermark,
+        receivedAt: this.#now(),
+      },
+    });
+    return true;
+  }
+
+  /** Folds the latest samples of a job's vertices into this second's history point. */
+  recordSecond(jobId: string, vertexIds: readonly string[]): void {
+    const t = Math.floor(this.#now() / 1000) * 1000;
+    let job = this.#history.get(jobId);
+    if (job === undefined) this.#history.set(jobId, (job = new Map<string, VertexMetricsPoint[]>()));
+    for (const vertexId of vertexIds) {
+      let points = job.get(vertexId);
+      if (points === undefined) job.set(vertexId, (points = []));
+      const point = { t, ...this.vertex(jobId, vertexId) };
+      if (points.at(-1)?.t === t) points[points.length - 1] = point;
+      else points.push(point);
+      if (points.length > METRICS_HISTORY_SECONDS) points.splice(0, points.length - METRICS_HISTORY_SECONDS);
+    }
+  }
+
+  /** The latest metrics of one subtask, if it reported any. */
+  subtask(jobId: string, vertexId: string, subtaskIndex: number): SubtaskMetrics | null {
+    return this.#latest.get(jobId)?.get(`${vertexId}#${subtaskIndex}`)?.metrics ?? null;
+  }
+
+  /** A vertex's metrics aggregated over its subtasks (rates only from fresh samples). */
+  vertex(jobId: string, vertexId: string): VertexMetrics {
+    const job = this.#latest.get(jobId);
+    if (job === undefined) return { ...ZERO };
+    const now = this.#now();
+    const out = { ...ZERO };
+    let watermark: number | null = Infinity;
+    let any = false;
+    for (const entry of job.values()) {
+      if (entry.sample.vertexId !== vertexId) continue;
+      any = true;
+      const m = entry.metrics;
+      out.recordsIn += m.recordsIn;
+      out.recordsOut += m.recordsOut;
+      out.bytesIn += m.bytesIn;
+      out.bytesOut += m.bytesOut;
+      if (now - m.receivedAt <= STALE_MS) {
+        out.recordsInPerSec += m.recordsInPerSec;
+        out.recordsOutPerSec += m.recordsOutPerSec;
+        out.bytesInPerSec += m.bytesInPerSec;
+        out.bytesOutPerSec += m.bytesOutPerSec;
+        out.busyRatio = Math.max(out.busyRatio, m.busyRatio);
+        out.backpressureRatio = Math.max(out.backpressureRatio, m.backpressureRatio);
+      }
+      if (m.inputWatermark === null) watermark = null;
+      else if (watermark !== null) watermark = Math.min(watermark, m.inputWatermark);
+    }
+    out.inputWatermark = any && watermark !== null && Number.isFinite(watermark) ? watermark : null;
+    return out;
+  }
+
+  /** Per-vertex history of a job, oldest first. */
+  history(jobId: string): Record<string, VertexMetricsPoint[]> {
+    const job = this.#history.get(jobId);
+    const out: Record<string, VertexMetricsPoint[]> = {};
+    if (job !== undefined) for (const [vertexId, points] of job) out[vertexId] = [...points];
+    return out;
+  }
+
+  /** Appends this second's cluster throughput (the caller sums source out-rates). */
+  recordThroughput(recordsPerSec: number): void {
+    const t = Math.floor(this.#now() / 1000) * 1000;
+    if (this.#throughput.at(-1)?.t === t)
+      this.#throughput[this.#throughput.length - 1] = { t, recordsPerSec };
+    else this.#throughput.push({ t, recordsPerSec });
+    if (this.#throughput.length > METRICS_HISTORY_SECONDS)
+      this.#throughput.splice(0, this.#throughput.length - METRICS_HISTORY_SECONDS);
+  }
+
+  /** The cluster's throughput history. */
+  throughput(): { recordsPerSec: number; history: { t: number; recordsPerSec: number }[] } {
+    return { recordsPerSec: this.#throughput.at(-1)?.recordsPerSec ?? 0, history: [...this.#throughput] };
+  }
+}

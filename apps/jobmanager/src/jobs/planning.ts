@@ -1,0 +1,79 @@
+/**
+ * `jobs.plan`: an artifact's bundle runs in plan mode in an isolated child
+ * process (time and memory limits, empty environment; never in the
+ * JobManager's own process), then the optimizer turns its StreamGraph into a
+ * JobGraph.
+ */
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { optimize, planInSandbox, type PlanOverrides } from '@freshet/planner';
+import { Sha256Schema, type JobGraph } from '@freshet/protocol';
+
+/** The StreamGraph as plan mode returns it (functions dropped). */
+export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph'];
+
+/** Input of `jobs.plan`. */
+export const PlanJobInputSchema = z.object({
+  artifactId: Sha256Schema,
+  args: z.array(z.string().max(100_000)).max(1000).default([]),
+  parallelism: z.int().min(1).max(4096).optional(),
+  maxParallelism: z.int().min(1).max(32_768).optional(),
+  runtimeMode: z.enum(['STREAMING', 'BATCH']).optional(),
+});
+/** @see {@link PlanJobInputSchema} */
+export type PlanJobInput = z.input<typeof PlanJobInputSchema>;
+
+/** Output of `jobs.plan`. */
+export interface PlannedJob {
+  streamGraph: StreamGraphJson;
+  jobGraph: JobGraph;
+  planHash: string;
+}
+
+/** The overrides exactly as the user gave them (TaskManagers re-plan with these). */
+export function overridesOf(input: z.output<typeof PlanJobInputSchema>): PlanOverrides {
+  const overrides: PlanOverrides = {};
+  if (input.parallelism !== undefined) overrides.parallelism = input.parallelism;
+  if (input.maxParallelism !== undefined) overrides.maxParallelism = input.maxParallelism;
+  if (input.runtimeMode !== undefined) overrides.runtimeMode = input.runtimeMode;
+  return overrides;
+}
+
+/**
+ * Plans a bundle in the sandbox and optimizes it. Every failure of the
+ * program (timeout, memory, exception, crash, invalid graph) is a
+ * BAD_REQUEST whose message says what happened.
+ */
+export async function planBundle(
+  bundlePath: string,
+  fileName: string,
+  args: string[],
+  overrides: PlanOverrides,
+  timeoutMs: number,
+): Promise<PlannedJob> {
+  let plan;
+  try {
+    plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `Planning ${fileName} failed: ${message}`,
+      cause: err,
+    });
+  }
+  try {
+    return {
+      streamGraph: plan.graph,
+      jobGraph: optimize(plan.graph, plan.planHash),
+      planHash: plan.planHash,
+    };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `Optimizing ${fileName} failed: ${message}`,
+      cause: err,
+    });
+  }
+}

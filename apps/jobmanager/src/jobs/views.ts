@@ -1,0 +1,379 @@
+/**
+ * What `jobs.list` and `jobs.get` return: read from the database (so a
+ * restarted JobManager shows every job, event and exception) and enriched
+ * with the live metrics held in memory. Dates are ISO strings, metric time
+ * stamps epoch milliseconds, BigInt ids plain numbers.
+ */
+import { z } from 'zod';
+import type { FreshetDatabase, JobStatus } from '@freshet/db';
+import {
+  ExecutionStateSchema,
+  JobGraphSchema,
+  type ExecutionState,
+  type JobGraph,
+  type Partitioning,
+} from '@freshet/protocol';
+import type { ClusterRegistry } from '../cluster/registry.js';
+import type { MetricsStore, SubtaskMetrics, VertexMetrics } from './metrics.js';
+import { notFound, slotsNeeded } from './service.js';
+
+/** Every job status, as in Flink's JobStatus. */
+export const JOB_STATUSES = [
+  'CREATED',
+  'RUNNING',
+  'FAILING',
+  'FAILED',
+  'CANCELLING',
+  'CANCELED',
+  'FINISHED',
+  'RESTARTING',
+] as const;
+
+/** Input of `jobs.list`. */
+export const ListJobsInputSchema = z
+  .object({
+    status: z.array(z.enum(JOB_STATUSES)).max(JOB_STATUSES.length).optional(),
+    limit: z.int().min(1).max(500).default(50),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().min(1).max(100).optional(),
+  })
+  .default({ limit: 50 });
+
+/** One row of `jobs.list`. */
+export interface JobSummary {
+  id: string;
+  name: string;
+  status: JobStatus;
+  artifactId: string;
+  fileName: string;
+  parallelism: number;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** From start (or submission) to end (or now). */
+  durationMs: number;
+  failureCause: string | null;
+  /** Subtasks per execution state. */
+  tasks: Record<ExecutionState, number>;
+}
+
+/** A page of `jobs.list`, newest first. */
+export interface JobList {
+  jobs: JobSummary[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
+/** A vertex of `jobs.get`, with its aggregated metrics. */
+export interface JobVertexView {
+  id: string;
+  name: string;
+  parallelism: number;
+  maxParallelism: number;
+  slotSharingGroup: string;
+  operators: JobGraph['vertices'][number]['operators'];
+  isSource: boolean;
+  bounded: boolean;
+  /** Subtasks per state. */
+  tasks: Record<ExecutionState, number>;
+  metrics: VertexMetrics;
+}
+
+/** An edge of `jobs.get` with its rate (the source vertex's out-rate). */
+export interface JobEdgeView {
+  id: string;
+  source: string;
+  target: string;
+  partitioning: Partitioning | 'GLOBAL' | 'SHUFFLE';
+  inputIndex: number;
+  sideOutput: string | null;
+  recordsPerSec: number;
+}
+
+/** One subtask attempt of `jobs.get`. */
+export interface SubtaskView {
+  executionId: string;
+  vertexId: string;
+  vertexName: string;
+  subtaskIndex: number;
+  attempt: number;
+  state: ExecutionState;
+  taskManager: { id: string; address: string } | null;
+  slotIndex: number | null;
+  deployedAt: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  failureCause: string | null;
+  metrics: SubtaskMetrics | null;
+}
+
+/** One entry of a job's history. */
+export interface JobEventView {
+  id: number;
+  at: string;
+  kind: 'STATE' | 'EXCEPTION' | 'CHECKPOINT' | 'INFO';
+  executionId: string | null;
+  fromState: string | null;
+  toState: string | null;
+  message: string;
+}
+
+/** A failure of a job or subtask, with the user's stack trace. */
+export interface JobExceptionView {
+  at: string;
+  message: string;
+  stackTrace: string | null;
+  vertexId: string | null;
+  subtaskIndex: number | null;
+  taskManagerId: string | null;
+}
+
+/** `jobs.get`. */
+export interface JobDetails extends JobSummary {
+  runtimeMode: 'STREAMING' | 'BATCH';
+  maxParallelism: number;
+  arguments: string[];
+  planHash: string;
+  bundleSha256: string;
+  /** The JobGraph as persisted (null only for rows written before it was stored). */
+  jobGraph: JobGraph | null;
+  vertices: JobVertexView[];
+  edges: JobEdgeView[];
+  subtasks: SubtaskView[];
+  /** Oldest first; at most the last {@link EVENT_LIMIT}. */
+  events: JobEventView[];
+  exceptions: JobExceptionView[];
+  configuration: {
+    parallelism: number;
+    maxParallelism: number;
+    runtimeMode: 'STREAMING' | 'BATCH';
+    arguments: string[];
+    planOverrides: Record<string, unknown>;
+    autoWatermarkIntervalMs: number | null;
+    bufferTimeoutMs: number | null;
+    slotsNeeded: number;
+  };
+}
+
+/** Events returned by `jobs.get`. */
+export const EVENT_LIMIT = 1000;
+
+const zeroCounts = (): Record<ExecutionState, number> =>
+  Object.fromEntries(ExecutionStateSchema.options.map((s) => [s, 0])) as Record<ExecutionState, number>;
+
+function duration(createdAt: Date, startedAt: Date | null, endedAt: Date | null): number {
+  const from = (startedAt ?? createdAt).getTime();
+  return Math.max(0, (endedAt?.getTime() ?? Date.now()) - from);
+}
+
+/** `jobs.list`: newest first, filtered by status, paged by cursor. */
+export async function listJobs(
+  db: FreshetDatabase,
+  input: z.output<typeof ListJobsInputSchema>,
+): Promise<JobList> {
+  const { prisma } = db;
+  const rows = await prisma.job.findMany({
+    where: input.status !== undefined ? { status: { in: input.status } } : {},
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: input.limit + 1,
+    ...(input.cursor !== undefined ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+    include: { artifact: { select: { fileName: true } } },
+  });
+  const page = rows.slice(0, input.limit);
+  const counts = await prisma.execution.groupBy({
+    by: ['jobId', 'state'],
+    where: { jobId: { in: page.map((j) => j.id) } },
+    _count: { _all: true },
+  });
+  const tasks = new Map<string, Record<ExecutionState, number>>();
+  for (const c of counts) {
+    let t = tasks.get(c.jobId);
+    if (t === undefined) tasks.set(c.jobId, (t = zeroCounts()));
+    t[c.state] = c._count._all;
+  }
+  return {
+    jobs: page.map((j) => ({
+      id: j.id,
+      name: j.name,
+      status: j.status,
+      artifactId: j.artifactId,
+      fileName: j.artifact.fileName,
+      parallelism: j.parallelism,
+      createdAt: j.createdAt.toISOString(),
+      startedAt: j.startedAt?.toISOString() ?? null,
+      endedAt: j.endedAt?.toISOString() ?? null,
+      durationMs: duration(j.createdAt, j.startedAt, j.endedAt),
+      failureCause: j.failureCause,
+      tasks: tasks.get(j.id) ?? zeroCounts(),
+    })),
+    nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** `jobs.get`: everything the dashboard's job page shows. NOT_FOUND for an unknown id. */
+export async function getJob(
+  db: FreshetDatabase,
+  registry: ClusterRegistry,
+  metrics: MetricsStore,
+  jobId: string,
+): Promise<JobDetails> {
+  const { prisma } = db;
+  const job = await prisma.job.findUnique({
+    where: { id: jobId },
+    include: {
+      artifact: { select: { fileName: true, bundleSha: true } },
+      vertices: true,
+      edges: { orderBy: { id: 'asc' } },
+      executions: {
+        orderBy: [{ vertexId: 'asc' }, { subtaskIndex: 'asc' }, { attempt: 'asc' }],
+        include: { taskManager: { select: { host: true, dataPort: true } } },
+      },
+    },
+  });
+  if (job === null) throw notFound(jobId);
+  const events = await prisma.jobEvent.findMany({
+    where: { jobId },
+    orderBy: [{ at: 'desc' }, { id: 'desc' }],
+    take: EVENT_LIMIT,
+  });
+  events.reverse();
+  const exceptionRows = await prisma.jobEvent.findMany({
+    where: { jobId, kind: 'EXCEPTION' },
+    orderBy: [{ at: 'desc' }, { id: 'desc' }],
+    take: 100,
+  });
+
+  const parsed = JobGraphSchema.safeParse(job.jobGraph);
+  const jobGraph = parsed.success ? parsed.data : null;
+  const graphVertices = new Map(jobGraph?.vertices.map((v) => [v.id, v]) ?? []);
+  const graphOrder = new Map(jobGraph?.vertices.map((v, i) => [v.id, i]) ?? []);
+  const vertexNames = new Map(job.vertices.map((v) => [v.vertexId, v.name]));
+  const executionsById = new Map(job.executions.map((e) => [e.id, e]));
+
+  const tasks = zeroCounts();
+  const vertexTasks = new Map<string, Record<ExecutionState, number>>();
+  const subtasks: SubtaskView[] = job.executions.map((e) => {
+    tasks[e.state]++;
+    let vt = vertexTasks.get(e.vertexId);
+    if (vt === undefined) vertexTasks.set(e.vertexId, (vt = zeroCounts()));
+    vt[e.state]++;
+    const address = e.taskManager !== null ? `${e.taskManager.host}:${e.taskManager.dataPort}` : null;
+    const live = e.taskManagerId !== null ? registry.address(e.taskManagerId) : undefined;
+    return {
+      executionId: e.id,
+      vertexId: e.vertexId,
+      vertexName: vertexNames.get(e.vertexId) ?? e.vertexId,
+      subtaskIndex: e.subtaskIndex,
+      attempt: e.attempt,
+      state: e.state,
+      taskManager:
+        e.taskManagerId === null
+          ? null
+          : {
+              id: e.taskManagerId,
+              address: live !== undefined ? `${live.host}:${live.dataPort}` : (address ?? '?'),
+            },
+      slotIndex: e.slotIndex,
+      deployedAt: e.deployedAt?.toISOString() ?? null,
+      startedAt: e.startedAt?.toISOString() ?? null,
+      endedAt: e.endedAt?.toISOString() ?? null,
+      failureCause: e.failureCause,
+      metrics: metrics.subtask(jobId, e.vertexId, e.subtaskIndex),
+    };
+  });
+
+  const vertices: JobVertexView[] = [...job.vertices]
+    .sort((a, b) => (graphOrder.get(a.vertexId) ?? 0) - (graphOrder.get(b.vertexId) ?? 0))
+    .map((v) => {
+      const g = graphVertices.get(v.vertexId);
+      return {
+        id: v.vertexId,
+        name: v.name,
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        slotSharingGroup: v.slotSharingGroup,
+        operators: g?.operators ?? (v.operators as JobVertexView['operators']),
+        isSource: g?.isSource ?? false,
+        bounded: g?.bounded ?? false,
+        tasks: vertexTasks.get(v.vertexId) ?? zeroCounts(),
+        metrics: metrics.vertex(jobId, v.vertexId),
+      };
+    });
+  const outRate = new Map(vertices.map((v) => [v.id, v.metrics.recordsOutPerSec]));
+  const graphEdges = jobGraph?.edges ?? [];
+  const edges: JobEdgeView[] = job.edges.map((e, i) => {
+    const g =
+      graphEdges.find(
+        (ge) =>
+          ge.source === e.sourceVertexId &&
+          ge.target === e.targetVertexId &&
+          ge.inputIndex === e.inputIndex &&
+          (ge.sideOutput ?? null) === e.outputTag,
+      ) ?? graphEdges[i];
+    return {
+      id: g?.id ?? `e${e.id}`,
+      source: e.sourceVertexId,
+      target: e.targetVertexId,
+      partitioning: e.partitioning,
+      inputIndex: e.inputIndex,
+      sideOutput: e.outputTag,
+      recordsPerSec: outRate.get(e.sourceVertexId) ?? 0,
+    };
+  });
+
+  const overrides = (job.planOverrides ?? {}) as Record<string, unknown>;
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    artifactId: job.artifactId,
+    fileName: job.artifact.fileName,
+    bundleSha256: job.artifact.bundleSha,
+    parallelism: job.parallelism,
+    maxParallelism: job.maxParallelism,
+    runtimeMode: job.runtimeMode,
+    arguments: job.arguments,
+    planHash: job.planHash,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    endedAt: job.endedAt?.toISOString() ?? null,
+    durationMs: duration(job.createdAt, job.startedAt, job.endedAt),
+    failureCause: job.failureCause,
+    tasks,
+    jobGraph,
+    vertices,
+    edges,
+    subtasks,
+    events: events.map((ev) => ({
+      id: Number(ev.id),
+      at: ev.at.toISOString(),
+      kind: ev.kind,
+      executionId: ev.executionId,
+      fromState: ev.fromState,
+      toState: ev.toState,
+      message: ev.message,
+    })),
+    exceptions: exceptionRows.map((ev) => {
+      const e = ev.executionId !== null ? executionsById.get(ev.executionId) : undefined;
+      return {
+        at: ev.at.toISOString(),
+        message: ev.message,
+        stackTrace: ev.stackTrace,
+        vertexId: e?.vertexId ?? null,
+        subtaskIndex: e?.subtaskIndex ?? null,
+        taskManagerId: e?.taskManagerId ?? null,
+      };
+    }),
+    configuration: {
+      parallelism: job.parallelism,
+      maxParallelism: job.maxParallelism,
+      runtimeMode: job.runtimeMode,
+      arguments: job.arguments,
+      planOverrides: overrides,
+      autoWatermarkIntervalMs: jobGraph?.autoWatermarkIntervalMs ?? null,
+      bufferTimeoutMs: jobGraph?.bufferTimeoutMs ?? null,
+      slotsNeeded:
+        jobGraph !== null ? slotsNeeded(jobGraph) : Math.max(1, ...job.vertices.map((v) => v.parallelism)),
+    },
+  };
+}

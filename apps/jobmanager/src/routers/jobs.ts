@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { COLLECT_LIMIT, notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
+import { PlanJobInputSchema } from '../jobs/planning.js';
+import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
+import { publicProcedure, router } from '../trpc.js';
+
+const JobIdSchema = z.object({ jobId: z.string().min(1).max(100) });
+
+/** Fastest `jobs.onUpdate` pushes a job (at most two a second). */
+const UPDATE_INTERVAL_MS = 500;
+
+/** `jobs.*`: plan, submit, follow and cancel jobs. */
+export const jobsRouter = router({
+  /** Plans an artifact in the sandbox and optimizes it, without running anything. */
+  plan: publicProcedure.input(PlanJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.plan(input)),
+
+  /** Plans, persists and schedules a job; it waits for slots up to the slot request timeout. */
+  submit: publicProcedure.input(SubmitJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.submit(input)),
+
+  /** Cancels a job; CONFLICT when it already ended. */
+  cancel: publicProcedure.input(JobIdSchema).mutation(({ ctx, input }) => ctx.jobs.cancel(input.jobId)),
+
+  /** Jobs, newest first, optionally filtered by status. */
+  list: publicProcedure.input(ListJobsInputSchema).query(({ ctx, input }) => listJobs(ctx.db, input)),
+
+  /** A job: its JobGraph, subtasks, metrics, events, exceptions and configuration. */
+  get: publicProcedure
+    .input(JobIdSchema)
+    .query(({ ctx, input }) => getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId)),
+
+  /** Per-vertex metrics history at one-second resolution (the last five minutes) for charts. */
+  metrics: publicProcedure.input(JobIdSchema).query(async ({ ctx, input }) => {
+    if (ctx.jobs.active(input.jobId) === undefined) {
+      const exists = await ctx.db.prisma.job.count({ where: { id: input.jobId } });
+      if (exists === 0) throw notFound(input.jobId);
+    }
+    return { jobId: input.jobId, vertices: ctx.metrics.history(input.jobId) };
+  }),
+
+  /** Records shipped by the job's `collect` sinks (the first 10,000 per collect id). */
+  collected: publicProcedure
+    .input(JobIdSchema.extend({ collectId: z.string().min(1).max(200).optional() }))
+    .query(
+      async ({ ctx, input }): Promise<{ jobId: string; limit: number; collections: CollectedRecords[] }> => {
+        if (ctx.jobs.active(input.jobId) === undefined) {
+          const exists = await ctx.db.prisma.job.count({ where: { id: input.jobId } });
+          if (exists === 0) throw notFound(input.jobId);
+        }
+        return {
+          jobId: input.jobId,
+          limit: COLLECT_LIMIT,
+          collections: ctx.jobs.collected(input.jobId, input.collectId),
+        };
+      },
+    ),
+
+  /**
+   * Streams the `jobs.get` shape over SSE: once on subscribe, then after
+   * every change (states, metrics, collected records), at most twice a second.
+   */
+  onUpdate: publicProcedure.input(JobIdSchema).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }): AsyncGenerator<JobDetails> {
+    const changes = ctx.jobs.changesOf(input.jobId);
+    let seen = changes.version;
+    yield await getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId);
+    while (await changes.next(seen, signal)) {
+      await sleep(UPDATE_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
+      if (signal?.aborted) return;
+      seen = changes.version;
+      yield await getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId);
+    }
+  }),
+});
