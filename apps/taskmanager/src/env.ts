@@ -31,6 +31,7 @@ const configSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
     .optional(),
+  dataDir: z.string().trim().min(1, 'must not be empty').optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
@@ -44,6 +45,7 @@ export const TASKMANAGER_SETTINGS: { readonly [K in keyof TaskManagerConfig]-?: 
   host: { flag: '--host', env: 'FRESHET_TASKMANAGER_HOST' },
   dataPort: { flag: '--data-port', env: 'FRESHET_TASKMANAGER_DATA_PORT' },
   resourceId: { flag: '--resource-id', env: 'FRESHET_TASKMANAGER_RESOURCE_ID' },
+  dataDir: { flag: '--data-dir', env: 'FRESHET_TASKMANAGER_DATA_DIR' },
   logLevel: { flag: '--log-level', env: 'FRESHET_LOG_LEVEL' },
 };
 
@@ -60,6 +62,7 @@ Options:
   --host <host>          address the data port listens on and is announced as (env FRESHET_TASKMANAGER_HOST, default 127.0.0.1)
   --data-port <port>     data-plane TCP port, 0 picks a free one (env FRESHET_TASKMANAGER_DATA_PORT, default 0)
   --resource-id <id>     stable id of this TaskManager (env FRESHET_TASKMANAGER_RESOURCE_ID, default: random per process)
+  --data-dir <dir>       where program bundles are cached (env FRESHET_TASKMANAGER_DATA_DIR, default: a temporary directory per process)
   --log-level <level>    ${LOG_LEVELS.join('|')} (env FRESHET_LOG_LEVEL, default info)
   -h, --help             show this help
 `;

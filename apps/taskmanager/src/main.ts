@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { RegisterTaskManagerOutput } from '@freshet/protocol';
 import { readFileSync } from 'node:fs';
-import { createJobManagerClient } from './control-client.js';
-import { startDataServer } from './data-server.js';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataPlane } from '@freshet/runtime';
+import { CommandStream } from './commands.js';
+import { createDeploymentClient, createJobManagerClient } from './control-client.js';
+import { Deployments } from './deployments.js';
+import { Reporter } from './reporter.js';
 import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
 import { HealthSampler } from './health.js';
 import { createLogger, type Logger } from './logger.js';
@@ -21,7 +27,9 @@ export interface TaskManager {
   readonly dataPort: number;
   /** Resolves with the first session; rejects if the JobManager refuses the registration or the TaskManager stops first. */
   readonly registered: Promise<RegisterTaskManagerOutput>;
-  /** Deregisters, stops heartbeating, closes the data port. Idempotent. */
+  /** Directory holding cached bundles. */
+  readonly dataDir: string;
+  /** Cancels running jobs (reporting CANCELED), deregisters, stops heartbeating, closes the data port. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -35,13 +43,39 @@ export async function startTaskManager(
   logger: Logger = createLogger(config.logLevel),
 ): Promise<TaskManager> {
   const resourceId = config.resourceId ?? randomUUID();
-  const data = await startDataServer(config.host, config.dataPort, logger);
+  const data = await DataPlane.listen({ host: config.host, port: config.dataPort });
+  const ownDataDir = config.dataDir === undefined;
+  const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'freshet-tm-')));
+  await mkdir(dataDir, { recursive: true });
   logger.info(
     { host: data.host, dataPort: data.port },
     `TaskManager data port listening on ${data.host}:${data.port}`,
   );
   const health = new HealthSampler();
-  const session = new ControlSession({
+  const deploymentClient = createDeploymentClient(config.jobManagerUrl);
+  // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
+  let session: ControlSession;
+  const currentSession = (): RegisterTaskManagerOutput | undefined => session.current;
+  const reporter = new Reporter({ client: deploymentClient, logger, session: currentSession });
+  const deployments = new Deployments({
+    jobManagerUrl: config.jobManagerUrl,
+    dataDir,
+    dataPlane: data,
+    reporter,
+    logger,
+    session: currentSession,
+  });
+  const commands = new CommandStream({
+    client: deploymentClient,
+    logger,
+    onCommand: (command) => {
+      logger.info({ command: command.type, ...(command.type === 'reregister' ? { reason: command.reason } : command.type === 'cancel' ? { jobId: command.jobId } : { jobId: command.deployment.jobId }) }, `Command ${command.type}`);
+      if (command.type === 'reregister') session.reregister();
+      else deployments.handle(command);
+    },
+    onSessionRefused: () => { session.reregister(); },
+  });
+  session = new ControlSession({
     client: createJobManagerClient(config.jobManagerUrl),
     registration: {
       resourceId,
@@ -53,6 +87,11 @@ export async function startTaskManager(
     },
     health,
     logger,
+    slotsUsed: () => deployments.slotsUsed,
+    onSession: (s) => {
+      data.taskManagerId = s.taskManagerId;
+      commands.setSession(s);
+    },
   });
   logger.info(
     { jobManager: config.jobManagerUrl, slots: config.slots, resourceId },
@@ -65,12 +104,17 @@ export async function startTaskManager(
   return {
     resourceId,
     dataPort: data.port,
+    dataDir,
     registered,
     close: () =>
       (closing ??= (async () => {
+        await deployments.drain();
+        commands.stop();
+        reporter.stop();
         await session.stop();
         health.stop();
         await data.close();
+        if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
         logger.info('TaskManager stopped');
       })()),
   };

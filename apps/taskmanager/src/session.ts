@@ -17,6 +17,10 @@ export interface ControlSessionOptions {
   maxBackoffMs?: number;
   /** Time limit of one control call. @default 5000 */
   requestTimeoutMs?: number;
+  /** Slots running subtasks, for the heartbeat. @default () => 0 */
+  slotsUsed?: () => number;
+  /** Called after every successful registration (the first and each re-registration). */
+  onSession?: (session: RegisterTaskManagerOutput) => void;
 }
 
 /** Thrown when the JobManager rejects the registration itself (not a connectivity problem). */
@@ -89,11 +93,26 @@ export class ControlSession {
     }
   }
 
+  /** Drops the session so the next round registers again (the JobManager asked for it). */
+  reregister(): void {
+    this.#session = undefined;
+    this.#wake?.abort();
+  }
+
+  #wake: AbortController | undefined;
+
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       const session = this.#session ?? (await this.#register());
-      await sleep(session.heartbeatIntervalMs, undefined, { signal });
+      this.#wake = new AbortController();
+      try {
+        await sleep(session.heartbeatIntervalMs, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        continue;
+      }
+      if (this.#session !== session) continue;
       await this.#heartbeat(session);
     }
   }
@@ -115,6 +134,7 @@ export class ControlSession {
         );
         this.#onRegistered?.(session);
         this.#onRegistered = undefined;
+        this.#opts.onSession?.(session);
         return session;
       } catch (err) {
         if (signal.aborted) throw err;
@@ -142,7 +162,7 @@ export class ControlSession {
     const { client, health, logger } = this.#opts;
     try {
       const reply = await client.taskManagers.heartbeat.mutate(
-        { taskManagerId: session.taskManagerId, token: session.token, health: health.sample(0) },
+        { taskManagerId: session.taskManagerId, token: session.token, health: health.sample(this.#opts.slotsUsed?.() ?? 0) },
         { signal: this.#callSignal() },
       );
       this.#failedHeartbeats = 0;

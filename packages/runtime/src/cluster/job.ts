@@ -103,7 +103,6 @@ export class ClusterJob {
   private readonly uplinks = new Map<number, { conn: MessagePortConnection; closed: Promise<void> }>();
   private links: JobLinks | undefined;
   private status: ClusterJobStatus | undefined;
-  private started = false;
 
   constructor(private readonly options: ClusterJobOptions) {
     const { jobGraph, slots, self } = options;
@@ -239,7 +238,6 @@ export class ClusterJob {
     }
     if (this.status !== undefined) return;
     this.wireRelay();
-    this.started = true;
     this.broadcast({ type: 'start' });
     this.report(this.subtasks.map((t) => ({ ...t, state: 'RUNNING' })));
   }
@@ -373,7 +371,6 @@ export class ClusterJob {
       this.links?.close({ reason: 'finished' });
     }
     for (const u of this.uplinks.values()) u.conn.close();
-    void this.started;
     this.resolveDone(status);
   }
 }

@@ -60,7 +60,7 @@ describe('frames', () => {
   it('rejects a frame header with an unknown type', () => {
     const bad = new Uint8Array(8);
     new DataView(bad.buffer).setUint32(4, (9 << 28) | 0, true);
-    expect(() => new FrameDecoder(() => undefined).push(bad)).toThrow(FrameProtocolError);
+    expect(() => { new FrameDecoder(() => undefined).push(bad); }).toThrow(FrameProtocolError);
   });
 });
 

@@ -1,0 +1,158 @@
+import type {
+  ExecutionError,
+  RegisterTaskManagerOutput,
+  SubtaskMetricsSample,
+  SubtaskStateUpdate,
+} from '@freshet/protocol';
+import type { SubtaskMetrics } from '@freshet/runtime';
+import type { DeploymentClient } from './control-client.js';
+import type { Logger } from './logger.js';
+
+const MAX_PER_CALL = 10_000;
+
+const ratio = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
+
+/** A runtime metrics sample as the protocol's {@link SubtaskMetricsSample}. */
+export function toSample(jobId: string, attempt: number, m: SubtaskMetrics, at: number): SubtaskMetricsSample {
+  return {
+    jobId,
+    attempt,
+    vertexId: m.vertexId,
+    subtaskIndex: m.subtask,
+    recordsIn: m.recordsIn,
+    recordsOut: m.recordsOut,
+    bytesIn: m.bytesIn,
+    bytesOut: m.bytesOut,
+    busyRatio: ratio(m.busyRatio),
+    backpressureRatio: ratio(m.backpressureRatio),
+    inputWatermark: Number.isFinite(m.inputWatermark) ? m.inputWatermark : null,
+    at,
+  };
+}
+
+/** Options of {@link Reporter}. */
+export interface ReporterOptions {
+  client: DeploymentClient;
+  logger: Logger;
+  session: () => RegisterTaskManagerOutput | undefined;
+  /** How often metrics are sent (must stay under a second). @default 800 */
+  metricsIntervalMs?: number;
+}
+
+/**
+ * Sends what the TaskManager's jobs report to the JobManager, in order and
+ * batched: collected records first, then state transitions (so a job's
+ * records are all in before it is FINISHED), then metrics. One call at a
+ * time; a failed call is retried with the same batch.
+ */
+export class Reporter {
+  readonly #opts: ReporterOptions;
+  #states: SubtaskStateUpdate[] = [];
+  #collected: { jobId: string; attempt: number; collectId: string; values: unknown[] }[] = [];
+  readonly #metrics = new Map<string, SubtaskMetricsSample>();
+  readonly #terminal = new Set<string>();
+  #pumping: Promise<void> | undefined;
+  #again = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(opts: ReporterOptions) {
+    this.#opts = opts;
+    this.#timer = setInterval(() => { this.#kick(); }, opts.metricsIntervalMs ?? 800);
+  }
+
+  /** Queues a state transition. */
+  state(jobId: string, attempt: number, vertexId: string, subtaskIndex: number, state: SubtaskStateUpdate['state'], error?: ExecutionError): void {
+    const u: SubtaskStateUpdate = { jobId, attempt, vertexId, subtaskIndex, state, at: Date.now() };
+    if (error) u.error = error;
+    this.#states.push(u);
+    const key = `${jobId}#${attempt}#${vertexId}#${subtaskIndex}`;
+    if (state === 'FINISHED' || state === 'FAILED' || state === 'CANCELED') this.#terminal.add(key);
+    this.#kick();
+  }
+
+  /** Records the latest metrics of a subtask (sent on the next tick). */
+  metrics(jobId: string, attempt: number, m: SubtaskMetrics): void {
+    this.#metrics.set(`${jobId}#${attempt}#${m.vertexId}#${m.subtask}`, toSample(jobId, attempt, m, Date.now()));
+  }
+
+  /** Queues records of a collect sink. */
+  collected(jobId: string, attempt: number, collectId: string, values: unknown[]): void {
+    const last = this.#collected.at(-1);
+    if (last && last.jobId === jobId && last.attempt === attempt && last.collectId === collectId && last.values.length + values.length <= MAX_PER_CALL) {
+      last.values.push(...values);
+    } else {
+      for (let i = 0; i < values.length; i += MAX_PER_CALL) this.#collected.push({ jobId, attempt, collectId, values: values.slice(i, i + MAX_PER_CALL) });
+    }
+  }
+
+  /** Sends everything queued; resolves when it went out (or could not). */
+  async flush(): Promise<void> {
+    this.#kick();
+    while (this.#pumping) await this.#pumping;
+  }
+
+  /** Stops the metrics timer (after a final {@link Reporter.flush}). */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #kick(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = this.#pump().finally(() => {
+      this.#pumping = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.#kick();
+      }
+    });
+  }
+
+  async #pump(): Promise<void> {
+    const { client, logger } = this.#opts;
+    for (let tries = 0; tries < 20; tries++) {
+      const session = this.#opts.session();
+      if (!session) {
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      const creds = { taskManagerId: session.taskManagerId, token: session.token };
+      try {
+        while (this.#collected.length > 0) {
+          // Taken out before sending: later records must not join a batch already on the wire.
+          const batch = this.#collected.shift()!;
+          try {
+            await client.executions.reportCollected.mutate({ ...creds, ...batch });
+          } catch (err) {
+            this.#collected.unshift(batch);
+            throw err;
+          }
+        }
+        while (this.#states.length > 0) {
+          const updates = this.#states.slice(0, MAX_PER_CALL);
+          await client.executions.reportStates.mutate({ ...creds, updates });
+          this.#states.splice(0, updates.length);
+        }
+        if (this.#metrics.size > 0) {
+          const samples = [...this.#metrics.values()].slice(0, MAX_PER_CALL);
+          const keys = [...this.#metrics.keys()].slice(0, MAX_PER_CALL);
+          await client.executions.reportMetrics.mutate({ ...creds, samples });
+          // Subtasks that ended got their last sample; running ones are sent again next tick.
+          for (const k of keys) {
+            if (this.#terminal.has(k)) {
+              this.#metrics.delete(k);
+              this.#terminal.delete(k);
+            }
+          }
+        }
+        return;
+      } catch (err) {
+        if (tries === 0 || tries % 5 === 4) logger.warn({ err: String(err) }, 'Reporting to the JobManager failed; retrying');
+        await new Promise((r) => setTimeout(r, 250 * Math.min(8, tries + 1)));
+      }
+    }
+    logger.error({ states: this.#states.length }, 'Gave up reporting to the JobManager for now');
+  }
+}
