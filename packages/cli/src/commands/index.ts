@@ -5,6 +5,9 @@ import { register as registerNexmark } from './nexmark.js';
 import { register as registerBench } from './bench.js';
 import { register as registerJobManager } from './jobmanager.js';
 import { register as registerTaskManager } from './taskmanager.js';
+import { register as registerSubmit } from './submit.js';
+import { register as registerList } from './list.js';
+import { register as registerCancel } from './cancel.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -21,4 +24,7 @@ const registrations: ((program: Command) => void)[] = [
   registerBench,
   registerJobManager,
   registerTaskManager,
+  registerSubmit,
+  registerList,
+  registerCancel,
 ];

@@ -3,15 +3,24 @@
  * run it on the local mini-cluster (worker threads of this process). Ctrl-C
  * cancels the job. A FAILED job prints the user's source-mapped stack and
  * exits with code 1.
+ *
+ * `freshet run PROGRAM --jobmanager URL`: compile here, upload, submit, and
+ * follow the job until it ends (printing its state changes and collected
+ * records); `--detached` returns after the submission.
  */
 import type { Command } from 'commander';
 import { runLocalJob } from '@freshet/runtime';
 import { CliError, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
+import { connect, followJob, printCollected, call } from './jobs.js';
+import { submitJob } from './submit.js';
 
 interface RunCommandOptions extends PlanCommandOptions {
   local?: boolean;
+  jobmanager?: string;
+  detached?: boolean;
+  name?: string;
   slots?: number;
   timeout?: number;
 }
@@ -22,17 +31,28 @@ export function register(program: Command): void {
     program.command('run').description('Compile, plan and run a program (locally with --local)'),
   )
     .option('--local', 'run on a local mini-cluster in this process')
+    .option(
+      '--jobmanager <url>',
+      'submit to this JobManager and follow the job (or set FRESHET_JOBMANAGER_URL; default http://127.0.0.1:8081)',
+    )
+    .option('--detached', 'with --jobmanager: return once the job is submitted')
+    .option('--name <name>', "with --jobmanager: job name (default: the program's)")
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .addHelpText(
       'after',
-      '\nExample:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"',
+      '\nExamples:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"\n  freshet run wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
     )
     .action(async (file: string, args: string[], opts: RunCommandOptions) => {
+      if (opts.local && opts.jobmanager !== undefined) {
+        throw new CliError('Pass either --local or --jobmanager, not both', 2);
+      }
       if (!opts.local) {
-        throw new CliError(
-          'Only local runs are supported for now: pass --local (cluster submission comes with --jobmanager)',
-        );
+        await runOnCluster(file, args, {
+          ...opts,
+          jobmanager: opts.jobmanager ?? process.env.FRESHET_JOBMANAGER_URL ?? 'http://127.0.0.1:8081',
+        });
+        return;
       }
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
@@ -75,4 +95,43 @@ export function register(program: Command): void {
       }
       if (result.status === 'CANCELED') process.exitCode = 130;
     });
+}
+
+/** `run --jobmanager`: submit, then follow until the job ends (unless detached). */
+async function runOnCluster(
+  file: string,
+  args: string[],
+  opts: RunCommandOptions & { jobmanager: string },
+): Promise<void> {
+  const url = opts.jobmanager;
+  const { jobId } = await submitJob(file, args, opts);
+  if (opts.detached) {
+    if (opts.json) printJson({ jobId });
+    else process.stdout.write(`Submitted job ${jobId}\n`);
+    return;
+  }
+  if (!opts.json) process.stdout.write(`Submitted job ${jobId} to ${url}\n`);
+  const client = connect(url);
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('Cancelling the job (Ctrl-C again to stop following)...\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  let result;
+  try {
+    result = await followJob(client, url, jobId, opts.json === true, controller.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (opts.json) {
+    const { collections } = await call(url, () => client.jobs.collected.query({ jobId }));
+    printJson({ ...result, collected: Object.fromEntries(collections.map((c) => [c.collectId, c.records])) });
+  } else {
+    process.stdout.write(`Job ${jobId} ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+    await printCollected(client, url, jobId);
+  }
+  if (result.status === 'FAILED') throw new CliError(`Job failed: ${result.failureCause ?? 'unknown cause'}`);
+  if (result.status === 'CANCELED') process.exitCode = 130;
 }

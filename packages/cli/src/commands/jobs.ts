@@ -1,0 +1,154 @@
+/**
+ * What the cluster commands (`run --jobmanager`, `submit`, `list`,
+ * `cancel`) share: the JobManager URL, the typed client, uploading a
+ * program, following a job until it ends.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { compileProgram, formatDiagnostic } from '@freshet/planner';
+import {
+  createJobManagerClient,
+  DEFAULT_JOBMANAGER_URL,
+  diagnosticsOf,
+  TRPCClientError,
+  type JobManagerClient,
+} from '@freshet/jobmanager/client';
+import { CliError } from '../output.js';
+
+/** Options every cluster command has. */
+export interface JobManagerOptions {
+  jobmanager: string;
+  json?: boolean;
+}
+
+/** The `--jobmanager URL` option, defaulting to `FRESHET_JOBMANAGER_URL` or http://127.0.0.1:8081. */
+export function jobManagerOption(): Option {
+  return new Option('--jobmanager <url>', 'JobManager base URL')
+    .env('FRESHET_JOBMANAGER_URL')
+    .default(DEFAULT_JOBMANAGER_URL);
+}
+
+/** Adds `--jobmanager` and `--json`. */
+export function withJobManagerOptions(command: Command): Command {
+  return command.addOption(jobManagerOption()).option('--json', 'print JSON instead of text');
+}
+
+/** A client for `url`. */
+export function connect(url: string): JobManagerClient {
+  try {
+    return createJobManagerClient(new URL(url).href.replace(/\/+$/, ''));
+  } catch {
+    throw new CliError(`Invalid JobManager URL '${url}': expected e.g. ${DEFAULT_JOBMANAGER_URL}`, 2);
+  }
+}
+
+/**
+ * Runs a call against the JobManager, turning its errors into one-line CLI
+ * errors (compile diagnostics printed first, with their code frames).
+ */
+export async function call<T>(url: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TRPCClientError) {
+      const diagnostics = diagnosticsOf(err);
+      for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n\n`);
+      const cause = (err as { cause?: unknown }).cause;
+      if (
+        cause instanceof Error &&
+        /fetch failed|ECONNREFUSED/.test(`${cause.message} ${String((cause as { cause?: unknown }).cause)}`)
+      ) {
+        throw new CliError(
+          `Cannot reach the JobManager at ${url}: is it running? (set --jobmanager or FRESHET_JOBMANAGER_URL)`,
+        );
+      }
+      throw new CliError(err.message);
+    }
+    throw err;
+  }
+}
+
+// The bundle's header that gives CommonJS dependencies a `require`; the
+// JobManager compiles the upload again and adds its own.
+const REQUIRE_BANNER =
+  "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);\n";
+
+/**
+ * Compiles and type-checks a program here (errors point at local files),
+ * then uploads the single-file bundle, so programs made of several files
+ * work too. Returns the artifact id.
+ */
+export async function uploadProgram(
+  client: JobManagerClient,
+  url: string,
+  file: string,
+): Promise<{ artifactId: string; fileName: string }> {
+  const compiled = await compileProgram({ path: file });
+  for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
+  if (!compiled.ok) {
+    for (const e of compiled.errors) process.stderr.write(`${formatDiagnostic(e)}\n\n`);
+    const n = compiled.errors.length;
+    throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
+  }
+  let code = await readFile(compiled.bundlePath, 'utf8');
+  if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
+  const fileName = `${basename(file, extname(file))}.mjs`;
+  const form = new FormData();
+  form.append('file', new Blob([code]), fileName);
+  const uploaded = await call(url, () => client.artifacts.upload.mutate(form));
+  return { artifactId: uploaded.artifact.id, fileName };
+}
+
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
+
+/** How a followed job ended. */
+export interface FollowResult {
+  jobId: string;
+  status: string;
+  failureCause: string | null;
+  durationMs: number;
+}
+
+/**
+ * Polls a job once a second until it ends, printing its state changes and
+ * the JobManager's notes (waiting for slots, deploying) unless `quiet`.
+ */
+export async function followJob(
+  client: JobManagerClient,
+  url: string,
+  jobId: string,
+  quiet: boolean,
+  signal?: AbortSignal,
+): Promise<FollowResult> {
+  const seen = new Set<number>();
+  for (;;) {
+    const job = await call(url, () => client.jobs.get.query({ jobId }));
+    for (const e of job.events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      // Subtask transitions are many; the job's own and the notes are what a terminal wants.
+      if (quiet || e.executionId !== null || e.kind === 'EXCEPTION') continue;
+      process.stdout.write(`${e.at.slice(11, 23)}  ${e.message}\n`);
+    }
+    if (TERMINAL.has(job.status)) {
+      return { jobId, status: job.status, failureCause: job.failureCause, durationMs: job.durationMs };
+    }
+    if (signal?.aborted) {
+      await call(url, () => client.jobs.cancel.mutate({ jobId })).catch(() => undefined);
+    }
+    await sleep(1000);
+  }
+}
+
+/** Prints the records the job's collect sinks shipped, as `freshet run --local` does. */
+export async function printCollected(client: JobManagerClient, url: string, jobId: string): Promise<void> {
+  const { collections, limit } = await call(url, () => client.jobs.collected.query({ jobId }));
+  for (const c of collections) {
+    const more = c.truncated ? `, showing the first ${limit}` : '';
+    process.stdout.write(`\n${c.collectId} (${c.total} record${c.total === 1 ? '' : 's'}${more}):\n`);
+    for (const r of c.records) process.stdout.write(`  ${JSON.stringify(r)}\n`);
+  }
+}
