@@ -9,7 +9,7 @@ export function CancelJobButton({ jobId, jobName }: { jobId: string; jobName: st
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-  const cancel = useCancelJob(jobId);
+  const cancel = useCancelJob();
 
   useEffect(() => {
     const d = dialog.current;
@@ -66,11 +66,14 @@ export function CancelJobButton({ jobId, jobName }: { jobId: string; jobName: st
             className="button button-danger"
             disabled={cancel.isPending}
             onClick={() => {
-              cancel.mutate(undefined, {
-                onSuccess: () => {
-                  setOpen(false);
+              cancel.mutate(
+                { jobId },
+                {
+                  onSuccess: () => {
+                    setOpen(false);
+                  },
                 },
-              });
+              );
             }}
           >
             {cancel.isPending ? 'Cancelling…' : 'Cancel job'}

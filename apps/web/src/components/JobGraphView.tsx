@@ -18,7 +18,7 @@ import {
 import '@xyflow/react/dist/style.css';
 import { useMemo } from 'react';
 import { formatCount, formatPercent, formatRate, formatWatermark, plural } from '@/lib/format';
-import { loadColor, statusTone, type JobGraph, type Partitioning, type VertexMetrics } from '@/lib/jobs';
+import { loadColor, statusTone, type VertexMetrics } from '@/lib/jobs';
 import { layeredLayout } from '@/lib/layout';
 import { useTheme } from '@/lib/use-theme';
 
@@ -33,20 +33,38 @@ interface VertexData extends Record<string, unknown> {
   status: string | undefined;
   metrics: VertexMetrics | undefined;
   selected: boolean;
-  onSelect: ((vertexId: string) => void) | undefined;
+  /** Whether the node is a button that opens the vertex's subtasks. */
+  clickable: boolean;
 }
 type VertexNode = Node<VertexData, 'vertex'>;
 
 interface ExchangeData extends Record<string, unknown> {
-  partitioning: Partitioning;
-  sideOutput: string | undefined;
+  partitioning: string;
+  sideOutput: string | null | undefined;
   recordsPerSecond: number | undefined;
 }
 type ExchangeEdge = Edge<ExchangeData, 'exchange'>;
 
+/** What the drawing needs of a JobGraph (a planned one, or a job's vertices and edges). */
+export interface GraphShape {
+  vertices: readonly {
+    id: string;
+    operators: readonly { name: string }[];
+    parallelism: number;
+    isSource: boolean;
+  }[];
+  edges: readonly {
+    id: string;
+    source: string;
+    target: string;
+    partitioning: string;
+    sideOutput?: string | null | undefined;
+  }[];
+}
+
 /** Props of {@link JobGraphView}. */
 export interface JobGraphViewProps {
-  graph: JobGraph;
+  graph: GraphShape;
   /** Live figures per vertex id; absent for a plan that has not run. */
   vertexMetrics?: Readonly<Record<string, VertexMetrics>> | undefined;
   /** State per vertex id (aggregated over its subtasks). */
@@ -81,7 +99,7 @@ export function JobGraphView({
     () =>
       layeredLayout(
         { nodes: graph.vertices, edges: graph.edges },
-        { nodeWidth: NODE_WIDTH, nodeHeight: NODE_HEIGHT, layerGap: 110, nodeGap: 40 },
+        { nodeWidth: NODE_WIDTH, nodeHeight: NODE_HEIGHT, layerGap: 170, nodeGap: 40 },
       ),
     [graph.vertices, graph.edges],
   );
@@ -104,7 +122,7 @@ export function JobGraphView({
           status: vertexStatus?.[v.id],
           metrics: vertexMetrics?.[v.id],
           selected: selectedVertexId === v.id,
-          onSelect: onSelectVertex,
+          clickable: onSelectVertex !== undefined,
         },
       })),
     [graph.vertices, positions, vertexStatus, vertexMetrics, selectedVertexId, onSelectVertex],
@@ -152,6 +170,16 @@ export function JobGraphView({
         nodesFocusable={false}
         edgesFocusable={false}
         elementsSelectable={false}
+        // The node's button has no handler of its own: its click (mouse, Enter
+        // or Space) bubbles to the node, and React Flow only lets pointer
+        // events reach nodes that have a click handler.
+        onNodeClick={
+          onSelectVertex
+            ? (_event, node) => {
+                onSelectVertex(node.id);
+              }
+            : undefined
+        }
         zoomOnScroll={false}
         preventScrolling={false}
         proOptions={{ hideAttribution: false }}
@@ -198,10 +226,10 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
       {metrics ? (
         <span className="vertex-metrics">
           <span>
-            in <strong>{formatRate(metrics.recordsInPerSecond)}</strong>/s
+            in <strong>{formatRate(metrics.recordsInPerSec)}</strong>/s
           </span>
           <span>
-            out <strong>{formatRate(metrics.recordsOutPerSecond)}</strong>/s
+            out <strong>{formatRate(metrics.recordsOutPerSec)}</strong>/s
           </span>
           <span>
             busy <strong>{formatPercent(metrics.busyRatio)}</strong>
@@ -213,7 +241,7 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
             records <strong data-testid="vertex-records-out">{formatCount(recordsOf(metrics))}</strong>
           </span>
           <span>
-            wm <strong>{formatWatermark(metrics.lowestInputWatermark)}</strong>
+            wm <strong>{formatWatermark(metrics.inputWatermark)}</strong>
           </span>
         </span>
       ) : null}
@@ -228,13 +256,12 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
       style={{ borderLeftColor: color }}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      {data.onSelect ? (
+      {data.clickable ? (
         <button
           type="button"
           className="vertex-body vertex-button nodrag"
           aria-pressed={data.selected}
           aria-label={`${data.operators.join(' → ')}: show its subtasks`}
-          onClick={() => data.onSelect?.(data.vertexId)}
         >
           {content}
         </button>
@@ -247,9 +274,8 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
 }
 
 /** Records the vertex handled so far: what it emitted, or what it read for a sink. */
-function recordsOf(m: VertexMetrics): number | undefined {
-  if (m.recordsOut !== undefined && m.recordsOut > 0) return m.recordsOut;
-  return m.recordsIn ?? m.recordsOut;
+function recordsOf(m: VertexMetrics): number {
+  return m.recordsOut > 0 ? m.recordsOut : m.recordsIn;
 }
 
 function ExchangeEdgeView({

@@ -1,8 +1,9 @@
 'use client';
 
 import { useId, useRef, useState, type KeyboardEvent } from 'react';
-import type { JobDetail } from '@/lib/api-shapes';
+import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
+import { statusTone } from '@/lib/jobs';
 import { Empty } from './StateViews';
 
 const TABS = ['exceptions', 'timeline', 'configuration'] as const;
@@ -14,7 +15,7 @@ const LABELS: Record<Tab, string> = {
 };
 
 /** Exceptions, the timeline of state transitions and the configuration, as keyboard-operable tabs. */
-export function JobTabs({ detail }: { detail: JobDetail }) {
+export function JobTabs({ detail }: { detail: JobDetails }) {
   const id = useId();
   const [tab, setTab] = useState<Tab>(detail.exceptions.length > 0 ? 'exceptions' : 'timeline');
   const refs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
@@ -79,7 +80,7 @@ export function JobTabs({ detail }: { detail: JobDetail }) {
   );
 }
 
-function Exceptions({ detail }: { detail: JobDetail }) {
+function Exceptions({ detail }: { detail: JobDetails }) {
   if (detail.exceptions.length === 0) {
     return (
       <Empty title="No exceptions">
@@ -87,7 +88,7 @@ function Exceptions({ detail }: { detail: JobDetail }) {
       </Empty>
     );
   }
-  const names = new Map(detail.jobGraph.vertices.map((v) => [v.id, v.name]));
+  const names = new Map(detail.vertices.map((v) => [v.id, v.name]));
   return (
     <ol className="exceptions">
       {[...detail.exceptions].reverse().map((ex, i) => (
@@ -101,14 +102,14 @@ function Exceptions({ detail }: { detail: JobDetail }) {
             {ex.subtaskIndex !== null ? ` · subtask ${ex.subtaskIndex}` : ''}
             {ex.taskManagerId !== null ? ` · TaskManager ${ex.taskManagerId.slice(0, 8)}` : ''}
           </p>
-          {ex.stack ? <pre className="code-frame">{ex.stack}</pre> : null}
+          {ex.stackTrace ? <pre className="code-frame">{ex.stackTrace}</pre> : null}
         </li>
       ))}
     </ol>
   );
 }
 
-function Timeline({ detail }: { detail: JobDetail }) {
+function Timeline({ detail }: { detail: JobDetails }) {
   if (detail.events.length === 0) {
     return (
       <Empty title="No events yet">
@@ -118,12 +119,18 @@ function Timeline({ detail }: { detail: JobDetail }) {
   }
   return (
     <ol className="timeline">
-      {detail.events.map((e, i) => (
-        <li key={i} data-testid="timeline-event">
+      {detail.events.map((e) => (
+        <li key={e.id} data-testid="timeline-event">
           <time dateTime={e.at} className="timeline-time">
             {formatTime(e.at)}
           </time>
-          <span className="badge badge-sm">{e.kind}</span>
+          {e.toState ? (
+            <span className="badge badge-sm" data-tone={statusTone(e.toState)}>
+              {e.toState}
+            </span>
+          ) : (
+            <span className="badge badge-sm">{e.kind}</span>
+          )}
           <span>{e.message}</span>
         </li>
       ))}
@@ -131,22 +138,27 @@ function Timeline({ detail }: { detail: JobDetail }) {
   );
 }
 
-function Configuration({ detail }: { detail: JobDetail }) {
-  const { job, jobGraph } = detail;
+function Configuration({ detail }: { detail: JobDetails }) {
+  const c = detail.configuration;
   const rows: [string, string][] = [
-    ['Job id', job.id],
-    ['Artifact', job.artifactId],
-    ['Arguments', job.args.length === 0 ? '(none)' : job.args.map(quote).join(' ')],
-    ['Runtime mode', jobGraph.runtimeMode],
-    ['Parallelism', String(job.parallelism)],
-    ['Max parallelism', String(job.maxParallelism)],
-    ['Auto watermark interval', `${jobGraph.autoWatermarkIntervalMs} ms`],
-    ['Buffer timeout', `${jobGraph.bufferTimeoutMs} ms`],
-    ['Plan hash', jobGraph.planHash],
-    ...Object.entries(detail.configuration).map(([k, v]): [string, string] => [
-      k,
-      typeof v === 'string' ? v : JSON.stringify(v),
-    ]),
+    ['Job id', detail.id],
+    ['Program', `${detail.fileName} (${detail.artifactId.slice(0, 12)})`],
+    ['Arguments', c.arguments.length === 0 ? '(none)' : c.arguments.map(quote).join(' ')],
+    ['Runtime mode', c.runtimeMode],
+    ['Parallelism', String(c.parallelism)],
+    ['Max parallelism', String(c.maxParallelism)],
+    ['Slots needed', String(c.slotsNeeded)],
+    [
+      'Auto watermark interval',
+      c.autoWatermarkIntervalMs === null ? 'default' : `${c.autoWatermarkIntervalMs} ms`,
+    ],
+    ['Buffer timeout', c.bufferTimeoutMs === null ? 'default' : `${c.bufferTimeoutMs} ms`],
+    [
+      'Plan overrides',
+      Object.keys(c.planOverrides).length === 0 ? '(none)' : JSON.stringify(c.planOverrides),
+    ],
+    ['Plan hash', detail.planHash],
+    ['Bundle', detail.bundleSha256],
   ];
   return (
     <dl className="config">

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useMemo, useState } from 'react';
-import type { JobDetail, SubtaskInfo } from '@/lib/api-shapes';
+import type { JobDetails } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime, plural } from '@/lib/format';
 import { isTerminal, vertexStatus, type VertexMetrics } from '@/lib/jobs';
@@ -12,7 +12,7 @@ import { CancelJobButton } from './CancelJobButton';
 import { JobGraphView } from './JobGraphView';
 import { JobStatusBadge } from './JobStatusBadge';
 import { JobTabs } from './JobTabs';
-import { ErrorState, Loading, StaleBanner } from './StateViews';
+import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { SubtasksTable } from './SubtasksTable';
 
 /** One job, live: its graph with figures, the subtasks of a chosen vertex, exceptions, timeline, configuration. */
@@ -20,7 +20,7 @@ export function JobView({ jobId }: { jobId: string }) {
   const job = useLiveJob(jobId);
   if (job.isPending) return <Loading label="Loading the job…" />;
   if (job.isError && job.data === undefined) {
-    const notFound = /not.?found/i.test(messageOf(job.error));
+    const notFound = job.error.data?.code === 'NOT_FOUND';
     return (
       <ErrorState
         title={notFound ? 'No such job' : 'Cannot load the job'}
@@ -33,7 +33,7 @@ export function JobView({ jobId }: { jobId: string }) {
   }
   return (
     <>
-      {job.stream === 'error' && !isTerminal(job.data.job.status) ? (
+      {job.stream === 'error' && !isTerminal(job.data.status) ? (
         <StaleBanner>
           Lost the live connection to the JobManager; showing the last known state while reconnecting.
         </StaleBanner>
@@ -43,62 +43,42 @@ export function JobView({ jobId }: { jobId: string }) {
   );
 }
 
-function JobDetailView({ detail, live }: { detail: JobDetail; live: boolean }) {
-  const { job, jobGraph, subtasks } = detail;
+function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) {
+  const job = detail;
+  const { subtasks } = detail;
   const now = useNow();
   const [selected, setSelected] = useState<string | null>(null);
   const onSelect = useCallback((id: string) => {
     setSelected((cur) => (cur === id ? null : id));
   }, []);
 
-  const byVertex = useMemo(() => {
-    const m = new Map<string, SubtaskInfo[]>();
-    for (const s of subtasks) {
-      const list = m.get(s.vertexId) ?? [];
-      list.push(s);
-      m.set(s.vertexId, list);
-    }
-    return m;
-  }, [subtasks]);
-
+  const graph = useMemo(
+    () => ({ vertices: detail.vertices, edges: detail.edges }),
+    [detail.vertices, detail.edges],
+  );
   const statuses = useMemo(() => {
     const out: Record<string, string> = {};
-    for (const v of jobGraph.vertices) {
-      out[v.id] = vertexStatus(
-        latestAttempts(byVertex.get(v.id) ?? []).map((s) => s.state),
-        job.status,
-      );
+    for (const v of detail.vertices) {
+      const states = Object.entries(v.tasks)
+        .filter(([, n]) => n > 0)
+        .map(([state]) => state);
+      out[v.id] = vertexStatus(states, job.status);
     }
     return out;
-  }, [jobGraph.vertices, byVertex, job.status]);
-
+  }, [detail.vertices, job.status]);
   const metrics = useMemo(() => {
     const out: Record<string, VertexMetrics> = {};
-    for (const v of jobGraph.vertices) {
-      const m = detail.vertexMetrics[v.id];
-      const subs = latestAttempts(byVertex.get(v.id) ?? []);
-      const recordsIn = m?.recordsIn ?? sum(subs, (s) => s.recordsIn);
-      const recordsOut = m?.recordsOut ?? sum(subs, (s) => s.recordsOut);
-      out[v.id] = {
-        recordsInPerSecond: m?.recordsInPerSecond ?? 0,
-        recordsOutPerSecond: m?.recordsOutPerSecond ?? 0,
-        busyRatio: m?.busyRatio ?? 0,
-        backpressureRatio: m?.backpressureRatio ?? 0,
-        lowestInputWatermark: m?.lowestInputWatermark ?? null,
-        recordsIn,
-        recordsOut,
-      };
-    }
+    for (const v of detail.vertices) out[v.id] = v.metrics;
     return out;
-  }, [jobGraph.vertices, detail.vertexMetrics, byVertex]);
-
+  }, [detail.vertices]);
   const edgeRates = useMemo(() => {
     const out: Record<string, number> = {};
-    for (const [id, m] of Object.entries(detail.edgeMetrics)) out[id] = m.recordsPerSecond;
+    for (const e of detail.edges) out[e.id] = e.recordsPerSec;
     return out;
-  }, [detail.edgeMetrics]);
+  }, [detail.edges]);
 
-  const selectedVertex = jobGraph.vertices.find((v) => v.id === selected);
+  const selectedVertex = detail.vertices.find((v) => v.id === selected);
+  const running = subtasks.filter((s) => s.state === 'RUNNING').length;
 
   return (
     <>
@@ -108,14 +88,18 @@ function JobDetailView({ detail, live }: { detail: JobDetail; live: boolean }) {
             {job.name} <JobStatusBadge status={job.status} />
           </h1>
           <p className="muted">
-            <code title="Job id">{job.id}</code> · started{' '}
+            <code title="Job id">{job.id}</code> · {job.fileName} · started{' '}
             {formatTime(job.startedAt ?? job.createdAt, now ?? undefined)} ·{' '}
             {isTerminal(job.status) ? 'ran' : 'running for'}{' '}
             {formatDuration(job.startedAt ?? job.createdAt, job.endedAt, now)} · parallelism {job.parallelism}{' '}
-            · {jobGraph.runtimeMode.toLowerCase()} ·{' '}
-            {plural(subtasks.filter((s) => s.state === 'RUNNING').length, 'subtask')} running
+            · {job.runtimeMode.toLowerCase()} · {plural(running, 'subtask')} running
             {live && !isTerminal(job.status) ? ' · live' : ''}
           </p>
+          {job.failureCause ? (
+            <p className="field-error" role="status">
+              {job.failureCause}
+            </p>
+          ) : null}
         </div>
         <div className="job-actions">
           <Link href="/jobs" className="button button-secondary">
@@ -129,15 +113,21 @@ function JobDetailView({ detail, live }: { detail: JobDetail; live: boolean }) {
         <h2 id="graph-title" className="panel-title">
           Dataflow <span className="muted small">· select a vertex to see its subtasks</span>
         </h2>
-        <JobGraphView
-          graph={jobGraph}
-          vertexMetrics={metrics}
-          vertexStatus={statuses}
-          edgeRates={edgeRates}
-          selectedVertexId={selected}
-          onSelectVertex={onSelect}
-          label={`JobGraph of ${job.name}`}
-        />
+        {graph.vertices.length === 0 ? (
+          <Empty title="No dataflow graph">
+            <p>This job was stored without its JobGraph.</p>
+          </Empty>
+        ) : (
+          <JobGraphView
+            graph={graph}
+            vertexMetrics={metrics}
+            vertexStatus={statuses}
+            edgeRates={edgeRates}
+            selectedVertexId={selected}
+            onSelectVertex={onSelect}
+            label={`JobGraph of ${job.name}`}
+          />
+        )}
         <Legend />
       </section>
 
@@ -155,7 +145,7 @@ function JobDetailView({ detail, live }: { detail: JobDetail; live: boolean }) {
               Close
             </button>
           </h2>
-          <SubtasksTable subtasks={byVertex.get(selectedVertex.id) ?? []} now={now} />
+          <SubtasksTable subtasks={subtasks.filter((s) => s.vertexId === selectedVertex.id)} now={now} />
         </section>
       ) : null}
 
@@ -183,20 +173,4 @@ function Legend() {
       </span>
     </p>
   );
-}
-
-/** The newest attempt of each subtask index. */
-function latestAttempts(subtasks: readonly SubtaskInfo[]): SubtaskInfo[] {
-  const byIndex = new Map<number, SubtaskInfo>();
-  for (const s of subtasks) {
-    const cur = byIndex.get(s.index);
-    if (!cur || s.attempt > cur.attempt) byIndex.set(s.index, s);
-  }
-  return [...byIndex.values()];
-}
-
-function sum<T>(items: readonly T[], f: (t: T) => number): number {
-  let total = 0;
-  for (const item of items) total += f(item);
-  return total;
 }

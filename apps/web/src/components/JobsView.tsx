@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useId, useState } from 'react';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime } from '@/lib/format';
-import { JOB_STATUSES } from '@/lib/jobs';
+import { JOB_STATUSES, type JobStatus } from '@/lib/jobs';
 import { useJobList } from '@/lib/queries';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
@@ -13,7 +13,7 @@ import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 /** Every job, newest first, filterable by status; refreshed whenever the cluster reports a change. */
 export function JobsView() {
   const id = useId();
-  const [status, setStatus] = useState<string>('');
+  const [status, setStatus] = useState<JobStatus | ''>('');
   const list = useJobList(status || undefined);
   const now = useNow();
 
@@ -26,7 +26,7 @@ export function JobsView() {
           className="input input-inline"
           value={status}
           onChange={(e) => {
-            setStatus(e.currentTarget.value);
+            setStatus(e.currentTarget.value as JobStatus | '');
           }}
         >
           <option value="">All</option>
@@ -48,7 +48,7 @@ export function JobsView() {
           message={messageOf(list.error)}
           onRetry={() => void list.refetch()}
         />
-      ) : list.data.length === 0 ? (
+      ) : list.data.jobs.length === 0 ? (
         <Empty title={status ? `No ${status} jobs` : 'No jobs yet'}>
           <p>
             {status ? 'Pick another status, or ' : ''}
@@ -63,7 +63,8 @@ export function JobsView() {
           <div className="table-wrap">
             <table className="table">
               <caption>
-                {list.data.length} {status ? `${status} ` : ''}job{list.data.length === 1 ? '' : 's'}
+                {list.data.jobs.length} {status ? `${status} ` : ''}job
+                {list.data.jobs.length === 1 ? '' : 's'}
               </caption>
               <thead>
                 <tr>
@@ -80,7 +81,7 @@ export function JobsView() {
                 </tr>
               </thead>
               <tbody>
-                {list.data.map((job) => (
+                {list.data.jobs.map((job) => (
                   <tr key={job.id} data-testid="job-row" data-status={job.status}>
                     <th scope="row">
                       <Link href={`/jobs/${encodeURIComponent(job.id)}`}>{job.name}</Link>

@@ -1,3 +1,7 @@
+'use client';
+
+import { useEffect, useRef, useState } from 'react';
+
 /** One line of a {@link LineChart}. */
 export interface ChartSeries {
   label: string;
@@ -25,8 +29,9 @@ export interface LineChartProps {
   showTitle?: boolean;
 }
 
-const WIDTH = 600;
-const PAD = { top: 10, right: 12, bottom: 22, left: 52 };
+/** Width before the first measurement (server rendering). */
+const DEFAULT_WIDTH = 600;
+const PAD = { top: 10, right: 12, bottom: 22, left: 70 };
 
 /**
  * A small time-series chart in plain SVG: a few lines over the last minutes,
@@ -45,9 +50,25 @@ export function LineChart({
 }: LineChartProps) {
   const heading = showTitle ? <h3>{title}</h3> : null;
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) {
+  const empty = all.length === 0;
+  // Drawn at the figure's real pixel width, so text is never stretched.
+  const figure = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(DEFAULT_WIDTH);
+  useEffect(() => {
+    const el = figure.current;
+    if (!el) return;
+    const observer = new ResizeObserver(([entry]) => {
+      const w = Math.round(entry?.contentRect.width ?? 0);
+      if (w > 0) setWidth(w);
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+    };
+  }, [empty]);
+  if (empty) {
     return (
-      <figure className="chart chart-empty" aria-label={title}>
+      <figure className="chart chart-empty" aria-label={title} ref={figure}>
         {heading}
         <p className="muted">No data yet: figures appear within a few seconds.</p>
       </figure>
@@ -58,7 +79,7 @@ export function LineChart({
   let yMax = Math.max(maxY ?? 0, ...all.map((p) => p.v));
   if (yMax <= minY) yMax = minY + 1;
   yMax = niceCeil(yMax);
-  const innerW = WIDTH - PAD.left - PAD.right;
+  const innerW = width - PAD.left - PAD.right;
   const innerH = height - PAD.top - PAD.bottom;
   const x = (t: number): number => PAD.left + ((t - tMin) / windowMs) * innerW;
   const y = (v: number): number => PAD.top + innerH - ((v - minY) / (yMax - minY)) * innerH;
@@ -70,18 +91,19 @@ export function LineChart({
     .join(', ');
 
   return (
-    <figure className="chart">
+    <figure className="chart" ref={figure}>
       {heading}
       <svg
-        viewBox={`0 0 ${WIDTH} ${height}`}
+        viewBox={`0 0 ${width} ${height}`}
         role="img"
         aria-label={`${title}: latest ${summary}`}
-        preserveAspectRatio="none"
+        width={width}
+        height={height}
         className="chart-svg"
       >
         {ticks.map((v) => (
           <g key={v}>
-            <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(v)} y2={y(v)} className="chart-grid" />
+            <line x1={PAD.left} x2={width - PAD.right} y1={y(v)} y2={y(v)} className="chart-grid" />
             <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="chart-tick">
               {format(v)}
             </text>
@@ -90,7 +112,7 @@ export function LineChart({
         <text x={PAD.left} y={height - 4} className="chart-tick">
           −{Math.round(windowMs / 60_000)} min
         </text>
-        <text x={WIDTH - PAD.right} y={height - 4} textAnchor="end" className="chart-tick">
+        <text x={width - PAD.right} y={height - 4} textAnchor="end" className="chart-tick">
           now
         </text>
         {series.map((s) => {

@@ -15,8 +15,8 @@ const LiveStatusContext = createContext<LiveStatus>('connecting');
 
 /**
  * Subscribes once, for the whole app, to `cluster.onUpdate`. Each update
- * replaces the cached `cluster.overview` and marks the TaskManager queries
- * stale, so every page follows the cluster without polling or reloads.
+ * replaces the cached `cluster.overview` and marks the TaskManager and job
+ * list queries stale, so every page follows the cluster without polling or reloads.
  */
 export function LiveClusterProvider({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
@@ -26,6 +26,8 @@ export function LiveClusterProvider({ children }: { children: ReactNode }) {
       onData: (overview: ClusterOverview) => {
         queryClient.setQueryData(trpc.cluster.overview.queryKey(), overview);
         void queryClient.invalidateQueries(trpc.taskManagers.pathFilter());
+        // Job counts changed or not, the list is cheap: keep it current without polling.
+        void queryClient.invalidateQueries(trpc.jobs.list.pathFilter());
       },
     }),
   );

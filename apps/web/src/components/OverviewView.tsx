@@ -52,7 +52,7 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
     ...Object.entries(jobs.byStatus).filter(([s, n]) => n > 0 && !main.includes(s)),
   ];
   const now = useNow();
-  const throughput = (overview as ClusterOverview & { throughput?: ClusterThroughput }).throughput;
+  const { throughput } = overview;
   return (
     <>
       <div className="cards">
@@ -101,7 +101,7 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
             {
               label: 'records/s',
               color: 'var(--accent)',
-              points: (throughput?.history ?? []).map((p) => ({ t: p.t, v: p.recordsPerSec })),
+              points: throughput.history.map((p) => ({ t: p.t, v: p.recordsPerSec })),
             },
           ]}
           format={formatRate}
@@ -109,12 +109,6 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
       </section>
     </>
   );
-}
-
-/** `cluster.overview`'s throughput: the latest rate and one point per second. */
-interface ClusterThroughput {
-  recordsPerSec: number;
-  history: { t: number; recordsPerSec: number }[];
 }
 
 function Card({

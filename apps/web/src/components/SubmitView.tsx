@@ -2,7 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { useId, useRef, useState, type DragEvent, type SyntheticEvent } from 'react';
-import type { PlanInput, ProgramDiagnostic } from '@/lib/api-shapes';
+import type { PlanInput, ProgramDiagnostic, UploadResult } from '@/lib/api-shapes';
 import { splitArgs } from '@/lib/args';
 import { diagnosticsOf, messageOf } from '@/lib/errors';
 import { formatBytes, plural } from '@/lib/format';
@@ -11,12 +11,6 @@ import { isProgramFile, PROGRAM_EXTENSIONS, uploadProgram, UploadError } from '@
 import { Diagnostics } from './Diagnostics';
 import { JobGraphView } from './JobGraphView';
 import { ErrorState } from './StateViews';
-
-/** What `artifacts.upload` answers. */
-interface UploadResult {
-  artifact: { id: string; fileName: string; size: number };
-  deduplicated: boolean;
-}
 
 type UploadState =
   | { kind: 'idle' }
@@ -185,7 +179,7 @@ export function SubmitView() {
 
       <form className="panel" aria-labelledby={`${ids}-run`} onSubmit={onRun}>
         <h2 id={`${ids}-run`} className="panel-title">
-          2. Arguments and parallelism
+          2. Run settings
         </h2>
         <div className="fields">
           <div className="field field-wide">

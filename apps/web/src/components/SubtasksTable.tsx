@@ -1,11 +1,11 @@
 import Link from 'next/link';
-import type { SubtaskInfo } from '@/lib/api-shapes';
+import type { SubtaskView } from '@/lib/api-shapes';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatWatermark } from '@/lib/format';
 import { JobStatusBadge } from './JobStatusBadge';
 import { Empty } from './StateViews';
 
 /** Every attempt of a vertex's subtasks: where it runs, its state and its figures. */
-export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskInfo[]; now: number | null }) {
+export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskView[]; now: number | null }) {
   if (subtasks.length === 0) {
     return (
       <Empty title="No subtasks yet">
@@ -13,10 +13,10 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskInf
       </Empty>
     );
   }
-  const rows = [...subtasks].sort((a, b) => a.index - b.index || b.attempt - a.attempt);
+  const rows = [...subtasks].sort((a, b) => a.subtaskIndex - b.subtaskIndex || b.attempt - a.attempt);
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table-compact">
         <thead>
           <tr>
             <th scope="col" className="num">
@@ -46,17 +46,17 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskInf
         </thead>
         <tbody>
           {rows.map((s) => (
-            <tr key={`${s.index}-${s.attempt}`} data-testid="subtask-row" data-state={s.state}>
+            <tr key={s.executionId} data-testid="subtask-row" data-state={s.state}>
               <th scope="row" className="num">
-                {s.index}
+                {s.subtaskIndex}
               </th>
               <td>
                 <JobStatusBadge status={s.state} />
               </td>
               <td>
-                {s.taskManagerId ? (
-                  <Link href={`/taskmanagers/${encodeURIComponent(s.taskManagerId)}`}>
-                    <code title={s.taskManagerId}>{s.taskManagerAddress ?? s.taskManagerId.slice(0, 8)}</code>
+                {s.taskManager ? (
+                  <Link href={`/taskmanagers/${encodeURIComponent(s.taskManager.id)}`}>
+                    <code title={s.taskManager.id}>{s.taskManager.address}</code>
                   </Link>
                 ) : (
                   <span className="muted">unassigned</span>
@@ -64,14 +64,14 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskInf
               </td>
               <td className="num">{s.attempt}</td>
               <td className="num">
-                {formatCount(s.recordsIn)} / {formatCount(s.recordsOut)}
+                {formatCount(s.metrics?.recordsIn)} / {formatCount(s.metrics?.recordsOut)}
               </td>
               <td className="num">
-                {formatBytes(s.bytesIn)} / {formatBytes(s.bytesOut)}
+                {formatBytes(s.metrics?.bytesIn)} / {formatBytes(s.metrics?.bytesOut)}
               </td>
-              <td className="num">{formatPercent(s.backpressureRatio)}</td>
-              <td className="num">{formatWatermark(s.watermark)}</td>
-              <td className="num">{formatDuration(s.startedAt, s.endedAt, now)}</td>
+              <td className="num">{formatPercent(s.metrics?.backpressureRatio)}</td>
+              <td className="num">{formatWatermark(s.metrics?.inputWatermark)}</td>
+              <td className="num">{formatDuration(s.startedAt ?? s.deployedAt, s.endedAt, now)}</td>
             </tr>
           ))}
         </tbody>

@@ -3,8 +3,8 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { messageOf } from '@/lib/errors';
-import { formatAge, formatAgo, formatBytes, formatCpu, formatDuration, formatTime } from '@/lib/format';
-import { useTRPC, type TaskManagerInfo } from '@/lib/trpc';
+import { formatAge, formatAgo, formatBytes, formatCpu, formatTime } from '@/lib/format';
+import { useTRPC } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
 import { LineChart } from './LineChart';
@@ -16,34 +16,6 @@ import { StatusBadge } from './StatusBadge';
  * status changes are), so this one query refreshes on a short interval.
  */
 const REFRESH_MS = 2_000;
-
-/** One heartbeat's health as `taskManagers.get` returns its history. */
-interface HealthPoint {
-  t: number;
-  cpu: number;
-  heapUsed: number;
-  rss: number;
-  eventLoopDelayMs: number;
-  slotsUsed: number;
-}
-
-/** A subtask running in one of the TaskManager's slots. */
-interface RunningSubtask {
-  jobId: string;
-  jobName: string;
-  vertexId: string;
-  vertexName: string;
-  index: number;
-  attempt: number;
-  state: string;
-  startedAt: string | null;
-}
-
-/** `taskManagers.get`: the TaskManager, its health history and its running subtasks. */
-type TaskManagerDetail = TaskManagerInfo & {
-  healthHistory?: HealthPoint[];
-  subtasks?: RunningSubtask[];
-};
 
 /** One TaskManager: liveness, resources, its running subtasks and charts of its health. */
 export function TaskManagerView({ id }: { id: string }) {
@@ -62,9 +34,9 @@ export function TaskManagerView({ id }: { id: string }) {
       />
     );
   }
-  const tm: TaskManagerDetail = query.data;
-  const history = tm.healthHistory ?? [];
-  const subtasks = tm.subtasks ?? [];
+  const tm = query.data;
+  const history = tm.healthHistory;
+  const subtasks = tm.subtasks;
   const health = tm.health;
 
   return (
@@ -126,23 +98,26 @@ export function TaskManagerView({ id }: { id: string }) {
                   </th>
                   <th scope="col">Status</th>
                   <th scope="col" className="num">
-                    Running for
+                    Slot
                   </th>
                 </tr>
               </thead>
               <tbody>
                 {subtasks.map((s) => (
-                  <tr key={`${s.jobId}-${s.vertexId}-${s.index}-${s.attempt}`} data-testid="tm-subtask-row">
+                  <tr
+                    key={`${s.jobId}-${s.vertexId}-${s.subtaskIndex}-${s.attempt}`}
+                    data-testid="tm-subtask-row"
+                  >
                     <th scope="row">
                       <Link href={`/jobs/${encodeURIComponent(s.jobId)}`}>{s.jobName}</Link>
                     </th>
                     <td>{s.vertexName}</td>
-                    <td className="num">{s.index}</td>
+                    <td className="num">{s.subtaskIndex}</td>
                     <td className="num">{s.attempt}</td>
                     <td>
                       <JobStatusBadge status={s.state} />
                     </td>
-                    <td className="num">{formatDuration(s.startedAt, null, now)}</td>
+                    <td className="num">{s.slotIndex ?? '–'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -4,8 +4,9 @@
  * stay pure and testable.
  */
 import type { JobGraph, JobVertex, Partitioning } from '@freshet/protocol';
+import type { VertexMetrics } from '@freshet/jobmanager/router';
 
-export type { JobGraph, JobVertex, Partitioning };
+export type { JobGraph, JobVertex, Partitioning, VertexMetrics };
 
 /** Job states in the order a job goes through them (Flink's JobStatus). */
 export const JOB_STATUSES = [
@@ -19,8 +20,8 @@ export const JOB_STATUSES = [
   'CANCELED',
 ] as const;
 
-/** A job's state; unknown states from a newer JobManager are shown as they come. */
-export type JobStatus = (typeof JOB_STATUSES)[number] | (string & {});
+/** A job's state. */
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** States a job never leaves. */
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
@@ -54,21 +55,6 @@ export function statusTone(status: string): StatusTone {
     default:
       return 'idle';
   }
-}
-
-/** Live figures of one JobVertex (all its subtasks together). */
-export interface VertexMetrics {
-  recordsInPerSecond: number;
-  recordsOutPerSecond: number;
-  /** Share of time the vertex's subtasks were processing, 0..1. */
-  busyRatio: number;
-  /** Share of time they waited for downstream credit, 0..1. */
-  backpressureRatio: number;
-  /** Lowest watermark over the vertex's inputs (ms), null before the first. */
-  lowestInputWatermark: number | null;
-  /** Totals since the job started, when known. */
-  recordsIn?: number | undefined;
-  recordsOut?: number | undefined;
 }
 
 /** A vertex's fill colour ramp: idle (cool) to busy (warm) to backpressured (red). */
