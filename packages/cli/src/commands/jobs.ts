@@ -78,8 +78,9 @@ const REQUIRE_BANNER =
 
 /**
  * Compiles and type-checks a program here (errors point at local files),
- * then uploads the single-file bundle, so programs made of several files
- * work too. Returns the artifact id.
+ * then uploads it: a single-file program as its source, a program made of
+ * several files as its bundle (one file the JobManager can compile alone).
+ * Returns the artifact id.
  */
 export async function uploadProgram(
   client: JobManagerClient,
@@ -94,12 +95,32 @@ export async function uploadProgram(
     throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
   }
   let code = await readFile(compiled.bundlePath, 'utf8');
-  if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
-  const fileName = `${basename(file, extname(file))}.mjs`;
   const form = new FormData();
-  form.append('file', new Blob([code]), fileName);
+  let fileName: string;
+  if (programSources(code) === 1) {
+    // A single-file program goes up as its source: exact source maps, the file's own name.
+    fileName = basename(file);
+    form.append('file', new Blob([await readFile(file)]), fileName);
+  } else {
+    if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
+    fileName = `${basename(file, extname(file))}.mjs`;
+    form.append('file', new Blob([code]), fileName);
+  }
   const uploaded = await call(url, () => client.artifacts.upload.mutate(form));
   return { artifactId: uploaded.artifact.id, fileName };
+}
+
+/** Number of the program's own files in a bundle (from its inline source map); 0 when unknown. */
+function programSources(bundle: string): number {
+  const match = /\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)\s*$/.exec(bundle);
+  if (match === null) return 0;
+  try {
+    const map = JSON.parse(Buffer.from(match[1]!, 'base64').toString('utf8')) as { sources?: unknown };
+    if (!Array.isArray(map.sources)) return 0;
+    return map.sources.filter((s) => typeof s === 'string' && !s.startsWith('freshet-api:')).length;
+  } catch {
+    return 0;
+  }
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
