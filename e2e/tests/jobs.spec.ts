@@ -76,6 +76,10 @@ test('upload a bounded program, see its plan, run it and watch it finish', async
   await expect.poll(() => recordsOf(source), { timeout: 15_000 }).toBeGreaterThanOrEqual(4000);
   await page.getByRole('tab', { name: /Timeline/ }).click();
   await expect(page.getByTestId('timeline-event').first()).toBeVisible();
+  // Full-page screenshots of a scrolled page draw the sticky header mid-page.
+  await page.evaluate(() => {
+    window.scrollTo(0, 0);
+  });
   await page.screenshot({ path: shot('job-finished'), fullPage: true });
   expect(await page.evaluate(() => document.documentElement.dataset.e2eMark)).toBe('job-page');
 
