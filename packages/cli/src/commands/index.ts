@@ -5,6 +5,7 @@ import { register as registerNexmark } from './nexmark.js';
 import { register as registerBench } from './bench.js';
 import { register as registerJobManager } from './jobmanager.js';
 import { register as registerTaskManager } from './taskmanager.js';
+import { register as registerCluster } from './cluster.js';
 import { register as registerSubmit } from './submit.js';
 import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
@@ -27,4 +28,5 @@ const registrations: ((program: Command) => void)[] = [
   registerSubmit,
   registerList,
   registerCancel,
+  registerCluster,
 ];
