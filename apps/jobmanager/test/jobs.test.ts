@@ -402,6 +402,38 @@ describe('jobs', () => {
   });
 });
 
+describe('jobs.onUpdate', () => {
+  it('streams the jobs.get shape over SSE', async () => {
+    const { jobs } = await client.jobs.list.query({ limit: 1 });
+    const jobId = jobs[0]!.id;
+    const abort = new AbortController();
+    const input = encodeURIComponent(JSON.stringify({ jobId }));
+    const res = await fetch(`${jm.url}/trpc/jobs.onUpdate?input=${input}`, {
+      signal: abort.signal,
+      headers: { accept: 'text/event-stream' },
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('SSE stream ended');
+        buffer += value;
+        const event = buffer.split('\n\n').find((e) => e.startsWith('data: ') || e.includes('\ndata: {"id"'));
+        const data = event?.split('\n').find((l) => l.startsWith('data: {"id"'));
+        if (data === undefined) continue;
+        const job = JSON.parse(data.slice(6)) as { id: string; vertices: unknown[]; events: unknown[] };
+        expect(job.id).toBe(jobId);
+        expect(job.vertices.length).toBeGreaterThan(0);
+        expect(job.events.length).toBeGreaterThan(0);
+        return;
+      }
+    } finally {
+      abort.abort();
+    }
+  });
+});
+
 describe('restart', () => {
   it('keeps jobs, events, exceptions and artifacts, and fails jobs that were running', async () => {
     const tm = await startFake(4);
