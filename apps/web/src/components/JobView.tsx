@@ -66,16 +66,23 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
     }
     return out;
   }, [detail.vertices, job.status]);
+  // Once a job ended nothing flows: its last samples' rates and ratios would
+  // read as live, so they show as zero; the record totals stay.
+  const ended = isTerminal(job.status);
   const metrics = useMemo(() => {
     const out: Record<string, VertexMetrics> = {};
-    for (const v of detail.vertices) out[v.id] = v.metrics;
+    for (const v of detail.vertices) {
+      out[v.id] = ended
+        ? { ...v.metrics, recordsInPerSec: 0, recordsOutPerSec: 0, busyRatio: 0, backpressureRatio: 0 }
+        : v.metrics;
+    }
     return out;
-  }, [detail.vertices]);
+  }, [detail.vertices, ended]);
   const edgeRates = useMemo(() => {
     const out: Record<string, number> = {};
-    for (const e of detail.edges) out[e.id] = e.recordsPerSec;
+    for (const e of detail.edges) out[e.id] = ended ? 0 : e.recordsPerSec;
     return out;
-  }, [detail.edges]);
+  }, [detail.edges, ended]);
 
   const selectedVertex = detail.vertices.find((v) => v.id === selected);
   const running = subtasks.filter((s) => s.state === 'RUNNING').length;
