@@ -9,6 +9,7 @@ import { register as registerCluster } from './cluster.js';
 import { register as registerSubmit } from './submit.js';
 import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
+import { register as registerTaskManagers } from './taskmanagers.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -28,5 +29,6 @@ const registrations: ((program: Command) => void)[] = [
   registerSubmit,
   registerList,
   registerCancel,
+  registerTaskManagers,
   registerCluster,
 ];
