@@ -32,7 +32,7 @@ export default (env: StreamExecutionEnvironment, args: string[]) => {
 `;
 
 const group = new ProcessGroup();
-const jm = new FakeJobManager();
+let jm = new FakeJobManager();
 let work: string;
 let bundle: { sha256: string; bundlePath: string };
 const tms: ManagedProcess[] = [];
@@ -135,6 +135,15 @@ describe('TaskManager deployments', () => {
     expect(failed.length).toBeGreaterThanOrEqual(1);
     const user = failed.find((s) => s.error?.message.includes('boom at 700'));
     expect(user?.error?.stack).toMatch(/job\.ts:\d+/);
+  });
+
+  it('registers and subscribes again after the JobManager restarts', async () => {
+    const port = Number(new URL(jm.url).port);
+    const bytes = jm.bundles;
+    await jm.close();
+    jm = await new FakeJobManager().start(port);
+    for (const [sha, b] of bytes) jm.bundles.set(sha, b);
+    await jm.until(() => ['tm-1', 'tm-2'].every((id) => (jm.tms.get(id)?.subscribed ?? 0) > 0), 30_000, 'both TaskManagers back');
   });
 
   it('cancels a running job on both TaskManagers', async () => {

@@ -36,7 +36,8 @@ export class FakeJobManager {
   private server!: Server;
   url = '';
 
-  async start(): Promise<this> {
+  /** Starts serving on `port` (0: a free one). */
+  async start(port = 0): Promise<this> {
     const router = createDeploymentContractRouter({
       register: (input) => {
         const id = input.resourceId ?? `tm-${randomBytes(3).toString('hex')}`;
@@ -57,7 +58,7 @@ export class FakeJobManager {
         if (tm) tm.deregistered = true;
         this.changed();
       },
-      commands: (session, signal) => this.commandStream(session.taskManagerId, signal),
+      commands: (session, signal) => this.commandStream(session.taskManagerId, session.token, signal),
       reportStates: (input) => { this.states.push(...input.updates); this.changed(); },
       reportMetrics: (input) => { this.metrics.push(...input.samples); this.changed(); },
       reportCollected: (input) => {
@@ -93,7 +94,7 @@ export class FakeJobManager {
       }
       res.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
@@ -130,9 +131,13 @@ export class FakeJobManager {
     for (const l of [...this.listeners]) l();
   }
 
-  private async *commandStream(id: string, signal: AbortSignal | undefined): AsyncGenerator<TaskManagerCommand> {
+  private async *commandStream(id: string, token: string, signal: AbortSignal | undefined): AsyncGenerator<TaskManagerCommand> {
     const tm = this.tms.get(id);
-    if (!tm) return;
+    if (!tm || tm.token !== token) {
+      // As the JobManager does for a session it does not know (it restarted).
+      yield { type: 'reregister', reason: `unknown TaskManager ${id}` };
+      return;
+    }
     tm.subscribed++;
     this.changed();
     while (!signal?.aborted) {

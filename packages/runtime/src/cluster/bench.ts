@@ -20,6 +20,8 @@ import { ClusterJob } from './job.js';
 interface SideResult {
   status: string;
   runningMs: number;
+  /** From the last subtask's end to the links closed. */
+  shutdownMs: number;
   bytesOut: number;
   recordsIn: number;
 }
@@ -37,6 +39,7 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
   const job = await benchJob(graph, events, 2);
   const latest = new Map<string, SubtaskMetrics>();
   let running = 0;
+  let lastState = 0;
   const cj = new ClusterJob({
     jobId: `bench-${graph}`,
     attempt: 0,
@@ -49,8 +52,12 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
       { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: ports[1]! },
     ],
     dataPlane: plane,
+    ...(process.env.FRESHET_BENCH_CREDITS ? { initialCredits: Number(process.env.FRESHET_BENCH_CREDITS) } : {}),
     listener: {
-      onStates: (u) => { if (running === 0 && u.some((x) => x.state === 'RUNNING')) running = performance.now(); },
+      onStates: (u) => {
+        lastState = performance.now();
+        if (running === 0 && u.some((x) => x.state === 'RUNNING')) running = lastState;
+      },
       onMetrics: (ms) => { for (const m of ms) latest.set(`${m.vertexId}#${m.subtask}`, m); },
       onCollected: () => undefined,
     },
@@ -61,7 +68,8 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
   const all = [...latest.values()];
   const result: SideResult = {
     status,
-    runningMs: end - running,
+    runningMs: lastState - running,
+    shutdownMs: end - lastState,
     bytesOut: all.reduce((s, m) => s + m.bytesOut, 0),
     recordsIn: all.filter((m) => m.vertexName.includes('generator') || m.vertexName.includes('Generator')).reduce((s, m) => s + m.recordsIn, 0),
   };
@@ -105,7 +113,7 @@ async function runParent(events: number): Promise<void> {
     console.log(
       `${graph}: local ${local.status} ${fmt(events / localSec)} rec/s, ${fmt(localBytes / localSec / 1e6)} MB/s across slots (${fmt(localBytes / 1e6)} MB) | ` +
         `2 TaskManagers ${a.status}/${b.status} ${fmt(events / clusterSec)} rec/s, ${fmt(clusterBytes / clusterSec / 1e6)} MB/s across the exchange (${fmt(clusterBytes / 1e6)} MB) | ` +
-        `ratio ${((localSec / clusterSec) * 100).toFixed(0)}%`,
+        `ratio ${((localSec / clusterSec) * 100).toFixed(0)}% (shutdown ${Math.round(a.shutdownMs)}/${Math.round(b.shutdownMs)} ms)`,
     );
   }
 }
