@@ -5,7 +5,11 @@
  * across two TaskManager processes connected over TCP (one slot each).
  * Times are from RUNNING to the end of the job (start-up excluded).
  *
- *   node --import tsx --conditions=@freshet/source packages/runtime/src/cluster/bench.ts [events]
+ *   node --import tsx --conditions=@freshet/source packages/runtime/src/cluster/bench.ts [events] [repeat]
+ *
+ * Prints medians of `repeat` runs (default 3): records/s, bytes/s across
+ * the exchange, CPU time per record (all threads of all processes; the local
+ * figure includes worker start-up), and the throughput ratio.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -22,6 +26,8 @@ interface SideResult {
   runningMs: number;
   /** From the last subtask's end to the links closed. */
   shutdownMs: number;
+  /** CPU time of the whole process (all threads) while running. */
+  cpuSec: number;
   bytesOut: number;
   recordsIn: number;
 }
@@ -40,6 +46,7 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
   const latest = new Map<string, SubtaskMetrics>();
   let running = 0;
   let lastState = 0;
+  let cpu0 = process.cpuUsage();
   const cj = new ClusterJob({
     jobId: `bench-${graph}`,
     attempt: 0,
@@ -56,7 +63,10 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
     listener: {
       onStates: (u) => {
         lastState = performance.now();
-        if (running === 0 && u.some((x) => x.state === 'RUNNING')) running = lastState;
+        if (running === 0 && u.some((x) => x.state === 'RUNNING')) {
+          running = lastState;
+          cpu0 = process.cpuUsage();
+        }
       },
       onMetrics: (ms) => { for (const m of ms) latest.set(`${m.vertexId}#${m.subtask}`, m); },
       onCollected: () => undefined,
@@ -65,11 +75,13 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
   cj.start();
   const status = await cj.done;
   const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const all = [...latest.values()];
   const result: SideResult = {
     status,
     runningMs: lastState - running,
     shutdownMs: end - lastState,
+    cpuSec: (cpu.user + cpu.system) / 1e6,
     bytesOut: all.reduce((s, m) => s + m.bytesOut, 0),
     recordsIn: all.filter((m) => m.vertexName.includes('generator') || m.vertexName.includes('Generator')).reduce((s, m) => s + m.recordsIn, 0),
   };
@@ -100,20 +112,36 @@ function child(side: string, graph: string, events: number, ports: number[]): Pr
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
-async function runParent(events: number): Promise<void> {
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function runParent(events: number, repeat: number): Promise<void> {
   for (const graph of ['q0', 'keyedWindow']) {
     const job = await benchJob(graph, events, 2);
-    const local = await runLocalJob({ ...job, slots: 2, timeoutMs: 600_000 });
-    const localSec = local.metrics.elapsedMs / 1000;
-    const localBytes = local.metrics.subtasks.reduce((s, m) => s + m.bytesOut, 0);
-    const ports = [await freePort(), await freePort()];
-    const [a, b] = await Promise.all([child('a', graph, events, ports), child('b', graph, events, ports)]);
-    const clusterSec = Math.max(a.runningMs, b.runningMs) / 1000;
-    const clusterBytes = a.bytesOut + b.bytesOut;
+    const rows: { local: number; cluster: number; localBytes: number; clusterBytes: number; localCpu: number; clusterCpu: number }[] = [];
+    for (let r = 0; r < repeat; r++) {
+      const cpu0 = process.cpuUsage();
+      const local = await runLocalJob({ ...job, slots: 2, timeoutMs: 600_000 });
+      const localCpu = process.cpuUsage(cpu0);
+      if (local.status !== 'FINISHED') throw new Error(`local ${graph} ${local.status}: ${local.error?.message ?? ''}`);
+      const localSec = local.metrics.elapsedMs / 1000;
+      const ports = [await freePort(), await freePort()];
+      const [a, b] = await Promise.all([child('a', graph, events, ports), child('b', graph, events, ports)]);
+      if (a.status !== 'FINISHED' || b.status !== 'FINISHED') throw new Error(`cluster ${graph} ${a.status}/${b.status}`);
+      const clusterSec = Math.max(a.runningMs, b.runningMs) / 1000;
+      rows.push({
+        local: events / localSec,
+        cluster: events / clusterSec,
+        localBytes: local.metrics.subtasks.reduce((s, m) => s + m.bytesOut, 0) / localSec,
+        clusterBytes: (a.bytesOut + b.bytesOut) / clusterSec,
+        localCpu: (localCpu.user + localCpu.system) / 1e6,
+        clusterCpu: a.cpuSec + b.cpuSec,
+      });
+    }
+    const m = (k: keyof (typeof rows)[number]): number => median(rows.map((r) => r[k]));
     console.log(
-      `${graph}: local ${local.status} ${fmt(events / localSec)} rec/s, ${fmt(localBytes / localSec / 1e6)} MB/s across slots (${fmt(localBytes / 1e6)} MB) | ` +
-        `2 TaskManagers ${a.status}/${b.status} ${fmt(events / clusterSec)} rec/s, ${fmt(clusterBytes / clusterSec / 1e6)} MB/s across the exchange (${fmt(clusterBytes / 1e6)} MB) | ` +
-        `ratio ${((localSec / clusterSec) * 100).toFixed(0)}% (shutdown ${Math.round(a.shutdownMs)}/${Math.round(b.shutdownMs)} ms)`,
+      `${graph} (${fmt(events)} events, median of ${repeat}): local mini-cluster ${fmt(m('local'))} rec/s, ${(m('localBytes') / 1e6).toFixed(1)} MB/s between slots, ${(m('localCpu') * 1e6 / events).toFixed(2)} CPU-µs/record | ` +
+        `2 TaskManagers over TCP ${fmt(m('cluster'))} rec/s, ${(m('clusterBytes') / 1e6).toFixed(1)} MB/s across the exchange, ${(m('clusterCpu') * 1e6 / events).toFixed(2)} CPU-µs/record | ` +
+        `throughput ratio ${((m('cluster') / m('local')) * 100).toFixed(0)}% (runs: ${rows.map((r) => `${((r.cluster / r.local) * 100).toFixed(0)}%`).join(', ')})`,
     );
   }
 }
@@ -121,5 +149,5 @@ async function runParent(events: number): Promise<void> {
 if (typeof values.side === 'string') {
   await runSide(values.side, String(values.graph), Number(values.events), String(values.ports).split(',').map(Number));
 } else {
-  await runParent(Number(process.argv[2] ?? 1_000_000));
+  await runParent(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 3));
 }
