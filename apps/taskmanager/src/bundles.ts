@@ -36,15 +36,23 @@ export async function fetchBundle(o: FetchBundleOptions): Promise<string> {
   const url = `${o.jobManagerUrl}/artifacts/${o.sha256}.mjs`;
   let response: Response;
   try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${o.credentials}` }, ...(o.signal ? { signal: o.signal } : {}) });
+    response = await fetch(url, {
+      headers: { authorization: `Bearer ${o.credentials}` },
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } catch (err) {
     throw new BundleFetchError(`Could not fetch program bundle ${url}: ${(err as Error).message}`);
   }
-  if (!response.ok) throw new BundleFetchError(`Could not fetch program bundle ${url}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok)
+    throw new BundleFetchError(
+      `Could not fetch program bundle ${url}: HTTP ${response.status} ${response.statusText}`,
+    );
   const bytes = new Uint8Array(await response.arrayBuffer());
   const actual = sha256Of(bytes);
   if (actual !== o.sha256) {
-    throw new BundleFetchError(`Program bundle ${url} has sha256 ${actual}, expected ${o.sha256}; refusing to run it`);
+    throw new BundleFetchError(
+      `Program bundle ${url} has sha256 ${actual}, expected ${o.sha256}; refusing to run it`,
+    );
   }
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, bytes);

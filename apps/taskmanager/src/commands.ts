@@ -1,4 +1,8 @@
-import { TaskManagerCommandSchema, type RegisterTaskManagerOutput, type TaskManagerCommand } from '@freshet/protocol';
+import {
+  TaskManagerCommandSchema,
+  type RegisterTaskManagerOutput,
+  type TaskManagerCommand,
+} from '@freshet/protocol';
 import type { Unsubscribable } from '@trpc/server/observable';
 import { errorCode, type DeploymentClient } from './control-client.js';
 import type { Logger } from './logger.js';
@@ -83,7 +87,10 @@ export class CommandStream {
             this.#opts.onSessionRefused();
             return;
           }
-          logger.warn({ err: String(err), retryInMs: this.#backoff }, 'Command subscription failed; subscribing again');
+          logger.warn(
+            { err: String(err), retryInMs: this.#backoff },
+            'Command subscription failed; subscribing again',
+          );
           this.#scheduleRetry();
         },
         onComplete: () => {
@@ -96,7 +103,9 @@ export class CommandStream {
   #scheduleRetry(): void {
     if (this.#stopped) return;
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => { this.#subscribe(); }, this.#backoff);
+    this.#retry = setTimeout(() => {
+      this.#subscribe();
+    }, this.#backoff);
     this.#backoff = Math.min(5000, this.#backoff * 2);
   }
 }

@@ -41,7 +41,9 @@ export function createDeploymentContractRouter(impl: DeploymentContractImpl) {
   const t = initTRPC.create();
   return t.router({
     taskManagers: t.router({
-      register: t.procedure.input(RegisterTaskManagerInputSchema).mutation(({ input }) => impl.register(input)),
+      register: t.procedure
+        .input(RegisterTaskManagerInputSchema)
+        .mutation(({ input }) => impl.register(input)),
       heartbeat: t.procedure.input(HeartbeatInputSchema).mutation(({ input }) => impl.heartbeat(input)),
       deregister: t.procedure.input(TaskManagerSessionSchema).mutation(({ input }) => {
         impl.deregister(input);

@@ -1,4 +1,11 @@
-import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+  type TRPCClient,
+} from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from '@freshet/jobmanager/router';
 import type { DeploymentContractRouter } from './contract.js';

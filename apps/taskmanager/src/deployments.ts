@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import type { Deployment, ExecutionError, RegisterTaskManagerOutput, TaskManagerCommand } from '@freshet/protocol';
+import type {
+  Deployment,
+  ExecutionError,
+  RegisterTaskManagerOutput,
+  TaskManagerCommand,
+} from '@freshet/protocol';
 import {
   ClusterJob,
   computePlanHash,
@@ -75,7 +80,9 @@ export class Deployments {
   /** Cancels every job and waits until they have stopped and reported. */
   async drain(): Promise<void> {
     this.#draining = true;
-    await Promise.all([...this.#jobs.values()].map((r) => this.cancel(r.deployment.jobId, r.deployment.attempt)));
+    await Promise.all(
+      [...this.#jobs.values()].map((r) => this.cancel(r.deployment.jobId, r.deployment.attempt)),
+    );
     await this.#opts.reporter.flush();
   }
 
@@ -95,22 +102,42 @@ export class Deployments {
     const session = this.#opts.session();
     const key = `${d.jobId}#${d.attempt}`;
     if (!session || this.#jobs.has(key) || this.#draining) {
-      logger.warn({ jobId: d.jobId, attempt: d.attempt }, 'Ignoring a deploy command (duplicate, not registered, or shutting down)');
+      logger.warn(
+        { jobId: d.jobId, attempt: d.attempt },
+        'Ignoring a deploy command (duplicate, not registered, or shutting down)',
+      );
       return;
     }
     const self = session.taskManagerId;
     const n = d.slots.length;
     const subtasks: Running['subtasks'] = [];
     for (const v of d.jobGraph.vertices) {
-      for (let s = 0; s < v.parallelism; s++) if (d.slots[s % n]!.taskManagerId === self) subtasks.push({ vertexId: v.id, subtask: s });
+      for (let s = 0; s < v.parallelism; s++)
+        if (d.slots[s % n]!.taskManagerId === self) subtasks.push({ vertexId: v.id, subtask: s });
     }
     const slots = d.slots.filter((s) => s.taskManagerId === self).length;
-    const report = (state: Parameters<Reporter['state']>[4], only?: Set<string>, error?: ExecutionError): void => {
-      for (const t of subtasks) if (!only || only.has(`${t.vertexId}#${t.subtask}`)) reporter.state(d.jobId, d.attempt, t.vertexId, t.subtask, state, error);
+    const report = (
+      state: Parameters<Reporter['state']>[4],
+      only?: Set<string>,
+      error?: ExecutionError,
+    ): void => {
+      for (const t of subtasks)
+        if (!only || only.has(`${t.vertexId}#${t.subtask}`))
+          reporter.state(d.jobId, d.attempt, t.vertexId, t.subtask, state, error);
     };
-    const running: Running = { deployment: d, subtasks, slots, abort: new AbortController(), job: undefined, done: Promise.resolve() };
+    const running: Running = {
+      deployment: d,
+      subtasks,
+      slots,
+      abort: new AbortController(),
+      job: undefined,
+      done: Promise.resolve(),
+    };
     this.#jobs.set(key, running);
-    logger.info({ jobId: d.jobId, attempt: d.attempt, slots, subtasks: subtasks.length }, `Deploying job ${d.jobId}`);
+    logger.info(
+      { jobId: d.jobId, attempt: d.attempt, slots, subtasks: subtasks.length },
+      `Deploying job ${d.jobId}`,
+    );
     report('SCHEDULED');
     running.done = (async () => {
       try {
@@ -147,11 +174,22 @@ export class Deployments {
           listener: {
             onStates: (updates) => {
               for (const u of updates) {
-                reporter.state(d.jobId, d.attempt, u.vertexId, u.subtask, u.state, u.error ? toExecutionError(u.error) : undefined);
+                reporter.state(
+                  d.jobId,
+                  d.attempt,
+                  u.vertexId,
+                  u.subtask,
+                  u.state,
+                  u.error ? toExecutionError(u.error) : undefined,
+                );
               }
             },
-            onMetrics: (metrics) => { for (const m of metrics) reporter.metrics(d.jobId, d.attempt, m); },
-            onCollected: (id, values) => { reporter.collected(d.jobId, d.attempt, id, values); },
+            onMetrics: (metrics) => {
+              for (const m of metrics) reporter.metrics(d.jobId, d.attempt, m);
+            },
+            onCollected: (id, values) => {
+              reporter.collected(d.jobId, d.attempt, id, values);
+            },
           },
         });
         running.job = job;
@@ -160,7 +198,10 @@ export class Deployments {
         logger.info({ jobId: d.jobId, attempt: d.attempt, status }, `Job ${d.jobId} ended here ${status}`);
       } catch (err) {
         const error = toExecutionError(serializeError(err));
-        logger.error({ jobId: d.jobId, attempt: d.attempt, err: error.message }, `Job ${d.jobId} failed to deploy`);
+        logger.error(
+          { jobId: d.jobId, attempt: d.attempt, err: error.message },
+          `Job ${d.jobId} failed to deploy`,
+        );
         if (running.abort.signal.aborted) report('CANCELED');
         else report('FAILED', undefined, error);
       } finally {

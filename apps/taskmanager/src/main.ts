@@ -69,11 +69,23 @@ export async function startTaskManager(
     client: deploymentClient,
     logger,
     onCommand: (command) => {
-      logger.info({ command: command.type, ...(command.type === 'reregister' ? { reason: command.reason } : command.type === 'cancel' ? { jobId: command.jobId } : { jobId: command.deployment.jobId }) }, `Command ${command.type}`);
+      logger.info(
+        {
+          command: command.type,
+          ...(command.type === 'reregister'
+            ? { reason: command.reason }
+            : command.type === 'cancel'
+              ? { jobId: command.jobId }
+              : { jobId: command.deployment.jobId }),
+        },
+        `Command ${command.type}`,
+      );
       if (command.type === 'reregister') session.reregister();
       else deployments.handle(command);
     },
-    onSessionRefused: () => { session.reregister(); },
+    onSessionRefused: () => {
+      session.reregister();
+    },
   });
   session = new ControlSession({
     client: createJobManagerClient(config.jobManagerUrl),

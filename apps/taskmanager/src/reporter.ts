@@ -13,7 +13,12 @@ const MAX_PER_CALL = 10_000;
 const ratio = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 
 /** A runtime metrics sample as the protocol's {@link SubtaskMetricsSample}. */
-export function toSample(jobId: string, attempt: number, m: SubtaskMetrics, at: number): SubtaskMetricsSample {
+export function toSample(
+  jobId: string,
+  attempt: number,
+  m: SubtaskMetrics,
+  at: number,
+): SubtaskMetricsSample {
   return {
     jobId,
     attempt,
@@ -57,11 +62,20 @@ export class Reporter {
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
-    this.#timer = setInterval(() => { this.#kick(); }, opts.metricsIntervalMs ?? 800);
+    this.#timer = setInterval(() => {
+      this.#kick();
+    }, opts.metricsIntervalMs ?? 800);
   }
 
   /** Queues a state transition. */
-  state(jobId: string, attempt: number, vertexId: string, subtaskIndex: number, state: SubtaskStateUpdate['state'], error?: ExecutionError): void {
+  state(
+    jobId: string,
+    attempt: number,
+    vertexId: string,
+    subtaskIndex: number,
+    state: SubtaskStateUpdate['state'],
+    error?: ExecutionError,
+  ): void {
     const u: SubtaskStateUpdate = { jobId, attempt, vertexId, subtaskIndex, state, at: Date.now() };
     if (error) u.error = error;
     this.#states.push(u);
@@ -72,16 +86,26 @@ export class Reporter {
 
   /** Records the latest metrics of a subtask (sent on the next tick). */
   metrics(jobId: string, attempt: number, m: SubtaskMetrics): void {
-    this.#metrics.set(`${jobId}#${attempt}#${m.vertexId}#${m.subtask}`, toSample(jobId, attempt, m, Date.now()));
+    this.#metrics.set(
+      `${jobId}#${attempt}#${m.vertexId}#${m.subtask}`,
+      toSample(jobId, attempt, m, Date.now()),
+    );
   }
 
   /** Queues records of a collect sink. */
   collected(jobId: string, attempt: number, collectId: string, values: unknown[]): void {
     const last = this.#collected.at(-1);
-    if (last && last.jobId === jobId && last.attempt === attempt && last.collectId === collectId && last.values.length + values.length <= MAX_PER_CALL) {
+    if (
+      last &&
+      last.jobId === jobId &&
+      last.attempt === attempt &&
+      last.collectId === collectId &&
+      last.values.length + values.length <= MAX_PER_CALL
+    ) {
       last.values.push(...values);
     } else {
-      for (let i = 0; i < values.length; i += MAX_PER_CALL) this.#collected.push({ jobId, attempt, collectId, values: values.slice(i, i + MAX_PER_CALL) });
+      for (let i = 0; i < values.length; i += MAX_PER_CALL)
+        this.#collected.push({ jobId, attempt, collectId, values: values.slice(i, i + MAX_PER_CALL) });
     }
   }
 
@@ -149,7 +173,8 @@ export class Reporter {
         }
         return;
       } catch (err) {
-        if (tries === 0 || tries % 5 === 4) logger.warn({ err: String(err) }, 'Reporting to the JobManager failed; retrying');
+        if (tries === 0 || tries % 5 === 4)
+          logger.warn({ err: String(err) }, 'Reporting to the JobManager failed; retrying');
         await new Promise((r) => setTimeout(r, 250 * Math.min(8, tries + 1)));
       }
     }

@@ -107,7 +107,9 @@ export class ControlSession {
       const session = this.#session ?? (await this.#register());
       this.#wake = new AbortController();
       try {
-        await sleep(session.heartbeatIntervalMs, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) });
+        await sleep(session.heartbeatIntervalMs, undefined, {
+          signal: AbortSignal.any([signal, this.#wake.signal]),
+        });
       } catch (err) {
         if (signal.aborted) throw err;
         continue;
@@ -162,7 +164,11 @@ export class ControlSession {
     const { client, health, logger } = this.#opts;
     try {
       const reply = await client.taskManagers.heartbeat.mutate(
-        { taskManagerId: session.taskManagerId, token: session.token, health: health.sample(this.#opts.slotsUsed?.() ?? 0) },
+        {
+          taskManagerId: session.taskManagerId,
+          token: session.token,
+          health: health.sample(this.#opts.slotsUsed?.() ?? 0),
+        },
         { signal: this.#callSignal() },
       );
       this.#failedHeartbeats = 0;

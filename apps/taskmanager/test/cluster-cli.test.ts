@@ -27,8 +27,28 @@ describe('freshet cluster start', () => {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const cli = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions=@freshet/source', 'packages/cli/src/bin.ts', 'cluster', 'start', '--taskmanagers', '2', '--slots', '1', '--port', '0', '--data-dir', dataDir],
-      { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: undefined } },
+      [
+        '--import',
+        'tsx',
+        '--conditions=@freshet/source',
+        'packages/cli/src/bin.ts',
+        'cluster',
+        'start',
+        '--taskmanagers',
+        '2',
+        '--slots',
+        '1',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+      ],
+      {
+        cwd: repoRoot,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DATABASE_URL: undefined },
+      },
     );
     cleanups.push(() => {
       try {
@@ -40,10 +60,18 @@ describe('freshet cluster start', () => {
     let out = '';
     cli.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     cli.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => { resolve(code); }));
+    const exited = new Promise<number | null>((resolve) =>
+      cli.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     const deadline = Date.now() + 60_000;
-    while (!out.includes('Freshet cluster is running') && Date.now() < deadline && cli.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    const running = /Freshet cluster is running: JobManager (http:\/\/127\.0\.0\.1:\d+) with 2 TaskManagers × 1 slot/.exec(out);
+    while (!out.includes('Freshet cluster is running') && Date.now() < deadline && cli.exitCode === null)
+      await new Promise((r) => setTimeout(r, 100));
+    const running =
+      /Freshet cluster is running: JobManager (http:\/\/127\.0\.0\.1:\d+) with 2 TaskManagers × 1 slot/.exec(
+        out,
+      );
     expect(running, out).not.toBeNull();
     expect(out).toContain('[taskmanager-1] INFO  TaskManager registered as taskmanager-1');
     expect(out).toContain('[taskmanager-2] INFO  TaskManager registered as taskmanager-2');
@@ -51,7 +79,9 @@ describe('freshet cluster start', () => {
     expect(health.ok).toBe(true);
 
     // The JobManager and TaskManagers are separate processes, each leading its own process group.
-    const children = execFileSync('ps', ['-o', 'pid=,pgid=,args=', '--ppid', String(cli.pid)], { encoding: 'utf8' })
+    const children = execFileSync('ps', ['-o', 'pid=,pgid=,args=', '--ppid', String(cli.pid)], {
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter((l) => /(jobmanager|taskmanager)\/src\/bin\.ts/.test(l))
       .map((l) => l.trim().split(/\s+/).map(Number));

@@ -60,9 +60,14 @@ describe('cluster', () => {
 
     const { collections } = await client.jobs.collected.query({ jobId, collectId: 'sums' });
     const cluster = collections[0]?.records ?? [];
-    const problems = JSON.stringify([...tm1.logs, ...tm2.logs, ...jm.logs].filter((l) => l.level >= 40)).slice(0, 3000);
+    const problems = JSON.stringify(
+      [...tm1.logs, ...tm2.logs, ...jm.logs].filter((l) => l.level >= 40),
+    ).slice(0, 3000);
 
-    const compiled = await compileProgram({ path: file }, { typecheck: false, cacheDir: join(work, 'bundles') });
+    const compiled = await compileProgram(
+      { path: file },
+      { typecheck: false, cacheDir: join(work, 'bundles') },
+    );
     if (!compiled.ok) throw new Error('compile failed');
     const program = { bundlePath: compiled.bundlePath, args: [], parallelism: 4 };
     const graph = await loadStreamGraph(program);

@@ -37,13 +37,22 @@ let work: string;
 let bundle: { sha256: string; bundlePath: string };
 const tms: ManagedProcess[] = [];
 
-async function plan(args: string[], parallelism: number): Promise<{ jobGraph: JobGraph; program: { bundlePath: string; args: string[]; parallelism: number } }> {
+async function plan(
+  args: string[],
+  parallelism: number,
+): Promise<{ jobGraph: JobGraph; program: { bundlePath: string; args: string[]; parallelism: number } }> {
   const program = { bundlePath: bundle.bundlePath, args, parallelism };
   const graph = await loadStreamGraph(program);
   return { jobGraph: optimize(graph, computePlanHash(graph)), program };
 }
 
-function deployment(jobId: string, args: string[], parallelism: number, jobGraph: JobGraph, slots = ['tm-1', 'tm-2']): Deployment {
+function deployment(
+  jobId: string,
+  args: string[],
+  parallelism: number,
+  jobGraph: JobGraph,
+  slots = ['tm-1', 'tm-2'],
+): Deployment {
   return {
     jobId,
     attempt: 0,
@@ -59,21 +68,40 @@ function deployment(jobId: string, args: string[], parallelism: number, jobGraph
 
 const statesOf = (jobId: string) => jm.states.filter((s) => s.jobId === jobId);
 const subtasksOf = (g: JobGraph) => g.vertices.reduce((n, v) => n + v.parallelism, 0);
-const terminal = (jobId: string) => statesOf(jobId).filter((s) => ['FINISHED', 'FAILED', 'CANCELED'].includes(s.state));
+const terminal = (jobId: string) =>
+  statesOf(jobId).filter((s) => ['FINISHED', 'FAILED', 'CANCELED'].includes(s.state));
 
 beforeAll(async () => {
   await ensureBuilt();
   await jm.start();
   work = await mkdtemp(join(tmpdir(), 'freshet-tm-deploy-'));
-  const compiled = await compileProgram({ source: PROGRAM, filename: 'job.ts' }, { typecheck: false, cacheDir: join(work, 'jm-bundles') });
+  const compiled = await compileProgram(
+    { source: PROGRAM, filename: 'job.ts' },
+    { typecheck: false, cacheDir: join(work, 'jm-bundles') },
+  );
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
   bundle = compiled;
   const { readFile } = await import('node:fs/promises');
   jm.bundles.set(bundle.sha256, await readFile(bundle.bundlePath));
   for (const id of ['tm-1', 'tm-2']) {
-    tms.push(group.spawn(TASKMANAGER_BIN, ['--jobmanager', jm.url, '--slots', '1', '--resource-id', id, '--data-dir', join(work, id)]));
+    tms.push(
+      group.spawn(TASKMANAGER_BIN, [
+        '--jobmanager',
+        jm.url,
+        '--slots',
+        '1',
+        '--resource-id',
+        id,
+        '--data-dir',
+        join(work, id),
+      ]),
+    );
   }
-  await jm.until(() => ['tm-1', 'tm-2'].every((id) => (jm.tms.get(id)?.subscribed ?? 0) > 0), 30_000, 'two subscribed TaskManagers');
+  await jm.until(
+    () => ['tm-1', 'tm-2'].every((id) => (jm.tms.get(id)?.subscribed ?? 0) > 0),
+    30_000,
+    'two subscribed TaskManagers',
+  );
 });
 
 afterAll(async () => {
@@ -93,12 +121,19 @@ describe('TaskManager deployments', () => {
     // Every subtask went through the whole lifecycle, in order.
     for (const v of jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
-        const seq = statesOf('keyed').filter((u) => u.vertexId === v.id && u.subtaskIndex === s).map((u) => u.state);
+        const seq = statesOf('keyed')
+          .filter((u) => u.vertexId === v.id && u.subtaskIndex === s)
+          .map((u) => u.state);
         expect(seq).toEqual(['SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RUNNING', 'FINISHED']);
       }
     }
     // Both TaskManagers fetched the bundle with their credentials.
-    expect(jm.artifactRequests.filter((r) => r.sha === bundle.sha256).map((r) => r.authorization?.split('.')[0]).sort()).toEqual(['Bearer tm-1', 'Bearer tm-2']);
+    expect(
+      jm.artifactRequests
+        .filter((r) => r.sha === bundle.sha256)
+        .map((r) => r.authorization?.split('.')[0])
+        .sort(),
+    ).toEqual(['Bearer tm-1', 'Bearer tm-2']);
     const local = await runLocalJob({ program, jobGraph, slots: 2 });
     const final = (values: unknown[]): Record<number, number> => {
       const out: Record<number, number> = {};
@@ -109,16 +144,24 @@ describe('TaskManager deployments', () => {
     expect(cluster).toHaveLength(local.collected.sums!.length);
     expect(final(cluster)).toEqual(final(local.collected.sums!));
     // Metrics arrived for every subtask, with bytes across the exchange.
-    const sampled = new Set(jm.metrics.filter((m) => m.jobId === 'keyed').map((m) => `${m.vertexId}#${m.subtaskIndex}`));
+    const sampled = new Set(
+      jm.metrics.filter((m) => m.jobId === 'keyed').map((m) => `${m.vertexId}#${m.subtaskIndex}`),
+    );
     expect(sampled.size).toBe(subtasksOf(jobGraph));
-    expect(jm.metrics.filter((m) => m.jobId === 'keyed').reduce((s, m) => Math.max(s, m.bytesOut), 0)).toBeGreaterThan(0);
+    expect(
+      jm.metrics.filter((m) => m.jobId === 'keyed').reduce((s, m) => Math.max(s, m.bytesOut), 0),
+    ).toBeGreaterThan(0);
   });
 
   it('fails a deployment whose plan hash does not match', async () => {
     const { jobGraph } = await plan(['keyed'], 2);
     const d = deployment('mismatch', ['keyed'], 2, { ...jobGraph, planHash: 'f'.repeat(64) }, ['tm-1']);
     jm.send('tm-1', { type: 'deploy', deployment: d });
-    await jm.until(() => terminal('mismatch').length === subtasksOf(jobGraph), 20_000, 'the mismatch to fail');
+    await jm.until(
+      () => terminal('mismatch').length === subtasksOf(jobGraph),
+      20_000,
+      'the mismatch to fail',
+    );
     const failed = terminal('mismatch');
     expect(failed.every((s) => s.state === 'FAILED')).toBe(true);
     expect(failed[0]!.error).toMatchObject({ name: 'PlanMismatchError' });
@@ -130,7 +173,11 @@ describe('TaskManager deployments', () => {
     const d = deployment('throws', ['throws'], 2, jobGraph);
     jm.send('tm-1', { type: 'deploy', deployment: d });
     jm.send('tm-2', { type: 'deploy', deployment: d });
-    await jm.until(() => terminal('throws').length === subtasksOf(jobGraph), 30_000, 'the throwing job to end');
+    await jm.until(
+      () => terminal('throws').length === subtasksOf(jobGraph),
+      30_000,
+      'the throwing job to end',
+    );
     const failed = terminal('throws').filter((s) => s.state === 'FAILED');
     expect(failed.length).toBeGreaterThanOrEqual(1);
     const user = failed.find((s) => s.error?.message.includes('boom at 700'));
@@ -143,7 +190,11 @@ describe('TaskManager deployments', () => {
     await jm.close();
     jm = await new FakeJobManager().start(port);
     for (const [sha, b] of bytes) jm.bundles.set(sha, b);
-    await jm.until(() => ['tm-1', 'tm-2'].every((id) => (jm.tms.get(id)?.subscribed ?? 0) > 0), 30_000, 'both TaskManagers back');
+    await jm.until(
+      () => ['tm-1', 'tm-2'].every((id) => (jm.tms.get(id)?.subscribed ?? 0) > 0),
+      30_000,
+      'both TaskManagers back',
+    );
   });
 
   it('cancels a running job on both TaskManagers', async () => {
@@ -151,8 +202,16 @@ describe('TaskManager deployments', () => {
     const d = deployment('cancel-me', ['infinite'], 2, jobGraph);
     jm.send('tm-1', { type: 'deploy', deployment: d });
     jm.send('tm-2', { type: 'deploy', deployment: d });
-    await jm.until(() => statesOf('cancel-me').filter((s) => s.state === 'RUNNING').length === subtasksOf(jobGraph), 30_000, 'RUNNING');
-    await jm.until(() => (jm.tms.get('tm-1')!.health.at(-1)?.slotsUsed ?? 0) === 1, 5000, 'slotsUsed in the heartbeat');
+    await jm.until(
+      () => statesOf('cancel-me').filter((s) => s.state === 'RUNNING').length === subtasksOf(jobGraph),
+      30_000,
+      'RUNNING',
+    );
+    await jm.until(
+      () => (jm.tms.get('tm-1')!.health.at(-1)?.slotsUsed ?? 0) === 1,
+      5000,
+      'slotsUsed in the heartbeat',
+    );
     jm.send('tm-1', { type: 'cancel', jobId: 'cancel-me', attempt: 0 });
     jm.send('tm-2', { type: 'cancel', jobId: 'cancel-me', attempt: 0 });
     await jm.until(() => terminal('cancel-me').length === subtasksOf(jobGraph), 20_000, 'CANCELED');
@@ -164,9 +223,17 @@ describe('TaskManager deployments', () => {
     const d = deployment('lossy', ['infinite'], 2, jobGraph);
     jm.send('tm-1', { type: 'deploy', deployment: d });
     jm.send('tm-2', { type: 'deploy', deployment: d });
-    await jm.until(() => statesOf('lossy').filter((s) => s.state === 'RUNNING').length === subtasksOf(jobGraph), 30_000, 'RUNNING');
+    await jm.until(
+      () => statesOf('lossy').filter((s) => s.state === 'RUNNING').length === subtasksOf(jobGraph),
+      30_000,
+      'RUNNING',
+    );
     await tms[1]!.stop('SIGKILL');
-    await jm.until(() => terminal('lossy').filter((s) => s.subtaskIndex === 0).length === jobGraph.vertices.length, 20_000, 'tm-1 to fail');
+    await jm.until(
+      () => terminal('lossy').filter((s) => s.subtaskIndex === 0).length === jobGraph.vertices.length,
+      20_000,
+      'tm-1 to fail',
+    );
     const failed = terminal('lossy').filter((s) => s.state === 'FAILED');
     expect(failed.length).toBeGreaterThan(0);
     expect(failed[0]!.error!.message).toMatch(/TaskManager tm-2/);
@@ -174,9 +241,15 @@ describe('TaskManager deployments', () => {
     // A job running alone on tm-1 is canceled and reported when tm-1 gets SIGTERM.
     const solo = deployment('drain', ['infinite'], 2, jobGraph, ['tm-1']);
     jm.send('tm-1', { type: 'deploy', deployment: solo });
-    await jm.until(() => statesOf('drain').filter((s) => s.state === 'RUNNING').length === 2 * jobGraph.vertices.length, 30_000, 'RUNNING');
+    await jm.until(
+      () => statesOf('drain').filter((s) => s.state === 'RUNNING').length === 2 * jobGraph.vertices.length,
+      30_000,
+      'RUNNING',
+    );
     expect(await tms[0]!.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(terminal('drain').map((s) => s.state)).toEqual(Array(2 * jobGraph.vertices.length).fill('CANCELED'));
+    expect(terminal('drain').map((s) => s.state)).toEqual(
+      Array(2 * jobGraph.vertices.length).fill('CANCELED'),
+    );
     expect(jm.tms.get('tm-1')!.deregistered).toBe(true);
   });
 });

@@ -42,7 +42,15 @@ export class FakeJobManager {
       register: (input) => {
         const id = input.resourceId ?? `tm-${randomBytes(3).toString('hex')}`;
         const old = this.tms.get(id);
-        this.tms.set(id, { token: randomBytes(16).toString('hex'), registration: input, queue: old?.queue ?? [], wake: undefined, subscribed: old?.subscribed ?? 0, deregistered: false, health: [] });
+        this.tms.set(id, {
+          token: randomBytes(16).toString('hex'),
+          registration: input,
+          queue: old?.queue ?? [],
+          wake: undefined,
+          subscribed: old?.subscribed ?? 0,
+          deregistered: false,
+          health: [],
+        });
         this.changed();
         return { taskManagerId: id, token: this.tms.get(id)!.token, heartbeatIntervalMs: 200 };
       },
@@ -59,8 +67,14 @@ export class FakeJobManager {
         this.changed();
       },
       commands: (session, signal) => this.commandStream(session.taskManagerId, session.token, signal),
-      reportStates: (input) => { this.states.push(...input.updates); this.changed(); },
-      reportMetrics: (input) => { this.metrics.push(...input.samples); this.changed(); },
+      reportStates: (input) => {
+        this.states.push(...input.updates);
+        this.changed();
+      },
+      reportMetrics: (input) => {
+        this.metrics.push(...input.samples);
+        this.changed();
+      },
       reportCollected: (input) => {
         const list = this.collected.get(input.collectId) ?? [];
         list.push(...input.values);
@@ -112,9 +126,14 @@ export class FakeJobManager {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; states: ${JSON.stringify(this.states.slice(-20))}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; states: ${JSON.stringify(this.states.slice(-20))}`);
       await new Promise<void>((resolve) => {
-        const done = (): void => { clearTimeout(t); this.listeners.delete(done); resolve(); };
+        const done = (): void => {
+          clearTimeout(t);
+          this.listeners.delete(done);
+          resolve();
+        };
         const t = setTimeout(done, Math.min(left, 200));
         this.listeners.add(done);
       });
@@ -131,7 +150,11 @@ export class FakeJobManager {
     for (const l of [...this.listeners]) l();
   }
 
-  private async *commandStream(id: string, token: string, signal: AbortSignal | undefined): AsyncGenerator<TaskManagerCommand> {
+  private async *commandStream(
+    id: string,
+    token: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<TaskManagerCommand> {
     const tm = this.tms.get(id);
     if (!tm || tm.token !== token) {
       // As the JobManager does for a session it does not know (it restarted).
@@ -148,7 +171,13 @@ export class FakeJobManager {
       }
       await new Promise<void>((resolve) => {
         tm.wake = resolve;
-        signal?.addEventListener('abort', () => { resolve(); }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
       });
       tm.wake = undefined;
     }

@@ -31,7 +31,14 @@ interface Child {
   waiters: Set<(line: Record<string, unknown>) => void>;
 }
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO ',
+  40: 'WARN ',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /** The `bin` module of a workspace app, next to the entry its package exports (dist, or src under tsx). */
 function binOf(pkg: string): string {
@@ -40,7 +47,10 @@ function binOf(pkg: string): string {
 }
 
 /** Runs the cluster until a signal or until one of its processes dies. */
-export async function startCluster(opts: ClusterStartOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function startCluster(
+  opts: ClusterStartOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const children: Child[] = [];
   let stopping = false;
   let resolveExit!: (code: number) => void;
@@ -65,7 +75,11 @@ export async function startCluster(opts: ClusterStartOptions, out: NodeJS.Writab
     for (const batch of [tms, jm]) {
       for (const c of batch) killGroup(c, 'SIGTERM');
       const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && batch.some((c) => c.child.exitCode === null && c.child.signalCode === null)) await sleep(50);
+      while (
+        Date.now() < deadline &&
+        batch.some((c) => c.child.exitCode === null && c.child.signalCode === null)
+      )
+        await sleep(50);
       for (const c of batch) killGroup(c, 'SIGKILL');
     }
     resolveExit(code);
@@ -95,7 +109,9 @@ export async function startCluster(opts: ClusterStartOptions, out: NodeJS.Writab
     createInterface({ input: child.stderr }).on('line', (line) => out.write(`${prefix} ${line}\n`));
     child.on('exit', (code, signal) => {
       if (stopping) return;
-      out.write(`freshet cluster: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the cluster\n`);
+      out.write(
+        `freshet cluster: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the cluster\n`,
+      );
       void stop(1);
     });
     children.push(c);
@@ -122,11 +138,15 @@ export async function startCluster(opts: ClusterStartOptions, out: NodeJS.Writab
       });
     });
 
-  const onSignal = (): void => { void stop(0); };
+  const onSignal = (): void => {
+    void stop(0);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  const lastResort = (): void => { for (const c of children) killGroup(c, 'SIGKILL'); };
+  const lastResort = (): void => {
+    for (const c of children) killGroup(c, 'SIGKILL');
+  };
   process.on('exit', lastResort);
   try {
     const jmArgs: string[] = [];
@@ -166,15 +186,23 @@ export function register(program: Command): void {
   const cluster = program.command('cluster').description('Run a local cluster of separate processes');
   cluster
     .command('start')
-    .description('Start a JobManager and N TaskManagers as separate processes in the foreground; Ctrl-C stops them all')
+    .description(
+      'Start a JobManager and N TaskManagers as separate processes in the foreground; Ctrl-C stops them all',
+    )
     .option('--taskmanagers <n>', 'number of TaskManager processes', '2')
     .option('--slots <n>', 'task slots per TaskManager', '2')
     .option('--port <port>', 'JobManager port (default: the JobManager default, 8081)')
-    .option('--data-dir <dir>', 'JobManager data directory; TaskManagers cache bundles under <dir>/taskmanager-<i>')
+    .option(
+      '--data-dir <dir>',
+      'JobManager data directory; TaskManagers cache bundles under <dir>/taskmanager-<i>',
+    )
     .action(async (raw: Record<string, string | undefined>) => {
       const parsed = OptionsSchema.safeParse(raw);
       if (!parsed.success) {
-        throw new CliError(`Invalid option: ${parsed.error.issues.map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${i.message}`).join('; ')}`, 2);
+        throw new CliError(
+          `Invalid option: ${parsed.error.issues.map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${i.message}`).join('; ')}`,
+          2,
+        );
       }
       const code = await startCluster(parsed.data);
       if (code !== 0) throw new CliError('the cluster stopped because one of its processes failed', code);

@@ -3,7 +3,12 @@
  * DataStream API; this module is the slot workers' `loader`
  * (`args = [name, events, parallelism]`).
  */
-import { buildStreamGraph, TumblingEventTimeWindows, WatermarkStrategy, type StreamGraph } from '@freshet/api';
+import {
+  buildStreamGraph,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+  type StreamGraph,
+} from '@freshet/api';
 import type { JobGraph } from '@freshet/protocol';
 import { optimize } from '../local/fixtures/graphs.js';
 
@@ -15,7 +20,13 @@ interface Bid {
   channel: string;
 }
 
-const bid = (i: number): Bid => ({ auction: i % 1000, bidder: (i * 7919) % 100_000, price: (i * 31) & 4095, t: i, channel: 'Google' });
+const bid = (i: number): Bid => ({
+  auction: i % 1000,
+  bidder: (i * 7919) % 100_000,
+  price: (i * 31) & 4095,
+  t: i,
+  channel: 'Google',
+});
 
 /** Builds benchmark graph `name`: `q0` (project, rebalance, discard) or `keyedWindow` (keyBy auction, 1 s tumbling event-time window max price). */
 export function loadStreamGraph(spec: { args: string[] }): Promise<StreamGraph> {
@@ -32,7 +43,9 @@ export function loadStreamGraph(spec: { args: string[] }): Promise<StreamGraph> 
         .discard();
     } else {
       bids
-        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Bid>().withTimestampAssigner((b) => b.t))
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forMonotonousTimestamps<Bid>().withTimestampAssigner((b) => b.t),
+        )
         .map((b) => ({ auction: b.auction, price: b.price }))
         .keyBy((b) => b.auction)
         .window(TumblingEventTimeWindows.of(1000))
@@ -43,7 +56,15 @@ export function loadStreamGraph(spec: { args: string[] }): Promise<StreamGraph> 
 }
 
 /** The job graph of a benchmark pipeline. */
-export async function benchJob(name: string, events: number, parallelism: number): Promise<{ program: { bundlePath: string; args: string[] }; jobGraph: JobGraph; loader: string }> {
+export async function benchJob(
+  name: string,
+  events: number,
+  parallelism: number,
+): Promise<{ program: { bundlePath: string; args: string[] }; jobGraph: JobGraph; loader: string }> {
   const args = [name, String(events), String(parallelism)];
-  return { program: { bundlePath: '(bench)', args }, jobGraph: optimize(await loadStreamGraph({ args })), loader: import.meta.url };
+  return {
+    program: { bundlePath: '(bench)', args },
+    jobGraph: optimize(await loadStreamGraph({ args })),
+    loader: import.meta.url,
+  };
 }

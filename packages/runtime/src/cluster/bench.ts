@@ -34,7 +34,12 @@ interface SideResult {
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { side: { type: 'string' }, graph: { type: 'string' }, events: { type: 'string' }, ports: { type: 'string' } },
+  options: {
+    side: { type: 'string' },
+    graph: { type: 'string' },
+    events: { type: 'string' },
+    ports: { type: 'string' },
+  },
   allowPositionals: true,
   strict: false,
 });
@@ -59,7 +64,9 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
       { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: ports[1]! },
     ],
     dataPlane: plane,
-    ...(process.env.FRESHET_BENCH_CREDITS ? { initialCredits: Number(process.env.FRESHET_BENCH_CREDITS) } : {}),
+    ...(process.env.FRESHET_BENCH_CREDITS
+      ? { initialCredits: Number(process.env.FRESHET_BENCH_CREDITS) }
+      : {}),
     listener: {
       onStates: (u) => {
         lastState = performance.now();
@@ -68,7 +75,9 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
           cpu0 = process.cpuUsage();
         }
       },
-      onMetrics: (ms) => { for (const m of ms) latest.set(`${m.vertexId}#${m.subtask}`, m); },
+      onMetrics: (ms) => {
+        for (const m of ms) latest.set(`${m.vertexId}#${m.subtask}`, m);
+      },
       onCollected: () => undefined,
     },
   });
@@ -83,7 +92,9 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
     shutdownMs: end - lastState,
     cpuSec: (cpu.user + cpu.system) / 1e6,
     bytesOut: all.reduce((s, m) => s + m.bytesOut, 0),
-    recordsIn: all.filter((m) => m.vertexName.includes('generator') || m.vertexName.includes('Generator')).reduce((s, m) => s + m.recordsIn, 0),
+    recordsIn: all
+      .filter((m) => m.vertexName.includes('generator') || m.vertexName.includes('Generator'))
+      .reduce((s, m) => s + m.recordsIn, 0),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   await plane.close();
@@ -99,7 +110,22 @@ async function freePort(): Promise<number> {
 
 function child(side: string, graph: string, events: number, ports: number[]): Promise<SideResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--side', side, '--graph', graph, '--events', String(events), '--ports', ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--side',
+        side,
+        '--graph',
+        graph,
+        '--events',
+        String(events),
+        '--ports',
+        ports.join(','),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     p.once('exit', (code) => {
@@ -117,16 +143,25 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function runParent(events: number, repeat: number): Promise<void> {
   for (const graph of ['q0', 'keyedWindow']) {
     const job = await benchJob(graph, events, 2);
-    const rows: { local: number; cluster: number; localBytes: number; clusterBytes: number; localCpu: number; clusterCpu: number }[] = [];
+    const rows: {
+      local: number;
+      cluster: number;
+      localBytes: number;
+      clusterBytes: number;
+      localCpu: number;
+      clusterCpu: number;
+    }[] = [];
     for (let r = 0; r < repeat; r++) {
       const cpu0 = process.cpuUsage();
       const local = await runLocalJob({ ...job, slots: 2, timeoutMs: 600_000 });
       const localCpu = process.cpuUsage(cpu0);
-      if (local.status !== 'FINISHED') throw new Error(`local ${graph} ${local.status}: ${local.error?.message ?? ''}`);
+      if (local.status !== 'FINISHED')
+        throw new Error(`local ${graph} ${local.status}: ${local.error?.message ?? ''}`);
       const localSec = local.metrics.elapsedMs / 1000;
       const ports = [await freePort(), await freePort()];
       const [a, b] = await Promise.all([child('a', graph, events, ports), child('b', graph, events, ports)]);
-      if (a.status !== 'FINISHED' || b.status !== 'FINISHED') throw new Error(`cluster ${graph} ${a.status}/${b.status}`);
+      if (a.status !== 'FINISHED' || b.status !== 'FINISHED')
+        throw new Error(`cluster ${graph} ${a.status}/${b.status}`);
       const clusterSec = Math.max(a.runningMs, b.runningMs) / 1000;
       rows.push({
         local: events / localSec,
@@ -139,15 +174,20 @@ async function runParent(events: number, repeat: number): Promise<void> {
     }
     const m = (k: keyof (typeof rows)[number]): number => median(rows.map((r) => r[k]));
     console.log(
-      `${graph} (${fmt(events)} events, median of ${repeat}): local mini-cluster ${fmt(m('local'))} rec/s, ${(m('localBytes') / 1e6).toFixed(1)} MB/s between slots, ${(m('localCpu') * 1e6 / events).toFixed(2)} CPU-µs/record | ` +
-        `2 TaskManagers over TCP ${fmt(m('cluster'))} rec/s, ${(m('clusterBytes') / 1e6).toFixed(1)} MB/s across the exchange, ${(m('clusterCpu') * 1e6 / events).toFixed(2)} CPU-µs/record | ` +
+      `${graph} (${fmt(events)} events, median of ${repeat}): local mini-cluster ${fmt(m('local'))} rec/s, ${(m('localBytes') / 1e6).toFixed(1)} MB/s between slots, ${((m('localCpu') * 1e6) / events).toFixed(2)} CPU-µs/record | ` +
+        `2 TaskManagers over TCP ${fmt(m('cluster'))} rec/s, ${(m('clusterBytes') / 1e6).toFixed(1)} MB/s across the exchange, ${((m('clusterCpu') * 1e6) / events).toFixed(2)} CPU-µs/record | ` +
         `throughput ratio ${((m('cluster') / m('local')) * 100).toFixed(0)}% (runs: ${rows.map((r) => `${((r.cluster / r.local) * 100).toFixed(0)}%`).join(', ')})`,
     );
   }
 }
 
 if (typeof values.side === 'string') {
-  await runSide(values.side, String(values.graph), Number(values.events), String(values.ports).split(',').map(Number));
+  await runSide(
+    values.side,
+    String(values.graph),
+    Number(values.events),
+    String(values.ports).split(',').map(Number),
+  );
 } else {
   await runParent(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 3));
 }

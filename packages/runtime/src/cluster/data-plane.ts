@@ -63,7 +63,10 @@ interface Parked {
 const jobKey = (jobId: string, attempt: number): string => `${jobId}#${attempt}`;
 
 /** Reads exactly one frame from a fresh socket, then hands the socket over. */
-function readFirstFrame(socket: Socket, timeoutMs: number): Promise<{ header: FrameHeader; frame: Uint8Array; leftover: Uint8Array }> {
+function readFirstFrame(
+  socket: Socket,
+  timeoutMs: number,
+): Promise<{ header: FrameHeader; frame: Uint8Array; leftover: Uint8Array }> {
   return new Promise((resolve, reject) => {
     let got: { header: FrameHeader; frame: Uint8Array } | undefined;
     let leftover = new Uint8Array(0);
@@ -79,7 +82,7 @@ function readFirstFrame(socket: Socket, timeoutMs: number): Promise<{ header: Fr
     const onData = (chunk: Buffer): void => {
       try {
         // Feed byte ranges until the first frame is out; the rest belongs to the link.
-        for (let i = 0; i < chunk.byteLength && !got; ) {
+        for (let i = 0; i < chunk.byteLength && !got;) {
           const n = Math.min(chunk.byteLength - i, 8);
           decoder.push(chunk.subarray(i, i + n));
           i += n;
@@ -96,9 +99,18 @@ function readFirstFrame(socket: Socket, timeoutMs: number): Promise<{ header: Fr
         resolve({ ...got, leftover });
       }
     };
-    const onError = (error: Error): void => { cleanup(); reject(error); };
-    const onClose = (): void => { cleanup(); reject(new Error('connection closed during the handshake')); };
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`no handshake within ${timeoutMs} ms`)); }, timeoutMs);
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('connection closed during the handshake'));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no handshake within ${timeoutMs} ms`));
+    }, timeoutMs);
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
@@ -130,8 +142,14 @@ export class JobLinks {
     const timeoutMs = options.timeoutMs ?? 30_000;
     this.timer = setTimeout(() => {
       const missing = [...this.expected].filter((id) => !this.links.has(id));
-      const addresses = options.peers.filter((p) => missing.includes(p.taskManagerId)).map((p) => `${p.taskManagerId} (${p.host}:${p.dataPort})`);
-      this.rejectReady(new Error(`could not connect the data plane of job ${options.jobId} to TaskManager ${addresses.join(', ')} within ${timeoutMs} ms`));
+      const addresses = options.peers
+        .filter((p) => missing.includes(p.taskManagerId))
+        .map((p) => `${p.taskManagerId} (${p.host}:${p.dataPort})`);
+      this.rejectReady(
+        new Error(
+          `could not connect the data plane of job ${options.jobId} to TaskManager ${addresses.join(', ')} within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     this.timer.unref();
     if (this.expected.size === 0) this.settle();
@@ -191,7 +209,9 @@ export class DataPlane {
     readonly port: number,
     private readonly acceptTimeoutMs: number,
   ) {
-    server.on('connection', (socket) => { this.accept(socket); });
+    server.on('connection', (socket) => {
+      this.accept(socket);
+    });
   }
 
   /** Opens the listener. */
@@ -216,7 +236,8 @@ export class DataPlane {
    */
   connectJob(options: ConnectJobOptions): JobLinks {
     const key = jobKey(options.jobId, options.attempt);
-    if (this.jobs.has(key)) throw new Error(`job ${options.jobId} attempt ${options.attempt} is already connected`);
+    if (this.jobs.has(key))
+      throw new Error(`job ${options.jobId} attempt ${options.attempt} is already connected`);
     const job = new JobLinks(options, () => {
       if (this.jobs.get(key) === job) this.jobs.delete(key);
     });
@@ -229,8 +250,12 @@ export class DataPlane {
     for (const peer of options.peers) {
       if (options.self < peer.taskManagerId) {
         this.dial(options, peer, options.timeoutMs ?? 30_000).then(
-          (link) => { job.add(link); },
-          (error: unknown) => { job.fail(error instanceof Error ? error : new Error(String(error))); },
+          (link) => {
+            job.add(link);
+          },
+          (error: unknown) => {
+            job.fail(error instanceof Error ? error : new Error(String(error)));
+          },
         );
       }
     }
@@ -241,9 +266,14 @@ export class DataPlane {
   async close(): Promise<void> {
     for (const list of this.parked.values()) for (const p of list) clearTimeout(p.timer);
     this.parked.clear();
-    for (const job of [...this.jobs.values()]) job.close({ reason: 'canceled', message: 'TaskManager shutting down' });
+    for (const job of [...this.jobs.values()])
+      job.close({ reason: 'canceled', message: 'TaskManager shutting down' });
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   private track(socket: Socket): void {
@@ -254,38 +284,51 @@ export class DataPlane {
   private accept(socket: Socket): void {
     this.track(socket);
     socket.on('error', () => undefined);
-    readFirstFrame(socket, this.acceptTimeoutMs).then(
-      ({ header, frame, leftover }) => {
-        if (header.type !== FrameType.HELLO) throw new FrameProtocolError(`expected HELLO, got frame type ${header.type}`);
-        const hello = parseJsonPayload(HelloSchema, frame, 'HELLO');
-        if (this.taskManagerId !== undefined && hello.to !== this.taskManagerId) {
-          this.refuse(socket, `this is TaskManager ${this.taskManagerId}, not ${hello.to}`);
-          return;
-        }
-        const key = jobKey(hello.jobId, hello.attempt);
-        const job = this.jobs.get(key);
-        if (job) {
-          this.admit(job, hello, socket, leftover);
-          return;
-        }
-        const list = this.parked.get(key) ?? [];
-        const timer = setTimeout(() => {
-          const rest = (this.parked.get(key) ?? []).filter((p) => p.socket !== socket);
-          if (rest.length > 0) this.parked.set(key, rest);
-          else this.parked.delete(key);
-          this.refuse(socket, `job ${hello.jobId} attempt ${hello.attempt} is not deployed on TaskManager ${hello.to}`);
-        }, this.acceptTimeoutMs);
-        timer.unref();
-        list.push({ hello, socket, leftover, timer });
-        this.parked.set(key, list);
-      },
-      () => { socket.destroy(); },
-    ).catch(() => { socket.destroy(); });
+    readFirstFrame(socket, this.acceptTimeoutMs)
+      .then(
+        ({ header, frame, leftover }) => {
+          if (header.type !== FrameType.HELLO)
+            throw new FrameProtocolError(`expected HELLO, got frame type ${header.type}`);
+          const hello = parseJsonPayload(HelloSchema, frame, 'HELLO');
+          if (this.taskManagerId !== undefined && hello.to !== this.taskManagerId) {
+            this.refuse(socket, `this is TaskManager ${this.taskManagerId}, not ${hello.to}`);
+            return;
+          }
+          const key = jobKey(hello.jobId, hello.attempt);
+          const job = this.jobs.get(key);
+          if (job) {
+            this.admit(job, hello, socket, leftover);
+            return;
+          }
+          const list = this.parked.get(key) ?? [];
+          const timer = setTimeout(() => {
+            const rest = (this.parked.get(key) ?? []).filter((p) => p.socket !== socket);
+            if (rest.length > 0) this.parked.set(key, rest);
+            else this.parked.delete(key);
+            this.refuse(
+              socket,
+              `job ${hello.jobId} attempt ${hello.attempt} is not deployed on TaskManager ${hello.to}`,
+            );
+          }, this.acceptTimeoutMs);
+          timer.unref();
+          list.push({ hello, socket, leftover, timer });
+          this.parked.set(key, list);
+        },
+        () => {
+          socket.destroy();
+        },
+      )
+      .catch(() => {
+        socket.destroy();
+      });
   }
 
   private admit(job: JobLinks, hello: Hello, socket: Socket, leftover: Uint8Array): void {
     if (!job.expects(hello.from)) {
-      this.refuse(socket, `TaskManager ${hello.from} is not part of job ${hello.jobId} attempt ${hello.attempt}`);
+      this.refuse(
+        socket,
+        `TaskManager ${hello.from} is not part of job ${hello.jobId} attempt ${hello.attempt}`,
+      );
       return;
     }
     const ack: HelloAck = { ok: true, taskManagerId: job.options.self };
@@ -309,16 +352,27 @@ export class DataPlane {
       try {
         socket = await new Promise<Socket>((resolve, reject) => {
           const s = connect({ host: peer.host, port: peer.dataPort, allowHalfOpen: true, noDelay: true });
-          s.once('connect', () => { s.off('error', reject); resolve(s); });
+          s.once('connect', () => {
+            s.off('error', reject);
+            resolve(s);
+          });
           s.once('error', reject);
         });
         this.track(socket);
-        const hello: Hello = { version: 1, jobId: options.jobId, attempt: options.attempt, from: options.self, to: peer.taskManagerId };
+        const hello: Hello = {
+          version: 1,
+          jobId: options.jobId,
+          attempt: options.attempt,
+          from: options.self,
+          to: peer.taskManagerId,
+        };
         socket.write(jsonFrame(FrameType.HELLO, hello));
         const { header, frame, leftover } = await readFirstFrame(socket, Math.max(1, deadline - Date.now()));
-        if (header.type !== FrameType.HELLO_ACK) throw new FrameProtocolError(`expected HELLO_ACK, got frame type ${header.type}`);
+        if (header.type !== FrameType.HELLO_ACK)
+          throw new FrameProtocolError(`expected HELLO_ACK, got frame type ${header.type}`);
         const ack = parseJsonPayload(HelloAckSchema, frame, 'HELLO_ACK');
-        if (!ack.ok) throw new Error(`TaskManager ${peer.taskManagerId} refused the data connection: ${ack.error}`);
+        if (!ack.ok)
+          throw new Error(`TaskManager ${peer.taskManagerId} refused the data connection: ${ack.error}`);
         const link = new PeerLink(socket, peer.taskManagerId, leftover);
         socket.on('error', () => undefined);
         socket.resume();
@@ -326,7 +380,11 @@ export class DataPlane {
       } catch (error) {
         socket?.destroy();
         lastError = error instanceof Error ? error : new Error(String(error));
-        if (lastError.message.includes('refused the data connection') || lastError instanceof FrameProtocolError) break;
+        if (
+          lastError.message.includes('refused the data connection') ||
+          lastError instanceof FrameProtocolError
+        )
+          break;
         await sleep(delay);
         delay = Math.min(1000, delay * 2);
       }

@@ -113,7 +113,9 @@ export function readFrameHeader(bytes: Uint8Array): FrameHeader {
     length: word1 & LENGTH_MASK,
   });
   if (!parsed.success) {
-    throw new FrameProtocolError(`bad frame header: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new FrameProtocolError(
+      `bad frame header: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -140,7 +142,13 @@ export function creditFrame(pairs: readonly number[]): Uint8Array {
 export function parseJsonPayload<T>(schema: z.ZodType<T>, frame: Uint8Array, what: string): T {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset + FRAME_HEADER_BYTES, frame.byteLength - FRAME_HEADER_BYTES).toString('utf8'));
+    value = JSON.parse(
+      Buffer.from(
+        frame.buffer,
+        frame.byteOffset + FRAME_HEADER_BYTES,
+        frame.byteLength - FRAME_HEADER_BYTES,
+      ).toString('utf8'),
+    );
   } catch {
     throw new FrameProtocolError(`${what} frame is not JSON`);
   }

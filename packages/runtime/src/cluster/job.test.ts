@@ -17,7 +17,11 @@ interface Side {
   metrics: number;
 }
 
-async function runOnTwo(name: string, params: FixtureParams, jobId: string): Promise<{ a: Side; b: Side; status: ClusterJobStatus[] }> {
+async function runOnTwo(
+  name: string,
+  params: FixtureParams,
+  jobId: string,
+): Promise<{ a: Side; b: Side; status: ClusterJobStatus[] }> {
   const fx = fixtureJob(name, params);
   const a = await DataPlane.listen();
   const b = await DataPlane.listen();
@@ -39,7 +43,9 @@ async function runOnTwo(name: string, params: FixtureParams, jobId: string): Pro
       loader: fx.loader,
       listener: {
         onStates: (u) => s.states.push(...u),
-        onMetrics: (m) => { s.metrics += m.length; },
+        onMetrics: (m) => {
+          s.metrics += m.length;
+        },
         onCollected: (id, values) => (s.collected[id] ??= []).push(...values),
       },
     });
@@ -62,7 +68,11 @@ describe('ClusterJob', () => {
     expect(new Set(b.job.subtasks.map((t) => t.subtask))).toEqual(new Set([1, 3]));
     for (const s of [a, b]) {
       const byTask = new Map<string, string[]>();
-      for (const u of s.states) byTask.set(`${u.vertexId}#${u.subtask}`, [...(byTask.get(`${u.vertexId}#${u.subtask}`) ?? []), u.state]);
+      for (const u of s.states)
+        byTask.set(`${u.vertexId}#${u.subtask}`, [
+          ...(byTask.get(`${u.vertexId}#${u.subtask}`) ?? []),
+          u.state,
+        ]);
       for (const seq of byTask.values()) expect(seq).toEqual(['INITIALIZING', 'RUNNING', 'FINISHED']);
     }
     const fx = fixtureJob('keyedSum', params);

@@ -134,7 +134,8 @@ export class ClusterJob {
   /** Other TaskManagers this job exchanges data with. */
   get peers(): PeerAddress[] {
     const seen = new Map<string, PeerAddress>();
-    for (const s of this.options.slots) if (s.taskManagerId !== this.options.self) seen.set(s.taskManagerId, s);
+    for (const s of this.options.slots)
+      if (s.taskManagerId !== this.options.self) seen.set(s.taskManagerId, s);
     return [...seen.values()];
   }
 
@@ -178,13 +179,21 @@ export class ClusterJob {
         data.uplink = port2;
         data.remoteSlots = remoteSlots;
         transfer.push(port2);
-        const closed = new Promise<void>((resolve) => port1.once('close', () => { resolve(); }));
+        const closed = new Promise<void>((resolve) =>
+          port1.once('close', () => {
+            resolve();
+          }),
+        );
         this.uplinks.set(slot, { conn: new MessagePortConnection(port1), closed });
       }
       if (o.loader !== undefined) data.loader = o.loader;
       if (o.settings !== undefined) data.settings = o.settings;
       if (o.initialCredits !== undefined) data.initialCredits = o.initialCredits;
-      const worker = startWorker(workerEntry, { workerData: data, transferList: transfer, name: `freshet-${o.jobId}-slot-${slot}` });
+      const worker = startWorker(workerEntry, {
+        workerData: data,
+        transferList: transfer,
+        name: `freshet-${o.jobId}-slot-${slot}`,
+      });
       this.workers.set(slot, worker);
       worker.on('message', (m: WorkerMessage) => {
         switch (m.type) {
@@ -202,7 +211,8 @@ export class ClusterJob {
             this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
             return;
           case 'slotFinished':
-            if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED')) void this.end('FINISHED');
+            if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
+              void this.end('FINISHED');
             return;
           case 'failed':
             this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
@@ -215,7 +225,8 @@ export class ClusterJob {
         this.fail({ name: error.name, message: error.message, stack: error.stack ?? '' });
       });
       worker.on('exit', (code) => {
-        if (this.status === undefined) this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
+        if (this.status === undefined)
+          this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
       });
     }
   }
@@ -233,7 +244,10 @@ export class ClusterJob {
     try {
       await this.links!.ready;
     } catch (error) {
-      this.fail({ name: 'PeerConnectError', message: error instanceof Error ? error.message : String(error) });
+      this.fail({
+        name: 'PeerConnectError',
+        message: error instanceof Error ? error.message : String(error),
+      });
       return;
     }
     if (this.status !== undefined) return;
@@ -256,7 +270,11 @@ export class ClusterJob {
       conn.open({
         onData: (channel, event) => {
           // The event view starts after the headroom of its own transferred buffer.
-          const frame = new Uint8Array(event.buffer, event.byteOffset - FRAME_HEADROOM, event.byteLength + FRAME_HEADROOM);
+          const frame = new Uint8Array(
+            event.buffer,
+            event.byteOffset - FRAME_HEADROOM,
+            event.byteLength + FRAME_HEADROOM,
+          );
           linkOf(ends(channel, `slot ${slot}`).consumerSlot)?.sendData(channel, frame);
         },
         onCredit: (channel, credits) => {
@@ -267,7 +285,10 @@ export class ClusterJob {
     for (const [peer, link] of links) {
       const uplinkOf = (slot: number, channel: number): MessagePortConnection => {
         const u = this.uplinks.get(slot);
-        if (!u) throw new Error(`TaskManager ${peer} sent a frame for channel ${channel}, whose end is not on this TaskManager`);
+        if (!u)
+          throw new Error(
+            `TaskManager ${peer} sent a frame for channel ${channel}, whose end is not on this TaskManager`,
+          );
         return u.conn;
       };
       link.open({
@@ -279,7 +300,9 @@ export class ClusterJob {
         },
         onPeerClosed: (close) => {
           if (close.reason !== 'finished' && this.status === undefined) {
-            void this.cancel(`job ${close.reason} on TaskManager ${peer}${close.message ? `: ${close.message}` : ''}`);
+            void this.cancel(
+              `job ${close.reason} on TaskManager ${peer}${close.message ? `: ${close.message}` : ''}`,
+            );
           }
         },
         onLost: (error) => {
@@ -352,14 +375,25 @@ export class ClusterJob {
     if (status !== 'FINISHED') {
       this.broadcast({ type: 'cancel' });
       // Tell the peers at once so they stop too (they report CANCELED; the JobManager has the cause).
-      this.links?.close({ reason: status === 'FAILED' ? 'failed' : 'canceled', ...(message ? { message } : {}) });
+      this.links?.close({
+        reason: status === 'FAILED' ? 'failed' : 'canceled',
+        ...(message ? { message } : {}),
+      });
     }
     this.broadcast({ type: 'shutdown' });
-    const exits = [...this.workers.values()].map((w) => new Promise<void>((resolve) => {
-      if (w.threadId === -1) resolve();
-      else w.once('exit', () => { resolve(); });
-    }));
-    const kill = setTimeout(() => { for (const w of this.workers.values()) void w.terminate(); }, 3000);
+    const exits = [...this.workers.values()].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.threadId === -1) resolve();
+          else
+            w.once('exit', () => {
+              resolve();
+            });
+        }),
+    );
+    const kill = setTimeout(() => {
+      for (const w of this.workers.values()) void w.terminate();
+    }, 3000);
     await Promise.all(exits);
     clearTimeout(kill);
     if (status === 'FINISHED') {

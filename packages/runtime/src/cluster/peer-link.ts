@@ -71,7 +71,9 @@ export class PeerLink {
     leftover?: Uint8Array,
   ) {
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder((header, frame) => { this.onFrame(header, frame); });
+    const decoder = new FrameDecoder((header, frame) => {
+      this.onFrame(header, frame);
+    });
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk);
@@ -79,9 +81,12 @@ export class PeerLink {
         this.fail(error instanceof Error ? error : new Error(String(error)));
       }
     });
-    socket.on('error', (error) => { this.fail(error); });
+    socket.on('error', (error) => {
+      this.fail(error);
+    });
     socket.on('end', () => {
-      if (!this.peerClosed) this.fail(new Error(`TaskManager ${peerId} closed the connection without saying CLOSE`));
+      if (!this.peerClosed)
+        this.fail(new Error(`TaskManager ${peerId} closed the connection without saying CLOSE`));
     });
     socket.on('close', () => {
       if (!this.peerClosed && !this.closedByUs) {
@@ -131,7 +136,9 @@ export class PeerLink {
     if (this.corked) this.uncork();
     this.socket.end();
     // The peer ends its side when it is done too; do not wait forever for it.
-    setTimeout(() => { this.socket.destroy(); }, 10_000).unref();
+    setTimeout(() => {
+      this.socket.destroy();
+    }, 10_000).unref();
   }
 
   /** Drops the connection at once. */
@@ -181,7 +188,8 @@ export class PeerLink {
       case FrameType.CREDIT: {
         if (header.length % 8 !== 0) throw new FrameProtocolError(`CREDIT frame of ${header.length} bytes`);
         const view = new DataView(frame.buffer, frame.byteOffset + FRAME_HEADER_BYTES, header.length);
-        for (let i = 0; i < header.length; i += 8) handler.onCredit(view.getUint32(i, true), view.getUint32(i + 4, true));
+        for (let i = 0; i < header.length; i += 8)
+          handler.onCredit(view.getUint32(i, true), view.getUint32(i + 4, true));
         return;
       }
       case FrameType.CLOSE:
@@ -189,7 +197,9 @@ export class PeerLink {
         handler.onPeerClosed?.(this.peerClosed);
         return;
       default:
-        this.fail(new FrameProtocolError(`unexpected frame type ${header.type} from TaskManager ${this.peerId}`));
+        this.fail(
+          new FrameProtocolError(`unexpected frame type ${header.type} from TaskManager ${this.peerId}`),
+        );
     }
   }
 
@@ -200,7 +210,9 @@ export class PeerLink {
     this.socket.destroy();
     if (wasEnded && this.closedByUs) return;
     if (this.peerClosed) return;
-    const message = error.message.includes(this.peerId) ? error.message : `TaskManager ${this.peerId}: ${error.message}`;
+    const message = error.message.includes(this.peerId)
+      ? error.message
+      : `TaskManager ${this.peerId}: ${error.message}`;
     const lost = new Error(`lost the data connection to ${message}`);
     lost.name = 'PeerLostError';
     this.lostError = lost;

@@ -27,8 +27,12 @@ export class TcpPeerConnection implements PeerConnection {
 
   open(handler: ConnectionHandler): void {
     const link: Parameters<PeerLink['open']>[0] = {
-      onData: (channel, frame) => { handler.onData(channel, frame.subarray(FRAME_HEADER_BYTES)); },
-      onCredit: (channel, credits) => { handler.onCredit(channel, credits); },
+      onData: (channel, frame) => {
+        handler.onData(channel, frame.subarray(FRAME_HEADER_BYTES));
+      },
+      onCredit: (channel, credits) => {
+        handler.onCredit(channel, credits);
+      },
     };
     if (this.onLost) link.onLost = this.onLost;
     this.link.open(link);

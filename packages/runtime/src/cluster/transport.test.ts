@@ -3,7 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelEvent } from '../codec/events.js';
 import { NetworkEnvironment } from '../network/environment.js';
 import { DataPlane, type JobLinks } from './data-plane.js';
-import { creditFrame, FrameDecoder, FrameProtocolError, FrameType, jsonFrame, writeFrameHeader, type FrameHeader } from './frames.js';
+import {
+  creditFrame,
+  FrameDecoder,
+  FrameProtocolError,
+  FrameType,
+  jsonFrame,
+  writeFrameHeader,
+  type FrameHeader,
+} from './frames.js';
 import { TcpPeerConnection } from './tcp-connection.js';
 
 const planes: DataPlane[] = [];
@@ -17,8 +25,20 @@ async function pair(jobId = 'job-1'): Promise<{ a: DataPlane; b: DataPlane; la: 
   planes.push(a, b);
   a.taskManagerId = 'tm-a';
   b.taskManagerId = 'tm-b';
-  const la = a.connectJob({ jobId, attempt: 0, self: 'tm-a', peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }], timeoutMs: 5000 });
-  const lb = b.connectJob({ jobId, attempt: 0, self: 'tm-b', peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }], timeoutMs: 5000 });
+  const la = a.connectJob({
+    jobId,
+    attempt: 0,
+    self: 'tm-a',
+    peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+    timeoutMs: 5000,
+  });
+  const lb = b.connectJob({
+    jobId,
+    attempt: 0,
+    self: 'tm-b',
+    peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
+    timeoutMs: 5000,
+  });
   await Promise.all([la.ready, lb.ready]);
   return { a, b, la, lb };
 }
@@ -42,7 +62,11 @@ describe('frames', () => {
     const data = new Uint8Array(8 + 5);
     data.set([1, 2, 3, 4, 5], 8);
     writeFrameHeader(data, FrameType.DATA, 42);
-    const stream = new Uint8Array([...data, ...creditFrame([7, 3, 9, 1]), ...jsonFrame(FrameType.CLOSE, { reason: 'finished' })]);
+    const stream = new Uint8Array([
+      ...data,
+      ...creditFrame([7, 3, 9, 1]),
+      ...jsonFrame(FrameType.CLOSE, { reason: 'finished' }),
+    ]);
     for (const step of [1, 3, 8, 13, stream.length]) {
       const got: [FrameHeader, Uint8Array][] = [];
       const decoder = new FrameDecoder((h, f) => got.push([h, f]));
@@ -60,7 +84,9 @@ describe('frames', () => {
   it('rejects a frame header with an unknown type', () => {
     const bad = new Uint8Array(8);
     new DataView(bad.buffer).setUint32(4, (9 << 28) | 0, true);
-    expect(() => { new FrameDecoder(() => undefined).push(bad); }).toThrow(FrameProtocolError);
+    expect(() => {
+      new FrameDecoder(() => undefined).push(bad);
+    }).toThrow(FrameProtocolError);
   });
 });
 
@@ -69,8 +95,16 @@ describe('TCP data plane', () => {
     const { la, lb } = await pair();
     expect(la.links.size).toBe(1);
     // Slot 0 on tm-a produces channels 1 and 2; slot 1 on tm-b consumes them.
-    const envA = new NetworkEnvironment({ slot: 0, connections: new Map([[1, new TcpPeerConnection(la.links.get('tm-b')!)]]), initialCredits: 4 });
-    const envB = new NetworkEnvironment({ slot: 1, connections: new Map([[0, new TcpPeerConnection(lb.links.get('tm-a')!)]]), initialCredits: 4 });
+    const envA = new NetworkEnvironment({
+      slot: 0,
+      connections: new Map([[1, new TcpPeerConnection(la.links.get('tm-b')!)]]),
+      initialCredits: 4,
+    });
+    const envB = new NetworkEnvironment({
+      slot: 1,
+      connections: new Map([[0, new TcpPeerConnection(lb.links.get('tm-a')!)]]),
+      initialCredits: 4,
+    });
     const slowIn = envB.createInputChannel(1, 0, 0);
     const fastIn = envB.createInputChannel(2, 0, 0);
     const slowOut = envA.createOutputChannel(1, 1);
@@ -118,9 +152,19 @@ describe('TCP data plane', () => {
     const a = await DataPlane.listen();
     const b = await DataPlane.listen();
     planes.push(a, b);
-    const la = a.connectJob({ jobId: 'late', attempt: 2, self: 'tm-a', peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }] });
+    const la = a.connectJob({
+      jobId: 'late',
+      attempt: 2,
+      self: 'tm-a',
+      peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+    });
     await new Promise((r) => setTimeout(r, 100));
-    const lb = b.connectJob({ jobId: 'late', attempt: 2, self: 'tm-b', peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }] });
+    const lb = b.connectJob({
+      jobId: 'late',
+      attempt: 2,
+      self: 'tm-b',
+      peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
+    });
     await Promise.all([la.ready, lb.ready]);
     expect(lb.links.get('tm-a')?.peerId).toBe('tm-a');
   });
@@ -129,15 +173,31 @@ describe('TCP data plane', () => {
     const a = await DataPlane.listen();
     const b = await DataPlane.listen({ acceptTimeoutMs: 2000 });
     planes.push(a, b);
-    b.connectJob({ jobId: 'j', attempt: 0, self: 'tm-b', peers: [{ taskManagerId: 'tm-0', host: '127.0.0.1', dataPort: 1 }], timeoutMs: 3000 });
-    const la = a.connectJob({ jobId: 'j', attempt: 0, self: 'tm-a', peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }], timeoutMs: 3000 });
-    await expect(la.ready).rejects.toThrow(/tm-b refused the data connection: TaskManager tm-a is not part of job j/);
+    b.connectJob({
+      jobId: 'j',
+      attempt: 0,
+      self: 'tm-b',
+      peers: [{ taskManagerId: 'tm-0', host: '127.0.0.1', dataPort: 1 }],
+      timeoutMs: 3000,
+    });
+    const la = a.connectJob({
+      jobId: 'j',
+      attempt: 0,
+      self: 'tm-a',
+      peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+      timeoutMs: 3000,
+    });
+    await expect(la.ready).rejects.toThrow(
+      /tm-b refused the data connection: TaskManager tm-a is not part of job j/,
+    );
   });
 
   it('reports a peer that disappears, naming it', async () => {
     const { la, lb } = await pair('lossy');
     const lost: Error[] = [];
-    la.links.get('tm-b')!.open({ onData: () => undefined, onCredit: () => undefined, onLost: (e) => lost.push(e) });
+    la.links
+      .get('tm-b')!
+      .open({ onData: () => undefined, onCredit: () => undefined, onLost: (e) => lost.push(e) });
     lb.links.get('tm-a')!.destroy();
     await until(() => lost.length > 0);
     expect(lost[0]!.message).toMatch(/lost the data connection to TaskManager tm-b/);
@@ -147,7 +207,14 @@ describe('TCP data plane', () => {
     const { la, lb } = await pair('clean');
     const lost: Error[] = [];
     const closed: string[] = [];
-    la.links.get('tm-b')!.open({ onData: () => undefined, onCredit: () => undefined, onLost: (e) => lost.push(e), onPeerClosed: (c) => closed.push(c.reason) });
+    la.links
+      .get('tm-b')!
+      .open({
+        onData: () => undefined,
+        onCredit: () => undefined,
+        onLost: (e) => lost.push(e),
+        onPeerClosed: (c) => closed.push(c.reason),
+      });
     lb.close({ reason: 'finished' });
     await until(() => closed.length > 0);
     la.close();
