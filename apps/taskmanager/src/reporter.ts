@@ -125,13 +125,16 @@ export class Reporter {
       this.#again = true;
       return;
     }
-    this.#pumping = this.#pump().finally(() => {
-      this.#pumping = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.#kick();
-      }
-    });
+    // Started a microtask later, so the updates of one synchronous burst go out in one call.
+    this.#pumping = Promise.resolve()
+      .then(() => this.#pump())
+      .finally(() => {
+        this.#pumping = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#kick();
+        }
+      });
   }
 
   async #pump(): Promise<void> {

@@ -91,7 +91,7 @@ describe('ClusterJob', () => {
     const { a, b, status } = await runOnTwo('throwing', { n: 5000, p: 2 }, 'throws');
     expect(status).toContain('FAILED');
     const failed = [...a.states, ...b.states].filter((u) => u.state === 'FAILED');
-    expect(failed).toHaveLength(1);
+    expect(failed, JSON.stringify({ status, a: a.states, b: b.states })).toHaveLength(1);
     expect(failed[0]!.error?.message).toContain('boom at 500');
     expect(failed[0]!.error?.stack).toContain('explode');
   });

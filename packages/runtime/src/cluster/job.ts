@@ -252,6 +252,8 @@ export class ClusterJob {
     }
     if (this.status !== undefined) return;
     this.wireRelay();
+    // Frames that waited for the relay may have ended the job already (a peer's CLOSE).
+    if (this.status !== undefined) return;
     this.broadcast({ type: 'start' });
     this.report(this.subtasks.map((t) => ({ ...t, state: 'RUNNING' })));
   }
@@ -336,6 +338,8 @@ export class ClusterJob {
         if (slots[c.consumerSlot]!.taskManagerId === lostPeer) culprits.add(c.producer);
         if (slots[c.producerSlot]!.taskManagerId === lostPeer) culprits.add(c.consumer);
       }
+      // No subtask here exchanges data with the lost peer: nothing here is affected.
+      if (!this.pending().some((t) => culprits.has(`${t.vertexId}#${t.subtask}`))) return;
     } else culprits = new Set(this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`));
     this.report(
       this.pending().map((t) => {

@@ -175,6 +175,8 @@ export class PeerLink {
   private onFrame(header: FrameHeader, frame: Uint8Array): void {
     this.stats.framesIn++;
     this.stats.bytesIn += frame.byteLength;
+    // Known at once, even before a handler is attached: the end of the stream that follows is then no loss.
+    if (header.type === FrameType.CLOSE) this.peerClosed = parseJsonPayload(CloseSchema, frame, 'CLOSE');
     if (this.handler) this.dispatch(header, frame);
     else this.pendingIn.push([header, frame]);
   }
@@ -193,8 +195,7 @@ export class PeerLink {
         return;
       }
       case FrameType.CLOSE:
-        this.peerClosed = parseJsonPayload(CloseSchema, frame, 'CLOSE');
-        handler.onPeerClosed?.(this.peerClosed);
+        handler.onPeerClosed?.(parseJsonPayload(CloseSchema, frame, 'CLOSE'));
         return;
       default:
         this.fail(

@@ -203,18 +203,33 @@ describe('TCP data plane', () => {
     expect(lost[0]!.message).toMatch(/lost the data connection to TaskManager tm-b/);
   });
 
+  it('a CLOSE that arrived before the link was opened is not a loss either', async () => {
+    const { la, lb } = await pair('early-close');
+    lb.close({ reason: 'finished' });
+    await new Promise((r) => setTimeout(r, 100));
+    const lost: Error[] = [];
+    const closed: string[] = [];
+    la.links.get('tm-b')!.open({
+      onData: () => undefined,
+      onCredit: () => undefined,
+      onLost: (e) => lost.push(e),
+      onPeerClosed: (c) => closed.push(c.reason),
+    });
+    expect(closed).toEqual(['finished']);
+    expect(lost).toEqual([]);
+    la.close();
+  });
+
   it('a CLOSE from the peer is not a loss', async () => {
     const { la, lb } = await pair('clean');
     const lost: Error[] = [];
     const closed: string[] = [];
-    la.links
-      .get('tm-b')!
-      .open({
-        onData: () => undefined,
-        onCredit: () => undefined,
-        onLost: (e) => lost.push(e),
-        onPeerClosed: (c) => closed.push(c.reason),
-      });
+    la.links.get('tm-b')!.open({
+      onData: () => undefined,
+      onCredit: () => undefined,
+      onLost: (e) => lost.push(e),
+      onPeerClosed: (c) => closed.push(c.reason),
+    });
     lb.close({ reason: 'finished' });
     await until(() => closed.length > 0);
     la.close();

@@ -119,6 +119,8 @@ async function main(): Promise<void> {
 port.on('message', (m: ExecutorMessage) => {
   switch (m.type) {
     case 'start':
+      // A start queued behind a shutdown must not start timers that keep the thread alive.
+      if (shutDown) return;
       metricsTimer = setInterval(() => {
         post({ type: 'metrics', metrics: tasks.map((t) => t.sampleMetrics()) });
       }, data.metricsIntervalMs);
