@@ -147,17 +147,20 @@ export class Reporter {
       }
       const creds = { taskManagerId: session.taskManagerId, token: session.token };
       try {
-        while (this.#collected.length > 0) {
-          // Taken out before sending: later records must not join a batch already on the wire.
-          const batch = this.#collected.shift()!;
-          try {
-            await client.executions.reportCollected.mutate({ ...creds, ...batch });
-          } catch (err) {
-            this.#collected.unshift(batch);
-            throw err;
+        // Records queued while an earlier states call was on the wire go out before the next
+        // states call: a subtask's FINISHED must never overtake the records it collected.
+        while (this.#collected.length > 0 || this.#states.length > 0) {
+          if (this.#collected.length > 0) {
+            // Taken out before sending: later records must not join a batch already on the wire.
+            const batch = this.#collected.shift()!;
+            try {
+              await client.executions.reportCollected.mutate({ ...creds, ...batch });
+            } catch (err) {
+              this.#collected.unshift(batch);
+              throw err;
+            }
+            continue;
           }
-        }
-        while (this.#states.length > 0) {
           const updates = this.#states.slice(0, MAX_PER_CALL);
           await client.executions.reportStates.mutate({ ...creds, updates });
           this.#states.splice(0, updates.length);

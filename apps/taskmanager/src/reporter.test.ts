@@ -1,0 +1,56 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeploymentClient } from './control-client.js';
+import { Reporter } from './reporter.js';
+
+type Call = { kind: 'collected'; values: unknown[] } | { kind: 'states'; states: string[] };
+
+/** A stand-in for the JobManager's `executions.*` that records the order of calls; each takes `delayMs`. */
+function fakeClient(calls: Call[], delayMs: number): DeploymentClient {
+  const wait = (): Promise<void> => new Promise((r) => setTimeout(r, delayMs));
+  const executions = {
+    reportCollected: {
+      mutate: async (input: { values: unknown[] }) => {
+        calls.push({ kind: 'collected', values: input.values });
+        await wait();
+        return { accepted: input.values.length, truncated: false };
+      },
+    },
+    reportStates: {
+      mutate: async (input: { updates: { state: string }[] }) => {
+        calls.push({ kind: 'states', states: input.updates.map((u) => u.state) });
+        await wait();
+        return { accepted: input.updates.length, ignored: 0 };
+      },
+    },
+    reportMetrics: { mutate: () => Promise.resolve({ accepted: 0 }) },
+  };
+  return { executions } as unknown as DeploymentClient;
+}
+
+let reporter: Reporter | undefined;
+afterEach(() => {
+  reporter?.stop();
+});
+
+describe('Reporter', () => {
+  it('sends records collected while a states call is on the wire before the FINISHED that follows them', async () => {
+    const calls: Call[] = [];
+    reporter = new Reporter({
+      client: fakeClient(calls, 30),
+      logger: pino({ level: 'silent' }),
+      session: () => ({ taskManagerId: 'tm', token: 't', heartbeatIntervalMs: 1000 }),
+    });
+    reporter.state('job', 0, 'v', 0, 'RUNNING');
+    // RUNNING is on the wire; the subtask collects its records and finishes meanwhile.
+    await new Promise((r) => setTimeout(r, 10));
+    reporter.collected('job', 0, 'out', [1, 2, 3]);
+    reporter.state('job', 0, 'v', 0, 'FINISHED');
+    await reporter.flush();
+    expect(calls).toEqual([
+      { kind: 'states', states: ['RUNNING'] },
+      { kind: 'collected', values: [1, 2, 3] },
+      { kind: 'states', states: ['FINISHED'] },
+    ]);
+  });
+});
