@@ -36,6 +36,8 @@ export class CommandStream {
   #retry: NodeJS.Timeout | undefined;
   #backoff: number;
   #stopped = false;
+  /** Bumped for every subscription: callbacks of replaced ones are ignored. */
+  #generation = 0;
 
   constructor(opts: CommandStreamOptions) {
     this.#opts = opts;
@@ -59,6 +61,10 @@ export class CommandStream {
 
   #subscribe(): void {
     clearTimeout(this.#retry);
+    // Unsubscribing completes the old stream synchronously; its onComplete must not schedule a
+    // retry that would replace the new subscription (which would then complete and retry, forever).
+    const generation = ++this.#generation;
+    const current = (): boolean => generation === this.#generation && !this.#stopped;
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     const session = this.#session;
@@ -68,9 +74,11 @@ export class CommandStream {
       { taskManagerId: session.taskManagerId, token: session.token },
       {
         onStarted: () => {
+          if (!current()) return;
           this.#backoff = this.#opts.initialBackoffMs ?? 200;
           logger.debug({ taskManagerId: session.taskManagerId }, 'Subscribed to JobManager commands');
         },
+        // A command that arrives on a replaced stream still counts: the JobManager handed it out.
         onData: (value: unknown) => {
           const parsed = TaskManagerCommandSchema.safeParse(unwrap(value));
           if (!parsed.success) {
@@ -80,6 +88,7 @@ export class CommandStream {
           onCommand(parsed.data);
         },
         onError: (err: unknown) => {
+          if (!current()) return;
           const code = errorCode(err);
           if (code === 'UNAUTHORIZED' || code === 'NOT_FOUND') {
             logger.warn({ code }, 'JobManager refused the command subscription; registering again');
@@ -94,6 +103,7 @@ export class CommandStream {
           this.#scheduleRetry();
         },
         onComplete: () => {
+          if (!current()) return;
           this.#scheduleRetry();
         },
       },
