@@ -1,17 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { benchMarkdown, runBaseline, runBench } from './bench.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '@freshet/jobmanager/testing';
+import { benchMarkdown, runBaseline, runBench, type BenchResult, type ClusterBenchResult } from './bench.js';
 
 describe('freshet bench', () => {
   it('measures a query against its baseline', async () => {
     const results = await runBench({ events: 20_000, queries: ['q2'], parallelisms: [1] });
     expect(results).toHaveLength(1);
-    const r = results[0]!;
-    expect(r).toMatchObject({ query: 'q2', parallelism: 1, events: 20_000 });
+    const r = results[0] as BenchResult;
+    expect(r).toMatchObject({ mode: 'local', query: 'q2', parallelism: 1, events: 20_000 });
     expect(r.cpuSeconds).toBeGreaterThan(0);
     expect(r.seconds).toBeGreaterThan(0);
     expect(Math.abs((r.eventsPerCpuSecond * r.cpuSeconds) / 20_000 - 1)).toBeLessThan(0.02);
     expect(r.ratioToBaseline).toBeCloseTo(r.eventsPerCpuSecond / r.baselineEventsPerCpuSecond, 2);
     expect(Object.keys(r)).toEqual([
+      'mode',
       'query',
       'parallelism',
       'events',
@@ -28,5 +30,39 @@ describe('freshet bench', () => {
   it('runs the hand-written baselines', async () => {
     expect(runBaseline('q2', 50_000).outputs).toBeGreaterThan(0);
     await expect(runBench({ events: 10, queries: ['q6'], parallelisms: [1] })).rejects.toThrow(/q6/);
+  });
+});
+
+describe('freshet bench cluster rows', () => {
+  beforeAll(() => ensureBuilt());
+
+  it('runs q5 on a JobManager and two TaskManager processes next to the local run at parallelism 2', async () => {
+    const results = await runBench({
+      events: 100_000,
+      queries: ['q5'],
+      parallelisms: [1],
+      clusterQueries: ['q5'],
+    });
+    // The local run at the cluster's parallelism is measured too, for the ratio.
+    expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['local', 1],
+      ['local', 2],
+      ['cluster', 2],
+    ]);
+    const c = results[2] as ClusterBenchResult;
+    expect(c).toMatchObject({ mode: 'cluster', query: 'q5', taskManagers: 2, events: 100_000 });
+    expect(c.seconds).toBeGreaterThan(0);
+    expect(c.cpuSeconds).toBeGreaterThan(0);
+    expect(c.jobManagerCpuSeconds).toBeLessThanOrEqual(c.cpuSeconds);
+    expect(Math.abs((c.eventsPerSecond * c.seconds) / 100_000 - 1)).toBeLessThan(0.02);
+    // q5 sends every bid's auction id (92 % of the events) through its first exchange.
+    expect(c.exchangeRecordsPerSecond * c.seconds).toBeGreaterThan(0.9 * 100_000);
+    expect(c.exchangeBytesPerSecond).toBeGreaterThan(c.exchangeRecordsPerSecond);
+    expect(c.localEventsPerSecond).toBeGreaterThan(0);
+    expect(c.localExchangeBytesPerSecond).toBeGreaterThan(0);
+    expect(c.ratioToLocal).toBeCloseTo(c.eventsPerSecond / c.localEventsPerSecond, 2);
+    const md = benchMarkdown(results);
+    expect(md).toContain('## Cluster');
+    expect(md.split('\n').filter((l) => l.startsWith('| q5 '))).toHaveLength(3);
   });
 });

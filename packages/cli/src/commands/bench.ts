@@ -8,17 +8,34 @@
  * threads included) plus the CPU of waited-for child processes
  * (`/proc/self/stat` cutime + cstime), measured around the run only:
  * compiling and planning are not counted.
+ *
+ * Cluster rows (`--cluster`, the default): q0 and q5 on a JobManager and two
+ * TaskManager processes with one slot each, at parallelism 2, next to the
+ * local mini-cluster at parallelism 2 of the same run (see `bench-cluster.ts`).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { BASELINE_QUERIES, createBaseline, NexmarkGenerator, type BaselineQueryName } from '@freshet/nexmark';
+import type { SubtaskMetrics } from '@freshet/runtime';
 import { CliError, formatTable, printJson } from '../output.js';
+import {
+  CLUSTER_HEADERS,
+  clusterRows,
+  round,
+  runClusterQuery,
+  startBenchCluster,
+  type BenchCluster,
+  type ClusterBenchResult,
+} from './bench-cluster.js';
 import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from './nexmark.js';
 
-/** One row of the benchmark's results. */
+export type { ClusterBenchResult } from './bench-cluster.js';
+
+/** One local (single-process mini-cluster) row of the benchmark's results. */
 export interface BenchResult {
+  mode: 'local';
   query: string;
   parallelism: number;
   events: number;
@@ -34,8 +51,17 @@ export interface BenchResult {
   ratioToBaseline: number;
 }
 
+/** A row of either kind. */
+export type BenchRow = BenchResult | ClusterBenchResult;
+
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
+
+/** The queries also run on a cluster of TaskManager processes by default. */
+export const DEFAULT_CLUSTER_QUERIES = ['q0', 'q5'];
+
+/** TaskManager processes of the cluster rows (1 slot each; the parallelism). */
+export const CLUSTER_TASKMANAGERS = 2;
 
 const SEED = 42;
 
@@ -75,72 +101,134 @@ export interface BenchOptions {
   events: number;
   queries: string[];
   parallelisms: number[];
+  /** Queries (among `queries`) also run on a cluster of TaskManager processes. @default none */
+  clusterQueries?: string[];
+  /** Write CPU profiles of the cluster's TaskManagers here. */
+  profileDir?: string;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
 
-/** Runs the benchmark; one result per query and parallelism. */
-export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
+/** Runs the benchmark; one local row per query and parallelism, then one cluster row per cluster query. */
+export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   const log = opts.log ?? (() => {});
-  const results: BenchResult[] = [];
-  for (const query of opts.queries) {
-    if (!(BASELINE_QUERIES as readonly string[]).includes(query))
-      throw new CliError(`No benchmark for '${query}': choose among ${BASELINE_QUERIES.join(', ')}`);
-    const base = runBaseline(query as BaselineQueryName, opts.events);
-    const baselineRate = opts.events / base.cpuSeconds;
-    log(
-      `${query} baseline: ${Math.round(baselineRate).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
-    );
-    for (const parallelism of opts.parallelisms) {
-      const prepared = await prepareNexmarkQuery({
-        query,
-        events: opts.events,
-        seed: SEED,
-        parallelism,
-        mode: 'streaming',
-        discard: true,
-      });
-      const cpu0 = cpuNow();
-      const t0 = performance.now();
-      const run = await executeNexmarkQuery(prepared);
-      const seconds = (performance.now() - t0) / 1000;
-      const cpuSeconds = cpuNow() - cpu0;
-      if (run.status !== 'FINISHED') {
-        const err = run.error as { message?: string } | undefined;
-        throw new CliError(
-          `${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`,
-        );
+  const results: BenchRow[] = [];
+  const clusterQueries = new Set(opts.clusterQueries ?? []);
+  for (const q of clusterQueries) {
+    if (!opts.queries.includes(q))
+      throw new CliError(`Cluster query '${q}' is not among the benchmarked queries`);
+  }
+  let cluster: BenchCluster | undefined;
+  try {
+    for (const query of opts.queries) {
+      const onCluster = clusterQueries.has(query);
+      if (onCluster && cluster === undefined) {
+        log(`starting a JobManager and ${CLUSTER_TASKMANAGERS} TaskManagers (1 slot each)…`);
+        cluster = await startBenchCluster({
+          taskManagers: CLUSTER_TASKMANAGERS,
+          slots: 1,
+          ...(opts.profileDir !== undefined ? { profileDir: opts.profileDir } : {}),
+        });
       }
-      // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
-      const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
-      if (produced !== undefined && produced !== opts.events) {
-        throw new CliError(
-          `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${opts.events}`,
-        );
-      }
-      const row: BenchResult = {
-        query,
-        parallelism,
-        events: opts.events,
-        seconds: round(seconds, 3),
-        cpuSeconds: round(cpuSeconds, 3),
-        eventsPerSecond: Math.round(opts.events / seconds),
-        eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
-        baselineEventsPerCpuSecond: Math.round(baselineRate),
-        ratioToBaseline: round(opts.events / cpuSeconds / baselineRate, 3),
-      };
-      results.push(row);
-      log(
-        `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
-      );
+      await benchQuery(query, opts, results, log, onCluster ? cluster : undefined);
     }
+  } finally {
+    await cluster?.stop();
   }
   return results;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+async function benchQuery(
+  query: string,
+  opts: BenchOptions,
+  results: BenchRow[],
+  log: (line: string) => void,
+  cluster: BenchCluster | undefined,
+): Promise<void> {
+  if (!(BASELINE_QUERIES as readonly string[]).includes(query))
+    throw new CliError(`No benchmark for '${query}': choose among ${BASELINE_QUERIES.join(', ')}`);
+  const base = runBaseline(query as BaselineQueryName, opts.events);
+  const baselineRate = opts.events / base.cpuSeconds;
+  log(
+    `${query} baseline: ${Math.round(baselineRate).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
+  );
+  // The cluster row compares with the local run at its parallelism, measured here too.
+  const parallelisms = [...opts.parallelisms];
+  if (cluster !== undefined && !parallelisms.includes(CLUSTER_TASKMANAGERS))
+    parallelisms.push(CLUSTER_TASKMANAGERS);
+  let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
+  for (const parallelism of parallelisms) {
+    const prepared = await prepareNexmarkQuery({
+      query,
+      events: opts.events,
+      seed: SEED,
+      parallelism,
+      mode: 'streaming',
+      discard: true,
+    });
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    const run = await executeNexmarkQuery(prepared);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = cpuNow() - cpu0;
+    if (run.status !== 'FINISHED') {
+      const err = run.error as { message?: string } | undefined;
+      throw new CliError(
+        `${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`,
+      );
+    }
+    // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
+    const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
+    if (produced !== undefined && produced !== opts.events) {
+      throw new CliError(
+        `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${opts.events}`,
+      );
+    }
+    const row: BenchResult = {
+      mode: 'local',
+      query,
+      parallelism,
+      events: opts.events,
+      seconds: round(seconds, 3),
+      cpuSeconds: round(cpuSeconds, 3),
+      eventsPerSecond: Math.round(opts.events / seconds),
+      eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
+      baselineEventsPerCpuSecond: Math.round(baselineRate),
+      ratioToBaseline: round(opts.events / cpuSeconds / baselineRate, 3),
+    };
+    results.push(row);
+    log(
+      `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
+    );
+    if (parallelism === CLUSTER_TASKMANAGERS) {
+      // Running time (every worker ready to the end), as the cluster rows measure from the subtasks' RUNNING.
+      const metrics = run.metrics as { subtasks?: SubtaskMetrics[]; elapsedMs?: number } | undefined;
+      localAtClusterP = {
+        runningSeconds: (metrics?.elapsedMs ?? seconds * 1000) / 1000,
+        exchangeBytes: (metrics?.subtasks ?? []).reduce((sum, m) => sum + m.bytesOut, 0),
+      };
+    }
+  }
+  if (cluster !== undefined && localAtClusterP !== undefined) {
+    const c = await runClusterQuery(cluster, {
+      query,
+      events: opts.events,
+      seed: SEED,
+      parallelism: CLUSTER_TASKMANAGERS,
+    });
+    const local = localAtClusterP;
+    const localEventsPerSecond = Math.round(opts.events / local.runningSeconds);
+    const row: ClusterBenchResult = {
+      ...c,
+      localEventsPerSecond,
+      localExchangeBytesPerSecond: Math.round(local.exchangeBytes / local.runningSeconds),
+      ratioToLocal: round(c.eventsPerSecond / localEventsPerSecond, 3),
+    };
+    results.push(row);
+    log(
+      `${query} p=${row.parallelism} on ${row.taskManagers} TaskManagers: ${row.eventsPerSecond.toLocaleString('en-US')} events/s (${Math.round(row.ratioToLocal * 100)} % of local), ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s, ${(row.exchangeBytesPerSecond / 1e6).toFixed(1)} MB/s across the exchange`,
+    );
+  }
 }
 
 const HEADERS = [
@@ -155,26 +243,43 @@ const HEADERS = [
   'ratio',
 ];
 
-function rows(results: readonly BenchResult[]): string[][] {
+const isLocal = (r: BenchRow): r is BenchResult => r.mode === 'local';
+const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
+
+function rows(results: readonly BenchRow[]): string[][] {
   const n = (x: number) => x.toLocaleString('en-US');
-  return results.map((r) => [
-    r.query,
-    String(r.parallelism),
-    n(r.events),
-    r.seconds.toFixed(2),
-    r.cpuSeconds.toFixed(2),
-    n(r.eventsPerSecond),
-    n(r.eventsPerCpuSecond),
-    n(r.baselineEventsPerCpuSecond),
-    r.ratioToBaseline.toFixed(2),
-  ]);
+  return results
+    .filter(isLocal)
+    .map((r) => [
+      r.query,
+      String(r.parallelism),
+      n(r.events),
+      r.seconds.toFixed(2),
+      r.cpuSeconds.toFixed(2),
+      n(r.eventsPerSecond),
+      n(r.eventsPerCpuSecond),
+      n(r.baselineEventsPerCpuSecond),
+      r.ratioToBaseline.toFixed(2),
+    ]);
 }
 
-/** Renders the results as a markdown table. */
-export function benchMarkdown(results: readonly BenchResult[]): string {
+/** Renders the local rows as a markdown table, then the cluster rows (if any) as a second section. */
+export function benchMarkdown(results: readonly BenchRow[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(HEADERS), line(HEADERS.map(() => '---')), ...rows(results).map(line)].join('\n');
+  const table = (headers: readonly string[], cells: string[][]) =>
+    [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
+  const parts = [table(HEADERS, rows(results))];
+  const cluster = results.filter(isCluster);
+  if (cluster.length > 0) {
+    parts.push(
+      `## Cluster: JobManager + ${CLUSTER_TASKMANAGERS} TaskManager processes (1 slot each)\n\n${CLUSTER_NOTE}\n\n${table(CLUSTER_HEADERS, clusterRows(cluster))}`,
+    );
+  }
+  return parts.join('\n\n');
 }
+
+const CLUSTER_NOTE =
+  "Parallelism 2 split across the two TaskManagers, so half of every exchange crosses TCP. Seconds: first subtask RUNNING to last subtask FINISHED (deploying excluded). CPU: utime + stime (+ waited-for children) of the TaskManager and JobManager processes from `/proc/<pid>/stat`, sampled every 20 ms and interpolated over the same window. Local events/s: over the local mini-cluster's running time at parallelism 2 in the same run (workers ready to the end: its startup excluded likewise, unlike the table above). Exchange: sums of every subtask's `recordsOut` / `bytesOut` (record writers: local channels and TCP) from `jobs.get`. Ratio to local: events/s over the local mini-cluster's at parallelism 2 in the same run.";
 
 function list(value: string): string[] {
   return value
@@ -193,22 +298,47 @@ export function register(program: Command): void {
     .option('--parallelism <list>', 'comma-separated parallelisms', '1,2')
     .option('--json', 'print the results as JSON')
     .option('--no-save', 'do not write bench/results/latest.{json,md}')
+    .option(
+      '--cluster',
+      `also run ${DEFAULT_CLUSTER_QUERIES.join(', ')} (those among --queries) on a JobManager + ${CLUSTER_TASKMANAGERS} TaskManager processes started by the bench (default)`,
+    )
+    .option('--no-cluster', 'local mini-cluster rows only')
+    .option('--cluster-queries <list>', 'queries for the cluster rows', DEFAULT_CLUSTER_QUERIES.join(','))
+    .option('--profile-dir <dir>', 'write CPU profiles of the cluster TaskManagers (every thread) here')
     .action(
-      async (o: { events: string; queries: string; parallelism: string; json?: boolean; save: boolean }) => {
+      async (o: {
+        events: string;
+        queries: string;
+        parallelism: string;
+        json?: boolean;
+        save: boolean;
+        cluster?: boolean;
+        clusterQueries: string;
+        profileDir?: string;
+      }) => {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
           throw new CliError(`--events expects a positive integer (got '${o.events}')`);
         const parallelisms = list(o.parallelism).map(Number);
         if (parallelisms.some((p) => !Number.isInteger(p) || p < 1))
           throw new CliError(`--parallelism expects positive integers (got '${o.parallelism}')`);
+        const queries = list(o.queries);
         const results = await runBench({
           events,
-          queries: list(o.queries),
+          queries,
           parallelisms,
+          clusterQueries:
+            o.cluster === false ? [] : list(o.clusterQueries).filter((q) => queries.includes(q)),
+          ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
-        else process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
+        else {
+          process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
+          const cluster = results.filter(isCluster);
+          if (cluster.length > 0)
+            process.stdout.write(`\n${formatTable(CLUSTER_HEADERS, clusterRows(cluster))}\n`);
+        }
         if (o.save) {
           const dir = join(dirname(dirname(findNexmarkExamplesDir())), 'bench', 'results');
           await mkdir(dir, { recursive: true });

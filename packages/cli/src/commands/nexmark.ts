@@ -1,18 +1,23 @@
 /**
  * `freshet nexmark generate` writes generated Nexmark events as JSON lines;
  * `freshet nexmark run QUERY` compiles the example query program, plans it,
- * optimizes it and runs it on the local mini-cluster.
+ * optimizes it and runs it on the local mini-cluster, or (with
+ * `--jobmanager URL`) uploads it to a JobManager, submits it with the same
+ * arguments, parallelism and mode, and follows the job until it ends.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { RuntimeMode } from '@freshet/api';
 import { writeEventsJsonLines } from '@freshet/nexmark';
 import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
 import { runLocalJob } from '@freshet/runtime';
+import type { JobManagerClient } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
+import { call, connect } from './jobs.js';
 
 /** The Nexmark queries with an example program. */
 export const NEXMARK_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8'] as const;
@@ -85,19 +90,16 @@ export interface PreparedNexmarkQuery {
   slots: number;
 }
 
-/** Compiles, plans and optimizes a Nexmark query (everything but running it). */
-export async function prepareNexmarkQuery(
-  opts: NexmarkRunOptions & { discard?: boolean },
-): Promise<PreparedNexmarkQuery> {
+/** The program file of a query (`--program`, else `examples/nexmark/<query>.ts`). */
+export function nexmarkProgramPath(opts: Pick<NexmarkRunOptions, 'query' | 'program'>): string {
   if (!(NEXMARK_QUERIES as readonly string[]).includes(opts.query) && !opts.program) {
     throw new CliError(`Unknown Nexmark query '${opts.query}': choose one of ${NEXMARK_QUERIES.join(', ')}`);
   }
-  const program = opts.program ?? join(findNexmarkExamplesDir(), `${opts.query}.ts`);
-  const compiled = await compileProgram({ path: program }, { typecheck: opts.typecheck ?? false });
-  if (!compiled.ok) {
-    const first = compiled.errors[0];
-    throw new CliError(`${compiled.file}: does not compile${first ? `: ${JSON.stringify(first)}` : ''}`);
-  }
+  return opts.program ?? join(findNexmarkExamplesDir(), `${opts.query}.ts`);
+}
+
+/** The program arguments of a query run (paths made absolute: they are read and written where the subtasks run). */
+export function nexmarkProgramArgs(opts: NexmarkRunOptions & { discard?: boolean }): string[] {
   const args: string[] = [];
   if (opts.eventsFile !== undefined) args.push('--events-file', resolve(opts.eventsFile));
   else if (opts.events !== undefined)
@@ -105,6 +107,20 @@ export async function prepareNexmarkQuery(
   else throw new CliError('Give the input: --events-file FILE or --events N --seed S');
   if (opts.output !== undefined) args.push('--output', resolve(opts.output));
   else if (opts.discard) args.push('--discard');
+  return args;
+}
+
+/** Compiles, plans and optimizes a Nexmark query (everything but running it). */
+export async function prepareNexmarkQuery(
+  opts: NexmarkRunOptions & { discard?: boolean },
+): Promise<PreparedNexmarkQuery> {
+  const program = nexmarkProgramPath(opts);
+  const compiled = await compileProgram({ path: program }, { typecheck: opts.typecheck ?? false });
+  if (!compiled.ok) {
+    const first = compiled.errors[0];
+    throw new CliError(`${compiled.file}: does not compile${first ? `: ${JSON.stringify(first)}` : ''}`);
+  }
+  const args = nexmarkProgramArgs(opts);
   const runtimeMode: RuntimeMode = opts.mode === 'streaming' ? 'STREAMING' : 'BATCH';
   const parallelism = opts.parallelism ?? 1;
   const plan = await planInSandbox(compiled.bundlePath, args, { parallelism, runtimeMode });
@@ -133,17 +149,8 @@ export async function executeNexmarkQuery(
   });
   const updatingKey = UPDATING_KEY[prepared.query];
   let records = result.collected.result ?? [];
-  if (updatingKey !== undefined) {
-    if (output !== undefined && result.status === 'FINISHED') {
-      const lines = (await readFile(output, 'utf8')).split('\n').filter((l) => l.length > 0);
-      const final = finalPerKey(
-        lines.map((l) => JSON.parse(l) as unknown),
-        updatingKey,
-      );
-      await writeFile(output, final.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    }
-    records = finalPerKey(records, updatingKey);
-  }
+  if (output !== undefined && result.status === 'FINISHED') await finishOutput(prepared.query, output);
+  if (updatingKey !== undefined) records = finalPerKey(records, updatingKey);
   return {
     status: result.status,
     durationMs: result.durationMs,
@@ -151,6 +158,107 @@ export async function executeNexmarkQuery(
     error: result.error,
     metrics: result.metrics,
   };
+}
+
+/**
+ * Turns what the job's file sink wrote into the command's output file: a
+ * parallel jsonLines sink writes a directory of `part-<i>.jsonl` files,
+ * concatenated here in subtask order into one file at the same path; an
+ * updating query (q4) keeps only the final value per key.
+ */
+export async function finishOutput(query: string, output: string): Promise<void> {
+  const info = await stat(output).catch(() => undefined);
+  if (info === undefined) throw new CliError(`The job finished but wrote no ${output}`);
+  let text: string;
+  if (info.isDirectory()) {
+    const parts = (await readdir(output))
+      .map((f) => ({ f, i: /^part-(\d+)\.jsonl$/.exec(f)?.[1] }))
+      .filter((p): p is { f: string; i: string } => p.i !== undefined)
+      .sort((a, b) => Number(a.i) - Number(b.i));
+    const texts = await Promise.all(parts.map((p) => readFile(join(output, p.f), 'utf8')));
+    text = texts.map((t) => (t.length > 0 && !t.endsWith('\n') ? `${t}\n` : t)).join('');
+    await rm(output, { recursive: true, force: true });
+    await writeFile(output, text);
+  }
+  const updatingKey = UPDATING_KEY[query];
+  if (updatingKey === undefined) return;
+  text = await readFile(output, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const final = finalPerKey(
+    lines.map((l) => JSON.parse(l) as unknown),
+    updatingKey,
+  );
+  await writeFile(output, final.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+// What the bundler puts first for CommonJS dependencies; the JobManager compiles the upload again and adds its own.
+const REQUIRE_BANNER =
+  "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);\n";
+
+/**
+ * Compiles a query program here (no type check: the examples are checked
+ * with the repository) and uploads its bundle (one file the JobManager can
+ * compile alone). Returns the artifact id.
+ */
+export async function uploadNexmarkProgram(
+  client: JobManagerClient,
+  url: string,
+  program: string,
+): Promise<string> {
+  const compiled = await compileProgram({ path: program }, { typecheck: false });
+  if (!compiled.ok) {
+    const first = compiled.errors[0];
+    throw new CliError(`${compiled.file}: does not compile${first ? `: ${JSON.stringify(first)}` : ''}`);
+  }
+  let code = await readFile(compiled.bundlePath, 'utf8');
+  if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
+  const form = new FormData();
+  form.append('file', new Blob([code]), `${basename(program, extname(program))}.mjs`);
+  const uploaded = await call(url, () => client.artifacts.upload.mutate(form));
+  return uploaded.artifact.id;
+}
+
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
+
+/** How a query ended on a cluster. */
+export interface NexmarkClusterRunResult {
+  jobId: string;
+  status: string;
+  failureCause: string | null;
+  /** The job's duration as the JobManager recorded it (RUNNING to the end). */
+  durationMs: number;
+}
+
+/**
+ * Runs a query on a JobManager's cluster: upload, submit with the same
+ * arguments, parallelism and mode as the local run, poll until the job ends,
+ * then finish the output file as the local path does.
+ */
+export async function runNexmarkOnCluster(
+  opts: NexmarkRunOptions & { jobmanager: string; discard?: boolean; pollMs?: number },
+): Promise<NexmarkClusterRunResult> {
+  const url = opts.jobmanager;
+  const client = connect(url);
+  const args = nexmarkProgramArgs(opts);
+  const artifactId = await uploadNexmarkProgram(client, url, nexmarkProgramPath(opts));
+  const { jobId } = await call(url, () =>
+    client.jobs.submit.mutate({
+      artifactId,
+      args,
+      parallelism: opts.parallelism ?? 1,
+      runtimeMode: opts.mode === 'streaming' ? 'STREAMING' : 'BATCH',
+      name: `nexmark ${opts.query}`,
+    }),
+  );
+  for (;;) {
+    const job = await call(url, () => client.jobs.get.query({ jobId }));
+    if (TERMINAL.has(job.status)) {
+      if (job.status === 'FINISHED' && opts.output !== undefined)
+        await finishOutput(opts.query, resolve(opts.output));
+      return { jobId, status: job.status, failureCause: job.failureCause, durationMs: job.durationMs };
+    }
+    await sleep(opts.pollMs ?? 200);
+  }
 }
 
 /** Compiles, plans, optimizes and runs a Nexmark query locally; for an updating query (q4) the output file keeps the final value per key. */
@@ -190,7 +298,9 @@ export function register(program: Command): void {
 
   nexmark
     .command('run <query>')
-    .description(`Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster`)
+    .description(
+      `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
+    )
     .option('--events-file <file>', 'read events from this JSON-lines file')
     .option('--events <n>', 'generate this many events (with --seed)', positiveInt('--events'))
     .option('--seed <s>', 'generator seed', positiveInt('--seed'), 42)
@@ -198,6 +308,10 @@ export function register(program: Command): void {
     .option('--parallelism <p>', 'parallelism', positiveInt('--parallelism'), 1)
     .option('--mode <mode>', 'batch or streaming', 'batch')
     .option('--program <file>', 'run this program instead of examples/nexmark/<query>.ts')
+    .option(
+      '--jobmanager <url>',
+      "run on this JobManager's cluster instead of the local mini-cluster (the TaskManagers write --output on their hosts)",
+    )
     .action(
       async (
         query: string,
@@ -209,6 +323,7 @@ export function register(program: Command): void {
           parallelism: number;
           mode: string;
           program?: string;
+          jobmanager?: string;
         },
       ) => {
         if (o.mode !== 'batch' && o.mode !== 'streaming')
@@ -225,6 +340,18 @@ export function register(program: Command): void {
         if (o.eventsFile !== undefined) opts.eventsFile = o.eventsFile;
         if (o.events !== undefined) opts.events = o.events;
         if (o.program !== undefined) opts.program = o.program;
+        if (o.jobmanager !== undefined) {
+          const run = await runNexmarkOnCluster({ ...opts, jobmanager: o.jobmanager });
+          if (run.status !== 'FINISHED') {
+            throw new CliError(
+              `${query} (job ${run.jobId}) ended ${run.status}${run.failureCause ? `: ${run.failureCause}` : ''}`,
+            );
+          }
+          process.stderr.write(
+            `${query} ${o.mode} p=${o.parallelism} on ${o.jobmanager}: job ${run.jobId} FINISHED in ${(run.durationMs / 1000).toFixed(2)} s, result in ${o.output}\n`,
+          );
+          return;
+        }
         const result = await runNexmarkQuery(opts);
         if (result.status !== 'FINISHED') {
           const err = result.error as { message?: string } | undefined;

@@ -1,0 +1,426 @@
+/**
+ * The cluster rows of `freshet bench`: a JobManager and N TaskManager
+ * processes (1 slot each) started by the bench itself on 127.0.0.1 free
+ * ports, a Nexmark query submitted to them at parallelism N (so every
+ * exchange is split across the TaskManagers, half of it over TCP), measured
+ * from the JobManager's view of the job.
+ *
+ * - **seconds**: first subtask RUNNING to last subtask FINISHED, from the
+ *   subtasks' own transition times (deploying and re-planning excluded, as
+ *   the local rows exclude compiling and planning).
+ * - **CPU seconds**: user + system of the TaskManager processes and the
+ *   JobManager (all their threads, plus waited-for children) from
+ *   `/proc/<pid>/stat` (utime + stime + cutime + cstime, 10 ms ticks),
+ *   sampled every 20 ms and interpolated at the same two instants, so
+ *   deploying is excluded too.
+ * - **exchange records/bytes**: the sums of every subtask's `recordsOut` and
+ *   `bytesOut` (what its record writers sent downstream, local channels and
+ *   TCP alike) from `jobs.get`'s metrics, per second.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobManagerClient } from '@freshet/jobmanager/client';
+import { CliError } from '../output.js';
+import { call, connect } from './jobs.js';
+import {
+  findNexmarkExamplesDir,
+  nexmarkProgramArgs,
+  nexmarkProgramPath,
+  uploadNexmarkProgram,
+} from './nexmark.js';
+
+/** One cluster row of the benchmark's results. */
+export interface ClusterBenchResult {
+  mode: 'cluster';
+  query: string;
+  parallelism: number;
+  taskManagers: number;
+  events: number;
+  /** First subtask RUNNING to last subtask FINISHED. */
+  seconds: number;
+  /** The job's duration as the JobManager recorded it (deploying included). */
+  jobSeconds: number;
+  /** User + system CPU seconds of the TaskManagers and the JobManager while the subtasks ran. */
+  cpuSeconds: number;
+  /** Of which the JobManager's. */
+  jobManagerCpuSeconds: number;
+  eventsPerSecond: number;
+  eventsPerCpuSecond: number;
+  /** Records sent by all subtasks' record writers, per second. */
+  exchangeRecordsPerSecond: number;
+  /** Bytes sent by all subtasks' record writers, per second. */
+  exchangeBytesPerSecond: number;
+  /** The local mini-cluster's events per running second (workers ready to the end) at the same parallelism, in the same bench run. */
+  localEventsPerSecond: number;
+  /** The local mini-cluster's exchange bytes per second (same sums). */
+  localExchangeBytesPerSecond: number;
+  /** eventsPerSecond / localEventsPerSecond. */
+  ratioToLocal: number;
+}
+
+/** A cluster of separate processes owned by the bench. */
+export interface BenchCluster {
+  url: string;
+  client: JobManagerClient;
+  jobManagerPid: number;
+  taskManagerPids: number[];
+  /** Stops every process (TaskManagers first, SIGTERM then SIGKILL after 5 s) and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startBenchCluster}. */
+export interface BenchClusterOptions {
+  taskManagers: number;
+  slots: number;
+  /** Write CPU profiles of the TaskManagers (every thread) here (`--cpu-prof`). */
+  profileDir?: string;
+  /** How long a process may take to become ready. @default 60000 */
+  startTimeoutMs?: number;
+}
+
+/** The built `bin.js` of a workspace app (`apps/<name>/dist`, also when this module runs from sources under a test runner). */
+function distBinOf(app: 'jobmanager' | 'taskmanager'): string {
+  const bin = join(dirname(dirname(findNexmarkExamplesDir())), 'apps', app, 'dist', 'bin.js');
+  if (!existsSync(bin)) throw new CliError(`bench: ${bin} is missing: build first (pnpm build)`);
+  return bin;
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  logs: string[];
+  exited: Promise<void>;
+}
+
+function launch(name: string, bin: string, args: string[], execArgv: string[] = []): Proc {
+  const child = spawn(process.execPath, [...execArgv, bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: undefined },
+  });
+  const logs: string[] = [];
+  // Enough for startup and a few jobs; the tail shows in errors.
+  const keep = (line: string): void => {
+    if (logs.length < 5_000) logs.push(line);
+  };
+  createInterface({ input: child.stdout }).on('line', keep);
+  createInterface({ input: child.stderr }).on('line', keep);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
+  return { name, child, logs, exited };
+}
+
+const running = (p: Proc): boolean => p.child.exitCode === null && p.child.signalCode === null;
+
+async function waitForLog(p: Proc, prefix: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  for (;;) {
+    for (; seen < p.logs.length; seen++) {
+      const line = p.logs[seen]!;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (typeof entry.msg === 'string' && entry.msg.startsWith(prefix)) return entry;
+      } catch {
+        // Not a log line.
+      }
+    }
+    if (!running(p))
+      throw new CliError(
+        `bench: ${p.name} exited before logging "${prefix}":\n${p.logs.slice(-20).join('\n')}`,
+      );
+    if (Date.now() > deadline)
+      throw new CliError(`bench: ${p.name} did not log "${prefix}" within ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}
+
+async function stopAll(procs: readonly Proc[]): Promise<void> {
+  for (const p of procs) if (running(p)) p.child.kill('SIGTERM');
+  const timeout = sleep(5_000).then(() => 'timeout' as const);
+  for (const p of procs) {
+    if ((await Promise.race([p.exited.then(() => 'exited' as const), timeout])) === 'timeout') break;
+  }
+  for (const p of procs) if (running(p)) p.child.kill('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited));
+}
+
+/** Starts a JobManager (embedded database in a temporary directory) and the TaskManagers, all on 127.0.0.1 free ports. */
+export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'freshet-bench-cluster-'));
+  const timeout = opts.startTimeoutMs ?? 60_000;
+  const tms: Proc[] = [];
+  let jm: Proc | undefined;
+  let stopped = false;
+  const lastResort = (): void => {
+    for (const p of [...tms, ...(jm ? [jm] : [])]) if (running(p)) p.child.kill('SIGKILL');
+  };
+  process.on('exit', lastResort);
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await stopAll(tms);
+      if (jm) await stopAll([jm]);
+    } finally {
+      process.off('exit', lastResort);
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    jm = launch('jobmanager', distBinOf('jobmanager'), [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      join(dir, 'jobmanager'),
+    ]);
+    const listening = await waitForLog(jm, 'JobManager listening on ', timeout);
+    const url = /listening on (\S+)/.exec(String(listening.msg))?.[1];
+    if (url === undefined) throw new CliError('bench: could not read the JobManager URL from its log');
+    const execArgv = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    for (let i = 1; i <= opts.taskManagers; i++) {
+      tms.push(
+        launch(
+          `taskmanager-${i}`,
+          distBinOf('taskmanager'),
+          [
+            '--jobmanager',
+            url,
+            '--slots',
+            String(opts.slots),
+            '--host',
+            '127.0.0.1',
+            '--data-port',
+            '0',
+            '--resource-id',
+            `bench-taskmanager-${i}`,
+            '--data-dir',
+            join(dir, `taskmanager-${i}`),
+          ],
+          execArgv,
+        ),
+      );
+    }
+    await Promise.all(tms.map((tm) => waitForLog(tm, 'TaskManager registered as ', timeout)));
+    return {
+      url,
+      client: connect(url),
+      jobManagerPid: jm.child.pid!,
+      taskManagerPids: tms.map((tm) => tm.child.pid!),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** User + system CPU seconds of a process and its waited-for children (`/proc/<pid>/stat`, clock ticks of 1/100 s). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name (which may contain spaces): utime is field 14, stime 15, cutime 16, cstime 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/**
+ * Reads the CPU seconds of some processes every 20 ms (a few `/proc` reads,
+ * in this process: not counted), so the CPU of a window known only later
+ * (the subtasks' own RUNNING and FINISHED times) can be interpolated.
+ */
+class CpuSampler {
+  readonly #samples: { t: number; cpu: number[] }[] = [];
+  readonly #timer: NodeJS.Timeout;
+  constructor(private readonly pids: readonly number[]) {
+    this.#sample();
+    this.#timer = setInterval(() => {
+      this.#sample();
+    }, 20);
+  }
+  #sample(): void {
+    try {
+      this.#samples.push({ t: Date.now(), cpu: this.pids.map(processCpuSeconds) });
+    } catch {
+      // A process is gone; the run fails elsewhere.
+    }
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#sample();
+  }
+  /** Interpolated CPU seconds of every process at time `t` (epoch ms). */
+  #at(t: number): number[] {
+    const s = this.#samples;
+    if (s.length === 0) throw new CliError('bench: no CPU samples');
+    if (t <= s[0]!.t) return s[0]!.cpu;
+    for (let i = 1; i < s.length; i++) {
+      const b = s[i]!;
+      if (b.t < t) continue;
+      const a = s[i - 1]!;
+      const f = b.t === a.t ? 1 : (t - a.t) / (b.t - a.t);
+      return a.cpu.map((x, j) => x + (b.cpu[j]! - x) * f);
+    }
+    return s.at(-1)!.cpu;
+  }
+  /** CPU seconds used in `[from, to]`: in total and by the last process. */
+  between(from: number, to: number): { total: number; last: number } {
+    const a = this.#at(from);
+    const b = this.#at(to);
+    const d = b.map((x, i) => x - a[i]!);
+    return { total: d.reduce((x, y) => x + y, 0), last: d.at(-1)! };
+  }
+}
+
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
+
+type Job = Awaited<ReturnType<JobManagerClient['jobs']['get']['query']>>;
+
+function exchangeTotals(job: Job): { records: number; bytes: number; complete: boolean } {
+  let records = 0;
+  let bytes = 0;
+  let complete = true;
+  for (const s of job.subtasks) {
+    if (s.metrics === null) complete = false;
+    else {
+      records += s.metrics.recordsOut;
+      bytes += s.metrics.bytesOut;
+    }
+  }
+  return { records, bytes, complete };
+}
+
+/** What {@link runClusterQuery} measured, before the comparison with the local run. */
+export type ClusterRun = Omit<
+  ClusterBenchResult,
+  'localEventsPerSecond' | 'localExchangeBytesPerSecond' | 'ratioToLocal'
+>;
+
+/** Uploads `query`, runs it on the cluster over `events` generated events with a discard sink, and measures it. */
+export async function runClusterQuery(
+  cluster: BenchCluster,
+  opts: { query: string; events: number; seed: number; parallelism: number; timeoutMs?: number },
+): Promise<ClusterRun> {
+  const { client, url } = cluster;
+  const pids = [...cluster.taskManagerPids, cluster.jobManagerPid];
+  const artifactId = await uploadNexmarkProgram(client, url, nexmarkProgramPath({ query: opts.query }));
+  const args = nexmarkProgramArgs({ query: opts.query, events: opts.events, seed: opts.seed, discard: true });
+  const sampler = new CpuSampler(pids);
+  let job: Job;
+  try {
+    const { jobId } = await call(url, () =>
+      client.jobs.submit.mutate({
+        artifactId,
+        args,
+        parallelism: opts.parallelism,
+        runtimeMode: 'STREAMING',
+        name: `bench ${opts.query}`,
+      }),
+    );
+    const timeoutMs = opts.timeoutMs ?? 600_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      job = await call(url, () => client.jobs.get.query({ jobId }));
+      if (TERMINAL.has(job.status)) break;
+      if (Date.now() > deadline) {
+        await call(url, () => client.jobs.cancel.mutate({ jobId })).catch(() => undefined);
+        throw new CliError(`bench: ${opts.query} on the cluster did not end within ${timeoutMs / 1000} s`);
+      }
+      await sleep(250);
+    }
+    if (job.status !== 'FINISHED') {
+      throw new CliError(
+        `bench: ${opts.query} on the cluster ended ${job.status}${job.failureCause ? `: ${job.failureCause}` : ''}`,
+      );
+    }
+    // A subtask's last metrics sample goes out after its FINISHED: wait until every subtask has one and they hold still.
+    let totals = exchangeTotals(job);
+    for (let i = 0; i < 30; i++) {
+      await sleep(200);
+      job = await call(url, () => client.jobs.get.query({ jobId }));
+      const next = exchangeTotals(job);
+      const settled = next.complete && totals.complete && next.records === totals.records;
+      totals = next;
+      if (settled) break;
+    }
+  } finally {
+    sampler.stop();
+  }
+  const totals = exchangeTotals(job);
+  const starts = job.subtasks.flatMap((s) => (s.startedAt ? [Date.parse(s.startedAt)] : []));
+  const ends = job.subtasks.flatMap((s) => (s.endedAt ? [Date.parse(s.endedAt)] : []));
+  if (starts.length === 0 || ends.length === 0)
+    throw new CliError(`bench: ${opts.query} on the cluster: the subtasks have no start or end times`);
+  const from = Math.min(...starts);
+  const to = Math.max(...ends);
+  const seconds = Math.max(to - from, 1) / 1000;
+  const cpu = sampler.between(from, to);
+  const taskManagers = new Set(job.subtasks.map((s) => s.taskManager?.id)).size;
+  return {
+    mode: 'cluster',
+    query: opts.query,
+    parallelism: opts.parallelism,
+    taskManagers,
+    events: opts.events,
+    seconds: round(seconds, 3),
+    jobSeconds: round(job.durationMs / 1000, 3),
+    cpuSeconds: round(cpu.total, 3),
+    jobManagerCpuSeconds: round(cpu.last, 3),
+    eventsPerSecond: Math.round(opts.events / seconds),
+    eventsPerCpuSecond: Math.round(opts.events / Math.max(cpu.total, 0.01)),
+    exchangeRecordsPerSecond: Math.round(totals.records / seconds),
+    exchangeBytesPerSecond: Math.round(totals.bytes / seconds),
+  };
+}
+
+/** Rounds to `digits` decimals. */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Headers of the cluster table. */
+export const CLUSTER_HEADERS = [
+  'query',
+  'p',
+  'TMs',
+  'events',
+  'seconds',
+  'CPU s (TMs+JM)',
+  'events/s',
+  'events/CPU-s',
+  'exchange records/s',
+  'exchange MB/s',
+  'local events/s (running)',
+  'local exchange MB/s',
+  'ratio to local',
+];
+
+/** The cluster rows as table cells. */
+export function clusterRows(results: readonly ClusterBenchResult[]): string[][] {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const mb = (x: number) => (x / 1e6).toFixed(1);
+  return results.map((r) => [
+    r.query,
+    String(r.parallelism),
+    String(r.taskManagers),
+    n(r.events),
+    r.seconds.toFixed(2),
+    r.cpuSeconds.toFixed(2),
+    n(r.eventsPerSecond),
+    n(r.eventsPerCpuSecond),
+    n(r.exchangeRecordsPerSecond),
+    mb(r.exchangeBytesPerSecond),
+    n(r.localEventsPerSecond),
+    mb(r.localExchangeBytesPerSecond),
+    `${Math.round(r.ratioToLocal * 100)} %`,
+  ]);
+}
