@@ -86,6 +86,8 @@ export interface ActiveJob {
   cancelTimer?: NodeJS.Timeout;
   readonly changes: ChangeFeed;
   collected: Map<string, CollectedRecords>;
+  /** The job is failing because a subtask was cancelled unexpectedly; a subtask's own failure may still come. */
+  causeIsCancel?: boolean;
 }
 
 /** A running subtask on a TaskManager, for `taskManagers.get`. */
@@ -386,6 +388,7 @@ export class JobService {
       }
       for (const [job, transitions] of byJob) {
         await this.#persist(job, transitions);
+        await this.#recordRootCause(job, transitions);
         await this.#evaluate(job);
       }
       return { accepted, ignored: input.updates.length - accepted };
@@ -663,8 +666,11 @@ export class JobService {
   async #evaluate(job: ActiveJob): Promise<void> {
     const executions = [...job.executions.values()];
     if (job.status === 'CREATED' || job.status === 'RUNNING') {
-      const failed = executions.find((e) => e.state === 'FAILED' || e.state === 'CANCELED');
+      // A failed subtask is the cause; the ones its TaskManagers cancelled because of it are not.
+      const failed =
+        executions.find((e) => e.state === 'FAILED') ?? executions.find((e) => e.state === 'CANCELED');
       if (failed !== undefined) {
+        job.causeIsCancel = failed.state === 'CANCELED';
         const failure = await this.#failureOf(failed);
         await this.#wind(job, 'FAILING', failure.cause, failure.stackTrace);
         return;
@@ -688,6 +694,24 @@ export class JobService {
       );
     }
     this.#releaseEndedSlots(job);
+  }
+
+  /**
+   * When a job started failing because a subtask was cancelled unexpectedly
+   * (a peer TaskManager stopped its part after a failure there), the failed
+   * subtask's report may come later: it becomes the job's failure cause.
+   */
+  async #recordRootCause(job: ActiveJob, transitions: readonly Transition[]): Promise<void> {
+    if (job.status !== 'FAILING' || job.causeIsCancel !== true) return;
+    const failed = transitions.find((t) => t.to === 'FAILED');
+    if (failed === undefined) return;
+    job.causeIsCancel = false;
+    const failure = await this.#failureOf(failed.execution);
+    await this.#opts.db.prisma.job.update({
+      where: { id: job.id },
+      data: { failureCause: failure.stackTrace ?? failure.cause },
+    });
+    await this.#event(job, 'EXCEPTION', failure.cause, { stackTrace: failure.stackTrace ?? null });
   }
 
   /** The cause to record for a failed (or unexpectedly cancelled) subtask. */
