@@ -70,10 +70,17 @@ describe('freshet plan (built CLI)', () => {
     expect(run.stderr).toContain(`${fixture('throws.ts')}:5:11`);
   });
 
-  it('refuses a run without --local (no cluster submission yet)', () => {
-    const run = freshet('run', fixture('wordcount.ts'));
+  it('names an unreachable JobManager when run without --local', () => {
+    // Port 1 is never a JobManager: the CLI must say where it tried, not crash.
+    const run = freshet('run', fixture('wordcount.ts'), '--jobmanager', 'http://127.0.0.1:1', '--', 'a b');
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/pass --local/);
+    expect(run.stderr).toContain('Cannot reach the JobManager at http://127.0.0.1:1');
+  });
+
+  it('refuses --local together with --jobmanager', () => {
+    const run = freshet('run', fixture('wordcount.ts'), '--local', '--jobmanager', 'http://127.0.0.1:1');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/either --local or --jobmanager, not both/);
   });
 
   it('has --help on plan and run', () => {
