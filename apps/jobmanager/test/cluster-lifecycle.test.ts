@@ -74,7 +74,7 @@ beforeAll(async () => {
 });
 afterAll(() => c?.group.dispose());
 
-describe.sequential('a cluster of one JobManager and two TaskManagers', () => {
+describe('a cluster of one JobManager and two TaskManagers', () => {
   it('cancels a running job: every subtask CANCELED, the job CANCELED, every slot free again', async () => {
     const jobId = await submitFile(c.client, fixture('slow-keyed.ts'), { parallelism: 4 });
     const running = await untilRunning(jobId);

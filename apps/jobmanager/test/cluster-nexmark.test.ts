@@ -26,7 +26,7 @@ beforeAll(async () => {
   c = await startCluster();
   const gen = new NexmarkGenerator({ seed: SEED, events: EVENTS });
   events = [];
-  while (gen.hasNext()) events.push(gen.next() as NexmarkEvent);
+  while (gen.hasNext()) events.push(gen.next());
 });
 afterAll(() => c?.group.dispose());
 
