@@ -13,9 +13,17 @@ export interface Timer {
   deleted: boolean;
 }
 
-/** Min-heap of {@link Timer}s by `time`. */
-export class TimerHeap {
-  private readonly items: Timer[] = [];
+/** What the heap orders: anything with a time that may be deleted lazily. */
+export interface HeapItem {
+  /** The ordering key. */
+  readonly time: number;
+  /** Set when deleted; the heap drops it lazily. */
+  readonly deleted: boolean;
+}
+
+/** Min-heap of {@link Timer}s (or other {@link HeapItem}s) by `time`. */
+export class TimerHeap<T extends HeapItem = Timer> {
+  private readonly items: T[] = [];
 
   /** Number of timers (including lazily deleted ones). */
   get size(): number {
@@ -23,7 +31,7 @@ export class TimerHeap {
   }
 
   /** Adds a timer. */
-  push(timer: Timer): void {
+  push(timer: T): void {
     const a = this.items;
     a.push(timer);
     let i = a.length - 1;
@@ -38,14 +46,14 @@ export class TimerHeap {
   }
 
   /** The earliest timer that is not deleted, without removing it. */
-  peek(): Timer | undefined {
+  peek(): T | undefined {
     const a = this.items;
     while (a.length > 0 && a[0]!.deleted) this.pop();
     return a[0];
   }
 
   /** Removes and returns the earliest timer (may be a deleted one). */
-  pop(): Timer | undefined {
+  pop(): T | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();

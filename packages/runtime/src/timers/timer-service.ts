@@ -1,8 +1,11 @@
 /**
  * The keyed timer service: event-time and processing-time timers per key and
  * namespace, deduplicated (one timer per key + namespace + time), kept in
- * priority queues. Event-time timers fire when the watermark passes them;
+ * priority queues of per-time buckets (timers of one time fire in
+ * registration order). Event-time timers fire when the watermark passes them;
  * processing-time timers through the task's {@link ProcessingTimeService}.
+ * The dedup index is one flat hash map (see `TimerQueue`), so timers of keys
+ * that come and go allocate no per-key maps.
  * Timers are keyed state: they are snapshotted per key group with the rest.
  */
 import type { Key } from '@freshet/api';
@@ -20,71 +23,176 @@ export interface TimerTarget {
   onProcessingTime(timer: Timer): void;
 }
 
-/** key -> ns -> time -> timer */
-type TimerIndex = Map<Key, Map<number, Map<number, Timer>>>;
+/** A timer as the queue keeps it: chained in its hash bucket of the dedup index. */
+class IndexedTimer implements Timer {
+  deleted = false;
+  constructor(
+    readonly key: Key,
+    readonly ns: number,
+    readonly time: number,
+    /** Bucket of the dedup index. */
+    readonly hash: number,
+    /** Next timer of the same bucket. */
+    public next: IndexedTimer | undefined,
+  ) {}
+}
 
-/** One queue of timers (event time or processing time) with its dedup index. */
+/**
+ * The timers due at one time, in registration order. The queue orders these
+ * buckets, not single timers: aligned windows put many keys' timers on one
+ * time, so firing them is a walk over an array instead of a heap pop each.
+ */
+class TimeBucket {
+  /** Buckets are never deleted lazily (the heap's contract). */
+  readonly deleted = false;
+  /** Index of the next timer to fire. */
+  pos = 0;
+  /** Set once the bucket left the queue. */
+  drained = false;
+  readonly timers: IndexedTimer[] = [];
+  constructor(readonly time: number) {}
+}
+
+/** Map keys compare with SameValueZero; so does the index (NaN equals NaN). */
+function same(a: Key, b: Key): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/** A 32-bit hash of a number, without allocating: int32 values hash to themselves, others mix in their high word. */
+function hashNumber(x: number): number {
+  const lo = x | 0;
+  return lo === x ? lo : lo ^ ((x / 4294967296) | 0) ^ 0x5bd1e995;
+}
+
+function hashKey(key: Key): number {
+  if (typeof key === 'number') return hashNumber(key);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * Bucket of (key, ns, time): kept to 30 bits so it stays a small integer
+ * (no boxed number per lookup).
+ */
+function hashTimer(key: Key, ns: number, time: number): number {
+  let h = Math.imul(hashKey(key), 0xcc9e2d51);
+  h = Math.imul(h ^ hashNumber(ns), 0x1b873593);
+  h = Math.imul(h ^ hashNumber(time), 0x85ebca6b);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/**
+ * One queue of timers (event time or processing time) with its dedup index.
+ * The index is one flat hash map from a hash of (key, ns, time) to a chain
+ * of timers: registering or removing a timer is one map operation, and no
+ * per-key or per-namespace maps come and go with the keys. Timers of one time
+ * share a {@link TimeBucket}; ties fire in registration order.
+ */
 class TimerQueue implements KeyedStatePart {
-  readonly heap = new TimerHeap();
-  readonly index: TimerIndex = new Map();
-  constructor(private readonly onAdded: (time: number) => void) {}
+  private readonly times = new TimerHeap<TimeBucket>();
+  private readonly buckets = new Map<number, TimeBucket>();
+  /** The bucket used last: registrations come in runs of one time. */
+  private lastBucket: TimeBucket | undefined;
+  private readonly index = new Map<number, IndexedTimer>();
+  private live = 0;
+  constructor(private readonly onAdded: ((time: number) => void) | undefined) {}
 
   add(key: Key, ns: number, time: number): void {
-    let byNs = this.index.get(key);
-    if (!byNs) this.index.set(key, (byNs = new Map<number, Map<number, Timer>>()));
-    let byTime = byNs.get(ns);
-    if (!byTime) byNs.set(ns, (byTime = new Map<number, Timer>()));
-    if (byTime.has(time)) return;
-    const timer: Timer = { key, ns, time, deleted: false };
-    byTime.set(time, timer);
-    this.heap.push(timer);
-    this.onAdded(time);
+    const hash = hashTimer(key, ns, time);
+    const head = this.index.get(hash);
+    for (let t = head; t !== undefined; t = t.next) {
+      if (same(t.time, time) && same(t.ns, ns) && same(t.key, key)) return;
+    }
+    const timer = new IndexedTimer(key, ns, time, hash, head);
+    this.index.set(hash, timer);
+    this.live++;
+    this.bucketOf(time).timers.push(timer);
+    this.onAdded?.(time);
+  }
+
+  private bucketOf(time: number): TimeBucket {
+    const last = this.lastBucket;
+    if (last !== undefined && last.time === time && !last.drained) return last;
+    let bucket = this.buckets.get(time);
+    if (bucket === undefined) {
+      bucket = new TimeBucket(time);
+      this.buckets.set(time, bucket);
+      this.times.push(bucket);
+    }
+    this.lastBucket = bucket;
+    return bucket;
+  }
+
+  /** The earliest bucket that still holds a live timer (drained buckets leave the queue). */
+  private head(): TimeBucket | undefined {
+    for (;;) {
+      const bucket = this.times.peek();
+      if (bucket === undefined) return undefined;
+      const timers = bucket.timers;
+      while (bucket.pos < timers.length && timers[bucket.pos]!.deleted) bucket.pos++;
+      if (bucket.pos < timers.length) return bucket;
+      this.times.pop();
+      this.buckets.delete(bucket.time);
+      bucket.drained = true;
+    }
   }
 
   delete(key: Key, ns: number, time: number): void {
-    const byNs = this.index.get(key);
-    const byTime = byNs?.get(ns);
-    const timer = byTime?.get(time);
-    if (!timer) return;
-    timer.deleted = true;
-    this.unindex(timer);
+    for (let t = this.index.get(hashTimer(key, ns, time)); t !== undefined; t = t.next) {
+      if (same(t.time, time) && same(t.ns, ns) && same(t.key, key)) {
+        t.deleted = true;
+        this.unindex(t);
+        return;
+      }
+    }
   }
 
   /** Removes a timer from the index (it fired or was deleted). */
-  unindex(timer: Timer): void {
-    const byNs = this.index.get(timer.key);
-    if (!byNs) return;
-    const byTime = byNs.get(timer.ns);
-    if (!byTime) return;
-    byTime.delete(timer.time);
-    if (byTime.size === 0) {
-      byNs.delete(timer.ns);
-      if (byNs.size === 0) this.index.delete(timer.key);
+  private unindex(timer: IndexedTimer): void {
+    const head = this.index.get(timer.hash);
+    if (head === timer) {
+      if (timer.next === undefined) this.index.delete(timer.hash);
+      else this.index.set(timer.hash, timer.next);
+    } else {
+      let prev = head;
+      while (prev !== undefined && prev.next !== timer) prev = prev.next;
+      if (prev === undefined) return;
+      prev.next = timer.next;
     }
+    timer.next = undefined;
+    this.live--;
   }
 
   /** Pops the earliest live timer with `time <= upTo`, or undefined. */
   pollDue(upTo: number): Timer | undefined {
-    const head = this.heap.peek();
-    if (!head || head.time > upTo) return undefined;
-    this.heap.pop();
-    this.unindex(head);
-    return head;
+    const bucket = this.head();
+    if (bucket === undefined || bucket.time > upTo) return undefined;
+    const timer = bucket.timers[bucket.pos++]!;
+    this.unindex(timer);
+    return timer;
+  }
+
+  /** Time of the earliest live timer, if any. */
+  peekTime(): number | undefined {
+    return this.head()?.time;
   }
 
   /** Number of live timers. */
   count(): number {
-    let n = 0;
-    for (const byNs of this.index.values()) for (const byTime of byNs.values()) n += byTime.size;
-    return n;
+    return this.live;
   }
 
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
-    for (const [key, byNs] of this.index) {
-      const flat: number[] = [];
-      for (const [ns, byTime] of byNs) for (const time of byTime.keys()) flat.push(ns, time);
-      if (flat.length > 0) emit(key, flat);
+    const byKey = new Map<Key, number[]>();
+    for (const head of this.index.values()) {
+      for (let t: IndexedTimer | undefined = head; t !== undefined; t = t.next) {
+        let flat = byKey.get(t.key);
+        if (!flat) byKey.set(t.key, (flat = []));
+        flat.push(t.ns, t.time);
+      }
     }
+    for (const [key, flat] of byKey) emit(key, flat);
   }
 
   restoreKey(key: Key, data: unknown): void {
@@ -112,7 +220,7 @@ export class InternalTimerService {
     /** Prefix of the state part names, so an operator may own several services. */
     name = 'timers',
   ) {
-    this.eventTimers = new TimerQueue(() => undefined);
+    this.eventTimers = new TimerQueue(undefined);
     this.processingTimers = new TimerQueue((time) => {
       this.ensureScheduled(time);
     });
@@ -201,7 +309,7 @@ export class InternalTimerService {
   }
 
   private reschedule(): void {
-    const head = this.processingTimers.heap.peek();
-    if (head) this.ensureScheduled(head.time);
+    const time = this.processingTimers.peekTime();
+    if (time !== undefined) this.ensureScheduled(time);
   }
 }

@@ -7,7 +7,9 @@ import {
   type WindowAssignerSpec,
 } from '@freshet/api';
 import { describe, expect, it } from 'vitest';
+import { subtaskForKey } from '../keygroups.js';
 import { MAX_WATERMARK } from '../operator.js';
+import type { InternalTimerService } from '../timers/timer-service.js';
 import { OperatorHarness, testNode, type HarnessOptions } from '../testing/harness.js';
 import { createWindowAssigner } from './assigners.js';
 
@@ -276,6 +278,46 @@ describe('event-time windows', () => {
     h.processWatermark(29);
     expect(op.numKeysWithWindows()).toBe(0);
     expect(h.snapshot().keyed).toEqual({});
+  });
+
+  it('keeps one end-of-window timer per key and window (the cleanup timer when there is no lateness)', () => {
+    const sliding: WindowAssignerSpec = { type: 'sliding', time: 'event', sizeMs: 10, slideMs: 2, offsetMs: 0 };
+    const timers = (h: ReturnType<typeof harness>) => (h.head as unknown as { timers: InternalTimerService }).timers;
+    const h = harness({ assigner: sliding });
+    for (let i = 0; i < 3; i++) h.processElements([[ev('a', 1), 5], [ev('b', 1), 5]]);
+    expect(timers(h).numEventTimeTimers()).toBe(2 * 5);
+    h.processElement(ev('a', 1), 6); // in four open windows and a new one, [6, 16)
+    expect(timers(h).numEventTimeTimers()).toBe(2 * 5 + 1);
+    h.processWatermark(MAX_WATERMARK);
+    expect(h.values<Ev>().filter((e) => e.k === 'a').map((e) => e.v)).toEqual([3, 4, 4, 4, 4, 1]);
+    expect(timers(h).numEventTimeTimers()).toBe(0);
+    const late = harness({ assigner: sliding, allowedLatenessMs: 3 });
+    for (let i = 0; i < 3; i++) late.processElement(ev('a', 1), 5);
+    expect(timers(late).numEventTimeTimers()).toBe(2 * 5); // end of window and cleanup
+    late.processWatermark(9); // fires [-4, 6), [-2, 8) and [0, 10)
+    // Late: [-4, 6) is cleaned up (at 8), [-2, 8) and [0, 10) re-fire at once, the others wait.
+    late.processElement(ev('a', 1), 5);
+    expect(late.values<Ev>().map((e) => e.v)).toEqual([3, 3, 3, 4, 4]);
+    expect(timers(late).numEventTimeTimers()).toBe(2 * 2 + 2); // [2, 12), [4, 14); cleanup of [-2, 8), [0, 10)
+  });
+
+  it('the default trigger fires restored sliding windows that receive more elements', () => {
+    const sliding: WindowAssignerSpec = { type: 'sliding', time: 'event', sizeMs: 10, slideMs: 5, offsetMs: 0 };
+    const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 16 });
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const one = harness({ assigner: sliding }, opts(1, 0));
+    for (const k of keys) one.processElement(ev(k, 1), 7);
+    const snap = one.snapshot();
+    const restored = [0, 1].map((i) => OperatorHarness.of(windowNode({ assigner: sliding }), opts(2, i)).open([snap]));
+    const out: Ev[] = [];
+    for (const [i, h] of restored.entries()) {
+      for (const k of keys) if (subtaskForKey(k, 16, 2) === i) h.processElement(ev(k, 10), 8);
+      h.processWatermark(MAX_WATERMARK);
+      out.push(...h.values<Ev>());
+    }
+    // Per key [0, 10) and [5, 15): the restored element plus the new one, on the subtask that owns the key.
+    const byKey = (k: string) => out.filter((e) => e.k === k).map((e) => e.v).sort((a, b) => a - b);
+    for (const k of keys) expect(byKey(k)).toEqual([11, 11]);
   });
 
   it('refuses records without timestamps in event-time windows', () => {

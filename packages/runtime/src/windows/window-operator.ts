@@ -6,10 +6,15 @@
  * windows of one assigner share a size; merged session windows of one key are
  * disjoint — either way the start identifies the window). Timers use the
  * window start as namespace. Contents are kept incrementally (reduce,
- * aggregate), fully buffered (process) or per join side.
+ * aggregate), fully buffered (process) or per join side. The assigners'
+ * default triggers run inline: an element of an existing window registers no
+ * timer, and without allowed lateness the end-of-window timer is also the
+ * cleanup timer. Non-merging windows share their window objects across keys.
  */
 import {
   defaultTrigger,
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
   type AggregateFunction,
   type Key,
   type OutputTag,
@@ -48,6 +53,25 @@ interface JoinBuffers {
 }
 
 type Mode = 'reduce' | 'aggregate' | 'process' | 'join';
+
+/**
+ * Which built-in trigger the operator runs inline instead of calling it per
+ * element: the default trigger of its assigner, whose per-element work is
+ * "register the end-of-window timer" (a no-op once the window exists, because
+ * that timer stays registered until it fires, and then the window is fired or
+ * gone).
+ */
+const enum InlineTrigger {
+  /** A custom trigger (or one without a fast path): called for every element. */
+  None,
+  /** {@link EventTimeTrigger} on an event-time assigner. */
+  EventTime,
+  /** {@link ProcessingTimeTrigger} on a processing-time (non-global) assigner. */
+  ProcessingTime,
+}
+
+/** Bound of the cache of shared window objects (aligned windows of one assigner). */
+const WINDOW_CACHE_LIMIT = 4096;
 
 /** Per key: window start -> state. Takes part in snapshots. */
 class WindowTable implements KeyedStatePart {
@@ -175,6 +199,12 @@ export class WindowOperator extends AbstractOperator {
   private collector!: TimestampedCollector;
   private readonly starts: number[] = [];
   private readonly single: unknown[] = [undefined];
+  private inlineTrigger = InlineTrigger.None;
+  /**
+   * Non-merging windows by start, shared by every key: aligned windows repeat
+   * across keys, so a new window state needs no new window object.
+   */
+  private readonly windowCache = new Map<number, TimeWindow>();
   /** Records dropped because they were late beyond the allowed lateness (and no late tag is set). */
   numLateRecordsDropped = 0;
 
@@ -225,6 +255,12 @@ export class WindowOperator extends AbstractOperator {
       }
     } else {
       this.trigger = defaultTrigger(spec.assigner);
+    }
+    const a = this.assigner;
+    if (!a.isMerging && a.isEventTime && this.trigger === EventTimeTrigger.create()) {
+      this.inlineTrigger = InlineTrigger.EventTime;
+    } else if (!a.isMerging && !a.isEventTime && !a.isGlobal && this.trigger === ProcessingTimeTrigger.create()) {
+      this.inlineTrigger = InlineTrigger.ProcessingTime;
     }
     const backend = this.backend!;
     this.table = new WindowTable(this.mode);
@@ -280,24 +316,38 @@ export class WindowOperator extends AbstractOperator {
       time = this.ctx.processingTime.now();
     }
     let windows = this.table.byKey.get(key);
-    if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
     const n = assigner.assign(time, this.starts);
     let skipped = true;
     if (assigner.isMerging) {
+      if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
       skipped = !this.mergingElement(windows, value, timestamp, input, this.starts[0]!, assigner.endOf(this.starts[0]!));
     } else {
+      const inline = this.inlineTrigger;
       for (let i = 0; i < n; i++) {
         const start = this.starts[i]!;
-        let ws = windows.get(start);
+        let ws = windows?.get(start);
+        let fresh = false;
         if (!ws) {
           const end = assigner.endOf(start);
           if (this.isWindowLate(end)) continue;
-          ws = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+          ws = { window: this.windowOf(start, end), has: false, contents: undefined, trigger: undefined };
+          if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
           windows.set(start, ws);
           this.registerCleanupTimer(ws.window);
+          fresh = true;
         } else if (this.isWindowLate(ws.window.end)) continue;
         skipped = false;
         this.add(ws, value, input);
+        if (inline === InlineTrigger.EventTime) {
+          // EventTimeTrigger.onElement, without re-registering the timer the window already has.
+          const maxTs = ws.window.end - 1;
+          if (maxTs <= this.windowTimers.currentWatermark) this.handle('FIRE', key, ws);
+          else if (fresh && this.allowedLateness !== 0) this.windowTimers.registerEventTimeTimer(start, maxTs);
+          // With no allowed lateness the cleanup timer registered above is the trigger's timer.
+          continue;
+        }
+        // ProcessingTimeTrigger.onElement: its timer (end - 1) is the cleanup timer registered above.
+        if (inline === InlineTrigger.ProcessingTime) continue;
         this.tctx.ws = ws;
         let result: TriggerResult;
         try {
@@ -308,7 +358,7 @@ export class WindowOperator extends AbstractOperator {
         if (result !== 'CONTINUE') this.handle(result, key, ws);
       }
     }
-    if (windows.size === 0) this.table.byKey.delete(key);
+    if (windows?.size === 0) this.table.byKey.delete(key);
     if (skipped && this.isElementLate(timestamp)) {
       if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
       else this.numLateRecordsDropped++;
@@ -381,6 +431,19 @@ export class WindowOperator extends AbstractOperator {
     }
     if (result !== 'CONTINUE') this.handle(result, this.backend!.getCurrentKey(), target);
     return true;
+  }
+
+  /** The shared window object `[start, end)` of a non-merging assigner. */
+  private windowOf(start: number, end: number): TimeWindow {
+    const cache = this.windowCache;
+    let window = cache.get(start);
+    if (window === undefined) {
+      // Windows of a non-merging assigner that share a start share an end.
+      if (cache.size >= WINDOW_CACHE_LIMIT) cache.clear();
+      window = { start, end };
+      cache.set(start, window);
+    }
+    return window;
   }
 
   private isWindowLate(end: number): boolean {
@@ -486,11 +549,14 @@ export class WindowOperator extends AbstractOperator {
     }
     if (result !== 'CONTINUE') this.handle(result, timer.key, ws);
     if (eventTime === this.assigner.isEventTime && timer.time === this.cleanupTime(ws.window)) {
-      this.tctx.ws = ws;
-      try {
-        this.trigger.clear(ws.window, this.tctx);
-      } catch (error) {
-        this.fail(error, 'trigger.clear');
+      // An inlined built-in trigger's only timer (end - 1) is due no later than this one: nothing to clear.
+      if (this.inlineTrigger === InlineTrigger.None) {
+        this.tctx.ws = ws;
+        try {
+          this.trigger.clear(ws.window, this.tctx);
+        } catch (error) {
+          this.fail(error, 'trigger.clear');
+        }
       }
       windows.delete(ws.window.start);
       if (windows.size === 0) this.table.byKey.delete(timer.key);
