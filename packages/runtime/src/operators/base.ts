@@ -31,11 +31,14 @@ import {
   type StreamOperator,
 } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
-import { InternalTimerService, type TimerTarget } from '../timers/timer-service.js';
+import { InternalTimerService, type Timer, type TimerTarget } from '../timers/timer-service.js';
 import { OperatorUsageError, surfaceUserError } from './errors.js';
 import { resolveCallable, richOf } from './functions.js';
 
 /** Key selector as resolved at open. */
+
+/** A user function's `onTimer` method, resolved once at open. */
+export type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
 export type KeyFn = (value: unknown) => Key;
 
 /** Base class of the operators in this package. */
@@ -144,6 +147,30 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 
   /** Reports a user function failure (wrapped in a UserFunctionError naming this operator) and throws. */
+  /**
+   * Calls a user function's `onTimer` for a fired timer, with the context and
+   * collector set to the timer's time (event time) or no timestamp (processing
+   * time) and its time domain. Shared by every operator that offers timers.
+   */
+  protected fireUserTimer(
+    onTimer: OnTimerFn | undefined,
+    timer: Timer,
+    eventTime: boolean,
+    pctx: ProcessContextImpl,
+    collector: TimestampedCollector,
+  ): void {
+    if (!onTimer) return;
+    const ts = eventTime ? timer.time : NO_TIMESTAMP;
+    pctx.ts = ts;
+    pctx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
+    collector.timestamp = ts;
+    try {
+      onTimer(timer.time, pctx, collector);
+    } catch (error) {
+      this.fail(error, 'onTimer');
+    }
+  }
+
   protected fail(error: unknown, where: string): never {
     return surfaceUserError(error, this.name, where, this.ctx?.reportUserError);
   }
@@ -236,7 +263,9 @@ export class OperatorRuntimeContext implements RuntimeContext {
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
     return this.keyed(descriptor.name).getReducingState(descriptor);
   }
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
     return this.keyed(descriptor.name).getAggregatingState(descriptor);
   }
 }
@@ -253,9 +282,7 @@ export class TimestampedCollector implements Collector<unknown> {
 
 /** {@link TimerService} of a keyed operator (namespace 0). */
 export class KeyedTimerService implements TimerService {
-  constructor(
-    private readonly timers: InternalTimerService,
-  ) {}
+  constructor(private readonly timers: InternalTimerService) {}
   currentProcessingTime(): number {
     return this.timers.currentProcessingTime();
   }
@@ -352,4 +379,3 @@ export class ProcessContextImpl {
     return this.broadcast(descriptor.name) as never;
   }
 }
-

@@ -6,7 +6,7 @@
  * (so the parallelism may change).
  */
 import type { BroadcastState, Collector, Key, ReadOnlyBroadcastState } from '@freshet/api';
-import { NO_TIMESTAMP, type OperatorSnapshot } from '../operator.js';
+import type { OperatorSnapshot } from '../operator.js';
 import type { Timer } from '../timers/timer-service.js';
 import {
   AbstractOperator,
@@ -15,12 +15,12 @@ import {
   ProcessContextImpl,
   TimestampedCollector,
   type KeyFn,
+  type OnTimerFn,
 } from './base.js';
 import { OperatorUsageError } from './errors.js';
 import { resolveOptionalMethod } from './functions.js';
 
 type ProcessFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
-type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
 
 /** Snapshot format of broadcast state. */
 interface BroadcastSnapshot {
@@ -89,7 +89,12 @@ export class BroadcastProcessOperator extends AbstractOperator {
           this.fire(timer, false);
         },
       });
-      this.mainCtx = new ProcessContextImpl(this.output, new KeyedTimerService(timers), this.backend, this.name);
+      this.mainCtx = new ProcessContextImpl(
+        this.output,
+        new KeyedTimerService(timers),
+        this.backend,
+        this.name,
+      );
     } else {
       this.mainCtx = new ProcessContextImpl(this.output, nonKeyedTimers, undefined, this.name);
     }
@@ -139,17 +144,7 @@ export class BroadcastProcessOperator extends AbstractOperator {
   }
 
   private fire(timer: Timer, eventTime: boolean): void {
-    const onTimer = this.onTimerFn;
-    if (!onTimer) return;
-    const ts = eventTime ? timer.time : NO_TIMESTAMP;
-    this.mainCtx.ts = ts;
-    this.mainCtx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
-    this.collector.timestamp = ts;
-    try {
-      onTimer(timer.time, this.mainCtx, this.collector);
-    } catch (error) {
-      this.fail(error, 'onTimer');
-    }
+    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.mainCtx, this.collector);
   }
 
   protected override snapshotOperatorState(): unknown {

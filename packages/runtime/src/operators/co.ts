@@ -3,7 +3,6 @@
  * (keyed when the node is keyed) and keyedCoProcess.
  */
 import type { Collector } from '@freshet/api';
-import { NO_TIMESTAMP } from '../operator.js';
 import type { Timer } from '../timers/timer-service.js';
 import {
   AbstractOperator,
@@ -12,13 +11,13 @@ import {
   ProcessContextImpl,
   TimestampedCollector,
   type KeyFn,
+  type OnTimerFn,
 } from './base.js';
 import { resolveOptionalMethod } from './functions.js';
 
 type MapFn = (value: unknown) => unknown;
 type FlatMapFn = (value: unknown, out: Collector<unknown>) => void;
 type ProcessFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
-type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
 
 /** coMap: `map1` for input 0, `map2` for input 1. */
 export class CoMapOperator extends AbstractOperator {
@@ -137,16 +136,6 @@ export class CoProcessOperator extends AbstractOperator {
   }
 
   private fire(timer: Timer, eventTime: boolean): void {
-    const onTimer = this.onTimerFn;
-    if (!onTimer) return;
-    const ts = eventTime ? timer.time : NO_TIMESTAMP;
-    this.pctx.ts = ts;
-    this.pctx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
-    this.collector.timestamp = ts;
-    try {
-      onTimer(timer.time, this.pctx, this.collector);
-    } catch (error) {
-      this.fail(error, 'onTimer');
-    }
+    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.pctx, this.collector);
   }
 }

@@ -1,6 +1,5 @@
 /** `process` (ProcessFunction) and `keyedProcess` (KeyedProcessFunction with state and timers). */
 import type { Collector } from '@freshet/api';
-import { NO_TIMESTAMP } from '../operator.js';
 import type { Timer } from '../timers/timer-service.js';
 import {
   AbstractOperator,
@@ -9,11 +8,11 @@ import {
   ProcessContextImpl,
   TimestampedCollector,
   type KeyFn,
+  type OnTimerFn,
 } from './base.js';
 import { resolveOptionalMethod } from './functions.js';
 
 type ProcessElementFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
-type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
 
 /** Non-keyed ProcessFunction: side outputs and time queries; timers are a usage error. */
 export class ProcessOperator extends AbstractOperator {
@@ -81,17 +80,6 @@ export class KeyedProcessOperator extends AbstractOperator {
   }
 
   private fire(timer: Timer, eventTime: boolean): void {
-    const onTimer = this.onTimerFn;
-    if (!onTimer) return;
-    const ts = eventTime ? timer.time : NO_TIMESTAMP;
-    this.pctx.ts = ts;
-    this.pctx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
-    this.collector.timestamp = ts;
-    try {
-      onTimer(timer.time, this.pctx, this.collector);
-    } catch (error) {
-      this.fail(error, 'onTimer');
-    }
+    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.pctx, this.collector);
   }
 }
-
