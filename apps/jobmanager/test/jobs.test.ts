@@ -259,6 +259,14 @@ describe('jobs', () => {
     expect(job.subtasks.every((s) => s.state === 'DEPLOYING')).toBe(true);
     expect((await client.cluster.overview.query()).slots.free).toBe(1);
 
+    // A TaskManager reports SCHEDULED when the deployment reaches it; the
+    // JobManager already moved the subtasks to DEPLOYING, and a subtask's state
+    // never goes backwards in Flink's lifecycle.
+    for (const tm of [a, b]) await tm.reportAll(tm === a ? cmdA : cmdB, 'SCHEDULED');
+    job = await client.jobs.get.query({ jobId });
+    expect(job.subtasks.every((s) => s.state === 'DEPLOYING')).toBe(true);
+    expect(job.events.some((e) => e.message.includes('from DEPLOYING to SCHEDULED'))).toBe(false);
+
     for (const tm of [a, b]) await tm.reportAll(tm === a ? cmdA : cmdB, 'INITIALIZING');
     for (const tm of [a, b]) await tm.reportAll(tm === a ? cmdA : cmdB, 'RUNNING');
     job = await client.jobs.get.query({ jobId });

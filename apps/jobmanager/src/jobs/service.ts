@@ -119,6 +119,18 @@ export interface JobServiceOptions {
 }
 
 const TERMINAL = new Set<ExecutionState>(TERMINAL_EXECUTION_STATES);
+/** Position of each state in Flink's subtask lifecycle; reports never move a subtask to a lower rank. */
+const LIFECYCLE_RANK: Record<ExecutionState, number> = {
+  CREATED: 0,
+  SCHEDULED: 1,
+  DEPLOYING: 2,
+  INITIALIZING: 3,
+  RUNNING: 4,
+  CANCELING: 5,
+  FINISHED: 6,
+  CANCELED: 6,
+  FAILED: 6,
+};
 const TERMINAL_JOB = new Set<JobStatus>(['FINISHED', 'FAILED', 'CANCELED']);
 const DEPLOYED = new Set<ExecutionState>(['DEPLOYING', 'INITIALIZING', 'RUNNING']);
 
@@ -378,6 +390,9 @@ export class JobService {
         if (execution.taskManagerId !== input.taskManagerId) continue;
         const from = execution.state;
         if (TERMINAL.has(from) || from === u.state) continue;
+        // A late or early report (e.g. SCHEDULED on receipt, after the JobManager
+        // already marked the subtask DEPLOYING) must not move it backwards.
+        if (LIFECYCLE_RANK[u.state] < LIFECYCLE_RANK[from]) continue;
         // Once asked to cancel, only the end of the subtask counts.
         if (from === 'CANCELING' && !TERMINAL.has(u.state)) continue;
         execution.state = u.state;
