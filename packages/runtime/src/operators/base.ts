@@ -33,12 +33,12 @@ import {
 import { HeapKeyedStateBackend } from '../state/backend.js';
 import { InternalTimerService, type Timer, type TimerTarget } from '../timers/timer-service.js';
 import { OperatorUsageError, surfaceUserError } from './errors.js';
-import { resolveCallable, richOf } from './functions.js';
+import { resolveCallable, resolveOptionalMethod, richOf } from './functions.js';
 
 /** Key selector as resolved at open. */
 
 /** A user function's `onTimer` method, resolved once at open. */
-export type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
+type OnTimerFn = (timestamp: number, ctx: unknown, out: Collector<unknown>) => void;
 export type KeyFn = (value: unknown) => Key;
 
 /** Base class of the operators in this package. */
@@ -148,27 +148,49 @@ export abstract class AbstractOperator implements StreamOperator {
 
   /** Reports a user function failure (wrapped in a UserFunctionError naming this operator) and throws. */
   /**
-   * Calls a user function's `onTimer` for a fired timer, with the context and
-   * collector set to the timer's time (event time) or no timestamp (processing
-   * time) and its time domain. Shared by every operator that offers timers.
+   * The context a process-style function gets. On a keyed operator its timer
+   * service registers keyed timers whose firing calls the function's optional
+   * `onTimer` (resolved once, here) with the
+   * context and collector set to the timer's time (event time) or no timestamp
+   * (processing time) and its time domain; otherwise timers are refused with an
+   * explanation. Shared by every operator that offers timers.
    */
-  protected fireUserTimer(
-    onTimer: OnTimerFn | undefined,
-    timer: Timer,
-    eventTime: boolean,
-    pctx: ProcessContextImpl,
+  protected createProcessContext(
+    keyed: boolean,
+    fn: unknown,
     collector: TimestampedCollector,
-  ): void {
-    if (!onTimer) return;
-    const ts = eventTime ? timer.time : NO_TIMESTAMP;
-    pctx.ts = ts;
-    pctx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
-    collector.timestamp = ts;
-    try {
-      onTimer(timer.time, pctx, collector);
-    } catch (error) {
-      this.fail(error, 'onTimer');
+  ): ProcessContextImpl {
+    if (!keyed) {
+      return new ProcessContextImpl(this.output, this.nonKeyedTimerService(), undefined, this.name);
     }
+    const onTimer = resolveOptionalMethod<OnTimerFn>(fn, 'onTimer');
+    const fire = (timer: Timer, eventTime: boolean): void => {
+      if (!onTimer) return;
+      const ts = eventTime ? timer.time : NO_TIMESTAMP;
+      pctx.ts = ts;
+      pctx.domain = eventTime ? 'EVENT_TIME' : 'PROCESSING_TIME';
+      collector.timestamp = ts;
+      try {
+        onTimer(timer.time, pctx, collector);
+      } catch (error) {
+        this.fail(error, 'onTimer');
+      }
+    };
+    const timers = this.timerService({
+      onEventTime: (timer) => {
+        fire(timer, true);
+      },
+      onProcessingTime: (timer) => {
+        fire(timer, false);
+      },
+    });
+    const pctx = new ProcessContextImpl(this.output, new KeyedTimerService(timers), this.backend, this.name);
+    return pctx;
+  }
+
+  /** Timer service of a non-keyed function: reads time, refuses timers with a clear error. */
+  protected nonKeyedTimerService(): NonKeyedTimerService {
+    return new NonKeyedTimerService(this.name, this.ctx, () => this.currentWatermark);
   }
 
   protected fail(error: unknown, where: string): never {

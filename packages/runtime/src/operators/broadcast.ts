@@ -7,18 +7,8 @@
  */
 import type { BroadcastState, Collector, Key, ReadOnlyBroadcastState } from '@freshet/api';
 import type { OperatorSnapshot } from '../operator.js';
-import type { Timer } from '../timers/timer-service.js';
-import {
-  AbstractOperator,
-  KeyedTimerService,
-  NonKeyedTimerService,
-  ProcessContextImpl,
-  TimestampedCollector,
-  type KeyFn,
-  type OnTimerFn,
-} from './base.js';
+import { AbstractOperator, ProcessContextImpl, TimestampedCollector, type KeyFn } from './base.js';
 import { OperatorUsageError } from './errors.js';
-import { resolveOptionalMethod } from './functions.js';
 
 type ProcessFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
 
@@ -64,7 +54,6 @@ class HeapBroadcastState implements BroadcastState<Key, unknown> {
 export class BroadcastProcessOperator extends AbstractOperator {
   private processFn!: ProcessFn;
   private broadcastFn!: ProcessFn;
-  private onTimerFn: OnTimerFn | undefined;
   private key: KeyFn | undefined;
   private mainCtx!: ProcessContextImpl;
   private broadcastCtx!: ProcessContextImpl;
@@ -77,29 +66,15 @@ export class BroadcastProcessOperator extends AbstractOperator {
     this.broadcastFn = this.userFunction(fn, 'processBroadcastElement');
     this.collector = new TimestampedCollector(this.output);
     for (const name of this.declaredStateNames()) this.states.set(name, new HeapBroadcastState());
-    const nonKeyedTimers = new NonKeyedTimerService(this.name, this.ctx, () => this.currentWatermark);
-    if (this.node.keyed) {
-      this.key = this.keySelector(0);
-      this.onTimerFn = resolveOptionalMethod<OnTimerFn>(fn, 'onTimer');
-      const timers = this.timerService({
-        onEventTime: (timer) => {
-          this.fire(timer, true);
-        },
-        onProcessingTime: (timer) => {
-          this.fire(timer, false);
-        },
-      });
-      this.mainCtx = new ProcessContextImpl(
-        this.output,
-        new KeyedTimerService(timers),
-        this.backend,
-        this.name,
-      );
-    } else {
-      this.mainCtx = new ProcessContextImpl(this.output, nonKeyedTimers, undefined, this.name);
-    }
+    if (this.node.keyed) this.key = this.keySelector(0);
+    this.mainCtx = this.createProcessContext(this.node.keyed, fn, this.collector);
     this.mainCtx.broadcast = (name) => this.state(name).readOnly;
-    this.broadcastCtx = new ProcessContextImpl(this.output, nonKeyedTimers, undefined, this.name);
+    this.broadcastCtx = new ProcessContextImpl(
+      this.output,
+      this.nonKeyedTimerService(),
+      undefined,
+      this.name,
+    );
     this.broadcastCtx.broadcast = (name) => this.state(name);
   }
 
@@ -141,10 +116,6 @@ export class BroadcastProcessOperator extends AbstractOperator {
     } catch (error) {
       this.fail(error, 'processBroadcastElement');
     }
-  }
-
-  private fire(timer: Timer, eventTime: boolean): void {
-    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.mainCtx, this.collector);
   }
 
   protected override snapshotOperatorState(): unknown {

@@ -3,17 +3,7 @@
  * (keyed when the node is keyed) and keyedCoProcess.
  */
 import type { Collector } from '@freshet/api';
-import type { Timer } from '../timers/timer-service.js';
-import {
-  AbstractOperator,
-  KeyedTimerService,
-  NonKeyedTimerService,
-  ProcessContextImpl,
-  TimestampedCollector,
-  type KeyFn,
-  type OnTimerFn,
-} from './base.js';
-import { resolveOptionalMethod } from './functions.js';
+import { AbstractOperator, ProcessContextImpl, TimestampedCollector, type KeyFn } from './base.js';
 
 type MapFn = (value: unknown) => unknown;
 type FlatMapFn = (value: unknown, out: Collector<unknown>) => void;
@@ -79,7 +69,6 @@ export class CoFlatMapOperator extends AbstractOperator {
 export class CoProcessOperator extends AbstractOperator {
   private fn1!: ProcessFn;
   private fn2!: ProcessFn;
-  private onTimerFn: OnTimerFn | undefined;
   private key1: KeyFn | undefined;
   private key2: KeyFn | undefined;
   private pctx!: ProcessContextImpl;
@@ -93,24 +82,8 @@ export class CoProcessOperator extends AbstractOperator {
     if (this.node.keyed) {
       this.key1 = this.keySelector(0);
       this.key2 = this.keySelector(1);
-      this.onTimerFn = resolveOptionalMethod<OnTimerFn>(fn, 'onTimer');
-      const timers = this.timerService({
-        onEventTime: (timer) => {
-          this.fire(timer, true);
-        },
-        onProcessingTime: (timer) => {
-          this.fire(timer, false);
-        },
-      });
-      this.pctx = new ProcessContextImpl(this.output, new KeyedTimerService(timers), this.backend, this.name);
-    } else {
-      this.pctx = new ProcessContextImpl(
-        this.output,
-        new NonKeyedTimerService(this.name, this.ctx, () => this.currentWatermark),
-        undefined,
-        this.name,
-      );
     }
+    this.pctx = this.createProcessContext(this.node.keyed, fn, this.collector);
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -133,9 +106,5 @@ export class CoProcessOperator extends AbstractOperator {
     } catch (error) {
       this.fail(error, 'processElement2');
     }
-  }
-
-  private fire(timer: Timer, eventTime: boolean): void {
-    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.pctx, this.collector);
   }
 }

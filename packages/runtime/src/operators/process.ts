@@ -1,16 +1,6 @@
 /** `process` (ProcessFunction) and `keyedProcess` (KeyedProcessFunction with state and timers). */
 import type { Collector } from '@freshet/api';
-import type { Timer } from '../timers/timer-service.js';
-import {
-  AbstractOperator,
-  KeyedTimerService,
-  NonKeyedTimerService,
-  ProcessContextImpl,
-  TimestampedCollector,
-  type KeyFn,
-  type OnTimerFn,
-} from './base.js';
-import { resolveOptionalMethod } from './functions.js';
+import { AbstractOperator, ProcessContextImpl, TimestampedCollector, type KeyFn } from './base.js';
 
 type ProcessElementFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
 
@@ -23,12 +13,7 @@ export class ProcessOperator extends AbstractOperator {
   protected setup(): void {
     this.fn = this.userFunction(this.node.fns.fn, 'processElement');
     this.collector = new TimestampedCollector(this.output);
-    this.pctx = new ProcessContextImpl(
-      this.output,
-      new NonKeyedTimerService(this.name, this.ctx, () => this.currentWatermark),
-      undefined,
-      this.name,
-    );
+    this.pctx = this.createProcessContext(false, undefined, this.collector);
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -46,7 +31,6 @@ export class ProcessOperator extends AbstractOperator {
 export class KeyedProcessOperator extends AbstractOperator {
   private key!: KeyFn;
   private fn!: ProcessElementFn;
-  private onTimerFn: OnTimerFn | undefined;
   private pctx!: ProcessContextImpl;
   private collector!: TimestampedCollector;
 
@@ -54,17 +38,8 @@ export class KeyedProcessOperator extends AbstractOperator {
     this.key = this.keySelector(0);
     const fn = this.node.fns.fn;
     this.fn = this.userFunction(fn, 'processElement');
-    this.onTimerFn = resolveOptionalMethod<OnTimerFn>(fn, 'onTimer');
-    const timers = this.timerService({
-      onEventTime: (timer) => {
-        this.fire(timer, true);
-      },
-      onProcessingTime: (timer) => {
-        this.fire(timer, false);
-      },
-    });
     this.collector = new TimestampedCollector(this.output);
-    this.pctx = new ProcessContextImpl(this.output, new KeyedTimerService(timers), this.backend, this.name);
+    this.pctx = this.createProcessContext(true, fn, this.collector);
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -77,9 +52,5 @@ export class KeyedProcessOperator extends AbstractOperator {
     } catch (error) {
       this.fail(error, 'processElement');
     }
-  }
-
-  private fire(timer: Timer, eventTime: boolean): void {
-    this.fireUserTimer(this.onTimerFn, timer, eventTime, this.pctx, this.collector);
   }
 }
