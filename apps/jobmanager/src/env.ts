@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, parseSettings, type SettingSource } from '@freshet/protocol';
+import { parseSettingFlags, parseSettings, type SettingSource } from '@freshet/protocol';
 
 /** Log levels the JobManager understands (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -85,38 +84,14 @@ export type JobManagerInvocation = { help: true } | { help: false; config: JobMa
  * @param argv - command-line arguments after the program name
  * @param env - environment variables @default process.env
  * @param cwd - directory relative paths are resolved against @default process.cwd()
- * @throws {@link ConfigError} naming the bad setting
+ * @throws ConfigError (from `@freshet/protocol`) naming the bad setting
  */
 export function loadJobManagerConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
   cwd: string = process.cwd(),
 ): JobManagerInvocation {
-  const flags = parseFlags(argv);
-  if (flags.help !== undefined) return { help: true };
+  const { help, flags } = parseSettingFlags(JOBMANAGER_SETTINGS, argv);
+  if (help) return { help: true };
   return { help: false, config: parseSettings(configSchema(cwd), JOBMANAGER_SETTINGS, flags, env) };
-}
-
-function parseFlags(argv: readonly string[]): Record<string, string | undefined> {
-  const options = Object.fromEntries(
-    Object.entries(JOBMANAGER_SETTINGS).map(([, s]) => [s.flag.slice(2), { type: 'string' as const }]),
-  );
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${(err as Error).message} (see --help)`);
-  }
-  const flags: Record<string, string | undefined> = {};
-  for (const [key, source] of Object.entries(JOBMANAGER_SETTINGS)) {
-    const value = values[source.flag.slice(2)];
-    if (typeof value === 'string') flags[key] = value;
-  }
-  if (values.help === true) flags.help = 'true';
-  return flags;
 }

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, parseSettings, type SettingSource } from '@freshet/protocol';
+import { parseSettingFlags, parseSettings, type SettingSource } from '@freshet/protocol';
 
 /** Log levels the TaskManager understands (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -75,31 +74,13 @@ export type TaskManagerInvocation = { help: true } | { help: false; config: Task
  *
  * @param argv - command-line arguments after the program name
  * @param env - environment variables @default process.env
- * @throws {@link ConfigError} naming the bad setting
+ * @throws ConfigError (from `@freshet/protocol`) naming the bad setting
  */
 export function loadTaskManagerConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): TaskManagerInvocation {
-  const options = Object.fromEntries(
-    Object.values(TASKMANAGER_SETTINGS).map((s) => [s.flag.slice(2), { type: 'string' as const }]),
-  );
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${(err as Error).message} (see --help)`);
-  }
-  if (values.help === true) return { help: true };
-  const flags: Record<string, string | undefined> = {};
-  for (const [key, source] of Object.entries(TASKMANAGER_SETTINGS)) {
-    const value = values[source.flag.slice(2)];
-    if (typeof value === 'string') flags[key] = value;
-  }
+  const { help, flags } = parseSettingFlags(TASKMANAGER_SETTINGS, argv);
+  if (help) return { help: true };
   return { help: false, config: parseSettings(configSchema, TASKMANAGER_SETTINGS, flags, env) };
 }

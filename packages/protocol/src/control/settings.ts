@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 
 /** Where one configuration setting can come from. */
@@ -55,4 +56,39 @@ export function parseSettings<S extends z.ZodObject>(
     return `${name} ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
   });
   throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+}
+
+/**
+ * Reads a process's command line: each setting's flag takes a value, `-h` or
+ * `--help` asks for help, and anything else (an unknown flag, a positional
+ * argument, a flag without its value) is a {@link ConfigError}.
+ *
+ * @param sources - flag and environment variable per setting
+ * @param argv - command-line arguments after the program name
+ * @returns the flags' values by setting key (for {@link parseSettings}) and whether help was asked for
+ */
+export function parseSettingFlags(
+  sources: Readonly<Record<string, SettingSource>>,
+  argv: readonly string[],
+): { help: boolean; flags: Record<string, string> } {
+  const options = Object.fromEntries(
+    Object.values(sources).map((s) => [s.flag.slice(2), { type: 'string' as const }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message} (see --help)`);
+  }
+  const flags: Record<string, string> = {};
+  for (const [key, source] of Object.entries(sources)) {
+    const value = values[source.flag.slice(2)];
+    if (typeof value === 'string') flags[key] = value;
+  }
+  return { help: values.help === true, flags };
 }
