@@ -1,3 +1,4 @@
 export {};
 export * from './control/index.js';
 export * from './jobgraph.js';
+export * from './job-status.js';

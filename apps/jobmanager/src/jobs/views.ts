@@ -8,7 +8,9 @@ import { z } from 'zod';
 import type { FreshetDatabase, JobStatus } from '@freshet/db';
 import {
   ExecutionStateSchema,
+  JOB_STATUSES,
   JobGraphSchema,
+  JobStatusSchema,
   type ExecutionState,
   type JobGraph,
   type Partitioning,
@@ -17,22 +19,10 @@ import type { ClusterRegistry } from '../cluster/registry.js';
 import type { MetricsStore, SubtaskMetrics, VertexMetrics } from './metrics.js';
 import { notFound, slotsNeeded } from './service.js';
 
-/** Every job status, as in Flink's JobStatus. */
-export const JOB_STATUSES = [
-  'CREATED',
-  'RUNNING',
-  'FAILING',
-  'FAILED',
-  'CANCELLING',
-  'CANCELED',
-  'FINISHED',
-  'RESTARTING',
-] as const;
-
 /** Input of `jobs.list`. */
 export const ListJobsInputSchema = z
   .object({
-    status: z.array(z.enum(JOB_STATUSES)).max(JOB_STATUSES.length).optional(),
+    status: z.array(JobStatusSchema).max(JOB_STATUSES.length).optional(),
     limit: z.int().min(1).max(500).default(50),
     /** `nextCursor` of the previous page. */
     cursor: z.string().min(1).max(100).optional(),

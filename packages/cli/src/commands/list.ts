@@ -1,34 +1,23 @@
 /** `freshet list`: the JobManager's jobs, newest first. */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
+import { JOB_STATUSES, type JobStatus } from '@freshet/protocol';
 import { formatTable, printJson } from '../output.js';
 import { call, connect, withJobManagerOptions, type JobManagerOptions } from './jobs.js';
 
-const STATUSES = [
-  'CREATED',
-  'RUNNING',
-  'FAILING',
-  'FAILED',
-  'CANCELLING',
-  'CANCELED',
-  'FINISHED',
-  'RESTARTING',
-] as const;
-type Status = (typeof STATUSES)[number];
-
 interface ListOptions extends JobManagerOptions {
-  status?: Status[];
+  status?: JobStatus[];
   limit?: number;
 }
 
-function parseStatus(value: string, previous: Status[] = []): Status[] {
+function parseStatus(value: string, previous: JobStatus[] = []): JobStatus[] {
   const out = [...previous];
   for (const part of value.split(',')) {
     const s = part.trim().toUpperCase();
-    if (!(STATUSES as readonly string[]).includes(s)) {
-      throw new InvalidArgumentError(`expected one of ${STATUSES.join(', ')}, got '${part}'`);
+    if (!(JOB_STATUSES as readonly string[]).includes(s)) {
+      throw new InvalidArgumentError(`expected one of ${JOB_STATUSES.join(', ')}, got '${part}'`);
     }
-    out.push(s as Status);
+    out.push(s as JobStatus);
   }
   return out;
 }
