@@ -14,7 +14,7 @@ import {
 import { SingleOutputStreamOperator } from './datastream.js';
 import { ProgramDefinitionError } from './errors.js';
 import type { Millis } from './functions.js';
-import type { JobConfig, RuntimeMode, SourceSpec, StreamGraph } from './graph.js';
+import type { JobConfig, RuntimeMode, SourceSpec, StreamGraph } from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
 import { validateStreamGraph } from './validate.js';
 

@@ -1,5 +1,5 @@
 /** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
-import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
+import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
 
 /**
  * Settings that take precedence over the program's own (`--parallelism`, `--mode`, …).

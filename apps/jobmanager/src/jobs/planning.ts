@@ -7,7 +7,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { optimize, planInSandbox, type PlanOverrides } from '@freshet/planner';
-import { Sha256Schema, type JobGraph } from '@freshet/protocol';
+import { RuntimeModeSchema, Sha256Schema, type JobGraph } from '@freshet/protocol';
 
 /** The StreamGraph as plan mode returns it (functions dropped). */
 export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph'];
@@ -18,7 +18,7 @@ export const PlanJobInputSchema = z.object({
   args: z.array(z.string().max(100_000)).max(1000).default([]),
   parallelism: z.int().min(1).max(4096).optional(),
   maxParallelism: z.int().min(1).max(32_768).optional(),
-  runtimeMode: z.enum(['STREAMING', 'BATCH']).optional(),
+  runtimeMode: RuntimeModeSchema.optional(),
 });
 /** @see {@link PlanJobInputSchema} */
 export type PlanJobInput = z.input<typeof PlanJobInputSchema>;

@@ -8,7 +8,7 @@
  * its session token as `Authorization: Bearer <taskManagerId>.<token>`).
  */
 import { z } from 'zod';
-import { JobGraphSchema } from '../jobgraph.js';
+import { JobGraphSchema, RuntimeModeSchema } from '../jobgraph.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
 
 /** A lowercase sha256 hex digest. */
@@ -59,7 +59,7 @@ export const DeploymentSchema = z.object({
     args: z.array(z.string()),
     parallelism: z.int().positive().optional(),
     maxParallelism: z.int().positive().optional(),
-    runtimeMode: z.enum(['STREAMING', 'BATCH']).optional(),
+    runtimeMode: RuntimeModeSchema.optional(),
   }),
   jobGraph: JobGraphSchema,
   slots: z.array(DeployedSlotSchema).min(1),

@@ -3,14 +3,10 @@
  * DataStream API; this module is the slot workers' `loader`
  * (`args = [name, events, parallelism]`).
  */
-import {
-  buildStreamGraph,
-  TumblingEventTimeWindows,
-  WatermarkStrategy,
-  type StreamGraph,
-} from '@freshet/api';
-import type { JobGraph } from '@freshet/protocol';
-import { optimize } from '../local/fixtures/graphs.js';
+import { TumblingEventTimeWindows, WatermarkStrategy } from '@freshet/api';
+import { buildStreamGraph } from '@freshet/api/internal';
+import type { JobGraph, StreamGraph } from '@freshet/graph';
+import { jobGraphOf } from '../local/fixtures/graphs.js';
 
 interface Bid {
   auction: number;
@@ -64,7 +60,7 @@ export async function benchJob(
   const args = [name, String(events), String(parallelism)];
   return {
     program: { bundlePath: '(bench)', args },
-    jobGraph: optimize(await loadStreamGraph({ args })),
+    jobGraph: jobGraphOf(await loadStreamGraph({ args })),
     loader: import.meta.url,
   };
 }

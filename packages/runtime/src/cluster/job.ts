@@ -18,7 +18,7 @@
  * credit.
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import type { JobGraph } from '@freshet/protocol';
+import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM } from '../network/connection.js';
 import { ChannelTopology, consumersOf } from '../network/topology.js';
 import type { ProgramSpec } from '../program/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SourceSpec } from '@freshet/api';
+import type { SourceSpec } from '@freshet/graph';
 import { makeNode } from '../local/fixtures/graphs.js';
 import type { OperatorContext } from '../operator.js';
 import { createSourceOperator } from './sources.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Partitioning } from '@freshet/api';
+import type { Partitioning } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
 import { subtaskForKey } from '../keygroups.js';
 import { runLocalJob } from './executor.js';

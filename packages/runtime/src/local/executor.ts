@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import type { JobGraph } from '@freshet/protocol';
+import type { JobGraph } from '@freshet/graph';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';

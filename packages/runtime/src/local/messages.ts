@@ -1,5 +1,5 @@
 /** Messages between the local executor (main thread) and its slot workers. */
-import type { JobGraph } from '@freshet/protocol';
+import type { JobGraph } from '@freshet/graph';
 import type { MessagePort } from 'node:worker_threads';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';

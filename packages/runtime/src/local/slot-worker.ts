@@ -4,7 +4,7 @@
  * them to the other slots and reports to the executor.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { StreamGraph, StreamNode } from '@freshet/api';
+import type { StreamGraph, StreamNode } from '@freshet/graph';
 import { NetworkEnvironment } from '../network/environment.js';
 import type { PeerConnection } from '../network/connection.js';
 import type { StreamOperator } from '../operator.js';

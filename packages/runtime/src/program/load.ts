@@ -6,8 +6,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import { buildStreamGraph } from '@freshet/api';
-import type { PlanOverrides as ApiPlanOverrides, Program, RuntimeMode, StreamGraph } from '@freshet/api';
+import type { Program } from '@freshet/api';
+import { buildStreamGraph, type PlanOverrides as ApiPlanOverrides } from '@freshet/api/internal';
+import type { RuntimeMode, StreamGraph } from '@freshet/graph';
 import { installApiGlobal } from './api-global.js';
 
 /** What is needed to re-create a job's StreamGraph from its bundle. */

@@ -5,8 +5,7 @@
  * environment (in-memory when both ends share the slot). The same code serves
  * the local mini-cluster and, later, TaskManagers.
  */
-import type { StreamGraph, StreamNode } from '@freshet/api';
-import type { JobGraph, JobVertex } from '@freshet/protocol';
+import type { JobGraph, JobVertex, StreamGraph, StreamNode } from '@freshet/graph';
 import { createSinkOperator, type SinkContext } from '../io/sinks.js';
 import { createSourceOperator } from '../io/sources.js';
 import type { NetworkEnvironment } from '../network/environment.js';

@@ -5,7 +5,7 @@
  * batch when it is full or when the task flushes (buffer timeout, control
  * events, end of input).
  */
-import type { Partitioning } from '@freshet/protocol';
+import type { Partitioning } from '@freshet/graph';
 import type { ChannelEvent } from '../codec/events.js';
 import { subtaskForKey } from '../keygroups.js';
 import type { OutputChannel } from '../network/output-channel.js';

@@ -7,8 +7,7 @@
  * locking. Nothing here depends on worker threads: the transport is behind
  * the channels of `network/`.
  */
-import type { JobConfig, StreamEdge, StreamNode } from '@freshet/api';
-import type { JobEdge, JobVertex } from '@freshet/protocol';
+import type { JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
 import type { InputChannel } from '../network/input-channel.js';

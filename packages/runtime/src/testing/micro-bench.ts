@@ -5,7 +5,7 @@
  *
  *   node --conditions=@freshet/source --import tsx packages/runtime/src/testing/micro-bench.ts [records]
  */
-import type { StreamNode } from '@freshet/api';
+import type { StreamNode } from '@freshet/graph';
 import { keyGroupRange } from '../keygroups.js';
 import type { OperatorContext, Output, StreamOperator } from '../operator.js';
 import { createOperator } from '../operators/create.js';

@@ -8,14 +8,20 @@
  * and arguments always give the same ids.
  */
 
+/** Every partitioning. */
+export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
+
 /** How records travel over an edge between two operators. */
-export type Partitioning = 'FORWARD' | 'REBALANCE' | 'HASH' | 'BROADCAST' | 'RESCALE';
+export type Partitioning = (typeof PARTITIONINGS)[number];
 
 /** Flink's chaining strategies: `HEAD` = startNewChain(), `NEVER` = disableChaining(). */
 export type ChainingStrategy = 'ALWAYS' | 'HEAD' | 'NEVER';
 
+/** Every runtime mode. */
+export const RUNTIME_MODES = ['STREAMING', 'BATCH'] as const;
+
 /** STREAMING runs unbounded; BATCH requires bounded sources and ends FINISHED. */
-export type RuntimeMode = 'STREAMING' | 'BATCH';
+export type RuntimeMode = (typeof RUNTIME_MODES)[number];
 
 /** Every operator kind the runtime knows how to instantiate. */
 export type NodeKind =

@@ -23,9 +23,8 @@
  *    operators in order, each operator's output is the next one), so a
  *    fan-out ends the chain and each consumer reads through an exchange.
  */
-import { JobGraphSchema } from '@freshet/protocol';
-import type { JobEdge, JobGraph, JobVertex, Partitioning } from '@freshet/protocol';
-import type { StreamEdge, StreamGraph, StreamGraphJson } from '@freshet/api';
+import type { JobEdge, JobGraph, JobVertex } from './job-graph.js';
+import type { Partitioning, StreamEdge, StreamGraph, StreamGraphJson } from './stream-graph.js';
 
 /** A StreamGraph that cannot become a JobGraph (e.g. a FORWARD edge between different parallelisms). */
 export class OptimizerError extends Error {
@@ -49,7 +48,7 @@ function describe(node: Node): string {
 }
 
 /**
- * Turns a StreamGraph into a validated JobGraph. Deterministic: the same
+ * Turns a StreamGraph into a JobGraph. Deterministic: the same
  * StreamGraph always gives the same JobGraph (vertex ids `v<headNodeId>` in
  * topological order, ties broken by node id).
  *
@@ -221,7 +220,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     return out;
   });
 
-  return JobGraphSchema.parse({
+  return {
     jobName: config.name,
     runtimeMode: config.runtimeMode,
     parallelism: config.parallelism,
@@ -231,7 +230,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     planHash,
     vertices,
     edges,
-  } satisfies JobGraph);
+  };
 }
 
 /** Kahn's algorithm; among ready nodes the smallest id goes first, so the order is deterministic. */
