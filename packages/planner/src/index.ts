@@ -11,5 +11,5 @@ export { codeFrame, formatDiagnostic } from './diagnostics.js';
 export type { ProgramDiagnostic } from './diagnostics.js';
 export { planInSandbox, PlanError } from './sandbox.js';
 export type { PlanLimits, PlanOverrides, PlanResult, PlanFailureReason } from './sandbox.js';
-export { optimize, OptimizerError } from '@freshet/graph';
+export { optimize, OptimizerError } from './optimize.js';
 export { renderJobGraph } from './render.js';
