@@ -10,5 +10,5 @@ export * from './codec/index.js';
 export * from './network/index.js';
 export * from './task/index.js';
 export * from './io/index.js';
-export * from './local/index.js';
-export * from './cluster/index.js';
+export * from './minicluster/index.js';
+export * from './taskexecutor/index.js';

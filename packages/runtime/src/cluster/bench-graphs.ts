@@ -6,7 +6,7 @@
 import { TumblingEventTimeWindows, WatermarkStrategy } from '@freshet/api';
 import { buildStreamGraph } from '@freshet/api/internal';
 import type { JobGraph, StreamGraph } from '@freshet/graph';
-import { jobGraphOf } from '../local/fixtures/graphs.js';
+import { jobGraphOf } from '../testing/fixture-graphs.js';
 
 interface Bid {
   auction: number;

@@ -15,11 +15,11 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runLocalJob } from '../local/executor.js';
+import { runLocalJob } from '../minicluster/mini-cluster.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import { benchJob } from './bench-graphs.js';
-import { DataPlane } from './data-plane.js';
-import { ClusterJob } from './job.js';
+import { DataPlane } from '../network/tcp/data-plane.js';
+import { ClusterJob } from '../taskexecutor/cluster-job.js';
 
 interface SideResult {
   status: string;

@@ -7,8 +7,8 @@
  * CPU time is the whole process (all threads, start-up included).
  */
 import { cpuUsage } from 'node:process';
-import { runLocalJob } from './executor.js';
-import { fixtureJob } from './fixtures/graphs.js';
+import { runLocalJob } from '../minicluster/mini-cluster.js';
+import { fixtureJob } from '../testing/fixture-graphs.js';
 
 const events = Number(process.argv[2] ?? 2_000_000);
 for (const p of [1, 2]) {

@@ -1,7 +1,7 @@
 /**
  * Which producer subtasks talk to which consumer subtasks over an edge, and
- * the numeric id of every channel. Every slot (and later every TaskManager)
- * derives the same ids from the same JobGraph, so frames carry only a number.
+ * the numeric id of every channel. Every slot and every TaskManager derives
+ * the same ids from the same JobGraph, so frames carry only a number.
  */
 import type { JobGraph, JobEdge, Partitioning } from '@freshet/graph';
 

@@ -3,7 +3,7 @@
  * slot re-created by running the program's plan: instantiates each chain's
  * operators, and creates the slot's ends of every channel through the network
  * environment (in-memory when both ends share the slot). The same code serves
- * the local mini-cluster and, later, TaskManagers.
+ * the local mini-cluster and TaskManagers.
  */
 import type { JobGraph, JobVertex, StreamGraph, StreamNode } from '@freshet/graph';
 import { createSinkOperator, type SinkContext } from '../io/sinks.js';

@@ -14,7 +14,7 @@ import {
   type SourceOperator,
   type StreamOperator,
 } from '../operator.js';
-import { jobGraphOf, makeGraph, makeNode } from '../local/fixtures/graphs.js';
+import { jobGraphOf, makeGraph, makeNode } from '../testing/fixture-graphs.js';
 import { deploySlot, defaultOperatorFactory } from './deploy.js';
 import type { StreamTask } from './stream-task.js';
 import { WatermarkValve } from './watermark-valve.js';

@@ -23,9 +23,9 @@ import {
 } from '../operator.js';
 import { ChainOutput, OperatorInput1, OperatorInput2, WriterTarget, type RecordTarget } from './chain.js';
 import { serializeError, type SerializedError } from './errors.js';
-import { InputGate } from './input-gate.js';
+import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
-import { RecordWriter, type PartitionerSpec } from './record-writer.js';
+import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 
 /** Lifecycle of a subtask. */

@@ -1,7 +1,7 @@
 /**
  * A TaskManager's part of one job attempt: runs the global slots assigned to
- * this TaskManager as worker threads (the local mini-cluster's slot worker)
- * and relays their frames to the other TaskManagers.
+ * this TaskManager (the same slot worker as the local mini-cluster's, started
+ * by `slot-host.ts`) and relays their frames to the other TaskManagers.
  *
  * Wiring: slots of this TaskManager talk to each other over one
  * MessageChannel per pair (as in the local mini-cluster). Every slot also
@@ -17,7 +17,7 @@
  * the relay never blocks: a slow consumer only withholds its own channel's
  * credit.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM } from '../network/connection.js';
 import { ChannelTopology, consumersOf } from '../network/topology.js';
@@ -25,11 +25,11 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from '../local/messages.js';
-import { MessagePortConnection } from '../local/port-connection.js';
-import { siblingModule, startWorker } from '../local/spawn.js';
-import type { DataPlane, JobLinks, PeerAddress } from './data-plane.js';
-import type { PeerLink } from './peer-link.js';
+import type { ExecutorMessage, SlotWorkerData } from './messages.js';
+import { MessagePortConnection } from '../network/local/port-connection.js';
+import { connectSlots, startSlot, type SlotHandle } from './slot-host.js';
+import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
+import type { PeerLink } from '../network/tcp/peer-link.js';
 
 /** A subtask's state as a TaskManager reports it (the execution states after SCHEDULED/DEPLOYING). */
 export type ClusterSubtaskState = 'INITIALIZING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -86,8 +86,6 @@ interface ChannelEnds {
   consumer: string;
 }
 
-const workerEntry = siblingModule(import.meta.url, '../local/slot-worker');
-
 /** This TaskManager's part of one job attempt. */
 export class ClusterJob {
   /** Global slots this TaskManager runs. */
@@ -99,7 +97,7 @@ export class ClusterJob {
   private resolveDone!: (status: ClusterJobStatus) => void;
   private readonly states = new Map<string, ClusterSubtaskState>();
   private readonly channels: (ChannelEnds | undefined)[] = [];
-  private readonly workers = new Map<number, Worker>();
+  private readonly workers = new Map<number, SlotHandle>();
   private readonly uplinks = new Map<number, { conn: MessagePortConnection; closed: Promise<void> }>();
   private links: JobLinks | undefined;
   private status: ClusterJobStatus | undefined;
@@ -152,16 +150,7 @@ export class ClusterJob {
     });
     const n = o.slots.length;
     const remoteSlots = o.slots.flatMap((s, i) => (s.taskManagerId === o.self ? [] : [i]));
-    const ports = new Map<number, Record<string, MessagePort>>();
-    for (const a of this.localSlots) ports.set(a, {});
-    for (const a of this.localSlots) {
-      for (const b of this.localSlots) {
-        if (b <= a) continue;
-        const { port1, port2 } = new MessageChannel();
-        ports.get(a)![String(b)] = port1;
-        ports.get(b)![String(a)] = port2;
-      }
-    }
+    const ports = connectSlots(this.localSlots);
     this.report(this.subtasks.map((t) => ({ ...t, state: 'INITIALIZING' })));
     let ready = 0;
     for (const slot of this.localSlots) {
@@ -189,45 +178,42 @@ export class ClusterJob {
       if (o.loader !== undefined) data.loader = o.loader;
       if (o.settings !== undefined) data.settings = o.settings;
       if (o.initialCredits !== undefined) data.initialCredits = o.initialCredits;
-      const worker = startWorker(workerEntry, {
-        workerData: data,
-        transferList: transfer,
-        name: `freshet-${o.jobId}-slot-${slot}`,
+      const worker = startSlot(data, transfer, `freshet-${o.jobId}-slot-${slot}`, {
+        onMessage: (m) => {
+          switch (m.type) {
+            case 'ready':
+              if (++ready === this.localSlots.length) void this.run();
+              return;
+            case 'collect':
+              o.listener.onCollected(m.id, m.values);
+              return;
+            case 'metrics':
+              if (this.status === undefined) o.listener.onMetrics(m.metrics);
+              return;
+            case 'taskFinished':
+              o.listener.onMetrics([m.metrics]);
+              this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
+              return;
+            case 'slotFinished':
+              if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
+                void this.end('FINISHED');
+              return;
+            case 'failed':
+              this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
+              return;
+            case 'checkpoint':
+              return;
+          }
+        },
+        onError: (error) => {
+          this.fail({ name: error.name, message: error.message, stack: error.stack ?? '' });
+        },
+        onExit: (code) => {
+          if (this.status === undefined)
+            this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
+        },
       });
       this.workers.set(slot, worker);
-      worker.on('message', (m: WorkerMessage) => {
-        switch (m.type) {
-          case 'ready':
-            if (++ready === this.localSlots.length) void this.run();
-            return;
-          case 'collect':
-            o.listener.onCollected(m.id, m.values);
-            return;
-          case 'metrics':
-            if (this.status === undefined) o.listener.onMetrics(m.metrics);
-            return;
-          case 'taskFinished':
-            o.listener.onMetrics([m.metrics]);
-            this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
-            return;
-          case 'slotFinished':
-            if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
-              void this.end('FINISHED');
-            return;
-          case 'failed':
-            this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
-            return;
-          case 'checkpoint':
-            return;
-        }
-      });
-      worker.on('error', (error) => {
-        this.fail({ name: error.name, message: error.message, stack: error.stack ?? '' });
-      });
-      worker.on('exit', (code) => {
-        if (this.status === undefined)
-          this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
-      });
     }
   }
 
@@ -364,13 +350,7 @@ export class ClusterJob {
   }
 
   private broadcast(m: ExecutorMessage): void {
-    for (const w of this.workers.values()) {
-      try {
-        w.postMessage(m);
-      } catch {
-        // The worker already exited.
-      }
-    }
+    for (const w of this.workers.values()) w.post(m);
   }
 
   private async end(status: ClusterJobStatus, message?: string): Promise<void> {
@@ -385,20 +365,10 @@ export class ClusterJob {
       });
     }
     this.broadcast({ type: 'shutdown' });
-    const exits = [...this.workers.values()].map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          if (w.threadId === -1) resolve();
-          else
-            w.once('exit', () => {
-              resolve();
-            });
-        }),
-    );
     const kill = setTimeout(() => {
-      for (const w of this.workers.values()) void w.terminate();
+      for (const w of this.workers.values()) w.terminate();
     }, 3000);
-    await Promise.all(exits);
+    await Promise.all([...this.workers.values()].map((w) => w.exited));
     clearTimeout(kill);
     if (status === 'FINISHED') {
       // Every frame the workers sent is relayed once their uplinks closed; then say CLOSE.

@@ -13,7 +13,7 @@ import { defaultOperatorFactory, deploySlot, type OperatorFactory } from '../tas
 import { serializeError } from '../task/errors.js';
 import type { StreamTask } from '../task/stream-task.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
-import { MessagePortConnection } from './port-connection.js';
+import { MessagePortConnection } from '../network/local/port-connection.js';
 
 interface Loader {
   loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph>;

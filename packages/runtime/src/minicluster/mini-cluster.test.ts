@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Partitioning } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
 import { subtaskForKey } from '../keygroups.js';
-import { runLocalJob } from './executor.js';
-import { fixtureJob } from './fixtures/graphs.js';
+import { runLocalJob } from './mini-cluster.js';
+import { fixtureJob } from '../testing/fixture-graphs.js';
 
 interface Tagged {
   k: number;

@@ -22,7 +22,7 @@
  * `CLOSE` (JSON: why this side is done with the job).
  */
 import { z } from 'zod';
-import { FRAME_HEADROOM } from '../network/connection.js';
+import { FRAME_HEADROOM } from '../connection.js';
 
 /** Bytes of a frame header (equal to the codec's headroom). */
 export const FRAME_HEADER_BYTES = FRAME_HEADROOM;

@@ -6,7 +6,7 @@
  * credit, eventually stops) until it is unblocked.
  */
 import type { ChannelEvent } from '../codec/events.js';
-import type { InputChannel, InputChannelListener } from '../network/input-channel.js';
+import type { InputChannel, InputChannelListener } from './input-channel.js';
 
 /** The input side of a subtask. */
 export class InputGate implements InputChannelListener {

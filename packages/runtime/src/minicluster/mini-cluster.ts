@@ -14,14 +14,13 @@
  * error; `signal` cancels it (CANCELED); `timeoutMs` fails it.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { JobGraph } from '@freshet/graph';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
-import { siblingModule, startWorker } from './spawn.js';
+import type { ExecutorMessage, SlotWorkerData } from '../taskexecutor/messages.js';
+import { connectSlots, startSlot, type SlotHandle } from '../taskexecutor/slot-host.js';
 
 /** Metrics of a running or finished local job. */
 export interface LocalJobMetrics {
@@ -73,8 +72,6 @@ export interface LocalJobResult {
   metrics: LocalJobMetrics;
 }
 
-const workerEntry = siblingModule(import.meta.url, 'slot-worker');
-
 /** Default number of slots for a job graph. */
 export function defaultSlots(jobGraph: JobGraph): number {
   const maxP = Math.max(1, ...jobGraph.vertices.map((v) => v.parallelism));
@@ -88,19 +85,11 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   if (!(Number.isInteger(slots) && slots >= 1)) throw new RangeError(`slots must be a positive integer (got ${slots})`);
 
   // One MessageChannel per pair of slots.
-  const peers: Record<string, MessagePort>[] = Array.from({ length: slots }, () => ({}));
-  for (let a = 0; a < slots; a++) {
-    for (let b = a + 1; b < slots; b++) {
-      const { port1, port2 } = new MessageChannel();
-      peers[a]![String(b)] = port1;
-      peers[b]![String(a)] = port2;
-    }
-  }
+  const peers = connectSlots(Array.from({ length: slots }, (_, i) => i));
 
   const collected: Record<string, unknown[]> = {};
   const latest = new Map<string, SubtaskMetrics>();
-  const workers: Worker[] = [];
-  const exits: Promise<void>[] = [];
+  const workers: SlotHandle[] = [];
   let runningSince = performance.now();
   const metricsNow = (): LocalJobMetrics => {
     const subtasks = [...latest.values()].sort((a, b) =>
@@ -115,13 +104,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   };
 
   const broadcast = (m: ExecutorMessage): void => {
-    for (const w of workers) {
-      try {
-        w.postMessage(m);
-      } catch {
-        // The worker already exited.
-      }
-    }
+    for (const w of workers) w.post(m);
   };
 
   type Outcome = { status: LocalJobResult['status']; error?: SerializedError };
@@ -143,56 +126,52 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
       slots,
       jobGraph: opts.jobGraph,
       program: opts.program,
-      peers: peers[slot]!,
+      peers: peers.get(slot)!,
       metricsIntervalMs: 1000,
     };
     if (opts.loader !== undefined) data.loader = opts.loader;
     if (opts.settings !== undefined) data.settings = opts.settings;
     if (opts.initialCredits !== undefined) data.initialCredits = opts.initialCredits;
-    const worker = startWorker(workerEntry, {
-      workerData: data,
-      transferList: Object.values(peers[slot]!),
-      name: `freshet-slot-${slot}`,
+    const worker = startSlot(data, Object.values(data.peers), `freshet-slot-${slot}`, {
+      onMessage: (m) => {
+        switch (m.type) {
+          case 'ready':
+            for (const id of m.collectIds) collected[id] ??= [];
+            if (++ready === slots) {
+              runningSince = performance.now();
+              broadcast({ type: 'start' });
+            }
+            return;
+          case 'collect': {
+            const list = (collected[m.id] ??= []);
+            for (const v of m.values) list.push(v);
+            return;
+          }
+          case 'metrics':
+            for (const s of m.metrics) latest.set(`${s.vertexId}#${s.subtask}`, s);
+            return;
+          case 'taskFinished':
+            latest.set(`${m.metrics.vertexId}#${m.metrics.subtask}`, m.metrics);
+            return;
+          case 'slotFinished':
+            if (++slotsFinished === slots) finish({ status: 'FINISHED' });
+            return;
+          case 'failed':
+            finish({ status: 'FAILED', error: m.error });
+            return;
+          case 'checkpoint':
+            opts.onCheckpoint?.(m);
+            return;
+        }
+      },
+      onError: (error) => {
+        finish({ status: 'FAILED', error: { name: error.name, message: error.message, stack: error.stack ?? '' } });
+      },
+      onExit: (code) => {
+        if (!done) finish({ status: 'FAILED', error: { name: 'Error', message: `slot ${slot} exited with code ${code}` } });
+      },
     });
     workers.push(worker);
-    exits.push(new Promise<void>((resolve) => worker.once('exit', () => { resolve(); })));
-    worker.on('message', (m: WorkerMessage) => {
-      switch (m.type) {
-        case 'ready':
-          for (const id of m.collectIds) collected[id] ??= [];
-          if (++ready === slots) {
-            runningSince = performance.now();
-            broadcast({ type: 'start' });
-          }
-          return;
-        case 'collect': {
-          const list = (collected[m.id] ??= []);
-          for (const v of m.values) list.push(v);
-          return;
-        }
-        case 'metrics':
-          for (const s of m.metrics) latest.set(`${s.vertexId}#${s.subtask}`, s);
-          return;
-        case 'taskFinished':
-          latest.set(`${m.metrics.vertexId}#${m.metrics.subtask}`, m.metrics);
-          return;
-        case 'slotFinished':
-          if (++slotsFinished === slots) finish({ status: 'FINISHED' });
-          return;
-        case 'failed':
-          finish({ status: 'FAILED', error: m.error });
-          return;
-        case 'checkpoint':
-          opts.onCheckpoint?.(m);
-          return;
-      }
-    });
-    worker.on('error', (error) => {
-      finish({ status: 'FAILED', error: { name: error.name, message: error.message, stack: error.stack ?? '' } });
-    });
-    worker.on('exit', (code) => {
-      if (!done) finish({ status: 'FAILED', error: { name: 'Error', message: `slot ${slot} exited with code ${code}` } });
-    });
   }
 
   const onAbort = (): void => { finish({ status: 'CANCELED' }); };
@@ -227,9 +206,9 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   // Let workers drain (stdout of print sinks) and exit on their own; terminate stragglers.
   broadcast({ type: 'shutdown' });
   const kill = setTimeout(() => {
-    for (const w of workers) void w.terminate();
+    for (const w of workers) w.terminate();
   }, 2000);
-  await Promise.all(exits);
+  await Promise.all(workers.map((w) => w.exited));
   clearTimeout(kill);
 
   const out: LocalJobResult = {

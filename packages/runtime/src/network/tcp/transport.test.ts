@@ -1,7 +1,7 @@
 // The TCP data plane between two TaskManager endpoints in one process, over real sockets.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelEvent } from '../codec/events.js';
-import { NetworkEnvironment } from '../network/environment.js';
+import type { ChannelEvent } from '../../codec/events.js';
+import { NetworkEnvironment } from '../environment.js';
 import { DataPlane, type JobLinks } from './data-plane.js';
 import {
   creditFrame,

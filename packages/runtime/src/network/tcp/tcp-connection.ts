@@ -3,9 +3,9 @@
  * {@link NetworkEnvironment} in the same thread as the socket exchange
  * channels with another TaskManager directly (used by tests and by
  * single-threaded embeddings; TaskManagers route their slot workers' frames
- * through the link instead, see `cluster/job.ts`).
+ * through the link instead, see `taskexecutor/cluster-job.ts`).
  */
-import type { ConnectionHandler, PeerConnection } from '../network/connection.js';
+import type { ConnectionHandler, PeerConnection } from '../connection.js';
 import { FRAME_HEADER_BYTES } from './frames.js';
 import type { PeerLink } from './peer-link.js';
 

@@ -8,7 +8,7 @@
 import type { Partitioning } from '@freshet/graph';
 import type { ChannelEvent } from '../codec/events.js';
 import { subtaskForKey } from '../keygroups.js';
-import type { OutputChannel } from '../network/output-channel.js';
+import type { OutputChannel } from './output-channel.js';
 
 /** How a record writer picks channels. */
 export interface PartitionerSpec {

@@ -1,9 +1,9 @@
 // Two TaskManagers' parts of one job in one process, connected over real sockets.
 import { afterEach, describe, expect, it } from 'vitest';
-import { runLocalJob } from '../local/executor.js';
-import { fixtureJob, type FixtureParams } from '../local/fixtures/graphs.js';
-import { DataPlane } from './data-plane.js';
-import { ClusterJob, type ClusterJobStatus, type ClusterSubtaskUpdate } from './job.js';
+import { runLocalJob } from '../minicluster/mini-cluster.js';
+import { fixtureJob, type FixtureParams } from '../testing/fixture-graphs.js';
+import { DataPlane } from '../network/tcp/data-plane.js';
+import { ClusterJob, type ClusterJobStatus, type ClusterSubtaskUpdate } from './cluster-job.js';
 
 const planes: DataPlane[] = [];
 afterEach(async () => {

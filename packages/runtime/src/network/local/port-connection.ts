@@ -5,8 +5,8 @@
  * the credits (summed per channel).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ConnectionHandler, PeerConnection } from '../network/connection.js';
-import { FRAME_HEADROOM } from '../network/connection.js';
+import type { ConnectionHandler, PeerConnection } from '../connection.js';
+import { FRAME_HEADROOM } from '../connection.js';
 
 interface Packet {
   /** Data frames (channel id in the first 4 bytes, event from byte {@link FRAME_HEADROOM}). */

@@ -1,0 +1,3 @@
+export * from './spawn.js';
+export * from './cluster-job.js';
+export type * from './messages.js';
