@@ -1,3 +1,0 @@
-export * from './spawn.js';
-export * from './cluster-job.js';
-export type * from './messages.js';
