@@ -5,7 +5,7 @@
  * across two TaskManager processes connected over TCP (one slot each).
  * Times are from RUNNING to the end of the job (start-up excluded).
  *
- *   node --import tsx --conditions=@freshet/source packages/runtime/src/cluster/bench.ts [events] [repeat]
+ *   node --import tsx --conditions=@freshet/source bench/src/cluster-bench.ts [events] [repeat]
  *
  * Prints medians of `repeat` runs (default 3): records/s, bytes/s across
  * the exchange, CPU time per record (all threads of all processes; the local
@@ -15,11 +15,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runLocalJob } from '../minicluster/mini-cluster.js';
-import type { SubtaskMetrics } from '../task/metrics.js';
-import { benchJob } from './bench-graphs.js';
-import { DataPlane } from '../network/tcp/data-plane.js';
-import { ClusterJob } from '../taskexecutor/cluster-job.js';
+import { ClusterJob, DataPlane, runLocalJob, type SubtaskMetrics } from '@freshet/runtime';
+import { benchJob } from './cluster-bench-graphs.js';
 
 interface SideResult {
   status: string;

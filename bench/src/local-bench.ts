@@ -2,13 +2,13 @@
  * Throughput of a simple pipeline on the local mini-cluster:
  * generator -> map -> keyBy -> reduce -> discard, at parallelism 1 and 2.
  *
- *   node --import tsx --conditions=@freshet/source packages/runtime/src/local/bench.ts [events]
+ *   node --import tsx --conditions=@freshet/source bench/src/local-bench.ts [events]
  *
  * CPU time is the whole process (all threads, start-up included).
  */
 import { cpuUsage } from 'node:process';
-import { runLocalJob } from '../minicluster/mini-cluster.js';
-import { fixtureJob } from '../testing/fixture-graphs.js';
+import { runLocalJob } from '@freshet/runtime';
+import { fixtureJob } from '@freshet/runtime/testing';
 
 const events = Number(process.argv[2] ?? 2_000_000);
 for (const p of [1, 2]) {

@@ -3,13 +3,19 @@
  * reduce (and a keyed tumbling window) over pre-built records, into a
  * counting output. Run from the repository root:
  *
- *   node --conditions=@freshet/source --import tsx packages/runtime/src/testing/micro-bench.ts [records]
+ *   node --conditions=@freshet/source --import tsx bench/src/micro-bench.ts [records]
  */
 import type { StreamNode } from '@freshet/graph';
-import { keyGroupRange } from '../keygroups.js';
-import type { OperatorContext, Output, StreamOperator } from '../operator.js';
-import { createOperator } from '../operators/create.js';
-import { ChainedOutput, ManualProcessingTimeService, testNode } from './harness.js';
+import {
+  ChainedOutput,
+  createOperator,
+  keyGroupRange,
+  ManualProcessingTimeService,
+  testNode,
+  type OperatorContext,
+  type Output,
+  type StreamOperator,
+} from '@freshet/runtime/testing';
 
 /** Counts what reaches the end of the chain. */
 class CountingOutput implements Output {

@@ -1,12 +1,12 @@
 /**
- * Pipelines of the data-plane benchmark (`bench.ts`), built with the real
+ * Pipelines of the data-plane benchmark (`cluster-bench.ts`), built with the real
  * DataStream API; this module is the slot workers' `loader`
  * (`args = [name, events, parallelism]`).
  */
 import { TumblingEventTimeWindows, WatermarkStrategy } from '@freshet/api';
 import { buildStreamGraph } from '@freshet/api/internal';
 import type { JobGraph, StreamGraph } from '@freshet/graph';
-import { jobGraphOf } from '../testing/fixture-graphs.js';
+import { jobGraphOf } from '@freshet/runtime/testing';
 
 interface Bid {
   auction: number;
