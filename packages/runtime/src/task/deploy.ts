@@ -12,7 +12,7 @@ import type { NetworkEnvironment } from '../network/environment.js';
 import { ChannelTopology, consumersOf, producersOf } from '../network/topology.js';
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
-import { createOperator as createTransformOperator } from '../operators/index.js';
+import { createOperator as createTransformOperator } from '../operators/create.js';
 import { StreamTask, type ChainMember, type TaskHooks, type TaskOutput, type TaskSettings } from './stream-task.js';
 
 /** Creates the operator of a node (sources and sinks from `io/`, transforms from `operators/`). */
