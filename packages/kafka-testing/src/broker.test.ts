@@ -26,6 +26,8 @@ describe('startKafkaBroker', () => {
     expect(broker!.bootstrapServers).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(existsSync(broker!.logFile)).toBe(true);
     expect(isProcessAlive(broker!.pid)).toBe(true);
+    // `await using broker = await startKafkaBroker()` stops it at the end of the scope.
+    expect(broker![Symbol.asyncDispose]).toBe(broker!.stop);
   });
 
   test('a topic created with the admin API accepts records, which a consumer reads back', async () => {

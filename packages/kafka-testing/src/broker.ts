@@ -153,7 +153,13 @@ async function startIn(
     const logFile = join(root, 'broker.log');
 
     const cds = classDataSharing(`${jars.dir}.jsa`);
-    await formatStorage(java, [...jvm, ...cds.toolArgs], config, join(root, 'format.log'), deadline);
+    try {
+      await formatStorage(java, [...jvm, ...cds.toolArgs], config, join(root, 'format.log'), deadline);
+    } catch (error) {
+      // What is kept of a failed start is its log, not its data.
+      await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    }
 
     const child = spawnJvm(java, [...jvm, ...cds.brokerArgs, 'kafka.Kafka', config], logFile);
     // A running broker must not keep the test process alive; the reaper

@@ -10,6 +10,7 @@ export {
   KAFKA_VERSION,
   KafkaHarnessError,
   defaultKafkaCacheDir,
+  kafkaJarsDir,
   resolveKafkaJars,
   type KafkaHarnessErrorCode,
   type KafkaJars,

@@ -132,6 +132,17 @@ export function defaultKafkaCacheDir(env = process.env) {
   return join(xdg || join(homedir(), '.cache'), 'freshet');
 }
 
+/**
+ * The cache entry for this harness's dependency list inside a cache root: a
+ * new list (another Kafka version, another jar) gets a new directory.
+ * @param {string} [cacheDir] Default: {@link defaultKafkaCacheDir}.
+ * @returns {string}
+ */
+export function kafkaJarsDir(cacheDir = defaultKafkaCacheDir()) {
+  const key = createHash('sha256').update(brokerPom()).digest('hex').slice(0, 12);
+  return join(cacheDir, `kafka-${KAFKA_VERSION}-${key}`);
+}
+
 const MANIFEST = 'manifest.json';
 
 /**
@@ -177,9 +188,8 @@ async function completeEntry(dir) {
  */
 export async function resolveKafkaJars(options = {}) {
   const pom = brokerPom();
-  const key = createHash('sha256').update(pom).digest('hex').slice(0, 12);
   const root = options.cacheDir ?? defaultKafkaCacheDir();
-  const dir = join(root, `kafka-${KAFKA_VERSION}-${key}`);
+  const dir = kafkaJarsDir(root);
   const log = options.log ?? (() => {});
   const deadline = Date.now() + (options.timeoutMs ?? 600_000);
 
@@ -306,6 +316,8 @@ async function lockIsStale(lockDir) {
 const UNREACHABLE =
   /(UnknownHostException|Unknown host|Connection refused|Connect to .* failed|connect timed out|Connection timed out|Network is unreachable|No route to host|Could not resolve host|Connection reset|transfer failed for|PKIX path building failed|SSLHandshakeException)/i;
 
+const MAVEN_BOILERPLATE = /^\[ERROR\]\s*($|To see the full|Re-run Maven|For more information|\[Help \d+\])/;
+
 /**
  * Runs `mvn dependency:copy-dependencies` on the generated pom into `staging/jars`.
  * @param {string} staging
@@ -363,9 +375,10 @@ async function runMaven(staging, pom, options, deadline, log) {
   if (spawnError) throw spawnError;
   if (code === 0) return;
 
+  // Maven's own error lines, without its generic advice on re-running it.
   const errors = output
     .split('\n')
-    .filter((line) => line.startsWith('[ERROR]'))
+    .filter((line) => line.startsWith('[ERROR]') && !MAVEN_BOILERPLATE.test(line))
     .slice(0, 8)
     .join('\n');
   const detail = errors || output.split('\n').slice(-20).join('\n');
@@ -376,7 +389,7 @@ async function runMaven(staging, pom, options, deadline, log) {
     );
   }
   if (UNREACHABLE.test(output)) {
-    const where = options.mavenRepositoryUrl === undefined ? 'Maven Central' : `the Maven repository`;
+    const where = options.mavenRepositoryUrl === undefined ? 'Maven Central' : 'The Maven repository';
     throw new KafkaHarnessError(
       'MAVEN_CENTRAL_UNREACHABLE',
       `${where} (${repo}) is unreachable, so the Kafka ${KAFKA_VERSION} jars cannot be downloaded ` +
