@@ -73,9 +73,9 @@ export interface KafkaBroker extends AsyncDisposable {
   readonly pid: number;
   /**
    * Stops the JVM (SIGTERM, then SIGKILL after the grace period) and removes
-   * the broker's directory. Idempotent.
+   * the broker's directory. Idempotent, and bound: `afterAll(broker.stop)` works.
    */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 const DEFAULT_START_TIMEOUT_MS = 60_000;
