@@ -152,7 +152,7 @@ async function startIn(
     );
     const logFile = join(root, 'broker.log');
 
-    const cds = classDataSharing(`${jars.dir}.jsa`);
+    const cds = classDataSharing(`${jars.dir}.jsa`, root);
     try {
       await formatStorage(java, [...jvm, ...cds.toolArgs], config, join(root, 'format.log'), deadline);
     } catch (error) {

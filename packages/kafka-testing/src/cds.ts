@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { copyFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** The JVM flags of one broker run and what to do once it has exited. */
 export interface ClassDataSharing {
@@ -16,26 +17,44 @@ export interface ClassDataSharing {
   /** Flags for short-lived tool JVMs (the storage formatter): use an archive, never write one. */
   readonly toolArgs: readonly string[];
   /**
-   * Publishes the archive the broker wrote, if it wrote one. Call after the
-   * JVM exited; `cleanExit` says whether it exited on its own terms (not SIGKILL).
+   * Publishes the archive the broker wrote, if it wrote one, or drops it when
+   * `cleanExit` is false (the JVM was SIGKILLed, perhaps in mid-write). Call
+   * after the JVM exited.
    */
   finish(cleanExit: boolean): Promise<void>;
 }
 
-/** Plans class data sharing around the archive at `archive` (beside the jars it was made from). */
-export function classDataSharing(archive: string): ClassDataSharing {
+/**
+ * Plans class data sharing around the archive at `archive` (beside the jars it
+ * was made from). A new archive is first written into `brokerDir`, the
+ * broker's own directory: when the broker is stopped by its watchdog rather
+ * than `stop()`, it goes away with that directory instead of lingering in the
+ * cache.
+ */
+export function classDataSharing(archive: string, brokerDir: string): ClassDataSharing {
   if (existsSync(archive)) {
     const args = [`-XX:SharedArchiveFile=${archive}`];
     return { brokerArgs: args, toolArgs: args, finish: () => Promise.resolve() };
   }
-  // Private name, renamed into place: concurrent first runs never see a half-written archive.
-  const staging = `${archive}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const written = join(brokerDir, 'classes.jsa');
   return {
-    brokerArgs: [`-XX:ArchiveClassesAtExit=${staging}`],
+    brokerArgs: [`-XX:ArchiveClassesAtExit=${written}`],
     toolArgs: [],
     async finish(cleanExit) {
-      if (cleanExit && existsSync(staging)) await rename(staging, archive);
-      else await rm(staging, { force: true });
+      if (!existsSync(written)) return;
+      if (!cleanExit) {
+        await rm(written, { force: true });
+        return;
+      }
+      // Copied (the cache may be on another file system) under a private
+      // name, then renamed: a concurrent reader never maps a partial archive.
+      const staging = `${archive}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        await copyFile(written, staging);
+        await rename(staging, archive);
+      } finally {
+        await rm(staging, { force: true });
+      }
     },
   };
 }
