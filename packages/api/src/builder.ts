@@ -16,7 +16,7 @@ import type {
   StreamEdge,
   StreamGraph,
   StreamNode,
-} from './graph.js';
+} from '@freshet/graph';
 
 /** Upper bound of maxParallelism (number of key groups), as in Flink. */
 export const MAX_MAX_PARALLELISM = 32768;

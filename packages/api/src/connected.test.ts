@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildStreamGraph,
   EventTimeTrigger,
   MapStateDescriptor,
   StreamExecutionEnvironment,
@@ -8,6 +7,7 @@ import {
   type Bid,
   type Person,
 } from './index.js';
+import { buildStreamGraph } from './internal.js';
 
 interface Rule {
   name: string;

@@ -19,7 +19,7 @@ import type {
   KeySelector,
   MapStateDescriptor,
 } from './functions.js';
-import type { NodeFunctions, NodeKind } from './graph.js';
+import type { NodeFunctions, NodeKind } from '@freshet/graph';
 import type { KeyedStream } from './keyed.js';
 
 /** A broadcast state descriptor of any key and value type. */

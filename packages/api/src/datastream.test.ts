@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildStreamGraph,
   OutputTag,
   Sinks,
   StreamExecutionEnvironment,
-  streamGraphToJson,
   WatermarkStrategy,
   type Collector,
   type ProcessContext,
-  type StreamGraph,
 } from './index.js';
+import { buildStreamGraph } from './internal.js';
+import { streamGraphToJson, type StreamGraph } from '@freshet/graph';
 
 /** Node kinds and names, and edges, in a compact form. */
 const shape = (graph: StreamGraph) => ({

@@ -25,7 +25,7 @@ import { Sinks, type Sink } from './sinks.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { AllWindowedStream } from './windowed.js';
 import { checkAssigner } from './windows/assigners.js';
-import type { NodeFunctions, NodeKind, NodeSpec, Partitioning, WindowAssignerSpec } from './graph.js';
+import type { NodeFunctions, NodeKind, NodeSpec, Partitioning, WindowAssignerSpec } from '@freshet/graph';
 
 /** The message a program gets when it calls `window` on a non-keyed stream. */
 export type WindowNeedsKeyBy =

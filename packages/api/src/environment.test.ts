@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildStreamGraph, StreamExecutionEnvironment, type StreamGraph } from './index.js';
+import { StreamExecutionEnvironment } from './index.js';
+import { buildStreamGraph } from './internal.js';
+import type { StreamGraph } from '@freshet/graph';
 
 const source = (graph: StreamGraph) => graph.nodes[0]!;
 

@@ -1,8 +1,10 @@
 /**
  * `@freshet/api`: the DataStream API, the only package a user program imports.
+ * The plan format the API builds is `@freshet/graph`'s; the host's entry
+ * points (`buildStreamGraph`, `validateStreamGraph`) are on `@freshet/api/internal`.
  */
 export * from './functions.js';
-export * from './graph.js';
+export type { RuntimeMode } from '@freshet/graph';
 export { ProgramDefinitionError } from './errors.js';
 export { Time } from './time.js';
 export {
@@ -61,7 +63,6 @@ export {
 export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';
-export { validateStreamGraph } from './validate.js';
-export { buildStreamGraph, defineProgram, type Program, type PlanOverrides } from './program.js';
+export { defineProgram, type Program } from './program.js';
 export type { Person, Auction, Bid, NexmarkEvent } from './nexmark.js';
 export { nexmarkEventTime } from './nexmark.js';

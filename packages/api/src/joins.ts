@@ -11,7 +11,7 @@ import { addOperator, type SingleOutputStreamOperator } from './datastream.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
 import type { JoinFunction, Key, KeySelector, Millis, ProcessJoinFunction, Trigger } from './functions.js';
-import type { WindowAssignerSpec } from './graph.js';
+import type { WindowAssignerSpec } from '@freshet/graph';
 import type { KeyedStream } from './keyed.js';
 import { checkAssigner, describeAssigner } from './windows/assigners.js';
 import { checkTrigger, defaultTrigger, describeTrigger } from './windows/triggers.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Aggregations,
-  buildStreamGraph,
-  StreamExecutionEnvironment,
-  type AggregateFunction,
-  type StreamGraph,
-  type StreamNode,
-} from './index.js';
+import { Aggregations, StreamExecutionEnvironment, type AggregateFunction } from './index.js';
+import { buildStreamGraph } from './internal.js';
+import type { StreamGraph, StreamNode } from '@freshet/graph';
 
 interface Sale {
   shop: string;

@@ -16,7 +16,7 @@ import type {
   KeySelector,
   ReduceFunction,
 } from './functions.js';
-import type { NodeFunctions, NodeKind, NodeSpec, WindowAssignerSpec } from './graph.js';
+import type { NodeFunctions, NodeKind, NodeSpec, WindowAssignerSpec } from '@freshet/graph';
 import { IntervalJoin } from './joins.js';
 import { WindowedStream } from './windowed.js';
 import { checkAssigner } from './windows/assigners.js';

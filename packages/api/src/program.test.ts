@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildStreamGraph,
   defineProgram,
   OutputTag,
-  streamGraphToJson,
   Time,
   TumblingEventTimeWindows,
-  validateStreamGraph,
   WatermarkStrategy,
   type Program,
-  type StreamGraphJson,
 } from './index.js';
+import { buildStreamGraph, validateStreamGraph } from './internal.js';
+import { streamGraphToJson, type StreamGraphJson } from '@freshet/graph';
 
 const wordCount = defineProgram((env, args) => {
   env.setParallelism(Number(args[0] ?? 2));

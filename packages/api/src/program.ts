@@ -4,7 +4,7 @@
  */
 import { checkFunction } from './check.js';
 import { StreamExecutionEnvironment, type EnvironmentOverrides } from './environment.js';
-import type { StreamGraph } from './graph.js';
+import type { StreamGraph } from '@freshet/graph';
 
 /**
  * A Freshet program: the default export of a program module. It builds its

@@ -3,7 +3,7 @@
  * is the same as `stream.writeAsJsonLines('out.jsonl')`.
  */
 import { checkNonEmptyString } from './check.js';
-import type { SinkSpec } from './graph.js';
+import type { SinkSpec } from '@freshet/graph';
 
 /** A sink accepting records of type `T`. */
 export interface Sink<T> {

@@ -7,7 +7,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
-  buildStreamGraph,
   defineProgram,
   MapStateDescriptor,
   OutputTag,
@@ -23,9 +22,10 @@ import {
   type NexmarkEvent,
   type Person,
   type SingleOutputStreamOperator,
-  type StreamGraph,
   type WindowedStream,
 } from './index.js';
+import { buildStreamGraph } from './internal.js';
+import type { StreamGraph } from '@freshet/graph';
 
 interface Sale {
   shop: string;

@@ -5,7 +5,7 @@
  * pointing at the program line that created it when known.
  */
 import { ProgramDefinitionError, type CallSite } from './errors.js';
-import type { StreamGraphJson } from './graph.js';
+import type { StreamGraphJson } from '@freshet/graph';
 
 /**
  * Checks a StreamGraph and throws the first problem found:

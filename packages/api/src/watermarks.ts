@@ -6,7 +6,7 @@
  */
 import { checkFunction, checkNonNegativeInt, checkPositiveDuration } from './check.js';
 import type { Millis } from './functions.js';
-import type { WatermarkSpec } from './graph.js';
+import type { WatermarkSpec } from '@freshet/graph';
 
 /**
  * Extracts the event time of a record.

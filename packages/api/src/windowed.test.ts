@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   Aggregations,
-  buildStreamGraph,
   CountTrigger,
   EventTimeSessionWindows,
   EventTimeTrigger,
@@ -17,9 +16,10 @@ import {
   TumblingProcessingTimeWindows,
   type ProcessAllWindowFunction,
   type ProcessWindowFunction,
-  type StreamGraph,
   type Trigger,
 } from './index.js';
+import { buildStreamGraph } from './internal.js';
+import type { StreamGraph } from '@freshet/graph';
 
 interface Click {
   user: string;

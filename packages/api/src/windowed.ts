@@ -19,7 +19,7 @@ import type {
   ReduceFunction,
   Trigger,
 } from './functions.js';
-import type { NodeFunctions, NodeSpec, WindowAssignerSpec } from './graph.js';
+import type { NodeFunctions, NodeSpec, WindowAssignerSpec } from '@freshet/graph';
 import type { KeyedStream } from './keyed.js';
 import { describeAssigner, isEventTimeAssigner } from './windows/assigners.js';
 import { checkTrigger, defaultTrigger, describeTrigger } from './windows/triggers.js';

@@ -1,11 +1,10 @@
 /** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
-import type { StreamGraphJson } from '@freshet/api';
-import type { PlanOverrides } from '@freshet/protocol';
+import type { PlanOverrides, StreamGraphJson } from '@freshet/graph';
 
 /**
  * Settings that take precedence over the program's own (`--parallelism`, `--mode`, …):
  * exactly the overrides a `ProgramSpec` and a Deployment carry (no job name), declared
- * once in `@freshet/protocol`. Workers re-plan with them and must arrive at the same plan hash.
+ * once in `@freshet/graph`. Workers re-plan with them and must arrive at the same plan hash.
  */
 export type { PlanOverrides };
 

@@ -5,7 +5,7 @@
  * error, and exits. It runs with an empty environment and a small heap; the
  * parent enforces the time limit.
  */
-import { streamGraphToJson } from '@freshet/api';
+import { streamGraphToJson } from '@freshet/graph';
 import { loadStreamGraph } from '@freshet/runtime';
 import type { ChildReply, ChildRequest } from './child-protocol.js';
 

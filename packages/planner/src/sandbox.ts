@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { StreamGraphJson } from '@freshet/api';
+import type { StreamGraphJson } from '@freshet/graph';
 import { computePlanHash } from '@freshet/runtime';
 import type { ChildReply, ChildRequest, PlanOverrides } from './child-protocol.js';
 import { findHostPackageDir, planChildScript, runningFromSources } from './host.js';

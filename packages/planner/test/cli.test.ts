@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { StreamGraphJson } from '@freshet/api';
+import type { StreamGraphJson } from '@freshet/graph';
 import { JobGraphSchema } from '@freshet/protocol';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

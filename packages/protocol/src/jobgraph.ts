@@ -1,15 +1,29 @@
 /**
- * The JobGraph: the optimized dataflow graph. Vertices are operator chains,
- * edges are data exchanges with a partitioning. It is what the JobManager
- * persists and schedules and what the dashboard draws. Plain data, validated
- * with zod wherever it crosses a process boundary.
+ * zod schemas of the JobGraph, validated wherever it crosses a process
+ * boundary. The types are declared once, in `@freshet/graph`; each schema
+ * below is checked at compile time to infer exactly that type, so the two
+ * cannot drift.
  */
 import { z } from 'zod';
+import {
+  PARTITIONINGS,
+  RUNTIME_MODES,
+  type ChainedOperator,
+  type JobEdge,
+  type JobGraph,
+  type JobVertex,
+  type Partitioning,
+  type RuntimeMode,
+} from '@freshet/graph';
+import type { Assert, Same } from './same-type.js';
+
+export type { ChainedOperator, JobEdge, JobGraph, JobVertex, Partitioning, RuntimeMode } from '@freshet/graph';
 
 /** Partitioning of a JobGraph edge. */
-export const PartitioningSchema = z.enum(['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE']);
-/** Partitioning of a JobGraph edge. */
-export type Partitioning = z.infer<typeof PartitioningSchema>;
+export const PartitioningSchema = z.enum(PARTITIONINGS);
+
+/** STREAMING or BATCH. */
+export const RuntimeModeSchema = z.enum(RUNTIME_MODES);
 
 /** One operator inside a chain. */
 export const ChainedOperatorSchema = z.object({
@@ -19,8 +33,6 @@ export const ChainedOperatorSchema = z.object({
   name: z.string(),
   uid: z.string().optional(),
 });
-/** One operator inside a chain. */
-export type ChainedOperator = z.infer<typeof ChainedOperatorSchema>;
 
 /** A JobVertex: a chain of operators that runs fused in one subtask. */
 export const JobVertexSchema = z.object({
@@ -38,8 +50,6 @@ export const JobVertexSchema = z.object({
   /** True when every source feeding this vertex is bounded. */
   bounded: z.boolean(),
 });
-/** A JobVertex: a chain of operators that runs fused in one subtask. */
-export type JobVertex = z.infer<typeof JobVertexSchema>;
 
 /** A JobEdge: an exchange between two vertices. */
 export const JobEdgeSchema = z.object({
@@ -56,13 +66,11 @@ export const JobEdgeSchema = z.object({
   partitioning: PartitioningSchema,
   sideOutput: z.string().optional(),
 });
-/** A JobEdge: an exchange between two vertices. */
-export type JobEdge = z.infer<typeof JobEdgeSchema>;
 
 /** The whole optimized graph of a job. */
 export const JobGraphSchema = z.object({
   jobName: z.string(),
-  runtimeMode: z.enum(['STREAMING', 'BATCH']),
+  runtimeMode: RuntimeModeSchema,
   parallelism: z.number().int().positive(),
   maxParallelism: z.number().int().positive(),
   autoWatermarkIntervalMs: z.number().int().nonnegative(),
@@ -73,5 +81,13 @@ export const JobGraphSchema = z.object({
   vertices: z.array(JobVertexSchema),
   edges: z.array(JobEdgeSchema),
 });
-/** The whole optimized graph of a job. */
-export type JobGraph = z.infer<typeof JobGraphSchema>;
+
+// Each schema infers exactly the type @freshet/graph declares (a compile error here means they drifted).
+type _SchemasMatchGraphTypes = [
+  Assert<Same<z.infer<typeof PartitioningSchema>, Partitioning>>,
+  Assert<Same<z.infer<typeof RuntimeModeSchema>, RuntimeMode>>,
+  Assert<Same<z.infer<typeof ChainedOperatorSchema>, ChainedOperator>>,
+  Assert<Same<z.infer<typeof JobVertexSchema>, JobVertex>>,
+  Assert<Same<z.infer<typeof JobEdgeSchema>, JobEdge>>,
+  Assert<Same<z.infer<typeof JobGraphSchema>, JobGraph>>,
+];

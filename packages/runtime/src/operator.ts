@@ -9,7 +9,7 @@
  * Everything here runs on one thread; the task serializes calls (records,
  * watermarks, timers, barriers) so operators need no locking.
  */
-import type { StreamNode, JobConfig } from '@freshet/api';
+import type { StreamNode, JobConfig } from '@freshet/graph';
 
 /** Timestamp value of a record that has none. */
 export const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;

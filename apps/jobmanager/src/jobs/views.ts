@@ -14,6 +14,7 @@ import {
   type ExecutionState,
   type JobGraph,
   type Partitioning,
+  type RuntimeMode,
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
 import type { MetricsStore, SubtaskMetrics, VertexMetrics } from './metrics.js';
@@ -120,7 +121,7 @@ export interface JobExceptionView {
 
 /** `jobs.get`. */
 export interface JobDetails extends JobSummary {
-  runtimeMode: 'STREAMING' | 'BATCH';
+  runtimeMode: RuntimeMode;
   maxParallelism: number;
   arguments: string[];
   planHash: string;
@@ -136,7 +137,7 @@ export interface JobDetails extends JobSummary {
   configuration: {
     parallelism: number;
     maxParallelism: number;
-    runtimeMode: 'STREAMING' | 'BATCH';
+    runtimeMode: RuntimeMode;
     arguments: string[];
     planOverrides: Record<string, unknown>;
     autoWatermarkIntervalMs: number | null;

@@ -6,7 +6,7 @@
 import { checkFinite, checkPositiveDuration } from '../check.js';
 import { ProgramDefinitionError } from '../errors.js';
 import type { Millis } from '../functions.js';
-import type { TimeDomain, WindowAssignerSpec } from '../graph.js';
+import type { TimeDomain, WindowAssignerSpec } from '@freshet/graph';
 
 /** A tumbling window assigner spec. */
 export type TumblingWindowSpec = Extract<WindowAssignerSpec, { type: 'tumbling' }>;

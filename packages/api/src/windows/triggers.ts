@@ -16,7 +16,7 @@ import {
   type TriggerContext,
   type TriggerResult,
 } from '../functions.js';
-import type { WindowAssignerSpec } from '../graph.js';
+import type { WindowAssignerSpec } from '@freshet/graph';
 
 /**
  * Fires once the watermark passes the end of the window; an element that

@@ -11,7 +11,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { RuntimeMode } from '@freshet/api';
+import type { RuntimeMode } from '@freshet/graph';
 import { writeEventsJsonLines } from '@freshet/nexmark';
 import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
 import { runLocalJob } from '@freshet/runtime';

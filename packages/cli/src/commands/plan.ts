@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
+import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
 import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';

@@ -13,7 +13,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { StreamNode } from '@freshet/api';
+import type { StreamNode } from '@freshet/graph';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
 
 /** What sinks need from the host. */

@@ -4,7 +4,7 @@
  * their own (use `assignTimestampsAndWatermarks`); a bounded source ends with
  * the +Infinity watermark, which the task sends when `emitNext` returns 'END'.
  */
-import type { StreamNode } from '@freshet/api';
+import type { StreamNode } from '@freshet/graph';
 import type { OperatorContext, OperatorSnapshot, Output, SourceOperator } from '../operator.js';
 import { surfaceUserError } from '../operators/errors.js';
 import type { SchedulableSource } from '../task/stream-task.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SourceSpec } from '@freshet/api';
-import { makeNode } from '../local/fixtures/graphs.js';
+import type { SourceSpec } from '@freshet/graph';
+import { makeNode } from '../testing/fixture-graphs.js';
 import type { OperatorContext } from '../operator.js';
 import { createSourceOperator } from './sources.js';
 

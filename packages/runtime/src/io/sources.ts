@@ -13,7 +13,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import type { SourceSpec, StreamNode } from '@freshet/api';
+import type { SourceSpec, StreamNode } from '@freshet/graph';
 import { NexmarkGenerator, eventTime, type NexmarkEvent } from '@freshet/nexmark';
 import { NO_TIMESTAMP } from '../operator.js';
 import { BaseSource, RateLimiter, contiguousShare } from './source-base.js';

@@ -1,8 +1,9 @@
 /**
  * A connection to another slot or process: the one piece of the data plane
- * that depends on the transport. The local mini-cluster implements it over a
- * MessagePort between worker threads; TaskManagers will implement it over TCP
- * (one connection per peer pair, multiplexing all channels between them).
+ * that depends on the transport. Slots of one process talk over a MessagePort
+ * between worker threads (`local/port-connection.ts`); TaskManagers talk over
+ * TCP (`tcp/`: one connection per TaskManager pair and job attempt,
+ * multiplexing all channels between them).
  */
 
 /** Bytes at the start of every data frame reserved for the transport (channel id, length). */

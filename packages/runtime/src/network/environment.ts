@@ -1,15 +1,18 @@
 /**
- * The network stack of one slot (a worker thread; later a TaskManager): it
- * owns the producer and consumer ends of every channel touching the slot and
- * routes them either in memory (both ends in this slot: events are handed
+ * The network stack of one slot (a worker thread): it owns the producer and
+ * consumer ends of every channel touching the slot and routes them either in
+ * memory (both ends in this slot, `local/local-channel.ts`: events are handed
  * over as objects, no serialization) or over a {@link PeerConnection} to the
- * slot that holds the other end (events are encoded with the binary codec).
+ * slot that holds the other end (`remote-channel.ts`: events are encoded with
+ * the binary codec). A slot of another TaskManager is reached through the
+ * TaskManager's relay to its TCP links (`tcp/`), so this code is the same in
+ * the local mini-cluster and on a cluster.
  */
-import type { ChannelEvent } from '../codec/events.js';
-import { encodeEvent } from '../codec/binary.js';
-import { FRAME_HEADROOM, type PeerConnection } from './connection.js';
+import type { PeerConnection } from './connection.js';
 import { InputChannel } from './input-channel.js';
+import { localCreditReturn, localTransmit } from './local/local-channel.js';
 import { OutputChannel } from './output-channel.js';
+import { remoteCreditReturn, remoteTransmit } from './remote-channel.js';
 
 /** Options of a {@link NetworkEnvironment}. */
 export interface NetworkOptions {
@@ -61,18 +64,10 @@ export class NetworkEnvironment {
 
   /** Creates the consumer end of `channelId`, whose producer runs in `producerSlot`. */
   createInputChannel(channelId: number, producerSlot: number, inputIndex: 0 | 1): InputChannel {
-    let returnCredit: (n: number) => void;
-    if (producerSlot === this.options.slot) {
-      let output: OutputChannel | undefined;
-      returnCredit = (n) => {
-        output ??= this.outputs.get(channelId);
-        if (!output) throw new Error(`local channel ${channelId} has no producer`);
-        output.addCredit(n);
-      };
-    } else {
-      const connection = this.connection(producerSlot);
-      returnCredit = (n) => { connection.sendCredit(channelId, n); };
-    }
+    const returnCredit =
+      producerSlot === this.options.slot
+        ? localCreditReturn(channelId, () => this.outputs.get(channelId))
+        : remoteCreditReturn(channelId, this.connection(producerSlot));
     const input = new InputChannel(channelId, inputIndex, returnCredit);
     this.inputs.set(channelId, input);
     const early = this.early.get(channelId);
@@ -85,23 +80,10 @@ export class NetworkEnvironment {
 
   /** Creates the producer end of `channelId`, whose consumer runs in `consumerSlot`. */
   createOutputChannel(channelId: number, consumerSlot: number): OutputChannel {
-    let transmit: (event: ChannelEvent) => number;
-    if (consumerSlot === this.options.slot) {
-      let input: InputChannel | undefined;
-      transmit = (event) => {
-        input ??= this.inputs.get(channelId);
-        if (!input) throw new Error(`local channel ${channelId} has no consumer`);
-        input.push(event);
-        return 0;
-      };
-    } else {
-      const connection = this.connection(consumerSlot);
-      transmit = (event) => {
-        const frame = encodeEvent(event, FRAME_HEADROOM);
-        connection.sendData(channelId, frame);
-        return frame.byteLength - FRAME_HEADROOM;
-      };
-    }
+    const transmit =
+      consumerSlot === this.options.slot
+        ? localTransmit(channelId, () => this.inputs.get(channelId))
+        : remoteTransmit(channelId, this.connection(consumerSlot));
     const output = new OutputChannel(channelId, transmit, this.initialCredits);
     this.outputs.set(channelId, output);
     const credits = this.earlyCredits.get(channelId);

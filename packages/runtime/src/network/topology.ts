@@ -1,9 +1,9 @@
 /**
  * Which producer subtasks talk to which consumer subtasks over an edge, and
- * the numeric id of every channel. Every slot (and later every TaskManager)
- * derives the same ids from the same JobGraph, so frames carry only a number.
+ * the numeric id of every channel. Every slot and every TaskManager derives
+ * the same ids from the same JobGraph, so frames carry only a number.
  */
-import type { JobGraph, JobEdge, Partitioning } from '@freshet/protocol';
+import type { JobGraph, JobEdge, Partitioning } from '@freshet/graph';
 
 /** Consumer subtasks that producer subtask `p` (of `P`) sends to, in channel order. */
 export function consumersOf(partitioning: Partitioning, p: number, P: number, C: number): number[] {

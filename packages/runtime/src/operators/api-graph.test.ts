@@ -1,15 +1,15 @@
 // Runs graphs built by the real DataStream API (@freshet/api) through the
 // operators, chained in the harness, to check the two sides of the contract agree.
 import {
-  buildStreamGraph,
   CountTrigger,
   OutputTag,
   SlidingEventTimeWindows,
   TumblingEventTimeWindows,
   WatermarkStrategy,
   type StreamExecutionEnvironment,
-  type StreamNode,
 } from '@freshet/api';
+import { buildStreamGraph } from '@freshet/api/internal';
+import type { StreamNode } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
 import { MAX_WATERMARK } from '../operator.js';
 import { OperatorHarness } from '../testing/harness.js';

@@ -17,11 +17,11 @@ import type {
   ReducingStateDescriptor,
   RichFunction,
   RuntimeContext,
-  StreamNode,
   TimerService,
   ValueState,
   ValueStateDescriptor,
 } from '@freshet/api';
+import type { StreamNode } from '@freshet/graph';
 import {
   MIN_WATERMARK,
   NO_TIMESTAMP,

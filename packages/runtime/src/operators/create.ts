@@ -1,5 +1,5 @@
 /** Instantiates the operator of a StreamNode. */
-import type { StreamNode } from '@freshet/api';
+import type { StreamNode } from '@freshet/graph';
 import type { StreamOperator } from '../operator.js';
 import { WindowOperator } from '../windows/window-operator.js';
 import { FilterOperator, FlatMapOperator, MapOperator } from './basic.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StreamGraph } from '@freshet/api';
+import type { StreamGraph } from '@freshet/graph';
 import { canonicalJson, computePlanHash } from './hash.js';
 
 const graph = (): StreamGraph => ({

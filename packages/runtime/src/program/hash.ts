@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { streamGraphToJson } from '@freshet/api';
-import type { StreamGraph, StreamGraphJson } from '@freshet/api';
+import { streamGraphToJson } from '@freshet/graph';
+import type { StreamGraph, StreamGraphJson } from '@freshet/graph';
 
 /**
  * Serializes `value` as JSON with object keys sorted, so equal data always

@@ -6,9 +6,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import { buildStreamGraph } from '@freshet/api';
-import type { Program, StreamGraph } from '@freshet/api';
-import { planOverridesOf, type PlanOverrides, type ProgramInvocation } from '@freshet/protocol';
+import type { Program } from '@freshet/api';
+import { buildStreamGraph } from '@freshet/api/internal';
+import {
+  planOverridesOf,
+  type PlanOverrides,
+  type ProgramInvocation,
+  type StreamGraph,
+} from '@freshet/graph';
 import { installApiGlobal } from './api-global.js';
 
 /**

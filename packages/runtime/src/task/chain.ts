@@ -4,7 +4,7 @@
  * outputs go to the edges (or chained operators) that carry that tag.
  */
 import type { StreamOperator, Output } from '../operator.js';
-import type { RecordWriter } from './record-writer.js';
+import type { RecordWriter } from '../network/record-writer.js';
 
 /** Something records flow into: a chained operator's input or a record writer. */
 export interface RecordTarget {

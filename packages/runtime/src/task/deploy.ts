@@ -3,17 +3,16 @@
  * slot re-created by running the program's plan: instantiates each chain's
  * operators, and creates the slot's ends of every channel through the network
  * environment (in-memory when both ends share the slot). The same code serves
- * the local mini-cluster and, later, TaskManagers.
+ * the local mini-cluster and TaskManagers.
  */
-import type { StreamGraph, StreamNode } from '@freshet/api';
-import type { JobGraph, JobVertex } from '@freshet/protocol';
+import type { JobGraph, JobVertex, StreamGraph, StreamNode } from '@freshet/graph';
 import { createSinkOperator, type SinkContext } from '../io/sinks.js';
 import { createSourceOperator } from '../io/sources.js';
 import type { NetworkEnvironment } from '../network/environment.js';
 import { ChannelTopology, consumersOf, producersOf } from '../network/topology.js';
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
-import { createOperator as createTransformOperator } from '../operators/index.js';
+import { createOperator as createTransformOperator } from '../operators/create.js';
 import { StreamTask, type ChainMember, type TaskHooks, type TaskOutput, type TaskSettings } from './stream-task.js';
 
 /** Creates the operator of a node (sources and sinks from `io/`, transforms from `operators/`). */

@@ -4,7 +4,7 @@
  * under backpressure, deterministic and fast.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StreamGraph, StreamNode } from '@freshet/api';
+import type { StreamGraph, StreamNode } from '@freshet/graph';
 import { NetworkEnvironment } from '../network/environment.js';
 import {
   MAX_WATERMARK,
@@ -14,7 +14,7 @@ import {
   type SourceOperator,
   type StreamOperator,
 } from '../operator.js';
-import { makeGraph, makeNode, optimize } from '../local/fixtures/graphs.js';
+import { jobGraphOf, makeGraph, makeNode } from '../testing/fixture-graphs.js';
 import { deploySlot, defaultOperatorFactory } from './deploy.js';
 import type { StreamTask } from './stream-task.js';
 import { WatermarkValve } from './watermark-valve.js';
@@ -114,7 +114,7 @@ afterEach(() => {
 });
 
 function deploy(graph: StreamGraph, opts: { slowUs?: number; scripted?: boolean } = {}): Harness {
-  const jobGraph = optimize(graph);
+  const jobGraph = jobGraphOf(graph);
   const network = new NetworkEnvironment({ slot: 0, connections: new Map() });
   const h: Harness = { tasks: [], sources: new Map(), recorders: [], finished: [], checkpoints: [], network };
   h.tasks = deploySlot({

@@ -7,8 +7,7 @@
  * locking. Nothing here depends on worker threads: the transport is behind
  * the channels of `network/`.
  */
-import type { JobConfig, StreamEdge, StreamNode } from '@freshet/api';
-import type { JobEdge, JobVertex } from '@freshet/protocol';
+import type { JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
 import type { InputChannel } from '../network/input-channel.js';
@@ -23,10 +22,11 @@ import {
   type StreamOperator,
 } from '../operator.js';
 import { ChainOutput, OperatorInput1, OperatorInput2, WriterTarget, type RecordTarget } from './chain.js';
+import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
 import { serializeError, type SerializedError } from './errors.js';
-import { InputGate } from './input-gate.js';
+import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
-import { RecordWriter, type PartitionerSpec } from './record-writer.js';
+import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 
 /** Lifecycle of a subtask. */
@@ -128,12 +128,9 @@ export class StreamTask {
   private readonly runSliceBound = (): void => { this.runSlice(); };
   private readonly flushBound = (): void => { this.flushTimeout(); };
   private readonly scheduleBound = (): void => { this.schedule(); };
+  private readonly barriers: CheckpointBarrierHandler;
   private endedChannels = 0;
   private outputIdle = false;
-  private aligning = false;
-  private pendingCheckpoint = -1;
-  private arrived: Uint8Array;
-  private arrivedCount = 0;
   private recordsIn = 0;
   private busyMs = 0;
   private backpressuredMs = 0;
@@ -153,7 +150,18 @@ export class StreamTask {
     this.gate = new InputGate(config.inputs);
     this.gate.onAvailable = this.scheduleBound;
     this.valve = new WatermarkValve(config.inputs.length);
-    this.arrived = new Uint8Array(config.inputs.length);
+    const gate = this.gate;
+    this.barriers = new CheckpointBarrierHandler(config.inputs.length, {
+      blockChannel: (ch) => {
+        gate.block(ch);
+      },
+      unblockAllChannels: () => {
+        gate.unblockAll();
+      },
+      checkpointAligned: (checkpointId, timestamp) => {
+        this.performCheckpoint(checkpointId, timestamp);
+      },
+    });
 
     for (const out of config.outputs) {
       const writer = new RecordWriter(
@@ -361,13 +369,13 @@ export class StreamTask {
         return;
       }
       case 'barrier':
-        this.onBarrier(ch, event.checkpointId, event.timestamp);
+        this.barriers.onBarrier(ch, event.checkpointId, event.timestamp);
         return;
       case 'end': {
         this.endedChannels++;
         const w = this.valve.onEnd(ch);
         if (w !== undefined) this.head.processWatermark(w);
-        if (this.aligning) this.maybeCompleteAlignment(event);
+        this.barriers.onEndOfPartition(ch);
         if (this.endedChannels === this.gate.channels.length) this.endOfInput();
         return;
       }
@@ -385,34 +393,7 @@ export class StreamTask {
   }
 
   // ------------------------------------------------------------ checkpoints
-
-  private barrierTimestamp = 0;
-
-  private onBarrier(ch: number, checkpointId: number, timestamp: number): void {
-    if (checkpointId > this.pendingCheckpoint) {
-      // A newer checkpoint supersedes one still aligning (that one is abandoned).
-      if (this.aligning) this.gate.unblockAll();
-      this.pendingCheckpoint = checkpointId;
-      this.barrierTimestamp = timestamp;
-      this.arrived.fill(0);
-      this.arrivedCount = 0;
-      this.aligning = true;
-    } else if (checkpointId < this.pendingCheckpoint || !this.aligning) {
-      return;
-    }
-    if (this.arrived[ch] === 1) return;
-    this.arrived[ch] = 1;
-    this.arrivedCount++;
-    this.gate.block(ch);
-    this.maybeCompleteAlignment(undefined);
-  }
-
-  private maybeCompleteAlignment(_trigger: ChannelEvent | undefined): void {
-    if (this.arrivedCount + this.endedChannels < this.gate.channels.length) return;
-    this.aligning = false;
-    this.performCheckpoint(this.pendingCheckpoint, this.barrierTimestamp);
-    this.gate.unblockAll();
-  }
+  // Barriers from the inputs are aligned by `this.barriers` (checkpoint-barrier-handler.ts).
 
   /**
    * Injects a checkpoint barrier at a source task (between slices): snapshots

@@ -4,7 +4,7 @@
  * watermarks, end of input and a manual processing-time clock; collects main
  * and side outputs, watermarks and idleness changes; snapshots and restores.
  */
-import type { JobConfig, NodeKind, StreamNode } from '@freshet/api';
+import type { JobConfig, NodeKind, StreamNode } from '@freshet/graph';
 import { keyGroupRange } from '../keygroups.js';
 import {
   NO_TIMESTAMP,

@@ -5,7 +5,7 @@
  * by its start alone: assigning writes starts into a reusable array instead
  * of allocating window objects per record.
  */
-import type { WindowAssignerSpec } from '@freshet/api';
+import type { WindowAssignerSpec } from '@freshet/graph';
 import { OperatorUsageError } from '../operators/errors.js';
 
 /** A window assigner, resolved from its spec. */

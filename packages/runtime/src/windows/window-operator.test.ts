@@ -4,8 +4,8 @@ import {
   PurgingTrigger,
   type TimeWindow,
   type Trigger,
-  type WindowAssignerSpec,
 } from '@freshet/api';
+import type { WindowAssignerSpec } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
 import { subtaskForKey } from '../keygroups.js';
 import { MAX_WATERMARK } from '../operator.js';

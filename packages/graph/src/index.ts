@@ -1,0 +1,30 @@
+/**
+ * `@freshet/graph`: the plan format shared by the API, the planner, the
+ * runtime and the JobManager — the StreamGraph a program builds, the JobGraph
+ * the optimizer makes of it — and the optimizer itself. Plain types and pure
+ * functions, no dependencies, no Node built-ins.
+ */
+export {
+  PARTITIONINGS,
+  RUNTIME_MODES,
+  streamGraphToJson,
+  type ChainingStrategy,
+  type JobConfig,
+  type NodeFunctions,
+  type NodeKind,
+  type NodeSpec,
+  type Partitioning,
+  type RuntimeMode,
+  type SinkSpec,
+  type SourceSpec,
+  type StreamEdge,
+  type StreamGraph,
+  type StreamGraphJson,
+  type StreamNode,
+  type TimeDomain,
+  type WatermarkSpec,
+  type WindowAssignerSpec,
+} from './stream-graph.js';
+export type { ChainedOperator, JobEdge, JobGraph, JobVertex } from './job-graph.js';
+export { optimize, OptimizerError } from './optimize.js';
+export { planOverridesOf, type PlanOverrides, type ProgramInvocation } from './plan-overrides.js';

@@ -1,3 +1,0 @@
-export * from './source-base.js';
-export * from './sources.js';
-export * from './sinks.js';

@@ -1,0 +1,384 @@
+/**
+ * A TaskManager's part of one job attempt: runs the global slots assigned to
+ * this TaskManager (the same slot worker as the local mini-cluster's, started
+ * by `slot-host.ts`) and relays their frames to the other TaskManagers.
+ *
+ * Wiring: slots of this TaskManager talk to each other over one
+ * MessageChannel per pair (as in the local mini-cluster). Every slot also
+ * gets an *uplink* MessagePort to this (main) thread, which stands for all
+ * slots of other TaskManagers. The main thread relays by channel id — ids
+ * are unique per job, and each TaskManager derives the same table from the
+ * JobGraph — between uplinks and the one {@link PeerLink} per peer
+ * TaskManager: a batch encoded in a worker crosses to the main thread as a
+ * transferred buffer and goes to the socket without a copy (the frame header
+ * is written into the codec's headroom); a frame read from a socket is cut
+ * into its own buffer and transferred to the consuming worker. Credits flow
+ * the same way, end to end between each channel's producer and consumer, so
+ * the relay never blocks: a slow consumer only withholds its own channel's
+ * credit.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { JobGraph } from '@freshet/graph';
+import { FRAME_HEADROOM } from '../network/connection.js';
+import { ChannelTopology, consumersOf } from '../network/topology.js';
+import type { ProgramSpec } from '../program/index.js';
+import type { SerializedError } from '../task/errors.js';
+import type { SubtaskMetrics } from '../task/metrics.js';
+import type { TaskSettings } from '../task/stream-task.js';
+import type { ExecutorMessage, SlotWorkerData } from './messages.js';
+import { MessagePortConnection } from '../network/local/port-connection.js';
+import { connectSlots, startSlot, type SlotHandle } from './slot-host.js';
+import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
+import type { PeerLink } from '../network/tcp/peer-link.js';
+
+/** A subtask's state as a TaskManager reports it (the execution states after SCHEDULED/DEPLOYING). */
+export type ClusterSubtaskState = 'INITIALIZING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+
+/** One subtask state transition. */
+export interface ClusterSubtaskUpdate {
+  vertexId: string;
+  subtask: number;
+  state: ClusterSubtaskState;
+  error?: SerializedError;
+}
+
+/** What a {@link ClusterJob} tells its TaskManager. */
+export interface ClusterJobListener {
+  onStates(updates: ClusterSubtaskUpdate[]): void;
+  /** Latest metrics of running subtasks (about every `metricsIntervalMs`). */
+  onMetrics(metrics: SubtaskMetrics[]): void;
+  /** Records of a collect sink. */
+  onCollected(collectId: string, values: unknown[]): void;
+}
+
+/** Options of a {@link ClusterJob}. */
+export interface ClusterJobOptions {
+  jobId: string;
+  attempt: number;
+  /** This TaskManager's id. */
+  self: string;
+  /** The program every slot re-plans (its bundle is local to this TaskManager). */
+  program: ProgramSpec;
+  jobGraph: JobGraph;
+  /** The job's global slots (`slots[i]` is global slot `i`). */
+  slots: readonly PeerAddress[];
+  dataPlane: DataPlane;
+  listener: ClusterJobListener;
+  /** Module replacing the program loader in the workers (tests with hand-built graphs). */
+  loader?: string;
+  settings?: Partial<TaskSettings>;
+  /** Batches a consumer can hold per channel. @default 4 */
+  initialCredits?: number;
+  /** How often slot workers sample their subtasks' metrics. @default 500 */
+  metricsIntervalMs?: number;
+  /** Time to connect to every peer TaskManager. @default 30000 */
+  connectTimeoutMs?: number;
+}
+
+/** How this TaskManager's part of a job ended. */
+export type ClusterJobStatus = 'FINISHED' | 'FAILED' | 'CANCELED';
+
+interface ChannelEnds {
+  /** Global slot of the producer / consumer. */
+  producerSlot: number;
+  consumerSlot: number;
+  producer: string;
+  consumer: string;
+}
+
+/** This TaskManager's part of one job attempt. */
+export class ClusterJob {
+  /** Global slots this TaskManager runs. */
+  readonly localSlots: number[];
+  /** Subtasks this TaskManager runs, as `vertexId#subtask`. */
+  readonly subtasks: { vertexId: string; subtask: number }[] = [];
+  /** Resolves with how this TaskManager's part ended, once its workers are gone and its links closed. */
+  readonly done: Promise<ClusterJobStatus>;
+  private resolveDone!: (status: ClusterJobStatus) => void;
+  private readonly states = new Map<string, ClusterSubtaskState>();
+  private readonly channels: (ChannelEnds | undefined)[] = [];
+  private readonly workers = new Map<number, SlotHandle>();
+  private readonly uplinks = new Map<number, { conn: MessagePortConnection; closed: Promise<void> }>();
+  private links: JobLinks | undefined;
+  private status: ClusterJobStatus | undefined;
+
+  constructor(private readonly options: ClusterJobOptions) {
+    const { jobGraph, slots, self } = options;
+    const n = slots.length;
+    this.localSlots = slots.flatMap((s, i) => (s.taskManagerId === self ? [i] : []));
+    for (const v of jobGraph.vertices) {
+      for (let s = 0; s < v.parallelism; s++) {
+        if (slots[s % n]!.taskManagerId === self) this.subtasks.push({ vertexId: v.id, subtask: s });
+      }
+    }
+    const topology = new ChannelTopology(jobGraph);
+    for (const edge of jobGraph.edges) {
+      const P = topology.parallelismOf(edge.source);
+      const C = topology.parallelismOf(edge.target);
+      for (let p = 0; p < P; p++) {
+        for (const c of consumersOf(edge.partitioning, p, P, C)) {
+          this.channels[topology.channelId(edge, p, c)] = {
+            producerSlot: p % n,
+            consumerSlot: c % n,
+            producer: `${edge.source}#${p}`,
+            consumer: `${edge.target}#${c}`,
+          };
+        }
+      }
+    }
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Other TaskManagers this job exchanges data with. */
+  get peers(): PeerAddress[] {
+    const seen = new Map<string, PeerAddress>();
+    for (const s of this.options.slots)
+      if (s.taskManagerId !== this.options.self) seen.set(s.taskManagerId, s);
+    return [...seen.values()];
+  }
+
+  /** Connects to the peers, starts the slot workers and runs them; settles `done`. */
+  start(): void {
+    const o = this.options;
+    const peers = this.peers;
+    this.links = o.dataPlane.connectJob({
+      jobId: o.jobId,
+      attempt: o.attempt,
+      self: o.self,
+      peers,
+      ...(o.connectTimeoutMs === undefined ? {} : { timeoutMs: o.connectTimeoutMs }),
+    });
+    const n = o.slots.length;
+    const remoteSlots = o.slots.flatMap((s, i) => (s.taskManagerId === o.self ? [] : [i]));
+    const ports = connectSlots(this.localSlots);
+    this.report(this.subtasks.map((t) => ({ ...t, state: 'INITIALIZING' })));
+    let ready = 0;
+    for (const slot of this.localSlots) {
+      const data: SlotWorkerData = {
+        slot,
+        slots: n,
+        jobGraph: o.jobGraph,
+        program: o.program,
+        peers: ports.get(slot)!,
+        metricsIntervalMs: o.metricsIntervalMs ?? 500,
+      };
+      const transfer: MessagePort[] = Object.values(data.peers);
+      if (remoteSlots.length > 0) {
+        const { port1, port2 } = new MessageChannel();
+        data.uplink = port2;
+        data.remoteSlots = remoteSlots;
+        transfer.push(port2);
+        const closed = new Promise<void>((resolve) =>
+          port1.once('close', () => {
+            resolve();
+          }),
+        );
+        this.uplinks.set(slot, { conn: new MessagePortConnection(port1), closed });
+      }
+      if (o.loader !== undefined) data.loader = o.loader;
+      if (o.settings !== undefined) data.settings = o.settings;
+      if (o.initialCredits !== undefined) data.initialCredits = o.initialCredits;
+      const worker = startSlot(data, transfer, `freshet-${o.jobId}-slot-${slot}`, {
+        onMessage: (m) => {
+          switch (m.type) {
+            case 'ready':
+              if (++ready === this.localSlots.length) void this.run();
+              return;
+            case 'collect':
+              o.listener.onCollected(m.id, m.values);
+              return;
+            case 'metrics':
+              if (this.status === undefined) o.listener.onMetrics(m.metrics);
+              return;
+            case 'taskFinished':
+              o.listener.onMetrics([m.metrics]);
+              this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
+              return;
+            case 'slotFinished':
+              if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
+                void this.end('FINISHED');
+              return;
+            case 'failed':
+              this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
+              return;
+            case 'checkpoint':
+              return;
+          }
+        },
+        onError: (error) => {
+          this.fail({ name: error.name, message: error.message, stack: error.stack ?? '' });
+        },
+        onExit: (code) => {
+          if (this.status === undefined)
+            this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
+        },
+      });
+      this.workers.set(slot, worker);
+    }
+  }
+
+  /** Cancels this TaskManager's part (reports CANCELED) and tells the peers. */
+  cancel(message = 'canceled'): Promise<ClusterJobStatus> {
+    if (this.status === undefined) {
+      this.report(this.pending().map((t) => ({ ...t, state: 'CANCELED' })));
+      void this.end('CANCELED', message);
+    }
+    return this.done;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.links!.ready;
+    } catch (error) {
+      this.fail({
+        name: 'PeerConnectError',
+        message: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    if (this.status !== undefined) return;
+    this.wireRelay();
+    // Frames that waited for the relay may have ended the job already (a peer's CLOSE).
+    if (this.status !== undefined) return;
+    this.broadcast({ type: 'start' });
+    this.report(this.subtasks.map((t) => ({ ...t, state: 'RUNNING' })));
+  }
+
+  /** Connects the uplinks of the local slots to the peer links. */
+  private wireRelay(): void {
+    const { slots } = this.options;
+    const links = this.links!.links;
+    const linkOf = (slot: number): PeerLink | undefined => links.get(slots[slot]!.taskManagerId);
+    const ends = (channel: number, from: string): ChannelEnds => {
+      const e = this.channels[channel];
+      if (!e) throw new Error(`frame for unknown channel ${channel} from ${from}`);
+      return e;
+    };
+    for (const [slot, { conn }] of this.uplinks) {
+      conn.open({
+        onData: (channel, event) => {
+          // The event view starts after the headroom of its own transferred buffer.
+          const frame = new Uint8Array(
+            event.buffer,
+            event.byteOffset - FRAME_HEADROOM,
+            event.byteLength + FRAME_HEADROOM,
+          );
+          linkOf(ends(channel, `slot ${slot}`).consumerSlot)?.sendData(channel, frame);
+        },
+        onCredit: (channel, credits) => {
+          linkOf(ends(channel, `slot ${slot}`).producerSlot)?.sendCredit(channel, credits);
+        },
+      });
+    }
+    for (const [peer, link] of links) {
+      const uplinkOf = (slot: number, channel: number): MessagePortConnection => {
+        const u = this.uplinks.get(slot);
+        if (!u)
+          throw new Error(
+            `TaskManager ${peer} sent a frame for channel ${channel}, whose end is not on this TaskManager`,
+          );
+        return u.conn;
+      };
+      link.open({
+        onData: (channel, frame) => {
+          uplinkOf(ends(channel, `TaskManager ${peer}`).consumerSlot, channel).sendData(channel, frame);
+        },
+        onCredit: (channel, credits) => {
+          uplinkOf(ends(channel, `TaskManager ${peer}`).producerSlot, channel).sendCredit(channel, credits);
+        },
+        onPeerClosed: (close) => {
+          if (close.reason !== 'finished' && this.status === undefined) {
+            void this.cancel(
+              `job ${close.reason} on TaskManager ${peer}${close.message ? `: ${close.message}` : ''}`,
+            );
+          }
+        },
+        onLost: (error) => {
+          if (this.status !== undefined) return;
+          this.fail({ name: 'PeerLostError', message: error.message }, undefined, peer);
+        },
+      });
+    }
+  }
+
+  private pending(): { vertexId: string; subtask: number }[] {
+    return this.subtasks.filter((t) => {
+      const s = this.states.get(`${t.vertexId}#${t.subtask}`);
+      return s !== 'FINISHED' && s !== 'FAILED' && s !== 'CANCELED';
+    });
+  }
+
+  /**
+   * Fails the job here: the failed subtask (or, for a lost peer, every
+   * subtask exchanging data with it; else all) reports FAILED, the rest CANCELED.
+   */
+  private fail(error: SerializedError, subtaskKey?: string, lostPeer?: string): void {
+    if (this.status !== undefined) return;
+    let culprits: Set<string>;
+    if (subtaskKey !== undefined) culprits = new Set([subtaskKey]);
+    else if (lostPeer !== undefined) {
+      culprits = new Set();
+      const { slots } = this.options;
+      for (const c of this.channels) {
+        if (!c) continue;
+        if (slots[c.consumerSlot]!.taskManagerId === lostPeer) culprits.add(c.producer);
+        if (slots[c.producerSlot]!.taskManagerId === lostPeer) culprits.add(c.consumer);
+      }
+      // No subtask here exchanges data with the lost peer: nothing here is affected.
+      if (!this.pending().some((t) => culprits.has(`${t.vertexId}#${t.subtask}`))) return;
+    } else culprits = new Set(this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`));
+    this.report(
+      this.pending().map((t) => {
+        const failed = culprits.has(`${t.vertexId}#${t.subtask}`);
+        const u: ClusterSubtaskUpdate = { ...t, state: failed ? 'FAILED' : 'CANCELED' };
+        if (failed) u.error = error;
+        return u;
+      }),
+    );
+    void this.end('FAILED', error.message);
+  }
+
+  private report(updates: ClusterSubtaskUpdate[]): void {
+    const changed = updates.filter((u) => {
+      const key = `${u.vertexId}#${u.subtask}`;
+      const prev = this.states.get(key);
+      if (prev === 'FINISHED' || prev === 'FAILED' || prev === 'CANCELED' || prev === u.state) return false;
+      this.states.set(key, u.state);
+      return true;
+    });
+    if (changed.length > 0) this.options.listener.onStates(changed);
+  }
+
+  private broadcast(m: ExecutorMessage): void {
+    for (const w of this.workers.values()) w.post(m);
+  }
+
+  private async end(status: ClusterJobStatus, message?: string): Promise<void> {
+    if (this.status !== undefined) return;
+    this.status = status;
+    if (status !== 'FINISHED') {
+      this.broadcast({ type: 'cancel' });
+      // Tell the peers at once so they stop too (they report CANCELED; the JobManager has the cause).
+      this.links?.close({
+        reason: status === 'FAILED' ? 'failed' : 'canceled',
+        ...(message ? { message } : {}),
+      });
+    }
+    this.broadcast({ type: 'shutdown' });
+    const kill = setTimeout(() => {
+      for (const w of this.workers.values()) w.terminate();
+    }, 3000);
+    await Promise.all([...this.workers.values()].map((w) => w.exited));
+    clearTimeout(kill);
+    if (status === 'FINISHED') {
+      // Every frame the workers sent is relayed once their uplinks closed; then say CLOSE.
+      await Promise.race([
+        Promise.all([...this.uplinks.values()].map((u) => u.closed)),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
+      this.links?.close({ reason: 'finished' });
+    }
+    for (const u of this.uplinks.values()) u.conn.close();
+    this.resolveDone(status);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Entry of a slot's worker thread in the local mini-cluster: re-runs the
+ * program's plan (checking the plan hash), builds the slot's subtasks, wires
+ * them to the other slots and reports to the executor.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { StreamGraph, StreamNode } from '@freshet/graph';
+import { NetworkEnvironment } from '../network/environment.js';
+import type { PeerConnection } from '../network/connection.js';
+import type { StreamOperator } from '../operator.js';
+import { computePlanHash, loadStreamGraph, type ProgramSpec } from '../program/index.js';
+import { defaultOperatorFactory, deploySlot, type OperatorFactory } from '../task/deploy.js';
+import { serializeError } from '../task/errors.js';
+import type { StreamTask } from '../task/stream-task.js';
+import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
+import { MessagePortConnection } from '../network/local/port-connection.js';
+
+interface Loader {
+  loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph>;
+  computePlanHash?(graph: StreamGraph): string;
+  createOperator?(node: StreamNode): StreamOperator;
+}
+
+const port = parentPort;
+if (!port) throw new Error('slot-worker must run in a worker thread');
+const data = workerData as SlotWorkerData;
+const post = (m: WorkerMessage): void => { port.postMessage(m); };
+
+let tasks: StreamTask[] = [];
+let network: NetworkEnvironment | undefined;
+let metricsTimer: ReturnType<typeof setInterval> | undefined;
+let remaining = 0;
+let failed = false;
+let shutDown = false;
+
+function shutdown(): void {
+  shutDown = true;
+  if (metricsTimer) clearInterval(metricsTimer);
+  metricsTimer = undefined;
+  network?.close();
+  port!.close();
+}
+
+function cancelAll(): void {
+  for (const t of tasks) t.cancel();
+}
+
+async function main(): Promise<void> {
+  const loader: Loader = data.loader
+    ? ((await import(data.loader)) as Loader)
+    : { loadStreamGraph, computePlanHash };
+  const graph = await loader.loadStreamGraph(data.program);
+  const hash = (loader.computePlanHash ?? computePlanHash)(graph);
+  // One plan run per co-located subtask of a vertex, so subtasks never share user function objects.
+  const perSlot = Math.max(1, ...data.jobGraph.vertices.map((v) => Math.ceil(Math.max(0, v.parallelism - data.slot) / data.slots)));
+  const graphs: StreamGraph[] = [graph];
+  for (let i = 1; i < perSlot; i++) graphs.push(await loader.loadStreamGraph(data.program));
+  if (hash !== data.jobGraph.planHash) {
+    throw new Error(
+      `plan hash mismatch in slot ${data.slot}: the program planned to ${hash.slice(0, 12)}… but the job graph has ${data.jobGraph.planHash.slice(0, 12)}…; planning must be deterministic (no randomness, clock or environment in the plan)`,
+    );
+  }
+  const connections = new Map<number, PeerConnection>();
+  for (const [slot, p] of Object.entries(data.peers)) connections.set(Number(slot), new MessagePortConnection(p));
+  if (data.uplink) {
+    // One relay connection for every slot of other processes (the environment opens it once).
+    const uplink = new MessagePortConnection(data.uplink);
+    for (const slot of data.remoteSlots ?? []) connections.set(slot, uplink);
+  }
+  const net = new NetworkEnvironment(
+    data.initialCredits === undefined
+      ? { slot: data.slot, connections }
+      : { slot: data.slot, connections, initialCredits: data.initialCredits },
+  );
+  network = net;
+  const custom = loader.createOperator ? (node: StreamNode): StreamOperator => loader.createOperator!(node) : undefined;
+  const factory: OperatorFactory = custom
+    ? (node, sink) => (node.kind === 'source' || node.kind === 'sink' ? defaultOperatorFactory(node, sink) : custom(node))
+    : defaultOperatorFactory;
+  const n = data.slots;
+  const deployment: Parameters<typeof deploySlot>[0] = {
+    jobGraph: data.jobGraph,
+    streamGraph: graph,
+    slot: data.slot,
+    slotOf: (_vertex, subtask) => subtask % n,
+    streamGraphFor: (_vertex, subtask) => graphs[Math.floor(subtask / n)] ?? graph,
+    network: net,
+    createOperator: factory,
+    sink: { collect: (id, values) => { post({ type: 'collect', id, values }); } },
+    hooks: {
+      onFinished: (task) => {
+        post({ type: 'taskFinished', metrics: task.sampleMetrics() });
+        remaining--;
+        if (remaining === 0 && !failed) post({ type: 'slotFinished' });
+      },
+      onFailed: (task, error) => {
+        if (failed) return;
+        failed = true;
+        post({ type: 'failed', error, vertexId: task.vertex.id, subtask: task.subtaskIndex });
+        cancelAll();
+      },
+      onCheckpoint: (task, checkpointId, snapshots) => { post({ type: 'checkpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, checkpointId, snapshots }); },
+    },
+  };
+  if (data.settings) deployment.settings = data.settings;
+  tasks = deploySlot(deployment);
+  remaining = tasks.length;
+  // Shut down while still planning: release what was just built, or its ports keep the thread alive.
+  if (shutDown) {
+    shutdown();
+    return;
+  }
+  const collectIds = graph.nodes.flatMap((node) =>
+    node.spec.sink?.type === 'collect' ? [node.spec.sink.id] : [],
+  );
+  post({ type: 'ready', tasks: tasks.length, collectIds });
+}
+
+port.on('message', (m: ExecutorMessage) => {
+  switch (m.type) {
+    case 'start':
+      // A start queued behind a shutdown must not start timers that keep the thread alive.
+      if (shutDown) return;
+      metricsTimer = setInterval(() => {
+        post({ type: 'metrics', metrics: tasks.map((t) => t.sampleMetrics()) });
+      }, data.metricsIntervalMs);
+      for (const t of tasks) t.start();
+      if (tasks.length === 0) post({ type: 'slotFinished' });
+      return;
+    case 'cancel':
+      cancelAll();
+      return;
+    case 'triggerCheckpoint':
+      for (const t of tasks) if (t.vertex.isSource) t.triggerCheckpoint(m.checkpointId, m.timestamp);
+      return;
+    case 'shutdown':
+      cancelAll();
+      shutdown();
+      return;
+  }
+});
+
+main().catch((error: unknown) => {
+  failed = true;
+  post({ type: 'failed', error: serializeError(error, { subtask: data.slot }) });
+});
