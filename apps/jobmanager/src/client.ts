@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import type { ProgramDiagnostic } from '@freshet/planner';
 import type { AppRouter } from './router.js';
 import type { UploadResult } from './artifacts/service.js';
 
@@ -32,22 +33,11 @@ export async function uploadProgramFile(client: JobManagerClient, path: string):
   return client.artifacts.upload.mutate(form);
 }
 
-/** One compile or type error as the JobManager reports it in `error.data.diagnostics`. */
-export interface RemoteDiagnostic {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  codeFrame: string;
-}
-
-/** The diagnostics of a failed upload, if the error carries any. */
-export function diagnosticsOf(err: unknown): RemoteDiagnostic[] {
+/** The diagnostics of a failed upload (`error.data.diagnostics`), if the error carries any. */
+export function diagnosticsOf(err: unknown): ProgramDiagnostic[] {
   if (!(err instanceof TRPCClientError)) return [];
-  const data = (err as TRPCClientError<AppRouter>).data as
-    { diagnostics?: RemoteDiagnostic[] | null } | undefined;
-  return data?.diagnostics ?? [];
+  return (err as TRPCClientError<AppRouter>).data?.diagnostics ?? [];
 }
 
 export { TRPCClientError };
-export type { AppRouter };
+export type { AppRouter, ProgramDiagnostic };

@@ -1,3 +1,4 @@
+import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { artifactsRouter } from './routers/artifacts.js';
 import { clusterRouter } from './routers/cluster.js';
 import { executionsRouter } from './routers/executions.js';
@@ -16,6 +17,18 @@ export const appRouter = router({
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
 export type AppRouter = typeof appRouter;
+
+/**
+ * Inputs of every procedure as a client passes them, e.g.
+ * `RouterInputs['jobs']['plan']` (zod input types: defaults optional).
+ */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+/** Outputs of every procedure as a client receives them (JSON-serialized), e.g. `RouterOutputs['jobs']['get']`. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+/** The shape of an error response, with the JobManager's `data.diagnostics`. */
+export type RouterErrorShape = inferRouterError<AppRouter>;
+
+export type { ProgramDiagnostic } from '@freshet/planner';
 
 export type { ClusterOverview, ClusterThroughput, HealthPoint, TaskManagerInfo } from './cluster/registry.js';
 export type { TaskManagerDetails } from './routers/task-managers.js';

@@ -3,36 +3,41 @@
  * integration tests: `@freshet/jobmanager/testing`.
  *
  * Processes run from the built `dist/bin.js` files (call {@link ensureBuilt}
- * first). Every process started through a {@link ProcessGroup} is killed when
- * the group is disposed, so a failed test leaves nothing behind.
+ * first), started by `@freshet/launcher`. Every process started through a
+ * {@link ProcessGroup} is killed when the group is disposed, so a failed test
+ * leaves nothing behind.
  *
  * This module is test tooling, not part of the JobManager: it passes the
  * caller's environment on to the children it starts.
  *
  * @packageDocumentation
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabaseUrl } from '@freshet/db/testing';
+import {
+  ProcessGroup as LauncherGroup,
+  type EnvOverrides,
+  type JobManagerOptions,
+  type JobManagerProcess,
+  type ManagedProcess,
+  type ProcessGroupOptions,
+  type TaskManagerOptions,
+  type TaskManagerProcess,
+} from '@freshet/launcher';
+
+export type { JobManagerProcess, LogLine, ManagedProcess, TaskManagerProcess } from '@freshet/launcher';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** Path of the built `freshet-jobmanager` entry point. */
 export const JOBMANAGER_BIN = join(repoRoot, 'apps/jobmanager/dist/bin.js');
 /** Path of the built `freshet-taskmanager` entry point. */
 export const TASKMANAGER_BIN = join(repoRoot, 'apps/taskmanager/dist/bin.js');
-
-/** One parsed pino log line. */
-export interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
 
 /**
  * Builds the JobManager and TaskManager (and what they depend on) with turbo,
@@ -81,158 +86,38 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
-/** A child process whose JSON log lines are collected as they arrive. */
-export class ManagedProcess {
-  /** Every log line so far (non-JSON stdout lines are kept as `{ level: 0, msg }`). */
-  readonly logs: LogLine[] = [];
-  /** Everything written to stderr. */
-  stderr = '';
-  /** Resolves when the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #child: ChildProcess;
-  readonly #listeners = new Set<() => void>();
-
-  constructor(child: ChildProcess) {
-    this.#child = child;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        resolve({ code, signal });
-        this.#wake();
-      });
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let parsed: LogLine;
-      try {
-        parsed = JSON.parse(line) as LogLine;
-      } catch {
-        parsed = { level: 0, msg: line };
-      }
-      this.logs.push(parsed);
-      this.#wake();
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-    });
-  }
-
-  /** Process id. */
-  get pid(): number {
-    return this.#child.pid!;
-  }
-
-  /** Whether the process is still running. */
-  get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  /**
-   * Waits for a log line matching `match` (a message prefix or a predicate)
-   * that arrives after the first `after` lines.
-   */
-  async waitForLog(
-    match: string | ((line: LogLine) => boolean),
-    timeoutMs = 15_000,
-    after = 0,
-  ): Promise<LogLine> {
-    const test = typeof match === 'string' ? (l: LogLine) => l.msg.startsWith(match) : match;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.logs.slice(after).find(test);
-      if (found !== undefined) return found;
-      if (!this.running)
-        throw new Error(`Process ${this.pid} exited before logging ${String(match)}:\n${this.#tail()}`);
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(`Timed out after ${timeoutMs} ms waiting for log ${String(match)}:\n${this.#tail()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        const listeners = this.#listeners;
-        function done(): void {
-          clearTimeout(timer);
-          listeners.delete(done);
-          resolve();
-        }
-        listeners.add(done);
-      });
-    }
-  }
-
-  /** Sends `signal` (default SIGTERM) and waits for the exit. */
-  async stop(
-    signal: NodeJS.Signals = 'SIGTERM',
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) this.#child.kill(signal);
-    return this.exited;
-  }
-
-  #wake(): void {
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  #tail(): string {
-    return [...this.logs.slice(-20).map((l) => JSON.stringify(l)), this.stderr].join('\n');
-  }
-}
-
-/** A started JobManager process. */
-export interface JobManagerProcess extends ManagedProcess {
-  /** e.g. `http://127.0.0.1:40123` */
-  readonly url: string;
-  readonly port: number;
-}
-
-/** A started and registered TaskManager process. */
-export interface TaskManagerProcess extends ManagedProcess {
-  readonly taskManagerId: string;
-  readonly dataPort: number;
-}
-
 /** Options of {@link ProcessGroup.startJobManager}. */
-export interface StartJobManagerOptions {
+export interface StartJobManagerOptions extends JobManagerOptions {
   /** Data directory (holds PGlite when there is no database URL). */
   dataDir: string;
-  /** Postgres URL; absent = PGlite under `dataDir`. */
-  databaseUrl?: string | undefined;
-  /** @default 0 (a free port) */
-  port?: number;
-  /** @default 1500 */
-  heartbeatTimeoutMs?: number;
-  /** More flags. */
-  args?: readonly string[];
 }
 
 /** Options of {@link ProcessGroup.startTaskManager}. */
-export interface StartTaskManagerOptions {
+export interface StartTaskManagerOptions extends TaskManagerOptions {
   jobManagerUrl: string;
-  /** @default 2 */
-  slots?: number;
-  args?: readonly string[];
 }
 
 /**
- * Owns the processes and temporary resources of one test file. Dispose it
- * (`await using`, or `afterAll(() => group.dispose())`) to kill every process
- * still running and delete what it created.
+ * Owns the processes and temporary resources of one test file: a
+ * `@freshet/launcher` group that runs the built JobManager and TaskManager
+ * from the repository root, without the caller's `DATABASE_URL`, and kills
+ * everything at once when disposed (`await using`, or
+ * `afterAll(() => group.dispose())`).
  */
-export class ProcessGroup implements AsyncDisposable {
-  readonly #processes: ManagedProcess[] = [];
-  readonly #taskManagers: TaskManagerProcess[] = [];
-  readonly #cleanups: (() => Promise<void>)[] = [];
-
-  /** Starts a process from `bin` with `args`, collecting its logs. */
-  spawn(
-    bin: string,
-    args: readonly string[],
-    env: Readonly<Record<string, string | undefined>> = {},
-  ): ManagedProcess {
-    const child = spawn(process.execPath, [bin, ...args], {
+export class ProcessGroup extends LauncherGroup {
+  constructor(options: ProcessGroupOptions = {}) {
+    super({
+      bins: { jobManager: JOBMANAGER_BIN, taskManager: TASKMANAGER_BIN },
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { DATABASE_URL: undefined },
+      killOnDispose: true,
+      ...options,
     });
-    const managed = new ManagedProcess(child);
-    this.#processes.push(managed);
-    return managed;
+  }
+
+  /** Starts a process from `bin` with `args` and `env` over the group's, collecting its logs. */
+  spawn(bin: string, args: readonly string[], env: EnvOverrides = {}): ManagedProcess {
+    return this.launch({ bin, args, env });
   }
 
   /**
@@ -242,60 +127,24 @@ export class ProcessGroup implements AsyncDisposable {
    */
   async createDatabase(): Promise<{ dataDir: string; databaseUrl: string | undefined }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'freshet-jm-test-'));
-    this.#cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    this.defer(() => rm(dataDir, { recursive: true, force: true }));
     const pg = await createTestDatabaseUrl();
-    if (pg !== undefined) this.#cleanups.push(() => pg.dispose());
+    if (pg !== undefined) this.defer(() => pg.dispose());
     return { dataDir, databaseUrl: pg?.url };
   }
 
-  /** Starts a JobManager and waits for `JobManager listening on <url>`. */
-  async startJobManager(opts: StartJobManagerOptions): Promise<JobManagerProcess> {
-    const args = [
-      '--port',
-      String(opts.port ?? 0),
-      '--data-dir',
-      opts.dataDir,
-      '--heartbeat-timeout-ms',
-      String(opts.heartbeatTimeoutMs ?? 1500),
-      ...(opts.args ?? []),
-    ];
-    const jm = this.spawn(JOBMANAGER_BIN, args, { DATABASE_URL: opts.databaseUrl });
-    const line = await jm.waitForLog('JobManager listening on ', 60_000);
-    const url = /listening on (\S+)/.exec(line.msg)![1]!;
-    return Object.assign(jm, { url, port: Number(new URL(url).port) });
+  /** Starts a JobManager (a free port, a 1.5 s heartbeat timeout unless told) and waits for its URL. */
+  override startJobManager(opts: StartJobManagerOptions): Promise<JobManagerProcess> {
+    return super.startJobManager({ port: 0, heartbeatTimeoutMs: 1500, ...opts });
   }
 
-  /** Starts a TaskManager and waits until it registered. */
-  async startTaskManager(opts: StartTaskManagerOptions): Promise<TaskManagerProcess> {
-    const tm = this.spawn(TASKMANAGER_BIN, [
-      '--jobmanager',
-      opts.jobManagerUrl,
-      '--slots',
-      String(opts.slots ?? 2),
-      ...(opts.args ?? []),
-    ]);
-    const data = await tm.waitForLog('TaskManager data port listening on ');
-    const registered = await tm.waitForLog('TaskManager registered as ');
-    const started = Object.assign(tm, {
-      taskManagerId: String(registered.taskManagerId),
-      dataPort: Number(data.dataPort),
-    });
-    this.#taskManagers.push(started);
-    return started;
+  /** Starts a TaskManager (2 slots unless told) and waits until it registered. */
+  override startTaskManager(opts: StartTaskManagerOptions): Promise<TaskManagerProcess> {
+    return super.startTaskManager({ slots: 2, ...opts });
   }
 
   /** Every TaskManager started through {@link ProcessGroup.startTaskManager}, running or not. */
   spawnedTaskManagers(): readonly TaskManagerProcess[] {
-    return this.#taskManagers;
-  }
-
-  /** Kills every process still running (SIGKILL) and removes temporary resources. */
-  async dispose(): Promise<void> {
-    await Promise.all(this.#processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of this.#cleanups.splice(0).reverse()) await cleanup();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
+    return this.taskManagers;
   }
 }

@@ -14,18 +14,12 @@ import {
 import { SingleOutputStreamOperator } from './datastream.js';
 import { ProgramDefinitionError } from './errors.js';
 import type { Millis } from './functions.js';
-import type { JobConfig, RuntimeMode, SourceSpec, StreamGraph } from '@freshet/graph';
+import type { JobConfig, PlanOverrides, RuntimeMode, SourceSpec, StreamGraph } from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
 import { validateStreamGraph } from './validate.js';
 
 /** Settings that win over what the program sets on its environment (e.g. the CLI's `--parallelism`). */
-export interface EnvironmentOverrides {
-  /** Replaces the job's default parallelism (operators with their own `setParallelism` keep it). */
-  parallelism?: number;
-  /** Replaces the job's number of key groups. */
-  maxParallelism?: number;
-  /** Replaces the runtime mode. */
-  runtimeMode?: RuntimeMode;
+export interface EnvironmentOverrides extends PlanOverrides {
   /** Replaces the job name. */
   jobName?: string;
 }

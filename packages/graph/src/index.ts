@@ -27,3 +27,4 @@ export {
 } from './stream-graph.js';
 export type { ChainedOperator, JobEdge, JobGraph, JobVertex } from './job-graph.js';
 export { optimize, OptimizerError } from './optimize.js';
+export { planOverridesOf, type PlanOverrides, type ProgramInvocation } from './plan-overrides.js';

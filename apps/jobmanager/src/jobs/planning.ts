@@ -6,19 +6,16 @@
  */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { optimize, planInSandbox, type PlanOverrides } from '@freshet/planner';
-import { RuntimeModeSchema, Sha256Schema, type JobGraph } from '@freshet/protocol';
+import { optimize, planInSandbox } from '@freshet/planner';
+import { PlanOverridesSchema, Sha256Schema, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 
 /** The StreamGraph as plan mode returns it (functions dropped). */
 export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph'];
 
-/** Input of `jobs.plan`. */
-export const PlanJobInputSchema = z.object({
+/** Input of `jobs.plan`: a stored program, its arguments and the plan overrides. */
+export const PlanJobInputSchema = PlanOverridesSchema.extend({
   artifactId: Sha256Schema,
   args: z.array(z.string().max(100_000)).max(1000).default([]),
-  parallelism: z.int().min(1).max(4096).optional(),
-  maxParallelism: z.int().min(1).max(32_768).optional(),
-  runtimeMode: RuntimeModeSchema.optional(),
 });
 /** @see {@link PlanJobInputSchema} */
 export type PlanJobInput = z.input<typeof PlanJobInputSchema>;
@@ -28,15 +25,6 @@ export interface PlannedJob {
   streamGraph: StreamGraphJson;
   jobGraph: JobGraph;
   planHash: string;
-}
-
-/** The overrides exactly as the user gave them (TaskManagers re-plan with these). */
-export function overridesOf(input: z.output<typeof PlanJobInputSchema>): PlanOverrides {
-  const overrides: PlanOverrides = {};
-  if (input.parallelism !== undefined) overrides.parallelism = input.parallelism;
-  if (input.maxParallelism !== undefined) overrides.maxParallelism = input.maxParallelism;
-  if (input.runtimeMode !== undefined) overrides.runtimeMode = input.runtimeMode;
-  return overrides;
 }
 
 /**

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { Prisma, type FreshetDatabase, type JobStatus } from '@freshet/db';
 import {
+  planOverridesOf,
   TERMINAL_EXECUTION_STATES,
   type DeployedSlot,
   type Deployment,
@@ -27,7 +28,7 @@ import type { ClusterRegistry, SchedulableTaskManager, TaskManagerLoss } from '.
 import type { Logger } from '../logger.js';
 import type { CommandHub } from './commands.js';
 import type { MetricsStore } from './metrics.js';
-import { overridesOf, planBundle, PlanJobInputSchema, type PlannedJob } from './planning.js';
+import { planBundle, PlanJobInputSchema, type PlannedJob } from './planning.js';
 import { z } from 'zod';
 
 /** Input of `jobs.submit`. */
@@ -225,7 +226,7 @@ export class JobService {
       bundlePath,
       artifact.fileName,
       input.args,
-      overridesOf(input),
+      planOverridesOf(input),
       this.#opts.planTimeoutMs,
     );
   }
@@ -235,7 +236,7 @@ export class JobService {
     const { db, logger } = this.#opts;
     const artifact = await this.#opts.artifacts.require(input.artifactId);
     const bundlePath = this.#opts.artifacts.bundlePath(artifact.bundleSha)!;
-    const overrides = overridesOf(input);
+    const overrides = planOverridesOf(input);
     const planned = await planBundle(
       bundlePath,
       artifact.fileName,
@@ -289,7 +290,7 @@ export class JobService {
           artifactId: artifact.id,
           createdAt: now,
           jobGraph: jobGraph,
-          planOverrides: overrides as Prisma.InputJsonValue,
+          planOverrides: overrides,
         },
       }),
       db.prisma.jobVertex.createMany({

@@ -2,7 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { useId, useRef, useState, type DragEvent, type SyntheticEvent } from 'react';
-import type { PlanInput, ProgramDiagnostic, UploadResult } from '@/lib/api-shapes';
+import type { PlanInput, ProgramDiagnostic, RuntimeMode, UploadResult } from '@/lib/api-shapes';
 import { splitArgs } from '@/lib/args';
 import { diagnosticsOf, messageOf } from '@/lib/errors';
 import { formatBytes, plural } from '@/lib/format';
@@ -18,7 +18,8 @@ type UploadState =
   | { kind: 'done'; file: File; artifactId: string }
   | { kind: 'failed'; file: File | null; message: string; diagnostics: ProgramDiagnostic[] };
 
-type RuntimeModeChoice = '' | 'STREAMING' | 'BATCH';
+/** A runtime mode, or '' for the program's own choice. */
+type RuntimeModeChoice = '' | RuntimeMode;
 
 /**
  * Upload a program (drag and drop or file picker, with progress), see its

@@ -1,43 +1,48 @@
 /**
- * Outputs of the JobManager's procedures the dashboard reads, straight from
- * its `AppRouter` (type-only: nothing of the JobManager is bundled).
+ * The JobManager's procedures as the dashboard sees them, derived from its
+ * `AppRouter` (type-only: nothing of the JobManager is bundled). Outputs are
+ * what arrives over the wire (`inferRouterOutputs`: dates as strings), inputs
+ * what a call takes (`inferRouterInputs`).
  */
-import type { RouterOutputs } from './trpc';
+import type { RouterErrorShape, RouterInputs, RouterOutputs } from './trpc';
 
-export type {
-  ClusterThroughput,
-  HealthPoint,
-  JobDetails,
-  JobEdgeView,
-  JobEventView,
-  JobExceptionView,
-  JobSummary,
-  JobVertexView,
-  PlannedJob,
-  SubtaskView,
-  TaskManagerDetails,
-  TaskManagerSubtask,
-  UploadResult,
-  VertexMetrics,
-} from '@freshet/jobmanager/router';
+/** Input of `jobs.plan`: the artifact, the program's arguments and the plan overrides. */
+export type PlanInput = RouterInputs['jobs']['plan'];
+/** Input of `jobs.submit`: {@link PlanInput} and a job name. */
+export type SubmitInput = RouterInputs['jobs']['submit'];
+/** A runtime mode a job can be planned in. */
+export type RuntimeMode = NonNullable<PlanInput['runtimeMode']>;
 
 /** A compile or type error, positioned in the uploaded program (`error.data.diagnostics`). */
-export interface ProgramDiagnostic {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  codeFrame: string;
-}
+export type ProgramDiagnostic = NonNullable<RouterErrorShape['data']['diagnostics']>[number];
 
-/** Input of `jobs.plan` (and, with a name, `jobs.submit`). */
-export interface PlanInput {
-  artifactId: string;
-  args: string[];
-  parallelism?: number;
-  maxParallelism?: number;
-  runtimeMode?: 'STREAMING' | 'BATCH';
-}
-
+/** Output of `artifacts.upload`. */
+export type UploadResult = RouterOutputs['artifacts']['upload'];
+/** Output of `jobs.plan`. */
+export type PlannedJob = RouterOutputs['jobs']['plan'];
 /** `jobs.list`'s page. */
 export type JobList = RouterOutputs['jobs']['list'];
+/** One row of `jobs.list`. */
+export type JobSummary = JobList['jobs'][number];
+/** `jobs.get` (also what `jobs.onUpdate` streams). */
+export type JobDetails = RouterOutputs['jobs']['get'];
+/** A vertex of `jobs.get`, with its aggregated metrics. */
+export type JobVertexView = JobDetails['vertices'][number];
+/** Live figures of a vertex. */
+export type VertexMetrics = JobVertexView['metrics'];
+/** An edge of `jobs.get`. */
+export type JobEdgeView = JobDetails['edges'][number];
+/** A subtask (one execution attempt) of `jobs.get`. */
+export type SubtaskView = JobDetails['subtasks'][number];
+/** A state transition of `jobs.get`'s timeline. */
+export type JobEventView = JobDetails['events'][number];
+/** An exception of `jobs.get`. */
+export type JobExceptionView = JobDetails['exceptions'][number];
+/** `cluster.overview`'s throughput. */
+export type ClusterThroughput = RouterOutputs['cluster']['overview']['throughput'];
+/** `taskManagers.get`. */
+export type TaskManagerDetails = RouterOutputs['taskManagers']['get'];
+/** A subtask running on a TaskManager. */
+export type TaskManagerSubtask = TaskManagerDetails['subtasks'][number];
+/** One point of a TaskManager's health history. */
+export type HealthPoint = TaskManagerDetails['healthHistory'][number];

@@ -6,8 +6,7 @@ import {
   type TRPCClient,
 } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
-import type { inferRouterOutputs } from '@trpc/server';
-import type { AppRouter } from '@freshet/jobmanager/router';
+import type { AppRouter, RouterErrorShape, RouterInputs, RouterOutputs } from '@freshet/jobmanager/router';
 
 /**
  * Typed hooks for the JobManager's API: wrap the app in `TRPCProvider`, then
@@ -15,8 +14,8 @@ import type { AppRouter } from '@freshet/jobmanager/router';
  */
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
-/** Outputs of every procedure, e.g. `RouterOutputs['taskManagers']['list']`. */
-export type RouterOutputs = inferRouterOutputs<AppRouter>;
+/** Inputs, outputs and error shape of every procedure, e.g. `RouterOutputs['taskManagers']['list']`. */
+export type { RouterErrorShape, RouterInputs, RouterOutputs };
 /** `cluster.overview` (also what `cluster.onUpdate` streams). */
 export type ClusterOverview = RouterOutputs['cluster']['overview'];
 /** One row of `taskManagers.list`. */

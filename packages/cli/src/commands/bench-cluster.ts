@@ -17,14 +17,13 @@
  *   `bytesOut` (what its record writers sent downstream, local channels and
  *   TCP alike) from `jobs.get`'s metrics, per second.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobManagerClient } from '@freshet/jobmanager/client';
+import { ProcessGroup } from '@freshet/launcher';
 import { CliError } from '../output.js';
 import { call, connect } from './jobs.js';
 import {
@@ -90,137 +89,50 @@ function distBinOf(app: 'jobmanager' | 'taskmanager'): string {
   return bin;
 }
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  logs: string[];
-  exited: Promise<void>;
-}
-
-function launch(name: string, bin: string, args: string[], execArgv: string[] = []): Proc {
-  const child = spawn(process.execPath, [...execArgv, bin, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: undefined },
-  });
-  const logs: string[] = [];
-  // Enough for startup and a few jobs; the tail shows in errors.
-  const keep = (line: string): void => {
-    if (logs.length < 5_000) logs.push(line);
-  };
-  createInterface({ input: child.stdout }).on('line', keep);
-  createInterface({ input: child.stderr }).on('line', keep);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      resolve();
-    }),
-  );
-  return { name, child, logs, exited };
-}
-
-const running = (p: Proc): boolean => p.child.exitCode === null && p.child.signalCode === null;
-
-async function waitForLog(p: Proc, prefix: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = 0;
-  for (;;) {
-    for (; seen < p.logs.length; seen++) {
-      const line = p.logs[seen]!;
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (typeof entry.msg === 'string' && entry.msg.startsWith(prefix)) return entry;
-      } catch {
-        // Not a log line.
-      }
-    }
-    if (!running(p))
-      throw new CliError(
-        `bench: ${p.name} exited before logging "${prefix}":\n${p.logs.slice(-20).join('\n')}`,
-      );
-    if (Date.now() > deadline)
-      throw new CliError(`bench: ${p.name} did not log "${prefix}" within ${timeoutMs / 1000} s`);
-    await sleep(50);
-  }
-}
-
-async function stopAll(procs: readonly Proc[]): Promise<void> {
-  for (const p of procs) if (running(p)) p.child.kill('SIGTERM');
-  const timeout = sleep(5_000).then(() => 'timeout' as const);
-  for (const p of procs) {
-    if ((await Promise.race([p.exited.then(() => 'exited' as const), timeout])) === 'timeout') break;
-  }
-  for (const p of procs) if (running(p)) p.child.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-}
-
 /** Starts a JobManager (embedded database in a temporary directory) and the TaskManagers, all on 127.0.0.1 free ports. */
 export async function startBenchCluster(opts: BenchClusterOptions): Promise<BenchCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'freshet-bench-cluster-'));
-  const timeout = opts.startTimeoutMs ?? 60_000;
-  const tms: Proc[] = [];
-  let jm: Proc | undefined;
+  const group = new ProcessGroup({
+    bins: { jobManager: distBinOf('jobmanager'), taskManager: distBinOf('taskmanager') },
+    env: { DATABASE_URL: undefined },
+    // Enough for startup and a few jobs; the tail shows in errors.
+    logs: { retain: 5_000 },
+    readyTimeoutMs: opts.startTimeoutMs ?? 60_000,
+    graceMs: 5_000,
+  });
+  group.defer(() => rm(dir, { recursive: true, force: true }));
   let stopped = false;
-  const lastResort = (): void => {
-    for (const p of [...tms, ...(jm ? [jm] : [])]) if (running(p)) p.child.kill('SIGKILL');
-  };
-  process.on('exit', lastResort);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    try {
-      await stopAll(tms);
-      if (jm) await stopAll([jm]);
-    } finally {
-      process.off('exit', lastResort);
-      await rm(dir, { recursive: true, force: true });
-    }
+    await group.dispose();
   };
   try {
-    jm = launch('jobmanager', distBinOf('jobmanager'), [
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      join(dir, 'jobmanager'),
-    ]);
-    const listening = await waitForLog(jm, 'JobManager listening on ', timeout);
-    const url = /listening on (\S+)/.exec(String(listening.msg))?.[1];
-    if (url === undefined) throw new CliError('bench: could not read the JobManager URL from its log');
+    const jm = await group.startJobManager({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'jobmanager') });
     const execArgv = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-    for (let i = 1; i <= opts.taskManagers; i++) {
-      tms.push(
-        launch(
-          `taskmanager-${i}`,
-          distBinOf('taskmanager'),
-          [
-            '--jobmanager',
-            url,
-            '--slots',
-            String(opts.slots),
-            '--host',
-            '127.0.0.1',
-            '--data-port',
-            '0',
-            '--resource-id',
-            `bench-taskmanager-${i}`,
-            '--data-dir',
-            join(dir, `taskmanager-${i}`),
-          ],
+    const tms = await Promise.all(
+      Array.from({ length: opts.taskManagers }, (_, i) =>
+        group.startTaskManager({
+          jobManagerUrl: jm.url,
+          slots: opts.slots,
+          host: '127.0.0.1',
+          dataPort: 0,
+          resourceId: `bench-taskmanager-${i + 1}`,
+          dataDir: join(dir, `taskmanager-${i + 1}`),
           execArgv,
-        ),
-      );
-    }
-    await Promise.all(tms.map((tm) => waitForLog(tm, 'TaskManager registered as ', timeout)));
+        }),
+      ),
+    );
     return {
-      url,
-      client: connect(url),
-      jobManagerPid: jm.child.pid!,
-      taskManagerPids: tms.map((tm) => tm.child.pid!),
+      url: jm.url,
+      client: connect(jm.url),
+      jobManagerPid: jm.pid,
+      taskManagerPids: tms.map((tm) => tm.pid),
       stop,
     };
   } catch (err) {
     await stop();
-    throw err;
+    throw new CliError(`bench: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

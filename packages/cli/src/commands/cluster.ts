@@ -1,17 +1,16 @@
 /**
  * `freshet cluster start`: a JobManager and N TaskManagers as separate
- * processes in the foreground. Each runs in its own process group; Ctrl-C
- * (or SIGTERM) stops the TaskManagers first (they cancel their tasks and
- * deregister), then the JobManager, and kills whatever is left in the
+ * processes in the foreground, started by `@freshet/launcher`. Each runs in
+ * its own process group with its logs forwarded under a `[name]` prefix;
+ * Ctrl-C (or SIGTERM) stops the TaskManagers first (they cancel their tasks
+ * and deregister), then the JobManager, and kills whatever is left in the
  * groups, so nothing outlives the command.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { describeExit, ProcessGroup } from '@freshet/launcher';
 import { CliError } from '../output.js';
 
 const OptionsSchema = z.object({
@@ -24,22 +23,6 @@ const OptionsSchema = z.object({
 /** Options of `freshet cluster start`, validated. */
 export type ClusterStartOptions = z.infer<typeof OptionsSchema>;
 
-interface Child {
-  name: string;
-  child: ChildProcess;
-  /** Pino JSON lines seen so far are matched against waiters. */
-  waiters: Set<(line: Record<string, unknown>) => void>;
-}
-
-const LEVELS: Record<number, string> = {
-  10: 'TRACE',
-  20: 'DEBUG',
-  30: 'INFO ',
-  40: 'WARN ',
-  50: 'ERROR',
-  60: 'FATAL',
-};
-
 /** The `bin` module of a workspace app, next to the entry its package exports (dist, or src under tsx). */
 function binOf(pkg: string): string {
   const entry = fileURLToPath(import.meta.resolve(pkg));
@@ -51,92 +34,33 @@ export async function startCluster(
   opts: ClusterStartOptions,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
-  const children: Child[] = [];
   let stopping = false;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  const group = new ProcessGroup({
+    bins: { jobManager: binOf('@freshet/jobmanager'), taskManager: binOf('@freshet/taskmanager') },
+    // The same Node flags as this process (a TypeScript loader when run from sources).
+    execArgv: process.execArgv,
+    logs: { forward: out, retain: 1_000 },
+    readyTimeoutMs: 120_000,
+    graceMs: 10_000,
+    onUnexpectedExit: (p, status) => {
+      if (stopping) return;
+      out.write(
+        `freshet cluster: ${p.name} exited unexpectedly (${describeExit(status)}); stopping the cluster\n`,
+      );
+      void stop(1);
+    },
+  });
 
-  const killGroup = (c: Child, signal: NodeJS.Signals): void => {
-    if (signal !== 'SIGKILL' && (c.child.exitCode !== null || c.child.signalCode !== null)) return;
-    try {
-      process.kill(-c.child.pid!, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
-
-  const stop = async (code: number): Promise<void> => {
+  // TaskManagers first (in parallel: they cancel their tasks and deregister), then the JobManager.
+  async function stop(code: number): Promise<void> {
     if (stopping) return;
     stopping = true;
     out.write('freshet cluster: stopping…\n');
-    // TaskManagers first (in parallel), then the JobManager.
-    const tms = children.filter((c) => c.name !== 'jobmanager');
-    const jm = children.filter((c) => c.name === 'jobmanager');
-    for (const batch of [tms, jm]) {
-      for (const c of batch) killGroup(c, 'SIGTERM');
-      const deadline = Date.now() + 10_000;
-      while (
-        Date.now() < deadline &&
-        batch.some((c) => c.child.exitCode === null && c.child.signalCode === null)
-      )
-        await sleep(50);
-      for (const c of batch) killGroup(c, 'SIGKILL');
-    }
+    await group.stop();
     resolveExit(code);
-  };
-
-  const launch = (name: string, bin: string, args: string[]): Child => {
-    const child = spawn(process.execPath, [...process.execArgv, bin, ...args], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const c: Child = { name, child, waiters: new Set() };
-    const prefix = `[${name}]`;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let entry: Record<string, unknown> | undefined;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        entry = undefined;
-      }
-      if (entry && typeof entry.msg === 'string') {
-        for (const w of [...c.waiters]) w(entry);
-        out.write(`${prefix} ${LEVELS[Number(entry.level)] ?? 'INFO '} ${entry.msg}\n`);
-      } else {
-        out.write(`${prefix} ${line}\n`);
-      }
-    });
-    createInterface({ input: child.stderr }).on('line', (line) => out.write(`${prefix} ${line}\n`));
-    child.on('exit', (code, signal) => {
-      if (stopping) return;
-      out.write(
-        `freshet cluster: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the cluster\n`,
-      );
-      void stop(1);
-    });
-    children.push(c);
-    return c;
-  };
-
-  const waitFor = (c: Child, prefix: string, timeoutMs = 120_000): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        c.waiters.delete(w);
-        reject(new CliError(`${c.name} did not log "${prefix}" within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const w = (line: Record<string, unknown>): void => {
-        if (typeof line.msg === 'string' && line.msg.startsWith(prefix)) {
-          clearTimeout(timer);
-          c.waiters.delete(w);
-          resolve(line);
-        }
-      };
-      c.waiters.add(w);
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new CliError(`${c.name} stopped before it was ready`));
-      });
-    });
+  }
 
   const onSignal = (): void => {
     void stop(0);
@@ -144,28 +68,21 @@ export async function startCluster(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  const lastResort = (): void => {
-    for (const c of children) killGroup(c, 'SIGKILL');
-  };
-  process.on('exit', lastResort);
   try {
-    const jmArgs: string[] = [];
-    if (opts.port !== undefined) jmArgs.push('--port', String(opts.port));
-    if (opts.dataDir !== undefined) jmArgs.push('--data-dir', opts.dataDir);
-    const jm = launch('jobmanager', binOf('@freshet/jobmanager'), jmArgs);
-    const listening = await waitFor(jm, 'JobManager listening on ');
-    const url = /listening on (\S+)/.exec(String(listening.msg))?.[1];
-    if (url === undefined) throw new CliError('could not read the JobManager URL from its log');
-    const registered: Promise<Record<string, unknown>>[] = [];
-    for (let i = 1; i <= opts.taskmanagers; i++) {
-      const args = ['--jobmanager', url, '--slots', String(opts.slots), '--resource-id', `taskmanager-${i}`];
-      if (opts.dataDir !== undefined) args.push('--data-dir', join(opts.dataDir, `taskmanager-${i}`));
-      const tm = launch(`taskmanager-${i}`, binOf('@freshet/taskmanager'), args);
-      registered.push(waitFor(tm, 'TaskManager registered as '));
-    }
-    await Promise.all(registered);
+    const jm = await group.startJobManager({ port: opts.port, dataDir: opts.dataDir });
+    await Promise.all(
+      Array.from({ length: opts.taskmanagers }, (_, i) =>
+        group.startTaskManager({
+          name: `taskmanager-${i + 1}`,
+          jobManagerUrl: jm.url,
+          slots: opts.slots,
+          resourceId: `taskmanager-${i + 1}`,
+          dataDir: opts.dataDir === undefined ? undefined : join(opts.dataDir, `taskmanager-${i + 1}`),
+        }),
+      ),
+    );
     out.write(
-      `Freshet cluster is running: JobManager ${url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n`,
+      `Freshet cluster is running: JobManager ${jm.url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n`,
     );
   } catch (err) {
     if (!stopping) {
@@ -177,7 +94,6 @@ export async function startCluster(
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onSignal);
-  process.off('exit', lastResort);
   return code;
 }
 

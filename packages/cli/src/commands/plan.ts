@@ -7,16 +7,23 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
 import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGraph } from '@freshet/planner';
-import type { CompiledProgram, PlanOverrides } from '@freshet/planner';
-import type { JobGraph } from '@freshet/protocol';
+import type { CompiledProgram } from '@freshet/planner';
+import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
 
-/** Options shared by `plan` and `run`. */
-export interface PlanCommandOptions {
-  parallelism?: number;
-  maxParallelism?: number;
-  mode?: RuntimeMode;
+/** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
+export interface PlanCommandOptions extends Omit<PlanOverrides, 'runtimeMode'> {
+  mode?: PlanOverrides['runtimeMode'];
   json?: boolean;
+}
+
+/** The plan overrides the flags give. */
+export function planOverridesOfOptions(opts: PlanCommandOptions): PlanOverrides {
+  return planOverridesOf({
+    parallelism: opts.parallelism,
+    maxParallelism: opts.maxParallelism,
+    runtimeMode: opts.mode,
+  });
 }
 
 /** A program taken from file to JobGraph. */
@@ -75,10 +82,7 @@ export async function prepareJob(
     const n = compiled.errors.length;
     throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
   }
-  const overrides: PlanOverrides = {};
-  if (opts.parallelism !== undefined) overrides.parallelism = opts.parallelism;
-  if (opts.maxParallelism !== undefined) overrides.maxParallelism = opts.maxParallelism;
-  if (opts.mode !== undefined) overrides.runtimeMode = opts.mode;
+  const overrides = planOverridesOfOptions(opts);
 
   let plan;
   try {

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
-import { withPlanOptions, type PlanCommandOptions } from './plan.js';
+import { planOverridesOfOptions, withPlanOptions, type PlanCommandOptions } from './plan.js';
 import { call, connect, jobManagerOption, uploadProgram } from './jobs.js';
 
 /** Options of `freshet submit`. */
@@ -25,9 +25,7 @@ export async function submitJob(
     client.jobs.submit.mutate({
       artifactId,
       args,
-      ...(opts.parallelism !== undefined ? { parallelism: opts.parallelism } : {}),
-      ...(opts.maxParallelism !== undefined ? { maxParallelism: opts.maxParallelism } : {}),
-      ...(opts.mode !== undefined ? { runtimeMode: opts.mode } : {}),
+      ...planOverridesOfOptions(opts),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
     }),
   );

@@ -7,26 +7,26 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import type { Program } from '@freshet/api';
-import { buildStreamGraph, type PlanOverrides as ApiPlanOverrides } from '@freshet/api/internal';
-import type { RuntimeMode, StreamGraph } from '@freshet/graph';
+import { buildStreamGraph } from '@freshet/api/internal';
+import {
+  planOverridesOf,
+  type PlanOverrides,
+  type ProgramInvocation,
+  type StreamGraph,
+} from '@freshet/graph';
 import { installApiGlobal } from './api-global.js';
 
-/** What is needed to re-create a job's StreamGraph from its bundle. */
-export interface ProgramSpec {
+/**
+ * What is needed to re-create a job's StreamGraph from its bundle: where the
+ * bundle is, and the program's invocation (arguments and plan overrides).
+ */
+export interface ProgramSpec extends ProgramInvocation {
   /** Path of the compiled ESM bundle (as written by `@freshet/planner`'s `compileProgram`). */
   bundlePath: string;
-  /** Arguments passed to the program's default export. */
-  args: string[];
-  /** Overrides the program's default parallelism. */
-  parallelism?: number;
-  /** Overrides the program's number of key groups. */
-  maxParallelism?: number;
-  /** Overrides the program's runtime mode. */
-  runtimeMode?: RuntimeMode;
 }
 
 /** Settings that take precedence over what the program sets on its environment. */
-export type PlanOverrides = ApiPlanOverrides;
+export type { PlanOverrides };
 
 /** A program's default export, as `buildStreamGraph` receives it. */
 export type ProgramMain = Program;
@@ -64,9 +64,5 @@ export async function loadProgram(bundlePath: string): Promise<ProgramMain> {
  */
 export async function loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph> {
   const program = await loadProgram(spec.bundlePath);
-  const overrides: PlanOverrides = {};
-  if (spec.parallelism !== undefined) overrides.parallelism = spec.parallelism;
-  if (spec.maxParallelism !== undefined) overrides.maxParallelism = spec.maxParallelism;
-  if (spec.runtimeMode !== undefined) overrides.runtimeMode = spec.runtimeMode;
-  return buildStreamGraph(program, spec.args, overrides);
+  return buildStreamGraph(program, spec.args, planOverridesOf(spec));
 }

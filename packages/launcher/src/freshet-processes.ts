@@ -1,0 +1,78 @@
+/**
+ * Handles of Freshet's own daemons: they know the line each logs once it is
+ * ready (the JobManager's URL, the TaskManager's registration) and what it
+ * announces there.
+ */
+import { LaunchError, ManagedProcess } from './managed-process.js';
+
+/** The JobManager logs this, then its URL, once it accepts requests. */
+export const JOBMANAGER_READY_LOG = 'JobManager listening on ';
+/** The TaskManager logs this (with a `dataPort` field) once its data port listens. */
+export const TASKMANAGER_DATA_PORT_LOG = 'TaskManager data port listening on ';
+/** The TaskManager logs this (with a `taskManagerId` field) once the JobManager registered it. */
+export const TASKMANAGER_REGISTERED_LOG = 'TaskManager registered as ';
+
+/** `args` with `flag`'s value set to `value` (replaced where it is given, else appended). */
+export function withFlag(args: readonly string[], flag: string, value: string): string[] {
+  const out = [...args];
+  const at = out.indexOf(flag);
+  if (at >= 0 && at + 1 < out.length) out[at + 1] = value;
+  else out.push(flag, value);
+  return out;
+}
+
+/** A JobManager process; ready once it logged its URL. */
+export class JobManagerProcess extends ManagedProcess {
+  #url: string | undefined;
+
+  /** Base URL of its API, e.g. `http://127.0.0.1:40123` (known once ready). */
+  get url(): string {
+    if (this.#url === undefined) throw new LaunchError(`${this.name} is not ready: its URL is not known yet`);
+    return this.#url;
+  }
+
+  /** The port it listens on (known once ready). */
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+
+  protected override async whenReady(after: number): Promise<void> {
+    const line = await this.waitForLog(JOBMANAGER_READY_LOG, this.readyTimeoutMs, after);
+    const url = /listening on (\S+)/.exec(line.msg)?.[1];
+    if (url === undefined) throw new LaunchError(`${this.name} logged no URL: ${line.msg}`);
+    this.#url = url;
+    // A restart comes back on the same port, where TaskManagers and clients look for it.
+    this.spec = { ...this.spec, args: withFlag(this.spec.args ?? [], '--port', String(this.port)) };
+  }
+}
+
+/** A TaskManager process; ready once its data port listens and the JobManager registered it. */
+export class TaskManagerProcess extends ManagedProcess {
+  #taskManagerId: string | undefined;
+  #dataPort: number | undefined;
+
+  /** The id the JobManager gave it at its last registration. */
+  get taskManagerId(): string {
+    // It registers again after a JobManager restart; the newest line wins.
+    const logs = this.logs;
+    for (let i = logs.length - 1; i >= 0; i--) {
+      const line = logs[i]!;
+      if (line.msg.startsWith(TASKMANAGER_REGISTERED_LOG)) return String(line.taskManagerId);
+    }
+    if (this.#taskManagerId === undefined) throw new LaunchError(`${this.name} has not registered yet`);
+    return this.#taskManagerId;
+  }
+
+  /** The port its data plane listens on. */
+  get dataPort(): number {
+    if (this.#dataPort === undefined) throw new LaunchError(`${this.name}'s data port is not known yet`);
+    return this.#dataPort;
+  }
+
+  protected override async whenReady(after: number): Promise<void> {
+    const data = await this.waitForLog(TASKMANAGER_DATA_PORT_LOG, this.readyTimeoutMs, after);
+    const registered = await this.waitForLog(TASKMANAGER_REGISTERED_LOG, this.readyTimeoutMs, after);
+    this.#dataPort = Number(data.dataPort);
+    this.#taskManagerId = String(registered.taskManagerId);
+  }
+}
