@@ -32,7 +32,7 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_TASKMANAGER_SLOTS')
       .intType(1, 1024)
       .defaultValue(1)
-      .withDescription('task slots offered (one worker thread each)'),
+      .withDescription('task slots offered, one worker thread each'),
     host: key('--host <host>')
       .env('FRESHET_TASKMANAGER_HOST')
       .stringType()

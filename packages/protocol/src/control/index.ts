@@ -1,3 +1,2 @@
 export * from './taskmanager.js';
-export * from './settings.js';
 export * from './deploy.js';
