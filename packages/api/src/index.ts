@@ -3,7 +3,7 @@
  */
 export * from './functions.js';
 export * from './graph.js';
-export { ProgramDefinitionError } from './errors.js';
+export { ProgramDefinitionError, type ProgramDefinitionDetails } from './errors.js';
 export { Time } from './time.js';
 export {
   StreamExecutionEnvironment,

@@ -1,5 +1,6 @@
 /** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
 import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
+import type { ErrorJSON } from '@freshet/errors';
 
 /**
  * Settings that take precedence over the program's own (`--parallelism`, `--mode`, …).
@@ -23,4 +24,4 @@ export interface ChildRequest {
 export type ChildReply =
   | { type: 'ready' }
   | { type: 'graph'; graph: StreamGraphJson }
-  | { type: 'error'; error: { name: string; message: string; stack?: string } };
+  | { type: 'error'; error: ErrorJSON };

@@ -26,10 +26,16 @@
 import { JobGraphSchema } from '@freshet/protocol';
 import type { JobEdge, JobGraph, JobVertex, Partitioning } from '@freshet/protocol';
 import type { StreamEdge, StreamGraph, StreamGraphJson } from '@freshet/api';
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 
-/** A StreamGraph that cannot become a JobGraph (e.g. a FORWARD edge between different parallelisms). */
-export class OptimizerError extends Error {
-  override readonly name = 'OptimizerError';
+/**
+ * A StreamGraph that cannot become a JobGraph (e.g. a FORWARD edge between
+ * different parallelisms). Code `INVALID_PROGRAM`.
+ */
+export class OptimizerError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'OptimizerError', 'INVALID_PROGRAM');
+  }
 }
 
 /** Slot-sharing group names that mean "not set explicitly" (Flink's default group). */

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { RuntimeMode, StreamGraphJson } from '@freshet/api';
-import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGraph } from '@freshet/planner';
+import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram, PlanOverrides } from '@freshet/planner';
 import type { JobGraph } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
@@ -84,8 +84,7 @@ export async function prepareJob(
   try {
     plan = await planInSandbox(compiled.bundlePath, args, overrides);
   } catch (err) {
-    const output =
-      err instanceof Error && err.name === 'PlanError' ? (err as Error & { stdout: string }).stdout : '';
+    const output = err instanceof PlanError ? err.stdout : '';
     if (output) process.stderr.write(output);
     throw new CliError(errorMessage(err));
   }

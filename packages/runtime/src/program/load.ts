@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { buildStreamGraph } from '@freshet/api';
 import type { PlanOverrides as ApiPlanOverrides, Program, RuntimeMode, StreamGraph } from '@freshet/api';
 import { installApiGlobal } from './api-global.js';
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 
 /** What is needed to re-create a job's StreamGraph from its bundle. */
 export interface ProgramSpec {
@@ -31,8 +32,10 @@ export type PlanOverrides = ApiPlanOverrides;
 export type ProgramMain = Program;
 
 /** A bundle could not be loaded as a Freshet program (no default export function, or not a bundle at all). */
-export class ProgramLoadError extends Error {
-  override readonly name = 'ProgramLoadError';
+export class ProgramLoadError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'ProgramLoadError', 'INVALID_PROGRAM');
+  }
 }
 
 /**
