@@ -1,2 +1,3 @@
 export * from './taskmanager.js';
 export * from './deploy.js';
+export * from './text.js';
