@@ -4,10 +4,10 @@
  * JobManager's own process), then the optimizer turns its StreamGraph into a
  * JobGraph.
  */
-import { TRPCError } from '@trpc/server';
+import { InvalidProgramError } from '@freshet/errors';
 import { z } from 'zod';
 import { optimize, planInSandbox, type PlanOverrides } from '@freshet/planner';
-import { Sha256Schema, type JobGraph } from '@freshet/protocol';
+import { Sha256Schema, StoredTextSchema, type JobGraph } from '@freshet/protocol';
 
 /** The StreamGraph as plan mode returns it (functions dropped). */
 export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph'];
@@ -15,7 +15,7 @@ export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph']
 /** Input of `jobs.plan`. */
 export const PlanJobInputSchema = z.object({
   artifactId: Sha256Schema,
-  args: z.array(z.string().max(100_000)).max(1000).default([]),
+  args: z.array(StoredTextSchema.max(100_000)).max(1000).default([]),
   parallelism: z.int().min(1).max(4096).optional(),
   maxParallelism: z.int().min(1).max(32_768).optional(),
   runtimeMode: z.enum(['STREAMING', 'BATCH']).optional(),
@@ -41,8 +41,8 @@ export function overridesOf(input: z.output<typeof PlanJobInputSchema>): PlanOve
 
 /**
  * Plans a bundle in the sandbox and optimizes it. Every failure of the
- * program (timeout, memory, exception, crash, invalid graph) is a
- * BAD_REQUEST whose message says what happened.
+ * program (timeout, memory, exception, crash, invalid graph) is an
+ * {@link InvalidProgramError} whose message says what happened.
  */
 export async function planBundle(
   bundlePath: string,
@@ -56,11 +56,7 @@ export async function planBundle(
     plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new TRPCError({
-      code: 'BAD_REQUEST',
-      message: `Planning ${fileName} failed: ${message}`,
-      cause: err,
-    });
+    throw new InvalidProgramError(`Planning ${fileName} failed: ${message}`, { cause: err });
   }
   try {
     return {
@@ -70,10 +66,6 @@ export async function planBundle(
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new TRPCError({
-      code: 'BAD_REQUEST',
-      message: `Optimizing ${fileName} failed: ${message}`,
-      cause: err,
-    });
+    throw new InvalidProgramError(`Optimizing ${fileName} failed: ${message}`, { cause: err });
   }
 }
