@@ -1,6 +1,10 @@
-// Shared ESLint flat config: typescript-eslint's type-checked presets, plus the
-// package-boundary rule from CONVENTIONS.md (no deep imports into another
-// package's src/ — use its exports).
+// Shared ESLint flat config: typescript-eslint's strict type-checked presets,
+// plus a package-boundary rule. `no-restricted-imports` below forbids deep
+// imports into another workspace package (`@freshet/x/src/...`,
+// `@freshet/x/dist/...`) and relative paths that climb into another package
+// (`../../packages/...`): a package is used only through the entry points its
+// package.json `exports`, so its internals can move without breaking others
+// and every consumer gets the same (built or source) module.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

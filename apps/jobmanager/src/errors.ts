@@ -1,26 +1,26 @@
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import type { ProgramDiagnostic } from '@freshet/planner';
 
 /**
- * A program that did not compile or type-check. Carried as the `cause` of a
- * BAD_REQUEST TRPCError; the error formatter copies its diagnostics to
+ * A program that did not compile or type-check. Code `INVALID_PROGRAM`; the
+ * API edge answers BAD_REQUEST and copies its diagnostics to
  * `error.data.diagnostics`.
  */
-export class ProgramDiagnosticsError extends Error {
-  override readonly name = 'ProgramDiagnosticsError';
-  constructor(
-    message: string,
-    /** Every error, positioned in the program's own source. */
-    readonly diagnostics: ProgramDiagnostic[],
-  ) {
-    super(message);
+export class ProgramDiagnosticsError extends InvalidProgramError<{ diagnostics: ProgramDiagnostic[] }> {
+  static {
+    defineErrorClass(this, 'ProgramDiagnosticsError', 'INVALID_PROGRAM');
   }
-}
 
-/** Diagnostics of an error's cause, when it is a {@link ProgramDiagnosticsError}. */
-export function diagnosticsOf(cause: unknown): ProgramDiagnostic[] | null {
-  if (cause instanceof Error && cause.name === 'ProgramDiagnosticsError' && 'diagnostics' in cause) {
-    const { diagnostics } = cause as { diagnostics: ProgramDiagnostic[] };
-    return diagnostics;
+  /**
+   * @param message - what the client reads, e.g. `2 errors in job.ts:\n…`
+   * @param diagnostics - every error, positioned in the program's own source
+   */
+  constructor(message: string, diagnostics: ProgramDiagnostic[]) {
+    super(message, { details: { diagnostics } });
   }
-  return null;
+
+  /** Every error, positioned in the program's own source. */
+  get diagnostics(): ProgramDiagnostic[] {
+    return this.details.diagnostics;
+  }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openDatabase } from '@freshet/db';
+import { openDatabase, type FreshetDatabase } from '@freshet/db';
 import { ArtifactService } from './artifacts/service.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
@@ -12,6 +12,7 @@ import { MetricsStore } from './jobs/metrics.js';
 import { JobService } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
+import type { Context } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
 export const JOBMANAGER_VERSION: string = (
@@ -30,16 +31,11 @@ export interface JobManager {
 }
 
 /**
- * Starts a JobManager with a parsed configuration: opens (and migrates) the
- * database, restores the TaskManager book, starts the health monitor and the
- * HTTP server, and logs `JobManager listening on <url>`.
+ * The JobManager's services over an open database, as the API's procedures
+ * reach them. Nothing runs yet: {@link startJobManager} restores and starts
+ * them.
  */
-export async function startJobManager(
-  config: JobManagerConfig,
-  logger: Logger = createLogger(config.logLevel),
-): Promise<JobManager> {
-  await mkdir(config.dataDir, { recursive: true });
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+export function createContext(db: FreshetDatabase, config: JobManagerConfig, logger: Logger): Context {
   const registry = new ClusterRegistry({
     store: prismaClusterStore(db),
     logger,
@@ -64,6 +60,22 @@ export async function startJobManager(
     slotRequestTimeoutMs: config.slotRequestTimeoutMs,
     planTimeoutMs: config.planTimeoutMs,
   });
+  return { registry, artifacts, jobs, metrics, commands, db };
+}
+
+/**
+ * Starts a JobManager with a parsed configuration: opens (and migrates) the
+ * database, restores the TaskManager book, starts the health monitor and the
+ * HTTP server, and logs `JobManager listening on <url>`.
+ */
+export async function startJobManager(
+  config: JobManagerConfig,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<JobManager> {
+  await mkdir(config.dataDir, { recursive: true });
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const context = createContext(db, config, logger);
+  const { registry, artifacts, jobs } = context;
   let monitor: ReturnType<typeof startHealthMonitor> | undefined;
   try {
     await registry.restore();
@@ -74,7 +86,7 @@ export async function startJobManager(
       host: config.host,
       port: config.port,
       uploadLimitBytes: config.uploadLimitBytes,
-      context: { registry, artifacts, jobs, metrics, commands, db },
+      context,
       logger,
     });
     logger.info(

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Logger } from './logger.js';
 import { appRouter } from './router.js';
-import type { Context } from './trpc.js';
+import { answerOf, type Context } from './trpc.js';
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -110,9 +110,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     maxBodySize,
     createContext: () => opts.context,
     onError({ error, path }) {
-      // Client mistakes are the client's to report; only our own failures are logged as errors.
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, path }, 'tRPC procedure failed');
-      else logger.debug({ code: error.code, path, message: error.message }, 'tRPC request rejected');
+      // Client mistakes are the client's to report; only our own failures are
+      // logged as errors, in full, under the id the client was given.
+      const answer = answerOf(error);
+      if (answer.errorId !== undefined) {
+        logger.error(
+          { err: error.cause ?? error, errorId: answer.errorId, path },
+          `tRPC procedure failed (error id ${answer.errorId})`,
+        );
+      } else {
+        logger.debug({ code: answer.error.code, path, message: answer.error.message }, 'tRPC request rejected');
+      }
     },
   });
 

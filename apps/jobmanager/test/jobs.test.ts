@@ -2,12 +2,12 @@
 // JobManager process, with fake TaskManagers speaking the real protocol.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentSchema, type TaskManagerCommand } from '@freshet/protocol';
 import { createJobManagerClient, diagnosticsOf, type JobManagerClient } from '../src/client.js';
 import { ensureBuilt, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
 import { FakeTaskManager } from './fake-taskmanager.js';
+import { codeOf, rejection } from './rejection.js';
 
 const HEARTBEAT_TIMEOUT_MS = 1500;
 const SLOT_TIMEOUT_MS = 1500;
@@ -54,19 +54,6 @@ function form(source: string | Uint8Array, name: string): FormData {
   fd.append('file', new Blob([source]), name);
   return fd;
 }
-
-async function rejection(p: Promise<unknown>): Promise<TRPCClientError<never>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCClientError) return err as TRPCClientError<never>;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
-
-const codeOf = (err: TRPCClientError<never>): string | undefined =>
-  (err.data as { code?: string } | undefined)?.code;
 
 async function eventually<T>(
   fn: () => Promise<T>,

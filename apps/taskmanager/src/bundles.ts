@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defineErrorClass, UnavailableError } from '@freshet/errors';
 
-/** A bundle could not be fetched or did not match its hash. */
-export class BundleFetchError extends Error {
-  override readonly name = 'BundleFetchError';
+/** A bundle could not be fetched or did not match its hash. Code `UNAVAILABLE`. */
+export class BundleFetchError extends UnavailableError {
+  static {
+    defineErrorClass(this, 'BundleFetchError', 'UNAVAILABLE');
+  }
 }
 
 /** Options of {@link fetchBundle}. */

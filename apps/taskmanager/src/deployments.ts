@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import {
   planOverridesOf,
   type Deployment,
@@ -19,9 +20,11 @@ import { fetchBundle } from './bundles.js';
 import type { Logger } from './logger.js';
 import type { Reporter } from './reporter.js';
 
-/** The program planned to another JobGraph than the JobManager's. */
-export class PlanMismatchError extends Error {
-  override readonly name = 'PlanMismatchError';
+/** The program planned to another JobGraph than the JobManager's (it is not deterministic). Code `INVALID_PROGRAM`. */
+export class PlanMismatchError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'PlanMismatchError', 'INVALID_PROGRAM');
+  }
 }
 
 /** Options of {@link Deployments}. */
@@ -46,6 +49,7 @@ interface Running {
 
 const toExecutionError = (e: SerializedError): ExecutionError => {
   const out: ExecutionError = { name: e.name, message: e.message };
+  if (e.code !== undefined) out.code = e.code;
   if (e.stack !== undefined) out.stack = e.stack;
   if (e.operator !== undefined) out.operator = e.operator;
   return out;

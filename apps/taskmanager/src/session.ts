@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { defineErrorClass, InvalidInputError } from '@freshet/errors';
 import type { RegisterTaskManagerInput, RegisterTaskManagerOutput } from '@freshet/protocol';
 import { errorCode, type JobManagerClient } from './control-client.js';
 import type { HealthSampler } from './health.js';
@@ -23,9 +24,11 @@ export interface ControlSessionOptions {
   onSession?: (session: RegisterTaskManagerOutput) => void;
 }
 
-/** Thrown when the JobManager rejects the registration itself (not a connectivity problem). */
-export class RegistrationRejectedError extends Error {
-  override readonly name = 'RegistrationRejectedError';
+/** Thrown when the JobManager rejects the registration itself (not a connectivity problem). Code `INVALID_INPUT`. */
+export class RegistrationRejectedError extends InvalidInputError {
+  static {
+    defineErrorClass(this, 'RegistrationRejectedError', 'INVALID_INPUT');
+  }
 }
 
 /**

@@ -4,38 +4,57 @@
  * `file:line:column` even for problems found only when the whole graph is
  * validated (a missing sink, a duplicate uid...).
  */
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
+
+/** {@link ProgramDefinitionError.details}: where the program went wrong. */
+export interface ProgramDefinitionDetails {
+  /** `file:line:column` of the call in the user's program that caused the error, when known. */
+  location?: string;
+  /** StreamNode the error is about, when it is about one. */
+  nodeId?: number;
+}
 
 /**
  * A program built an invalid pipeline: a wrong argument, an operator used on
- * the wrong kind of stream, or a graph that cannot run. Check by `name`
- * (`'ProgramDefinitionError'`), not `instanceof`: errors cross worker threads
- * and processes.
+ * the wrong kind of stream, or a graph that cannot run. Code
+ * `INVALID_PROGRAM`. `instanceof` works across worker threads and realms
+ * (the class is branded, see `@freshet/errors`), so a program may catch it.
  */
-export class ProgramDefinitionError extends Error {
-  /** Stable name for checks across realms. */
-  override readonly name = 'ProgramDefinitionError';
-  /** `file:line:column` of the call in the user's program that caused the error, when known. */
-  readonly location: string | undefined;
-  /** StreamNode the error is about, when it is about one. */
-  readonly nodeId: number | undefined;
+export class ProgramDefinitionError extends InvalidProgramError<ProgramDefinitionDetails> {
+  static {
+    defineErrorClass(this, 'ProgramDefinitionError', 'INVALID_PROGRAM');
+  }
 
   /**
    * @param options.callSite where the program made the call at fault, for errors found after it
    *   returned; `null` when no program line is at fault (the location is then unknown)
    */
   constructor(message: string, options: { nodeId?: number; callSite?: CallSite | null } = {}) {
-    super(message);
-    this.nodeId = options.nodeId;
+    const details: ProgramDefinitionDetails = {};
+    if (options.nodeId !== undefined) details.nodeId = options.nodeId;
+    super(message, { details });
     const site = options.callSite;
+    let location: string | undefined;
     if (site === null) {
-      this.location = undefined;
+      location = undefined;
     } else if (site) {
       // A deferred error: point its stack at the call that created the node, not at the validator.
-      this.location = userLocation(site);
+      location = userLocation(site);
       this.stack = `${this.name}: ${message}\n${userFrames(site).join('\n')}`;
     } else {
-      this.location = userLocation(this);
+      location = userLocation(this);
     }
+    if (location !== undefined) details.location = location;
+  }
+
+  /** `file:line:column` of the call in the user's program that caused the error, when known. */
+  get location(): string | undefined {
+    return this.details.location;
+  }
+
+  /** StreamNode the error is about, when it is about one. */
+  get nodeId(): number | undefined {
+    return this.details.nodeId;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 export * from './functions.js';
 export type { RuntimeMode } from '@freshet/graph';
-export { ProgramDefinitionError } from './errors.js';
+export { ProgramDefinitionError, type ProgramDefinitionDetails } from './errors.js';
 export { Time } from './time.js';
 export {
   StreamExecutionEnvironment,

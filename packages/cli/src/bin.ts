@@ -1,13 +1,14 @@
 #!/usr/bin/env node
+import { CliError } from './output.js';
 import { buildProgram } from './program.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof Error && err.name === 'CliError') {
+  // instanceof is brand-based (@freshet/errors): it holds for errors from another realm too.
+  if (err instanceof CliError) {
     process.stderr.write(`freshet: ${err.message}\n`);
-    // Checked by name, not instanceof: errors may come from another realm (worker, child).
-    process.exit('exitCode' in err && typeof err.exitCode === 'number' ? err.exitCode : 1);
+    process.exit(err.exitCode);
   }
   throw err;
 }

@@ -1,12 +1,22 @@
-/** An error the CLI reports as one line on stderr with a chosen exit code, without a stack trace. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    message: string,
-    /** Process exit code. @default 1 */
-    readonly exitCode = 1,
-  ) {
-    super(message);
+import { defineErrorClass, FreshetError, type ErrorCode } from '@freshet/errors';
+
+/**
+ * An error the CLI reports as one line on stderr with a chosen exit code,
+ * without a stack trace. Code `INVALID_INPUT` unless the thrower says
+ * otherwise (a JobManager that cannot be reached is `UNAVAILABLE`).
+ */
+export class CliError extends FreshetError<{ exitCode: number }> {
+  static {
+    defineErrorClass(this, 'CliError', 'INVALID_INPUT');
+  }
+
+  constructor(message: string, exitCode = 1, code?: ErrorCode) {
+    super(message, code === undefined ? { details: { exitCode } } : { details: { exitCode }, code });
+  }
+
+  /** Process exit code. @default 1 */
+  get exitCode(): number {
+    return this.details.exitCode;
   }
 }
 

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { defineErrorClass, FreshetError } from '@freshet/errors';
 import { pgConnection, type SqlConnection } from './connection.js';
 
 /**
@@ -50,16 +51,23 @@ export interface MigrateResult {
   readonly known: readonly string[];
 }
 
-/** A migration could not be applied, or the recorded history forbids applying any. */
-export class MigrationError extends Error {
-  override readonly name = 'MigrationError';
-  constructor(
-    message: string,
-    /** The migration concerned, when there is one. */
-    readonly migration?: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+/**
+ * A migration could not be applied, or the recorded history forbids applying
+ * any. Code `FAILED_PRECONDITION`: the database needs an operator's repair.
+ */
+export class MigrationError extends FreshetError<{ migration?: string }> {
+  static {
+    defineErrorClass(this, 'MigrationError', 'FAILED_PRECONDITION');
+  }
+
+  constructor(message: string, migration?: string, options?: ErrorOptions) {
+    const details = migration === undefined ? {} : { migration };
+    super(message, options && 'cause' in options ? { details, cause: options.cause } : { details });
+  }
+
+  /** The migration concerned, when there is one. */
+  get migration(): string | undefined {
+    return this.details.migration;
   }
 }
 

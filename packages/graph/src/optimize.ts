@@ -23,12 +23,18 @@
  *    operators in order, each operator's output is the next one), so a
  *    fan-out ends the chain and each consumer reads through an exchange.
  */
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import type { JobEdge, JobGraph, JobVertex } from './job-graph.js';
 import type { Partitioning, StreamEdge, StreamGraph, StreamGraphJson } from './stream-graph.js';
 
-/** A StreamGraph that cannot become a JobGraph (e.g. a FORWARD edge between different parallelisms). */
-export class OptimizerError extends Error {
-  override readonly name = 'OptimizerError';
+/**
+ * A StreamGraph that cannot become a JobGraph (e.g. a FORWARD edge between
+ * different parallelisms). Code `INVALID_PROGRAM`.
+ */
+export class OptimizerError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'OptimizerError', 'INVALID_PROGRAM');
+  }
 }
 
 /** Slot-sharing group names that mean "not set explicitly" (Flink's default group). */

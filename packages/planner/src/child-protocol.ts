@@ -1,5 +1,6 @@
 /** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
 import type { PlanOverrides, StreamGraphJson } from '@freshet/graph';
+import type { ErrorJSON } from '@freshet/errors';
 
 /**
  * Settings that take precedence over the program's own (`--parallelism`, `--mode`, …):
@@ -19,4 +20,4 @@ export interface ChildRequest {
 export type ChildReply =
   | { type: 'ready' }
   | { type: 'graph'; graph: StreamGraphJson }
-  | { type: 'error'; error: { name: string; message: string; stack?: string } };
+  | { type: 'error'; error: ErrorJSON };

@@ -6,6 +6,7 @@
  * parent enforces the time limit.
  */
 import { streamGraphToJson } from '@freshet/graph';
+import { errorToJSON, type ErrorJSON } from '@freshet/errors';
 import { loadStreamGraph } from '@freshet/runtime';
 import type { ChildReply, ChildRequest } from './child-protocol.js';
 
@@ -21,12 +22,9 @@ function send(reply: ChildReply): Promise<void> {
   });
 }
 
-function describe(err: unknown): { name: string; message: string; stack?: string } {
-  if (err instanceof Error) {
-    const out: { name: string; message: string; stack?: string } = { name: err.name, message: err.message };
-    if (err.stack !== undefined) out.stack = err.stack;
-    return out;
-  }
+/** The program's error as data: Freshet errors keep their code and details (a ProgramDefinitionError its location). */
+function describe(err: unknown): ErrorJSON {
+  if (err instanceof Error) return errorToJSON(err);
   return { name: 'Error', message: `Program threw a non-error value: ${String(err)}` };
 }
 

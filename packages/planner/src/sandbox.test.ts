@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ProgramDefinitionError } from '@freshet/api';
+import { InvalidProgramError } from '@freshet/errors';
 import { compileProgram } from './compile.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { optimize } from './optimize.js';
@@ -53,6 +55,19 @@ describe('planInSandbox', () => {
     expect(err.message).toContain(`${join(fixtures, 'throws.ts')}:5:11`);
     expect(err.message).toContain(`${join(fixtures, 'throws.ts')}:10:3`);
     expect(err.programError?.message).toBe("expected 'ok', got 'nope'");
+  });
+
+  it("rebuilds the program's ProgramDefinitionError from the child, with its location", async () => {
+    const err = await planError(planInSandbox(await bundle('bad-parallelism.ts')));
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err).toBeInstanceOf(InvalidProgramError);
+    expect(err.code).toBe('INVALID_PROGRAM');
+    expect(err.reason).toBe('exception');
+    expect(err.cause).toBeInstanceOf(ProgramDefinitionError);
+    const cause = err.cause as ProgramDefinitionError;
+    expect(cause.code).toBe('INVALID_PROGRAM');
+    expect(cause.message).toMatch(/^setParallelism expects/);
+    expect(cause.location).toBe(`${join(fixtures, 'bad-parallelism.ts')}:4:7`);
   });
 
   it('stops a program that loops forever, and the caller lives on', async () => {

@@ -11,6 +11,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StreamGraphJson } from '@freshet/graph';
+import { defineErrorClass, errorFromJSON, InvalidProgramError, type ErrorJSON } from '@freshet/errors';
 import { computePlanHash } from '@freshet/runtime';
 import type { ChildReply, ChildRequest, PlanOverrides } from './child-protocol.js';
 import { findHostPackageDir, planChildScript, runningFromSources } from './host.js';
@@ -37,21 +38,62 @@ export interface PlanLimits {
 /** Why a plan run failed. */
 export type PlanFailureReason = 'timeout' | 'memory' | 'exception' | 'crash' | 'aborted';
 
-/** A plan run that produced no StreamGraph. Check with `err.name === 'PlanError'`. */
-export class PlanError extends Error {
-  override readonly name = 'PlanError';
+/** {@link PlanError.details}. */
+export interface PlanErrorDetails {
+  /** What happened. */
+  reason: PlanFailureReason;
+  /** What the program printed on stdout (truncated). */
+  stdout: string;
+  /** What the program (or Node) printed on stderr (truncated). */
+  stderr: string;
+  /** For `exception`: the program's error as sent by the child, its stack source-mapped to the program's files. */
+  programError?: ErrorJSON;
+}
+
+/**
+ * A plan run that produced no StreamGraph. Code `INVALID_PROGRAM`. For an
+ * `exception`, `cause` is the program's own error, rebuilt from what the
+ * child sent (a `ProgramDefinitionError` stays one).
+ */
+export class PlanError extends InvalidProgramError<PlanErrorDetails> {
+  static {
+    defineErrorClass(this, 'PlanError', 'INVALID_PROGRAM');
+  }
+
   constructor(
     message: string,
-    /** What happened. */
-    readonly reason: PlanFailureReason,
-    /** What the program printed on stdout (truncated). */
-    readonly stdout: string,
-    /** What the program (or Node) printed on stderr (truncated). */
-    readonly stderr: string,
-    /** For `exception`: the program's error, its stack source-mapped to the program's files. */
-    readonly programError?: { name: string; message: string; stack?: string },
+    reason: PlanFailureReason,
+    stdout: string,
+    stderr: string,
+    programError?: ErrorJSON,
   ) {
-    super(message);
+    const details: PlanErrorDetails = { reason, stdout, stderr };
+    if (programError === undefined) {
+      super(message, { details });
+    } else {
+      details.programError = programError;
+      super(message, { details, cause: errorFromJSON(programError) });
+    }
+  }
+
+  /** What happened. */
+  get reason(): PlanFailureReason {
+    return this.details.reason;
+  }
+
+  /** What the program printed on stdout (truncated). */
+  get stdout(): string {
+    return this.details.stdout;
+  }
+
+  /** What the program (or Node) printed on stderr (truncated). */
+  get stderr(): string {
+    return this.details.stderr;
+  }
+
+  /** For `exception`: the program's error, its stack source-mapped to the program's files. */
+  get programError(): ErrorJSON | undefined {
+    return this.details.programError;
   }
 }
 

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
-/** Every job status, as in Flink's JobStatus. */
+/** Every job status, as in Flink's JobStatus, in the order a job goes through them. */
 export const JOB_STATUSES = [
   'CREATED',
   'RUNNING',
-  'FAILING',
-  'FAILED',
-  'CANCELLING',
-  'CANCELED',
-  'FINISHED',
   'RESTARTING',
+  'FAILING',
+  'CANCELLING',
+  'FINISHED',
+  'FAILED',
+  'CANCELED',
 ] as const;
 
 /** A job's status. */

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { TRPCError } from '@trpc/server';
+import { ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import type { ProgramDiagnostic } from '@freshet/planner';
 import { ProgramDiagnosticsError } from '../errors.js';
@@ -109,26 +109,22 @@ export class ArtifactService {
   async upload(form: { get(name: string): unknown }): Promise<UploadResult> {
     const file = form.get('file');
     if (!(file instanceof Blob)) {
-      throw new TRPCError({
-        code: 'BAD_REQUEST',
-        message: "Expected the program as a file in the form field 'file'",
-      });
+      throw new InvalidInputError("Expected the program as a file in the form field 'file'");
     }
     const rawName = 'name' in file && typeof file.name === 'string' ? file.name : '';
     const fileName = displayFileName(rawName);
     const ext = extname(fileName).toLowerCase();
     if (!EXTENSIONS.has(ext)) {
-      throw new TRPCError({
-        code: 'BAD_REQUEST',
-        message: `Unsupported program file ${JSON.stringify(fileName || rawName)}: upload a .ts, .mts, .js or .mjs file`,
-      });
+      throw new InvalidInputError(
+        `Unsupported program file ${JSON.stringify(fileName || rawName)}: upload a .ts, .mts, .js or .mjs file`,
+      );
     }
     const limit = this.#opts.uploadLimitBytes;
     if (file.size > limit) {
-      throw new TRPCError({
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `Program ${fileName} is ${formatBytes(file.size)}; the limit is ${formatBytes(limit)} (set --upload-limit-bytes)`,
-      });
+      throw new PayloadTooLargeError(
+        `Program ${fileName} is ${formatBytes(file.size)}; the limit is ${formatBytes(limit)} (set --upload-limit-bytes)`,
+        { details: { size: file.size, limit } },
+      );
     }
     const bytes = Buffer.from(await file.arrayBuffer());
     const id = createHash('sha256').update(bytes).digest('hex');
@@ -150,7 +146,7 @@ export class ArtifactService {
     try {
       source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `Program ${fileName} is not UTF-8 text` });
+      throw new InvalidInputError(`Program ${fileName} is not UTF-8 text`);
     }
     const started = performance.now();
     const result = await compileInWorker({
@@ -166,11 +162,7 @@ export class ArtifactService {
         .join('\n');
       const more = result.errors.length > 3 ? `\n(and ${result.errors.length - 3} more)` : '';
       const n = result.errors.length;
-      throw new TRPCError({
-        code: 'BAD_REQUEST',
-        message: `${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`,
-        cause: new ProgramDiagnosticsError(first, result.errors),
-      });
+      throw new ProgramDiagnosticsError(`${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`, result.errors);
     }
     await this.#writeAtomically(join(this.#opts.dir, id), bytes);
     const data = {
@@ -227,10 +219,9 @@ export class ArtifactService {
   async require(id: string): Promise<ArtifactRow> {
     const row = await this.#opts.db.prisma.artifact.findUnique({ where: { id } });
     if (row === null || row.deletedAt !== null) {
-      throw new TRPCError({
-        code: 'NOT_FOUND',
-        message: `No artifact with id ${JSON.stringify(id)}${row === null ? '' : ' (it was deleted)'}; upload the program with artifacts.upload`,
-      });
+      throw new NotFoundError(
+        `No artifact with id ${JSON.stringify(id)}${row === null ? '' : ' (it was deleted)'}; upload the program with artifacts.upload`,
+      );
     }
     return row;
   }
@@ -248,10 +239,9 @@ export class ArtifactService {
       take: 5,
     });
     if (active.length > 0) {
-      throw new TRPCError({
-        code: 'CONFLICT',
-        message: `Artifact ${row.fileName} (${id.slice(0, 12)}) is used by job ${active.map((j) => `${j.id} (${j.status})`).join(', ')}; cancel it first`,
-      });
+      throw new ConflictError(
+        `Artifact ${row.fileName} (${id.slice(0, 12)}) is used by job ${active.map((j) => `${j.id} (${j.status})`).join(', ')}; cancel it first`,
+      );
     }
     await prisma.artifact.update({ where: { id }, data: { deletedAt: new Date() } });
     await rm(join(this.#opts.dir, id), { force: true });

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { UnauthorizedError } from '@freshet/errors';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { TaskManagerHealth, TaskManagerStatus } from '@freshet/protocol';
@@ -135,7 +135,7 @@ describe('ClusterRegistry', () => {
     expect(store.rows.get('tm-a')).toMatchObject({ dataPort: 10, slots: 4, status: 'OK' });
     await expect(
       registry.heartbeat({ taskManagerId: 'tm-a', token: first.token, health }),
-    ).rejects.toBeInstanceOf(TRPCError);
+    ).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
   it('gives TaskManagers inherited from a previous run a full timeout to come back', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { NotFoundError, UnauthorizedError } from '@freshet/errors';
 import {
   TASK_MANAGER_STATUSES,
   type DeregisterInput,
@@ -225,10 +225,9 @@ export class ClusterRegistry {
   async deregister(input: DeregisterInput): Promise<{ status: 'DEREGISTERED' }> {
     const live = this.#live.get(input.taskManagerId);
     if (live?.tokenHash === undefined) {
-      throw new TRPCError({
-        code: 'NOT_FOUND',
-        message: `TaskManager ${input.taskManagerId} has no session with this JobManager; nothing to deregister`,
-      });
+      throw new NotFoundError(
+        `TaskManager ${input.taskManagerId} has no session with this JobManager; nothing to deregister`,
+      );
     }
     this.#authenticate(live.tokenHash, input.token);
     this.#live.delete(input.taskManagerId);
@@ -295,10 +294,9 @@ export class ClusterRegistry {
   /** Like {@link ClusterRegistry.checkSession} but `unknown` is UNAUTHORIZED too (for mutations). */
   requireSession(taskManagerId: string, token: string): void {
     if (this.checkSession(taskManagerId, token) === 'unknown') {
-      throw new TRPCError({
-        code: 'UNAUTHORIZED',
-        message: `Unknown TaskManager session ${taskManagerId}: the JobManager restarted or declared it lost; register again`,
-      });
+      throw new UnauthorizedError(
+        `Unknown TaskManager session ${taskManagerId}: the JobManager restarted or declared it lost; register again`,
+      );
     }
   }
 
@@ -358,10 +356,7 @@ export class ClusterRegistry {
   async get(id: string): Promise<TaskManagerInfo> {
     const row = await this.#opts.store.getTaskManager(id);
     if (row === null) {
-      throw new TRPCError({
-        code: 'NOT_FOUND',
-        message: `No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`,
-      });
+      throw new NotFoundError(`No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`);
     }
     return this.#info(row);
   }
@@ -434,10 +429,7 @@ export class ClusterRegistry {
 
   #authenticate(expected: Buffer, token: string): void {
     if (!timingSafeEqual(expected, hashToken(token))) {
-      throw new TRPCError({
-        code: 'UNAUTHORIZED',
-        message: 'Invalid TaskManager token; register again to get a new session',
-      });
+      throw new UnauthorizedError('Invalid TaskManager token; register again to get a new session');
     }
   }
 

@@ -4,10 +4,16 @@
  * JobManager's own process), then the optimizer turns its StreamGraph into a
  * JobGraph.
  */
-import { TRPCError } from '@trpc/server';
+import { InvalidProgramError } from '@freshet/errors';
 import { z } from 'zod';
 import { optimize, planInSandbox } from '@freshet/planner';
-import { PlanOverridesSchema, Sha256Schema, type JobGraph, type PlanOverrides } from '@freshet/protocol';
+import {
+  PlanOverridesSchema,
+  Sha256Schema,
+  StoredTextSchema,
+  type JobGraph,
+  type PlanOverrides,
+} from '@freshet/protocol';
 
 /** The StreamGraph as plan mode returns it (functions dropped). */
 export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph'];
@@ -15,7 +21,7 @@ export type StreamGraphJson = Awaited<ReturnType<typeof planInSandbox>>['graph']
 /** Input of `jobs.plan`: a stored program, its arguments and the plan overrides. */
 export const PlanJobInputSchema = PlanOverridesSchema.extend({
   artifactId: Sha256Schema,
-  args: z.array(z.string().max(100_000)).max(1000).default([]),
+  args: z.array(StoredTextSchema.max(100_000)).max(1000).default([]),
 });
 /** @see {@link PlanJobInputSchema} */
 export type PlanJobInput = z.input<typeof PlanJobInputSchema>;
@@ -29,8 +35,8 @@ export interface PlannedJob {
 
 /**
  * Plans a bundle in the sandbox and optimizes it. Every failure of the
- * program (timeout, memory, exception, crash, invalid graph) is a
- * BAD_REQUEST whose message says what happened.
+ * program (timeout, memory, exception, crash, invalid graph) is an
+ * {@link InvalidProgramError} whose message says what happened.
  */
 export async function planBundle(
   bundlePath: string,
@@ -44,11 +50,7 @@ export async function planBundle(
     plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new TRPCError({
-      code: 'BAD_REQUEST',
-      message: `Planning ${fileName} failed: ${message}`,
-      cause: err,
-    });
+    throw new InvalidProgramError(`Planning ${fileName} failed: ${message}`, { cause: err });
   }
   try {
     return {
@@ -58,10 +60,6 @@ export async function planBundle(
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new TRPCError({
-      code: 'BAD_REQUEST',
-      message: `Optimizing ${fileName} failed: ${message}`,
-      cause: err,
-    });
+    throw new InvalidProgramError(`Optimizing ${fileName} failed: ${message}`, { cause: err });
   }
 }

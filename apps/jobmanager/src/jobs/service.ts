@@ -8,10 +8,11 @@
  * announced to subscribers.
  */
 import { randomUUID } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { ConflictError, NotFoundError } from '@freshet/errors';
 import { Prisma, type FreshetDatabase, type JobStatus } from '@freshet/db';
 import {
   planOverridesOf,
+  StoredTextSchema,
   TERMINAL_EXECUTION_STATES,
   type DeployedSlot,
   type Deployment,
@@ -34,7 +35,7 @@ import { z } from 'zod';
 /** Input of `jobs.submit`. */
 export const SubmitJobInputSchema = PlanJobInputSchema.extend({
   /** Display name; the program's job name by default. */
-  name: z.string().trim().min(1).max(200).optional(),
+  name: StoredTextSchema.trim().min(1).max(200).optional(),
 });
 /** @see {@link SubmitJobInputSchema} */
 export type SubmitJobInput = z.input<typeof SubmitJobInputSchema>;
@@ -361,16 +362,10 @@ export class JobService {
           select: { status: true },
         });
         if (row === null) throw notFound(jobId);
-        throw new TRPCError({
-          code: 'CONFLICT',
-          message: `Job ${jobId} is ${row.status}; only running jobs can be cancelled`,
-        });
+        throw new ConflictError(`Job ${jobId} is ${row.status}; only running jobs can be cancelled`);
       }
       if (TERMINAL_JOB.has(job.status)) {
-        throw new TRPCError({
-          code: 'CONFLICT',
-          message: `Job ${jobId} is ${job.status}; only running jobs can be cancelled`,
-        });
+        throw new ConflictError(`Job ${jobId} is ${job.status}; only running jobs can be cancelled`);
       }
       if (job.status === 'CANCELLING' || job.status === 'FAILING') return { jobId, status: job.status };
       await this.#wind(job, 'CANCELLING', 'Cancelled by the user');
@@ -963,10 +958,7 @@ export function slotsNeeded(jobGraph: JobGraph): number {
   return Math.max(1, ...jobGraph.vertices.map((v) => v.parallelism));
 }
 
-/** NOT_FOUND for an unknown job id. */
-export function notFound(jobId: string): TRPCError {
-  return new TRPCError({
-    code: 'NOT_FOUND',
-    message: `No job with id ${JSON.stringify(jobId)}; list jobs with jobs.list`,
-  });
+/** The error for an unknown job id. */
+export function notFound(jobId: string): NotFoundError {
+  return new NotFoundError(`No job with id ${JSON.stringify(jobId)}; list jobs with jobs.list`);
 }

@@ -11,6 +11,7 @@ import {
   JOB_STATUSES,
   JobGraphSchema,
   JobStatusSchema,
+  StoredTextSchema,
   type ExecutionState,
   type JobGraph,
   type Partitioning,
@@ -26,7 +27,7 @@ export const ListJobsInputSchema = z
     status: z.array(JobStatusSchema).max(JOB_STATUSES.length).optional(),
     limit: z.int().min(1).max(500).default(50),
     /** `nextCursor` of the previous page. */
-    cursor: z.string().min(1).max(100).optional(),
+    cursor: StoredTextSchema.min(1).max(100).optional(),
   })
   .default({ limit: 50 });
 

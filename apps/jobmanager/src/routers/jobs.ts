@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { StoredTextSchema } from '@freshet/protocol';
 import { COLLECT_LIMIT, notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
 import { PlanJobInputSchema } from '../jobs/planning.js';
 import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
 import { publicProcedure, router } from '../trpc.js';
 
-const JobIdSchema = z.object({ jobId: z.string().min(1).max(100) });
+const JobIdSchema = z.object({ jobId: StoredTextSchema.min(1).max(100) });
 
 /** Fastest `jobs.onUpdate` pushes a job (at most two a second). */
 const UPDATE_INTERVAL_MS = 500;
@@ -40,7 +41,7 @@ export const jobsRouter = router({
 
   /** Records shipped by the job's `collect` sinks (the first 10,000 per collect id). */
   collected: publicProcedure
-    .input(JobIdSchema.extend({ collectId: z.string().min(1).max(200).optional() }))
+    .input(JobIdSchema.extend({ collectId: StoredTextSchema.min(1).max(200).optional() }))
     .query(
       async ({ ctx, input }): Promise<{ jobId: string; limit: number; collections: CollectedRecords[] }> => {
         if (ctx.jobs.active(input.jobId) === undefined) {

@@ -2,9 +2,9 @@
 
 import Link from 'next/link';
 import { useId, useState } from 'react';
+import { JOB_STATUSES, type JobStatus } from '@freshet/protocol';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime } from '@/lib/format';
-import { JOB_STATUSES, type JobStatus } from '@/lib/jobs';
 import { useJobList } from '@/lib/queries';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';

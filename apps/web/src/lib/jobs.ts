@@ -8,21 +8,6 @@ import type { VertexMetrics } from '@freshet/jobmanager/router';
 
 export type { JobGraph, JobVertex, Partitioning, VertexMetrics };
 
-/** Job states in the order a job goes through them (Flink's JobStatus). */
-export const JOB_STATUSES = [
-  'CREATED',
-  'RUNNING',
-  'RESTARTING',
-  'FAILING',
-  'CANCELLING',
-  'FINISHED',
-  'FAILED',
-  'CANCELED',
-] as const;
-
-/** A job's state. */
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
 /** States a job never leaves. */
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 

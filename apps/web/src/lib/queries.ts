@@ -3,8 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useEffect } from 'react';
+import type { JobStatus } from '@freshet/protocol';
 import type { PlanInput } from './api-shapes';
-import type { JobStatus } from './jobs';
 import { useTRPC } from './trpc';
 
 /** Delay before re-subscribing after a job's stream failed. */

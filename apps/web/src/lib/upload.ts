@@ -1,3 +1,4 @@
+import { defineErrorClass, FreshetError, type ErrorCode } from '@freshet/errors';
 import type { ProgramDiagnostic } from './api-shapes';
 import { TRPC_PATH } from './trpc';
 
@@ -10,16 +11,48 @@ export function isProgramFile(name: string): boolean {
   return PROGRAM_EXTENSIONS.some((ext) => lower.endsWith(ext)) && !lower.endsWith('.d.ts');
 }
 
+/** The kind of failure an upload's transport code (tRPC code, `NETWORK`, …) means. */
+function errorCodeOf(transportCode: string, diagnostics: readonly ProgramDiagnostic[]): ErrorCode {
+  switch (transportCode) {
+    case 'BAD_REQUEST':
+      return diagnostics.length > 0 ? 'INVALID_PROGRAM' : 'INVALID_INPUT';
+    case 'PAYLOAD_TOO_LARGE':
+    case 'NOT_FOUND':
+    case 'CONFLICT':
+    case 'UNAUTHORIZED':
+      return transportCode;
+    case 'NETWORK':
+    case 'BAD_GATEWAY':
+    case 'SERVICE_UNAVAILABLE':
+      return 'UNAVAILABLE';
+    case 'ABORTED':
+      return 'CANCELLED';
+    default:
+      return 'INTERNAL';
+  }
+}
+
 /** Why an upload failed, with the compiler's diagnostics when it was the program's fault. */
-export class UploadError extends Error {
-  override readonly name = 'UploadError';
-  constructor(
-    message: string,
-    /** tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …) or `NETWORK`. */
-    readonly code: string,
-    readonly diagnostics: ProgramDiagnostic[] = [],
-  ) {
-    super(message);
+export class UploadError extends FreshetError<{ transportCode: string; diagnostics: ProgramDiagnostic[] }> {
+  static {
+    defineErrorClass(this, 'UploadError', 'INTERNAL');
+  }
+
+  /**
+   * @param transportCode - tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`
+   */
+  constructor(message: string, transportCode: string, diagnostics: ProgramDiagnostic[] = []) {
+    super(message, { details: { transportCode, diagnostics }, code: errorCodeOf(transportCode, diagnostics) });
+  }
+
+  /** tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`. */
+  get transportCode(): string {
+    return this.details.transportCode;
+  }
+
+  /** The compiler's diagnostics, when the program did not compile. */
+  get diagnostics(): ProgramDiagnostic[] {
+    return this.details.diagnostics;
   }
 }
 

@@ -1,10 +1,15 @@
 /**
  * Registers a subcommand that runs one of Freshet's processes (JobManager,
  * TaskManager) in the foreground. The process's flags are its own, passed
- * through unchanged, so they are defined once, in the app.
+ * through unchanged; its help is generated from the same setting
+ * declarations (`@freshet/settings`) the process parses.
  */
 import type { Command } from 'commander';
+import { formatHelp, type ProcessSettings } from '@freshet/settings';
 import { CliError } from '../output.js';
+
+/** An error class whose instances are the user's doing. */
+type UserErrorClass = abstract new (...args: never[]) => Error;
 
 /** What a foreground app subcommand needs. */
 export interface AppCommand {
@@ -13,17 +18,17 @@ export interface AppCommand {
   /** The process as users call it, e.g. `JobManager`. */
   title: string;
   description: string;
-  /** The app's usage text, written for its own bin (`freshet-<name>`). */
-  usage: string;
+  /** The process's setting declarations: its help is generated from them. */
+  settings: ProcessSettings;
   /** The app's entry point, given the flags. */
   main: (argv: string[]) => Promise<unknown>;
-  /** Error names that are the user's doing: reported in one line with exit code 2. */
-  userErrors: readonly string[];
+  /** Errors that are the user's doing: reported in one line with exit code 2. */
+  userErrors: readonly UserErrorClass[];
 }
 
 /** Registers `freshet <name> [flags...]`. */
 export function registerAppCommand(program: Command, app: AppCommand): void {
-  const usage = app.usage.replace(`freshet-${app.name}`, `freshet ${app.name}`);
+  const usage = formatHelp(app.settings, `freshet ${app.name}`);
   program
     .command(app.name)
     .description(app.description)
@@ -40,7 +45,8 @@ export function registerAppCommand(program: Command, app: AppCommand): void {
       try {
         await app.main(flags);
       } catch (err) {
-        if (err instanceof Error && app.userErrors.includes(err.name)) throw new CliError(err.message, 2);
+        // instanceof is brand-based for Freshet errors, so it holds across realms too.
+        if (app.userErrors.some((cls) => err instanceof cls)) throw new CliError((err as Error).message, 2);
         throw err;
       }
     });

@@ -4,7 +4,8 @@
  * --help`).
  */
 import type { Command } from 'commander';
-import { JOBMANAGER_USAGE, main } from '@freshet/jobmanager';
+import { main } from '@freshet/jobmanager';
+import { ConfigError, JOBMANAGER_SETTINGS } from '@freshet/settings';
 import { registerAppCommand } from './app-command.js';
 
 /** Registers `freshet jobmanager`. */
@@ -13,8 +14,8 @@ export function register(program: Command): void {
     name: 'jobmanager',
     title: 'JobManager',
     description: 'Start a JobManager in the foreground (tRPC API, TaskManager registry, health monitor)',
-    usage: JOBMANAGER_USAGE,
+    settings: JOBMANAGER_SETTINGS,
     main,
-    userErrors: ['ConfigError'],
+    userErrors: [ConfigError],
   });
 }

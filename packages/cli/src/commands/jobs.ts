@@ -63,6 +63,8 @@ export async function call<T>(url: string, fn: () => Promise<T>): Promise<T> {
       ) {
         throw new CliError(
           `Cannot reach the JobManager at ${url}: is it running? (set --jobmanager or FRESHET_JOBMANAGER_URL)`,
+          1,
+          'UNAVAILABLE',
         );
       }
       throw new CliError(err.message);

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
-import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGraph } from '@freshet/planner';
+import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
@@ -88,8 +88,7 @@ export async function prepareJob(
   try {
     plan = await planInSandbox(compiled.bundlePath, args, overrides);
   } catch (err) {
-    const output =
-      err instanceof Error && err.name === 'PlanError' ? (err as Error & { stdout: string }).stdout : '';
+    const output = err instanceof PlanError ? err.stdout : '';
     if (output) process.stderr.write(output);
     throw new CliError(errorMessage(err));
   }

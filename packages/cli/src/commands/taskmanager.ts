@@ -4,7 +4,8 @@
  * (`freshet taskmanager --help`).
  */
 import type { Command } from 'commander';
-import { main, TASKMANAGER_USAGE } from '@freshet/taskmanager';
+import { ConfigError, TASKMANAGER_SETTINGS } from '@freshet/settings';
+import { main, RegistrationRejectedError } from '@freshet/taskmanager';
 import { registerAppCommand } from './app-command.js';
 
 /** Registers `freshet taskmanager`. */
@@ -13,8 +14,8 @@ export function register(program: Command): void {
     name: 'taskmanager',
     title: 'TaskManager',
     description: 'Start a TaskManager in the foreground and register it with a JobManager',
-    usage: TASKMANAGER_USAGE,
+    settings: TASKMANAGER_SETTINGS,
     main,
-    userErrors: ['ConfigError', 'RegistrationRejectedError'],
+    userErrors: [ConfigError, RegistrationRejectedError],
   });
 }

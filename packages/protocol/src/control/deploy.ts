@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { JobGraphSchema } from '../jobgraph.js';
 import { ProgramInvocationSchema } from '../program.js';
+import { RelayedTextSchema, StoredTextSchema } from './text.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
 
 /** A lowercase sha256 hex digest. */
@@ -75,19 +76,25 @@ export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;
 
 /** A failure, as plain data (the user function's stack kept, source-mapped). */
 export const ExecutionErrorSchema = z.object({
-  name: z.string(),
-  message: z.string(),
-  stack: z.string().optional(),
-  operator: z.string().optional(),
+  name: RelayedTextSchema,
+  /**
+   * The Freshet error code (`USER_FUNCTION_FAILED`, `INVALID_PROGRAM`, … from
+   * `@freshet/errors`), absent for other errors. Text, not an enum: a newer
+   * TaskManager's code must not make the report invalid.
+   */
+  code: StoredTextSchema.max(64).optional(),
+  message: RelayedTextSchema,
+  stack: RelayedTextSchema.optional(),
+  operator: RelayedTextSchema.optional(),
 });
 /** @see {@link ExecutionErrorSchema} */
 export type ExecutionError = z.infer<typeof ExecutionErrorSchema>;
 
 /** One subtask's state transition. */
 export const SubtaskStateUpdateSchema = z.object({
-  jobId: z.string().min(1),
+  jobId: StoredTextSchema.min(1),
   attempt: z.int().nonnegative(),
-  vertexId: z.string().min(1),
+  vertexId: StoredTextSchema.min(1),
   subtaskIndex: z.int().nonnegative(),
   state: ExecutionStateSchema,
   error: ExecutionErrorSchema.optional(),
@@ -106,9 +113,9 @@ export type ReportStatesInput = z.infer<typeof ReportStatesInputSchema>;
 
 /** One subtask's metrics sample (sent at least once a second while it runs). */
 export const SubtaskMetricsSampleSchema = z.object({
-  jobId: z.string().min(1),
+  jobId: StoredTextSchema.min(1),
   attempt: z.int().nonnegative(),
-  vertexId: z.string().min(1),
+  vertexId: StoredTextSchema.min(1),
   subtaskIndex: z.int().nonnegative(),
   recordsIn: z.number().nonnegative(),
   recordsOut: z.number().nonnegative(),
@@ -135,9 +142,9 @@ export type ReportMetricsInput = z.infer<typeof ReportMetricsInputSchema>;
 
 /** Records of a `collect` sink, shipped to the JobManager so `freshet run --jobmanager` can show them. */
 export const ReportCollectedInputSchema = TaskManagerSessionSchema.extend({
-  jobId: z.string().min(1),
+  jobId: StoredTextSchema.min(1),
   attempt: z.int().nonnegative(),
-  collectId: z.string().min(1),
+  collectId: StoredTextSchema.min(1),
   /** JSON-serializable records; at most 10,000 per call. */
   values: z.array(z.unknown()).max(10_000),
 });

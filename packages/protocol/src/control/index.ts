@@ -1,3 +1,3 @@
 export * from './taskmanager.js';
-export * from './settings.js';
 export * from './deploy.js';
+export * from './text.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StoredTextSchema } from './text.js';
 
 /**
  * Liveness of a TaskManager as the JobManager sees it. `LATE` after half the
@@ -16,20 +17,20 @@ export const TASK_MANAGER_STATUSES: readonly TaskManagerStatus[] = TaskManagerSt
 const ListeningPortSchema = z.int().min(1).max(65535);
 
 /** A TaskManager id as the JobManager hands it out. */
-export const TaskManagerIdSchema = z.string().min(1).max(128);
+export const TaskManagerIdSchema = StoredTextSchema.min(1).max(128);
 
 /** What a TaskManager announces when it joins the cluster. */
 export const RegisterTaskManagerInputSchema = z.object({
   /** Host name or address other TaskManagers reach its data port on. */
-  host: z.string().min(1).max(255),
+  host: StoredTextSchema.min(1).max(255),
   /** The TCP port of its data plane server (already listening). */
   dataPort: ListeningPortSchema,
   /** Address of its control endpoint; defaults to `host:dataPort` until TaskManagers have one of their own. */
-  controlAddress: z.string().min(1).max(512).optional(),
+  controlAddress: StoredTextSchema.min(1).max(512).optional(),
   /** Number of task slots (worker threads) it offers. */
   slots: z.int().min(1).max(1024),
   /** Its software version, for the dashboard. */
-  version: z.string().max(64).optional(),
+  version: StoredTextSchema.max(64).optional(),
   /** Its process id on its host, for operators. */
   pid: z.int().nonnegative().optional(),
   /**

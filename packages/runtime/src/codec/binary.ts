@@ -22,6 +22,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { NO_TIMESTAMP } from '../operator.js';
 import { END_OF_PARTITION, type ChannelEvent } from './events.js';
+import { defineErrorClass, FreshetError } from '@freshet/errors';
 
 const TYPE_BATCH = 1;
 const TYPE_WATERMARK = 2;
@@ -34,8 +35,10 @@ const packr = new Packr({ ...msgpackOptions });
 const unpackr = new Unpackr({ ...msgpackOptions });
 
 /** Thrown when bytes are not a valid encoded channel event. */
-export class CodecError extends Error {
-  override readonly name = 'CodecError';
+export class CodecError extends FreshetError {
+  static {
+    defineErrorClass(this, 'CodecError', 'PROTOCOL_VIOLATION');
+  }
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { Partitioning } from '@freshet/graph';
 import type { ChannelEvent } from '../codec/events.js';
 import { subtaskForKey } from '../keygroups.js';
+import { UserFunctionError } from '../operators/errors.js';
 import type { OutputChannel } from './output-channel.js';
 
 /** How a record writer picks channels. */
@@ -24,17 +25,14 @@ const P_ROUND_ROBIN = 1;
 const P_HASH = 2;
 const P_BROADCAST = 3;
 
-/** Error thrown when a HASH edge's key selector fails; carries the consuming operator's name. */
-export class KeySelectorError extends Error {
-  override readonly name = 'UserFunctionError';
-  constructor(
-    readonly operatorName: string,
-    cause: unknown,
-  ) {
-    super(
-      `User function of operator '${operatorName}' failed in key selector: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
-      { cause },
-    );
+/**
+ * Error thrown when a HASH edge's key selector fails; carries the consuming
+ * operator's name. A {@link UserFunctionError} (same name and code, so it is
+ * reported like any user function failure), not branded on its own.
+ */
+export class KeySelectorError extends UserFunctionError {
+  constructor(operatorName: string, cause: unknown) {
+    super(operatorName, 'key selector', cause);
   }
 }
 

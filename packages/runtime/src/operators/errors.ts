@@ -1,36 +1,66 @@
 /**
- * Errors raised by operators. They cross worker threads and processes, so
- * callers check them by `name` (see {@link isUserFunctionError}), never with
- * `instanceof`.
+ * Errors raised by operators. They are Freshet errors (`@freshet/errors`):
+ * branded, so `instanceof` holds across realms, with a stable code that
+ * survives the worker thread and process boundaries they cross.
  */
+import { defineErrorClass, FreshetError, InvalidProgramError } from '@freshet/errors';
 
-/** A user function (map, reduce, process, trigger, …) threw while the operator ran it. */
-export class UserFunctionError extends Error {
-  /** Stable name: check errors by name, not by class identity. */
-  override readonly name = 'UserFunctionError';
+/** {@link UserFunctionError.details}. */
+export interface UserFunctionErrorDetails {
+  /** Name of the operator whose user function failed. */
+  operatorName: string;
+  /** Which call failed, e.g. `map`, `processElement`, `onTimer`, `key selector`. */
+  where: string;
+}
+
+/** A user function (map, reduce, process, trigger, …) threw while the operator ran it. Code `USER_FUNCTION_FAILED`. */
+export class UserFunctionError extends FreshetError<UserFunctionErrorDetails> {
+  static {
+    defineErrorClass(this, 'UserFunctionError', 'USER_FUNCTION_FAILED');
+  }
+
   constructor(
     /** Name of the operator whose user function failed. */
-    readonly operatorName: string,
+    operatorName: string,
     /** Which call failed, e.g. `map`, `processElement`, `onTimer`. */
-    readonly where: string,
+    where: string,
     /** The error the user function threw (kept with its stack). */
     cause: unknown,
   ) {
-    super(
-      `User function of operator '${operatorName}' failed in ${where}: ${describe(cause)}`,
-      { cause },
-    );
+    super(`User function of operator '${operatorName}' failed in ${where}: ${describe(cause)}`, {
+      cause,
+      details: { operatorName, where },
+    });
+  }
+
+  /** Name of the operator whose user function failed. */
+  get operatorName(): string {
+    return this.details.operatorName;
+  }
+
+  /** Which call failed, e.g. `map`, `processElement`, `onTimer`. */
+  get where(): string {
+    return this.details.where;
   }
 }
 
-/** A misuse of the API detected at run time (timers on a non-keyed stream, state without keyBy, …). */
-export class OperatorUsageError extends Error {
-  /** Stable name: check errors by name, not by class identity. */
-  override readonly name = 'OperatorUsageError';
+/**
+ * A misuse of the API detected at run time (timers on a non-keyed stream,
+ * state without keyBy, …). Code `INVALID_PROGRAM`.
+ */
+export class OperatorUsageError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'OperatorUsageError', 'INVALID_PROGRAM');
+  }
 }
 
-/** Whether `error` is a {@link UserFunctionError} (by name, so it works across realms). */
+/**
+ * Whether `error` is a {@link UserFunctionError}, from whichever realm it
+ * comes, or one that arrived as plain data (a serialized failure keeps the
+ * name).
+ */
 export function isUserFunctionError(error: unknown): error is UserFunctionError {
+  if (error instanceof UserFunctionError) return true;
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'UserFunctionError';
 }
 
@@ -51,8 +81,7 @@ const surfaced = new WeakSet<object>();
 export function isSurfaced(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   if (surfaced.has(error)) return true;
-  const name = (error as { name?: unknown }).name;
-  return name === 'UserFunctionError' || name === 'OperatorUsageError';
+  return error instanceof UserFunctionError || error instanceof OperatorUsageError;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type StreamGraph,
 } from '@freshet/graph';
 import { installApiGlobal } from './api-global.js';
+import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 
 /**
  * What is needed to re-create a job's StreamGraph from its bundle: where the
@@ -32,8 +33,10 @@ export type { PlanOverrides };
 export type ProgramMain = Program;
 
 /** A bundle could not be loaded as a Freshet program (no default export function, or not a bundle at all). */
-export class ProgramLoadError extends Error {
-  override readonly name = 'ProgramLoadError';
+export class ProgramLoadError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'ProgramLoadError', 'INVALID_PROGRAM');
+  }
 }
 
 /**

@@ -1,12 +1,17 @@
 /**
  * Task failures as plain data, so they cross worker threads and processes
- * (an Error's class does not survive structured cloning; its name does).
+ * (an Error's class does not survive structured cloning; its name and, for
+ * Freshet errors, its code do).
  */
+import { defineErrorClass, FreshetError, type ErrorCode } from '@freshet/errors';
+import { UserFunctionError } from '../operators/errors.js';
 
 /** A failure of a subtask, serialized. */
 export interface SerializedError {
   /** Error class name, e.g. `UserFunctionError`, `TypeError`. */
   name: string;
+  /** The Freshet error code (`USER_FUNCTION_FAILED`, `INVALID_PROGRAM`, …); absent for other errors. */
+  code?: ErrorCode;
   /** Message, including the user function's own message for user errors. */
   message: string;
   /** Stack trace: the user function's own stack for user errors (source-mapped when the program was loaded with source maps). */
@@ -36,9 +41,10 @@ export function serializeError(error: unknown, where: FailureLocation = {}): Ser
     if (typeof e.message === 'string') out.message = e.message;
     if (typeof e.stack === 'string') out.stack = e.stack;
     if (typeof e.operatorName === 'string') out.operator = e.operatorName;
+    if (error instanceof FreshetError) out.code = error.code;
     // A wrapped user error: the cause's stack points into the user's code.
     const cause = e.cause as { stack?: unknown } | undefined;
-    if (e.name === 'UserFunctionError' && typeof cause?.stack === 'string') {
+    if (error instanceof UserFunctionError && typeof cause?.stack === 'string') {
       out.stack = `${cause.stack}\n    (in ${out.operator ?? 'an operator'}: ${out.message})`;
     }
   }
@@ -48,7 +54,9 @@ export function serializeError(error: unknown, where: FailureLocation = {}): Ser
   return out;
 }
 
-/** The job was cancelled; tasks end with this when they are stopped from outside. */
-export class TaskCanceledError extends Error {
-  override readonly name = 'TaskCanceledError';
+/** The job was cancelled; tasks end with this when they are stopped from outside. Code `CANCELLED`. */
+export class TaskCanceledError extends FreshetError {
+  static {
+    defineErrorClass(this, 'TaskCanceledError', 'CANCELLED');
+  }
 }

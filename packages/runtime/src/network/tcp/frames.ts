@@ -23,6 +23,7 @@
  */
 import { z } from 'zod';
 import { FRAME_HEADROOM } from '../connection.js';
+import { defineErrorClass, FreshetError } from '@freshet/errors';
 
 /** Bytes of a frame header (equal to the codec's headroom). */
 export const FRAME_HEADER_BYTES = FRAME_HEADROOM;
@@ -88,8 +89,10 @@ export const CloseSchema = z.object({
 export type Close = z.infer<typeof CloseSchema>;
 
 /** A frame violated the protocol; the connection is unusable. */
-export class FrameProtocolError extends Error {
-  override readonly name = 'FrameProtocolError';
+export class FrameProtocolError extends FreshetError {
+  static {
+    defineErrorClass(this, 'FrameProtocolError', 'PROTOCOL_VIOLATION');
+  }
 }
 
 /** Writes a header into the first {@link FRAME_HEADER_BYTES} of `frame` (whose payload follows). */
