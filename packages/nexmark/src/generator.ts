@@ -151,14 +151,15 @@ const POOL_SIZE = 8192;
 const POOL: string = (() => {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz ';
   let s = 0x2545f491;
-  let out = '';
+  const chars: string[] = [];
   for (let i = 0; i < POOL_SIZE + 256; i++) {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out += alphabet.charAt((s >>> 0) % alphabet.length);
+    chars.push(alphabet.charAt((s >>> 0) % alphabet.length));
   }
-  return out;
+  // One flat string (`+=` in a loop would leave a rope that every substring unwraps).
+  return chars.join('');
 })();
 
 // Ready-made padding strings per `extraSize`: picking one costs no allocation
@@ -181,75 +182,99 @@ function extraTable(extraSize: number): string[] {
   return table;
 }
 
-function poolString(length: number): string {
-  const start = nextInt(POOL_SIZE);
-  return POOL.substring(start, start + length);
-}
+// Every string an event may hold that depends only on a few random draws is
+// made once, here, and picked by index per event: building it per event
+// (template literals, toLowerCase) was allocation and time in the profile.
+// The strings are exactly those the per-event code used to build.
+
+/** `${first} ${last}`, at `first × LAST_NAMES.length + last`. */
+const FULL_NAMES: readonly string[] = FIRST_NAMES.flatMap((f) => LAST_NAMES.map((l) => `${f} ${l}`));
+/** The part of the e-mail address before the person's id: `${first}.${last}`, lower case. */
+const EMAIL_NAMES: readonly string[] = FIRST_NAMES.flatMap((f) =>
+  LAST_NAMES.map((l) => `${f.toLowerCase()}.${l.toLowerCase()}`),
+);
+/** `${adjective} ${noun}`, at `adjective × ITEM_NOUNS.length + noun`. */
+const ITEM_NAMES: readonly string[] = ITEM_ADJECTIVES.flatMap((a) => ITEM_NOUNS.map((n) => `${a} ${n}`));
 
 const HOT_URLS: readonly string[] = HOT_CHANNELS.map(
   (c, i) => `https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1&channel_id=${i}`,
 );
-let coldChannels: string[] | undefined;
-let coldUrls: string[] | undefined;
-function coldChannel(n: number): number {
-  if (!coldChannels) {
-    coldChannels = [];
-    coldUrls = [];
-    for (let i = 0; i < CHANNELS_NUMBER; i++) {
-      coldChannels.push(`channel-${i}`);
-      coldUrls.push(`https://www.nexmark.com/channel/${i}/item.htm?query=1&channel_id=${i}`);
-    }
+
+// The cold channels, their URLs and the 4-digit groups of credit card numbers
+// are built when the first generator is planned (not at import: 30,000
+// strings nobody may need).
+const COLD_CHANNELS: string[] = [];
+const COLD_URLS: string[] = [];
+/** `n` as 4 digits with leading zeros, at index `n` (0 ≤ n < 10,000). */
+const DIGITS4: string[] = [];
+function buildLazyTables(): void {
+  if (COLD_CHANNELS.length > 0) return;
+  for (let i = 0; i < CHANNELS_NUMBER; i++) {
+    COLD_CHANNELS.push(`channel-${i}`);
+    COLD_URLS.push(`https://www.nexmark.com/channel/${i}/item.htm?query=1&channel_id=${i}`);
   }
-  return n;
+  for (let n = 0; n < 10_000; n++) DIGITS4.push(String(n).padStart(4, '0'));
 }
 
-// ------------------------------------------------------------------ id arithmetic (Beam's NexmarkUtils)
-function lastBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
-  const epoch = Math.floor(index / c.totalProportion);
-  let offset = index - epoch * c.totalProportion;
-  if (offset >= c.personProportion) offset = c.personProportion - 1;
-  return epoch * c.personProportion + offset;
-}
+// ------------------------------------------------------------------ the plan of a config
+/**
+ * What generating an event of one config needs, derived once: the settings
+ * as fields of one class (a single hidden class, read at fixed offsets on the
+ * hot path), the sums and ranges the per-event code would otherwise
+ * recompute, the seed's hash and the padding table.
+ */
+class Plan {
+  readonly seedHash: number;
+  readonly extras: readonly string[];
+  readonly firstEventTimeMs: number;
+  readonly interEventDelayUs: number;
+  readonly outOfOrderFraction: number;
+  /** maxDisorderMs + 1: the jitter is uniform in [0, maxDisorderMs]. */
+  readonly disorderRange: number;
+  readonly totalProportion: number;
+  readonly personProportion: number;
+  readonly auctionProportion: number;
+  /** personProportion + auctionProportion: offsets from here on in a block are bids. */
+  readonly bidOffset: number;
+  readonly numActivePeople: number;
+  readonly numInFlightPeople: number;
+  readonly numInFlightAuctions: number;
+  readonly auctionIdLead: number;
+  readonly hotAuctionRatio: number;
+  readonly hotBidderRatio: number;
+  readonly hotSellerRatio: number;
+  readonly numCategories: number;
+  readonly minAuctionLengthMs: number;
+  /** maxAuctionLengthMs − minAuctionLengthMs + 1. */
+  readonly auctionLengthRange: number;
 
-function lastBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
-  let epoch = Math.floor(index / c.totalProportion);
-  let offset = index - epoch * c.totalProportion;
-  if (offset < c.personProportion) {
-    epoch--;
-    offset = c.auctionProportion - 1;
-  } else if (offset >= c.personProportion + c.auctionProportion) {
-    offset = c.auctionProportion - 1;
-  } else {
-    offset -= c.personProportion;
+  constructor(c: ResolvedNexmarkConfig) {
+    buildLazyTables();
+    this.seedHash = fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995);
+    this.extras = extraTable(c.extraSize);
+    this.firstEventTimeMs = c.firstEventTimeMs;
+    this.interEventDelayUs = c.interEventDelayUs;
+    this.outOfOrderFraction = c.outOfOrderFraction;
+    this.disorderRange = c.maxDisorderMs + 1;
+    this.totalProportion = c.totalProportion;
+    this.personProportion = c.personProportion;
+    this.auctionProportion = c.auctionProportion;
+    this.bidOffset = c.personProportion + c.auctionProportion;
+    this.numActivePeople = c.numActivePeople;
+    this.numInFlightPeople = c.numInFlightPeople;
+    this.numInFlightAuctions = c.numInFlightAuctions;
+    this.auctionIdLead = c.auctionIdLead;
+    this.hotAuctionRatio = c.hotAuctionRatio;
+    this.hotBidderRatio = c.hotBidderRatio;
+    this.hotSellerRatio = c.hotSellerRatio;
+    this.numCategories = c.numCategories;
+    this.minAuctionLengthMs = c.minAuctionLengthMs;
+    this.auctionLengthRange = c.maxAuctionLengthMs - c.minAuctionLengthMs + 1;
   }
-  return Math.max(0, epoch * c.auctionProportion + offset);
 }
 
-function nextBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
-  const numPeople = lastBase0PersonId(c, index) + 1;
-  const active = Math.min(numPeople, c.numActivePeople);
-  return numPeople - active + nextInt(active + c.numInFlightPeople);
-}
-
-function nextBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
-  const maxAuction = lastBase0AuctionId(c, index);
-  const minAuction = Math.max(maxAuction - c.numInFlightAuctions, 0);
-  return minAuction + nextInt(maxAuction - minAuction + 1 + c.auctionIdLead);
-}
-
-/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice). */
-function nextPrice(): number {
-  // 10^(6x) = e^(6x·ln 10); Math.exp is cheaper than Math.pow.
-  return Math.round(Math.exp(nextFloat() * 13.815510557964274) * 100);
-}
-
-function pad4(n: number): string {
-  return n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : `${n}`;
-}
-
-// ------------------------------------------------------------------ events
 const resolvedCache = new WeakMap<NexmarkConfig, ResolvedNexmarkConfig>();
-const seedHashes = new WeakMap<ResolvedNexmarkConfig, number>();
+const plans = new WeakMap<ResolvedNexmarkConfig, Plan>();
 
 function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
   if ((config as Partial<ResolvedNexmarkConfig>).resolved === true) return config as ResolvedNexmarkConfig;
@@ -261,13 +286,156 @@ function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
   return r;
 }
 
-function seedHash(c: ResolvedNexmarkConfig): number {
-  let h = seedHashes.get(c);
-  if (h === undefined) {
-    h = fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995);
-    seedHashes.set(c, h);
+function planOf(c: ResolvedNexmarkConfig): Plan {
+  let plan = plans.get(c);
+  if (plan === undefined) {
+    plan = new Plan(c);
+    plans.set(c, plan);
   }
-  return h;
+  return plan;
+}
+
+// ------------------------------------------------------------------ id arithmetic (Beam's NexmarkUtils)
+// `epoch` and `offset` locate an event in the blocks of `totalProportion`
+// events: index = epoch × totalProportion + offset.
+
+function lastBase0PersonId(g: Plan, epoch: number, offset: number): number {
+  return epoch * g.personProportion + (offset >= g.personProportion ? g.personProportion - 1 : offset);
+}
+
+function lastBase0AuctionId(g: Plan, epoch: number, offset: number): number {
+  if (offset < g.personProportion) {
+    epoch--;
+    offset = g.auctionProportion - 1;
+  } else if (offset >= g.bidOffset) {
+    offset = g.auctionProportion - 1;
+  } else {
+    offset -= g.personProportion;
+  }
+  return Math.max(0, epoch * g.auctionProportion + offset);
+}
+
+function nextBase0PersonId(g: Plan, epoch: number, offset: number): number {
+  const numPeople = lastBase0PersonId(g, epoch, offset) + 1;
+  const active = Math.min(numPeople, g.numActivePeople);
+  return numPeople - active + nextInt(active + g.numInFlightPeople);
+}
+
+function nextBase0AuctionId(g: Plan, epoch: number, offset: number): number {
+  const maxAuction = lastBase0AuctionId(g, epoch, offset);
+  const minAuction = Math.max(maxAuction - g.numInFlightAuctions, 0);
+  return minAuction + nextInt(maxAuction - minAuction + 1 + g.auctionIdLead);
+}
+
+/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice). */
+function nextPrice(): number {
+  // 10^(6x) = e^(6x·ln 10); Math.exp is cheaper than Math.pow. The value is
+  // rounded half up as Math.round does: for v >= 0.5 below 2^52, v + 0.5 is
+  // exact or rounds to the integer Math.round gives, so floor(v + 0.5) ===
+  // Math.round(v) — and v >= 100 here. Math.floor compiles to one instruction;
+  // Math.round cost ~10 ns more per call.
+  return Math.floor(Math.exp(nextFloat() * 13.815510557964274) * 100 + 0.5);
+}
+
+// ------------------------------------------------------------------ events
+// The draws from the PRNG happen in a fixed order per event type (that order
+// is the event: changing it changes every later field). Object literals list
+// the fields in the model's order, so each type has one hidden class and
+// JSON.stringify writes the same bytes as ever.
+
+function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: string): Bid {
+  let auction: number;
+  if (nextInt(g.hotAuctionRatio) > 0) {
+    auction = Math.floor(lastBase0AuctionId(g, epoch, offset) / g.hotAuctionRatio) * g.hotAuctionRatio;
+  } else {
+    auction = nextBase0AuctionId(g, epoch, offset);
+  }
+  let bidder: number;
+  if (nextInt(g.hotBidderRatio) > 0) {
+    bidder = Math.floor(lastBase0PersonId(g, epoch, offset) / g.hotBidderRatio) * g.hotBidderRatio + 1;
+  } else {
+    bidder = nextBase0PersonId(g, epoch, offset);
+  }
+  const price = nextPrice();
+  let channel: string;
+  let url: string;
+  if (nextInt(10) > 0) {
+    const k = nextInt(HOT_CHANNELS.length);
+    channel = HOT_CHANNELS[k]!;
+    url = HOT_URLS[k]!;
+  } else {
+    const k = nextInt(CHANNELS_NUMBER);
+    channel = COLD_CHANNELS[k]!;
+    url = COLD_URLS[k]!;
+  }
+  return {
+    auction: auction + FIRST_AUCTION_ID,
+    bidder: bidder + FIRST_PERSON_ID,
+    price,
+    channel,
+    url,
+    dateTime: time,
+    extra,
+  };
+}
+
+function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra: string): Person {
+  const id = epoch * g.personProportion + offset + FIRST_PERSON_ID;
+  const name = nextInt(FIRST_NAMES.length) * LAST_NAMES.length + nextInt(LAST_NAMES.length);
+  const cityState = US_CITIES[nextInt(US_CITIES.length)]!;
+  const domain = EMAIL_DOMAINS[nextInt(EMAIL_DOMAINS.length)]!;
+  return {
+    id,
+    name: FULL_NAMES[name]!,
+    emailAddress: `${EMAIL_NAMES[name]!}${id}@${domain}`,
+    creditCard: `${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!}`,
+    city: cityState[0],
+    state: cityState[1],
+    dateTime: time,
+    extra,
+  };
+}
+
+function nextAuction(g: Plan, epoch: number, offset: number, time: number, extra: string): Auction {
+  const id = epoch * g.auctionProportion + (offset - g.personProportion) + FIRST_AUCTION_ID;
+  let seller: number;
+  if (nextInt(g.hotSellerRatio) > 0) {
+    seller = Math.floor(lastBase0PersonId(g, epoch, offset) / g.hotSellerRatio) * g.hotSellerRatio;
+  } else {
+    seller = nextBase0PersonId(g, epoch, offset);
+  }
+  const initialBid = nextPrice();
+  const reserve = initialBid + nextPrice();
+  const itemName = nextInt(ITEM_ADJECTIVES.length) * ITEM_NOUNS.length + nextInt(ITEM_NOUNS.length);
+  const descriptionLength = 20 + nextInt(21);
+  const descriptionStart = nextInt(POOL_SIZE);
+  return {
+    id,
+    itemName: ITEM_NAMES[itemName]!,
+    description: POOL.substring(descriptionStart, descriptionStart + descriptionLength),
+    initialBid,
+    reserve,
+    dateTime: time,
+    expires: time + g.minAuctionLengthMs + nextInt(g.auctionLengthRange),
+    seller: seller + FIRST_PERSON_ID,
+    category: FIRST_CATEGORY_ID + nextInt(g.numCategories),
+    extra,
+  };
+}
+
+/** Event `index` of the plan's stream: what every public entry point ends in. */
+function generate(index: number, g: Plan): NexmarkEvent {
+  seedRng(g.seedHash, index);
+  let time = g.firstEventTimeMs + Math.floor((index * g.interEventDelayUs) / 1000);
+  if (nextFloat() < g.outOfOrderFraction) time -= nextInt(g.disorderRange);
+  const epoch = Math.floor(index / g.totalProportion);
+  const offset = index - epoch * g.totalProportion;
+  const extra = g.extras[nextU32() & (EXTRA_TABLE_SIZE - 1)]!;
+  // Bids first: 46 of every 50 events.
+  if (offset >= g.bidOffset) return { event_type: 2, bid: nextBid(g, epoch, offset, time, extra) };
+  if (offset < g.personProportion)
+    return { event_type: 0, person: nextPerson(g, epoch, offset, time, extra) };
+  return { event_type: 1, auction: nextAuction(g, epoch, offset, time, extra) };
 }
 
 /** Which kind of event index `index` is: 0 person, 1 auction, 2 bid. Cheap; does not generate the event. */
@@ -283,103 +451,12 @@ export function nominalTime(index: number, config: NexmarkConfig): number {
   return c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
 }
 
-function generateResolved(index: number, c: ResolvedNexmarkConfig, h: number): NexmarkEvent {
-  seedRng(h, index);
-  let time = c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
-  if (nextFloat() < c.outOfOrderFraction) time -= nextInt(c.maxDisorderMs + 1);
-  const epoch = Math.floor(index / c.totalProportion);
-  const offset = index - epoch * c.totalProportion;
-  const extra = extraTable(c.extraSize)[nextU32() & (EXTRA_TABLE_SIZE - 1)]!;
-
-  if (offset >= c.personProportion + c.auctionProportion) {
-    let auction: number;
-    if (nextInt(c.hotAuctionRatio) > 0) {
-      auction = Math.floor(lastBase0AuctionId(c, index) / c.hotAuctionRatio) * c.hotAuctionRatio;
-    } else {
-      auction = nextBase0AuctionId(c, index);
-    }
-    let bidder: number;
-    if (nextInt(c.hotBidderRatio) > 0) {
-      bidder = Math.floor(lastBase0PersonId(c, index) / c.hotBidderRatio) * c.hotBidderRatio + 1;
-    } else {
-      bidder = nextBase0PersonId(c, index);
-    }
-    const price = nextPrice();
-    let channel: string;
-    let url: string;
-    if (nextInt(10) > 0) {
-      const k = nextInt(HOT_CHANNELS.length);
-      channel = HOT_CHANNELS[k]!;
-      url = HOT_URLS[k]!;
-    } else {
-      const k = coldChannel(nextInt(CHANNELS_NUMBER));
-      channel = coldChannels![k]!;
-      url = coldUrls![k]!;
-    }
-    const bid: Bid = {
-      auction: auction + FIRST_AUCTION_ID,
-      bidder: bidder + FIRST_PERSON_ID,
-      price,
-      channel,
-      url,
-      dateTime: time,
-      extra,
-    };
-    return { event_type: 2, bid };
-  }
-
-  if (offset < c.personProportion) {
-    const id = epoch * c.personProportion + offset + FIRST_PERSON_ID;
-    const first = FIRST_NAMES[nextInt(FIRST_NAMES.length)]!;
-    const last = LAST_NAMES[nextInt(LAST_NAMES.length)]!;
-    const cityState = US_CITIES[nextInt(US_CITIES.length)]!;
-    const domain = EMAIL_DOMAINS[nextInt(EMAIL_DOMAINS.length)]!;
-    const person: Person = {
-      id,
-      name: `${first} ${last}`,
-      emailAddress: `${first.toLowerCase()}.${last.toLowerCase()}${id}@${domain}`,
-      creditCard: `${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))}`,
-      city: cityState[0],
-      state: cityState[1],
-      dateTime: time,
-      extra,
-    };
-    return { event_type: 0, person };
-  }
-
-  const id = epoch * c.auctionProportion + (offset - c.personProportion) + FIRST_AUCTION_ID;
-  let seller: number;
-  if (nextInt(c.hotSellerRatio) > 0) {
-    seller = Math.floor(lastBase0PersonId(c, index) / c.hotSellerRatio) * c.hotSellerRatio;
-  } else {
-    seller = nextBase0PersonId(c, index);
-  }
-  const initialBid = nextPrice();
-  const reserve = initialBid + nextPrice();
-  const adjective = ITEM_ADJECTIVES[nextInt(ITEM_ADJECTIVES.length)]!;
-  const noun = ITEM_NOUNS[nextInt(ITEM_NOUNS.length)]!;
-  const auction: Auction = {
-    id,
-    itemName: `${adjective} ${noun}`,
-    description: poolString(20 + nextInt(21)),
-    initialBid,
-    reserve,
-    dateTime: time,
-    expires: time + c.minAuctionLengthMs + nextInt(c.maxAuctionLengthMs - c.minAuctionLengthMs + 1),
-    seller: seller + FIRST_PERSON_ID,
-    category: FIRST_CATEGORY_ID + nextInt(c.numCategories),
-    extra,
-  };
-  return { event_type: 1, auction };
-}
-
 /**
  * Generates event number `index` (0-based). Pure: the result depends only on
  * `index` and `config` (seed and settings).
  */
 export function generateEvent(index: number, config: NexmarkConfig): NexmarkEvent {
-  const c = resolved(config);
-  return generateResolved(index, c, seedHash(c));
+  return generate(index, planOf(resolved(config)));
 }
 
 /** Options of a {@link NexmarkGenerator}: the generator settings plus the share of the stream to produce. */
@@ -410,7 +487,7 @@ export class NexmarkGenerator {
   readonly subtaskIndex: number;
   /** Number of subtasks the stream is split over. */
   readonly parallelism: number;
-  private readonly hash: number;
+  private readonly plan: Plan;
   private nextIdx: number;
   private readonly ratePerSubtask: number;
   private startedAt: number | undefined;
@@ -428,7 +505,7 @@ export class NexmarkGenerator {
     if (events !== undefined && !(Number.isInteger(events) && events >= 0))
       throw new RangeError(`NexmarkGenerator: events must be a non-negative integer (got ${events})`);
     this.config = resolveConfig(config);
-    this.hash = seedHash(this.config);
+    this.plan = planOf(this.config);
     this.events = events ?? Number.POSITIVE_INFINITY;
     this.subtaskIndex = subtaskIndex;
     this.parallelism = parallelism;
@@ -455,7 +532,7 @@ export class NexmarkGenerator {
     if (index >= this.events) throw new RangeError('NexmarkGenerator: no more events');
     this.nextIdx = index + this.parallelism;
     this.emitted++;
-    return generateResolved(index, this.config, this.hash);
+    return generate(index, this.plan);
   }
 
   /**
@@ -464,12 +541,13 @@ export class NexmarkGenerator {
    */
   nextBatch(out: NexmarkEvent[], max: number): number {
     let n = 0;
-    const c = this.config;
-    const h = this.hash;
+    const plan = this.plan;
+    const end = this.events;
+    const step = this.parallelism;
     let index = this.nextIdx;
-    while (n < max && index < this.events) {
-      out[n++] = generateResolved(index, c, h);
-      index += this.parallelism;
+    while (n < max && index < end) {
+      out[n++] = generate(index, plan);
+      index += step;
     }
     this.nextIdx = index;
     this.emitted += n;
