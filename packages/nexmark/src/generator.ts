@@ -32,6 +32,7 @@ import {
   type NexmarkConfig,
   type ResolvedNexmarkConfig,
 } from './config.js';
+import { priceOf } from './price.js';
 
 // ------------------------------------------------------------------ PRNG
 // Module-level state: generation is synchronous, so one state is enough and
@@ -327,14 +328,9 @@ function nextBase0AuctionId(g: Plan, epoch: number, offset: number): number {
   return minAuction + nextInt(maxAuction - minAuction + 1 + g.auctionIdLead);
 }
 
-/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice). */
+/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice; see `price.ts`). */
 function nextPrice(): number {
-  // 10^(6x) = e^(6x·ln 10); Math.exp is cheaper than Math.pow. The value is
-  // rounded half up as Math.round does: for v >= 0.5 below 2^52, v + 0.5 is
-  // exact or rounds to the integer Math.round gives, so floor(v + 0.5) ===
-  // Math.round(v) — and v >= 100 here. Math.floor compiles to one instruction;
-  // Math.round cost ~10 ns more per call.
-  return Math.floor(Math.exp(nextFloat() * 13.815510557964274) * 100 + 0.5);
+  return priceOf(nextU32());
 }
 
 // ------------------------------------------------------------------ events
