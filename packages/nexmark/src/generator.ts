@@ -36,8 +36,13 @@ import { priceOf } from './price.js';
 
 // ------------------------------------------------------------------ PRNG
 // Module-level state: generation is synchronous, so one state is enough and
-// no object is allocated per event for the random stream.
-let rngState = 0;
+// no object is allocated per event for the random stream. It is a field of
+// a constant object rather than a module-level `let`: a `let` is a context
+// slot whose every read the optimiser guards (not yet initialised? a small
+// integer? a boxed number?) and whose arithmetic it then does in doubles;
+// a field holding small integers is read and written as an int32, and
+// consecutive draws inlined into one function keep it in a register.
+const rng = { state: 0 };
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -51,13 +56,13 @@ function fmix32(h: number): number {
 function seedRng(seedHash: number, index: number): void {
   const lo = index >>> 0;
   const hi = Math.floor(index / 4294967296) >>> 0;
-  rngState = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f));
+  rng.state = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f)) | 0;
 }
 
 /** mulberry32: next unsigned 32-bit value. */
 function nextU32(): number {
-  rngState = (rngState + 0x6d2b79f5) | 0;
-  let t = Math.imul(rngState ^ (rngState >>> 15), 1 | rngState);
+  const s = (rng.state = (rng.state + 0x6d2b79f5) | 0);
+  let t = Math.imul(s ^ (s >>> 15), 1 | s);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return (t ^ (t >>> 14)) >>> 0;
 }
@@ -219,12 +224,12 @@ function buildLazyTables(): void {
 
 // ------------------------------------------------------------------ the plan of a config
 /**
- * What generating an event of one config needs, derived once: the settings
- * as fields of one class (a single hidden class, read at fixed offsets on the
- * hot path), the sums and ranges the per-event code would otherwise
- * recompute, the seed's hash and the padding table.
+ * What generating an event of one config needs, derived once: the settings,
+ * the sums and ranges the per-event code would otherwise recompute, the
+ * seed's hash and the padding table.
  */
-class Plan {
+interface Plan {
+  /** As an int32 (the PRNG seeding uses it so), a small integer to V8. */
   readonly seedHash: number;
   readonly extras: readonly string[];
   readonly firstEventTimeMs: number;
@@ -248,30 +253,39 @@ class Plan {
   readonly minAuctionLengthMs: number;
   /** maxAuctionLengthMs − minAuctionLengthMs + 1. */
   readonly auctionLengthRange: number;
+}
 
-  constructor(c: ResolvedNexmarkConfig) {
-    buildLazyTables();
-    this.seedHash = fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995);
-    this.extras = extraTable(c.extraSize);
-    this.firstEventTimeMs = c.firstEventTimeMs;
-    this.interEventDelayUs = c.interEventDelayUs;
-    this.outOfOrderFraction = c.outOfOrderFraction;
-    this.disorderRange = c.maxDisorderMs + 1;
-    this.totalProportion = c.totalProportion;
-    this.personProportion = c.personProportion;
-    this.auctionProportion = c.auctionProportion;
-    this.bidOffset = c.personProportion + c.auctionProportion;
-    this.numActivePeople = c.numActivePeople;
-    this.numInFlightPeople = c.numInFlightPeople;
-    this.numInFlightAuctions = c.numInFlightAuctions;
-    this.auctionIdLead = c.auctionIdLead;
-    this.hotAuctionRatio = c.hotAuctionRatio;
-    this.hotBidderRatio = c.hotBidderRatio;
-    this.hotSellerRatio = c.hotSellerRatio;
-    this.numCategories = c.numCategories;
-    this.minAuctionLengthMs = c.minAuctionLengthMs;
-    this.auctionLengthRange = c.maxAuctionLengthMs - c.minAuctionLengthMs + 1;
-  }
+/**
+ * Makes the plan of a config. An object literal whose every field starts
+ * with its final value, not a class: class fields without an initializer
+ * (compiled as `[[Define]]` fields) start as `undefined`, so V8 would store
+ * them as generic tagged values and check the type of each on every read;
+ * here the integers are known small integers and the fractions known doubles.
+ */
+function makePlan(c: ResolvedNexmarkConfig): Plan {
+  buildLazyTables();
+  return {
+    seedHash: fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995) | 0,
+    extras: extraTable(c.extraSize),
+    firstEventTimeMs: c.firstEventTimeMs,
+    interEventDelayUs: c.interEventDelayUs,
+    outOfOrderFraction: c.outOfOrderFraction,
+    disorderRange: c.maxDisorderMs + 1,
+    totalProportion: c.totalProportion,
+    personProportion: c.personProportion,
+    auctionProportion: c.auctionProportion,
+    bidOffset: c.personProportion + c.auctionProportion,
+    numActivePeople: c.numActivePeople,
+    numInFlightPeople: c.numInFlightPeople,
+    numInFlightAuctions: c.numInFlightAuctions,
+    auctionIdLead: c.auctionIdLead,
+    hotAuctionRatio: c.hotAuctionRatio,
+    hotBidderRatio: c.hotBidderRatio,
+    hotSellerRatio: c.hotSellerRatio,
+    numCategories: c.numCategories,
+    minAuctionLengthMs: c.minAuctionLengthMs,
+    auctionLengthRange: c.maxAuctionLengthMs - c.minAuctionLengthMs + 1,
+  };
 }
 
 const resolvedCache = new WeakMap<NexmarkConfig, ResolvedNexmarkConfig>();
@@ -290,7 +304,7 @@ function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
 function planOf(c: ResolvedNexmarkConfig): Plan {
   let plan = plans.get(c);
   if (plan === undefined) {
-    plan = new Plan(c);
+    plan = makePlan(c);
     plans.set(c, plan);
   }
   return plan;
@@ -316,14 +330,15 @@ function lastBase0AuctionId(g: Plan, epoch: number, offset: number): number {
   return Math.max(0, epoch * g.auctionProportion + offset);
 }
 
-function nextBase0PersonId(g: Plan, epoch: number, offset: number): number {
-  const numPeople = lastBase0PersonId(g, epoch, offset) + 1;
+/** A recent person (or one in flight), given the last person id (`lastBase0PersonId`). */
+function nextBase0PersonId(g: Plan, lastPerson: number): number {
+  const numPeople = lastPerson + 1;
   const active = Math.min(numPeople, g.numActivePeople);
   return numPeople - active + nextInt(active + g.numInFlightPeople);
 }
 
-function nextBase0AuctionId(g: Plan, epoch: number, offset: number): number {
-  const maxAuction = lastBase0AuctionId(g, epoch, offset);
+/** A recent auction (or one a little ahead), given the last auction id (`lastBase0AuctionId`). */
+function nextBase0AuctionId(g: Plan, maxAuction: number): number {
   const minAuction = Math.max(maxAuction - g.numInFlightAuctions, 0);
   return minAuction + nextInt(maxAuction - minAuction + 1 + g.auctionIdLead);
 }
@@ -340,17 +355,19 @@ function nextPrice(): number {
 // JSON.stringify writes the same bytes as ever.
 
 function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: string): Bid {
+  const lastAuction = lastBase0AuctionId(g, epoch, offset);
   let auction: number;
   if (nextInt(g.hotAuctionRatio) > 0) {
-    auction = Math.floor(lastBase0AuctionId(g, epoch, offset) / g.hotAuctionRatio) * g.hotAuctionRatio;
+    auction = Math.floor(lastAuction / g.hotAuctionRatio) * g.hotAuctionRatio;
   } else {
-    auction = nextBase0AuctionId(g, epoch, offset);
+    auction = nextBase0AuctionId(g, lastAuction);
   }
+  const lastPerson = lastBase0PersonId(g, epoch, offset);
   let bidder: number;
   if (nextInt(g.hotBidderRatio) > 0) {
-    bidder = Math.floor(lastBase0PersonId(g, epoch, offset) / g.hotBidderRatio) * g.hotBidderRatio + 1;
+    bidder = Math.floor(lastPerson / g.hotBidderRatio) * g.hotBidderRatio + 1;
   } else {
-    bidder = nextBase0PersonId(g, epoch, offset);
+    bidder = nextBase0PersonId(g, lastPerson);
   }
   const price = nextPrice();
   let channel: string;
@@ -394,11 +411,12 @@ function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra:
 
 function nextAuction(g: Plan, epoch: number, offset: number, time: number, extra: string): Auction {
   const id = epoch * g.auctionProportion + (offset - g.personProportion) + FIRST_AUCTION_ID;
+  const lastPerson = lastBase0PersonId(g, epoch, offset);
   let seller: number;
   if (nextInt(g.hotSellerRatio) > 0) {
-    seller = Math.floor(lastBase0PersonId(g, epoch, offset) / g.hotSellerRatio) * g.hotSellerRatio;
+    seller = Math.floor(lastPerson / g.hotSellerRatio) * g.hotSellerRatio;
   } else {
-    seller = nextBase0PersonId(g, epoch, offset);
+    seller = nextBase0PersonId(g, lastPerson);
   }
   const initialBid = nextPrice();
   const reserve = initialBid + nextPrice();
