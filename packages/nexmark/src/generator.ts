@@ -35,14 +35,26 @@ import {
 import { priceOf } from './price.js';
 
 // ------------------------------------------------------------------ PRNG
-// Module-level state: generation is synchronous, so one state is enough and
-// no object is allocated per event for the random stream. It is a field of
-// a constant object rather than a module-level `let`: a `let` is a context
-// slot whose every read the optimiser guards (not yet initialised? a small
-// integer? a boxed number?) and whose arithmetic it then does in doubles;
-// a field holding small integers is read and written as an int32, and
-// consecutive draws inlined into one function keep it in a register.
-const rng = { state: 0 };
+// Event `index` seeds mulberry32 from a hash of (seed, index) and consumes
+// its outputs ("draws") in a fixed order, which depends on the event's type
+// and on earlier draws (a cold auction takes one more draw than a hot one).
+//
+// mulberry32's state only advances by a constant, so its outputs do not
+// depend on each other: `fillDraws` computes every draw an event of a type
+// may consume in one tight loop (the CPU overlaps them), into `DRAWS`, and
+// the event code reads them in order through a local cursor (`DRAWS[k++]`).
+// The PRNG state never lives in memory between draws, and the event code
+// calls no helper with a side effect: the helpers below are small pure
+// functions of a draw, which the optimiser inlines within its budget
+// (drawing through a stateful `nextInt()` exhausted that budget halfway
+// through a bid, leaving calls on the hot path).
+
+/** Most draws an event of each type consumes (the longest path through its code, see each). */
+const PERSON_DRAWS = 11;
+const AUCTION_DRAWS = 13;
+const BID_DRAWS = 10;
+/** The current event's draws: generation is synchronous, so one buffer serves every generator. */
+const DRAWS = new Uint32Array(16);
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -53,28 +65,27 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function seedRng(seedHash: number, index: number): void {
+/** Fills `DRAWS[0, count)` with the first `count` mulberry32 outputs of event `index`. */
+function fillDraws(seedHash: number, index: number, count: number): void {
   const lo = index >>> 0;
   const hi = Math.floor(index / 4294967296) >>> 0;
-  rng.state = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f)) | 0;
+  let s = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f)) | 0;
+  for (let k = 0; k < count; k++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    DRAWS[k] = t ^ (t >>> 14); // stored as uint32: (x >>> 0)
+  }
 }
 
-/** mulberry32: next unsigned 32-bit value. */
-function nextU32(): number {
-  const s = (rng.state = (rng.state + 0x6d2b79f5) | 0);
-  let t = Math.imul(s ^ (s >>> 15), 1 | s);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
+/** A draw as a uniform number in [0, 1). */
+function uniform(u: number): number {
+  return u / 4294967296;
 }
 
-/** Uniform in [0, 1). */
-function nextFloat(): number {
-  return nextU32() / 4294967296;
-}
-
-/** Uniform integer in [0, n). */
-function nextInt(n: number): number {
-  return Math.floor(nextFloat() * n);
+/** A draw as a uniform integer in [0, n). */
+function uniformInt(u: number, n: number): number {
+  return Math.floor((u / 4294967296) * n);
 }
 
 // ------------------------------------------------------------------ fixed lists
@@ -330,56 +341,53 @@ function lastBase0AuctionId(g: Plan, epoch: number, offset: number): number {
   return Math.max(0, epoch * g.auctionProportion + offset);
 }
 
-/** A recent person (or one in flight), given the last person id (`lastBase0PersonId`). */
-function nextBase0PersonId(g: Plan, lastPerson: number): number {
+/** A recent person (or one in flight) from draw `u`, given the last person id (`lastBase0PersonId`). */
+function nextBase0PersonId(g: Plan, lastPerson: number, u: number): number {
   const numPeople = lastPerson + 1;
   const active = Math.min(numPeople, g.numActivePeople);
-  return numPeople - active + nextInt(active + g.numInFlightPeople);
+  return numPeople - active + uniformInt(u, active + g.numInFlightPeople);
 }
 
-/** A recent auction (or one a little ahead), given the last auction id (`lastBase0AuctionId`). */
-function nextBase0AuctionId(g: Plan, maxAuction: number): number {
+/** A recent auction (or one a little ahead) from draw `u`, given the last auction id (`lastBase0AuctionId`). */
+function nextBase0AuctionId(g: Plan, maxAuction: number, u: number): number {
   const minAuction = Math.max(maxAuction - g.numInFlightAuctions, 0);
-  return minAuction + nextInt(maxAuction - minAuction + 1 + g.auctionIdLead);
-}
-
-/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice; see `price.ts`). */
-function nextPrice(): number {
-  return priceOf(nextU32());
+  return minAuction + uniformInt(u, maxAuction - minAuction + 1 + g.auctionIdLead);
 }
 
 // ------------------------------------------------------------------ events
-// The draws from the PRNG happen in a fixed order per event type (that order
-// is the event: changing it changes every later field). Object literals list
-// the fields in the model's order, so each type has one hidden class and
-// JSON.stringify writes the same bytes as ever.
+// Each event reads its draws in a fixed order (that order is the event:
+// changing it changes every later field); `k` is the index of the next
+// unread draw. Object literals list the fields in the model's order, so each
+// type has one hidden class and JSON.stringify writes the same bytes as ever.
 
-function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: string): Bid {
+/** Draws: hot auction?, [cold: which auction], hot bidder?, [cold: which bidder], price, hot channel?, channel — at most 7. */
+function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: string, k: number): Bid {
+  const d = DRAWS;
   const lastAuction = lastBase0AuctionId(g, epoch, offset);
   let auction: number;
-  if (nextInt(g.hotAuctionRatio) > 0) {
+  if (uniformInt(d[k++]!, g.hotAuctionRatio) > 0) {
     auction = Math.floor(lastAuction / g.hotAuctionRatio) * g.hotAuctionRatio;
   } else {
-    auction = nextBase0AuctionId(g, lastAuction);
+    auction = nextBase0AuctionId(g, lastAuction, d[k++]!);
   }
   const lastPerson = lastBase0PersonId(g, epoch, offset);
   let bidder: number;
-  if (nextInt(g.hotBidderRatio) > 0) {
+  if (uniformInt(d[k++]!, g.hotBidderRatio) > 0) {
     bidder = Math.floor(lastPerson / g.hotBidderRatio) * g.hotBidderRatio + 1;
   } else {
-    bidder = nextBase0PersonId(g, lastPerson);
+    bidder = nextBase0PersonId(g, lastPerson, d[k++]!);
   }
-  const price = nextPrice();
+  const price = priceOf(d[k++]!);
   let channel: string;
   let url: string;
-  if (nextInt(10) > 0) {
-    const k = nextInt(HOT_CHANNELS.length);
-    channel = HOT_CHANNELS[k]!;
-    url = HOT_URLS[k]!;
+  if (uniformInt(d[k++]!, 10) > 0) {
+    const c = uniformInt(d[k]!, HOT_CHANNELS.length);
+    channel = HOT_CHANNELS[c]!;
+    url = HOT_URLS[c]!;
   } else {
-    const k = nextInt(CHANNELS_NUMBER);
-    channel = COLD_CHANNELS[k]!;
-    url = COLD_URLS[k]!;
+    const c = uniformInt(d[k]!, CHANNELS_NUMBER);
+    channel = COLD_CHANNELS[c]!;
+    url = COLD_URLS[c]!;
   }
   return {
     auction: auction + FIRST_AUCTION_ID,
@@ -392,16 +400,19 @@ function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: st
   };
 }
 
-function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra: string): Person {
+/** Draws: first name, last name, city, e-mail domain, 4 groups of card digits — 8. */
+function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra: string, k: number): Person {
+  const d = DRAWS;
   const id = epoch * g.personProportion + offset + FIRST_PERSON_ID;
-  const name = nextInt(FIRST_NAMES.length) * LAST_NAMES.length + nextInt(LAST_NAMES.length);
-  const cityState = US_CITIES[nextInt(US_CITIES.length)]!;
-  const domain = EMAIL_DOMAINS[nextInt(EMAIL_DOMAINS.length)]!;
+  const first = uniformInt(d[k]!, FIRST_NAMES.length);
+  const name = first * LAST_NAMES.length + uniformInt(d[k + 1]!, LAST_NAMES.length);
+  const cityState = US_CITIES[uniformInt(d[k + 2]!, US_CITIES.length)]!;
+  const domain = EMAIL_DOMAINS[uniformInt(d[k + 3]!, EMAIL_DOMAINS.length)]!;
   return {
     id,
     name: FULL_NAMES[name]!,
     emailAddress: `${EMAIL_NAMES[name]!}${id}@${domain}`,
-    creditCard: `${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!} ${DIGITS4[nextInt(10000)]!}`,
+    creditCard: `${DIGITS4[uniformInt(d[k + 4]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 5]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 6]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 7]!, 10000)]!}`,
     city: cityState[0],
     state: cityState[1],
     dateTime: time,
@@ -409,20 +420,34 @@ function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra:
   };
 }
 
-function nextAuction(g: Plan, epoch: number, offset: number, time: number, extra: string): Auction {
+/**
+ * Draws: hot seller?, [cold: which seller], initial bid, reserve's increment,
+ * adjective, noun, description length, description start, length, category — at most 10.
+ */
+function nextAuction(
+  g: Plan,
+  epoch: number,
+  offset: number,
+  time: number,
+  extra: string,
+  k: number,
+): Auction {
+  const d = DRAWS;
   const id = epoch * g.auctionProportion + (offset - g.personProportion) + FIRST_AUCTION_ID;
   const lastPerson = lastBase0PersonId(g, epoch, offset);
   let seller: number;
-  if (nextInt(g.hotSellerRatio) > 0) {
+  if (uniformInt(d[k++]!, g.hotSellerRatio) > 0) {
     seller = Math.floor(lastPerson / g.hotSellerRatio) * g.hotSellerRatio;
   } else {
-    seller = nextBase0PersonId(g, lastPerson);
+    seller = nextBase0PersonId(g, lastPerson, d[k++]!);
   }
-  const initialBid = nextPrice();
-  const reserve = initialBid + nextPrice();
-  const itemName = nextInt(ITEM_ADJECTIVES.length) * ITEM_NOUNS.length + nextInt(ITEM_NOUNS.length);
-  const descriptionLength = 20 + nextInt(21);
-  const descriptionStart = nextInt(POOL_SIZE);
+  const initialBid = priceOf(d[k]!);
+  const reserve = initialBid + priceOf(d[k + 1]!);
+  const itemName =
+    uniformInt(d[k + 2]!, ITEM_ADJECTIVES.length) * ITEM_NOUNS.length +
+    uniformInt(d[k + 3]!, ITEM_NOUNS.length);
+  const descriptionLength = 20 + uniformInt(d[k + 4]!, 21);
+  const descriptionStart = uniformInt(d[k + 5]!, POOL_SIZE);
   return {
     id,
     itemName: ITEM_NAMES[itemName]!,
@@ -430,26 +455,31 @@ function nextAuction(g: Plan, epoch: number, offset: number, time: number, extra
     initialBid,
     reserve,
     dateTime: time,
-    expires: time + g.minAuctionLengthMs + nextInt(g.auctionLengthRange),
+    expires: time + g.minAuctionLengthMs + uniformInt(d[k + 6]!, g.auctionLengthRange),
     seller: seller + FIRST_PERSON_ID,
-    category: FIRST_CATEGORY_ID + nextInt(g.numCategories),
+    category: FIRST_CATEGORY_ID + uniformInt(d[k + 7]!, g.numCategories),
     extra,
   };
 }
 
-/** Event `index` of the plan's stream: what every public entry point ends in. */
+/**
+ * Event `index` of the plan's stream: what every public entry point ends in.
+ * Draws: out of order?, [yes: by how much], padding — at most 3, then the type's.
+ */
 function generate(index: number, g: Plan): NexmarkEvent {
-  seedRng(g.seedHash, index);
-  let time = g.firstEventTimeMs + Math.floor((index * g.interEventDelayUs) / 1000);
-  if (nextFloat() < g.outOfOrderFraction) time -= nextInt(g.disorderRange);
   const epoch = Math.floor(index / g.totalProportion);
   const offset = index - epoch * g.totalProportion;
-  const extra = g.extras[nextU32() & (EXTRA_TABLE_SIZE - 1)]!;
+  const type = offset >= g.bidOffset ? 2 : offset < g.personProportion ? 0 : 1;
+  fillDraws(g.seedHash, index, type === 2 ? BID_DRAWS : type === 0 ? PERSON_DRAWS : AUCTION_DRAWS);
+  const d = DRAWS;
+  let k = 0;
+  let time = g.firstEventTimeMs + Math.floor((index * g.interEventDelayUs) / 1000);
+  if (uniform(d[k++]!) < g.outOfOrderFraction) time -= uniformInt(d[k++]!, g.disorderRange);
+  const extra = g.extras[d[k++]! & (EXTRA_TABLE_SIZE - 1)]!;
   // Bids first: 46 of every 50 events.
-  if (offset >= g.bidOffset) return { event_type: 2, bid: nextBid(g, epoch, offset, time, extra) };
-  if (offset < g.personProportion)
-    return { event_type: 0, person: nextPerson(g, epoch, offset, time, extra) };
-  return { event_type: 1, auction: nextAuction(g, epoch, offset, time, extra) };
+  if (type === 2) return { event_type: 2, bid: nextBid(g, epoch, offset, time, extra, k) };
+  if (type === 0) return { event_type: 0, person: nextPerson(g, epoch, offset, time, extra, k) };
+  return { event_type: 1, auction: nextAuction(g, epoch, offset, time, extra, k) };
 }
 
 /** Which kind of event index `index` is: 0 person, 1 auction, 2 bid. Cheap; does not generate the event. */
