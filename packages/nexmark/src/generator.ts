@@ -422,7 +422,7 @@ function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra:
 
 /**
  * Draws: hot seller?, [cold: which seller], initial bid, reserve's increment,
- * adjective, noun, description length, description start, length, category — at most 10.
+ * adjective, noun, description length, description start, auction length, category — at most 10.
  */
 function nextAuction(
   g: Plan,

@@ -44,10 +44,8 @@ import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from
 
 export type { ClusterBenchResult } from './bench-cluster.js';
 
-/** One local (single-process mini-cluster) row of the benchmark's results. */
-export interface BenchResult {
-  mode: 'local';
-  query: string;
+/** What every local row measures: one run over `events` events. */
+interface RunMeasures {
   parallelism: number;
   events: number;
   /** Wall-clock seconds of the run. */
@@ -56,6 +54,12 @@ export interface BenchResult {
   cpuSeconds: number;
   eventsPerSecond: number;
   eventsPerCpuSecond: number;
+}
+
+/** One local (single-process mini-cluster) row of the benchmark's results. */
+export interface BenchResult extends RunMeasures {
+  mode: 'local';
+  query: string;
   /** The hand-written baseline's events per CPU-second (single thread). */
   baselineEventsPerCpuSecond: number;
   /** eventsPerCpuSecond / baselineEventsPerCpuSecond. */
@@ -72,17 +76,9 @@ export interface BenchResult {
  * At parallelism p the p subtask shares are generated one after the other in
  * the bench's own thread, so events/s is one thread's rate at every p.
  */
-export interface GeneratorBenchResult {
+export interface GeneratorBenchResult extends RunMeasures {
   mode: 'generator';
   query: 'generator';
-  parallelism: number;
-  events: number;
-  /** Wall-clock seconds of the loop. */
-  seconds: number;
-  /** User + system CPU seconds of the loop (the whole process). */
-  cpuSeconds: number;
-  eventsPerSecond: number;
-  eventsPerCpuSecond: number;
 }
 
 /** A row of any kind. */
