@@ -7,7 +7,8 @@
  * of each event (keys in the model's order, as `freshet nexmark generate`
  * writes them), each followed by `\n` — so it also equals `sha256sum` of the
  * file `freshet nexmark generate --events 1000000 --seed 42 --out FILE`
- * writes, and of the Java peer's `GenDump` output for the same events.
+ * writes, and of the Java peer's `GenDump 1000000 42` output (checked for
+ * seeds 42 and 7 with `../shared/peer-flink`'s port of this generator).
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
