@@ -1,9 +1,11 @@
 import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { artifactsRouter } from './routers/artifacts.js';
+import { authRouter } from './routers/auth.js';
 import { clusterRouter } from './routers/cluster.js';
 import { executionsRouter } from './routers/executions.js';
 import { jobsRouter } from './routers/jobs.js';
 import { taskManagersRouter } from './routers/task-managers.js';
+import { tokensRouter } from './routers/tokens.js';
 import { router } from './trpc.js';
 
 /** The JobManager's whole tRPC API, served at `/trpc`. */
@@ -13,6 +15,8 @@ export const appRouter = router({
   artifacts: artifactsRouter,
   jobs: jobsRouter,
   executions: executionsRouter,
+  auth: authRouter,
+  tokens: tokensRouter,
 });
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
@@ -29,6 +33,9 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type RouterErrorShape = inferRouterError<AppRouter>;
 
 export type { ProgramDiagnostic } from '@freshet/planner';
+export type { Role } from './auth/roles.js';
+export type { TokenInfo, CreatedToken } from './auth/tokens.js';
+export type { Session, WhoAmI } from './routers/auth.js';
 
 export type { ClusterOverview, ClusterThroughput, HealthPoint, TaskManagerInfo } from './cluster/registry.js';
 export type { TaskManagerDetails } from './routers/task-managers.js';
