@@ -6,7 +6,7 @@ import { executionsRouter } from './routers/executions.js';
 import { jobsRouter } from './routers/jobs.js';
 import { taskManagersRouter } from './routers/task-managers.js';
 import { tokensRouter } from './routers/tokens.js';
-import { router } from './trpc.js';
+import { router, type Access, type ProcedureMeta } from './trpc.js';
 
 /** The JobManager's whole tRPC API, served at `/trpc`. */
 export const appRouter = router({
@@ -18,6 +18,24 @@ export const appRouter = router({
   auth: authRouter,
   tokens: tokensRouter,
 });
+
+/** One procedure of the API, as {@link listProcedures} describes it. */
+export interface ProcedureInfo {
+  /** `jobs.submit` */
+  path: string;
+  type: 'query' | 'mutation' | 'subscription';
+  /** Who may call it; undefined only for a procedure declared without one of the builders (a bug). */
+  access: Access | undefined;
+}
+
+/** Every procedure of the API with its kind and access, read from the router (so nothing is forgotten). */
+export function listProcedures(): ProcedureInfo[] {
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: ProcedureInfo['type']; meta?: ProcedureMeta } }
+  >;
+  return Object.entries(procedures).map(([path, p]) => ({ path, type: p._def.type, access: p._def.meta?.access }));
+}
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
 export type AppRouter = typeof appRouter;
