@@ -27,7 +27,10 @@ afterAll(async () => {
  * is its first event (`event: serialized-error`, and the stream ends), so its
  * status is that event's.
  */
-async function call(p: ProcedureInfo, headers: Record<string, string> = {}): Promise<{ status: number; code: string | undefined }> {
+async function call(
+  p: ProcedureInfo,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; code: string | undefined }> {
   const input = encodeURIComponent(JSON.stringify({}));
   if (p.type === 'subscription') {
     const abort = new AbortController();
@@ -77,7 +80,9 @@ const TASKMANAGER_PROCEDURES = [
 describe('the API', () => {
   it('declares who may call every procedure; only a login code needs no token', () => {
     expect(procedures.filter((p) => p.access === undefined)).toEqual([]);
-    expect(procedures.filter((p) => p.access === 'public').map((p) => p.path)).toEqual(['auth.redeemLoginCode']);
+    expect(procedures.filter((p) => p.access === 'public').map((p) => p.path)).toEqual([
+      'auth.redeemLoginCode',
+    ]);
     expect(
       procedures
         .filter((p) => p.access === 'taskManager')
@@ -90,7 +95,12 @@ describe('the API', () => {
   it.each(procedures.filter((p) => p.access !== 'public' && p.access !== 'taskManager'))(
     'refuses an anonymous or bad-token call of $path with 401',
     async (p) => {
-      for (const headers of [{}, { authorization: 'Bearer fst_not-a-real-token' }, { authorization: 'Basic YTpi' }]) {
+      const attempts: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer fst_not-a-real-token' },
+        { authorization: 'Basic YTpi' },
+      ];
+      for (const headers of attempts) {
         const answer = await call(p, headers);
         expect(answer, JSON.stringify(headers)).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
       }
@@ -116,12 +126,18 @@ describe('the API', () => {
     form.append('file', new Blob(['export default () => {}']), 'x.ts');
     expect(codeOf(await rejection(viewer.artifacts.upload.mutate(form)))).toBe('FORBIDDEN');
     expect(codeOf(await rejection(viewer.jobs.cancel.mutate({ jobId: 'any' })))).toBe('FORBIDDEN');
-    expect(codeOf(await rejection(viewer.jobs.submit.mutate({ artifactId: '0'.repeat(64) })))).toBe('FORBIDDEN');
+    expect(codeOf(await rejection(viewer.jobs.submit.mutate({ artifactId: '0'.repeat(64) })))).toBe(
+      'FORBIDDEN',
+    );
     const developer = clients.developer.client;
     expect(codeOf(await rejection(developer.tokens.list.query()))).toBe('FORBIDDEN');
-    expect(codeOf(await rejection(developer.artifacts.delete.mutate({ id: '0'.repeat(64) })))).toBe('FORBIDDEN');
+    expect(codeOf(await rejection(developer.artifacts.delete.mutate({ id: '0'.repeat(64) })))).toBe(
+      'FORBIDDEN',
+    );
     const err = await rejection(developer.tokens.create.mutate({ name: 'mine', role: 'admin' }));
-    expect(err.message).toBe("tokens.create needs the admin role; the token 'test developer' has the developer role");
+    expect(err.message).toBe(
+      "tokens.create needs the admin role; the token 'test developer' has the developer role",
+    );
     // What they may do still works.
     expect(codeOf(await rejection(developer.jobs.cancel.mutate({ jobId: 'no-such-job' })))).toBe('NOT_FOUND');
     expect(await viewer.jobs.list.query({})).toMatchObject({ jobs: [] });
@@ -142,7 +158,9 @@ describe('the API', () => {
     await admin.tokens.revoke.mutate({ id: created.info.id });
     expect(codeOf(await rejection(ci.auth.whoami.query()))).toBe('UNAUTHORIZED');
     expect((await admin.tokens.list.query()).map((t) => t.id)).not.toContain(created.info.id);
-    expect((await admin.tokens.list.query({ all: true })).find((t) => t.id === created.info.id)?.revokedAt).not.toBeNull();
+    expect(
+      (await admin.tokens.list.query({ all: true })).find((t) => t.id === created.info.id)?.revokedAt,
+    ).not.toBeNull();
   });
 
   it('refuses an expired token', async () => {
@@ -157,7 +175,9 @@ describe('the API', () => {
     const session = await anonymous.auth.redeemLoginCode.mutate({ code });
     expect(session).toMatchObject({ role: 'viewer', name: 'dashboard session (from test viewer)' });
     expect(codeOf(await rejection(anonymous.auth.redeemLoginCode.mutate({ code })))).toBe('UNAUTHORIZED');
-    expect(codeOf(await rejection(anonymous.auth.redeemLoginCode.mutate({ code: 'flc_guess' })))).toBe('UNAUTHORIZED');
+    expect(codeOf(await rejection(anonymous.auth.redeemLoginCode.mutate({ code: 'flc_guess' })))).toBe(
+      'UNAUTHORIZED',
+    );
     const browser = createJobManagerClient(jm.url, { token: session.token });
     expect(await browser.auth.whoami.query()).toMatchObject({ role: 'viewer' });
     expect(await browser.auth.signOut.mutate()).toEqual({ revoked: true });
@@ -169,7 +189,9 @@ describe('the API', () => {
 
   it('refuses a batch above --max-batch-size with 400 before running any of it', async () => {
     const paths = Array.from({ length: 4 }, () => 'jobs.plan').join(',');
-    const body = JSON.stringify(Object.fromEntries([0, 1, 2, 3].map((i) => [i, { artifactId: '0'.repeat(64) }])));
+    const body = JSON.stringify(
+      Object.fromEntries([0, 1, 2, 3].map((i) => [i, { artifactId: '0'.repeat(64) }])),
+    );
     const res = await fetch(`${jm.url}/trpc/${paths}?batch=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${clients.admin.token}` },
@@ -177,15 +199,20 @@ describe('the API', () => {
     });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('Batch call exceeds maximum size');
-    const ok = await fetch(`${jm.url}/trpc/jobs.list,jobs.list?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`, {
-      headers: { authorization: `Bearer ${clients.admin.token}` },
-    });
+    const ok = await fetch(
+      `${jm.url}/trpc/jobs.list,jobs.list?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`,
+      {
+        headers: { authorization: `Bearer ${clients.admin.token}` },
+      },
+    );
     expect(ok.status).toBe(200);
   });
 
   it('answers /healthz without a token, and bundles only to TaskManagers', async () => {
     expect((await fetch(`${jm.url}/healthz`)).status).toBe(200);
     const bundle = `${jm.url}/artifacts/${'0'.repeat(64)}.mjs`;
-    expect((await fetch(bundle, { headers: { authorization: `Bearer ${clients.admin.token}` } })).status).toBe(401);
+    expect(
+      (await fetch(bundle, { headers: { authorization: `Bearer ${clients.admin.token}` } })).status,
+    ).toBe(401);
   });
 });

@@ -21,7 +21,10 @@ let connections = 0;
 let port = 0;
 
 beforeAll(async () => {
-  const result = await compileProgram({ path: join(fixtures, 'escape.ts') }, { cacheDir: scratch, typecheck: false });
+  const result = await compileProgram(
+    { path: join(fixtures, 'escape.ts') },
+    { cacheDir: scratch, typecheck: false },
+  );
   if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
   bundlePath = result.bundlePath;
   listener = createServer((socket) => {
@@ -33,14 +36,23 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => listener.close(() => r()));
+  await new Promise<void>((r) =>
+    listener.close(() => {
+      r();
+    }),
+  );
   rmSync(scratch, { recursive: true, force: true });
 });
 
 /** The outcome the program reported (`ok:…` or `blocked:…`), or the plan's failure. */
 async function outcome(mode: IsolationMode, attack: string, target = ''): Promise<string> {
   try {
-    const { graph } = await planInSandbox(bundlePath, [attack, target], {}, { isolation: mode, timeoutMs: 8000 });
+    const { graph } = await planInSandbox(
+      bundlePath,
+      [attack, target],
+      {},
+      { isolation: mode, timeoutMs: 8000 },
+    );
     return graph.config.name;
   } catch (err) {
     if (err instanceof PlanError) return `plan failed:${err.reason}`;
@@ -118,7 +130,8 @@ describe('the isolation', () => {
   it('names its layers', () => {
     const auto = detectIsolation('auto');
     expect(auto.description).toContain('empty env');
-    if (auto.bwrap !== undefined) expect(auto.description).toMatch(/^bubblewrap \(user, pid, net, ipc namespaces\), node --/);
+    if (auto.bwrap !== undefined)
+      expect(auto.description).toMatch(/^bubblewrap \(user, pid, net, ipc namespaces\), node --/);
     expect(detectIsolation('permission-only').description).toContain('no network isolation');
     expect(readFileSync(bundlePath, 'utf8').length).toBeGreaterThan(0);
   });
