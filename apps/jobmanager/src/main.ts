@@ -87,6 +87,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     }),
     collectLimitPerJob: config.collectLimitPerJob,
     collectLimitTotal: config.collectLimitTotal,
+    finishedJobLingerMs: config.finishedJobLingerMs,
   });
   const tokens = new TokenService({ db, logger });
   return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };

@@ -102,6 +102,11 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 100_000_000)
       .defaultValue(200_000)
       .withDescription('collected records kept in memory over all running jobs'),
+    finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
+      .env('FRESHET_FINISHED_JOB_LINGER_MS')
+      .intType(0, 3_600_000)
+      .defaultValue(10_000)
+      .withDescription("how long an ended job stays in memory for late reports before only the database holds it"),
     tlsCert: key('--tls-cert <file>')
       .env('FRESHET_JOBMANAGER_TLS_CERT')
       .pathType()

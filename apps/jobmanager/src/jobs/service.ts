@@ -920,6 +920,7 @@ export class JobService {
     metrics.forget(job.id);
     this.#collectedTotal -= job.collectedKept;
     this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w !== job));
+    this.#opts.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
   /** Once a second: metrics history points and the cluster throughput. */
