@@ -7,7 +7,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobManagerClient } from '../src/client.js';
-import { adminClient, adminHeaders, ensureBuilt, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
+import {
+  adminClient,
+  adminHeaders,
+  ensureBuilt,
+  ProcessGroup,
+  type JobManagerProcess,
+} from '../src/testing.js';
 import { codeOf, rejection } from './rejection.js';
 
 const group = new ProcessGroup();
@@ -87,13 +93,21 @@ describe('a JobManager under load', () => {
     }, 100);
     const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => upload(program(i), `p${i}.ts`)));
     clearInterval(sampler);
-    const counts = statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
-    expect(statuses.filter((s) => !(s === 200 || s === 429)), JSON.stringify(counts)).toEqual([]);
+    const counts = statuses.reduce<Record<number, number>>(
+      (acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }),
+      {},
+    );
+    expect(
+      statuses.filter((s) => !(s === 200 || s === 429)),
+      JSON.stringify(counts),
+    ).toEqual([]);
     expect(counts[200]).toBeGreaterThanOrEqual(2);
     // Settle: workers exit, V8 gives the heap back.
     await new Promise((r) => setTimeout(r, 5_000));
     const after = rssMiB(jm.pid);
-    console.log(`50 uploads: ${JSON.stringify(counts)}; JobManager RSS baseline ${baseline.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, 5 s after ${after.toFixed(0)} MiB`);
+    console.log(
+      `50 uploads: ${JSON.stringify(counts)}; JobManager RSS baseline ${baseline.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, 5 s after ${after.toFixed(0)} MiB`,
+    );
     expect(after).toBeLessThan(baseline + 250);
     const children = childrenOf(jm.pid);
     expect(children.filter((c) => c.state === 'Z')).toEqual([]);
@@ -104,17 +118,24 @@ describe('a JobManager under load', () => {
   it('plans 20 concurrent submits, none taken for a crash', async () => {
     const { artifact } = await client.artifacts.upload.mutate(form(program(1000), 'twenty.ts'));
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => client.jobs.submit.mutate({ artifactId: artifact.id, args: [`run${i}`] })),
+      Array.from({ length: 20 }, (_, i) =>
+        client.jobs.submit.mutate({ artifactId: artifact.id, args: [`run${i}`] }),
+      ),
     );
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    const failed = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String((r as PromiseRejectedResult).reason));
     expect(failed).toEqual([]);
-    for (const r of results) if (r.status === 'fulfilled') await client.jobs.cancel.mutate({ jobId: r.value.jobId });
+    for (const r of results)
+      if (r.status === 'fulfilled') await client.jobs.cancel.mutate({ jobId: r.value.jobId });
   }, 120_000);
 
   it('refuses a batch of 20 plans with 400 before any sandbox starts', async () => {
     const { artifact } = await client.artifacts.upload.mutate(form(program(2000), 'batch.ts'));
     const paths = Array.from({ length: 20 }, () => 'jobs.plan').join(',');
-    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i, { artifactId: artifact.id }])));
+    const body = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i, { artifactId: artifact.id }])),
+    );
     const res = await fetch(`${jm.url}/trpc/${paths}?batch=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...adminHeaders(jm) },
@@ -129,13 +150,17 @@ describe('a JobManager under load', () => {
     const err = await rejection(client.jobs.plan.mutate({ artifactId: artifact.id, parallelism: 4096 }));
     expect(codeOf(err)).toBe('BAD_REQUEST');
     expect(err.message).toContain('--max-job-parallelism');
-    const inCode = await client.artifacts.upload.mutate(form(program(3001, 'env.setParallelism(4096);'), 'wide2.ts'));
+    const inCode = await client.artifacts.upload.mutate(
+      form(program(3001, 'env.setParallelism(4096);'), 'wide2.ts'),
+    );
     const err2 = await rejection(client.jobs.submit.mutate({ artifactId: inCode.artifact.id }));
     expect(codeOf(err2)).toBe('BAD_REQUEST');
-    expect(err2.message).toMatch(/parallelism 4096: the JobManager's limit is 256 \(--max-job-parallelism/);
+    expect(err2.message).toMatch(
+      /with parallelism 4096: the JobManager's limit is 256 \(--max-job-parallelism/,
+    );
   });
 
-  it("keeps serving when a plan-mode program attacks it, and none of its secrets come back", async () => {
+  it('keeps serving when a plan-mode program attacks it, and none of its secrets come back', async () => {
     const attack = `import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { defineProgram } from '@freshet/api';
@@ -157,6 +182,10 @@ export default defineProgram((env) => {
     expect(err.message).not.toContain('PATH');
     expect((await fetch(`${jm.url}/healthz`)).status).toBe(200);
     expect(jm.crashed).toBe(false);
-    expect(jm.logs.some((l) => /^Plan sandbox: bubblewrap \(user, pid, net, ipc namespaces\), node --/.test(l.msg))).toBe(true);
+    expect(
+      jm.logs.some((l) =>
+        /^Plan sandbox: bubblewrap \(user, pid, net, ipc namespaces\), node --/.test(l.msg),
+      ),
+    ).toBe(true);
   });
 });

@@ -64,7 +64,12 @@ export class ProgramPlanner {
    * @throws InvalidProgramError for a program that fails to plan, or plans a vertex above the limit
    * @throws TooManyRequestsError when the plan queue is full
    */
-  async plan(bundlePath: string, fileName: string, args: string[], overrides: PlanOverrides): Promise<PlannedJob> {
+  async plan(
+    bundlePath: string,
+    fileName: string,
+    args: string[],
+    overrides: PlanOverrides,
+  ): Promise<PlannedJob> {
     const max = this.#opts.maxJobParallelism;
     const limit = `the JobManager's limit is ${max} (--max-job-parallelism, FRESHET_MAX_JOB_PARALLELISM)`;
     if (overrides.parallelism !== undefined && overrides.parallelism > max) {
@@ -72,17 +77,20 @@ export class ProgramPlanner {
         details: { parallelism: overrides.parallelism, limit: max },
       });
     }
-    const planned = await this.#opts.queue.run(() =>
-      planBundle(bundlePath, fileName, args, overrides, this.#opts.timeoutMs, this.#opts.sandbox),
+    return this.#opts.queue.run(() =>
+      planBundle(bundlePath, fileName, args, overrides, this.#opts.timeoutMs, this.#opts.sandbox, (graph) => {
+        // Checked on the StreamGraph, before the optimizer builds anything that large.
+        for (const node of graph.nodes) {
+          const parallelism = node.parallelism ?? graph.config.parallelism;
+          if (parallelism > max) {
+            throw new InvalidProgramError(
+              `${fileName} plans operator '${node.name}' with parallelism ${parallelism}: ${limit}`,
+              { details: { parallelism, limit: max } },
+            );
+          }
+        }
+      }),
     );
-    const widest = planned.jobGraph.vertices.reduce((a, v) => (v.parallelism > a.parallelism ? v : a));
-    if (widest.parallelism > max) {
-      throw new InvalidProgramError(
-        `${fileName} plans vertex '${widest.name}' with parallelism ${widest.parallelism}: ${limit}`,
-        { details: { parallelism: widest.parallelism, limit: max } },
-      );
-    }
-    return planned;
   }
 }
 
@@ -98,6 +106,7 @@ export async function planBundle(
   overrides: PlanOverrides,
   timeoutMs: number,
   sandbox?: PlanSandboxOptions,
+  check?: (graph: StreamGraphJson) => void,
 ): Promise<PlannedJob> {
   let plan;
   try {
@@ -106,6 +115,7 @@ export async function planBundle(
     const message = err instanceof Error ? err.message : String(err);
     throw new InvalidProgramError(`Planning ${fileName} failed: ${message}`, { cause: err });
   }
+  check?.(plan.graph);
   try {
     return {
       streamGraph: plan.graph,
