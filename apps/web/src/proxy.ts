@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
-import { SESSION_COOKIE } from '@/lib/session';
+import { redirectTo, SESSION_COOKIE } from '@/lib/session';
 
 /**
  * Pages need a session: without the session cookie a page request goes to
@@ -9,7 +9,7 @@ import { SESSION_COOKIE } from '@/lib/session';
  */
 export function proxy(request: NextRequest): NextResponse {
   if (request.cookies.get(SESSION_COOKIE)?.value) return NextResponse.next();
-  return NextResponse.redirect(new URL('/login', request.url));
+  return redirectTo(request, '/login');
 }
 
 export const config = {

@@ -5,12 +5,24 @@
  * The browser never sees the token; the `/trpc` proxy adds it to every call.
  * Server-only (route handlers and the proxy).
  */
-import type { NextRequest } from 'next/server';
+import { NextResponse, type NextRequest } from 'next/server';
 import { z } from 'zod';
 import { serverEnv } from './env';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'freshet_session';
+
+/**
+ * A 303 to a path of this dashboard, on the host the browser used (its
+ * `Host` header): behind `next start --hostname 127.0.0.1` a handler's
+ * `request.url` names `localhost`, and a redirect there would leave the
+ * cookie (set for the browser's host) behind.
+ */
+export function redirectTo(request: NextRequest, path: string): NextResponse {
+  const own = new URL(request.url);
+  const host = request.headers.get('host') ?? own.host;
+  return NextResponse.redirect(new URL(path, `${own.protocol}//${host}`), 303);
+}
 
 /** The session token of a request, if it has one. */
 export function sessionToken(request: NextRequest): string | undefined {
@@ -25,7 +37,8 @@ export function sessionCookie(request: NextRequest, token: string, expiresAt: Da
     value: token,
     httpOnly: true,
     sameSite: 'strict' as const,
-    secure: new URL(request.url).protocol === 'https:',
+    secure:
+      new URL(request.url).protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https',
     path: '/',
     expires: expiresAt,
   };
@@ -39,9 +52,10 @@ export function sessionCookie(request: NextRequest, token: string, expiresAt: Da
 export function sameOrigin(request: NextRequest): boolean {
   const origin = request.headers.get('origin');
   if (origin === null) return false;
+  // The host the browser used (request.url may name localhost instead).
   const host = request.headers.get('host');
-  const own = new URL(request.url);
-  return origin === own.origin || (host !== null && origin === `${own.protocol}//${host}`);
+  const protocol = new URL(request.url).protocol;
+  return host !== null && origin === `${protocol}//${host}`;
 }
 
 /** The answer to a state-changing request from another origin. */

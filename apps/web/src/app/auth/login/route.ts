@@ -1,7 +1,8 @@
-import { NextResponse, type NextRequest } from 'next/server';
+import type { NextRequest, NextResponse } from 'next/server';
 import {
   crossOriginRefusal,
   jobManagerSession,
+  redirectTo,
   sameOrigin,
   sessionCookie,
   type SessionAnswer,
@@ -12,14 +13,12 @@ export const runtime = 'nodejs';
 
 /** Back to the login page with a message (in the query, so the page can show it). */
 function toLogin(request: NextRequest, message: string): NextResponse {
-  const url = new URL('/login', request.url);
-  url.searchParams.set('error', message);
-  return NextResponse.redirect(url, 303);
+  return redirectTo(request, `/login?${new URLSearchParams({ error: message }).toString()}`);
 }
 
 /** Sets the session cookie and goes to the dashboard, leaving no code or token in the address. */
 function signedIn(request: NextRequest, session: SessionAnswer): NextResponse {
-  const response = NextResponse.redirect(new URL('/', request.url), 303);
+  const response = redirectTo(request, '/');
   response.cookies.set(sessionCookie(request, session.token, new Date(session.expiresAt)));
   response.headers.set('referrer-policy', 'no-referrer');
   return response;
@@ -33,7 +32,7 @@ function signedIn(request: NextRequest, session: SessionAnswer): NextResponse {
  */
 export async function GET(request: NextRequest): Promise<NextResponse> {
   const code = request.nextUrl.searchParams.get('code');
-  if (code === null || code === '') return NextResponse.redirect(new URL('/login', request.url), 303);
+  if (code === null || code === '') return redirectTo(request, '/login');
   const answer = await jobManagerSession('auth.redeemLoginCode', { code });
   return answer.ok ? signedIn(request, answer.data) : toLogin(request, answer.message);
 }

@@ -1,7 +1,8 @@
-import { NextResponse, type NextRequest } from 'next/server';
+import type { NextRequest } from 'next/server';
 import {
   crossOriginRefusal,
   jobManagerMutation,
+  redirectTo,
   sameOrigin,
   SESSION_COOKIE,
   sessionToken,
@@ -15,7 +16,7 @@ export async function POST(request: NextRequest): Promise<Response> {
   if (!sameOrigin(request)) return crossOriginRefusal();
   const token = sessionToken(request);
   if (token !== undefined) await jobManagerMutation('auth.signOut', {}, token);
-  const response = NextResponse.redirect(new URL('/login', request.url), 303);
+  const response = redirectTo(request, '/login');
   response.cookies.delete(SESSION_COOKIE);
   return response;
 }
