@@ -29,7 +29,7 @@ import type { ClusterRegistry, SchedulableTaskManager, TaskManagerLoss } from '.
 import type { Logger } from '../logger.js';
 import type { CommandHub } from './commands.js';
 import type { MetricsStore } from './metrics.js';
-import { planBundle, PlanJobInputSchema, type PlannedJob } from './planning.js';
+import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
 import { z } from 'zod';
 
 /** Input of `jobs.submit`. */
@@ -43,15 +43,18 @@ export type SubmitJobInput = z.input<typeof SubmitJobInputSchema>;
 /** Records of one `collect` sink as shipped by the TaskManagers. */
 export interface CollectedRecords {
   collectId: string;
-  /** The first {@link COLLECT_LIMIT} records, in arrival order. */
+  /** The first records, in arrival order (at most `--collect-limit-per-job` over the job's collect ids). */
   records: unknown[];
   /** Records received in total (more than `records.length` when truncated). */
   total: number;
   truncated: boolean;
 }
 
-/** Records kept per collect id. */
+/** Records kept per job, over its collect ids, unless configured (`--collect-limit-per-job`). */
 export const COLLECT_LIMIT = 10_000;
+
+/** How long an ended job stays in memory for late reports before it leaves for the database. */
+export const FINISHED_JOB_LINGER_MS = 10_000;
 
 /** Cause recorded for jobs a previous JobManager left running. */
 export const RESTART_CAUSE = 'JobManager restarted while the job was running';
@@ -88,6 +91,10 @@ export interface ActiveJob {
   cancelTimer?: NodeJS.Timeout;
   readonly changes: ChangeFeed;
   collected: Map<string, CollectedRecords>;
+  /** Records held in `collected`, over its collect ids. */
+  collectedKept: number;
+  /** Moves the ended job out of memory. */
+  evictTimer?: NodeJS.Timeout;
   /** The job is failing because a subtask was cancelled unexpectedly; a subtask's own failure may still come. */
   causeIsCancel?: boolean;
 }
@@ -114,10 +121,16 @@ export interface JobServiceOptions {
   logger: Logger;
   /** How long a job waits for free slots before it fails. */
   slotRequestTimeoutMs: number;
-  /** Time limit of plan mode. */
-  planTimeoutMs: number;
+  /** Plans programs (plan mode in the sandbox, bounded in concurrency). */
+  planner: ProgramPlanner;
   /** How long TaskManagers have to confirm a cancellation before the JobManager assumes it. @default 10000 */
   cancelTimeoutMs?: number;
+  /** Collected records kept per job. @default {@link COLLECT_LIMIT} */
+  collectLimitPerJob?: number;
+  /** Collected records kept over every job in memory. @default 200000 */
+  collectLimitTotal?: number;
+  /** How long an ended job stays in memory before it leaves for the database. @default {@link FINISHED_JOB_LINGER_MS} */
+  finishedJobLingerMs?: number;
 }
 
 const TERMINAL = new Set<ExecutionState>(TERMINAL_EXECUTION_STATES);
@@ -162,8 +175,10 @@ export class JobService {
   readonly #waiting: ActiveJob[] = [];
   /** TaskManager id -> its slots, each holding a job id or null. */
   readonly #slots = new Map<string, (string | null)[]>();
-  /** Feeds of jobs not in memory (from a previous run), so `jobs.onUpdate` has something to wait on. */
-  readonly #dormant = new Map<string, ChangeFeed>();
+  /** The feed of every job not in memory (ended, or from a previous run): nothing changes there any more. */
+  readonly #dormant = new ChangeFeed();
+  /** Collected records held over every job in memory. */
+  #collectedTotal = 0;
   #lock: Promise<unknown> = Promise.resolve();
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
@@ -215,21 +230,25 @@ export class JobService {
     for (const job of this.#jobs.values()) {
       clearTimeout(job.slotTimer);
       clearTimeout(job.cancelTimer);
+      clearTimeout(job.evictTimer);
     }
     await this.#lock.catch(() => undefined);
+    // Ended jobs still lingering keep their collected records and metrics.
+    for (const job of [...this.#jobs.values()]) {
+      if (TERMINAL_JOB.has(job.status)) await this.#evict(job).catch(() => undefined);
+    }
+  }
+
+  /** Records kept per job (`--collect-limit-per-job`). */
+  get collectLimit(): number {
+    return this.#opts.collectLimitPerJob ?? COLLECT_LIMIT;
   }
 
   /** `jobs.plan`: plans an artifact without submitting it. */
   async plan(input: z.output<typeof PlanJobInputSchema>): Promise<PlannedJob> {
     const artifact = await this.#opts.artifacts.require(input.artifactId);
     const bundlePath = this.#opts.artifacts.bundlePath(artifact.bundleSha)!;
-    return planBundle(
-      bundlePath,
-      artifact.fileName,
-      input.args,
-      planOverridesOf(input),
-      this.#opts.planTimeoutMs,
-    );
+    return this.#opts.planner.plan(bundlePath, artifact.fileName, input.args, planOverridesOf(input));
   }
 
   /** `jobs.submit`: plans, persists the JobGraph and ExecutionGraph, and schedules the job. */
@@ -238,13 +257,7 @@ export class JobService {
     const artifact = await this.#opts.artifacts.require(input.artifactId);
     const bundlePath = this.#opts.artifacts.bundlePath(artifact.bundleSha)!;
     const overrides = planOverridesOf(input);
-    const planned = await planBundle(
-      bundlePath,
-      artifact.fileName,
-      input.args,
-      overrides,
-      this.#opts.planTimeoutMs,
-    );
+    const planned = await this.#opts.planner.plan(bundlePath, artifact.fileName, input.args, overrides);
     const { jobGraph } = planned;
     const jobId = randomUUID();
     const name = input.name ?? jobGraph.jobName;
@@ -261,6 +274,7 @@ export class JobService {
       announcedWait: false,
       changes: new ChangeFeed(),
       collected: new Map(),
+      collectedKept: 0,
     };
     for (const v of jobGraph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
@@ -439,16 +453,21 @@ export class JobService {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
       job.collected.set(input.collectId, entry);
     }
-    const room = Math.max(0, COLLECT_LIMIT - entry.records.length);
+    const room = Math.max(
+      0,
+      Math.min(this.collectLimit - job.collectedKept, (this.#opts.collectLimitTotal ?? 200_000) - this.#collectedTotal),
+    );
     const accepted = Math.min(room, input.values.length);
     for (let i = 0; i < accepted; i++) entry.records.push(input.values[i]);
+    job.collectedKept += accepted;
+    this.#collectedTotal += accepted;
     entry.total += input.values.length;
     entry.truncated = entry.total > entry.records.length;
     job.changes.notify();
     return { accepted, truncated: entry.truncated };
   }
 
-  /** Collected records of a job (empty for a job this JobManager did not run). */
+  /** Collected records of a job in memory (an ended job's are in its row once it left: `jobs.collected`). */
   collected(jobId: string, collectId?: string): CollectedRecords[] {
     const job = this.#jobs.get(jobId);
     if (job === undefined) return [];
@@ -463,11 +482,7 @@ export class JobService {
 
   /** Change feed of one job (state changes, metrics, collected records). */
   changesOf(jobId: string): ChangeFeed {
-    const job = this.#jobs.get(jobId);
-    if (job !== undefined) return job.changes;
-    let feed = this.#dormant.get(jobId);
-    if (feed === undefined) this.#dormant.set(jobId, (feed = new ChangeFeed()));
-    return feed;
+    return this.#jobs.get(jobId)?.changes ?? this.#dormant;
   }
 
   /** Subtasks not yet ended on a TaskManager. */
@@ -792,6 +807,12 @@ export class JobService {
       data.endedAt = now;
       clearTimeout(job.slotTimer);
       clearTimeout(job.cancelTimer);
+      // Late reports (the last metrics, collected records) still land; then the job leaves memory.
+      job.evictTimer = setTimeout(() => {
+        void this.#serial(() => this.#evict(job)).catch((err: unknown) => {
+          this.#opts.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+        });
+      }, this.#opts.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
     }
     await this.#opts.db.prisma.$transaction([
       this.#opts.db.prisma.job.update({ where: { id: job.id }, data }),
@@ -878,6 +899,28 @@ export class JobService {
     }
     await prisma.$transaction(ops);
     job.changes.notify();
+  }
+
+  /**
+   * Moves an ended job out of memory: its collected records and metrics go
+   * to its row (every read of an ended job comes from the database), then
+   * its books here are dropped.
+   */
+  async #evict(job: ActiveJob): Promise<void> {
+    if (this.#jobs.get(job.id) !== job) return;
+    const { db, metrics } = this.#opts;
+    await db.prisma.job.update({
+      where: { id: job.id },
+      data: {
+        collected: [...job.collected.values()] as unknown as Prisma.InputJsonValue,
+        metrics: metrics.snapshot(job.id) as unknown as Prisma.InputJsonValue,
+      },
+    });
+    this.#jobs.delete(job.id);
+    metrics.forget(job.id);
+    this.#collectedTotal -= job.collectedKept;
+    this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w !== job));
+    this.#opts.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
   /** Once a second: metrics history points and the cluster throughput. */

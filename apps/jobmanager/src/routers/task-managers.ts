@@ -8,7 +8,7 @@ import {
 } from '@freshet/protocol';
 import type { HealthPoint, TaskManagerInfo } from '../cluster/registry.js';
 import type { TaskManagerSubtask } from '../jobs/service.js';
-import { publicProcedure, router } from '../trpc.js';
+import { router, taskManagerProcedure, viewerProcedure } from '../trpc.js';
 
 /** `taskManagers.get`: the TaskManager, what runs on it, and its recent health. */
 export interface TaskManagerDetails extends TaskManagerInfo {
@@ -21,10 +21,10 @@ export interface TaskManagerDetails extends TaskManagerInfo {
 /** `taskManagers.*`: what the dashboard reads, and the TaskManagers' control plane. */
 export const taskManagersRouter = router({
   /** Every TaskManager ever registered, newest first, whatever its status. */
-  list: publicProcedure.query(({ ctx }) => ctx.registry.list()),
+  list: viewerProcedure.query(({ ctx }) => ctx.registry.list()),
 
   /** One TaskManager by id with its running subtasks and health history; NOT_FOUND for an unknown id. */
-  get: publicProcedure
+  get: viewerProcedure
     .input(TaskManagerByIdInputSchema)
     .query(async ({ ctx, input }): Promise<TaskManagerDetails> => {
       const info = await ctx.registry.get(input.id);
@@ -36,17 +36,17 @@ export const taskManagersRouter = router({
     }),
 
   /** Control plane: a TaskManager joins and gets its id, session token and heartbeat interval. */
-  register: publicProcedure
+  register: taskManagerProcedure
     .input(RegisterTaskManagerInputSchema)
     .mutation(({ ctx, input }) => ctx.registry.register(input)),
 
   /** Control plane: liveness and health; `reregister` when the session is unknown, UNAUTHORIZED on a bad token. */
-  heartbeat: publicProcedure
+  heartbeat: taskManagerProcedure
     .input(HeartbeatInputSchema)
     .mutation(({ ctx, input }) => ctx.registry.heartbeat(input)),
 
   /** Control plane: a clean shutdown. */
-  deregister: publicProcedure
+  deregister: taskManagerProcedure
     .input(DeregisterInputSchema)
     .mutation(({ ctx, input }) => ctx.registry.deregister(input)),
 
@@ -57,7 +57,7 @@ export const taskManagersRouter = router({
    * UNAUTHORIZED. Commands pushed while the TaskManager is reconnecting wait
    * for it.
    */
-  commands: publicProcedure.input(TaskManagerSessionSchema).subscription(async function* ({
+  commands: taskManagerProcedure.input(TaskManagerSessionSchema).subscription(async function* ({
     ctx,
     input,
     signal,

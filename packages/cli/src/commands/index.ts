@@ -10,6 +10,7 @@ import { register as registerSubmit } from './submit.js';
 import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
+import { register as registerToken } from './token.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -31,4 +32,5 @@ const registrations: ((program: Command) => void)[] = [
   registerCancel,
   registerTaskManagers,
   registerCluster,
+  registerToken,
 ];

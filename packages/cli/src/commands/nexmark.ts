@@ -17,7 +17,7 @@ import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
 import { runLocalJob } from '@freshet/runtime';
 import type { JobManagerClient } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
-import { call, connect } from './jobs.js';
+import { call, connect, withCredentialOptions, type ConnectionOptions } from './jobs.js';
 
 /** The Nexmark queries with an example program. */
 export const NEXMARK_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8'] as const;
@@ -235,10 +235,10 @@ export interface NexmarkClusterRunResult {
  * then finish the output file as the local path does.
  */
 export async function runNexmarkOnCluster(
-  opts: NexmarkRunOptions & { jobmanager: string; discard?: boolean; pollMs?: number },
+  opts: NexmarkRunOptions & ConnectionOptions & { discard?: boolean; pollMs?: number },
 ): Promise<NexmarkClusterRunResult> {
   const url = opts.jobmanager;
-  const client = connect(url);
+  const client = await connect(opts);
   const args = nexmarkProgramArgs(opts);
   const artifactId = await uploadNexmarkProgram(client, url, nexmarkProgramPath(opts));
   const { jobId } = await call(url, () =>
@@ -296,8 +296,7 @@ export function register(program: Command): void {
       process.stderr.write(`wrote ${o.events} events to ${o.out} in ${s.toFixed(2)} s\n`);
     });
 
-  nexmark
-    .command('run <query>')
+  withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ')
     .description(
       `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
     )
@@ -324,6 +323,8 @@ export function register(program: Command): void {
           mode: string;
           program?: string;
           jobmanager?: string;
+          token?: string;
+          jobmanagerCa?: string;
         },
       ) => {
         if (o.mode !== 'batch' && o.mode !== 'streaming')
@@ -341,7 +342,12 @@ export function register(program: Command): void {
         if (o.events !== undefined) opts.events = o.events;
         if (o.program !== undefined) opts.program = o.program;
         if (o.jobmanager !== undefined) {
-          const run = await runNexmarkOnCluster({ ...opts, jobmanager: o.jobmanager });
+          const run = await runNexmarkOnCluster({
+            ...opts,
+            jobmanager: o.jobmanager,
+            token: o.token,
+            jobmanagerCa: o.jobmanagerCa,
+          });
           if (run.status !== 'FINISHED') {
             throw new CliError(
               `${query} (job ${run.jobId}) ended ${run.status}${run.failureCause ? `: ${run.failureCause}` : ''}`,
