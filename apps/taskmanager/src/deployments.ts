@@ -5,6 +5,7 @@ import type {
   RegisterTaskManagerOutput,
   TaskManagerCommand,
 } from '@freshet/protocol';
+import { planOverridesOf } from '@freshet/protocol';
 import {
   ClusterJob,
   computePlanHash,
@@ -149,10 +150,7 @@ export class Deployments {
           dir: join(this.#opts.dataDir, 'bundles'),
           signal: running.abort.signal,
         });
-        const program: ProgramSpec = { bundlePath, args: d.program.args };
-        if (d.program.parallelism !== undefined) program.parallelism = d.program.parallelism;
-        if (d.program.maxParallelism !== undefined) program.maxParallelism = d.program.maxParallelism;
-        if (d.program.runtimeMode !== undefined) program.runtimeMode = d.program.runtimeMode;
+        const program: ProgramSpec = { bundlePath, args: d.program.args, ...planOverridesOf(d.program) };
         const hash = computePlanHash(await loadStreamGraph(program));
         if (hash !== d.jobGraph.planHash) {
           throw new PlanMismatchError(

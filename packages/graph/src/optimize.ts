@@ -23,6 +23,7 @@
  *    operators in order, each operator's output is the next one), so a
  *    fan-out ends the chain and each consumer reads through an exchange.
  */
+import { isReplayableSource } from './checkpointing.js';
 import type { JobEdge, JobGraph, JobVertex } from './job-graph.js';
 import type { Partitioning, StreamEdge, StreamGraph, StreamGraphJson } from './stream-graph.js';
 
@@ -184,6 +185,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       operators: chain.map((n) => (n.uid === undefined ? { nodeId: n.id, kind: n.kind, name: n.name } : { nodeId: n.id, kind: n.kind, name: n.name, uid: n.uid })),
       isSource: head.inputs === 0,
       bounded: bounded.get(chain[chain.length - 1]!.id)!,
+      replayable: head.spec.source === undefined || isReplayableSource(head.spec.source),
     });
   }
 
@@ -220,7 +222,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     return out;
   });
 
-  return {
+  const job: JobGraph = {
     jobName: config.name,
     runtimeMode: config.runtimeMode,
     parallelism: config.parallelism,
@@ -231,6 +233,9 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     vertices,
     edges,
   };
+  if (config.checkpointing !== undefined) job.checkpointing = { ...config.checkpointing };
+  if (config.restartStrategy !== undefined) job.restartStrategy = { ...config.restartStrategy };
+  return job;
 }
 
 /** Kahn's algorithm; among ready nodes the smallest id goes first, so the order is deterministic. */

@@ -1,16 +1,12 @@
 /** Messages between `planInSandbox` and the plan child, over the child's IPC channel. */
-import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
+import type { PlanOverrides, StreamGraphJson } from '@freshet/graph';
 
 /**
  * Settings that take precedence over the program's own (`--parallelism`, `--mode`, …).
  * Exactly the overrides a `ProgramSpec` carries (no job name): workers re-plan
  * from the ProgramSpec and must arrive at the same plan hash.
  */
-export interface PlanOverrides {
-  parallelism?: number;
-  maxParallelism?: number;
-  runtimeMode?: RuntimeMode;
-}
+export type { PlanOverrides } from '@freshet/graph';
 
 /** Parent → child: plan this bundle. */
 export interface ChildRequest {

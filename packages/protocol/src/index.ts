@@ -2,3 +2,4 @@ export {};
 export * from './control/index.js';
 export * from './jobgraph.js';
 export * from './job-status.js';
+export * from './program.js';

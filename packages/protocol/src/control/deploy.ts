@@ -8,7 +8,8 @@
  * its session token as `Authorization: Bearer <taskManagerId>.<token>`).
  */
 import { z } from 'zod';
-import { JobGraphSchema, RuntimeModeSchema } from '../jobgraph.js';
+import { JobGraphSchema } from '../jobgraph.js';
+import { ProgramInvocationSchema } from '../program.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
 
 /** A lowercase sha256 hex digest. */
@@ -55,12 +56,7 @@ export const DeploymentSchema = z.object({
   /** The compiled program: fetch `GET /artifacts/<bundleSha256>.mjs` and verify its sha256. */
   bundleSha256: Sha256Schema,
   /** Arguments and overrides the JobManager planned with; the TaskManager re-plans with the same and checks the plan hash. */
-  program: z.object({
-    args: z.array(z.string()),
-    parallelism: z.int().positive().optional(),
-    maxParallelism: z.int().positive().optional(),
-    runtimeMode: RuntimeModeSchema.optional(),
-  }),
+  program: ProgramInvocationSchema,
   jobGraph: JobGraphSchema,
   slots: z.array(DeployedSlotSchema).min(1),
 });

@@ -8,21 +8,15 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import type { Program } from '@freshet/api';
 import { buildStreamGraph, type PlanOverrides as ApiPlanOverrides } from '@freshet/api/internal';
-import type { RuntimeMode, StreamGraph } from '@freshet/graph';
+import { planOverridesOf, type PlanOverrides as GraphPlanOverrides, type StreamGraph } from '@freshet/graph';
 import { installApiGlobal } from './api-global.js';
 
-/** What is needed to re-create a job's StreamGraph from its bundle. */
-export interface ProgramSpec {
+/** What is needed to re-create a job's StreamGraph from its bundle: the bundle, its arguments and the plan overrides. */
+export interface ProgramSpec extends GraphPlanOverrides {
   /** Path of the compiled ESM bundle (as written by `@freshet/planner`'s `compileProgram`). */
   bundlePath: string;
   /** Arguments passed to the program's default export. */
   args: string[];
-  /** Overrides the program's default parallelism. */
-  parallelism?: number;
-  /** Overrides the program's number of key groups. */
-  maxParallelism?: number;
-  /** Overrides the program's runtime mode. */
-  runtimeMode?: RuntimeMode;
 }
 
 /** Settings that take precedence over what the program sets on its environment. */
@@ -64,9 +58,5 @@ export async function loadProgram(bundlePath: string): Promise<ProgramMain> {
  */
 export async function loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph> {
   const program = await loadProgram(spec.bundlePath);
-  const overrides: PlanOverrides = {};
-  if (spec.parallelism !== undefined) overrides.parallelism = spec.parallelism;
-  if (spec.maxParallelism !== undefined) overrides.maxParallelism = spec.maxParallelism;
-  if (spec.runtimeMode !== undefined) overrides.runtimeMode = spec.runtimeMode;
-  return buildStreamGraph(program, spec.args, overrides);
+  return buildStreamGraph(program, spec.args, planOverridesOf(spec));
 }
