@@ -7,6 +7,7 @@ import {
   type RegisterTaskManagerOutput,
   type TaskManagerCommand,
 } from '@freshet/protocol';
+import { planOverridesOf } from '@freshet/protocol';
 import {
   ClusterJob,
   computePlanHash,

@@ -7,6 +7,7 @@
  * Node ids are assigned in creation order, starting at 1, so the same program
  * and arguments always give the same ids.
  */
+import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
 export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
@@ -189,6 +190,10 @@ export interface JobConfig {
   autoWatermarkIntervalMs: number;
   /** Flush an output buffer after this long even if not full. @default 10 */
   bufferTimeoutMs: number;
+  /** Periodic checkpoints; absent when checkpointing is disabled (the default). */
+  checkpointing?: CheckpointingSpec;
+  /** The restart strategy the program set; absent = the default (see `effectiveRestartStrategy`). */
+  restartStrategy?: RestartStrategySpec;
 }
 
 /** The whole StreamGraph a program built. */
