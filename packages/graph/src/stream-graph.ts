@@ -73,11 +73,16 @@ export type SourceSpec =
       config?: Record<string, number>;
     };
 
-/** A sink as data. */
+/**
+ * A sink as data. `jsonLines` and `text` write exactly once into the
+ * directory `path` (committed part files); `print` and `collect` are
+ * at-least-once.
+ */
 export type SinkSpec =
   | { type: 'print'; prefix?: string; stderr?: boolean }
   | { type: 'collect'; id: string }
   | { type: 'jsonLines'; path: string }
+  | { type: 'text'; path: string }
   | { type: 'discard' };
 
 /** Watermark generation for `assignTimestampsAndWatermarks`. */

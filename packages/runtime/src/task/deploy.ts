@@ -13,7 +13,14 @@ import { ChannelTopology, consumersOf, producersOf } from '../network/topology.j
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
-import { StreamTask, type ChainMember, type TaskHooks, type TaskOutput, type TaskSettings } from './stream-task.js';
+import {
+  StreamTask,
+  type ChainMember,
+  type TaskCheckpointing,
+  type TaskHooks,
+  type TaskOutput,
+  type TaskSettings,
+} from './stream-task.js';
 
 /** Creates the operator of a node (sources and sinks from `io/`, transforms from `operators/`). */
 export type OperatorFactory = (node: StreamNode, sink: SinkContext) => StreamOperator;
@@ -47,8 +54,19 @@ export interface SlotDeployment {
   createOperator?: OperatorFactory;
   settings?: Partial<TaskSettings>;
   attempt?: number;
-  /** State to restore, per StreamNode id. */
-  restored?: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+  /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
+  restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
+  checkpointing?: TaskCheckpointing;
+}
+
+/** What one subtask restores from. */
+export interface TaskRestore {
+  /** The checkpoint the state comes from. */
+  checkpointId: number;
+  /** Per StreamNode id: the snapshots of the former subtasks (one at an unchanged parallelism). */
+  snapshots: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+  /** The state is the subtask's final state: it finishes at once. */
+  final: boolean;
 }
 
 /** Builds (but does not start) every subtask assigned to `d.slot`. */
@@ -123,7 +141,13 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         hooks: d.hooks,
       };
       if (d.settings) config.settings = d.settings;
-      if (d.restored) config.restored = d.restored;
+      if (d.checkpointing) config.checkpointing = d.checkpointing;
+      const restore = d.restoreFor?.(vertex.id, s);
+      if (restore) {
+        config.restored = restore.snapshots;
+        config.restoredCheckpointId = restore.checkpointId;
+        config.restoredFinal = restore.final;
+      }
       tasks.push(new StreamTask(config));
     }
   }

@@ -201,7 +201,10 @@ export class ClusterJob {
             case 'failed':
               this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
               return;
+            // No checkpoint coordinator on a cluster yet: its slots run without final checkpoints.
             case 'checkpoint':
+            case 'finalState':
+            case 'declineCheckpoint':
               return;
           }
         },
