@@ -21,7 +21,13 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export { DataPlane, type DataPlaneOptions, type PeerAddress } from './network/tcp/data-plane.js';
+export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export {
+  DataPlane,
+  type DataPlaneAdmission,
+  type DataPlaneOptions,
+  type PeerAddress,
+} from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { TaskSettings } from './task/stream-task.js';

@@ -47,6 +47,8 @@ export interface SlotDeployment {
   slot: number;
   /** Slot that runs subtask `subtask` of `vertexId` (the same function on every slot). */
   slotOf: (vertexId: string, subtask: number) => number;
+  /** Whether this deployment runs subtask `subtask` of `vertexId` (one pipelined region of the job). @default every subtask of the slot */
+  runs?: (vertexId: string, subtask: number) => boolean;
   network: NetworkEnvironment;
   hooks: TaskHooks;
   sink: SinkContext;
@@ -90,7 +92,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
     const ids = new Set(vertex.operators.map((o) => o.nodeId));
     const chainEdges = streamGraph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
     for (let s = 0; s < vertex.parallelism; s++) {
-      if (d.slotOf(vertex.id, s) !== d.slot) continue;
+      if (d.slotOf(vertex.id, s) !== d.slot || d.runs?.(vertex.id, s) === false) continue;
       const own = d.streamGraphFor?.(vertex.id, s);
       const chain: ChainMember[] = vertex.operators.map((o) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);

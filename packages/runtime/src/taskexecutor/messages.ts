@@ -61,6 +61,8 @@ export interface SlotWorkerData {
   finalCheckpoints?: boolean;
   /** State to restore (the buffers are in the transfer list). */
   restore?: SlotRestore;
+  /** Only these subtasks (`vertexId#subtask`) of the slot run (one pipelined region); default: all of the slot's. */
+  subtasks?: string[];
 }
 
 /** One subtask, as messages name it. */

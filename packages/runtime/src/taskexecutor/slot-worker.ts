@@ -47,6 +47,12 @@ function shutdown(): void {
   port!.close();
 }
 
+/** Whether a subtask is one of `keys` (`vertexId#subtask`). */
+function subtaskFilter(keys: readonly string[]): (vertexId: string, subtask: number) => boolean {
+  const set = new Set(keys);
+  return (vertexId, subtask) => set.has(`${vertexId}#${subtask}`);
+}
+
 function cancelAll(): void {
   for (const t of tasks) t.cancel();
 }
@@ -89,6 +95,7 @@ async function main(): Promise<void> {
     streamGraph: graph,
     slot: data.slot,
     slotOf: (_vertex, subtask) => subtask % n,
+    ...(data.subtasks === undefined ? {} : { runs: subtaskFilter(data.subtasks) }),
     streamGraphFor: (_vertex, subtask) => graphs[Math.floor(subtask / n)] ?? graph,
     network: net,
     createOperator: factory,
