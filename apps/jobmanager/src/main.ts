@@ -57,6 +57,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     commands,
     metrics,
     logger,
+    dataDir: config.dataDir,
     slotRequestTimeoutMs: config.slotRequestTimeoutMs,
     planTimeoutMs: config.planTimeoutMs,
   });
