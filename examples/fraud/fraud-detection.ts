@@ -100,7 +100,7 @@ export class FraudDetector implements KeyedProcessFunction<string, Transaction, 
   }
 }
 
-/** The fraud detector: `--input FILE [--output FILE]`. */
+/** The fraud detector: `--input FILE [--output DIR]` (a directory of JSON-lines part files). */
 export default defineProgram((env, rawArgs) => {
   const args = parseArgs(rawArgs);
   const input = required(args, 'input', 'JSON lines of {accountId, amount, timestamp}');

@@ -6,9 +6,9 @@
  *
  * Arguments: `--input FILE` (log lines), `--burst N` (5xx per minute that make
  * a burst, default 10), `--disorder-ms MS` (watermark delay, default 5000),
- * `--output-dir DIR` (writes status.jsonl, paths.jsonl, alerts.jsonl,
- * malformed.jsonl) or, without it, collected as `status`, `paths`, `alerts`,
- * `malformed`.
+ * `--output-dir DIR` (writes the directories status, paths, alerts and
+ * malformed below it, each holding JSON-lines part files) or, without it,
+ * collected as `status`, `paths`, `alerts`, `malformed`.
  */
 import {
   defineProgram,
@@ -158,7 +158,7 @@ export default defineProgram((env, rawArgs) => {
 
   const dir = args.get('output-dir');
   const sink = <T>(s: DataStream<T>, id: string) => {
-    if (dir !== undefined) s.writeAsJsonLines(`${dir}/${id}.jsonl`).name(`${id}-file`);
+    if (dir !== undefined) s.writeAsJsonLines(`${dir}/${id}`).name(`${id}-file`);
     else s.collect(id).name(id);
   };
   sink(byStatus, 'status');

@@ -122,9 +122,10 @@ export function persons(events: DataStream<NexmarkEvent>): DataStream<Person> {
     .name('persons');
 }
 
-/** Writes the result to `--output` as JSON lines, discards it (`--discard`), or collects it under `result`. */
+/** Writes the result into the directory `--output` as JSON-lines part files, discards it (`--discard`), or collects it under `result`. */
 export function sinkResult<T>(stream: DataStream<T>, args: QueryArgs): void {
-  // One writer, so `--output` is one file (a parallel file sink writes a directory of part files).
+  // `--output` is a directory of committed part files (exactly once); one writer keeps the result in one
+  // sequence of parts (`part-0-<n>.jsonl`), which `freshet nexmark run` concatenates into its output file.
   if (args.output !== undefined) stream.writeAsJsonLines(args.output).name('output').setParallelism(1);
   else if (args.discard) stream.discard().name('discard');
   else stream.collect('result').name('result');

@@ -7,7 +7,8 @@
  *   socket, emitting the running count of a word each time it appears (the last
  *   record per word is its count so far).
  *
- * Results go to `--output FILE` (JSON lines) or are collected as `counts`.
+ * Results go to `--output DIR` (a directory of JSON-lines part files
+ * `part-<subtask>-<n>.jsonl`, written exactly once) or are collected as `counts`.
  */
 import { defineProgram, type Collector, type DataStream } from '@freshet/api';
 import { parseArgs } from '../args.js';
@@ -24,7 +25,7 @@ export function tokenize(line: string, out: Collector<WordCount>): void {
   if (words) for (const word of words) out.collect({ word, count: 1 });
 }
 
-/** The WordCount program: `--input FILE` or `--socket HOST:PORT`, optional `--output FILE`. */
+/** The WordCount program: `--input FILE` or `--socket HOST:PORT`, optional `--output DIR`. */
 export default defineProgram((env, rawArgs) => {
   const args = parseArgs(rawArgs);
   const input = args.get('input');

@@ -72,6 +72,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     commands,
     metrics,
     logger,
+    dataDir: config.dataDir,
     slotRequestTimeoutMs: config.slotRequestTimeoutMs,
     planner: new ProgramPlanner({
       timeoutMs: config.planTimeoutMs,

@@ -3,11 +3,14 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { TooManyRequestsError } from '@freshet/errors';
+import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { FreshetError, TooManyRequestsError } from '@freshet/errors';
+import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
 import type { Logger } from './logger.js';
 import { appRouter } from './router.js';
-import { answerOf, type Services } from './trpc.js';
+import { answerOf, TRPC_CODE_OF_ERROR, type Services } from './trpc.js';
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -41,6 +44,91 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 const BUNDLE_PATH = /^\/artifacts\/([0-9a-f]{64})\.mjs$/;
 
+/** Largest checkpoint state upload accepted (one subtask's snapshot). */
+export const CHECKPOINT_UPLOAD_LIMIT_BYTES = 1024 * 1024 * 1024;
+
+/** The TaskManager a request's `Authorization: Bearer <taskManagerId>.<token>` proves, if it holds a live session. */
+function taskManagerOf(req: IncomingMessage, services: Services): string | undefined {
+  const auth = /^Bearer (.+)\.([^.]+)$/.exec(req.headers.authorization ?? '');
+  if (auth === null) return undefined;
+  try {
+    return services.registry.checkSession(auth[1]!, auth[2]!) === 'ok' ? auth[1]! : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The HTTP status of a failure, by the same table the tRPC edge uses. */
+function httpStatusOf(err: unknown): number {
+  if (!(err instanceof FreshetError) || err.code === 'INTERNAL') return 500;
+  return getHTTPStatusCodeFromError(new TRPCError({ code: TRPC_CODE_OF_ERROR[err.code] }));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  const all = Buffer.concat(chunks);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+}
+
+/**
+ * `PUT` and `GET /checkpoints/<jobId>/<attempt>/<checkpointId|final>/<vertexId>/<subtask>`
+ * for TaskManagers (`@freshet/protocol`'s `control/checkpoints.ts`): an
+ * upload stores a subtask's snapshot and acknowledges it; a fetch returns
+ * the state it restores from. Both need a live session, and the TaskManager
+ * must run that subtask in that attempt (409 otherwise: fenced).
+ */
+async function serveCheckpointState(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  services: Services,
+): Promise<void> {
+  const taskManagerId = taskManagerOf(req, services);
+  if (taskManagerId === undefined) {
+    res.setHeader('www-authenticate', 'Bearer');
+    sendJson(res, 401, {
+      error: 'Checkpoint state is for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
+    });
+    req.resume();
+    return;
+  }
+  const target = parseCheckpointStatePath(path);
+  if (target === undefined) {
+    sendJson(res, 404, { error: `Not a checkpoint state path: ${path}` });
+    req.resume();
+    return;
+  }
+  try {
+    if (req.method === 'PUT') {
+      const bytes = await readBody(req, CHECKPOINT_UPLOAD_LIMIT_BYTES);
+      if (bytes === undefined) {
+        sendJson(res, 413, { error: `Checkpoint state over ${CHECKPOINT_UPLOAD_LIMIT_BYTES} bytes` });
+        return;
+      }
+      await services.jobs.uploadCheckpointState(taskManagerId, target, bytes, uploadStatsOf(req.headers));
+      res.writeHead(204).end();
+      return;
+    }
+    if (target.checkpointId === 'final') {
+      sendJson(res, 404, { error: 'Final states are read through the checkpoint that holds them' });
+      return;
+    }
+    const bytes = await services.jobs.readCheckpointState(taskManagerId, { ...target, checkpointId: target.checkpointId });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
+    res.end(bytes);
+  } catch (err) {
+    const status = httpStatusOf(err);
+    if (status >= 500) throw err;
+    sendJson(res, status, { error: (err as Error).message });
+  }
+}
+
 /**
  * `GET /artifacts/<bundleSha256>.mjs` for TaskManagers: needs
  * `Authorization: Bearer <taskManagerId>.<token>` of a live session. The
@@ -52,16 +140,7 @@ async function serveBundle(
   path: string,
   services: Services,
 ): Promise<void> {
-  const auth = /^Bearer (.+)\.([^.]+)$/.exec(req.headers.authorization ?? '');
-  let ok = false;
-  if (auth !== null) {
-    try {
-      ok = services.registry.checkSession(auth[1]!, auth[2]!) === 'ok';
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok) {
+  if (taskManagerOf(req, services) === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
       error:
@@ -128,7 +207,10 @@ function rejectHugeUpload(
   return true;
 }
 
-/** Serves tRPC under `/trpc`, program bundles under `/artifacts/` and `GET /healthz` for scripts and probes. */
+/**
+ * Serves tRPC under `/trpc`, program bundles under `/artifacts/`, checkpoint
+ * state under `/checkpoints/` and `GET /healthz` for scripts and probes.
+ */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { logger } = opts;
   // Room for an upload somewhat over the limit, so the procedure can name the file and its size.
@@ -175,6 +257,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       )
         return;
       trpc(req, res);
+    } else if (path.startsWith(CHECKPOINTS_PATH_PREFIX) && (req.method === 'PUT' || req.method === 'GET')) {
+      serveCheckpointState(req, res, path, opts.services).catch((err: unknown) => {
+        logger.error({ err, path, method: req.method }, 'Serving checkpoint state failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'Could not store or read the checkpoint state' });
+        else res.destroy();
+      });
     } else if (path.startsWith('/artifacts/') && (req.method === 'GET' || req.method === 'HEAD')) {
       serveBundle(req, res, path, opts.services).catch((err: unknown) => {
         logger.error({ err, path }, 'Serving a bundle failed');

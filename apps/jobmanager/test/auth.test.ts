@@ -68,7 +68,9 @@ async function call(
 const procedures = listProcedures();
 /** The TaskManagers' control plane: authenticated by their session, never by an API token. */
 const TASKMANAGER_PROCEDURES = [
+  'executions.declineCheckpoint',
   'executions.reportCollected',
+  'executions.reportLostPeer',
   'executions.reportMetrics',
   'executions.reportStates',
   'taskManagers.commands',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineErrorClass, UnavailableError } from '@freshet/errors';
@@ -23,12 +23,27 @@ export interface FetchBundleOptions {
 
 const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+/** Fetches in flight, by cached path: deployments of one job's regions starting together share one. */
+const inFlight = new Map<string, Promise<string>>();
+
 /**
  * Returns the path of the bundle with hash `sha256`, from the cache or
  * fetched from the JobManager (`GET /artifacts/<sha256>.mjs`, authenticated)
  * and verified before it is cached.
  */
-export async function fetchBundle(o: FetchBundleOptions): Promise<string> {
+export function fetchBundle(o: FetchBundleOptions): Promise<string> {
+  const key = join(o.dir, `${o.sha256}.mjs`);
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    // Without the caller's signal: another deployment may be waiting for the same fetch.
+    const { signal: _callerOnly, ...shared } = o;
+    pending = fetchOnce(shared).finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+async function fetchOnce(o: FetchBundleOptions): Promise<string> {
   await mkdir(o.dir, { recursive: true });
   const path = join(o.dir, `${o.sha256}.mjs`);
   try {
@@ -57,7 +72,7 @@ export async function fetchBundle(o: FetchBundleOptions): Promise<string> {
       `Program bundle ${url} has sha256 ${actual}, expected ${o.sha256}; refusing to run it`,
     );
   }
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, bytes);
   await rename(tmp, path);
   return path;

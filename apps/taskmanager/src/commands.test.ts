@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CommandStream } from './commands.js';
-import type { DeploymentClient } from './control-client.js';
+import type { ControlPlaneClient } from './control-client.js';
 
 interface FakeSubscription {
   token: string;
@@ -10,7 +10,7 @@ interface FakeSubscription {
 }
 
 /** A stand-in for tRPC's subscription client: unsubscribing completes the stream synchronously, as tRPC does. */
-function fakeClient(subs: FakeSubscription[]): DeploymentClient {
+function fakeClient(subs: FakeSubscription[]): ControlPlaneClient {
   const commands = {
     subscribe(input: { token: string }, observer: FakeSubscription['observer']) {
       const sub: FakeSubscription = { token: input.token, live: true, observer };
@@ -25,7 +25,7 @@ function fakeClient(subs: FakeSubscription[]): DeploymentClient {
       };
     },
   };
-  return { taskManagers: { commands } } as unknown as DeploymentClient;
+  return { taskManagers: { commands } } as unknown as ControlPlaneClient;
 }
 
 describe('CommandStream', () => {
@@ -38,8 +38,18 @@ describe('CommandStream', () => {
       onSessionRefused: () => undefined,
       initialBackoffMs: 20,
     });
-    stream.setSession({ taskManagerId: 'tm', token: 'first', heartbeatIntervalMs: 1000 });
-    stream.setSession({ taskManagerId: 'tm', token: 'second', heartbeatIntervalMs: 1000 });
+    stream.setSession({
+      taskManagerId: 'tm',
+      token: 'first',
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 4000,
+    });
+    stream.setSession({
+      taskManagerId: 'tm',
+      token: 'second',
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 4000,
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(subs.map((s) => [s.token, s.live])).toEqual([
       ['first', false],
@@ -57,7 +67,12 @@ describe('CommandStream', () => {
       onSessionRefused: () => undefined,
       initialBackoffMs: 20,
     });
-    stream.setSession({ taskManagerId: 'tm', token: 'only', heartbeatIntervalMs: 1000 });
+    stream.setSession({
+      taskManagerId: 'tm',
+      token: 'only',
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 4000,
+    });
     subs[0]!.live = false;
     subs[0]!.observer.onComplete?.();
     await new Promise((r) => setTimeout(r, 100));

@@ -7,27 +7,22 @@ import {
   type TRPCClient,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import type { AppRouter } from '@freshet/jobmanager/router';
-import type { DeploymentContractRouter } from './contract.js';
-
-/** A typed client of the JobManager's tRPC API. */
-export type JobManagerClient = TRPCClient<AppRouter>;
-
-/** A client of the deployment procedures (commands subscription, reports). */
-export type DeploymentClient = TRPCClient<DeploymentContractRouter>;
-
-/** Creates a client for the JobManager at `baseUrl` (its API is under `/trpc`). */
-export function createJobManagerClient(baseUrl: string): JobManagerClient {
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${baseUrl}/trpc` })] });
-}
+import type { ControlPlaneRouter } from '@freshet/protocol/control-plane';
 
 /**
- * Creates the deployment client: mutations over HTTP, the commands
- * subscription over server-sent events (Node 20 has no EventSource; the
- * `eventsource` package provides it).
+ * A client of the JobManager's control plane, typed by the contract both
+ * sides compile against (`@freshet/protocol/control-plane`).
  */
-export function createDeploymentClient(baseUrl: string): DeploymentClient {
-  return createTRPCClient<DeploymentContractRouter>({
+export type ControlPlaneClient = TRPCClient<ControlPlaneRouter>;
+
+/**
+ * Creates the control-plane client for the JobManager at `baseUrl` (its API
+ * is under `/trpc`): mutations over HTTP, the commands subscription over
+ * server-sent events (Node 20 has no EventSource; the `eventsource` package
+ * provides it).
+ */
+export function createControlPlaneClient(baseUrl: string): ControlPlaneClient {
+  return createTRPCClient<ControlPlaneRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',

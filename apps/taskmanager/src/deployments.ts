@@ -1,3 +1,16 @@
+/**
+ * The deployments this TaskManager runs: one per job, attempt and pipelined
+ * region. It deploys on command (fetch and verify the bundle, re-plan and
+ * check the plan hash, fetch the state to restore, start the slots),
+ * cancels, relays checkpoint commands, uploads snapshots, and reports every
+ * subtask state transition.
+ *
+ * Fencing by attempt: a deploy older than the newest attempt seen for its
+ * region is dropped; a newer one first cancels the older attempt of the same
+ * region here (and waits for it, bounded) before it starts; a checkpoint
+ * command reaches only the deployment of the attempt it names; the data
+ * plane refuses handshakes for attempts replaced here.
+ */
 import { join } from 'node:path';
 import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import {
@@ -5,6 +18,8 @@ import {
   type Deployment,
   type ExecutionError,
   type RegisterTaskManagerOutput,
+  type RunningDeployment,
+  type SubtaskAttempt,
   type TaskManagerCommand,
 } from '@freshet/protocol';
 import {
@@ -15,8 +30,10 @@ import {
   type DataPlane,
   type ProgramSpec,
   type SerializedError,
+  type SlotRestore,
 } from '@freshet/runtime';
 import { fetchBundle } from './bundles.js';
+import { fetchCheckpointState, uploadCheckpointState, type TransferTarget } from './checkpoint-transfer.js';
 import type { Logger } from './logger.js';
 import type { Reporter } from './reporter.js';
 
@@ -36,12 +53,17 @@ export interface DeploymentsOptions {
   reporter: Reporter;
   logger: Logger;
   session: () => RegisterTaskManagerOutput | undefined;
+  /** How long a deploy waits for the older attempt of its region to stop here. @default 10000 */
+  replaceTimeoutMs?: number;
 }
 
 interface Running {
+  key: string;
   deployment: Deployment;
+  /** This TaskManager's subtasks of the deployment. */
   subtasks: { vertexId: string; subtask: number }[];
-  slots: number;
+  /** This TaskManager's slots the deployment occupies. */
+  slotIndexes: number[];
   abort: AbortController;
   job: ClusterJob | undefined;
   done: Promise<void>;
@@ -55,102 +77,200 @@ const toExecutionError = (e: SerializedError): ExecutionError => {
   return out;
 };
 
-/**
- * The jobs this TaskManager runs: deploys on command (fetch and verify the
- * bundle, re-plan and check the plan hash, start the slots), cancels, and
- * reports every subtask state transition.
- */
+const keyOf = (jobId: string, attempt: number, region: number): string => `${jobId}#${attempt}#${region}`;
+const regionKey = (jobId: string, region: number): string => `${jobId}#${region}`;
+/** Jobs whose newest attempts are remembered (for fencing) once nothing of them runs here. */
+const REMEMBERED_REGIONS = 10_000;
+
+/** The deployments of this TaskManager. */
 export class Deployments {
   readonly #opts: DeploymentsOptions;
-  readonly #jobs = new Map<string, Running>();
+  readonly #running = new Map<string, Running>();
+  /** `jobId#region` -> the newest attempt deployed here. */
+  readonly #newest = new Map<string, number>();
   #draining = false;
 
   constructor(opts: DeploymentsOptions) {
     this.#opts = opts;
+    opts.dataPlane.admission = (jobId, attempt, region) =>
+      attempt >= (this.#newest.get(regionKey(jobId, region)) ?? -1);
   }
 
   /** Slots running subtasks now. */
   get slotsUsed(): number {
-    let n = 0;
-    for (const r of this.#jobs.values()) n += r.slots;
-    return n;
+    const used = new Set<number>();
+    for (const r of this.#running.values()) for (const s of r.slotIndexes) used.add(s);
+    return used.size;
   }
 
-  /** Handles a deploy or cancel command. */
+  /** What runs here, for registrations and heartbeats. */
+  running(): RunningDeployment[] {
+    return [...this.#running.values()].map((r) => ({
+      jobId: r.deployment.jobId,
+      attempt: r.deployment.attempt,
+      region: r.deployment.region,
+      slotIndexes: [...r.slotIndexes],
+    }));
+  }
+
+  /** Handles a command (every command is idempotent: a second copy does no harm). */
   handle(command: TaskManagerCommand): void {
-    if (command.type === 'deploy') this.deploy(command.deployment);
-    else if (command.type === 'cancel') void this.cancel(command.jobId, command.attempt);
+    switch (command.type) {
+      case 'deploy':
+        this.deploy(command.deployment);
+        return;
+      case 'cancel':
+        void this.cancel(command.jobId, command.attempt, command.regions);
+        return;
+      case 'triggerCheckpoint':
+        this.#route(command.jobId, command.tasks, (job) => {
+          job.triggerCheckpoint(command.checkpointId, command.timestamp);
+        });
+        return;
+      case 'notifyCheckpointComplete':
+        this.#route(command.jobId, command.tasks, (job) => {
+          job.notifyCheckpointComplete(command.checkpointId);
+        });
+        return;
+      case 'notifyCheckpointAborted':
+        this.#route(command.jobId, command.tasks, (job) => {
+          job.notifyCheckpointAborted(command.checkpointId);
+        });
+        return;
+      case 'finishTasks':
+        this.#route(command.jobId, command.tasks, (job, tasks) => {
+          job.finishTasks(command.checkpointId, tasks);
+        });
+        return;
+      case 'reregister':
+        return;
+    }
   }
 
-  /** Cancels every job and waits until they have stopped and reported. */
+  /**
+   * Passes a checkpoint command to the deployments running the attempts it
+   * names (with the named subtasks of each); tasks of other attempts are
+   * dropped: only the current attempt takes part in checkpoints.
+   */
+  #route(
+    jobId: string,
+    tasks: readonly SubtaskAttempt[],
+    apply: (job: ClusterJob, tasks: { vertexId: string; subtask: number }[]) => void,
+  ): void {
+    const byDeployment = new Map<Running, { vertexId: string; subtask: number }[]>();
+    for (const t of tasks) {
+      for (const r of this.#running.values()) {
+        if (r.deployment.jobId !== jobId || r.deployment.attempt !== t.attempt || r.job === undefined)
+          continue;
+        if (!r.subtasks.some((s) => s.vertexId === t.vertexId && s.subtask === t.subtask)) continue;
+        let list = byDeployment.get(r);
+        if (list === undefined) byDeployment.set(r, (list = []));
+        list.push({ vertexId: t.vertexId, subtask: t.subtask });
+      }
+    }
+    for (const [r, list] of byDeployment) apply(r.job!, list);
+  }
+
+  /** Cancels every deployment and waits until they have stopped and reported. */
   async drain(): Promise<void> {
     this.#draining = true;
-    await Promise.all(
-      [...this.#jobs.values()].map((r) => this.cancel(r.deployment.jobId, r.deployment.attempt)),
-    );
+    await this.cancelAll('TaskManager shutting down');
     await this.#opts.reporter.flush();
   }
 
-  /** Cancels one job attempt (reports CANCELED). */
-  async cancel(jobId: string, attempt: number): Promise<void> {
-    const r = this.#jobs.get(`${jobId}#${attempt}`);
-    if (!r) return;
-    this.#opts.logger.info({ jobId, attempt }, 'Canceling job');
+  /** Cancels every deployment (reports CANCELED). */
+  async cancelAll(reason: string): Promise<void> {
+    await Promise.all([...this.#running.values()].map((r) => this.#stop(r, reason)));
+  }
+
+  /** Cancels the job's deployments of `attempt` (those of `regions`, when given). */
+  async cancel(jobId: string, attempt: number, regions?: readonly number[]): Promise<void> {
+    const matching = [...this.#running.values()].filter(
+      (r) =>
+        r.deployment.jobId === jobId &&
+        r.deployment.attempt === attempt &&
+        (regions === undefined || regions.includes(r.deployment.region)),
+    );
+    if (matching.length === 0) return;
+    this.#opts.logger.info({ jobId, attempt, regions }, 'Canceling job');
+    await Promise.all(matching.map((r) => this.#stop(r, 'canceled by the JobManager')));
+  }
+
+  async #stop(r: Running, reason: string): Promise<void> {
     r.abort.abort();
-    if (r.job) await r.job.cancel('canceled by the JobManager');
+    if (r.job) await r.job.cancel(reason);
     await r.done;
   }
 
-  /** Starts this TaskManager's part of a deployment. */
+  /** Starts this TaskManager's part of a deployment (one region of a job in one attempt). */
   deploy(d: Deployment): void {
     const { logger, reporter } = this.#opts;
     const session = this.#opts.session();
-    const key = `${d.jobId}#${d.attempt}`;
-    if (!session || this.#jobs.has(key) || this.#draining) {
+    const key = keyOf(d.jobId, d.attempt, d.region);
+    const newest = this.#newest.get(regionKey(d.jobId, d.region));
+    if (
+      !session ||
+      this.#running.has(key) ||
+      this.#draining ||
+      (newest !== undefined && newest > d.attempt)
+    ) {
       logger.warn(
-        { jobId: d.jobId, attempt: d.attempt },
-        'Ignoring a deploy command (duplicate, not registered, or shutting down)',
+        { jobId: d.jobId, attempt: d.attempt, region: d.region, newest },
+        'Ignoring a deploy command (duplicate, of a replaced attempt, not registered, or shutting down)',
       );
       return;
     }
+    this.#remember(d);
+    // An older attempt of this region still running here stops first; handshakes for it are refused.
+    const replaced = [...this.#running.values()].filter(
+      (r) =>
+        r.deployment.jobId === d.jobId &&
+        r.deployment.region === d.region &&
+        r.deployment.attempt < d.attempt,
+    );
+    for (const r of replaced) void this.#stop(r, `replaced by attempt ${d.attempt}`);
+    this.#opts.dataPlane.recheckParked();
+
     const self = session.taskManagerId;
     const n = d.slots.length;
-    const subtasks: Running['subtasks'] = [];
-    for (const v of d.jobGraph.vertices) {
-      for (let s = 0; s < v.parallelism; s++)
-        if (d.slots[s % n]!.taskManagerId === self) subtasks.push({ vertexId: v.id, subtask: s });
-    }
-    const slots = d.slots.filter((s) => s.taskManagerId === self).length;
-    const report = (
-      state: Parameters<Reporter['state']>[4],
-      only?: Set<string>,
-      error?: ExecutionError,
-    ): void => {
-      for (const t of subtasks)
-        if (!only || only.has(`${t.vertexId}#${t.subtask}`))
-          reporter.state(d.jobId, d.attempt, t.vertexId, t.subtask, state, error);
+    const subtasks = d.subtasks.filter((t) => d.slots[t.subtask % n]!.taskManagerId === self);
+    if (subtasks.length === 0) return;
+    const slotIndexes = [...new Set(subtasks.map((t) => d.slots[t.subtask % n]!.slotIndex))].sort(
+      (a, b) => a - b,
+    );
+    const report = (state: Parameters<Reporter['state']>[4], error?: ExecutionError): void => {
+      for (const t of subtasks) reporter.state(d.jobId, d.attempt, t.vertexId, t.subtask, state, error);
     };
     const running: Running = {
+      key,
       deployment: d,
       subtasks,
-      slots,
+      slotIndexes,
       abort: new AbortController(),
       job: undefined,
       done: Promise.resolve(),
     };
-    this.#jobs.set(key, running);
+    this.#running.set(key, running);
     logger.info(
-      { jobId: d.jobId, attempt: d.attempt, slots, subtasks: subtasks.length },
+      {
+        jobId: d.jobId,
+        attempt: d.attempt,
+        region: d.region,
+        slots: slotIndexes.length,
+        subtasks: subtasks.length,
+      },
       `Deploying job ${d.jobId}`,
     );
     report('SCHEDULED');
     running.done = (async () => {
       try {
+        await this.#replacedStopped(replaced);
         report('DEPLOYING');
+        const credentials = `${session.taskManagerId}.${session.token}`;
         const bundlePath = await fetchBundle({
           jobManagerUrl: this.#opts.jobManagerUrl,
           sha256: d.bundleSha256,
-          credentials: `${session.taskManagerId}.${session.token}`,
+          credentials,
           dir: join(this.#opts.dataDir, 'bundles'),
           signal: running.abort.signal,
         });
@@ -161,55 +281,179 @@ export class Deployments {
             `The program planned to ${hash.slice(0, 12)}… on TaskManager ${self} but the JobManager planned ${d.jobGraph.planHash.slice(0, 12)}…; planning must be deterministic (no randomness, clock or environment in the plan)`,
           );
         }
+        const restore = await this.#fetchRestore(d, subtasks, credentials, running.abort.signal);
         if (running.abort.signal.aborted) {
           report('CANCELED');
           return;
         }
-        const job = new ClusterJob({
-          jobId: d.jobId,
-          attempt: d.attempt,
-          self,
-          program,
-          jobGraph: d.jobGraph,
-          slots: d.slots,
-          dataPlane: this.#opts.dataPlane,
-          listener: {
-            onStates: (updates) => {
-              for (const u of updates) {
-                reporter.state(
-                  d.jobId,
-                  d.attempt,
-                  u.vertexId,
-                  u.subtask,
-                  u.state,
-                  u.error ? toExecutionError(u.error) : undefined,
-                );
-              }
-            },
-            onMetrics: (metrics) => {
-              for (const m of metrics) reporter.metrics(d.jobId, d.attempt, m);
-            },
-            onCollected: (id, values) => {
-              reporter.collected(d.jobId, d.attempt, id, values);
-            },
-          },
-        });
+        const job = this.#start(d, self, program, credentials, restore);
         running.job = job;
         job.start();
         const status = await job.done;
-        logger.info({ jobId: d.jobId, attempt: d.attempt, status }, `Job ${d.jobId} ended here ${status}`);
+        logger.info(
+          { jobId: d.jobId, attempt: d.attempt, region: d.region, status },
+          `Job ${d.jobId} ended here ${status}`,
+        );
       } catch (err) {
         const error = toExecutionError(serializeError(err));
         logger.error(
-          { jobId: d.jobId, attempt: d.attempt, err: error.message },
+          { jobId: d.jobId, attempt: d.attempt, region: d.region, err: error.message },
           `Job ${d.jobId} failed to deploy`,
         );
         if (running.abort.signal.aborted) report('CANCELED');
-        else report('FAILED', undefined, error);
+        else report('FAILED', error);
       } finally {
-        this.#jobs.delete(key);
+        this.#running.delete(key);
         await reporter.flush();
       }
     })();
+  }
+
+  /** The ClusterJob of a deployment, wired to the reporter and the checkpoint uploads. */
+  #start(
+    d: Deployment,
+    self: string,
+    program: ProgramSpec,
+    credentials: string,
+    restore: SlotRestore | undefined,
+  ): ClusterJob {
+    const { reporter, logger } = this.#opts;
+    const target = (vertexId: string, subtask: number): TransferTarget => ({
+      jobManagerUrl: this.#opts.jobManagerUrl,
+      credentials,
+      jobId: d.jobId,
+      attempt: d.attempt,
+      vertexId,
+      subtask,
+    });
+    const uploadFailed =
+      (vertexId: string, subtask: number, checkpointId: number | 'final') => (err: unknown) => {
+        logger.warn(
+          { jobId: d.jobId, attempt: d.attempt, vertexId, subtask, checkpointId, err: String(err) },
+          'Uploading checkpoint state failed',
+        );
+        if (checkpointId !== 'final')
+          reporter.declineCheckpoint(
+            d.jobId,
+            d.attempt,
+            vertexId,
+            subtask,
+            checkpointId,
+            `upload failed: ${String(err)}`,
+          );
+      };
+    return new ClusterJob({
+      jobId: d.jobId,
+      attempt: d.attempt,
+      region: d.region,
+      subtasks: d.subtasks,
+      self,
+      program,
+      jobGraph: d.jobGraph,
+      slots: d.slots,
+      dataPlane: this.#opts.dataPlane,
+      finalCheckpoints: d.finalCheckpoints === true,
+      ...(restore === undefined ? {} : { restore }),
+      listener: {
+        onStates: (updates) => {
+          for (const u of updates) {
+            reporter.state(
+              d.jobId,
+              d.attempt,
+              u.vertexId,
+              u.subtask,
+              u.state,
+              u.error ? toExecutionError(u.error) : undefined,
+            );
+          }
+        },
+        onMetrics: (metrics) => {
+          for (const m of metrics) reporter.metrics(d.jobId, d.attempt, m);
+        },
+        onCollected: (id, values) => {
+          reporter.collected(d.jobId, d.attempt, id, values);
+        },
+        onPeerLost: (peerId, error) => {
+          reporter.lostPeer(d.jobId, d.attempt, peerId, error.message);
+        },
+        onCheckpoint: (s) => {
+          const handedAt = Date.now();
+          uploadCheckpointState(target(s.vertexId, s.subtask), s.checkpointId, s.state, {
+            alignmentMs: s.alignmentMs,
+            syncMs: s.syncMs,
+            asyncMs: Date.now() - handedAt,
+          }).catch(uploadFailed(s.vertexId, s.subtask, s.checkpointId));
+        },
+        onFinalState: (s) => {
+          uploadCheckpointState(target(s.vertexId, s.subtask), 'final', s.state, {
+            alignmentMs: 0,
+            syncMs: s.syncMs,
+            asyncMs: 0,
+            afterCheckpointId: s.afterCheckpointId,
+          }).catch(uploadFailed(s.vertexId, s.subtask, 'final'));
+        },
+        onDeclineCheckpoint: (vertexId, subtask, checkpointId, reason) => {
+          reporter.declineCheckpoint(d.jobId, d.attempt, vertexId, subtask, checkpointId, reason);
+        },
+      },
+    });
+  }
+
+  /** The encoded state this TaskManager's subtasks of `d` restore from, fetched from the JobManager. */
+  async #fetchRestore(
+    d: Deployment,
+    subtasks: readonly { vertexId: string; subtask: number }[],
+    credentials: string,
+    signal: AbortSignal,
+  ): Promise<SlotRestore | undefined> {
+    const r = d.restore;
+    if (r === undefined) return undefined;
+    const out: SlotRestore = { checkpointId: r.checkpointId, subtasks: {} };
+    await Promise.all(
+      subtasks.map(async (t) => {
+        const key = `${t.vertexId}#${t.subtask}`;
+        const spec = r.subtasks[key];
+        if (spec === undefined) return;
+        const state = await fetchCheckpointState(
+          {
+            jobManagerUrl: this.#opts.jobManagerUrl,
+            credentials,
+            jobId: d.jobId,
+            attempt: d.attempt,
+            vertexId: t.vertexId,
+            subtask: t.subtask,
+          },
+          r.checkpointId,
+          signal,
+        );
+        out.subtasks[key] = { states: [state], final: spec.final };
+      }),
+    );
+    return out;
+  }
+
+  /** Waits for replaced deployments to stop, at most the replace timeout. */
+  async #replacedStopped(replaced: readonly Running[]): Promise<void> {
+    if (replaced.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(replaced.map((r) => r.done)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#opts.replaceTimeoutMs ?? 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Records `d` as the newest attempt of its region here, forgetting the oldest regions beyond the limit. */
+  #remember(d: Deployment): void {
+    const key = regionKey(d.jobId, d.region);
+    this.#newest.delete(key);
+    this.#newest.set(key, d.attempt);
+    while (this.#newest.size > REMEMBERED_REGIONS) {
+      const oldest = this.#newest.keys().next().value;
+      if (oldest === undefined) break;
+      this.#newest.delete(oldest);
+    }
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fetchTrusting } from '@freshet/jobmanager/client';
 import { DataPlane } from '@freshet/runtime';
 import { CommandStream } from './commands.js';
-import { createDeploymentClient, createJobManagerClient } from './control-client.js';
+import { createControlPlaneClient } from './control-client.js';
 import { Deployments } from './deployments.js';
 import { Reporter } from './reporter.js';
 import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
@@ -55,11 +55,11 @@ export async function startTaskManager(
     `TaskManager data port listening on ${data.host}:${data.port}`,
   );
   const health = new HealthSampler();
-  const deploymentClient = createDeploymentClient(config.jobManagerUrl);
+  const client = createControlPlaneClient(config.jobManagerUrl);
   // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
   let session: ControlSession;
   const currentSession = (): RegisterTaskManagerOutput | undefined => session.current;
-  const reporter = new Reporter({ client: deploymentClient, logger, session: currentSession });
+  const reporter = new Reporter({ client, logger, session: currentSession });
   const deployments = new Deployments({
     jobManagerUrl: config.jobManagerUrl,
     dataDir,
@@ -69,7 +69,7 @@ export async function startTaskManager(
     session: currentSession,
   });
   const commands = new CommandStream({
-    client: deploymentClient,
+    client,
     logger,
     onCommand: (command) => {
       logger.info(
@@ -77,9 +77,9 @@ export async function startTaskManager(
           command: command.type,
           ...(command.type === 'reregister'
             ? { reason: command.reason }
-            : command.type === 'cancel'
-              ? { jobId: command.jobId }
-              : { jobId: command.deployment.jobId }),
+            : command.type === 'deploy'
+              ? { jobId: command.deployment.jobId, attempt: command.deployment.attempt }
+              : { jobId: command.jobId }),
         },
         `Command ${command.type}`,
       );
@@ -91,7 +91,7 @@ export async function startTaskManager(
     },
   });
   session = new ControlSession({
-    client: createJobManagerClient(config.jobManagerUrl),
+    client,
     registration: {
       resourceId,
       host: config.host,
@@ -103,6 +103,11 @@ export async function startTaskManager(
     health,
     logger,
     slotsUsed: () => deployments.slotsUsed,
+    running: () => deployments.running(),
+    lastCommandId: () => commands.lastCommandId,
+    onSilent: () => {
+      void deployments.cancelAll('no heartbeat reached the JobManager within its heartbeat timeout');
+    },
     onSession: (s) => {
       data.taskManagerId = s.taskManagerId;
       commands.setSession(s);

@@ -1,12 +1,12 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeploymentClient } from './control-client.js';
+import type { ControlPlaneClient } from './control-client.js';
 import { Reporter } from './reporter.js';
 
 type Call = { kind: 'collected'; values: unknown[] } | { kind: 'states'; states: string[] };
 
 /** A stand-in for the JobManager's `executions.*` that records the order of calls; each takes `delayMs`. */
-function fakeClient(calls: Call[], delayMs: number): DeploymentClient {
+function fakeClient(calls: Call[], delayMs: number): ControlPlaneClient {
   const wait = (): Promise<void> => new Promise((r) => setTimeout(r, delayMs));
   const executions = {
     reportCollected: {
@@ -25,7 +25,7 @@ function fakeClient(calls: Call[], delayMs: number): DeploymentClient {
     },
     reportMetrics: { mutate: () => Promise.resolve({ accepted: 0 }) },
   };
-  return { executions } as unknown as DeploymentClient;
+  return { executions } as unknown as ControlPlaneClient;
 }
 
 let reporter: Reporter | undefined;
@@ -39,7 +39,12 @@ describe('Reporter', () => {
     reporter = new Reporter({
       client: fakeClient(calls, 30),
       logger: pino({ level: 'silent' }),
-      session: () => ({ taskManagerId: 'tm', token: 't', heartbeatIntervalMs: 1000 }),
+      session: () => ({
+        taskManagerId: 'tm',
+        token: 't',
+        heartbeatIntervalMs: 1000,
+        heartbeatTimeoutMs: 4000,
+      }),
     });
     reporter.state('job', 0, 'v', 0, 'RUNNING');
     // RUNNING is on the wire; the subtask collects its records and finishes meanwhile.

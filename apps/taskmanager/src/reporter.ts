@@ -5,7 +5,7 @@ import type {
   SubtaskStateUpdate,
 } from '@freshet/protocol';
 import type { SubtaskMetrics } from '@freshet/runtime';
-import type { DeploymentClient } from './control-client.js';
+import type { ControlPlaneClient } from './control-client.js';
 import type { Logger } from './logger.js';
 
 const MAX_PER_CALL = 10_000;
@@ -37,7 +37,7 @@ export function toSample(
 
 /** Options of {@link Reporter}. */
 export interface ReporterOptions {
-  client: DeploymentClient;
+  client: ControlPlaneClient;
   logger: Logger;
   session: () => RegisterTaskManagerOutput | undefined;
   /** How often metrics are sent (must stay under a second). @default 800 */
@@ -106,6 +106,58 @@ export class Reporter {
     } else {
       for (let i = 0; i < values.length; i += MAX_PER_CALL)
         this.#collected.push({ jobId, attempt, collectId, values: values.slice(i, i + MAX_PER_CALL) });
+    }
+  }
+
+  /**
+   * Tells the JobManager at once that the data connection of a deployment
+   * to `peerId` broke (a few quick tries; heartbeats cover the rest).
+   */
+  lostPeer(jobId: string, attempt: number, peerId: string, reason: string): void {
+    void this.#once('report a lost peer', (creds) =>
+      this.#opts.client.executions.reportLostPeer.mutate({ ...creds, jobId, attempt, peerId, reason }),
+    );
+  }
+
+  /** Tells the JobManager that a subtask could not take checkpoint `checkpointId`. */
+  declineCheckpoint(
+    jobId: string,
+    attempt: number,
+    vertexId: string,
+    subtask: number,
+    checkpointId: number,
+    reason: string,
+  ): void {
+    void this.#once('decline a checkpoint', (creds) =>
+      this.#opts.client.executions.declineCheckpoint.mutate({
+        ...creds,
+        jobId,
+        attempt,
+        vertexId,
+        subtask,
+        checkpointId,
+        reason,
+      }),
+    );
+  }
+
+  /** Sends one urgent report outside the batches, retrying briefly. */
+  async #once(
+    what: string,
+    send: (creds: { taskManagerId: string; token: string }) => Promise<unknown>,
+  ): Promise<void> {
+    for (let tries = 0; tries < 3; tries++) {
+      const session = this.#opts.session();
+      if (session) {
+        try {
+          await send({ taskManagerId: session.taskManagerId, token: session.token });
+          return;
+        } catch (err) {
+          if (tries === 2)
+            this.#opts.logger.warn({ err: String(err) }, `Could not ${what} to the JobManager`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100 * (tries + 1)));
     }
   }
 

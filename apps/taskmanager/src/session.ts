@@ -1,15 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineErrorClass, InvalidInputError } from '@freshet/errors';
-import type { RegisterTaskManagerInput, RegisterTaskManagerOutput } from '@freshet/protocol';
-import { errorCode, type JobManagerClient } from './control-client.js';
+import type {
+  RegisterTaskManagerInput,
+  RegisterTaskManagerOutput,
+  RunningDeployment,
+} from '@freshet/protocol';
+import { errorCode, type ControlPlaneClient } from './control-client.js';
 import type { HealthSampler } from './health.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link ControlSession}. */
 export interface ControlSessionOptions {
-  client: JobManagerClient;
+  client: ControlPlaneClient;
   /** What to announce; `resourceId` keeps the identity stable across re-registrations. */
-  registration: RegisterTaskManagerInput & { resourceId: string };
+  registration: Omit<RegisterTaskManagerInput, 'running'> & { resourceId: string };
+  /** What the TaskManager runs, sent with every registration and heartbeat. @default () => [] */
+  running?: () => RunningDeployment[];
+  /** Number of the newest command handled in this session, sent with every heartbeat. */
+  lastCommandId?: () => number;
+  /**
+   * No heartbeat succeeded for the JobManager's heartbeat timeout: the
+   * JobManager presumes this TaskManager lost and redoes its work elsewhere,
+   * so it must stop its tasks. Called once per silence.
+   */
+  onSilent?: (silentMs: number) => void;
   health: HealthSampler;
   logger: Logger;
   /** First retry delay after a failed registration; doubles up to {@link ControlSessionOptions.maxBackoffMs}. @default 200 */
@@ -44,6 +58,10 @@ export class ControlSession {
   #loop: Promise<void> | undefined;
   #onRegistered: ((session: RegisterTaskManagerOutput) => void) | undefined;
   #failedHeartbeats = 0;
+  /** When the JobManager last answered a heartbeat or a registration (epoch ms; 0 before the first). */
+  #lastOkAt = 0;
+  #silenceReported = false;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(opts: ControlSessionOptions) {
     this.#opts = opts;
@@ -78,6 +96,7 @@ export class ControlSession {
   /** Stops heartbeating and deregisters (best effort, bounded by the request timeout). */
   async stop(): Promise<void> {
     this.#stop.abort();
+    clearInterval(this.#watchdog);
     await this.#loop;
     const session = this.#session;
     this.#session = undefined;
@@ -129,10 +148,13 @@ export class ControlSession {
     const maxBackoff = this.#opts.maxBackoffMs ?? 5000;
     for (let attempt = 1; ; attempt++) {
       try {
-        const session = await client.taskManagers.register.mutate(registration, {
-          signal: this.#callSignal(),
-        });
+        const session = await client.taskManagers.register.mutate(
+          { ...registration, running: this.#opts.running?.() ?? [] },
+          { signal: this.#callSignal() },
+        );
         this.#session = session;
+        this.#answered();
+        this.#startWatchdog(session);
         logger.info(
           { taskManagerId: session.taskManagerId, heartbeatIntervalMs: session.heartbeatIntervalMs, attempt },
           `TaskManager registered as ${session.taskManagerId}`,
@@ -171,10 +193,13 @@ export class ControlSession {
           taskManagerId: session.taskManagerId,
           token: session.token,
           health: health.sample(this.#opts.slotsUsed?.() ?? 0),
+          running: this.#opts.running?.() ?? [],
+          ...(this.#opts.lastCommandId === undefined ? {} : { lastCommandId: this.#opts.lastCommandId() }),
         },
         { signal: this.#callSignal() },
       );
       this.#failedHeartbeats = 0;
+      if (reply.status === 'ok') this.#answered();
       if (reply.status === 'reregister') {
         logger.warn(
           { taskManagerId: session.taskManagerId, reason: reply.reason },
@@ -197,6 +222,31 @@ export class ControlSession {
         }
       }
     }
+  }
+
+  #answered(): void {
+    this.#lastOkAt = Date.now();
+    this.#silenceReported = false;
+  }
+
+  /** Checks, about twice per heartbeat interval, whether the JobManager has been silent for its timeout. */
+  #startWatchdog(session: RegisterTaskManagerOutput): void {
+    clearInterval(this.#watchdog);
+    const timeoutMs = session.heartbeatTimeoutMs;
+    this.#watchdog = setInterval(
+      () => {
+        const silentMs = Date.now() - this.#lastOkAt;
+        if (this.#silenceReported || silentMs < timeoutMs) return;
+        this.#silenceReported = true;
+        this.#opts.logger.warn(
+          { silentMs, heartbeatTimeoutMs: timeoutMs },
+          'No heartbeat succeeded within the heartbeat timeout: cancelling every task (the JobManager presumes this TaskManager lost)',
+        );
+        this.#opts.onSilent?.(silentMs);
+      },
+      Math.max(25, Math.floor(session.heartbeatIntervalMs / 2)),
+    );
+    this.#watchdog.unref();
   }
 
   #callSignal(): AbortSignal {

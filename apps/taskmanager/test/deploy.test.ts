@@ -59,9 +59,18 @@ function deployment(
     bundleSha256: bundle.sha256,
     program: { args, parallelism },
     jobGraph,
-    slots: slots.map((id) => {
+    region: 0,
+    subtasks: jobGraph.vertices.flatMap((v) =>
+      Array.from({ length: v.parallelism }, (_, s) => ({ vertexId: v.id, subtask: s })),
+    ),
+    slots: slots.map((id, i) => {
       const r = jm.tms.get(id)!.registration;
-      return { taskManagerId: id, host: r.host, dataPort: r.dataPort };
+      return {
+        taskManagerId: id,
+        host: r.host,
+        dataPort: r.dataPort,
+        slotIndex: slots.slice(0, i).filter((x) => x === id).length,
+      };
     }),
   };
 }
@@ -237,6 +246,12 @@ describe('TaskManager deployments', () => {
     const failed = terminal('lossy').filter((s) => s.state === 'FAILED');
     expect(failed.length).toBeGreaterThan(0);
     expect(failed[0]!.error!.message).toMatch(/TaskManager tm-2/);
+    // The broken connection was reported at once, so failover need not wait for a heartbeat timeout.
+    await jm.until(
+      () => jm.lostPeers.some((p) => p.peerId === 'tm-2' && p.reportedBy === 'tm-1'),
+      5000,
+      'the lost peer report',
+    );
 
     // A job running alone on tm-1 is canceled and reported when tm-1 gets SIGTERM.
     const solo = deployment('drain', ['infinite'], 2, jobGraph, ['tm-1']);

@@ -1,4 +1,4 @@
-// A stand-in JobManager serving the deployment contract (register, heartbeat,
+// A stand-in JobManager serving the control-plane contract (register, heartbeat,
 // commands over SSE, reports, artifacts), for TaskManager tests that must not
 // depend on the JobManager's scheduler.
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import type {
   TaskManagerCommand,
   TaskManagerHealth,
 } from '@freshet/protocol';
-import { createDeploymentContractRouter } from '../src/contract.js';
+import { createControlPlaneRouter } from '@freshet/protocol/control-plane';
 
 interface Tm {
   token: string;
@@ -32,14 +32,15 @@ export class FakeJobManager {
   readonly collected = new Map<string, unknown[]>();
   readonly bundles = new Map<string, Uint8Array>();
   readonly artifactRequests: { sha: string; authorization: string | undefined }[] = [];
+  readonly lostPeers: { reportedBy: string; peerId: string; jobId: string }[] = [];
   private readonly listeners = new Set<() => void>();
   private server!: Server;
   url = '';
 
   /** Starts serving on `port` (0: a free one). */
   async start(port = 0): Promise<this> {
-    const router = createDeploymentContractRouter({
-      register: (input) => {
+    const router = createControlPlaneRouter<object>({
+      register: (_ctx, input) => {
         const id = input.resourceId ?? `tm-${randomBytes(3).toString('hex')}`;
         const old = this.tms.get(id);
         this.tms.set(id, {
@@ -52,37 +53,52 @@ export class FakeJobManager {
           health: [],
         });
         this.changed();
-        return { taskManagerId: id, token: this.tms.get(id)!.token, heartbeatIntervalMs: 200 };
+        return {
+          taskManagerId: id,
+          token: this.tms.get(id)!.token,
+          heartbeatIntervalMs: 200,
+          heartbeatTimeoutMs: 60_000,
+        };
       },
-      heartbeat: (input) => {
+      heartbeat: (_ctx, input) => {
         const tm = this.tms.get(input.taskManagerId);
         if (!tm || tm.token !== input.token) return { status: 'reregister', reason: 'unknown session' };
         tm.health.push(input.health);
         this.changed();
         return { status: 'ok' };
       },
-      deregister: (input) => {
+      deregister: (_ctx, input) => {
         const tm = this.tms.get(input.taskManagerId);
         if (tm) tm.deregistered = true;
         this.changed();
+        return { status: 'DEREGISTERED' };
       },
-      commands: (session, signal) => this.commandStream(session.taskManagerId, session.token, signal),
-      reportStates: (input) => {
+      commands: (_ctx, session, signal) => this.commandStream(session.taskManagerId, session.token, signal),
+      reportStates: (_ctx, input) => {
         this.states.push(...input.updates);
         this.changed();
+        return { accepted: input.updates.length, ignored: 0 };
       },
-      reportMetrics: (input) => {
+      reportMetrics: (_ctx, input) => {
         this.metrics.push(...input.samples);
         this.changed();
+        return { accepted: input.samples.length };
       },
-      reportCollected: (input) => {
+      reportCollected: (_ctx, input) => {
         const list = this.collected.get(input.collectId) ?? [];
         list.push(...input.values);
         this.collected.set(input.collectId, list);
         this.changed();
+        return { accepted: input.values.length, truncated: false };
       },
+      reportLostPeer: (_ctx, input) => {
+        this.lostPeers.push({ reportedBy: input.taskManagerId, peerId: input.peerId, jobId: input.jobId });
+        this.changed();
+        return { declaredLost: false };
+      },
+      declineCheckpoint: () => ({ accepted: false }),
     });
-    const trpc = createHTTPHandler({ router, basePath: '/trpc/' });
+    const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: () => ({}) });
     this.server = createServer((req, res) => {
       const m = /^\/artifacts\/([0-9a-f]{64})\.mjs$/.exec(req.url ?? '');
       if (m) {

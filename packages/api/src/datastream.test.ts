@@ -175,7 +175,7 @@ describe('side outputs', () => {
 });
 
 describe('sinks', () => {
-  it('print, printToErr, collect, writeAsJsonLines, discard, sinkTo', async () => {
+  it('print, printToErr, collect, writeAsJsonLines, writeAsText, discard, sinkTo', async () => {
     const graph = await buildStreamGraph((env) => {
       const s = env.fromElements(1);
       s.print();
@@ -183,6 +183,7 @@ describe('sinks', () => {
       s.printToErr();
       s.collect('results');
       s.writeAsJsonLines('/tmp/out.jsonl');
+      s.writeAsText('/tmp/out-text');
       s.discard();
       s.sinkTo(Sinks.collect('other'));
     });
@@ -192,6 +193,7 @@ describe('sinks', () => {
       ['sink', 'Sink: Print to Std. Err', { type: 'print', stderr: true }],
       ['sink', 'Sink: Collect(results)', { type: 'collect', id: 'results' }],
       ['sink', 'Sink: JSON Lines', { type: 'jsonLines', path: '/tmp/out.jsonl' }],
+      ['sink', 'Sink: Text', { type: 'text', path: '/tmp/out-text' }],
       ['sink', 'Sink: Discard', { type: 'discard' }],
       ['sink', 'Sink: Collect(other)', { type: 'collect', id: 'other' }],
     ]);

@@ -186,26 +186,44 @@ export class DataStream<T> {
   // ---------------------------------------------------------- sinks
 
   /**
-   * Prints every record to standard output.
+   * Prints every record to standard output. At-least-once: after a restart
+   * from a checkpoint, the records since that checkpoint are printed again.
    * @param prefix text before each record; none by default
    */
   print(prefix?: string): DataStreamSink<T> {
     return this.sinkTo(Sinks.print<T>(prefix));
   }
 
-  /** Prints every record to standard error. */
+  /** Prints every record to standard error (at-least-once, as {@link print}). */
   printToErr(prefix?: string): DataStreamSink<T> {
     return this.sinkTo(Sinks.printToErr<T>(prefix));
   }
 
-  /** Collects the records; a local run returns them to its caller under `id`. */
+  /**
+   * Collects the records; a run returns them to its caller under `id`.
+   * At-least-once: after a restart from a checkpoint, the records since that
+   * checkpoint are collected again.
+   */
   collect(id: string): DataStreamSink<T> {
     return this.sinkTo(Sinks.collect<T>(id));
   }
 
-  /** Writes every record as a line of JSON to `path`. */
+  /**
+   * Writes every record as a line of JSON into the directory `path`,
+   * exactly once: committed part files `part-<subtask>-<counter>.jsonl`
+   * appear as the checkpoints covering them complete (see `Sinks.jsonLines`).
+   */
   writeAsJsonLines(path: string): DataStreamSink<T> {
     return this.sinkTo(Sinks.jsonLines<T>(path));
+  }
+
+  /**
+   * Writes every record as a line of text (strings as they are, other values
+   * as JSON) into the directory `path`, exactly once, as part files
+   * `part-<subtask>-<counter>.txt` (see `Sinks.text`).
+   */
+  writeAsText(path: string): DataStreamSink<T> {
+    return this.sinkTo(Sinks.text<T>(path));
   }
 
   /** Drops every record (benchmarks). */

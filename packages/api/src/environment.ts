@@ -12,13 +12,31 @@ import {
   describeValue,
 } from './check.js';
 import { SingleOutputStreamOperator } from './datastream.js';
+import {
+  CheckpointConfig,
+  RestartStrategyConfiguration,
+  checkCheckpointingMode,
+  type CheckpointingMode,
+} from './checkpointing.js';
 import { ProgramDefinitionError } from './errors.js';
 import type { Millis } from './functions.js';
-import type { JobConfig, PlanOverrides, RuntimeMode, SourceSpec, StreamGraph } from '@freshet/graph';
+import {
+  overrideCheckpointing,
+  type JobConfig,
+  type PlanOverrides,
+  type RestartStrategySpec,
+  type RuntimeMode,
+  type SourceSpec,
+  type StreamGraph,
+} from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
 import { validateStreamGraph } from './validate.js';
 
-/** Settings that win over what the program sets on its environment (e.g. the CLI's `--parallelism`). */
+/**
+ * Settings that win over what the program sets on its environment (e.g. the
+ * CLI's `--parallelism` or `--checkpoint-interval`): the plan overrides, and
+ * the job name.
+ */
 export interface EnvironmentOverrides extends PlanOverrides {
   /** Replaces the job name. */
   jobName?: string;
@@ -70,6 +88,8 @@ export class StreamExecutionEnvironment {
   /** The graph under construction (internal to the API). */
   readonly builder = new GraphBuilder();
   readonly #config = new ExecutionConfig();
+  readonly #checkpointConfig = new CheckpointConfig();
+  #restartStrategy: RestartStrategyConfiguration | undefined;
   readonly #overrides: Readonly<EnvironmentOverrides>;
   #parallelism = 1;
   #maxParallelism = 128;
@@ -83,6 +103,12 @@ export class StreamExecutionEnvironment {
     if (overrides.maxParallelism !== undefined) checkMaxParallelism('The maxParallelism override', overrides.maxParallelism);
     if (overrides.runtimeMode !== undefined) checkRuntimeMode('The runtimeMode override', overrides.runtimeMode);
     if (overrides.jobName !== undefined) checkNonEmptyString('The jobName override', overrides.jobName);
+    if (overrides.checkpointing?.intervalMs !== undefined) {
+      checkNonNegativeInt('The checkpoint interval override', overrides.checkpointing.intervalMs);
+    }
+    if (overrides.checkpointing?.mode !== undefined) {
+      checkCheckpointingMode('The checkpointing mode override', overrides.checkpointing.mode);
+    }
     this.#overrides = { ...overrides };
   }
 
@@ -157,6 +183,51 @@ export class StreamExecutionEnvironment {
   /** Further job-wide settings (watermark interval). */
   getConfig(): ExecutionConfig {
     return this.#config;
+  }
+
+  /**
+   * Takes a checkpoint of the whole job every `intervalMs` milliseconds:
+   * aligned barriers through the dataflow, every operator's state and every
+   * source's position, so a failed job restarts from its latest checkpoint
+   * with exactly-once state (and exactly-once output through
+   * `writeAsJsonLines`/`writeAsText`). Further settings:
+   * {@link getCheckpointConfig}. Jobs without it checkpoint only once, at the
+   * end of bounded input.
+   *
+   * @param mode @default 'EXACTLY_ONCE'
+   */
+  enableCheckpointing(intervalMs: Millis, mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
+    this.#checkpointConfig.setCheckpointInterval(intervalMs);
+    this.#checkpointConfig.setCheckpointingMode(checkCheckpointingMode('enableCheckpointing', mode));
+    return this;
+  }
+
+  /** The checkpoint settings (timeout, minimum pause, tolerable failures, retained checkpoints). */
+  getCheckpointConfig(): CheckpointConfig {
+    return this.#checkpointConfig;
+  }
+
+  /**
+   * How the job restarts after a failure: `RestartStrategies.noRestart()`,
+   * `fixedDelay(attempts, delayMs)`, `exponentialDelay({...})` or
+   * `failureRate(maxFailures, intervalMs, delayMs)`. Without it a job with
+   * checkpointing restarts with exponential delay and a job without does not
+   * restart.
+   */
+  setRestartStrategy(strategy: RestartStrategyConfiguration): this {
+    if (!RestartStrategyConfiguration.is(strategy)) {
+      throw new ProgramDefinitionError(
+        `setRestartStrategy expects a strategy made by RestartStrategies, e.g. RestartStrategies.fixedDelay(3, 1000) (got ${describeValue(strategy)})`,
+      );
+    }
+    this.#restartStrategy = strategy;
+    return this;
+  }
+
+  /** The restart strategy the job runs with, as plan data (an override, if given, wins); undefined = the default. */
+  getRestartStrategy(): RestartStrategySpec | undefined {
+    const own = this.#restartStrategy?.spec;
+    return this.#overrides.restartStrategy ?? (own === undefined ? undefined : { ...own });
   }
 
   /**
@@ -275,7 +346,7 @@ export class StreamExecutionEnvironment {
 
   /** The job's settings as they stand (overrides applied). */
   getJobConfig(): JobConfig {
-    return {
+    const config: JobConfig = {
       name: this.getJobName(),
       parallelism: this.getParallelism(),
       maxParallelism: this.getMaxParallelism(),
@@ -283,6 +354,11 @@ export class StreamExecutionEnvironment {
       autoWatermarkIntervalMs: this.#config.getAutoWatermarkInterval(),
       bufferTimeoutMs: this.#bufferTimeoutMs,
     };
+    const checkpointing = overrideCheckpointing(this.#checkpointConfig.toSpec(), this.#overrides.checkpointing);
+    if (checkpointing !== undefined) config.checkpointing = checkpointing;
+    const restartStrategy = this.getRestartStrategy();
+    if (restartStrategy !== undefined) config.restartStrategy = restartStrategy;
+    return config;
   }
 
   /** The validated StreamGraph built so far (a copy). Throws a ProgramDefinitionError if it cannot run. */

@@ -64,5 +64,13 @@ export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './water
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';
 export { defineProgram, type Program } from './program.js';
+export {
+  CheckpointConfig,
+  CheckpointingMode,
+  RestartStrategies,
+  RestartStrategyConfiguration,
+  type ExponentialDelayOptions,
+} from './checkpointing.js';
+export type { RestartStrategySpec } from '@freshet/graph';
 export type { Person, Auction, Bid, NexmarkEvent } from './nexmark.js';
 export { nexmarkEventTime } from './nexmark.js';

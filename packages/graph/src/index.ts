@@ -27,4 +27,21 @@ export {
 } from './stream-graph.js';
 export type { ChainedOperator, JobEdge, JobGraph, JobVertex } from './job-graph.js';
 export { optimize, OptimizerError } from './optimize.js';
-export { planOverridesOf, type PlanOverrides, type ProgramInvocation } from './plan-overrides.js';
+export {
+  CHECKPOINTING_DEFAULTS,
+  CHECKPOINTING_MODES,
+  EXPONENTIAL_DELAY_DEFAULTS,
+  RESTART_STRATEGY_TYPES,
+  describeRestartStrategy,
+  effectiveRestartStrategy,
+  isReplayableSource,
+  type CheckpointingMode,
+  type CheckpointingSpec,
+  type RestartStrategySpec,
+} from './checkpointing.js';
+export {
+  overrideCheckpointing,
+  planOverridesOf,
+  type PlanOverrides,
+  type ProgramInvocation,
+} from './overrides.js';

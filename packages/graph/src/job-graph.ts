@@ -9,6 +9,7 @@
  * stores them as Prisma `Json`), which needs the implicit index signature
  * only object type aliases have.
  */
+import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 import type { Partitioning, RuntimeMode } from './stream-graph.js';
 
 /** One operator inside a chain. */
@@ -35,6 +36,11 @@ export type JobVertex = {
   isSource: boolean;
   /** True when every source feeding this vertex is bounded. */
   bounded: boolean;
+  /**
+   * False when the head is a source that cannot read its records again
+   * after a restore (a socket): the job is at-most-once for that source.
+   */
+  replayable: boolean;
 };
 
 /** A JobEdge: an exchange between two vertices. */
@@ -61,6 +67,10 @@ export type JobGraph = {
   maxParallelism: number;
   autoWatermarkIntervalMs: number;
   bufferTimeoutMs: number;
+  /** Periodic checkpoints; absent when checkpointing is disabled. */
+  checkpointing?: CheckpointingSpec;
+  /** The restart strategy the program (or an override) set; absent = the default. */
+  restartStrategy?: RestartStrategySpec;
   /** sha256 over the canonical JSON of the StreamGraph: equal bundles and arguments give equal hashes. */
   planHash: string;
   /** Vertices in topological order. */

@@ -80,6 +80,7 @@ describe('optimize: chaining rules', () => {
         ],
         isSource: true,
         bounded: true,
+        replayable: true,
       },
     ]);
     expect(job.edges).toEqual([]);
@@ -310,5 +311,43 @@ describe('optimize: graph shape', () => {
   it('is deterministic', () => {
     const g = line({}, { partitioning: 'HASH' });
     expect(JSON.stringify(optimize(g.graph, 'h'))).toBe(JSON.stringify(optimize(structuredClone(g.graph), 'h')));
+  });
+});
+
+describe('optimize: fault-tolerance settings', () => {
+  it('marks a vertex whose head is a socket source as not replayable, every other vertex as replayable', () => {
+    const g = new G(1);
+    const socket = g.node('source', 'Socket', {
+      bounded: false,
+      spec: { source: { type: 'socket', host: 'localhost', port: 9, delimiter: '\n' } },
+    });
+    const seq = g.node('source', 'Seq', { spec: { source: { type: 'sequence', from: 1, to: 2 } } });
+    const sink = g.node('sink', 'Sink', { inputs: 1 });
+    g.edge(socket, sink, { partitioning: 'REBALANCE' }).edge(seq, sink, { partitioning: 'REBALANCE' });
+    const job = optimize(g.graph, 'h');
+    expect(job.vertices.map((v) => [v.id, v.replayable])).toEqual([
+      ['v1', false],
+      ['v2', true],
+      ['v3', true],
+    ]);
+  });
+
+  it('carries the checkpointing and the restart strategy of the config into the JobGraph', () => {
+    const g = line();
+    const graph = g.graph;
+    const checkpointing = {
+      intervalMs: 1000,
+      mode: 'EXACTLY_ONCE' as const,
+      timeoutMs: 5000,
+      minPauseBetweenCheckpointsMs: 100,
+      tolerableCheckpointFailureNumber: 2,
+      maxRetainedCheckpoints: 3,
+    };
+    const restartStrategy = { type: 'fixed-delay' as const, attempts: 3, delayMs: 10 };
+    const job = optimize({ ...graph, config: { ...graph.config, checkpointing, restartStrategy } }, 'h');
+    expect(job.checkpointing).toEqual(checkpointing);
+    expect(job.restartStrategy).toEqual(restartStrategy);
+    expect(Object.keys(optimize(graph, 'h'))).not.toContain('checkpointing');
+    expect(Object.keys(optimize(graph, 'h'))).not.toContain('restartStrategy');
   });
 });

@@ -24,6 +24,7 @@
  *    fan-out ends the chain and each consumer reads through an exchange.
  */
 import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
+import { isReplayableSource } from './checkpointing.js';
 import type { JobEdge, JobGraph, JobVertex } from './job-graph.js';
 import type { Partitioning, StreamEdge, StreamGraph, StreamGraphJson } from './stream-graph.js';
 
@@ -190,6 +191,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       operators: chain.map((n) => (n.uid === undefined ? { nodeId: n.id, kind: n.kind, name: n.name } : { nodeId: n.id, kind: n.kind, name: n.name, uid: n.uid })),
       isSource: head.inputs === 0,
       bounded: bounded.get(chain[chain.length - 1]!.id)!,
+      replayable: head.spec.source === undefined || isReplayableSource(head.spec.source),
     });
   }
 
@@ -226,7 +228,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     return out;
   });
 
-  return {
+  const job: JobGraph = {
     jobName: config.name,
     runtimeMode: config.runtimeMode,
     parallelism: config.parallelism,
@@ -237,6 +239,9 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
     vertices,
     edges,
   };
+  if (config.checkpointing !== undefined) job.checkpointing = { ...config.checkpointing };
+  if (config.restartStrategy !== undefined) job.restartStrategy = { ...config.restartStrategy };
+  return job;
 }
 
 /** Kahn's algorithm; among ready nodes the smallest id goes first, so the order is deterministic. */

@@ -7,6 +7,7 @@
  * Node ids are assigned in creation order, starting at 1, so the same program
  * and arguments always give the same ids.
  */
+import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
 export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
@@ -72,11 +73,16 @@ export type SourceSpec =
       config?: Record<string, number>;
     };
 
-/** A sink as data. */
+/**
+ * A sink as data. `jsonLines` and `text` write exactly once into the
+ * directory `path` (committed part files); `print` and `collect` are
+ * at-least-once.
+ */
 export type SinkSpec =
   | { type: 'print'; prefix?: string; stderr?: boolean }
   | { type: 'collect'; id: string }
   | { type: 'jsonLines'; path: string }
+  | { type: 'text'; path: string }
   | { type: 'discard' };
 
 /** Watermark generation for `assignTimestampsAndWatermarks`. */
@@ -189,6 +195,10 @@ export interface JobConfig {
   autoWatermarkIntervalMs: number;
   /** Flush an output buffer after this long even if not full. @default 10 */
   bufferTimeoutMs: number;
+  /** Periodic checkpoints; absent when checkpointing is disabled (the default). */
+  checkpointing?: CheckpointingSpec;
+  /** The restart strategy the program set; absent = the default (see `effectiveRestartStrategy`). */
+  restartStrategy?: RestartStrategySpec;
 }
 
 /** The whole StreamGraph a program built. */

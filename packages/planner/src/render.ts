@@ -1,3 +1,4 @@
+import { describeRestartStrategy, effectiveRestartStrategy } from '@freshet/graph';
 import type { JobGraph } from '@freshet/protocol';
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -7,18 +8,46 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[])
 }
 
 /**
+ * The job's fault-tolerance line: its checkpointing, its restart strategy
+ * and its guarantee — exactly-once for state, unless a source cannot replay
+ * its records (a socket), which makes the job at-most-once for that source.
+ */
+export function renderFaultTolerance(job: JobGraph): string {
+  const c = job.checkpointing;
+  const checkpoints = c
+    ? `checkpoints every ${c.intervalMs} ms (${c.mode}, timeout ${c.timeoutMs} ms, min pause ${c.minPauseBetweenCheckpointsMs} ms, keep ${c.maxRetainedCheckpoints})`
+    : 'no periodic checkpoints (one final checkpoint at the end of bounded input)';
+  const restart = describeRestartStrategy(effectiveRestartStrategy(job.restartStrategy, c !== undefined));
+  const atMostOnce = job.vertices.filter((v) => !v.replayable).map((v) => v.name);
+  const guarantee =
+    atMostOnce.length > 0
+      ? `at-most-once for ${atMostOnce.join(', ')} (cannot replay after a restore)`
+      : c?.mode === 'AT_LEAST_ONCE'
+        ? 'at-least-once'
+        : 'exactly-once';
+  return `Fault tolerance: ${checkpoints}; restart strategy: ${restart}; ${guarantee}`;
+}
+
+/**
  * A readable rendering of a JobGraph, as `freshet plan` prints it: the job's
- * settings, each vertex with its chained operators, parallelism and
- * slot-sharing group, and each exchange with its partitioning.
+ * settings, its fault tolerance, each vertex with its chained operators,
+ * parallelism and slot-sharing group, and each exchange with its partitioning.
  */
 export function renderJobGraph(job: JobGraph): string {
   const out: string[] = [];
   out.push(
     `Job '${job.jobName}'  ${job.runtimeMode}  parallelism ${job.parallelism}  max parallelism ${job.maxParallelism}  plan ${job.planHash.slice(0, 12)}`,
   );
+  out.push(renderFaultTolerance(job));
   out.push('', `Vertices (${job.vertices.length})`);
   for (const v of job.vertices) {
-    const flags = [v.isSource ? 'source' : '', v.bounded ? 'bounded' : 'unbounded'].filter(Boolean).join(', ');
+    const flags = [
+      v.isSource ? 'source' : '',
+      v.bounded ? 'bounded' : 'unbounded',
+      v.replayable ? '' : 'at-most-once: cannot replay',
+    ]
+      .filter(Boolean)
+      .join(', ');
     out.push(`  ${v.id}  parallelism ${v.parallelism}  slot group '${v.slotSharingGroup}'  (${flags})`);
     v.operators.forEach((op, i) => {
       out.push(`      ${i === 0 ? '' : '-> '}${op.name}  [${op.kind} #${op.nodeId}]`);

@@ -6,9 +6,13 @@
  */
 import { z } from 'zod';
 import {
+  CHECKPOINTING_MODES,
   PARTITIONINGS,
   RUNTIME_MODES,
   type ChainedOperator,
+  type CheckpointingMode,
+  type CheckpointingSpec,
+  type RestartStrategySpec,
   type JobEdge,
   type JobGraph,
   type JobVertex,
@@ -17,13 +21,64 @@ import {
 } from '@freshet/graph';
 import type { Assert, Same } from './same-type.js';
 
-export type { ChainedOperator, JobEdge, JobGraph, JobVertex, Partitioning, RuntimeMode } from '@freshet/graph';
+export type {
+  ChainedOperator,
+  CheckpointingMode,
+  CheckpointingSpec,
+  JobEdge,
+  JobGraph,
+  JobVertex,
+  Partitioning,
+  RestartStrategySpec,
+  RuntimeMode,
+} from '@freshet/graph';
 
 /** Partitioning of a JobGraph edge. */
 export const PartitioningSchema = z.enum(PARTITIONINGS);
 
 /** STREAMING or BATCH. */
 export const RuntimeModeSchema = z.enum(RUNTIME_MODES);
+
+/** EXACTLY_ONCE or AT_LEAST_ONCE. */
+export const CheckpointingModeSchema = z.enum(CHECKPOINTING_MODES);
+
+/** A duration in milliseconds (an integer >= 0). */
+const MillisSchema = z.int().nonnegative();
+
+/** Periodic checkpoints of a job. */
+export const CheckpointingSpecSchema = z.object({
+  /** Time between the triggers of two checkpoints. */
+  intervalMs: z.int().positive(),
+  mode: CheckpointingModeSchema,
+  /** A checkpoint not complete after this long is aborted. */
+  timeoutMs: z.int().positive(),
+  /** Least time between the end of one checkpoint and the trigger of the next. */
+  minPauseBetweenCheckpointsMs: MillisSchema,
+  /** Consecutive failed checkpoints tolerated; -1 = any number. */
+  tolerableCheckpointFailureNumber: z.int().min(-1),
+  /** Completed checkpoints kept. */
+  maxRetainedCheckpoints: z.int().positive(),
+});
+
+/** How a job restarts after a failure. */
+export const RestartStrategySpecSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }),
+  z.object({ type: z.literal('fixed-delay'), attempts: z.int().nonnegative(), delayMs: MillisSchema }),
+  z.object({
+    type: z.literal('exponential-delay'),
+    initialBackoffMs: MillisSchema,
+    maxBackoffMs: MillisSchema,
+    backoffMultiplier: z.number().min(1),
+    resetBackoffThresholdMs: z.int().positive(),
+    jitterFactor: z.number().min(0).max(1),
+  }),
+  z.object({
+    type: z.literal('failure-rate'),
+    maxFailuresPerInterval: z.int().nonnegative(),
+    intervalMs: z.int().positive(),
+    delayMs: MillisSchema,
+  }),
+]);
 
 /** One operator inside a chain. */
 export const ChainedOperatorSchema = z.object({
@@ -49,6 +104,8 @@ export const JobVertexSchema = z.object({
   isSource: z.boolean(),
   /** True when every source feeding this vertex is bounded. */
   bounded: z.boolean(),
+  /** False when the head is a source that cannot replay its records after a restore (a socket). */
+  replayable: z.boolean(),
 });
 
 /** A JobEdge: an exchange between two vertices. */
@@ -75,6 +132,10 @@ export const JobGraphSchema = z.object({
   maxParallelism: z.number().int().positive(),
   autoWatermarkIntervalMs: z.number().int().nonnegative(),
   bufferTimeoutMs: z.number().int().nonnegative(),
+  /** Periodic checkpoints; absent when checkpointing is disabled. */
+  checkpointing: CheckpointingSpecSchema.optional(),
+  /** The restart strategy the program (or an override) set; absent = the default. */
+  restartStrategy: RestartStrategySpecSchema.optional(),
   /** sha256 over the canonical JSON of the StreamGraph: equal bundles and arguments give equal hashes. */
   planHash: z.string(),
   /** Vertices in topological order. */
@@ -86,6 +147,9 @@ export const JobGraphSchema = z.object({
 type _SchemasMatchGraphTypes = [
   Assert<Same<z.infer<typeof PartitioningSchema>, Partitioning>>,
   Assert<Same<z.infer<typeof RuntimeModeSchema>, RuntimeMode>>,
+  Assert<Same<z.infer<typeof CheckpointingModeSchema>, CheckpointingMode>>,
+  Assert<Same<z.infer<typeof CheckpointingSpecSchema>, CheckpointingSpec>>,
+  Assert<Same<z.infer<typeof RestartStrategySpecSchema>, RestartStrategySpec>>,
   Assert<Same<z.infer<typeof ChainedOperatorSchema>, ChainedOperator>>,
   Assert<Same<z.infer<typeof JobVertexSchema>, JobVertex>>,
   Assert<Same<z.infer<typeof JobEdgeSchema>, JobEdge>>,

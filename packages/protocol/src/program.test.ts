@@ -10,6 +10,9 @@ describe('plan overrides', () => {
       'maxParallelism',
       'runtimeMode',
     ]);
+    expect(
+      planOverridesOf({ checkpointing: { intervalMs: 100 }, restartStrategy: { type: 'none' } }),
+    ).toEqual({ checkpointing: { intervalMs: 100 }, restartStrategy: { type: 'none' } });
     expect(planOverridesOf({})).toEqual({});
   });
 
@@ -23,5 +26,21 @@ describe('plan overrides', () => {
       runtimeMode: 'STREAMING',
     });
     expect(DeploymentSchema.shape.program).toBe(ProgramInvocationSchema);
+  });
+
+  it('accepts checkpoint settings (interval 0 disables) and validates restart strategies', () => {
+    expect(PlanOverridesSchema.parse({ checkpointing: { intervalMs: 0 } })).toEqual({
+      checkpointing: { intervalMs: 0 },
+    });
+    expect(PlanOverridesSchema.safeParse({ checkpointing: { intervalMs: -1 } }).success).toBe(false);
+    expect(PlanOverridesSchema.safeParse({ checkpointing: { mode: 'EXACTLY_TWICE' } }).success).toBe(false);
+    expect(
+      PlanOverridesSchema.safeParse({ restartStrategy: { type: 'fixed-delay', attempts: 3, delayMs: 100 } })
+        .success,
+    ).toBe(true);
+    expect(
+      PlanOverridesSchema.safeParse({ restartStrategy: { type: 'fixed-delay', attempts: 3 } }).success,
+    ).toBe(false);
+    expect(PlanOverridesSchema.safeParse({ restartStrategy: { type: 'sometimes' } }).success).toBe(false);
   });
 });

@@ -7,16 +7,21 @@
  */
 import { z } from 'zod';
 import type { PlanOverrides, ProgramInvocation } from '@freshet/graph';
-import { RuntimeModeSchema } from './jobgraph.js';
+import { CheckpointingSpecSchema, RestartStrategySpecSchema, RuntimeModeSchema } from './jobgraph.js';
 import type { Assert, Same } from './same-type.js';
 
 export { planOverridesOf, type PlanOverrides, type ProgramInvocation } from '@freshet/graph';
 
-/** @see {@link PlanOverrides} (the limits are the JobManager's). */
+/**
+ * @see {@link PlanOverrides} (the limits are the JobManager's). Absent =
+ * the program's own; `checkpointing.intervalMs: 0` disables checkpointing.
+ */
 export const PlanOverridesSchema = z.object({
   parallelism: z.int().min(1).max(4096).optional(),
   maxParallelism: z.int().min(1).max(32_768).optional(),
   runtimeMode: RuntimeModeSchema.optional(),
+  checkpointing: CheckpointingSpecSchema.extend({ intervalMs: z.int().nonnegative() }).partial().optional(),
+  restartStrategy: RestartStrategySpecSchema.optional(),
 });
 
 /** @see {@link ProgramInvocation} */

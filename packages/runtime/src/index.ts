@@ -21,7 +21,70 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export { DataPlane, type DataPlaneOptions, type PeerAddress } from './network/tcp/data-plane.js';
+export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export {
+  DataPlane,
+  type DataPlaneAdmission,
+  type DataPlaneOptions,
+  type PeerAddress,
+} from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { TaskSettings } from './task/stream-task.js';
+
+// Fault tolerance: the pieces the JobManager and the local mini-cluster share.
+export {
+  CheckpointCoordinator,
+  CheckpointFailureError,
+  SYSTEM_CLOCK,
+  type CheckpointAck,
+  type CheckpointCoordinatorHooks,
+  type CheckpointCoordinatorOptions,
+  type CompletedCheckpoint,
+  type CoordinatorClock,
+  type FinalStateAck,
+  type PendingCheckpointInfo,
+  type SubtaskCheckpointStats,
+} from './checkpoint/coordinator.js';
+export {
+  CheckpointStorageError,
+  type CheckpointStorage,
+  type DiscardRequest,
+  type StateHandle,
+  type StateLocation,
+} from './checkpoint/storage.js';
+export { DirectoryCheckpointStorage, METADATA_FILE } from './checkpoint/directory-storage.js';
+export {
+  CHECKPOINT_METADATA_FORMAT,
+  CHECKPOINT_METADATA_VERSION,
+  CheckpointMetadataError,
+  CheckpointMetadataSchema,
+  checkpointMetadataOf,
+  parseCheckpointMetadata,
+  serializeCheckpointMetadata,
+  statesOfMetadata,
+  type CheckpointMetadata,
+  type CompletedCheckpointStates,
+  type SubtaskStateMetadata,
+  type VertexStateMetadata,
+} from './checkpoint/metadata.js';
+export {
+  SNAPSHOT_FORMAT_VERSION,
+  SnapshotCodecError,
+  decodeSubtaskSnapshot,
+  encodeSubtaskSnapshot,
+  restoredSnapshotsOf,
+} from './checkpoint/snapshot-codec.js';
+export {
+  createRestartStrategy,
+  type RestartDecision,
+  type RestartStrategy,
+  type RestartStrategyOptions,
+} from './executiongraph/restart-strategy.js';
+export {
+  computePipelinedRegions,
+  type PipelinedRegion,
+  type PipelinedRegions,
+} from './executiongraph/pipelined-regions.js';
+export { executionKey, executionVertices, type ExecutionVertexId } from './executiongraph/execution-id.js';
+export type { OperatorSnapshot } from './operator.js';

@@ -71,6 +71,12 @@ export interface OperatorSnapshot {
   keyed?: Record<number, unknown>;
   /** Non-keyed operator state (e.g. broadcast state, source offsets), per subtask. */
   operator?: unknown;
+  /**
+   * The operator's input watermark at the snapshot. Restored, it makes the
+   * operator judge lateness as it did before the failure and ignore the
+   * lower watermarks its replaying inputs send at first.
+   */
+  watermark?: number;
 }
 
 /** A running operator instance. */
@@ -89,10 +95,20 @@ export interface StreamOperator {
   processWatermark(watermark: number): void;
   /** All inputs ended (bounded input). Flush whatever is buffered. */
   endInput(): void;
-  /** Snapshot at a checkpoint barrier (synchronous part). */
+  /**
+   * Snapshot at a checkpoint barrier (synchronous part): plain data, encoded
+   * by the task right after this returns, so the operator may keep mutating
+   * what it returned afterwards. At the end of input the task takes a final
+   * snapshot with the id of the next checkpoint (the first one it belongs to).
+   */
   snapshotState(checkpointId: number): OperatorSnapshot;
-  /** The checkpoint completed everywhere (for two-phase-commit sinks). */
+  /**
+   * Checkpoint `checkpointId` completed everywhere: a two-phase-commit sink
+   * commits what it prepared for every checkpoint up to it.
+   */
   notifyCheckpointComplete?(checkpointId: number): void;
+  /** Checkpoint `checkpointId` was aborted (what was prepared for it is committed with a later one). */
+  notifyCheckpointAborted?(checkpointId: number): void;
   /** Release resources; calls the user function's `close`. */
   close(): void;
 }

@@ -1,52 +1,9 @@
 import { UnauthorizedError } from '@freshet/errors';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { TaskManagerHealth, TaskManagerStatus } from '@freshet/protocol';
+import type { TaskManagerHealth } from '@freshet/protocol';
 import { ClusterRegistry } from './registry.js';
-import type { ClusterStore, TaskManagerRecord } from './store.js';
-
-function memoryStore(
-  rows = new Map<string, TaskManagerRecord>(),
-): ClusterStore & { rows: Map<string, TaskManagerRecord> } {
-  return {
-    kind: 'pglite',
-    rows,
-    listTaskManagers: () => Promise.resolve([...rows.values()]),
-    getTaskManager: (id) => Promise.resolve(rows.get(id) ?? null),
-    createTaskManager(id, reg, now) {
-      const row: TaskManagerRecord = {
-        id,
-        ...reg,
-        status: 'OK',
-        registeredAt: now,
-        lastHeartbeatAt: now,
-        health: null,
-      };
-      rows.set(id, row);
-      return Promise.resolve(row);
-    },
-    reviveTaskManager(id, reg, now) {
-      const row: TaskManagerRecord = {
-        ...rows.get(id)!,
-        ...reg,
-        status: 'OK',
-        registeredAt: now,
-        lastHeartbeatAt: now,
-      };
-      rows.set(id, row);
-      return Promise.resolve(row);
-    },
-    recordHeartbeat(id, at: Date, health: TaskManagerHealth, status: TaskManagerStatus) {
-      Object.assign(rows.get(id)!, { lastHeartbeatAt: at, health, status });
-      return Promise.resolve();
-    },
-    setTaskManagerStatus(id, status) {
-      rows.get(id)!.status = status;
-      return Promise.resolve();
-    },
-    countJobsByStatus: () => Promise.resolve({ RUNNING: 2, FINISHED: 1 }),
-  };
-}
+import { memoryClusterStore as memoryStore } from '../test-support/memory-stores.js';
 
 const health: TaskManagerHealth = {
   cpu: 0.1,

@@ -195,7 +195,12 @@ export class ClusterRegistry {
       reused ? 'TaskManager re-registered' : 'TaskManager registered',
     );
     this.changes.notify();
-    return { taskManagerId: row.id, token, heartbeatIntervalMs: this.heartbeatIntervalMs };
+    return {
+      taskManagerId: row.id,
+      token,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.#opts.heartbeatTimeoutMs,
+    };
   }
 
   /** Records a heartbeat; tells the TaskManager to register again if its session is unknown. */
@@ -277,6 +282,24 @@ export class ClusterRegistry {
       changed = true;
     }
     if (changed) this.changes.notify();
+  }
+
+  /**
+   * Declares a TaskManager lost at once (a peer reports its data connection
+   * to it broken): its session ends, as after a heartbeat timeout, and it
+   * must register again. Returns false when it held no session.
+   */
+  declareLost(taskManagerId: string, reason: string): boolean {
+    const live = this.#live.get(taskManagerId);
+    if (live?.tokenHash === undefined) return false;
+    this.#live.delete(taskManagerId);
+    this.#opts.logger.warn({ taskManagerId, reason }, 'TaskManager lost: declared so by a peer');
+    this.#emitLoss({ id: taskManagerId, host: live.host, dataPort: live.dataPort, reason });
+    void this.#opts.store.setTaskManagerStatus(taskManagerId, 'LOST').catch((err: unknown) => {
+      this.#opts.logger.error({ err, taskManagerId }, 'Recording a lost TaskManager failed');
+    });
+    this.changes.notify();
+    return true;
   }
 
   /**

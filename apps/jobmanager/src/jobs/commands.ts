@@ -1,15 +1,22 @@
 /**
  * Mailboxes of commands for TaskManagers, drained by their
- * `taskManagers.commands` subscriptions. A command pushed while a
- * TaskManager is between connections waits in its mailbox; when its session
- * ends (lost, deregistered, registered again) the mailbox is dropped and a
- * subscriber still attached is told to register again.
+ * `taskManagers.commands` subscriptions. Commands are numbered per
+ * TaskManager session (1, 2, 3, …) and kept until the TaskManager says it
+ * handled them — in a heartbeat (`lastCommandId`) or by resubscribing with
+ * `lastEventId` — so a command the connection lost on the way is sent
+ * again after the reconnect. A command pushed while a TaskManager is
+ * between connections waits in its mailbox; when its session ends (lost,
+ * deregistered, registered again) the mailbox is dropped and a subscriber
+ * still attached is told to register again.
  */
-import type { TaskManagerCommand } from '@freshet/protocol';
+import type { NumberedCommand, TaskManagerCommand } from '@freshet/protocol';
 import { ChangeFeed } from '../cluster/changes.js';
 
 interface Mailbox {
-  queue: TaskManagerCommand[];
+  /** Number of the newest command. */
+  seq: number;
+  /** Commands not yet acknowledged, oldest first. */
+  queue: NumberedCommand[];
   feed: ChangeFeed;
   /** Only the newest subscriber drains; an older one (a dead connection) ends. */
   subscriber: number;
@@ -31,33 +38,60 @@ export class CommandHub {
     box.feed.notify();
   }
 
-  /** Queues a command for a TaskManager that holds a session (the caller checked). */
-  push(taskManagerId: string, command: TaskManagerCommand): void {
+  /** Queues a command for a TaskManager that holds a session (the caller checked); returns its number. */
+  push(taskManagerId: string, command: TaskManagerCommand): number {
     const box = this.#box(taskManagerId);
-    box.queue.push(command);
+    const id = ++box.seq;
+    box.queue.push({ id, command });
     box.feed.notify();
+    return id;
   }
 
-  /** Commands queued and not yet delivered, per TaskManager (for tests and diagnostics). */
+  /** The TaskManager handled every command up to `lastId`: they need not be sent again. */
+  acknowledge(taskManagerId: string, lastId: number): void {
+    const box = this.#boxes.get(taskManagerId);
+    if (box === undefined) return;
+    let n = 0;
+    while (n < box.queue.length && box.queue[n]!.id <= lastId) n++;
+    if (n > 0) box.queue.splice(0, n);
+  }
+
+  /** Commands not yet acknowledged, per TaskManager (for tests and diagnostics). */
   pending(taskManagerId: string): number {
     return this.#boxes.get(taskManagerId)?.queue.length ?? 0;
   }
 
   /**
    * Yields the commands of a TaskManager's session (the caller checked it
-   * holds one) as they come. Ends with a `reregister` command when the
-   * session ends; ends quietly when `signal` aborts or a newer subscriber
-   * of the same TaskManager takes over.
+   * holds one) after `lastEventId` (the number of the last command it got),
+   * then as they come. Ends with a `reregister` command when the session
+   * ends; ends quietly when `signal` aborts or a newer subscriber of the
+   * same TaskManager takes over.
    */
-  async *drain(taskManagerId: string, signal: AbortSignal | undefined): AsyncGenerator<TaskManagerCommand> {
+  async *drain(
+    taskManagerId: string,
+    lastEventId: number | undefined,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<NumberedCommand | TaskManagerCommand> {
     const box = this.#box(taskManagerId);
+    if (lastEventId !== undefined) this.acknowledge(taskManagerId, lastEventId);
     const me = ++this.#subscribers;
     box.subscriber = me;
     box.feed.notify();
+    let sent = lastEventId ?? 0;
     let seen = box.feed.version;
     for (;;) {
       if (box.subscriber !== me) return;
-      while (box.queue.length > 0 && box.subscriber === me) yield box.queue.shift()!;
+      // Looked up afresh after every yield: acknowledgements trim the queue meanwhile.
+      for (
+        let next = box.queue.find((e) => e.id > sent);
+        next !== undefined;
+        next = box.queue.find((e) => e.id > sent)
+      ) {
+        if (box.subscriber !== me) return;
+        sent = next.id;
+        yield next;
+      }
       if (box.closed !== undefined) {
         yield { type: 'reregister', reason: box.closed };
         return;
@@ -70,7 +104,7 @@ export class CommandHub {
   #box(taskManagerId: string): Mailbox {
     let box = this.#boxes.get(taskManagerId);
     if (box === undefined) {
-      box = { queue: [], feed: new ChangeFeed(), subscriber: 0 };
+      box = { seq: 0, queue: [], feed: new ChangeFeed(), subscriber: 0 };
       this.#boxes.set(taskManagerId, box);
     }
     return box;

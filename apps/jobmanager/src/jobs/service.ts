@@ -1,36 +1,64 @@
 /**
- * The JobManager's scheduler: submits jobs (JobGraph persisted, the
- * ExecutionGraph expanded to one Execution per vertex × subtask), allocates
- * slots over the TaskManagers, deploys, follows every subtask through
- * Flink's execution states from the TaskManagers' reports, derives the job
- * status, cancels, and fails jobs whose TaskManagers are lost. Every
- * transition is written to the database (Execution row + JobEvent) and
- * announced to subscribers.
+ * The JobManager's job service: what the API's procedures reach. It plans
+ * and submits jobs (the JobGraph persisted through the {@link JobStore}, an
+ * {@link ExecutionGraph}, restart strategy and checkpoint coordinator per
+ * job), hands them to the {@link Scheduler}, recovers the jobs a previous
+ * JobManager left unfinished, and takes what TaskManagers report: states,
+ * metrics, collected records, checkpoint uploads, lost peers — each fenced
+ * by the attempt it names.
  */
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '@freshet/errors';
-import { Prisma, type FreshetDatabase, type JobStatus } from '@freshet/db';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NotFoundError } from '@freshet/errors';
+import type { FreshetDatabase } from '@freshet/db';
+import { effectiveRestartStrategy } from '@freshet/graph';
 import {
   planOverridesOf,
   StoredTextSchema,
-  TERMINAL_EXECUTION_STATES,
-  type DeployedSlot,
-  type Deployment,
-  type ExecutionError,
+  type CheckpointingSpec,
+  type DeclineCheckpointInput,
   type ExecutionState,
+  type HeartbeatInput,
   type JobGraph,
+  type RegisterTaskManagerInput,
   type ReportCollectedInput,
+  type ReportLostPeerInput,
   type ReportMetricsInput,
   type ReportStatesInput,
+  type RestartStrategySpec,
 } from '@freshet/protocol';
-import { ACTIVE_JOB_STATUSES, type ArtifactService } from '../artifacts/service.js';
+import {
+  DirectoryCheckpointStorage,
+  SYSTEM_CLOCK,
+  type CheckpointStorage,
+  type CoordinatorClock,
+} from '@freshet/runtime';
+import type { ArtifactService } from '../artifacts/service.js';
 import { ChangeFeed } from '../cluster/changes.js';
-import type { ClusterRegistry, SchedulableTaskManager, TaskManagerLoss } from '../cluster/registry.js';
+import type { ClusterRegistry } from '../cluster/registry.js';
 import type { Logger } from '../logger.js';
+import type { UploadStats } from './checkpoints.js';
 import type { CommandHub } from './commands.js';
+import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-graph.js';
+import type { JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
-import { z } from 'zod';
+import { prismaJobStore } from './prisma-job-store.js';
+import {
+  COLLECT_LIMIT,
+  notFound,
+  RESTART_CAUSE,
+  Scheduler,
+  type ActiveJob,
+  type CollectedRecords,
+} from './scheduler.js';
+import { SlotPool } from './slot-pool.js';
+
+export { COLLECT_LIMIT, notFound, RESTART_CAUSE, slotsNeeded, type CollectedRecords };
+
+/** How long an ended job stays in memory for late reports before it leaves for the database. */
+export const FINISHED_JOB_LINGER_MS = 10_000;
 
 /** Input of `jobs.submit`. */
 export const SubmitJobInputSchema = PlanJobInputSchema.extend({
@@ -39,65 +67,6 @@ export const SubmitJobInputSchema = PlanJobInputSchema.extend({
 });
 /** @see {@link SubmitJobInputSchema} */
 export type SubmitJobInput = z.input<typeof SubmitJobInputSchema>;
-
-/** Records of one `collect` sink as shipped by the TaskManagers. */
-export interface CollectedRecords {
-  collectId: string;
-  /** The first records, in arrival order (at most `--collect-limit-per-job` over the job's collect ids). */
-  records: unknown[];
-  /** Records received in total (more than `records.length` when truncated). */
-  total: number;
-  truncated: boolean;
-}
-
-/** Records kept per job, over its collect ids, unless configured (`--collect-limit-per-job`). */
-export const COLLECT_LIMIT = 10_000;
-
-/** How long an ended job stays in memory for late reports before it leaves for the database. */
-export const FINISHED_JOB_LINGER_MS = 10_000;
-
-/** Cause recorded for jobs a previous JobManager left running. */
-export const RESTART_CAUSE = 'JobManager restarted while the job was running';
-
-/** One subtask attempt as the scheduler tracks it. */
-export interface ExecutionRuntime {
-  id: string;
-  vertexId: string;
-  vertexName: string;
-  parallelism: number;
-  subtaskIndex: number;
-  state: ExecutionState;
-  taskManagerId: string | null;
-  /** Slot on its TaskManager. */
-  slotIndex: number | null;
-}
-
-/** A job this JobManager submitted, in memory. */
-export interface ActiveJob {
-  id: string;
-  name: string;
-  status: JobStatus;
-  attempt: number;
-  jobGraph: JobGraph;
-  bundleSha256: string;
-  program: Deployment['program'];
-  /** `vertexId#subtask` -> attempt. */
-  executions: Map<string, ExecutionRuntime>;
-  /** Global slots of the deployment (empty until scheduled). */
-  slots: DeployedSlot[];
-  /** Whether the "waiting for slots" event was written. */
-  announcedWait: boolean;
-  slotTimer?: NodeJS.Timeout;
-  cancelTimer?: NodeJS.Timeout;
-  readonly changes: ChangeFeed;
-  collected: Map<string, CollectedRecords>;
-  /** Records held in `collected`, over its collect ids. */
-  collectedKept: number;
-  /** Moves the ended job out of memory. */
-  evictTimer?: NodeJS.Timeout;
-  /** The job is failing because a subtask was cancelled unexpectedly; a subtask's own failure may still come. */
-  causeIsCancel?: boolean;
-}
 
 /** A running subtask on a TaskManager, for `taskManagers.get`. */
 export interface TaskManagerSubtask {
@@ -111,6 +80,14 @@ export interface TaskManagerSubtask {
   slotIndex: number | null;
 }
 
+/** Settings of the cluster that jobs fall back to. */
+export interface ClusterJobDefaults {
+  /** Checkpointing of jobs that do not configure their own; undefined = none. */
+  checkpointing?: CheckpointingSpec;
+  /** Restart strategy of jobs that do not set their own; undefined = Flink's default (exponential-delay with checkpointing, else none). */
+  restartStrategy?: RestartStrategySpec;
+}
+
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
   db: FreshetDatabase;
@@ -119,6 +96,8 @@ export interface JobServiceOptions {
   commands: CommandHub;
   metrics: MetricsStore;
   logger: Logger;
+  /** The JobManager's data directory: checkpoints live in `<dataDir>/checkpoints/<job>/chk-<n>/`. */
+  dataDir: string;
   /** How long a job waits for free slots before it fails. */
   slotRequestTimeoutMs: number;
   /** Plans programs (plan mode in the sandbox, bounded in concurrency). */
@@ -131,90 +110,90 @@ export interface JobServiceOptions {
   collectLimitTotal?: number;
   /** How long an ended job stays in memory before it leaves for the database. @default {@link FINISHED_JOB_LINGER_MS} */
   finishedJobLingerMs?: number;
+  defaults?: ClusterJobDefaults;
+  /** @default prismaJobStore(db) */
+  store?: JobStore;
+  /** @default a DirectoryCheckpointStorage under `<dataDir>/checkpoints` */
+  storage?: CheckpointStorage;
+  /** @default SYSTEM_CLOCK */
+  clock?: CoordinatorClock;
 }
 
-const TERMINAL = new Set<ExecutionState>(TERMINAL_EXECUTION_STATES);
-/** Position of each state in Flink's subtask lifecycle; reports never move a subtask to a lower rank. */
-const LIFECYCLE_RANK: Record<ExecutionState, number> = {
-  CREATED: 0,
-  SCHEDULED: 1,
-  DEPLOYING: 2,
-  INITIALIZING: 3,
-  RUNNING: 4,
-  CANCELING: 5,
-  FINISHED: 6,
-  CANCELED: 6,
-  FAILED: 6,
-};
-const TERMINAL_JOB = new Set<JobStatus>(['FINISHED', 'FAILED', 'CANCELED']);
-const DEPLOYED = new Set<ExecutionState>(['DEPLOYING', 'INITIALIZING', 'RUNNING']);
-
-/** One Execution transition to persist. */
-interface Transition {
-  execution: ExecutionRuntime;
-  from: ExecutionState;
-  to: ExecutionState;
-  at: Date;
-  error?: ExecutionError | undefined;
-  /** Cause text when the JobManager decided the transition (lost TaskManager, timeout). */
-  cause?: string;
-}
-
-/** `Source: numbers -> Map (2/4)`, as Flink names a subtask. */
-const subtaskName = (e: ExecutionRuntime): string =>
-  `${e.vertexName} (${e.subtaskIndex + 1}/${e.parallelism})`;
-
-const errorText = (e: ExecutionError): string =>
-  e.stack !== undefined && e.stack.length > 0 ? e.stack : `${e.name}: ${e.message}`;
-
-/** Schedules and tracks jobs. */
+/** Plans, schedules, recovers and follows jobs. */
 export class JobService {
-  readonly #opts: JobServiceOptions;
-  readonly #jobs = new Map<string, ActiveJob>();
-  /** Jobs waiting for slots, first come first served. */
-  readonly #waiting: ActiveJob[] = [];
-  /** TaskManager id -> its slots, each holding a job id or null. */
-  readonly #slots = new Map<string, (string | null)[]>();
+  readonly #o: JobServiceOptions;
+  readonly #store: JobStore;
+  readonly #storage: CheckpointStorage;
+  readonly #clock: CoordinatorClock;
+  readonly #pool = new SlotPool();
+  readonly #scheduler: Scheduler;
   /** The feed of every job not in memory (ended, or from a previous run): nothing changes there any more. */
   readonly #dormant = new ChangeFeed();
   /** Collected records held over every job in memory. */
   #collectedTotal = 0;
-  #lock: Promise<unknown> = Promise.resolve();
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
   #lastThroughput = 0;
 
-  constructor(opts: JobServiceOptions) {
-    this.#opts = opts;
+  constructor(options: JobServiceOptions) {
+    this.#o = options;
+    this.#store = options.store ?? prismaJobStore(options.db);
+    this.#storage = options.storage ?? new DirectoryCheckpointStorage(join(options.dataDir, 'checkpoints'));
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#scheduler = new Scheduler({
+      store: this.#store,
+      registry: options.registry,
+      pool: this.#pool,
+      gateway: {
+        send: (taskManagerId, command) => {
+          if (options.registry.hasSession(taskManagerId)) options.commands.push(taskManagerId, command);
+        },
+      },
+      logger: options.logger,
+      clock: this.#clock,
+      storage: this.#storage,
+      newId: randomUUID,
+      slotRequestTimeoutMs: options.slotRequestTimeoutMs,
+      cancelTimeoutMs: options.cancelTimeoutMs ?? 10_000,
+      onEnded: (job) => {
+        // Late reports (the last metrics, collected records) still land; then the job leaves memory.
+        job.evictTimer = this.#clock.setTimeout(() => {
+          void this.#scheduler.serial(() => this.#evict(job)).catch((err: unknown) => {
+            options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+          });
+        }, options.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
+      },
+    });
+  }
+
+  /** The checkpoint storage (the checkpoint endpoints read and write through the jobs, this is for tests). */
+  get storage(): CheckpointStorage {
+    return this.#storage;
   }
 
   /**
-   * Marks jobs a previous JobManager left running as FAILED, then starts
+   * Recovers the jobs a previous JobManager left unfinished, then starts
    * following the cluster: TaskManager losses, new slots, metrics ticks.
    */
   async start(): Promise<void> {
-    await this.#failOrphanedJobs();
-    const { registry } = this.#opts;
-    registry.setSlotUsage((id) => this.#slots.get(id)?.filter((s) => s !== null).length ?? 0);
-    registry.setThroughput(() => this.#opts.metrics.throughput());
+    const { registry, commands, logger, metrics } = this.#o;
+    registry.setSlotUsage((id) => this.#pool.used(id));
+    registry.setThroughput(() => metrics.throughput());
     this.#unsubscribeLoss = registry.onLoss((loss) => {
-      this.#opts.commands.closeSession(
-        loss.id,
-        `TaskManager ${loss.id} was lost: ${loss.reason}; register again`,
-      );
-      void this.#serial(() => this.#onTaskManagerLost(loss)).catch((err: unknown) => {
-        this.#opts.logger.error({ err, taskManagerId: loss.id }, 'Handling a lost TaskManager failed');
+      commands.closeSession(loss.id, `TaskManager ${loss.id} was lost: ${loss.reason}; register again`);
+      this.#scheduler.onTaskManagerLost(loss).catch((err: unknown) => {
+        logger.error({ err, taskManagerId: loss.id }, 'Handling a lost TaskManager failed');
       });
     });
+    await this.#recover();
     // New TaskManagers (or freed slots elsewhere) may let waiting jobs start.
     const watcher = (this.#watcher = new AbortController());
     void (async () => {
       let seen = registry.changes.version;
       while (await registry.changes.next(seen, watcher.signal)) {
         seen = registry.changes.version;
-        if (this.#waiting.length > 0)
-          await this.#serial(() => this.#scheduleWaiting()).catch(() => undefined);
+        await this.#scheduler.serial(() => this.#scheduler.scheduleWaiting()).catch(() => undefined);
       }
     })();
     this.#ticker = setInterval(() => {
@@ -227,214 +206,172 @@ export class JobService {
     clearInterval(this.#ticker);
     this.#watcher?.abort();
     this.#unsubscribeLoss?.();
-    for (const job of this.#jobs.values()) {
-      clearTimeout(job.slotTimer);
-      clearTimeout(job.cancelTimer);
-      clearTimeout(job.evictTimer);
-    }
-    await this.#lock.catch(() => undefined);
+    await this.#scheduler.stop();
     // Ended jobs still lingering keep their collected records and metrics.
-    for (const job of [...this.#jobs.values()]) {
-      if (TERMINAL_JOB.has(job.status)) await this.#evict(job).catch(() => undefined);
+    for (const job of [...this.#scheduler.jobs()]) {
+      if (TERMINAL_JOB.has(job.graph.status)) await this.#evict(job).catch(() => undefined);
     }
   }
 
   /** Records kept per job (`--collect-limit-per-job`). */
   get collectLimit(): number {
-    return this.#opts.collectLimitPerJob ?? COLLECT_LIMIT;
+    return this.#o.collectLimitPerJob ?? COLLECT_LIMIT;
+  }
+
+  /**
+   * Moves an ended job out of memory: its collected records and metrics go
+   * to its row (every read of an ended job comes from the database), then
+   * its books here are dropped.
+   */
+  async #evict(job: ActiveJob): Promise<void> {
+    if (this.#scheduler.job(job.id) !== job) return;
+    const { metrics } = this.#o;
+    await this.#store.archive(job.id, {
+      collected: [...job.collected.values()],
+      metrics: metrics.snapshot(job.id),
+    });
+    this.#scheduler.forget(job);
+    metrics.forget(job.id);
+    this.#collectedTotal -= job.collectedKept;
+    this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
   /** `jobs.plan`: plans an artifact without submitting it. */
   async plan(input: z.output<typeof PlanJobInputSchema>): Promise<PlannedJob> {
-    const artifact = await this.#opts.artifacts.require(input.artifactId);
-    const bundlePath = this.#opts.artifacts.bundlePath(artifact.bundleSha)!;
-    return this.#opts.planner.plan(bundlePath, artifact.fileName, input.args, planOverridesOf(input));
+    const artifact = await this.#o.artifacts.require(input.artifactId);
+    const bundlePath = this.#o.artifacts.bundlePath(artifact.bundleSha)!;
+    return this.#o.planner.plan(bundlePath, artifact.fileName, input.args, planOverridesOf(input));
   }
 
   /** `jobs.submit`: plans, persists the JobGraph and ExecutionGraph, and schedules the job. */
   async submit(input: z.output<typeof SubmitJobInputSchema>): Promise<{ jobId: string }> {
-    const { db, logger } = this.#opts;
-    const artifact = await this.#opts.artifacts.require(input.artifactId);
-    const bundlePath = this.#opts.artifacts.bundlePath(artifact.bundleSha)!;
+    const { logger } = this.#o;
+    const artifact = await this.#o.artifacts.require(input.artifactId);
+    const bundlePath = this.#o.artifacts.bundlePath(artifact.bundleSha)!;
     const overrides = planOverridesOf(input);
-    const planned = await this.#opts.planner.plan(bundlePath, artifact.fileName, input.args, overrides);
-    const { jobGraph } = planned;
+    const planned = await this.#o.planner.plan(bundlePath, artifact.fileName, input.args, overrides);
+    const jobGraph = this.#withDefaults(planned.jobGraph);
     const jobId = randomUUID();
     const name = input.name ?? jobGraph.jobName;
-    const job: ActiveJob = {
+    const stored: StoredJob = {
       id: jobId,
       name,
+      artifactId: artifact.id,
+      bundleSha256: artifact.bundleSha,
+      runtimeMode: jobGraph.runtimeMode,
+      planHash: planned.planHash,
+      jobGraph,
+      program: { args: input.args, ...overrides },
+      restartStrategy: jobGraph.restartStrategy!,
       status: 'CREATED',
       attempt: 0,
-      jobGraph,
-      bundleSha256: artifact.bundleSha,
-      program: { args: input.args, ...overrides },
-      executions: new Map(),
-      slots: [],
-      announcedWait: false,
-      changes: new ChangeFeed(),
-      collected: new Map(),
-      collectedKept: 0,
+      restarts: 0,
+      executions: [],
     };
-    for (const v of jobGraph.vertices) {
-      for (let i = 0; i < v.parallelism; i++) {
-        job.executions.set(`${v.id}#${i}`, {
-          id: randomUUID(),
-          vertexId: v.id,
-          vertexName: v.name,
-          parallelism: v.parallelism,
-          subtaskIndex: i,
-          state: 'CREATED',
-          taskManagerId: null,
-          slotIndex: null,
-        });
-      }
-    }
-    const now = new Date();
-    await db.prisma.$transaction([
-      db.prisma.job.create({
-        data: {
-          id: jobId,
-          name,
-          status: 'CREATED',
-          parallelism: jobGraph.parallelism,
-          maxParallelism: jobGraph.maxParallelism,
-          runtimeMode: jobGraph.runtimeMode,
-          arguments: input.args,
-          planHash: planned.planHash,
-          artifactId: artifact.id,
-          createdAt: now,
-          jobGraph: jobGraph,
-          planOverrides: overrides,
-        },
-      }),
-      db.prisma.jobVertex.createMany({
-        data: jobGraph.vertices.map((v) => ({
-          jobId,
-          vertexId: v.id,
-          name: v.name,
-          parallelism: v.parallelism,
-          maxParallelism: v.maxParallelism,
-          operators: v.operators,
-          slotSharingGroup: v.slotSharingGroup,
-        })),
-      }),
-      db.prisma.jobEdge.createMany({
-        data: jobGraph.edges.map((e) => ({
-          jobId,
-          sourceVertexId: e.source,
-          targetVertexId: e.target,
-          partitioning: e.partitioning,
-          inputIndex: e.inputIndex,
-          outputTag: e.sideOutput ?? null,
-        })),
-      }),
-      db.prisma.execution.createMany({
-        data: [...job.executions.values()].map((e) => ({
-          id: e.id,
-          jobId,
-          vertexId: e.vertexId,
-          subtaskIndex: e.subtaskIndex,
-          attempt: 0,
-          state: 'CREATED' as const,
-          createdAt: now,
-        })),
-      }),
-      db.prisma.jobEvent.create({
-        data: {
-          jobId,
-          at: now,
-          kind: 'INFO',
-          message: `Job '${name}' submitted from ${artifact.fileName}: ${jobGraph.vertices.length} vertices, ${job.executions.size} subtasks, needs ${slotsNeeded(jobGraph)} slots`,
-        },
-      }),
-    ]);
-    this.#jobs.set(jobId, job);
-    logger.info({ jobId, name, artifactId: artifact.id, subtasks: job.executions.size }, 'Job submitted');
-    this.#opts.registry.changes.notify();
-    await this.#serial(async () => {
-      this.#waiting.push(job);
-      await this.#scheduleWaiting();
-      if (job.status === 'CREATED' && job.slots.length === 0) {
-        job.slotTimer = setTimeout(() => {
-          void this.#serial(() => this.#slotRequestTimedOut(job)).catch((err: unknown) => {
-            logger.error({ err, jobId }, 'Failing a job that waited for slots failed');
-          });
-        }, this.#opts.slotRequestTimeoutMs);
-      }
+    const job = this.#scheduler.activate(stored, 1, []);
+    const subtasks = job.graph.vertices().length;
+    await this.#store.createJob({
+      ...stored,
+      createdAt: new Date(this.#clock.now()),
+      executions: job.graph.vertices().map((v) => v.current),
+      message: `Job '${name}' submitted from ${artifact.fileName}: ${jobGraph.vertices.length} vertices, ${subtasks} subtasks, needs ${slotsNeeded(jobGraph)} slots`,
     });
+    logger.info({ jobId, name, artifactId: artifact.id, subtasks }, 'Job submitted');
+    this.#o.registry.changes.notify();
+    await this.#scheduler.submit(job);
     return { jobId };
   }
 
   /** `jobs.cancel`: cancels a job; CONFLICT when it already ended. */
-  async cancel(jobId: string): Promise<{ jobId: string; status: JobStatus }> {
-    return this.#serial(async () => {
-      const job = this.#jobs.get(jobId);
-      if (job === undefined) {
-        const row = await this.#opts.db.prisma.job.findUnique({
-          where: { id: jobId },
-          select: { status: true },
-        });
-        if (row === null) throw notFound(jobId);
-        throw new ConflictError(`Job ${jobId} is ${row.status}; only running jobs can be cancelled`);
-      }
-      if (TERMINAL_JOB.has(job.status)) {
-        throw new ConflictError(`Job ${jobId} is ${job.status}; only running jobs can be cancelled`);
-      }
-      if (job.status === 'CANCELLING' || job.status === 'FAILING') return { jobId, status: job.status };
-      await this.#wind(job, 'CANCELLING', 'Cancelled by the user');
-      return { jobId, status: job.status };
-    });
+  cancel(jobId: string): Promise<{ jobId: string; status: ActiveJob['graph']['status'] }> {
+    return this.#scheduler.cancel(jobId);
   }
+
+  // ------------------------------------------------------------ TaskManagers
+
+  /** A TaskManager registered: it is told to cancel what it runs that is not current. */
+  registered(taskManagerId: string, input: RegisterTaskManagerInput): void {
+    this.#reconcile(taskManagerId, input.running ?? []);
+  }
+
+  /** A heartbeat: commands it handled need not be re-sent; its running deployments are reconciled. */
+  heartbeat(input: HeartbeatInput): void {
+    if (!this.#o.registry.hasSession(input.taskManagerId)) return;
+    if (input.lastCommandId !== undefined)
+      this.#o.commands.acknowledge(input.taskManagerId, input.lastCommandId);
+    this.#reconcile(input.taskManagerId, input.running ?? []);
+  }
+
+  #reconcile(taskManagerId: string, running: NonNullable<HeartbeatInput['running']>): void {
+    // In the scheduler's order: after a loss the same registration caused (its executions failed first).
+    void this.#scheduler
+      .serial(async () => {
+        const tm = this.#o.registry.schedulable().find((t) => t.id === taskManagerId);
+        if (tm !== undefined) this.#scheduler.reconcile(tm, running);
+        return Promise.resolve();
+      })
+      .catch((err: unknown) => {
+        this.#o.logger.error({ err, taskManagerId }, 'Reconciling a TaskManager failed');
+      });
+  }
+
+  /** `executions.reportLostPeer`: a peer's data connection broke; the peer is declared lost at once. */
+  reportLostPeer(input: ReportLostPeerInput): { declaredLost: boolean } {
+    const { registry, logger } = this.#o;
+    registry.requireSession(input.taskManagerId, input.token);
+    const job = this.#scheduler.job(input.jobId);
+    // Only a report from a current attempt that runs next to the peer counts (a stale one proves nothing).
+    const current =
+      job !== undefined &&
+      !TERMINAL_JOB.has(job.graph.status) &&
+      job.graph
+        .vertices()
+        .some(
+          (v) =>
+            v.current.attempt === input.attempt &&
+            v.current.taskManagerId === input.taskManagerId &&
+            !TERMINAL.has(v.current.state),
+        );
+    if (!current) return { declaredLost: false };
+    logger.warn(
+      {
+        taskManagerId: input.peerId,
+        reportedBy: input.taskManagerId,
+        jobId: input.jobId,
+        reason: input.reason,
+      },
+      'A peer reports the data connection to a TaskManager broken',
+    );
+    return {
+      declaredLost: registry.declareLost(
+        input.peerId,
+        `its data connection from TaskManager ${input.taskManagerId} broke (${input.reason})`,
+      ),
+    };
+  }
+
+  // ------------------------------------------------------------ reports
 
   /** `executions.reportStates`: applies a TaskManager's state transitions. */
   async reportStates(input: ReportStatesInput): Promise<{ accepted: number; ignored: number }> {
-    this.#opts.registry.requireSession(input.taskManagerId, input.token);
-    return this.#serial(async () => {
-      let accepted = 0;
-      const byJob = new Map<ActiveJob, Transition[]>();
-      for (const u of input.updates) {
-        const job = this.#jobs.get(u.jobId);
-        const execution = job?.executions.get(`${u.vertexId}#${u.subtaskIndex}`);
-        if (job === undefined || execution === undefined || job.attempt !== u.attempt) continue;
-        if (execution.taskManagerId !== input.taskManagerId) continue;
-        const from = execution.state;
-        if (TERMINAL.has(from) || from === u.state) continue;
-        // A late or early report (e.g. SCHEDULED on receipt, after the JobManager
-        // already marked the subtask DEPLOYING) must not move it backwards.
-        if (LIFECYCLE_RANK[u.state] < LIFECYCLE_RANK[from]) continue;
-        // Once asked to cancel, only the end of the subtask counts.
-        if (from === 'CANCELING' && !TERMINAL.has(u.state)) continue;
-        execution.state = u.state;
-        let list = byJob.get(job);
-        if (list === undefined) byJob.set(job, (list = []));
-        list.push({ execution, from, to: u.state, at: new Date(), error: u.error });
-        accepted++;
-      }
-      for (const [job, transitions] of byJob) {
-        await this.#persist(job, transitions);
-        await this.#recordRootCause(job, transitions);
-        await this.#evaluate(job);
-      }
-      return { accepted, ignored: input.updates.length - accepted };
-    });
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
+    const accepted = await this.#scheduler.reportStates(input.taskManagerId, input.updates);
+    return { accepted, ignored: input.updates.length - accepted };
   }
 
-  /** `executions.reportMetrics`: takes metrics samples of this TaskManager's subtasks. */
+  /** `executions.reportMetrics`: takes metrics samples of this TaskManager's current subtasks. */
   reportMetrics(input: ReportMetricsInput): { accepted: number } {
-    this.#opts.registry.requireSession(input.taskManagerId, input.token);
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
     let accepted = 0;
     const touched = new Set<ActiveJob>();
     for (const sample of input.samples) {
-      const job = this.#jobs.get(sample.jobId);
-      const execution = job?.executions.get(`${sample.vertexId}#${sample.subtaskIndex}`);
+      const job = this.#scheduler.job(sample.jobId);
       if (
-        job === undefined ||
-        execution?.taskManagerId !== input.taskManagerId ||
-        job.attempt !== sample.attempt
+        job?.graph.isCurrent(sample.vertexId, sample.subtaskIndex, sample.attempt, input.taskManagerId) !==
+        true
       )
         continue;
-      if (this.#opts.metrics.ingest(sample)) {
+      if (this.#o.metrics.ingest(sample)) {
         accepted++;
         touched.add(job);
       }
@@ -445,9 +382,12 @@ export class JobService {
 
   /** `executions.reportCollected`: keeps the first records of each collect sink. */
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
-    this.#opts.registry.requireSession(input.taskManagerId, input.token);
-    const job = this.#jobs.get(input.jobId);
-    if (job === undefined || job.attempt !== input.attempt) return { accepted: 0, truncated: false };
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
+    const job = this.#scheduler.job(input.jobId);
+    const current = job?.graph
+      .vertices()
+      .some((v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId);
+    if (job === undefined || current !== true) return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
@@ -455,7 +395,10 @@ export class JobService {
     }
     const room = Math.max(
       0,
-      Math.min(this.collectLimit - job.collectedKept, (this.#opts.collectLimitTotal ?? 200_000) - this.#collectedTotal),
+      Math.min(
+        this.collectLimit - job.collectedKept,
+        (this.#o.collectLimitTotal ?? 200_000) - this.#collectedTotal,
+      ),
     );
     const accepted = Math.min(room, input.values.length);
     for (let i = 0; i < accepted; i++) entry.records.push(input.values[i]);
@@ -467,37 +410,107 @@ export class JobService {
     return { accepted, truncated: entry.truncated };
   }
 
+  /** `executions.declineCheckpoint`: a subtask could not take a checkpoint; it is aborted. */
+  declineCheckpoint(input: DeclineCheckpointInput): { accepted: boolean } {
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
+    const job = this.#scheduler.job(input.jobId);
+    if (job?.graph.isCurrent(input.vertexId, input.subtask, input.attempt, input.taskManagerId) !== true)
+      return { accepted: false };
+    const pending = job.checkpoints.coordinator.pendingCheckpoint;
+    job.checkpoints.coordinator.decline(
+      input.checkpointId,
+      input.vertexId,
+      input.subtask,
+      input.attempt,
+      input.reason,
+    );
+    return { accepted: pending?.checkpointId === input.checkpointId };
+  }
+
+  /**
+   * `PUT /checkpoints/…`: stores a subtask's snapshot or final state and
+   * acknowledges it. The caller authenticated the TaskManager.
+   */
+  async uploadCheckpointState(
+    taskManagerId: string,
+    path: {
+      jobId: string;
+      attempt: number;
+      checkpointId: number | 'final';
+      vertexId: string;
+      subtask: number;
+    },
+    bytes: Uint8Array,
+    stats: UploadStats,
+  ): Promise<void> {
+    const job = this.#requireJob(path.jobId);
+    await job.checkpoints.upload(
+      taskManagerId,
+      path.attempt,
+      path.checkpointId,
+      path.vertexId,
+      path.subtask,
+      bytes,
+      stats,
+    );
+  }
+
+  /** `GET /checkpoints/…`: the state a subtask restores from. The caller authenticated the TaskManager. */
+  async readCheckpointState(
+    taskManagerId: string,
+    path: { jobId: string; attempt: number; checkpointId: number; vertexId: string; subtask: number },
+  ): Promise<Uint8Array> {
+    const job = this.#requireJob(path.jobId);
+    return job.checkpoints.readState(
+      taskManagerId,
+      path.attempt,
+      path.checkpointId,
+      path.vertexId,
+      path.subtask,
+    );
+  }
+
+  #requireJob(jobId: string): ActiveJob {
+    const job = this.#scheduler.job(jobId);
+    if (job === undefined || TERMINAL_JOB.has(job.graph.status))
+      throw new NotFoundError(`Job ${jobId} is not running on this JobManager`);
+    return job;
+  }
+
+  // ------------------------------------------------------------ queries
+
   /** Collected records of a job in memory (an ended job's are in its row once it left: `jobs.collected`). */
   collected(jobId: string, collectId?: string): CollectedRecords[] {
-    const job = this.#jobs.get(jobId);
+    const job = this.#scheduler.job(jobId);
     if (job === undefined) return [];
     const all = [...job.collected.values()].map((c) => ({ ...c, records: [...c.records] }));
     return collectId === undefined ? all : all.filter((c) => c.collectId === collectId);
   }
 
-  /** The in-memory job, if this JobManager submitted it. */
+  /** The in-memory job, if this JobManager runs (or ran) it. */
   active(jobId: string): ActiveJob | undefined {
-    return this.#jobs.get(jobId);
+    return this.#scheduler.job(jobId);
   }
 
-  /** Change feed of one job (state changes, metrics, collected records). */
+  /** Change feed of one job (state changes, metrics, collected records, checkpoints). */
   changesOf(jobId: string): ChangeFeed {
-    return this.#jobs.get(jobId)?.changes ?? this.#dormant;
+    return this.#scheduler.job(jobId)?.changes ?? this.#dormant;
   }
 
   /** Subtasks not yet ended on a TaskManager. */
   subtasksOn(taskManagerId: string): TaskManagerSubtask[] {
     const out: TaskManagerSubtask[] = [];
-    for (const job of this.#jobs.values()) {
-      for (const e of job.executions.values()) {
+    for (const job of this.#scheduler.jobs()) {
+      for (const v of job.graph.vertices()) {
+        const e = v.current;
         if (e.taskManagerId !== taskManagerId || TERMINAL.has(e.state)) continue;
         out.push({
           jobId: job.id,
           jobName: job.name,
-          vertexId: e.vertexId,
-          vertexName: e.vertexName,
-          subtaskIndex: e.subtaskIndex,
-          attempt: job.attempt,
+          vertexId: v.vertexId,
+          vertexName: v.vertexName,
+          subtaskIndex: v.subtask,
+          attempt: e.attempt,
           state: e.state,
           slotIndex: e.slotIndex,
         });
@@ -506,502 +519,62 @@ export class JobService {
     return out;
   }
 
-  // ---- scheduling -------------------------------------------------------
-
-  /** Runs `fn` after every earlier state change: one writer at a time keeps the books consistent. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => undefined);
-    return run;
+  /** Slots of a TaskManager held by stale tasks (tests and diagnostics). */
+  orphanSlots(taskManagerId: string): number[] {
+    return this.#pool.orphans(taskManagerId);
   }
 
-  async #scheduleWaiting(): Promise<void> {
-    while (this.#waiting.length > 0) {
-      const job = this.#waiting[0]!;
-      if (job.status !== 'CREATED') {
-        this.#waiting.shift();
-        continue;
-      }
-      if (!(await this.#tryDeploy(job))) return;
-      this.#waiting.shift();
-    }
-  }
+  // ------------------------------------------------------------ internals
 
-  /** Free slots of schedulable TaskManagers, per TaskManager. */
-  #freeSlots(): { tm: SchedulableTaskManager; free: number[] }[] {
-    return this.#opts.registry.schedulable().map((tm) => {
-      let slots = this.#slots.get(tm.id);
-      if (slots === undefined || slots.length !== tm.slots) {
-        const kept = slots ?? [];
-        slots = Array.from({ length: tm.slots }, (_, i) => kept[i] ?? null);
-        this.#slots.set(tm.id, slots);
-      }
-      const free: number[] = [];
-      slots.forEach((owner, i) => {
-        if (owner === null) free.push(i);
-      });
-      return { tm, free };
-    });
-  }
-
-  /** Describes the cluster's slots for messages: `2 free (2 TaskManagers, 4 slots in total)`. */
-  #capacity(): string {
-    const pools = this.#freeSlots();
-    const free = pools.reduce((n, p) => n + p.free.length, 0);
-    const total = pools.reduce((n, p) => n + p.tm.slots, 0);
-    return `${free} free (${pools.length} TaskManager${pools.length === 1 ? '' : 's'}, ${total} slot${total === 1 ? '' : 's'} in total)`;
-  }
-
-  async #tryDeploy(job: ActiveJob): Promise<boolean> {
-    const needed = slotsNeeded(job.jobGraph);
-    const pools = this.#freeSlots();
-    const free = pools.reduce((n, p) => n + p.free.length, 0);
-    if (free < needed) {
-      if (!job.announcedWait) {
-        job.announcedWait = true;
-        await this.#event(
-          job,
-          'INFO',
-          `Waiting for ${needed} task slots: the cluster has ${this.#capacity()}`,
-        );
-        job.changes.notify();
-      }
-      return false;
-    }
-    // Round-robin over TaskManagers: global slot i goes to the next TaskManager with a free slot.
-    const assigned: { tm: SchedulableTaskManager; slot: number }[] = [];
-    let cursor = 0;
-    while (assigned.length < needed) {
-      const pool = pools[cursor % pools.length]!;
-      cursor++;
-      const slot = pool.free.shift();
-      if (slot !== undefined) assigned.push({ tm: pool.tm, slot });
-    }
-    for (const a of assigned) this.#slots.get(a.tm.id)![a.slot] = job.id;
-    clearTimeout(job.slotTimer);
-    job.slots = assigned.map((a) => ({ taskManagerId: a.tm.id, host: a.tm.host, dataPort: a.tm.dataPort }));
-
-    const scheduled: Transition[] = [];
-    for (const e of job.executions.values()) {
-      const a = assigned[e.subtaskIndex % assigned.length]!;
-      e.taskManagerId = a.tm.id;
-      e.slotIndex = a.slot;
-      e.state = 'SCHEDULED';
-      scheduled.push({ execution: e, from: 'CREATED', to: 'SCHEDULED', at: new Date() });
-    }
-    await this.#persist(job, scheduled);
-    const deploying: Transition[] = [];
-    for (const e of job.executions.values()) {
-      e.state = 'DEPLOYING';
-      deploying.push({ execution: e, from: 'SCHEDULED', to: 'DEPLOYING', at: new Date() });
-    }
-    await this.#persist(job, deploying);
-
-    const deployment: Deployment = {
-      jobId: job.id,
-      attempt: job.attempt,
-      bundleSha256: job.bundleSha256,
-      program: job.program,
-      jobGraph: job.jobGraph,
-      slots: job.slots,
-    };
-    const taskManagers = [...new Set(job.slots.map((s) => s.taskManagerId))];
-    for (const id of taskManagers) this.#opts.commands.push(id, { type: 'deploy', deployment });
-    await this.#event(
-      job,
-      'INFO',
-      `Deploying to ${taskManagers.length} TaskManager${taskManagers.length === 1 ? '' : 's'} (${taskManagers.join(', ')}) in ${needed} slot${needed === 1 ? '' : 's'}`,
+  /** The JobGraph with the effective checkpointing and restart strategy (the cluster's defaults where the job has none). */
+  #withDefaults(jobGraph: JobGraph): JobGraph {
+    const defaults = this.#o.defaults ?? {};
+    const checkpointing = jobGraph.checkpointing ?? defaults.checkpointing;
+    const restartStrategy = effectiveRestartStrategy(
+      jobGraph.restartStrategy,
+      checkpointing !== undefined,
+      defaults.restartStrategy,
     );
-    this.#opts.logger.info({ jobId: job.id, taskManagers, slots: needed }, 'Job deployed');
-    this.#opts.registry.changes.notify();
-    job.changes.notify();
-    return true;
+    return { ...jobGraph, ...(checkpointing === undefined ? {} : { checkpointing }), restartStrategy };
   }
 
-  async #slotRequestTimedOut(job: ActiveJob): Promise<void> {
-    if (job.status !== 'CREATED' || job.slots.length > 0) return;
-    const cause = `Not enough task slots: the job needs ${slotsNeeded(job.jobGraph)}, the cluster has ${this.#capacity()}`;
-    await this.#wind(job, 'FAILING', cause);
-  }
-
-  // ---- state ------------------------------------------------------------
-
-  /**
-   * Starts ending a job (FAILING or CANCELLING): subtasks not deployed are
-   * CANCELED at once, deployed ones go CANCELING and their TaskManagers get
-   * a `cancel` command; the job ends when all have ended (or after the
-   * cancel timeout).
-   */
-  async #wind(
-    job: ActiveJob,
-    status: 'FAILING' | 'CANCELLING',
-    cause: string,
-    stackTrace?: string,
-  ): Promise<void> {
-    const { commands, registry } = this.#opts;
-    if (status === 'FAILING') {
-      await this.#opts.db.prisma.job.update({
-        where: { id: job.id },
-        data: { failureCause: stackTrace ?? cause },
-      });
-      await this.#event(job, 'EXCEPTION', cause, { stackTrace: stackTrace ?? null });
-    }
-    await this.#setStatus(job, status, cause);
-    const transitions: Transition[] = [];
-    const notify = new Set<string>();
-    for (const e of job.executions.values()) {
-      if (TERMINAL.has(e.state) || e.state === 'CANCELING') continue;
-      const to: ExecutionState =
-        DEPLOYED.has(e.state) && e.taskManagerId !== null && registry.hasSession(e.taskManagerId)
-          ? 'CANCELING'
-          : 'CANCELED';
-      if (to === 'CANCELING') notify.add(e.taskManagerId!);
-      transitions.push({ execution: e, from: e.state, to, at: new Date() });
-      e.state = to;
-    }
-    await this.#persist(job, transitions);
-    for (const id of notify) commands.push(id, { type: 'cancel', jobId: job.id, attempt: job.attempt });
-    if (notify.size > 0) {
-      const timeoutMs = this.#opts.cancelTimeoutMs ?? 10_000;
-      job.cancelTimer = setTimeout(() => {
-        void this.#serial(() => this.#cancelTimedOut(job, timeoutMs)).catch(() => undefined);
-      }, timeoutMs);
-    }
-    await this.#evaluate(job);
-  }
-
-  async #cancelTimedOut(job: ActiveJob, timeoutMs: number): Promise<void> {
-    const transitions: Transition[] = [];
-    for (const e of job.executions.values()) {
-      if (e.state !== 'CANCELING') continue;
-      transitions.push({
-        execution: e,
-        from: 'CANCELING',
-        to: 'CANCELED',
-        at: new Date(),
-        cause: `TaskManager ${e.taskManagerId ?? '?'} did not confirm the cancellation within ${timeoutMs} ms`,
-      });
-      e.state = 'CANCELED';
-    }
-    if (transitions.length === 0) return;
-    await this.#persist(job, transitions);
-    await this.#evaluate(job);
-  }
-
-  /** Derives the job status from its subtasks' states, and frees slots whose subtasks all ended. */
-  async #evaluate(job: ActiveJob): Promise<void> {
-    const executions = [...job.executions.values()];
-    if (job.status === 'CREATED' || job.status === 'RUNNING') {
-      // A failed subtask is the cause; the ones its TaskManagers cancelled because of it are not.
-      const failed =
-        executions.find((e) => e.state === 'FAILED') ?? executions.find((e) => e.state === 'CANCELED');
-      if (failed !== undefined) {
-        job.causeIsCancel = failed.state === 'CANCELED';
-        const failure = await this.#failureOf(failed);
-        await this.#wind(job, 'FAILING', failure.cause, failure.stackTrace);
-        return;
-      }
-      if (executions.every((e) => e.state === 'FINISHED')) {
-        await this.#setStatus(job, 'FINISHED', 'All subtasks finished');
-      } else if (
-        job.status === 'CREATED' &&
-        executions.every((e) => e.state === 'RUNNING' || e.state === 'FINISHED')
-      ) {
-        await this.#setStatus(job, 'RUNNING', 'All subtasks are running');
-      }
-    } else if (
-      (job.status === 'FAILING' || job.status === 'CANCELLING') &&
-      executions.every((e) => TERMINAL.has(e.state))
-    ) {
-      await this.#setStatus(
-        job,
-        job.status === 'FAILING' ? 'FAILED' : 'CANCELED',
-        job.status === 'FAILING' ? 'All subtasks ended after the failure' : 'All subtasks cancelled',
+  async #recover(): Promise<void> {
+    const { logger } = this.#o;
+    const stored = await this.#store.unfinishedJobs();
+    for (const s of stored) {
+      const at = new Date(this.#clock.now());
+      await this.#store.abandonCheckpoints(s.id, RESTART_CAUSE, at);
+      const retained = Math.max(1, s.jobGraph.checkpointing?.maxRetainedCheckpoints ?? 3);
+      const completed = await this.#store.retainedCheckpoints(s.id, retained);
+      const job = this.#scheduler.activate(s, await this.#store.nextCheckpointId(s.id), completed);
+      await this.#scheduler.recover(job);
+      logger.warn(
+        { jobId: s.id, status: job.graph.status, checkpoint: completed.at(-1)?.checkpointId ?? null },
+        `Recovered job ${s.id} left ${s.status} by a previous JobManager`,
       );
     }
-    this.#releaseEndedSlots(job);
-  }
-
-  /**
-   * When a job started failing because a subtask was cancelled unexpectedly
-   * (a peer TaskManager stopped its part after a failure there), the failed
-   * subtask's report may come later: it becomes the job's failure cause.
-   */
-  async #recordRootCause(job: ActiveJob, transitions: readonly Transition[]): Promise<void> {
-    if (job.status !== 'FAILING' || job.causeIsCancel !== true) return;
-    const failed = transitions.find((t) => t.to === 'FAILED');
-    if (failed === undefined) return;
-    job.causeIsCancel = false;
-    const failure = await this.#failureOf(failed.execution);
-    await this.#opts.db.prisma.job.update({
-      where: { id: job.id },
-      data: { failureCause: failure.stackTrace ?? failure.cause },
-    });
-    await this.#event(job, 'EXCEPTION', failure.cause, { stackTrace: failure.stackTrace ?? null });
-  }
-
-  /** The cause to record for a failed (or unexpectedly cancelled) subtask. */
-  async #failureOf(e: ExecutionRuntime): Promise<{ cause: string; stackTrace?: string }> {
-    const row = await this.#opts.db.prisma.execution.findUnique({
-      where: { id: e.id },
-      select: { failureCause: true },
-    });
-    const what = e.state === 'FAILED' ? 'failed' : 'was cancelled unexpectedly';
-    const detail = row?.failureCause ?? null;
-    const firstLine = detail?.split('\n')[0];
-    return {
-      cause: `${subtaskName(e)} on TaskManager ${e.taskManagerId ?? '?'} ${what}${firstLine ? `: ${firstLine}` : ''}`,
-      ...(detail !== null ? { stackTrace: detail } : {}),
-    };
-  }
-
-  #releaseEndedSlots(job: ActiveJob): void {
-    let freed = false;
-    for (const [tmId, slots] of this.#slots) {
-      if (!slots.includes(job.id)) continue;
-      const open = [...job.executions.values()].some(
-        (e) => e.taskManagerId === tmId && !TERMINAL.has(e.state),
-      );
-      if (open) continue;
-      for (let i = 0; i < slots.length; i++) if (slots[i] === job.id) slots[i] = null;
-      freed = true;
-    }
-    if (freed) {
-      this.#opts.registry.changes.notify();
-      if (this.#waiting.length > 0) void this.#serial(() => this.#scheduleWaiting()).catch(() => undefined);
-    }
-  }
-
-  async #onTaskManagerLost(loss: TaskManagerLoss): Promise<void> {
-    const cause = `TaskManager ${loss.id} (${loss.host}:${loss.dataPort}) was lost: ${loss.reason}`;
-    // Its slots are gone with it.
-    this.#slots.delete(loss.id);
-    for (const job of this.#jobs.values()) {
-      if (TERMINAL_JOB.has(job.status)) continue;
-      const transitions: Transition[] = [];
-      for (const e of job.executions.values()) {
-        if (e.taskManagerId !== loss.id || TERMINAL.has(e.state)) continue;
-        transitions.push({ execution: e, from: e.state, to: 'FAILED', at: new Date(), cause });
-        e.state = 'FAILED';
-      }
-      if (transitions.length === 0) continue;
-      this.#opts.logger.warn(
-        { jobId: job.id, taskManagerId: loss.id, subtasks: transitions.length },
-        'Subtasks lost with their TaskManager',
-      );
-      await this.#persist(job, transitions);
-      if (job.status === 'CREATED' || job.status === 'RUNNING') await this.#wind(job, 'FAILING', cause);
-      else await this.#evaluate(job);
-    }
-    this.#opts.registry.changes.notify();
-  }
-
-  async #setStatus(job: ActiveJob, status: JobStatus, why: string): Promise<void> {
-    const from = job.status;
-    if (from === status) return;
-    job.status = status;
-    const now = new Date();
-    const data: Prisma.JobUpdateInput = { status };
-    if (status === 'RUNNING') data.startedAt = now;
-    if (TERMINAL_JOB.has(status)) {
-      data.endedAt = now;
-      clearTimeout(job.slotTimer);
-      clearTimeout(job.cancelTimer);
-      // Late reports (the last metrics, collected records) still land; then the job leaves memory.
-      job.evictTimer = setTimeout(() => {
-        void this.#serial(() => this.#evict(job)).catch((err: unknown) => {
-          this.#opts.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
-        });
-      }, this.#opts.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
-    }
-    await this.#opts.db.prisma.$transaction([
-      this.#opts.db.prisma.job.update({ where: { id: job.id }, data }),
-      this.#opts.db.prisma.jobEvent.create({
-        data: {
-          jobId: job.id,
-          at: now,
-          kind: 'STATE',
-          fromState: from,
-          toState: status,
-          message: `Job '${job.name}' switched from ${from} to ${status}: ${why}`,
-        },
-      }),
-    ]);
-    this.#opts.logger.info({ jobId: job.id, from, to: status }, `Job ${status}`);
-    this.#opts.registry.changes.notify();
-    job.changes.notify();
-  }
-
-  async #event(
-    job: ActiveJob,
-    kind: 'INFO' | 'EXCEPTION',
-    message: string,
-    extra: { stackTrace?: string | null; executionId?: string } = {},
-  ): Promise<void> {
-    await this.#opts.db.prisma.jobEvent.create({
-      data: {
-        jobId: job.id,
-        kind,
-        message,
-        stackTrace: extra.stackTrace ?? null,
-        executionId: extra.executionId ?? null,
-      },
-    });
-  }
-
-  /** Writes Execution transitions and their JobEvents in one transaction. */
-  async #persist(job: ActiveJob, transitions: readonly Transition[]): Promise<void> {
-    if (transitions.length === 0) return;
-    const { prisma } = this.#opts.db;
-    const ops: Prisma.PrismaPromise<unknown>[] = [];
-    for (const t of transitions) {
-      const e = t.execution;
-      const data: Prisma.ExecutionUncheckedUpdateInput = { state: t.to };
-      if (t.to === 'SCHEDULED') {
-        data.taskManagerId = e.taskManagerId;
-        data.slotIndex = e.slotIndex;
-      }
-      if (t.to === 'DEPLOYING') data.deployedAt = t.at;
-      if (t.to === 'RUNNING') data.startedAt = t.at;
-      if (TERMINAL.has(t.to)) data.endedAt = t.at;
-      const failure = t.error !== undefined ? errorText(t.error) : t.cause;
-      if (t.to === 'FAILED' && failure !== undefined) data.failureCause = failure;
-      ops.push(prisma.execution.update({ where: { id: e.id }, data }));
-      const where = e.taskManagerId === null ? '' : ` on ${e.taskManagerId}`;
-      ops.push(
-        prisma.jobEvent.create({
-          data: {
-            jobId: job.id,
-            at: t.at,
-            kind: 'STATE',
-            executionId: e.id,
-            fromState: t.from,
-            toState: t.to,
-            message: `${subtaskName(e)}${where} switched from ${t.from} to ${t.to}${t.cause !== undefined ? `: ${t.cause}` : ''}`,
-          },
-        }),
-      );
-      if (t.to === 'FAILED' && t.error !== undefined) {
-        const operator = t.error.operator !== undefined ? ` in '${t.error.operator}'` : '';
-        ops.push(
-          prisma.jobEvent.create({
-            data: {
-              jobId: job.id,
-              at: t.at,
-              kind: 'EXCEPTION',
-              executionId: e.id,
-              message: `${subtaskName(e)}${where} failed${operator}: ${t.error.name}: ${t.error.message}`,
-              stackTrace: t.error.stack ?? null,
-            },
-          }),
-        );
-      }
-    }
-    await prisma.$transaction(ops);
-    job.changes.notify();
-  }
-
-  /**
-   * Moves an ended job out of memory: its collected records and metrics go
-   * to its row (every read of an ended job comes from the database), then
-   * its books here are dropped.
-   */
-  async #evict(job: ActiveJob): Promise<void> {
-    if (this.#jobs.get(job.id) !== job) return;
-    const { db, metrics } = this.#opts;
-    await db.prisma.job.update({
-      where: { id: job.id },
-      data: {
-        collected: [...job.collected.values()] as unknown as Prisma.InputJsonValue,
-        metrics: metrics.snapshot(job.id) as unknown as Prisma.InputJsonValue,
-      },
-    });
-    this.#jobs.delete(job.id);
-    metrics.forget(job.id);
-    this.#collectedTotal -= job.collectedKept;
-    this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w !== job));
-    this.#opts.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
   /** Once a second: metrics history points and the cluster throughput. */
   #tick(): void {
-    const { metrics } = this.#opts;
+    const { metrics } = this.#o;
     let throughput = 0;
-    for (const job of this.#jobs.values()) {
-      if (
-        job.status !== 'RUNNING' &&
-        job.status !== 'CREATED' &&
-        job.status !== 'FAILING' &&
-        job.status !== 'CANCELLING'
-      )
-        continue;
-      if (job.slots.length === 0) continue;
+    for (const job of this.#scheduler.jobs()) {
+      const status = job.graph.status;
+      if (TERMINAL_JOB.has(status) || job.graph.slots.length === 0) continue;
       metrics.recordSecond(
         job.id,
-        job.jobGraph.vertices.map((v) => v.id),
+        job.graph.jobGraph.vertices.map((v) => v.id),
       );
-      for (const v of job.jobGraph.vertices)
+      for (const v of job.graph.jobGraph.vertices)
         if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsOutPerSec;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {
       this.#lastThroughput = throughput;
-      this.#opts.registry.changes.notify();
+      this.#o.registry.changes.notify();
     }
   }
-
-  async #failOrphanedJobs(): Promise<void> {
-    const { prisma } = this.#opts.db;
-    const orphans = await prisma.job.findMany({
-      where: { status: { in: [...ACTIVE_JOB_STATUSES] } },
-      select: { id: true, name: true, status: true },
-    });
-    if (orphans.length === 0) return;
-    const now = new Date();
-    const ops: Prisma.PrismaPromise<unknown>[] = [];
-    for (const job of orphans) {
-      ops.push(
-        prisma.job.update({
-          where: { id: job.id },
-          data: { status: 'FAILED', endedAt: now, failureCause: RESTART_CAUSE },
-        }),
-      );
-      ops.push(
-        prisma.execution.updateMany({
-          where: { jobId: job.id, state: { notIn: [...TERMINAL_EXECUTION_STATES] } },
-          data: { state: 'FAILED', endedAt: now, failureCause: RESTART_CAUSE },
-        }),
-      );
-      ops.push(
-        prisma.jobEvent.createMany({
-          data: [
-            { jobId: job.id, at: now, kind: 'EXCEPTION', message: RESTART_CAUSE },
-            {
-              jobId: job.id,
-              at: now,
-              kind: 'STATE',
-              fromState: job.status,
-              toState: 'FAILED',
-              message: `Job '${job.name}' switched from ${job.status} to FAILED: ${RESTART_CAUSE}`,
-            },
-          ],
-        }),
-      );
-    }
-    await prisma.$transaction(ops);
-    this.#opts.logger.warn(
-      { jobs: orphans.map((j) => j.id) },
-      `Marked ${orphans.length} job(s) FAILED: ${RESTART_CAUSE}`,
-    );
-  }
 }
 
-/** Slots a job needs: its largest vertex parallelism (slot sharing). */
-export function slotsNeeded(jobGraph: JobGraph): number {
-  return Math.max(1, ...jobGraph.vertices.map((v) => v.parallelism));
-}
-
-/** The error for an unknown job id. */
-export function notFound(jobId: string): NotFoundError {
-  return new NotFoundError(`No job with id ${JSON.stringify(jobId)}; list jobs with jobs.list`);
-}
+export { subtaskName };

@@ -1,14 +1,8 @@
-import {
-  DeregisterInputSchema,
-  HeartbeatInputSchema,
-  RegisterTaskManagerInputSchema,
-  TaskManagerByIdInputSchema,
-  TaskManagerSessionSchema,
-  type TaskManagerCommand,
-} from '@freshet/protocol';
+import { TaskManagerByIdInputSchema } from '@freshet/protocol';
 import type { HealthPoint, TaskManagerInfo } from '../cluster/registry.js';
 import type { TaskManagerSubtask } from '../jobs/service.js';
-import { router, taskManagerProcedure, viewerProcedure } from '../trpc.js';
+import { router, viewerProcedure } from '../trpc.js';
+import { controlPlane } from './control-plane.js';
 
 /** `taskManagers.get`: the TaskManager, what runs on it, and its recent health. */
 export interface TaskManagerDetails extends TaskManagerInfo {
@@ -35,40 +29,10 @@ export const taskManagersRouter = router({
       };
     }),
 
-  /** Control plane: a TaskManager joins and gets its id, session token and heartbeat interval. */
-  register: taskManagerProcedure
-    .input(RegisterTaskManagerInputSchema)
-    .mutation(({ ctx, input }) => ctx.registry.register(input)),
-
-  /** Control plane: liveness and health; `reregister` when the session is unknown, UNAUTHORIZED on a bad token. */
-  heartbeat: taskManagerProcedure
-    .input(HeartbeatInputSchema)
-    .mutation(({ ctx, input }) => ctx.registry.heartbeat(input)),
-
-  /** Control plane: a clean shutdown. */
-  deregister: taskManagerProcedure
-    .input(DeregisterInputSchema)
-    .mutation(({ ctx, input }) => ctx.registry.deregister(input)),
-
   /**
-   * Control plane, over SSE: the commands for this TaskManager (`deploy`,
-   * `cancel`). Subscribe right after registering. An unknown session gets
-   * one `reregister` command and the stream ends; a wrong token is
-   * UNAUTHORIZED. Commands pushed while the TaskManager is reconnecting wait
-   * for it.
+   * The control plane (`@freshet/protocol/control-plane`): `register`,
+   * `heartbeat`, `deregister`, and `commands` — the TaskManager's commands
+   * over SSE, numbered so a reconnect with `lastEventId` misses none.
    */
-  commands: taskManagerProcedure.input(TaskManagerSessionSchema).subscription(async function* ({
-    ctx,
-    input,
-    signal,
-  }): AsyncGenerator<TaskManagerCommand> {
-    if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
-      yield {
-        type: 'reregister',
-        reason: `unknown TaskManager ${input.taskManagerId}: the JobManager restarted or declared it lost`,
-      };
-      return;
-    }
-    yield* ctx.commands.drain(input.taskManagerId, signal);
-  }),
+  ...controlPlane.taskManagers,
 });

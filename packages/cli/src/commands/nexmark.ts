@@ -161,10 +161,12 @@ export async function executeNexmarkQuery(
 }
 
 /**
- * Turns what the job's file sink wrote into the command's output file: a
- * parallel jsonLines sink writes a directory of `part-<i>.jsonl` files,
- * concatenated here in subtask order into one file at the same path; an
- * updating query (q4) keeps only the final value per key.
+ * Turns what the job's file sink wrote into the command's output file, as
+ * the user named it: the exactly-once sink writes a directory of committed
+ * part files `part-<subtask>-<counter>.jsonl` (in-progress files are
+ * hidden and skipped), concatenated here in subtask and counter order into
+ * one file at the same path; an updating query (q4) keeps only the final
+ * value per key.
  */
 export async function finishOutput(query: string, output: string): Promise<void> {
   const info = await stat(output).catch(() => undefined);
@@ -172,9 +174,9 @@ export async function finishOutput(query: string, output: string): Promise<void>
   let text: string;
   if (info.isDirectory()) {
     const parts = (await readdir(output))
-      .map((f) => ({ f, i: /^part-(\d+)\.jsonl$/.exec(f)?.[1] }))
-      .filter((p): p is { f: string; i: string } => p.i !== undefined)
-      .sort((a, b) => Number(a.i) - Number(b.i));
+      .map((f) => ({ f, m: /^part-(\d+)-(\d+)\.jsonl$/.exec(f) }))
+      .filter((p): p is { f: string; m: RegExpExecArray } => p.m !== null)
+      .sort((a, b) => Number(a.m[1]) - Number(b.m[1]) || Number(a.m[2]) - Number(b.m[2]));
     const texts = await Promise.all(parts.map((p) => readFile(join(output, p.f), 'utf8')));
     text = texts.map((t) => (t.length > 0 && !t.endsWith('\n') ? `${t}\n` : t)).join('');
     await rm(output, { recursive: true, force: true });

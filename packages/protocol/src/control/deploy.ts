@@ -3,9 +3,11 @@
  * TaskManagers. The TaskManager only opens connections to the JobManager
  * (it may sit behind NAT): commands reach it over a tRPC subscription
  * (`taskManagers.commands`, server-sent events); it answers with mutations
- * (`executions.reportStates`, `executions.reportMetrics`) and fetches program
- * bundles over HTTP (`GET /artifacts/<bundleSha256>.mjs`, authenticated by
- * its session token as `Authorization: Bearer <taskManagerId>.<token>`).
+ * (`executions.reportStates`, `executions.reportMetrics`, …), fetches program
+ * bundles over HTTP (`GET /artifacts/<bundleSha256>.mjs`) and uploads and
+ * fetches checkpoint state (`control/checkpoints.ts`), authenticated by its
+ * session token as `Authorization: Bearer <taskManagerId>.<token>`. The
+ * procedures are declared once, in `control-plane.ts`.
  */
 import { z } from 'zod';
 import { JobGraphSchema } from '../jobgraph.js';
@@ -34,45 +36,143 @@ export type ExecutionState = z.infer<typeof ExecutionStateSchema>;
 /** States a subtask never leaves. */
 export const TERMINAL_EXECUTION_STATES: readonly ExecutionState[] = ['FINISHED', 'CANCELED', 'FAILED'];
 
-/** One slot of a job's deployment: which TaskManager runs it and where its data port is. */
+/** One slot of a job's deployment: which TaskManager runs it, in which of its slots, and where its data port is. */
 export const DeployedSlotSchema = z.object({
   taskManagerId: TaskManagerIdSchema,
   host: z.string().min(1),
   dataPort: z.int().min(1).max(65535),
+  /** The TaskManager's own slot (0-based) the JobManager allocated; TaskManagers report it back in heartbeats. */
+  slotIndex: z.int().nonnegative(),
 });
 /** @see {@link DeployedSlotSchema} */
 export type DeployedSlot = z.infer<typeof DeployedSlotSchema>;
 
+/** One subtask of a job: subtask `subtask` of JobVertex `vertexId` (Flink's ExecutionVertexID). */
+export const SubtaskRefSchema = z.object({
+  vertexId: StoredTextSchema.min(1).max(200),
+  subtask: z.int().nonnegative(),
+});
+/** @see {@link SubtaskRefSchema} */
+export type SubtaskRef = z.infer<typeof SubtaskRefSchema>;
+
+/** One subtask in one attempt: what checkpoint commands name, so a TaskManager can fence stale attempts. */
+export const SubtaskAttemptSchema = SubtaskRefSchema.extend({ attempt: z.int().nonnegative() });
+/** @see {@link SubtaskAttemptSchema} */
+export type SubtaskAttempt = z.infer<typeof SubtaskAttemptSchema>;
+
 /**
- * Everything a TaskManager needs to run its part of a job. Slots are
- * numbered globally for the job (`slots[i]` is global slot `i`); subtask `s`
- * of every vertex runs in global slot `s % slots.length` (slot sharing, the
- * same rule as the local mini-cluster). A TaskManager runs the global slots
- * whose `taskManagerId` is its own and reaches the others over TCP.
+ * The checkpoint a deployment restores from. Each TaskManager fetches the
+ * state of each of its subtasks listed here with
+ * `GET /checkpoints/<jobId>/<attempt>/<checkpointId>/<vertexId>/<subtask>`
+ * (see `control/checkpoints.ts`); a subtask not listed starts fresh.
+ */
+export const RestoreSchema = z.object({
+  checkpointId: z.int().positive(),
+  /** By `vertexId#subtask`: whether the subtask's state is its final state (it then commits and finishes at once). */
+  subtasks: z.record(z.string().max(220), z.object({ final: z.boolean() })),
+});
+/** @see {@link RestoreSchema} */
+export type Restore = z.infer<typeof RestoreSchema>;
+
+/**
+ * Everything a TaskManager needs to run its part of one pipelined region of
+ * a job in one attempt. Slots are numbered globally for the job (`slots[i]`
+ * is global slot `i`); subtask `s` of every vertex runs in global slot
+ * `s % slots.length` (slot sharing, the same rule as the local
+ * mini-cluster). A TaskManager runs the listed subtasks whose global slot is
+ * its own and reaches the others over TCP. A region exchanges data with no
+ * subtask outside it, so each region of a job is deployed, cancelled and
+ * restarted on its own (pipelined-region failover).
  */
 export const DeploymentSchema = z.object({
   jobId: z.string().min(1),
-  /** Attempt of the whole job (incremented on restart). */
+  /**
+   * The attempt these subtasks are deployed with: a job-wide counter bumped
+   * by every restart (of the whole job or of a region). Every report, data
+   * connection and checkpoint upload of theirs names it.
+   */
   attempt: z.int().nonnegative(),
+  /** Index of the pipelined region (as `computePipelinedRegions` numbers them): scopes the data-plane connections. */
+  region: z.int().nonnegative(),
+  /** The region's subtasks. */
+  subtasks: z.array(SubtaskRefSchema).min(1),
   /** The compiled program: fetch `GET /artifacts/<bundleSha256>.mjs` and verify its sha256. */
   bundleSha256: Sha256Schema,
   /** Arguments and overrides the JobManager planned with; the TaskManager re-plans with the same and checks the plan hash. */
   program: ProgramInvocationSchema,
   jobGraph: JobGraphSchema,
   slots: z.array(DeployedSlotSchema).min(1),
+  /** The checkpoint to restore from; absent = a fresh start. */
+  restore: RestoreSchema.optional(),
+  /**
+   * The JobManager coordinates the job's checkpoints: a subtask whose input
+   * ended uploads its final state and waits for `finishTasks`. Absent: it
+   * commits and finishes at once (a JobManager without a coordinator).
+   */
+  finalCheckpoints: z.boolean().optional(),
 });
 /** @see {@link DeploymentSchema} */
 export type Deployment = z.infer<typeof DeploymentSchema>;
 
+const JobIdSchema = StoredTextSchema.min(1).max(100);
+
 /** What the JobManager tells a TaskManager over the `taskManagers.commands` subscription. */
 export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('deploy'), deployment: DeploymentSchema }),
-  z.object({ type: z.literal('cancel'), jobId: z.string().min(1), attempt: z.int().nonnegative() }),
+  /** Cancel the job's deployments of `attempt` here (only those of `regions`, when given). */
+  z.object({
+    type: z.literal('cancel'),
+    jobId: JobIdSchema,
+    attempt: z.int().nonnegative(),
+    regions: z.array(z.int().nonnegative()).optional(),
+  }),
   /** The JobManager does not know this session (e.g. it restarted): register again. */
   z.object({ type: z.literal('reregister'), reason: z.string() }),
+  /** Inject barrier `checkpointId` at these source subtasks. */
+  z.object({
+    type: z.literal('triggerCheckpoint'),
+    jobId: JobIdSchema,
+    checkpointId: z.int().positive(),
+    /** Epoch ms of the trigger. */
+    timestamp: z.number(),
+    tasks: z.array(SubtaskAttemptSchema),
+  }),
+  /** Checkpoint `checkpointId` completed: these subtasks commit what is pending up to it. */
+  z.object({
+    type: z.literal('notifyCheckpointComplete'),
+    jobId: JobIdSchema,
+    checkpointId: z.int().positive(),
+    tasks: z.array(SubtaskAttemptSchema),
+  }),
+  /** Checkpoint `checkpointId` was aborted. */
+  z.object({
+    type: z.literal('notifyCheckpointAborted'),
+    jobId: JobIdSchema,
+    checkpointId: z.int().positive(),
+    tasks: z.array(SubtaskAttemptSchema),
+  }),
+  /** Checkpoint `checkpointId` holds these subtasks' final states: they commit and finish. */
+  z.object({
+    type: z.literal('finishTasks'),
+    jobId: JobIdSchema,
+    checkpointId: z.int().positive(),
+    tasks: z.array(SubtaskAttemptSchema),
+  }),
 ]);
 /** @see {@link TaskManagerCommandSchema} */
 export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;
+
+/**
+ * A command with its number in the TaskManager's session (1, 2, 3, …). The
+ * `taskManagers.commands` subscription sends the number as the SSE event id
+ * (tRPC's `tracked()`); a TaskManager that reconnects passes the last one it
+ * saw as `lastEventId` and gets every later command again. Handling a
+ * command twice must do no harm (every command is idempotent).
+ */
+export interface NumberedCommand {
+  id: number;
+  command: TaskManagerCommand;
+}
 
 /** A failure, as plain data (the user function's stack kept, source-mapped). */
 export const ExecutionErrorSchema = z.object({
@@ -150,3 +250,62 @@ export const ReportCollectedInputSchema = TaskManagerSessionSchema.extend({
 });
 /** @see {@link ReportCollectedInputSchema} */
 export type ReportCollectedInput = z.infer<typeof ReportCollectedInputSchema>;
+
+/** Output of `executions.reportStates`: updates applied, and updates ignored (unknown, foreign or of a stale attempt). */
+export const ReportStatesOutputSchema = z.object({
+  accepted: z.int().nonnegative(),
+  ignored: z.int().nonnegative(),
+});
+/** @see {@link ReportStatesOutputSchema} */
+export type ReportStatesOutput = z.infer<typeof ReportStatesOutputSchema>;
+
+/** Output of `executions.reportMetrics`. */
+export const ReportMetricsOutputSchema = z.object({ accepted: z.int().nonnegative() });
+/** @see {@link ReportMetricsOutputSchema} */
+export type ReportMetricsOutput = z.infer<typeof ReportMetricsOutputSchema>;
+
+/** Output of `executions.reportCollected`. */
+export const ReportCollectedOutputSchema = z.object({
+  accepted: z.int().nonnegative(),
+  truncated: z.boolean(),
+});
+/** @see {@link ReportCollectedOutputSchema} */
+export type ReportCollectedOutput = z.infer<typeof ReportCollectedOutputSchema>;
+
+/**
+ * Input of `executions.reportLostPeer`: a data connection of a deployment to
+ * another TaskManager broke before that peer said CLOSE (it crashed, or the
+ * network between them failed). Sent at once, so failover starts without
+ * waiting for the lost TaskManager's heartbeat timeout.
+ */
+export const ReportLostPeerInputSchema = TaskManagerSessionSchema.extend({
+  /** The TaskManager the connection went to. */
+  peerId: TaskManagerIdSchema,
+  jobId: JobIdSchema,
+  attempt: z.int().nonnegative(),
+  reason: RelayedTextSchema,
+});
+/** @see {@link ReportLostPeerInputSchema} */
+export type ReportLostPeerInput = z.infer<typeof ReportLostPeerInputSchema>;
+
+/** Output of `executions.reportLostPeer`: whether the JobManager declared the peer lost (false: it already was, or the report was stale). */
+export const ReportLostPeerOutputSchema = z.object({ declaredLost: z.boolean() });
+/** @see {@link ReportLostPeerOutputSchema} */
+export type ReportLostPeerOutput = z.infer<typeof ReportLostPeerOutputSchema>;
+
+/** Input of `executions.declineCheckpoint`: a subtask could not take a checkpoint. */
+export const DeclineCheckpointInputSchema = TaskManagerSessionSchema.extend({
+  jobId: JobIdSchema,
+  attempt: z.int().nonnegative(),
+  vertexId: StoredTextSchema.min(1).max(200),
+  subtask: z.int().nonnegative(),
+  checkpointId: z.int().positive(),
+  reason: RelayedTextSchema,
+});
+/** @see {@link DeclineCheckpointInputSchema} */
+export type DeclineCheckpointInput = z.infer<typeof DeclineCheckpointInputSchema>;
+
+/** Output of `executions.declineCheckpoint`: whether the decline reached the pending checkpoint. */
+export const DeclineCheckpointOutputSchema = z.object({ accepted: z.boolean() });
+/** @see {@link DeclineCheckpointOutputSchema} */
+export type DeclineCheckpointOutput = z.infer<typeof DeclineCheckpointOutputSchema>;

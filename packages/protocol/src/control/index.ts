@@ -1,3 +1,4 @@
 export * from './taskmanager.js';
 export * from './deploy.js';
 export * from './text.js';
+export * from './checkpoints.js';

@@ -19,6 +19,17 @@ const ListeningPortSchema = z.int().min(1).max(65535);
 /** A TaskManager id as the JobManager hands it out. */
 export const TaskManagerIdSchema = StoredTextSchema.min(1).max(128);
 
+/** One deployment a TaskManager runs (one pipelined region of a job in one attempt) and the slots it occupies there. */
+export const RunningDeploymentSchema = z.object({
+  jobId: StoredTextSchema.min(1).max(100),
+  attempt: z.int().nonnegative(),
+  region: z.int().nonnegative(),
+  /** The TaskManager's own slots the deployment's workers occupy. */
+  slotIndexes: z.array(z.int().nonnegative()).max(1024),
+});
+/** @see {@link RunningDeploymentSchema} */
+export type RunningDeployment = z.infer<typeof RunningDeploymentSchema>;
+
 /** What a TaskManager announces when it joins the cluster. */
 export const RegisterTaskManagerInputSchema = z.object({
   /** Host name or address other TaskManagers reach its data port on. */
@@ -39,6 +50,13 @@ export const RegisterTaskManagerInputSchema = z.object({
    * restart, revives its row. Absent: the JobManager picks one.
    */
   resourceId: TaskManagerIdSchema.optional(),
+  /**
+   * What it still runs from an earlier session (after a JobManager restart,
+   * or after it was declared lost): the JobManager cancels every deployment
+   * that is not current and counts their slots as used until a heartbeat
+   * reports them free.
+   */
+  running: z.array(RunningDeploymentSchema).max(10_000).optional(),
 });
 /** @see {@link RegisterTaskManagerInputSchema} */
 export type RegisterTaskManagerInput = z.infer<typeof RegisterTaskManagerInputSchema>;
@@ -51,6 +69,12 @@ export const RegisterTaskManagerOutputSchema = z.object({
   token: z.string().min(16),
   /** How often to send heartbeats. */
   heartbeatIntervalMs: z.int().positive(),
+  /**
+   * The JobManager's heartbeat timeout: a TaskManager that has had no
+   * successful heartbeat for this long is presumed lost (its work is being
+   * redone elsewhere) and cancels its tasks by itself.
+   */
+  heartbeatTimeoutMs: z.int().positive(),
 });
 /** @see {@link RegisterTaskManagerOutputSchema} */
 export type RegisterTaskManagerOutput = z.infer<typeof RegisterTaskManagerOutputSchema>;
@@ -84,6 +108,10 @@ export type TaskManagerSession = z.infer<typeof TaskManagerSessionSchema>;
 /** A periodic liveness message from a TaskManager. */
 export const HeartbeatInputSchema = TaskManagerSessionSchema.extend({
   health: TaskManagerHealthSchema,
+  /** What it runs now (the JobManager keeps its slot accounting in agreement with it). */
+  running: z.array(RunningDeploymentSchema).max(10_000).optional(),
+  /** The number of the newest command it handled in this session; older ones need not be re-sent. */
+  lastCommandId: z.int().nonnegative().optional(),
 });
 /** @see {@link HeartbeatInputSchema} */
 export type HeartbeatInput = z.infer<typeof HeartbeatInputSchema>;
@@ -104,6 +132,22 @@ export type HeartbeatOutput = z.infer<typeof HeartbeatOutputSchema>;
 export const DeregisterInputSchema = TaskManagerSessionSchema;
 /** @see {@link DeregisterInputSchema} */
 export type DeregisterInput = z.infer<typeof DeregisterInputSchema>;
+
+/** The JobManager's answer to a goodbye. */
+export const DeregisterOutputSchema = z.object({ status: z.literal('DEREGISTERED') });
+/** @see {@link DeregisterOutputSchema} */
+export type DeregisterOutput = z.infer<typeof DeregisterOutputSchema>;
+
+/**
+ * Input of `taskManagers.commands`. `lastEventId` is the number of the last
+ * command the TaskManager received in this session (the tRPC client sets it
+ * when it reconnects by itself); later commands are sent again.
+ */
+export const CommandsInputSchema = TaskManagerSessionSchema.extend({
+  lastEventId: z.string().max(20).nullish(),
+});
+/** @see {@link CommandsInputSchema} */
+export type CommandsInput = z.infer<typeof CommandsInputSchema>;
 
 /** Selects one TaskManager by id. */
 export const TaskManagerByIdInputSchema = z.object({ id: TaskManagerIdSchema });

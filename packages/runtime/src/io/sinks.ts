@@ -6,14 +6,17 @@
  *   with the 1-based subtask number and `> ` (Flink's format), preceded by
  *   `prefix:` when a prefix is set.
  * - `collect`: records go to the executor, which returns them under the id.
- * - `jsonLines`: one JSON document per line. With parallelism 1, `path` is
- *   the file; with parallelism > 1, `path` is a directory holding
- *   `part-<subtask>.jsonl` per subtask (0-based).
+ * - `jsonLines`, `text`: the exactly-once file sink (`file-sink.ts`): a
+ *   directory of committed `part-<subtask>-<counter>.jsonl` (`.txt`) files.
  * - `discard`: drops everything (benchmarks).
+ *
+ * `print` and `collect` are at-least-once: what they emitted before a
+ * failure is not taken back, and the records replayed from the latest
+ * checkpoint after a restart are emitted again.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { StreamNode } from '@freshet/graph';
+import { ExactlyOnceFileSink } from './file-sink.js';
+import { toTextLine } from './format.js';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
 
 /** What sinks need from the host. */
@@ -49,20 +52,6 @@ abstract class BaseSink implements StreamOperator {
   }
 }
 
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
-}
-
-function format(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return 'undefined';
-  try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? typeof value;
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
 /** Buffers lines and writes them in chunks; flushes soon after the first buffered line. */
 class PrintSink extends BaseSink {
   private lines: string[] = [];
@@ -79,7 +68,7 @@ class PrintSink extends BaseSink {
     this.prefix = this.ctx.parallelism > 1 ? `${user}${this.ctx.subtaskIndex + 1}> ` : user ? `${user} ` : '';
   }
   processElement(value: unknown): void {
-    this.lines.push(this.prefix + format(value));
+    this.lines.push(this.prefix + toTextLine(value));
     if (this.lines.length >= 512) this.flush();
     else if (this.cancelTimer === undefined) {
       this.cancelTimer = this.ctx.processingTime.schedule(Date.now() + 20, () => {
@@ -123,46 +112,6 @@ class CollectSink extends BaseSink {
   }
 }
 
-/** Writes JSON lines with synchronous, buffered writes (the task thread owns the file). */
-class JsonLinesSink extends BaseSink {
-  private fd = -1;
-  private chunks: string[] = [];
-  private size = 0;
-  constructor(
-    node: StreamNode,
-    private readonly path: string,
-  ) {
-    super(node);
-  }
-  protected override setup(): void {
-    let file = this.path;
-    if (this.ctx.parallelism > 1) {
-      mkdirSync(this.path, { recursive: true });
-      file = join(this.path, `part-${this.ctx.subtaskIndex}.jsonl`);
-    } else {
-      mkdirSync(dirname(this.path), { recursive: true });
-    }
-    this.fd = openSync(file, 'w');
-  }
-  processElement(value: unknown): void {
-    const line = toJson(value);
-    this.chunks.push(line);
-    this.size += line.length + 1;
-    if (this.size >= 64 * 1024) this.flush();
-  }
-  protected override flush(): void {
-    if (this.chunks.length === 0 || this.fd < 0) return;
-    writeSync(this.fd, this.chunks.join('\n') + '\n');
-    this.chunks = [];
-    this.size = 0;
-  }
-  override close(): void {
-    super.close();
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
-}
-
 /** Drops records. */
 class DiscardSink extends BaseSink {
   processElement(): void {}
@@ -179,7 +128,9 @@ export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamO
     case 'collect':
       return new CollectSink(node, spec.id, sink);
     case 'jsonLines':
-      return new JsonLinesSink(node, spec.path);
+      return new ExactlyOnceFileSink(node, 'jsonLines', spec.path);
+    case 'text':
+      return new ExactlyOnceFileSink(node, 'text', spec.path);
     case 'discard':
       return new DiscardSink(node);
   }

@@ -127,7 +127,7 @@ describe('runLocalJob', () => {
     expect(r.status).toBe('FINISHED');
     expect([...(r.collected.lines as string[])].sort()).toEqual([...lines].sort());
     const parts = readdirSync(out).sort();
-    expect(parts).toEqual(['part-0.jsonl', 'part-1.jsonl', 'part-2.jsonl']);
+    expect(parts).toEqual(['part-0-0.jsonl', 'part-1-0.jsonl', 'part-2-0.jsonl']);
     const written = parts.flatMap((p) => readFileSync(join(out, p), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as string);
     expect(written.sort()).toEqual([...lines].sort());
   });

@@ -56,10 +56,6 @@ export interface LocalJobOptions {
   settings?: Partial<TaskSettings>;
   /** Batches a consumer can hold per channel. @default 4 */
   initialCredits?: number;
-  /** Injects checkpoint barriers at the sources this often (no coordinator yet: snapshots are only reported). */
-  checkpointIntervalMs?: number;
-  /** Called when a subtask snapshotted its operators for a checkpoint. */
-  onCheckpoint?: (ack: { vertexId: string; subtask: number; checkpointId: number; snapshots: unknown }) => void;
 }
 
 /** How a local job ended. */
@@ -160,7 +156,8 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
             finish({ status: 'FAILED', error: m.error });
             return;
           case 'checkpoint':
-            opts.onCheckpoint?.(m);
+          case 'finalState':
+          case 'declineCheckpoint':
             return;
         }
       },
@@ -189,18 +186,10 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
         if (ready === slots) opts.onMetrics!(metricsNow());
       }, 1000)
     : undefined;
-  let checkpointId = 0;
-  const checkpointTimer =
-    opts.checkpointIntervalMs !== undefined
-      ? setInterval(() => {
-          if (ready === slots && !done) broadcast({ type: 'triggerCheckpoint', checkpointId: ++checkpointId, timestamp: Date.now() });
-        }, opts.checkpointIntervalMs)
-      : undefined;
 
   const result = await outcome;
   clearTimeout(timeout);
   clearInterval(metricsTimer);
-  clearInterval(checkpointTimer);
   opts.signal?.removeEventListener('abort', onAbort);
 
   // Let workers drain (stdout of print sinks) and exit on their own; terminate stragglers.

@@ -55,6 +55,8 @@ export abstract class AbstractOperator implements StreamOperator {
   protected timers: InternalTimerService | undefined;
   /** The last watermark this operator received. */
   protected currentWatermark = MIN_WATERMARK;
+  /** The watermark restored from a checkpoint: lower ones (from replaying inputs) are ignored. */
+  private restoredWatermark = MIN_WATERMARK;
   /** User functions whose `open`/`close` hooks this operator calls. */
   private readonly richFunctions: RichFunction[] = [];
   private runtimeContext: OperatorRuntimeContext | undefined;
@@ -78,6 +80,7 @@ export abstract class AbstractOperator implements StreamOperator {
     if (restored && restored.length > 0) {
       this.backend?.restore(restored);
       this.restoreOperatorState(restored);
+      this.restoreWatermark(restored);
     }
     const rc = this.getRuntimeContext();
     for (const fn of this.richFunctions) {
@@ -108,9 +111,20 @@ export abstract class AbstractOperator implements StreamOperator {
     return undefined;
   }
 
+  /** The lowest watermark of the former subtasks (after a rescale, the most careful choice). */
+  private restoreWatermark(restored: readonly OperatorSnapshot[]): void {
+    let w = Number.POSITIVE_INFINITY;
+    for (const s of restored) w = Math.min(w, s.watermark ?? MIN_WATERMARK);
+    if (w === Number.POSITIVE_INFINITY || w === MIN_WATERMARK) return;
+    this.restoredWatermark = w;
+    this.currentWatermark = w;
+    if (this.timers) this.timers.currentWatermark = w;
+  }
+
   abstract processElement(value: unknown, timestamp: number): void;
 
   processWatermark(watermark: number): void {
+    if (watermark < this.restoredWatermark) return;
     this.currentWatermark = watermark;
     this.timers?.advanceWatermark(watermark);
     this.output.emitWatermark(watermark);
@@ -125,6 +139,7 @@ export abstract class AbstractOperator implements StreamOperator {
     if (this.backend) snapshot.keyed = this.backend.snapshot();
     const operatorState = this.snapshotOperatorState();
     if (operatorState !== undefined) snapshot.operator = operatorState;
+    if (this.currentWatermark > MIN_WATERMARK) snapshot.watermark = this.currentWatermark;
     return snapshot;
   }
 

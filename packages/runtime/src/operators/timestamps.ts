@@ -3,9 +3,12 @@
  * user's assigner and emits bounded-out-of-orderness watermarks
  * (`maxTimestamp - outOfOrderness - 1`) every `autoWatermarkIntervalMs` of
  * processing time, only when they advanced. With `idlenessMs` the output is
- * marked idle when no record arrived for that long.
+ * marked idle when no record arrived for that long. The highest timestamp
+ * seen is operator state: after a restore the first tick emits the
+ * watermark the subtask had reached, instead of waiting for records to
+ * build it up again.
  */
-import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../operator.js';
+import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, type OperatorSnapshot } from '../operator.js';
 import { OperatorUsageError } from './errors.js';
 import { AbstractOperator } from './base.js';
 
@@ -104,6 +107,20 @@ export class TimestampsAndWatermarksOperator extends AbstractOperator {
       this.output.markIdle(false);
     }
     this.output.emitWatermark(MAX_WATERMARK);
+  }
+
+  protected override snapshotOperatorState(): unknown {
+    return this.maxTimestamp === Number.NEGATIVE_INFINITY ? undefined : { maxTimestamp: this.maxTimestamp };
+  }
+
+  protected override restoreOperatorState(restored: readonly OperatorSnapshot[]): void {
+    // After a rescale several former subtasks' progress may land here: the lowest is the safe one.
+    let max = Number.POSITIVE_INFINITY;
+    for (const s of restored) {
+      const t = (s.operator as { maxTimestamp?: unknown } | undefined)?.maxTimestamp;
+      max = Math.min(max, typeof t === 'number' ? t : Number.NEGATIVE_INFINITY);
+    }
+    if (max !== Number.POSITIVE_INFINITY) this.maxTimestamp = max;
   }
 
   override close(): void {

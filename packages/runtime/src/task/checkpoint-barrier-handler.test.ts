@@ -10,7 +10,7 @@ function recorder(): { target: BarrierHandlerTarget; calls: string[] } {
       blockChannel: (ch) => calls.push(`block ${ch}`),
       unblockAllChannels: () => calls.push('unblock'),
       checkpointAligned: (id, ts) => calls.push(`aligned ${id} @${ts}`),
-      checkpointAborted: (id) => calls.push(`aborted ${id}`),
+      checkpointAborted: (id, reason) => calls.push(reason.startsWith('the barrier') ? `aborted ${id}` : `aborted ${id}: ${reason}`),
     },
   };
 }
@@ -79,5 +79,58 @@ describe('CheckpointBarrierHandler', () => {
     expect(calls).toEqual([]);
     expect(h.isAligning).toBe(false);
     expect(h.latestCheckpointId).toBe(-1);
+  });
+
+  it('measures the alignment time from the first barrier to the last', () => {
+    let time = 100;
+    const aligned: number[] = [];
+    const h = new CheckpointBarrierHandler(
+      2,
+      {
+        blockChannel: () => undefined,
+        unblockAllChannels: () => undefined,
+        checkpointAligned: (_id, _ts, alignmentMs) => aligned.push(alignmentMs),
+      },
+      { now: () => time },
+    );
+    h.onBarrier(0, 1, 0);
+    time = 137;
+    h.onBarrier(1, 1, 0);
+    expect(aligned).toEqual([37]);
+  });
+
+  it('blocks no channel in AT_LEAST_ONCE mode and counts a channel that ends behind its barrier once', () => {
+    const { target, calls } = recorder();
+    const h = new CheckpointBarrierHandler(3, target, { mode: 'AT_LEAST_ONCE' });
+    h.onBarrier(0, 1, 10);
+    h.onEndOfPartition(0);
+    h.onBarrier(1, 1, 10);
+    expect(calls).toEqual([]);
+    h.onBarrier(2, 1, 10);
+    expect(calls).toEqual(['aligned 1 @10']);
+  });
+
+  it('stops aligning a checkpoint the coordinator aborted, without declining it', () => {
+    const { target, calls } = recorder();
+    const h = new CheckpointBarrierHandler(2, target);
+    h.onBarrier(0, 4, 10);
+    h.abortCheckpoint(3);
+    expect(h.isAligning).toBe(true);
+    h.abortCheckpoint(4);
+    expect(h.isAligning).toBe(false);
+    expect(calls).toEqual(['block 0', 'unblock']);
+    // The rest of the aborted checkpoint's barriers start nothing.
+    h.onBarrier(1, 4, 10);
+    expect(calls).toEqual(['block 0', 'unblock']);
+  });
+
+  it('declines a checkpoint still aligning when the task is cancelled', () => {
+    const { target, calls } = recorder();
+    const h = new CheckpointBarrierHandler(2, target);
+    h.onBarrier(1, 2, 10);
+    h.cancel();
+    expect(calls).toEqual(['block 1', 'unblock', 'aborted 2: the task was cancelled']);
+    h.cancel();
+    expect(calls).toHaveLength(3);
   });
 });

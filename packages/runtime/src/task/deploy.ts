@@ -13,7 +13,14 @@ import { ChannelTopology, consumersOf, producersOf } from '../network/topology.j
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
-import { StreamTask, type ChainMember, type TaskHooks, type TaskOutput, type TaskSettings } from './stream-task.js';
+import {
+  StreamTask,
+  type ChainMember,
+  type TaskCheckpointing,
+  type TaskHooks,
+  type TaskOutput,
+  type TaskSettings,
+} from './stream-task.js';
 
 /** Creates the operator of a node (sources and sinks from `io/`, transforms from `operators/`). */
 export type OperatorFactory = (node: StreamNode, sink: SinkContext) => StreamOperator;
@@ -40,6 +47,8 @@ export interface SlotDeployment {
   slot: number;
   /** Slot that runs subtask `subtask` of `vertexId` (the same function on every slot). */
   slotOf: (vertexId: string, subtask: number) => number;
+  /** Whether this deployment runs subtask `subtask` of `vertexId` (one pipelined region of the job). @default every subtask of the slot */
+  runs?: (vertexId: string, subtask: number) => boolean;
   network: NetworkEnvironment;
   hooks: TaskHooks;
   sink: SinkContext;
@@ -47,8 +56,19 @@ export interface SlotDeployment {
   createOperator?: OperatorFactory;
   settings?: Partial<TaskSettings>;
   attempt?: number;
-  /** State to restore, per StreamNode id. */
-  restored?: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+  /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
+  restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
+  checkpointing?: TaskCheckpointing;
+}
+
+/** What one subtask restores from. */
+export interface TaskRestore {
+  /** The checkpoint the state comes from. */
+  checkpointId: number;
+  /** Per StreamNode id: the snapshots of the former subtasks (one at an unchanged parallelism). */
+  snapshots: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+  /** The state is the subtask's final state: it finishes at once. */
+  final: boolean;
 }
 
 /** Builds (but does not start) every subtask assigned to `d.slot`. */
@@ -72,7 +92,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
     const ids = new Set(vertex.operators.map((o) => o.nodeId));
     const chainEdges = streamGraph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
     for (let s = 0; s < vertex.parallelism; s++) {
-      if (d.slotOf(vertex.id, s) !== d.slot) continue;
+      if (d.slotOf(vertex.id, s) !== d.slot || d.runs?.(vertex.id, s) === false) continue;
       const own = d.streamGraphFor?.(vertex.id, s);
       const chain: ChainMember[] = vertex.operators.map((o) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
@@ -123,7 +143,13 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         hooks: d.hooks,
       };
       if (d.settings) config.settings = d.settings;
-      if (d.restored) config.restored = d.restored;
+      if (d.checkpointing) config.checkpointing = d.checkpointing;
+      const restore = d.restoreFor?.(vertex.id, s);
+      if (restore) {
+        config.restored = restore.snapshots;
+        config.restoredCheckpointId = restore.checkpointId;
+        config.restoredFinal = restore.final;
+      }
       tasks.push(new StreamTask(config));
     }
   }

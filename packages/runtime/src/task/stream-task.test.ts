@@ -14,9 +14,10 @@ import {
   type SourceOperator,
   type StreamOperator,
 } from '../operator.js';
+import { decodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { jobGraphOf, makeGraph, makeNode } from '../testing/fixture-graphs.js';
-import { deploySlot, defaultOperatorFactory } from './deploy.js';
-import type { StreamTask } from './stream-task.js';
+import { deploySlot, defaultOperatorFactory, type TaskRestore } from './deploy.js';
+import type { StreamTask, TaskCheckpointing } from './stream-task.js';
 import { WatermarkValve } from './watermark-valve.js';
 
 type Step = { value: unknown } | { watermark: number } | { idle: boolean };
@@ -71,6 +72,8 @@ class ScriptedSource implements SourceOperator {
 class Recorder implements StreamOperator {
   readonly seen: string[] = [];
   readonly watermarks: number[] = [];
+  /** `snapshot N`, `complete N`, `aborted N`, `closed`, in order. */
+  readonly lifecycle: string[] = [];
   ended = false;
   constructor(private readonly slowUs = 0) {}
   open(): void {}
@@ -92,10 +95,19 @@ class Recorder implements StreamOperator {
   endInput(): void {
     this.ended = true;
   }
-  snapshotState(): OperatorSnapshot {
+  snapshotState(checkpointId: number): OperatorSnapshot {
+    this.lifecycle.push(`snapshot ${checkpointId}`);
     return { operator: [...this.seen] };
   }
-  close(): void {}
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.lifecycle.push(`complete ${checkpointId}`);
+  }
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.lifecycle.push(`aborted ${checkpointId}`);
+  }
+  close(): void {
+    this.lifecycle.push('closed');
+  }
 }
 
 interface Harness {
@@ -103,8 +115,17 @@ interface Harness {
   sources: Map<string, ScriptedSource[]>;
   recorders: Recorder[];
   finished: StreamTask[];
-  checkpoints: { vertex: string; id: number; snapshots: Record<number, OperatorSnapshot> }[];
+  checkpoints: { vertex: string; id: number; snapshots: Map<number, OperatorSnapshot>; alignmentMs: number }[];
+  finals: { vertex: string; afterCheckpointId: number; snapshots: Map<number, OperatorSnapshot> }[];
+  declines: { vertex: string; id: number; reason: string }[];
   network: NetworkEnvironment;
+}
+
+interface DeployOptions {
+  slowUs?: number;
+  scripted?: boolean;
+  checkpointing?: TaskCheckpointing;
+  restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
 }
 
 let running: Harness | undefined;
@@ -113,11 +134,22 @@ afterEach(() => {
   running = undefined;
 });
 
-function deploy(graph: StreamGraph, opts: { slowUs?: number; scripted?: boolean } = {}): Harness {
+function deploy(graph: StreamGraph, opts: DeployOptions = {}): Harness {
   const jobGraph = jobGraphOf(graph);
   const network = new NetworkEnvironment({ slot: 0, connections: new Map() });
-  const h: Harness = { tasks: [], sources: new Map(), recorders: [], finished: [], checkpoints: [], network };
+  const h: Harness = {
+    tasks: [],
+    sources: new Map(),
+    recorders: [],
+    finished: [],
+    checkpoints: [],
+    finals: [],
+    declines: [],
+    network,
+  };
   h.tasks = deploySlot({
+    ...(opts.checkpointing ? { checkpointing: opts.checkpointing } : {}),
+    ...(opts.restoreFor ? { restoreFor: opts.restoreFor } : {}),
     jobGraph,
     streamGraph: graph,
     slot: 0,
@@ -142,7 +174,20 @@ function deploy(graph: StreamGraph, opts: { slowUs?: number; scripted?: boolean 
       onFailed: (_t, e) => {
         throw new Error(e.message);
       },
-      onCheckpoint: (t, id, snapshots) => h.checkpoints.push({ vertex: t.vertex.name, id, snapshots }),
+      onCheckpoint: (t, c) => {
+        h.checkpoints.push({
+          vertex: t.vertex.name,
+          id: c.checkpointId,
+          snapshots: decodeSubtaskSnapshot(c.state),
+          alignmentMs: c.alignmentMs,
+        });
+      },
+      onFinalState: (t, f) => {
+        h.finals.push({ vertex: t.vertex.name, afterCheckpointId: f.afterCheckpointId, snapshots: decodeSubtaskSnapshot(f.state) });
+      },
+      onCheckpointDeclined: (t, id, reason) => {
+        h.declines.push({ vertex: t.vertex.name, id, reason });
+      },
     },
   });
   for (const t of h.tasks) t.start();
@@ -238,7 +283,7 @@ describe('StreamTask', () => {
     await tick(30);
     const snap = h.checkpoints.find((c) => c.vertex === 'rec')!;
     expect(snap.id).toBe(1);
-    expect(snap.snapshots[3]!.operator).toEqual(['a1', 'a2', 'b1']);
+    expect(snap.snapshots.get(3)!.operator).toEqual(['a1', 'a2', 'b1']);
     expect([...rec.seen].sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
     expect(h.checkpoints.map((c) => c.vertex).sort()).toEqual(['rec', 'srcA', 'srcB']);
   });
@@ -265,5 +310,92 @@ describe('StreamTask', () => {
     expect(m.backpressuredMs).toBeGreaterThan(0);
     expect(m.recordsOut).toBeLessThan(5_000_000);
     expect(h.recorders[0]!.seen.length).toBeGreaterThan(0);
+  });
+
+  it('hands over a final state after its end of partition and finishes only when told, committing that checkpoint', async () => {
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],
+      [{ source: 1, target: 2, inputIndex: 0 }],
+    );
+    const h = deploy(graph, { checkpointing: { finalCheckpoint: true } });
+    const src = h.sources.get('src')![0]!;
+    const rec = h.recorders[0]!;
+    const taskOf = (name: string): StreamTask => h.tasks.find((t) => t.vertex.name === name)!;
+    src.push({ value: 'a' });
+    await tick(20);
+    taskOf('src').triggerCheckpoint(3, 0);
+    src.push({ value: 'b' });
+    src.end();
+    await tick(30);
+    expect(rec.ended).toBe(true);
+    expect(h.finals.map((f) => [f.vertex, f.afterCheckpointId])).toEqual([
+      ['src', 3],
+      ['rec', 3],
+    ]);
+    expect(h.finals[1]!.snapshots.get(2)!.operator).toEqual(['a', 'b']);
+    // The final snapshot is taken for the next checkpoint, the first it belongs to.
+    expect(rec.lifecycle).toEqual(['snapshot 3', 'snapshot 4']);
+    expect(h.finished).toEqual([]);
+    expect(taskOf('rec').isAwaitingFinish).toBe(true);
+    taskOf('rec').notifyCheckpointComplete(3);
+    taskOf('rec').finish(5);
+    taskOf('src').finish(5);
+    await tick(10);
+    expect(rec.lifecycle).toEqual(['snapshot 3', 'snapshot 4', 'complete 3', 'complete 5', 'closed']);
+    expect(h.finished.map((t) => t.state)).toEqual(['FINISHED', 'FINISHED']);
+  });
+
+  it('without a coordinator, commits as if its final checkpoint completed at once and finishes', async () => {
+    const graph = makeGraph([makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })], [
+      { source: 1, target: 2, inputIndex: 0 },
+    ]);
+    const h = deploy(graph);
+    h.sources.get('src')![0]!.end();
+    await tick(30);
+    expect(h.finals).toEqual([]);
+    expect(h.recorders[0]!.lifecycle).toEqual(['snapshot 1', 'complete 1', 'closed']);
+    expect(h.finished).toHaveLength(2);
+  });
+
+  it('restored from its final state, emits nothing, ends its outputs and finishes at once', async () => {
+    const graph = makeGraph([makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })], [
+      { source: 1, target: 2, inputIndex: 0 },
+    ]);
+    const h = deploy(graph, {
+      checkpointing: { finalCheckpoint: true },
+      restoreFor: (vertexId) =>
+        vertexId === 'v1' ? { checkpointId: 7, snapshots: new Map(), final: true } : undefined,
+    });
+    await tick(30);
+    const rec = h.recorders[0]!;
+    expect(rec.seen).toEqual([]);
+    expect(rec.ended).toBe(true);
+    expect(h.finished.map((t) => t.vertex.name)).toEqual(['src']);
+    // The consumer was restored without state: it hands over its final state as usual, after checkpoint 0.
+    expect(h.finals.map((f) => [f.vertex, f.afterCheckpointId])).toEqual([['rec', 0]]);
+  });
+
+  it('declines a checkpoint whose alignment a newer barrier abandoned, and passes aborts to the operators', async () => {
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'srcA'), makeNode(2, 'source', 'srcB'), makeNode(3, 'coMap', 'rec', { inputs: 2 })],
+      [
+        { source: 1, target: 3, inputIndex: 0 },
+        { source: 2, target: 3, inputIndex: 1 },
+      ],
+    );
+    const h = deploy(graph);
+    const taskOf = (name: string): StreamTask => h.tasks.find((t) => t.vertex.name === name)!;
+    taskOf('srcA').triggerCheckpoint(1, 0);
+    await tick(20);
+    taskOf('srcA').triggerCheckpoint(2, 0);
+    await tick(20);
+    // Input 0 is blocked behind barrier 1, so barrier 2 is not seen yet; barrier 2 on input 1 abandons checkpoint 1.
+    taskOf('srcB').triggerCheckpoint(2, 0);
+    await tick(30);
+    expect(h.declines).toEqual([{ vertex: 'rec', id: 1, reason: 'the barrier of checkpoint 2 arrived while aligning' }]);
+    expect(h.checkpoints.filter((c) => c.vertex === 'rec').map((c) => c.id)).toEqual([2]);
+    expect(h.checkpoints.find((c) => c.vertex === 'rec')!.alignmentMs).toBeGreaterThan(0);
+    taskOf('rec').notifyCheckpointAborted(9);
+    expect(h.recorders[0]!.lifecycle.at(-1)).toBe('aborted 9');
   });
 });

@@ -7,7 +7,8 @@
  * locking. Nothing here depends on worker threads: the transport is behind
  * the channels of `network/`.
  */
-import type { JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
+import type { CheckpointingMode, JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
+import { encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
 import type { InputChannel } from '../network/input-channel.js';
@@ -52,14 +53,55 @@ export const DEFAULT_TASK_SETTINGS: Readonly<TaskSettings> = Object.freeze({
   idlePollMs: 2,
 });
 
+/** A task's snapshot for a checkpoint: every operator of its chain, encoded (the synchronous part is done). */
+export interface TaskSnapshot {
+  checkpointId: number;
+  /** The encoded snapshots of the chain (`encodeSubtaskSnapshot`); the buffer owns its ArrayBuffer. */
+  state: Uint8Array;
+  /** From the first barrier to the last (0 at a source). */
+  alignmentMs: number;
+  /** Snapshotting and encoding the operators. */
+  syncMs: number;
+}
+
+/** A task's final state: its input ended, it flushed and sent its end of partition. */
+export interface FinalTaskSnapshot {
+  /** The newest checkpoint whose barrier (or trigger) the task saw before; 0 if none. */
+  afterCheckpointId: number;
+  /** The encoded snapshots of the chain. */
+  state: Uint8Array;
+  syncMs: number;
+}
+
 /** What a task tells its host. */
 export interface TaskHooks {
   /** All output was sent and the operators closed. */
   onFinished(task: StreamTask): void;
   /** The task failed (a user function threw, or the runtime did); the host cancels the job. */
   onFailed(task: StreamTask, error: SerializedError): void;
-  /** The task snapshotted its operators for a checkpoint (keyed by StreamNode id). */
-  onCheckpoint?(task: StreamTask, checkpointId: number, snapshots: Record<number, OperatorSnapshot>): void;
+  /** The task took its snapshot for a checkpoint; the host stores it and acknowledges it. */
+  onCheckpoint?(task: StreamTask, snapshot: TaskSnapshot): void;
+  /**
+   * The task's input ended and it took its final state (with
+   * `finalCheckpoint`); it waits for {@link StreamTask.finish} before it
+   * commits and closes.
+   */
+  onFinalState?(task: StreamTask, snapshot: FinalTaskSnapshot): void;
+  /** The task could not take checkpoint `checkpointId` (it abandoned its alignment, or its state cannot be encoded). */
+  onCheckpointDeclined?(task: StreamTask, checkpointId: number, reason: string): void;
+}
+
+/** How a task takes part in checkpoints. */
+export interface TaskCheckpointing {
+  /** Aligned barriers, or not. @default 'EXACTLY_ONCE' */
+  mode?: CheckpointingMode;
+  /**
+   * Whether a checkpoint coordinator runs: a task whose input ended then
+   * hands over its final state and waits to be told to finish (its output
+   * commits with the checkpoint that holds that state). Without one, a task
+   * commits and finishes as soon as its input ended. @default false
+   */
+  finalCheckpoint?: boolean;
 }
 
 /** One operator of the chain. */
@@ -94,6 +136,11 @@ export interface StreamTaskConfig {
   settings?: Partial<TaskSettings>;
   /** State to restore, per StreamNode id. */
   restored?: ReadonlyMap<number, readonly OperatorSnapshot[]>;
+  /** The checkpoint `restored` comes from. @default 0 (none) */
+  restoredCheckpointId?: number;
+  /** `restored` is this subtask's final state: it commits and finishes at once, emitting nothing. */
+  restoredFinal?: boolean;
+  checkpointing?: TaskCheckpointing;
 }
 
 /** Optional extras a source operator may implement so the task need not poll it blindly. */
@@ -137,6 +184,10 @@ export class StreamTask {
   private backpressuredSince = -1;
   private lastSample = { at: now(), busy: 0, bp: 0 };
   private sourceWatermark = MIN_WATERMARK;
+  /** The newest checkpoint whose barrier or trigger this task saw (or restored from). */
+  private lastCheckpointId: number;
+  /** The final state was handed over: wait for {@link finish} before closing. */
+  private awaitingFinish = false;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -150,18 +201,26 @@ export class StreamTask {
     this.gate = new InputGate(config.inputs);
     this.gate.onAvailable = this.scheduleBound;
     this.valve = new WatermarkValve(config.inputs.length);
+    this.lastCheckpointId = config.restoredCheckpointId ?? 0;
     const gate = this.gate;
-    this.barriers = new CheckpointBarrierHandler(config.inputs.length, {
-      blockChannel: (ch) => {
-        gate.block(ch);
+    this.barriers = new CheckpointBarrierHandler(
+      config.inputs.length,
+      {
+        blockChannel: (ch) => {
+          gate.block(ch);
+        },
+        unblockAllChannels: () => {
+          gate.unblockAll();
+        },
+        checkpointAligned: (checkpointId, timestamp, alignmentMs) => {
+          this.performCheckpoint(checkpointId, timestamp, alignmentMs);
+        },
+        checkpointAborted: (checkpointId, reason) => {
+          this.config.hooks.onCheckpointDeclined?.(this, checkpointId, reason);
+        },
       },
-      unblockAllChannels: () => {
-        gate.unblockAll();
-      },
-      checkpointAligned: (checkpointId, timestamp) => {
-        this.performCheckpoint(checkpointId, timestamp);
-      },
-    });
+      { mode: config.checkpointing?.mode ?? 'EXACTLY_ONCE' },
+    );
 
     for (const out of config.outputs) {
       const writer = new RecordWriter(
@@ -204,12 +263,31 @@ export class StreamTask {
         };
         m.operator.open(ctx, this.config.restored?.get(m.node.id));
       }
+      if (this.config.restoredFinal) {
+        this.finishRestoredFinal();
+        return;
+      }
       this.source?.setWakeUp?.(this.scheduleBound);
     } catch (error) {
       this.fail(error);
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * Restored from its final state: everything it had to emit was emitted
+   * and committed before (restoring committed its output), so it only tells
+   * its consumers that it ended, and finishes.
+   */
+  private finishRestoredFinal(): void {
+    for (const w of this.writers) {
+      w.broadcastEvent({ kind: 'watermark', watermark: MAX_WATERMARK });
+      w.broadcastEvent(END_OF_PARTITION);
+    }
+    if (this.source) this.sourceWatermark = MAX_WATERMARK;
+    this.state = 'FINISHING';
+    this.maybeFinished();
   }
 
   /** Wires every chain member's Output: chained operators first, then the writers of its edges. */
@@ -396,13 +474,15 @@ export class StreamTask {
   // Barriers from the inputs are aligned by `this.barriers` (checkpoint-barrier-handler.ts).
 
   /**
-   * Injects a checkpoint barrier at a source task (between slices): snapshots
-   * the chain and sends the barrier downstream behind the records emitted so far.
+   * Injects a checkpoint barrier at a source task (between slices): sends
+   * the barrier downstream behind the records emitted so far and snapshots
+   * the chain. Returns false when the task cannot (not a running source; a
+   * source whose input ended is covered by its final state).
    */
   triggerCheckpoint(checkpointId: number, timestamp: number = Date.now()): boolean {
     if (this.state !== 'RUNNING' || !this.source) return false;
     try {
-      this.performCheckpoint(checkpointId, timestamp);
+      this.performCheckpoint(checkpointId, timestamp, 0);
     } catch (error) {
       this.fail(error);
       return false;
@@ -410,21 +490,65 @@ export class StreamTask {
     return true;
   }
 
-  private performCheckpoint(checkpointId: number, timestamp: number): void {
-    const snapshots: Record<number, OperatorSnapshot> = {};
-    for (const m of this.chain) snapshots[m.node.id] = m.operator.snapshotState(checkpointId);
-    this.config.hooks.onCheckpoint?.(this, checkpointId, snapshots);
+  private performCheckpoint(checkpointId: number, timestamp: number, alignmentMs: number): void {
+    if (checkpointId > this.lastCheckpointId) this.lastCheckpointId = checkpointId;
+    // Barrier first (Flink's order): downstream can start aligning while this task snapshots.
     const barrier: ChannelEvent = { kind: 'barrier', checkpointId, timestamp };
     for (const w of this.writers) w.broadcastEvent(barrier);
+    const t0 = now();
+    let state: Uint8Array;
+    try {
+      state = this.snapshotChain(checkpointId);
+    } catch (error) {
+      this.config.hooks.onCheckpointDeclined?.(this, checkpointId, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.config.hooks.onCheckpoint?.(this, { checkpointId, state, alignmentMs, syncMs: now() - t0 });
+  }
+
+  /** Snapshots every operator of the chain and encodes them into one buffer (the copy the host writes out). */
+  private snapshotChain(checkpointId: number): Uint8Array {
+    const snapshots = new Map<number, OperatorSnapshot>();
+    for (const m of this.chain) snapshots.set(m.node.id, m.operator.snapshotState(checkpointId));
+    return encodeSubtaskSnapshot(snapshots);
   }
 
   /** The checkpoint completed everywhere (two-phase-commit sinks commit now). */
   notifyCheckpointComplete(checkpointId: number): void {
+    if (this.state !== 'RUNNING' && this.state !== 'FINISHING') return;
     try {
       for (const m of this.chain) m.operator.notifyCheckpointComplete?.(checkpointId);
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** The checkpoint was aborted: stop aligning it and tell the operators. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    if (this.state !== 'RUNNING' && this.state !== 'FINISHING') return;
+    this.barriers.abortCheckpoint(checkpointId);
+    try {
+      for (const m of this.chain) m.operator.notifyCheckpointAborted?.(checkpointId);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Checkpoint `checkpointId`, which holds this task's final state, completed:
+   * commit (`notifyCheckpointComplete`), close the operators once the output
+   * is sent, and report FINISHED.
+   */
+  finish(checkpointId: number): void {
+    if (this.state !== 'FINISHING' || !this.awaitingFinish) return;
+    this.awaitingFinish = false;
+    this.notifyCheckpointComplete(checkpointId);
+    this.maybeFinished();
+  }
+
+  /** Whether the task handed over its final state and waits for {@link finish}. */
+  get isAwaitingFinish(): boolean {
+    return this.awaitingFinish;
   }
 
   // ------------------------------------------------------------ end, failure, cancel
@@ -441,11 +565,24 @@ export class StreamTask {
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
     this.state = 'FINISHING';
     this.clearTimers();
+    // The final state: what the operators hold now that everything was emitted (e.g. a file sink's last part).
+    // It belongs to every checkpoint after the last one this task saw.
+    const finalId = this.lastCheckpointId + 1;
+    if (this.config.checkpointing?.finalCheckpoint) {
+      const t0 = now();
+      const state = this.snapshotChain(finalId);
+      this.awaitingFinish = true;
+      this.config.hooks.onFinalState?.(this, { afterCheckpointId: this.lastCheckpointId, state, syncMs: now() - t0 });
+      return;
+    }
+    // No coordinator: behave as if that final checkpoint completed at once.
+    for (const m of this.chain) m.operator.snapshotState(finalId);
+    for (const m of this.chain) m.operator.notifyCheckpointComplete?.(finalId);
     this.maybeFinished();
   }
 
   private maybeFinished(): void {
-    if (this.state !== 'FINISHING' || this.backlogged) return;
+    if (this.state !== 'FINISHING' || this.awaitingFinish || this.backlogged) return;
     this.stopBackpressure();
     try {
       this.closeOperators();
@@ -533,6 +670,7 @@ export class StreamTask {
   /** Stops the task without sending anything further. */
   cancel(): void {
     if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    this.barriers.cancel();
     this.state = 'CANCELED';
     this.clearTimers();
     this.stopBackpressure();

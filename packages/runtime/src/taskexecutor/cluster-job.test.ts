@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runLocalJob } from '../minicluster/mini-cluster.js';
 import { fixtureJob, type FixtureParams } from '../testing/fixture-graphs.js';
 import { DataPlane } from '../network/tcp/data-plane.js';
+import { computePipelinedRegions } from '../executiongraph/pipelined-regions.js';
 import { ClusterJob, type ClusterJobStatus, type ClusterSubtaskUpdate } from './cluster-job.js';
 
 const planes: DataPlane[] = [];
@@ -94,5 +95,51 @@ describe('ClusterJob', () => {
     expect(failed, JSON.stringify({ status, a: a.states, b: b.states })).toHaveLength(1);
     expect(failed[0]!.error?.message).toContain('boom at 500');
     expect(failed[0]!.error?.stack).toContain('explode');
+  });
+
+  it('runs each pipelined region on its own: a failure in one region leaves the other to finish', async () => {
+    // source -> map -> sink chained, parallelism 2: two regions, one per slot and TaskManager.
+    const fx = fixtureJob('throwing', { n: 5000, p: 2 });
+    const regions = computePipelinedRegions(fx.jobGraph).regions;
+    expect(regions).toHaveLength(2);
+    const a = await DataPlane.listen();
+    const b = await DataPlane.listen();
+    planes.push(a, b);
+    const slots = [
+      { taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port },
+      { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port },
+    ];
+    const states: ClusterSubtaskUpdate[] = [];
+    const jobs = regions.map((region, i) => {
+      const self = slots[i]!.taskManagerId;
+      const job = new ClusterJob({
+        jobId: 'regions',
+        attempt: 0,
+        region: region.index,
+        subtasks: region.executions,
+        self,
+        program: fx.program,
+        jobGraph: fx.jobGraph,
+        slots,
+        dataPlane: i === 0 ? a : b,
+        loader: fx.loader,
+        listener: {
+          onStates: (u) => states.push(...u),
+          onMetrics: () => undefined,
+          onCollected: () => undefined,
+        },
+      });
+      expect(job.subtasks).toEqual(region.executions);
+      expect(job.peers).toEqual([]);
+      job.start();
+      return job;
+    });
+    const status = await Promise.all(jobs.map((j) => j.done));
+    expect([...status].sort()).toEqual(['FAILED', 'FINISHED']);
+    const ended = states.filter(
+      (u) => u.state === 'FAILED' || u.state === 'FINISHED' || u.state === 'CANCELED',
+    );
+    expect(ended.map((u) => u.state).sort()).toEqual(['FAILED', 'FINISHED']);
+    expect(ended.find((u) => u.state === 'FAILED')?.error?.message).toContain('boom at 500');
   });
 });

@@ -25,7 +25,7 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotWorkerData } from './messages.js';
+import type { ExecutorMessage, SlotRestore, SlotWorkerData, SubtaskRef } from './messages.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
 import { connectSlots, startSlot, type SlotHandle } from './slot-host.js';
 import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
@@ -49,6 +49,31 @@ export interface ClusterJobListener {
   onMetrics(metrics: SubtaskMetrics[]): void;
   /** Records of a collect sink. */
   onCollected(collectId: string, values: unknown[]): void;
+  /**
+   * The data connection to another TaskManager broke before it said CLOSE
+   * (it crashed, or the network failed): reported at once, so the
+   * JobManager can start failover without waiting for a heartbeat timeout.
+   */
+  onPeerLost?(peerId: string, error: Error): void;
+  /** A subtask's snapshot for checkpoint `checkpointId` (its own buffer): store it, then acknowledge. */
+  onCheckpoint?(snapshot: {
+    vertexId: string;
+    subtask: number;
+    checkpointId: number;
+    state: Uint8Array;
+    alignmentMs: number;
+    syncMs: number;
+  }): void;
+  /** A subtask's input ended: its final state (its own buffer); it waits for {@link ClusterJob.finishTasks}. */
+  onFinalState?(snapshot: {
+    vertexId: string;
+    subtask: number;
+    afterCheckpointId: number;
+    state: Uint8Array;
+    syncMs: number;
+  }): void;
+  /** A subtask could not take checkpoint `checkpointId`. */
+  onDeclineCheckpoint?(vertexId: string, subtask: number, checkpointId: number, reason: string): void;
 }
 
 /** Options of a {@link ClusterJob}. */
@@ -62,6 +87,22 @@ export interface ClusterJobOptions {
   jobGraph: JobGraph;
   /** The job's global slots (`slots[i]` is global slot `i`). */
   slots: readonly PeerAddress[];
+  /**
+   * The subtasks this attempt runs, across all TaskManagers: one pipelined
+   * region of the job (it exchanges data with no subtask outside it), so it
+   * fails, restarts and finishes on its own. @default every subtask of the job
+   */
+  subtasks?: readonly { vertexId: string; subtask: number }[];
+  /** Index of that region: scopes the data-plane connections. @default 0 */
+  region?: number;
+  /**
+   * The host coordinates checkpoints (a JobManager): a subtask whose input
+   * ended hands over its final state and waits to be told to finish.
+   * Without it a subtask commits and finishes at once. @default false
+   */
+  finalCheckpoints?: boolean;
+  /** The checkpoint the subtasks restore from, with the encoded state of each (by `vertexId#subtask`). */
+  restore?: SlotRestore;
   dataPlane: DataPlane;
   listener: ClusterJobListener;
   /** Module replacing the program loader in the workers (tests with hand-built graphs). */
@@ -88,8 +129,10 @@ interface ChannelEnds {
 
 /** This TaskManager's part of one job attempt. */
 export class ClusterJob {
-  /** Global slots this TaskManager runs. */
+  /** Global slots this TaskManager runs (of the attempt's subtasks). */
   readonly localSlots: number[];
+  /** Global slots the attempt's subtasks run in, on any TaskManager. */
+  private readonly usedSlots: number[];
   /** Subtasks this TaskManager runs, as `vertexId#subtask`. */
   readonly subtasks: { vertexId: string; subtask: number }[] = [];
   /** Resolves with how this TaskManager's part ended, once its workers are gone and its links closed. */
@@ -105,12 +148,20 @@ export class ClusterJob {
   constructor(private readonly options: ClusterJobOptions) {
     const { jobGraph, slots, self } = options;
     const n = slots.length;
-    this.localSlots = slots.flatMap((s, i) => (s.taskManagerId === self ? [i] : []));
+    const wanted =
+      options.subtasks === undefined
+        ? undefined
+        : new Set(options.subtasks.map((t) => `${t.vertexId}#${t.subtask}`));
+    const used = new Set<number>();
     for (const v of jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
+        if (wanted !== undefined && !wanted.has(`${v.id}#${s}`)) continue;
+        used.add(s % n);
         if (slots[s % n]!.taskManagerId === self) this.subtasks.push({ vertexId: v.id, subtask: s });
       }
     }
+    this.usedSlots = [...used].sort((a, b) => a - b);
+    this.localSlots = this.usedSlots.filter((i) => slots[i]!.taskManagerId === self);
     const topology = new ChannelTopology(jobGraph);
     for (const edge of jobGraph.edges) {
       const P = topology.parallelismOf(edge.source);
@@ -129,11 +180,13 @@ export class ClusterJob {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** Other TaskManagers this job exchanges data with. */
+  /** Other TaskManagers running subtasks of this attempt (the ones it exchanges data with). */
   get peers(): PeerAddress[] {
     const seen = new Map<string, PeerAddress>();
-    for (const s of this.options.slots)
+    for (const i of this.usedSlots) {
+      const s = this.options.slots[i]!;
       if (s.taskManagerId !== this.options.self) seen.set(s.taskManagerId, s);
+    }
     return [...seen.values()];
   }
 
@@ -144,12 +197,13 @@ export class ClusterJob {
     this.links = o.dataPlane.connectJob({
       jobId: o.jobId,
       attempt: o.attempt,
+      region: o.region ?? 0,
       self: o.self,
       peers,
       ...(o.connectTimeoutMs === undefined ? {} : { timeoutMs: o.connectTimeoutMs }),
     });
     const n = o.slots.length;
-    const remoteSlots = o.slots.flatMap((s, i) => (s.taskManagerId === o.self ? [] : [i]));
+    const remoteSlots = this.usedSlots.filter((i) => o.slots[i]!.taskManagerId !== o.self);
     const ports = connectSlots(this.localSlots);
     this.report(this.subtasks.map((t) => ({ ...t, state: 'INITIALIZING' })));
     let ready = 0;
@@ -162,6 +216,18 @@ export class ClusterJob {
         peers: ports.get(slot)!,
         metricsIntervalMs: o.metricsIntervalMs ?? 500,
       };
+      if (o.subtasks !== undefined) data.subtasks = this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`);
+      data.attempt = o.attempt;
+      if (o.finalCheckpoints === true) data.finalCheckpoints = true;
+      if (o.restore !== undefined) {
+        const own: SlotRestore['subtasks'] = {};
+        for (const t of this.subtasks) {
+          const key = `${t.vertexId}#${t.subtask}`;
+          const r = o.restore.subtasks[key];
+          if (r !== undefined && t.subtask % n === slot) own[key] = r;
+        }
+        data.restore = { checkpointId: o.restore.checkpointId, subtasks: own };
+      }
       const transfer: MessagePort[] = Object.values(data.peers);
       if (remoteSlots.length > 0) {
         const { port1, port2 } = new MessageChannel();
@@ -202,6 +268,14 @@ export class ClusterJob {
               this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
               return;
             case 'checkpoint':
+              if (this.status === undefined) o.listener.onCheckpoint?.(m);
+              return;
+            case 'finalState':
+              if (this.status === undefined) o.listener.onFinalState?.(m);
+              return;
+            case 'declineCheckpoint':
+              if (this.status === undefined)
+                o.listener.onDeclineCheckpoint?.(m.vertexId, m.subtask, m.checkpointId, m.reason);
               return;
           }
         },
@@ -215,6 +289,26 @@ export class ClusterJob {
       });
       this.workers.set(slot, worker);
     }
+  }
+
+  /** Injects barrier `checkpointId` at the running source subtasks here. */
+  triggerCheckpoint(checkpointId: number, timestamp: number): void {
+    if (this.status === undefined) this.broadcast({ type: 'triggerCheckpoint', checkpointId, timestamp });
+  }
+
+  /** Checkpoint `checkpointId` completed: the subtasks here commit what is pending up to it. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    if (this.status === undefined) this.broadcast({ type: 'notifyCheckpointComplete', checkpointId });
+  }
+
+  /** Checkpoint `checkpointId` was aborted. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    if (this.status === undefined) this.broadcast({ type: 'notifyCheckpointAborted', checkpointId });
+  }
+
+  /** Checkpoint `checkpointId` holds the final states of `tasks`: they commit and finish. */
+  finishTasks(checkpointId: number, tasks: readonly SubtaskRef[]): void {
+    if (this.status === undefined) this.broadcast({ type: 'finishTasks', checkpointId, tasks: [...tasks] });
   }
 
   /** Cancels this TaskManager's part (reports CANCELED) and tells the peers. */
@@ -295,6 +389,7 @@ export class ClusterJob {
         },
         onLost: (error) => {
           if (this.status !== undefined) return;
+          this.options.listener.onPeerLost?.(peer, error);
           this.fail({ name: 'PeerLostError', message: error.message }, undefined, peer);
         },
       });

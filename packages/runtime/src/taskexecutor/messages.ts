@@ -1,4 +1,12 @@
-/** Messages between the local executor (main thread) and its slot workers. */
+/**
+ * Messages between a slot worker and its host (the local mini-cluster, or a
+ * TaskManager's `ClusterJob`). Plain structured-clone data only — no
+ * functions, no class instances — so the slots of a job can move into a
+ * child process per job without changing them. Snapshot bytes are
+ * transferred, not copied (each buffer owns its ArrayBuffer): the host lists
+ * them in the transfer list of `SlotWorkerData.restore`, the worker in that
+ * of `checkpoint` and `finalState`.
+ */
 import type { JobGraph } from '@freshet/graph';
 import type { MessagePort } from 'node:worker_threads';
 import type { ProgramSpec } from '../program/index.js';
@@ -6,12 +14,28 @@ import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
 
+/** What one subtask restores from: its encoded snapshots (`encodeSubtaskSnapshot`), one per former subtask. */
+export interface SubtaskRestore {
+  states: Uint8Array[];
+  /** The state is the subtask's final state: it commits and finishes at once. */
+  final: boolean;
+}
+
+/** The state a slot's subtasks restore from. */
+export interface SlotRestore {
+  checkpointId: number;
+  /** By `vertexId#subtask`; a subtask without an entry starts fresh. */
+  subtasks: Record<string, SubtaskRestore>;
+}
+
 /** Data a slot worker starts with. */
 export interface SlotWorkerData {
   slot: number;
   slots: number;
   jobGraph: JobGraph;
   program: ProgramSpec;
+  /** The job attempt this slot runs (user functions see it as `attempt`; files a sink writes carry it). @default 0 */
+  attempt?: number;
   /** Module exporting `loadStreamGraph` (and optionally `computePlanHash`, `createOperator`) to use instead of the program loader. */
   loader?: string;
   /** Ports to the other slots, by slot index (as strings, structured clone keeps keys). */
@@ -28,9 +52,26 @@ export interface SlotWorkerData {
   initialCredits?: number;
   /** How often subtask metrics are reported, in ms. */
   metricsIntervalMs: number;
+  /**
+   * The host runs a checkpoint coordinator: a task whose input ended sends
+   * `finalState` and waits for `finishTasks`. Without it (a host that does
+   * not coordinate checkpoints yet) a task commits and finishes at once.
+   * @default false
+   */
+  finalCheckpoints?: boolean;
+  /** State to restore (the buffers are in the transfer list). */
+  restore?: SlotRestore;
+  /** Only these subtasks (`vertexId#subtask`) of the slot run (one pipelined region); default: all of the slot's. */
+  subtasks?: string[];
 }
 
-/** Worker → executor. */
+/** One subtask, as messages name it. */
+export interface SubtaskRef {
+  vertexId: string;
+  subtask: number;
+}
+
+/** Worker → host. */
 export type WorkerMessage =
   | { type: 'ready'; tasks: number; collectIds: string[] }
   | { type: 'collect'; id: string; values: unknown[] }
@@ -38,11 +79,36 @@ export type WorkerMessage =
   | { type: 'taskFinished'; metrics: SubtaskMetrics }
   | { type: 'slotFinished' }
   | { type: 'failed'; error: SerializedError; vertexId?: string; subtask?: number }
-  | { type: 'checkpoint'; vertexId: string; subtask: number; checkpointId: number; snapshots: unknown };
+  /** A subtask's snapshot for a checkpoint (transferred): the host stores it, then acknowledges it. */
+  | {
+      type: 'checkpoint';
+      vertexId: string;
+      subtask: number;
+      checkpointId: number;
+      state: Uint8Array;
+      alignmentMs: number;
+      syncMs: number;
+    }
+  /** A subtask's final state (transferred); it waits for `finishTasks`. */
+  | {
+      type: 'finalState';
+      vertexId: string;
+      subtask: number;
+      afterCheckpointId: number;
+      state: Uint8Array;
+      syncMs: number;
+    }
+  /** A subtask could not take a checkpoint. */
+  | { type: 'declineCheckpoint'; vertexId: string; subtask: number; checkpointId: number; reason: string };
 
-/** Executor → worker. */
+/** Host → worker. */
 export type ExecutorMessage =
   | { type: 'start' }
   | { type: 'cancel' }
   | { type: 'shutdown' }
-  | { type: 'triggerCheckpoint'; checkpointId: number; timestamp: number };
+  /** Inject barrier `checkpointId` at every running source subtask of the slot. */
+  | { type: 'triggerCheckpoint'; checkpointId: number; timestamp: number }
+  | { type: 'notifyCheckpointComplete'; checkpointId: number }
+  | { type: 'notifyCheckpointAborted'; checkpointId: number }
+  /** Checkpoint `checkpointId` holds these subtasks' final states: they commit and finish. */
+  | { type: 'finishTasks'; checkpointId: number; tasks: SubtaskRef[] };

@@ -1,7 +1,9 @@
 /**
- * Entry of a slot's worker thread in the local mini-cluster: re-runs the
- * program's plan (checking the plan hash), builds the slot's subtasks, wires
- * them to the other slots and reports to the executor.
+ * Entry of a slot's worker thread (the local mini-cluster's and a
+ * TaskManager's): re-runs the program's plan (checking the plan hash),
+ * builds the slot's subtasks — decoding the snapshots they restore from —,
+ * wires them to the other slots, reports to the host and relays its
+ * checkpoint commands to the tasks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StreamGraph, StreamNode } from '@freshet/graph';
@@ -9,7 +11,9 @@ import { NetworkEnvironment } from '../network/environment.js';
 import type { PeerConnection } from '../network/connection.js';
 import type { StreamOperator } from '../operator.js';
 import { computePlanHash, loadStreamGraph, type ProgramSpec } from '../program/index.js';
-import { defaultOperatorFactory, deploySlot, type OperatorFactory } from '../task/deploy.js';
+import { restoredSnapshotsOf } from '../checkpoint/snapshot-codec.js';
+import { executionKey } from '../executiongraph/execution-id.js';
+import { defaultOperatorFactory, deploySlot, type OperatorFactory, type TaskRestore } from '../task/deploy.js';
 import { serializeError } from '../task/errors.js';
 import type { StreamTask } from '../task/stream-task.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
@@ -25,6 +29,8 @@ const port = parentPort;
 if (!port) throw new Error('slot-worker must run in a worker thread');
 const data = workerData as SlotWorkerData;
 const post = (m: WorkerMessage): void => { port.postMessage(m); };
+/** Posts a message carrying a snapshot, transferring its buffer (no copy). */
+const postState = (m: WorkerMessage & { state: Uint8Array }): void => { port.postMessage(m, [m.state.buffer as ArrayBuffer]); };
 
 let tasks: StreamTask[] = [];
 let network: NetworkEnvironment | undefined;
@@ -39,6 +45,12 @@ function shutdown(): void {
   metricsTimer = undefined;
   network?.close();
   port!.close();
+}
+
+/** Whether a subtask is one of `keys` (`vertexId#subtask`). */
+function subtaskFilter(keys: readonly string[]): (vertexId: string, subtask: number) => boolean {
+  const set = new Set(keys);
+  return (vertexId, subtask) => set.has(`${vertexId}#${subtask}`);
 }
 
 function cancelAll(): void {
@@ -83,6 +95,7 @@ async function main(): Promise<void> {
     streamGraph: graph,
     slot: data.slot,
     slotOf: (_vertex, subtask) => subtask % n,
+    ...(data.subtasks === undefined ? {} : { runs: subtaskFilter(data.subtasks) }),
     streamGraphFor: (_vertex, subtask) => graphs[Math.floor(subtask / n)] ?? graph,
     network: net,
     createOperator: factory,
@@ -99,9 +112,30 @@ async function main(): Promise<void> {
         post({ type: 'failed', error, vertexId: task.vertex.id, subtask: task.subtaskIndex });
         cancelAll();
       },
-      onCheckpoint: (task, checkpointId, snapshots) => { post({ type: 'checkpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, checkpointId, snapshots }); },
+      onCheckpoint: (task, snapshot) => {
+        postState({ type: 'checkpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, ...snapshot });
+      },
+      onFinalState: (task, snapshot) => {
+        postState({ type: 'finalState', vertexId: task.vertex.id, subtask: task.subtaskIndex, ...snapshot });
+      },
+      onCheckpointDeclined: (task, checkpointId, reason) => {
+        post({ type: 'declineCheckpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, checkpointId, reason });
+      },
+    },
+    attempt: data.attempt ?? 0,
+    checkpointing: {
+      mode: data.jobGraph.checkpointing?.mode ?? 'EXACTLY_ONCE',
+      finalCheckpoint: data.finalCheckpoints === true,
     },
   };
+  const restore = data.restore;
+  if (restore) {
+    deployment.restoreFor = (vertexId, subtask): TaskRestore | undefined => {
+      const r = restore.subtasks[executionKey(vertexId, subtask)];
+      if (!r) return undefined;
+      return { checkpointId: restore.checkpointId, snapshots: restoredSnapshotsOf(r.states), final: r.final };
+    };
+  }
   if (data.settings) deployment.settings = data.settings;
   tasks = deploySlot(deployment);
   remaining = tasks.length;
@@ -133,6 +167,17 @@ port.on('message', (m: ExecutorMessage) => {
     case 'triggerCheckpoint':
       for (const t of tasks) if (t.vertex.isSource) t.triggerCheckpoint(m.checkpointId, m.timestamp);
       return;
+    case 'notifyCheckpointComplete':
+      for (const t of tasks) t.notifyCheckpointComplete(m.checkpointId);
+      return;
+    case 'notifyCheckpointAborted':
+      for (const t of tasks) t.notifyCheckpointAborted(m.checkpointId);
+      return;
+    case 'finishTasks': {
+      const names = new Set(m.tasks.map((r) => executionKey(r.vertexId, r.subtask)));
+      for (const t of tasks) if (names.has(executionKey(t.vertex.id, t.subtaskIndex))) t.finish(m.checkpointId);
+      return;
+    }
     case 'shutdown':
       cancelAll();
       shutdown();

@@ -1,11 +1,14 @@
 /**
  * A TaskManager's data-plane endpoint: the TCP listener other TaskManagers
- * dial, and the dialing of its own connections. Per job attempt there is one
- * connection per pair of TaskManagers; the TaskManager with the lower id
- * dials (so two TaskManagers never open two connections to each other), and
- * a handshake names the job, the attempt and both ends. A connection for a
- * job this TaskManager has not been told about yet (its deploy command may
- * arrive a little later) waits until the job registers, or times out.
+ * dial, and the dialing of its own connections. Per job attempt and
+ * pipelined region there is one connection per pair of TaskManagers; the
+ * TaskManager with the lower id dials (so two TaskManagers never open two
+ * connections to each other), and a handshake names the job, the attempt,
+ * the region and both ends. A connection for a deployment this TaskManager
+ * has not been told about yet (its deploy command may arrive a little later)
+ * waits until it registers, or times out — unless the TaskManager's
+ * admission check says the attempt is one it will never run (fenced: an
+ * older attempt of those subtasks), which is refused at once.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +48,8 @@ export interface DataPlaneOptions {
 export interface ConnectJobOptions {
   jobId: string;
   attempt: number;
+  /** The pipelined region the connections serve. @default 0 */
+  region?: number;
   /** This TaskManager's id. */
   self: string;
   /** The other TaskManagers of the job (this one excluded). */
@@ -60,7 +65,13 @@ interface Parked {
   timer: NodeJS.Timeout;
 }
 
-const jobKey = (jobId: string, attempt: number): string => `${jobId}#${attempt}`;
+const jobKey = (jobId: string, attempt: number, region: number): string => `${jobId}#${attempt}#${region}`;
+
+/**
+ * Whether a handshake for a deployment this TaskManager does not run (yet)
+ * may wait for it: false refuses it at once.
+ */
+export type DataPlaneAdmission = (jobId: string, attempt: number, region: number) => boolean;
 
 /** Reads exactly one frame from a fresh socket, then hands the socket over. */
 function readFirstFrame(
@@ -200,6 +211,8 @@ export class DataPlane {
   private readonly sockets = new Set<Socket>();
   /** This TaskManager's id (known after registration); incoming handshakes must name it. */
   taskManagerId: string | undefined;
+  /** Decides about handshakes for deployments not (yet) here; by default every one may wait. */
+  admission: DataPlaneAdmission = () => true;
 
   private constructor(
     private readonly server: Server,
@@ -235,9 +248,11 @@ export class DataPlane {
    * relying on `links`.
    */
   connectJob(options: ConnectJobOptions): JobLinks {
-    const key = jobKey(options.jobId, options.attempt);
+    const key = jobKey(options.jobId, options.attempt, options.region ?? 0);
     if (this.jobs.has(key))
-      throw new Error(`job ${options.jobId} attempt ${options.attempt} is already connected`);
+      throw new Error(
+        `job ${options.jobId} attempt ${options.attempt} region ${options.region ?? 0} is already connected`,
+      );
     const job = new JobLinks(options, () => {
       if (this.jobs.get(key) === job) this.jobs.delete(key);
     });
@@ -260,6 +275,26 @@ export class DataPlane {
       }
     }
     return job;
+  }
+
+  /**
+   * Refuses the waiting handshakes the admission check now turns down (call
+   * it when a newer attempt replaced some deployments).
+   */
+  recheckParked(): void {
+    for (const [key, list] of [...this.parked]) {
+      const keep = list.filter((p) => {
+        if (this.admission(p.hello.jobId, p.hello.attempt, p.hello.region)) return true;
+        clearTimeout(p.timer);
+        this.refuse(
+          p.socket,
+          `TaskManager ${p.hello.to} does not run job ${p.hello.jobId} attempt ${p.hello.attempt} (a newer attempt replaced it)`,
+        );
+        return false;
+      });
+      if (keep.length > 0) this.parked.set(key, keep);
+      else this.parked.delete(key);
+    }
   }
 
   /** Closes the listener and every connection. */
@@ -294,10 +329,17 @@ export class DataPlane {
             this.refuse(socket, `this is TaskManager ${this.taskManagerId}, not ${hello.to}`);
             return;
           }
-          const key = jobKey(hello.jobId, hello.attempt);
+          const key = jobKey(hello.jobId, hello.attempt, hello.region);
           const job = this.jobs.get(key);
           if (job) {
             this.admit(job, hello, socket, leftover);
+            return;
+          }
+          if (!this.admission(hello.jobId, hello.attempt, hello.region)) {
+            this.refuse(
+              socket,
+              `TaskManager ${hello.to} does not run job ${hello.jobId} attempt ${hello.attempt} (a newer attempt replaced it)`,
+            );
             return;
           }
           const list = this.parked.get(key) ?? [];
@@ -363,6 +405,7 @@ export class DataPlane {
           version: 1,
           jobId: options.jobId,
           attempt: options.attempt,
+          region: options.region ?? 0,
           from: options.self,
           to: peer.taskManagerId,
         };

@@ -64,6 +64,8 @@ export const HelloSchema = z.object({
   version: z.literal(1),
   jobId: z.string().min(1),
   attempt: z.int().nonnegative(),
+  /** The pipelined region of the job (its regions connect separately: each fails and restarts on its own). */
+  region: z.int().nonnegative(),
   /** TaskManager id of the dialer. */
   from: z.string().min(1),
   /** TaskManager id the dialer expects to reach. */

@@ -192,6 +192,50 @@ describe('TCP data plane', () => {
     );
   });
 
+  it('refuses a handshake for an attempt the admission check fences, at once, and keeps regions apart', async () => {
+    const a = await DataPlane.listen();
+    const b = await DataPlane.listen({ acceptTimeoutMs: 20_000 });
+    planes.push(a, b);
+    a.taskManagerId = 'tm-a';
+    b.taskManagerId = 'tm-b';
+    // tm-b runs attempt 3 of region 1: anything older of that job is stale.
+    b.admission = (jobId, attempt) => !(jobId === 'f' && attempt < 3);
+    const started = Date.now();
+    const stale = a.connectJob({
+      jobId: 'f',
+      attempt: 2,
+      region: 1,
+      self: 'tm-a',
+      peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+      timeoutMs: 10_000,
+    });
+    await expect(stale.ready).rejects.toThrow(
+      /refused the data connection: .*attempt 2 \(a newer attempt replaced it\)/,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The same job and attempt in another region is another connection.
+    const links = [0, 1].map((region) => ({
+      a: a.connectJob({
+        jobId: 'f',
+        attempt: 3,
+        region,
+        self: 'tm-a',
+        peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+        timeoutMs: 5000,
+      }),
+      b: b.connectJob({
+        jobId: 'f',
+        attempt: 3,
+        region,
+        self: 'tm-b',
+        peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
+        timeoutMs: 5000,
+      }),
+    }));
+    await Promise.all(links.flatMap((l) => [l.a.ready, l.b.ready]));
+    expect(links[0]!.b.links.get('tm-a')).not.toBe(links[1]!.b.links.get('tm-a'));
+  });
+
   it('reports a peer that disappears, naming it', async () => {
     const { la, lb } = await pair('lossy');
     const lost: Error[] = [];

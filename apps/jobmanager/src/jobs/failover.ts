@@ -1,0 +1,52 @@
+/**
+ * Failover decisions (Flink's `RestartPipelinedRegionFailoverStrategy`),
+ * pure: which pipelined regions a failure forces to restart, and which of a
+ * job's global slots a restart must allocate anew.
+ */
+import { TERMINAL, type ExecutionGraph, type ExecutionVertex } from './execution-graph.js';
+
+/** The regions that must restart after `failed` failed: every region holding one of them. */
+export function regionsToRestart(failed: readonly ExecutionVertex[]): Set<number> {
+  return new Set(failed.map((v) => v.region));
+}
+
+/** The live executions a lost TaskManager took with it (finished ones need no restart). */
+export function executionsLostWith(graph: ExecutionGraph, taskManagerId: string): ExecutionVertex[] {
+  return graph
+    .vertices()
+    .filter((v) => v.current.taskManagerId === taskManagerId && !TERMINAL.has(v.current.state));
+}
+
+/**
+ * The global slots the subtasks of `regions` run in that need a new slot:
+ * unassigned (released, or never allocated) or on a TaskManager without a
+ * live session.
+ */
+export function slotsToReplace(
+  graph: ExecutionGraph,
+  regions: ReadonlySet<number>,
+  hasSession: (taskManagerId: string) => boolean,
+): number[] {
+  const used = new Set<number>();
+  for (const v of graph.vertices()) if (regions.has(v.region)) used.add(graph.slotOf(v.subtask));
+  return [...used]
+    .filter((g) => {
+      const slot = graph.slots[g];
+      return slot === undefined || !hasSession(slot.taskManagerId);
+    })
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The global slots nothing needs any more: every execution running in them
+ * finished, so their TaskManager slots can go back to the pool.
+ */
+export function finishedSlots(graph: ExecutionGraph): number[] {
+  const open = new Set<number>();
+  for (const v of graph.vertices()) if (v.current.state !== 'FINISHED') open.add(graph.slotOf(v.subtask));
+  const out: number[] = [];
+  graph.slots.forEach((slot, g) => {
+    if (slot !== undefined && !open.has(g)) out.push(g);
+  });
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * The control plane's procedures, served by this JobManager: the
+ * implementation of `@freshet/protocol/control-plane`'s contract, which
+ * TaskManagers type their client by. Mounted into `taskManagers.*` and
+ * `executions.*` by the routers of those names.
+ */
+import { controlPlaneProcedures } from '@freshet/protocol/control-plane';
+import type { Context } from '../trpc.js';
+
+/** The control plane over this JobManager's services. */
+export const controlPlane = controlPlaneProcedures<Context>({
+  async register(ctx, input) {
+    const session = await ctx.registry.register(input);
+    ctx.jobs.registered(session.taskManagerId, input);
+    return session;
+  },
+  async heartbeat(ctx, input) {
+    const reply = await ctx.registry.heartbeat(input);
+    if (reply.status === 'ok') ctx.jobs.heartbeat(input);
+    return reply;
+  },
+  deregister: (ctx, input) => ctx.registry.deregister(input),
+  async *commands(ctx, input, signal) {
+    if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
+      yield {
+        type: 'reregister',
+        reason: `unknown TaskManager ${input.taskManagerId}: the JobManager restarted or declared it lost`,
+      };
+      return;
+    }
+    const last =
+      input.lastEventId === null || input.lastEventId === undefined ? NaN : Number(input.lastEventId);
+    yield* ctx.commands.drain(
+      input.taskManagerId,
+      Number.isInteger(last) && last >= 0 ? last : undefined,
+      signal,
+    );
+  },
+  reportStates: (ctx, input) => ctx.jobs.reportStates(input),
+  reportMetrics: (ctx, input) => ctx.jobs.reportMetrics(input),
+  reportCollected: (ctx, input) => ctx.jobs.reportCollected(input),
+  reportLostPeer: (ctx, input) => ctx.jobs.reportLostPeer(input),
+  declineCheckpoint: (ctx, input) => ctx.jobs.declineCheckpoint(input),
+});

@@ -1,0 +1,103 @@
+/**
+ * Checkpoint state between TaskManagers and the JobManager, over plain HTTP
+ * (bytes, not JSON): TaskManagers never need a filesystem shared with the
+ * JobManager.
+ *
+ * - `PUT /checkpoints/<jobId>/<attempt>/<checkpointId>/<vertexId>/<subtask>`
+ *   uploads a subtask's snapshot for checkpoint `checkpointId`, or its final
+ *   state when the id segment is `final`. The upload *is* the subtask's
+ *   acknowledgement: the JobManager checks that the uploading TaskManager
+ *   runs that subtask in that attempt, stores the bytes in its checkpoint
+ *   storage and acknowledges the checkpoint to its coordinator. The
+ *   checkpoint statistics travel in the headers of
+ *   {@link CHECKPOINT_UPLOAD_HEADERS}.
+ * - `GET` of the same path (with a checkpoint id) returns the state a subtask
+ *   of a deployment restores from; the same checks apply, `attempt` being the
+ *   attempt it is deployed with.
+ *
+ * Both need `Authorization: Bearer <taskManagerId>.<token>` of a live session.
+ */
+import { z } from 'zod';
+
+/** Path prefix of the checkpoint endpoints. */
+export const CHECKPOINTS_PATH_PREFIX = '/checkpoints/';
+
+/** The headers of an upload (values are decimal integers). */
+export const CHECKPOINT_UPLOAD_HEADERS = {
+  /** Time from the first barrier to the last (0 for sources and single-input tasks). */
+  alignmentMs: 'x-freshet-alignment-ms',
+  /** The synchronous part of the snapshot. */
+  syncMs: 'x-freshet-sync-ms',
+  /** Time the TaskManager took to hand the bytes over, until the upload started. */
+  asyncMs: 'x-freshet-async-ms',
+  /** For a final state: the newest checkpoint whose barrier the subtask saw before its input ended (0: none). */
+  afterCheckpointId: 'x-freshet-after-checkpoint',
+} as const;
+
+/** The path of a subtask's checkpoint state. */
+export function checkpointStatePath(
+  jobId: string,
+  attempt: number,
+  checkpointId: number | 'final',
+  vertexId: string,
+  subtask: number,
+): string {
+  return `${CHECKPOINTS_PATH_PREFIX}${encodeURIComponent(jobId)}/${attempt}/${checkpointId}/${encodeURIComponent(vertexId)}/${subtask}`;
+}
+
+const Count = z.coerce.number().int().nonnegative();
+
+/** The path segments of a checkpoint state request, parsed. */
+export const CheckpointStatePathSchema = z.object({
+  jobId: z.string().min(1).max(100),
+  attempt: Count,
+  checkpointId: z.union([z.literal('final'), z.coerce.number().int().positive()]),
+  vertexId: z.string().min(1).max(200),
+  subtask: Count,
+});
+/** @see {@link CheckpointStatePathSchema} */
+export type CheckpointStatePath = z.infer<typeof CheckpointStatePathSchema>;
+
+/**
+ * Parses the path of a checkpoint state request (without query string), or
+ * returns undefined when it is not one.
+ */
+export function parseCheckpointStatePath(path: string): CheckpointStatePath | undefined {
+  if (!path.startsWith(CHECKPOINTS_PATH_PREFIX)) return undefined;
+  const parts = path.slice(CHECKPOINTS_PATH_PREFIX.length).split('/');
+  if (parts.length !== 5) return undefined;
+  let decoded: string[];
+  try {
+    decoded = parts.map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
+  const parsed = CheckpointStatePathSchema.safeParse({
+    jobId: decoded[0],
+    attempt: decoded[1],
+    checkpointId: decoded[2],
+    vertexId: decoded[3],
+    subtask: decoded[4],
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The statistics of an upload, from its headers (absent or malformed values count as 0). */
+export function uploadStatsOf(headers: Readonly<Record<string, string | string[] | undefined>>): {
+  alignmentMs: number;
+  syncMs: number;
+  asyncMs: number;
+  afterCheckpointId: number;
+} {
+  const read = (name: string): number => {
+    const raw = headers[name];
+    const n = Number(Array.isArray(raw) ? raw[0] : raw);
+    return Number.isFinite(n) && n >= 0 ? Math.floor(n) : 0;
+  };
+  return {
+    alignmentMs: read(CHECKPOINT_UPLOAD_HEADERS.alignmentMs),
+    syncMs: read(CHECKPOINT_UPLOAD_HEADERS.syncMs),
+    asyncMs: read(CHECKPOINT_UPLOAD_HEADERS.asyncMs),
+    afterCheckpointId: read(CHECKPOINT_UPLOAD_HEADERS.afterCheckpointId),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The snapshot codec: a subtask's operator snapshots (one
+ * {@link OperatorSnapshot} per StreamNode of its chain) as one buffer, the
+ * unit the task hands to its host and the host writes to checkpoint storage.
+ *
+ * Encoding is the synchronous part of a checkpoint — "the quick in-memory
+ * copy": once `encodeSubtaskSnapshot` returns, the task may change its
+ * state again, and the buffer (which owns its whole ArrayBuffer, so it can
+ * be transferred to another thread without a copy) is written out
+ * asynchronously.
+ *
+ * Layout (version 1):
+ *
+ * ```
+ * bytes 0..3   magic "FSNP"
+ * byte  4      format version (1)
+ * bytes 5..7   reserved (0)
+ * bytes 8..    msgpack (msgpackr, moreTypes) of [[nodeId, OperatorSnapshot], ...]
+ * ```
+ *
+ * msgpackr keeps what state holds: Maps, Sets, Dates, bigints, `undefined`,
+ * ±Infinity and NaN round-trip; keyed state's key-group numbers come back as
+ * object keys (strings), which the backend reads with `Number(...)`.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import type { OperatorSnapshot } from '../operator.js';
+
+/** Current version of the layout. */
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+const MAGIC = [0x46, 0x53, 0x4e, 0x50] as const; // "FSNP"
+const HEADER_BYTES = 8;
+
+const packr = new Packr({ moreTypes: true });
+const unpackr = new Unpackr({ moreTypes: true });
+
+/** Bytes that are not an encoded subtask snapshot, or state that cannot be encoded. */
+export class SnapshotCodecError extends Error {
+  override readonly name = 'SnapshotCodecError';
+}
+
+/**
+ * Encodes a subtask's snapshots (by StreamNode id) into a fresh buffer that
+ * owns its ArrayBuffer.
+ *
+ * @throws {@link SnapshotCodecError} when the state holds something msgpack cannot write (a function, a cycle)
+ */
+export function encodeSubtaskSnapshot(snapshots: ReadonlyMap<number, OperatorSnapshot>): Uint8Array {
+  let payload: Uint8Array;
+  try {
+    payload = packr.pack([...snapshots]);
+  } catch (error) {
+    throw new SnapshotCodecError(
+      `the state cannot be written to a checkpoint (${error instanceof Error ? error.message : String(error)}); ` +
+        'keep plain data (objects, arrays, Maps, Sets, strings, numbers) in state',
+      { cause: error },
+    );
+  }
+  // msgpackr packs into a shared scratch buffer: copy behind the header into a buffer of our own.
+  const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  out.set(MAGIC, 0);
+  out[4] = SNAPSHOT_FORMAT_VERSION;
+  out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+/**
+ * Decodes a buffer written by {@link encodeSubtaskSnapshot}.
+ *
+ * @throws {@link SnapshotCodecError} when the bytes are not a snapshot or of an unknown version
+ */
+export function decodeSubtaskSnapshot(bytes: Uint8Array): Map<number, OperatorSnapshot> {
+  if (bytes.byteLength < HEADER_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new SnapshotCodecError('not a Freshet subtask snapshot (bad magic)');
+  }
+  const version = bytes[4]!;
+  if (version !== SNAPSHOT_FORMAT_VERSION) {
+    throw new SnapshotCodecError(
+      `subtask snapshot format version ${version} is not supported (this Freshet reads version ${SNAPSHOT_FORMAT_VERSION})`,
+    );
+  }
+  let entries: unknown;
+  try {
+    entries = unpackr.unpack(bytes.subarray(HEADER_BYTES));
+  } catch (error) {
+    throw new SnapshotCodecError(
+      `corrupt subtask snapshot (${error instanceof Error ? error.message : String(error)})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (!Array.isArray(entries)) throw new SnapshotCodecError('corrupt subtask snapshot (no operator list)');
+  const out = new Map<number, OperatorSnapshot>();
+  for (const entry of entries as unknown[]) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'number') {
+      throw new SnapshotCodecError('corrupt subtask snapshot (bad operator entry)');
+    }
+    out.set(entry[0], (entry[1] ?? {}) as OperatorSnapshot);
+  }
+  return out;
+}
+
+/**
+ * The snapshots a subtask restores from, per StreamNode: one per decoded
+ * buffer (several when former subtasks' key groups overlap this one's after
+ * a rescale; one at the same parallelism).
+ */
+export function restoredSnapshotsOf(buffers: readonly Uint8Array[]): Map<number, OperatorSnapshot[]> {
+  const out = new Map<number, OperatorSnapshot[]>();
+  for (const bytes of buffers) {
+    for (const [nodeId, snapshot] of decodeSubtaskSnapshot(bytes)) {
+      let list = out.get(nodeId);
+      if (!list) out.set(nodeId, (list = []));
+      list.push(snapshot);
+    }
+  }
+  return out;
+}
