@@ -83,10 +83,12 @@ export async function startCluster(
         }),
       ),
     );
+    // One write: whoever sees the cluster running also sees how to log in.
+    const hint = await loginHint(jm.url, jm.dataDir, () => jm.adminToken, opts.dashboard);
     out.write(
-      `Freshet cluster is running: JobManager ${jm.url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n`,
+      `Freshet cluster is running: JobManager ${jm.url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n` +
+        hint,
     );
-    out.write(await loginHint(jm.url, jm.dataDir, () => jm.adminToken, opts.dashboard));
   } catch (err) {
     if (!stopping) {
       out.write(`freshet cluster: ${(err as Error).message}\n`);
