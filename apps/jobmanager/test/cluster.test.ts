@@ -36,7 +36,7 @@ async function waitForOverview(
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let started = false;
-  const timer = setTimeout(() => abort.abort(), 15_000);
+  const timer = setTimeout(() => { abort.abort(); }, 15_000);
   try {
     for (;;) {
       const { value, done } = await reader.read();

@@ -37,14 +37,17 @@ const hostile = fc.oneof(
   fc.constantFrom(-1, 0, 2 ** 53, Number.NaN, 1e308, true, null, [], {}),
 );
 
+/** A 64-digit hex string (a bundle digest's shape). */
+const hex64 = fc.string({ unit: fc.constantFrom(...Array.from('0123456789abcdef')), minLength: 64, maxLength: 64 });
+
 /** An input shaped like the real ones (ids, names, numbers), with hostile values in the fields. */
 const input = fc.oneof(
   hostile,
   fc.record(
     {
       jobId: fc.oneof(fc.uuid(), hostile),
-      id: fc.oneof(fc.uuid(), fc.hexaString({ minLength: 64, maxLength: 64 }), hostile),
-      artifactId: fc.oneof(fc.hexaString({ minLength: 64, maxLength: 64 }), hostile),
+      id: fc.oneof(fc.uuid(), hex64, hostile),
+      artifactId: fc.oneof(hex64, hostile),
       name: hostile,
       role: fc.oneof(fc.constantFrom('viewer', 'developer', 'admin', 'root'), hostile),
       code: fc.oneof(fc.string(), hostile),
@@ -109,7 +112,7 @@ async function send(p: ProcedureInfo, value: unknown, who: string): Promise<numb
     return res.status;
   }
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 1_500);
+  const timer = setTimeout(() => { abort.abort(); }, 1_500);
   try {
     const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
     if (res.status !== 200) return res.status;

@@ -124,7 +124,7 @@ describe('a JobManager under load', () => {
     );
     const failed = results
       .filter((r) => r.status === 'rejected')
-      .map((r) => String((r as PromiseRejectedResult).reason));
+      .map((r) => String((r).reason));
     expect(failed).toEqual([]);
     for (const r of results)
       if (r.status === 'fulfilled') await client.jobs.cancel.mutate({ jobId: r.value.jobId });
