@@ -10,6 +10,7 @@ import { LoginCodes } from './auth/login-codes.js';
 import { TokenService } from './auth/tokens.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
+import { JoinSecret } from './cluster/join-secret.js';
 import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
 import { CommandHub } from './jobs/commands.js';
@@ -45,11 +46,14 @@ export interface JobManager {
  * them.
  */
 export function createContext(db: FreshetDatabase, config: JobManagerConfig, logger: Logger): Services {
+  const joinSecret = JoinSecret.resolve(config);
+  logger.info(joinSecret.describe());
   const registry = new ClusterRegistry({
     store: prismaClusterStore(db),
     logger,
     version: JOBMANAGER_VERSION,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    joinSecret,
   });
   const artifacts = new ArtifactService({
     db,

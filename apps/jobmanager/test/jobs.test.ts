@@ -69,7 +69,7 @@ async function eventually<T>(
 }
 
 async function startFake(slots: number): Promise<FakeTaskManager> {
-  const tm = await FakeTaskManager.start(client, jm.url, slots, nextPort++);
+  const tm = await FakeTaskManager.start(client, jm.url, slots, nextPort++, jm.joinSecret);
   fakes.push(tm);
   return tm;
 }

@@ -12,6 +12,7 @@ import { Deployments } from './deployments.js';
 import { Reporter } from './reporter.js';
 import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
 import { HealthSampler } from './health.js';
+import { resolveJoinSecret } from './join-secret.js';
 import { createLogger, type Logger } from './logger.js';
 import { ControlSession } from './session.js';
 
@@ -46,6 +47,7 @@ export async function startTaskManager(
   // Every request to an https:// JobManager (control plane, commands stream, bundles) trusts the configured CA.
   if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
   const resourceId = config.resourceId ?? randomUUID();
+  const joinSecret = resolveJoinSecret(config);
   const data = await DataPlane.listen({ host: config.host, port: config.dataPort });
   const ownDataDir = config.dataDir === undefined;
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'freshet-tm-')));
@@ -99,6 +101,7 @@ export async function startTaskManager(
       slots: config.slots,
       version: TASKMANAGER_VERSION,
       pid: process.pid,
+      ...(joinSecret === undefined ? {} : { joinSecret }),
     },
     health,
     logger,

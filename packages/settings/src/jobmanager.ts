@@ -4,6 +4,7 @@
  * type, its parser, `--help` and the README's table follow.
  */
 import { z } from 'zod';
+import { JOIN_SECRET_TYPE } from './join-secret.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { key } from './setting.js';
 import { defineSettings, type ConfigOf } from './settings.js';
@@ -117,6 +118,16 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .pathType()
       .noDefaultValue('plain HTTP')
       .withDescription('PEM private key of --tls-cert'),
+    joinSecret: key('--join-secret <secret>')
+      .env('FRESHET_JOIN_SECRET')
+      .type(JOIN_SECRET_TYPE)
+      .noDefaultValue('--join-secret-file')
+      .withDescription('the cluster join secret TaskManagers register with (prefer the file or the variable: flags show in ps)'),
+    joinSecretFile: key('--join-secret-file <file>')
+      .env('FRESHET_JOIN_SECRET_FILE')
+      .pathType()
+      .noDefaultValue('<data-dir>/join-secret, created (mode 0600) when missing')
+      .withDescription('file holding the cluster join secret'),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

@@ -4,6 +4,7 @@
  * type, its parser, `--help` and the README's table follow.
  */
 import { z } from 'zod';
+import { JOIN_SECRET_TYPE } from './join-secret.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { key } from './setting.js';
 import { defineSettings, type ConfigOf } from './settings.js';
@@ -64,6 +65,18 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .stringType()
       .noDefaultValue('a temporary directory per process')
       .withDescription('where program bundles are cached'),
+    joinSecret: key('--join-secret <secret>')
+      .env('FRESHET_JOIN_SECRET')
+      .type(JOIN_SECRET_TYPE)
+      .noDefaultValue('--join-secret-file')
+      .withDescription(
+        'the cluster join secret to register with (prefer the file or the variable: flags show in ps)',
+      ),
+    joinSecretFile: key('--join-secret-file <file>')
+      .env('FRESHET_JOIN_SECRET_FILE')
+      .pathType()
+      .noDefaultValue('./.freshet/join-secret when it exists (the JobManager default)')
+      .withDescription("file holding the cluster join secret (the JobManager's <data-dir>/join-secret)"),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

@@ -1,0 +1,135 @@
+// The TaskManager ring of issue 10 against real processes (a JobManager and
+// two TaskManagers): registration needs the cluster's join secret; a
+// registration naming a live TaskManager's resource id without its session
+// is refused and changes nothing — and the job, meanwhile, finishes with the
+// right output.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobManagerClient, uploadProgramFile } from '../src/client.js';
+import { adminClient, ensureBuilt, ProcessGroup, TASKMANAGER_BIN } from '../src/testing.js';
+import { fixture, problems, until, untilEnded, type TestCluster } from './fixtures/cluster.js';
+import { checkPacedSum } from './fixtures/paced-sum-check.js';
+import { codeOf, rejection } from './rejection.js';
+
+const group = new ProcessGroup();
+let c: TestCluster;
+let artifactId: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const database = await group.createDatabase();
+  const jm = await group.startJobManager({ ...database, heartbeatTimeoutMs: 4000 });
+  const tms = await Promise.all([
+    group.startTaskManager({ jobManagerUrl: jm.url, slots: 2 }),
+    group.startTaskManager({ jobManagerUrl: jm.url, slots: 2 }),
+  ]);
+  c = { group, database, jm, tms: [tms[0], tms[1]], client: adminClient(jm) };
+  const upload = await uploadProgramFile(c.client, fixture('paced-sum.ts'));
+  artifactId = upload.artifact.id;
+}, 300_000);
+afterAll(() => group.dispose());
+
+/** A control-plane client without an API token: TaskManagers authenticate by their input. */
+const anonymous = () => createJobManagerClient(c.jm.url);
+
+async function registerRaw(body: Record<string, unknown>): Promise<{ status: number; code: unknown }> {
+  const res = await fetch(`${c.jm.url}/trpc/taskManagers.register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { error?: { data?: { code?: string } } };
+  return { status: res.status, code: json.error?.data?.code };
+}
+
+async function runningJob(): Promise<string> {
+  const { jobId } = await c.client.jobs.submit.mutate({ artifactId, parallelism: 2 });
+  await until(
+    () => c.client.jobs.get.query({ jobId }),
+    (j) => j.status === 'RUNNING' && j.subtasks.every((s) => s.state === 'RUNNING'),
+    { what: `job ${jobId} running` },
+  );
+  return jobId;
+}
+
+async function expectFinishedCorrectly(jobId: string): Promise<void> {
+  const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
+  expect(job.status, problems(c)).toBe('FINISHED');
+  const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'out' });
+  expect(checkPacedSum(collections[0]?.records ?? [])).toEqual([]);
+}
+
+describe('registration', () => {
+  it('without the join secret, or with a wrong one, is refused with 401 and assigns nothing', async () => {
+    const before = await c.client.taskManagers.list.query();
+    expect(await registerRaw({ host: '127.0.0.1', dataPort: 9, slots: 8 })).toEqual({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
+    expect(
+      await registerRaw({
+        host: '127.0.0.1',
+        dataPort: 9,
+        slots: 8,
+        joinSecret: 'guessed-secret-0123456789',
+      }),
+    ).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+
+    // A TaskManager process with a wrong secret stops at once, saying why.
+    const dir = await mkdtemp(join(tmpdir(), 'freshet-wrong-secret-'));
+    await writeFile(join(dir, 'join-secret'), 'not-the-cluster-secret-at-all\n', { mode: 0o600 });
+    const intruder = c.group.spawn(TASKMANAGER_BIN, [
+      '--jobmanager',
+      c.jm.url,
+      '--slots',
+      '8',
+      '--join-secret-file',
+      join(dir, 'join-secret'),
+    ]);
+    const status = await intruder.exited;
+    expect(status.code).not.toBe(0);
+    expect(intruder.tail()).toMatch(/join secret/i);
+
+    const after = await c.client.taskManagers.list.query();
+    expect(after.map((t) => t.id).sort()).toEqual(before.map((t) => t.id).sort());
+    const jobId = await runningJob();
+    const job = await c.client.jobs.get.query({ jobId });
+    expect(new Set(job.subtasks.map((s) => s.taskManager?.id))).toEqual(
+      new Set(c.tms.map((t) => t.taskManagerId)),
+    );
+    await expectFinishedCorrectly(jobId);
+  });
+
+  it("naming a live TaskManager's resource id without its session is refused and changes nothing", async () => {
+    const victim = c.tms[0];
+    const jobId = await runningJob();
+    const before = await c.client.taskManagers.get.query({ id: victim.taskManagerId });
+    for (const sessionToken of [undefined, 'x'.repeat(43)]) {
+      // An insider: it has the join secret, but not the victim's session.
+      const err = await rejection(
+        anonymous().taskManagers.register.mutate({
+          resourceId: victim.taskManagerId,
+          host: '127.0.0.1',
+          dataPort: 9,
+          slots: 64,
+          joinSecret: c.jm.joinSecret,
+          ...(sessionToken === undefined ? {} : { sessionToken }),
+        }),
+      );
+      expect(codeOf(err)).toBe('CONFLICT');
+    }
+    const after = await c.client.taskManagers.get.query({ id: victim.taskManagerId });
+    expect(after).toMatchObject({
+      status: 'OK',
+      host: before.host,
+      dataPort: before.dataPort,
+      slots: before.slots,
+      registeredAt: before.registeredAt,
+    });
+    await expectFinishedCorrectly(jobId);
+    const job = await c.client.jobs.get.query({ jobId });
+    expect(job.subtasks.every((s) => s.attempt === 0)).toBe(true);
+  });
+});
