@@ -1,12 +1,15 @@
 // The TaskManager ring of issue 10 against real processes (a JobManager and
 // two TaskManagers): registration needs the cluster's join secret; a
 // registration naming a live TaskManager's resource id without its session
-// is refused and changes nothing — and the job, meanwhile, finishes with the
-// right output.
+// is refused and changes nothing; a registered TaskManager that runs none of
+// a job's subtasks cannot report for them (states, records, metrics, a lost
+// peer, checkpoint declines and uploads) nor fetch its bundle — and the
+// job, meanwhile, finishes with the right output.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointStatePath } from '@freshet/protocol';
 import { createJobManagerClient, uploadProgramFile } from '../src/client.js';
 import { adminClient, ensureBuilt, ProcessGroup, TASKMANAGER_BIN } from '../src/testing.js';
 import { fixture, problems, until, untilEnded, type TestCluster } from './fixtures/cluster.js';
@@ -16,6 +19,7 @@ import { codeOf, rejection } from './rejection.js';
 const group = new ProcessGroup();
 let c: TestCluster;
 let artifactId: string;
+let bundleSha: string;
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -28,6 +32,7 @@ beforeAll(async () => {
   c = { group, database, jm, tms: [tms[0], tms[1]], client: adminClient(jm) };
   const upload = await uploadProgramFile(c.client, fixture('paced-sum.ts'));
   artifactId = upload.artifact.id;
+  bundleSha = upload.artifact.bundleSha256;
 }, 300_000);
 afterAll(() => group.dispose());
 
@@ -131,5 +136,101 @@ describe('registration', () => {
     await expectFinishedCorrectly(jobId);
     const job = await c.client.jobs.get.query({ jobId });
     expect(job.subtasks.every((s) => s.attempt === 0)).toBe(true);
+  });
+});
+
+describe('a registered TaskManager that runs none of the job', () => {
+  it('cannot report for its subtasks, fetch its bundle or touch its checkpoints; the job finishes right', async () => {
+    const jobId = await runningJob();
+    const client = anonymous();
+    // Joins after the job was placed, so nothing of it is deployed here.
+    const session = await client.taskManagers.register.mutate({
+      host: '127.0.0.1',
+      dataPort: 9,
+      slots: 1,
+      joinSecret: c.jm.joinSecret,
+    });
+    const auth = { taskManagerId: session.taskManagerId, token: session.token };
+    const job = await c.client.jobs.get.query({ jobId });
+    const attempt = job.subtasks[0]!.attempt;
+    const now = Date.now();
+
+    const states = await client.executions.reportStates.mutate({
+      ...auth,
+      updates: job.subtasks.map((s) => ({
+        jobId,
+        attempt,
+        vertexId: s.vertexId,
+        subtaskIndex: s.subtaskIndex,
+        state: 'FINISHED' as const,
+        at: now,
+      })),
+    });
+    expect(states).toEqual({ accepted: 0, ignored: job.subtasks.length });
+    expect(
+      await client.executions.reportCollected.mutate({
+        ...auth,
+        jobId,
+        attempt,
+        collectId: 'out',
+        values: [{ forged: true }],
+      }),
+    ).toEqual({ accepted: 0, truncated: false });
+    const metrics = await client.executions.reportMetrics.mutate({
+      ...auth,
+      samples: job.subtasks.map((s) => ({
+        jobId,
+        attempt,
+        vertexId: s.vertexId,
+        subtaskIndex: s.subtaskIndex,
+        recordsIn: 1e12,
+        recordsOut: 1e12,
+        bytesIn: 0,
+        bytesOut: 0,
+        busyRatio: 1,
+        backpressureRatio: 1,
+        inputWatermark: null,
+        at: now,
+      })),
+    });
+    expect(metrics).toEqual({ accepted: 0 });
+    expect(
+      await client.executions.reportLostPeer.mutate({
+        ...auth,
+        peerId: c.tms[0].taskManagerId,
+        jobId,
+        attempt,
+        reason: 'forged',
+      }),
+    ).toEqual({ declaredLost: false });
+    const s0 = job.subtasks[0]!;
+    expect(
+      await client.executions.declineCheckpoint.mutate({
+        ...auth,
+        jobId,
+        attempt,
+        vertexId: s0.vertexId,
+        subtask: s0.subtaskIndex,
+        checkpointId: 1,
+        reason: 'forged',
+      }),
+    ).toEqual({ accepted: false });
+
+    const bearer = { authorization: `Bearer ${session.taskManagerId}.${session.token}` };
+    const bundle = await fetch(`${c.jm.url}/artifacts/${bundleSha}.mjs`, { headers: bearer });
+    expect(bundle.status).toBe(403);
+    const path = checkpointStatePath(jobId, attempt, 1, s0.vertexId, s0.subtaskIndex);
+    const put = await fetch(`${c.jm.url}${path}`, {
+      method: 'PUT',
+      headers: bearer,
+      body: new Uint8Array(16),
+    });
+    expect(put.status).toBe(409);
+
+    await expectFinishedCorrectly(jobId);
+    const ended = await c.client.jobs.get.query({ jobId });
+    expect(ended.subtasks.every((s) => s.attempt === attempt)).toBe(true);
+    for (const tm of c.tms)
+      expect((await c.client.taskManagers.get.query({ id: tm.taskManagerId })).status).toBe('OK');
   });
 });

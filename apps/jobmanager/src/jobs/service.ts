@@ -45,6 +45,7 @@ import type { JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
 import { prismaJobStore } from './prisma-job-store.js';
+import { runsCollector, sharesAttempt } from './report-fencing.js';
 import {
   COLLECT_LIMIT,
   notFound,
@@ -324,14 +325,7 @@ export class JobService {
     const current =
       job !== undefined &&
       !TERMINAL_JOB.has(job.graph.status) &&
-      job.graph
-        .vertices()
-        .some(
-          (v) =>
-            v.current.attempt === input.attempt &&
-            v.current.taskManagerId === input.taskManagerId &&
-            !TERMINAL.has(v.current.state),
-        );
+      sharesAttempt(job.graph, input.attempt, input.taskManagerId, input.peerId);
     if (!current) return { declaredLost: false };
     logger.warn(
       {
@@ -384,10 +378,8 @@ export class JobService {
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    const current = job?.graph
-      .vertices()
-      .some((v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId);
-    if (job === undefined || current !== true) return { accepted: 0, truncated: false };
+    if (job === undefined || !runsCollector(job.graph, input.collectId, input.attempt, input.taskManagerId))
+      return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
