@@ -92,6 +92,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     }),
     collectLimitPerJob: config.collectLimitPerJob,
     collectLimitTotal: config.collectLimitTotal,
+    collectLimitBytes: config.collectLimitBytes,
     finishedJobLingerMs: config.finishedJobLingerMs,
   });
   const tokens = new TokenService({ db, logger });

@@ -3,7 +3,8 @@
 // protocol. Collected records count only from the TaskManager running the
 // collect sink, and a lost peer only when that peer runs the same attempt —
 // a TaskManager of one job cannot inject records into another subtask's
-// sink, nor get an unrelated TaskManager declared lost.
+// sink, nor get an unrelated TaskManager declared lost; and what is kept is
+// bounded in bytes, not only in records.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskManagerCommand } from '@freshet/protocol';
 import type { JobManagerClient } from '../src/client.js';
@@ -17,6 +18,9 @@ export default defineProgram((env) => {
 });
 `;
 
+/** Collected bytes the JobManager keeps in this test: a few small records, not a huge one. */
+const COLLECT_BYTES = 4096;
+
 const group = new ProcessGroup();
 let jm: JobManagerProcess;
 let client: JobManagerClient;
@@ -26,7 +30,11 @@ let nextPort = 42100;
 beforeAll(async () => {
   await ensureBuilt();
   const database = await group.createDatabase();
-  jm = await group.startJobManager({ ...database, heartbeatTimeoutMs: 4000 });
+  jm = await group.startJobManager({
+    ...database,
+    heartbeatTimeoutMs: 4000,
+    args: ['--collect-limit-bytes', String(COLLECT_BYTES)],
+  });
   client = adminClient(jm);
 }, 300_000);
 
@@ -79,6 +87,11 @@ describe('reports that name no subtask', () => {
       });
     expect(await collect(mapOnly, [{ forged: true }])).toEqual({ accepted: 0, truncated: false });
     expect(await collect(sinkTm, [{ x: 1 }])).toEqual({ accepted: 1, truncated: false });
+    // Within size limits: a record larger than the byte budget is counted, not kept.
+    expect(await collect(sinkTm, [{ huge: 'x'.repeat(COLLECT_BYTES) }])).toEqual({
+      accepted: 0,
+      truncated: true,
+    });
     const { collections } = await client.jobs.collected.query({ jobId, collectId: 'out' });
     expect(collections[0]?.records).toEqual([{ x: 1 }]);
 

@@ -103,6 +103,11 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 100_000_000)
       .defaultValue(200_000)
       .withDescription('collected records kept in memory over all running jobs'),
+    collectLimitBytes: key('--collect-limit-bytes <n>')
+      .env('FRESHET_COLLECT_LIMIT_BYTES')
+      .intType(0, 2 ** 40)
+      .defaultValue(64 * 1024 * 1024)
+      .withDescription('bytes (as JSON) of collected records kept in memory over all running jobs'),
     finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
       .env('FRESHET_FINISHED_JOB_LINGER_MS')
       .intType(0, 3_600_000)

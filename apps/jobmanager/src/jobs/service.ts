@@ -44,6 +44,7 @@ import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-gr
 import type { JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
+import { CollectBudget } from './collect-budget.js';
 import { prismaJobStore } from './prisma-job-store.js';
 import { runsCollector, sharesAttempt } from './report-fencing.js';
 import {
@@ -109,6 +110,8 @@ export interface JobServiceOptions {
   collectLimitPerJob?: number;
   /** Collected records kept over every job in memory. @default 200000 */
   collectLimitTotal?: number;
+  /** Bytes (as JSON) of the collected records kept over every job in memory. @default 64 MiB */
+  collectLimitBytes?: number;
   /** How long an ended job stays in memory before it leaves for the database. @default {@link FINISHED_JOB_LINGER_MS} */
   finishedJobLingerMs?: number;
   defaults?: ClusterJobDefaults;
@@ -132,6 +135,7 @@ export class JobService {
   readonly #dormant = new ChangeFeed();
   /** Collected records held over every job in memory. */
   #collectedTotal = 0;
+  readonly #collectedBytes: CollectBudget;
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
@@ -142,6 +146,7 @@ export class JobService {
     this.#store = options.store ?? prismaJobStore(options.db);
     this.#storage = options.storage ?? new DirectoryCheckpointStorage(join(options.dataDir, 'checkpoints'));
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#collectedBytes = new CollectBudget(options.collectLimitBytes);
     this.#scheduler = new Scheduler({
       store: this.#store,
       registry: options.registry,
@@ -234,6 +239,7 @@ export class JobService {
     this.#scheduler.forget(job);
     metrics.forget(job.id);
     this.#collectedTotal -= job.collectedKept;
+    this.#collectedBytes.release(job);
     this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
@@ -392,7 +398,7 @@ export class JobService {
         (this.#o.collectLimitTotal ?? 200_000) - this.#collectedTotal,
       ),
     );
-    const accepted = Math.min(room, input.values.length);
+    const accepted = this.#collectedBytes.take(job, input.values, Math.min(room, input.values.length));
     for (let i = 0; i < accepted; i++) entry.records.push(input.values[i]);
     job.collectedKept += accepted;
     this.#collectedTotal += accepted;
