@@ -9,7 +9,8 @@ import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
 import { CommandHub } from './jobs/commands.js';
 import { MetricsStore } from './jobs/metrics.js';
-import { JobService } from './jobs/service.js';
+import { CHECKPOINTING_DEFAULTS } from '@freshet/graph';
+import { JobService, type ClusterJobDefaults } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
 import type { Context } from './trpc.js';
@@ -28,6 +29,23 @@ export interface JobManager {
   readonly jobs: JobService;
   /** Closes the server, stops the monitor, closes the database. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The checkpointing and restart strategy of jobs that set none themselves, from the settings. */
+export function clusterJobDefaults(config: JobManagerConfig): ClusterJobDefaults {
+  const defaults: ClusterJobDefaults = {};
+  if (config.checkpointIntervalMs > 0) {
+    defaults.checkpointing = {
+      ...CHECKPOINTING_DEFAULTS,
+      intervalMs: config.checkpointIntervalMs,
+      timeoutMs: config.checkpointTimeoutMs,
+      minPauseBetweenCheckpointsMs: config.checkpointMinPauseMs,
+      tolerableCheckpointFailureNumber: config.checkpointTolerableFailures,
+      maxRetainedCheckpoints: config.checkpointsRetained,
+    };
+  }
+  if (config.restartStrategy !== undefined) defaults.restartStrategy = config.restartStrategy;
+  return defaults;
 }
 
 /**
@@ -60,6 +78,8 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     dataDir: config.dataDir,
     slotRequestTimeoutMs: config.slotRequestTimeoutMs,
     planTimeoutMs: config.planTimeoutMs,
+    cancelTimeoutMs: config.cancelTimeoutMs,
+    defaults: clusterJobDefaults(config),
   });
   return { registry, artifacts, jobs, metrics, commands, db };
 }

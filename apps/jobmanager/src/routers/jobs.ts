@@ -4,6 +4,7 @@ import { StoredTextSchema } from '@freshet/protocol';
 import { COLLECT_LIMIT, notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
 import { PlanJobInputSchema } from '../jobs/planning.js';
 import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
+import { getJobCheckpoints, JobCheckpointsInputSchema } from '../jobs/checkpoint-views.js';
 import { publicProcedure, router } from '../trpc.js';
 
 const JobIdSchema = z.object({ jobId: StoredTextSchema.min(1).max(100) });
@@ -29,6 +30,15 @@ export const jobsRouter = router({
   get: publicProcedure
     .input(JobIdSchema)
     .query(({ ctx, input }) => getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId)),
+
+  /**
+   * A job's checkpoints, newest first: status, trigger time, duration, size,
+   * alignment; every subtask's acknowledgement (time, size, alignment,
+   * sync/async time) of the latest completed one; duration p50/p99.
+   */
+  checkpoints: publicProcedure
+    .input(JobCheckpointsInputSchema)
+    .query(({ ctx, input }) => getJobCheckpoints(ctx.db, input)),
 
   /** Per-vertex metrics history at one-second resolution (the last five minutes) for charts. */
   metrics: publicProcedure.input(JobIdSchema).query(async ({ ctx, input }) => {
