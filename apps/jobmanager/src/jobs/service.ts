@@ -21,7 +21,6 @@ import {
   type ExecutionState,
   type HeartbeatInput,
   type JobGraph,
-  type RegisterTaskManagerInput,
   type ReportCollectedInput,
   type ReportLostPeerInput,
   type ReportMetricsInput,
@@ -123,6 +122,7 @@ export class JobService {
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
+  #unsubscribeRegistration: (() => void) | undefined;
   #lastThroughput = 0;
 
   constructor(options: JobServiceOptions) {
@@ -167,6 +167,9 @@ export class JobService {
         logger.error({ err, taskManagerId: loss.id }, 'Handling a lost TaskManager failed');
       });
     });
+    this.#unsubscribeRegistration = registry.onRegistration((tm, input) => {
+      this.#scheduler.registered(tm, input.running ?? []);
+    });
     await this.#recover();
     // New TaskManagers (or freed slots elsewhere) may let waiting jobs start.
     const watcher = (this.#watcher = new AbortController());
@@ -187,6 +190,7 @@ export class JobService {
     clearInterval(this.#ticker);
     this.#watcher?.abort();
     this.#unsubscribeLoss?.();
+    this.#unsubscribeRegistration?.();
     await this.#scheduler.stop();
   }
 
@@ -254,11 +258,6 @@ export class JobService {
   }
 
   // ------------------------------------------------------------ TaskManagers
-
-  /** A TaskManager registered: it is told to cancel what it runs that is not current. */
-  registered(taskManagerId: string, input: RegisterTaskManagerInput): void {
-    this.#reconcile(taskManagerId, input.running ?? []);
-  }
 
   /** A heartbeat: commands it handled need not be re-sent; its running deployments are reconciled. */
   heartbeat(input: HeartbeatInput): void {
