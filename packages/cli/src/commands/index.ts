@@ -10,6 +10,7 @@ import { register as registerSubmit } from './submit.js';
 import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
+import { register as registerCheckpoints } from './checkpoints.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -29,6 +30,7 @@ const registrations: ((program: Command) => void)[] = [
   registerSubmit,
   registerList,
   registerCancel,
+  registerCheckpoints,
   registerTaskManagers,
   registerCluster,
 ];
