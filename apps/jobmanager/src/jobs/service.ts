@@ -289,7 +289,7 @@ export class JobService {
           artifactId: artifact.id,
           createdAt: now,
           jobGraph: jobGraph,
-          planOverrides: overrides as Prisma.InputJsonValue,
+          planOverrides: overrides,
         },
       }),
       db.prisma.jobVertex.createMany({

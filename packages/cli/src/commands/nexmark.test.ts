@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,5 +65,42 @@ describe('freshet nexmark', () => {
     while (gen.hasNext()) base.push(gen.next());
     base.finish();
     expect(readLines(out)).toEqual(finalPerKey(base.results, 'id'));
+  });
+
+  it('runs q5 with checkpoints (plan overrides re-planned in every worker) to the same result', async () => {
+    const out = join(dir, 'q5.jsonl');
+    const checkpoints = join(dir, 'checkpoints');
+    await buildProgram().parseAsync([
+      'node',
+      'freshet',
+      'nexmark',
+      'run',
+      'q5',
+      '--events',
+      '20000',
+      '--seed',
+      '5',
+      '--output',
+      out,
+      '--parallelism',
+      '2',
+      '--mode',
+      'streaming',
+      '--checkpoint-interval',
+      '50',
+      '--restart-strategy',
+      'fixed-delay:1:0',
+      '--checkpoint-dir',
+      checkpoints,
+    ]);
+    const base = createBaseline('q5', { keep: true });
+    const gen = new NexmarkGenerator({ seed: 5, events: 20_000 });
+    while (gen.hasNext()) base.push(gen.next());
+    base.finish();
+    const canonical = (rs: unknown[]) => rs.map((r) => JSON.stringify(r, Object.keys(r as object).sort())).sort();
+    expect(canonical(readLines(out))).toEqual(canonical(base.results));
+    // The retained checkpoints stay in --checkpoint-dir: <dir>/<job>/chk-<N>/_metadata.
+    const [job] = readdirSync(checkpoints);
+    expect(readdirSync(join(checkpoints, job!)).filter((d) => d.startsWith('chk-')).length).toBeGreaterThanOrEqual(1);
   });
 });

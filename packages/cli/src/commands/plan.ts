@@ -10,9 +10,10 @@ import { compileProgram, formatDiagnostic, optimize, planInSandbox, renderJobGra
 import type { CompiledProgram, PlanOverrides } from '@freshet/planner';
 import type { JobGraph } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
+import { faultToleranceOverrides, withFaultToleranceOptions, type FaultToleranceFlags } from './fault-tolerance.js';
 
 /** Options shared by `plan` and `run`. */
-export interface PlanCommandOptions {
+export interface PlanCommandOptions extends FaultToleranceFlags {
   parallelism?: number;
   maxParallelism?: number;
   mode?: RuntimeMode;
@@ -43,15 +44,16 @@ export function parseMode(value: string): RuntimeMode {
   return mode;
 }
 
-/** Adds the options `plan` and `run` share. */
+/** Adds the options `plan`, `run` and `submit` share. */
 export function withPlanOptions(command: Command): Command {
-  return command
-    .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
-    .argument('[args...]', 'arguments passed to the program (put them after --)')
-    .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
-    .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
-    .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode)
-    .option('--json', 'print JSON instead of text');
+  return withFaultToleranceOptions(
+    command
+      .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+      .argument('[args...]', 'arguments passed to the program (put them after --)')
+      .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
+      .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
+      .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode),
+  ).option('--json', 'print JSON instead of text');
 }
 
 function errorMessage(err: unknown): string {
@@ -75,7 +77,7 @@ export async function prepareJob(
     const n = compiled.errors.length;
     throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
   }
-  const overrides: PlanOverrides = {};
+  const overrides: PlanOverrides = faultToleranceOverrides(opts);
   if (opts.parallelism !== undefined) overrides.parallelism = opts.parallelism;
   if (opts.maxParallelism !== undefined) overrides.maxParallelism = opts.maxParallelism;
   if (opts.mode !== undefined) overrides.runtimeMode = opts.mode;

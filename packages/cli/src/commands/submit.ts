@@ -3,7 +3,7 @@
  * print the job id and return (as `freshet run --jobmanager --detached`).
  */
 import type { Command } from 'commander';
-import { printJson } from '../output.js';
+import { CliError, printJson } from '../output.js';
 import { withPlanOptions, type PlanCommandOptions } from './plan.js';
 import { call, connect, jobManagerOption, uploadProgram } from './jobs.js';
 
@@ -19,6 +19,12 @@ export async function submitJob(
   args: string[],
   opts: SubmitCommandOptions,
 ): Promise<{ jobId: string; artifactId: string }> {
+  if (opts.checkpointInterval !== undefined || opts.checkpointMode !== undefined || opts.restartStrategy !== undefined) {
+    throw new CliError(
+      '--checkpoint-interval, --checkpoint-mode and --restart-strategy take effect with --local only for now; on a cluster set them in the program',
+      2,
+    );
+  }
   const client = connect(opts.jobmanager);
   const { artifactId } = await uploadProgram(client, opts.jobmanager, file);
   const { jobId } = await call(opts.jobmanager, () =>

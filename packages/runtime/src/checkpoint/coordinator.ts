@@ -423,7 +423,11 @@ export class CheckpointCoordinator {
   /** An execution stored its snapshot for a checkpoint. */
   acknowledge(ack: CheckpointAck): void {
     const e = this.executions.get(executionKey(ack.vertexId, ack.subtask));
-    if (!e || e.attempt !== ack.attempt) return; // another attempt's (fenced)
+    if (!e || e.attempt !== ack.attempt) {
+      // Another attempt's (fenced): no checkpoint will refer to what it stored.
+      this.hooks.discard({ handles: [ack.handle] });
+      return;
+    }
     const p = this.pending;
     if (!p || p.checkpointId !== ack.checkpointId || p.completing) {
       // Too late (aborted, or never known): its data belongs to no checkpoint.
@@ -449,7 +453,10 @@ export class CheckpointCoordinator {
   /** An execution's input ended; it stored its final state and waits to be told to finish. */
   acknowledgeFinalState(ack: FinalStateAck): void {
     const e = this.executions.get(executionKey(ack.vertexId, ack.subtask));
-    if (!e || e.attempt !== ack.attempt) return;
+    if (!e || e.attempt !== ack.attempt) {
+      this.hooks.discard({ handles: [ack.handle] });
+      return;
+    }
     if (e.state === 'FINAL') {
       if (e.final?.handle !== ack.handle) this.hooks.discard({ handles: [ack.handle] });
       return;
