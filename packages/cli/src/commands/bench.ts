@@ -71,6 +71,13 @@ export interface CheckpointBenchResult {
   baseEventsPerSecond: number;
   /** eventsPerSecond / baseEventsPerSecond (target: >= 0.9). */
   throughputRatio: number;
+  /** User + system CPU seconds of the run (all threads). */
+  cpuSeconds: number;
+  eventsPerCpuSecond: number;
+  /** The same query and parallelism without checkpoints, per CPU-second. */
+  baseEventsPerCpuSecond: number;
+  /** eventsPerCpuSecond / baseEventsPerCpuSecond: the checkpoints' cost in CPU, less sensitive to a busy machine than wall time. */
+  cpuRatio: number;
   /** Periodic checkpoints completed (the final one at the end of input not counted). */
   checkpoints: number;
   /** Trigger to completion, over the periodic checkpoints. */
@@ -205,10 +212,15 @@ async function benchQuery(
     parallelisms.push(CLUSTER_TASKMANAGERS);
   if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM)) parallelisms.push(CHECKPOINT_PARALLELISM);
   let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
-  let localAtCheckpointP: number | undefined;
+  let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
     const { run, seconds, cpuSeconds } = await runLocal(query, parallelism, opts.events);
-    if (parallelism === CHECKPOINT_PARALLELISM) localAtCheckpointP = Math.round(opts.events / seconds);
+    if (parallelism === CHECKPOINT_PARALLELISM) {
+      localAtCheckpointP = {
+        eventsPerSecond: Math.round(opts.events / seconds),
+        eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
+      };
+    }
     const row: BenchResult = {
       mode: 'local',
       query,
@@ -236,11 +248,12 @@ async function benchQuery(
   }
   if (checkpointed && localAtCheckpointP !== undefined) {
     const intervalMs = opts.checkpointIntervalMs ?? 1000;
-    const { run, seconds } = await runLocal(query, CHECKPOINT_PARALLELISM, opts.events, intervalMs);
+    const { run, seconds, cpuSeconds } = await runLocal(query, CHECKPOINT_PARALLELISM, opts.events, intervalMs);
     const periodic = run.checkpoints.filter((c) => !c.final);
     const durations = periodic.map((c) => c.durationMs);
     const sizes = periodic.map((c) => c.bytes);
     const eventsPerSecond = Math.round(opts.events / seconds);
+    const eventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
     const row: CheckpointBenchResult = {
       mode: 'checkpoints',
       query,
@@ -249,8 +262,12 @@ async function benchQuery(
       intervalMs,
       seconds: round(seconds, 3),
       eventsPerSecond,
-      baseEventsPerSecond: localAtCheckpointP,
-      throughputRatio: round(eventsPerSecond / localAtCheckpointP, 3),
+      baseEventsPerSecond: localAtCheckpointP.eventsPerSecond,
+      throughputRatio: round(eventsPerSecond / localAtCheckpointP.eventsPerSecond, 3),
+      cpuSeconds: round(cpuSeconds, 3),
+      eventsPerCpuSecond,
+      baseEventsPerCpuSecond: localAtCheckpointP.eventsPerCpuSecond,
+      cpuRatio: round(eventsPerCpuSecond / localAtCheckpointP.eventsPerCpuSecond, 3),
       checkpoints: periodic.length,
       durationP50Ms: round(percentile(durations, 0.5), 1),
       durationP99Ms: round(percentile(durations, 0.99), 1),
@@ -260,7 +277,7 @@ async function benchQuery(
     };
     results.push(row);
     log(
-      `${query} p=${CHECKPOINT_PARALLELISM} checkpoints every ${intervalMs} ms: ${eventsPerSecond.toLocaleString('en-US')} events/s (${Math.round(row.throughputRatio * 100)} % of without), ${row.checkpoints} checkpoints, duration p50 ${row.durationP50Ms} ms p99 ${row.durationP99Ms} ms, size p50 ${(row.bytesP50 / 1024).toFixed(0)} KiB`,
+      `${query} p=${CHECKPOINT_PARALLELISM} checkpoints every ${intervalMs} ms: ${eventsPerSecond.toLocaleString('en-US')} events/s (${Math.round(row.throughputRatio * 100)} % of without; per CPU-second ${Math.round(row.cpuRatio * 100)} %), ${row.checkpoints} checkpoints, duration p50 ${row.durationP50Ms} ms p99 ${row.durationP99Ms} ms, size p50 ${(row.bytesP50 / 1024).toFixed(0)} KiB`,
     );
   }
   if (cluster !== undefined && localAtClusterP !== undefined) {
@@ -349,6 +366,7 @@ export const CHECKPOINT_HEADERS = [
   'events/s',
   'without checkpoints',
   'ratio',
+  'CPU ratio',
   'checkpoints',
   'duration p50 ms',
   'duration p99 ms',
@@ -370,6 +388,7 @@ export function checkpointRows(results: readonly BenchRow[]): string[][] {
       n(r.eventsPerSecond),
       n(r.baseEventsPerSecond),
       r.throughputRatio.toFixed(2),
+      r.cpuRatio.toFixed(2),
       String(r.checkpoints),
       r.durationP50Ms.toFixed(1),
       r.durationP99Ms.toFixed(1),
@@ -418,7 +437,7 @@ const CLUSTER_NOTE =
   "Parallelism 2 split across the two TaskManagers, so half of every exchange crosses TCP. Seconds: first subtask RUNNING to last subtask FINISHED (deploying excluded). CPU: utime + stime (+ waited-for children) of the TaskManager and JobManager processes from `/proc/<pid>/stat`, sampled every 20 ms and interpolated over the same window. Local events/s: over the local mini-cluster's running time at parallelism 2 in the same run (workers ready to the end: its startup excluded likewise, unlike the table above). Exchange: sums of every subtask's `recordsOut` / `bytesOut` (record writers: local channels and TCP) from `jobs.get`. Ratio to local: events/s over the local mini-cluster's at parallelism 2 in the same run.";
 
 const CHECKPOINT_NOTE =
-  'Each query at parallelism 2 with a checkpoint every interval (aligned barriers, exactly-once), next to the same query and parallelism without checkpoints in the same bench run; events/s over wall-clock seconds as above. Duration: trigger to completion (every subtask stored its snapshot and `_metadata` was written), over the periodic checkpoints (not the final one at the end of input); size: every subtask\'s encoded snapshot, summed per checkpoint.';
+  'Each query at parallelism 2 with a checkpoint every interval (aligned barriers, exactly-once), next to the same query and parallelism without checkpoints in the same bench run; events/s over wall-clock seconds as above; CPU ratio: the same over user + system CPU seconds of the process. Duration: trigger to completion (every subtask stored its snapshot and `_metadata` was written), over the periodic checkpoints (not the final one at the end of input); size: every subtask\'s encoded snapshot, summed per checkpoint.';
 
 function list(value: string): string[] {
   return value

@@ -61,6 +61,10 @@ export interface LocalCheckpointStats {
   bytes: number;
   /** Longest barrier alignment of any subtask. */
   alignmentMs: number;
+  /** Longest synchronous part (snapshot and encode, in the task thread) of any subtask. */
+  syncMs: number;
+  /** Longest asynchronous part (writing to storage) of any subtask. */
+  asyncMs: number;
   /** Only final states (the checkpoint at the end of bounded input). */
   final: boolean;
 }
@@ -216,6 +220,8 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
           durationMs: c.durationMs,
           bytes: c.bytes,
           alignmentMs: c.alignmentMs,
+          syncMs: Math.max(0, ...c.subtasks.map((s) => s.syncMs)),
+          asyncMs: Math.max(0, ...c.subtasks.map((s) => s.asyncMs)),
           final: c.subtasks.every((s) => s.final),
         };
         checkpoints.push(stats);
