@@ -20,6 +20,8 @@ import {
   type RuntimeMode,
 } from '@freshet/graph';
 
+import type { Assert, Same } from './same-type.js';
+
 export type {
   ChainedOperator,
   CheckpointingMode,
@@ -32,23 +34,6 @@ export type {
   RuntimeMode,
 } from '@freshet/graph';
 
-/**
- * `true` when `A` and `B` are the same type: each assignable to the other and
- * with the same keys (so an optional field on one side only makes them differ).
- * Shallow: nested object types are compared by their own assertions below.
- */
-type Same<A, B> = [A] extends [B]
-  ? [B] extends [A]
-    ? [keyof A] extends [keyof B]
-      ? [keyof B] extends [keyof A]
-        ? true
-        : false
-      : false
-    : false
-  : false;
-
-/** Compiles only when its argument is `true`. */
-type Assert<T extends true> = T;
 
 /** Partitioning of a JobGraph edge. */
 export const PartitioningSchema = z.enum(PARTITIONINGS);

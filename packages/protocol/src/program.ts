@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { PlanOverrides } from '@freshet/graph';
 import { CheckpointingSpecSchema, RestartStrategySpecSchema, RuntimeModeSchema } from './jobgraph.js';
+import type { Assert, Same } from './same-type.js';
 
 export { planOverridesOf, type PlanOverrides } from '@freshet/graph';
 
@@ -39,16 +40,5 @@ export const ProgramInvocationSchema = PlanOverridesSchema.extend({
 /** @see {@link ProgramInvocationSchema} */
 export type ProgramInvocation = z.infer<typeof ProgramInvocationSchema>;
 
-/** `true` when `A` and `B` are mutually assignable (shallow, with the same keys). */
-type Same<A, B> = [A] extends [B]
-  ? [B] extends [A]
-    ? [keyof A] extends [keyof B]
-      ? [keyof B] extends [keyof A]
-        ? true
-        : false
-      : false
-    : false
-  : false;
-type Assert<T extends true> = T;
 // The schema infers exactly the type @freshet/graph declares (a compile error here means they drifted).
 type _OverridesMatchGraphType = Assert<Same<z.infer<typeof PlanOverridesSchema>, PlanOverrides>>;

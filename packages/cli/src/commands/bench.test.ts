@@ -57,7 +57,13 @@ describe('freshet bench checkpoint rows', () => {
     ]);
     const c = results[2] as CheckpointBenchResult;
     const base = results[1] as BenchResult;
-    expect(c).toMatchObject({ mode: 'checkpoints', query: 'q5', parallelism: 2, events: 300_000, intervalMs: 100 });
+    expect(c).toMatchObject({
+      mode: 'checkpoints',
+      query: 'q5',
+      parallelism: 2,
+      events: 300_000,
+      intervalMs: 100,
+    });
     expect(c.baseEventsPerSecond).toBe(base.eventsPerSecond);
     expect(c.throughputRatio).toBeCloseTo(c.eventsPerSecond / c.baseEventsPerSecond, 2);
     expect(c.checkpoints).toBeGreaterThan(0);

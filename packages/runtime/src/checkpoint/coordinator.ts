@@ -355,7 +355,8 @@ export class CheckpointCoordinator {
     return runningSource;
   }
 
-  private trigger(): number {
+  /** Starts checkpoint `nextId` (no timer set, nothing sent yet). */
+  private newPending(): Pending {
     this.clearTimer();
     this.triggerDue = false;
     const now = this.clock.now();
@@ -369,6 +370,11 @@ export class CheckpointCoordinator {
     };
     this.pending = p;
     this.lastTriggerAt = now;
+    return p;
+  }
+
+  private trigger(): number {
+    const p = this.newPending();
     const timeoutMs = this.spec?.timeoutMs ?? 600_000;
     p.timeout = this.clock.setTimeout(() => {
       if (this.pending === p && !p.completing)
@@ -514,18 +520,7 @@ export class CheckpointCoordinator {
       if (!e.finishing) waiting = true;
     }
     if (!waiting) return;
-    const now = this.clock.now();
-    const p: Pending = {
-      checkpointId: this.nextId++,
-      attempt: this.attempt,
-      triggeredAt: now,
-      acks: new Map(),
-      timeout: undefined,
-      completing: undefined,
-    };
-    this.pending = p;
-    this.lastTriggerAt = now;
-    this.clearTimer();
+    const p = this.newPending();
     for (const e of this.executions.values()) this.recordFinal(p, e);
     this.maybeComplete(p);
   }
