@@ -5,72 +5,29 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import {
-  parseRestartStrategy,
-  RESTART_STRATEGY_SYNTAX,
-  type RuntimeMode,
-  type StreamGraphJson,
-} from '@freshet/graph';
+import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
 import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
+import { faultToleranceOverrides, withFaultToleranceOptions, type FaultToleranceFlags } from './fault-tolerance.js';
 
 /** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
-export interface PlanCommandOptions extends Omit<
-  PlanOverrides,
-  'runtimeMode' | 'checkpointing' | 'restartStrategy'
-> {
+export interface PlanCommandOptions
+  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>,
+    FaultToleranceFlags {
   mode?: PlanOverrides['runtimeMode'];
-  /** `--checkpoint-interval`: 0 disables the program's checkpointing. */
-  checkpointInterval?: number;
-  checkpointTimeout?: number;
-  checkpointMinPause?: number;
-  checkpointsRetained?: number;
-  checkpointTolerableFailures?: number;
-  restartStrategy?: PlanOverrides['restartStrategy'];
   json?: boolean;
 }
 
 /** The plan overrides the flags give. */
 export function planOverridesOfOptions(opts: PlanCommandOptions): PlanOverrides {
-  const checkpointing: NonNullable<PlanOverrides['checkpointing']> = {};
-  if (opts.checkpointInterval !== undefined) checkpointing.intervalMs = opts.checkpointInterval;
-  if (opts.checkpointTimeout !== undefined) checkpointing.timeoutMs = opts.checkpointTimeout;
-  if (opts.checkpointMinPause !== undefined)
-    checkpointing.minPauseBetweenCheckpointsMs = opts.checkpointMinPause;
-  if (opts.checkpointsRetained !== undefined) checkpointing.maxRetainedCheckpoints = opts.checkpointsRetained;
-  if (opts.checkpointTolerableFailures !== undefined)
-    checkpointing.tolerableCheckpointFailureNumber = opts.checkpointTolerableFailures;
   return planOverridesOf({
     parallelism: opts.parallelism,
     maxParallelism: opts.maxParallelism,
     runtimeMode: opts.mode,
-    ...(Object.keys(checkpointing).length > 0 ? { checkpointing } : {}),
-    ...(opts.restartStrategy !== undefined ? { restartStrategy: opts.restartStrategy } : {}),
+    ...faultToleranceOverrides(opts),
   });
-}
-
-/** Parses a non-negative integer option value. */
-export function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
-  return n;
-}
-
-/** Parses `-1` (any number) or a non-negative integer. */
-function parseTolerableFailures(value: string): number {
-  return value.trim() === '-1' ? -1 : parseNonNegativeInt(value);
-}
-
-/** Parses a restart strategy in its one-line syntax (`fixed-delay:3:1000`). */
-export function parseRestartStrategyOption(value: string): NonNullable<PlanOverrides['restartStrategy']> {
-  try {
-    return parseRestartStrategy(value);
-  } catch (err) {
-    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-  }
 }
 
 /** A program taken from file to JobGraph. */
@@ -97,37 +54,16 @@ export function parseMode(value: string): RuntimeMode {
   return mode;
 }
 
-/** Adds the options `plan` and `run` share. */
+/** Adds the options `plan`, `run` and `submit` share. */
 export function withPlanOptions(command: Command): Command {
-  return command
-    .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
-    .argument('[args...]', 'arguments passed to the program (put them after --)')
-    .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
-    .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
-    .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode)
-    .option(
-      '--checkpoint-interval <ms>',
-      "checkpoint every this many ms (overrides the program's; 0 turns checkpointing off)",
-      parseNonNegativeInt,
-    )
-    .option('--checkpoint-timeout <ms>', 'abort a checkpoint not complete after this long', parsePositiveInt)
-    .option(
-      '--checkpoint-min-pause <ms>',
-      'least time between the end of one checkpoint and the next',
-      parseNonNegativeInt,
-    )
-    .option('--checkpoints-retained <n>', 'completed checkpoints kept', parsePositiveInt)
-    .option(
-      '--checkpoint-tolerable-failures <n>',
-      'consecutive failed checkpoints before the job fails (-1: any number)',
-      parseTolerableFailures,
-    )
-    .option(
-      '--restart-strategy <spec>',
-      `restart strategy (overrides the program's): ${RESTART_STRATEGY_SYNTAX}`,
-      parseRestartStrategyOption,
-    )
-    .option('--json', 'print JSON instead of text');
+  return withFaultToleranceOptions(
+    command
+      .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+      .argument('[args...]', 'arguments passed to the program (put them after --)')
+      .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
+      .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
+      .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode),
+  ).option('--json', 'print JSON instead of text');
 }
 
 function errorMessage(err: unknown): string {
