@@ -1,5 +1,5 @@
 import type { FullConfig } from '@playwright/test';
-import { CLUSTER_ENV, startCluster } from './support/cluster.js';
+import { CLUSTER_ENV, signIn, startCluster } from './support/cluster.js';
 
 /** TaskManagers silent this long are LOST (LATE at half): short, so the test sees it quickly. */
 const HEARTBEAT_TIMEOUT_MS = 3_000;
@@ -17,6 +17,13 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     adminDatabaseUrl: process.env.FRESHET_TEST_DATABASE_URL || undefined,
   });
+  // Every test starts signed in as admin (the auth tests open fresh contexts).
+  try {
+    await signIn(cluster.info);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
   // Test workers are forked after global setup and inherit this.
   process.env[CLUSTER_ENV] = JSON.stringify(cluster.info);
   return () => cluster.stop();

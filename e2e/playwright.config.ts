@@ -21,6 +21,8 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   reporter: [['list'], ['json', { outputFile: join(reportsDir, 'playwright.json') }]],
   use: {
+    // Signed in by global setup (through the one-time login link).
+    storageState: join(here, 'artifacts', 'storage-state.json'),
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     colorScheme: 'light',

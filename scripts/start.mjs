@@ -6,7 +6,7 @@
 //
 // Node built-ins only: this must run on a machine with nothing but Node and npm.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -149,9 +149,44 @@ async function httpOk(url) {
   return res.ok;
 }
 
+/** The admin token the JobManager wrote to its data directory on its first start, if it is there. */
+function adminToken() {
+  try {
+    return readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Headers that authenticate with the admin token. */
+function adminHeaders() {
+  const token = adminToken();
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/**
+ * A one-time login link for the dashboard (as Jupyter prints one): the
+ * JobManager mints a code valid for 15 minutes, which the dashboard's server
+ * trades for a session once, so no token lands in the browser's history.
+ */
+async function loginLink() {
+  const res = await fetch(`${jobManagerUrl}/trpc/auth.createLoginCode`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...adminHeaders() },
+    body: '{}',
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) return undefined;
+  const code = (await res.json())?.result?.data?.code;
+  return typeof code === 'string' ? `${webUrl}/auth/login?code=${encodeURIComponent(code)}` : undefined;
+}
+
 /** Number of registered TaskManagers, read from the JobManager's tRPC API. */
 async function registeredTaskManagers() {
-  const res = await fetch(`${jobManagerUrl}/trpc/taskManagers.list`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`${jobManagerUrl}/trpc/taskManagers.list`, {
+    headers: adminHeaders(),
+    signal: AbortSignal.timeout(2000),
+  });
   if (!res.ok) return 0;
   const body = await res.json();
   const data = body?.result?.data;
@@ -227,6 +262,14 @@ async function main() {
   const dashboard = existsSync(parts.web) ? `dashboard ${webUrl}` : 'dashboard not built';
   const jm = existsSync(parts.jobmanager) ? `JobManager ${jobManagerUrl}` : 'JobManager not built';
   process.stdout.write(`Freshet is running: ${dashboard}  (${jm})\n`);
+  if (existsSync(parts.jobmanager)) {
+    const link = existsSync(parts.web) ? await loginLink().catch(() => undefined) : undefined;
+    if (link !== undefined)
+      process.stdout.write(`Sign in to the dashboard (one-time link, 15 minutes):\n    ${link}\n`);
+    process.stdout.write(
+      `Admin API token: ${join(dataDir, 'admin-token')} (pnpm freshet login --token \"$(cat ${join(dataDir, 'admin-token')})\"; a new link: pnpm freshet login-link)\n`,
+    );
+  }
   log('press Ctrl-C to stop');
 }
 

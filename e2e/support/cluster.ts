@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, ProcessGroup, type EnvOverrides } from '@freshet/launcher';
@@ -19,6 +19,8 @@ const WEB_BUILD_ID = join(repoRoot, 'apps/web/.next/BUILD_ID');
 export interface ClusterInfo {
   webUrl: string;
   jobManagerUrl: string;
+  /** The JobManager's first admin token (from its data directory), for calls the tests make directly. */
+  adminToken: string;
   taskManagerPids: number[];
   heartbeatTimeoutMs: number;
   database: 'pglite' | 'postgres';
@@ -108,19 +110,22 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
         group.startTaskManager({ jobManagerUrl, slots: options.slotsPerTaskManager }),
       ),
     );
+    const adminToken = jm.adminToken;
     await group.waitUntil(
       `${options.taskManagers} TaskManagers to register`,
-      async () => (await overview(jobManagerUrl))?.taskManagers.byStatus.OK === options.taskManagers,
+      async () =>
+        (await overview(jobManagerUrl, adminToken))?.taskManagers.byStatus.OK === options.taskManagers,
       30_000,
     );
 
     const webUrl = await launchDashboard(group, 'web', jobManagerUrl);
 
-    const db = (await overview(jobManagerUrl))?.jobManager.database ?? 'pglite';
+    const db = (await overview(jobManagerUrl, adminToken))?.jobManager.database ?? 'pglite';
     return {
       info: {
         webUrl,
         jobManagerUrl,
+        adminToken,
         taskManagerPids: tms.map((tm) => tm.pid),
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         database: db,
@@ -170,11 +175,81 @@ interface OverviewShape {
   jobManager: { database: 'pglite' | 'postgres' };
 }
 
-async function overview(jobManagerUrl: string): Promise<OverviewShape | undefined> {
-  const res = await fetch(`${jobManagerUrl}/trpc/cluster.overview`);
+async function overview(jobManagerUrl: string, token: string): Promise<OverviewShape | undefined> {
+  const res = await fetch(`${jobManagerUrl}/trpc/cluster.overview`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (!res.ok) return undefined;
   const body = (await res.json()) as { result?: { data?: OverviewShape } };
   return body.result?.data;
+}
+
+/**
+ * Calls a JobManager procedure directly (not through the dashboard) with
+ * `token`; returns the HTTP status and the parsed body.
+ */
+export async function callJobManager(
+  jobManagerUrl: string,
+  token: string | undefined,
+  path: string,
+  input: unknown = {},
+  kind: 'query' | 'mutation' = 'mutation',
+): Promise<{
+  status: number;
+  body: { result?: { data?: unknown }; error?: { message: string; data?: { code?: string } } };
+}> {
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const res =
+    kind === 'mutation'
+      ? await fetch(`${jobManagerUrl}/trpc/${path}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(input),
+        })
+      : await fetch(`${jobManagerUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+          headers,
+        });
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+/** A one-time dashboard login link for `token`'s role: `<webUrl>/auth/login?code=…`. */
+export async function loginLink(info: ClusterInfo, token = info.adminToken): Promise<string> {
+  const { body } = await callJobManager(info.jobManagerUrl, token, 'auth.createLoginCode');
+  const code = (body.result?.data as { code: string }).code;
+  return `${info.webUrl}/auth/login?code=${encodeURIComponent(code)}`;
+}
+
+/** Where global setup keeps the signed-in browser state every test starts from. */
+export const STORAGE_STATE = join(artifactsDir, 'storage-state.json');
+
+/**
+ * Signs in as admin the way a person does — the one-time login link — and
+ * saves the session cookie as Playwright storage state for the tests.
+ */
+export async function signIn(info: ClusterInfo): Promise<void> {
+  const res = await fetch(await loginLink(info), { redirect: 'manual' });
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const value = /freshet_session=([^;]+)/.exec(setCookie)?.[1];
+  if (res.status !== 303 || value === undefined)
+    throw new Error(`Signing in through the login link failed: HTTP ${res.status} ${setCookie}`);
+  const expires = Date.parse(/Expires=([^;]+)/i.exec(setCookie)?.[1] ?? '') / 1000;
+  const state = {
+    cookies: [
+      {
+        name: 'freshet_session',
+        value,
+        domain: new URL(info.webUrl).hostname,
+        path: '/',
+        expires: Number.isFinite(expires) ? expires : -1,
+        httpOnly: true,
+        secure: false,
+        sameSite: 'Strict' as const,
+      },
+    ],
+    origins: [],
+  };
+  await mkdir(artifactsDir, { recursive: true });
+  await writeFile(STORAGE_STATE, JSON.stringify(state, null, 2));
 }
 
 function withDatabase(adminUrl: string, name: string): string {

@@ -20,9 +20,9 @@ import { basename, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileProgram } from '@freshet/planner';
 import type { RestartStrategySpec } from '@freshet/protocol';
-import { createJobManagerClient, uploadBundle } from './client.js';
+import { uploadBundle } from './client.js';
 import type { JobDetails } from './jobs/views.js';
-import { ProcessGroup, type JobManagerProcess, type TaskManagerProcess } from './testing.js';
+import { adminClient, ProcessGroup, type JobManagerProcess, type TaskManagerProcess } from './testing.js';
 
 /** A fault the chaos run injects. */
 export type ChaosFault = 'kill-taskmanager' | 'pause-taskmanager' | 'kill-jobmanager';
@@ -131,7 +131,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       heartbeatTimeoutMs,
       args: ['--cancel-timeout-ms', String(heartbeatTimeoutMs)],
     });
-    const client = createJobManagerClient(jm.url);
+    const client = adminClient(jm);
     const tms: TaskManagerProcess[] = [];
     const addTaskManager = async (): Promise<TaskManagerProcess> => {
       const tm = await group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 });

@@ -11,6 +11,9 @@ import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@t
 import type { ProgramDiagnostic } from '@freshet/planner';
 import type { AppRouter } from './router.js';
 import type { UploadResult } from './artifacts/service.js';
+import { fetchTrusting } from './tls-fetch.js';
+
+export { fetchTrusting };
 
 /** A typed client of the JobManager's API. */
 export type JobManagerClient = TRPCClient<AppRouter>;
@@ -18,12 +21,29 @@ export type JobManagerClient = TRPCClient<AppRouter>;
 /** The JobManager URL to use: `FRESHET_JOBMANAGER_URL` or http://127.0.0.1:8081. */
 export const DEFAULT_JOBMANAGER_URL = 'http://127.0.0.1:8081';
 
+/** Options of {@link createJobManagerClient}. */
+export interface JobManagerClientOptions {
+  /** API token sent as `Authorization: Bearer <token>`; every procedure but a few needs one. */
+  token?: string | undefined;
+  /** PEM file of CA certificates to trust for an `https://` JobManager, besides the system's. */
+  caFile?: string | undefined;
+}
+
 /**
  * Creates a client for the JobManager at `url` (its base URL, e.g.
- * `http://127.0.0.1:8081`; `/trpc` is appended).
+ * `http://127.0.0.1:8081`; `/trpc` is appended), authenticated with `token`.
  */
-export function createJobManagerClient(url: string): JobManagerClient {
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url.replace(/\/+$/, '')}/trpc` })] });
+export function createJobManagerClient(url: string, options: JobManagerClientOptions = {}): JobManagerClient {
+  const { token, caFile } = options;
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${url.replace(/\/+$/, '')}/trpc`,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        ...(caFile === undefined ? {} : { fetch: fetchTrusting(caFile) }),
+      }),
+    ],
+  });
 }
 
 /** Uploads a program file (its base name is sent for display). */

@@ -26,6 +26,17 @@ describe('loadJobManagerConfig', () => {
       checkpointsRetained: 3,
       restartStrategy: undefined,
       planTimeoutMs: 10_000,
+      maxJobParallelism: 256,
+      compileConcurrency: 2,
+      compileQueue: 8,
+      planConcurrency: 2,
+      planQueue: 32,
+      maxBatchSize: 10,
+      collectLimitPerJob: 10_000,
+      collectLimitTotal: 200_000,
+      finishedJobLingerMs: 10_000,
+      tlsCert: undefined,
+      tlsKey: undefined,
       logLevel: 'info',
     });
   });

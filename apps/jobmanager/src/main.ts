@@ -1,19 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '@freshet/settings';
 import { openDatabase, type FreshetDatabase } from '@freshet/db';
+import { CHECKPOINTING_DEFAULTS } from '@freshet/graph';
+import { describePlanSandbox } from '@freshet/planner';
 import { ArtifactService } from './artifacts/service.js';
+import { ensureAdminToken } from './auth/bootstrap.js';
+import { LoginCodes } from './auth/login-codes.js';
+import { TokenService } from './auth/tokens.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
 import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
 import { CommandHub } from './jobs/commands.js';
 import { MetricsStore } from './jobs/metrics.js';
-import { CHECKPOINTING_DEFAULTS } from '@freshet/graph';
+import { ProgramPlanner } from './jobs/planning.js';
 import { JobService, type ClusterJobDefaults } from './jobs/service.js';
+import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
-import type { Context } from './trpc.js';
+import type { Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
 export const JOBMANAGER_VERSION: string = (
@@ -27,6 +34,8 @@ export interface JobManager {
   readonly port: number;
   readonly registry: ClusterRegistry;
   readonly jobs: JobService;
+  /** `<data-dir>/admin-token` when it holds a live admin token (created on the first start). */
+  readonly adminTokenFile: string | undefined;
   /** Closes the server, stops the monitor, closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -53,7 +62,7 @@ export function clusterJobDefaults(config: JobManagerConfig): ClusterJobDefaults
  * reach them. Nothing runs yet: {@link startJobManager} restores and starts
  * them.
  */
-export function createContext(db: FreshetDatabase, config: JobManagerConfig, logger: Logger): Context {
+export function createContext(db: FreshetDatabase, config: JobManagerConfig, logger: Logger): Services {
   const registry = new ClusterRegistry({
     store: prismaClusterStore(db),
     logger,
@@ -65,6 +74,12 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     dir: join(config.dataDir, 'artifacts'),
     uploadLimitBytes: config.uploadLimitBytes,
     logger,
+    compileQueue: new WorkQueue({
+      what: 'compiling uploads',
+      concurrency: config.compileConcurrency,
+      queue: config.compileQueue,
+      settings: '--compile-concurrency, --compile-queue',
+    }),
   });
   const commands = new CommandHub();
   const metrics = new MetricsStore();
@@ -77,11 +92,26 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     logger,
     dataDir: config.dataDir,
     slotRequestTimeoutMs: config.slotRequestTimeoutMs,
-    planTimeoutMs: config.planTimeoutMs,
+    planner: new ProgramPlanner({
+      timeoutMs: config.planTimeoutMs,
+      maxJobParallelism: config.maxJobParallelism,
+      queue: new WorkQueue({
+        what: 'planning programs',
+        concurrency: config.planConcurrency,
+        queue: config.planQueue,
+        settings: '--plan-concurrency, --plan-queue',
+      }),
+      // The data directory (database, artifacts, the admin token) may lie inside the package tree the sandbox mounts.
+      sandbox: { hide: [config.dataDir] },
+    }),
+    collectLimitPerJob: config.collectLimitPerJob,
+    collectLimitTotal: config.collectLimitTotal,
+    finishedJobLingerMs: config.finishedJobLingerMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     defaults: clusterJobDefaults(config),
   });
-  return { registry, artifacts, jobs, metrics, commands, db };
+  const tokens = new TokenService({ db, logger });
+  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };
 }
 
 /**
@@ -93,22 +123,28 @@ export async function startJobManager(
   config: JobManagerConfig,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<JobManager> {
+  const tls = await readTls(config);
   await mkdir(config.dataDir, { recursive: true });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const context = createContext(db, config, logger);
-  const { registry, artifacts, jobs } = context;
+  const services = createContext(db, config, logger);
+  const { registry, artifacts, jobs, tokens } = services;
   let monitor: ReturnType<typeof startHealthMonitor> | undefined;
   try {
     await registry.restore();
     await artifacts.init();
     await jobs.start();
+    await tokens.pruneExpired();
+    const adminTokenFile = await ensureAdminToken(tokens, config.dataDir, logger);
+    logger.info(`Plan sandbox: ${describePlanSandbox()}`);
     monitor = startHealthMonitor(registry, config.heartbeatTimeoutMs, logger);
     const server = await startHttpServer({
       host: config.host,
       port: config.port,
       uploadLimitBytes: config.uploadLimitBytes,
-      context,
+      maxBatchSize: config.maxBatchSize,
+      services,
       logger,
+      tls,
     });
     logger.info(
       {
@@ -127,6 +163,7 @@ export async function startJobManager(
       port: server.port,
       registry,
       jobs,
+      adminTokenFile,
       close: () =>
         (closing ??= (async () => {
           await server.close();
@@ -142,6 +179,19 @@ export async function startJobManager(
     await db.close();
     throw err;
   }
+}
+
+/** The certificate and key of `--tls-cert` / `--tls-key`, read once; both or neither. */
+async function readTls(config: JobManagerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (config.tlsCert === undefined && config.tlsKey === undefined) return undefined;
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    throw new ConfigError('Invalid configuration: --tls-cert and --tls-key go together (give both, or neither)');
+  }
+  const read = (path: string, what: string): Promise<Buffer> =>
+    readFile(path).catch((err: unknown) => {
+      throw new ConfigError(`Cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    });
+  return { cert: await read(config.tlsCert, 'certificate'), key: await read(config.tlsKey, 'key') };
 }
 
 /**

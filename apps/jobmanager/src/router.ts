@@ -1,10 +1,12 @@
 import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { artifactsRouter } from './routers/artifacts.js';
+import { authRouter } from './routers/auth.js';
 import { clusterRouter } from './routers/cluster.js';
 import { executionsRouter } from './routers/executions.js';
 import { jobsRouter } from './routers/jobs.js';
 import { taskManagersRouter } from './routers/task-managers.js';
-import { router } from './trpc.js';
+import { tokensRouter } from './routers/tokens.js';
+import { router, type Access, type ProcedureMeta } from './trpc.js';
 
 /** The JobManager's whole tRPC API, served at `/trpc`. */
 export const appRouter = router({
@@ -13,7 +15,27 @@ export const appRouter = router({
   artifacts: artifactsRouter,
   jobs: jobsRouter,
   executions: executionsRouter,
+  auth: authRouter,
+  tokens: tokensRouter,
 });
+
+/** One procedure of the API, as {@link listProcedures} describes it. */
+export interface ProcedureInfo {
+  /** `jobs.submit` */
+  path: string;
+  type: 'query' | 'mutation' | 'subscription';
+  /** Who may call it; undefined only for a procedure declared without one of the builders (a bug). */
+  access: Access | undefined;
+}
+
+/** Every procedure of the API with its kind and access, read from the router (so nothing is forgotten). */
+export function listProcedures(): ProcedureInfo[] {
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { type: ProcedureInfo['type']; meta?: ProcedureMeta } }
+  >;
+  return Object.entries(procedures).map(([path, p]) => ({ path, type: p._def.type, access: p._def.meta?.access }));
+}
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
 export type AppRouter = typeof appRouter;
@@ -29,6 +51,9 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type RouterErrorShape = inferRouterError<AppRouter>;
 
 export type { ProgramDiagnostic } from '@freshet/planner';
+export type { Role } from './auth/roles.js';
+export type { TokenInfo, CreatedToken } from './auth/tokens.js';
+export type { Session, WhoAmI } from './routers/auth.js';
 
 export type { ClusterOverview, ClusterThroughput, HealthPoint, TaskManagerInfo } from './cluster/registry.js';
 export type { TaskManagerDetails } from './routers/task-managers.js';

@@ -1,15 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { FreshetError } from '@freshet/errors';
+import { FreshetError, TooManyRequestsError } from '@freshet/errors';
 import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
 import type { Logger } from './logger.js';
 import { appRouter } from './router.js';
-import { answerOf, TRPC_CODE_OF_ERROR, type Context } from './trpc.js';
+import { answerOf, TRPC_CODE_OF_ERROR, type Services } from './trpc.js';
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -18,8 +19,12 @@ export interface HttpServerOptions {
   port: number;
   /** Largest program upload, bytes (request bodies may be somewhat larger, so an upload over the limit gets a precise message). */
   uploadLimitBytes: number;
-  context: Context;
+  /** The most calls one batched request may carry; larger batches get 400. */
+  maxBatchSize: number;
+  services: Services;
   logger: Logger;
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 /** A listening JobManager HTTP server. */
@@ -43,11 +48,11 @@ const BUNDLE_PATH = /^\/artifacts\/([0-9a-f]{64})\.mjs$/;
 export const CHECKPOINT_UPLOAD_LIMIT_BYTES = 1024 * 1024 * 1024;
 
 /** The TaskManager a request's `Authorization: Bearer <taskManagerId>.<token>` proves, if it holds a live session. */
-function taskManagerOf(req: IncomingMessage, context: Context): string | undefined {
+function taskManagerOf(req: IncomingMessage, services: Services): string | undefined {
   const auth = /^Bearer (.+)\.([^.]+)$/.exec(req.headers.authorization ?? '');
   if (auth === null) return undefined;
   try {
-    return context.registry.checkSession(auth[1]!, auth[2]!) === 'ok' ? auth[1]! : undefined;
+    return services.registry.checkSession(auth[1]!, auth[2]!) === 'ok' ? auth[1]! : undefined;
   } catch {
     return undefined;
   }
@@ -82,9 +87,9 @@ async function serveCheckpointState(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  context: Context,
+  services: Services,
 ): Promise<void> {
-  const taskManagerId = taskManagerOf(req, context);
+  const taskManagerId = taskManagerOf(req, services);
   if (taskManagerId === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
@@ -106,7 +111,7 @@ async function serveCheckpointState(
         sendJson(res, 413, { error: `Checkpoint state over ${CHECKPOINT_UPLOAD_LIMIT_BYTES} bytes` });
         return;
       }
-      await context.jobs.uploadCheckpointState(taskManagerId, target, bytes, uploadStatsOf(req.headers));
+      await services.jobs.uploadCheckpointState(taskManagerId, target, bytes, uploadStatsOf(req.headers));
       res.writeHead(204).end();
       return;
     }
@@ -114,7 +119,7 @@ async function serveCheckpointState(
       sendJson(res, 404, { error: 'Final states are read through the checkpoint that holds them' });
       return;
     }
-    const bytes = await context.jobs.readCheckpointState(taskManagerId, { ...target, checkpointId: target.checkpointId });
+    const bytes = await services.jobs.readCheckpointState(taskManagerId, { ...target, checkpointId: target.checkpointId });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
     res.end(bytes);
   } catch (err) {
@@ -133,9 +138,9 @@ async function serveBundle(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  context: Context,
+  services: Services,
 ): Promise<void> {
-  if (taskManagerOf(req, context) === undefined) {
+  if (taskManagerOf(req, services) === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
       error:
@@ -144,7 +149,7 @@ async function serveBundle(
     return;
   }
   const digest = BUNDLE_PATH.exec(path)?.[1];
-  const file = digest === undefined ? undefined : context.artifacts.bundlePath(digest);
+  const file = digest === undefined ? undefined : services.artifacts.bundlePath(digest);
   const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
   if (file === undefined || info?.isFile() !== true) {
     sendJson(res, 404, { error: `No bundle ${path.slice('/artifacts/'.length)}` });
@@ -156,6 +161,29 @@ async function serveBundle(
     return;
   }
   createReadStream(file).pipe(res);
+}
+
+/**
+ * A tRPC-shaped TOO_MANY_REQUESTS answer (with Retry-After) for an upload
+ * while the compile queue is full, sent before its body is read.
+ */
+function rejectBusyUpload(req: IncomingMessage, res: ServerResponse, services: Services): boolean {
+  try {
+    services.artifacts.checkCapacity();
+    return false;
+  } catch (err) {
+    if (!(err instanceof TooManyRequestsError)) throw err;
+    res.setHeader('retry-after', String(err.retryAfterSeconds));
+    sendJson(res, 429, {
+      error: {
+        message: err.message,
+        code: -32029,
+        data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path: 'artifacts.upload', diagnostics: null },
+      },
+    });
+    req.resume();
+    return true;
+  }
 }
 
 /** A tRPC-shaped PAYLOAD_TOO_LARGE answer for an upload whose body is far over the limit. */
@@ -191,7 +219,18 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize,
-    createContext: () => opts.context,
+    maxBatchSize: opts.maxBatchSize,
+    // Credentials are checked by each procedure (a token, or a TaskManager session in its input).
+    createContext: ({ req }) => ({ ...opts.services, authorization: req.headers.authorization }),
+    responseMeta({ errors }) {
+      // A full queue says when to come back.
+      let retryAfter = 0;
+      for (const error of errors) {
+        const cause = answerOf(error).error.cause;
+        if (cause instanceof TooManyRequestsError) retryAfter = Math.max(retryAfter, cause.retryAfterSeconds);
+      }
+      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {};
+    },
     onError({ error, path }) {
       // Client mistakes are the client's to report; only our own failures are
       // logged as errors, in full, under the id the client was given.
@@ -207,22 +246,25 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     },
   });
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok' });
     } else if (path.startsWith('/trpc/')) {
-      if (path === '/trpc/artifacts.upload' && rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize))
+      if (
+        path === '/trpc/artifacts.upload' &&
+        (rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize) || rejectBusyUpload(req, res, opts.services))
+      )
         return;
       trpc(req, res);
     } else if (path.startsWith(CHECKPOINTS_PATH_PREFIX) && (req.method === 'PUT' || req.method === 'GET')) {
-      serveCheckpointState(req, res, path, opts.context).catch((err: unknown) => {
+      serveCheckpointState(req, res, path, opts.services).catch((err: unknown) => {
         logger.error({ err, path, method: req.method }, 'Serving checkpoint state failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'Could not store or read the checkpoint state' });
         else res.destroy();
       });
     } else if (path.startsWith('/artifacts/') && (req.method === 'GET' || req.method === 'HEAD')) {
-      serveBundle(req, res, path, opts.context).catch((err: unknown) => {
+      serveBundle(req, res, path, opts.services).catch((err: unknown) => {
         logger.error({ err, path }, 'Serving a bundle failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'Could not read the bundle' });
         else res.destroy();
@@ -230,7 +272,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     } else {
       sendJson(res, 404, { error: `Not found: ${req.method ?? 'GET'} ${path}. The API is under /trpc` });
     }
-  });
+  };
+  const server: Server =
+    opts.tls === undefined ? createServer(handle) : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -242,7 +286,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${opts.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

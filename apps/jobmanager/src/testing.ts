@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabaseUrl } from '@freshet/db/testing';
+import { createJobManagerClient, type JobManagerClient } from './client.js';
 import {
   ProcessGroup as LauncherGroup,
   type EnvOverrides,
@@ -93,6 +94,16 @@ export async function ensureBuilt(): Promise<void> {
   for (const bin of [JOBMANAGER_BIN, TASKMANAGER_BIN]) {
     if (!existsSync(bin)) throw new Error(`Build did not produce ${bin}`);
   }
+}
+
+/** A client of a JobManager started by the launcher, with the admin token it wrote to its data directory. */
+export function adminClient(jm: JobManagerProcess): JobManagerClient {
+  return createJobManagerClient(jm.url, { token: jm.adminToken });
+}
+
+/** `Authorization` header with a JobManager's admin token, for raw `fetch` calls. */
+export function adminHeaders(jm: JobManagerProcess): { authorization: string } {
+  return { authorization: `Bearer ${jm.adminToken}` };
 }
 
 /** Options of {@link ProcessGroup.startJobManager}. */

@@ -2,24 +2,40 @@ import { randomBytes } from 'node:crypto';
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
-import { FreshetError, type ErrorCode } from '@freshet/errors';
+import { ForbiddenError, FreshetError, type ErrorCode } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import type { ProgramDiagnostic } from '@freshet/planner';
 import type { ArtifactService } from './artifacts/service.js';
+import type { LoginCodes } from './auth/login-codes.js';
+import { roleAllows, type Role } from './auth/roles.js';
+import type { Principal, TokenService } from './auth/tokens.js';
 import type { ClusterRegistry } from './cluster/registry.js';
 import { ProgramDiagnosticsError } from './errors.js';
 import type { CommandHub } from './jobs/commands.js';
 import type { MetricsStore } from './jobs/metrics.js';
 import type { JobService } from './jobs/service.js';
 
-/** What every procedure can reach. */
-export interface Context {
+/** The JobManager's services, as every procedure reaches them. */
+export interface Services {
   registry: ClusterRegistry;
   artifacts: ArtifactService;
   jobs: JobService;
   metrics: MetricsStore;
   commands: CommandHub;
   db: FreshetDatabase;
+  tokens: TokenService;
+  loginCodes: LoginCodes;
+}
+
+/** What a procedure gets: the services and the request's credentials. */
+export interface Context extends Services {
+  /** The request's `Authorization` header; checked only by procedures that need a token. */
+  authorization: string | undefined;
+}
+
+/** The context of a procedure that needs a token: who is calling. */
+export interface AuthenticatedContext extends Context {
+  principal: Principal;
 }
 
 /**
@@ -36,6 +52,8 @@ export const TRPC_CODE_OF_ERROR: Readonly<Record<ErrorCode, TRPC_ERROR_CODE_KEY>
   CONFLICT: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   CANCELLED: 'CLIENT_CLOSED_REQUEST',
   FAILED_PRECONDITION: 'PRECONDITION_FAILED',
@@ -89,7 +107,15 @@ export function answerOf(error: TRPCError): ErrorAnswer {
   return answer;
 }
 
-const t = initTRPC.context<Context>().create({
+/** Who may call a procedure: anyone, a TaskManager with its session, or an API token of at least a role. */
+export type Access = 'public' | 'taskManager' | Role;
+
+/** Every procedure's metadata: its {@link Access}, so tests (and docs) can enumerate the API's rules. */
+export interface ProcedureMeta {
+  access: Access;
+}
+
+const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   // Error responses carry code and message, never server stack traces.
   isDev: false,
   sse: {
@@ -118,5 +144,39 @@ const t = initTRPC.context<Context>().create({
 
 /** Router factory bound to the JobManager's context. */
 export const router = t.router;
-/** Procedures anyone on the network may call (the JobManager listens on loopback by default). */
-export const publicProcedure = t.procedure;
+
+/**
+ * A procedure anyone may call. Only for what carries its own credential:
+ * redeeming a one-time login code. Everything else needs a token or a
+ * TaskManager session.
+ */
+export const publicProcedure = t.procedure.meta({ access: 'public' });
+
+/**
+ * A TaskManager control-plane procedure: its input carries the TaskManager's
+ * session (`taskManagerId` and `token`), which the handler checks (the
+ * registry's `requireSession` / `checkSession`); registering opens a session.
+ * No API token: TaskManagers are not API users.
+ */
+export const taskManagerProcedure = t.procedure.meta({ access: 'taskManager' });
+
+/** A procedure that needs an API token of at least `role`; UNAUTHORIZED without one, FORBIDDEN below it. */
+function procedureFor(role: Role) {
+  return t.procedure.meta({ access: role }).use(async ({ ctx, path, next }) => {
+    const principal = await ctx.tokens.authenticate(ctx.authorization);
+    if (!roleAllows(principal.role, role)) {
+      throw new ForbiddenError(
+        `${path} needs the ${role} role; the token '${principal.name}' has the ${principal.role} role`,
+        { details: { needed: role, held: principal.role } },
+      );
+    }
+    return next({ ctx: { ...ctx, principal } satisfies AuthenticatedContext });
+  });
+}
+
+/** Reads: needs any API token (viewer, developer or admin). */
+export const viewerProcedure = procedureFor('viewer');
+/** Uploads, plans, submits and cancels: needs a developer or admin token. */
+export const developerProcedure = procedureFor('developer');
+/** Tokens, TaskManager administration, deleting artifacts: needs an admin token. */
+export const adminProcedure = procedureFor('admin');

@@ -54,7 +54,9 @@ describe('chaos', () => {
       taskManagers: 3,
       heartbeatTimeoutMs: 3000,
       timeoutMs: 165_000,
-      log: (line) => console.log(line),
+      log: (line) => {
+        console.log(line);
+      },
     });
     const gen = new NexmarkGenerator({ seed: GENERATOR_SEED, events: EVENTS });
     const events: NexmarkEvent[] = [];

@@ -10,12 +10,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadProgramFile } from '../src/client.js';
 import { fixture, problems, startCluster, untilEnded, type TestCluster } from './fixtures/cluster.js';
+import { codeOf, rejection } from './rejection.js';
 
 const RUNS = 20;
 let c: TestCluster;
 
 beforeAll(async () => {
-  c = await startCluster();
+  // Ended jobs leave memory soon, so the second test reads them from the database.
+  c = await startCluster({ jobManagerArgs: ['--finished-job-linger-ms', '2000'] });
 });
 afterAll(() => c?.group.dispose());
 
@@ -38,5 +40,31 @@ describe('collected records of a job that ends in milliseconds', () => {
       expect(new Set(job.subtasks.map((s) => s.taskManager?.id)).size).toBe(2);
     }
     expect(short).toEqual([]);
+  });
+
+  it('are still there, with the metrics, once the ended job left memory for the database', async () => {
+    const { artifact } = await uploadProgramFile(c.client, fixture('tiny-collect.ts'));
+    const { jobId } = await c.client.jobs.submit.mutate({ artifactId: artifact.id, parallelism: 2 });
+    const mark = c.jm.lineCount;
+    expect((await untilEnded(c.client, jobId)).status).toBe('FINISHED');
+    // Late metrics may still land while the job lingers in memory; then it leaves.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const inMemory = await c.client.jobs.get.query({ jobId });
+    const records = (j: typeof inMemory): number[] => j.subtasks.map((s) => s.metrics?.recordsOut ?? -1);
+    await c.jm.waitForLog(
+      (l) => l.msg.startsWith('Ended job left memory') && l.jobId === jobId,
+      10_000,
+      mark,
+    );
+    const { collections } = await c.client.jobs.collected.query({ jobId });
+    expect(collections[0]?.records).toHaveLength(40);
+    const fromDatabase = await c.client.jobs.get.query({ jobId });
+    expect(records(fromDatabase)).toEqual(records(inMemory));
+    expect(fromDatabase.vertices.map((v) => v.metrics.recordsOut)).toEqual(
+      inMemory.vertices.map((v) => v.metrics.recordsOut),
+    );
+    const metrics = await c.client.jobs.metrics.query({ jobId });
+    expect(metrics.jobId).toBe(jobId);
+    expect(codeOf(await rejection(c.client.jobs.cancel.mutate({ jobId })))).toBe('CONFLICT');
   });
 });

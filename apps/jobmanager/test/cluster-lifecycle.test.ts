@@ -33,7 +33,13 @@ const ended = new Map<string, JobDetails>();
 const threads = (pid: number): number => readdirSync(`/proc/${pid}/task`).length;
 
 const cli = (...args: string[]) =>
-  run(process.execPath, [CLI, ...args], { cwd: repoRoot, timeout: 30_000, encoding: 'utf8' });
+  run(process.execPath, [CLI, ...args], {
+    cwd: repoRoot,
+    timeout: 30_000,
+    encoding: 'utf8',
+    // The CLI takes its token from FRESHET_TOKEN like a script would.
+    env: { ...process.env, FRESHET_TOKEN: c.jm.adminToken },
+  });
 
 const taskManager = (id: string) => c.client.taskManagers.get.query({ id });
 

@@ -2,14 +2,15 @@
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter, ClusterOverview } from '../src/router.js';
-import { ensureBuilt, JOBMANAGER_BIN, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
+import { adminHeaders, ensureBuilt, JOBMANAGER_BIN, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
 
 const HEARTBEAT_TIMEOUT_MS = 1500;
 const group = new ProcessGroup();
 let database: { dataDir: string; databaseUrl: string | undefined };
 let jm: JobManagerProcess;
 
-const clientFor = (url: string) => createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc` })] });
+const clientFor = (j: JobManagerProcess) =>
+  createTRPCClient<AppRouter>({ links: [httpLink({ url: `${j.url}/trpc`, headers: adminHeaders(j) })] });
 
 async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -22,20 +23,20 @@ async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, ti
 
 /** Reads `cluster.onUpdate` over SSE until `ok` accepts an overview. */
 async function waitForOverview(
-  url: string,
+  j: JobManagerProcess,
   ok: (o: ClusterOverview) => boolean,
   start: () => Promise<unknown>,
 ): Promise<ClusterOverview> {
   const abort = new AbortController();
-  const res = await fetch(`${url}/trpc/cluster.onUpdate`, {
+  const res = await fetch(`${j.url}/trpc/cluster.onUpdate`, {
     signal: abort.signal,
-    headers: { accept: 'text/event-stream' },
+    headers: { accept: 'text/event-stream', ...adminHeaders(j) },
   });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let started = false;
-  const timer = setTimeout(() => abort.abort(), 15_000);
+  const timer = setTimeout(() => { abort.abort(); }, 15_000);
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -91,10 +92,10 @@ describe('JobManager configuration', () => {
 
 describe('cluster membership', () => {
   it('lists a registered TaskManager with its slots, and streams the change', async () => {
-    const client = clientFor(jm.url);
+    const client = clientFor(jm);
     let tmId = '';
     const update = await waitForOverview(
-      jm.url,
+      jm,
       (o) => o.taskManagers.byStatus.OK === 1,
       async () => {
         tmId = (await group.startTaskManager({ jobManagerUrl: jm.url, slots: 3 })).taskManagerId;
@@ -116,7 +117,7 @@ describe('cluster membership', () => {
   });
 
   it('answers NOT_FOUND for an unknown TaskManager id', async () => {
-    const err = await clientFor(jm.url)
+    const err = await clientFor(jm)
       .taskManagers.get.query({ id: 'no-such-tm' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TRPCClientError);
@@ -125,7 +126,7 @@ describe('cluster membership', () => {
   });
 
   it('rejects a heartbeat with a bad token and asks an unknown id to re-register', async () => {
-    const client = clientFor(jm.url);
+    const client = clientFor(jm);
     const [tm] = await client.taskManagers.list.query();
     const health = { cpu: 0, heapUsed: 1, rss: 1, eventLoopDelayMs: 0, slotsUsed: 0, uptimeSec: 1 };
     const err = await client.taskManagers.heartbeat
@@ -144,7 +145,7 @@ describe('cluster membership', () => {
   });
 
   it('marks a killed TaskManager LOST within the timeout while another stays OK', async () => {
-    const client = clientFor(jm.url);
+    const client = clientFor(jm);
     const victim = await group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 });
     const [survivor] = await client.taskManagers.list
       .query()
@@ -167,7 +168,7 @@ describe('cluster membership', () => {
   });
 
   it('keeps its data across a restart, and TaskManagers re-register by themselves', async () => {
-    const before = await clientFor(jm.url).taskManagers.list.query();
+    const before = await clientFor(jm).taskManagers.list.query();
     const live = before.find((t) => t.status === 'OK')!;
     const tmProcess = group.spawnedTaskManagers().find((p) => p.taskManagerId === live.id)!;
     const seen = tmProcess.logs.length;
@@ -180,7 +181,7 @@ describe('cluster membership', () => {
     });
     await tmProcess.waitForLog('TaskManager registered as ', 15_000, seen);
 
-    const after = await clientFor(jm.url).taskManagers.list.query();
+    const after = await clientFor(jm).taskManagers.list.query();
     expect(after.map((t) => t.id).sort()).toEqual(before.map((t) => t.id).sort());
     expect(after.find((t) => t.id === live.id)).toMatchObject({ status: 'OK', slots: 3 });
     expect(after.filter((t) => t.status === 'LOST')).toHaveLength(1);

@@ -12,7 +12,7 @@ import { createJobManagerClient, type JobManagerClient } from '../src/client.js'
 import { loadJobManagerConfig } from '../src/env.js';
 import { createContext } from '../src/main.js';
 import { startHttpServer, type HttpServer } from '../src/server.js';
-import type { Context } from '../src/trpc.js';
+import type { Services } from '../src/trpc.js';
 import { rejection } from './rejection.js';
 
 interface LogLine {
@@ -25,7 +25,7 @@ interface LogLine {
 const logs: LogLine[] = [];
 let database: TestDatabase;
 let dataDir: string;
-let context: Context;
+let context: Services;
 let server: HttpServer;
 let client: JobManagerClient;
 
@@ -44,8 +44,16 @@ beforeAll(async () => {
   );
   context = createContext(database.db, invocation.config, logger);
   await context.artifacts.init();
-  server = await startHttpServer({ host: '127.0.0.1', port: 0, uploadLimitBytes: 1 << 20, context, logger });
-  client = createJobManagerClient(server.url);
+  server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    uploadLimitBytes: 1 << 20,
+    maxBatchSize: 10,
+    services: context,
+    logger,
+  });
+  const { token } = await context.tokens.create('edge test', 'admin');
+  client = createJobManagerClient(server.url, { token });
 });
 
 afterAll(async () => {

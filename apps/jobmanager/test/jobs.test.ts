@@ -4,8 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentSchema, type TaskManagerCommand } from '@freshet/protocol';
-import { createJobManagerClient, diagnosticsOf, type JobManagerClient } from '../src/client.js';
-import { ensureBuilt, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
+import { diagnosticsOf, type JobManagerClient } from '../src/client.js';
+import { adminClient, adminHeaders, ensureBuilt, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
 import { FakeTaskManager } from './fake-taskmanager.js';
 import { codeOf, rejection } from './rejection.js';
 
@@ -82,7 +82,7 @@ beforeAll(async () => {
   await ensureBuilt();
   database = await group.createDatabase();
   jm = await group.startJobManager({ ...database, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, args: jmArgs });
-  client = createJobManagerClient(jm.url);
+  client = adminClient(jm);
 });
 
 afterAll(async () => {
@@ -405,7 +405,7 @@ describe('jobs.onUpdate', () => {
     const input = encodeURIComponent(JSON.stringify({ jobId }));
     const res = await fetch(`${jm.url}/trpc/jobs.onUpdate?input=${input}`, {
       signal: abort.signal,
-      headers: { accept: 'text/event-stream' },
+      headers: { accept: 'text/event-stream', ...adminHeaders(jm) },
     });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
@@ -443,7 +443,7 @@ describe('restart', () => {
     const before = await client.jobs.list.query({});
     await jm.stop();
     jm = await group.startJobManager({ ...database, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, args: jmArgs });
-    client = createJobManagerClient(jm.url);
+    client = adminClient(jm);
     const after = await client.jobs.list.query({});
     expect(after.jobs.map((j) => j.id)).toEqual(before.jobs.map((j) => j.id));
     const job = await client.jobs.get.query({ jobId });

@@ -2,8 +2,7 @@
 // them: freeze and thaw a TaskManager, restart the JobManager behind the same
 // handle, kill -9 a TaskManager.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createJobManagerClient } from '../src/client.js';
-import { ensureBuilt, ProcessGroup } from '../src/testing.js';
+import { adminClient, ensureBuilt, ProcessGroup } from '../src/testing.js';
 
 const HEARTBEAT_TIMEOUT_MS = 1500;
 
@@ -29,7 +28,7 @@ describe('launcher handles on a JobManager and TaskManagers', () => {
       group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 }),
       group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 }),
     ]);
-    const client = createJobManagerClient(jm.url);
+    const client = adminClient(jm);
     const status = (id: string) => client.taskManagers.get.query({ id }).then((t) => t.status);
 
     // SIGSTOP: the TaskManager stops heartbeating, as a hung machine would; SIGCONT brings it back.

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetchTrusting } from '@freshet/jobmanager/client';
 import { DataPlane } from '@freshet/runtime';
 import { CommandStream } from './commands.js';
 import { createControlPlaneClient } from './control-client.js';
@@ -42,6 +43,8 @@ export async function startTaskManager(
   config: TaskManagerConfig,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<TaskManager> {
+  // Every request to an https:// JobManager (control plane, commands stream, bundles) trusts the configured CA.
+  if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
   const resourceId = config.resourceId ?? randomUUID();
   const data = await DataPlane.listen({ host: config.host, port: config.dataPort });
   const ownDataDir = config.dataDir === undefined;

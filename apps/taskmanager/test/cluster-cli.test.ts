@@ -77,6 +77,18 @@ describe('freshet cluster start', () => {
     expect(out).toContain('[taskmanager-2] INFO  TaskManager registered as taskmanager-2');
     const health = await fetch(`${running![1]!}/healthz`);
     expect(health.ok).toBe(true);
+    // How to log in: the admin token's file, and a one-time dashboard link whose code works once.
+    expect(out).toContain(`Admin token: ${join(dataDir, 'admin-token')}`);
+    const code = /\/login\?code=(flc_[A-Za-z0-9_-]+)/.exec(out)?.[1];
+    expect(code, out).toBeDefined();
+    const redeem = (): Promise<Response> =>
+      fetch(`${running![1]!}/trpc/auth.redeemLoginCode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+    expect((await redeem()).status).toBe(200);
+    expect((await redeem()).status).toBe(401);
 
     // The JobManager and TaskManagers are separate processes, each leading its own process group.
     const children = execFileSync('ps', ['-o', 'pid=,pgid=,args=', '--ppid', String(cli.pid)], {

@@ -43,7 +43,7 @@ describe('cluster', () => {
     ]);
     const file = join(work, 'keyed.ts');
     await writeFile(file, PROGRAM);
-    const client = createJobManagerClient(jm.url);
+    const client = createJobManagerClient(jm.url, { token: jm.adminToken });
     const upload = await uploadProgramFile(client, file);
     const { jobId } = await client.jobs.submit.mutate({ artifactId: upload.artifact.id, parallelism: 4 });
 

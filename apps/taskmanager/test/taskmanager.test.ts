@@ -47,7 +47,9 @@ describe('TaskManager process', () => {
     const registered = await tm.waitForLog('TaskManager registered as ');
     expect(registered.taskManagerId).toBe('tm-early');
 
-    const client = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${jm.url}/trpc` })] });
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${jm.url}/trpc`, headers: { authorization: `Bearer ${jm.adminToken}` } })],
+    });
     const deadline = Date.now() + 5000;
     let info = await client.taskManagers.get.query({ id: 'tm-early' });
     while (info.health === null && Date.now() < deadline) {

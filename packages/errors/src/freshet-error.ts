@@ -34,6 +34,10 @@ export const ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   /** The caller did not prove who it is (missing, wrong or expired credentials). */
   'UNAUTHORIZED',
+  /** The caller is known, but its role does not allow the operation. */
+  'FORBIDDEN',
+  /** A queue or limit is full for now; the caller may try again after a while. */
+  'TOO_MANY_REQUESTS',
   /** A service, peer or resource could not be reached; trying again later may work. */
   'UNAVAILABLE',
   /** The operation was cancelled from outside. */

@@ -26,11 +26,13 @@ export {
 } from './freshet-error.js';
 export {
   ConflictError,
+  ForbiddenError,
   InvalidInputError,
   InvalidProgramError,
   KIND_CLASSES,
   NotFoundError,
   PayloadTooLargeError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnavailableError,
 } from './kinds.js';

@@ -48,6 +48,36 @@ export class UnauthorizedError<D extends object | undefined = undefined> extends
   }
 }
 
+/** The caller is known, but its role does not allow the operation. Code `FORBIDDEN`. */
+export class ForbiddenError<D extends object | undefined = undefined> extends FreshetError<D> {
+  static {
+    defineErrorClass(this, 'ForbiddenError', 'FORBIDDEN');
+  }
+}
+
+/**
+ * A queue or limit is full for now. Code `TOO_MANY_REQUESTS`; `details.retryAfterSeconds`
+ * says when trying again is likely to succeed (the HTTP edge sends it as `Retry-After`).
+ */
+export class TooManyRequestsError extends FreshetError<{ retryAfterSeconds: number }> {
+  static {
+    defineErrorClass(this, 'TooManyRequestsError', 'TOO_MANY_REQUESTS');
+  }
+
+  /**
+   * @param message - what the caller reads, naming the limit and its setting
+   * @param retryAfterSeconds - when trying again is likely to succeed
+   */
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { details: { retryAfterSeconds } });
+  }
+
+  /** When trying again is likely to succeed, in whole seconds. */
+  get retryAfterSeconds(): number {
+    return this.details.retryAfterSeconds;
+  }
+}
+
 /** A service, peer or resource could not be reached. Code `UNAVAILABLE`. */
 export class UnavailableError<D extends object | undefined = undefined> extends FreshetError<D> {
   static {
@@ -66,5 +96,6 @@ export const KIND_CLASSES: Readonly<Partial<Record<ErrorCode, new (message: stri
   CONFLICT: ConflictError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   UNAUTHORIZED: UnauthorizedError,
+  FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,
 };

@@ -3,6 +3,8 @@
  * ready (the JobManager's URL, the TaskManager's registration) and what it
  * announces there.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { LaunchError, ManagedProcess } from './managed-process.js';
 
 /** The JobManager logs this, then its URL, once it accepts requests. */
@@ -21,9 +23,35 @@ export function withFlag(args: readonly string[], flag: string, value: string): 
   return out;
 }
 
+/** File name of the JobManager's first admin token inside its data directory. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
 /** A JobManager process; ready once it logged its URL. */
 export class JobManagerProcess extends ManagedProcess {
   #url: string | undefined;
+
+  /** Its data directory: `--data-dir`, else `FRESHET_DATA_DIR`, else `./.freshet` of its working directory. */
+  get dataDir(): string {
+    const args = this.spec.args ?? [];
+    const at = args.indexOf('--data-dir');
+    const dir = at >= 0 ? args[at + 1] : (this.spec.env?.FRESHET_DATA_DIR ?? process.env.FRESHET_DATA_DIR);
+    return resolve(this.spec.cwd ?? process.cwd(), dir ?? '.freshet');
+  }
+
+  /**
+   * The admin token the JobManager wrote to `<data-dir>/admin-token` on its
+   * first start (read when asked, so it follows a restart).
+   *
+   * @throws LaunchError when the file is missing (a database that already had admin tokens)
+   */
+  get adminToken(): string {
+    const path = join(this.dataDir, ADMIN_TOKEN_FILE);
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      throw new LaunchError(`${this.name} has no admin token at ${path}: ${(err as Error).message}`);
+    }
+  }
 
   /** Base URL of its API, e.g. `http://127.0.0.1:40123` (known once ready). */
   get url(): string {

@@ -24,6 +24,7 @@ export {
   type ProcessSpec,
 } from './managed-process.js';
 export {
+  ADMIN_TOKEN_FILE,
   JOBMANAGER_READY_LOG,
   JobManagerProcess,
   TASKMANAGER_DATA_PORT_LOG,

@@ -32,11 +32,29 @@ import {
   type NexmarkConfig,
   type ResolvedNexmarkConfig,
 } from './config.js';
+import { priceOf } from './price.js';
 
 // ------------------------------------------------------------------ PRNG
-// Module-level state: generation is synchronous, so one state is enough and
-// no object is allocated per event for the random stream.
-let rngState = 0;
+// Event `index` seeds mulberry32 from a hash of (seed, index) and consumes
+// its outputs ("draws") in a fixed order, which depends on the event's type
+// and on earlier draws (a cold auction takes one more draw than a hot one).
+//
+// mulberry32's state only advances by a constant, so its outputs do not
+// depend on each other: `fillDraws` computes every draw an event of a type
+// may consume in one tight loop (the CPU overlaps them), into `DRAWS`, and
+// the event code reads them in order through a local cursor (`DRAWS[k++]`).
+// The PRNG state never lives in memory between draws, and the event code
+// calls no helper with a side effect: the helpers below are small pure
+// functions of a draw, which the optimiser inlines within its budget
+// (drawing through a stateful `nextInt()` exhausted that budget halfway
+// through a bid, leaving calls on the hot path).
+
+/** Most draws an event of each type consumes (the longest path through its code, see each). */
+const PERSON_DRAWS = 11;
+const AUCTION_DRAWS = 13;
+const BID_DRAWS = 10;
+/** The current event's draws: generation is synchronous, so one buffer serves every generator. */
+const DRAWS = new Uint32Array(16);
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -47,28 +65,27 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function seedRng(seedHash: number, index: number): void {
+/** Fills `DRAWS[0, count)` with the first `count` mulberry32 outputs of event `index`. */
+function fillDraws(seedHash: number, index: number, count: number): void {
   const lo = index >>> 0;
   const hi = Math.floor(index / 4294967296) >>> 0;
-  rngState = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f));
+  let s = fmix32(seedHash ^ fmix32(lo + 0x9e3779b9) ^ Math.imul(hi, 0x27d4eb2f)) | 0;
+  for (let k = 0; k < count; k++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    DRAWS[k] = t ^ (t >>> 14); // stored as uint32: (x >>> 0)
+  }
 }
 
-/** mulberry32: next unsigned 32-bit value. */
-function nextU32(): number {
-  rngState = (rngState + 0x6d2b79f5) | 0;
-  let t = Math.imul(rngState ^ (rngState >>> 15), 1 | rngState);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
+/** A draw as a uniform number in [0, 1). */
+function uniform(u: number): number {
+  return u / 4294967296;
 }
 
-/** Uniform in [0, 1). */
-function nextFloat(): number {
-  return nextU32() / 4294967296;
-}
-
-/** Uniform integer in [0, n). */
-function nextInt(n: number): number {
-  return Math.floor(nextFloat() * n);
+/** A draw as a uniform integer in [0, n). */
+function uniformInt(u: number, n: number): number {
+  return Math.floor((u / 4294967296) * n);
 }
 
 // ------------------------------------------------------------------ fixed lists
@@ -151,14 +168,15 @@ const POOL_SIZE = 8192;
 const POOL: string = (() => {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz ';
   let s = 0x2545f491;
-  let out = '';
+  const chars: string[] = [];
   for (let i = 0; i < POOL_SIZE + 256; i++) {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out += alphabet.charAt((s >>> 0) % alphabet.length);
+    chars.push(alphabet.charAt((s >>> 0) % alphabet.length));
   }
-  return out;
+  // One flat string (`+=` in a loop would leave a rope that every substring unwraps).
+  return chars.join('');
 })();
 
 // Ready-made padding strings per `extraSize`: picking one costs no allocation
@@ -181,75 +199,108 @@ function extraTable(extraSize: number): string[] {
   return table;
 }
 
-function poolString(length: number): string {
-  const start = nextInt(POOL_SIZE);
-  return POOL.substring(start, start + length);
-}
+// Every string an event may hold that depends only on a few random draws is
+// made once, here, and picked by index per event: building it per event
+// (template literals, toLowerCase) was allocation and time in the profile.
+// The strings are exactly those the per-event code used to build.
+
+/** `${first} ${last}`, at `first × LAST_NAMES.length + last`. */
+const FULL_NAMES: readonly string[] = FIRST_NAMES.flatMap((f) => LAST_NAMES.map((l) => `${f} ${l}`));
+/** The part of the e-mail address before the person's id: `${first}.${last}`, lower case. */
+const EMAIL_NAMES: readonly string[] = FIRST_NAMES.flatMap((f) =>
+  LAST_NAMES.map((l) => `${f.toLowerCase()}.${l.toLowerCase()}`),
+);
+/** `${adjective} ${noun}`, at `adjective × ITEM_NOUNS.length + noun`. */
+const ITEM_NAMES: readonly string[] = ITEM_ADJECTIVES.flatMap((a) => ITEM_NOUNS.map((n) => `${a} ${n}`));
 
 const HOT_URLS: readonly string[] = HOT_CHANNELS.map(
   (c, i) => `https://www.nexmark.com/${c.toLowerCase()}/item.htm?query=1&channel_id=${i}`,
 );
-let coldChannels: string[] | undefined;
-let coldUrls: string[] | undefined;
-function coldChannel(n: number): number {
-  if (!coldChannels) {
-    coldChannels = [];
-    coldUrls = [];
-    for (let i = 0; i < CHANNELS_NUMBER; i++) {
-      coldChannels.push(`channel-${i}`);
-      coldUrls.push(`https://www.nexmark.com/channel/${i}/item.htm?query=1&channel_id=${i}`);
-    }
+
+// The cold channels, their URLs and the 4-digit groups of credit card numbers
+// are built when the first generator is planned (not at import: 30,000
+// strings nobody may need).
+const COLD_CHANNELS: string[] = [];
+const COLD_URLS: string[] = [];
+/** `n` as 4 digits with leading zeros, at index `n` (0 ≤ n < 10,000). */
+const DIGITS4: string[] = [];
+function buildLazyTables(): void {
+  if (COLD_CHANNELS.length > 0) return;
+  for (let i = 0; i < CHANNELS_NUMBER; i++) {
+    COLD_CHANNELS.push(`channel-${i}`);
+    COLD_URLS.push(`https://www.nexmark.com/channel/${i}/item.htm?query=1&channel_id=${i}`);
   }
-  return n;
+  for (let n = 0; n < 10_000; n++) DIGITS4.push(String(n).padStart(4, '0'));
 }
 
-// ------------------------------------------------------------------ id arithmetic (Beam's NexmarkUtils)
-function lastBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
-  const epoch = Math.floor(index / c.totalProportion);
-  let offset = index - epoch * c.totalProportion;
-  if (offset >= c.personProportion) offset = c.personProportion - 1;
-  return epoch * c.personProportion + offset;
+// ------------------------------------------------------------------ the plan of a config
+/**
+ * What generating an event of one config needs, derived once: the settings,
+ * the sums and ranges the per-event code would otherwise recompute, the
+ * seed's hash and the padding table.
+ */
+interface Plan {
+  /** As an int32 (the PRNG seeding uses it so), a small integer to V8. */
+  readonly seedHash: number;
+  readonly extras: readonly string[];
+  readonly firstEventTimeMs: number;
+  readonly interEventDelayUs: number;
+  readonly outOfOrderFraction: number;
+  /** maxDisorderMs + 1: the jitter is uniform in [0, maxDisorderMs]. */
+  readonly disorderRange: number;
+  readonly totalProportion: number;
+  readonly personProportion: number;
+  readonly auctionProportion: number;
+  /** personProportion + auctionProportion: offsets from here on in a block are bids. */
+  readonly bidOffset: number;
+  readonly numActivePeople: number;
+  readonly numInFlightPeople: number;
+  readonly numInFlightAuctions: number;
+  readonly auctionIdLead: number;
+  readonly hotAuctionRatio: number;
+  readonly hotBidderRatio: number;
+  readonly hotSellerRatio: number;
+  readonly numCategories: number;
+  readonly minAuctionLengthMs: number;
+  /** maxAuctionLengthMs − minAuctionLengthMs + 1. */
+  readonly auctionLengthRange: number;
 }
 
-function lastBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
-  let epoch = Math.floor(index / c.totalProportion);
-  let offset = index - epoch * c.totalProportion;
-  if (offset < c.personProportion) {
-    epoch--;
-    offset = c.auctionProportion - 1;
-  } else if (offset >= c.personProportion + c.auctionProportion) {
-    offset = c.auctionProportion - 1;
-  } else {
-    offset -= c.personProportion;
-  }
-  return Math.max(0, epoch * c.auctionProportion + offset);
+/**
+ * Makes the plan of a config. An object literal whose every field starts
+ * with its final value, not a class: class fields without an initializer
+ * (compiled as `[[Define]]` fields) start as `undefined`, so V8 would store
+ * them as generic tagged values and check the type of each on every read;
+ * here the integers are known small integers and the fractions known doubles.
+ */
+function makePlan(c: ResolvedNexmarkConfig): Plan {
+  buildLazyTables();
+  return {
+    seedHash: fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995) | 0,
+    extras: extraTable(c.extraSize),
+    firstEventTimeMs: c.firstEventTimeMs,
+    interEventDelayUs: c.interEventDelayUs,
+    outOfOrderFraction: c.outOfOrderFraction,
+    disorderRange: c.maxDisorderMs + 1,
+    totalProportion: c.totalProportion,
+    personProportion: c.personProportion,
+    auctionProportion: c.auctionProportion,
+    bidOffset: c.personProportion + c.auctionProportion,
+    numActivePeople: c.numActivePeople,
+    numInFlightPeople: c.numInFlightPeople,
+    numInFlightAuctions: c.numInFlightAuctions,
+    auctionIdLead: c.auctionIdLead,
+    hotAuctionRatio: c.hotAuctionRatio,
+    hotBidderRatio: c.hotBidderRatio,
+    hotSellerRatio: c.hotSellerRatio,
+    numCategories: c.numCategories,
+    minAuctionLengthMs: c.minAuctionLengthMs,
+    auctionLengthRange: c.maxAuctionLengthMs - c.minAuctionLengthMs + 1,
+  };
 }
 
-function nextBase0PersonId(c: ResolvedNexmarkConfig, index: number): number {
-  const numPeople = lastBase0PersonId(c, index) + 1;
-  const active = Math.min(numPeople, c.numActivePeople);
-  return numPeople - active + nextInt(active + c.numInFlightPeople);
-}
-
-function nextBase0AuctionId(c: ResolvedNexmarkConfig, index: number): number {
-  const maxAuction = lastBase0AuctionId(c, index);
-  const minAuction = Math.max(maxAuction - c.numInFlightAuctions, 0);
-  return minAuction + nextInt(maxAuction - minAuction + 1 + c.auctionIdLead);
-}
-
-/** Price in cents, log-uniform between 1.00 and 1,000,000.00 (Nexmark's nextPrice). */
-function nextPrice(): number {
-  // 10^(6x) = e^(6x·ln 10); Math.exp is cheaper than Math.pow.
-  return Math.round(Math.exp(nextFloat() * 13.815510557964274) * 100);
-}
-
-function pad4(n: number): string {
-  return n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : `${n}`;
-}
-
-// ------------------------------------------------------------------ events
 const resolvedCache = new WeakMap<NexmarkConfig, ResolvedNexmarkConfig>();
-const seedHashes = new WeakMap<ResolvedNexmarkConfig, number>();
+const plans = new WeakMap<ResolvedNexmarkConfig, Plan>();
 
 function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
   if ((config as Partial<ResolvedNexmarkConfig>).resolved === true) return config as ResolvedNexmarkConfig;
@@ -261,13 +312,174 @@ function resolved(config: NexmarkConfig): ResolvedNexmarkConfig {
   return r;
 }
 
-function seedHash(c: ResolvedNexmarkConfig): number {
-  let h = seedHashes.get(c);
-  if (h === undefined) {
-    h = fmix32((c.seed >>> 0) ^ fmix32(Math.floor(c.seed / 4294967296) >>> 0) ^ 0x5bd1e995);
-    seedHashes.set(c, h);
+function planOf(c: ResolvedNexmarkConfig): Plan {
+  let plan = plans.get(c);
+  if (plan === undefined) {
+    plan = makePlan(c);
+    plans.set(c, plan);
   }
-  return h;
+  return plan;
+}
+
+// ------------------------------------------------------------------ id arithmetic (Beam's NexmarkUtils)
+// `epoch` and `offset` locate an event in the blocks of `totalProportion`
+// events: index = epoch × totalProportion + offset.
+
+function lastBase0PersonId(g: Plan, epoch: number, offset: number): number {
+  return epoch * g.personProportion + (offset >= g.personProportion ? g.personProportion - 1 : offset);
+}
+
+function lastBase0AuctionId(g: Plan, epoch: number, offset: number): number {
+  if (offset < g.personProportion) {
+    epoch--;
+    offset = g.auctionProportion - 1;
+  } else if (offset >= g.bidOffset) {
+    offset = g.auctionProportion - 1;
+  } else {
+    offset -= g.personProportion;
+  }
+  return Math.max(0, epoch * g.auctionProportion + offset);
+}
+
+/** A recent person (or one in flight) from draw `u`, given the last person id (`lastBase0PersonId`). */
+function nextBase0PersonId(g: Plan, lastPerson: number, u: number): number {
+  const numPeople = lastPerson + 1;
+  const active = Math.min(numPeople, g.numActivePeople);
+  return numPeople - active + uniformInt(u, active + g.numInFlightPeople);
+}
+
+/** A recent auction (or one a little ahead) from draw `u`, given the last auction id (`lastBase0AuctionId`). */
+function nextBase0AuctionId(g: Plan, maxAuction: number, u: number): number {
+  const minAuction = Math.max(maxAuction - g.numInFlightAuctions, 0);
+  return minAuction + uniformInt(u, maxAuction - minAuction + 1 + g.auctionIdLead);
+}
+
+// ------------------------------------------------------------------ events
+// Each event reads its draws in a fixed order (that order is the event:
+// changing it changes every later field); `k` is the index of the next
+// unread draw. Object literals list the fields in the model's order, so each
+// type has one hidden class and JSON.stringify writes the same bytes as ever.
+
+/** Draws: hot auction?, [cold: which auction], hot bidder?, [cold: which bidder], price, hot channel?, channel — at most 7. */
+function nextBid(g: Plan, epoch: number, offset: number, time: number, extra: string, k: number): Bid {
+  const d = DRAWS;
+  const lastAuction = lastBase0AuctionId(g, epoch, offset);
+  let auction: number;
+  if (uniformInt(d[k++]!, g.hotAuctionRatio) > 0) {
+    auction = Math.floor(lastAuction / g.hotAuctionRatio) * g.hotAuctionRatio;
+  } else {
+    auction = nextBase0AuctionId(g, lastAuction, d[k++]!);
+  }
+  const lastPerson = lastBase0PersonId(g, epoch, offset);
+  let bidder: number;
+  if (uniformInt(d[k++]!, g.hotBidderRatio) > 0) {
+    bidder = Math.floor(lastPerson / g.hotBidderRatio) * g.hotBidderRatio + 1;
+  } else {
+    bidder = nextBase0PersonId(g, lastPerson, d[k++]!);
+  }
+  const price = priceOf(d[k++]!);
+  let channel: string;
+  let url: string;
+  if (uniformInt(d[k++]!, 10) > 0) {
+    const c = uniformInt(d[k]!, HOT_CHANNELS.length);
+    channel = HOT_CHANNELS[c]!;
+    url = HOT_URLS[c]!;
+  } else {
+    const c = uniformInt(d[k]!, CHANNELS_NUMBER);
+    channel = COLD_CHANNELS[c]!;
+    url = COLD_URLS[c]!;
+  }
+  return {
+    auction: auction + FIRST_AUCTION_ID,
+    bidder: bidder + FIRST_PERSON_ID,
+    price,
+    channel,
+    url,
+    dateTime: time,
+    extra,
+  };
+}
+
+/** Draws: first name, last name, city, e-mail domain, 4 groups of card digits — 8. */
+function nextPerson(g: Plan, epoch: number, offset: number, time: number, extra: string, k: number): Person {
+  const d = DRAWS;
+  const id = epoch * g.personProportion + offset + FIRST_PERSON_ID;
+  const first = uniformInt(d[k]!, FIRST_NAMES.length);
+  const name = first * LAST_NAMES.length + uniformInt(d[k + 1]!, LAST_NAMES.length);
+  const cityState = US_CITIES[uniformInt(d[k + 2]!, US_CITIES.length)]!;
+  const domain = EMAIL_DOMAINS[uniformInt(d[k + 3]!, EMAIL_DOMAINS.length)]!;
+  return {
+    id,
+    name: FULL_NAMES[name]!,
+    emailAddress: `${EMAIL_NAMES[name]!}${id}@${domain}`,
+    creditCard: `${DIGITS4[uniformInt(d[k + 4]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 5]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 6]!, 10000)]!} ${DIGITS4[uniformInt(d[k + 7]!, 10000)]!}`,
+    city: cityState[0],
+    state: cityState[1],
+    dateTime: time,
+    extra,
+  };
+}
+
+/**
+ * Draws: hot seller?, [cold: which seller], initial bid, reserve's increment,
+ * adjective, noun, description length, description start, auction length, category — at most 10.
+ */
+function nextAuction(
+  g: Plan,
+  epoch: number,
+  offset: number,
+  time: number,
+  extra: string,
+  k: number,
+): Auction {
+  const d = DRAWS;
+  const id = epoch * g.auctionProportion + (offset - g.personProportion) + FIRST_AUCTION_ID;
+  const lastPerson = lastBase0PersonId(g, epoch, offset);
+  let seller: number;
+  if (uniformInt(d[k++]!, g.hotSellerRatio) > 0) {
+    seller = Math.floor(lastPerson / g.hotSellerRatio) * g.hotSellerRatio;
+  } else {
+    seller = nextBase0PersonId(g, lastPerson, d[k++]!);
+  }
+  const initialBid = priceOf(d[k]!);
+  const reserve = initialBid + priceOf(d[k + 1]!);
+  const itemName =
+    uniformInt(d[k + 2]!, ITEM_ADJECTIVES.length) * ITEM_NOUNS.length +
+    uniformInt(d[k + 3]!, ITEM_NOUNS.length);
+  const descriptionLength = 20 + uniformInt(d[k + 4]!, 21);
+  const descriptionStart = uniformInt(d[k + 5]!, POOL_SIZE);
+  return {
+    id,
+    itemName: ITEM_NAMES[itemName]!,
+    description: POOL.substring(descriptionStart, descriptionStart + descriptionLength),
+    initialBid,
+    reserve,
+    dateTime: time,
+    expires: time + g.minAuctionLengthMs + uniformInt(d[k + 6]!, g.auctionLengthRange),
+    seller: seller + FIRST_PERSON_ID,
+    category: FIRST_CATEGORY_ID + uniformInt(d[k + 7]!, g.numCategories),
+    extra,
+  };
+}
+
+/**
+ * Event `index` of the plan's stream: what every public entry point ends in.
+ * Draws: out of order?, [yes: by how much], padding — at most 3, then the type's.
+ */
+function generate(index: number, g: Plan): NexmarkEvent {
+  const epoch = Math.floor(index / g.totalProportion);
+  const offset = index - epoch * g.totalProportion;
+  const type = offset >= g.bidOffset ? 2 : offset < g.personProportion ? 0 : 1;
+  fillDraws(g.seedHash, index, type === 2 ? BID_DRAWS : type === 0 ? PERSON_DRAWS : AUCTION_DRAWS);
+  const d = DRAWS;
+  let k = 0;
+  let time = g.firstEventTimeMs + Math.floor((index * g.interEventDelayUs) / 1000);
+  if (uniform(d[k++]!) < g.outOfOrderFraction) time -= uniformInt(d[k++]!, g.disorderRange);
+  const extra = g.extras[d[k++]! & (EXTRA_TABLE_SIZE - 1)]!;
+  // Bids first: 46 of every 50 events.
+  if (type === 2) return { event_type: 2, bid: nextBid(g, epoch, offset, time, extra, k) };
+  if (type === 0) return { event_type: 0, person: nextPerson(g, epoch, offset, time, extra, k) };
+  return { event_type: 1, auction: nextAuction(g, epoch, offset, time, extra, k) };
 }
 
 /** Which kind of event index `index` is: 0 person, 1 auction, 2 bid. Cheap; does not generate the event. */
@@ -283,103 +495,12 @@ export function nominalTime(index: number, config: NexmarkConfig): number {
   return c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
 }
 
-function generateResolved(index: number, c: ResolvedNexmarkConfig, h: number): NexmarkEvent {
-  seedRng(h, index);
-  let time = c.firstEventTimeMs + Math.floor((index * c.interEventDelayUs) / 1000);
-  if (nextFloat() < c.outOfOrderFraction) time -= nextInt(c.maxDisorderMs + 1);
-  const epoch = Math.floor(index / c.totalProportion);
-  const offset = index - epoch * c.totalProportion;
-  const extra = extraTable(c.extraSize)[nextU32() & (EXTRA_TABLE_SIZE - 1)]!;
-
-  if (offset >= c.personProportion + c.auctionProportion) {
-    let auction: number;
-    if (nextInt(c.hotAuctionRatio) > 0) {
-      auction = Math.floor(lastBase0AuctionId(c, index) / c.hotAuctionRatio) * c.hotAuctionRatio;
-    } else {
-      auction = nextBase0AuctionId(c, index);
-    }
-    let bidder: number;
-    if (nextInt(c.hotBidderRatio) > 0) {
-      bidder = Math.floor(lastBase0PersonId(c, index) / c.hotBidderRatio) * c.hotBidderRatio + 1;
-    } else {
-      bidder = nextBase0PersonId(c, index);
-    }
-    const price = nextPrice();
-    let channel: string;
-    let url: string;
-    if (nextInt(10) > 0) {
-      const k = nextInt(HOT_CHANNELS.length);
-      channel = HOT_CHANNELS[k]!;
-      url = HOT_URLS[k]!;
-    } else {
-      const k = coldChannel(nextInt(CHANNELS_NUMBER));
-      channel = coldChannels![k]!;
-      url = coldUrls![k]!;
-    }
-    const bid: Bid = {
-      auction: auction + FIRST_AUCTION_ID,
-      bidder: bidder + FIRST_PERSON_ID,
-      price,
-      channel,
-      url,
-      dateTime: time,
-      extra,
-    };
-    return { event_type: 2, bid };
-  }
-
-  if (offset < c.personProportion) {
-    const id = epoch * c.personProportion + offset + FIRST_PERSON_ID;
-    const first = FIRST_NAMES[nextInt(FIRST_NAMES.length)]!;
-    const last = LAST_NAMES[nextInt(LAST_NAMES.length)]!;
-    const cityState = US_CITIES[nextInt(US_CITIES.length)]!;
-    const domain = EMAIL_DOMAINS[nextInt(EMAIL_DOMAINS.length)]!;
-    const person: Person = {
-      id,
-      name: `${first} ${last}`,
-      emailAddress: `${first.toLowerCase()}.${last.toLowerCase()}${id}@${domain}`,
-      creditCard: `${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))} ${pad4(nextInt(10000))}`,
-      city: cityState[0],
-      state: cityState[1],
-      dateTime: time,
-      extra,
-    };
-    return { event_type: 0, person };
-  }
-
-  const id = epoch * c.auctionProportion + (offset - c.personProportion) + FIRST_AUCTION_ID;
-  let seller: number;
-  if (nextInt(c.hotSellerRatio) > 0) {
-    seller = Math.floor(lastBase0PersonId(c, index) / c.hotSellerRatio) * c.hotSellerRatio;
-  } else {
-    seller = nextBase0PersonId(c, index);
-  }
-  const initialBid = nextPrice();
-  const reserve = initialBid + nextPrice();
-  const adjective = ITEM_ADJECTIVES[nextInt(ITEM_ADJECTIVES.length)]!;
-  const noun = ITEM_NOUNS[nextInt(ITEM_NOUNS.length)]!;
-  const auction: Auction = {
-    id,
-    itemName: `${adjective} ${noun}`,
-    description: poolString(20 + nextInt(21)),
-    initialBid,
-    reserve,
-    dateTime: time,
-    expires: time + c.minAuctionLengthMs + nextInt(c.maxAuctionLengthMs - c.minAuctionLengthMs + 1),
-    seller: seller + FIRST_PERSON_ID,
-    category: FIRST_CATEGORY_ID + nextInt(c.numCategories),
-    extra,
-  };
-  return { event_type: 1, auction };
-}
-
 /**
  * Generates event number `index` (0-based). Pure: the result depends only on
  * `index` and `config` (seed and settings).
  */
 export function generateEvent(index: number, config: NexmarkConfig): NexmarkEvent {
-  const c = resolved(config);
-  return generateResolved(index, c, seedHash(c));
+  return generate(index, planOf(resolved(config)));
 }
 
 /** Options of a {@link NexmarkGenerator}: the generator settings plus the share of the stream to produce. */
@@ -410,7 +531,7 @@ export class NexmarkGenerator {
   readonly subtaskIndex: number;
   /** Number of subtasks the stream is split over. */
   readonly parallelism: number;
-  private readonly hash: number;
+  private readonly plan: Plan;
   private nextIdx: number;
   private readonly ratePerSubtask: number;
   private startedAt: number | undefined;
@@ -428,7 +549,7 @@ export class NexmarkGenerator {
     if (events !== undefined && !(Number.isInteger(events) && events >= 0))
       throw new RangeError(`NexmarkGenerator: events must be a non-negative integer (got ${events})`);
     this.config = resolveConfig(config);
-    this.hash = seedHash(this.config);
+    this.plan = planOf(this.config);
     this.events = events ?? Number.POSITIVE_INFINITY;
     this.subtaskIndex = subtaskIndex;
     this.parallelism = parallelism;
@@ -455,7 +576,7 @@ export class NexmarkGenerator {
     if (index >= this.events) throw new RangeError('NexmarkGenerator: no more events');
     this.nextIdx = index + this.parallelism;
     this.emitted++;
-    return generateResolved(index, this.config, this.hash);
+    return generate(index, this.plan);
   }
 
   /**
@@ -464,12 +585,13 @@ export class NexmarkGenerator {
    */
   nextBatch(out: NexmarkEvent[], max: number): number {
     let n = 0;
-    const c = this.config;
-    const h = this.hash;
+    const plan = this.plan;
+    const end = this.events;
+    const step = this.parallelism;
     let index = this.nextIdx;
-    while (n < max && index < this.events) {
-      out[n++] = generateResolved(index, c, h);
-      index += this.parallelism;
+    while (n < max && index < end) {
+      out[n++] = generate(index, plan);
+      index += step;
     }
     this.nextIdx = index;
     this.emitted += n;

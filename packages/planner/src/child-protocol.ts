@@ -9,9 +9,17 @@ import type { ErrorJSON } from '@freshet/errors';
  */
 export type { PlanOverrides };
 
-/** Parent → child: plan this bundle. */
+/**
+ * Parent → child: plan this bundle. The bundle travels as text: the child
+ * writes it into its private directory and imports it from there, so the
+ * sandbox mounts none of the host's data directories.
+ */
 export interface ChildRequest {
+  /** Where the host keeps the bundle (for messages only). */
   bundlePath: string;
+  bundleSource: string;
+  /** The child's private, writable directory. */
+  workDir: string;
   args: string[];
   overrides: PlanOverrides;
 }

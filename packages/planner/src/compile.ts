@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isBuiltin } from 'node:module';
 import * as esbuild from 'esbuild';
 import { API_SHIM_SOURCE } from '@freshet/runtime';
 import { codeFrame } from './diagnostics.js';
@@ -90,6 +91,31 @@ function providedApi(): esbuild.Plugin {
 }
 
 /**
+ * esbuild plugin for uploads (a program given as source): it may import only
+ * `@freshet/api` and Node built-ins. Without it an upload could pull any file
+ * the host can read into its bundle (`import secrets from '/etc/app.json'`)
+ * or into a diagnostic's code frame.
+ */
+function singleFileUpload(): esbuild.Plugin {
+  return {
+    name: 'freshet-single-file-upload',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point' || args.path.startsWith('@freshet/')) return undefined;
+        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        return {
+          errors: [
+            {
+              text: `An uploaded program is one file: it may import only '@freshet/api' and Node built-ins, not '${args.path}' (bundle other files and packages with the CLI: freshet submit)`,
+            },
+          ],
+        };
+      });
+    },
+  };
+}
+
+/**
  * Bundles a program with esbuild and stores the bundle under its sha256.
  *
  * `.ts`, `.mts`, `.js` and `.mjs` programs are accepted. Errors come back as
@@ -133,7 +159,7 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
       banner: {
         js: "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);",
       },
-      plugins: [providedApi()],
+      plugins: fromSource ? [providedApi(), singleFileUpload()] : [providedApi()],
     });
   } catch (err) {
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });

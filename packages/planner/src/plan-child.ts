@@ -2,9 +2,11 @@
  * The plan child: a short-lived Node process started by `planInSandbox`. It
  * waits for one request on its IPC channel, runs the program's plan
  * (`loadStreamGraph`), replies with the StreamGraph JSON or the program's
- * error, and exits. It runs with an empty environment and a small heap; the
- * parent enforces the time limit.
+ * error, and exits. It runs isolated (see `isolation.ts`) with an empty
+ * environment and a small heap; the parent enforces the time and memory limits.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { streamGraphToJson } from '@freshet/graph';
 import { errorToJSON, type ErrorJSON } from '@freshet/errors';
 import { loadStreamGraph } from '@freshet/runtime';
@@ -31,7 +33,9 @@ function describe(err: unknown): ErrorJSON {
 async function handle(request: ChildRequest): Promise<void> {
   let reply: ChildReply;
   try {
-    const graph = await loadStreamGraph({ bundlePath: request.bundlePath, args: request.args, ...request.overrides });
+    const bundlePath = join(request.workDir, 'program.mjs');
+    await writeFile(bundlePath, request.bundleSource);
+    const graph = await loadStreamGraph({ bundlePath, args: request.args, ...request.overrides });
     reply = { type: 'graph', graph: streamGraphToJson(graph) };
   } catch (err) {
     reply = { type: 'error', error: describe(err) };

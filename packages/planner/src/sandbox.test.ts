@@ -48,6 +48,15 @@ describe('planInSandbox', () => {
     expect(other.planHash).not.toBe(a.planHash);
   });
 
+  it('answers 20 concurrent plans, none taken for a crash (the reply may arrive after the exit)', async () => {
+    const path = await bundle('wordcount.ts');
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => planInSandbox(path, [`w${i}`])),
+    );
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+    expect(failures).toEqual([]);
+  }, 120_000);
+
   it('reports the program exception with its source-mapped stack', async () => {
     const err = await planError(planInSandbox(await bundle('throws.ts'), ['nope']));
     expect(err.reason).toBe('exception');
@@ -92,8 +101,10 @@ describe('planInSandbox', () => {
       const source = graph.nodes[0]!.spec.source;
       const visible = source?.type === 'elements' ? source.elements : [];
       expect(visible[0]).toBe('keys:');
-      // Only what Node itself adds for the IPC channel.
-      expect(visible.slice(1).filter((k) => !String(k).startsWith('NODE_CHANNEL_'))).toEqual([]);
+      // Only what Node itself adds for the IPC channel, and the working directory bubblewrap sets (PWD=/tmp).
+      expect(visible.slice(1).filter((k) => !String(k).startsWith('NODE_CHANNEL_') && k !== 'PWD')).toEqual(
+        [],
+      );
       expect(visible).not.toContain('DATABASE_URL');
       expect(visible).not.toContain('PATH');
       expect(visible).not.toContain('HOME');

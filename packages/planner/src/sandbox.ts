@@ -1,25 +1,37 @@
 /**
  * Plan mode in an isolated child process: the program only builds its
- * StreamGraph, under a time limit, a heap limit and an empty environment
- * (no DATABASE_URL, no secrets). Whatever the program does (loop forever,
- * allocate without bound, throw, exit), the caller gets a StreamGraph or a
- * {@link PlanError} and lives on.
+ * StreamGraph, under a time limit, a memory limit, an empty environment and
+ * the isolation of `isolation.ts` (bubblewrap namespaces where available,
+ * Node's permission model, an unprivileged user). Whatever the program does
+ * (loop forever, allocate without bound, throw, exit, read the host's
+ * `/proc`, signal it, open sockets, spawn processes, write files), the
+ * caller gets a StreamGraph or a {@link PlanError} and lives on.
  */
-import { fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { StreamGraphJson } from '@freshet/graph';
 import { defineErrorClass, errorFromJSON, InvalidProgramError, type ErrorJSON } from '@freshet/errors';
 import { computePlanHash } from '@freshet/runtime';
 import type { ChildReply, ChildRequest, PlanOverrides } from './child-protocol.js';
-import { findHostPackageDir, planChildScript, runningFromSources } from './host.js';
+import { planChildEntry } from './host.js';
+import { bwrapArgs, detectIsolation, type IsolationMode } from './isolation.js';
 
 export type { PlanOverrides } from './child-protocol.js';
 
+/** How a host wants its plan children isolated. */
+export interface PlanSandboxOptions {
+  /** Directories the program must not see even inside the package tree (the host's data directory). */
+  hide?: readonly string[];
+  /** @default 'auto' (bubblewrap when it works here) */
+  isolation?: IsolationMode;
+}
+
 /** Limits of one plan run. */
-export interface PlanLimits {
+export interface PlanLimits extends PlanSandboxOptions {
   /** Time the program may take to build its graph (after the child started). @default 10000 */
   timeoutMs?: number;
   /** V8 old-space limit of the child (`--max-old-space-size`), in MiB. @default 256 */
@@ -110,18 +122,12 @@ export interface PlanResult {
 
 const OUTPUT_LIMIT = 64 * 1024;
 
-function tsxImportUrl(): string {
-  const dir = findHostPackageDir('tsx');
-  if (!dir) throw new Error('tsx is needed to plan from TypeScript sources; install it in @freshet/planner');
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
-  const entry = pkg.exports?.['.'];
-  return pathToFileURL(join(dir, typeof entry === 'string' ? entry : 'dist/loader.mjs')).href;
-}
-
-function childExecArgv(maxOldSpaceMiB: number): string[] {
-  const argv = [`--max-old-space-size=${maxOldSpaceMiB}`, '--enable-source-maps'];
-  // From sources (Vitest, tsx) the child is a .ts file and the workspace packages resolve to their sources.
-  if (runningFromSources) argv.push('--conditions=@freshet/source', '--import', tsxImportUrl());
+function childExecArgv(maxOldSpaceMiB: number, permissionFlag: string | undefined, readable: string[], workDir: string): string[] {
+  const argv = [`--max-old-space-size=${maxOldSpaceMiB}`, '--enable-source-maps', '--disable-warning=ExperimentalWarning'];
+  if (permissionFlag !== undefined) {
+    // Reads of the package tree and the private directory, writes only there; no child processes or workers.
+    argv.push(permissionFlag, ...[...readable, workDir].map((dir) => `--allow-fs-read=${dir}`), `--allow-fs-write=${workDir}`);
+  }
   return argv;
 }
 
@@ -133,6 +139,44 @@ function rssBytes(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `pid` and its descendants (bubblewrap's init and the Node process below it), from /proc. */
+function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [pid];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      let children = parents.get(ppid);
+      if (children === undefined) parents.set(ppid, (children = []));
+      children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** The private directory of one plan run, outside bubblewrap (inside, it is the sandbox's own tmpfs /tmp). */
+async function privateDir(owner: { uid: number; gid: number } | undefined): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'freshet-plan-'));
+  if (owner !== undefined) await chown(dir, owner.uid, owner.gid);
+  return dir;
+}
+
+/** The isolation layers plan children get in this process, for the host's start-up log. */
+export function describePlanSandbox(mode: IsolationMode = 'auto'): string {
+  return detectIsolation(mode).description;
 }
 
 /**
@@ -154,7 +198,30 @@ export function planInSandbox(
   const startupTimeoutMs = limits.startupTimeoutMs ?? 30_000;
   const absBundle = resolve(bundlePath);
   if (!existsSync(absBundle)) return Promise.reject(new PlanError(`Program bundle ${bundlePath} does not exist`, 'crash', '', ''));
+  const isolation = detectIsolation(limits.isolation);
 
+  return (async () => {
+    const bundleSource = await readFile(absBundle, 'utf8');
+    // Inside bubblewrap the sandbox's own tmpfs; otherwise a fresh directory only the child's user owns.
+    const hostDir = isolation.bwrap === undefined ? await privateDir(isolation.runAs) : undefined;
+    const workDir = hostDir ?? '/tmp';
+    const execArgv = childExecArgv(maxOldSpaceMiB, isolation.permissionFlag, [isolation.packageRoot], workDir);
+    const planChildScript = await planChildEntry();
+    const command =
+      isolation.bwrap === undefined
+        ? { file: process.execPath, args: [...execArgv, planChildScript] }
+        : {
+            file: isolation.bwrap,
+            args: [...bwrapArgs(isolation.packageRoot, limits.hide), '--', process.execPath, ...execArgv, planChildScript],
+          };
+    try {
+      return await runChild(command, { bundlePath: absBundle, bundleSource, workDir, args, overrides });
+    } finally {
+      if (hostDir !== undefined) await rm(hostDir, { recursive: true, force: true });
+    }
+  })();
+
+  function runChild(command: { file: string; args: string[] }, request: ChildRequest): Promise<PlanResult> {
   return new Promise<PlanResult>((resolvePlan, rejectPlan) => {
     let stdout = '';
     let stderr = '';
@@ -162,15 +229,15 @@ export function planInSandbox(
     let killedFor: 'timeout' | 'memory' | 'aborted' | 'startup' | undefined;
     let startedAt = 0;
     let reply: ChildReply | undefined;
+    let tree: number[] = [];
     const timers: NodeJS.Timeout[] = [];
 
-    const child: ChildProcess = fork(planChildScript, [], {
-      execPath: process.execPath,
-      execArgv: childExecArgv(maxOldSpaceMiB),
-      // Nothing of the host's environment: no DATABASE_URL, no tokens.
+    const child: ChildProcess = spawn(command.file, command.args, {
+      // Nothing of the host's environment: no DATABASE_URL, no tokens. (Node adds only the IPC channel's fd.)
       env: {},
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
+      ...(isolation.runAs ?? {}),
     });
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       if (stdout.length < OUTPUT_LIMIT) stdout += chunk.slice(0, OUTPUT_LIMIT - stdout.length);
@@ -194,8 +261,12 @@ export function planInSandbox(
       kill('startup');
     }, startupTimeoutMs));
     const poll = setInterval(() => {
-      const rss = child.pid === undefined ? undefined : rssBytes(child.pid);
-      if (rss !== undefined && rss > maxRss) kill('memory');
+      if (child.pid === undefined) return;
+      // Under bubblewrap the program is a grandchild: watch the whole tree once it is known.
+      const pids = tree.length > 0 ? tree : [child.pid];
+      let rss = 0;
+      for (const pid of pids) rss += rssBytes(pid) ?? 0;
+      if (rss > maxRss) kill('memory');
     }, 100);
     timers.push(poll);
 
@@ -203,29 +274,38 @@ export function planInSandbox(
       if (message.type === 'ready') {
         clearTimeout(timers[0]);
         startedAt = performance.now();
+        if (isolation.bwrap !== undefined && child.pid !== undefined) tree = processTree(child.pid);
         timers.push(setTimeout(() => {
           kill('timeout');
         }, timeoutMs));
-        const request: ChildRequest = { bundlePath: absBundle, args, overrides };
         child.send(request);
         return;
       }
+      // The answer settles the run at once: the child's exit may be seen before its last message.
       reply = message;
+      settleWithReply(message, performance.now() - startedAt);
     });
 
     child.on('error', (err) => {
       finish(new PlanError(`The plan child could not run: ${err.message}`, 'crash', stdout, stderr));
     });
 
-    child.on('exit', (code, signal) => {
-      const durationMs = startedAt ? performance.now() - startedAt : 0;
-      const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
-      if (reply?.type === 'graph') {
-        finish({ graph: reply.graph, planHash: computePlanHash(reply.graph), stdout, stderr, durationMs });
-      } else if (reply?.type === 'error') {
-        const e = reply.error;
+    function settleWithReply(message: ChildReply, durationMs: number): void {
+      if (message.type === 'graph') {
+        finish({ graph: message.graph, planHash: computePlanHash(message.graph), stdout, stderr, durationMs });
+      } else if (message.type === 'error') {
+        const e = message.error;
         const detail = e.stack && e.stack.length > 0 ? e.stack : `${e.name}: ${e.message}`;
         finish(new PlanError(`Program failed while planning: ${detail}`, 'exception', stdout, stderr, e));
+      }
+    }
+
+    // 'close', not 'exit': it comes after the child's stdio and IPC channel are drained, so a reply
+    // sent just before exiting is never taken for a crash.
+    child.on('close', (code, signal) => {
+      const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
+      if (reply !== undefined && reply.type !== 'ready') {
+        settleWithReply(reply, startedAt ? performance.now() - startedAt : 0);
       } else if (killedFor === 'timeout') {
         finish(new PlanError(`Program did not finish planning within ${timeoutMs} ms (infinite loop?)`, 'timeout', stdout, stderr));
       } else if (killedFor === 'memory' || oom) {
@@ -254,4 +334,5 @@ export function planInSandbox(
       else resolvePlan(outcome);
     }
   });
+  }
 }

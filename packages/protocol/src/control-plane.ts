@@ -87,6 +87,11 @@ export interface ControlPlaneHandlers<Ctx> {
   ): Out<typeof DeclineCheckpointOutputSchema>;
 }
 
+/** Metadata of every control-plane procedure: who may call it (a TaskManager holding a session). */
+export interface ControlPlaneMeta {
+  access: 'taskManager';
+}
+
 const isNumbered = (c: NumberedCommand | TaskManagerCommand): c is NumberedCommand => 'command' in c;
 
 /**
@@ -95,8 +100,9 @@ const isNumbered = (c: NumberedCommand | TaskManagerCommand): c is NumberedComma
  * into its own router, next to procedures of its own.
  */
 export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlaneHandlers<Ctx>) {
-  const t = initTRPC.context<Ctx>().create();
-  const p = t.procedure;
+  const t = initTRPC.context<Ctx>().meta<ControlPlaneMeta>().create();
+  // Authenticated by the TaskManager's session in each input, never by an API token.
+  const p = t.procedure.meta({ access: 'taskManager' });
   // tRPC hands procedures its own rendering of the context type; it is the server's `Ctx`.
   const own = (ctx: unknown): Ctx => ctx as Ctx;
   return {

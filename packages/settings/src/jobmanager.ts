@@ -112,6 +112,61 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(100, 600_000)
       .defaultValue(10_000)
       .withDescription('time a program may take to build its graph in plan mode'),
+    maxJobParallelism: key('--max-job-parallelism <n>')
+      .env('FRESHET_MAX_JOB_PARALLELISM')
+      .intType(1, 4096)
+      .defaultValue(256)
+      .withDescription('highest parallelism a job vertex may have; plans above it are refused'),
+    compileConcurrency: key('--compile-concurrency <n>')
+      .env('FRESHET_COMPILE_CONCURRENCY')
+      .intType(1, 64)
+      .defaultValue(2)
+      .withDescription('uploads compiled at the same time'),
+    compileQueue: key('--compile-queue <n>')
+      .env('FRESHET_COMPILE_QUEUE')
+      .intType(0, 10_000)
+      .defaultValue(8)
+      .withDescription('uploads waiting to compile; beyond that an upload gets 429 with Retry-After'),
+    planConcurrency: key('--plan-concurrency <n>')
+      .env('FRESHET_PLAN_CONCURRENCY')
+      .intType(1, 64)
+      .defaultValue(2)
+      .withDescription('plan-mode sandboxes running at the same time'),
+    planQueue: key('--plan-queue <n>')
+      .env('FRESHET_PLAN_QUEUE')
+      .intType(0, 10_000)
+      .defaultValue(32)
+      .withDescription('plans and submits waiting for a sandbox; beyond that they get 429 with Retry-After'),
+    maxBatchSize: key('--max-batch-size <n>')
+      .env('FRESHET_MAX_BATCH_SIZE')
+      .intType(1, 1000)
+      .defaultValue(10)
+      .withDescription('most calls one batched tRPC request may carry; larger batches get 400'),
+    collectLimitPerJob: key('--collect-limit-per-job <n>')
+      .env('FRESHET_COLLECT_LIMIT_PER_JOB')
+      .intType(0, 10_000_000)
+      .defaultValue(10_000)
+      .withDescription("records of a job's collect sinks kept, over all its collect ids"),
+    collectLimitTotal: key('--collect-limit-total <n>')
+      .env('FRESHET_COLLECT_LIMIT_TOTAL')
+      .intType(0, 100_000_000)
+      .defaultValue(200_000)
+      .withDescription('collected records kept in memory over all running jobs'),
+    finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
+      .env('FRESHET_FINISHED_JOB_LINGER_MS')
+      .intType(0, 3_600_000)
+      .defaultValue(10_000)
+      .withDescription("how long an ended job stays in memory for late reports before only the database holds it"),
+    tlsCert: key('--tls-cert <file>')
+      .env('FRESHET_JOBMANAGER_TLS_CERT')
+      .pathType()
+      .noDefaultValue('plain HTTP')
+      .withDescription('PEM certificate (chain) to serve the API over HTTPS; needs --tls-key'),
+    tlsKey: key('--tls-key <file>')
+      .env('FRESHET_JOBMANAGER_TLS_KEY')
+      .pathType()
+      .noDefaultValue('plain HTTP')
+      .withDescription('PEM private key of --tls-cert'),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

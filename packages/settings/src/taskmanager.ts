@@ -28,6 +28,11 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       })
       .defaultValue('http://127.0.0.1:8081')
       .withDescription('base URL of the JobManager to register with'),
+    jobManagerCaFile: key('--jobmanager-ca <file>')
+      .env('FRESHET_JOBMANAGER_CA_FILE')
+      .pathType()
+      .noDefaultValue("the system's CAs")
+      .withDescription('PEM CA certificate(s) to trust for an https:// JobManager, besides the system ones'),
     slots: key('--slots <n>')
       .env('FRESHET_TASKMANAGER_SLOTS')
       .intType(1, 1024)

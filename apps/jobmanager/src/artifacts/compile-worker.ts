@@ -1,20 +1,21 @@
 /**
- * Worker thread that compiles and type-checks one upload. The TypeScript
- * checker is synchronous and takes seconds; off the main thread it cannot
- * stall heartbeats, state reports or the API. (No user code runs here:
- * compiling only reads the program.)
+ * Worker thread that type-checks one upload. The TypeScript checker is
+ * synchronous and takes seconds; off the main thread it cannot stall
+ * heartbeats, state reports or the API. It starts no process (esbuild runs
+ * on the main thread's long-lived service), so terminating it on a timeout
+ * leaves nothing behind. (No user code runs here: checking only reads it.)
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileProgram } from '@freshet/planner';
-import type { CompileRequest } from './compile.js';
+import { typecheckProgram } from '@freshet/planner';
+import type { TypecheckRequest } from './compile.js';
 
-const request = workerData as CompileRequest;
+const request = workerData as TypecheckRequest;
 try {
-  const result = await compileProgram(
+  const errors = typecheckProgram(
     { source: request.source, filename: request.filename },
-    { cacheDir: request.cacheDir, resolveDir: request.resolveDir },
+    { resolveDir: request.resolveDir },
   );
-  parentPort!.postMessage({ type: 'result', result });
+  parentPort!.postMessage({ type: 'result', errors });
 } catch (err) {
   parentPort!.postMessage({
     type: 'crash',

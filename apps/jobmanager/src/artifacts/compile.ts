@@ -1,7 +1,14 @@
+/**
+ * Compiling an upload: esbuild bundles it on the main thread (esbuild works
+ * in its own long-lived service process, which the main thread owns and
+ * reaps), then the TypeScript checker runs in a worker thread. A worker that
+ * starts no process can be terminated on a timeout without leaving a zombie
+ * behind — the esbuild service a worker thread starts outlives it as one.
+ */
 import { Worker } from 'node:worker_threads';
-import type { CompileResult } from '@freshet/planner';
+import { compileProgram, type CompileResult, type ProgramDiagnostic } from '@freshet/planner';
 
-/** What the compile worker needs. */
+/** What compiling an upload needs. */
 export interface CompileRequest {
   source: string;
   /** The sanitized display name (never a path). */
@@ -12,17 +19,38 @@ export interface CompileRequest {
   resolveDir: string;
 }
 
-type WorkerReply = { type: 'result'; result: CompileResult } | { type: 'crash'; message: string };
+/** What the type-check worker needs. */
+export type TypecheckRequest = Pick<CompileRequest, 'source' | 'filename' | 'resolveDir'>;
+
+type WorkerReply = { type: 'result'; errors: ProgramDiagnostic[] } | { type: 'crash'; message: string };
 
 const workerUrl = new URL(
   import.meta.url.endsWith('.ts') ? './compile-worker.ts' : './compile-worker.js',
   import.meta.url,
 );
 
-/** Compiles (and type-checks) an upload in a worker thread. */
-export function compileInWorker(request: CompileRequest, timeoutMs = 120_000): Promise<CompileResult> {
-  return new Promise<CompileResult>((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: request });
+/**
+ * Bundles and type-checks an upload. A bundle is stored as soon as it is
+ * built, even when type errors follow (it is content-addressed, and an
+ * artifact row, not the file, makes a program uploaded).
+ */
+export async function compileUpload(request: CompileRequest, timeoutMs = 120_000): Promise<CompileResult> {
+  const bundled = await compileProgram(
+    { source: request.source, filename: request.filename },
+    { cacheDir: request.cacheDir, resolveDir: request.resolveDir, typecheck: false },
+  );
+  if (!bundled.ok) return bundled;
+  const errors = await typecheckInWorker(request, timeoutMs);
+  return errors.length > 0 ? { ok: false, file: bundled.file, errors, warnings: bundled.warnings } : bundled;
+}
+
+/** Type-checks an upload in a worker thread; JavaScript uploads have no errors. */
+export function typecheckInWorker(request: TypecheckRequest, timeoutMs: number): Promise<ProgramDiagnostic[]> {
+  if (!/\.m?ts$/i.test(request.filename)) return Promise.resolve([]);
+  return new Promise<ProgramDiagnostic[]>((resolve, reject) => {
+    const worker = new Worker(workerUrl, {
+      workerData: { source: request.source, filename: request.filename, resolveDir: request.resolveDir },
+    });
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
@@ -33,13 +61,13 @@ export function compileInWorker(request: CompileRequest, timeoutMs = 120_000): P
     };
     const timer = setTimeout(() => {
       settle(() => {
-        reject(new Error(`Compiling the program took longer than ${timeoutMs} ms`));
+        reject(new Error(`Type-checking the program took longer than ${timeoutMs} ms`));
       });
     }, timeoutMs);
     worker.once('message', (reply: WorkerReply) => {
       settle(() => {
-        if (reply.type === 'result') resolve(reply.result);
-        else reject(new Error(`The compiler crashed: ${reply.message}`));
+        if (reply.type === 'result') resolve(reply.errors);
+        else reject(new Error(`The type checker crashed: ${reply.message}`));
       });
     });
     worker.once('error', (err) => {
@@ -49,7 +77,7 @@ export function compileInWorker(request: CompileRequest, timeoutMs = 120_000): P
     });
     worker.once('exit', (code) => {
       settle(() => {
-        reject(new Error(`The compile worker exited with code ${code} before answering`));
+        reject(new Error(`The type-check worker exited with code ${code} before answering`));
       });
     });
   });

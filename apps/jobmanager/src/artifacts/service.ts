@@ -12,7 +12,8 @@ import type { FreshetDatabase } from '@freshet/db';
 import type { ProgramDiagnostic } from '@freshet/planner';
 import { ProgramDiagnosticsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { compileInWorker } from './compile.js';
+import type { WorkQueue } from '../limits/work-queue.js';
+import { compileUpload } from './compile.js';
 
 /** An artifact as the API shows it. */
 export interface ArtifactInfo {
@@ -78,6 +79,8 @@ export interface ArtifactServiceOptions {
   /** Largest source accepted, bytes. */
   uploadLimitBytes: number;
   logger: Logger;
+  /** Bounds how many uploads compile at once and how many wait (429 beyond). */
+  compileQueue: WorkQueue;
 }
 
 /** Stores, compiles, lists and deletes uploaded programs. */
@@ -98,6 +101,16 @@ export class ArtifactService {
   /** Where a bundle lives, or undefined for a malformed digest (no path tricks possible). */
   bundlePath(bundleSha256: string): string | undefined {
     return SHA256.test(bundleSha256) ? join(this.#opts.dir, `${bundleSha256}.mjs`) : undefined;
+  }
+
+  /**
+   * Refuses an upload at once when the compile queue is full, before its
+   * body is read.
+   *
+   * @throws TooManyRequestsError
+   */
+  checkCapacity(): void {
+    this.#opts.compileQueue.check();
   }
 
   /** Creates the blob directory. */
@@ -149,12 +162,14 @@ export class ArtifactService {
       throw new InvalidInputError(`Program ${fileName} is not UTF-8 text`);
     }
     const started = performance.now();
-    const result = await compileInWorker({
-      source,
-      filename: fileName,
-      cacheDir: this.#opts.dir,
-      resolveDir: join(this.#opts.dir, 'tmp'),
-    });
+    const result = await this.#opts.compileQueue.run(() =>
+      compileUpload({
+        source,
+        filename: fileName,
+        cacheDir: this.#opts.dir,
+        resolveDir: join(this.#opts.dir, 'tmp'),
+      }),
+    );
     if (!result.ok) {
       const first = result.errors
         .slice(0, 3)

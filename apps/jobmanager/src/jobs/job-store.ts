@@ -78,6 +78,8 @@ export interface JobStore {
   recordEvent(jobId: string, event: JobEventInput, at: Date): Promise<void>;
   /** The job's root cause, for display. */
   setFailureCause(jobId: string, cause: string): Promise<void>;
+  /** An ended job leaves memory: its collected records and last metrics go to its row, where every later read finds them. */
+  archive(jobId: string, archived: { collected: unknown; metrics: unknown }): Promise<void>;
   /** What a failed execution's row says went wrong. */
   failureCauseOf(executionId: string): Promise<string | null>;
   /** The status of a job not in memory; null for an unknown id. */

@@ -2,7 +2,8 @@
  * Metrics in memory: the latest sample of every subtask (with rates derived
  * from its counters), per-vertex history at one-second resolution for the
  * last minutes, and the cluster's throughput (summed source out-rates).
- * Nothing here is persisted: after a restart the charts start empty.
+ * A job's metrics are persisted once, when the job ends and leaves memory
+ * ({@link MetricsStore.snapshot}); {@link archivedMetrics} reads them back.
  */
 import type { SubtaskMetricsSample } from '@freshet/protocol';
 
@@ -54,6 +55,20 @@ export interface VertexMetricsPoint extends VertexMetrics {
   t: number;
 }
 
+/** What `jobs.get` and `jobs.metrics` read a job's metrics from: the live store, or an archived snapshot. */
+export interface JobMetricsSource {
+  subtask(jobId: string, vertexId: string, subtaskIndex: number): SubtaskMetrics | null;
+  vertex(jobId: string, vertexId: string): VertexMetrics;
+  history(jobId: string): Record<string, VertexMetricsPoint[]>;
+}
+
+/** A job's metrics as stored when it leaves memory (the `jobs.metrics` column). */
+export interface MetricsSnapshot {
+  /** `vertexId#subtask` -> its last metrics. */
+  subtasks: Record<string, SubtaskMetrics & { vertexId: string }>;
+  history: Record<string, VertexMetricsPoint[]>;
+}
+
 interface SubtaskEntry {
   sample: SubtaskMetricsSample;
   metrics: SubtaskMetrics;
@@ -76,8 +91,8 @@ const ZERO: VertexMetrics = {
 const rate = (now: number, before: number, dtMs: number): number =>
   dtMs > 0 && now >= before ? ((now - before) * 1000) / dtMs : 0;
 
-/** Metrics of every job this JobManager ran since it started. */
-export class MetricsStore {
+/** Metrics of the jobs in this JobManager's memory. */
+export class MetricsStore implements JobMetricsSource {
   /** jobId -> `vertexId#subtask` -> latest. */
   readonly #latest = new Map<string, Map<string, SubtaskEntry>>();
   /** jobId -> vertexId -> points, oldest first. */
@@ -178,6 +193,25 @@ export class MetricsStore {
     return out;
   }
 
+  /** Whether the store holds anything of a job. */
+  has(jobId: string): boolean {
+    return this.#latest.has(jobId) || this.#history.has(jobId);
+  }
+
+  /** A job's metrics, to persist when it leaves memory. */
+  snapshot(jobId: string): MetricsSnapshot {
+    const subtasks: MetricsSnapshot['subtasks'] = {};
+    for (const [key, entry] of this.#latest.get(jobId) ?? [])
+      subtasks[key] = { ...entry.metrics, vertexId: entry.sample.vertexId };
+    return { subtasks, history: this.history(jobId) };
+  }
+
+  /** Drops a job's metrics (after {@link MetricsStore.snapshot} was persisted). */
+  forget(jobId: string): void {
+    this.#latest.delete(jobId);
+    this.#history.delete(jobId);
+  }
+
   /** Appends this second's cluster throughput (the caller sums source out-rates). */
   recordThroughput(recordsPerSec: number): void {
     const t = Math.floor(this.#now() / 1000) * 1000;
@@ -192,4 +226,38 @@ export class MetricsStore {
   throughput(): { recordsPerSec: number; history: { t: number; recordsPerSec: number }[] } {
     return { recordsPerSec: this.#throughput.at(-1)?.recordsPerSec ?? 0, history: [...this.#throughput] };
   }
+}
+
+/**
+ * The metrics of a job that left memory, from its snapshot (or none, for a
+ * job that never reported any): counters as they ended, rates zero.
+ */
+export function archivedMetrics(snapshot: MetricsSnapshot | null): JobMetricsSource {
+  const subtasks = snapshot?.subtasks ?? {};
+  return {
+    subtask: (_jobId, vertexId, subtaskIndex) => {
+      const m = subtasks[`${vertexId}#${subtaskIndex}`];
+      if (m === undefined) return null;
+      const { vertexId: _v, ...metrics } = m;
+      return metrics;
+    },
+    vertex: (_jobId, vertexId) => {
+      const out = { ...ZERO };
+      let watermark: number | null = Infinity;
+      let any = false;
+      for (const m of Object.values(subtasks)) {
+        if (m.vertexId !== vertexId) continue;
+        any = true;
+        out.recordsIn += m.recordsIn;
+        out.recordsOut += m.recordsOut;
+        out.bytesIn += m.bytesIn;
+        out.bytesOut += m.bytesOut;
+        if (m.inputWatermark === null) watermark = null;
+        else if (watermark !== null) watermark = Math.min(watermark, m.inputWatermark);
+      }
+      out.inputWatermark = any && watermark !== null && Number.isFinite(watermark) ? watermark : null;
+      return out;
+    },
+    history: () => snapshot?.history ?? {},
+  };
 }

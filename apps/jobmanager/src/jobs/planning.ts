@@ -4,9 +4,10 @@
  * JobManager's own process), then the optimizer turns its StreamGraph into a
  * JobGraph.
  */
-import { InvalidProgramError } from '@freshet/errors';
+import { InvalidInputError, InvalidProgramError } from '@freshet/errors';
 import { z } from 'zod';
-import { optimize, planInSandbox } from '@freshet/planner';
+import { optimize, planInSandbox, type PlanSandboxOptions } from '@freshet/planner';
+import type { WorkQueue } from '../limits/work-queue.js';
 import {
   PlanOverridesSchema,
   Sha256Schema,
@@ -33,6 +34,66 @@ export interface PlannedJob {
   planHash: string;
 }
 
+/** Options of {@link ProgramPlanner}. */
+export interface ProgramPlannerOptions {
+  /** Time limit of plan mode. */
+  timeoutMs: number;
+  /** Highest parallelism a vertex may have (`--max-job-parallelism`). */
+  maxJobParallelism: number;
+  /** Bounds how many sandboxes run at once and how many plans wait (429 beyond). */
+  queue: WorkQueue;
+  /** How the sandbox isolates the program (directories to hide from it). */
+  sandbox?: PlanSandboxOptions;
+}
+
+/**
+ * Plans programs for `jobs.plan` and `jobs.submit`: at most so many
+ * sandboxes at a time, and no job above the parallelism limit.
+ */
+export class ProgramPlanner {
+  readonly #opts: ProgramPlannerOptions;
+
+  constructor(opts: ProgramPlannerOptions) {
+    this.#opts = opts;
+  }
+
+  /**
+   * Plans a bundle in the sandbox and optimizes it.
+   *
+   * @throws InvalidInputError for a parallelism override above the limit (before any sandbox starts)
+   * @throws InvalidProgramError for a program that fails to plan, or plans a vertex above the limit
+   * @throws TooManyRequestsError when the plan queue is full
+   */
+  async plan(
+    bundlePath: string,
+    fileName: string,
+    args: string[],
+    overrides: PlanOverrides,
+  ): Promise<PlannedJob> {
+    const max = this.#opts.maxJobParallelism;
+    const limit = `the JobManager's limit is ${max} (--max-job-parallelism, FRESHET_MAX_JOB_PARALLELISM)`;
+    if (overrides.parallelism !== undefined && overrides.parallelism > max) {
+      throw new InvalidInputError(`Parallelism ${overrides.parallelism} is too high: ${limit}`, {
+        details: { parallelism: overrides.parallelism, limit: max },
+      });
+    }
+    return this.#opts.queue.run(() =>
+      planBundle(bundlePath, fileName, args, overrides, this.#opts.timeoutMs, this.#opts.sandbox, (graph) => {
+        // Checked on the StreamGraph, before the optimizer builds anything that large.
+        for (const node of graph.nodes) {
+          const parallelism = node.parallelism ?? graph.config.parallelism;
+          if (parallelism > max) {
+            throw new InvalidProgramError(
+              `${fileName} plans operator '${node.name}' with parallelism ${parallelism}: ${limit}`,
+              { details: { parallelism, limit: max } },
+            );
+          }
+        }
+      }),
+    );
+  }
+}
+
 /**
  * Plans a bundle in the sandbox and optimizes it. Every failure of the
  * program (timeout, memory, exception, crash, invalid graph) is an
@@ -44,14 +105,17 @@ export async function planBundle(
   args: string[],
   overrides: PlanOverrides,
   timeoutMs: number,
+  sandbox?: PlanSandboxOptions,
+  check?: (graph: StreamGraphJson) => void,
 ): Promise<PlannedJob> {
   let plan;
   try {
-    plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs });
+    plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs, ...sandbox });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InvalidProgramError(`Planning ${fileName} failed: ${message}`, { cause: err });
   }
+  check?.(plan.graph);
   try {
     return {
       streamGraph: plan.graph,

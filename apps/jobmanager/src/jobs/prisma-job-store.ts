@@ -178,6 +178,16 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
       await prisma.job.update({ where: { id: jobId }, data: { failureCause: cause } });
     },
 
+    async archive(jobId, { collected, metrics }) {
+      await prisma.job.update({
+        where: { id: jobId },
+        data: {
+          collected: collected as Prisma.InputJsonValue,
+          metrics: metrics as Prisma.InputJsonValue,
+        },
+      });
+    },
+
     async failureCauseOf(executionId) {
       const row = await prisma.execution.findUnique({
         where: { id: executionId },

@@ -59,14 +59,14 @@ import type { SlotPool } from './slot-pool.js';
 /** Records of one `collect` sink as shipped by the TaskManagers. */
 export interface CollectedRecords {
   collectId: string;
-  /** The first {@link COLLECT_LIMIT} records, in arrival order. */
+  /** The first records, in arrival order (at most `--collect-limit-per-job` over the job's collect ids). */
   records: unknown[];
   /** Records received in total (more than `records.length` when truncated). */
   total: number;
   truncated: boolean;
 }
 
-/** Records kept per collect id. */
+/** Records kept per job, over its collect ids, unless configured (`--collect-limit-per-job`). */
 export const COLLECT_LIMIT = 10_000;
 
 /** Why a job (or some of its regions) must restart. */
@@ -100,6 +100,10 @@ export interface ActiveJob {
   readonly checkpoints: JobCheckpoints;
   readonly changes: ChangeFeed;
   readonly collected: Map<string, CollectedRecords>;
+  /** Records held in `collected`, over its collect ids. */
+  collectedKept: number;
+  /** Moves the ended job out of memory (see {@link SchedulerOptions.onEnded}). */
+  evictTimer?: unknown;
   /** Whether the "waiting for slots" event was written (once per wait). */
   announcedWait: boolean;
   slotTimer?: unknown;
@@ -127,6 +131,8 @@ export interface SchedulerOptions {
   slotRequestTimeoutMs: number;
   /** How long TaskManagers have to confirm a cancellation before the JobManager assumes it. */
   cancelTimeoutMs: number;
+  /** Called once when a job reaches a terminal status (its owner moves it out of memory later). */
+  onEnded?: (job: ActiveJob) => void;
 }
 
 /** Cause recorded for jobs a previous JobManager left running that cannot be recovered. */
@@ -155,6 +161,16 @@ export class Scheduler {
   /** Every job in memory. */
   jobs(): IterableIterator<ActiveJob> {
     return this.#jobs.values();
+  }
+
+  /** Drops an ended job from memory (the database holds it). */
+  forget(job: ActiveJob): void {
+    if (this.#jobs.get(job.id) !== job) return;
+    this.#clearTimers(job);
+    this.#o.clock.clearTimeout(job.evictTimer);
+    this.#jobs.delete(job.id);
+    const i = this.#waiting.indexOf(job);
+    if (i >= 0) this.#waiting.splice(i, 1);
   }
 
   /** Runs `fn` after every earlier state change: one writer at a time keeps the books consistent. */
@@ -227,6 +243,7 @@ export class Scheduler {
       checkpoints,
       changes,
       collected: new Map(),
+      collectedKept: 0,
       announcedWait: false,
     };
     return job;
@@ -960,6 +977,7 @@ export class Scheduler {
       job.checkpoints.coordinator.stop(`the job is ${status}`);
     }
     await this.#o.store.setStatus(job.id, job.name, change, why, fields, at);
+    if (TERMINAL_JOB.has(status)) this.#o.onEnded?.(job);
     this.#o.logger.info({ jobId: job.id, from: change.from, to: status }, `Job ${status}`);
     this.#o.registry.changes.notify();
     job.changes.notify();

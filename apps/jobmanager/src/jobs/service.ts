@@ -42,7 +42,7 @@ import type { CommandHub } from './commands.js';
 import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-graph.js';
 import type { JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
-import { planBundle, PlanJobInputSchema, type PlannedJob } from './planning.js';
+import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
 import { prismaJobStore } from './prisma-job-store.js';
 import {
   COLLECT_LIMIT,
@@ -55,6 +55,9 @@ import {
 import { SlotPool } from './slot-pool.js';
 
 export { COLLECT_LIMIT, notFound, RESTART_CAUSE, slotsNeeded, type CollectedRecords };
+
+/** How long an ended job stays in memory for late reports before it leaves for the database. */
+export const FINISHED_JOB_LINGER_MS = 10_000;
 
 /** Input of `jobs.submit`. */
 export const SubmitJobInputSchema = PlanJobInputSchema.extend({
@@ -96,10 +99,16 @@ export interface JobServiceOptions {
   dataDir: string;
   /** How long a job waits for free slots before it fails. */
   slotRequestTimeoutMs: number;
-  /** Time limit of plan mode. */
-  planTimeoutMs: number;
+  /** Plans programs (plan mode in the sandbox, bounded in concurrency). */
+  planner: ProgramPlanner;
   /** How long TaskManagers have to confirm a cancellation before the JobManager assumes it. @default 10000 */
   cancelTimeoutMs?: number;
+  /** Collected records kept per job. @default {@link COLLECT_LIMIT} */
+  collectLimitPerJob?: number;
+  /** Collected records kept over every job in memory. @default 200000 */
+  collectLimitTotal?: number;
+  /** How long an ended job stays in memory before it leaves for the database. @default {@link FINISHED_JOB_LINGER_MS} */
+  finishedJobLingerMs?: number;
   defaults?: ClusterJobDefaults;
   /** @default prismaJobStore(db) */
   store?: JobStore;
@@ -117,8 +126,10 @@ export class JobService {
   readonly #clock: CoordinatorClock;
   readonly #pool = new SlotPool();
   readonly #scheduler: Scheduler;
-  /** Feeds of jobs not in memory (from a previous run), so `jobs.onUpdate` has something to wait on. */
-  readonly #dormant = new Map<string, ChangeFeed>();
+  /** The feed of every job not in memory (ended, or from a previous run): nothing changes there any more. */
+  readonly #dormant = new ChangeFeed();
+  /** Collected records held over every job in memory. */
+  #collectedTotal = 0;
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
@@ -145,6 +156,14 @@ export class JobService {
       newId: randomUUID,
       slotRequestTimeoutMs: options.slotRequestTimeoutMs,
       cancelTimeoutMs: options.cancelTimeoutMs ?? 10_000,
+      onEnded: (job) => {
+        // Late reports (the last metrics, collected records) still land; then the job leaves memory.
+        job.evictTimer = this.#clock.setTimeout(() => {
+          void this.#scheduler.serial(() => this.#evict(job)).catch((err: unknown) => {
+            options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+          });
+        }, options.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
+      },
     });
   }
 
@@ -192,19 +211,40 @@ export class JobService {
     this.#unsubscribeLoss?.();
     this.#unsubscribeRegistration?.();
     await this.#scheduler.stop();
+    // Ended jobs still lingering keep their collected records and metrics.
+    for (const job of [...this.#scheduler.jobs()]) {
+      if (TERMINAL_JOB.has(job.graph.status)) await this.#evict(job).catch(() => undefined);
+    }
+  }
+
+  /** Records kept per job (`--collect-limit-per-job`). */
+  get collectLimit(): number {
+    return this.#o.collectLimitPerJob ?? COLLECT_LIMIT;
+  }
+
+  /**
+   * Moves an ended job out of memory: its collected records and metrics go
+   * to its row (every read of an ended job comes from the database), then
+   * its books here are dropped.
+   */
+  async #evict(job: ActiveJob): Promise<void> {
+    if (this.#scheduler.job(job.id) !== job) return;
+    const { metrics } = this.#o;
+    await this.#store.archive(job.id, {
+      collected: [...job.collected.values()],
+      metrics: metrics.snapshot(job.id),
+    });
+    this.#scheduler.forget(job);
+    metrics.forget(job.id);
+    this.#collectedTotal -= job.collectedKept;
+    this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
   /** `jobs.plan`: plans an artifact without submitting it. */
   async plan(input: z.output<typeof PlanJobInputSchema>): Promise<PlannedJob> {
     const artifact = await this.#o.artifacts.require(input.artifactId);
     const bundlePath = this.#o.artifacts.bundlePath(artifact.bundleSha)!;
-    return planBundle(
-      bundlePath,
-      artifact.fileName,
-      input.args,
-      planOverridesOf(input),
-      this.#o.planTimeoutMs,
-    );
+    return this.#o.planner.plan(bundlePath, artifact.fileName, input.args, planOverridesOf(input));
   }
 
   /** `jobs.submit`: plans, persists the JobGraph and ExecutionGraph, and schedules the job. */
@@ -213,13 +253,7 @@ export class JobService {
     const artifact = await this.#o.artifacts.require(input.artifactId);
     const bundlePath = this.#o.artifacts.bundlePath(artifact.bundleSha)!;
     const overrides = planOverridesOf(input);
-    const planned = await planBundle(
-      bundlePath,
-      artifact.fileName,
-      input.args,
-      overrides,
-      this.#o.planTimeoutMs,
-    );
+    const planned = await this.#o.planner.plan(bundlePath, artifact.fileName, input.args, overrides);
     const jobGraph = this.#withDefaults(planned.jobGraph);
     const jobId = randomUUID();
     const name = input.name ?? jobGraph.jobName;
@@ -358,9 +392,17 @@ export class JobService {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
       job.collected.set(input.collectId, entry);
     }
-    const room = Math.max(0, COLLECT_LIMIT - entry.records.length);
+    const room = Math.max(
+      0,
+      Math.min(
+        this.collectLimit - job.collectedKept,
+        (this.#o.collectLimitTotal ?? 200_000) - this.#collectedTotal,
+      ),
+    );
     const accepted = Math.min(room, input.values.length);
     for (let i = 0; i < accepted; i++) entry.records.push(input.values[i]);
+    job.collectedKept += accepted;
+    this.#collectedTotal += accepted;
     entry.total += input.values.length;
     entry.truncated = entry.total > entry.records.length;
     job.changes.notify();
@@ -436,7 +478,7 @@ export class JobService {
 
   // ------------------------------------------------------------ queries
 
-  /** Collected records of a job (empty for a job this JobManager did not run). */
+  /** Collected records of a job in memory (an ended job's are in its row once it left: `jobs.collected`). */
   collected(jobId: string, collectId?: string): CollectedRecords[] {
     const job = this.#scheduler.job(jobId);
     if (job === undefined) return [];
@@ -451,11 +493,7 @@ export class JobService {
 
   /** Change feed of one job (state changes, metrics, collected records, checkpoints). */
   changesOf(jobId: string): ChangeFeed {
-    const job = this.#scheduler.job(jobId);
-    if (job !== undefined) return job.changes;
-    let feed = this.#dormant.get(jobId);
-    if (feed === undefined) this.#dormant.set(jobId, (feed = new ChangeFeed()));
-    return feed;
+    return this.#scheduler.job(jobId)?.changes ?? this.#dormant;
   }
 
   /** Subtasks not yet ended on a TaskManager. */

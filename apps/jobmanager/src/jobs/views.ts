@@ -21,7 +21,7 @@ import {
   type RuntimeMode,
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
-import type { MetricsStore, SubtaskMetrics, VertexMetrics } from './metrics.js';
+import { archivedMetrics, type MetricsSnapshot, type MetricsStore, type SubtaskMetrics, type VertexMetrics } from './metrics.js';
 import { notFound, slotsNeeded } from './service.js';
 
 /** Input of `jobs.list`. */
@@ -235,7 +235,7 @@ export async function listJobs(
 export async function getJob(
   db: FreshetDatabase,
   registry: ClusterRegistry,
-  metrics: MetricsStore,
+  live: MetricsStore,
   jobId: string,
 ): Promise<JobDetails> {
   const { prisma } = db;
@@ -252,6 +252,8 @@ export async function getJob(
     },
   });
   if (job === null) throw notFound(jobId);
+  // A job that ended left memory: its metrics come from the snapshot stored then.
+  const metrics = live.has(jobId) ? live : archivedMetrics(job.metrics as MetricsSnapshot | null);
   const events = await prisma.jobEvent.findMany({
     where: { jobId },
     orderBy: [{ at: 'desc' }, { id: 'desc' }],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Sha256Schema } from '@freshet/protocol';
-import { publicProcedure, router } from '../trpc.js';
+import { adminProcedure, developerProcedure, router, viewerProcedure } from '../trpc.js';
 
 const ByIdSchema = z.object({ id: Sha256Schema });
 
@@ -24,14 +24,14 @@ export const artifactsRouter = router({
    * `error.data.diagnostics` when it does not compile, PAYLOAD_TOO_LARGE
    * above the upload limit. The same content twice is one artifact.
    */
-  upload: publicProcedure.input(UploadFormSchema).mutation(({ ctx, input }) => ctx.artifacts.upload(input)),
+  upload: developerProcedure.input(UploadFormSchema).mutation(({ ctx, input }) => ctx.artifacts.upload(input)),
 
   /** Every artifact not deleted, newest first. */
-  list: publicProcedure.query(({ ctx }) => ctx.artifacts.list()),
+  list: viewerProcedure.query(({ ctx }) => ctx.artifacts.list()),
 
   /** One artifact and the jobs submitted from it. */
-  get: publicProcedure.input(ByIdSchema).query(({ ctx, input }) => ctx.artifacts.get(input.id)),
+  get: viewerProcedure.input(ByIdSchema).query(({ ctx, input }) => ctx.artifacts.get(input.id)),
 
   /** Deletes an artifact's program; CONFLICT while a job that has not ended uses it. */
-  delete: publicProcedure.input(ByIdSchema).mutation(({ ctx, input }) => ctx.artifacts.delete(input.id)),
+  delete: adminProcedure.input(ByIdSchema).mutation(({ ctx, input }) => ctx.artifacts.delete(input.id)),
 });

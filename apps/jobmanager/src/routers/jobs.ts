@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { StoredTextSchema } from '@freshet/protocol';
-import { COLLECT_LIMIT, notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
+import type { MetricsSnapshot } from '../jobs/metrics.js';
+import { notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
 import { PlanJobInputSchema } from '../jobs/planning.js';
 import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
 import { getJobCheckpoints, JobCheckpointsInputSchema } from '../jobs/checkpoint-views.js';
-import { publicProcedure, router } from '../trpc.js';
+import { developerProcedure, router, viewerProcedure } from '../trpc.js';
 
 const JobIdSchema = z.object({ jobId: StoredTextSchema.min(1).max(100) });
 
@@ -15,19 +16,19 @@ const UPDATE_INTERVAL_MS = 500;
 /** `jobs.*`: plan, submit, follow and cancel jobs. */
 export const jobsRouter = router({
   /** Plans an artifact in the sandbox and optimizes it, without running anything. */
-  plan: publicProcedure.input(PlanJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.plan(input)),
+  plan: developerProcedure.input(PlanJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.plan(input)),
 
   /** Plans, persists and schedules a job; it waits for slots up to the slot request timeout. */
-  submit: publicProcedure.input(SubmitJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.submit(input)),
+  submit: developerProcedure.input(SubmitJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.submit(input)),
 
   /** Cancels a job; CONFLICT when it already ended. */
-  cancel: publicProcedure.input(JobIdSchema).mutation(({ ctx, input }) => ctx.jobs.cancel(input.jobId)),
+  cancel: developerProcedure.input(JobIdSchema).mutation(({ ctx, input }) => ctx.jobs.cancel(input.jobId)),
 
   /** Jobs, newest first, optionally filtered by status. */
-  list: publicProcedure.input(ListJobsInputSchema).query(({ ctx, input }) => listJobs(ctx.db, input)),
+  list: viewerProcedure.input(ListJobsInputSchema).query(({ ctx, input }) => listJobs(ctx.db, input)),
 
   /** A job: its JobGraph, subtasks, metrics, events, exceptions and configuration. */
-  get: publicProcedure
+  get: viewerProcedure
     .input(JobIdSchema)
     .query(({ ctx, input }) => getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId)),
 
@@ -36,33 +37,34 @@ export const jobsRouter = router({
    * alignment; every subtask's acknowledgement (time, size, alignment,
    * sync/async time) of the latest completed one; duration p50/p99.
    */
-  checkpoints: publicProcedure
+  checkpoints: viewerProcedure
     .input(JobCheckpointsInputSchema)
     .query(({ ctx, input }) => getJobCheckpoints(ctx.db, input)),
 
   /** Per-vertex metrics history at one-second resolution (the last five minutes) for charts. */
-  metrics: publicProcedure.input(JobIdSchema).query(async ({ ctx, input }) => {
-    if (ctx.jobs.active(input.jobId) === undefined) {
-      const exists = await ctx.db.prisma.job.count({ where: { id: input.jobId } });
-      if (exists === 0) throw notFound(input.jobId);
-    }
-    return { jobId: input.jobId, vertices: ctx.metrics.history(input.jobId) };
+  metrics: viewerProcedure.input(JobIdSchema).query(async ({ ctx, input }) => {
+    if (ctx.jobs.active(input.jobId) !== undefined)
+      return { jobId: input.jobId, vertices: ctx.metrics.history(input.jobId) };
+    // An ended job left memory with its metrics: they are in its row.
+    const row = await ctx.db.prisma.job.findUnique({ where: { id: input.jobId }, select: { metrics: true } });
+    if (row === null) throw notFound(input.jobId);
+    return { jobId: input.jobId, vertices: (row.metrics as MetricsSnapshot | null)?.history ?? {} };
   }),
 
-  /** Records shipped by the job's `collect` sinks (the first 10,000 per collect id). */
-  collected: publicProcedure
+  /** Records shipped by the job's `collect` sinks (the first `limit` of the job, over its collect ids). */
+  collected: viewerProcedure
     .input(JobIdSchema.extend({ collectId: StoredTextSchema.min(1).max(200).optional() }))
     .query(
       async ({ ctx, input }): Promise<{ jobId: string; limit: number; collections: CollectedRecords[] }> => {
-        if (ctx.jobs.active(input.jobId) === undefined) {
-          const exists = await ctx.db.prisma.job.count({ where: { id: input.jobId } });
-          if (exists === 0) throw notFound(input.jobId);
-        }
-        return {
-          jobId: input.jobId,
-          limit: COLLECT_LIMIT,
-          collections: ctx.jobs.collected(input.jobId, input.collectId),
-        };
+        const limit = ctx.jobs.collectLimit;
+        if (ctx.jobs.active(input.jobId) !== undefined)
+          return { jobId: input.jobId, limit, collections: ctx.jobs.collected(input.jobId, input.collectId) };
+        // An ended job left memory with its records: they are in its row.
+        const row = await ctx.db.prisma.job.findUnique({ where: { id: input.jobId }, select: { collected: true } });
+        if (row === null) throw notFound(input.jobId);
+        const all = (row.collected as CollectedRecords[] | null) ?? [];
+        const collections = input.collectId === undefined ? all : all.filter((c) => c.collectId === input.collectId);
+        return { jobId: input.jobId, limit, collections };
       },
     ),
 
@@ -70,7 +72,7 @@ export const jobsRouter = router({
    * Streams the `jobs.get` shape over SSE: once on subscribe, then after
    * every change (states, metrics, collected records), at most twice a second.
    */
-  onUpdate: publicProcedure.input(JobIdSchema).subscription(async function* ({
+  onUpdate: viewerProcedure.input(JobIdSchema).subscription(async function* ({
     ctx,
     input,
     signal,

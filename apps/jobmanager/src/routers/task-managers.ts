@@ -1,7 +1,7 @@
 import { TaskManagerByIdInputSchema } from '@freshet/protocol';
 import type { HealthPoint, TaskManagerInfo } from '../cluster/registry.js';
 import type { TaskManagerSubtask } from '../jobs/service.js';
-import { publicProcedure, router } from '../trpc.js';
+import { router, viewerProcedure } from '../trpc.js';
 import { controlPlane } from './control-plane.js';
 
 /** `taskManagers.get`: the TaskManager, what runs on it, and its recent health. */
@@ -15,10 +15,10 @@ export interface TaskManagerDetails extends TaskManagerInfo {
 /** `taskManagers.*`: what the dashboard reads, and the TaskManagers' control plane. */
 export const taskManagersRouter = router({
   /** Every TaskManager ever registered, newest first, whatever its status. */
-  list: publicProcedure.query(({ ctx }) => ctx.registry.list()),
+  list: viewerProcedure.query(({ ctx }) => ctx.registry.list()),
 
   /** One TaskManager by id with its running subtasks and health history; NOT_FOUND for an unknown id. */
-  get: publicProcedure
+  get: viewerProcedure
     .input(TaskManagerByIdInputSchema)
     .query(async ({ ctx, input }): Promise<TaskManagerDetails> => {
       const info = await ctx.registry.get(input.id);

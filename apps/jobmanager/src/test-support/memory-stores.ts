@@ -68,6 +68,8 @@ export interface MemoryJobState {
     string,
     { status: string; completed?: CompletedCheckpoint; discarded: boolean; reason?: string }
   >;
+  /** What ended jobs left behind when they left memory, by job id. */
+  archived: Map<string, { collected: unknown; metrics: unknown }>;
 }
 
 /** A {@link JobStore} in memory; `state` shows what it holds. */
@@ -77,6 +79,7 @@ export function memoryJobStore(): JobStore & { state: MemoryJobState } {
     executions: new Map(),
     events: [],
     checkpoints: new Map(),
+    archived: new Map(),
   };
   const cp = (jobId: string, id: number): string => `${jobId}#${id}`;
   const event = (jobId: string, e: JobEventInput | { kind: 'STATE'; message: string }, at: Date): void => {
@@ -117,6 +120,10 @@ export function memoryJobStore(): JobStore & { state: MemoryJobState } {
     },
     setFailureCause(jobId, cause) {
       state.jobs.get(jobId)!.failureCause = cause;
+      return Promise.resolve();
+    },
+    archive(jobId, archived) {
+      state.archived.set(jobId, archived);
       return Promise.resolve();
     },
     failureCauseOf: (id) => Promise.resolve(state.executions.get(id)?.failureCause ?? null),

@@ -7,6 +7,7 @@ import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime, plural } from '@/lib/format';
 import { isTerminal, vertexStatus, type VertexMetrics } from '@/lib/jobs';
 import { useLiveJob } from '@/lib/queries';
+import { canAct, useSession } from '@/lib/session-client';
 import { useNow } from '@/lib/use-now';
 import { CancelJobButton } from './CancelJobButton';
 import { JobGraphView } from './JobGraphView';
@@ -47,6 +48,7 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
   const job = detail;
   const { subtasks } = detail;
   const now = useNow();
+  const session = useSession();
   const [selected, setSelected] = useState<string | null>(null);
   const onSelect = useCallback((id: string) => {
     setSelected((cur) => (cur === id ? null : id));
@@ -112,7 +114,9 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
           <Link href="/jobs" className="button button-secondary">
             All jobs
           </Link>
-          {isTerminal(job.status) ? null : <CancelJobButton jobId={job.id} jobName={job.name} />}
+          {isTerminal(job.status) || !canAct(session?.role, 'developer') ? null : (
+            <CancelJobButton jobId={job.id} jobName={job.name} />
+          )}
         </div>
       </div>
 

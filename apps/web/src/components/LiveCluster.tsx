@@ -18,11 +18,19 @@ const LiveStatusContext = createContext<LiveStatus>('connecting');
  * replaces the cached `cluster.overview` and marks the TaskManager and job
  * list queries stale, so every page follows the cluster without polling or reloads.
  */
-export function LiveClusterProvider({ children }: { children: ReactNode }) {
+export function LiveClusterProvider({
+  children,
+  enabled = true,
+}: {
+  children: ReactNode;
+  enabled?: boolean;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const subscription = useSubscription(
     trpc.cluster.onUpdate.subscriptionOptions(undefined, {
+      // Not on the login page: there is no session yet.
+      enabled,
       onData: (overview: ClusterOverview) => {
         queryClient.setQueryData(trpc.cluster.overview.queryKey(), overview);
         void queryClient.invalidateQueries(trpc.taskManagers.pathFilter());

@@ -39,7 +39,8 @@ export function createBrowserTRPCClient(): TRPCClient<AppRouter> {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({ url: TRPC_PATH }),
-        false: httpBatchLink({ url: TRPC_PATH }),
+        // The JobManager refuses batches above --max-batch-size (10 by default).
+        false: httpBatchLink({ url: TRPC_PATH, maxItems: 10 }),
       }),
     ],
   });

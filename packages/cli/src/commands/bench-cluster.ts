@@ -125,7 +125,7 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
     );
     return {
       url: jm.url,
-      client: connect(jm.url),
+      client: await connect({ jobmanager: jm.url, token: jm.adminToken }),
       jobManagerPid: jm.pid,
       taskManagerPids: tms.map((tm) => tm.pid),
       stop,

@@ -5,16 +5,22 @@ import {
   percentile,
   runBaseline,
   runBench,
+  runGenerator,
   type BenchResult,
   type CheckpointBenchResult,
   type ClusterBenchResult,
+  type GeneratorBenchResult,
 } from './bench.js';
 
 describe('freshet bench', () => {
-  it('measures a query against its baseline', async () => {
+  it('measures a query against its baseline and the generator alone', async () => {
     const results = await runBench({ events: 20_000, queries: ['q2'], parallelisms: [1] });
-    expect(results).toHaveLength(1);
-    const r = results[0] as BenchResult;
+    expect(results.map((r) => [r.mode, r.query, r.parallelism])).toEqual([
+      ['generator', 'generator', 1],
+      ['local', 'q2', 1],
+    ]);
+    const g = results[0] as GeneratorBenchResult;
+    const r = results[1] as BenchResult;
     expect(r).toMatchObject({ mode: 'local', query: 'q2', parallelism: 1, events: 20_000 });
     expect(r.cpuSeconds).toBeGreaterThan(0);
     expect(r.seconds).toBeGreaterThan(0);
@@ -31,8 +37,40 @@ describe('freshet bench', () => {
       'eventsPerCpuSecond',
       'baselineEventsPerCpuSecond',
       'ratioToBaseline',
+      'engineOverheadNsPerEvent',
     ]);
-    expect(benchMarkdown(results).split('\n')).toHaveLength(3);
+    // The engine's CPU per event beyond the generator's, from the two rows.
+    expect(r.engineOverheadNsPerEvent).toBeCloseTo(
+      1e9 / r.eventsPerCpuSecond - 1e9 / g.eventsPerCpuSecond,
+      0,
+    );
+    const md = benchMarkdown(results).split('\n');
+    expect(md).toHaveLength(4);
+    expect(md[2]).toMatch(/^\| generator \| 1 \| 20,000 \|.*\| — \| — \| — \|$/);
+    expect(md[3]).toMatch(new RegExp(`^\\| q2 \\| 1 \\|.*\\| ${r.engineOverheadNsPerEvent.toFixed(1)} \\|$`));
+  });
+
+  it('runs the generator alone at a parallelism: every share, in this thread', () => {
+    const g = runGenerator(30_000, 2);
+    expect(g).toMatchObject({ mode: 'generator', query: 'generator', parallelism: 2, events: 30_000 });
+    expect(g.cpuSeconds).toBeGreaterThan(0);
+    // seconds are rounded to the millisecond: the rates agree with them within that.
+    expect(Math.abs(g.eventsPerSecond * g.seconds - 30_000)).toBeLessThanOrEqual(
+      g.eventsPerSecond * 0.0005 + 1,
+    );
+    expect(Math.abs(g.eventsPerCpuSecond * g.cpuSeconds - 30_000)).toBeLessThanOrEqual(
+      g.eventsPerCpuSecond * 0.0005 + 1,
+    );
+    expect(Object.keys(g)).toEqual([
+      'mode',
+      'query',
+      'parallelism',
+      'events',
+      'seconds',
+      'cpuSeconds',
+      'eventsPerSecond',
+      'eventsPerCpuSecond',
+    ]);
   });
 
   it('runs the hand-written baselines', async () => {
@@ -51,12 +89,14 @@ describe('freshet bench checkpoint rows', () => {
       checkpointIntervalMs: 100,
     });
     expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['generator', 1],
+      ['generator', 2],
       ['local', 1],
       ['local', 2],
       ['checkpoints', 2],
     ]);
-    const c = results[2] as CheckpointBenchResult;
-    const base = results[1] as BenchResult;
+    const c = results[4] as CheckpointBenchResult;
+    const base = results[3] as BenchResult;
     expect(c).toMatchObject({
       mode: 'checkpoints',
       query: 'q5',
@@ -93,11 +133,13 @@ describe('freshet bench cluster rows', () => {
     });
     // The local run at the cluster's parallelism is measured too, for the ratio.
     expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['generator', 1],
+      ['generator', 2],
       ['local', 1],
       ['local', 2],
       ['cluster', 2],
     ]);
-    const c = results[2] as ClusterBenchResult;
+    const c = results[4] as ClusterBenchResult;
     expect(c).toMatchObject({ mode: 'cluster', query: 'q5', taskManagers: 2, events: 100_000 });
     expect(c.seconds).toBeGreaterThan(0);
     expect(c.cpuSeconds).toBeGreaterThan(0);

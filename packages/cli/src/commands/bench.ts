@@ -9,6 +9,10 @@
  * (`/proc/self/stat` cutime + cstime), measured around the run only:
  * compiling and planning are not counted.
  *
+ * Generator rows: the generator alone into a discard sink, no engine (a plain
+ * loop in this thread), at each benchmarked parallelism, so each query row
+ * can show the engine's CPU per event beyond generating it.
+ *
  * Cluster rows (`--cluster`, the default): q0 and q5 on a JobManager and two
  * TaskManager processes with one slot each, at parallelism 2, next to the
  * local mini-cluster at parallelism 2 of the same run (see `bench-cluster.ts`).
@@ -22,7 +26,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { BASELINE_QUERIES, createBaseline, NexmarkGenerator, type BaselineQueryName } from '@freshet/nexmark';
+import {
+  BASELINE_QUERIES,
+  createBaseline,
+  eventTime,
+  NexmarkGenerator,
+  type BaselineQueryName,
+  type NexmarkEvent,
+} from '@freshet/nexmark';
 import type { SubtaskMetrics } from '@freshet/runtime';
 import { CliError, formatTable, printJson } from '../output.js';
 import {
@@ -38,10 +49,8 @@ import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from
 
 export type { ClusterBenchResult } from './bench-cluster.js';
 
-/** One local (single-process mini-cluster) row of the benchmark's results. */
-export interface BenchResult {
-  mode: 'local';
-  query: string;
+/** What every local row measures: one run over `events` events. */
+interface RunMeasures {
   parallelism: number;
   events: number;
   /** Wall-clock seconds of the run. */
@@ -50,10 +59,21 @@ export interface BenchResult {
   cpuSeconds: number;
   eventsPerSecond: number;
   eventsPerCpuSecond: number;
+}
+
+/** One local (single-process mini-cluster) row of the benchmark's results. */
+export interface BenchResult extends RunMeasures {
+  mode: 'local';
+  query: string;
   /** The hand-written baseline's events per CPU-second (single thread). */
   baselineEventsPerCpuSecond: number;
   /** eventsPerCpuSecond / baselineEventsPerCpuSecond. */
   ratioToBaseline: number;
+  /**
+   * CPU nanoseconds per event beyond generating it: 10^9 / eventsPerCpuSecond
+   * − 10^9 / the generator row's eventsPerCpuSecond at the same parallelism.
+   */
+  engineOverheadNsPerEvent: number;
 }
 
 /** A local run with periodic checkpoints next to the same run without. */
@@ -90,8 +110,18 @@ export interface CheckpointBenchResult {
   alignmentP99Ms: number;
 }
 
+/**
+ * A generator-only row: the Nexmark generator into a discard sink, no engine.
+ * At parallelism p the p subtask shares are generated one after the other in
+ * the bench's own thread, so events/s is one thread's rate at every p.
+ */
+export interface GeneratorBenchResult extends RunMeasures {
+  mode: 'generator';
+  query: 'generator';
+}
+
 /** A row of any kind. */
-export type BenchRow = BenchResult | ClusterBenchResult | CheckpointBenchResult;
+export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult | CheckpointBenchResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -141,6 +171,51 @@ export function runBaseline(
   return { cpuSeconds: cpuNow() - cpu0, seconds: (performance.now() - t0) / 1000, outputs: base.outputs };
 }
 
+/** Records the generator source asks for per call (the source task's batch, `sourceBatchSize`). */
+const GENERATOR_BATCH = 512;
+/** Events generated, untimed, before the generator rows. */
+const GENERATOR_WARMUP_EVENTS = 300_000;
+
+/**
+ * Runs the generator alone: the `parallelism` shares of `events` events, one
+ * after the other, into a discard sink (each event's timestamp taken as the
+ * source does, then dropped), drawn in batches as the engine's source draws
+ * them. Returns the generator row.
+ */
+export function runGenerator(events: number, parallelism: number): GeneratorBenchResult {
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  const buffer: NexmarkEvent[] = [];
+  let count = 0;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  for (let subtaskIndex = 0; subtaskIndex < parallelism; subtaskIndex++) {
+    const gen = new NexmarkGenerator({ seed: SEED, events, subtaskIndex, parallelism });
+    for (;;) {
+      const n = gen.nextBatch(buffer, GENERATOR_BATCH);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) {
+        const t = eventTime(buffer[i]!);
+        if (t > maxTimestamp) maxTimestamp = t;
+      }
+      count += n;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuNow() - cpu0;
+  if (count !== events || !(maxTimestamp > 0))
+    throw new CliError(`the generator produced ${count} events, expected ${events}`);
+  return {
+    mode: 'generator',
+    query: 'generator',
+    parallelism,
+    events,
+    seconds: round(seconds, 3),
+    cpuSeconds: round(cpuSeconds, 3),
+    eventsPerSecond: Math.round(events / seconds),
+    eventsPerCpuSecond: Math.round(events / cpuSeconds),
+  };
+}
+
 /** Options of {@link runBench}. */
 export interface BenchOptions {
   events: number;
@@ -158,7 +233,10 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-/** Runs the benchmark; one local row per query and parallelism, then one cluster row per cluster query. */
+/**
+ * Runs the benchmark: a generator row per parallelism, then per query its
+ * local rows (one per parallelism) and its cluster row if it is a cluster query.
+ */
 export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   const log = opts.log ?? (() => {});
   const results: BenchRow[] = [];
@@ -170,6 +248,26 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   for (const q of opts.checkpointQueries ?? []) {
     if (!opts.queries.includes(q))
       throw new CliError(`Checkpoint query '${q}' is not among the benchmarked queries`);
+  }
+  for (const query of opts.queries) {
+    if (!(BASELINE_QUERIES as readonly string[]).includes(query))
+      throw new CliError(`No benchmark for '${query}': choose among ${BASELINE_QUERIES.join(', ')}`);
+  }
+  // Every parallelism a local row runs at (the cluster rows add theirs).
+  const parallelisms = new Set(opts.parallelisms);
+  if (clusterQueries.size > 0) parallelisms.add(CLUSTER_TASKMANAGERS);
+  if ((opts.checkpointQueries ?? []).length > 0) parallelisms.add(CHECKPOINT_PARALLELISM);
+  const generators = new Map<number, GeneratorBenchResult>();
+  // Untimed, so that every generator row measures optimised code: the first
+  // row would otherwise carry the JIT's warm-up and the next ones not.
+  runGenerator(Math.min(opts.events, GENERATOR_WARMUP_EVENTS), 1);
+  for (const parallelism of parallelisms) {
+    const row = runGenerator(opts.events, parallelism);
+    generators.set(parallelism, row);
+    results.push(row);
+    log(
+      `generator p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
+    );
   }
   let cluster: BenchCluster | undefined;
   try {
@@ -183,7 +281,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
           ...(opts.profileDir !== undefined ? { profileDir: opts.profileDir } : {}),
         });
       }
-      await benchQuery(query, opts, results, log, onCluster ? cluster : undefined);
+      await benchQuery(query, opts, generators, results, log, onCluster ? cluster : undefined);
     }
   } finally {
     await cluster?.stop();
@@ -194,12 +292,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
 async function benchQuery(
   query: string,
   opts: BenchOptions,
+  generators: ReadonlyMap<number, GeneratorBenchResult>,
   results: BenchRow[],
   log: (line: string) => void,
   cluster: BenchCluster | undefined,
 ): Promise<void> {
-  if (!(BASELINE_QUERIES as readonly string[]).includes(query))
-    throw new CliError(`No benchmark for '${query}': choose among ${BASELINE_QUERIES.join(', ')}`);
   const base = runBaseline(query as BaselineQueryName, opts.events);
   const baselineRate = opts.events / base.cpuSeconds;
   log(
@@ -221,6 +318,7 @@ async function benchQuery(
         eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
       };
     }
+    const generator = generators.get(parallelism)!;
     const row: BenchResult = {
       mode: 'local',
       query,
@@ -232,10 +330,14 @@ async function benchQuery(
       eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
       baselineEventsPerCpuSecond: Math.round(baselineRate),
       ratioToBaseline: round(opts.events / cpuSeconds / baselineRate, 3),
+      engineOverheadNsPerEvent: round(
+        (1e9 * cpuSeconds) / opts.events - 1e9 / generator.eventsPerCpuSecond,
+        1,
+      ),
     };
     results.push(row);
     log(
-      `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
+      `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s, engine ${row.engineOverheadNsPerEvent} ns/event`,
     );
     if (parallelism === CLUSTER_TASKMANAGERS) {
       // Running time (every worker ready to the end), as the cluster rows measure from the subtasks' RUNNING.
@@ -352,9 +454,9 @@ const HEADERS = [
   'events/CPU-s',
   'baseline events/CPU-s',
   'ratio',
+  'engine ns/event',
 ];
 
-const isLocal = (r: BenchRow): r is BenchResult => r.mode === 'local';
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
 const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
 
@@ -398,11 +500,13 @@ export function checkpointRows(results: readonly BenchRow[]): string[][] {
     ]);
 }
 
+/** The generator rows then the local rows; a generator row has no baseline, ratio or overhead. */
 function rows(results: readonly BenchRow[]): string[][] {
   const n = (x: number) => x.toLocaleString('en-US');
-  return results
-    .filter(isLocal)
-    .map((r) => [
+  const cells: string[][] = [];
+  for (const r of results) {
+    if (r.mode === 'cluster' || r.mode === 'checkpoints') continue;
+    const common = [
       r.query,
       String(r.parallelism),
       n(r.events),
@@ -410,9 +514,19 @@ function rows(results: readonly BenchRow[]): string[][] {
       r.cpuSeconds.toFixed(2),
       n(r.eventsPerSecond),
       n(r.eventsPerCpuSecond),
-      n(r.baselineEventsPerCpuSecond),
-      r.ratioToBaseline.toFixed(2),
-    ]);
+    ];
+    cells.push(
+      r.mode === 'generator'
+        ? [...common, '—', '—', '—']
+        : [
+            ...common,
+            n(r.baselineEventsPerCpuSecond),
+            r.ratioToBaseline.toFixed(2),
+            r.engineOverheadNsPerEvent.toFixed(1),
+          ],
+    );
+  }
+  return cells;
 }
 
 /** Renders the local rows as a markdown table, then the cluster rows (if any) as a second section. */
@@ -518,7 +632,7 @@ export function register(program: Command): void {
           const dir = join(dirname(dirname(findNexmarkExamplesDir())), 'bench', 'results');
           await mkdir(dir, { recursive: true });
           await writeFile(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-          const header = `# Freshet Nexmark benchmark\n\n${new Date().toISOString()}, ${events.toLocaleString('en-US')} events per run, generator source, streaming mode, discard sink. CPU = user + system of the whole process (worker threads included).\n\n`;
+          const header = `# Freshet Nexmark benchmark\n\n${new Date().toISOString()}, ${events.toLocaleString('en-US')} events per run, generator source, streaming mode, discard sink. CPU = user + system of the whole process (worker threads included). Generator rows: the generator alone into a discard sink in one thread (the p shares in turn), no engine. Engine ns/event: CPU nanoseconds per event beyond generating it (10^9 / events/CPU-s − the same for the generator row at that p).\n\n`;
           await writeFile(join(dir, 'latest.md'), `${header}${benchMarkdown(results)}\n`);
         }
       },

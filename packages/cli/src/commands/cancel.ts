@@ -8,7 +8,7 @@ export function register(program: Command): void {
   withJobManagerOptions(
     program.command('cancel').description('Cancel a job').argument('<job>', 'job id (see freshet list)'),
   ).action(async (jobId: string, opts: JobManagerOptions) => {
-    const client = connect(opts.jobmanager);
+    const client = await connect(opts);
     const result = await call(opts.jobmanager, () => client.jobs.cancel.mutate({ jobId }));
     if (opts.json) printJson(result);
     else process.stdout.write(`Cancelling job ${jobId} (${result.status})\n`);

@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobManagerClient } from '@freshet/jobmanager/client';
-import { ensureBuilt, ProcessGroup, type JobManagerProcess } from '@freshet/jobmanager/testing';
+import { adminClient, ensureBuilt, ProcessGroup, type JobManagerProcess } from '@freshet/jobmanager/testing';
 import { renderCheckpoints } from './checkpoints.js';
 import { planOverridesOfOptions, withPlanOptions, type PlanCommandOptions } from './plan.js';
 
@@ -18,8 +17,15 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(repoRoot, 'packages/cli/dist/bin.js');
 const PROGRAM = join(repoRoot, 'apps/jobmanager/test/fixtures/slow-keyed.ts');
 const run = promisify(execFile);
+let token = '';
 const cli = (...args: string[]) =>
-  run(process.execPath, [CLI, ...args], { cwd: repoRoot, timeout: 60_000, encoding: 'utf8' });
+  run(process.execPath, [CLI, ...args], {
+    cwd: repoRoot,
+    timeout: 60_000,
+    encoding: 'utf8',
+    // The CLI takes its token from FRESHET_TOKEN like a script would.
+    env: { ...process.env, FRESHET_TOKEN: token },
+  });
 
 /** The overrides `plan` flags give (parsed by commander, as the CLI does). */
 function overridesOf(argv: string[]) {
@@ -79,6 +85,7 @@ describe('freshet checkpoints', () => {
       if (built.status !== 0) throw new Error(`Building the CLI failed:\n${built.stdout}\n${built.stderr}`);
     }
     jm = await group.startJobManager(await group.createDatabase());
+    token = jm.adminToken;
     await group.startTaskManager({ jobManagerUrl: jm.url, slots: 2 });
   });
   afterAll(() => group.dispose());
@@ -99,7 +106,7 @@ describe('freshet checkpoints', () => {
       'fixed-delay:2:100',
     );
     const { jobId } = JSON.parse(submitted.stdout) as { jobId: string };
-    const client = createJobManagerClient(jm.url);
+    const client = adminClient(jm);
     const deadline = Date.now() + 60_000;
     while ((await client.jobs.checkpoints.query({ jobId })).counts.completed < 2) {
       if (Date.now() > deadline) throw new Error('no two completed checkpoints within 60 s');

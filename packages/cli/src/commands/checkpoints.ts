@@ -103,7 +103,7 @@ export function register(program: Command): void {
   )
     .option('--limit <n>', 'at most this many of the newest checkpoints (default 20)', parseLimit)
     .action(async (jobId: string, opts: CheckpointsOptions) => {
-      const client = connect(opts.jobmanager);
+      const client = await connect(opts);
       const view = await call(opts.jobmanager, () =>
         client.jobs.checkpoints.query({ jobId, limit: opts.limit ?? 20 }),
       );

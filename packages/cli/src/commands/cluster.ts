@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { describeExit, ProcessGroup } from '@freshet/launcher';
+import { ADMIN_TOKEN_FILE, describeExit, ProcessGroup } from '@freshet/launcher';
 import { CliError } from '../output.js';
+import { loginLink } from './token.js';
 
 const OptionsSchema = z.object({
   taskmanagers: z.coerce.number().int().min(1).max(64),
   slots: z.coerce.number().int().min(1).max(1024),
   port: z.coerce.number().int().min(0).max(65535).optional(),
   dataDir: z.string().min(1).optional(),
+  dashboard: z.url().default('http://127.0.0.1:3000'),
 });
 
 /** Options of `freshet cluster start`, validated. */
@@ -81,8 +83,11 @@ export async function startCluster(
         }),
       ),
     );
+    // One write: whoever sees the cluster running also sees how to log in.
+    const hint = await loginHint(jm.url, jm.dataDir, () => jm.adminToken, opts.dashboard);
     out.write(
-      `Freshet cluster is running: JobManager ${jm.url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n`,
+      `Freshet cluster is running: JobManager ${jm.url} with ${opts.taskmanagers} TaskManager${opts.taskmanagers === 1 ? '' : 's'} × ${opts.slots} slot${opts.slots === 1 ? '' : 's'} (Ctrl-C stops it)\n` +
+        hint,
     );
   } catch (err) {
     if (!stopping) {
@@ -95,6 +100,30 @@ export async function startCluster(
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onSignal);
   return code;
+}
+
+/**
+ * How to log in: where the admin token is, and a one-time dashboard login
+ * link (a short-lived code, not the token) for a dashboard pointed at this
+ * JobManager.
+ */
+async function loginHint(
+  jobManagerUrl: string,
+  dataDir: string,
+  adminToken: () => string,
+  dashboard: string,
+): Promise<string> {
+  let token: string;
+  try {
+    token = adminToken();
+  } catch {
+    return `No admin token in ${join(dataDir, ADMIN_TOKEN_FILE)} (the database already had admin tokens): log in with one of those\n`;
+  }
+  const { link } = await loginLink({ jobmanager: jobManagerUrl, token }, dashboard);
+  return (
+    `Admin token: ${join(dataDir, ADMIN_TOKEN_FILE)} (use it with --token or \`freshet login\`)\n` +
+    `Dashboard login (one-time link, 15 minutes; start the dashboard with FRESHET_JOBMANAGER_URL=${jobManagerUrl}):\n  ${link}\n`
+  );
 }
 
 /** Registers `freshet cluster start`. */
@@ -112,6 +141,7 @@ export function register(program: Command): void {
       '--data-dir <dir>',
       'JobManager data directory; TaskManagers cache bundles under <dir>/taskmanager-<i>',
     )
+    .option('--dashboard <url>', 'dashboard the printed login link opens', 'http://127.0.0.1:3000')
     .action(async (raw: Record<string, string | undefined>) => {
       const parsed = OptionsSchema.safeParse(raw);
       if (!parsed.success) {

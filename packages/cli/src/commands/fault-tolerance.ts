@@ -109,6 +109,24 @@ export function withCheckpointDirOption(command: Command): Command {
   );
 }
 
+const FLAGS = [
+  'checkpointInterval',
+  'checkpointMode',
+  'checkpointTimeout',
+  'checkpointMinPause',
+  'checkpointsRetained',
+  'checkpointTolerableFailures',
+  'restartStrategy',
+  'checkpointDir',
+] as const satisfies readonly (keyof FaultToleranceFlags)[];
+
+/** The fault-tolerance flags among parsed options, without the absent ones. */
+export function faultToleranceFlagsOf(options: FaultToleranceFlags): FaultToleranceFlags {
+  const flags: Record<string, unknown> = {};
+  for (const name of FLAGS) if (options[name] !== undefined) flags[name] = options[name];
+  return flags;
+}
+
 /** The plan overrides the fault-tolerance flags give. */
 export function faultToleranceOverrides(flags: FaultToleranceFlags): PlanOverrides {
   const overrides: PlanOverrides = {};

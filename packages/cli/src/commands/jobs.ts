@@ -17,10 +17,19 @@ import {
   type JobManagerClient,
 } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
+import { resolveToken } from './credentials.js';
+
+/** How to reach and authenticate with a JobManager: what every cluster command takes. */
+export interface ConnectionOptions {
+  jobmanager: string;
+  /** API token (`--token`, `FRESHET_TOKEN`); absent = the one `freshet login` saved. */
+  token?: string | undefined;
+  /** CA file for an https:// JobManager (`--jobmanager-ca`, `FRESHET_JOBMANAGER_CA_FILE`). */
+  jobmanagerCa?: string | undefined;
+}
 
 /** Options every cluster command has. */
-export interface JobManagerOptions {
-  jobmanager: string;
+export interface JobManagerOptions extends ConnectionOptions {
   json?: boolean;
 }
 
@@ -31,18 +40,49 @@ export function jobManagerOption(): Option {
     .default(DEFAULT_JOBMANAGER_URL);
 }
 
-/** Adds `--jobmanager` and `--json`. */
-export function withJobManagerOptions(command: Command): Command {
-  return command.addOption(jobManagerOption()).option('--json', 'print JSON instead of text');
+/** Adds `--jobmanager`, `--token` and `--jobmanager-ca`. */
+export function withConnectionOptions(command: Command): Command {
+  return withCredentialOptions(command.addOption(jobManagerOption()));
 }
 
-/** A client for `url`. */
-export function connect(url: string): JobManagerClient {
+/**
+ * Adds `--token` and `--jobmanager-ca`; `scope` prefixes their help (`with
+ * --jobmanager: `) for commands that also run locally.
+ */
+export function withCredentialOptions(command: Command, scope = ''): Command {
+  return command
+    .addOption(
+      new Option('--token <token>', `${scope}API token (default: the one \`freshet login\` saved)`).env(
+        'FRESHET_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--jobmanager-ca <file>', `${scope}PEM CA file to trust for an https:// JobManager`).env(
+        'FRESHET_JOBMANAGER_CA_FILE',
+      ),
+    );
+}
+
+/** Adds `--jobmanager`, `--token`, `--jobmanager-ca` and `--json`. */
+export function withJobManagerOptions(command: Command): Command {
+  return withConnectionOptions(command).option('--json', 'print JSON instead of text');
+}
+
+/** A client for the JobManager of `opts`, with its token (`--token`, `FRESHET_TOKEN` or the saved one). */
+export async function connect(opts: ConnectionOptions): Promise<JobManagerClient> {
+  let url: string;
   try {
-    return createJobManagerClient(new URL(url).href.replace(/\/+$/, ''));
+    url = new URL(opts.jobmanager).href.replace(/\/+$/, '');
   } catch {
-    throw new CliError(`Invalid JobManager URL '${url}': expected e.g. ${DEFAULT_JOBMANAGER_URL}`, 2);
+    throw new CliError(
+      `Invalid JobManager URL '${opts.jobmanager}': expected e.g. ${DEFAULT_JOBMANAGER_URL}`,
+      2,
+    );
   }
+  return createJobManagerClient(url, {
+    token: await resolveToken(url, opts.token),
+    caFile: opts.jobmanagerCa,
+  });
 }
 
 /**
@@ -65,6 +105,14 @@ export async function call<T>(url: string, fn: () => Promise<T>): Promise<T> {
           `Cannot reach the JobManager at ${url}: is it running? (set --jobmanager or FRESHET_JOBMANAGER_URL)`,
           1,
           'UNAVAILABLE',
+        );
+      }
+      const code = (err.data as { code?: string } | undefined)?.code;
+      if (code === 'UNAUTHORIZED') {
+        throw new CliError(
+          `${err.message}\nLog in with \`freshet login --jobmanager ${url}\`, or pass --token / FRESHET_TOKEN (the first admin token is in the JobManager's <data-dir>/admin-token)`,
+          1,
+          'UNAUTHORIZED',
         );
       }
       throw new CliError(err.message);

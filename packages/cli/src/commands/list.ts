@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--status <status>', 'only jobs in this status (repeat or comma-separate)', parseStatus)
     .option('--limit <n>', 'at most this many jobs (default 50)', parseLimit)
     .action(async (opts: ListOptions) => {
-      const client = connect(opts.jobmanager);
+      const client = await connect(opts);
       const page = await call(opts.jobmanager, () =>
         client.jobs.list.query({
           limit: opts.limit ?? 50,

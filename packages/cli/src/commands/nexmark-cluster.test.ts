@@ -21,6 +21,7 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FRESHET_TOKEN: jm.adminToken },
     });
     let stdout = '';
     let stderr = '';

@@ -17,8 +17,9 @@ import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
 import { runLocalJob, type LocalCheckpointStats } from '@freshet/runtime';
 import type { JobManagerClient } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
-import { call, connect } from './jobs.js';
+import { call, connect, withCredentialOptions, type ConnectionOptions } from './jobs.js';
 import {
+  faultToleranceFlagsOf,
   faultToleranceOverrides,
   withCheckpointDirOption,
   withFaultToleranceOptions,
@@ -262,13 +263,10 @@ export interface NexmarkClusterRunResult {
  * then finish the output file as the local path does.
  */
 export async function runNexmarkOnCluster(
-  opts: NexmarkRunOptions & { jobmanager: string; discard?: boolean; pollMs?: number },
+  opts: NexmarkRunOptions & ConnectionOptions & { discard?: boolean; pollMs?: number },
 ): Promise<NexmarkClusterRunResult> {
-  if (opts.checkpointInterval !== undefined || opts.checkpointMode !== undefined || opts.restartStrategy !== undefined) {
-    throw new CliError('--checkpoint-interval, --checkpoint-mode and --restart-strategy are not supported with --jobmanager yet');
-  }
   const url = opts.jobmanager;
-  const client = connect(url);
+  const client = await connect(opts);
   const args = nexmarkProgramArgs(opts);
   const artifactId = await uploadNexmarkProgram(client, url, nexmarkProgramPath(opts));
   const { jobId } = await call(url, () =>
@@ -277,6 +275,7 @@ export async function runNexmarkOnCluster(
       args,
       parallelism: opts.parallelism ?? 1,
       runtimeMode: opts.mode === 'streaming' ? 'STREAMING' : 'BATCH',
+      ...faultToleranceOverrides(opts),
       name: `nexmark ${opts.query}`,
     }),
   );
@@ -326,8 +325,7 @@ export function register(program: Command): void {
       process.stderr.write(`wrote ${o.events} events to ${o.out} in ${s.toFixed(2)} s\n`);
     });
 
-  const run = nexmark
-    .command('run <query>')
+  const run = withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ')
     .description(
       `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
     );
@@ -355,6 +353,8 @@ export function register(program: Command): void {
           mode: string;
           program?: string;
           jobmanager?: string;
+          token?: string;
+          jobmanagerCa?: string;
         } & FaultToleranceFlags,
       ) => {
         if (o.mode !== 'batch' && o.mode !== 'streaming')
@@ -371,12 +371,14 @@ export function register(program: Command): void {
         if (o.eventsFile !== undefined) opts.eventsFile = o.eventsFile;
         if (o.events !== undefined) opts.events = o.events;
         if (o.program !== undefined) opts.program = o.program;
-        if (o.checkpointInterval !== undefined) opts.checkpointInterval = o.checkpointInterval;
-        if (o.checkpointMode !== undefined) opts.checkpointMode = o.checkpointMode;
-        if (o.restartStrategy !== undefined) opts.restartStrategy = o.restartStrategy;
-        if (o.checkpointDir !== undefined) opts.checkpointDir = o.checkpointDir;
+        Object.assign(opts, faultToleranceFlagsOf(o));
         if (o.jobmanager !== undefined) {
-          const run = await runNexmarkOnCluster({ ...opts, jobmanager: o.jobmanager });
+          const run = await runNexmarkOnCluster({
+            ...opts,
+            jobmanager: o.jobmanager,
+            token: o.token,
+            jobmanagerCa: o.jobmanagerCa,
+          });
           if (run.status !== 'FINISHED') {
             throw new CliError(
               `${query} (job ${run.jobId}) ended ${run.status}${run.failureCause ? `: ${run.failureCause}` : ''}`,

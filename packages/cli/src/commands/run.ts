@@ -13,13 +13,15 @@ import { runLocalJob } from '@freshet/runtime';
 import { CliError, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
-import { connect, followJob, printCollected, call } from './jobs.js';
+import { connect, followJob, printCollected, call, withCredentialOptions } from './jobs.js';
 import { withCheckpointDirOption } from './fault-tolerance.js';
 import { submitJob } from './submit.js';
 
 interface RunCommandOptions extends PlanCommandOptions {
   local?: boolean;
   jobmanager?: string;
+  token?: string;
+  jobmanagerCa?: string;
   detached?: boolean;
   name?: string;
   slots?: number;
@@ -29,7 +31,12 @@ interface RunCommandOptions extends PlanCommandOptions {
 /** Registers `freshet run`. */
 export function register(program: Command): void {
   withCheckpointDirOption(
-    withPlanOptions(program.command('run').description('Compile, plan and run a program (locally with --local)')),
+    withCredentialOptions(
+      withPlanOptions(
+        program.command('run').description('Compile, plan and run a program (locally with --local)'),
+      ),
+      'with --jobmanager: ',
+    ),
   )
     .option('--local', 'run on a local mini-cluster in this process')
     .option(
@@ -37,6 +44,7 @@ export function register(program: Command): void {
       'submit to this JobManager and follow the job (or set FRESHET_JOBMANAGER_URL; default http://127.0.0.1:8081)',
     )
     .option('--detached', 'with --jobmanager: return once the job is submitted')
+
     .option('--name <name>', "with --jobmanager: job name (default: the program's)")
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
@@ -121,7 +129,7 @@ async function runOnCluster(
     return;
   }
   if (!opts.json) process.stdout.write(`Submitted job ${jobId} to ${url}\n`);
-  const client = connect(url);
+  const client = await connect(opts);
   const controller = new AbortController();
   const onSigint = (): void => {
     process.stderr.write('Cancelling the job (Ctrl-C again to stop following)...\n');

@@ -5,11 +5,10 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
 import { planOverridesOfOptions, withPlanOptions, type PlanCommandOptions } from './plan.js';
-import { call, connect, jobManagerOption, uploadProgram } from './jobs.js';
+import { call, connect, uploadProgram, withConnectionOptions, type ConnectionOptions } from './jobs.js';
 
 /** Options of `freshet submit`. */
-export interface SubmitCommandOptions extends PlanCommandOptions {
-  jobmanager: string;
+export interface SubmitCommandOptions extends PlanCommandOptions, ConnectionOptions {
   name?: string;
 }
 
@@ -19,7 +18,7 @@ export async function submitJob(
   args: string[],
   opts: SubmitCommandOptions,
 ): Promise<{ jobId: string; artifactId: string }> {
-  const client = connect(opts.jobmanager);
+  const client = await connect(opts);
   const { artifactId } = await uploadProgram(client, opts.jobmanager, file);
   const { jobId } = await call(opts.jobmanager, () =>
     client.jobs.submit.mutate({
@@ -34,12 +33,13 @@ export async function submitJob(
 
 /** Registers `freshet submit`. */
 export function register(program: Command): void {
-  withPlanOptions(
-    program
-      .command('submit')
-      .description('Upload a program to a JobManager and submit it as a job (returns at once)'),
+  withConnectionOptions(
+    withPlanOptions(
+      program
+        .command('submit')
+        .description('Upload a program to a JobManager and submit it as a job (returns at once)'),
+    ),
   )
-    .addOption(jobManagerOption())
     .option('--name <name>', "job name (default: the program's)")
     .addHelpText(
       'after',

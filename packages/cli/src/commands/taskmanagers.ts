@@ -17,7 +17,7 @@ export function register(program: Command): void {
       .command('taskmanagers')
       .description('List the TaskManagers the JobManager knows: address, slots, heartbeat age and health'),
   ).action(async (opts: JobManagerOptions) => {
-    const client = connect(opts.jobmanager);
+    const client = await connect(opts);
     const taskManagers = await call(opts.jobmanager, () => client.taskManagers.list.query());
     if (opts.json) {
       printJson(taskManagers);

@@ -196,6 +196,10 @@ function deploy(graph: StreamGraph, opts: DeployOptions = {}): Harness {
 }
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits until `done()` holds (a loaded machine delays the tasks' loops), at most 5 s. */
+const settle = async (done: () => boolean): Promise<void> => {
+  for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await tick();
+};
 
 describe('WatermarkValve', () => {
   it('forwards the minimum over active channels and skips idle ones', () => {
@@ -274,13 +278,14 @@ describe('StreamTask', () => {
     expect(taskOf('srcA').triggerCheckpoint(1, 0)).toBe(true);
     a.push({ value: 'a3' });
     b.push({ value: 'b1' });
+    await settle(() => rec.seen.includes('b1'));
     await tick(30);
     // a3 waits behind the barrier of input 0; input 1 keeps flowing.
     expect(rec.seen).toEqual(['a1', 'a2', 'b1']);
     expect(h.checkpoints.filter((c) => c.vertex === 'rec')).toHaveLength(0);
     taskOf('srcB').triggerCheckpoint(1, 0);
     b.push({ value: 'b2' });
-    await tick(30);
+    await settle(() => rec.seen.length === 5 && h.checkpoints.length === 3);
     const snap = h.checkpoints.find((c) => c.vertex === 'rec')!;
     expect(snap.id).toBe(1);
     expect(snap.snapshots.get(3)!.operator).toEqual(['a1', 'a2', 'b1']);

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { SubmitView } from '@/components/SubmitView';
+import { SubmitGate } from '@/components/SubmitGate';
 
 export const metadata: Metadata = { title: 'Submit' };
 
@@ -13,7 +13,7 @@ export default function SubmitPage() {
           Upload a program, check its optimized dataflow graph, then run it on the cluster.
         </p>
       </div>
-      <SubmitView />
+      <SubmitGate />
     </>
   );
 }

@@ -1,15 +1,23 @@
 import type { NextRequest } from 'next/server';
 import { serverEnv } from '@/lib/env';
+import { crossOriginRefusal, sameOrigin, sessionToken } from '@/lib/session';
 
 // The browser talks to the JobManager through the dashboard's own origin, so
 // no CORS and one URL to expose. A route handler rather than a rewrite: it
 // streams the response body as it arrives, which keeps the SSE subscription
-// (cluster.onUpdate) live instead of buffered.
+// (cluster.onUpdate) live instead of buffered. It also adds the session's
+// token, which the browser never sees (see lib/session.ts).
 export const dynamic = 'force-dynamic';
 export const runtime = 'nodejs';
 
-/** Request headers not forwarded: hop-by-hop ones and those fetch sets itself. */
+/**
+ * Request headers not forwarded: hop-by-hop ones, those fetch sets itself,
+ * and the browser's credentials (the session cookie stays here; the token
+ * it holds goes as `Authorization`).
+ */
 const DROP_REQUEST = [
+  'cookie',
+  'authorization',
   'host',
   'connection',
   'content-length',
@@ -25,9 +33,13 @@ async function proxy(request: NextRequest): Promise<Response> {
   const incoming = new URL(request.url);
   const target = `${jobManager}${incoming.pathname}${incoming.search}`;
 
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  // Mutations (POST) must come from this dashboard's own pages.
+  if (hasBody && !sameOrigin(request)) return crossOriginRefusal();
   const headers = new Headers(request.headers);
   for (const name of DROP_REQUEST) headers.delete(name);
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const token = sessionToken(request);
+  if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
 
   let upstream: Response;
   try {
