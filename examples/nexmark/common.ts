@@ -33,6 +33,8 @@ export interface QueryArgs {
   events?: number;
   /** Generator seed (`--seed`). @default 42 */
   seed: number;
+  /** Events per second of the generator, over all its subtasks (`--rate`); as fast as it can when absent. */
+  ratePerSecond?: number;
   /** Write results as JSON lines here (`--output`); collected under the id `result` when absent. */
   output?: string;
   /** Discard the result (`--discard`, for benchmarks) instead of collecting it. */
@@ -49,7 +51,7 @@ function intArg(map: Map<string, string>, name: string): number | undefined {
   return n;
 }
 
-/** Reads `--events-file FILE | --events N [--seed S]`, `--output FILE`, `--disorder-ms MS`. */
+/** Reads `--events-file FILE | --events N [--seed S] [--rate R]`, `--output DIR`, `--disorder-ms MS`. */
 export function parseQueryArgs(args: readonly string[]): QueryArgs {
   const map = parseArgs(args);
   const eventsFile = map.get('events-file');
@@ -66,6 +68,8 @@ export function parseQueryArgs(args: readonly string[]): QueryArgs {
   };
   if (eventsFile !== undefined) parsed.eventsFile = eventsFile;
   else if (events !== undefined) parsed.events = events;
+  const rate = intArg(map, 'rate');
+  if (rate !== undefined && rate > 0) parsed.ratePerSecond = rate;
   const output = map.get('output');
   if (output !== undefined) parsed.output = output;
   return parsed;
@@ -85,7 +89,11 @@ export function nexmarkEvents(env: StreamExecutionEnvironment, args: QueryArgs):
           .name('events-file')
           .map((line: string) => JSON.parse(line) as NexmarkEvent)
           .name('parse')
-      : (env.nexmark({ events: args.events, seed: args.seed }) as DataStream<NexmarkEvent>);
+      : (env.nexmark({
+          events: args.events,
+          seed: args.seed,
+          ...(args.ratePerSecond === undefined ? {} : { ratePerSecond: args.ratePerSecond }),
+        }) as DataStream<NexmarkEvent>);
   return raw
     .assignTimestampsAndWatermarks(
       WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(args.disorderMs).withTimestampAssigner(

@@ -53,6 +53,30 @@ export async function uploadProgramFile(client: JobManagerClient, path: string):
   return client.artifacts.upload.mutate(form);
 }
 
+/**
+ * What the program compiler puts first in a bundle for its CommonJS
+ * dependencies; the JobManager's compile of an upload adds its own, so an
+ * uploaded bundle goes without it.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);\n";
+
+/**
+ * Uploads a program compiled here (`@freshet/planner`'s `compileProgram`):
+ * the bundle of a program of several files, sent as `fileName` (`.mjs`).
+ */
+export async function uploadBundle(
+  client: JobManagerClient,
+  bundlePath: string,
+  fileName: string,
+): Promise<UploadResult> {
+  let code = await readFile(bundlePath, 'utf8');
+  if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
+  const form = new FormData();
+  form.append('file', new Blob([code]), fileName);
+  return client.artifacts.upload.mutate(form);
+}
+
 /** The diagnostics of a failed upload (`error.data.diagnostics`), if the error carries any. */
 export function diagnosticsOf(err: unknown): ProgramDiagnostic[] {
   if (!(err instanceof TRPCClientError)) return [];

@@ -18,6 +18,13 @@ describe('loadJobManagerConfig', () => {
       heartbeatTimeoutMs: 10_000,
       uploadLimitBytes: 10 * 1024 * 1024,
       slotRequestTimeoutMs: 30_000,
+      cancelTimeoutMs: 10_000,
+      checkpointIntervalMs: 0,
+      checkpointTimeoutMs: 600_000,
+      checkpointMinPauseMs: 0,
+      checkpointTolerableFailures: -1,
+      checkpointsRetained: 3,
+      restartStrategy: undefined,
       planTimeoutMs: 10_000,
       maxJobParallelism: 256,
       compileConcurrency: 2,
@@ -60,6 +67,17 @@ describe('loadJobManagerConfig', () => {
     );
     expect(() => load(['--log-level', 'loud'])).toThrow('--log-level must be one of fatal, error');
     expect(() => load(['--nope'])).toThrow(/Invalid configuration: Unknown option '--nope'/);
+  });
+
+  it('reads the cluster default restart strategy in its one-line syntax', () => {
+    expect(load(['--restart-strategy', 'fixed-delay:3:1000']).restartStrategy).toEqual({
+      type: 'fixed-delay',
+      attempts: 3,
+      delayMs: 1000,
+    });
+    expect(() => load([], { FRESHET_RESTART_STRATEGY: 'sometimes' })).toThrow(
+      /FRESHET_RESTART_STRATEGY must be none \| fixed-delay/,
+    );
   });
 
   it('recognises --help', () => {

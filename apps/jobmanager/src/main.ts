@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@freshet/settings';
 import { openDatabase, type FreshetDatabase } from '@freshet/db';
+import { CHECKPOINTING_DEFAULTS } from '@freshet/graph';
 import { describePlanSandbox } from '@freshet/planner';
 import { ArtifactService } from './artifacts/service.js';
 import { ensureAdminToken } from './auth/bootstrap.js';
@@ -16,7 +17,7 @@ import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from '.
 import { CommandHub } from './jobs/commands.js';
 import { MetricsStore } from './jobs/metrics.js';
 import { ProgramPlanner } from './jobs/planning.js';
-import { JobService } from './jobs/service.js';
+import { JobService, type ClusterJobDefaults } from './jobs/service.js';
 import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
@@ -38,6 +39,23 @@ export interface JobManager {
   readonly adminTokenFile: string | undefined;
   /** Closes the server, stops the monitor, closes the database. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The checkpointing and restart strategy of jobs that set none themselves, from the settings. */
+export function clusterJobDefaults(config: JobManagerConfig): ClusterJobDefaults {
+  const defaults: ClusterJobDefaults = {};
+  if (config.checkpointIntervalMs > 0) {
+    defaults.checkpointing = {
+      ...CHECKPOINTING_DEFAULTS,
+      intervalMs: config.checkpointIntervalMs,
+      timeoutMs: config.checkpointTimeoutMs,
+      minPauseBetweenCheckpointsMs: config.checkpointMinPauseMs,
+      tolerableCheckpointFailureNumber: config.checkpointTolerableFailures,
+      maxRetainedCheckpoints: config.checkpointsRetained,
+    };
+  }
+  if (config.restartStrategy !== undefined) defaults.restartStrategy = config.restartStrategy;
+  return defaults;
 }
 
 /**
@@ -94,6 +112,8 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     collectLimitTotal: config.collectLimitTotal,
     collectLimitBytes: config.collectLimitBytes,
     finishedJobLingerMs: config.finishedJobLingerMs,
+    cancelTimeoutMs: config.cancelTimeoutMs,
+    defaults: clusterJobDefaults(config),
   });
   const tokens = new TokenService({ db, logger });
   return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };

@@ -71,3 +71,4 @@ export type {
   SubtaskView,
 } from './jobs/views.js';
 export type { SubtaskMetrics, VertexMetrics, VertexMetricsPoint } from './jobs/metrics.js';
+export type { CheckpointAckView, CheckpointView, JobCheckpointsView } from './jobs/checkpoint-views.js';

@@ -33,6 +33,15 @@ import {
 } from '@freshet/launcher';
 
 export type { JobManagerProcess, LogLine, ManagedProcess, TaskManagerProcess } from '@freshet/launcher';
+export {
+  committedLines,
+  runChaos,
+  seededRandom,
+  type ChaosFault,
+  type ChaosFaultRecord,
+  type ChaosOptions,
+  type ChaosReport,
+} from './chaos.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** Path of the built `freshet-jobmanager` entry point. */

@@ -45,3 +45,8 @@ export {
   type PlanOverrides,
   type ProgramInvocation,
 } from './overrides.js';
+export {
+  parseRestartStrategy,
+  RESTART_STRATEGY_SYNTAX,
+  RestartStrategySyntaxError,
+} from './restart-strategy-syntax.js';

@@ -9,9 +9,11 @@
 export { API_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
 export {
   runLocalJob,
+  type LocalCheckpointStats,
   type LocalJobMetrics,
   type LocalJobOptions,
   type LocalJobResult,
+  type LocalRestart,
 } from './minicluster/mini-cluster.js';
 export {
   ClusterJob,

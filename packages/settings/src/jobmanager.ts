@@ -4,6 +4,7 @@
  * type, its parser, `--help` and the README's table follow.
  */
 import { z } from 'zod';
+import { parseRestartStrategy, RESTART_STRATEGY_SYNTAX, type RestartStrategySpec } from '@freshet/graph';
 import { JOIN_SECRET_TYPE } from './join-secret.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { key } from './setting.js';
@@ -12,8 +13,7 @@ import { defineSettings, type ConfigOf } from './settings.js';
 /** Every setting of the JobManager. */
 export const JOBMANAGER_SETTINGS = defineSettings({
   command: 'freshet-jobmanager',
-  summary:
-    'Starts the JobManager: the tRPC API at /trpc, GET /healthz, and the TaskManager\nhealth monitor.',
+  summary: 'Starts the JobManager: the tRPC API at /trpc, GET /healthz, and the TaskManager\nhealth monitor.',
   settings: {
     host: key('--host <host>')
       .env('FRESHET_JOBMANAGER_HOST')
@@ -58,6 +58,56 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 3_600_000)
       .defaultValue(30_000)
       .withDescription('how long a job waits for free task slots before it fails'),
+    cancelTimeoutMs: key('--cancel-timeout-ms <ms>')
+      .env('FRESHET_CANCEL_TIMEOUT_MS')
+      .intType(100, 600_000)
+      .defaultValue(10_000)
+      .withDescription('how long TaskManagers have to confirm a cancellation before it is assumed'),
+    checkpointIntervalMs: key('--checkpoint-interval-ms <ms>')
+      .env('FRESHET_CHECKPOINT_INTERVAL_MS')
+      .intType(0, 86_400_000)
+      .defaultValue(0)
+      .withDescription('checkpoint interval of jobs that configure no checkpointing themselves, 0 for none'),
+    checkpointTimeoutMs: key('--checkpoint-timeout-ms <ms>')
+      .env('FRESHET_CHECKPOINT_TIMEOUT_MS')
+      .intType(1, 86_400_000)
+      .defaultValue(600_000)
+      .withDescription('with the interval above: a checkpoint not complete after this long is aborted'),
+    checkpointMinPauseMs: key('--checkpoint-min-pause-ms <ms>')
+      .env('FRESHET_CHECKPOINT_MIN_PAUSE_MS')
+      .intType(0, 86_400_000)
+      .defaultValue(0)
+      .withDescription('with the interval above: least time between the end of one checkpoint and the next'),
+    checkpointTolerableFailures: key('--checkpoint-tolerable-failures <n>')
+      .env('FRESHET_CHECKPOINT_TOLERABLE_FAILURES')
+      .intType(-1, 1_000_000)
+      .defaultValue(-1)
+      .withDescription(
+        'with the interval above: consecutive failed checkpoints tolerated, -1 for any number',
+      ),
+    checkpointsRetained: key('--checkpoints-retained <n>')
+      .env('FRESHET_CHECKPOINTS_RETAINED')
+      .intType(1, 1000)
+      .defaultValue(3)
+      .withDescription('with the interval above: completed checkpoints kept per job'),
+    restartStrategy: key('--restart-strategy <spec>')
+      .env('FRESHET_RESTART_STRATEGY')
+      .type({
+        placeholder: '<spec>',
+        schema: z.string().transform((text, ctx): RestartStrategySpec => {
+          try {
+            return parseRestartStrategy(text);
+          } catch (err) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `must be ${RESTART_STRATEGY_SYNTAX} (${(err as Error).message})`,
+            });
+            return z.NEVER;
+          }
+        }),
+      })
+      .noDefaultValue('exponential-delay with checkpointing, else none')
+      .withDescription('restart strategy of jobs that set none themselves'),
     planTimeoutMs: key('--plan-timeout-ms <ms>')
       .env('FRESHET_PLAN_TIMEOUT_MS')
       .intType(100, 600_000)

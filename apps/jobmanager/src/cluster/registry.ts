@@ -125,6 +125,9 @@ export class ClusterRegistry {
   readonly #live = new Map<string, LiveTaskManager>();
   readonly #health = new Map<string, HealthPoint[]>();
   readonly #lossListeners = new Set<(loss: TaskManagerLoss) => void>();
+  readonly #registrationListeners = new Set<
+    (taskManager: SchedulableTaskManager, input: RegisterTaskManagerInput) => void
+  >();
   readonly #opts: ClusterRegistryOptions;
   readonly #now: () => number;
   #slotUsage: ((taskManagerId: string) => number) | undefined;
@@ -204,6 +207,8 @@ export class ClusterRegistry {
       { taskManagerId: row.id, host: row.host, dataPort: row.dataPort, slots: row.slots, reused },
       reused ? 'TaskManager re-registered' : 'TaskManager registered',
     );
+    const schedulable = { id: row.id, host: row.host, dataPort: row.dataPort, slots: row.slots };
+    for (const listener of this.#registrationListeners) listener(schedulable, input);
     this.changes.notify();
     return {
       taskManagerId: row.id,
@@ -362,6 +367,18 @@ export class ClusterRegistry {
   onLoss(listener: (loss: TaskManagerLoss) => void): () => void {
     this.#lossListeners.add(listener);
     return () => this.#lossListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` on every registration, synchronously, before anyone
+   * learns the TaskManager can take work (so what it reports running is
+   * booked before a job is placed on it). Returns the unsubscribe.
+   */
+  onRegistration(
+    listener: (taskManager: SchedulableTaskManager, input: RegisterTaskManagerInput) => void,
+  ): () => void {
+    this.#registrationListeners.add(listener);
+    return () => this.#registrationListeners.delete(listener);
   }
 
   /** Makes slot usage come from the scheduler's allocations instead of heartbeats. */

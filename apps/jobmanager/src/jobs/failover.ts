@@ -3,6 +3,7 @@
  * pure: which pipelined regions a failure forces to restart, and which of a
  * job's global slots a restart must allocate anew.
  */
+import type { DeployedSlot } from '@freshet/protocol';
 import { TERMINAL, type ExecutionGraph, type ExecutionVertex } from './execution-graph.js';
 
 /** The regions that must restart after `failed` failed: every region holding one of them. */
@@ -19,20 +20,21 @@ export function executionsLostWith(graph: ExecutionGraph, taskManagerId: string)
 
 /**
  * The global slots the subtasks of `regions` run in that need a new slot:
- * unassigned (released, or never allocated) or on a TaskManager without a
- * live session.
+ * unassigned (released, or never allocated) or no longer held by the job
+ * (`holds` says no: its TaskManager was lost — even if it has registered
+ * again since, its slot went back to the pool with the loss).
  */
 export function slotsToReplace(
   graph: ExecutionGraph,
   regions: ReadonlySet<number>,
-  hasSession: (taskManagerId: string) => boolean,
+  holds: (slot: DeployedSlot) => boolean,
 ): number[] {
   const used = new Set<number>();
   for (const v of graph.vertices()) if (regions.has(v.region)) used.add(graph.slotOf(v.subtask));
   return [...used]
     .filter((g) => {
       const slot = graph.slots[g];
-      return slot === undefined || !hasSession(slot.taskManagerId);
+      return slot === undefined || !holds(slot);
     })
     .sort((a, b) => a - b);
 }

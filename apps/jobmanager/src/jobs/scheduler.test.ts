@@ -70,10 +70,11 @@ async function cluster(taskManagers: Record<string, number>) {
   const store = memoryJobStore();
   const sent: { tm: string; command: TaskManagerCommand }[] = [];
   let n = 0;
+  const pool = new SlotPool();
   const scheduler = new Scheduler({
     store,
     registry,
-    pool: new SlotPool(),
+    pool,
     gateway: { send: (tm, command) => sent.push({ tm, command }) },
     logger,
     clock,
@@ -83,6 +84,20 @@ async function cluster(taskManagers: Record<string, number>) {
     cancelTimeoutMs: 2000,
   });
   registry.onLoss((loss) => void scheduler.onTaskManagerLost(loss));
+  // As the JobService wires them; and, as its watcher of cluster changes does, every
+  // registration lets waiting jobs look for slots.
+  registry.onRegistration((tm, input) => {
+    scheduler.registered(tm, input.running ?? []);
+  });
+  let watched = registry.changes.version;
+  const watch = (): void => {
+    void registry.changes.next(watched).then(() => {
+      watched = registry.changes.version;
+      void scheduler.serial(() => scheduler.scheduleWaiting());
+      watch();
+    });
+  };
+  watch();
   const settle = () => scheduler.serial(() => Promise.resolve());
 
   async function submit(jobGraph: JobGraph, restartStrategy: RestartStrategySpec): Promise<ActiveJob> {
@@ -136,7 +151,7 @@ async function cluster(taskManagers: Record<string, number>) {
   }
 
   const commands = (type: TaskManagerCommand['type']) => sent.filter((s) => s.command.type === type);
-  return { clock, registry, store, sent, scheduler, settle, submit, report, commands };
+  return { clock, registry, store, pool, sent, scheduler, settle, submit, report, commands };
 }
 
 const forwardJob = () => fixtureJob('partition', { srcP: 2, dstP: 2, partitioning: 'FORWARD' }).jobGraph;
@@ -299,5 +314,63 @@ describe('Scheduler', () => {
     await c.settle();
     await c.settle();
     expect(job.graph.slots.map((s) => s?.slotIndex).sort()).toEqual([0, 1]);
+  });
+
+  it('books the slots a registering TaskManager reports busy before any waiting job can take them', async () => {
+    const c = await cluster({});
+    const job = await c.submit(keyedJob(), { type: 'none' });
+    // What the slot book says at the moment the registration is announced (listeners run in order).
+    const atAnnouncement: number[] = [];
+    c.registry.onRegistration((tm) => atAnnouncement.push(c.pool.used(tm.id)));
+    // A JobManager restart: the TaskManager comes back still running a task of an attempt no longer current.
+    await c.registry.register({
+      resourceId: 'tm-a',
+      host: '127.0.0.1',
+      dataPort: 41_000,
+      slots: 2,
+      running: [{ jobId: 'old-job', attempt: 2, region: 0, slotIndexes: [1] }],
+    });
+    expect(atAnnouncement).toEqual([1]);
+    await c.settle();
+    await c.settle();
+    expect(job.graph.slots).toEqual([]);
+    expect(c.sent).toContainEqual({
+      tm: 'tm-a',
+      command: { type: 'cancel', jobId: 'old-job', attempt: 2, regions: [0] },
+    });
+    c.scheduler.reconcile(c.registry.schedulable()[0]!, []);
+    await c.settle();
+    await c.settle();
+    expect(job.graph.slots.map((s) => s?.slotIndex).sort()).toEqual([0, 1]);
+  });
+
+  it('replaces the slot of a TaskManager that was lost, even when it registered again before the restart', async () => {
+    const c = await cluster({ 'tm-a': 1, 'tm-b': 1, 'tm-c': 1 });
+    const job = await c.submit(keyedJob(), { type: 'fixed-delay', attempts: 3, delayMs: 0 });
+    const onB = job.graph.slots.findIndex((s) => s?.taskManagerId === 'tm-b');
+    await c.report('tm-a', job, 'RUNNING');
+    await c.report('tm-b', job, 'RUNNING');
+    // Frozen past the heartbeat timeout, then thawed: it registers again, its stale task still running.
+    expect(c.registry.declareLost('tm-b', 'no heartbeat for 1000 ms')).toBe(true);
+    await c.settle();
+    await c.registry.register({
+      resourceId: 'tm-b',
+      host: '127.0.0.1',
+      dataPort: 40_002,
+      slots: 1,
+      running: [{ jobId: job.id, attempt: 0, region: 0, slotIndexes: [0] }],
+    });
+    await c.settle();
+    c.sent.length = 0;
+    await c.report('tm-a', job, 'CANCELED');
+    await c.settle();
+    await c.settle();
+    expect(job.graph.slots[onB]?.taskManagerId).toBe('tm-c');
+    expect(
+      c
+        .commands('deploy')
+        .map((s) => s.tm)
+        .sort(),
+    ).toEqual(['tm-a', 'tm-c']);
   });
 });

@@ -398,7 +398,8 @@ export class Scheduler {
   onTaskManagerLost(loss: TaskManagerLoss): Promise<void> {
     return this.serial(async () => {
       const cause = `TaskManager ${loss.id} (${loss.host}:${loss.dataPort}) was lost: ${loss.reason}`;
-      this.#o.pool.dropTaskManager(loss.id);
+      // Registered again already (a re-registration ends the old session): what it reported running stays taken.
+      this.#o.pool.dropTaskManager(loss.id, this.#o.registry.hasSession(loss.id));
       for (const job of this.#jobs.values()) {
         if (TERMINAL_JOB.has(job.graph.status)) continue;
         const lost = executionsLostWith(job.graph, loss.id);
@@ -416,6 +417,26 @@ export class Scheduler {
         await this.#handleFailure(job, lost, { cause });
       }
       this.#o.registry.changes.notify();
+    });
+  }
+
+  /**
+   * A TaskManager (re-)registered reporting what it runs. Called before the
+   * registration is announced to anyone who might place work on it: every
+   * slot it reports busy and no job holds counts as used at once (an orphan
+   * until shown otherwise); the {@link Scheduler.reconcile} that follows, in
+   * order after the changes under way (a loss this registration caused is
+   * handled first), cancels what is not current.
+   */
+  registered(taskManager: SchedulableTaskManager, running: readonly RunningDeployment[]): void {
+    const busy = new Set<number>();
+    for (const d of running) for (const s of d.slotIndexes) busy.add(s);
+    this.#o.pool.reconcileOrphans(taskManager, busy);
+    void this.serial(() => {
+      if (this.#o.registry.hasSession(taskManager.id)) this.reconcile(taskManager, running);
+      return Promise.resolve();
+    }).catch((err: unknown) => {
+      this.#o.logger.error({ err, taskManagerId: taskManager.id }, 'Reconciling a TaskManager failed');
     });
   }
 
@@ -728,7 +749,13 @@ export class Scheduler {
   async #tryRestart(job: ActiveJob): Promise<boolean> {
     const { graph } = job;
     const f = job.failover!;
-    const replace = slotsToReplace(graph, f.regions, (id) => this.#o.registry.hasSession(id));
+    const replace = slotsToReplace(
+      graph,
+      f.regions,
+      (s) =>
+        this.#o.registry.hasSession(s.taskManagerId) &&
+        this.#o.pool.holds(job.id, s.taskManagerId, s.slotIndex),
+    );
     const taskManagers = this.#o.registry.schedulable();
     if (replace.length > 0) {
       const allocated = this.#o.pool.allocate(job.id, replace.length, taskManagers);

@@ -21,7 +21,6 @@ import {
   type ExecutionState,
   type HeartbeatInput,
   type JobGraph,
-  type RegisterTaskManagerInput,
   type ReportCollectedInput,
   type ReportLostPeerInput,
   type ReportMetricsInput,
@@ -139,6 +138,7 @@ export class JobService {
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
+  #unsubscribeRegistration: (() => void) | undefined;
   #lastThroughput = 0;
 
   constructor(options: JobServiceOptions) {
@@ -192,6 +192,9 @@ export class JobService {
         logger.error({ err, taskManagerId: loss.id }, 'Handling a lost TaskManager failed');
       });
     });
+    this.#unsubscribeRegistration = registry.onRegistration((tm, input) => {
+      this.#scheduler.registered(tm, input.running ?? []);
+    });
     await this.#recover();
     // New TaskManagers (or freed slots elsewhere) may let waiting jobs start.
     const watcher = (this.#watcher = new AbortController());
@@ -212,6 +215,7 @@ export class JobService {
     clearInterval(this.#ticker);
     this.#watcher?.abort();
     this.#unsubscribeLoss?.();
+    this.#unsubscribeRegistration?.();
     await this.#scheduler.stop();
     // Ended jobs still lingering keep their collected records and metrics.
     for (const job of [...this.#scheduler.jobs()]) {
@@ -295,11 +299,6 @@ export class JobService {
   }
 
   // ------------------------------------------------------------ TaskManagers
-
-  /** A TaskManager registered: it is told to cancel what it runs that is not current. */
-  registered(taskManagerId: string, input: RegisterTaskManagerInput): void {
-    this.#reconcile(taskManagerId, input.running ?? []);
-  }
 
   /** A heartbeat: commands it handled need not be re-sent; its running deployments are reconciled. */
   heartbeat(input: HeartbeatInput): void {

@@ -104,9 +104,28 @@ export class SlotPool {
     return freed;
   }
 
-  /** A TaskManager is gone: its slots with it. */
-  dropTaskManager(taskManagerId: string): void {
-    this.#slots.delete(taskManagerId);
+  /** Whether `jobId` holds slot `slotIndex` of `taskManagerId`. */
+  holds(jobId: string, taskManagerId: string, slotIndex: number): boolean {
+    const owner = this.#slots.get(taskManagerId)?.[slotIndex];
+    return owner !== undefined && owner !== null && 'job' in owner && owner.job === jobId;
+  }
+
+  /**
+   * A TaskManager's session ended: the jobs' slots on it are gone. With
+   * `keepOrphans` (it has registered again meanwhile, reporting stale tasks
+   * that still run) the orphans stay until it reports them gone.
+   */
+  dropTaskManager(taskManagerId: string, keepOrphans = false): void {
+    const slots = this.#slots.get(taskManagerId);
+    if (slots === undefined) return;
+    if (!keepOrphans) {
+      this.#slots.delete(taskManagerId);
+      return;
+    }
+    for (let i = 0; i < slots.length; i++) {
+      const owner = slots[i];
+      if (owner !== null && owner !== undefined && 'job' in owner) slots[i] = null;
+    }
   }
 
   /**

@@ -11,9 +11,12 @@ import {
   JOB_STATUSES,
   JobGraphSchema,
   JobStatusSchema,
+  RestartStrategySpecSchema,
   StoredTextSchema,
+  type CheckpointingSpec,
   type ExecutionState,
   type JobGraph,
+  type RestartStrategySpec,
   type Partitioning,
   type RuntimeMode,
 } from '@freshet/protocol';
@@ -45,8 +48,12 @@ export interface JobSummary {
   /** From start (or submission) to end (or now). */
   durationMs: number;
   failureCause: string | null;
-  /** Subtasks per execution state. */
+  /** Subtasks per execution state (each subtask's newest attempt). */
   tasks: Record<ExecutionState, number>;
+  /** The newest attempt of any subtask (bumped by every restart of the job or of a region). */
+  attempt: number;
+  /** Restarts so far, a JobManager's recovery included. */
+  restarts: number;
 }
 
 /** A page of `jobs.list`, newest first. */
@@ -131,7 +138,10 @@ export interface JobDetails extends JobSummary {
   jobGraph: JobGraph | null;
   vertices: JobVertexView[];
   edges: JobEdgeView[];
+  /** Every subtask's newest attempt. */
   subtasks: SubtaskView[];
+  /** Earlier attempts of subtasks (restarted), oldest first. */
+  priorAttempts: SubtaskView[];
   /** Oldest first; at most the last {@link EVENT_LIMIT}. */
   events: JobEventView[];
   exceptions: JobExceptionView[];
@@ -144,6 +154,10 @@ export interface JobDetails extends JobSummary {
     autoWatermarkIntervalMs: number | null;
     bufferTimeoutMs: number | null;
     slotsNeeded: number;
+    /** The checkpointing the job runs with (its own, else the cluster's default); null: none. */
+    checkpointing: CheckpointingSpec | null;
+    /** The restart strategy it runs with; null for rows written before it was stored. */
+    restartStrategy: RestartStrategySpec | null;
   };
 }
 
@@ -156,6 +170,19 @@ const zeroCounts = (): Record<ExecutionState, number> =>
 function duration(createdAt: Date, startedAt: Date | null, endedAt: Date | null): number {
   const from = (startedAt ?? createdAt).getTime();
   return Math.max(0, (endedAt?.getTime() ?? Date.now()) - from);
+}
+
+/** The newest attempt of every subtask among `rows` (of any number of jobs). */
+function newestAttempts<T extends { jobId: string; vertexId: string; subtaskIndex: number; attempt: number }>(
+  rows: readonly T[],
+): T[] {
+  const newest = new Map<string, T>();
+  for (const r of rows) {
+    const key = `${r.jobId}#${r.vertexId}#${r.subtaskIndex}`;
+    const seen = newest.get(key);
+    if (seen === undefined || seen.attempt < r.attempt) newest.set(key, r);
+  }
+  return [...newest.values()];
 }
 
 /** `jobs.list`: newest first, filtered by status, paged by cursor. */
@@ -172,16 +199,16 @@ export async function listJobs(
     include: { artifact: { select: { fileName: true } } },
   });
   const page = rows.slice(0, input.limit);
-  const counts = await prisma.execution.groupBy({
-    by: ['jobId', 'state'],
+  const executions = await prisma.execution.findMany({
     where: { jobId: { in: page.map((j) => j.id) } },
-    _count: { _all: true },
+    select: { jobId: true, vertexId: true, subtaskIndex: true, attempt: true, state: true },
   });
+  // Only each subtask's newest attempt counts: the others were restarted.
   const tasks = new Map<string, Record<ExecutionState, number>>();
-  for (const c of counts) {
-    let t = tasks.get(c.jobId);
-    if (t === undefined) tasks.set(c.jobId, (t = zeroCounts()));
-    t[c.state] = c._count._all;
+  for (const e of newestAttempts(executions)) {
+    let t = tasks.get(e.jobId);
+    if (t === undefined) tasks.set(e.jobId, (t = zeroCounts()));
+    t[e.state]++;
   }
   return {
     jobs: page.map((j) => ({
@@ -197,6 +224,8 @@ export async function listJobs(
       durationMs: duration(j.createdAt, j.startedAt, j.endedAt),
       failureCause: j.failureCause,
       tasks: tasks.get(j.id) ?? zeroCounts(),
+      attempt: j.attempt,
+      restarts: j.restarts,
     })),
     nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
   };
@@ -246,11 +275,14 @@ export async function getJob(
 
   const tasks = zeroCounts();
   const vertexTasks = new Map<string, Record<ExecutionState, number>>();
-  const subtasks: SubtaskView[] = job.executions.map((e) => {
+  const current = new Set(newestAttempts(job.executions));
+  for (const e of current) {
     tasks[e.state]++;
     let vt = vertexTasks.get(e.vertexId);
     if (vt === undefined) vertexTasks.set(e.vertexId, (vt = zeroCounts()));
     vt[e.state]++;
+  }
+  const view = (e: (typeof job.executions)[number]): SubtaskView => {
     const address = e.taskManager !== null ? `${e.taskManager.host}:${e.taskManager.dataPort}` : null;
     const live = e.taskManagerId !== null ? registry.address(e.taskManagerId) : undefined;
     return {
@@ -272,9 +304,11 @@ export async function getJob(
       startedAt: e.startedAt?.toISOString() ?? null,
       endedAt: e.endedAt?.toISOString() ?? null,
       failureCause: e.failureCause,
-      metrics: metrics.subtask(jobId, e.vertexId, e.subtaskIndex),
+      metrics: current.has(e) ? metrics.subtask(jobId, e.vertexId, e.subtaskIndex) : null,
     };
-  });
+  };
+  const subtasks = job.executions.filter((e) => current.has(e)).map(view);
+  const priorAttempts = job.executions.filter((e) => !current.has(e)).map(view);
 
   const vertices: JobVertexView[] = [...job.vertices]
     .sort((a, b) => (graphOrder.get(a.vertexId) ?? 0) - (graphOrder.get(b.vertexId) ?? 0))
@@ -316,6 +350,7 @@ export async function getJob(
   });
 
   const overrides = (job.planOverrides ?? {}) as Record<string, unknown>;
+  const strategy = RestartStrategySpecSchema.safeParse(job.restartStrategy);
   return {
     id: job.id,
     name: job.name,
@@ -334,10 +369,13 @@ export async function getJob(
     durationMs: duration(job.createdAt, job.startedAt, job.endedAt),
     failureCause: job.failureCause,
     tasks,
+    attempt: job.attempt,
+    restarts: job.restarts,
     jobGraph,
     vertices,
     edges,
     subtasks,
+    priorAttempts,
     events: events.map((ev) => ({
       id: Number(ev.id),
       at: ev.at.toISOString(),
@@ -368,6 +406,8 @@ export async function getJob(
       bufferTimeoutMs: jobGraph?.bufferTimeoutMs ?? null,
       slotsNeeded:
         jobGraph !== null ? slotsNeeded(jobGraph) : Math.max(1, ...job.vertices.map((v) => v.parallelism)),
+      checkpointing: jobGraph?.checkpointing ?? null,
+      restartStrategy: strategy.success ? strategy.data : null,
     },
   };
 }

@@ -9,11 +9,8 @@ import type { Context } from '../trpc.js';
 
 /** The control plane over this JobManager's services. */
 export const controlPlane = controlPlaneProcedures<Context>({
-  async register(ctx, input) {
-    const session = await ctx.registry.register(input);
-    ctx.jobs.registered(session.taskManagerId, input);
-    return session;
-  },
+  // What a registering TaskManager runs reaches the jobs through the registry's registration listener.
+  register: (ctx, input) => ctx.registry.register(input),
   async heartbeat(ctx, input) {
     const reply = await ctx.registry.heartbeat(input);
     if (reply.status === 'ok') ctx.jobs.heartbeat(input);

@@ -5,6 +5,7 @@ import type { MetricsSnapshot } from '../jobs/metrics.js';
 import { notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
 import { PlanJobInputSchema } from '../jobs/planning.js';
 import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
+import { getJobCheckpoints, JobCheckpointsInputSchema } from '../jobs/checkpoint-views.js';
 import { developerProcedure, router, viewerProcedure } from '../trpc.js';
 
 const JobIdSchema = z.object({ jobId: StoredTextSchema.min(1).max(100) });
@@ -30,6 +31,15 @@ export const jobsRouter = router({
   get: viewerProcedure
     .input(JobIdSchema)
     .query(({ ctx, input }) => getJob(ctx.db, ctx.registry, ctx.metrics, input.jobId)),
+
+  /**
+   * A job's checkpoints, newest first: status, trigger time, duration, size,
+   * alignment; every subtask's acknowledgement (time, size, alignment,
+   * sync/async time) of the latest completed one; duration p50/p99.
+   */
+  checkpoints: viewerProcedure
+    .input(JobCheckpointsInputSchema)
+    .query(({ ctx, input }) => getJobCheckpoints(ctx.db, input)),
 
   /** Per-vertex metrics history at one-second resolution (the last five minutes) for charts. */
   metrics: viewerProcedure.input(JobIdSchema).query(async ({ ctx, input }) => {

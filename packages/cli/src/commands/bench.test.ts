@@ -2,10 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '@freshet/jobmanager/testing';
 import {
   benchMarkdown,
+  percentile,
   runBaseline,
   runBench,
   runGenerator,
   type BenchResult,
+  type CheckpointBenchResult,
   type ClusterBenchResult,
   type GeneratorBenchResult,
 } from './bench.js';
@@ -74,6 +76,48 @@ describe('freshet bench', () => {
   it('runs the hand-written baselines', async () => {
     expect(runBaseline('q2', 50_000).outputs).toBeGreaterThan(0);
     await expect(runBench({ events: 10, queries: ['q6'], parallelisms: [1] })).rejects.toThrow(/q6/);
+  });
+});
+
+describe('freshet bench checkpoint rows', () => {
+  it('runs a query with periodic checkpoints next to the same run without', async () => {
+    const results = await runBench({
+      events: 300_000,
+      queries: ['q5'],
+      parallelisms: [1],
+      checkpointQueries: ['q5'],
+      checkpointIntervalMs: 100,
+    });
+    expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['generator', 1],
+      ['generator', 2],
+      ['local', 1],
+      ['local', 2],
+      ['checkpoints', 2],
+    ]);
+    const c = results[4] as CheckpointBenchResult;
+    const base = results[3] as BenchResult;
+    expect(c).toMatchObject({
+      mode: 'checkpoints',
+      query: 'q5',
+      parallelism: 2,
+      events: 300_000,
+      intervalMs: 100,
+    });
+    expect(c.baseEventsPerSecond).toBe(base.eventsPerSecond);
+    expect(c.throughputRatio).toBeCloseTo(c.eventsPerSecond / c.baseEventsPerSecond, 2);
+    expect(c.checkpoints).toBeGreaterThan(0);
+    expect(c.durationP99Ms).toBeGreaterThanOrEqual(c.durationP50Ms);
+    expect(c.bytesMax).toBeGreaterThanOrEqual(c.bytesP50);
+    expect(c.bytesP50).toBeGreaterThan(0);
+    expect(benchMarkdown(results)).toContain('## Checkpoints');
+  });
+
+  it('takes nearest-rank percentiles', () => {
+    expect(percentile([], 0.5)).toBe(0);
+    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+    expect(percentile([5, 1, 3, 2, 4], 0.99)).toBe(5);
+    expect(percentile([7], 0.99)).toBe(7);
   });
 });
 

@@ -16,6 +16,11 @@
  * Cluster rows (`--cluster`, the default): q0 and q5 on a JobManager and two
  * TaskManager processes with one slot each, at parallelism 2, next to the
  * local mini-cluster at parallelism 2 of the same run (see `bench-cluster.ts`).
+ *
+ * Checkpoint rows (`--checkpoint-queries`, default q5 and q8): the query at
+ * parallelism 2 with a checkpoint every `--checkpoint-interval` ms (1000),
+ * next to the same query without checkpoints in the same run: throughput
+ * ratio, checkpoint duration p50/p99, snapshot size.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -71,6 +76,40 @@ export interface BenchResult extends RunMeasures {
   engineOverheadNsPerEvent: number;
 }
 
+/** A local run with periodic checkpoints next to the same run without. */
+export interface CheckpointBenchResult {
+  mode: 'checkpoints';
+  query: string;
+  parallelism: number;
+  events: number;
+  /** Checkpoint interval. */
+  intervalMs: number;
+  /** Wall-clock seconds of the run. */
+  seconds: number;
+  eventsPerSecond: number;
+  /** The same query and parallelism without checkpoints, in the same bench run. */
+  baseEventsPerSecond: number;
+  /** eventsPerSecond / baseEventsPerSecond (target: >= 0.9). */
+  throughputRatio: number;
+  /** User + system CPU seconds of the run (all threads). */
+  cpuSeconds: number;
+  eventsPerCpuSecond: number;
+  /** The same query and parallelism without checkpoints, per CPU-second. */
+  baseEventsPerCpuSecond: number;
+  /** eventsPerCpuSecond / baseEventsPerCpuSecond: the checkpoints' cost in CPU, less sensitive to a busy machine than wall time. */
+  cpuRatio: number;
+  /** Periodic checkpoints completed (the final one at the end of input not counted). */
+  checkpoints: number;
+  /** Trigger to completion, over the periodic checkpoints. */
+  durationP50Ms: number;
+  durationP99Ms: number;
+  /** Size of a checkpoint (every subtask's snapshot), median and largest. */
+  bytesP50: number;
+  bytesMax: number;
+  /** Longest barrier alignment, 99th percentile. */
+  alignmentP99Ms: number;
+}
+
 /**
  * A generator-only row: the Nexmark generator into a discard sink, no engine.
  * At parallelism p the p subtask shares are generated one after the other in
@@ -82,7 +121,7 @@ export interface GeneratorBenchResult extends RunMeasures {
 }
 
 /** A row of any kind. */
-export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult;
+export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult | CheckpointBenchResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -92,6 +131,12 @@ export const DEFAULT_CLUSTER_QUERIES = ['q0', 'q5'];
 
 /** TaskManager processes of the cluster rows (1 slot each; the parallelism). */
 export const CLUSTER_TASKMANAGERS = 2;
+
+/** The queries also run with periodic checkpoints by default. */
+export const DEFAULT_CHECKPOINT_QUERIES = ['q5', 'q8'];
+
+/** Parallelism of the checkpoint rows. */
+export const CHECKPOINT_PARALLELISM = 2;
 
 const SEED = 42;
 
@@ -178,6 +223,10 @@ export interface BenchOptions {
   parallelisms: number[];
   /** Queries (among `queries`) also run on a cluster of TaskManager processes. @default none */
   clusterQueries?: string[];
+  /** Queries (among `queries`) also run with periodic checkpoints. @default none */
+  checkpointQueries?: string[];
+  /** Interval of the checkpoint rows. @default 1000 */
+  checkpointIntervalMs?: number;
   /** Write CPU profiles of the cluster's TaskManagers here. */
   profileDir?: string;
   /** Progress lines go here. */
@@ -196,6 +245,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
     if (!opts.queries.includes(q))
       throw new CliError(`Cluster query '${q}' is not among the benchmarked queries`);
   }
+  for (const q of opts.checkpointQueries ?? []) {
+    if (!opts.queries.includes(q))
+      throw new CliError(`Checkpoint query '${q}' is not among the benchmarked queries`);
+  }
   for (const query of opts.queries) {
     if (!(BASELINE_QUERIES as readonly string[]).includes(query))
       throw new CliError(`No benchmark for '${query}': choose among ${BASELINE_QUERIES.join(', ')}`);
@@ -203,6 +256,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   // Every parallelism a local row runs at (the cluster rows add theirs).
   const parallelisms = new Set(opts.parallelisms);
   if (clusterQueries.size > 0) parallelisms.add(CLUSTER_TASKMANAGERS);
+  if ((opts.checkpointQueries ?? []).length > 0) parallelisms.add(CHECKPOINT_PARALLELISM);
   const generators = new Map<number, GeneratorBenchResult>();
   // Untimed, so that every generator row measures optimised code: the first
   // row would otherwise carry the JIT's warm-up and the next ones not.
@@ -248,37 +302,21 @@ async function benchQuery(
   log(
     `${query} baseline: ${Math.round(baselineRate).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
   );
-  // The cluster row compares with the local run at its parallelism, measured here too.
+  // The cluster and checkpoint rows compare with the local run at their parallelism, measured here too.
+  const checkpointed = (opts.checkpointQueries ?? []).includes(query);
   const parallelisms = [...opts.parallelisms];
   if (cluster !== undefined && !parallelisms.includes(CLUSTER_TASKMANAGERS))
     parallelisms.push(CLUSTER_TASKMANAGERS);
+  if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM)) parallelisms.push(CHECKPOINT_PARALLELISM);
   let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
+  let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
-    const prepared = await prepareNexmarkQuery({
-      query,
-      events: opts.events,
-      seed: SEED,
-      parallelism,
-      mode: 'streaming',
-      discard: true,
-    });
-    const cpu0 = cpuNow();
-    const t0 = performance.now();
-    const run = await executeNexmarkQuery(prepared);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpuSeconds = cpuNow() - cpu0;
-    if (run.status !== 'FINISHED') {
-      const err = run.error as { message?: string } | undefined;
-      throw new CliError(
-        `${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`,
-      );
-    }
-    // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
-    const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
-    if (produced !== undefined && produced !== opts.events) {
-      throw new CliError(
-        `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${opts.events}`,
-      );
+    const { run, seconds, cpuSeconds } = await runLocal(query, parallelism, opts.events);
+    if (parallelism === CHECKPOINT_PARALLELISM) {
+      localAtCheckpointP = {
+        eventsPerSecond: Math.round(opts.events / seconds),
+        eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
+      };
     }
     const generator = generators.get(parallelism)!;
     const row: BenchResult = {
@@ -310,6 +348,40 @@ async function benchQuery(
       };
     }
   }
+  if (checkpointed && localAtCheckpointP !== undefined) {
+    const intervalMs = opts.checkpointIntervalMs ?? 1000;
+    const { run, seconds, cpuSeconds } = await runLocal(query, CHECKPOINT_PARALLELISM, opts.events, intervalMs);
+    const periodic = run.checkpoints.filter((c) => !c.final);
+    const durations = periodic.map((c) => c.durationMs);
+    const sizes = periodic.map((c) => c.bytes);
+    const eventsPerSecond = Math.round(opts.events / seconds);
+    const eventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
+    const row: CheckpointBenchResult = {
+      mode: 'checkpoints',
+      query,
+      parallelism: CHECKPOINT_PARALLELISM,
+      events: opts.events,
+      intervalMs,
+      seconds: round(seconds, 3),
+      eventsPerSecond,
+      baseEventsPerSecond: localAtCheckpointP.eventsPerSecond,
+      throughputRatio: round(eventsPerSecond / localAtCheckpointP.eventsPerSecond, 3),
+      cpuSeconds: round(cpuSeconds, 3),
+      eventsPerCpuSecond,
+      baseEventsPerCpuSecond: localAtCheckpointP.eventsPerCpuSecond,
+      cpuRatio: round(eventsPerCpuSecond / localAtCheckpointP.eventsPerCpuSecond, 3),
+      checkpoints: periodic.length,
+      durationP50Ms: round(percentile(durations, 0.5), 1),
+      durationP99Ms: round(percentile(durations, 0.99), 1),
+      bytesP50: Math.round(percentile(sizes, 0.5)),
+      bytesMax: Math.round(Math.max(0, ...sizes)),
+      alignmentP99Ms: round(percentile(periodic.map((c) => c.alignmentMs), 0.99), 1),
+    };
+    results.push(row);
+    log(
+      `${query} p=${CHECKPOINT_PARALLELISM} checkpoints every ${intervalMs} ms: ${eventsPerSecond.toLocaleString('en-US')} events/s (${Math.round(row.throughputRatio * 100)} % of without; per CPU-second ${Math.round(row.cpuRatio * 100)} %), ${row.checkpoints} checkpoints, duration p50 ${row.durationP50Ms} ms p99 ${row.durationP99Ms} ms, size p50 ${(row.bytesP50 / 1024).toFixed(0)} KiB`,
+    );
+  }
   if (cluster !== undefined && localAtClusterP !== undefined) {
     const c = await runClusterQuery(cluster, {
       query,
@@ -332,6 +404,46 @@ async function benchQuery(
   }
 }
 
+/** Nearest-rank percentile of `values` (0 when empty). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** Runs a query once on the local mini-cluster (generator source, discard sink) and checks it consumed every event. */
+async function runLocal(
+  query: string,
+  parallelism: number,
+  events: number,
+  checkpointInterval?: number,
+): Promise<{ run: Awaited<ReturnType<typeof executeNexmarkQuery>>; seconds: number; cpuSeconds: number }> {
+  const prepared = await prepareNexmarkQuery({
+    query,
+    events,
+    seed: SEED,
+    parallelism,
+    mode: 'streaming',
+    discard: true,
+    ...(checkpointInterval !== undefined ? { checkpointInterval } : {}),
+  });
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  const run = await executeNexmarkQuery(prepared);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuNow() - cpu0;
+  if (run.status !== 'FINISHED') {
+    const err = run.error as { message?: string } | undefined;
+    throw new CliError(`${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`);
+  }
+  // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
+  const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
+  if (produced !== undefined && produced !== events) {
+    throw new CliError(`${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`);
+  }
+  return { run, seconds, cpuSeconds };
+}
+
 const HEADERS = [
   'query',
   'p',
@@ -346,13 +458,54 @@ const HEADERS = [
 ];
 
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
+const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
+
+/** Column headers of the checkpoint rows. */
+export const CHECKPOINT_HEADERS = [
+  'query',
+  'p',
+  'interval ms',
+  'events/s',
+  'without checkpoints',
+  'ratio',
+  'CPU ratio',
+  'checkpoints',
+  'duration p50 ms',
+  'duration p99 ms',
+  'size p50',
+  'size max',
+  'alignment p99 ms',
+];
+
+/** The checkpoint rows as table cells. */
+export function checkpointRows(results: readonly BenchRow[]): string[][] {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
+  return results
+    .filter(isCheckpointed)
+    .map((r) => [
+      r.query,
+      String(r.parallelism),
+      n(r.intervalMs),
+      n(r.eventsPerSecond),
+      n(r.baseEventsPerSecond),
+      r.throughputRatio.toFixed(2),
+      r.cpuRatio.toFixed(2),
+      String(r.checkpoints),
+      r.durationP50Ms.toFixed(1),
+      r.durationP99Ms.toFixed(1),
+      kib(r.bytesP50),
+      kib(r.bytesMax),
+      r.alignmentP99Ms.toFixed(1),
+    ]);
+}
 
 /** The generator rows then the local rows; a generator row has no baseline, ratio or overhead. */
 function rows(results: readonly BenchRow[]): string[][] {
   const n = (x: number) => x.toLocaleString('en-US');
   const cells: string[][] = [];
   for (const r of results) {
-    if (r.mode === 'cluster') continue;
+    if (r.mode === 'cluster' || r.mode === 'checkpoints') continue;
     const common = [
       r.query,
       String(r.parallelism),
@@ -382,6 +535,9 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
   const table = (headers: readonly string[], cells: string[][]) =>
     [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
   const parts = [table(HEADERS, rows(results))];
+  if (results.some(isCheckpointed)) {
+    parts.push(`## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`);
+  }
   const cluster = results.filter(isCluster);
   if (cluster.length > 0) {
     parts.push(
@@ -393,6 +549,9 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
 
 const CLUSTER_NOTE =
   "Parallelism 2 split across the two TaskManagers, so half of every exchange crosses TCP. Seconds: first subtask RUNNING to last subtask FINISHED (deploying excluded). CPU: utime + stime (+ waited-for children) of the TaskManager and JobManager processes from `/proc/<pid>/stat`, sampled every 20 ms and interpolated over the same window. Local events/s: over the local mini-cluster's running time at parallelism 2 in the same run (workers ready to the end: its startup excluded likewise, unlike the table above). Exchange: sums of every subtask's `recordsOut` / `bytesOut` (record writers: local channels and TCP) from `jobs.get`. Ratio to local: events/s over the local mini-cluster's at parallelism 2 in the same run.";
+
+const CHECKPOINT_NOTE =
+  'Each query at parallelism 2 with a checkpoint every interval (aligned barriers, exactly-once), next to the same query and parallelism without checkpoints in the same bench run; events/s over wall-clock seconds as above; CPU ratio: the same over user + system CPU seconds of the process. Duration: trigger to completion (every subtask stored its snapshot and `_metadata` was written), over the periodic checkpoints (not the final one at the end of input); size: every subtask\'s encoded snapshot, summed per checkpoint.';
 
 function list(value: string): string[] {
   return value
@@ -418,6 +577,13 @@ export function register(program: Command): void {
     .option('--no-cluster', 'local mini-cluster rows only')
     .option('--cluster-queries <list>', 'queries for the cluster rows', DEFAULT_CLUSTER_QUERIES.join(','))
     .option('--profile-dir <dir>', 'write CPU profiles of the cluster TaskManagers (every thread) here')
+    .option(
+      '--checkpoint-queries <list>',
+      `queries also run at parallelism ${CHECKPOINT_PARALLELISM} with periodic checkpoints (those among --queries)`,
+      DEFAULT_CHECKPOINT_QUERIES.join(','),
+    )
+    .option('--no-checkpoints', 'no checkpoint rows')
+    .option('--checkpoint-interval <ms>', 'checkpoint interval of the checkpoint rows', '1000')
     .action(
       async (o: {
         events: string;
@@ -428,6 +594,9 @@ export function register(program: Command): void {
         cluster?: boolean;
         clusterQueries: string;
         profileDir?: string;
+        checkpoints?: boolean;
+        checkpointQueries: string;
+        checkpointInterval: string;
       }) => {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
@@ -436,6 +605,9 @@ export function register(program: Command): void {
         if (parallelisms.some((p) => !Number.isInteger(p) || p < 1))
           throw new CliError(`--parallelism expects positive integers (got '${o.parallelism}')`);
         const queries = list(o.queries);
+        const checkpointIntervalMs = Number(o.checkpointInterval);
+        if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 1)
+          throw new CliError(`--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`);
         const results = await runBench({
           events,
           queries,
@@ -443,11 +615,15 @@ export function register(program: Command): void {
           clusterQueries:
             o.cluster === false ? [] : list(o.clusterQueries).filter((q) => queries.includes(q)),
           ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}),
+          checkpointQueries: o.checkpoints === false ? [] : list(o.checkpointQueries).filter((q) => queries.includes(q)),
+          checkpointIntervalMs,
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
         else {
           process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
+          if (results.some(isCheckpointed))
+            process.stdout.write(`\n${formatTable(CHECKPOINT_HEADERS, checkpointRows(results))}\n`);
           const cluster = results.filter(isCluster);
           if (cluster.length > 0)
             process.stdout.write(`\n${formatTable(CLUSTER_HEADERS, clusterRows(cluster))}\n`);

@@ -10,6 +10,7 @@ import { register as registerSubmit } from './submit.js';
 import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
+import { register as registerCheckpoints } from './checkpoints.js';
 import { register as registerToken } from './token.js';
 
 /**
@@ -30,6 +31,7 @@ const registrations: ((program: Command) => void)[] = [
   registerSubmit,
   registerList,
   registerCancel,
+  registerCheckpoints,
   registerTaskManagers,
   registerCluster,
   registerToken,

@@ -11,13 +11,20 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { RuntimeMode } from '@freshet/graph';
+import type { PlanOverrides, RuntimeMode } from '@freshet/graph';
 import { writeEventsJsonLines } from '@freshet/nexmark';
 import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
-import { runLocalJob } from '@freshet/runtime';
+import { runLocalJob, type LocalCheckpointStats } from '@freshet/runtime';
 import type { JobManagerClient } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
 import { call, connect, withCredentialOptions, type ConnectionOptions } from './jobs.js';
+import {
+  faultToleranceFlagsOf,
+  faultToleranceOverrides,
+  withCheckpointDirOption,
+  withFaultToleranceOptions,
+  type FaultToleranceFlags,
+} from './fault-tolerance.js';
 
 /** The Nexmark queries with an example program. */
 export const NEXMARK_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8'] as const;
@@ -43,7 +50,7 @@ export function findNexmarkExamplesDir(): string {
 }
 
 /** Options of {@link runNexmarkQuery}. */
-export interface NexmarkRunOptions {
+export interface NexmarkRunOptions extends FaultToleranceFlags {
   /** q0, q1, q2, q3, q4, q5, q7 or q8. */
   query: string;
   /** The program file; defaults to `examples/nexmark/<query>.ts`. */
@@ -70,6 +77,9 @@ export interface NexmarkRunResult {
   records: unknown[];
   error?: unknown;
   metrics: unknown;
+  /** Every checkpoint that completed. */
+  checkpoints: LocalCheckpointStats[];
+  restarts: number;
 }
 
 /** Keeps the last record per `key` (the final value of an updating result), in key order. */
@@ -88,6 +98,10 @@ export interface PreparedNexmarkQuery {
   runtimeMode: RuntimeMode;
   jobGraph: ReturnType<typeof optimize>;
   slots: number;
+  /** Every plan override the query was planned with (the workers re-plan with the same). */
+  overrides: PlanOverrides;
+  /** Where a local run keeps its checkpoints (a temporary directory when absent). */
+  checkpointDir?: string;
 }
 
 /** The program file of a query (`--program`, else `examples/nexmark/<query>.ts`). */
@@ -123,7 +137,8 @@ export async function prepareNexmarkQuery(
   const args = nexmarkProgramArgs(opts);
   const runtimeMode: RuntimeMode = opts.mode === 'streaming' ? 'STREAMING' : 'BATCH';
   const parallelism = opts.parallelism ?? 1;
-  const plan = await planInSandbox(compiled.bundlePath, args, { parallelism, runtimeMode });
+  const overrides: PlanOverrides = { ...faultToleranceOverrides(opts), parallelism, runtimeMode };
+  const plan = await planInSandbox(compiled.bundlePath, args, overrides);
   const jobGraph = optimize(plan.graph, plan.planHash);
   return {
     query: opts.query,
@@ -133,6 +148,8 @@ export async function prepareNexmarkQuery(
     runtimeMode,
     jobGraph,
     slots: opts.slots ?? parallelism,
+    overrides,
+    ...(opts.checkpointDir !== undefined ? { checkpointDir: opts.checkpointDir } : {}),
   };
 }
 
@@ -141,11 +158,18 @@ export async function executeNexmarkQuery(
   prepared: PreparedNexmarkQuery,
   output?: string,
 ): Promise<NexmarkRunResult> {
-  const { bundlePath, args, parallelism, runtimeMode, jobGraph, slots } = prepared;
+  const { bundlePath, args, overrides, jobGraph, slots } = prepared;
   const result = await runLocalJob({
-    program: { bundlePath, args, parallelism, runtimeMode },
+    program: { bundlePath, args, ...overrides },
     jobGraph,
     slots,
+    ...(prepared.checkpointDir !== undefined ? { checkpointDir: prepared.checkpointDir } : {}),
+    onRestart: (r) => {
+      process.stderr.write(
+        `${prepared.query}: attempt ${r.attempt - 1} failed (${r.error.message}); restarting in ${r.delayMs} ms ` +
+          `${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`}\n`,
+      );
+    },
   });
   const updatingKey = UPDATING_KEY[prepared.query];
   let records = result.collected.result ?? [];
@@ -157,6 +181,8 @@ export async function executeNexmarkQuery(
     records,
     error: result.error,
     metrics: result.metrics,
+    checkpoints: result.checkpoints,
+    restarts: result.restarts,
   };
 }
 
@@ -249,6 +275,7 @@ export async function runNexmarkOnCluster(
       args,
       parallelism: opts.parallelism ?? 1,
       runtimeMode: opts.mode === 'streaming' ? 'STREAMING' : 'BATCH',
+      ...faultToleranceOverrides(opts),
       name: `nexmark ${opts.query}`,
     }),
   );
@@ -298,10 +325,11 @@ export function register(program: Command): void {
       process.stderr.write(`wrote ${o.events} events to ${o.out} in ${s.toFixed(2)} s\n`);
     });
 
-  withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ')
+  const run = withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ')
     .description(
       `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
-    )
+    );
+  withCheckpointDirOption(withFaultToleranceOptions(run))
     .option('--events-file <file>', 'read events from this JSON-lines file')
     .option('--events <n>', 'generate this many events (with --seed)', positiveInt('--events'))
     .option('--seed <s>', 'generator seed', positiveInt('--seed'), 42)
@@ -327,7 +355,7 @@ export function register(program: Command): void {
           jobmanager?: string;
           token?: string;
           jobmanagerCa?: string;
-        },
+        } & FaultToleranceFlags,
       ) => {
         if (o.mode !== 'batch' && o.mode !== 'streaming')
           throw new CliError(`--mode must be batch or streaming (got '${o.mode}')`);
@@ -343,6 +371,7 @@ export function register(program: Command): void {
         if (o.eventsFile !== undefined) opts.eventsFile = o.eventsFile;
         if (o.events !== undefined) opts.events = o.events;
         if (o.program !== undefined) opts.program = o.program;
+        Object.assign(opts, faultToleranceFlagsOf(o));
         if (o.jobmanager !== undefined) {
           const run = await runNexmarkOnCluster({
             ...opts,

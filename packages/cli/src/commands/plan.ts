@@ -10,9 +10,12 @@ import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, r
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
+import { faultToleranceOverrides, withFaultToleranceOptions, type FaultToleranceFlags } from './fault-tolerance.js';
 
 /** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
-export interface PlanCommandOptions extends Omit<PlanOverrides, 'runtimeMode'> {
+export interface PlanCommandOptions
+  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>,
+    FaultToleranceFlags {
   mode?: PlanOverrides['runtimeMode'];
   json?: boolean;
 }
@@ -23,6 +26,7 @@ export function planOverridesOfOptions(opts: PlanCommandOptions): PlanOverrides 
     parallelism: opts.parallelism,
     maxParallelism: opts.maxParallelism,
     runtimeMode: opts.mode,
+    ...faultToleranceOverrides(opts),
   });
 }
 
@@ -50,15 +54,16 @@ export function parseMode(value: string): RuntimeMode {
   return mode;
 }
 
-/** Adds the options `plan` and `run` share. */
+/** Adds the options `plan`, `run` and `submit` share. */
 export function withPlanOptions(command: Command): Command {
-  return command
-    .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
-    .argument('[args...]', 'arguments passed to the program (put them after --)')
-    .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
-    .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
-    .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode)
-    .option('--json', 'print JSON instead of text');
+  return withFaultToleranceOptions(
+    command
+      .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+      .argument('[args...]', 'arguments passed to the program (put them after --)')
+      .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
+      .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
+      .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode),
+  ).option('--json', 'print JSON instead of text');
 }
 
 function errorMessage(err: unknown): string {

@@ -14,6 +14,7 @@ import { CliError, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
 import { connect, followJob, printCollected, call, withCredentialOptions } from './jobs.js';
+import { withCheckpointDirOption } from './fault-tolerance.js';
 import { submitJob } from './submit.js';
 
 interface RunCommandOptions extends PlanCommandOptions {
@@ -29,11 +30,13 @@ interface RunCommandOptions extends PlanCommandOptions {
 
 /** Registers `freshet run`. */
 export function register(program: Command): void {
-  withCredentialOptions(
-    withPlanOptions(
-      program.command('run').description('Compile, plan and run a program (locally with --local)'),
+  withCheckpointDirOption(
+    withCredentialOptions(
+      withPlanOptions(
+        program.command('run').description('Compile, plan and run a program (locally with --local)'),
+      ),
+      'with --jobmanager: ',
     ),
-    'with --jobmanager: ',
   )
     .option('--local', 'run on a local mini-cluster in this process')
     .option(
@@ -75,7 +78,14 @@ export function register(program: Command): void {
           jobGraph: job.jobGraph,
           ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
           ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
+          ...(opts.checkpointDir !== undefined ? { checkpointDir: opts.checkpointDir } : {}),
           signal: controller.signal,
+          onRestart: (r) => {
+            process.stderr.write(
+              `Attempt ${r.attempt - 1} failed: ${r.error.message}\nRestarting in ${r.delayMs} ms ` +
+                `${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`} (attempt ${r.attempt})\n`,
+            );
+          },
         });
       } finally {
         process.off('SIGINT', onSigint);
@@ -84,8 +94,10 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
+        const restarts = result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
+        const checkpoints = result.checkpoints.length === 0 ? '' : `, ${result.checkpoints.length} checkpoint${result.checkpoints.length === 1 ? '' : 's'}`;
         process.stdout.write(
-          `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms\n`,
+          `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms${restarts}${checkpoints}\n`,
         );
         for (const [id, records] of Object.entries(result.collected)) {
           process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}):\n`);

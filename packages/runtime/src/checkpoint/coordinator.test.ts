@@ -315,6 +315,8 @@ describe('CheckpointCoordinator: aborts and failures', () => {
     ackAll(1, 2);
     await settle();
     expect(rec.completed).toEqual([]);
+    // What the stale attempt stored is deleted.
+    expect(rec.discarded).toHaveLength(4);
     for (const key of ALL) ack(1, key, 3);
     await settle();
     expect(rec.completed.map((c) => c.attempt)).toEqual([3]);

@@ -355,7 +355,8 @@ export class CheckpointCoordinator {
     return runningSource;
   }
 
-  private trigger(): number {
+  /** Starts checkpoint `nextId` (no timer set, nothing sent yet). */
+  private newPending(): Pending {
     this.clearTimer();
     this.triggerDue = false;
     const now = this.clock.now();
@@ -369,6 +370,11 @@ export class CheckpointCoordinator {
     };
     this.pending = p;
     this.lastTriggerAt = now;
+    return p;
+  }
+
+  private trigger(): number {
+    const p = this.newPending();
     const timeoutMs = this.spec?.timeoutMs ?? 600_000;
     p.timeout = this.clock.setTimeout(() => {
       if (this.pending === p && !p.completing)
@@ -423,7 +429,11 @@ export class CheckpointCoordinator {
   /** An execution stored its snapshot for a checkpoint. */
   acknowledge(ack: CheckpointAck): void {
     const e = this.executions.get(executionKey(ack.vertexId, ack.subtask));
-    if (!e || e.attempt !== ack.attempt) return; // another attempt's (fenced)
+    if (!e || e.attempt !== ack.attempt) {
+      // Another attempt's (fenced): no checkpoint will refer to what it stored.
+      this.hooks.discard({ handles: [ack.handle] });
+      return;
+    }
     const p = this.pending;
     if (!p || p.checkpointId !== ack.checkpointId || p.completing) {
       // Too late (aborted, or never known): its data belongs to no checkpoint.
@@ -449,7 +459,10 @@ export class CheckpointCoordinator {
   /** An execution's input ended; it stored its final state and waits to be told to finish. */
   acknowledgeFinalState(ack: FinalStateAck): void {
     const e = this.executions.get(executionKey(ack.vertexId, ack.subtask));
-    if (!e || e.attempt !== ack.attempt) return;
+    if (!e || e.attempt !== ack.attempt) {
+      this.hooks.discard({ handles: [ack.handle] });
+      return;
+    }
     if (e.state === 'FINAL') {
       if (e.final?.handle !== ack.handle) this.hooks.discard({ handles: [ack.handle] });
       return;
@@ -507,18 +520,7 @@ export class CheckpointCoordinator {
       if (!e.finishing) waiting = true;
     }
     if (!waiting) return;
-    const now = this.clock.now();
-    const p: Pending = {
-      checkpointId: this.nextId++,
-      attempt: this.attempt,
-      triggeredAt: now,
-      acks: new Map(),
-      timeout: undefined,
-      completing: undefined,
-    };
-    this.pending = p;
-    this.lastTriggerAt = now;
-    this.clearTimer();
+    const p = this.newPending();
     for (const e of this.executions.values()) this.recordFinal(p, e);
     this.maybeComplete(p);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeEvent } from '../codec/binary.js';
 import {
   decodeSubtaskSnapshot,
   encodeSubtaskSnapshot,
@@ -57,10 +58,17 @@ describe('the subtask snapshot codec', () => {
     expect(back.get(3)).toEqual({});
   });
 
-  it('gives a buffer that owns its ArrayBuffer (transferable without a copy) and starts with a versioned header', () => {
+  it('gives a buffer of its own (transferable without a copy) that starts with a versioned header', () => {
     const bytes = encodeSubtaskSnapshot(snapshots);
     expect(bytes.byteOffset).toBe(0);
-    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+    // Nothing else lives in its ArrayBuffer: a channel batch encoded next does not land there.
+    const before = bytes.slice();
+    encodeEvent({ kind: 'batch', values: ['x'.repeat(1000)], timestamps: [1] });
+    expect(bytes).toEqual(before);
+    // A snapshot larger than the buffer it was given is moved into one of its own as well.
+    const big = encodeSubtaskSnapshot(new Map([[1, { operator: 'y'.repeat(500_000) }]]));
+    expect(big.byteOffset).toBe(0);
+    expect(decodeSubtaskSnapshot(big).get(1)!.operator).toHaveLength(500_000);
     expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('FSNP');
     expect(bytes[4]).toBe(SNAPSHOT_FORMAT_VERSION);
     // A later encode does not touch an earlier buffer.

@@ -5,8 +5,8 @@
  *
  * Encoding is the synchronous part of a checkpoint — "the quick in-memory
  * copy": once `encodeSubtaskSnapshot` returns, the task may change its
- * state again, and the buffer (which owns its whole ArrayBuffer, so it can
- * be transferred to another thread without a copy) is written out
+ * state again, and the buffer (whose ArrayBuffer nothing else uses, so it
+ * can be transferred to another thread without a copy) is written out
  * asynchronously.
  *
  * Layout (version 1):
@@ -22,7 +22,7 @@
  * ±Infinity and NaN round-trip; keyed state's key-group numbers come back as
  * object keys (strings), which the backend reads with `Number(...)`.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import type { OperatorSnapshot } from '../operator.js';
 
 /** Current version of the layout. */
@@ -39,28 +39,44 @@ export class SnapshotCodecError extends Error {
   override readonly name = 'SnapshotCodecError';
 }
 
+/** Size of the buffer the next snapshot is packed into: a little more than the largest one so far. */
+let nextBufferSize = 64 * 1024;
+
 /**
  * Encodes a subtask's snapshots (by StreamNode id) into a fresh buffer that
- * owns its ArrayBuffer.
+ * no one else uses: its ArrayBuffer can be transferred to another thread
+ * (it may be somewhat larger than the view).
+ *
+ * msgpackr packs into one scratch buffer shared by every packer of the
+ * thread, which it grows 4x at a time and then reuses: packing a large
+ * snapshot there would leave every later channel batch of the task working
+ * in (and reallocating) a buffer of the snapshot's size. So the snapshot is
+ * packed into a buffer of its own, with room for the header in front (no
+ * copy), and msgpackr gets a small scratch buffer back afterwards.
  *
  * @throws {@link SnapshotCodecError} when the state holds something msgpack cannot write (a function, a cycle)
  */
 export function encodeSubtaskSnapshot(snapshots: ReadonlyMap<number, OperatorSnapshot>): Uint8Array {
-  let payload: Uint8Array;
+  let out: Uint8Array;
+  packr.useBuffer(Buffer.allocUnsafeSlow(nextBufferSize));
   try {
-    payload = packr.pack([...snapshots]);
+    out = packr.pack([...snapshots], RESERVE_START_SPACE | HEADER_BYTES);
   } catch (error) {
     throw new SnapshotCodecError(
       `the state cannot be written to a checkpoint (${error instanceof Error ? error.message : String(error)}); ` +
         'keep plain data (objects, arrays, Maps, Sets, strings, numbers) in state',
       { cause: error },
     );
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(8192));
   }
-  // msgpackr packs into a shared scratch buffer: copy behind the header into a buffer of our own.
-  const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  if (out.byteLength + 4096 > nextBufferSize)
+    nextBufferSize = Math.ceil((out.byteLength * 1.25 + 4096) / 4096) * 4096;
+  // Outgrown, msgpackr moved it into a larger buffer of its own: it starts at that buffer's beginning too.
+  if (out.byteOffset !== 0) out = out.slice();
   out.set(MAGIC, 0);
   out[4] = SNAPSHOT_FORMAT_VERSION;
-  out.set(payload, HEADER_BYTES);
+  out[5] = out[6] = out[7] = 0;
   return out;
 }
 

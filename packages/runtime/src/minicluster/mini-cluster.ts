@@ -1,5 +1,6 @@
 /**
- * The local mini-cluster: runs a JobGraph in worker threads of this process.
+ * The local mini-cluster: runs a JobGraph in worker threads of this process,
+ * and plays the JobManager's part for it — checkpoints and restarts.
  *
  * Slots are worker threads. By default there are as many slots as the
  * largest vertex parallelism, capped at the machine's available parallelism
@@ -10,26 +11,74 @@
  * one MessageChannel per pair of slots (all channels multiplexed, batches as
  * transferred buffers); subtasks of the same slot exchange in memory.
  *
- * A failed subtask cancels the others and the job ends FAILED with its
- * error; `signal` cancels it (CANCELED); `timeoutMs` fails it.
+ * Fault tolerance, the same protocol as a cluster (docs/fault-tolerance.md):
+ * a {@link CheckpointCoordinator} runs in this thread over a
+ * {@link DirectoryCheckpointStorage} (a temporary directory unless
+ * `checkpointDir` is given) and checkpoints every `jobGraph.checkpointing`
+ * interval — and always once at the end of bounded input, which is when a
+ * bounded job's exactly-once output is committed. A failed subtask, or a
+ * slot worker that crashes or exits, fails the attempt: every worker is
+ * stopped, and the job's restart strategy decides — restart from the latest
+ * completed checkpoint with the next attempt after its delay (local mode
+ * restarts the whole job: every slot hosts a subtask of every vertex), or
+ * end FAILED with the failure's error. `signal` cancels the job
+ * (CANCELED); `timeoutMs` fails it without a restart.
  */
-import { availableParallelism } from 'node:os';
-import type { JobGraph } from '@freshet/graph';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { effectiveRestartStrategy, type JobGraph, type RestartStrategySpec } from '@freshet/graph';
+import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
+import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
+import { checkpointMetadataOf } from '../checkpoint/metadata.js';
+import { executionVertices } from '../executiongraph/execution-id.js';
+import { createRestartStrategy } from '../executiongraph/restart-strategy.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotWorkerData } from '../taskexecutor/messages.js';
-import { connectSlots, startSlot, type SlotHandle } from '../taskexecutor/slot-host.js';
+import type { SlotRestore, WorkerMessage } from '../taskexecutor/messages.js';
+import { startLocalAttempt, type AttemptOutcome, type LocalAttempt } from './local-attempt.js';
 
 /** Metrics of a running or finished local job. */
 export interface LocalJobMetrics {
-  /** Latest metrics of every subtask. */
+  /** Latest metrics of every subtask (of the current attempt). */
   subtasks: SubtaskMetrics[];
   /** Records emitted by source subtasks so far. */
   sourceRecords: number;
   /** Milliseconds since the job started running. */
   elapsedMs: number;
+}
+
+/** One completed checkpoint of a local job. */
+export interface LocalCheckpointStats {
+  checkpointId: number;
+  attempt: number;
+  /** Trigger to completion. */
+  durationMs: number;
+  /** Sum of every subtask's snapshot size. */
+  bytes: number;
+  /** Longest barrier alignment of any subtask. */
+  alignmentMs: number;
+  /** Longest synchronous part (snapshot and encode, in the task thread) of any subtask. */
+  syncMs: number;
+  /** Longest asynchronous part (writing to storage) of any subtask. */
+  asyncMs: number;
+  /** Only final states (the checkpoint at the end of bounded input). */
+  final: boolean;
+}
+
+/** A restart of a local job, as `onRestart` reports it. */
+export interface LocalRestart {
+  /** The attempt that starts next. */
+  attempt: number;
+  /** Its wait before it starts. */
+  delayMs: number;
+  /** The checkpoint it restores, if any. */
+  checkpointId: number | undefined;
+  /** Why the previous attempt failed. */
+  error: SerializedError;
 }
 
 /** Options of {@link runLocalJob}. */
@@ -40,7 +89,7 @@ export interface LocalJobOptions {
   jobGraph: JobGraph;
   /** Worker threads. @default min(largest vertex parallelism, os.availableParallelism()) */
   slots?: number;
-  /** Fails the job (FAILED, "timed out") after this long. @default no limit */
+  /** Fails the job (FAILED, "timed out", no restart) after this long. @default no limit */
   timeoutMs?: number;
   /** Called about once a second while the job runs. */
   onMetrics?: (metrics: LocalJobMetrics) => void;
@@ -56,16 +105,44 @@ export interface LocalJobOptions {
   settings?: Partial<TaskSettings>;
   /** Batches a consumer can hold per channel. @default 4 */
   initialCredits?: number;
+  /**
+   * Checkpoint storage: `<checkpointDir>/<jobId>/chk-<N>/...`, kept after the
+   * job (the retained checkpoints). @default a temporary directory, deleted when the job ends
+   */
+  checkpointDir?: string;
+  /** The job's id in checkpoint storage. @default `local-<uuid>` */
+  jobId?: string;
+  /** Replaces the job's restart strategy (default: the JobGraph's, else the default for its checkpointing). */
+  restartStrategy?: RestartStrategySpec;
+  /** Called when a checkpoint completed. */
+  onCheckpoint?: (checkpoint: LocalCheckpointStats) => void;
+  /** Called when a failed attempt is about to be restarted. */
+  onRestart?: (restart: LocalRestart) => void;
 }
 
 /** How a local job ended. */
 export interface LocalJobResult {
   status: 'FINISHED' | 'FAILED' | 'CANCELED';
-  /** Records of each collect sink, by collect id (per subtask in order; subtasks interleaved). */
+  /**
+   * Records of each collect sink, by collect id (per subtask in order;
+   * subtasks interleaved). At-least-once: after a restart, the records since
+   * the restored checkpoint are collected again.
+   */
   collected: Record<string, unknown[]>;
-  error?: { message: string; stack?: string; operator?: string; subtask?: number; name?: string; vertex?: string };
+  error?: {
+    message: string;
+    stack?: string;
+    operator?: string;
+    subtask?: number;
+    name?: string;
+    vertex?: string;
+  };
   durationMs: number;
   metrics: LocalJobMetrics;
+  /** How often the job restarted. */
+  restarts: number;
+  /** Every checkpoint that completed, in order. */
+  checkpoints: LocalCheckpointStats[];
 }
 
 /** Default number of slots for a job graph. */
@@ -74,137 +151,308 @@ export function defaultSlots(jobGraph: JobGraph): number {
   return Math.max(1, Math.min(maxP, availableParallelism()));
 }
 
-/** Runs a job in worker threads of this process until it finishes, fails or is cancelled. */
+/** A copy of `bytes` that owns its whole ArrayBuffer (so it can be transferred without detaching anything else). */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** Runs a job in worker threads of this process until it finishes, fails for good or is cancelled. */
 export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult> {
   const started = performance.now();
-  const slots = opts.slots ?? defaultSlots(opts.jobGraph);
-  if (!(Number.isInteger(slots) && slots >= 1)) throw new RangeError(`slots must be a positive integer (got ${slots})`);
-
-  // One MessageChannel per pair of slots.
-  const peers = connectSlots(Array.from({ length: slots }, (_, i) => i));
+  const { jobGraph } = opts;
+  const slots = opts.slots ?? defaultSlots(jobGraph);
+  if (!(Number.isInteger(slots) && slots >= 1))
+    throw new RangeError(`slots must be a positive integer (got ${slots})`);
+  const jobId = opts.jobId ?? `local-${randomUUID()}`;
+  const ownDir = opts.checkpointDir === undefined;
+  const storage = new DirectoryCheckpointStorage(
+    opts.checkpointDir ?? mkdtempSync(join(tmpdir(), 'freshet-checkpoints-')),
+  );
+  const strategy = createRestartStrategy(
+    opts.restartStrategy ??
+      effectiveRestartStrategy(jobGraph.restartStrategy, jobGraph.checkpointing !== undefined),
+  );
 
   const collected: Record<string, unknown[]> = {};
   const latest = new Map<string, SubtaskMetrics>();
-  const workers: SlotHandle[] = [];
-  let runningSince = performance.now();
+  const checkpoints: LocalCheckpointStats[] = [];
+  const sources = new Set(jobGraph.vertices.filter((v) => v.isSource).map((v) => v.id));
+  let runningSince: number | undefined;
   const metricsNow = (): LocalJobMetrics => {
     const subtasks = [...latest.values()].sort((a, b) =>
       a.vertexId === b.vertexId ? a.subtask - b.subtask : a.vertexId < b.vertexId ? -1 : 1,
     );
-    const sources = new Set(opts.jobGraph.vertices.filter((v) => v.isSource).map((v) => v.id));
     return {
       subtasks,
       sourceRecords: subtasks.filter((m) => sources.has(m.vertexId)).reduce((s, m) => s + m.recordsIn, 0),
-      elapsedMs: performance.now() - runningSince,
+      elapsedMs: performance.now() - (runningSince ?? performance.now()),
     };
   };
 
-  const broadcast = (m: ExecutorMessage): void => {
-    for (const w of workers) w.post(m);
+  // The job's end: FINISHED, CANCELED, a timeout, or a failure the strategy will not restart.
+  let current: LocalAttempt | undefined;
+  let final: AttemptOutcome | undefined;
+  let wakeUp: (() => void) | undefined;
+  const endJob = (o: AttemptOutcome): void => {
+    final ??= o;
+    current?.end(o);
+    wakeUp?.();
+  };
+  const ofCurrent = (attempt: number): LocalAttempt | undefined =>
+    current?.attempt === attempt ? current : undefined;
+
+  const coordinator = new CheckpointCoordinator({
+    jobId,
+    jobGraph,
+    hooks: {
+      triggerSources: (c) => {
+        ofCurrent(c.attempt)?.broadcast({
+          type: 'triggerCheckpoint',
+          checkpointId: c.checkpointId,
+          timestamp: c.triggeredAt,
+        });
+      },
+      persistCompleted: async (c: CompletedCheckpoint) => {
+        await storage.writeMetadata(checkpointMetadataOf(jobGraph, c));
+        const stats: LocalCheckpointStats = {
+          checkpointId: c.checkpointId,
+          attempt: c.attempt,
+          durationMs: c.durationMs,
+          bytes: c.bytes,
+          alignmentMs: c.alignmentMs,
+          syncMs: Math.max(0, ...c.subtasks.map((s) => s.syncMs)),
+          asyncMs: Math.max(0, ...c.subtasks.map((s) => s.asyncMs)),
+          final: c.subtasks.every((s) => s.final),
+        };
+        checkpoints.push(stats);
+        opts.onCheckpoint?.(stats);
+      },
+      notifyComplete: (checkpointId, attempt) => {
+        ofCurrent(attempt)?.broadcast({ type: 'notifyCheckpointComplete', checkpointId });
+      },
+      notifyAborted: (checkpointId, _reason, attempt) => {
+        ofCurrent(attempt)?.broadcast({ type: 'notifyCheckpointAborted', checkpointId });
+      },
+      finishExecutions: (checkpointId, executions, attempt) => {
+        ofCurrent(attempt)?.broadcast({ type: 'finishTasks', checkpointId, tasks: [...executions] });
+      },
+      discard: (request) => {
+        // Best effort: data left behind is harmless (no checkpoint refers to it) and goes with the directory.
+        storage.discard(jobId, request).catch(() => undefined);
+      },
+      failJob: (error) => {
+        current?.end({ status: 'FAILED', error: { name: error.name, message: error.message } });
+      },
+    },
+  });
+
+  const onMessage = (attempt: number, m: WorkerMessage): void => {
+    switch (m.type) {
+      case 'ready':
+        for (const id of m.collectIds) collected[id] ??= [];
+        return;
+      case 'collect': {
+        const list = (collected[m.id] ??= []);
+        for (const v of m.values) list.push(v);
+        return;
+      }
+      case 'metrics':
+        for (const s of m.metrics) latest.set(`${s.vertexId}#${s.subtask}`, s);
+        return;
+      case 'taskFinished':
+        latest.set(`${m.metrics.vertexId}#${m.metrics.subtask}`, m.metrics);
+        return;
+      case 'checkpoint': {
+        const t0 = performance.now();
+        const location = {
+          jobId,
+          checkpointId: m.checkpointId,
+          attempt,
+          vertexId: m.vertexId,
+          subtask: m.subtask,
+        };
+        storage.writeState(location, m.state).then(
+          (handle) => {
+            coordinator.acknowledge({
+              checkpointId: m.checkpointId,
+              vertexId: m.vertexId,
+              subtask: m.subtask,
+              attempt,
+              handle,
+              bytes: m.state.byteLength,
+              alignmentMs: m.alignmentMs,
+              syncMs: m.syncMs,
+              asyncMs: performance.now() - t0,
+            });
+          },
+          (error: unknown) => {
+            coordinator.decline(
+              m.checkpointId,
+              m.vertexId,
+              m.subtask,
+              attempt,
+              `storing the snapshot failed: ${String(error)}`,
+            );
+          },
+        );
+        return;
+      }
+      case 'finalState': {
+        const t0 = performance.now();
+        const location = {
+          jobId,
+          checkpointId: 'final' as const,
+          attempt,
+          vertexId: m.vertexId,
+          subtask: m.subtask,
+        };
+        storage.writeState(location, m.state).then(
+          (handle) => {
+            coordinator.acknowledgeFinalState({
+              vertexId: m.vertexId,
+              subtask: m.subtask,
+              attempt,
+              handle,
+              bytes: m.state.byteLength,
+              syncMs: m.syncMs,
+              asyncMs: performance.now() - t0,
+              afterCheckpointId: m.afterCheckpointId,
+            });
+          },
+          (error: unknown) => {
+            ofCurrent(attempt)?.end({
+              status: 'FAILED',
+              error: {
+                name: 'CheckpointStorageError',
+                message: `storing the final state of ${m.vertexId}#${m.subtask} failed: ${String(error)}`,
+              },
+            });
+          },
+        );
+        return;
+      }
+      case 'declineCheckpoint':
+        coordinator.decline(m.checkpointId, m.vertexId, m.subtask, attempt, m.reason);
+        return;
+      default:
+        return;
+    }
   };
 
-  type Outcome = { status: LocalJobResult['status']; error?: SerializedError };
-  let settle!: (o: Outcome) => void;
-  const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
-  let done = false;
-  const finish = (o: Outcome): void => {
-    if (done) return;
-    done = true;
-    if (o.status !== 'FINISHED') broadcast({ type: 'cancel' });
-    settle(o);
+  /** The state every slot restores, read from the latest completed checkpoint. */
+  const readRestore = async (checkpoint: CompletedCheckpoint): Promise<Map<number, SlotRestore>> => {
+    const bySlot = new Map<number, SlotRestore>();
+    for (const s of checkpoint.subtasks) {
+      const bytes = ownBuffer(await storage.readState(jobId, s.handle));
+      const slot = s.subtask % slots;
+      let r = bySlot.get(slot);
+      if (!r) bySlot.set(slot, (r = { checkpointId: checkpoint.checkpointId, subtasks: {} }));
+      r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };
+    }
+    return bySlot;
   };
 
-  let ready = 0;
-  let slotsFinished = 0;
-  for (let slot = 0; slot < slots; slot++) {
-    const data: SlotWorkerData = {
-      slot,
-      slots,
-      jobGraph: opts.jobGraph,
-      program: opts.program,
-      peers: peers.get(slot)!,
-      metricsIntervalMs: 1000,
-    };
-    if (opts.loader !== undefined) data.loader = opts.loader;
-    if (opts.settings !== undefined) data.settings = opts.settings;
-    if (opts.initialCredits !== undefined) data.initialCredits = opts.initialCredits;
-    const worker = startSlot(data, Object.values(data.peers), `freshet-slot-${slot}`, {
-      onMessage: (m) => {
-        switch (m.type) {
-          case 'ready':
-            for (const id of m.collectIds) collected[id] ??= [];
-            if (++ready === slots) {
-              runningSince = performance.now();
-              broadcast({ type: 'start' });
-            }
-            return;
-          case 'collect': {
-            const list = (collected[m.id] ??= []);
-            for (const v of m.values) list.push(v);
-            return;
-          }
-          case 'metrics':
-            for (const s of m.metrics) latest.set(`${s.vertexId}#${s.subtask}`, s);
-            return;
-          case 'taskFinished':
-            latest.set(`${m.metrics.vertexId}#${m.metrics.subtask}`, m.metrics);
-            return;
-          case 'slotFinished':
-            if (++slotsFinished === slots) finish({ status: 'FINISHED' });
-            return;
-          case 'failed':
-            finish({ status: 'FAILED', error: m.error });
-            return;
-          case 'checkpoint':
-          case 'finalState':
-          case 'declineCheckpoint':
-            return;
-        }
-      },
-      onError: (error) => {
-        finish({ status: 'FAILED', error: { name: error.name, message: error.message, stack: error.stack ?? '' } });
-      },
-      onExit: (code) => {
-        if (!done) finish({ status: 'FAILED', error: { name: 'Error', message: `slot ${slot} exited with code ${code}` } });
-      },
-    });
-    workers.push(worker);
-  }
-
-  const onAbort = (): void => { finish({ status: 'CANCELED' }); };
+  const onAbort = (): void => {
+    endJob({ status: 'CANCELED' });
+  };
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const timeout =
     opts.timeoutMs !== undefined
-      ? setTimeout(
-          () => { finish({ status: 'FAILED', error: { name: 'TimeoutError', message: `job timed out after ${opts.timeoutMs} ms` } }); },
-          opts.timeoutMs,
-        )
+      ? setTimeout(() => {
+          endJob({
+            status: 'FAILED',
+            error: { name: 'TimeoutError', message: `job timed out after ${opts.timeoutMs} ms` },
+          });
+        }, opts.timeoutMs)
       : undefined;
   const metricsTimer = opts.onMetrics
     ? setInterval(() => {
-        if (ready === slots) opts.onMetrics!(metricsNow());
+        if (runningSince !== undefined) opts.onMetrics!(metricsNow());
       }, 1000)
     : undefined;
 
-  const result = await outcome;
-  clearTimeout(timeout);
-  clearInterval(metricsTimer);
-  opts.signal?.removeEventListener('abort', onAbort);
+  let restarts = 0;
+  let outcome: AttemptOutcome = { status: 'CANCELED' };
+  try {
+    for (let attempt = 0; final === undefined; attempt++) {
+      const restoreFrom = coordinator.latestCompleted;
+      let restore: Map<number, SlotRestore> | undefined;
+      try {
+        restore = restoreFrom ? await readRestore(restoreFrom) : undefined;
+      } catch (error) {
+        outcome = {
+          status: 'FAILED',
+          error: {
+            name: 'CheckpointRestoreError',
+            message: `checkpoint ${restoreFrom!.checkpointId} cannot be restored: ${String(error)}`,
+          },
+        };
+      }
+      if (restore !== undefined || restoreFrom === undefined) {
+        latest.clear();
+        coordinator.startAttempt(attempt);
+        const a = startLocalAttempt({
+          program: opts.program,
+          jobGraph,
+          slots,
+          attempt,
+          ...(restore ? { restore } : {}),
+          ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
+          ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
+          ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
+          onRunning: () => {
+            runningSince ??= performance.now();
+            strategy.onRunning(Date.now());
+            for (const e of executionVertices(jobGraph))
+              coordinator.executionRunning(e.vertexId, e.subtask, attempt);
+          },
+          onMessage: (m) => {
+            onMessage(attempt, m);
+          },
+        });
+        current = a;
+        if (final !== undefined) a.end(final);
+        outcome = await a.outcome;
+        // No checkpoint of this attempt may complete after the restore point of the next is chosen.
+        await coordinator.quiesce(`job attempt ${attempt} ended ${outcome.status}`);
+        await a.stop();
+      }
+      if (final !== undefined || outcome.status !== 'FAILED') break;
+      const decision = strategy.onFailure(Date.now());
+      if (!decision.restart) break;
+      restarts++;
+      opts.onRestart?.({
+        attempt: attempt + 1,
+        delayMs: decision.delayMs,
+        checkpointId: coordinator.latestCompleted?.checkpointId,
+        error: outcome.error ?? { name: 'Error', message: 'the attempt failed' },
+      });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, decision.delayMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = undefined;
+    }
+  } finally {
+    coordinator.stop();
+    clearTimeout(timeout);
+    clearInterval(metricsTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (ownDir) rmSync(storage.root, { recursive: true, force: true });
+  }
 
-  // Let workers drain (stdout of print sinks) and exit on their own; terminate stragglers.
-  broadcast({ type: 'shutdown' });
-  const kill = setTimeout(() => {
-    for (const w of workers) w.terminate();
-  }, 2000);
-  await Promise.all(workers.map((w) => w.exited));
-  clearTimeout(kill);
-
+  const result = final ?? outcome;
   const out: LocalJobResult = {
     status: result.status,
     collected,
     durationMs: performance.now() - started,
     metrics: metricsNow(),
+    restarts,
+    checkpoints,
   };
   if (result.error) {
     const e = result.error;

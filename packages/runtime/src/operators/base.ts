@@ -31,7 +31,12 @@ import {
   type StreamOperator,
 } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
-import { InternalTimerService, type Timer, type TimerTarget } from '../timers/timer-service.js';
+import {
+  InternalTimerService,
+  type Timer,
+  type TimerServiceOptions,
+  type TimerTarget,
+} from '../timers/timer-service.js';
 import { OperatorUsageError, surfaceUserError } from './errors.js';
 import { resolveCallable, resolveOptionalMethod, richOf } from './functions.js';
 
@@ -81,6 +86,7 @@ export abstract class AbstractOperator implements StreamOperator {
       this.backend?.restore(restored);
       this.restoreOperatorState(restored);
       this.restoreWatermark(restored);
+      this.afterRestore();
     }
     const rc = this.getRuntimeContext();
     for (const fn of this.richFunctions) {
@@ -104,6 +110,11 @@ export abstract class AbstractOperator implements StreamOperator {
   /** Restores non-keyed operator state; default: none. */
   protected restoreOperatorState(_restored: readonly OperatorSnapshot[]): void {
     // Most operators keep only keyed state.
+  }
+
+  /** Called once the state is restored (before the user functions' `open`), e.g. to derive timers; default: nothing. */
+  protected afterRestore(): void {
+    // Most operators keep everything in their restored state.
   }
 
   /** Non-keyed operator state for a snapshot; default: none. */
@@ -248,9 +259,9 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 
   /** Creates the operator's keyed timer service (keyed operators only). */
-  protected timerService(target: TimerTarget, name?: string): InternalTimerService {
+  protected timerService(target: TimerTarget, name?: string, options?: TimerServiceOptions): InternalTimerService {
     const backend = this.requireBackend('Timers');
-    const service = new InternalTimerService(backend, this.ctx.processingTime, target, name);
+    const service = new InternalTimerService(backend, this.ctx.processingTime, target, name, options);
     this.timers ??= service;
     return service;
   }

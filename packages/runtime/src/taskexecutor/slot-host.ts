@@ -49,10 +49,13 @@ export function connectSlots(slots: readonly number[]): Map<number, Record<strin
   return ports;
 }
 
-/** Starts the slot described by `data`; it takes over the ports in `transfer` (those inside `data`). */
+/**
+ * Starts the slot described by `data`; it takes over what `transfer` lists
+ * (the ports inside `data`, and the ArrayBuffers of the snapshots in `data.restore`).
+ */
 export function startSlot(
   data: SlotWorkerData,
-  transfer: readonly MessagePort[],
+  transfer: readonly (MessagePort | ArrayBuffer)[],
   name: string,
   listener: SlotListener,
 ): SlotHandle {

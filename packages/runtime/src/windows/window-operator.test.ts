@@ -500,4 +500,22 @@ describe('window state snapshots', () => {
     // Every key landed on exactly one of the three subtasks.
     expect(restored.map((h) => h.values().length / 2).reduce((a, b) => a + b)).toBe(8);
   });
+
+  it('leaves the cleanup timers of built-in triggers out of the snapshot and registers them again on restore', () => {
+    const one = harness({ assigner: tumbling(10) });
+    one.processElement(ev('a', 1), 1).processElement(ev('b', 2), 12).processElement(ev('a', 3), 15);
+    const snap = one.snapshot();
+    const parts = Object.values(snap.keyed ?? {}).flatMap((group) => Object.keys(group as object));
+    expect(new Set(parts)).toEqual(new Set(['windows']));
+    const restored = OperatorHarness.of(windowNode({ assigner: tumbling(10) })).open([snap]);
+    const timers = (restored.head as unknown as { windowTimers: InternalTimerService }).windowTimers;
+    expect(timers.numEventTimeTimers()).toBe(3);
+    restored.processWatermark(MAX_WATERMARK);
+    expect(restored.values<Ev>().map((e) => `${e.k}${e.v}`).sort()).toEqual(['a1', 'a3', 'b2']);
+    // With allowed lateness (or a custom trigger) timers are state of their own and are snapshotted.
+    const late = harness({ assigner: tumbling(10), allowedLatenessMs: 5 });
+    late.processElement(ev('a', 1), 1);
+    const lateParts = Object.values(late.snapshot().keyed ?? {}).flatMap((group) => Object.keys(group as object));
+    expect(lateParts).toContain('timers:event');
+  });
 });

@@ -77,19 +77,26 @@ const WINDOW_CACHE_LIMIT = 4096;
 class WindowTable implements KeyedStatePart {
   readonly byKey = new Map<Key, Map<number, WindowState>>();
   constructor(private readonly mode: Mode) {}
+  /**
+   * Per key one flat array, five slots per window: start, end, 1 if it has
+   * contents else 0, the contents (or null), the trigger's state entries (or
+   * null) — flat, because aligned windows make this the bulk of a
+   * checkpoint and one array per window would double what is allocated and
+   * encoded.
+   */
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [key, windows] of this.byKey) {
-      const list: unknown[] = [];
+      const flat: unknown[] = [];
       for (const ws of windows.values()) {
-        list.push([
+        flat.push(
           ws.window.start,
           ws.window.end,
           ws.has ? 1 : 0,
           ws.has ? this.copy(ws.contents) : null,
           ws.trigger ? [...ws.trigger] : null,
-        ]);
+        );
       }
-      if (list.length > 0) emit(key, list);
+      if (flat.length > 0) emit(key, flat);
     }
   }
   private copy(contents: unknown): unknown {
@@ -103,15 +110,18 @@ class WindowTable implements KeyedStatePart {
   restoreKey(key: Key, data: unknown): void {
     let windows = this.byKey.get(key);
     if (!windows) this.byKey.set(key, (windows = new Map<number, WindowState>()));
-    for (const item of data as [number | null, number | null, number, unknown, [string, unknown][] | null][]) {
+    const flat = data as unknown[];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
       // JSON-like codecs turn ±Infinity into null: the global window.
-      const start = item[0] ?? Number.NEGATIVE_INFINITY;
-      const end = item[1] ?? Number.POSITIVE_INFINITY;
+      const start = (flat[i] as number | null) ?? Number.NEGATIVE_INFINITY;
+      const end = (flat[i + 1] as number | null) ?? Number.POSITIVE_INFINITY;
+      const has = flat[i + 2] === 1;
+      const trigger = flat[i + 4] as [string, unknown][] | null;
       windows.set(start, {
         window: { start, end },
-        has: item[2] === 1,
-        contents: item[2] === 1 ? item[3] : undefined,
-        trigger: item[4] ? new Map(item[4]) : undefined,
+        has,
+        contents: has ? flat[i + 3] : undefined,
+        trigger: trigger ? new Map(trigger) : undefined,
       });
     }
   }
@@ -200,6 +210,8 @@ export class WindowOperator extends AbstractOperator {
   private readonly starts: number[] = [];
   private readonly single: unknown[] = [undefined];
   private inlineTrigger = InlineTrigger.None;
+  /** Every timer is a window's cleanup timer: they are not snapshotted but registered again on restore. */
+  private derivedTimers = false;
   /**
    * Non-merging windows by start, shared by every key: aligned windows repeat
    * across keys, so a new window state needs no new window object.
@@ -265,16 +277,32 @@ export class WindowOperator extends AbstractOperator {
     const backend = this.backend!;
     this.table = new WindowTable(this.mode);
     backend.registerPart('windows', this.table);
-    this.windowTimers = this.timerService({
-      onEventTime: (timer) => {
-        this.onTimer(timer, true);
+    // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
+    this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
+    this.windowTimers = this.timerService(
+      {
+        onEventTime: (timer) => {
+          this.onTimer(timer, true);
+        },
+        onProcessingTime: (timer) => {
+          this.onTimer(timer, false);
+        },
       },
-      onProcessingTime: (timer) => {
-        this.onTimer(timer, false);
-      },
-    });
+      undefined,
+      { snapshot: !this.derivedTimers },
+    );
     this.tctx = new WindowContexts(this, this.windowTimers);
     this.collector = new TimestampedCollector(this.output);
+  }
+
+  /** Registers the cleanup timer of every restored window again when timers are not in the snapshots. */
+  protected override afterRestore(): void {
+    if (!this.derivedTimers) return;
+    const backend = this.backend!;
+    for (const [key, windows] of this.table.byKey) {
+      backend.setCurrentKey(key);
+      for (const ws of windows.values()) this.registerCleanupTimer(ws.window);
+    }
   }
 
   /** Emits to a side output (used by the ProcessWindowContext). */
