@@ -3,9 +3,12 @@
 // registration naming a live TaskManager's resource id without its session
 // is refused and changes nothing; a registered TaskManager that runs none of
 // a job's subtasks cannot report for them (states, records, metrics, a lost
-// peer, checkpoint declines and uploads) nor fetch its bundle — and the
-// job, meanwhile, finishes with the right output.
+// peer, checkpoint declines and uploads) nor fetch its bundle; a forged
+// data-plane HELLO is refused — and the job, meanwhile, finishes with the
+// right output.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -232,5 +235,62 @@ describe('a registered TaskManager that runs none of the job', () => {
     expect(ended.subtasks.every((s) => s.attempt === attempt)).toBe(true);
     for (const tm of c.tms)
       expect((await c.client.taskManagers.get.query({ id: tm.taskManagerId })).status).toBe('OK');
+  });
+});
+
+/** A data-plane frame: an 8-byte header (channel, type << 28 | length) and a JSON payload. */
+function jsonFrame(type: number, value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value));
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(0, 0);
+  header.writeUInt32LE(((type << 28) | json.byteLength) >>> 0, 4);
+  return Buffer.concat([header, json]);
+}
+
+/** Sends `frame` to a data port and returns what came back before the connection closed. */
+function sendRaw(port: number, frame: Buffer): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(frame));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    setTimeout(() => socket.destroy(), 5000).unref();
+  });
+}
+
+describe('the data plane', () => {
+  it('refuses forged HELLOs naming a running job and its TaskManagers; the job finishes right', async () => {
+    const jobId = await runningJob();
+    const job = await c.client.jobs.get.query({ jobId });
+    const attempt = job.subtasks[0]!.attempt;
+    const [x, y] = c.tms;
+    const HELLO = 1;
+    for (const [from, to] of [
+      [x, y],
+      [y, x],
+    ] as const) {
+      const names = { jobId, attempt, region: 0, from: from.taskManagerId, to: to.taskManagerId };
+      // The probe's attack: a HELLO naming the other TaskManager (the old unauthenticated handshake).
+      const old = await sendRaw(to.dataPort, jsonFrame(HELLO, { version: 1, ...names }));
+      expect(old.toString()).not.toContain('"ok":true');
+      // With a nonce and a made-up MAC.
+      const forged = await sendRaw(
+        to.dataPort,
+        jsonFrame(HELLO, {
+          version: 2,
+          ...names,
+          nonce: randomBytes(16).toString('base64url'),
+          mac: randomBytes(32).toString('base64url'),
+        }),
+      );
+      expect(forged.toString()).toContain('"ok":false');
+      expect(forged.toString()).toContain('not authenticated');
+    }
+    await expectFinishedCorrectly(jobId);
+    const ended = await c.client.jobs.get.query({ jobId });
+    expect(ended.subtasks.every((s) => s.attempt === attempt)).toBe(true);
   });
 });

@@ -352,6 +352,7 @@ export class Deployments {
       jobGraph: d.jobGraph,
       slots: d.slots,
       dataPlane: this.#opts.dataPlane,
+      dataPlaneSecret: d.dataPlaneSecret,
       finalCheckpoints: d.finalCheckpoints === true,
       ...(restore === undefined ? {} : { restore }),
       listener: {

@@ -48,7 +48,13 @@ export async function startTaskManager(
   if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
   const resourceId = config.resourceId ?? randomUUID();
   const joinSecret = resolveJoinSecret(config);
-  const data = await DataPlane.listen({ host: config.host, port: config.dataPort });
+  const data = await DataPlane.listen({
+    host: config.host,
+    port: config.dataPort,
+    maxFramePayload: config.maxFrameBytes,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxPendingHandshakes: config.maxPendingHandshakes,
+  });
   const ownDataDir = config.dataDir === undefined;
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'freshet-tm-')));
   await mkdir(dataDir, { recursive: true });

@@ -49,6 +49,21 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .intType(0, 65535)
       .defaultValue(0)
       .withDescription('data-plane TCP port, 0 picks a free one'),
+    maxFrameBytes: key('--max-frame-bytes <n>')
+      .env('FRESHET_TASKMANAGER_MAX_FRAME_BYTES')
+      .intType(1024, 256 * 1024 * 1024 - 1)
+      .defaultValue(64 * 1024 * 1024)
+      .withDescription('largest data-plane frame accepted from a peer, in bytes'),
+    handshakeTimeoutMs: key('--handshake-timeout-ms <ms>')
+      .env('FRESHET_TASKMANAGER_HANDSHAKE_TIMEOUT_MS')
+      .intType(50, 600_000)
+      .defaultValue(10_000)
+      .withDescription('time an incoming data connection has to send its handshake'),
+    maxPendingHandshakes: key('--max-pending-handshakes <n>')
+      .env('FRESHET_TASKMANAGER_MAX_PENDING_HANDSHAKES')
+      .intType(1, 100_000)
+      .defaultValue(64)
+      .withDescription('incoming data connections that have not completed the handshake; more are closed at once'),
     resourceId: key('--resource-id <id>')
       .env('FRESHET_TASKMANAGER_RESOURCE_ID')
       .type({

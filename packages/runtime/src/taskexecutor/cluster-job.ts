@@ -104,6 +104,8 @@ export interface ClusterJobOptions {
   /** The checkpoint the subtasks restore from, with the encoded state of each (by `vertexId#subtask`). */
   restore?: SlotRestore;
   dataPlane: DataPlane;
+  /** The attempt's data-plane secret (from the deploy command): the handshakes with the peers prove it. */
+  dataPlaneSecret: string;
   listener: ClusterJobListener;
   /** Module replacing the program loader in the workers (tests with hand-built graphs). */
   loader?: string;
@@ -200,6 +202,7 @@ export class ClusterJob {
       region: o.region ?? 0,
       self: o.self,
       peers,
+      secret: o.dataPlaneSecret,
       ...(o.connectTimeoutMs === undefined ? {} : { timeoutMs: o.connectTimeoutMs }),
     });
     const n = o.slots.length;
