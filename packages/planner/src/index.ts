@@ -11,6 +11,6 @@ export { codeFrame, formatDiagnostic } from './diagnostics.js';
 export type { ProgramDiagnostic } from './diagnostics.js';
 export { describePlanSandbox, planInSandbox, PlanError } from './sandbox.js';
 export type { PlanLimits, PlanOverrides, PlanResult, PlanFailureReason, PlanSandboxOptions } from './sandbox.js';
-export type { IsolationMode } from './isolation.js';
+export type { IsolationMode } from '@freshet/runtime';
 export { optimize, OptimizerError } from './optimize.js';
 export { renderJobGraph } from './render.js';

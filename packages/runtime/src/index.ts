@@ -24,6 +24,7 @@ export {
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
 export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
 export {
   DataPlane,
   type DataPlaneAdmission,
@@ -31,6 +32,16 @@ export {
   type PeerAddress,
 } from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
+export {
+  bwrapArgs,
+  detectIsolation,
+  nodePrefix,
+  SANDBOX_UID,
+  type Isolation,
+  type IsolationMode,
+  type SandboxAccess,
+} from './isolation/isolation.js';
+export { processTree, rssBytes, treeRssBytes } from './isolation/process-tree.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { TaskSettings } from './task/stream-task.js';
 

@@ -1,6 +1,7 @@
 /**
- * How the plan child is isolated from its host, decided once per process by
- * probing what works here:
+ * How a child process running user code — the planner's plan child, a
+ * TaskManager's job process — is isolated from its host, decided once per
+ * process by probing what works here:
  *
  * 1. **bubblewrap** (`bwrap`, Debian's `bubblewrap`): new user, PID, network,
  *    IPC and UTS namespaces; only `/usr` (Node), Node's own install and the
@@ -24,7 +25,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The unprivileged user and group the plan child runs as (Debian's `nobody`/`nogroup`). */
+/** The unprivileged user and group user code runs as (Debian's `nobody`/`nogroup`). */
 export const SANDBOX_UID = 65534;
 
 /** What isolates plan children in this process. */
@@ -81,18 +82,27 @@ function findBwrap(): string | undefined {
   return undefined;
 }
 
+/** What {@link bwrapArgs} lets the sandbox reach besides Node and the package tree. */
+export interface SandboxAccess {
+  /** Keep the host's network (a job's connectors); default a new, empty network namespace. */
+  network?: boolean;
+  /** Host directories mounted read-write at the same path (a job's input and output files). */
+  binds?: readonly string[];
+}
+
 /**
  * The bubblewrap arguments before the command: namespaces, read-only
  * mounts of Node and `packageRoot`, a private `/tmp`, a fresh `/proc`, and
  * tmpfs over every directory in `hide` (the host's data directory, which may
- * sit inside the package tree).
+ * sit inside the package tree); `access` opens the network or binds
+ * directories read-write.
  */
-export function bwrapArgs(packageRoot: string, hide: readonly string[] = []): string[] {
+export function bwrapArgs(packageRoot: string, hide: readonly string[] = [], access: SandboxAccess = {}): string[] {
   const prefix = nodePrefix();
   const args = [
     '--unshare-user',
     '--unshare-pid',
-    '--unshare-net',
+    ...(access.network === true ? [] : ['--unshare-net']),
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
@@ -114,8 +124,15 @@ export function bwrapArgs(packageRoot: string, hide: readonly string[] = []): st
   }
   if (prefix !== '/usr' && !prefix.startsWith('/usr/')) args.push('--ro-bind', prefix, prefix);
   args.push('--ro-bind', packageRoot, packageRoot);
-  for (const dir of hide) if (dir.startsWith(`${packageRoot}/`) && existsSync(dir)) args.push('--tmpfs', dir);
-  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp', '--chdir', '/tmp');
+  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp');
+  // Binds after /tmp (a bind under /tmp lands on the private tmpfs), hidden directories last (they win over a bind around them).
+  const binds = (access.binds ?? []).filter((dir) => existsSync(dir));
+  for (const dir of binds) args.push('--bind', dir, dir);
+  const mounted = [packageRoot, ...binds];
+  for (const dir of hide) {
+    if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`)))) args.push('--tmpfs', dir);
+  }
+  args.push('--chdir', '/tmp');
   return args;
 }
 
