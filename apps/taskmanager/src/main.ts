@@ -15,6 +15,7 @@ import { HealthSampler } from './health.js';
 import { resolveJoinSecret } from './join-secret.js';
 import { createLogger, type Logger } from './logger.js';
 import { ControlSession } from './session.js';
+import { taskSandbox } from './task-sandbox.js';
 
 /** The TaskManager's version, from its package.json. */
 export const TASKMANAGER_VERSION: string = (
@@ -62,6 +63,8 @@ export async function startTaskManager(
     { host: data.host, dataPort: data.port },
     `TaskManager data port listening on ${data.host}:${data.port}`,
   );
+  const sandbox = taskSandbox(config, dataDir);
+  logger.info(`Task sandbox: ${sandbox.description}`);
   const health = new HealthSampler();
   const client = createControlPlaneClient(config.jobManagerUrl);
   // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
@@ -75,6 +78,7 @@ export async function startTaskManager(
     reporter,
     logger,
     session: currentSession,
+    launcher: sandbox.launcher,
   });
   const commands = new CommandStream({
     client,

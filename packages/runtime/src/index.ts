@@ -6,7 +6,13 @@
  * its TCP data plane (TaskManager), and how tasks report failures and
  * metrics. Operator test tooling is on `@freshet/runtime/testing`.
  */
-export { API_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
+export {
+  API_SHIM_SOURCE,
+  computePlanHash,
+  loadStreamGraph,
+  PlanMismatchError,
+  type ProgramSpec,
+} from './program/index.js';
 export {
   runLocalJob,
   type LocalCheckpointStats,
@@ -25,6 +31,7 @@ export {
 } from './taskexecutor/cluster-job.js';
 export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
+export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {
   DataPlane,
   type DataPlaneAdmission,

@@ -12,6 +12,7 @@ import {
   settingsTable,
   spliceSettingsTables,
   TASKMANAGER_SETTINGS,
+  type AnySetting,
 } from './index.js';
 
 const DEMO = defineSettings({
@@ -115,7 +116,8 @@ Options:
   it('covers every JobManager and TaskManager setting', () => {
     for (const declared of [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS]) {
       const help = formatHelp(declared);
-      for (const s of Object.values(declared.settings)) {
+      const settings: readonly AnySetting[] = Object.values(declared.settings);
+      for (const s of settings) {
         const line = help.split('\n').find((l) => l.startsWith(`  ${s.flag} `));
         expect(line, s.flag).toBeDefined();
         expect(line).toContain(s.description);
