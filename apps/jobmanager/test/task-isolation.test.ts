@@ -53,6 +53,9 @@ beforeAll(async () => {
     dataDir: join(work, 'tm'),
     env: { FRESHET_PROBE_SECRET: PROBE_SECRET },
     args: [
+      // FRESHET_TEST_TASK_ISOLATION=permission-only runs the same attacks without bubblewrap.
+      '--task-isolation',
+      process.env.FRESHET_TEST_TASK_ISOLATION ?? 'auto',
       '--task-watchdog-ms',
       String(WATCHDOG_MS),
       '--slot-heap-mib',
@@ -75,6 +78,9 @@ async function submit(program: string, args: string[]): Promise<string> {
   return jobId;
 }
 
+/** What the TaskManager logged about its task sandbox. */
+const sandboxLine = (): string => tm.logs.find((l) => l.msg.startsWith('Task sandbox: '))?.msg ?? '';
+
 async function expectTaskManagerOk(): Promise<void> {
   expect(tm.crashed).toBe(false);
   const info = await client.taskManagers.get.query({ id: tm.taskManagerId });
@@ -84,9 +90,8 @@ async function expectTaskManagerOk(): Promise<void> {
 
 describe('a task', () => {
   it('runs isolated: the TaskManager logs its sandbox', () => {
-    const line = tm.logs.find((l) => l.msg.startsWith('Task sandbox: '));
-    expect(line?.msg).toMatch(/a child process per job/);
-    expect(line?.msg).toMatch(/empty env/);
+    expect(sandboxLine()).toMatch(/a child process per job/);
+    expect(sandboxLine()).toMatch(/empty env/);
   });
 
   it("cannot read the TaskManager's environment or secrets, signal it, spawn, reach the network or write outside", async () => {
@@ -112,7 +117,8 @@ describe('a task', () => {
     expect(outcomes.kill).not.toBe(`ok:signalled ${tm.pid}`);
     expect(existsSync(outside)).toBe(false);
     await new Promise((r) => setTimeout(r, 500));
-    expect(connections).toBe(0);
+    // Without bubblewrap the network is not isolated (the TaskManager says so in its log line).
+    if (!/no network/.test(sandboxLine())) expect(connections).toBe(0);
     await expectTaskManagerOk();
   });
 
