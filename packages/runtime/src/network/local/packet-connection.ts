@@ -1,9 +1,9 @@
 /**
  * {@link PeerConnection} over any channel that carries structured-clone
- * packets (a child process's IPC channel): the same packets as
- * `port-connection.ts` — all frames and credits of one event-loop turn in
- * one packet, the channel id in each frame's headroom — but the frames are
- * copied by the channel instead of transferred.
+ * packets — a MessagePort between worker threads (`port-connection.ts`,
+ * which transfers the frames), a child process's IPC channel (which copies
+ * them): all frames and credits of one event-loop turn travel in one
+ * packet, the channel id in each frame's headroom.
  */
 import type { ConnectionHandler, PeerConnection } from '../connection.js';
 import { FRAME_HEADROOM } from '../connection.js';
