@@ -51,3 +51,27 @@ export {
   type RollingPolicy,
   type RowEncoder,
 } from './file/file-sink.js';
+export {
+  KafkaSource,
+  KafkaSourceBuilder,
+  OffsetsInitializer,
+  kafkaSplitOwner,
+  type KafkaEnumeratorState,
+  type KafkaSplit,
+} from './kafka/source.js';
+export {
+  KafkaSink,
+  KafkaSinkBuilder,
+  type KafkaCommittable,
+  type KafkaWriterState,
+  type SerializedRecord,
+} from './kafka/sink.js';
+export {
+  KafkaDeserializers,
+  KafkaSerializers,
+  type KafkaProducerRecord,
+  type KafkaRecordDeserializer,
+  type KafkaRecordSerializer,
+  type ValueDeserializer,
+} from './kafka/serde.js';
+export type { KafkaRecord } from './kafka/client.js';

@@ -20,9 +20,7 @@ import { ConnectorConfigError } from '../errors.js';
 
 /** Something that checks and types a parsed value, such as a zod schema. */
 export interface SchemaLike<T> {
-  safeParse(
-    input: unknown,
-  ):
+  safeParse(input: unknown):
     | { success: true; data: T }
     | {
         success: false;

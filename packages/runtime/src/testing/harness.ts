@@ -280,9 +280,10 @@ export class OperatorHarness {
    * until none holds back its input and none reports pending work, or one
    * reported a failure (see {@link failures}).
    */
-  async settle(): Promise<this> {
-    for (let round = 0; round < 1000; round++) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  async settle(timeoutMs = 30_000): Promise<this> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
       // A failed task stops: what it held back stays held.
       if (this.failures.length > 0) return this;
       let busy = this.heldBack.size > 0;
@@ -295,7 +296,7 @@ export class OperatorHarness {
       }
       if (!busy) return this;
     }
-    throw new Error('OperatorHarness.settle: the operators kept holding back their input');
+    throw new Error(`OperatorHarness.settle: the operators still held back their input after ${timeoutMs} ms`);
   }
 
   /** Closes every operator, head first. */
