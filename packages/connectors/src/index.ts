@@ -75,3 +75,11 @@ export {
   type ValueDeserializer,
 } from './kafka/serde.js';
 export type { KafkaRecord } from './kafka/client.js';
+export {
+  PostgresConstraintError,
+  PostgresSink,
+  PostgresSinkBuilder,
+  quoteIdent,
+  type PostgresCommittable,
+} from './postgres/sink.js';
+export { PostgresSource, PostgresSourceBuilder, type PostgresSplit } from './postgres/source.js';
