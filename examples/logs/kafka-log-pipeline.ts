@@ -96,9 +96,10 @@ export default defineProgram((env, rawArgs) => {
   const requests = env
     .fromSource(
       source.build(),
-      // Per partition: each partition's watermark trails its own latest request.
+      // Per partition: each partition's watermark trails its own latest request. A malformed line has no
+      // event time (-Infinity): it must not move the watermark, and it is dropped right after.
       WatermarkStrategy.forBoundedOutOfOrderness<Request | null>(disorderMs)
-        .withTimestampAssigner((r, kafkaTime) => r?.time ?? kafkaTime ?? 0)
+        .withTimestampAssigner((r) => r?.time ?? Number.NEGATIVE_INFINITY)
         .withIdleness(idleMs),
       'access-log',
     )

@@ -89,6 +89,8 @@ export class ConnectorSourceOperator implements SourceOperator, SchedulableSourc
   private cancelTick: (() => void) | undefined;
   private cancelDiscovery: (() => void) | undefined;
   private tickMs = 0;
+  /** The first discovery completed: the subtask knows its splits. */
+  private discovered = false;
   /** Records emitted, for the connector metrics. */
   records = 0;
 
@@ -145,7 +147,7 @@ export class ConnectorSourceOperator implements SourceOperator, SchedulableSourc
       states.map((s) => s.enumerator).filter((e) => e !== undefined),
     );
     this.reader = this.source.createReader(readerCtx);
-    if (mine.length > 0) this.reader.addSplits(mine);
+    if (mine.length > 0) this.assignSplits(mine);
 
     this.discover();
     Promise.resolve(this.reader.start?.()).then(
@@ -163,6 +165,17 @@ export class ConnectorSourceOperator implements SourceOperator, SchedulableSourc
       this.tickMs = idleness > 0 ? Math.min(interval, idleness) : interval;
       this.cancelTick = ctx.processingTime.schedule(now + this.tickMs, this.tickBound);
     }
+  }
+
+  /**
+   * Hands splits to the reader. Each holds back the watermark from now on,
+   * before its first record: a partition that has not been read yet may
+   * hold the earliest records (unless it goes idle).
+   */
+  private assignSplits(splits: SourceSplit[]): void {
+    const now = this.ctx.processingTime.now();
+    for (const split of splits) this.watermarks.clock(split.splitId, now);
+    this.reader.addSplits(splits);
   }
 
   /** The subtask that reads `split` at the current parallelism. */
@@ -184,7 +197,8 @@ export class ConnectorSourceOperator implements SourceOperator, SchedulableSourc
         if (this.closed) return;
         const mine: SourceSplit[] = [];
         for (const split of splits) if (this.owner(split) === this.ctx.subtaskIndex) mine.push(split);
-        if (mine.length > 0) this.reader.addSplits(mine);
+        if (mine.length > 0) this.assignSplits(mine);
+        this.discovered = true;
         const interval = this.source.discoveryIntervalMs;
         if (this.source.boundedness === 'BOUNDED' || interval === undefined || !(interval > 0)) {
           this.reader.notifyNoMoreSplits();
@@ -270,7 +284,7 @@ export class ConnectorSourceOperator implements SourceOperator, SchedulableSourc
   private tick(time: number): void {
     this.cancelTick = undefined;
     if (this.closed || this.ended) return;
-    const r = this.watermarks.tick(time);
+    const r = this.watermarks.tick(time, this.discovered);
     if (r.idle === true) this.out.markIdle(true);
     if (r.watermark !== undefined) this.out.emitWatermark(r.watermark);
     this.cancelTick = this.ctx.processingTime.schedule(time + this.tickMs, this.tickBound);

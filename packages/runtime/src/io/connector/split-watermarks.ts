@@ -2,9 +2,10 @@
  * Per-split watermarks inside a source (Flink's per-partition watermarks):
  * every split has its own bounded-out-of-orderness generator (the highest
  * timestamp it emitted, minus the out-of-orderness, minus 1), and the
- * source's watermark is the minimum over its active splits. A split that
- * emitted nothing for the idleness timeout is idle and left out (as is a
- * finished one); when every split is idle — or the subtask owns none — the
+ * source's watermark is the minimum over its active splits. A split holds
+ * it back from the moment it is assigned, before its first record (it may
+ * hold the earliest ones). A split that emitted nothing for the idleness
+ * timeout is idle and left out (as is a finished one); when every split is idle — or the subtask owns none — the
  * source's output is marked idle, so a subtask without work does not hold
  * back the job's event time.
  */
@@ -80,9 +81,11 @@ export class SplitWatermarks {
 
   /**
    * Called periodically: updates idleness and returns the watermark to emit
-   * if it advanced, and whether the output's idleness changed.
+   * if it advanced, and whether the output's idleness changed. With
+   * `splitsKnown` false (the first discovery is still running) an empty
+   * subtask is not idle: its splits may yet hold the earliest records.
    */
-  tick(now: number): { watermark?: number; idle?: boolean } {
+  tick(now: number, splitsKnown = true): { watermark?: number; idle?: boolean } {
     const out: { watermark?: number; idle?: boolean } = {};
     let min = Number.POSITIVE_INFINITY;
     let active = 0;
@@ -98,12 +101,14 @@ export class SplitWatermarks {
       active++;
       if (c.maxTimestamp < min) min = c.maxTimestamp;
     }
-    const idle = active === 0;
+    // Before the first discovery a subtask's splits are not known yet: it is not idle, it has not started.
+    const idle = active === 0 && splitsKnown;
     if (idle !== this.#outputIdle) {
       this.#outputIdle = idle;
       out.idle = idle;
     }
-    if (!idle && this.enabled) {
+    // No active split (none known yet): nothing to say, and never +Infinity before the end.
+    if (active > 0 && this.enabled) {
       const wm = min - this.outOfOrderness - 1;
       if (wm > this.lastEmitted) {
         this.lastEmitted = wm;
