@@ -22,6 +22,8 @@ import type {
 import { JoinedStreams } from './joins.js';
 import { KeyedStream } from './keyed.js';
 import { Sinks, type Sink } from './sinks.js';
+import type { ConnectorSink } from './connector/sink.js';
+import { checkConnectorDescription } from './connector/check.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { AllWindowedStream } from './windowed.js';
 import { checkAssigner } from './windows/assigners.js';
@@ -231,14 +233,39 @@ export class DataStream<T> {
     return this.sinkTo(Sinks.discard<T>());
   }
 
-  /** Writes the stream to `sink` (see {@link Sinks}). */
-  sinkTo(sink: Sink<T>): DataStreamSink<T> {
-    const s = sink as Partial<Sink<T>> | null;
+  /**
+   * Writes the stream to `sink`: a built-in one ({@link Sinks}) or a
+   * connector sink of the writer/committer framework (`FileSink`,
+   * `KafkaSink`, `PostgresSink` from `@freshet/connectors`, or your own
+   * {@link ConnectorSink}).
+   */
+  sinkTo<CommT, WriterState>(sink: Sink<T> | ConnectorSink<T, CommT, WriterState>): DataStreamSink<T> {
+    const s = sink as Partial<Sink<T> & ConnectorSink<T, CommT, WriterState>> | null;
+    if (typeof s === 'object' && s !== null && typeof s.createWriter === 'function') {
+      const description = checkConnectorDescription('sinkTo', s.description);
+      const guarantee = s.guarantee;
+      if (guarantee !== 'none' && guarantee !== 'at-least-once' && guarantee !== 'exactly-once') {
+        throw new ProgramDefinitionError(`sinkTo: the sink's guarantee must be 'none', 'at-least-once' or 'exactly-once' (got ${describeValue(guarantee)})`);
+      }
+      const name = typeof s.name === 'string' && s.name !== '' ? s.name : `Sink: ${description.connector}`;
+      const node = this.env.builder.addNode(
+        {
+          kind: 'sink',
+          name,
+          inputs: 1,
+          keyed: false,
+          spec: { sink: { type: 'connector', connector: description.connector, description, guarantee } },
+          fns: { sink },
+        },
+        [{ producers: this.producers }],
+      );
+      return new DataStreamSink<T>(this.env, node.id);
+    }
     if (typeof s !== 'object' || s === null || typeof s.spec !== 'object' || typeof s.name !== 'string') {
-      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() (got ${describeValue(sink)})`);
+      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() or a connector sink (got ${describeValue(sink)})`);
     }
     const node = this.env.builder.addNode(
-      { kind: 'sink', name: sink.name, inputs: 1, keyed: false, spec: { sink: { ...sink.spec } } },
+      { kind: 'sink', name: s.name, inputs: 1, keyed: false, spec: { sink: { ...s.spec } } },
       [{ producers: this.producers }],
     );
     return new DataStreamSink<T>(this.env, node.id);

@@ -63,6 +63,27 @@ export {
 export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';
+export {
+  stableHash,
+  type Boundedness,
+  type ConnectorMetrics,
+  type InputStatus,
+  type ReaderOutput,
+  type Source,
+  type SourceContext,
+  type SourceReader,
+  type SourceReaderContext,
+  type SourceSplit,
+  type SplitEnumerator,
+  type SplitOutput,
+} from './connector/source.js';
+export {
+  type Committer,
+  type ConnectorSink,
+  type DeliveryGuarantee,
+  type SinkWriter,
+  type SinkWriterContext,
+} from './connector/sink.js';
 export { defineProgram, type Program } from './program.js';
 export {
   CheckpointConfig,

@@ -71,7 +71,12 @@ export type SourceSpec =
       ratePerSecond?: number;
       /** Extra generator settings (see `@freshet/nexmark`). */
       config?: Record<string, number>;
-    };
+    }
+  /**
+   * `env.fromSource(source, ...)`: a source of the split framework; the
+   * source object is `fns.source`, its description (plain data) is here.
+   */
+  | { type: 'connector'; connector: string; description: Record<string, unknown>; bounded: boolean };
 
 /**
  * A sink as data. `jsonLines` and `text` write exactly once into the
@@ -83,7 +88,17 @@ export type SinkSpec =
   | { type: 'collect'; id: string }
   | { type: 'jsonLines'; path: string }
   | { type: 'text'; path: string }
-  | { type: 'discard' };
+  | { type: 'discard' }
+  /**
+   * `sinkTo(connectorSink)`: a sink of the writer/committer framework; the
+   * sink object is `fns.sink`, its description (plain data) is here.
+   */
+  | {
+      type: 'connector';
+      connector: string;
+      description: Record<string, unknown>;
+      guarantee: 'none' | 'at-least-once' | 'exactly-once';
+    };
 
 /** Watermark generation for `assignTimestampsAndWatermarks`. */
 export interface WatermarkSpec {
@@ -143,6 +158,10 @@ export interface NodeFunctions {
   join?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
+  /** The source object of a `connector` source (`env.fromSource`). */
+  source?: unknown;
+  /** The sink object of a `connector` sink (`sinkTo(connectorSink)`). */
+  sink?: unknown;
 }
 
 /** One operator of the StreamGraph. */

@@ -86,6 +86,26 @@ describe('compileProgram', () => {
     expect(sourceMapOf(good.bundlePath).sources).toContain('program:../../etc/evil.ts');
   });
 
+  it('provides @freshet/connectors like the API: an upload type-checks against it and its bundle does not contain it', async () => {
+    const source = [
+      "import { WatermarkStrategy, type StreamExecutionEnvironment } from '@freshet/api';",
+      "import { FileSource, textLines } from '@freshet/connectors';",
+      'export default (env: StreamExecutionEnvironment) => {',
+      "  const lines = env.fromSource(FileSource.forFormat(textLines(), '/tmp/in').build(), WatermarkStrategy.noWatermarks(), 'in');",
+      '  const n: number = lines.map((l) => l.length).getExecutionEnvironment().getParallelism();',
+      '  lines.map((l): string => l).print(String(n));',
+      '};',
+      '',
+    ].join('\n');
+    const good = await compileProgram({ source, filename: 'files.ts' }, { cacheDir });
+    if (!good.ok) throw new Error(good.errors.map(formatDiagnostic).join('\n'));
+    const bundle = readFileSync(good.bundlePath, 'utf8');
+    expect(bundle).toContain('Symbol.for("freshet.connectors")');
+    expect(bundle).not.toContain('class FileSourceBuilder');
+    const bad = await compileProgram({ source: source.replace('(l): string => l', '(l): number => l'), filename: 'files.ts' }, { cacheDir });
+    expect(!bad.ok && bad.errors[0]!.message).toMatch(/'string' is not assignable to type 'number'/);
+  });
+
   it('bundles JavaScript programs without type-checking them', async () => {
     const result = await compileProgram({ path: fixture('plain.mjs') }, { cacheDir });
     expect(result.ok).toBe(true);
@@ -100,7 +120,7 @@ describe('compileProgram', () => {
     expect(!internal.ok && internal.errors[0]).toMatchObject({
       file: 'x.ts',
       line: 1,
-      message: "Programs may import only '@freshet/api' from Freshet, not '@freshet/runtime'",
+      message: "Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '@freshet/runtime'",
     });
     const python = await compileProgram({ source: 'print(1)', filename: 'job.py' }, { cacheDir });
     expect(!python.ok && python.errors[0]!.message).toMatch(/Unsupported program file type '.py'/);

@@ -10,7 +10,7 @@ import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isBuiltin } from 'node:module';
 import * as esbuild from 'esbuild';
-import { API_SHIM_SOURCE } from '@freshet/runtime';
+import { API_SHIM_SOURCE, CONNECTORS_SHIM_SOURCE } from '@freshet/runtime';
 import { codeFrame } from './diagnostics.js';
 import type { ProgramDiagnostic } from './diagnostics.js';
 import { typecheckProgram } from './typecheck.js';
@@ -76,16 +76,21 @@ export function displayName(file: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
 
-/** esbuild plugin: `@freshet/api` comes from the host (a global it sets); other `@freshet/*` packages are off limits. */
+/**
+ * esbuild plugin: `@freshet/api` and `@freshet/connectors` come from the
+ * host (globals it sets); other `@freshet/*` packages are off limits.
+ */
 function providedApi(): esbuild.Plugin {
   return {
     name: 'freshet-provided-api',
     setup(build) {
       build.onResolve({ filter: /^@freshet\/api$/ }, () => ({ path: '@freshet/api', namespace: 'freshet-api' }));
+      build.onResolve({ filter: /^@freshet\/connectors$/ }, () => ({ path: '@freshet/connectors', namespace: 'freshet-connectors' }));
       build.onResolve({ filter: /^@freshet\// }, (args) => ({
-        errors: [{ text: `Programs may import only '@freshet/api' from Freshet, not '${args.path}'` }],
+        errors: [{ text: `Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '${args.path}'` }],
       }));
       build.onLoad({ filter: /.*/, namespace: 'freshet-api' }, () => ({ contents: API_SHIM_SOURCE, loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'freshet-connectors' }, () => ({ contents: CONNECTORS_SHIM_SOURCE, loader: 'js' }));
     },
   };
 }
@@ -198,7 +203,7 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
 function inlineSourceMap(js: string, mapText: string, workDir: string, uploadName: string | undefined): string {
   const map = JSON.parse(mapText) as { sources: string[] };
   map.sources = map.sources.map((s) => {
-    if (s.startsWith('freshet-api:')) return s;
+    if (s.startsWith('freshet-api:') || s.startsWith('freshet-connectors:')) return s;
     if (uploadName !== undefined && s === uploadName) return `program:${uploadName}`;
     return pathToFileURL(resolve(workDir, s)).href;
   });

@@ -73,8 +73,8 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
   const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (s) => s, opts);
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOpts) =>
     literals.map((literal) => {
-      // The API is provided by the host: resolve it from the planner's own install.
-      const from = literal.text === '@freshet/api' ? hostAnchorFile : containingFile;
+      // The API and the connectors are provided by the host: resolve them from the planner's own install.
+      const from = literal.text === '@freshet/api' || literal.text === '@freshet/connectors' ? hostAnchorFile : containingFile;
       return ts.resolveModuleName(literal.text, from, compilerOpts, host, cache, redirected);
     });
 
@@ -110,14 +110,16 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
 }
 
 /**
- * Real directories of the host's `@freshet/api` and the Freshet packages it
- * depends on: when the API resolves to its TypeScript sources, errors there
- * are not the program's.
+ * Real directories of the host's `@freshet/api`, `@freshet/connectors` and
+ * the Freshet packages the API depends on: when they resolve to their
+ * TypeScript sources, errors there are not the program's.
  */
 function hostRoots(): string[] {
   const apiDir = findHostPackageDir('@freshet/api');
   if (!apiDir) return [];
   const roots = [realpathSync(apiDir) + sep];
+  const connectorsDir = findHostPackageDir('@freshet/connectors');
+  if (connectorsDir) roots.push(realpathSync(connectorsDir) + sep);
   try {
     const pkg = JSON.parse(readFileSync(join(apiDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     for (const dep of Object.keys(pkg.dependencies ?? {})) {

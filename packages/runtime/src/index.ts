@@ -6,7 +6,7 @@
  * its TCP data plane (TaskManager), and how tasks report failures and
  * metrics. Operator test tooling is on `@freshet/runtime/testing`.
  */
-export { API_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
+export { API_SHIM_SOURCE, CONNECTORS_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
 export {
   runLocalJob,
   type LocalCheckpointStats,

@@ -59,6 +59,18 @@ export interface OperatorContext {
   readonly processingTime: ProcessingTimeService;
   /** Records a user-function failure; the task fails the job with it (stack trace kept). */
   readonly reportUserError: (error: unknown, where: string) => never;
+  /**
+   * Fails the task with `error` from asynchronous work (a connector's
+   * background fetch or commit), where throwing would not reach the task.
+   * Absent in hosts that run no asynchronous operators.
+   */
+  readonly failTask?: (error: unknown) => void;
+  /**
+   * Holds back (true) or lets through (false) the records the task feeds
+   * this operator: backpressure from an operator whose asynchronous writes
+   * are behind, counted like waiting for credit.
+   */
+  readonly setBackpressured?: (backpressured: boolean) => void;
 }
 
 /**
@@ -109,6 +121,14 @@ export interface StreamOperator {
   notifyCheckpointComplete?(checkpointId: number): void;
   /** Checkpoint `checkpointId` was aborted (what was prepared for it is committed with a later one). */
   notifyCheckpointAborted?(checkpointId: number): void;
+  /**
+   * Asynchronous work the task must wait for before it reports FINISHED
+   * (a two-phase-commit sink's last commit): a promise while there is some,
+   * undefined when there is none. Asked again after the promise settles.
+   */
+  pendingWork?(): Promise<void> | undefined;
+  /** The operator's connector metrics (counters and gauges by name), added to the subtask's metrics. */
+  connectorMetrics?(): Record<string, number>;
   /** Release resources; calls the user function's `close`. */
   close(): void;
 }

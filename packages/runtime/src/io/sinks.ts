@@ -6,8 +6,11 @@
  *   with the 1-based subtask number and `> ` (Flink's format), preceded by
  *   `prefix:` when a prefix is set.
  * - `collect`: records go to the executor, which returns them under the id.
- * - `jsonLines`, `text`: the exactly-once file sink (`file-sink.ts`): a
- *   directory of committed `part-<subtask>-<counter>.jsonl` (`.txt`) files.
+ * - `jsonLines`, `text`: shorthands for `@freshet/connectors`' exactly-once
+ *   `FileSink` (parts roll at every checkpoint only; a run without restored
+ *   state replaces the previous run's part files): a directory of committed
+ *   `part-<subtask>-<counter>.jsonl` (`.txt`) files.
+ * - `connector`: a sink of the writer/committer framework (`connector/sink-operator.ts`).
  * - `discard`: drops everything (benchmarks).
  *
  * `print` and `collect` are at-least-once: what they emitted before a
@@ -15,7 +18,8 @@
  * checkpoint after a restart are emitted again.
  */
 import type { StreamNode } from '@freshet/graph';
-import { ExactlyOnceFileSink } from './file-sink.js';
+import { FileSink, RowEncoders } from '@freshet/connectors';
+import { ConnectorSinkOperator } from './connector/sink-operator.js';
 import { toTextLine } from './format.js';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
 
@@ -128,10 +132,17 @@ export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamO
     case 'collect':
       return new CollectSink(node, spec.id, sink);
     case 'jsonLines':
-      return new ExactlyOnceFileSink(node, 'jsonLines', spec.path);
-    case 'text':
-      return new ExactlyOnceFileSink(node, 'text', spec.path);
+    case 'text': {
+      const encoder = spec.type === 'jsonLines' ? RowEncoders.jsonLines() : RowEncoders.text();
+      const fileSink = FileSink.forRowFormat(spec.path, encoder)
+        .withRollingPolicy({ maxPartSizeBytes: Infinity, rolloverIntervalMs: Infinity, inactivityIntervalMs: Infinity })
+        .overwrite()
+        .build();
+      return new ConnectorSinkOperator({ ...node, fns: { ...node.fns, sink: fileSink } });
+    }
     case 'discard':
       return new DiscardSink(node);
+    case 'connector':
+      return new ConnectorSinkOperator(node);
   }
 }

@@ -23,4 +23,9 @@ export interface SubtaskMetrics {
   backpressuredMs: number;
   /** Combined input watermark (-Infinity before any; sources: the last emitted). */
   inputWatermark: number;
+  /**
+   * Connector metrics of the chain's sources and sinks (records and bytes
+   * read or written, Kafka consumer lag per partition as `lag.<topic>-<partition>`), when it has any.
+   */
+  connector?: Record<string, number>;
 }

@@ -188,6 +188,10 @@ export class StreamTask {
   private lastCheckpointId: number;
   /** The final state was handed over: wait for {@link finish} before closing. */
   private awaitingFinish = false;
+  /** Operators holding back their input (asynchronous writes behind). */
+  private readonly heldBack = new Set<StreamOperator>();
+  /** Waiting for operators' asynchronous work before finishing. */
+  private awaitingWork = false;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -259,6 +263,12 @@ export class StreamTask {
           processingTime: this.processingTime,
           reportUserError: (error: unknown): never => {
             throw error;
+          },
+          failTask: (error: unknown): void => {
+            this.fail(error);
+          },
+          setBackpressured: (backpressured: boolean): void => {
+            this.setHeldBack(m.operator, backpressured);
           },
         };
         m.operator.open(ctx, this.config.restored?.get(m.node.id));
@@ -350,9 +360,15 @@ export class StreamTask {
   }
 
   private get backlogged(): boolean {
+    if (this.heldBack.size > 0) return true;
     const w = this.writers;
     for (let i = 0; i < w.length; i++) if (w[i]!.backlogged) return true;
     return false;
+  }
+
+  private setHeldBack(operator: StreamOperator, held: boolean): void {
+    if (held) this.heldBack.add(operator);
+    else if (this.heldBack.delete(operator)) this.onWritable();
   }
 
   private runSlice(): void {
@@ -582,7 +598,24 @@ export class StreamTask {
   }
 
   private maybeFinished(): void {
-    if (this.state !== 'FINISHING' || this.awaitingFinish || this.backlogged) return;
+    if (this.state !== 'FINISHING' || this.awaitingFinish || this.awaitingWork || this.backlogged) return;
+    for (const m of this.chain) {
+      const work = m.operator.pendingWork?.();
+      if (work === undefined) continue;
+      // A sink's last commit is still on its way: finish once it settled (a failure fails the task).
+      this.awaitingWork = true;
+      work.then(
+        () => {
+          this.awaitingWork = false;
+          this.maybeFinished();
+        },
+        (error: unknown) => {
+          this.awaitingWork = false;
+          this.fail(error);
+        },
+      );
+      return;
+    }
     this.stopBackpressure();
     try {
       this.closeOperators();
@@ -701,6 +734,10 @@ export class StreamTask {
       backpressuredMs: bpNow,
       inputWatermark: this.source ? this.sourceWatermark : this.valve.current,
     };
+    for (const member of this.chain) {
+      const c = member.operator.connectorMetrics?.();
+      if (c !== undefined) m.connector = m.connector === undefined ? c : { ...m.connector, ...c };
+    }
     this.lastSample = { at: t, busy: this.busyMs, bp: bpNow };
     return m;
   }

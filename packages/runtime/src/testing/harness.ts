@@ -147,6 +147,10 @@ export class OperatorHarness {
   readonly clock: ManualProcessingTimeService;
   /** User-function errors reported through `reportUserError`. */
   readonly reportedErrors: { error: unknown; where: string }[] = [];
+  /** Errors of asynchronous work, reported through `failTask` (the task would fail). */
+  readonly failures: unknown[] = [];
+  /** Operators that currently hold back their input (`setBackpressured(true)`). */
+  readonly heldBack = new Set<StreamOperator>();
   private readonly contexts: OperatorContext[];
 
   constructor(
@@ -182,6 +186,13 @@ export class OperatorHarness {
       reportUserError: (error: unknown, where: string): never => {
         this.reportedErrors.push({ error, where });
         throw error;
+      },
+      failTask: (error: unknown): void => {
+        this.failures.push(error);
+      },
+      setBackpressured: (backpressured: boolean): void => {
+        if (backpressured) this.heldBack.add(this.operators[i]!);
+        else this.heldBack.delete(this.operators[i]!);
       },
     }));
   }
@@ -262,6 +273,30 @@ export class OperatorHarness {
   /** Snapshots of every operator of the chain, head first. */
   snapshotAll(checkpointId = 1): OperatorSnapshot[] {
     return this.operators.map((op) => op.snapshotState(checkpointId));
+  }
+
+  /**
+   * Waits for the operators' asynchronous work (commits, a writer's start):
+   * until none holds back its input and none reports pending work, or one
+   * reported a failure (see {@link failures}).
+   */
+  async settle(timeoutMs = 30_000): Promise<this> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      // A failed task stops: what it held back stays held.
+      if (this.failures.length > 0) return this;
+      let busy = this.heldBack.size > 0;
+      for (const op of this.operators) {
+        const work = op.pendingWork?.();
+        if (work !== undefined) {
+          busy = true;
+          await work.catch(() => undefined);
+        }
+      }
+      if (!busy) return this;
+    }
+    throw new Error(`OperatorHarness.settle: the operators still held back their input after ${timeoutMs} ms`);
   }
 
   /** Closes every operator, head first. */
