@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecodeError, csv, jsonLines, textLines } from './formats.js';
+import { RecordDecodeError, csv, jsonLines, textLines, type RecordFormat } from './formats.js';
 import { splitsOf } from './file-source.js';
 
 /** Decodes the records of `text` (split at newlines, as the reader would for these inputs). */
 function decode<T>(
-  format: ReturnType<typeof csv<T>> | ReturnType<typeof jsonLines<T>>,
+  format: RecordFormat<T>,
   text: string,
   state = {},
 ): T[] {
