@@ -25,7 +25,6 @@ import {
   Time,
   TumblingEventTimeWindows,
   WatermarkStrategy,
-  type AggregateFunction,
   type Collector,
   type DataStream,
   type ProcessWindowContext,
@@ -39,7 +38,7 @@ import {
   PostgresSink,
 } from '@freshet/connectors';
 import { parseArgs, required } from '../args.js';
-import { parseLogLine, type Alert, type Request } from './log-pipeline.js';
+import { count, parseLogLine, type Alert, type Request } from './log-pipeline.js';
 
 /** One row of the counts table. */
 export interface CountRow {
@@ -48,13 +47,6 @@ export interface CountRow {
   value: string;
   count: number;
 }
-
-const count: AggregateFunction<unknown, number, number> = {
-  createAccumulator: () => 0,
-  add: (_v, n) => n + 1,
-  getResult: (n) => n,
-  merge: (a, b) => a + b,
-};
 
 function perWindow(
   stream: DataStream<Request>,

@@ -272,6 +272,16 @@ export class PartitionFetcher {
   }
 }
 
+/** `host:port[,host:port...]` (a string or a list) as a list; throws when it names no broker. */
+export function parseBootstrapServers(what: string, servers: string | readonly string[]): string[] {
+  const list = (typeof servers === 'string' ? servers.split(',') : [...servers])
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0)
+    throw new ConnectorConfigError(`${what}.setBootstrapServers expects host:port of at least one broker`);
+  return list;
+}
+
 /** Throws unless every topic exists. */
 export function requireTopics(
   what: string,

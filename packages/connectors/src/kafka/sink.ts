@@ -46,7 +46,13 @@ import type {
 } from '@freshet/api';
 import type { Message, Producer } from 'kafkajs';
 import { ConnectorConfigError } from '../errors.js';
-import { connectProducer, createKafka, kafkaError, type KafkaConnection } from './client.js';
+import {
+  connectProducer,
+  createKafka,
+  kafkaError,
+  parseBootstrapServers,
+  type KafkaConnection,
+} from './client.js';
 import type { KafkaProducerRecord, KafkaRecordSerializer } from './serde.js';
 
 /** A record as the sink keeps it (in memory and in checkpoints). */
@@ -393,14 +399,7 @@ export class KafkaSinkBuilder<T> {
 
   /** `host:port[,host:port...]` of the brokers. */
   setBootstrapServers(servers: string | readonly string[]): this {
-    const list = (typeof servers === 'string' ? servers.split(',') : [...servers])
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (list.length === 0)
-      throw new ConnectorConfigError(
-        'KafkaSink.setBootstrapServers expects host:port of at least one broker',
-      );
-    this.servers = list;
+    this.servers = parseBootstrapServers('KafkaSink', servers);
     return this;
   }
 

@@ -48,6 +48,7 @@ import {
   PartitionFetcher,
   createKafka,
   kafkaError,
+  parseBootstrapServers,
   requireTopics,
   type KafkaConnection,
   type KafkaRecord,
@@ -596,14 +597,7 @@ export class KafkaSourceBuilder<T> {
 
   /** `host:port[,host:port...]` of the brokers. */
   setBootstrapServers(servers: string | readonly string[]): this {
-    const list = (typeof servers === 'string' ? servers.split(',') : [...servers])
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (list.length === 0)
-      throw new ConnectorConfigError(
-        'KafkaSource.setBootstrapServers expects host:port of at least one broker',
-      );
-    this.servers = list;
+    this.servers = parseBootstrapServers('KafkaSource', servers);
     return this;
   }
 
