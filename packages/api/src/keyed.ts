@@ -30,7 +30,15 @@ export interface KeyedValue<K extends Key, V> {
   value: V;
 }
 
-/** A stream partitioned by a key of type `K`. */
+/**
+ * A stream partitioned by a key of type `K`.
+ *
+ * The rolling aggregations (`reduce`, `aggregate`, `sum`, `min`, `max`,
+ * `minBy`, `maxBy`, `count`) emit the updated result for every record in
+ * STREAMING mode; in BATCH mode they emit only the final result per key, at
+ * the end of the input (as Flink does), stamped with the largest timestamp
+ * of the key's records.
+ */
 export class KeyedStream<T, K extends Key> {
   /** Phantom field carrying the record and key types; never set. */
   declare readonly __type?: (value: T, key: K) => K;
@@ -44,13 +52,13 @@ export class KeyedStream<T, K extends Key> {
     readonly keySelector: KeySelector<T, K>,
   ) {}
 
-  /** Rolling reduce: emits the running result of combining each key's records. */
+  /** Rolling reduce: emits the running result of combining each key's records (BATCH: the final result per key). */
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
     checkUserFunction('reduce', fn, 'reduce');
     return this.#keyed<T>('reduce', 'Keyed Reduce', { reduce: fn });
   }
 
-  /** Rolling aggregate: emits the running result of each key's accumulator. */
+  /** Rolling aggregate: emits the running result of each key's accumulator (BATCH: the final result per key). */
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStreamOperator<R> {
     checkAggregateFunction('aggregate', fn);
     return this.#keyed<R>('aggregate', 'Keyed Aggregate', { aggregate: fn });
