@@ -8,6 +8,9 @@
  * method (and optional `open`/`close` lifecycle hooks, see {@link RichFunction}).
  */
 
+import type { Accumulator, DoubleCounter, HistogramAccumulator, IntCounter, LongCounter } from './accumulators.js';
+import type { MetricGroup } from './metrics.js';
+
 /** Marker type for timestamps: epoch milliseconds. */
 export type Millis = number;
 
@@ -35,10 +38,22 @@ export class OutputTag<T> {
   }
 }
 
-/** Information about the parallel instance a function runs in. */
+/** The job a function runs in (Flink's JobInfo). */
+export interface JobInfo {
+  /** Id of the job (the JobManager's job id; a fresh id per local run). */
+  readonly jobId: string;
+  /** Name of the job (`env.setJobName`, or the submission's name). */
+  readonly jobName: string;
+}
+
+/** Information about the parallel instance a function runs in (Flink's TaskInfo). */
 export interface TaskInfo {
   /** Name of the operator. */
   readonly operatorName: string;
+  /** Name of the task: the chain of operators this one is fused into, e.g. `Source: lines -> tokenize`. */
+  readonly taskName: string;
+  /** `taskName (subtaskIndex + 1/parallelism)#attempt`, as Flink's logs name a subtask. */
+  readonly taskNameWithSubtasks: string;
   /** 0-based index of this parallel instance. */
   readonly subtaskIndex: number;
   /** Number of parallel instances of this operator. */
@@ -49,8 +64,34 @@ export interface TaskInfo {
   readonly attempt: number;
 }
 
-/** Access to the runtime from inside a function (Flink's RuntimeContext). */
-export interface RuntimeContext extends TaskInfo {
+/**
+ * Access to the runtime from inside a function (Flink's RuntimeContext): the
+ * job and task it runs in, keyed state, metrics and accumulators. Given to
+ * `open(ctx)`, and returned by `getRuntimeContext()` of functions that
+ * extend {@link AbstractRichFunction}.
+ */
+export interface RuntimeContext extends TaskInfo, JobInfo {
+  /** The job this function runs in. */
+  getJobInfo(): JobInfo;
+  /** The parallel instance this function runs in. */
+  getTaskInfo(): TaskInfo;
+  /** The operator's metric group: register counters, gauges, meters and histograms here. */
+  getMetricGroup(): MetricGroup;
+  /**
+   * Registers an accumulator under `name` (unique per subtask); the job merges
+   * the subtasks' values by name (see `accumulators.ts`).
+   */
+  addAccumulator<V, R>(name: string, accumulator: Accumulator<V, R>): void;
+  /** The accumulator registered under `name` in this subtask, if any. */
+  getAccumulator<V, R>(name: string): Accumulator<V, R> | undefined;
+  /** The {@link IntCounter} named `name`, created and registered on first use. */
+  getIntCounter(name: string): IntCounter;
+  /** The {@link LongCounter} named `name`, created and registered on first use. */
+  getLongCounter(name: string): LongCounter;
+  /** The {@link DoubleCounter} named `name`, created and registered on first use. */
+  getDoubleCounter(name: string): DoubleCounter;
+  /** The {@link HistogramAccumulator} named `name`, created and registered on first use. */
+  getHistogram(name: string): HistogramAccumulator;
   /** Keyed state; only on keyed streams. Call in `open` or while processing. */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   /** Keyed list state; only on keyed streams. */
@@ -63,8 +104,14 @@ export interface RuntimeContext extends TaskInfo {
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
 }
 
-/** Optional lifecycle hooks any function object may have. */
+/**
+ * Optional lifecycle hooks any function object may have. Extend
+ * {@link AbstractRichFunction} (or `RichMapFunction` and friends) to get
+ * `getRuntimeContext()` as well.
+ */
 export interface RichFunction {
+  /** Called by the runtime before `open` with the function's context (see {@link AbstractRichFunction}). */
+  setRuntimeContext?(ctx: RuntimeContext): void;
   /** Called once per parallel instance before the first record. */
   open?(ctx: RuntimeContext): void;
   /** Called once when the instance ends (finished, cancelled or failed). */

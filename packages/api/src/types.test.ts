@@ -8,7 +8,10 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
   defineProgram,
+  IntCounter,
   MapStateDescriptor,
+  RichFilterFunction,
+  RichMapFunction,
   OutputTag,
   Sinks,
   StreamExecutionEnvironment,
@@ -16,7 +19,10 @@ import {
   WatermarkStrategy,
   type Bid,
   type Collector,
+  type Counter,
   type DataStream,
+  type MetricGroup,
+  type RuntimeContext,
   type KeyedStream,
   type KeyedValue,
   type NexmarkEvent,
@@ -218,5 +224,49 @@ describe('a program passing the wrong type does not compile', () => {
     w.process({ process: (_key: string, _ctx, _els: readonly number[], _out: Collector<number>) => undefined });
     // @ts-expect-error -- the key of this stream is a string
     w.process({ process: (_key: number, _ctx, _els: readonly Sale[], _out: Collector<number>) => undefined });
+  });
+});
+
+describe('rich functions, metrics and accumulators', () => {
+  class Length extends RichMapFunction<string, number> {
+    private calls!: Counter;
+    override open(ctx: RuntimeContext): void {
+      this.calls = ctx.getMetricGroup().counter('calls');
+      ctx.addAccumulator('chars', new IntCounter());
+    }
+    map(value: string): number {
+      this.calls.inc();
+      this.getRuntimeContext().getAccumulator<number, number>('chars')?.add(value.length);
+      return value.length;
+    }
+  }
+
+  it('rich functions are map functions with their types', () => {
+    const s = env().fromElements('a');
+    expectTypeOf(s.map(new Length())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf<Length['getRuntimeContext']>().returns.toEqualTypeOf<RuntimeContext>();
+    expectTypeOf<RuntimeContext['getMetricGroup']>().returns.toEqualTypeOf<MetricGroup>();
+    expectTypeOf<RuntimeContext['getIntCounter']>().returns.toEqualTypeOf<IntCounter>();
+  });
+
+  it('a misuse does not compile', () => {
+    const numbers = env().fromElements(1, 2);
+    // @ts-expect-error -- Length maps strings, the stream holds numbers
+    numbers.map(new Length());
+    class NotAFilter extends RichFilterFunction<number> {
+      filter(value: number): boolean {
+        return value > 0;
+      }
+    }
+    // @ts-expect-error -- this filter takes numbers, the stream holds strings
+    env().fromElements('a').filter(new NotAFilter());
+    // Type-checked only: a context exists once the job runs.
+    const inOpen = (ctx: RuntimeContext): void => {
+      // @ts-expect-error -- gauges read numbers
+      ctx.getMetricGroup().gauge('g', () => 'text');
+      // @ts-expect-error -- an accumulator is needed
+      ctx.addAccumulator('x', 5);
+    };
+    expectTypeOf(inOpen).parameter(0).toEqualTypeOf<RuntimeContext>();
   });
 });

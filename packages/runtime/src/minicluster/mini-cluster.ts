@@ -13,8 +13,10 @@
  * A failed subtask cancels the others and the job ends FAILED with its
  * error; `signal` cancels it (CANCELED); `timeoutMs` fails it.
  */
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { JobGraph } from '@freshet/graph';
+import { mergeAccumulators, type AccumulatorResult } from '../metrics/accumulators.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
@@ -56,11 +58,20 @@ export interface LocalJobOptions {
   settings?: Partial<TaskSettings>;
   /** Batches a consumer can hold per channel. @default 4 */
   initialCredits?: number;
+  /** Id of the job that user functions see in their runtime context. @default a random UUID */
+  jobId?: string;
 }
 
 /** How a local job ended. */
 export interface LocalJobResult {
+  /** The id user functions saw as `jobId`. */
+  jobId: string;
   status: 'FINISHED' | 'FAILED' | 'CANCELED';
+  /**
+   * The job's accumulators, merged across subtasks by name (final values of
+   * finished subtasks, the latest of the others); see `mergeAccumulators`.
+   */
+  accumulators: Record<string, AccumulatorResult>;
   /** Records of each collect sink, by collect id (per subtask in order; subtasks interleaved). */
   collected: Record<string, unknown[]>;
   error?: { message: string; stack?: string; operator?: string; subtask?: number; name?: string; vertex?: string };
@@ -77,6 +88,7 @@ export function defaultSlots(jobGraph: JobGraph): number {
 /** Runs a job in worker threads of this process until it finishes, fails or is cancelled. */
 export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult> {
   const started = performance.now();
+  const jobId = opts.jobId ?? randomUUID();
   const slots = opts.slots ?? defaultSlots(opts.jobGraph);
   if (!(Number.isInteger(slots) && slots >= 1)) throw new RangeError(`slots must be a positive integer (got ${slots})`);
 
@@ -120,6 +132,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     const data: SlotWorkerData = {
       slot,
       slots,
+      jobId,
       jobGraph: opts.jobGraph,
       program: opts.program,
       peers: peers.get(slot)!,
@@ -200,11 +213,14 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   await Promise.all(workers.map((w) => w.exited));
   clearTimeout(kill);
 
+  const finalMetrics = metricsNow();
   const out: LocalJobResult = {
+    jobId,
     status: result.status,
+    accumulators: mergeAccumulators(finalMetrics.subtasks.flatMap((m) => (m.accumulators ? [m.accumulators] : []))).results,
     collected,
     durationMs: performance.now() - started,
-    metrics: metricsNow(),
+    metrics: finalMetrics,
   };
   if (result.error) {
     const e = result.error;

@@ -1,3 +1,6 @@
+import type { AccumulatorValue } from '@freshet/api';
+import type { UserMetricSample } from '../metrics/user-metrics.js';
+
 /** Metrics of one subtask, as reported at least once a second. */
 export interface SubtaskMetrics {
   vertexId: string;
@@ -23,4 +26,8 @@ export interface SubtaskMetrics {
   backpressuredMs: number;
   /** Combined input watermark (-Infinity before any; sources: the last emitted). */
   inputWatermark: number;
+  /** User metrics registered on the operators' metric groups (absent when there are none). */
+  user?: UserMetricSample[];
+  /** Local values of the subtask's accumulators, by name (absent when there are none). */
+  accumulators?: Record<string, AccumulatorValue>;
 }

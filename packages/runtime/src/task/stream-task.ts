@@ -27,6 +27,8 @@ import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
 import { serializeError, type SerializedError } from './errors.js';
 import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
+import { UserFunctionError } from '../operators/errors.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 
@@ -125,6 +127,8 @@ export interface StreamTaskConfig {
   vertex: JobVertex;
   subtaskIndex: number;
   attempt?: number;
+  /** Id of the job, for user functions' runtime context. @default '' */
+  jobId?: string;
   /** Operators in chain order (head first). */
   chain: ChainMember[];
   /** StreamGraph edges between members of the chain. */
@@ -188,6 +192,8 @@ export class StreamTask {
   private lastCheckpointId: number;
   /** The final state was handed over: wait for {@link finish} before closing. */
   private awaitingFinish = false;
+  /** User metrics and accumulators of the chain's functions. */
+  private readonly userMetrics = new SubtaskMetricRegistry();
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -254,6 +260,9 @@ export class StreamTask {
           parallelism: vertex.parallelism,
           maxParallelism: vertex.maxParallelism,
           attempt: this.config.attempt ?? 0,
+          jobId: this.config.jobId ?? '',
+          taskName: vertex.name,
+          metrics: this.userMetrics,
           keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
           output: outs[i]!,
           processingTime: this.processingTime,
@@ -701,6 +710,15 @@ export class StreamTask {
       backpressuredMs: bpNow,
       inputWatermark: this.source ? this.sourceWatermark : this.valve.current,
     };
+    if (!this.userMetrics.isEmpty) {
+      m.user = this.userMetrics.sampleMetrics();
+      try {
+        m.accumulators = this.userMetrics.sampleAccumulators();
+      } catch (error) {
+        // A custom accumulator that cannot report its value is a bug in the program: the job fails with it.
+        this.fail(new UserFunctionError(this.vertex.name, 'accumulator toValue', error));
+      }
+    }
     this.lastSample = { at: t, busy: this.busyMs, bp: bpNow };
     return m;
   }
