@@ -264,20 +264,83 @@ export function maxTimestamp(window: TimeWindow): Millis {
   return window.end - 1;
 }
 
+/**
+ * Keyed state scoped by the window function's context (Flink's
+ * KeyedStateStore): `windowState()` is per key and window, `globalState()`
+ * per key across its windows.
+ */
+export interface KeyedStateStore {
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+}
+
 /** Context of a {@link ProcessWindowFunction} call. */
 export interface ProcessWindowContext {
   window(): TimeWindow;
   currentWatermark(): Millis;
   currentProcessingTime(): Millis;
   output<X>(tag: OutputTag<X>, value: X): void;
+  /**
+   * State of this key and window: kept across firings of the window (a
+   * trigger that fires early, allowed lateness) and dropped when the window
+   * is cleaned up. Not available on merging (session) windows, as in Flink.
+   */
+  windowState(): KeyedStateStore;
+  /** State of this key across all its windows (the same as the runtime context's keyed state). */
+  globalState(): KeyedStateStore;
 }
 /** Full window function: sees every element (or the pre-aggregated result) of a window at once. */
 export interface ProcessWindowFunction<IN, OUT, K extends Key> extends RichFunction {
   process(key: K, ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void;
+  /** Called when a window is cleaned up, before its `windowState()` is dropped. */
+  clear?(ctx: ProcessWindowContext): void;
 }
 /** Full window function over a non-keyed (all) window. */
 export interface ProcessAllWindowFunction<IN, OUT> extends RichFunction {
   process(ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void;
+  /** Called when a window is cleaned up, before its `windowState()` is dropped. */
+  clear?(ctx: ProcessWindowContext): void;
+}
+/**
+ * Flink's older window function: the key, the window and its elements
+ * (`apply(fn)` on a windowed stream). The object form declares `call?: never`
+ * because every JavaScript function has an `apply` method of its own: without
+ * it, a function of the wrong types would pass for the object form.
+ */
+export type WindowFunction<IN, OUT, K extends Key> =
+  | ((key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
+  | (RichFunction & { apply(key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void; call?: never });
+/** Window function of a non-keyed window (`apply(fn)` on an all-windowed stream); see {@link WindowFunction}. */
+export type AllWindowFunction<IN, OUT> =
+  | ((window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
+  | (RichFunction & { apply(window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void; call?: never });
+
+/** An element of a window with its timestamp, as evictors see it (Flink's TimestampedValue). */
+export interface TimestampedValue<T> {
+  readonly value: T;
+  /** The record's timestamp; `undefined` if it has none. */
+  readonly timestamp: Millis | undefined;
+}
+
+/** What an evictor may read (Flink's Evictor.EvictorContext). */
+export interface EvictorContext {
+  getCurrentProcessingTime(): Millis;
+  getCurrentWatermark(): Millis;
+}
+
+/**
+ * Removes elements from a window before and/or after its function runs
+ * (Flink's Evictor). `elements` is the window's buffer, oldest first:
+ * remove in place (`elements.splice(...)`); what is left stays in the window.
+ * A window with an evictor keeps every element (no incremental
+ * reduce/aggregate), as in Flink.
+ */
+export interface Evictor<T> {
+  evictBefore(elements: TimestampedValue<T>[], size: number, window: TimeWindow, ctx: EvictorContext): void;
+  evictAfter(elements: TimestampedValue<T>[], size: number, window: TimeWindow, ctx: EvictorContext): void;
 }
 
 /** What a trigger decides. */

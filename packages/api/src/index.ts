@@ -83,6 +83,13 @@ export {
   defaultTrigger,
   describeTrigger,
 } from './windows/triggers.js';
+export {
+  CountEvictor,
+  TimeEvictor,
+  DeltaEvictor,
+  describeEvictor,
+  type DeltaFunction,
+} from './windows/evictors.js';
 export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';

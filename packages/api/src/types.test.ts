@@ -7,7 +7,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
+  CountEvictor,
   defineProgram,
+  DeltaEvictor,
   IntCounter,
   MapStateDescriptor,
   RichFilterFunction,
@@ -22,6 +24,7 @@ import {
   type Counter,
   type DataStream,
   type MetricGroup,
+  type ProcessWindowContext,
   type RuntimeContext,
   type KeyedStream,
   type KeyedValue,
@@ -268,5 +271,46 @@ describe('rich functions, metrics and accumulators', () => {
       ctx.addAccumulator('x', 5);
     };
     expectTypeOf(inOpen).parameter(0).toEqualTypeOf<RuntimeContext>();
+  });
+});
+
+describe('count windows, evictors and window aggregations', () => {
+  it('keep the record and key types', () => {
+    const keyed = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop);
+    expectTypeOf(keyed.countWindow(10)).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(keyed.countWindow(10, 5).sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.countWindow(10).max((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.countWindow(10).evictor(CountEvictor.of(3))).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(
+      keyed.countWindow(3).apply((key, window, elements, out: Collector<string>) => {
+        expectTypeOf(key).toEqualTypeOf<string>();
+        expectTypeOf(window.start).toEqualTypeOf<number>();
+        expectTypeOf(elements).toEqualTypeOf<readonly Sale[]>();
+        out.collect(key);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    const all = env().fromCollection<Sale>([]).countWindowAll(5);
+    expectTypeOf(all.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(all.minBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+  });
+
+  it('a misuse does not compile', () => {
+    const w = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop)
+      .countWindow(2);
+    // @ts-expect-error -- 'shop' is not a numeric field
+    w.sum('shop');
+    // @ts-expect-error -- the delta function reads numbers, the window holds sales
+    w.evictor(DeltaEvictor.of(1, (a: number, b: number) => a - b));
+    // @ts-expect-error -- the window function's elements are sales
+    w.apply((_key: string, _w, _els: readonly number[], _out: Collector<number>) => undefined);
+    const inProcess = (ctx: ProcessWindowContext): void => {
+      // @ts-expect-error -- window state needs a state descriptor
+      ctx.windowState().getState('count');
+    };
+    expectTypeOf(inProcess).parameter(0).toEqualTypeOf<ProcessWindowContext>();
   });
 });

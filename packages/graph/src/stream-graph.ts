@@ -113,6 +113,8 @@ export interface NodeSpec {
     lateTag?: string;
     /** Whether a custom trigger replaces the assigner's default. */
     customTrigger: boolean;
+    /** Whether an evictor (`fns.evictor`) is set: the window then buffers every element. @default false */
+    evictor?: boolean;
   };
   intervalJoin?: { lowerMs: number; upperMs: number; lowerInclusive: boolean; upperInclusive: boolean };
   /** Names of the broadcast state descriptors (broadcastProcess). */
@@ -141,6 +143,8 @@ export interface NodeFunctions {
   timestampAssigner?: (value: never, previousTimestamp: number | undefined) => number;
   generator?: (index: number) => unknown;
   join?: unknown;
+  /** The window's evictor (window nodes with `spec.window.evictor`). */
+  evictor?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
 }
