@@ -4,7 +4,8 @@
  * last minutes, and the cluster's throughput (summed source out-rates).
  * Nothing here is persisted: after a restart the charts start empty.
  */
-import type { SubtaskMetricsSample } from '@freshet/protocol';
+import type { AccumulatorValueSample, SubtaskMetricsSample, UserMetricSample } from '@freshet/protocol';
+import { mergeAccumulators, type AccumulatorResult } from '@freshet/runtime';
 
 /** Seconds of history kept per vertex and for the cluster. */
 export const METRICS_HISTORY_SECONDS = 300;
@@ -29,6 +30,8 @@ export interface SubtaskMetrics {
   inputWatermark: number | null;
   /** Epoch ms when the JobManager received the sample. */
   receivedAt: number;
+  /** User metrics of the subtask's operators (counters, gauges, meters, histograms). */
+  user: UserMetricSample[];
 }
 
 /** Metrics of a vertex, aggregated over its subtasks. */
@@ -114,6 +117,7 @@ export class MetricsStore {
         backpressureRatio: sample.backpressureRatio,
         inputWatermark: sample.inputWatermark,
         receivedAt: this.#now(),
+        user: sample.user ?? [],
       },
     });
     return true;
@@ -170,6 +174,29 @@ export class MetricsStore {
     return out;
   }
 
+  /**
+   * The job's accumulators merged over the latest sample of every subtask
+   * (final values once subtasks finished; a restarted subtask's from its new attempt).
+   */
+  accumulators(jobId: string): Record<string, AccumulatorResult> {
+    const parts: Parameters<typeof mergeAccumulators>[0][number][] = [];
+    for (const entry of this.#latest.get(jobId)?.values() ?? []) {
+      const values = entry.sample.accumulators;
+      if (values !== undefined) parts.push(fromSamples(values));
+    }
+    return mergeAccumulators(parts).results;
+  }
+
+  /** The latest sample of every subtask of a job (for the Prometheus endpoint). */
+  samples(jobId: string): SubtaskMetricsSample[] {
+    return [...(this.#latest.get(jobId)?.values() ?? [])].map((e) => e.sample);
+  }
+
+  /** Ids of the jobs with metrics. */
+  jobIds(): string[] {
+    return [...this.#latest.keys()];
+  }
+
   /** Per-vertex history of a job, oldest first. */
   history(jobId: string): Record<string, VertexMetricsPoint[]> {
     const job = this.#history.get(jobId);
@@ -192,4 +219,15 @@ export class MetricsStore {
   throughput(): { recordsPerSec: number; history: { t: number; recordsPerSec: number }[] } {
     return { recordsPerSec: this.#throughput.at(-1)?.recordsPerSec ?? 0, history: [...this.#throughput] };
   }
+}
+
+/** Accumulator samples as the runtime merges them: a min/max of nothing (null on the wire) is ±Infinity again. */
+function fromSamples(values: Record<string, AccumulatorValueSample>): Parameters<typeof mergeAccumulators>[0][number] {
+  const out: Record<string, Parameters<typeof mergeAccumulators>[0][number][string]> = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (v.kind === 'min') out[name] = { kind: 'min', value: v.value ?? Number.POSITIVE_INFINITY };
+    else if (v.kind === 'max') out[name] = { kind: 'max', value: v.value ?? Number.NEGATIVE_INFINITY };
+    else out[name] = v;
+  }
+  return out;
 }

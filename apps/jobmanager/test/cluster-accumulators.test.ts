@@ -1,0 +1,67 @@
+// Issue 12 on a real cluster (a JobManager and two TaskManager processes): a BATCH rolling
+// aggregation writes one record per key, and the job's accumulators and its operators' user
+// metrics reach `jobs.get` from both TaskManagers, final once the job is FINISHED.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  fixture,
+  problems,
+  startCluster,
+  submitFile,
+  untilEnded,
+  type TestCluster,
+} from './fixtures/cluster.js';
+
+let c: TestCluster;
+
+beforeAll(async () => {
+  c = await startCluster();
+});
+afterAll(() => c?.group.dispose());
+
+const LINES = 2000;
+const WORDS = ['stream', 'state', 'window', 'watermark', 'checkpoint', 'barrier', 'key'];
+
+function expected(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < LINES; i++)
+    for (let k = 0; k < 1 + (i % 5); k++) {
+      const w = WORDS[(i * 7 + k * 3) % WORDS.length]!;
+      m.set(w, (m.get(w) ?? 0) + 1);
+    }
+  return m;
+}
+
+describe('BATCH results, accumulators and user metrics on a cluster', () => {
+  it('word-stats at parallelism 4 over two TaskManagers', async () => {
+    const jobId = await submitFile(c.client, fixture('word-stats.ts'), { parallelism: 4 });
+    const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
+    expect(job.status, problems(c)).toBe('FINISHED');
+    expect(new Set(job.subtasks.map((s) => s.taskManager?.id)).size).toBe(2);
+
+    const words = expected();
+    const total = [...words.values()].reduce((a, b) => a + b, 0);
+    const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'counts' });
+    const counts = (collections[0]?.records ?? []) as { word: string; count: number; jobId: string }[];
+    // One record per word: the rolling sum emitted only its final value.
+    expect(counts).toHaveLength(words.size);
+    expect(new Map(counts.map((r) => [r.word, r.count]))).toEqual(words);
+    // The runtime context named the JobManager's job id.
+    expect(new Set(counts.map((r) => r.jobId))).toEqual(new Set([jobId]));
+
+    // Accumulators merged over the four tokenizer subtasks, final.
+    expect(job.accumulators).toEqual({ lines: LINES, words: total });
+
+    // User metrics per subtask, under the operator's group.
+    const tokenizers = job.subtasks.filter((s) => (s.metrics?.user.length ?? 0) > 0);
+    expect(tokenizers.map((s) => s.subtaskIndex).sort()).toEqual([0, 1, 2, 3]);
+    let counted = 0;
+    for (const s of tokenizers) {
+      const byName = new Map(s.metrics!.user.map((m) => [[...m.scope, m.name].join('.'), m]));
+      const w = byName.get('tokenize.words');
+      expect(w?.type).toBe('counter');
+      if (w?.type === 'counter') counted += w.value;
+      expect(byName.get('tokenize.wordsPerSecond')?.type).toBe('meter');
+    }
+    expect(counted).toBe(total);
+  });
+});
