@@ -1,12 +1,14 @@
 // Issue 12 on a real cluster (a JobManager and two TaskManager processes): a BATCH rolling
-// aggregation writes one record per key, and the job's accumulators and its operators' user
-// metrics reach `jobs.get` from both TaskManagers, final once the job is FINISHED.
+// aggregation writes one record per key, the job's accumulators and its operators' user
+// metrics reach `jobs.get` from both TaskManagers, final once the job is FINISHED, and the
+// JobManager's and a TaskManager's Prometheus endpoints show system and user metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fixture,
   problems,
   startCluster,
   submitFile,
+  until,
   untilEnded,
   type TestCluster,
 } from './fixtures/cluster.js';
@@ -63,5 +65,62 @@ describe('BATCH results, accumulators and user metrics on a cluster', () => {
       expect(byName.get('tokenize.wordsPerSecond')?.type).toBe('meter');
     }
     expect(counted).toBe(total);
+  });
+});
+
+describe('Prometheus endpoints', () => {
+  it('GET /metrics on the JobManager and on a TaskManager started with --metrics-port', async () => {
+    const tm = await c.group.startTaskManager({
+      jobManagerUrl: c.jm.url,
+      slots: 4,
+      env: { FRESHET_TASKMANAGER_METRICS_PORT: '0' },
+    });
+    const line = await until(
+      () => Promise.resolve(tm.logs.find((l) => typeof l.metricsPort === 'number')),
+      (l) => l !== undefined,
+      { what: 'the TaskManager to announce its metrics port' },
+    );
+    const tmMetrics = `http://127.0.0.1:${line!.metricsPort as number}/metrics`;
+    // Parallelism 8 takes every slot (2 + 2 + 4), so the new TaskManager runs subtasks of the job.
+    const jobId = await submitFile(c.client, fixture('slow-metrics.ts'), { parallelism: 8 });
+    try {
+      const scrape = async (url: string): Promise<string> => {
+        const res = await fetch(url);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+        return res.text();
+      };
+      const seen = new RegExp(
+        `^freshet_user_demo_seen\\{job_id="${jobId}",job_name="slow-metrics",vertex_id="[^"]+",vertex_name="[^"]*count[^"]*",subtask="\\d",operator="count"\\} [1-9]`,
+        'm',
+      );
+      const jm = await until(
+        () => scrape(`${c.jm.url}/metrics`),
+        (t: string) => seen.test(t),
+        {
+          timeoutMs: 30_000,
+          what: "the job's user metric on the JobManager",
+        },
+      );
+      expect(jm).toMatch(new RegExp(`^freshet_subtask_records_out_total\\{job_id="${jobId}"`, 'm'));
+      expect(jm).toMatch(/^freshet_process_cpu_seconds_total /m);
+      const onTm = await until(
+        () => scrape(tmMetrics),
+        (t: string) => /^freshet_user_demo_seen\{/m.test(t),
+        {
+          timeoutMs: 30_000,
+          what: "the job's user metric on the TaskManager",
+        },
+      );
+      expect(onTm).toMatch(new RegExp(`job_id="${jobId}"`));
+      expect(onTm).toMatch(/^freshet_nodejs_heap_size_used_bytes /m);
+      expect((await fetch(tmMetrics.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await c.client.jobs.cancel.mutate({ jobId });
+      await untilEnded(c.client, jobId);
+    }
+    // A job that ended leaves the JobManager's endpoint.
+    const after = await (await fetch(`${c.jm.url}/metrics`)).text();
+    expect(after).not.toContain(jobId);
   });
 });

@@ -106,6 +106,11 @@ export class Reporter {
     );
   }
 
+  /** The latest metrics sample of every subtask running here (for the Prometheus endpoint). */
+  latestSamples(): SubtaskMetricsSample[] {
+    return [...this.#metrics.values()];
+  }
+
   /** Queues records of a collect sink. */
   collected(jobId: string, attempt: number, collectId: string, values: unknown[]): void {
     const last = this.#collected.at(-1);
@@ -205,7 +210,10 @@ export class Reporter {
 
   /** Sends the latest metrics sample of every subtask. */
   async #sendMetrics(creds: { taskManagerId: string; token: string }): Promise<void> {
-    if (this.#metrics.size === 0) return;
+    if (this.#metrics.size === 0) {
+      this.#terminal.clear();
+      return;
+    }
     const samples = [...this.#metrics.values()].slice(0, MAX_PER_CALL);
     const keys = [...this.#metrics.keys()].slice(0, MAX_PER_CALL);
     await this.#opts.client.executions.reportMetrics.mutate({ ...creds, samples });
@@ -216,6 +224,8 @@ export class Reporter {
         this.#terminal.delete(k);
       }
     }
+    // An ended subtask that never sampled has nothing to send.
+    for (const k of this.#terminal) if (!this.#metrics.has(k)) this.#terminal.delete(k);
   }
 
   async #pump(): Promise<void> {
@@ -245,6 +255,8 @@ export class Reporter {
             }
             continue;
           }
+          // States queued while this pump ran: the last samples of subtasks that ended go first.
+          if (this.#terminal.size > 0) await this.#sendMetrics(creds);
           const updates = this.#states.slice(0, MAX_PER_CALL);
           await client.executions.reportStates.mutate({ ...creds, updates });
           this.#states.splice(0, updates.length);

@@ -98,7 +98,9 @@ export class MetricsStore {
     if (job === undefined) this.#latest.set(sample.jobId, (job = new Map<string, SubtaskEntry>()));
     const key = `${sample.vertexId}#${sample.subtaskIndex}`;
     const prev = job.get(key);
-    if (prev !== undefined && prev.sample.attempt === sample.attempt && prev.sample.at >= sample.at)
+    // Equal times are a newer sample: a TaskManager sends a subtask's samples in order, and its
+    // last one (with the final accumulators) may carry the millisecond of the one before.
+    if (prev !== undefined && prev.sample.attempt === sample.attempt && prev.sample.at > sample.at)
       return false;
     const base = prev !== undefined && prev.sample.attempt === sample.attempt ? prev.sample : undefined;
     const dt = base === undefined ? 0 : sample.at - base.at;
