@@ -91,6 +91,14 @@ export {
   type DeltaFunction,
 } from './windows/evictors.js';
 export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
+export {
+  AsyncDataStream,
+  AsyncRetryStrategies,
+  AsyncRetryStrategy,
+  DEFAULT_ASYNC_CAPACITY,
+  type AsyncFunction,
+  type ExponentialBackoffOptions,
+} from './async.js';
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';
 export { defineProgram, type Program } from './program.js';

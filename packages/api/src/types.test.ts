@@ -7,6 +7,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
+  AsyncDataStream,
+  AsyncRetryStrategies,
   CountEvictor,
   defineProgram,
   DeltaEvictor,
@@ -312,5 +314,32 @@ describe('count windows, evictors and window aggregations', () => {
       ctx.windowState().getState('count');
     };
     expectTypeOf(inProcess).parameter(0).toEqualTypeOf<ProcessWindowContext>();
+  });
+});
+
+describe('async I/O', () => {
+  it('result types flow from the async function', () => {
+    const sales = env().fromCollection<Sale>([]);
+    expectTypeOf(AsyncDataStream.orderedWait(sales, (s) => Promise.resolve(s.amount), 1000)).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
+    const lookup = { asyncInvoke: (s: Sale) => Promise.resolve({ shop: s.shop, ok: true }), timeout: (s: Sale) => ({ shop: s.shop, ok: false }) };
+    expectTypeOf(AsyncDataStream.unorderedWait(sales, lookup, 1000, 10)).toEqualTypeOf<
+      SingleOutputStreamOperator<{ shop: string; ok: boolean }>
+    >();
+    const retry = AsyncRetryStrategies.fixedDelay(3, 100).ifResult((r: string) => r === '');
+    expectTypeOf(AsyncDataStream.orderedWaitWithRetry(sales, (s) => Promise.resolve(s.shop), 1000, 10, retry)).toEqualTypeOf<
+      SingleOutputStreamOperator<string>
+    >();
+  });
+
+  it('a misuse does not compile', () => {
+    const sales = env().fromCollection<Sale>([]);
+    // @ts-expect-error -- the function must return a Promise
+    AsyncDataStream.orderedWait(sales, (s: Sale) => s.amount, 1000);
+    // @ts-expect-error -- the function takes sales, not numbers
+    AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
+    // @ts-expect-error -- the retry predicate reads strings, the results are numbers
+    AsyncDataStream.orderedWaitWithRetry(sales, (s: Sale) => Promise.resolve(s.amount), 1000, 10, AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === ''));
   });
 });

@@ -46,6 +46,20 @@ export interface ProcessingTimeService {
   schedule(time: number, callback: (time: number) => void): () => void;
 }
 
+/**
+ * What the task offers an operator that completes work outside the task's
+ * calls (async I/O): holding back input at capacity, and failing the task
+ * from a callback.
+ */
+export interface TaskMailbox {
+  /** The chain takes no more input after the current batch until {@link unblockInput}. */
+  blockInput(): void;
+  /** The chain takes input again. */
+  unblockInput(): void;
+  /** Fails the task with `error` (a failure seen in a callback, where throwing reaches no one). */
+  fail(error: unknown): void;
+}
+
 /** Everything an operator gets when it is opened. */
 export interface OperatorContext {
   readonly node: StreamNode;
@@ -66,6 +80,8 @@ export interface OperatorContext {
   readonly processingTime: ProcessingTimeService;
   /** Records a user-function failure; the task fails the job with it (stack trace kept). */
   readonly reportUserError: (error: unknown, where: string) => never;
+  /** Services for operators that complete work asynchronously; absent in hosts without them. */
+  readonly mailbox?: TaskMailbox;
 }
 
 /**
@@ -102,6 +118,12 @@ export interface StreamOperator {
   processWatermark(watermark: number): void;
   /** All inputs ended (bounded input). Flush whatever is buffered. */
   endInput(): void;
+  /**
+   * Called at the end of input before {@link endInput}: an operator with
+   * work in flight (async I/O) returns true and calls `done` once all of it
+   * was emitted; the task waits for that before it ends the rest of the chain.
+   */
+  finishPending?(done: () => void): boolean;
   /**
    * Snapshot at a checkpoint barrier (synchronous part): plain data, encoded
    * by the task right after this returns, so the operator may keep mutating

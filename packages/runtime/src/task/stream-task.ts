@@ -21,6 +21,7 @@ import {
   type ProcessingTimeService,
   type SourceOperator,
   type StreamOperator,
+  type TaskMailbox,
 } from '../operator.js';
 import { ChainOutput, OperatorInput1, OperatorInput2, WriterTarget, type RecordTarget } from './chain.js';
 import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
@@ -194,6 +195,24 @@ export class StreamTask {
   private awaitingFinish = false;
   /** User metrics and accumulators of the chain's functions. */
   private readonly userMetrics = new SubtaskMetricRegistry();
+  /** An operator at capacity (async I/O) holds back the chain's input. */
+  private inputBlocked = false;
+  /** The input ended; the chain's end may wait for operators with work in flight. */
+  private ending = false;
+  /** What operators that complete work asynchronously use (one object for the whole chain). */
+  private readonly mailbox: TaskMailbox = {
+    blockInput: () => {
+      this.inputBlocked = true;
+    },
+    unblockInput: () => {
+      if (!this.inputBlocked) return;
+      this.inputBlocked = false;
+      if (this.state === 'RUNNING' && !this.ending) this.schedule();
+    },
+    fail: (error) => {
+      this.fail(error);
+    },
+  };
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -263,6 +282,7 @@ export class StreamTask {
           jobId: this.config.jobId ?? '',
           taskName: vertex.name,
           metrics: this.userMetrics,
+          mailbox: this.mailbox,
           keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
           output: outs[i]!,
           processingTime: this.processingTime,
@@ -366,7 +386,7 @@ export class StreamTask {
 
   private runSlice(): void {
     this.scheduled = false;
-    if (this.state !== 'RUNNING') return;
+    if (this.state !== 'RUNNING' || this.ending || this.inputBlocked) return;
     if (this.backlogged) {
       this.startBackpressure();
       return;
@@ -414,7 +434,7 @@ export class StreamTask {
         );
         return false;
       }
-      if (this.state !== 'RUNNING' || this.backlogged || now() >= deadline) return true;
+      if (this.state !== 'RUNNING' || this.backlogged || this.inputBlocked || now() >= deadline) return true;
     }
   }
 
@@ -424,8 +444,8 @@ export class StreamTask {
       const event = gate.poll();
       if (event === undefined) return false;
       this.handleEvent(event, gate.lastChannel);
-      if (this.state !== 'RUNNING') return false;
-      if (this.backlogged || now() >= deadline) return true;
+      if (this.state !== 'RUNNING' || this.ending) return false;
+      if (this.backlogged || this.inputBlocked || now() >= deadline) return true;
     }
   }
 
@@ -563,6 +583,8 @@ export class StreamTask {
   // ------------------------------------------------------------ end, failure, cancel
 
   private endOfInput(): void {
+    if (this.ending) return;
+    this.ending = true;
     if (this.source) {
       this.sourceWatermark = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
@@ -570,7 +592,36 @@ export class StreamTask {
       this.valve.current = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
     }
-    for (const m of this.chain) m.operator.endInput();
+    this.endChainFrom(0);
+  }
+
+  /**
+   * Ends the chain's operators in order from `from`; one with work in flight
+   * (async I/O) first emits all of it, and the rest of the chain waits.
+   * Throws (into the slice's handler) when called from the slice.
+   */
+  private endChainFrom(from: number): void {
+    const chain = this.chain;
+    for (let i = from; i < chain.length; i++) {
+      const op = chain[i]!.operator;
+      if (op.finishPending?.(() => { this.endPendingMember(i); }) === true) return;
+      op.endInput();
+    }
+    this.afterEndOfInput();
+  }
+
+  /** Member `i` emitted its work in flight (called from its callback): end it and the rest. */
+  private endPendingMember(i: number): void {
+    if (this.state !== 'RUNNING') return;
+    try {
+      this.chain[i]!.operator.endInput();
+      this.endChainFrom(i + 1);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private afterEndOfInput(): void {
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
     this.state = 'FINISHING';
     this.clearTimers();

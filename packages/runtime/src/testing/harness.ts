@@ -154,6 +154,13 @@ export class OperatorHarness {
   readonly clock: ManualProcessingTimeService;
   /** The chain's user metrics and accumulators. */
   readonly metrics: SubtaskMetricRegistry;
+  /** What operators completing work asynchronously asked of the task: input held back, failures. */
+  readonly mailbox = {
+    /** Whether input is held back (async I/O at capacity). */
+    blocked: false,
+    /** Failures reported from callbacks. */
+    failures: [] as unknown[],
+  };
   /** User-function errors reported through `reportUserError`. */
   readonly reportedErrors: { error: unknown; where: string }[] = [];
   private readonly contexts: OperatorContext[];
@@ -195,6 +202,17 @@ export class OperatorHarness {
       reportUserError: (error: unknown, where: string): never => {
         this.reportedErrors.push({ error, where });
         throw error;
+      },
+      mailbox: {
+        blockInput: () => {
+          this.mailbox.blocked = true;
+        },
+        unblockInput: () => {
+          this.mailbox.blocked = false;
+        },
+        fail: (error: unknown) => {
+          this.mailbox.failures.push(error);
+        },
       },
     }));
   }
@@ -259,6 +277,20 @@ export class OperatorHarness {
   endInput(): this {
     for (const op of this.operators) op.endInput();
     return this;
+  }
+
+  /**
+   * End of input as a task ends it: each operator, head first, first emits
+   * the work it has in flight (`finishPending`, async I/O), then `endInput`.
+   * Resolves when the whole chain ended.
+   */
+  async endInputWhenDrained(): Promise<void> {
+    for (const op of this.operators) {
+      await new Promise<void>((resolve) => {
+        if (op.finishPending?.(resolve) !== true) resolve();
+      });
+      op.endInput();
+    }
   }
 
   /** Sets the processing time and runs due timers/callbacks. */
