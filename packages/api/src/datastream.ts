@@ -6,7 +6,7 @@
  * of the wrong record type does not compile.
  */
 import type { InputSpec, NodeInit, Producer } from './builder.js';
-import { checkMethods, checkUserFunction, describeValue } from './check.js';
+import { checkMethods, checkPositiveInt, checkUserFunction, describeValue } from './check.js';
 import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, type AnyMapStateDescriptor } from './connected.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
@@ -26,7 +26,9 @@ import type { ConnectorSink } from './connector/sink.js';
 import { checkConnectorDescription } from './connector/check.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { AllWindowedStream } from './windowed.js';
-import { checkAssigner } from './windows/assigners.js';
+import { checkAssigner, GlobalWindows } from './windows/assigners.js';
+import { CountEvictor } from './windows/evictors.js';
+import { CountTrigger, PurgingTrigger } from './windows/triggers.js';
 import type { NodeFunctions, NodeKind, NodeSpec, Partitioning, WindowAssignerSpec } from '@freshet/graph';
 
 /** The message a program gets when it calls `window` on a non-keyed stream. */
@@ -167,6 +169,17 @@ export class DataStream<T> {
   /** Windows over the whole (non-keyed) stream; runs as a single instance. */
   windowAll(assigner: WindowAssignerSpec): AllWindowedStream<T> {
     return new AllWindowedStream<T>(this.env, this.producers, checkAssigner('windowAll', assigner));
+  }
+
+  /**
+   * Count windows over the whole (non-keyed) stream, as a single instance
+   * (Flink's `countWindowAll`): see {@link KeyedStream.countWindow}.
+   */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T> {
+    const count = checkPositiveInt('countWindowAll size', size);
+    const global = new AllWindowedStream<T>(this.env, this.producers, GlobalWindows.create());
+    if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
+    return global.evictor(CountEvictor.of(count)).trigger(CountTrigger.of(checkPositiveInt('countWindowAll slide', slide)));
   }
 
   /**

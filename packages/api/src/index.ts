@@ -4,6 +4,29 @@
  * points (`buildStreamGraph`, `validateStreamGraph`) are on `@freshet/api/internal`.
  */
 export * from './functions.js';
+export type { Counter, Gauge, Meter, Histogram, HistogramStatistics, MetricGroup, MeterOptions, HistogramOptions } from './metrics.js';
+export {
+  SumAccumulator,
+  IntCounter,
+  LongCounter,
+  DoubleCounter,
+  MinimumAccumulator,
+  MaximumAccumulator,
+  AverageAccumulator,
+  HistogramAccumulator,
+  ListAccumulator,
+  CustomAccumulator,
+  type Accumulator,
+  type AccumulatorKind,
+  type AccumulatorValue,
+} from './accumulators.js';
+export {
+  AbstractRichFunction,
+  RichMapFunction,
+  RichFlatMapFunction,
+  RichFilterFunction,
+  RichReduceFunction,
+} from './rich.js';
 export type { RuntimeMode } from '@freshet/graph';
 export { ProgramDefinitionError, type ProgramDefinitionDetails } from './errors.js';
 export { Time } from './time.js';
@@ -60,7 +83,22 @@ export {
   defaultTrigger,
   describeTrigger,
 } from './windows/triggers.js';
+export {
+  CountEvictor,
+  TimeEvictor,
+  DeltaEvictor,
+  describeEvictor,
+  type DeltaFunction,
+} from './windows/evictors.js';
 export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
+export {
+  AsyncDataStream,
+  AsyncRetryStrategies,
+  AsyncRetryStrategy,
+  DEFAULT_ASYNC_CAPACITY,
+  type AsyncFunction,
+  type ExponentialBackoffOptions,
+} from './async.js';
 export { Aggregations, type AvgAccumulator } from './aggregations.js';
 export { Sinks, type Sink } from './sinks.js';
 export {

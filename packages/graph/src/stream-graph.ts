@@ -44,6 +44,7 @@ export type NodeKind =
   | 'keyedBroadcastProcess'
   | 'windowJoin'
   | 'intervalJoin'
+  | 'async'
   | 'sink';
 
 /** Time characteristic of a window assigner. */
@@ -110,6 +111,23 @@ export interface WatermarkSpec {
   none?: boolean;
 }
 
+/** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */
+export type AsyncRetrySpec =
+  | { type: 'none' }
+  | { type: 'fixed-delay'; maxAttempts: number; delayMs: number }
+  | { type: 'exponential-backoff'; maxAttempts: number; initialDelayMs: number; maxDelayMs: number; multiplier: number };
+
+/** Settings of an async I/O operator. */
+export interface AsyncSpec {
+  /** Results in input order (`orderedWait`), or as they complete (`unorderedWait`). */
+  ordered: boolean;
+  /** A request's time limit, every attempt included. */
+  timeoutMs: number;
+  /** Requests in flight per subtask. */
+  capacity: number;
+  retry: AsyncRetrySpec;
+}
+
 /** Operator-specific settings, as data. */
 export interface NodeSpec {
   source?: SourceSpec;
@@ -128,7 +146,10 @@ export interface NodeSpec {
     lateTag?: string;
     /** Whether a custom trigger replaces the assigner's default. */
     customTrigger: boolean;
+    /** Whether an evictor (`fns.evictor`) is set: the window then buffers every element. @default false */
+    evictor?: boolean;
   };
+  async?: AsyncSpec;
   intervalJoin?: { lowerMs: number; upperMs: number; lowerInclusive: boolean; upperInclusive: boolean };
   /** Names of the broadcast state descriptors (broadcastProcess). */
   broadcastStates?: string[];
@@ -156,6 +177,10 @@ export interface NodeFunctions {
   timestampAssigner?: (value: never, previousTimestamp: number | undefined) => number;
   generator?: (index: number) => unknown;
   join?: unknown;
+  /** The window's evictor (window nodes with `spec.window.evictor`). */
+  evictor?: unknown;
+  /** The retry strategy of async I/O, with its predicates. */
+  retry?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
   /** The source object of a `connector` source (`env.fromSource`). */

@@ -32,6 +32,14 @@ export {
 } from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export type { SubtaskMetrics } from './task/metrics.js';
+export type { UserMetricSample } from './metrics/user-metrics.js';
+export { mergeAccumulators, type AccumulatorResult, type MergedAccumulators } from './metrics/accumulators.js';
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  renderPrometheus,
+  type PrometheusNames,
+  type PrometheusSubtaskSample,
+} from './metrics/prometheus.js';
 export type { TaskSettings } from './task/stream-task.js';
 
 // Fault tolerance: the pieces the JobManager and the local mini-cluster share.

@@ -10,6 +10,7 @@
  * watermarks, timers, barriers) so operators need no locking.
  */
 import type { StreamNode, JobConfig } from '@freshet/graph';
+import type { SubtaskMetricRegistry } from './metrics/user-metrics.js';
 
 /** Timestamp value of a record that has none. */
 export const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
@@ -53,6 +54,12 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attempt: number;
+  /** Id of the job (the JobManager's, or the local run's); `''` in tests that do not set it. */
+  readonly jobId?: string;
+  /** Name of the task (the chain) this operator runs in. @default the operator's name */
+  readonly taskName?: string;
+  /** The subtask's user metrics and accumulators (shared by the chain); operators create their own when absent. */
+  readonly metrics?: SubtaskMetricRegistry;
   /** First and last key group (inclusive) this subtask owns. */
   readonly keyGroupRange: { readonly start: number; readonly end: number };
   readonly output: Output;
@@ -107,6 +114,12 @@ export interface StreamOperator {
   processWatermark(watermark: number): void;
   /** All inputs ended (bounded input). Flush whatever is buffered. */
   endInput(): void;
+  /**
+   * Called at the end of input before {@link endInput}: an operator with
+   * work in flight (async I/O) returns true and calls `done` once all of it
+   * was emitted; the task waits for that before it ends the rest of the chain.
+   */
+  finishPending?(done: () => void): boolean;
   /**
    * Snapshot at a checkpoint barrier (synchronous part): plain data, encoded
    * by the task right after this returns, so the operator may keep mutating

@@ -181,6 +181,8 @@ export interface FollowResult {
   status: string;
   failureCause: string | null;
   durationMs: number;
+  /** The job's accumulators, merged across subtasks. */
+  accumulators: Record<string, unknown>;
 }
 
 /**
@@ -205,7 +207,13 @@ export async function followJob(
       process.stdout.write(`${e.at.slice(11, 23)}  ${e.message}\n`);
     }
     if (TERMINAL.has(job.status)) {
-      return { jobId, status: job.status, failureCause: job.failureCause, durationMs: job.durationMs };
+      return {
+        jobId,
+        status: job.status,
+        failureCause: job.failureCause,
+        durationMs: job.durationMs,
+        accumulators: job.accumulators,
+      };
     }
     if (signal?.aborted) {
       await call(url, () => client.jobs.cancel.mutate({ jobId })).catch(() => undefined);

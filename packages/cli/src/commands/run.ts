@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { runLocalJob } from '@freshet/runtime';
-import { CliError, printJson } from '../output.js';
+import { CliError, printAccumulators, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
 import { connect, followJob, printCollected, call, withCredentialOptions } from './jobs.js';
@@ -99,6 +99,7 @@ export function register(program: Command): void {
         process.stdout.write(
           `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms${restarts}${checkpoints}\n`,
         );
+        printAccumulators(result.accumulators);
         for (const [id, records] of Object.entries(result.collected)) {
           process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}):\n`);
           for (const r of records) process.stdout.write(`  ${JSON.stringify(r)}\n`);
@@ -148,6 +149,7 @@ async function runOnCluster(
     printJson({ ...result, collected: Object.fromEntries(collections.map((c) => [c.collectId, c.records])) });
   } else {
     process.stdout.write(`Job ${jobId} ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+    printAccumulators(result.accumulators);
     await printCollected(client, url, jobId);
   }
   if (result.status === 'FAILED') throw new CliError(`Job failed: ${result.failureCause ?? 'unknown cause'}`);

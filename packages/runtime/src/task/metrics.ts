@@ -1,3 +1,6 @@
+import type { AccumulatorValue } from '@freshet/api';
+import type { UserMetricSample } from '../metrics/user-metrics.js';
+
 /** Metrics of one subtask, as reported at least once a second. */
 export interface SubtaskMetrics {
   vertexId: string;
@@ -28,4 +31,8 @@ export interface SubtaskMetrics {
    * read or written, Kafka consumer lag per partition as `lag.<topic>-<partition>`), when it has any.
    */
   connector?: Record<string, number>;
+  /** User metrics registered on the operators' metric groups (absent when there are none). */
+  user?: UserMetricSample[];
+  /** Local values of the subtask's accumulators, by name (absent when there are none). */
+  accumulators?: Record<string, AccumulatorValue>;
 }

@@ -27,6 +27,8 @@ import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
 import { serializeError, type SerializedError } from './errors.js';
 import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
+import { UserFunctionError } from '../operators/errors.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 
@@ -125,6 +127,8 @@ export interface StreamTaskConfig {
   vertex: JobVertex;
   subtaskIndex: number;
   attempt?: number;
+  /** Id of the job, for user functions' runtime context. @default '' */
+  jobId?: string;
   /** Operators in chain order (head first). */
   chain: ChainMember[];
   /** StreamGraph edges between members of the chain. */
@@ -192,6 +196,10 @@ export class StreamTask {
   private readonly heldBack = new Set<StreamOperator>();
   /** Waiting for operators' asynchronous work before finishing. */
   private awaitingWork = false;
+  /** User metrics and accumulators of the chain's functions. */
+  private readonly userMetrics = new SubtaskMetricRegistry();
+  /** The input ended; the chain's end may wait for operators with work in flight. */
+  private ending = false;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -258,6 +266,9 @@ export class StreamTask {
           parallelism: vertex.parallelism,
           maxParallelism: vertex.maxParallelism,
           attempt: this.config.attempt ?? 0,
+          jobId: this.config.jobId ?? '',
+          taskName: vertex.name,
+          metrics: this.userMetrics,
           keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
           output: outs[i]!,
           processingTime: this.processingTime,
@@ -373,7 +384,7 @@ export class StreamTask {
 
   private runSlice(): void {
     this.scheduled = false;
-    if (this.state !== 'RUNNING') return;
+    if (this.state !== 'RUNNING' || this.ending) return;
     if (this.backlogged) {
       this.startBackpressure();
       return;
@@ -431,7 +442,7 @@ export class StreamTask {
       const event = gate.poll();
       if (event === undefined) return false;
       this.handleEvent(event, gate.lastChannel);
-      if (this.state !== 'RUNNING') return false;
+      if (this.state !== 'RUNNING' || this.ending) return false;
       if (this.backlogged || now() >= deadline) return true;
     }
   }
@@ -570,6 +581,8 @@ export class StreamTask {
   // ------------------------------------------------------------ end, failure, cancel
 
   private endOfInput(): void {
+    if (this.ending) return;
+    this.ending = true;
     if (this.source) {
       this.sourceWatermark = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
@@ -577,7 +590,36 @@ export class StreamTask {
       this.valve.current = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
     }
-    for (const m of this.chain) m.operator.endInput();
+    this.endChainFrom(0);
+  }
+
+  /**
+   * Ends the chain's operators in order from `from`; one with work in flight
+   * (async I/O) first emits all of it, and the rest of the chain waits.
+   * Throws (into the slice's handler) when called from the slice.
+   */
+  private endChainFrom(from: number): void {
+    const chain = this.chain;
+    for (let i = from; i < chain.length; i++) {
+      const op = chain[i]!.operator;
+      if (op.finishPending?.(() => { this.endPendingMember(i); }) === true) return;
+      op.endInput();
+    }
+    this.afterEndOfInput();
+  }
+
+  /** Member `i` emitted its work in flight (called from its callback): end it and the rest. */
+  private endPendingMember(i: number): void {
+    if (this.state !== 'RUNNING') return;
+    try {
+      this.chain[i]!.operator.endInput();
+      this.endChainFrom(i + 1);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private afterEndOfInput(): void {
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
     this.state = 'FINISHING';
     this.clearTimers();
@@ -737,6 +779,15 @@ export class StreamTask {
     for (const member of this.chain) {
       const c = member.operator.connectorMetrics?.();
       if (c !== undefined) m.connector = m.connector === undefined ? c : { ...m.connector, ...c };
+    }
+    if (!this.userMetrics.isEmpty) {
+      m.user = this.userMetrics.sampleMetrics();
+      try {
+        m.accumulators = this.userMetrics.sampleAccumulators();
+      } catch (error) {
+        // A custom accumulator that cannot report its value is a bug in the program: the job fails with it.
+        this.fail(new UserFunctionError(this.vertex.name, 'accumulator toValue', error));
+      }
     }
     this.lastSample = { at: t, busy: this.busyMs, bp: bpNow };
     return m;

@@ -123,6 +123,7 @@ async function main(): Promise<void> {
       },
     },
     attempt: data.attempt ?? 0,
+    jobId: data.jobId ?? '',
     checkpointing: {
       mode: data.jobGraph.checkpointing?.mode ?? 'EXACTLY_ONCE',
       finalCheckpoint: data.finalCheckpoints === true,

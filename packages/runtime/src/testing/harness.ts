@@ -14,6 +14,7 @@ import {
   type ProcessingTimeService,
   type StreamOperator,
 } from '../operator.js';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
 import { createOperator } from '../operators/create.js';
 
 /** One emitted record. */
@@ -135,6 +136,12 @@ export interface HarnessOptions {
   startTime?: number;
   /** A shared clock (e.g. to drive several harnesses together). */
   clock?: ManualProcessingTimeService;
+  /** Job id the operators see. @default '' */
+  jobId?: string;
+  /** Task name the operators see. @default each operator's name */
+  taskName?: string;
+  /** User metrics and accumulators registry (as a task shares one across its chain). @default a fresh one */
+  metrics?: SubtaskMetricRegistry;
 }
 
 /** Drives one operator or a chain of operators in tests. */
@@ -145,6 +152,8 @@ export class OperatorHarness {
   readonly output = new CollectingOutput();
   /** The manual processing-time clock. */
   readonly clock: ManualProcessingTimeService;
+  /** The chain's user metrics and accumulators. */
+  readonly metrics: SubtaskMetricRegistry;
   /** User-function errors reported through `reportUserError`. */
   readonly reportedErrors: { error: unknown; where: string }[] = [];
   /** Errors of asynchronous work, reported through `failTask` (the task would fail). */
@@ -161,6 +170,7 @@ export class OperatorHarness {
     if (nodes.length === 0) throw new RangeError('OperatorHarness needs at least one node');
     this.operators = operators ? [...operators] : nodes.map((n) => createOperator(n));
     this.clock = options.clock ?? new ManualProcessingTimeService(options.startTime ?? 0);
+    this.metrics = options.metrics ?? new SubtaskMetricRegistry({ now: () => this.clock.now() });
     const parallelism = options.parallelism ?? 1;
     const maxParallelism = options.maxParallelism ?? 128;
     const subtaskIndex = options.subtaskIndex ?? 0;
@@ -180,6 +190,9 @@ export class OperatorHarness {
       parallelism,
       maxParallelism,
       attempt: options.attempt ?? 0,
+      jobId: options.jobId ?? '',
+      ...(options.taskName === undefined ? {} : { taskName: options.taskName }),
+      metrics: this.metrics,
       keyGroupRange: keyGroupRange(maxParallelism, parallelism, subtaskIndex),
       output: i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
       processingTime: this.clock,
@@ -257,6 +270,20 @@ export class OperatorHarness {
   endInput(): this {
     for (const op of this.operators) op.endInput();
     return this;
+  }
+
+  /**
+   * End of input as a task ends it: each operator, head first, first emits
+   * the work it has in flight (`finishPending`, async I/O), then `endInput`.
+   * Resolves when the whole chain ended.
+   */
+  async endInputWhenDrained(): Promise<void> {
+    for (const op of this.operators) {
+      await new Promise<void>((resolve) => {
+        if (op.finishPending?.(resolve) !== true) resolve();
+      });
+      op.endInput();
+    }
   }
 
   /** Sets the processing time and runs due timers/callbacks. */
