@@ -12,6 +12,7 @@ import {
   settingsTable,
   spliceSettingsTables,
   TASKMANAGER_SETTINGS,
+  type ProcessSettings,
 } from './index.js';
 
 const DEMO = defineSettings({
@@ -113,7 +114,8 @@ Options:
   });
 
   it('covers every JobManager and TaskManager setting', () => {
-    for (const declared of [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS]) {
+    const processes: ProcessSettings[] = [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS];
+    for (const declared of processes) {
       const help = formatHelp(declared);
       for (const s of Object.values(declared.settings)) {
         const line = help.split('\n').find((l) => l.startsWith(`  ${s.flag} `));
