@@ -28,7 +28,11 @@ export interface ControlSessionOptions {
   logger: Logger;
   /** First retry delay after a failed registration; doubles up to {@link ControlSessionOptions.maxBackoffMs}. @default 200 */
   initialBackoffMs?: number;
-  /** @default 5000 */
+  /**
+   * Longest wait between registration attempts: a restarted JobManager gets
+   * its TaskManagers back within about this long (its jobs recover once they
+   * are back). @default 2000
+   */
   maxBackoffMs?: number;
   /** Time limit of one control call. @default 5000 */
   requestTimeoutMs?: number;
@@ -121,21 +125,37 @@ export class ControlSession {
     this.#wake?.abort();
   }
 
+  /**
+   * Heartbeats now instead of at the next interval (what this TaskManager
+   * runs changed: freed slots reach the JobManager at once). At most one
+   * extra heartbeat is pending at a time.
+   */
+  heartbeatSoon(): void {
+    if (this.#beatNow) return;
+    this.#beatNow = true;
+    this.#wake?.abort();
+  }
+
   #wake: AbortController | undefined;
+  #beatNow = false;
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       const session = this.#session ?? (await this.#register());
       this.#wake = new AbortController();
-      try {
-        await sleep(session.heartbeatIntervalMs, undefined, {
-          signal: AbortSignal.any([signal, this.#wake.signal]),
-        });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        continue;
+      // A heartbeat asked for while registering or heartbeating goes out without waiting.
+      if (!this.#beatNow) {
+        try {
+          await sleep(session.heartbeatIntervalMs, undefined, {
+            signal: AbortSignal.any([signal, this.#wake.signal]),
+          });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          if (!this.#beatNow) continue;
+        }
       }
+      this.#beatNow = false;
       if (this.#session !== session) continue;
       await this.#heartbeat(session);
     }
@@ -145,7 +165,7 @@ export class ControlSession {
     const { client, registration, logger } = this.#opts;
     const signal = this.#stop.signal;
     let backoff = this.#opts.initialBackoffMs ?? 200;
-    const maxBackoff = this.#opts.maxBackoffMs ?? 5000;
+    const maxBackoff = this.#opts.maxBackoffMs ?? 2000;
     for (let attempt = 1; ; attempt++) {
       try {
         const session = await client.taskManagers.register.mutate(
