@@ -36,6 +36,8 @@ describe('a checkpointed job with the exactly-once file sink', () => {
       parallelism: 2,
     });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    // Its sequence source replays from a checkpoint: no vertex is at-most-once.
+    expect(running.vertices.every((v) => v.replayable)).toBe(true);
     await untilCheckpoints(c.client, jobId, 3);
     const victimId = running.subtasks[0]!.taskManager!.id;
     const victim = c.tms.find((t) => t.taskManagerId === victimId)!;
