@@ -19,9 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runChaos, type ChaosFault } from '@freshet/jobmanager/testing';
-import { NexmarkGenerator, type NexmarkEvent } from '@freshet/nexmark';
-import { canonical } from '../../examples/harness.js';
-import { reference } from '../../examples/nexmark/reference.js';
+import { cleanRun, committedRecords, exactlyOnce, queryArgs, queryProgram } from './nexmark-runs.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,20 +33,10 @@ const { values } = parseArgs({
 const kills = Number(values.kills);
 const events = Number(values.events);
 const rate = Number(values.rate);
-const generatorSeed = 5;
 
 const report = await runChaos({
-  programPath: fileURLToPath(new URL('../../examples/nexmark/q5.ts', import.meta.url)),
-  args: (out) => [
-    '--events',
-    String(events),
-    '--seed',
-    String(generatorSeed),
-    '--rate',
-    String(rate),
-    '--output',
-    out,
-  ],
+  programPath: queryProgram('q5'),
+  args: queryArgs(events, rate),
   parallelism: 2,
   checkpointIntervalMs: 1000,
   faults: Array<ChaosFault>(kills).fill('kill-taskmanager'),
@@ -61,12 +49,9 @@ const report = await runChaos({
   },
 });
 
-const gen = new NexmarkGenerator({ seed: generatorSeed, events });
-const all: NexmarkEvent[] = [];
-while (gen.hasNext()) all.push(gen.next());
-const expected = canonical(reference.q5!(all));
-const got = canonical(report.committed.map((l) => JSON.parse(l) as unknown));
-const exact = report.status === 'FINISHED' && JSON.stringify(got) === JSON.stringify(expected);
+const expected = cleanRun('q5', events);
+const got = committedRecords(report);
+const exact = exactlyOnce(report, expected);
 
 const recovery = report.faults.map((f) => f.recoveryMs).sort((a, b) => a - b);
 const nearest = (q: number): number =>
