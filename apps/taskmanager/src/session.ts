@@ -66,6 +66,8 @@ export class ControlSession {
   #lastOkAt = 0;
   #silenceReported = false;
   #watchdog: NodeJS.Timeout | undefined;
+  /** When the heartbeat now on its way was sent (epoch ms); undefined while none is. */
+  #heartbeatSentAt: number | undefined;
 
   constructor(opts: ControlSessionOptions) {
     this.#opts = opts;
@@ -207,6 +209,7 @@ export class ControlSession {
 
   async #heartbeat(session: RegisterTaskManagerOutput): Promise<void> {
     const { client, health, logger } = this.#opts;
+    this.#heartbeatSentAt = Date.now();
     try {
       const reply = await client.taskManagers.heartbeat.mutate(
         {
@@ -241,6 +244,8 @@ export class ControlSession {
           logger.warn({ code, failures: this.#failedHeartbeats, err: String(err) }, 'Heartbeat failed');
         }
       }
+    } finally {
+      this.#heartbeatSentAt = undefined;
     }
   }
 
@@ -249,14 +254,25 @@ export class ControlSession {
     this.#silenceReported = false;
   }
 
-  /** Checks, about twice per heartbeat interval, whether the JobManager has been silent for its timeout. */
+  /**
+   * Checks, about twice per heartbeat interval, whether the JobManager has
+   * been silent for its timeout. A heartbeat still on its way (younger than
+   * the request timeout) postpones the verdict: the JobManager may only be
+   * slow (a stall of its own), and it does not count its stalls against this
+   * TaskManager either; a JobManager that is gone refuses the connection at
+   * once, and one that does not answer at all lets the request time out.
+   */
   #startWatchdog(session: RegisterTaskManagerOutput): void {
     clearInterval(this.#watchdog);
     const timeoutMs = session.heartbeatTimeoutMs;
+    const requestTimeoutMs = this.#opts.requestTimeoutMs ?? 5000;
     this.#watchdog = setInterval(
       () => {
-        const silentMs = Date.now() - this.#lastOkAt;
+        const now = Date.now();
+        const silentMs = now - this.#lastOkAt;
         if (this.#silenceReported || silentMs < timeoutMs) return;
+        const sentAt = this.#heartbeatSentAt;
+        if (sentAt !== undefined && now - sentAt < requestTimeoutMs) return;
         this.#silenceReported = true;
         this.#opts.logger.warn(
           { silentMs, heartbeatTimeoutMs: timeoutMs },
