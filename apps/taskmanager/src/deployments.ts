@@ -55,6 +55,11 @@ export interface DeploymentsOptions {
   session: () => RegisterTaskManagerOutput | undefined;
   /** How long a deploy waits for the older attempt of its region to stop here. @default 10000 */
   replaceTimeoutMs?: number;
+  /**
+   * A deployment stopped here (its slots are free): the JobManager should
+   * hear it before the next regular heartbeat, it may be waiting for them.
+   */
+  onStopped?: () => void;
 }
 
 interface Running {
@@ -305,6 +310,7 @@ export class Deployments {
       } finally {
         this.#running.delete(key);
         await reporter.flush();
+        this.#opts.onStopped?.();
       }
     })();
   }

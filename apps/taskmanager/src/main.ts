@@ -80,6 +80,9 @@ export async function startTaskManager(
     reporter,
     logger,
     session: currentSession,
+    onStopped: () => {
+      session.heartbeatSoon();
+    },
   });
   const commands = new CommandStream({
     client,

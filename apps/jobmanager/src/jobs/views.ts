@@ -74,6 +74,11 @@ export interface JobVertexView {
   operators: JobGraph['vertices'][number]['operators'];
   isSource: boolean;
   bounded: boolean;
+  /**
+   * False for a vertex whose source cannot read its records again after a
+   * restore (a socket): the job is at-most-once for that source's records.
+   */
+  replayable: boolean;
   /** Subtasks per state. */
   tasks: Record<ExecutionState, number>;
   metrics: VertexMetrics;
@@ -329,6 +334,7 @@ export async function getJob(
         operators: g?.operators ?? (v.operators as JobVertexView['operators']),
         isSource: g?.isSource ?? false,
         bounded: g?.bounded ?? false,
+        replayable: g?.replayable ?? true,
         tasks: vertexTasks.get(v.vertexId) ?? zeroCounts(),
         metrics: metrics.vertex(jobId, v.vertexId),
       };
