@@ -91,6 +91,7 @@ export class DataStream<T> {
     }
     const fns: NodeFunctions = {};
     if (strategy.timestampAssigner) fns.timestampAssigner = strategy.timestampAssigner;
+    if (strategy.generatorSupplier) fns.watermarkGenerator = strategy.generatorSupplier;
     return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, { watermarks: { ...strategy.spec } });
   }
 

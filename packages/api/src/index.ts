@@ -90,7 +90,16 @@ export {
   describeEvictor,
   type DeltaFunction,
 } from './windows/evictors.js';
-export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
+export {
+  WatermarkStrategy,
+  BoundedOutOfOrdernessWatermarks,
+  noWatermarks,
+  type TimestampAssigner,
+  type WatermarkGenerator,
+  type WatermarkGeneratorContext,
+  type WatermarkGeneratorSupplier,
+  type WatermarkOutput,
+} from './watermarks.js';
 export {
   AsyncDataStream,
   AsyncRetryStrategies,

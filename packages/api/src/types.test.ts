@@ -9,6 +9,7 @@ import {
   Aggregations,
   AsyncDataStream,
   AsyncRetryStrategies,
+  BoundedOutOfOrdernessWatermarks,
   CountEvictor,
   defineProgram,
   DeltaEvictor,
@@ -341,5 +342,20 @@ describe('async I/O', () => {
     AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
     // @ts-expect-error -- the retry predicate reads strings, the results are numbers
     AsyncDataStream.orderedWaitWithRetry(sales, (s: Sale) => Promise.resolve(s.amount), 1000, 10, AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === ''));
+  });
+});
+
+describe('watermark generators', () => {
+  it('the generator sees the record type', () => {
+    const s = WatermarkStrategy.forGenerator<Sale>(() => ({
+      onEvent: (sale, ts, out) => {
+        expectTypeOf(sale).toEqualTypeOf<Sale>();
+        out.emitWatermark(ts);
+      },
+      onPeriodicEmit: () => undefined,
+    })).withIdleness(1000);
+    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    // @ts-expect-error -- a generator for numbers cannot watermark a stream of sales
+    env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator<number>(() => new BoundedOutOfOrdernessWatermarks<number>(1)));
   });
 });

@@ -94,6 +94,8 @@ export interface WatermarkSpec {
   idlenessMs?: number;
   /** `WatermarkStrategy.noWatermarks()`: assign timestamps (if an assigner is set) but emit no watermarks. @default false */
   none?: boolean;
+  /** `WatermarkStrategy.forGenerator(...)`: a custom generator (`fns.watermarkGenerator`) makes the watermarks. @default false */
+  generator?: boolean;
 }
 
 /** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */
@@ -166,6 +168,8 @@ export interface NodeFunctions {
   evictor?: unknown;
   /** The retry strategy of async I/O, with its predicates. */
   retry?: unknown;
+  /** The factory of a custom watermark generator (`spec.watermarks.generator`). */
+  watermarkGenerator?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
 }
