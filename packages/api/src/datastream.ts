@@ -160,6 +160,16 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('RESCALE'));
   }
 
+  /** Sends every record to a uniformly random instance of the next operator (Flink's `shuffle`). */
+  shuffle(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('SHUFFLE'));
+  }
+
+  /** Sends every record to the first instance (subtask 0) of the next operator (Flink's `global`). */
+  global(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('GLOBAL'));
+  }
+
   /** Sends records to the instance of the same index (needs equal parallelism; lets the operators chain). */
   forward(): DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('FORWARD'));

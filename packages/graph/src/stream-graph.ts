@@ -10,7 +10,7 @@
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
-export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
+export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE', 'SHUFFLE', 'GLOBAL'] as const;
 
 /** How records travel over an edge between two operators. */
 export type Partitioning = (typeof PARTITIONINGS)[number];
