@@ -201,6 +201,15 @@ export class DataStream<T> {
     );
   }
 
+  /**
+   * Starts a window coGroup (Flink's `coGroup`): `coGroup(other).where(k1).equalTo(k2).window(assigner).apply(fn)`
+   * calls `fn(first, second, out)` once per key and window with the records of both streams.
+   */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2, 'coGroup'> {
+    this.checkSameEnv('coGroup', other);
+    return new JoinedStreams<T, T2, 'coGroup'>(this.env, this.producers, other.producers, 'coGroup');
+  }
+
   /** Starts a window join: `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
   join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
     this.checkSameEnv('join', other);

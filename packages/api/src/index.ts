@@ -54,6 +54,8 @@ export {
   JoinWhere,
   JoinEqualTo,
   WindowedJoin,
+  type TwoStreamWindowFunction,
+  type TwoStreamWindowKind,
   IntervalJoin,
   IntervalJoined,
   type IntervalBounds,

@@ -359,3 +359,25 @@ describe('watermark generators', () => {
     env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator<number>(() => new BoundedOutOfOrdernessWatermarks<number>(1)));
   });
 });
+
+describe('coGroup', () => {
+  it('the function gets both sides with their types', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    const joined = persons
+      .coGroup(bids)
+      .where((p) => p.id)
+      .equalTo((b) => b.bidder)
+      .window(TumblingEventTimeWindows.of(1000));
+    expectTypeOf(
+      joined.apply((ps, bs, out: Collector<number>) => {
+        expectTypeOf(ps).toEqualTypeOf<readonly Person[]>();
+        expectTypeOf(bs).toEqualTypeOf<readonly Bid[]>();
+        out.collect(ps.length + bs.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    // @ts-expect-error -- a join function (pairs) is not a coGroup function (lists)
+    joined.apply((p: Person, b: Bid) => p.id + b.price);
+  });
+});

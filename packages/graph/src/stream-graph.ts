@@ -164,6 +164,8 @@ export interface NodeFunctions {
   timestampAssigner?: (value: never, previousTimestamp: number | undefined) => number;
   generator?: (index: number) => unknown;
   join?: unknown;
+  /** A window coGroup's function (window joins with `coGroup` instead of `join`). */
+  coGroup?: unknown;
   /** The window's evictor (window nodes with `spec.window.evictor`). */
   evictor?: unknown;
   /** The retry strategy of async I/O, with its predicates. */
