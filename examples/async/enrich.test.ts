@@ -71,8 +71,10 @@ describe('enrich: async I/O against an HTTP service on the local mini-cluster', 
       const rises = got.filter((o, i) => i > 0 && o.id < got[i - 1]!.id).length;
       expect(rises).toBeLessThan(p);
       expect(requests).toBe(ORDERS + 1);
-      // Sequential lookups would keep one request in flight; async I/O keeps many (capacity 100 per subtask).
+      // Sequential lookups would keep one request in flight; async I/O keeps many, up to its
+      // capacity (100) per subtask.
       expect(maxInFlight).toBeGreaterThanOrEqual(20 * p);
+      expect(maxInFlight).toBeLessThanOrEqual(100 * p);
     },
   );
 });

@@ -93,6 +93,7 @@ export class DataStream<T> {
     }
     const fns: NodeFunctions = {};
     if (strategy.timestampAssigner) fns.timestampAssigner = strategy.timestampAssigner;
+    if (strategy.generatorSupplier) fns.watermarkGenerator = strategy.generatorSupplier;
     return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, { watermarks: { ...strategy.spec } });
   }
 
@@ -161,6 +162,16 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('RESCALE'));
   }
 
+  /** Sends every record to a uniformly random instance of the next operator (Flink's `shuffle`). */
+  shuffle(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('SHUFFLE'));
+  }
+
+  /** Sends every record to the first instance (subtask 0) of the next operator (Flink's `global`). */
+  global(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('GLOBAL'));
+  }
+
   /** Sends records to the instance of the same index (needs equal parallelism; lets the operators chain). */
   forward(): DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('FORWARD'));
@@ -190,6 +201,15 @@ export class DataStream<T> {
     throw new ProgramDefinitionError(
       'window() needs a keyed stream: call keyBy(...) first, or use windowAll(...) for a window over the whole stream',
     );
+  }
+
+  /**
+   * Starts a window coGroup (Flink's `coGroup`): `coGroup(other).where(k1).equalTo(k2).window(assigner).apply(fn)`
+   * calls `fn(first, second, out)` once per key and window with the records of both streams.
+   */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2, 'coGroup'> {
+    this.checkSameEnv('coGroup', other);
+    return new JoinedStreams<T, T2, 'coGroup'>(this.env, this.producers, other.producers, 'coGroup');
   }
 
   /** Starts a window join: `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`. */

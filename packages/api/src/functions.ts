@@ -239,6 +239,14 @@ export interface KeyedBroadcastProcessFunction<K extends Key, IN1, IN2, OUT> ext
 /** Joins a pair of records from a window join. */
 export type JoinFunction<IN1, IN2, OUT> = (left: IN1, right: IN2) => OUT;
 
+/**
+ * Sees all records of both sides with one key in one window (Flink's
+ * CoGroupFunction); one side may be empty (an outer join is a coGroup).
+ */
+export type CoGroupFunction<IN1, IN2, OUT> =
+  | ((first: readonly IN1[], second: readonly IN2[], out: Collector<OUT>) => void)
+  | (RichFunction & { coGroup(first: readonly IN1[], second: readonly IN2[], out: Collector<OUT>): void });
+
 /** Context of an interval join. */
 export interface IntervalJoinContext {
   leftTimestamp(): Millis;

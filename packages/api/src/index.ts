@@ -54,6 +54,8 @@ export {
   JoinWhere,
   JoinEqualTo,
   WindowedJoin,
+  type TwoStreamWindowFunction,
+  type TwoStreamWindowKind,
   IntervalJoin,
   IntervalJoined,
   type IntervalBounds,
@@ -90,7 +92,16 @@ export {
   describeEvictor,
   type DeltaFunction,
 } from './windows/evictors.js';
-export { WatermarkStrategy, noWatermarks, type TimestampAssigner } from './watermarks.js';
+export {
+  WatermarkStrategy,
+  BoundedOutOfOrdernessWatermarks,
+  noWatermarks,
+  type TimestampAssigner,
+  type WatermarkGenerator,
+  type WatermarkGeneratorContext,
+  type WatermarkGeneratorSupplier,
+  type WatermarkOutput,
+} from './watermarks.js';
 export {
   AsyncDataStream,
   AsyncRetryStrategies,

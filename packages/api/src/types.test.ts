@@ -9,6 +9,7 @@ import {
   Aggregations,
   AsyncDataStream,
   AsyncRetryStrategies,
+  BoundedOutOfOrdernessWatermarks,
   CountEvictor,
   defineProgram,
   DeltaEvictor,
@@ -341,5 +342,42 @@ describe('async I/O', () => {
     AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
     // @ts-expect-error -- the retry predicate reads strings, the results are numbers
     AsyncDataStream.orderedWaitWithRetry(sales, (s: Sale) => Promise.resolve(s.amount), 1000, 10, AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === ''));
+  });
+});
+
+describe('watermark generators', () => {
+  it('the generator sees the record type', () => {
+    const s = WatermarkStrategy.forGenerator<Sale>(() => ({
+      onEvent: (sale, ts, out) => {
+        expectTypeOf(sale).toEqualTypeOf<Sale>();
+        out.emitWatermark(ts);
+      },
+      onPeriodicEmit: () => undefined,
+    })).withIdleness(1000);
+    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    // @ts-expect-error -- a generator for numbers cannot watermark a stream of sales
+    env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator<number>(() => new BoundedOutOfOrdernessWatermarks<number>(1)));
+  });
+});
+
+describe('coGroup', () => {
+  it('the function gets both sides with their types', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    const joined = persons
+      .coGroup(bids)
+      .where((p) => p.id)
+      .equalTo((b) => b.bidder)
+      .window(TumblingEventTimeWindows.of(1000));
+    expectTypeOf(
+      joined.apply((ps, bs, out: Collector<number>) => {
+        expectTypeOf(ps).toEqualTypeOf<readonly Person[]>();
+        expectTypeOf(bs).toEqualTypeOf<readonly Bid[]>();
+        out.collect(ps.length + bs.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    // @ts-expect-error -- a join function (pairs) is not a coGroup function (lists)
+    joined.apply((p: Person, b: Bid) => p.id + b.price);
   });
 });

@@ -10,7 +10,7 @@
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
-export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
+export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE', 'SHUFFLE', 'GLOBAL'] as const;
 
 /** How records travel over an edge between two operators. */
 export type Partitioning = (typeof PARTITIONINGS)[number];
@@ -109,6 +109,8 @@ export interface WatermarkSpec {
   idlenessMs?: number;
   /** `WatermarkStrategy.noWatermarks()`: assign timestamps (if an assigner is set) but emit no watermarks. @default false */
   none?: boolean;
+  /** `WatermarkStrategy.forGenerator(...)`: a custom generator (`fns.watermarkGenerator`) makes the watermarks. @default false */
+  generator?: boolean;
 }
 
 /** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */
@@ -177,10 +179,14 @@ export interface NodeFunctions {
   timestampAssigner?: (value: never, previousTimestamp: number | undefined) => number;
   generator?: (index: number) => unknown;
   join?: unknown;
+  /** A window coGroup's function (window joins with `coGroup` instead of `join`). */
+  coGroup?: unknown;
   /** The window's evictor (window nodes with `spec.window.evictor`). */
   evictor?: unknown;
   /** The retry strategy of async I/O, with its predicates. */
   retry?: unknown;
+  /** The factory of a custom watermark generator (`spec.watermarks.generator`). */
+  watermarkGenerator?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
   /** The source object of a `connector` source (`env.fromSource`). */

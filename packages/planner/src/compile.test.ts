@@ -126,4 +126,13 @@ describe('compileProgram', () => {
     expect(!python.ok && python.errors[0]!.message).toMatch(/Unsupported program file type '.py'/);
     expect(existsSync(join(cacheDir, 'job.py'))).toBe(false);
   });
+
+  it("names the user's file when the program has no default export", async () => {
+    const r = await compileProgram(
+      { source: "import type { StreamExecutionEnvironment } from '@freshet/api';\nexport const main = (env: StreamExecutionEnvironment) => env;\n", filename: 'hello.ts' },
+      { cacheDir, typecheck: false },
+    );
+    expect(!r.ok && r.errors[0]).toMatchObject({ file: 'hello.ts', line: 1 });
+    expect(!r.ok && r.errors[0]!.message).toMatch(/^hello\.ts has no default export: a program exports its pipeline/);
+  });
 });

@@ -145,7 +145,7 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
   if (scratchDir) await mkdir(scratchDir, { recursive: true });
   const sources = new SourceCache(fromSource ? { name: input.filename, text: input.source } : undefined, workDir);
 
-  let result: esbuild.BuildResult<{ write: false; sourcemap: 'external' }>;
+  let result: esbuild.BuildResult<{ write: false; sourcemap: 'external'; metafile: true }>;
   try {
     result = await esbuild.build({
       ...(fromSource
@@ -159,6 +159,7 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
       target: 'node20',
       sourcemap: 'external',
       write: false,
+      metafile: true,
       logLevel: 'silent',
       // CommonJS dependencies bundled into ESM need a real `require` for Node built-ins.
       banner: {
@@ -181,6 +182,12 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
   if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
 
   const warnings = await Promise.all(result.warnings.map((m) => sources.toDiagnostic(m, file)));
+  // Found here, the missing default export is named by the user's file (the runtime only sees the bundle).
+  const exported = Object.values(result.metafile.outputs).some((o) => o.exports.includes('default'));
+  if (!exported) {
+    const message = `${file} has no default export: a program exports its pipeline, e.g. \`export default defineProgram((env, args) => { ... })\``;
+    return { ok: false, file, errors: [{ file, line: 1, column: 1, message, codeFrame: '' }], warnings };
+  }
   if (options.typecheck !== false && loader === 'ts') {
     const typeErrors = typecheckProgram(input, options.resolveDir ? { resolveDir: options.resolveDir } : {});
     if (typeErrors.length > 0) return { ok: false, file, errors: typeErrors, warnings };

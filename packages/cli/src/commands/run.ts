@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .addHelpText(
       'after',
-      '\nExamples:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"\n  freshet run wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
+      '\nExamples:\n  freshet run examples/wordcount/wordcount.ts --local --mode batch -p 2 -- --input words.txt\n  freshet run examples/wordcount/wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
     )
     .action(async (file: string, args: string[], opts: RunCommandOptions) => {
       if (opts.local && opts.jobmanager !== undefined) {

@@ -113,6 +113,25 @@ describe('AsyncDataStream.orderedWait', () => {
     expect(op.pendingRequests).toBe(0);
   });
 
+  it('never has more than `capacity` requests in flight: the rest of a batch waits, unissued', async () => {
+    const c = controlled();
+    const h = (
+      await harness((env) => AsyncDataStream.orderedWait(source(env), c.fn, 1000, 2).collect('o'))
+    ).open();
+    for (let i = 1; i <= 5; i++) h.processElement(i);
+    expect(c.calls).toEqual([1, 2]);
+    expect(h.heldBack.size).toBe(1);
+    await c.resolve(1);
+    expect(c.calls).toEqual([1, 2, 3]);
+    await c.resolve(2);
+    await c.resolve(3);
+    expect(c.calls).toEqual([1, 2, 3, 4, 5]);
+    await c.resolve(5);
+    await c.resolve(4);
+    expect(h.values()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(h.heldBack.size).toBe(0);
+  });
+
   it('waits at the end of input until every request was emitted, then ends', async () => {
     const c = controlled();
     const h = (

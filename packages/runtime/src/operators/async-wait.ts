@@ -1,10 +1,12 @@
 /**
  * The async I/O operator (Flink's AsyncWaitOperator): calls the user's
- * async function for every record and keeps up to `capacity` records in its
- * queue (in flight, or complete and waiting for an earlier one); results are emitted in input order (ordered) or as they complete
+ * async function for every record, at most `capacity` requests in flight
+ * and `capacity` records in its queue (in flight, or complete and waiting
+ * for an earlier one); results are emitted in input order (ordered) or as they complete
  * (unordered, never across a watermark). At capacity it asks the task to
  * hold back input (`setBackpressured(true)`), so the task's slice ends after the
- * current batch and resumes when a request completes.
+ * current batch and resumes when a request completes. The rest of that
+ * batch waits in the queue, unissued, until a request completes.
  *
  * The queue holds records and watermarks in arrival order. A record entry
  * is settled by its Promise (or by its timeout), a watermark entry is passed
@@ -44,7 +46,7 @@ interface Entry {
   timestamp: number;
   /** Unordered: the number of watermarks before this record. */
   segment: number;
-  /** Processing time after which the record times out. */
+  /** Processing time after which the record times out (+Infinity until it is issued). */
   deadline: number;
   /** Attempts made so far. */
   attempt: number;
@@ -86,6 +88,9 @@ export class AsyncWaitOperator extends AbstractOperator {
   private cancelTimeout: (() => void) | undefined;
   private readonly retryTimers = new Set<() => void>();
   private onDrained: (() => void) | undefined;
+  /** Records queued beyond capacity, issued as requests complete (in queue order). */
+  private readonly unissued: Entry[] = [];
+  private unissuedHead = 0;
   /** Inputs restored from a checkpoint, issued again once the function is open. */
   private restoredInputs: [unknown, number][] = [];
 
@@ -104,7 +109,7 @@ export class AsyncWaitOperator extends AbstractOperator {
     super.open(ctx, restored);
     const inputs = this.restoredInputs;
     this.restoredInputs = [];
-    for (const [value, timestamp] of inputs) this.issue(value, timestamp);
+    for (const [value, timestamp] of inputs) this.enqueue(value, timestamp);
     this.checkCapacity();
   }
 
@@ -129,7 +134,7 @@ export class AsyncWaitOperator extends AbstractOperator {
   }
 
   processElement(value: unknown, timestamp: number): void {
-    this.issue(value, timestamp);
+    this.enqueue(value, timestamp);
     this.checkCapacity();
   }
 
@@ -178,13 +183,34 @@ export class AsyncWaitOperator extends AbstractOperator {
     };
   }
 
-  private issue(value: unknown, timestamp: number): void {
-    const e = this.entry(RECORD, value, timestamp, this.ctx.processingTime.now() + this.spec.timeoutMs);
+  /** Queues a record and issues its request now, or once one in flight completes (at capacity). */
+  private enqueue(value: unknown, timestamp: number): void {
+    const e = this.entry(RECORD, value, timestamp, Number.POSITIVE_INFINITY);
     this.queue.push(e);
-    this.inFlight++;
     this.queued++;
+    if (this.inFlight < this.spec.capacity && this.unissuedHead === this.unissued.length) this.issue(e);
+    else this.unissued.push(e);
+  }
+
+  private issue(e: Entry): void {
+    e.deadline = this.ctx.processingTime.now() + this.spec.timeoutMs;
+    this.inFlight++;
     this.invoke(e);
     this.armTimeout();
+  }
+
+  /** Issues waiting records while there is room in flight. */
+  private issueWaiting(): void {
+    const waiting = this.unissued;
+    while (this.unissuedHead < waiting.length && this.inFlight < this.spec.capacity && !this.closed) {
+      const e = waiting[this.unissuedHead]!;
+      waiting[this.unissuedHead++] = undefined as unknown as Entry;
+      this.issue(e);
+    }
+    if (this.unissuedHead === waiting.length) {
+      waiting.length = 0;
+      this.unissuedHead = 0;
+    }
   }
 
   private invoke(e: Entry): void {
@@ -323,6 +349,7 @@ export class AsyncWaitOperator extends AbstractOperator {
   /** After a request settled: resume input below capacity, re-arm the timeout, finish a drain. */
   private afterProgress(): void {
     if (this.closed) return;
+    this.issueWaiting();
     this.checkCapacity();
     this.armTimeout();
     if (this.onDrained && this.head === this.queue.length) {

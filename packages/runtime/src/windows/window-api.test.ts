@@ -429,3 +429,54 @@ describe('checkpoints restore count windows, evictors and window state exactly',
     expect(out.some((line) => line.includes('#3'))).toBe(true);
   });
 });
+
+describe('coGroup on windows (Flink: CoGroupedStreams)', () => {
+  interface Click {
+    user: string;
+    page: string;
+    t: number;
+  }
+  const build = (env: StreamExecutionEnvironment) =>
+    env
+      .fromCollection<Ev>([])
+      .coGroup(env.fromCollection<Click>([]))
+      .where((e) => e.k)
+      .equalTo((c) => c.user)
+      .window(TumblingEventTimeWindows.of(100))
+      .apply<string>((first, second, out) => {
+        const key = first[0]?.k ?? second[0]!.user;
+        out.collect(`${key}: ${first.map((e) => e.v).join(',')} | ${second.map((c) => c.page).join(',')}`);
+      })
+      .collect('o');
+
+  it('calls the function once per key and window with both sides, one of them possibly empty', async () => {
+    const nodes = await transforms(build);
+    expect(nodes[0]!.name).toBe('WindowCoGroup(TumblingEventTimeWindows(100))');
+    const h = OperatorHarness.chain(nodes).open();
+    h.processElement(ev('a', 1, 10), 10)
+      .processElement2({ user: 'a', page: 'home', t: 20 }, 20)
+      .processElement(ev('a', 2, 30), 30)
+      .processElement2({ user: 'b', page: 'cart', t: 40 }, 40)
+      .processElement(ev('c', 3, 50), 50)
+      .processElement(ev('a', 4, 150), 150)
+      .processWatermark(MAX_WATERMARK);
+    expect(h.records()).toEqual([
+      { value: 'a: 1,2 | home', timestamp: 99 },
+      { value: 'b:  | cart', timestamp: 99 },
+      { value: 'c: 3 | ', timestamp: 99 },
+      { value: 'a: 4 | ', timestamp: 199 },
+    ]);
+  });
+
+  it('is restored exactly from a checkpoint', async () => {
+    const out = await expectExactRestore(build, [
+      { r: ev('a', 1, 10), t: 10 },
+      { r2: { user: 'a', page: 'home', t: 20 }, t: 20 },
+      { w: 25 },
+      { r2: { user: 'b', page: 'cart', t: 40 }, t: 40 },
+      { r: ev('a', 2, 120), t: 120 },
+      { w: 130 },
+    ]);
+    expect(out).toHaveLength(3);
+  });
+});

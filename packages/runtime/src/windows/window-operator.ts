@@ -238,6 +238,8 @@ export class WindowOperator extends AbstractOperator {
   private processClear: ((ctx: ProcessWindowContext) => void) | undefined;
   private evictor: Evictor<unknown> | undefined;
   private joinFn: ((left: unknown, right: unknown) => unknown) | undefined;
+  /** A window coGroup's function (a window join node with `fns.coGroup`). */
+  private coGroupFn: ((first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void) | undefined;
   private keyedProcess = true;
   private allowedLateness = 0;
   private lateTag: string | undefined;
@@ -277,7 +279,10 @@ export class WindowOperator extends AbstractOperator {
     this.keyedProcess = spec.keyed || isJoin;
     if (isJoin) {
       this.mode = 'join';
-      this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(fns.join ?? fns.fn, 'join');
+      if (fns.coGroup !== undefined) {
+        this.coGroupFn = this.userFunction<(first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void>(fns.coGroup, 'coGroup');
+      }
+      else this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(fns.join ?? fns.fn, 'join');
     } else {
       this.mode = spec.function;
       if (spec.function === 'reduce') this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
@@ -668,7 +673,7 @@ export class WindowOperator extends AbstractOperator {
   private emit(key: Key, ws: WindowState): void {
     const ts = ws.window.end - 1;
     const out = this.output;
-    const where = this.mode === 'join' ? 'join' : 'window function';
+    const where = this.mode === 'join' ? (this.coGroupFn ? 'coGroup' : 'join') : 'window function';
     if (this.evictor) {
       this.emitEvicting(key, ws, ts);
       return;
@@ -677,6 +682,11 @@ export class WindowOperator extends AbstractOperator {
       switch (this.mode) {
         case 'join': {
           const { l, r } = ws.contents as JoinBuffers;
+          if (this.coGroupFn) {
+            this.collector.timestamp = ts;
+            this.coGroupFn(l, r, this.collector);
+            return;
+          }
           const join = this.joinFn!;
           for (const left of l) for (const right of r) out.collect(join(left, right), ts);
           return;
