@@ -55,6 +55,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     db,
     dir: join(config.dataDir, 'artifacts'),
     uploadLimitBytes: config.uploadLimitBytes,
+    projectLimits: { maxFiles: config.projectMaxFiles, maxBytes: config.projectMaxBytes },
     logger,
     compileQueue: new WorkQueue({
       what: 'compiling uploads',
