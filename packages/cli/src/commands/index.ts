@@ -11,6 +11,7 @@ import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
 import { register as registerToken } from './token.js';
+import { register as registerBundle } from './bundle.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -33,4 +34,5 @@ const registrations: ((program: Command) => void)[] = [
   registerTaskManagers,
   registerCluster,
   registerToken,
+  registerBundle,
 ];

@@ -53,7 +53,7 @@ export function parseMode(value: string): RuntimeMode {
 /** Adds the options `plan` and `run` share. */
 export function withPlanOptions(command: Command): Command {
   return command
-    .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+    .argument('<program>', 'program file (.ts, .mts, .js or .mjs; submit and run --jobmanager also take a project directory, .zip or .tar.gz)')
     .argument('[args...]', 'arguments passed to the program (put them after --)')
     .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
     .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
