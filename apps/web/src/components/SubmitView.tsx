@@ -404,9 +404,11 @@ function UploadStatus({ upload, selection }: { upload: UploadState; selection: S
       return null;
     case 'choosing':
       return (
-        <p className="upload-status" role="status">
-          Choose the entry file of <strong>{label}</strong>: the module whose default export builds the
-          pipeline.
+        <p className="upload-status" role="status" data-testid="upload-choose-entry">
+          <span>
+            Choose the entry file of <strong>{label}</strong>: the module whose default export builds the
+            pipeline.
+          </span>
         </p>
       );
     case 'uploading':
