@@ -923,7 +923,7 @@ export class JobService {
     this.#opts.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
-  /** Once a second: metrics history points and the cluster throughput. */
+  /** Once a second: metrics history points and the cluster throughput (records the sources emitted). */
   #tick(): void {
     const { metrics } = this.#opts;
     let throughput = 0;
@@ -940,8 +940,11 @@ export class JobService {
         job.id,
         job.jobGraph.vertices.map((v) => v.id),
       );
+      // What a source read is what it emitted, once per record: its out-rate
+      // counts a record once per outgoing exchange (twice for a fan-out), and
+      // nothing for a source chained into its sink.
       for (const v of job.jobGraph.vertices)
-        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsOutPerSec;
+        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsInPerSec;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {

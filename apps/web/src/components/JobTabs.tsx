@@ -1,23 +1,41 @@
 'use client';
 
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
 import { statusTone } from '@/lib/jobs';
 import { Empty } from './StateViews';
 
 const TABS = ['exceptions', 'timeline', 'configuration'] as const;
-type Tab = (typeof TABS)[number];
+/** A tab of the job page's details. */
+export type JobTab = (typeof TABS)[number];
+type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
 };
 
-/** Exceptions, the timeline of state transitions and the configuration, as keyboard-operable tabs. */
-export function JobTabs({ detail }: { detail: JobDetails }) {
+/** The tab a job page opens on: its exceptions when it has any. */
+export function initialJobTab(detail: JobDetails): JobTab {
+  return detail.exceptions.length > 0 ? 'exceptions' : 'timeline';
+}
+
+/**
+ * Exceptions, the timeline of state transitions and the configuration, as
+ * keyboard-operable tabs; the page holds which is open (its header links to
+ * the exceptions).
+ */
+export function JobTabs({
+  detail,
+  tab,
+  onTabChange: setTab,
+}: {
+  detail: JobDetails;
+  tab: JobTab;
+  onTabChange: (tab: JobTab) => void;
+}) {
   const id = useId();
-  const [tab, setTab] = useState<Tab>(detail.exceptions.length > 0 ? 'exceptions' : 'timeline');
   const refs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
@@ -41,7 +59,7 @@ export function JobTabs({ detail }: { detail: JobDetails }) {
   };
 
   return (
-    <section className="panel">
+    <section className="panel" id="job-details">
       <div role="tablist" aria-label="Job details" className="tabs" onKeyDown={onKeyDown}>
         {TABS.map((t) => (
           <button
@@ -94,7 +112,7 @@ function Exceptions({ detail }: { detail: JobDetails }) {
       {[...detail.exceptions].reverse().map((ex, i) => (
         <li key={i} className="exception" data-testid="exception">
           <p className="exception-head">
-            <strong>{ex.message}</strong>
+            <strong>{shortIds(ex.message)}</strong>
           </p>
           <p className="muted small">
             {formatTime(ex.at)}
@@ -119,7 +137,8 @@ function Timeline({ detail }: { detail: JobDetails }) {
   }
   return (
     <ol className="timeline">
-      {detail.events.map((e) => (
+      {/* Newest first: the state a job ended in is what a reader looks for. */}
+      {[...detail.events].reverse().map((e) => (
         <li key={e.id} data-testid="timeline-event">
           <time dateTime={e.at} className="timeline-time">
             {formatTime(e.at)}
@@ -131,7 +150,7 @@ function Timeline({ detail }: { detail: JobDetails }) {
           ) : (
             <span className="badge badge-sm">{e.kind}</span>
           )}
-          <span>{e.message}</span>
+          <span>{shortIds(e.message)}</span>
         </li>
       ))}
     </ol>
@@ -176,4 +195,23 @@ function Configuration({ detail }: { detail: JobDetails }) {
 
 function quote(arg: string): string {
   return /[\s"']/.test(arg) || arg === '' ? JSON.stringify(arg) : arg;
+}
+
+const UUID = /\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
+/** A message with every UUID (TaskManager and execution ids) shortened to its first 8 digits, the full id on hover. */
+function shortIds(message: string) {
+  const parts: (string | ReactElement)[] = [];
+  let last = 0;
+  for (const m of message.matchAll(UUID)) {
+    parts.push(message.slice(last, m.index));
+    parts.push(
+      <abbr key={m.index} title={m[0]} className="short-id">
+        {m[1]}
+      </abbr>,
+    );
+    last = m.index + m[0].length;
+  }
+  parts.push(message.slice(last));
+  return parts;
 }
