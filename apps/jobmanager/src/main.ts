@@ -19,6 +19,7 @@ import { JobService } from './jobs/service.js';
 import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
+import { OutputTails } from './output/tail.js';
 import type { Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -91,7 +92,8 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     finishedJobLingerMs: config.finishedJobLingerMs,
   });
   const tokens = new TokenService({ db, logger });
-  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };
+  const output = new OutputTails({ recordsPerJob: config.outputRecordsPerJob });
+  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes(), output };
 }
 
 /**

@@ -112,6 +112,11 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 100_000_000)
       .defaultValue(200_000)
       .withDescription('collected records kept in memory over all running jobs'),
+    outputRecordsPerJob: key('--output-records-per-job <n>')
+      .env('FRESHET_OUTPUT_RECORDS_PER_JOB')
+      .intType(1, 100_000)
+      .defaultValue(1000)
+      .withDescription("newest records of a job's sinks kept for its live output (the dashboard's Output tab)"),
     finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
       .env('FRESHET_FINISHED_JOB_LINGER_MS')
       .intType(0, 3_600_000)

@@ -75,7 +75,7 @@ describe('readArchive', () => {
     const climb = await refusal(readArchive('zip', 'evil.zip', zip({ 'ok.ts': { body: '' }, '../../x.ts': { body: 'x' } }), limits));
     expect(climb).toBeInstanceOf(UnsafeProjectError);
     expect(climb.message).toBe(`evil.zip: entry "../../x.ts" climbs out of the project with '..'`);
-    expect((climb as UnsafeProjectError).entry).toBe('../../x.ts');
+    expect(climb instanceof UnsafeProjectError && climb.entry).toBe('../../x.ts');
 
     const absolute = await refusal(
       readArchive('tar', 'evil.tar', await tar([{ header: { name: '/etc/cron.d/x', size: 1 }, body: 'x' }]), limits),

@@ -17,8 +17,14 @@ export const executionsRouter = router({
     .input(ReportMetricsInputSchema)
     .mutation(({ ctx, input }) => ctx.jobs.reportMetrics(input)),
 
-  /** Records of `collect` sinks; the first 10,000 per collect id are kept. */
-  reportCollected: taskManagerProcedure
-    .input(ReportCollectedInputSchema)
-    .mutation(({ ctx, input }) => ctx.jobs.reportCollected(input)),
+  /**
+   * Records of `collect` sinks: the first of the job are kept as its result
+   * (`jobs.collected`), the newest in its live output (`output.tail`).
+   */
+  reportCollected: taskManagerProcedure.input(ReportCollectedInputSchema).mutation(({ ctx, input }) => {
+    const answer = ctx.jobs.reportCollected(input);
+    // After the session check in reportCollected; a stale attempt's records are not the job's output.
+    if (ctx.jobs.active(input.jobId)?.attempt === input.attempt) ctx.output.push(input.jobId, input.collectId, input.values);
+    return answer;
+  }),
 });
