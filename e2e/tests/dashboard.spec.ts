@@ -30,7 +30,9 @@ async function expectInside(outer: Locator, inner: Locator): Promise<void> {
     const b = await el.boundingBox();
     if (b === null) continue;
     expect(b.x, `${await el.textContent()} starts inside its node`).toBeGreaterThanOrEqual(box.x - 0.5);
-    expect(b.x + b.width, `${await el.textContent()} ends inside its node`).toBeLessThanOrEqual(box.x + box.width + 0.5);
+    expect(b.x + b.width, `${await el.textContent()} ends inside its node`).toBeLessThanOrEqual(
+      box.x + box.width + 0.5,
+    );
   }
 }
 
@@ -40,7 +42,10 @@ function parseRate(text: string | null): number {
   return m ? Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : 1) : NaN;
 }
 
-test('a source fanning out is counted once, and long names and figures stay in their nodes', async ({ page, cluster }) => {
+test('a source fanning out is counted once, and long names and figures stay in their nodes', async ({
+  page,
+  cluster,
+}) => {
   await submit(page, cluster.webUrl, fixture('fan-out.ts'), '1');
   const status = page.getByRole('heading', { level: 1 }).getByTestId('job-status');
   await expect(status).toHaveText('RUNNING', { timeout: JOB_TIMEOUT });
@@ -52,11 +57,17 @@ test('a source fanning out is counted once, and long names and figures stay in t
   const source = nodes.filter({ hasText: /^numbers/ });
   await expect(source.getByTestId('vertex-source-rate')).toBeVisible({ timeout: 15_000 });
   await expect(source).not.toContainText(/\bin \d/);
-  await expect.poll(async () => parseRate(await source.getByTestId('vertex-source-rate').textContent()), { timeout: JOB_TIMEOUT }).toBeGreaterThan(300);
+  await expect
+    .poll(async () => parseRate(await source.getByTestId('vertex-source-rate').textContent()), {
+      timeout: JOB_TIMEOUT,
+    })
+    .toBeGreaterThan(300);
 
   // Each of its two exchanges carries every record once: 400/s each, not the vertex's 800/s sent in all.
   for (const label of await graph.getByTestId('edge-label').all()) {
-    await expect.poll(async () => parseRate((await label.textContent())?.split('·')[1] ?? null), { timeout: 15_000 }).toBeGreaterThan(300);
+    await expect
+      .poll(async () => parseRate((await label.textContent())?.split('·')[1] ?? null), { timeout: 15_000 })
+      .toBeGreaterThan(300);
     expect(parseRate((await label.textContent())?.split('·')[1] ?? null)).toBeLessThan(520);
   }
 
@@ -64,7 +75,10 @@ test('a source fanning out is counted once, and long names and figures stay in t
   const long = nodes.filter({ hasText: 'Window(TumblingEventTimeWindows(2000)' });
   await expect(long.locator('.vertex-name')).toHaveAttribute('title', /very long name/);
   for (const node of await nodes.all()) {
-    await expectInside(node, node.locator('.vertex-name, .vertex-chain span, .vertex-metrics > span, .vertex-meta'));
+    await expectInside(
+      node,
+      node.locator('.vertex-name, .vertex-chain span, .vertex-metrics > span, .vertex-meta'),
+    );
   }
   await page.screenshot({ path: shot('job-fan-out'), fullPage: true });
 
@@ -88,7 +102,10 @@ test('a source fanning out is counted once, and long names and figures stay in t
   await expect(status).toHaveText('CANCELED', { timeout: JOB_TIMEOUT });
 });
 
-test('a failed job shows a one-line cause that leads to its exception; the timeline is newest first', async ({ page, cluster }) => {
+test('a failed job shows a one-line cause that leads to its exception; the timeline is newest first', async ({
+  page,
+  cluster,
+}) => {
   await submit(page, cluster.webUrl, fixture('fails.ts'), '1');
   const status = page.getByRole('heading', { level: 1 }).getByTestId('job-status');
   await expect(status).toHaveText('FAILED', { timeout: JOB_TIMEOUT });
@@ -103,7 +120,9 @@ test('a failed job shows a one-line cause that leads to its exception; the timel
   const events = page.getByTestId('timeline-event');
   // Newest first: the job's final state heads the list.
   await expect(events.first()).toContainText('FAILED');
-  await expect(page.locator('.timeline')).not.toContainText(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  await expect(page.locator('.timeline')).not.toContainText(
+    /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+  );
   await cause.getByRole('button', { name: 'See the exception' }).click();
   await expect(page.getByRole('tab', { name: /Exceptions/ })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('exception').first()).toContainText('boom at record 50');

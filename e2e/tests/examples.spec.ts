@@ -5,7 +5,16 @@
  * pre-bundled .mjs from `freshet bundle`.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
@@ -28,21 +37,33 @@ test.beforeAll(() => {
     recursive: true,
     filter: (src) => !relative(join(repoRoot, 'examples'), src).split('/').includes('node_modules'),
   });
-  inputs = { words: join(work, 'words.txt'), log: join(work, 'access.log'), transactions: join(work, 'tx.jsonl') };
+  inputs = {
+    words: join(work, 'words.txt'),
+    log: join(work, 'access.log'),
+    transactions: join(work, 'tx.jsonl'),
+  };
   writeFileSync(inputs.words, 'to be or not to be\nthat is the question\n'.repeat(50));
   const log: string[] = [];
   for (let i = 0; i < 600; i++) {
     const status = i % 10 === 0 ? 503 : 200;
     const second = String(i % 60).padStart(2, '0');
     const minute = String(Math.floor(i / 60)).padStart(2, '0');
-    log.push(`10.0.0.${i % 250} - - [01/May/2024:12:${minute}:${second} +0000] "GET /p${i % 5} HTTP/1.1" ${status} 512 "-" "e2e"`);
+    log.push(
+      `10.0.0.${i % 250} - - [01/May/2024:12:${minute}:${second} +0000] "GET /p${i % 5} HTTP/1.1" ${status} 512 "-" "e2e"`,
+    );
   }
   writeFileSync(inputs.log, `${log.join('\n')}\n`);
   const tx: string[] = [];
   let t = Date.UTC(2024, 0, 1);
   for (let i = 0; i < 500; i++) {
     t += 1000;
-    tx.push(JSON.stringify({ accountId: `a${i % 7}`, amount: i % 50 === 0 ? 0.5 : i % 50 === 1 ? 900 : 20, timestamp: t }));
+    tx.push(
+      JSON.stringify({
+        accountId: `a${i % 7}`,
+        amount: i % 50 === 0 ? 0.5 : i % 50 === 1 ? 900 : 20,
+        timestamp: t,
+      }),
+    );
   }
   writeFileSync(inputs.transactions, `${tx.join('\n')}\n`);
 });
@@ -94,16 +115,26 @@ for (const example of EXAMPLES) {
     // Several program files: nothing is sent until the entry is chosen.
     await expect(page.getByTestId('upload-choose-entry')).toContainText('Choose the entry file of examples/');
     await entry.selectOption(`examples/${example.entry}`);
-    await expect(page.getByTestId('upload-ok')).toContainText(`examples/${example.entry}`, { timeout: 60_000 });
+    await expect(page.getByTestId('upload-ok')).toContainText(`examples/${example.entry}`, {
+      timeout: 60_000,
+    });
     const name = example.entry.replace(/[/.]/g, '-');
-    await planAndRun(page, example.args(), example.entry.startsWith('wordcount') ? `example-${name}` : undefined);
+    await planAndRun(
+      page,
+      example.args(),
+      example.entry.startsWith('wordcount') ? `example-${name}` : undefined,
+    );
   });
 }
 
-test('a project uploads as a .zip and a program pre-bundled by freshet bundle uploads too', async ({ page, cluster }) => {
+test('a project uploads as a .zip and a program pre-bundled by freshet bundle uploads too', async ({
+  page,
+  cluster,
+}) => {
   const files: Record<string, Uint8Array> = {};
   for (const p of readdirSync(project, { recursive: true, encoding: 'utf8' })) {
-    if (statSync(join(project, p)).isFile()) files[`examples/${p}`] = new Uint8Array(readFileSync(join(project, p)));
+    if (statSync(join(project, p)).isFile())
+      files[`examples/${p}`] = new Uint8Array(readFileSync(join(project, p)));
   }
   await page.goto(`${cluster.webUrl}/submit`);
   await page.getByLabel('Program file').setInputFiles({
@@ -112,38 +143,55 @@ test('a project uploads as a .zip and a program pre-bundled by freshet bundle up
     buffer: Buffer.from(zipSync(files)),
   });
   await page.getByLabel('Entry file').selectOption('examples/wordcount/wordcount.ts');
-  await expect(page.getByTestId('upload-ok')).toContainText('examples/wordcount/wordcount.ts', { timeout: 60_000 });
+  await expect(page.getByTestId('upload-ok')).toContainText('examples/wordcount/wordcount.ts', {
+    timeout: 60_000,
+  });
   await page.screenshot({ path: shot('submit-zip-project'), fullPage: true });
   await planAndRun(page, `--input ${inputs.words}`);
 
   const bundle = join(work, 'out', 'q5.mjs');
   mkdirSync(join(work, 'out'), { recursive: true });
-  execFileSync(process.execPath, [join(repoRoot, 'packages/cli/dist/bin.js'), 'bundle', join(project, 'nexmark/q5.ts'), '-o', bundle], {
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'packages/cli/dist/bin.js'), 'bundle', join(project, 'nexmark/q5.ts'), '-o', bundle],
+    {
+      stdio: 'pipe',
+    },
+  );
   await page.goto(`${cluster.webUrl}/submit`);
   await page.getByLabel('Program file').setInputFiles(bundle);
   await expect(page.getByTestId('upload-ok')).toContainText('q5.mjs', { timeout: 60_000 });
   await planAndRun(page, '--events 3000 --seed 7', 'bundled-q5');
 });
 
-test('a compile error in an imported file of a folder points at that file', async ({ page, cluster, consoleErrors }) => {
+test('a compile error in an imported file of a folder points at that file', async ({
+  page,
+  cluster,
+  consoleErrors,
+}) => {
   const broken = join(work, 'broken');
   mkdirSync(join(broken, 'lib'), { recursive: true });
   writeFileSync(
     join(broken, 'main.ts'),
     "import { defineProgram } from '@freshet/api';\nimport { twice } from './lib/twice.js';\n\nexport default defineProgram((env) => {\n  env.fromSequence(1, 10).map(twice).discard();\n});\n",
   );
-  writeFileSync(join(broken, 'lib/twice.ts'), 'export function twice(n: number): number {\n  const s: string = n;\n  return n * 2;\n}\n');
+  writeFileSync(
+    join(broken, 'lib/twice.ts'),
+    'export function twice(n: number): number {\n  const s: string = n;\n  return n * 2;\n}\n',
+  );
   await page.goto(`${cluster.webUrl}/submit`);
   await page.getByLabel('Program folder').setInputFiles(broken);
   await page.getByLabel('Entry file').selectOption('broken/main.ts');
   const diagnostics = page.getByRole('alert').filter({ hasText: 'does not compile' });
   await expect(diagnostics).toBeVisible({ timeout: 60_000 });
   await expect(diagnostics.getByTestId('diagnostic').first()).toContainText('lib/twice.ts:2:9');
-  await expect(diagnostics.getByTestId('diagnostic').first().locator('pre')).toContainText('> 2 |   const s: string = n;');
+  await expect(diagnostics.getByTestId('diagnostic').first().locator('pre')).toContainText(
+    '> 2 |   const s: string = n;',
+  );
   await page.screenshot({ path: shot('submit-project-error'), fullPage: true });
-  const unexpected = consoleErrors.filter((e) => !/Failed to load resource: .* 400 .*\/trpc\/artifacts\.upload/.test(e));
+  const unexpected = consoleErrors.filter(
+    (e) => !/Failed to load resource: .* 400 .*\/trpc\/artifacts\.upload/.test(e),
+  );
   consoleErrors.length = 0;
   expect(unexpected).toEqual([]);
 });

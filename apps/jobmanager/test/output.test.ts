@@ -8,7 +8,14 @@ let c: TestCluster;
 
 beforeAll(async () => {
   c = await startCluster({
-    jobManagerArgs: ['--output-records-per-job', '25', '--collect-limit-per-job', '10', '--finished-job-linger-ms', '500'],
+    jobManagerArgs: [
+      '--output-records-per-job',
+      '25',
+      '--collect-limit-per-job',
+      '10',
+      '--finished-job-linger-ms',
+      '500',
+    ],
   });
 });
 afterAll(() => c?.group.dispose());
@@ -29,7 +36,9 @@ describe('output.tail', () => {
     expect(tail.records.every((r) => r.sink === 'out' && r.at > 0)).toBe(true);
     // Read incrementally: nothing after the latest.
     expect((await c.client.output.tail.query({ jobId, after: 40 })).records).toEqual([]);
-    expect((await c.client.output.tail.query({ jobId, after: 38 })).records.map((r) => r.seq)).toEqual([39, 40]);
+    expect((await c.client.output.tail.query({ jobId, after: 38 })).records.map((r) => r.seq)).toEqual([
+      39, 40,
+    ]);
     // The job left memory; its output stays.
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await c.client.output.tail.query({ jobId })).records).toHaveLength(25);

@@ -57,7 +57,9 @@ describe('project uploads', () => {
   let artifactId: string;
 
   it('compiles a folder with relative imports and plans it', async () => {
-    const uploaded = await client.artifacts.upload.mutate(folderForm(wordcount, 'examples/wordcount/wordcount.ts'));
+    const uploaded = await client.artifacts.upload.mutate(
+      folderForm(wordcount, 'examples/wordcount/wordcount.ts'),
+    );
     expect(uploaded.deduplicated).toBe(false);
     expect(uploaded.artifact.fileName).toBe('examples/wordcount/wordcount.ts');
     artifactId = uploaded.artifact.id;
@@ -69,18 +71,27 @@ describe('project uploads', () => {
   });
 
   it('gives the same project as a .zip and a .tar.gz the same artifact', async () => {
-    const zip = zipSync(Object.fromEntries(Object.entries(wordcount).map(([p, b]) => [p, new Uint8Array(b)])));
-    const fromZip = await client.artifacts.upload.mutate(fileForm(zip, 'examples.zip', 'wordcount/wordcount.ts'));
+    const zip = zipSync(
+      Object.fromEntries(Object.entries(wordcount).map(([p, b]) => [p, new Uint8Array(b)])),
+    );
+    const fromZip = await client.artifacts.upload.mutate(
+      fileForm(zip, 'examples.zip', 'wordcount/wordcount.ts'),
+    );
     expect(fromZip).toMatchObject({ deduplicated: true, artifact: { id: artifactId } });
-    const tar = await packTar(Object.entries(wordcount).map(([name, body]) => ({ header: { name, size: body.length }, body })));
-    const fromTar = await client.artifacts.upload.mutate(fileForm(gzipSync(tar), 'examples.tar.gz', 'wordcount/wordcount.ts'));
+    const tar = await packTar(
+      Object.entries(wordcount).map(([name, body]) => ({ header: { name, size: body.length }, body })),
+    );
+    const fromTar = await client.artifacts.upload.mutate(
+      fileForm(gzipSync(tar), 'examples.tar.gz', 'wordcount/wordcount.ts'),
+    );
     expect(fromTar.artifact.id).toBe(artifactId);
   });
 
   it('takes a package of the project’s own node_modules', async () => {
     const uploaded = await client.artifacts.upload.mutate(
       folderForm({
-        'job/main.ts': "import { defineProgram } from '@freshet/api';\nimport shout from 'shout';\nexport default defineProgram((env) => { env.fromElements('a').map((s: string) => shout(s)).print(); });\n",
+        'job/main.ts':
+          "import { defineProgram } from '@freshet/api';\nimport shout from 'shout';\nexport default defineProgram((env) => { env.fromElements('a').map((s: string) => shout(s)).print(); });\n",
         'job/node_modules/shout/package.json': '{"name":"shout","main":"index.js","types":"index.d.ts"}',
         'job/node_modules/shout/index.js': 'module.exports = (s) => s.toUpperCase();\n',
         'job/node_modules/shout/index.d.ts': 'declare const shout: (s: string) => string;\nexport = shout;\n',
@@ -94,9 +105,13 @@ describe('project uploads', () => {
   it('points a type error in an imported file at that file of the project', async () => {
     const broken = {
       ...wordcount,
-      'examples/args.ts': Buffer.from(`${wordcount['examples/args.ts']!.toString()}\nexport const oops: number = 'x';\n`),
+      'examples/args.ts': Buffer.from(
+        `${wordcount['examples/args.ts']!.toString()}\nexport const oops: number = 'x';\n`,
+      ),
     };
-    const err = await rejection(client.artifacts.upload.mutate(folderForm(broken, 'examples/wordcount/wordcount.ts')));
+    const err = await rejection(
+      client.artifacts.upload.mutate(folderForm(broken, 'examples/wordcount/wordcount.ts')),
+    );
     expect(codeOf(err)).toBe('BAD_REQUEST');
     const [first] = diagnosticsOf(err);
     const line = broken['examples/args.ts'].toString().split('\n').length - 1;
@@ -108,7 +123,9 @@ describe('project uploads', () => {
     // The scratch directory is <data-dir>/artifacts/projects/<random>/: this file is there, three levels up.
     writeFileSync(join(dataDir, 'secret.js'), "export default 'hunter2';\n");
     const outside = await rejection(
-      client.artifacts.upload.mutate(folderForm({ 'p/main.ts': "import x from '../../../secret.js';\nexport default () => x;\n" })),
+      client.artifacts.upload.mutate(
+        folderForm({ 'p/main.ts': "import x from '../../../secret.js';\nexport default () => x;\n" }),
+      ),
     );
     expect(JSON.stringify(outside)).not.toContain('hunter2');
     expect(diagnosticsOf(outside)[0]).toMatchObject({ file: 'main.ts', line: 1 });

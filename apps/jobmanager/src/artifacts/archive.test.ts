@@ -4,7 +4,13 @@ import { packTar, type TarHeader } from 'modern-tar';
 import { describe, expect, it } from 'vitest';
 import { PayloadTooLargeError } from '@freshet/errors';
 import { archiveKindOf, readArchive } from './archive.js';
-import { canonicalProject, chooseEntry, normalizeProjectPath, UnsafeProjectError, type ProjectFile } from './project-files.js';
+import {
+  canonicalProject,
+  chooseEntry,
+  normalizeProjectPath,
+  UnsafeProjectError,
+  type ProjectFile,
+} from './project-files.js';
 
 const limits = { maxFiles: 10, maxBytes: 10_000 };
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -37,7 +43,9 @@ describe('normalizeProjectPath', () => {
   it('normalizes separators and dots, refuses climbing out and absolute paths', () => {
     expect(normalizeProjectPath('./src//main.ts')).toEqual({ path: 'src/main.ts' });
     expect(normalizeProjectPath('src\\lib\\a.ts')).toEqual({ path: 'src/lib/a.ts' });
-    expect(normalizeProjectPath('a/../../etc/passwd')).toEqual({ refused: "climbs out of the project with '..'" });
+    expect(normalizeProjectPath('a/../../etc/passwd')).toEqual({
+      refused: "climbs out of the project with '..'",
+    });
     expect(normalizeProjectPath('/etc/passwd')).toEqual({ refused: 'has an absolute path' });
     expect(normalizeProjectPath('C:\\Windows\\x.ts')).toEqual({ refused: 'has an absolute path' });
     expect(normalizeProjectPath('a\u0000b')).toEqual({ refused: 'has control characters in its name' });
@@ -72,13 +80,20 @@ describe('readArchive', () => {
   });
 
   it('refuses entries that climb out, are absolute or are links, naming the entry', async () => {
-    const climb = await refusal(readArchive('zip', 'evil.zip', zip({ 'ok.ts': { body: '' }, '../../x.ts': { body: 'x' } }), limits));
+    const climb = await refusal(
+      readArchive('zip', 'evil.zip', zip({ 'ok.ts': { body: '' }, '../../x.ts': { body: 'x' } }), limits),
+    );
     expect(climb).toBeInstanceOf(UnsafeProjectError);
     expect(climb.message).toBe(`evil.zip: entry "../../x.ts" climbs out of the project with '..'`);
     expect(climb instanceof UnsafeProjectError && climb.entry).toBe('../../x.ts');
 
     const absolute = await refusal(
-      readArchive('tar', 'evil.tar', await tar([{ header: { name: '/etc/cron.d/x', size: 1 }, body: 'x' }]), limits),
+      readArchive(
+        'tar',
+        'evil.tar',
+        await tar([{ header: { name: '/etc/cron.d/x', size: 1 }, body: 'x' }]),
+        limits,
+      ),
     );
     expect(absolute.message).toBe('evil.tar: entry "/etc/cron.d/x" has an absolute path');
 
@@ -97,7 +112,12 @@ describe('readArchive', () => {
     );
     expect(tarLink.message).toBe('link.tgz: entry "node_modules" is a link; only files may be uploaded');
     const hardLink = await refusal(
-      readArchive('tar', 'hard.tar', await tar([{ header: { name: 'a.ts', size: 0, type: 'link', linkname: '/etc/shadow' } }]), limits),
+      readArchive(
+        'tar',
+        'hard.tar',
+        await tar([{ header: { name: 'a.ts', size: 0, type: 'link', linkname: '/etc/shadow' } }]),
+        limits,
+      ),
     );
     expect(hardLink.message).toBe('hard.tar: entry "a.ts" is a link; only files may be uploaded');
   });
@@ -107,16 +127,22 @@ describe('readArchive', () => {
     for (let i = 0; i < 11; i++) many[`f${i}.ts`] = { body: '' };
     const count = await refusal(readArchive('zip', 'many.zip', zip(many), limits));
     expect(count).toBeInstanceOf(PayloadTooLargeError);
-    expect(count.message).toBe('many.zip has more than 10 files (at entry "f10.ts"; set --project-max-files)');
+    expect(count.message).toBe(
+      'many.zip has more than 10 files (at entry "f10.ts"; set --project-max-files)',
+    );
 
     // 1 MB of zeros compresses to about a kilobyte: the header's size refuses it.
     const bomb = Buffer.from(zipSync({ 'big.ts': new Uint8Array(1_000_000) }));
     expect(bomb.length).toBeLessThan(limits.maxBytes);
     const big = await refusal(readArchive('zip', 'bomb.zip', bomb, limits));
     expect(big).toBeInstanceOf(PayloadTooLargeError);
-    expect(big.message).toMatch(/^bomb\.zip is larger than 9\.8 KiB unpacked \(at entry "big\.ts", 976\.6 KiB; set --project-max-bytes\)$/);
+    expect(big.message).toMatch(
+      /^bomb\.zip is larger than 9\.8 KiB unpacked \(at entry "big\.ts", 976\.6 KiB; set --project-max-bytes\)$/,
+    );
 
-    const gzBomb = gzipSync(await tar([{ header: { name: 'big.ts', size: 1_000_000 }, body: '\0'.repeat(1_000_000) }]));
+    const gzBomb = gzipSync(
+      await tar([{ header: { name: 'big.ts', size: 1_000_000 }, body: '\0'.repeat(1_000_000) }]),
+    );
     const inflated = await refusal(readArchive('tar.gz', 'bomb.tgz', gzBomb, limits));
     expect(inflated).toBeInstanceOf(PayloadTooLargeError);
   });
@@ -138,11 +164,18 @@ describe('chooseEntry and canonicalProject', () => {
   const file = (path: string, body = ''): ProjectFile => ({ path, bytes: Buffer.from(body) });
 
   it('takes the requested entry, package.json main, or the only program file', () => {
-    const files = [file('a/main.ts'), file('a/main.test.ts'), file('node_modules/x/index.js'), file('types.d.ts')];
+    const files = [
+      file('a/main.ts'),
+      file('a/main.test.ts'),
+      file('node_modules/x/index.js'),
+      file('types.d.ts'),
+    ];
     expect(chooseEntry(files, undefined, undefined)).toBe('a/main.ts');
     expect(chooseEntry([...files, file('b.ts')], 'b.ts', undefined)).toBe('b.ts');
     expect(chooseEntry([...files, file('b.ts')], 'proj/b.ts', 'proj')).toBe('b.ts');
-    expect(chooseEntry([...files, file('b.ts'), file('package.json', '{"main":"./b.ts"}')], undefined, undefined)).toBe('b.ts');
+    expect(
+      chooseEntry([...files, file('b.ts'), file('package.json', '{"main":"./b.ts"}')], undefined, undefined),
+    ).toBe('b.ts');
     expect(() => chooseEntry([...files, file('b.ts')], undefined, undefined)).toThrow(
       'The project has 2 program files: name its entry (one of a/main.ts, b.ts)',
     );
@@ -152,7 +185,10 @@ describe('chooseEntry and canonicalProject', () => {
   });
 
   it('gives the same files and entry one id, whatever their order, and another entry another id', async () => {
-    const a = await canonicalProject([file('x.ts', '1'), file('y.ts', '2')].sort((p, q) => p.path.localeCompare(q.path)), 'x.ts');
+    const a = await canonicalProject(
+      [file('x.ts', '1'), file('y.ts', '2')].sort((p, q) => p.path.localeCompare(q.path)),
+      'x.ts',
+    );
     const b = await canonicalProject([file('x.ts', '1'), file('y.ts', '2')], 'x.ts');
     const c = await canonicalProject([file('x.ts', '1'), file('y.ts', '2')], 'y.ts');
     expect(a.id).toBe(b.id);

@@ -11,7 +11,13 @@ import { gunzip } from 'node:zlib';
 import { unpackTar } from 'modern-tar';
 import yauzl from 'yauzl';
 import { PayloadTooLargeError } from '@freshet/errors';
-import { formatBytes, ProjectTally, UnsafeProjectError, type ProjectFile, type ProjectLimits } from './project-files.js';
+import {
+  formatBytes,
+  ProjectTally,
+  UnsafeProjectError,
+  type ProjectFile,
+  type ProjectLimits,
+} from './project-files.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -61,7 +67,10 @@ export async function readArchive(
           { details: { limit: limits.maxBytes } },
         );
       }
-      throw new UnsafeProjectError(`${archiveName} is not a readable .tar.gz archive (${(err as Error).message})`, archiveName);
+      throw new UnsafeProjectError(
+        `${archiveName} is not a readable .tar.gz archive (${(err as Error).message})`,
+        archiveName,
+      );
     }
   }
   return readTar(archiveName, tar, limits);
@@ -79,7 +88,10 @@ async function readTar(archiveName: string, tar: Buffer, limits: ProjectLimits):
         if (type === 'directory' || type === 'pax-global-header') return false;
         if (type !== 'file') {
           const what = type === 'symlink' || type === 'link' ? 'a link' : `a ${type}`;
-          throw new UnsafeProjectError(`${archiveName}: entry ${JSON.stringify(header.name)} is ${what}; only files may be uploaded`, header.name);
+          throw new UnsafeProjectError(
+            `${archiveName}: entry ${JSON.stringify(header.name)} is ${what}; only files may be uploaded`,
+            header.name,
+          );
         }
         tally.add(header.name, header.size);
         return true;
@@ -87,7 +99,10 @@ async function readTar(archiveName: string, tar: Buffer, limits: ProjectLimits):
     });
   } catch (err) {
     if (err instanceof UnsafeProjectError || err instanceof PayloadTooLargeError) throw err;
-    throw new UnsafeProjectError(`${archiveName} is not a readable tar archive (${(err as Error).message})`, archiveName);
+    throw new UnsafeProjectError(
+      `${archiveName} is not a readable tar archive (${(err as Error).message})`,
+      archiveName,
+    );
   }
   return entries.map((entry) => ({
     path: tally.pathOf(entry.header.name),
@@ -104,60 +119,90 @@ function readZip(archiveName: string, bytes: Buffer, limits: ProjectLimits): Pro
   const tally = new ProjectTally(archiveName, limits);
   return new Promise<ProjectFile[]>((resolve, reject) => {
     // Raw names: yauzl's own checks would refuse a bad name without our message naming it.
-    yauzl.fromBuffer(bytes, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true }, (openErr, zip) => {
-      if (openErr) {
-        reject(new UnsafeProjectError(`${archiveName} is not a readable .zip archive (${openErr.message})`, archiveName));
-        return;
-      }
-      const files: ProjectFile[] = [];
-      const fail = (err: unknown): void => {
-        zip.close();
-        reject(err instanceof Error ? err : new Error(String(err)));
-      };
-      zip.on('error', (err: Error) => {
-        reject(new UnsafeProjectError(`${archiveName} is not a readable .zip archive (${err.message})`, archiveName));
-      });
-      zip.on('end', () => {
-        resolve(files);
-      });
-      zip.on('entry', (entry: yauzl.Entry) => {
-        try {
-          const name = Buffer.from(entry.fileName as unknown as Uint8Array).toString('utf8');
-          const madeOnUnix = entry.versionMadeBy >> 8 === 3;
-          const mode = madeOnUnix ? (entry.externalFileAttributes >>> 16) & S_IFMT : 0;
-          if (name.endsWith('/') || mode === S_IFDIR) {
-            zip.readEntry();
-            return;
-          }
-          if (mode !== 0 && mode !== S_IFREG) {
-            const what = mode === 0o120000 ? 'a link' : 'not a regular file';
-            throw new UnsafeProjectError(`${archiveName}: entry ${JSON.stringify(name)} is ${what}; only files may be uploaded`, name);
-          }
-          if (entry.isEncrypted()) {
-            throw new UnsafeProjectError(`${archiveName}: entry ${JSON.stringify(name)} is encrypted`, name);
-          }
-          tally.add(name, entry.uncompressedSize);
-          const path = tally.pathOf(name);
-          zip.openReadStream(entry, (streamErr, stream) => {
-            if (streamErr) {
-              fail(new UnsafeProjectError(`${archiveName}: entry ${JSON.stringify(name)} cannot be read (${streamErr.message})`, name));
+    yauzl.fromBuffer(
+      bytes,
+      { lazyEntries: true, decodeStrings: false, validateEntrySizes: true },
+      (openErr, zip) => {
+        if (openErr) {
+          reject(
+            new UnsafeProjectError(
+              `${archiveName} is not a readable .zip archive (${openErr.message})`,
+              archiveName,
+            ),
+          );
+          return;
+        }
+        const files: ProjectFile[] = [];
+        const fail = (err: unknown): void => {
+          zip.close();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        };
+        zip.on('error', (err: Error) => {
+          reject(
+            new UnsafeProjectError(
+              `${archiveName} is not a readable .zip archive (${err.message})`,
+              archiveName,
+            ),
+          );
+        });
+        zip.on('end', () => {
+          resolve(files);
+        });
+        zip.on('entry', (entry: yauzl.Entry) => {
+          try {
+            const name = Buffer.from(entry.fileName as unknown as Uint8Array).toString('utf8');
+            const madeOnUnix = entry.versionMadeBy >> 8 === 3;
+            const mode = madeOnUnix ? (entry.externalFileAttributes >>> 16) & S_IFMT : 0;
+            if (name.endsWith('/') || mode === S_IFDIR) {
+              zip.readEntry();
               return;
             }
-            const chunks: Buffer[] = [];
-            stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-            stream.on('error', (err: Error) => {
-              fail(new UnsafeProjectError(`${archiveName}: entry ${JSON.stringify(name)} cannot be read (${err.message})`, name));
+            if (mode !== 0 && mode !== S_IFREG) {
+              const what = mode === 0o120000 ? 'a link' : 'not a regular file';
+              throw new UnsafeProjectError(
+                `${archiveName}: entry ${JSON.stringify(name)} is ${what}; only files may be uploaded`,
+                name,
+              );
+            }
+            if (entry.isEncrypted()) {
+              throw new UnsafeProjectError(
+                `${archiveName}: entry ${JSON.stringify(name)} is encrypted`,
+                name,
+              );
+            }
+            tally.add(name, entry.uncompressedSize);
+            const path = tally.pathOf(name);
+            zip.openReadStream(entry, (streamErr, stream) => {
+              if (streamErr) {
+                fail(
+                  new UnsafeProjectError(
+                    `${archiveName}: entry ${JSON.stringify(name)} cannot be read (${streamErr.message})`,
+                    name,
+                  ),
+                );
+                return;
+              }
+              const chunks: Buffer[] = [];
+              stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+              stream.on('error', (err: Error) => {
+                fail(
+                  new UnsafeProjectError(
+                    `${archiveName}: entry ${JSON.stringify(name)} cannot be read (${err.message})`,
+                    name,
+                  ),
+                );
+              });
+              stream.on('end', () => {
+                files.push({ path, bytes: Buffer.concat(chunks) });
+                zip.readEntry();
+              });
             });
-            stream.on('end', () => {
-              files.push({ path, bytes: Buffer.concat(chunks) });
-              zip.readEntry();
-            });
-          });
-        } catch (err) {
-          fail(err);
-        }
-      });
-      zip.readEntry();
-    });
+          } catch (err) {
+            fail(err);
+          }
+        });
+        zip.readEntry();
+      },
+    );
   });
 }

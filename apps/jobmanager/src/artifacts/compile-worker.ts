@@ -14,7 +14,10 @@ try {
   const errors =
     'project' in request
       ? typecheckProgram({ project: request.project, entry: request.entry })
-      : typecheckProgram({ source: request.source, filename: request.filename }, { resolveDir: request.resolveDir });
+      : typecheckProgram(
+          { source: request.source, filename: request.filename },
+          { resolveDir: request.resolveDir },
+        );
   parentPort!.postMessage({ type: 'result', errors });
 } catch (err) {
   parentPort!.postMessage({

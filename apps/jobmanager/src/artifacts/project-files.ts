@@ -74,7 +74,8 @@ export function normalizeProjectPath(name: string): { path: string } | { refused
   for (const part of slashed.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') return { refused: "climbs out of the project with '..'" };
-    if (part.length > MAX_SEGMENT) return { refused: `has a path segment longer than ${MAX_SEGMENT} characters` };
+    if (part.length > MAX_SEGMENT)
+      return { refused: `has a path segment longer than ${MAX_SEGMENT} characters` };
     parts.push(part);
   }
   if (parts.length === 0) return { refused: 'has an empty name' };
@@ -110,7 +111,10 @@ export class ProjectTally {
   add(name: string, size: number): void {
     const normalized = normalizeProjectPath(name);
     if ('refused' in normalized) {
-      throw new UnsafeProjectError(`${this.#source}: entry ${JSON.stringify(name)} ${normalized.refused}`, name);
+      throw new UnsafeProjectError(
+        `${this.#source}: entry ${JSON.stringify(name)} ${normalized.refused}`,
+        name,
+      );
     }
     if (this.#paths.has(normalized.path)) {
       throw new UnsafeProjectError(`${this.#source}: entry ${JSON.stringify(name)} appears twice`, name);
@@ -155,7 +159,10 @@ export function checkLayout(files: readonly ProjectFile[], source: string): Proj
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
       if (paths.has(dir)) {
-        throw new UnsafeProjectError(`${source}: ${JSON.stringify(dir)} is both a file and the folder of ${JSON.stringify(file.path)}`, file.path);
+        throw new UnsafeProjectError(
+          `${source}: ${JSON.stringify(dir)} is both a file and the folder of ${JSON.stringify(file.path)}`,
+          file.path,
+        );
       }
     }
   }
@@ -167,10 +174,17 @@ export function checkLayout(files: readonly ProjectFile[], source: string): Proj
  * a folder: `examples/wordcount/wordcount.ts` → `wordcount/wordcount.ts`),
  * returning its name; files at the top level stay as they are.
  */
-export function stripCommonFolder(files: readonly ProjectFile[]): { files: ProjectFile[]; folder: string | undefined } {
+export function stripCommonFolder(files: readonly ProjectFile[]): {
+  files: ProjectFile[];
+  folder: string | undefined;
+} {
   const first = files[0]?.path.split('/')[0];
-  if (first === undefined || !files.every((f) => f.path.startsWith(`${first}/`))) return { files: [...files], folder: undefined };
-  return { files: files.map((f) => ({ path: f.path.slice(first.length + 1), bytes: f.bytes })), folder: first };
+  if (first === undefined || !files.every((f) => f.path.startsWith(`${first}/`)))
+    return { files: [...files], folder: undefined };
+  return {
+    files: files.map((f) => ({ path: f.path.slice(first.length + 1), bytes: f.bytes })),
+    folder: first,
+  };
 }
 
 const PROGRAM_FILE = /\.(m?ts|m?js)$/i;
@@ -188,13 +202,20 @@ export function isEntryCandidate(path: string): boolean {
  *
  * @throws InvalidInputError when it is ambiguous or names no program file of the project
  */
-export function chooseEntry(files: readonly ProjectFile[], requested: string | undefined, folder: string | undefined): string {
+export function chooseEntry(
+  files: readonly ProjectFile[],
+  requested: string | undefined,
+  folder: string | undefined,
+): string {
   const paths = new Set(files.map((f) => f.path));
   const candidates = files.map((f) => f.path).filter(isEntryCandidate);
   if (requested !== undefined) {
     const normalized = normalizeProjectPath(requested);
     const path = 'path' in normalized ? normalized.path : undefined;
-    const inside = path !== undefined && folder !== undefined && path.startsWith(`${folder}/`) ? path.slice(folder.length + 1) : path;
+    const inside =
+      path !== undefined && folder !== undefined && path.startsWith(`${folder}/`)
+        ? path.slice(folder.length + 1)
+        : path;
     for (const p of [path, inside]) if (p !== undefined && paths.has(p) && PROGRAM_FILE.test(p)) return p;
     throw new InvalidInputError(
       `The entry ${JSON.stringify(requested)} is not a program file of the project${hint(candidates)}`,
@@ -206,7 +227,8 @@ export function chooseEntry(files: readonly ProjectFile[], requested: string | u
       const main = (JSON.parse(manifest.bytes.toString('utf8')) as { main?: unknown }).main;
       if (typeof main === 'string') {
         const normalized = normalizeProjectPath(main);
-        if ('path' in normalized && paths.has(normalized.path) && PROGRAM_FILE.test(normalized.path)) return normalized.path;
+        if ('path' in normalized && paths.has(normalized.path) && PROGRAM_FILE.test(normalized.path))
+          return normalized.path;
       }
     } catch {
       // A package.json that does not parse names no entry; the candidates decide.
@@ -239,7 +261,15 @@ export async function canonicalProject(
   const tar = Buffer.from(
     await packTar(
       files.map((f) => ({
-        header: { name: f.path, size: f.bytes.length, mode: 0o644, mtime: epoch, uid: 0, gid: 0, type: 'file' as const },
+        header: {
+          name: f.path,
+          size: f.bytes.length,
+          mode: 0o644,
+          mtime: epoch,
+          uid: 0,
+          gid: 0,
+          type: 'file' as const,
+        },
         body: f.bytes,
       })),
     ),

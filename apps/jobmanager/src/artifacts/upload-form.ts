@@ -72,8 +72,13 @@ function stringField(form: ProgramUploadForm, name: string): string | undefined 
 
 function parseFields(form: ProgramUploadForm): z.infer<typeof FieldsSchema> {
   const paths = form.getAll('paths');
-  if (paths.some((p) => typeof p !== 'string')) throw new InvalidInputError("The form fields 'paths' must be text");
-  const parsed = FieldsSchema.safeParse({ entry: stringField(form, 'entry'), name: stringField(form, 'name'), paths });
+  if (paths.some((p) => typeof p !== 'string'))
+    throw new InvalidInputError("The form fields 'paths' must be text");
+  const parsed = FieldsSchema.safeParse({
+    entry: stringField(form, 'entry'),
+    name: stringField(form, 'name'),
+    paths,
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new InvalidInputError(`The form field '${issue.path.join('.')}' ${issue.message}`);
@@ -81,7 +86,11 @@ function parseFields(form: ProgramUploadForm): z.infer<typeof FieldsSchema> {
   return parsed.data;
 }
 
-function tooLarge(what: string, size: number, limit: number): PayloadTooLargeError<{ size: number; limit: number }> {
+function tooLarge(
+  what: string,
+  size: number,
+  limit: number,
+): PayloadTooLargeError<{ size: number; limit: number }> {
   return new PayloadTooLargeError(
     `${what} is ${formatBytes(size)}; the limit is ${formatBytes(limit)} (set --upload-limit-bytes)`,
     { details: { size, limit } },
@@ -100,15 +109,19 @@ export async function readUploadForm(form: ProgramUploadForm, limits: UploadLimi
   const many = form.getAll('files');
   const file = form.get('file');
   if (many.length > 0) {
-    if (file !== null && file !== undefined) throw new InvalidInputError("Send either 'file' or 'files', not both");
+    if (file !== null && file !== undefined)
+      throw new InvalidInputError("Send either 'file' or 'files', not both");
     return readFolder(many, fields, limits);
   }
   if (!(file instanceof Blob)) {
-    throw new InvalidInputError("Expected the program as a file in the form field 'file' (or a folder's files in 'files')");
+    throw new InvalidInputError(
+      "Expected the program as a file in the form field 'file' (or a folder's files in 'files')",
+    );
   }
   const rawName = blobName(file);
   const fileName = displayFileName(rawName);
-  if (file.size > limits.uploadLimitBytes) throw tooLarge(`Program ${fileName}`, file.size, limits.uploadLimitBytes);
+  if (file.size > limits.uploadLimitBytes)
+    throw tooLarge(`Program ${fileName}`, file.size, limits.uploadLimitBytes);
   const bytes = Buffer.from(await file.arrayBuffer());
   const archive = archiveKindOf(fileName, bytes.subarray(0, 4));
   if (archive !== undefined) {
@@ -123,23 +136,30 @@ export async function readUploadForm(form: ProgramUploadForm, limits: UploadLimi
   return { kind: 'file', fileName, bytes };
 }
 
-async function readFolder(blobs: unknown[], fields: z.infer<typeof FieldsSchema>, limits: UploadLimits): Promise<Upload> {
+async function readFolder(
+  blobs: unknown[],
+  fields: z.infer<typeof FieldsSchema>,
+  limits: UploadLimits,
+): Promise<Upload> {
   if (fields.paths.length !== blobs.length) {
     throw new InvalidInputError(
       `A folder upload needs one 'paths' field per file: got ${blobs.length} files and ${fields.paths.length} paths`,
     );
   }
-  const source = fields.name === undefined ? 'The uploaded files' : `The folder ${displayFileName(fields.name)}`;
+  const source =
+    fields.name === undefined ? 'The uploaded files' : `The folder ${displayFileName(fields.name)}`;
   const tally = new ProjectTally(source, limits.project);
   let total = 0;
   const checked: { path: string; blob: Blob }[] = [];
   for (let i = 0; i < blobs.length; i++) {
     const blob = blobs[i];
     const name = fields.paths[i]!;
-    if (!(blob instanceof Blob)) throw new InvalidInputError(`The form field 'files' #${i + 1} (${name}) must be a file`);
+    if (!(blob instanceof Blob))
+      throw new InvalidInputError(`The form field 'files' #${i + 1} (${name}) must be a file`);
     tally.add(name, blob.size);
     total += blob.size;
-    if (total > limits.uploadLimitBytes) throw tooLarge(`${source} (at ${name})`, total, limits.uploadLimitBytes);
+    if (total > limits.uploadLimitBytes)
+      throw tooLarge(`${source} (at ${name})`, total, limits.uploadLimitBytes);
     checked.push({ path: tally.pathOf(name), blob });
   }
   const files: ProjectFile[] = [];
@@ -147,7 +167,12 @@ async function readFolder(blobs: unknown[], fields: z.infer<typeof FieldsSchema>
   return project(files, fields.entry, fields.name, source);
 }
 
-function project(files: ProjectFile[], entry: string | undefined, name: string | undefined, source: string): Upload {
+function project(
+  files: ProjectFile[],
+  entry: string | undefined,
+  name: string | undefined,
+  source: string,
+): Upload {
   if (files.length === 0) throw new InvalidInputError(`${source} holds no files`);
   const stripped = stripCommonFolder(checkLayout(files, source));
   const chosen = chooseEntry(stripped.files, entry, stripped.folder);

@@ -22,7 +22,11 @@ describe('OutputTails', () => {
 
   it('formats only what it can keep, cuts long records and bounds the number of jobs', () => {
     const tails = new OutputTails({ recordsPerJob: 3, maxJobs: 2, maxRecordChars: 5 });
-    tails.push('a', 's', Array.from({ length: 100_000 }, (_, i) => i));
+    tails.push(
+      'a',
+      's',
+      Array.from({ length: 100_000 }, (_, i) => i),
+    );
     expect(tails.read('a').records.map((r) => r.seq)).toEqual([99_998, 99_999, 100_000]);
     tails.push('b', 's', ['a long string']);
     expect(tails.read('b').records[0]!.text).toBe('"a lo…');

@@ -55,7 +55,8 @@ interface Tail {
 function toText(value: unknown, max: number): string {
   let text: string;
   try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+    text =
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }
@@ -110,13 +111,15 @@ export class OutputTails {
    */
   read(jobId: string, after = 0, limit = this.#capacity, sink?: string): OutputPage {
     const tail = this.#tails.get(jobId);
-    if (tail === undefined) return { records: [], latestSeq: 0, dropped: 0, sinks: [], capacity: this.#capacity };
+    if (tail === undefined)
+      return { records: [], latestSeq: 0, dropped: 0, sinks: [], capacity: this.#capacity };
     const oldest = Math.max(1, tail.seq - this.#capacity + 1);
     const from = Math.max(after + 1, oldest);
     const records: OutputRecord[] = [];
     for (let seq = from; seq <= tail.seq && records.length < limit; seq++) {
       const record = tail.ring[seq % this.#capacity];
-      if (record !== undefined && record.seq === seq && (sink === undefined || record.sink === sink)) records.push(record);
+      if (record !== undefined && record.seq === seq && (sink === undefined || record.sink === sink))
+        records.push(record);
     }
     return {
       records,

@@ -24,7 +24,8 @@ export const executionsRouter = router({
   reportCollected: taskManagerProcedure.input(ReportCollectedInputSchema).mutation(({ ctx, input }) => {
     const answer = ctx.jobs.reportCollected(input);
     // After the session check in reportCollected; a stale attempt's records are not the job's output.
-    if (ctx.jobs.active(input.jobId)?.attempt === input.attempt) ctx.output.push(input.jobId, input.collectId, input.values);
+    if (ctx.jobs.active(input.jobId)?.attempt === input.attempt)
+      ctx.output.push(input.jobId, input.collectId, input.values);
     return answer;
   }),
 });

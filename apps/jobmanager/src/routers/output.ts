@@ -34,16 +34,26 @@ export const outputRouter = router({
    */
   tail: viewerProcedure.input(TailInputSchema).query(async ({ ctx, input }): Promise<OutputTail> => {
     if (ctx.output.has(input.jobId))
-      return { jobId: input.jobId, live: true, ...ctx.output.read(input.jobId, input.after, input.limit, input.sink) };
-    const row = await ctx.db.prisma.job.findUnique({ where: { id: input.jobId }, select: { collected: true } });
+      return {
+        jobId: input.jobId,
+        live: true,
+        ...ctx.output.read(input.jobId, input.after, input.limit, input.sink),
+      };
+    const row = await ctx.db.prisma.job.findUnique({
+      where: { id: input.jobId },
+      select: { collected: true },
+    });
     if (row === null) throw notFound(input.jobId);
     const records: OutputPage['records'] = [];
     const sinks: string[] = [];
     for (const c of (row.collected as CollectedRecords[] | null) ?? []) {
       sinks.push(c.collectId);
-      for (const value of c.records) records.push({ seq: records.length + 1, sink: c.collectId, at: 0, text: JSON.stringify(value) });
+      for (const value of c.records)
+        records.push({ seq: records.length + 1, sink: c.collectId, at: 0, text: JSON.stringify(value) });
     }
-    const wanted = records.filter((r) => r.seq > input.after && (input.sink === undefined || r.sink === input.sink));
+    const wanted = records.filter(
+      (r) => r.seq > input.after && (input.sink === undefined || r.sink === input.sink),
+    );
     return {
       jobId: input.jobId,
       live: false,

@@ -3,14 +3,16 @@
 import { useId, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
-import { statusTone } from '@/lib/jobs';
+import { isTerminal, statusTone } from '@/lib/jobs';
+import { JobOutput } from './JobOutput';
 import { Empty } from './StateViews';
 
-const TABS = ['exceptions', 'timeline', 'configuration'] as const;
+const TABS = ['output', 'exceptions', 'timeline', 'configuration'] as const;
 /** A tab of the job page's details. */
 export type JobTab = (typeof TABS)[number];
 type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
+  output: 'Output',
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
@@ -22,8 +24,8 @@ export function initialJobTab(detail: JobDetails): JobTab {
 }
 
 /**
- * Exceptions, the timeline of state transitions and the configuration, as
- * keyboard-operable tabs; the page holds which is open (its header links to
+ * The live output, exceptions, the timeline of state transitions and the
+ * configuration, as keyboard-operable tabs; the page holds which is open (its header links to
  * the exceptions).
  */
 export function JobTabs({
@@ -53,6 +55,7 @@ export function JobTabs({
   };
 
   const counts: Record<Tab, number | null> = {
+    output: null,
     exceptions: detail.exceptions.length,
     timeline: detail.events.length,
     configuration: null,
@@ -90,6 +93,7 @@ export function JobTabs({
         tabIndex={0}
         className="tab-panel"
       >
+        {tab === 'output' ? <JobOutput jobId={detail.id} ended={isTerminal(detail.status)} /> : null}
         {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
         {tab === 'timeline' ? <Timeline detail={detail} /> : null}
         {tab === 'configuration' ? <Configuration detail={detail} /> : null}

@@ -208,8 +208,8 @@ export function SubmitView() {
             .
           </p>
           <p className="muted small">
-            A program ({PROGRAM_EXTENSIONS.join(' ')}), a bundle from <code>freshet bundle</code>, or a project
-            as a folder, several files or {ARCHIVE_EXTENSIONS.join(' ')} (relative imports and its own{' '}
+            A program ({PROGRAM_EXTENSIONS.join(' ')}), a bundle from <code>freshet bundle</code>, or a
+            project as a folder, several files or {ARCHIVE_EXTENSIONS.join(' ')} (relative imports and its own{' '}
             <code>node_modules</code>). Its default export builds the pipeline with <code>@freshet/api</code>;
             the JobManager compiles and type-checks it.
           </p>

@@ -18,7 +18,14 @@ export interface FolderFile {
 export type Selection =
   | { kind: 'program'; label: string; file: File; size: number }
   | { kind: 'archive'; label: string; file: File; size: number; paths: string[]; candidates: string[] }
-  | { kind: 'folder'; label: string; files: FolderFile[]; size: number; paths: string[]; candidates: string[] };
+  | {
+      kind: 'folder';
+      label: string;
+      files: FolderFile[];
+      size: number;
+      paths: string[];
+      candidates: string[];
+    };
 
 /** File name endings of a program. */
 export const PROGRAM_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
@@ -87,12 +94,15 @@ export async function selectionOfFiles(list: readonly File[]): Promise<Selection
   if (first === undefined) return undefined;
   if (list.length === 1 && first.webkitRelativePath === '') {
     if (isArchiveFile(first.name)) return archiveSelection(first);
-    if (isProgramFile(first.name)) return { kind: 'program', label: first.name, file: first, size: first.size };
+    if (isProgramFile(first.name))
+      return { kind: 'program', label: first.name, file: first, size: first.size };
     return new Error(
       `${first.name} is not a program: choose a ${PROGRAM_EXTENSIONS.join(', ')} file, a folder, or a ${ARCHIVE_EXTENSIONS.join(', ')} archive.`,
     );
   }
-  return folderSelection(list.map((file) => ({ path: cleanPath(file.webkitRelativePath || file.name), file })));
+  return folderSelection(
+    list.map((file) => ({ path: cleanPath(file.webkitRelativePath || file.name), file })),
+  );
 }
 
 /** Lists an archive's files (without inflating their contents) so the user can choose its entry. */
@@ -118,10 +128,19 @@ async function archiveSelection(file: File): Promise<Selection | Error> {
       });
     }
   } catch (err) {
-    return new Error(`${file.name} is not a readable archive (${err instanceof Error ? err.message : String(err)}).`);
+    return new Error(
+      `${file.name} is not a readable archive (${err instanceof Error ? err.message : String(err)}).`,
+    );
   }
   const paths = names.map(cleanPath).sort();
-  return { kind: 'archive', label: file.name, file, size: file.size, paths, candidates: entryCandidates(paths) };
+  return {
+    kind: 'archive',
+    label: file.name,
+    file,
+    size: file.size,
+    paths,
+    candidates: entryCandidates(paths),
+  };
 }
 
 /** Reads every file under a dropped directory entry, with paths starting at its name. */

@@ -18,7 +18,8 @@ interface BundleCommandOptions {
 
 /** Writes the bundle of `file` to `output`; returns its size in bytes. */
 export async function writeBundle(file: string, output: string): Promise<{ output: string; bytes: number }> {
-  if (!/\.m?js$/i.test(output)) throw new CliError(`The bundle is an ES module: name it .mjs or .js, not ${output}`, 2);
+  if (!/\.m?js$/i.test(output))
+    throw new CliError(`The bundle is an ES module: name it .mjs or .js, not ${output}`, 2);
   const { code } = await bundleProgram(file);
   const target = resolve(output);
   await mkdir(dirname(target), { recursive: true });

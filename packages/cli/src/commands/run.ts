@@ -44,7 +44,10 @@ export function register(program: Command): void {
     .option('--detached', 'with --jobmanager: return once the job is submitted')
 
     .option('--name <name>', "with --jobmanager: job name (default: the program's)")
-    .option('--entry <path>', "with --jobmanager and a project directory or archive: its entry file, relative to it")
+    .option(
+      '--entry <path>',
+      'with --jobmanager and a project directory or archive: its entry file, relative to it',
+    )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .addHelpText(
@@ -62,7 +65,8 @@ export function register(program: Command): void {
         });
         return;
       }
-      if (opts.entry !== undefined) throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
+      if (opts.entry !== undefined)
+        throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
       const onSigint = (): void => {

@@ -20,7 +20,10 @@ describe('freshet bundle', () => {
     expect(written.bytes).toBe(Buffer.byteLength(code));
     expect(code).toContain('function parseArgs');
     // What artifacts.upload does with it: a one-file upload that may import only the API and built-ins.
-    const compiled = await compileProgram({ source: code, filename: 'wordcount.mjs' }, { cacheDir: join(scratch, 'cache') });
+    const compiled = await compileProgram(
+      { source: code, filename: 'wordcount.mjs' },
+      { cacheDir: join(scratch, 'cache') },
+    );
     if (!compiled.ok) throw new Error(compiled.errors.map(formatDiagnostic).join('\n'));
     const plan = await planInSandbox(compiled.bundlePath, ['--input', '/tmp/words.txt']);
     expect(plan.graph.nodes.map((n) => n.name)).toContain('tokenize');

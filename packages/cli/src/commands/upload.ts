@@ -68,7 +68,8 @@ export async function uploadFormFor(target: string, entry: string | undefined): 
     if (entry !== undefined) form.append('entry', entry);
     return { form, fileName: basename(target) };
   }
-  if (entry !== undefined) throw new CliError('--entry is for a project directory or archive, not a program file', 2);
+  if (entry !== undefined)
+    throw new CliError('--entry is for a project directory or archive, not a program file', 2);
   const { code, sources } = await bundleProgram(target);
   if (sources === 1) {
     // A single-file program goes up as its source: exact source maps, the file's own name.
