@@ -6,10 +6,11 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
-import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
+import { optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
+import { compileHere } from './upload.js';
 
 /** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
 export interface PlanCommandOptions extends Omit<PlanOverrides, 'runtimeMode'> {
@@ -75,13 +76,7 @@ export async function prepareJob(
   args: string[],
   opts: PlanCommandOptions,
 ): Promise<PreparedJob> {
-  const compiled = await compileProgram({ path: file });
-  for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
-  if (!compiled.ok) {
-    for (const e of compiled.errors) process.stderr.write(`${formatDiagnostic(e)}\n\n`);
-    const n = compiled.errors.length;
-    throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
-  }
+  const compiled = await compileHere(file);
   const overrides = planOverridesOfOptions(opts);
 
   let plan;

@@ -7,7 +7,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { compileProgram, formatDiagnostic } from '@freshet/planner';
+import { compileProgram, formatDiagnostic, type CompiledProgram } from '@freshet/planner';
 import { CliError } from '../output.js';
 
 /** The form to upload and the name it goes by. */
@@ -26,11 +26,12 @@ const ARCHIVE = /\.(zip|tar\.gz|tgz|tar)$/i;
 const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.freshet']);
 
 /**
- * Compiles and type-checks a program here and returns its bundle as a file
- * the JobManager compiles alone (`freshet bundle`, and the upload of a
- * program made of several files). Compile errors are printed and thrown.
+ * Compiles and type-checks a program file here, printing warnings and
+ * errors (`file:line:column` with a code frame).
+ *
+ * @throws CliError when it does not compile
  */
-export async function bundleProgram(file: string): Promise<{ code: string; sources: number }> {
+export async function compileHere(file: string): Promise<CompiledProgram> {
   const compiled = await compileProgram({ path: file });
   for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
   if (!compiled.ok) {
@@ -38,6 +39,16 @@ export async function bundleProgram(file: string): Promise<{ code: string; sourc
     const n = compiled.errors.length;
     throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
   }
+  return compiled;
+}
+
+/**
+ * Compiles and type-checks a program here and returns its bundle as a file
+ * the JobManager compiles alone (`freshet bundle`, and the upload of a
+ * program made of several files). Compile errors are printed and thrown.
+ */
+export async function bundleProgram(file: string): Promise<{ code: string; sources: number }> {
+  const compiled = await compileHere(file);
   const code = await readFile(compiled.bundlePath, 'utf8');
   return {
     code: code.startsWith(REQUIRE_BANNER) ? code.slice(REQUIRE_BANNER.length) : code,
