@@ -92,7 +92,7 @@ function folderSelection(files: FolderFile[]): Selection {
 export async function selectionOfFiles(list: readonly File[]): Promise<Selection | Error | undefined> {
   const first = list[0];
   if (first === undefined) return undefined;
-  if (list.length === 1 && first.webkitRelativePath === '') {
+  if (list.length === 1 && !first.webkitRelativePath) {
     if (isArchiveFile(first.name)) return archiveSelection(first);
     if (isProgramFile(first.name))
       return { kind: 'program', label: first.name, file: first, size: first.size };
