@@ -195,3 +195,26 @@ test('a compile error in an imported file of a folder points at that file', asyn
   consoleErrors.length = 0;
   expect(unexpected).toEqual([]);
 });
+
+test('several files dropped on the page upload as one project', async ({ page, cluster }) => {
+  await page.goto(`${cluster.webUrl}/submit`);
+  const files = {
+    'main.ts':
+      "import { defineProgram } from '@freshet/api';\nimport { twice } from './twice.js';\n\nexport default defineProgram((env) => {\n  env.setJobName('e2e dropped files');\n  env.fromSequence(1, 100).map(twice).collect('doubled');\n});\n",
+    'twice.ts': 'export function twice(n: number): number {\n  return n * 2;\n}\n',
+  };
+  const transfer = await page.evaluateHandle((contents) => {
+    const dt = new DataTransfer();
+    for (const [name, text] of Object.entries(contents))
+      dt.items.add(new File([text], name, { type: 'text/plain' }));
+    return dt;
+  }, files);
+  await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: transfer });
+  await expect(page.getByTestId('upload-choose-entry')).toContainText('2 files');
+  await page.getByLabel('Entry file').selectOption('main.ts');
+  await expect(page.getByTestId('upload-ok')).toContainText('main.ts', { timeout: 60_000 });
+  await planAndRun(page, '');
+  await page.getByRole('tab', { name: 'Output' }).click();
+  await expect(page.getByTestId('output-record')).toHaveCount(100, { timeout: 15_000 });
+  await expect(page.getByTestId('output-record').locator('code').filter({ hasText: /^200$/ })).toHaveCount(1);
+});
