@@ -1,7 +1,7 @@
 /**
  * Metrics in memory: the latest sample of every subtask (with rates derived
  * from its counters), per-vertex history at one-second resolution for the
- * last minutes, and the cluster's throughput (summed source out-rates).
+ * last minutes, and the cluster's throughput (summed source emit rates).
  * A job's metrics are persisted once, when the job ends and leaves memory
  * ({@link MetricsStore.snapshot}); {@link archivedMetrics} reads them back.
  */

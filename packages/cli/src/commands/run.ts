@@ -24,6 +24,7 @@ interface RunCommandOptions extends PlanCommandOptions {
   jobmanagerCa?: string;
   detached?: boolean;
   name?: string;
+  entry?: string;
   slots?: number;
   timeout?: number;
 }
@@ -46,6 +47,10 @@ export function register(program: Command): void {
     .option('--detached', 'with --jobmanager: return once the job is submitted')
 
     .option('--name <name>', "with --jobmanager: job name (default: the program's)")
+    .option(
+      '--entry <path>',
+      'with --jobmanager and a project directory or archive: its entry file, relative to it',
+    )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .addHelpText(
@@ -63,6 +68,8 @@ export function register(program: Command): void {
         });
         return;
       }
+      if (opts.entry !== undefined)
+        throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
       const onSigint = (): void => {

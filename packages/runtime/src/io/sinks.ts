@@ -94,9 +94,14 @@ class PrintSink extends BaseSink {
   }
 }
 
-/** Sends records to the executor in chunks. */
+/**
+ * Sends records to the executor in chunks: when 4096 are buffered, or soon
+ * after the first one (so a slow unbounded job's records reach its live
+ * output within a fraction of a second, not after thousands more).
+ */
 class CollectSink extends BaseSink {
   private buffer: unknown[] = [];
+  private cancelTimer: (() => void) | undefined;
   constructor(
     node: StreamNode,
     private readonly id: string,
@@ -107,12 +112,23 @@ class CollectSink extends BaseSink {
   processElement(value: unknown): void {
     this.buffer.push(value);
     if (this.buffer.length >= 4096) this.flush();
+    else if (this.cancelTimer === undefined) {
+      this.cancelTimer = this.ctx.processingTime.schedule(this.ctx.processingTime.now() + 200, () => {
+        this.cancelTimer = undefined;
+        this.flush();
+      });
+    }
   }
   protected override flush(): void {
     if (this.buffer.length === 0) return;
     const values = this.buffer;
     this.buffer = [];
     this.sink.collect(this.id, values);
+  }
+  override close(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    super.close();
   }
 }
 
