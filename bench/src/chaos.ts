@@ -13,12 +13,9 @@
  *
  * Uses Postgres when FRESHET_TEST_DATABASE_URL is set, else the embedded PGlite.
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runChaos, type ChaosFault } from '@freshet/jobmanager/testing';
-import { NexmarkGenerator, type NexmarkEvent } from '@freshet/nexmark';
-import { canonical } from '../../examples/harness.js';
-import { reference } from '../../examples/nexmark/reference.js';
+import { cleanRun, committedRecords, exactlyOnce, queryArgs, queryProgram } from './nexmark-runs.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,34 +36,18 @@ const int = (name: keyof typeof values): number => {
   return n;
 };
 const events = int('events');
-const generatorSeed = 5;
 const faults: ChaosFault[] = [
   ...Array<ChaosFault>(int('kills')).fill('kill-taskmanager'),
   ...Array<ChaosFault>(int('pauses')).fill('pause-taskmanager'),
   ...Array<ChaosFault>(int('jm-kills')).fill('kill-jobmanager'),
 ];
 
-const gen = new NexmarkGenerator({ seed: generatorSeed, events });
-const all: NexmarkEvent[] = [];
-while (gen.hasNext()) all.push(gen.next());
-
 let failed = false;
 for (const [i, query] of values.queries.split(',').entries()) {
-  const compute = reference[query];
-  if (compute === undefined) throw new Error(`No reference for ${query}`);
   const seed = int('seed') + i;
   const report = await runChaos({
-    programPath: fileURLToPath(new URL(`../../examples/nexmark/${query}.ts`, import.meta.url)),
-    args: (out) => [
-      '--events',
-      String(events),
-      '--seed',
-      String(generatorSeed),
-      '--rate',
-      values.rate,
-      '--output',
-      out,
-    ],
+    programPath: queryProgram(query),
+    args: queryArgs(events, int('rate')),
     parallelism: int('parallelism'),
     faults,
     seed,
@@ -77,9 +58,9 @@ for (const [i, query] of values.queries.split(',').entries()) {
       console.log(`${query}: ${line}`);
     },
   });
-  const expected = canonical(compute(all));
-  const got = canonical(report.committed.map((l) => JSON.parse(l) as unknown));
-  const same = report.status === 'FINISHED' && JSON.stringify(got) === JSON.stringify(expected);
+  const expected = cleanRun(query, events);
+  const got = committedRecords(report);
+  const same = exactlyOnce(report, expected);
   const recovery = report.faults.map((f) => f.recoveryMs).sort((a, b) => a - b);
   console.log(
     `${query} (seed ${seed}): ${report.status}, ${report.faults.length} faults, ${report.restarts} restarts, ` +

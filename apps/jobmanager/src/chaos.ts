@@ -75,7 +75,14 @@ export interface ChaosReport {
   faults: ChaosFaultRecord[];
   restarts: number;
   attempt: number;
-  checkpoints: { completed: number; failed: number };
+  checkpoints: {
+    completed: number;
+    failed: number;
+    /** Trigger to completion over the newest completed checkpoints (up to 1000); null without any. */
+    durationMs: { p50: number; p99: number; max: number } | null;
+    /** State size over the same checkpoints, bytes (nearest-rank median, largest); null without any. */
+    bytes: { p50: number; max: number } | null;
+  };
   /** Every line of the committed part files (in-progress and pending files are not read). */
   committed: string[];
   /** From the submission to the job's end. */
@@ -264,7 +271,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       (j) => TERMINAL.has(j.status),
       deadline - Date.now(),
     );
-    const counts = await checkpointsDone();
+    const summary = await client.jobs.checkpoints.query({ jobId, limit: 1000 });
+    const counts = summary.counts;
+    const sizes = summary.history
+      .filter((h) => h.status === 'COMPLETED' && h.bytes !== null)
+      .map((h) => h.bytes!)
+      .sort((a, b) => a - b);
     log(
       `chaos: job ${ended.status} after ${Date.now() - submittedAt} ms, ${ended.restarts} restarts, ${counts.completed} checkpoints completed, ${counts.failed} failed`,
     );
@@ -276,7 +288,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       faults,
       restarts: ended.restarts,
       attempt: ended.attempt,
-      checkpoints: { completed: counts.completed, failed: counts.failed },
+      checkpoints: {
+        completed: counts.completed,
+        failed: counts.failed,
+        durationMs: summary.durationMs,
+        bytes:
+          sizes.length === 0 ? null : { p50: sizes[Math.ceil(sizes.length / 2) - 1]!, max: sizes.at(-1)! },
+      },
       committed: await committedLines(output),
       durationMs: Date.now() - submittedAt,
     };

@@ -21,6 +21,7 @@ import { JobService, type ClusterJobDefaults } from './jobs/service.js';
 import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
+import { OutputTails } from './output/tail.js';
 import type { Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -77,6 +78,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     db,
     dir: join(config.dataDir, 'artifacts'),
     uploadLimitBytes: config.uploadLimitBytes,
+    projectLimits: { maxFiles: config.projectMaxFiles, maxBytes: config.projectMaxBytes },
     logger,
     compileQueue: new WorkQueue({
       what: 'compiling uploads',
@@ -116,7 +118,8 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     defaults: clusterJobDefaults(config),
   });
   const tokens = new TokenService({ db, logger });
-  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };
+  const output = new OutputTails({ recordsPerJob: config.outputRecordsPerJob });
+  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes(), output };
 }
 
 /**

@@ -10,6 +10,7 @@ import { FreshetError, TooManyRequestsError } from '@freshet/errors';
 import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
 import type { Logger } from './logger.js';
 import { bundleDeployedTo } from './jobs/report-fencing.js';
+import { servePrometheus } from './prometheus.js';
 import { appRouter } from './router.js';
 import { answerOf, TRPC_CODE_OF_ERROR, type Services } from './trpc.js';
 
@@ -215,7 +216,8 @@ function rejectHugeUpload(
 
 /**
  * Serves tRPC under `/trpc`, program bundles under `/artifacts/`, checkpoint
- * state under `/checkpoints/` and `GET /healthz` for scripts and probes.
+ * state under `/checkpoints/`, `GET /healthz` for scripts and probes and
+ * `GET /metrics` for Prometheus.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { logger } = opts;
@@ -256,6 +258,21 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok' });
+    } else if (path === '/metrics' && req.method === 'GET') {
+      // Like every route but /healthz it needs an API token (any role): Prometheus sends it as `authorization` bearer credentials.
+      opts.services.tokens
+        .authenticate(req.headers.authorization)
+        .then(
+          () => servePrometheus(res, opts.services.jobs, opts.services.metrics),
+          (err: unknown) => {
+            res.setHeader('www-authenticate', 'Bearer');
+            sendJson(res, 401, { error: (err as Error).message });
+          },
+        )
+        .catch((err: unknown) => {
+          logger.error({ err }, 'Serving Prometheus metrics failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'Could not render the metrics' });
+        });
     } else if (path.startsWith('/trpc/')) {
       if (
         path === '/trpc/artifacts.upload' &&

@@ -14,6 +14,7 @@ import { ProgramDiagnosticsError } from './errors.js';
 import type { CommandHub } from './jobs/commands.js';
 import type { MetricsStore } from './jobs/metrics.js';
 import type { JobService } from './jobs/service.js';
+import type { OutputTails } from './output/tail.js';
 
 /** The JobManager's services, as every procedure reaches them. */
 export interface Services {
@@ -25,6 +26,8 @@ export interface Services {
   db: FreshetDatabase;
   tokens: TokenService;
   loginCodes: LoginCodes;
+  /** The latest records of each job's sinks (`output.tail`). */
+  output: OutputTails;
 }
 
 /** What a procedure gets: the services and the request's credentials. */

@@ -2,7 +2,8 @@
 // stateful job with the exactly-once file sink survives a TaskManager killed
 // with SIGKILL, and a TaskManager frozen (SIGSTOP) past the heartbeat timeout
 // and then thawed; each time its committed output equals what a run without
-// failures writes, and no slot stays taken. (A JobManager restart:
+// failures writes, and no slot stays taken. A JobManager frozen for a while
+// (a stall of its own) restarts nothing. (A JobManager restart:
 // jobmanager-recovery.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, submitFile, untilEnded } from './fixtures/cluster.js';
@@ -36,6 +37,8 @@ describe('a checkpointed job with the exactly-once file sink', () => {
       parallelism: 2,
     });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    // Its sequence source replays from a checkpoint: no vertex is at-most-once.
+    expect(running.vertices.every((v) => v.replayable)).toBe(true);
     await untilCheckpoints(c.client, jobId, 3);
     const victimId = running.subtasks[0]!.taskManager!.id;
     const victim = c.tms.find((t) => t.taskManagerId === victimId)!;
@@ -107,5 +110,34 @@ describe('a checkpointed job with the exactly-once file sink', () => {
     } finally {
       if (!resumed) victim.resume();
     }
+  });
+
+  it('rides out a JobManager frozen past the heartbeat timeout (a stall of its own): no TaskManager lost, no restart', async () => {
+    const count = 30_000;
+    const out = await c.outputDir();
+    const jobId = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
+      args: [out, String(count), '4000', '200'],
+      parallelism: 2,
+    });
+    const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    await untilCheckpoints(c.client, jobId, 2);
+    const ids = liveTaskManagerIds(c);
+    // 1.5 heartbeat timeouts, less than a TaskManager's request timeout (5 s): its heartbeat waits for the answer.
+    c.jm.pause();
+    try {
+      await new Promise((r) => setTimeout(r, 4500));
+    } finally {
+      c.jm.resume();
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await c.client.jobs.get.query({ jobId });
+    expect(after.status).toBe('RUNNING');
+    expect(after.restarts).toBe(0);
+    expect(after.attempt).toBe(running.attempt);
+    for (const id of ids) expect((await c.client.taskManagers.get.query({ id })).status).toBe('OK');
+    const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
+    expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+    expect(job.restarts).toBe(0);
+    expect(sorted(await committedLines(out))).toEqual(sorted(expectedSums(count)));
   });
 });

@@ -50,6 +50,11 @@ export interface DeploymentsOptions {
   replaceTimeoutMs?: number;
   /** Where the slots of a deployment run. @default worker threads of this process */
   launcher?: SlotLauncher;
+  /**
+   * A deployment stopped here (its slots are free): the JobManager should
+   * hear it before the next regular heartbeat, it may be waiting for them.
+   */
+  onStopped?: () => void;
 }
 
 interface Running {
@@ -295,6 +300,7 @@ export class Deployments {
       } finally {
         this.#running.delete(key);
         await reporter.flush();
+        this.#opts.onStopped?.();
       }
     })();
   }

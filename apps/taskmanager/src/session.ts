@@ -28,7 +28,11 @@ export interface ControlSessionOptions {
   logger: Logger;
   /** First retry delay after a failed registration; doubles up to {@link ControlSessionOptions.maxBackoffMs}. @default 200 */
   initialBackoffMs?: number;
-  /** @default 5000 */
+  /**
+   * Longest wait between registration attempts: a restarted JobManager gets
+   * its TaskManagers back within about this long (its jobs recover once they
+   * are back). @default 2000
+   */
   maxBackoffMs?: number;
   /** Time limit of one control call. @default 5000 */
   requestTimeoutMs?: number;
@@ -64,6 +68,8 @@ export class ControlSession {
   #lastOkAt = 0;
   #silenceReported = false;
   #watchdog: NodeJS.Timeout | undefined;
+  /** When the heartbeat now on its way was sent (epoch ms); undefined while none is. */
+  #heartbeatSentAt: number | undefined;
 
   constructor(opts: ControlSessionOptions) {
     this.#opts = opts;
@@ -123,21 +129,37 @@ export class ControlSession {
     this.#wake?.abort();
   }
 
+  /**
+   * Heartbeats now instead of at the next interval (what this TaskManager
+   * runs changed: freed slots reach the JobManager at once). At most one
+   * extra heartbeat is pending at a time.
+   */
+  heartbeatSoon(): void {
+    if (this.#beatNow) return;
+    this.#beatNow = true;
+    this.#wake?.abort();
+  }
+
   #wake: AbortController | undefined;
+  #beatNow = false;
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       const session = this.#session ?? (await this.#register());
       this.#wake = new AbortController();
-      try {
-        await sleep(session.heartbeatIntervalMs, undefined, {
-          signal: AbortSignal.any([signal, this.#wake.signal]),
-        });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        continue;
+      // A heartbeat asked for while registering or heartbeating goes out without waiting.
+      if (!this.#beatNow) {
+        try {
+          await sleep(session.heartbeatIntervalMs, undefined, {
+            signal: AbortSignal.any([signal, this.#wake.signal]),
+          });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          if (!this.#beatNow) continue;
+        }
       }
+      this.#beatNow = false;
       if (this.#session !== session) continue;
       await this.#heartbeat(session);
     }
@@ -147,7 +169,7 @@ export class ControlSession {
     const { client, registration, logger } = this.#opts;
     const signal = this.#stop.signal;
     let backoff = this.#opts.initialBackoffMs ?? 200;
-    const maxBackoff = this.#opts.maxBackoffMs ?? 5000;
+    const maxBackoff = this.#opts.maxBackoffMs ?? 2000;
     for (let attempt = 1; ; attempt++) {
       try {
         const session = await client.taskManagers.register.mutate(
@@ -197,6 +219,7 @@ export class ControlSession {
 
   async #heartbeat(session: RegisterTaskManagerOutput): Promise<void> {
     const { client, health, logger } = this.#opts;
+    this.#heartbeatSentAt = Date.now();
     try {
       const reply = await client.taskManagers.heartbeat.mutate(
         {
@@ -231,6 +254,8 @@ export class ControlSession {
           logger.warn({ code, failures: this.#failedHeartbeats, err: String(err) }, 'Heartbeat failed');
         }
       }
+    } finally {
+      this.#heartbeatSentAt = undefined;
     }
   }
 
@@ -239,14 +264,25 @@ export class ControlSession {
     this.#silenceReported = false;
   }
 
-  /** Checks, about twice per heartbeat interval, whether the JobManager has been silent for its timeout. */
+  /**
+   * Checks, about twice per heartbeat interval, whether the JobManager has
+   * been silent for its timeout. A heartbeat still on its way (younger than
+   * the request timeout) postpones the verdict: the JobManager may only be
+   * slow (a stall of its own), and it does not count its stalls against this
+   * TaskManager either; a JobManager that is gone refuses the connection at
+   * once, and one that does not answer at all lets the request time out.
+   */
   #startWatchdog(session: RegisterTaskManagerOutput): void {
     clearInterval(this.#watchdog);
     const timeoutMs = session.heartbeatTimeoutMs;
+    const requestTimeoutMs = this.#opts.requestTimeoutMs ?? 5000;
     this.#watchdog = setInterval(
       () => {
-        const silentMs = Date.now() - this.#lastOkAt;
+        const now = Date.now();
+        const silentMs = now - this.#lastOkAt;
         if (this.#silenceReported || silentMs < timeoutMs) return;
+        const sentAt = this.#heartbeatSentAt;
+        if (sentAt !== undefined && now - sentAt < requestTimeoutMs) return;
         this.#silenceReported = true;
         this.#opts.logger.warn(
           { silentMs, heartbeatTimeoutMs: timeoutMs },

@@ -87,3 +87,16 @@ export function checkMethods(what: string, value: unknown, methods: readonly str
     );
   }
 }
+
+/**
+ * Display name of a user object for node names: its own `toString`, else its
+ * class name, else `fallback` (e.g. `CountTrigger(5)`, `MyEvictor`, `Trigger`).
+ */
+export function displayNameOf(value: object, fallback: string): string {
+  if (value.toString !== Object.prototype.toString) {
+    const name = (value as { toString(): string }).toString();
+    if (name) return name;
+  }
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== 'Object' ? ctor : fallback;
+}

@@ -140,6 +140,15 @@ describe('union and partitioning', () => {
     expect(shape(graph).edges).toEqual(['1->2 REBALANCE', '1->3 RESCALE', '1->4 FORWARD', '1->5 BROADCAST', '1->7 REBALANCE', '6->7']);
   });
 
+  it('shuffle and global set SHUFFLE and GLOBAL on the next edges', async () => {
+    const graph = await buildStreamGraph((env) => {
+      const s = env.fromSequence(1, 2);
+      s.shuffle().print();
+      s.global().print();
+    });
+    expect(shape(graph).edges).toEqual(['1->2 SHUFFLE', '1->3 GLOBAL']);
+  });
+
   it('union refuses streams of another environment', () => {
     const a = new StreamExecutionEnvironment().fromElements(1);
     const b = new StreamExecutionEnvironment().fromElements(2);

@@ -6,7 +6,7 @@
  * of the wrong record type does not compile.
  */
 import type { InputSpec, NodeInit, Producer } from './builder.js';
-import { checkMethods, checkUserFunction, describeValue } from './check.js';
+import { checkMethods, checkPositiveInt, checkUserFunction, describeValue } from './check.js';
 import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, type AnyMapStateDescriptor } from './connected.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
@@ -22,9 +22,13 @@ import type {
 import { JoinedStreams } from './joins.js';
 import { KeyedStream } from './keyed.js';
 import { Sinks, type Sink } from './sinks.js';
+import type { ConnectorSink } from './connector/sink.js';
+import { checkConnectorDescription } from './connector/check.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { AllWindowedStream } from './windowed.js';
-import { checkAssigner } from './windows/assigners.js';
+import { checkAssigner, GlobalWindows } from './windows/assigners.js';
+import { CountEvictor } from './windows/evictors.js';
+import { CountTrigger, PurgingTrigger } from './windows/triggers.js';
 import type { NodeFunctions, NodeKind, NodeSpec, Partitioning, WindowAssignerSpec } from '@freshet/graph';
 
 /** The message a program gets when it calls `window` on a non-keyed stream. */
@@ -89,6 +93,7 @@ export class DataStream<T> {
     }
     const fns: NodeFunctions = {};
     if (strategy.timestampAssigner) fns.timestampAssigner = strategy.timestampAssigner;
+    if (strategy.generatorSupplier) fns.watermarkGenerator = strategy.generatorSupplier;
     return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, { watermarks: { ...strategy.spec } });
   }
 
@@ -157,6 +162,16 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('RESCALE'));
   }
 
+  /** Sends every record to a uniformly random instance of the next operator (Flink's `shuffle`). */
+  shuffle(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('SHUFFLE'));
+  }
+
+  /** Sends every record to the first instance (subtask 0) of the next operator (Flink's `global`). */
+  global(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('GLOBAL'));
+  }
+
   /** Sends records to the instance of the same index (needs equal parallelism; lets the operators chain). */
   forward(): DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('FORWARD'));
@@ -168,6 +183,17 @@ export class DataStream<T> {
   }
 
   /**
+   * Count windows over the whole (non-keyed) stream, as a single instance
+   * (Flink's `countWindowAll`): see {@link KeyedStream.countWindow}.
+   */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T> {
+    const count = checkPositiveInt('countWindowAll size', size);
+    const global = new AllWindowedStream<T>(this.env, this.producers, GlobalWindows.create());
+    if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
+    return global.evictor(CountEvictor.of(count)).trigger(CountTrigger.of(checkPositiveInt('countWindowAll slide', slide)));
+  }
+
+  /**
    * Not available on a non-keyed stream: key it first (`keyBy(...).window(...)`)
    * or use {@link DataStream.windowAll}. Present so JavaScript programs get a clear error.
    */
@@ -175,6 +201,15 @@ export class DataStream<T> {
     throw new ProgramDefinitionError(
       'window() needs a keyed stream: call keyBy(...) first, or use windowAll(...) for a window over the whole stream',
     );
+  }
+
+  /**
+   * Starts a window coGroup (Flink's `coGroup`): `coGroup(other).where(k1).equalTo(k2).window(assigner).apply(fn)`
+   * calls `fn(first, second, out)` once per key and window with the records of both streams.
+   */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2, 'coGroup'> {
+    this.checkSameEnv('coGroup', other);
+    return new JoinedStreams<T, T2, 'coGroup'>(this.env, this.producers, other.producers, 'coGroup');
   }
 
   /** Starts a window join: `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
@@ -231,14 +266,39 @@ export class DataStream<T> {
     return this.sinkTo(Sinks.discard<T>());
   }
 
-  /** Writes the stream to `sink` (see {@link Sinks}). */
-  sinkTo(sink: Sink<T>): DataStreamSink<T> {
-    const s = sink as Partial<Sink<T>> | null;
+  /**
+   * Writes the stream to `sink`: a built-in one ({@link Sinks}) or a
+   * connector sink of the writer/committer framework (`FileSink`,
+   * `KafkaSink`, `PostgresSink` from `@freshet/connectors`, or your own
+   * {@link ConnectorSink}).
+   */
+  sinkTo<CommT, WriterState>(sink: Sink<T> | ConnectorSink<T, CommT, WriterState>): DataStreamSink<T> {
+    const s = sink as Partial<Sink<T> & ConnectorSink<T, CommT, WriterState>> | null;
+    if (typeof s === 'object' && s !== null && typeof s.createWriter === 'function') {
+      const description = checkConnectorDescription('sinkTo', s.description);
+      const guarantee = s.guarantee;
+      if (guarantee !== 'none' && guarantee !== 'at-least-once' && guarantee !== 'exactly-once') {
+        throw new ProgramDefinitionError(`sinkTo: the sink's guarantee must be 'none', 'at-least-once' or 'exactly-once' (got ${describeValue(guarantee)})`);
+      }
+      const name = typeof s.name === 'string' && s.name !== '' ? s.name : `Sink: ${description.connector}`;
+      const node = this.env.builder.addNode(
+        {
+          kind: 'sink',
+          name,
+          inputs: 1,
+          keyed: false,
+          spec: { sink: { type: 'connector', connector: description.connector, description, guarantee } },
+          fns: { sink },
+        },
+        [{ producers: this.producers }],
+      );
+      return new DataStreamSink<T>(this.env, node.id);
+    }
     if (typeof s !== 'object' || s === null || typeof s.spec !== 'object' || typeof s.name !== 'string') {
-      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() (got ${describeValue(sink)})`);
+      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() or a connector sink (got ${describeValue(sink)})`);
     }
     const node = this.env.builder.addNode(
-      { kind: 'sink', name: sink.name, inputs: 1, keyed: false, spec: { sink: { ...sink.spec } } },
+      { kind: 'sink', name: s.name, inputs: 1, keyed: false, spec: { sink: { ...s.spec } } },
       [{ producers: this.producers }],
     );
     return new DataStreamSink<T>(this.env, node.id);

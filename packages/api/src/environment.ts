@@ -31,6 +31,9 @@ import {
 } from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
 import { validateStreamGraph } from './validate.js';
+import type { Source, SourceSplit } from './connector/source.js';
+import { checkConnectorDescription } from './connector/check.js';
+import type { WatermarkStrategy } from './watermarks.js';
 
 /**
  * Settings that win over what the program sets on its environment (e.g. the
@@ -321,6 +324,56 @@ export class StreamExecutionEnvironment {
     if (options.events !== undefined) spec.events = checkNonNegativeInt('nexmark events', options.events);
     if (options.config !== undefined) spec.config = { ...options.config };
     return this.#source<NexmarkEvent>(spec, 'Source: Nexmark', options.events !== undefined);
+  }
+
+  /**
+   * A stream read from a source of the split framework (Flink's
+   * `env.fromSource`): `FileSource`, `KafkaSource`, a `PostgresSource` from
+   * `@freshet/connectors`, or your own {@link Source}. The watermark
+   * strategy runs per split inside the source (the source's watermark is
+   * the minimum over its active splits, idle splits excluded); use
+   * `WatermarkStrategy.noWatermarks()` for none. Split assignment and read
+   * positions are part of every checkpoint: a restored job resumes every
+   * split exactly where the checkpoint was.
+   */
+  fromSource<T, Split extends SourceSplit = SourceSplit, EnumState = unknown>(
+    source: Source<T, Split, EnumState>,
+    watermarkStrategy: WatermarkStrategy<T>,
+    name: string,
+  ): SingleOutputStreamOperator<T> {
+    const s = source as Partial<Source<T, Split, EnumState>> | null;
+    if (
+      typeof s !== 'object' ||
+      s === null ||
+      typeof s.createReader !== 'function' ||
+      typeof s.createEnumerator !== 'function' ||
+      (s.boundedness !== 'BOUNDED' && s.boundedness !== 'CONTINUOUS_UNBOUNDED')
+    ) {
+      throw new ProgramDefinitionError(
+        `fromSource expects a Source (createEnumerator, createReader, boundedness), such as FileSource or KafkaSource from @freshet/connectors (got ${describeValue(source)})`,
+      );
+    }
+    const w = watermarkStrategy as Partial<WatermarkStrategy<T>> | null;
+    if (typeof w !== 'object' || w === null || typeof w.spec !== 'object') {
+      throw new ProgramDefinitionError(
+        `fromSource expects a WatermarkStrategy as its second argument, e.g. WatermarkStrategy.noWatermarks() (got ${describeValue(watermarkStrategy)})`,
+      );
+    }
+    checkNonEmptyString('fromSource name', name);
+    const description = checkConnectorDescription('fromSource', s.description);
+    const bounded = s.boundedness === 'BOUNDED';
+    const spec: SourceSpec = { type: 'connector', connector: description.connector, description, bounded };
+    const node = this.builder.addNode({
+      kind: 'source',
+      name,
+      inputs: 0,
+      keyed: false,
+      spec: { source: spec, watermarks: { ...w.spec } },
+      fns: w.timestampAssigner ? { source, timestampAssigner: w.timestampAssigner } : { source },
+      bounded,
+      chaining: 'HEAD',
+    });
+    return new SingleOutputStreamOperator<T>(this, [{ nodeId: node.id }], node.id);
   }
 
   #source<T>(

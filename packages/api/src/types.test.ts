@@ -7,8 +7,16 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
+  AsyncDataStream,
+  AsyncRetryStrategies,
+  BoundedOutOfOrdernessWatermarks,
+  CountEvictor,
   defineProgram,
+  DeltaEvictor,
+  IntCounter,
   MapStateDescriptor,
+  RichFilterFunction,
+  RichMapFunction,
   OutputTag,
   Sinks,
   StreamExecutionEnvironment,
@@ -16,7 +24,11 @@ import {
   WatermarkStrategy,
   type Bid,
   type Collector,
+  type Counter,
   type DataStream,
+  type MetricGroup,
+  type ProcessWindowContext,
+  type RuntimeContext,
   type KeyedStream,
   type KeyedValue,
   type NexmarkEvent,
@@ -218,5 +230,154 @@ describe('a program passing the wrong type does not compile', () => {
     w.process({ process: (_key: string, _ctx, _els: readonly number[], _out: Collector<number>) => undefined });
     // @ts-expect-error -- the key of this stream is a string
     w.process({ process: (_key: number, _ctx, _els: readonly Sale[], _out: Collector<number>) => undefined });
+  });
+});
+
+describe('rich functions, metrics and accumulators', () => {
+  class Length extends RichMapFunction<string, number> {
+    private calls!: Counter;
+    override open(ctx: RuntimeContext): void {
+      this.calls = ctx.getMetricGroup().counter('calls');
+      ctx.addAccumulator('chars', new IntCounter());
+    }
+    map(value: string): number {
+      this.calls.inc();
+      this.getRuntimeContext().getAccumulator<number, number>('chars')?.add(value.length);
+      return value.length;
+    }
+  }
+
+  it('rich functions are map functions with their types', () => {
+    const s = env().fromElements('a');
+    expectTypeOf(s.map(new Length())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf<Length['getRuntimeContext']>().returns.toEqualTypeOf<RuntimeContext>();
+    expectTypeOf<RuntimeContext['getMetricGroup']>().returns.toEqualTypeOf<MetricGroup>();
+    expectTypeOf<RuntimeContext['getIntCounter']>().returns.toEqualTypeOf<IntCounter>();
+  });
+
+  it('a misuse does not compile', () => {
+    const numbers = env().fromElements(1, 2);
+    // @ts-expect-error -- Length maps strings, the stream holds numbers
+    numbers.map(new Length());
+    class NotAFilter extends RichFilterFunction<number> {
+      filter(value: number): boolean {
+        return value > 0;
+      }
+    }
+    // @ts-expect-error -- this filter takes numbers, the stream holds strings
+    env().fromElements('a').filter(new NotAFilter());
+    // Type-checked only: a context exists once the job runs.
+    const inOpen = (ctx: RuntimeContext): void => {
+      // @ts-expect-error -- gauges read numbers
+      ctx.getMetricGroup().gauge('g', () => 'text');
+      // @ts-expect-error -- an accumulator is needed
+      ctx.addAccumulator('x', 5);
+    };
+    expectTypeOf(inOpen).parameter(0).toEqualTypeOf<RuntimeContext>();
+  });
+});
+
+describe('count windows, evictors and window aggregations', () => {
+  it('keep the record and key types', () => {
+    const keyed = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop);
+    expectTypeOf(keyed.countWindow(10)).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(keyed.countWindow(10, 5).sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.countWindow(10).max((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.countWindow(10).evictor(CountEvictor.of(3))).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(
+      keyed.countWindow(3).apply((key, window, elements, out: Collector<string>) => {
+        expectTypeOf(key).toEqualTypeOf<string>();
+        expectTypeOf(window.start).toEqualTypeOf<number>();
+        expectTypeOf(elements).toEqualTypeOf<readonly Sale[]>();
+        out.collect(key);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    const all = env().fromCollection<Sale>([]).countWindowAll(5);
+    expectTypeOf(all.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(all.minBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+  });
+
+  it('a misuse does not compile', () => {
+    const w = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop)
+      .countWindow(2);
+    // @ts-expect-error -- 'shop' is not a numeric field
+    w.sum('shop');
+    // @ts-expect-error -- the delta function reads numbers, the window holds sales
+    w.evictor(DeltaEvictor.of(1, (a: number, b: number) => a - b));
+    // @ts-expect-error -- the window function's elements are sales
+    w.apply((_key: string, _w, _els: readonly number[], _out: Collector<number>) => undefined);
+    const inProcess = (ctx: ProcessWindowContext): void => {
+      // @ts-expect-error -- window state needs a state descriptor
+      ctx.windowState().getState('count');
+    };
+    expectTypeOf(inProcess).parameter(0).toEqualTypeOf<ProcessWindowContext>();
+  });
+});
+
+describe('async I/O', () => {
+  it('result types flow from the async function', () => {
+    const sales = env().fromCollection<Sale>([]);
+    expectTypeOf(AsyncDataStream.orderedWait(sales, (s) => Promise.resolve(s.amount), 1000)).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
+    const lookup = { asyncInvoke: (s: Sale) => Promise.resolve({ shop: s.shop, ok: true }), timeout: (s: Sale) => ({ shop: s.shop, ok: false }) };
+    expectTypeOf(AsyncDataStream.unorderedWait(sales, lookup, 1000, 10)).toEqualTypeOf<
+      SingleOutputStreamOperator<{ shop: string; ok: boolean }>
+    >();
+    const retry = AsyncRetryStrategies.fixedDelay(3, 100).ifResult((r: string) => r === '');
+    expectTypeOf(AsyncDataStream.orderedWaitWithRetry(sales, (s) => Promise.resolve(s.shop), 1000, 10, retry)).toEqualTypeOf<
+      SingleOutputStreamOperator<string>
+    >();
+  });
+
+  it('a misuse does not compile', () => {
+    const sales = env().fromCollection<Sale>([]);
+    // @ts-expect-error -- the function must return a Promise
+    AsyncDataStream.orderedWait(sales, (s: Sale) => s.amount, 1000);
+    // @ts-expect-error -- the function takes sales, not numbers
+    AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
+    // @ts-expect-error -- the retry predicate reads strings, the results are numbers
+    AsyncDataStream.orderedWaitWithRetry(sales, (s: Sale) => Promise.resolve(s.amount), 1000, 10, AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === ''));
+  });
+});
+
+describe('watermark generators', () => {
+  it('the generator sees the record type', () => {
+    const s = WatermarkStrategy.forGenerator<Sale>(() => ({
+      onEvent: (sale, ts, out) => {
+        expectTypeOf(sale).toEqualTypeOf<Sale>();
+        out.emitWatermark(ts);
+      },
+      onPeriodicEmit: () => undefined,
+    })).withIdleness(1000);
+    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    // @ts-expect-error -- a generator for numbers cannot watermark a stream of sales
+    env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator<number>(() => new BoundedOutOfOrdernessWatermarks<number>(1)));
+  });
+});
+
+describe('coGroup', () => {
+  it('the function gets both sides with their types', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    const joined = persons
+      .coGroup(bids)
+      .where((p) => p.id)
+      .equalTo((b) => b.bidder)
+      .window(TumblingEventTimeWindows.of(1000));
+    expectTypeOf(
+      joined.apply((ps, bs, out: Collector<number>) => {
+        expectTypeOf(ps).toEqualTypeOf<readonly Person[]>();
+        expectTypeOf(bs).toEqualTypeOf<readonly Bid[]>();
+        out.collect(ps.length + bs.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    // @ts-expect-error -- a join function (pairs) is not a coGroup function (lists)
+    joined.apply((p: Person, b: Bid) => p.id + b.price);
   });
 });

@@ -31,3 +31,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** Prints a job's accumulators (name: merged value), if it has any. */
+export function printAccumulators(accumulators: Readonly<Record<string, unknown>>): void {
+  const names = Object.keys(accumulators).sort();
+  if (names.length === 0) return;
+  process.stdout.write('\naccumulators:\n');
+  for (const name of names) process.stdout.write(`  ${name}: ${JSON.stringify(accumulators[name])}\n`);
+}

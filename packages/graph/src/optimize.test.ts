@@ -173,18 +173,33 @@ describe('optimize: chaining rules', () => {
     expect(chains(line({ maxParallelism: 64 }))).toEqual([[1], [2], [3]]);
   });
 
-  it('ends the chain at a fan-out (chains are linear)', () => {
+  it('chains a fan-out with every chainable consumer (chains are trees)', () => {
     const g = new G();
     const s = g.node('source', 'S');
     const a = g.node('map', 'A');
     const b = g.node('map', 'B');
-    g.edge(s, a).edge(s, b);
+    const c = g.node('sink', 'C');
+    const d = g.node('sink', 'D', { parallelism: 1 });
+    g.edge(s, a).edge(s, b).edge(a, c).edge(b, d);
     const job = optimize(g.graph, 'h');
-    expect(job.vertices.map((v) => v.name)).toEqual(['S', 'A', 'B']);
-    expect(job.edges.map((e) => [e.id, e.partitioning])).toEqual([
-      ['e1-2', 'FORWARD'],
-      ['e1-3', 'FORWARD'],
+    // D has another parallelism: it starts a vertex of its own, fed by B inside the chain.
+    expect(job.vertices.map((v) => [v.name, v.operators.map((o) => o.nodeId)])).toEqual([
+      ['S -> (A -> C, B)', [1, 2, 4, 3]],
+      ['D', [5]],
     ]);
+    expect(job.edges.map((e) => [e.id, e.sourceNodeId, e.partitioning])).toEqual([['e3-5', 3, 'REBALANCE']]);
+  });
+
+  it('does not chain where two branches meet again (a chained operator has one input)', () => {
+    const g = new G();
+    const s = g.node('source', 'S');
+    const a = g.node('map', 'A');
+    const b = g.node('map', 'B');
+    const u = g.node('sink', 'U');
+    g.edge(s, a).edge(s, b).edge(a, u).edge(b, u);
+    const job = optimize(g.graph, 'h');
+    expect(job.vertices.map((v) => v.name)).toEqual(['S -> (A, B)', 'U']);
+    expect(job.edges.map((e) => e.id)).toEqual(['e2-4', 'e3-4']);
   });
 });
 

@@ -167,32 +167,46 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       group.get(a.id) === group.get(b.id) &&
       b.chaining === 'ALWAYS' &&
       a.chaining !== 'NEVER' &&
-      e.edge.sideOutput === undefined &&
-      outputs.get(a.id)!.filter((o) => o.edge.sideOutput === undefined).length === 1
+      e.edge.sideOutput === undefined
     );
   };
 
-  // Build chains from heads in topological order.
+  // Build chains from heads in topological order. A chain is a tree: an
+  // operator chains with every chainable consumer (a chained operator has
+  // exactly one input, so no two branches meet). Members are listed in
+  // depth-first preorder, so an operator comes before everything it feeds.
   const vertexOf = new Map<number, string>();
   const vertices: JobVertex[] = [];
   const chained = new Set<ResolvedEdge>();
   for (const head of order) {
     if (vertexOf.has(head.id)) continue;
     const id = `v${head.id}`;
-    const chain: Node[] = [head];
-    vertexOf.set(head.id, id);
-    for (;;) {
-      const last = chain[chain.length - 1]!;
-      const next = outputs.get(last.id)!.find((e) => e.edge.sideOutput === undefined && chainable(e));
-      if (!next) break;
-      const target = nodes.get(next.edge.target)!;
-      chained.add(next);
-      chain.push(target);
-      vertexOf.set(target.id, id);
-    }
+    const chain: Node[] = [];
+    const children = new Map<number, Node[]>();
+    const visit = (n: Node): void => {
+      chain.push(n);
+      vertexOf.set(n.id, id);
+      const kids: Node[] = [];
+      for (const e of outputs.get(n.id)!) {
+        if (!chainable(e)) continue;
+        const target = nodes.get(e.edge.target)!;
+        chained.add(e);
+        kids.push(target);
+        visit(target);
+      }
+      children.set(n.id, kids);
+    };
+    visit(head);
+    // Flink's way of naming a branching chain: `Source -> (Map -> Sink, Filter)`.
+    const nameOf = (n: Node): string => {
+      const kids = children.get(n.id)!;
+      if (kids.length === 0) return n.name;
+      if (kids.length === 1) return `${n.name} -> ${nameOf(kids[0]!)}`;
+      return `${n.name} -> (${kids.map(nameOf).join(', ')})`;
+    };
     vertices.push({
       id,
-      name: chain.map((n) => n.name).join(' -> '),
+      name: nameOf(head),
       parallelism: parallelism(head),
       maxParallelism: maxParallelism(head),
       slotSharingGroup: group.get(head.id)!,

@@ -8,6 +8,7 @@
  */
 export {
   API_SHIM_SOURCE,
+  CONNECTORS_SHIM_SOURCE,
   computePlanHash,
   loadStreamGraph,
   PlanMismatchError,
@@ -50,6 +51,14 @@ export {
 } from './isolation/isolation.js';
 export { processTree, rssBytes, treeRssBytes } from './isolation/process-tree.js';
 export type { SubtaskMetrics } from './task/metrics.js';
+export type { UserMetricSample } from './metrics/user-metrics.js';
+export { mergeAccumulators, type AccumulatorResult, type MergedAccumulators } from './metrics/accumulators.js';
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  renderPrometheus,
+  type PrometheusNames,
+  type PrometheusSubtaskSample,
+} from './metrics/prometheus.js';
 export type { TaskSettings } from './task/stream-task.js';
 
 // Fault tolerance: the pieces the JobManager and the local mini-cluster share.

@@ -13,6 +13,7 @@ import {
   spliceSettingsTables,
   TASKMANAGER_SETTINGS,
   type AnySetting,
+  type ProcessSettings,
 } from './index.js';
 
 const DEMO = defineSettings({
@@ -114,7 +115,8 @@ Options:
   });
 
   it('covers every JobManager and TaskManager setting', () => {
-    for (const declared of [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS]) {
+    const processes: ProcessSettings[] = [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS];
+    for (const declared of processes) {
       const help = formatHelp(declared);
       const settings: readonly AnySetting[] = Object.values(declared.settings);
       for (const s of settings) {

@@ -132,6 +132,11 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .intType(0, 86_400_000)
       .defaultValue(60_000)
       .withDescription('a user function that has not returned for this long fails its job, naming the operator; 0 turns the watchdog off'),
+    metricsPort: key('--metrics-port <port>')
+      .env('FRESHET_TASKMANAGER_METRICS_PORT')
+      .intType(0, 65535)
+      .noDefaultValue('no metrics endpoint')
+      .withDescription('port of the Prometheus endpoint GET /metrics on --host, 0 picks a free one'),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

@@ -194,4 +194,19 @@ describe('ClusterRegistry', () => {
     expect((await registry.overview()).slots.total).toBe(0);
     await expect(registry.get('missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it("does not count time the JobManager could not read heartbeats as a TaskManager's silence", async () => {
+    const { registry, store, advance } = setup();
+    const s = await registry.register({ host: 'h', dataPort: 9, slots: 1 });
+    // The JobManager was held up for 1.2 s of the last 1.4 s: the TaskManager was silent 0.2 s.
+    advance(1400);
+    await registry.checkLiveness(1200);
+    expect(store.rows.get(s.taskManagerId)!.status).toBe('OK');
+    advance(300);
+    await registry.checkLiveness();
+    expect(store.rows.get(s.taskManagerId)!.status).toBe('LATE');
+    advance(500);
+    await registry.checkLiveness();
+    expect(store.rows.get(s.taskManagerId)!.status).toBe('LOST');
+  });
 });

@@ -267,12 +267,18 @@ export class ClusterRegistry {
    * Moves silent TaskManagers to LATE (half the timeout) or LOST (the whole
    * timeout), persists the change and notifies subscribers. A LOST TaskManager's
    * session ends: its next heartbeat is told to register again.
+   *
+   * `blindMs` is time since the previous check during which this process
+   * could not take heartbeats (its event loop was held up: a pause, a long
+   * synchronous stretch of the embedded database): it does not count as the
+   * TaskManagers' silence, whose heartbeats may be waiting unread.
    */
-  async checkLiveness(): Promise<void> {
+  async checkLiveness(blindMs = 0): Promise<void> {
     const { heartbeatTimeoutMs, store, logger } = this.#opts;
     const nowMs = this.#now();
     let changed = false;
     for (const [id, live] of [...this.#live]) {
+      if (blindMs > 0) live.lastSeenMs = Math.min(nowMs, live.lastSeenMs + blindMs);
       const silentMs = nowMs - live.lastSeenMs;
       let next: TaskManagerStatus = live.status;
       if (silentMs >= heartbeatTimeoutMs) next = 'LOST';

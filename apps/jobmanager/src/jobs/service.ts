@@ -379,11 +379,22 @@ export class JobService {
     return { accepted };
   }
 
+  /**
+   * Whether collected records come from the TaskManager that runs their
+   * collect sink in the job's current attempt (a stale attempt's records, or
+   * another TaskManager's, are not the job's output). The caller checked the
+   * session.
+   */
+  collectsFrom(input: { jobId: string; collectId: string; attempt: number; taskManagerId: string }): boolean {
+    const job = this.#scheduler.job(input.jobId);
+    return job !== undefined && runsCollector(job.graph, input.collectId, input.attempt, input.taskManagerId);
+  }
+
   /** `executions.reportCollected`: keeps the first records of each collect sink. */
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    if (job === undefined || !runsCollector(job.graph, input.collectId, input.attempt, input.taskManagerId))
+    if (job === undefined || !this.collectsFrom(input))
       return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
@@ -552,7 +563,7 @@ export class JobService {
     }
   }
 
-  /** Once a second: metrics history points and the cluster throughput. */
+  /** Once a second: metrics history points and the cluster throughput (records the sources emitted). */
   #tick(): void {
     const { metrics } = this.#o;
     let throughput = 0;
@@ -563,8 +574,11 @@ export class JobService {
         job.id,
         job.graph.jobGraph.vertices.map((v) => v.id),
       );
+      // What a source read is what it emitted, once per record: its out-rate
+      // counts a record once per outgoing exchange (twice for a fan-out), and
+      // nothing for a source chained into its sink.
       for (const v of job.graph.jobGraph.vertices)
-        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsOutPerSec;
+        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsInPerSec;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {

@@ -21,6 +21,7 @@ import {
   type RuntimeMode,
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
+import type { AccumulatorResult } from '@freshet/runtime';
 import { archivedMetrics, type MetricsSnapshot, type MetricsStore, type SubtaskMetrics, type VertexMetrics } from './metrics.js';
 import { notFound, slotsNeeded } from './service.js';
 
@@ -73,6 +74,11 @@ export interface JobVertexView {
   operators: JobGraph['vertices'][number]['operators'];
   isSource: boolean;
   bounded: boolean;
+  /**
+   * False for a vertex whose source cannot read its records again after a
+   * restore (a socket): the job is at-most-once for that source's records.
+   */
+  replayable: boolean;
   /** Subtasks per state. */
   tasks: Record<ExecutionState, number>;
   metrics: VertexMetrics;
@@ -145,6 +151,11 @@ export interface JobDetails extends JobSummary {
   /** Oldest first; at most the last {@link EVENT_LIMIT}. */
   events: JobEventView[];
   exceptions: JobExceptionView[];
+  /**
+   * The job's accumulators merged across subtasks by name (live while it
+   * runs, final once it ended; held in memory, so empty after a JobManager restart).
+   */
+  accumulators: Record<string, AccumulatorResult>;
   configuration: {
     parallelism: number;
     maxParallelism: number;
@@ -323,6 +334,7 @@ export async function getJob(
         operators: g?.operators ?? (v.operators as JobVertexView['operators']),
         isSource: g?.isSource ?? false,
         bounded: g?.bounded ?? false,
+        replayable: g?.replayable ?? true,
         tasks: vertexTasks.get(v.vertexId) ?? zeroCounts(),
         metrics: metrics.vertex(jobId, v.vertexId),
       };
@@ -362,6 +374,7 @@ export async function getJob(
     maxParallelism: job.maxParallelism,
     runtimeMode: job.runtimeMode,
     arguments: job.arguments,
+    accumulators: metrics.accumulators(jobId),
     planHash: job.planHash,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,

@@ -56,6 +56,8 @@ export interface SlotDeployment {
   createOperator?: OperatorFactory;
   settings?: Partial<TaskSettings>;
   attempt?: number;
+  /** Id of the job (user functions see it in their runtime context). @default '' */
+  jobId?: string;
   /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
   restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
   checkpointing?: TaskCheckpointing;
@@ -136,6 +138,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         vertex,
         subtaskIndex: s,
         attempt: d.attempt ?? 0,
+        jobId: d.jobId ?? '',
         chain,
         chainEdges,
         inputs,

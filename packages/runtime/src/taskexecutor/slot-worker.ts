@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       ...(watch === undefined ? {} : { onSlice: sliceMarker(watch) }),
     },
     attempt: data.attempt ?? 0,
+    jobId: data.jobId ?? '',
     checkpointing: {
       mode: data.jobGraph.checkpointing?.mode ?? 'EXACTLY_ONCE',
       finalCheckpoint: data.finalCheckpoints === true,

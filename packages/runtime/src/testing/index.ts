@@ -17,5 +17,7 @@ export {
 } from './harness.js';
 export { buildGraph, fixtureJob, jobGraphOf, makeGraph, makeNode, type FixtureParams } from './fixture-graphs.js';
 export { createOperator } from '../operators/create.js';
+export { ConnectorSourceOperator } from '../io/connector/source-operator.js';
+export { ConnectorSinkOperator } from '../io/connector/sink-operator.js';
 export { keyGroupRange } from '../keygroups.js';
 export type { OperatorContext, Output, StreamOperator } from '../operator.js';
