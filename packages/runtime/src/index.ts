@@ -6,7 +6,13 @@
  * its TCP data plane (TaskManager), and how tasks report failures and
  * metrics. Operator test tooling is on `@freshet/runtime/testing`.
  */
-export { API_SHIM_SOURCE, CONNECTORS_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
+export {
+  API_SHIM_SOURCE,
+  CONNECTORS_SHIM_SOURCE,
+  computePlanHash,
+  loadStreamGraph,
+  type ProgramSpec,
+} from './program/index.js';
 export {
   runLocalJob,
   type LocalCheckpointStats,
@@ -33,7 +39,11 @@ export {
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { UserMetricSample } from './metrics/user-metrics.js';
-export { mergeAccumulators, type AccumulatorResult, type MergedAccumulators } from './metrics/accumulators.js';
+export {
+  mergeAccumulators,
+  type AccumulatorResult,
+  type MergedAccumulators,
+} from './metrics/accumulators.js';
 export {
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,

@@ -159,9 +159,11 @@ export class JobService {
       onEnded: (job) => {
         // Late reports (the last metrics, collected records) still land; then the job leaves memory.
         job.evictTimer = this.#clock.setTimeout(() => {
-          void this.#scheduler.serial(() => this.#evict(job)).catch((err: unknown) => {
-            options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
-          });
+          void this.#scheduler
+            .serial(() => this.#evict(job))
+            .catch((err: unknown) => {
+              options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+            });
         }, options.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
       },
     });
@@ -389,8 +391,9 @@ export class JobService {
     return (
       job?.graph
         .vertices()
-        .some((v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId) ===
-      true
+        .some(
+          (v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId,
+        ) === true
     );
   }
 
