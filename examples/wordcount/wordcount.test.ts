@@ -72,7 +72,11 @@ describe('WordCount', () => {
     await runProgram(program, ['--input', file, '--output', out], 2, 'batch');
     const written = readdirSync(out)
       .filter((f) => f.endsWith('.jsonl'))
-      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== ''))
+      .flatMap((f) =>
+        readFileSync(join(out, f), 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      )
       .map((l) => JSON.parse(l) as { word: string; count: number });
     expect(written).toHaveLength(expectedCounts().size);
     expect(new Map(written.map((r) => [r.word, r.count]))).toEqual(expectedCounts());

@@ -142,7 +142,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const tms: TaskManagerProcess[] = [];
     const addTaskManager = async (): Promise<TaskManagerProcess> => {
       // The job's file sink writes there: the only host directory its sandbox may write.
-      const tm = await group.startTaskManager({ jobManagerUrl: jm.url, slots: 1, args: ['--task-files', output] });
+      const tm = await group.startTaskManager({
+        jobManagerUrl: jm.url,
+        slots: 1,
+        args: ['--task-files', output],
+      });
       tms.push(tm);
       return tm;
     };

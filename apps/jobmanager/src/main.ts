@@ -193,7 +193,9 @@ export async function startJobManager(
 async function readTls(config: JobManagerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   if (config.tlsCert === undefined && config.tlsKey === undefined) return undefined;
   if (config.tlsCert === undefined || config.tlsKey === undefined) {
-    throw new ConfigError('Invalid configuration: --tls-cert and --tls-key go together (give both, or neither)');
+    throw new ConfigError(
+      'Invalid configuration: --tls-cert and --tls-key go together (give both, or neither)',
+    );
   }
   const read = (path: string, what: string): Promise<Buffer> =>
     readFile(path).catch((err: unknown) => {

@@ -36,7 +36,11 @@ export function listProcedures(): ProcedureInfo[] {
     string,
     { _def: { type: ProcedureInfo['type']; meta?: ProcedureMeta } }
   >;
-  return Object.entries(procedures).map(([path, p]) => ({ path, type: p._def.type, access: p._def.meta?.access }));
+  return Object.entries(procedures).map(([path, p]) => ({
+    path,
+    type: p._def.type,
+    access: p._def.meta?.access,
+  }));
 }
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */

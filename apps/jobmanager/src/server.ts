@@ -95,7 +95,8 @@ async function serveCheckpointState(
   if (taskManagerId === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
-      error: 'Checkpoint state is for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
+      error:
+        'Checkpoint state is for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
     });
     req.resume();
     return;
@@ -121,7 +122,10 @@ async function serveCheckpointState(
       sendJson(res, 404, { error: 'Final states are read through the checkpoint that holds them' });
       return;
     }
-    const bytes = await services.jobs.readCheckpointState(taskManagerId, { ...target, checkpointId: target.checkpointId });
+    const bytes = await services.jobs.readCheckpointState(taskManagerId, {
+      ...target,
+      checkpointId: target.checkpointId,
+    });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
     res.end(bytes);
   } catch (err) {
@@ -249,7 +253,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
           `tRPC procedure failed (error id ${answer.errorId})`,
         );
       } else {
-        logger.debug({ code: answer.error.code, path, message: answer.error.message }, 'tRPC request rejected');
+        logger.debug(
+          { code: answer.error.code, path, message: answer.error.message },
+          'tRPC request rejected',
+        );
       }
     },
   });
@@ -276,7 +283,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     } else if (path.startsWith('/trpc/')) {
       if (
         path === '/trpc/artifacts.upload' &&
-        (rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize) || rejectBusyUpload(req, res, opts.services))
+        (rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize) ||
+          rejectBusyUpload(req, res, opts.services))
       )
         return;
       trpc(req, res);
@@ -297,7 +305,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   };
   const server: Server =
-    opts.tls === undefined ? createServer(handle) : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
+    opts.tls === undefined
+      ? createServer(handle)
+      : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -69,7 +69,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await group.dispose();
-  await new Promise<void>((r) => listener.close(() => { r(); }));
+  await new Promise<void>((r) =>
+    listener.close(() => {
+      r();
+    }),
+  );
 });
 
 async function submit(program: string, args: string[]): Promise<string> {

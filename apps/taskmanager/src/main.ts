@@ -77,7 +77,12 @@ export async function startTaskManager(
   const metricsEndpoint =
     config.metricsPort === undefined
       ? undefined
-      : await startMetricsEndpoint({ host: config.host, port: config.metricsPort, samples: () => reporter.latestSamples(), logger });
+      : await startMetricsEndpoint({
+          host: config.host,
+          port: config.metricsPort,
+          samples: () => reporter.latestSamples(),
+          logger,
+        });
   if (metricsEndpoint !== undefined) {
     logger.info(
       { metricsPort: metricsEndpoint.port },

@@ -44,7 +44,8 @@ function accumulatorSamples(
 ): Record<string, AccumulatorValueSample> {
   const out: Record<string, AccumulatorValueSample> = {};
   for (const [name, v] of Object.entries(values)) {
-    out[name] = (v.kind === 'min' || v.kind === 'max') && !Number.isFinite(v.value) ? { kind: v.kind, value: null } : v;
+    out[name] =
+      (v.kind === 'min' || v.kind === 'max') && !Number.isFinite(v.value) ? { kind: v.kind, value: null } : v;
   }
   return out;
 }

@@ -7,7 +7,12 @@
  */
 import type { InputSpec, NodeInit, Producer } from './builder.js';
 import { checkMethods, checkPositiveInt, checkUserFunction, describeValue } from './check.js';
-import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, type AnyMapStateDescriptor } from './connected.js';
+import {
+  BroadcastConnectedStream,
+  BroadcastStream,
+  ConnectedStreams,
+  type AnyMapStateDescriptor,
+} from './connected.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
 import type {
@@ -94,7 +99,9 @@ export class DataStream<T> {
     const fns: NodeFunctions = {};
     if (strategy.timestampAssigner) fns.timestampAssigner = strategy.timestampAssigner;
     if (strategy.generatorSupplier) fns.watermarkGenerator = strategy.generatorSupplier;
-    return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, { watermarks: { ...strategy.spec } });
+    return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, {
+      watermarks: { ...strategy.spec },
+    });
   }
 
   /**
@@ -104,7 +111,9 @@ export class DataStream<T> {
    */
   keyBy<K extends Key>(selector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof selector !== 'function') {
-      throw new ProgramDefinitionError(`keyBy expects a function returning a string or number (got ${describeValue(selector)})`);
+      throw new ProgramDefinitionError(
+        `keyBy expects a function returning a string or number (got ${describeValue(selector)})`,
+      );
     }
     return new KeyedStream<T, K>(this.env, this.producers, selector);
   }
@@ -123,7 +132,9 @@ export class DataStream<T> {
   connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
   /** Connects with another stream for a two-input operator (co-map, co-flatMap, co-process). */
   connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
-  connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
+  connect<T2>(
+    other: DataStream<T2> | BroadcastStream<T2>,
+  ): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
     if (other instanceof BroadcastStream) {
       this.checkSameEnv('connect', other);
       return new BroadcastConnectedStream<T, T2>(this.env, this.producers, other);
@@ -145,7 +156,9 @@ export class DataStream<T> {
         throw new ProgramDefinitionError(`broadcast expects MapStateDescriptors (got ${describeValue(d)})`);
       }
       if (names.has(d.name)) {
-        throw new ProgramDefinitionError(`broadcast got two state descriptors named '${d.name}': give each broadcast state its own name`);
+        throw new ProgramDefinitionError(
+          `broadcast got two state descriptors named '${d.name}': give each broadcast state its own name`,
+        );
       }
       names.add(d.name);
     }
@@ -190,7 +203,9 @@ export class DataStream<T> {
     const count = checkPositiveInt('countWindowAll size', size);
     const global = new AllWindowedStream<T>(this.env, this.producers, GlobalWindows.create());
     if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
-    return global.evictor(CountEvictor.of(count)).trigger(CountTrigger.of(checkPositiveInt('countWindowAll slide', slide)));
+    return global
+      .evictor(CountEvictor.of(count))
+      .trigger(CountTrigger.of(checkPositiveInt('countWindowAll slide', slide)));
   }
 
   /**
@@ -278,7 +293,9 @@ export class DataStream<T> {
       const description = checkConnectorDescription('sinkTo', s.description);
       const guarantee = s.guarantee;
       if (guarantee !== 'none' && guarantee !== 'at-least-once' && guarantee !== 'exactly-once') {
-        throw new ProgramDefinitionError(`sinkTo: the sink's guarantee must be 'none', 'at-least-once' or 'exactly-once' (got ${describeValue(guarantee)})`);
+        throw new ProgramDefinitionError(
+          `sinkTo: the sink's guarantee must be 'none', 'at-least-once' or 'exactly-once' (got ${describeValue(guarantee)})`,
+        );
       }
       const name = typeof s.name === 'string' && s.name !== '' ? s.name : `Sink: ${description.connector}`;
       const node = this.env.builder.addNode(
@@ -295,7 +312,9 @@ export class DataStream<T> {
       return new DataStreamSink<T>(this.env, node.id);
     }
     if (typeof s !== 'object' || s === null || typeof s.spec !== 'object' || typeof s.name !== 'string') {
-      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() or a connector sink (got ${describeValue(sink)})`);
+      throw new ProgramDefinitionError(
+        `sinkTo expects a sink such as Sinks.print() or a connector sink (got ${describeValue(sink)})`,
+      );
     }
     const node = this.env.builder.addNode(
       { kind: 'sink', name: s.name, inputs: 1, keyed: false, spec: { sink: { ...s.spec } } },
@@ -312,7 +331,9 @@ export class DataStream<T> {
       throw new ProgramDefinitionError(`${what} expects a stream (got ${describeValue(other)})`);
     }
     if (other.env !== this.env) {
-      throw new ProgramDefinitionError(`${what} expects streams of the same environment: use the env the program was given for every source`);
+      throw new ProgramDefinitionError(
+        `${what} expects streams of the same environment: use the env the program was given for every source`,
+      );
     }
   }
 
@@ -320,8 +341,15 @@ export class DataStream<T> {
     return this.producers.map((p) => ({ ...p, partitioning }));
   }
 
-  #oneInput<R>(kind: NodeKind, name: string, fns: NodeFunctions, spec: NodeSpec = {}): SingleOutputStreamOperator<R> {
-    return addOperator<R>(this.env, { kind, name, inputs: 1, keyed: false, spec, fns }, [{ producers: this.producers }]);
+  #oneInput<R>(
+    kind: NodeKind,
+    name: string,
+    fns: NodeFunctions,
+    spec: NodeSpec = {},
+  ): SingleOutputStreamOperator<R> {
+    return addOperator<R>(this.env, { kind, name, inputs: 1, keyed: false, spec, fns }, [
+      { producers: this.producers },
+    ]);
   }
 }
 

@@ -8,7 +8,13 @@
  * method (and optional `open`/`close` lifecycle hooks, see {@link RichFunction}).
  */
 
-import type { Accumulator, DoubleCounter, HistogramAccumulator, IntCounter, LongCounter } from './accumulators.js';
+import type {
+  Accumulator,
+  DoubleCounter,
+  HistogramAccumulator,
+  IntCounter,
+  LongCounter,
+} from './accumulators.js';
 import type { MetricGroup } from './metrics.js';
 
 /** Marker type for timestamps: epoch milliseconds. */
@@ -101,7 +107,9 @@ export interface RuntimeContext extends TaskInfo, JobInfo {
   /** Keyed reducing state; only on keyed streams. */
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   /** Keyed aggregating state; only on keyed streams. */
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
 }
 
 /**
@@ -282,7 +290,9 @@ export interface KeyedStateStore {
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
   getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
 }
 
 /** Context of a {@link ProcessWindowFunction} call. */
@@ -320,11 +330,17 @@ export interface ProcessAllWindowFunction<IN, OUT> extends RichFunction {
  */
 export type WindowFunction<IN, OUT, K extends Key> =
   | ((key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
-  | (RichFunction & { apply(key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void; call?: never });
+  | (RichFunction & {
+      apply(key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void;
+      call?: never;
+    });
 /** Window function of a non-keyed window (`apply(fn)` on an all-windowed stream); see {@link WindowFunction}. */
 export type AllWindowFunction<IN, OUT> =
   | ((window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
-  | (RichFunction & { apply(window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void; call?: never });
+  | (RichFunction & {
+      apply(window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void;
+      call?: never;
+    });
 
 /** An element of a window with its timestamp, as evictors see it (Flink's TimestampedValue). */
 export interface TimestampedValue<T> {

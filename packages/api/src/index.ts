@@ -4,7 +4,16 @@
  * points (`buildStreamGraph`, `validateStreamGraph`) are on `@freshet/api/internal`.
  */
 export * from './functions.js';
-export type { Counter, Gauge, Meter, Histogram, HistogramStatistics, MetricGroup, MeterOptions, HistogramOptions } from './metrics.js';
+export type {
+  Counter,
+  Gauge,
+  Meter,
+  Histogram,
+  HistogramStatistics,
+  MetricGroup,
+  MeterOptions,
+  HistogramOptions,
+} from './metrics.js';
 export {
   SumAccumulator,
   IntCounter,
@@ -38,7 +47,12 @@ export {
   type NexmarkSourceOptions,
   type RateOptions,
 } from './environment.js';
-export { DataStream, SingleOutputStreamOperator, DataStreamSink, type WindowNeedsKeyBy } from './datastream.js';
+export {
+  DataStream,
+  SingleOutputStreamOperator,
+  DataStreamSink,
+  type WindowNeedsKeyBy,
+} from './datastream.js';
 export { KeyedStream, type KeyedValue, type NumericField } from './keyed.js';
 export { WindowedStream, AllWindowedStream, type WindowSettings } from './windowed.js';
 export {

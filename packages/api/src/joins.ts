@@ -12,7 +12,15 @@ import { checkFinite, checkFunction, checkMethods, checkUserFunction } from './c
 import { addOperator, type SingleOutputStreamOperator } from './datastream.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
-import type { CoGroupFunction, JoinFunction, Key, KeySelector, Millis, ProcessJoinFunction, Trigger } from './functions.js';
+import type {
+  CoGroupFunction,
+  JoinFunction,
+  Key,
+  KeySelector,
+  Millis,
+  ProcessJoinFunction,
+  Trigger,
+} from './functions.js';
 import type { WindowAssignerSpec } from '@freshet/graph';
 import type { KeyedStream } from './keyed.js';
 import { checkAssigner, describeAssigner } from './windows/assigners.js';
@@ -109,7 +117,11 @@ export class WindowedJoin<T1, T2, K extends Key, M extends TwoStreamWindowKind =
    * @default 0
    */
   allowedLateness(ms: Millis): WindowedJoin<T1, T2, K, M> {
-    return new WindowedJoin<T1, T2, K, M>(this.join, this.assigner, withAllowedLateness(this.assigner, this.settings, ms));
+    return new WindowedJoin<T1, T2, K, M>(
+      this.join,
+      this.assigner,
+      withAllowedLateness(this.assigner, this.settings, ms),
+    );
   }
 
   /**
@@ -174,7 +186,12 @@ export class IntervalJoin<T1, T2, K extends Key> {
     if (lowerMs > upperMs) {
       throw new ProgramDefinitionError(`between expects lowerMs <= upperMs (got ${lowerMs}, ${upperMs})`);
     }
-    return new IntervalJoined<T1, T2, K>(this, { lowerMs, upperMs, lowerInclusive: true, upperInclusive: true });
+    return new IntervalJoined<T1, T2, K>(this, {
+      lowerMs,
+      upperMs,
+      lowerInclusive: true,
+      upperInclusive: true,
+    });
   }
 }
 

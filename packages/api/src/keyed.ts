@@ -74,7 +74,9 @@ export class KeyedStream<T, K extends Key> {
   sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling sum of `selector(record)` per key, as `{ key, value }`. */
   sum(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  sum(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('sum', by);
   }
 
@@ -82,7 +84,9 @@ export class KeyedStream<T, K extends Key> {
   min(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling minimum of `selector(record)` per key, as `{ key, value }`. */
   min(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  min(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('min', by);
   }
 
@@ -90,7 +94,9 @@ export class KeyedStream<T, K extends Key> {
   max(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling maximum of `selector(record)` per key, as `{ key, value }`. */
   max(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  max(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('max', by);
   }
 
@@ -132,7 +138,9 @@ export class KeyedStream<T, K extends Key> {
     const count = checkPositiveInt('countWindow size', size);
     const global = new WindowedStream<T, K>(this, GlobalWindows.create());
     if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
-    return global.evictor(CountEvictor.of(count)).trigger(CountTrigger.of(checkPositiveInt('countWindow slide', slide)));
+    return global
+      .evictor(CountEvictor.of(count))
+      .trigger(CountTrigger.of(checkPositiveInt('countWindow slide', slide)));
   }
 
   /** Joins with another keyed stream on equal keys and timestamps within an interval: `.between(lower, upper).process(fn)`. */
@@ -145,7 +153,9 @@ export class KeyedStream<T, K extends Key> {
   connect<T2>(other: BroadcastStream<T2>): KeyedBroadcastConnectedStream<T, T2, K>;
   /** Connects with another stream keyed the same way: process with a KeyedCoProcessFunction. */
   connect<T2>(other: KeyedStream<T2, K>): KeyedConnectedStreams<T, T2, K>;
-  connect<T2>(other: KeyedStream<T2, K> | BroadcastStream<T2>): KeyedConnectedStreams<T, T2, K> | KeyedBroadcastConnectedStream<T, T2, K> {
+  connect<T2>(
+    other: KeyedStream<T2, K> | BroadcastStream<T2>,
+  ): KeyedConnectedStreams<T, T2, K> | KeyedBroadcastConnectedStream<T, T2, K> {
     if (other instanceof BroadcastStream) {
       if (other.env !== this.env) throw sameEnvError('connect');
       return new KeyedBroadcastConnectedStream<T, T2, K>(this, other);
@@ -161,12 +171,20 @@ export class KeyedStream<T, K extends Key> {
 
   #checkKeyed(what: string, other: unknown): void {
     if (!(other instanceof KeyedStream)) {
-      throw new ProgramDefinitionError(`${what} expects a KeyedStream (call keyBy on the other stream first; got ${describeValue(other)})`);
+      throw new ProgramDefinitionError(
+        `${what} expects a KeyedStream (call keyBy on the other stream first; got ${describeValue(other)})`,
+      );
     }
     if (other.env !== this.env) throw sameEnvError(what);
   }
 
-  #keyed<R>(kind: NodeKind, name: string, fns: NodeFunctions, spec: NodeSpec = {}, init: Partial<NodeInit> = {}): SingleOutputStreamOperator<R> {
+  #keyed<R>(
+    kind: NodeKind,
+    name: string,
+    fns: NodeFunctions,
+    spec: NodeSpec = {},
+    init: Partial<NodeInit> = {},
+  ): SingleOutputStreamOperator<R> {
     return addOperator<R>(
       this.env,
       { kind, name, inputs: 1, keyed: true, spec, fns: { ...fns, key: this.keySelector }, ...init },
@@ -180,13 +198,22 @@ export class KeyedStream<T, K extends Key> {
   ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     const checked = checkFieldOrSelector<T>(what, by);
     if (typeof checked === 'string') {
-      return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce: fieldReducer<T>(checked, COMBINERS[what]) }, { field: checked });
+      return this.#keyed<T>(
+        'reduce',
+        'Keyed Aggregation',
+        { reduce: fieldReducer<T>(checked, COMBINERS[what]) },
+        { field: checked },
+      );
     }
     const aggregate = keyedSelectorAggregate(this.keySelector, checked, COMBINERS[what]);
     return this.#keyed<KeyedValue<K, number>>('aggregate', 'Keyed Aggregation', { aggregate });
   }
 
-  #by(what: 'minBy' | 'maxBy', by: string | ((value: T) => number), better: (x: number, y: number) => boolean): SingleOutputStreamOperator<T> {
+  #by(
+    what: 'minBy' | 'maxBy',
+    by: string | ((value: T) => number),
+    better: (x: number, y: number) => boolean,
+  ): SingleOutputStreamOperator<T> {
     const checked = checkFieldOrSelector<T>(what, by);
     const spec: NodeSpec = typeof checked === 'string' ? { field: checked } : {};
     return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce: byReducer(checked, better) }, spec);
@@ -194,7 +221,9 @@ export class KeyedStream<T, K extends Key> {
 }
 
 function sameEnvError(what: string): ProgramDefinitionError {
-  return new ProgramDefinitionError(`${what} expects streams of the same environment: use the env the program was given for every source`);
+  return new ProgramDefinitionError(
+    `${what} expects streams of the same environment: use the env the program was given for every source`,
+  );
 }
 
 /** Throws unless `fn` has the four methods of an AggregateFunction. */

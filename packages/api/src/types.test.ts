@@ -51,7 +51,9 @@ describe('record types flow through the chain', () => {
   it('sources', () => {
     const e = env();
     expectTypeOf(e.fromElements('a', 'b')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
-    expectTypeOf(e.fromElements<string | number>(1, 'a')).toEqualTypeOf<SingleOutputStreamOperator<string | number>>();
+    expectTypeOf(e.fromElements<string | number>(1, 'a')).toEqualTypeOf<
+      SingleOutputStreamOperator<string | number>
+    >();
     expectTypeOf(e.fromCollection<Sale>([])).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
     expectTypeOf(e.fromSequence(1, 10)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(e.fromGenerator((i) => ({ i }))).toEqualTypeOf<SingleOutputStreamOperator<{ i: number }>>();
@@ -64,13 +66,26 @@ describe('record types flow through the chain', () => {
     const s = env().fromElements('a');
     expectTypeOf(s.map((x) => x.length)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(s.map({ map: (x: string) => [x] })).toEqualTypeOf<SingleOutputStreamOperator<string[]>>();
-    expectTypeOf(s.flatMap((x, out: Collector<number>) => { out.collect(x.length); })).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(
+      s.flatMap((x, out: Collector<number>) => {
+        out.collect(x.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(s.filter((x) => x !== '')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
-    expectTypeOf(s.process<boolean>({ processElement: (v, _ctx, out) => { out.collect(v === ''); } })).toEqualTypeOf<
-      SingleOutputStreamOperator<boolean>
-    >();
+    expectTypeOf(
+      s.process<boolean>({
+        processElement: (v, _ctx, out) => {
+          out.collect(v === '');
+        },
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<boolean>>();
     expectTypeOf(s.rebalance()).toEqualTypeOf<DataStream<string>>();
-    expectTypeOf(s.map((x) => x).name('n').setParallelism(2)).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(
+      s
+        .map((x) => x)
+        .name('n')
+        .setParallelism(2),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
     expectTypeOf(s.getSideOutput(new OutputTag<number>('n'))).toEqualTypeOf<DataStream<number>>();
   });
 
@@ -79,12 +94,18 @@ describe('record types flow through the chain', () => {
       .fromCollection<Sale>([])
       .keyBy((s) => s.shop);
     expectTypeOf(keyed).toEqualTypeOf<KeyedStream<Sale, string>>();
-    expectTypeOf(keyed.reduce((a, b) => ({ ...a, amount: a.amount + b.amount }))).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.reduce((a, b) => ({ ...a, amount: a.amount + b.amount }))).toEqualTypeOf<
+      SingleOutputStreamOperator<Sale>
+    >();
     expectTypeOf(keyed.sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(keyed.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.sum((s) => s.amount)).toEqualTypeOf<
+      SingleOutputStreamOperator<KeyedValue<string, number>>
+    >();
     expectTypeOf(keyed.count()).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
     expectTypeOf(keyed.maxBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(keyed.aggregate(Aggregations.avg((s: Sale) => s.amount))).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(keyed.aggregate(Aggregations.avg((s: Sale) => s.amount))).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
     keyed.process<string>({
       processElement(value, ctx, out) {
         expectTypeOf(value).toEqualTypeOf<Sale>();
@@ -96,24 +117,38 @@ describe('record types flow through the chain', () => {
     const windowed = keyed.window(TumblingEventTimeWindows.of(1000));
     expectTypeOf(windowed).toEqualTypeOf<WindowedStream<Sale, string>>();
     expectTypeOf(windowed.reduce((a) => a)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(windowed.aggregate(Aggregations.count())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
-    const perWindow = windowed.aggregate(Aggregations.sum((s: Sale) => s.amount), {
-      process(key, ctx, sums, out: Collector<{ shop: string; end: number; total: number }>) {
-        expectTypeOf(key).toEqualTypeOf<string>();
-        expectTypeOf(sums).toEqualTypeOf<readonly number[]>();
-        out.collect({ shop: key, end: ctx.window().end, total: sums[0] ?? 0 });
+    expectTypeOf(windowed.aggregate(Aggregations.count())).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
+    const perWindow = windowed.aggregate(
+      Aggregations.sum((s: Sale) => s.amount),
+      {
+        process(key, ctx, sums, out: Collector<{ shop: string; end: number; total: number }>) {
+          expectTypeOf(key).toEqualTypeOf<string>();
+          expectTypeOf(sums).toEqualTypeOf<readonly number[]>();
+          out.collect({ shop: key, end: ctx.window().end, total: sums[0] ?? 0 });
+        },
       },
-    });
-    expectTypeOf(perWindow).toEqualTypeOf<SingleOutputStreamOperator<{ shop: string; end: number; total: number }>>();
+    );
+    expectTypeOf(perWindow).toEqualTypeOf<
+      SingleOutputStreamOperator<{ shop: string; end: number; total: number }>
+    >();
     const late = new OutputTag<Sale>('late');
-    expectTypeOf(windowed.sideOutputLateData(late).reduce((a) => a).getSideOutput(late)).toEqualTypeOf<DataStream<Sale>>();
+    expectTypeOf(
+      windowed
+        .sideOutputLateData(late)
+        .reduce((a) => a)
+        .getSideOutput(late),
+    ).toEqualTypeOf<DataStream<Sale>>();
   });
 
   it('two-input operators', () => {
     const e = env();
     const persons = e.fromCollection<Person>([]);
     const bids = e.fromCollection<Bid>([]);
-    expectTypeOf(persons.connect(bids).map({ map1: (p) => p.name, map2: (b) => b.url })).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(persons.connect(bids).map({ map1: (p) => p.name, map2: (b) => b.url })).toEqualTypeOf<
+      SingleOutputStreamOperator<string>
+    >();
     expectTypeOf(
       persons
         .join(bids)
@@ -156,7 +191,9 @@ describe('record types flow through the chain', () => {
       .flatMap((e, out: Collector<Bid>) => {
         if (e.event_type === 2) out.collect(e.bid);
       })
-      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Bid>(100).withTimestampAssigner((b) => b.dateTime))
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forBoundedOutOfOrderness<Bid>(100).withTimestampAssigner((b) => b.dateTime),
+      )
       .print();
   });
 
@@ -226,8 +263,10 @@ describe('a program passing the wrong type does not compile', () => {
       .fromCollection<Sale>([])
       .keyBy((s) => s.shop)
       .window(TumblingEventTimeWindows.of(1000));
+    const overNumbers = (_key: string, _ctx: unknown, _els: readonly number[], _out: Collector<number>) =>
+      undefined;
     // @ts-expect-error -- the process window function expects numbers but the window holds sales
-    w.process({ process: (_key: string, _ctx, _els: readonly number[], _out: Collector<number>) => undefined });
+    w.process({ process: overNumbers });
     // @ts-expect-error -- the key of this stream is a string
     w.process({ process: (_key: number, _ctx, _els: readonly Sale[], _out: Collector<number>) => undefined });
   });
@@ -284,8 +323,12 @@ describe('count windows, evictors and window aggregations', () => {
       .keyBy((s) => s.shop);
     expectTypeOf(keyed.countWindow(10)).toEqualTypeOf<WindowedStream<Sale, string>>();
     expectTypeOf(keyed.countWindow(10, 5).sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(keyed.countWindow(10).max((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
-    expectTypeOf(keyed.countWindow(10).evictor(CountEvictor.of(3))).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(keyed.countWindow(10).max((s) => s.amount)).toEqualTypeOf<
+      SingleOutputStreamOperator<KeyedValue<string, number>>
+    >();
+    expectTypeOf(keyed.countWindow(10).evictor(CountEvictor.of(3))).toEqualTypeOf<
+      WindowedStream<Sale, string>
+    >();
     expectTypeOf(
       keyed.countWindow(3).apply((key, window, elements, out: Collector<string>) => {
         expectTypeOf(key).toEqualTypeOf<string>();
@@ -324,14 +367,17 @@ describe('async I/O', () => {
     expectTypeOf(AsyncDataStream.orderedWait(sales, (s) => Promise.resolve(s.amount), 1000)).toEqualTypeOf<
       SingleOutputStreamOperator<number>
     >();
-    const lookup = { asyncInvoke: (s: Sale) => Promise.resolve({ shop: s.shop, ok: true }), timeout: (s: Sale) => ({ shop: s.shop, ok: false }) };
+    const lookup = {
+      asyncInvoke: (s: Sale) => Promise.resolve({ shop: s.shop, ok: true }),
+      timeout: (s: Sale) => ({ shop: s.shop, ok: false }),
+    };
     expectTypeOf(AsyncDataStream.unorderedWait(sales, lookup, 1000, 10)).toEqualTypeOf<
       SingleOutputStreamOperator<{ shop: string; ok: boolean }>
     >();
     const retry = AsyncRetryStrategies.fixedDelay(3, 100).ifResult((r: string) => r === '');
-    expectTypeOf(AsyncDataStream.orderedWaitWithRetry(sales, (s) => Promise.resolve(s.shop), 1000, 10, retry)).toEqualTypeOf<
-      SingleOutputStreamOperator<string>
-    >();
+    expectTypeOf(
+      AsyncDataStream.orderedWaitWithRetry(sales, (s) => Promise.resolve(s.shop), 1000, 10, retry),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
   });
 
   it('a misuse does not compile', () => {
@@ -340,8 +386,10 @@ describe('async I/O', () => {
     AsyncDataStream.orderedWait(sales, (s: Sale) => s.amount, 1000);
     // @ts-expect-error -- the function takes sales, not numbers
     AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
+    const onStrings = AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === '');
+    const amountOf = (s: Sale) => Promise.resolve(s.amount);
     // @ts-expect-error -- the retry predicate reads strings, the results are numbers
-    AsyncDataStream.orderedWaitWithRetry(sales, (s: Sale) => Promise.resolve(s.amount), 1000, 10, AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === ''));
+    AsyncDataStream.orderedWaitWithRetry(sales, amountOf, 1000, 10, onStrings);
   });
 });
 
@@ -354,9 +402,15 @@ describe('watermark generators', () => {
       },
       onPeriodicEmit: () => undefined,
     })).withIdleness(1000);
-    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<
+      SingleOutputStreamOperator<Sale>
+    >();
+    const forNumbers = WatermarkStrategy.forGenerator<number>(
+      () => new BoundedOutOfOrdernessWatermarks<number>(1),
+    );
+    const saleStream = env().fromCollection<Sale>([]);
     // @ts-expect-error -- a generator for numbers cannot watermark a stream of sales
-    env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator<number>(() => new BoundedOutOfOrdernessWatermarks<number>(1)));
+    saleStream.assignTimestampsAndWatermarks(forNumbers);
   });
 });
 

@@ -67,7 +67,8 @@ export class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T>
   }
   /** @inheritdoc */
   onPeriodicEmit(output: WatermarkOutput): void {
-    if (this.maxTimestamp > Number.NEGATIVE_INFINITY) output.emitWatermark(this.maxTimestamp - this.maxOutOfOrdernessMs - 1);
+    if (this.maxTimestamp > Number.NEGATIVE_INFINITY)
+      output.emitWatermark(this.maxTimestamp - this.maxOutOfOrdernessMs - 1);
   }
 }
 
@@ -123,7 +124,11 @@ export class WatermarkStrategy<T> {
    */
   withIdleness(idleTimeoutMs: Millis): WatermarkStrategy<T> {
     checkPositiveDuration('withIdleness', idleTimeoutMs);
-    return new WatermarkStrategy<T>({ ...this.spec, idlenessMs: idleTimeoutMs }, this.timestampAssigner, this.generatorSupplier);
+    return new WatermarkStrategy<T>(
+      { ...this.spec, idlenessMs: idleTimeoutMs },
+      this.timestampAssigner,
+      this.generatorSupplier,
+    );
   }
 }
 

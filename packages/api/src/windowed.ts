@@ -69,10 +69,18 @@ interface WindowNodeRequest {
   withProcess: boolean;
 }
 
-const FUNCTION_NAMES: Record<WindowFunctionKind, string> = { reduce: 'Reduce', aggregate: 'Aggregate', process: 'Process' };
+const FUNCTION_NAMES: Record<WindowFunctionKind, string> = {
+  reduce: 'Reduce',
+  aggregate: 'Aggregate',
+  process: 'Process',
+};
 
 /** Checks window settings against the assigner (internal to the API). */
-export function checkWindowTrigger(what: string, assigner: WindowAssignerSpec, trigger: Trigger<never> | undefined): void {
+export function checkWindowTrigger(
+  what: string,
+  assigner: WindowAssignerSpec,
+  trigger: Trigger<never> | undefined,
+): void {
   if (trigger === undefined) return;
   if (assigner.type === 'session' && trigger.canMerge?.() !== true) {
     throw new ProgramDefinitionError(
@@ -82,7 +90,11 @@ export function checkWindowTrigger(what: string, assigner: WindowAssignerSpec, t
 }
 
 /** Returns settings with allowed lateness, refusing it where it means nothing (internal to the API). */
-export function withAllowedLateness<S extends { allowedLatenessMs: number }>(assigner: WindowAssignerSpec, settings: S, ms: Millis): S {
+export function withAllowedLateness<S extends { allowedLatenessMs: number }>(
+  assigner: WindowAssignerSpec,
+  settings: S,
+  ms: Millis,
+): S {
   checkNonNegativeInt('allowedLateness', ms);
   if (ms > 0 && !isEventTimeAssigner(assigner)) {
     throw new ProgramDefinitionError(
@@ -167,12 +179,19 @@ export class WindowedStream<T, K extends Key> {
    * @default 0
    */
   allowedLateness(ms: Millis): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.keyed, this.assigner, withAllowedLateness(this.assigner, this.settings, ms));
+    return new WindowedStream<T, K>(
+      this.keyed,
+      this.assigner,
+      withAllowedLateness(this.assigner, this.settings, ms),
+    );
   }
 
   /** Sends elements too late for their windows to side output `tag` (read it with `getSideOutput(tag)` on the result). */
   sideOutputLateData(tag: OutputTag<T>): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.keyed, this.assigner, { ...this.settings, lateTag: checkLateTag(tag) });
+    return new WindowedStream<T, K>(this.keyed, this.assigner, {
+      ...this.settings,
+      lateTag: checkLateTag(tag),
+    });
   }
 
   /**
@@ -189,7 +208,9 @@ export class WindowedStream<T, K extends Key> {
   sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Sum of `selector(record)` per window, as `{ key, value }`. */
   sum(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  sum(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('sum', by);
   }
 
@@ -197,7 +218,9 @@ export class WindowedStream<T, K extends Key> {
   min(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Minimum of `selector(record)` per window, as `{ key, value }`. */
   min(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  min(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('min', by);
   }
 
@@ -205,7 +228,9 @@ export class WindowedStream<T, K extends Key> {
   max(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Maximum of `selector(record)` per window, as `{ key, value }`. */
   max(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  max(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
     return this.#fieldOrSelector('max', by);
   }
 
@@ -238,7 +263,10 @@ export class WindowedStream<T, K extends Key> {
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T>;
   /** Reduces each window incrementally, then passes the result to `windowFn` with the key and window. */
   reduce<R>(fn: ReduceFunction<T>, windowFn: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<R>;
-  reduce<R>(fn: ReduceFunction<T>, windowFn?: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
+  reduce<R>(
+    fn: ReduceFunction<T>,
+    windowFn?: ProcessWindowFunction<T, R, K>,
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
     checkUserFunction('reduce', fn, 'reduce');
     if (windowFn !== undefined) checkProcessWindow('reduce', windowFn);
     return this.#node<R>('reduce', { reduce: fn }, windowFn);
@@ -247,7 +275,10 @@ export class WindowedStream<T, K extends Key> {
   /** Aggregates each window incrementally; emits `getResult` when it fires. */
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   /** Aggregates each window incrementally, then passes the result to `windowFn` with the key and window. */
-  aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFn: ProcessWindowFunction<V, R, K>): SingleOutputStreamOperator<R>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFn: ProcessWindowFunction<V, R, K>,
+  ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
     windowFn?: ProcessWindowFunction<V, R, K>,
@@ -271,7 +302,11 @@ export class WindowedStream<T, K extends Key> {
       settings: this.settings,
       keyed: true,
       function: kind,
-      fns: { ...fns, key: this.keyed.keySelector, ...(windowFn === undefined ? {} : { windowProcess: windowFn }) },
+      fns: {
+        ...fns,
+        key: this.keyed.keySelector,
+        ...(windowFn === undefined ? {} : { windowProcess: windowFn }),
+      },
       withProcess: kind !== 'process' && windowFn !== undefined,
     });
   }
@@ -302,12 +337,20 @@ export class AllWindowedStream<T> {
    * @default 0
    */
   allowedLateness(ms: Millis): AllWindowedStream<T> {
-    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, withAllowedLateness(this.assigner, this.settings, ms));
+    return new AllWindowedStream<T>(
+      this.env,
+      this.producers,
+      this.assigner,
+      withAllowedLateness(this.assigner, this.settings, ms),
+    );
   }
 
   /** Sends elements too late for their windows to side output `tag`. */
   sideOutputLateData(tag: OutputTag<T>): AllWindowedStream<T> {
-    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, { ...this.settings, lateTag: checkLateTag(tag) });
+    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, {
+      ...this.settings,
+      lateTag: checkLateTag(tag),
+    });
   }
 
   /** Evicts elements before and/or after the window function (see {@link WindowedStream.evictor}). */
@@ -320,7 +363,9 @@ export class AllWindowedStream<T> {
   sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Sum of `selector(record)` per window. */
   sum(selector: (value: T) => number): SingleOutputStreamOperator<number>;
-  sum(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
     return this.#fieldOrSelector('sum', by);
   }
 
@@ -328,7 +373,9 @@ export class AllWindowedStream<T> {
   min(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Minimum of `selector(record)` per window. */
   min(selector: (value: T) => number): SingleOutputStreamOperator<number>;
-  min(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
     return this.#fieldOrSelector('min', by);
   }
 
@@ -336,7 +383,9 @@ export class AllWindowedStream<T> {
   max(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Maximum of `selector(record)` per window. */
   max(selector: (value: T) => number): SingleOutputStreamOperator<number>;
-  max(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
     return this.#fieldOrSelector('max', by);
   }
 
@@ -375,7 +424,10 @@ export class AllWindowedStream<T> {
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T>;
   /** Reduces each window incrementally, then passes the result to `windowFn`. */
   reduce<R>(fn: ReduceFunction<T>, windowFn: ProcessAllWindowFunction<T, R>): SingleOutputStreamOperator<R>;
-  reduce<R>(fn: ReduceFunction<T>, windowFn?: ProcessAllWindowFunction<T, R>): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
+  reduce<R>(
+    fn: ReduceFunction<T>,
+    windowFn?: ProcessAllWindowFunction<T, R>,
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
     checkUserFunction('reduce', fn, 'reduce');
     if (windowFn !== undefined) checkProcessWindow('reduce', windowFn);
     return this.#node<R>('reduce', { reduce: fn }, windowFn);
@@ -384,7 +436,10 @@ export class AllWindowedStream<T> {
   /** Aggregates each window incrementally. */
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   /** Aggregates each window incrementally, then passes the result to `windowFn`. */
-  aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFn: ProcessAllWindowFunction<V, R>): SingleOutputStreamOperator<R>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFn: ProcessAllWindowFunction<V, R>,
+  ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
     windowFn?: ProcessAllWindowFunction<V, R>,

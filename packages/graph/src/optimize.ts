@@ -81,7 +81,9 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
   const maxParallelism = (n: Node): number => n.maxParallelism ?? config.maxParallelism;
   for (const n of nodes.values()) {
     if (!Number.isInteger(parallelism(n)) || parallelism(n) < 1) {
-      throw new OptimizerError(`Operator ${describe(n)} has parallelism ${parallelism(n)}; it must be a positive integer`);
+      throw new OptimizerError(
+        `Operator ${describe(n)} has parallelism ${parallelism(n)}; it must be a positive integer`,
+      );
     }
     if (maxParallelism(n) < parallelism(n)) {
       throw new OptimizerError(
@@ -117,7 +119,8 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
 
   for (const n of nodes.values()) {
     const ins = inputs.get(n.id)!;
-    if (n.inputs === 0 && ins.length > 0) throw new OptimizerError(`Source ${describe(n)} cannot have inputs`);
+    if (n.inputs === 0 && ins.length > 0)
+      throw new OptimizerError(`Source ${describe(n)} cannot have inputs`);
     if (n.inputs > 0 && !ins.some((e) => e.edge.inputIndex === 0)) {
       throw new OptimizerError(`Operator ${describe(n)} has no input`);
     }
@@ -132,7 +135,8 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
   // operator inherits its inputs' group when they all agree, else 'default'.
   const group = new Map<number, string>();
   for (const n of order) {
-    const explicit = n.slotSharingGroup && n.slotSharingGroup !== DEFAULT_GROUP ? n.slotSharingGroup : undefined;
+    const explicit =
+      n.slotSharingGroup && n.slotSharingGroup !== DEFAULT_GROUP ? n.slotSharingGroup : undefined;
     if (explicit) {
       group.set(n.id, explicit);
       continue;
@@ -292,7 +296,9 @@ function topologicalOrder(
   }
   if (order.length !== nodes.size) {
     const stuck = [...nodes.values()].filter((n) => pending.get(n.id)! > 0).map(describe);
-    throw new OptimizerError(`The StreamGraph has a cycle through ${stuck.join(', ')}; iterations are not supported`);
+    throw new OptimizerError(
+      `The StreamGraph has a cycle through ${stuck.join(', ')}; iterations are not supported`,
+    );
   }
   return order;
 }

@@ -10,7 +10,15 @@
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
-export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE', 'SHUFFLE', 'GLOBAL'] as const;
+export const PARTITIONINGS = [
+  'FORWARD',
+  'REBALANCE',
+  'HASH',
+  'BROADCAST',
+  'RESCALE',
+  'SHUFFLE',
+  'GLOBAL',
+] as const;
 
 /** How records travel over an edge between two operators. */
 export type Partitioning = (typeof PARTITIONINGS)[number];
@@ -117,7 +125,13 @@ export interface WatermarkSpec {
 export type AsyncRetrySpec =
   | { type: 'none' }
   | { type: 'fixed-delay'; maxAttempts: number; delayMs: number }
-  | { type: 'exponential-backoff'; maxAttempts: number; initialDelayMs: number; maxDelayMs: number; multiplier: number };
+  | {
+      type: 'exponential-backoff';
+      maxAttempts: number;
+      initialDelayMs: number;
+      maxDelayMs: number;
+      multiplier: number;
+    };
 
 /** Settings of an async I/O operator. */
 export interface AsyncSpec {

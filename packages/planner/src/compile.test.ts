@@ -16,7 +16,9 @@ afterAll(() => {
 });
 
 function sourceMapOf(bundlePath: string): { sources: string[] } {
-  const b64 = /sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)/.exec(readFileSync(bundlePath, 'utf8'))?.[1];
+  const b64 = /sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)/.exec(
+    readFileSync(bundlePath, 'utf8'),
+  )?.[1];
   return JSON.parse(Buffer.from(b64 ?? '', 'base64').toString('utf8')) as { sources: string[] };
 }
 
@@ -40,7 +42,12 @@ describe('compileProgram', () => {
     if (result.ok) return;
     expect(result.errors).toHaveLength(1);
     const [error] = result.errors;
-    expect(error).toMatchObject({ file: shown('syntax-error.ts'), line: 5, column: 31, message: 'Expected ";" but found ")"' });
+    expect(error).toMatchObject({
+      file: shown('syntax-error.ts'),
+      line: 5,
+      column: 31,
+      message: 'Expected ";" but found ")"',
+    });
     expect(formatDiagnostic(error!)).toBe(
       [
         `${shown('syntax-error.ts')}:5:31: Expected ";" but found ")"`,
@@ -72,14 +79,20 @@ describe('compileProgram', () => {
   });
 
   it('checks an upload against the host API wherever it lives, and names the bundle by its hash only', async () => {
-    const source = "import { OutputTag } from '@freshet/api';\nconst tag: OutputTag<number> = new OutputTag<string>('x');\nexport default () => tag;\n";
+    const source =
+      "import { OutputTag } from '@freshet/api';\nconst tag: OutputTag<number> = new OutputTag<string>('x');\nexport default () => tag;\n";
     const bad = await compileProgram({ source, filename: '../../etc/evil.ts' }, { cacheDir });
     expect(bad.ok).toBe(false);
     if (!bad.ok) {
       expect(bad.errors[0]).toMatchObject({ file: '../../etc/evil.ts', line: 2, column: 7 });
-      expect(bad.errors[0]!.message).toMatch(/OutputTag<string>' is not assignable to type 'OutputTag<number>/);
+      expect(bad.errors[0]!.message).toMatch(
+        /OutputTag<string>' is not assignable to type 'OutputTag<number>/,
+      );
     }
-    const good = await compileProgram({ source: source.replace('<string>', '<number>'), filename: '../../etc/evil.ts' }, { cacheDir });
+    const good = await compileProgram(
+      { source: source.replace('<string>', '<number>'), filename: '../../etc/evil.ts' },
+      { cacheDir },
+    );
     if (!good.ok) throw new Error(good.errors.map(formatDiagnostic).join('\n'));
     expect(dirname(good.bundlePath)).toBe(cacheDir);
     expect(basename(good.bundlePath)).toBe(`${good.sha256}.mjs`);
@@ -102,7 +115,10 @@ describe('compileProgram', () => {
     const bundle = readFileSync(good.bundlePath, 'utf8');
     expect(bundle).toContain('Symbol.for("freshet.connectors")');
     expect(bundle).not.toContain('class FileSourceBuilder');
-    const bad = await compileProgram({ source: source.replace('(l): string => l', '(l): number => l'), filename: 'files.ts' }, { cacheDir });
+    const bad = await compileProgram(
+      { source: source.replace('(l): string => l', '(l): number => l'), filename: 'files.ts' },
+      { cacheDir },
+    );
     expect(!bad.ok && bad.errors[0]!.message).toMatch(/'string' is not assignable to type 'number'/);
   });
 
@@ -114,13 +130,17 @@ describe('compileProgram', () => {
 
   it('refuses other Freshet packages and unknown file types', async () => {
     const internal = await compileProgram(
-      { source: "import { NO_TIMESTAMP } from '@freshet/runtime';\nexport default () => NO_TIMESTAMP;\n", filename: 'x.ts' },
+      {
+        source: "import { NO_TIMESTAMP } from '@freshet/runtime';\nexport default () => NO_TIMESTAMP;\n",
+        filename: 'x.ts',
+      },
       { cacheDir, typecheck: false },
     );
     expect(!internal.ok && internal.errors[0]).toMatchObject({
       file: 'x.ts',
       line: 1,
-      message: "Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '@freshet/runtime'",
+      message:
+        "Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '@freshet/runtime'",
     });
     const python = await compileProgram({ source: 'print(1)', filename: 'job.py' }, { cacheDir });
     expect(!python.ok && python.errors[0]!.message).toMatch(/Unsupported program file type '.py'/);
@@ -129,11 +149,17 @@ describe('compileProgram', () => {
 
   it("names the user's file when the program has no default export", async () => {
     const r = await compileProgram(
-      { source: "import type { StreamExecutionEnvironment } from '@freshet/api';\nexport const main = (env: StreamExecutionEnvironment) => env;\n", filename: 'hello.ts' },
+      {
+        source:
+          "import type { StreamExecutionEnvironment } from '@freshet/api';\nexport const main = (env: StreamExecutionEnvironment) => env;\n",
+        filename: 'hello.ts',
+      },
       { cacheDir, typecheck: false },
     );
     expect(!r.ok && r.errors[0]).toMatchObject({ file: 'hello.ts', line: 1 });
-    expect(!r.ok && r.errors[0]!.message).toMatch(/^hello\.ts has no default export: a program exports its pipeline/);
+    expect(!r.ok && r.errors[0]!.message).toMatch(
+      /^hello\.ts has no default export: a program exports its pipeline/,
+    );
   });
 });
 
@@ -171,12 +197,17 @@ describe('compileProgram on an uploaded project', () => {
   const helper = 'export function double(n: number): number {\n  return n * 2;\n}\n';
   const pkg = {
     'node_modules/tiny-pad/package.json': JSON.stringify({ name: 'tiny-pad', main: 'index.js' }),
-    'node_modules/tiny-pad/index.js': "module.exports = function pad(s) { return ('    ' + s).slice(-4); };\n",
+    'node_modules/tiny-pad/index.js':
+      "module.exports = function pad(s) { return ('    ' + s).slice(-4); };\n",
     'node_modules/tiny-pad/index.d.ts': 'declare function pad(s: string): string;\nexport = pad;\n',
   };
 
   it('bundles relative imports and the project’s own node_modules, naming sources inside the project', async () => {
-    const { root } = project({ 'src/main.ts': main.replace("'./lib/helper.js'", "'../lib/helper.js'"), 'lib/helper.ts': helper, ...pkg });
+    const { root } = project({
+      'src/main.ts': main.replace("'./lib/helper.js'", "'../lib/helper.js'"),
+      'lib/helper.ts': helper,
+      ...pkg,
+    });
     const result = await compileProgram({ project: root, entry: 'src/main.ts' }, { cacheDir });
     if (!result.ok) throw new Error(result.errors.map(formatDiagnostic).join('\n'));
     expect(result.file).toBe('src/main.ts');
@@ -192,7 +223,8 @@ describe('compileProgram on an uploaded project', () => {
   it('points a type error at the file, line and column inside the project', async () => {
     const { root } = project({
       'main.ts': main,
-      'lib/helper.ts': 'export function double(n: number): number {\n  const s: string = n;\n  return n * 2;\n}\n',
+      'lib/helper.ts':
+        'export function double(n: number): number {\n  const s: string = n;\n  return n * 2;\n}\n',
       ...pkg,
     });
     const result = await compileProgram({ project: root, entry: 'main.ts' }, { cacheDir });
@@ -204,13 +236,19 @@ describe('compileProgram on an uploaded project', () => {
   });
 
   it('points a syntax error at the imported file', async () => {
-    const { root } = project({ 'main.ts': main, 'lib/helper.ts': 'export function double(n: number): number {\n  return n * ;\n}\n', ...pkg });
+    const { root } = project({
+      'main.ts': main,
+      'lib/helper.ts': 'export function double(n: number): number {\n  return n * ;\n}\n',
+      ...pkg,
+    });
     const result = await compileProgram({ project: root, entry: 'main.ts' }, { cacheDir });
     expect(!result.ok && result.errors[0]).toMatchObject({ file: 'lib/helper.ts', line: 2, column: 14 });
   });
 
   it('refuses imports outside the project and packages it does not carry', async () => {
-    const { root, outer } = project({ 'main.ts': "import secret from '../secret.js';\nexport default () => secret;\n" });
+    const { root, outer } = project({
+      'main.ts': "import secret from '../secret.js';\nexport default () => secret;\n",
+    });
     writeFileSync(join(outer, 'secret.js'), "export default 'hunter2';\n");
     const outside = await compileProgram({ project: root, entry: 'main.ts' }, { cacheDir });
     expect(!outside.ok && outside.errors[0]).toMatchObject({ file: 'main.ts', line: 1 });

@@ -119,13 +119,29 @@ function providedApi(): esbuild.Plugin {
   return {
     name: 'freshet-provided-api',
     setup(build) {
-      build.onResolve({ filter: /^@freshet\/api$/ }, () => ({ path: '@freshet/api', namespace: 'freshet-api' }));
-      build.onResolve({ filter: /^@freshet\/connectors$/ }, () => ({ path: '@freshet/connectors', namespace: 'freshet-connectors' }));
-      build.onResolve({ filter: /^@freshet\// }, (args) => ({
-        errors: [{ text: `Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '${args.path}'` }],
+      build.onResolve({ filter: /^@freshet\/api$/ }, () => ({
+        path: '@freshet/api',
+        namespace: 'freshet-api',
       }));
-      build.onLoad({ filter: /.*/, namespace: 'freshet-api' }, () => ({ contents: API_SHIM_SOURCE, loader: 'js' }));
-      build.onLoad({ filter: /.*/, namespace: 'freshet-connectors' }, () => ({ contents: CONNECTORS_SHIM_SOURCE, loader: 'js' }));
+      build.onResolve({ filter: /^@freshet\/connectors$/ }, () => ({
+        path: '@freshet/connectors',
+        namespace: 'freshet-connectors',
+      }));
+      build.onResolve({ filter: /^@freshet\// }, (args) => ({
+        errors: [
+          {
+            text: `Programs may import only '@freshet/api' and '@freshet/connectors' from Freshet, not '${args.path}'`,
+          },
+        ],
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'freshet-api' }, () => ({
+        contents: API_SHIM_SOURCE,
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'freshet-connectors' }, () => ({
+        contents: CONNECTORS_SHIM_SOURCE,
+        loader: 'js',
+      }));
     },
   };
 }
@@ -177,7 +193,10 @@ function confinedProject(root: string): esbuild.Plugin {
         });
         const bare = !args.path.startsWith('.') && !isAbsolute(args.path);
         if (found.errors.length > 0 && !bare) return { errors: found.errors };
-        if (found.errors.length === 0 && (found.external || found.namespace !== 'file' || insideRoot(root, found.path) !== undefined))
+        if (
+          found.errors.length === 0 &&
+          (found.external || found.namespace !== 'file' || insideRoot(root, found.path) !== undefined)
+        )
           return found;
         return {
           errors: [
@@ -201,7 +220,10 @@ function confinedProject(root: string): esbuild.Plugin {
  * them with `formatDiagnostic`). The bundle's file name derives from its
  * sha256 only, never from a client-supplied name.
  */
-export async function compileProgram(input: ProgramInput, options: CompileOptions = {}): Promise<CompileResult> {
+export async function compileProgram(
+  input: ProgramInput,
+  options: CompileOptions = {},
+): Promise<CompileResult> {
   const fromSource = 'source' in input;
   const project = isProjectInput(input) ? input : undefined;
   const file = fromSource ? input.filename : isProjectInput(input) ? input.entry : displayName(input.path);
@@ -214,7 +236,8 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
 
   let scratchDir: string | undefined;
   const workDir = fromSource
-    ? (options.resolveDir ?? (scratchDir = join(tmpdir(), `freshet-compile-${randomBytes(6).toString('hex')}`)))
+    ? (options.resolveDir ??
+      (scratchDir = join(tmpdir(), `freshet-compile-${randomBytes(6).toString('hex')}`)))
     : project
       ? resolve(project.project)
       : process.cwd();
@@ -287,7 +310,13 @@ export async function compileProgram(input: ProgramInput, options: CompileOption
   const js = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
   if (!js || !map) throw new Error('esbuild produced no bundle');
-  const code = inlineSourceMap(js.text, map.text, workDir, fromSource ? input.filename : undefined, project !== undefined);
+  const code = inlineSourceMap(
+    js.text,
+    map.text,
+    workDir,
+    fromSource ? input.filename : undefined,
+    project !== undefined,
+  );
   const sha256 = createHash('sha256').update(code).digest('hex');
   const bundlePath = await storeBundle(options.cacheDir ?? DEFAULT_CACHE_DIR, sha256, code);
   return { ok: true, sha256, bundlePath, size: Buffer.byteLength(code), file, warnings };
@@ -350,12 +379,22 @@ class SourceCache {
     const upload = this.upload !== undefined && loc.file === this.upload.name ? this.upload : undefined;
     const abs = resolve(this.workDir, loc.file);
     const inProject = this.projectRoot === undefined ? undefined : insideRoot(this.projectRoot, abs);
-    const file = upload ? loc.file : this.projectRoot !== undefined ? (inProject ?? loc.file) : displayName(abs);
+    const file = upload
+      ? loc.file
+      : this.projectRoot !== undefined
+        ? (inProject ?? loc.file)
+        : displayName(abs);
     const readable = upload === undefined && (this.projectRoot === undefined || inProject !== undefined);
     const text = upload ? upload.text : readable ? await this.read(abs) : undefined;
     // esbuild columns are 0-based; ours are 1-based like editors'.
     const column = loc.column + 1;
-    return { file, line: loc.line, column, message: message.text, codeFrame: text ? codeFrame(text, loc.line, column) : '' };
+    return {
+      file,
+      line: loc.line,
+      column,
+      message: message.text,
+      codeFrame: text ? codeFrame(text, loc.line, column) : '',
+    };
   }
 
   private read(path: string): Promise<string | undefined> {

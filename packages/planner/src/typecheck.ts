@@ -50,11 +50,16 @@ function compilerOptions(): ts.CompilerOptions {
 export function typecheckProgram(input: ProgramInput, options: TypecheckOptions = {}): ProgramDiagnostic[] {
   const fromSource = 'source' in input;
   const project = isProjectInput(input) ? resolve(input.project) : undefined;
-  const ext = extname(fromSource ? input.filename : isProjectInput(input) ? input.entry : input.path).toLowerCase();
+  const ext = extname(
+    fromSource ? input.filename : isProjectInput(input) ? input.entry : input.path,
+  ).toLowerCase();
   if (ext !== '.ts' && ext !== '.mts') return [];
 
   const rootFile = fromSource
-    ? join(options.resolveDir ?? join(tmpdir(), `freshet-upload-${randomBytes(6).toString('hex')}`), basename(input.filename))
+    ? join(
+        options.resolveDir ?? join(tmpdir(), `freshet-upload-${randomBytes(6).toString('hex')}`),
+        basename(input.filename),
+      )
     : isProjectInput(input)
       ? join(resolve(input.project), input.entry)
       : resolve(input.path);
@@ -85,7 +90,10 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOpts) =>
     literals.map((literal) => {
       // The API and the connectors are provided by the host: resolve them from the planner's own install.
-      const from = literal.text === '@freshet/api' || literal.text === '@freshet/connectors' ? hostAnchorFile : containingFile;
+      const from =
+        literal.text === '@freshet/api' || literal.text === '@freshet/connectors'
+          ? hostAnchorFile
+          : containingFile;
       return ts.resolveModuleName(literal.text, from, compilerOpts, host, cache, redirected);
     });
 
@@ -116,7 +124,13 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
     const pos = d.file.getLineAndCharacterOfPosition(d.start);
     const line = pos.line + 1;
     const column = pos.character + 1;
-    out.push({ file: display(d.file.fileName), line, column, message, codeFrame: codeFrame(d.file.text, line, column) });
+    out.push({
+      file: display(d.file.fileName),
+      line,
+      column,
+      message,
+      codeFrame: codeFrame(d.file.text, line, column),
+    });
   }
   return out;
 }
@@ -128,10 +142,17 @@ export function typecheckProgram(input: ProgramInput, options: TypecheckOptions 
  * host's file system is visible to an uploaded program's type-check.
  */
 function confineReads(host: ts.CompilerHost, ownDir: string): void {
-  const allowed = [resolve(ownDir) + sep, dirname(resolve(ts.getDefaultLibFilePath({}))) + sep, ...hostRoots()];
+  const allowed = [
+    resolve(ownDir) + sep,
+    dirname(resolve(ts.getDefaultLibFilePath({}))) + sep,
+    ...hostRoots(),
+  ];
   const visible = (fileName: string): boolean => {
     const abs = resolve(fileName);
-    return abs.includes(`${sep}node_modules${sep}`) || allowed.some((root) => abs.startsWith(root) || `${abs}${sep}` === root);
+    return (
+      abs.includes(`${sep}node_modules${sep}`) ||
+      allowed.some((root) => abs.startsWith(root) || `${abs}${sep}` === root)
+    );
   };
   const fileExists = host.fileExists.bind(host);
   const readFile = host.readFile.bind(host);
@@ -156,7 +177,9 @@ function hostRoots(): string[] {
   const connectorsDir = findHostPackageDir('@freshet/connectors');
   if (connectorsDir) roots.push(realpathSync(connectorsDir) + sep);
   try {
-    const pkg = JSON.parse(readFileSync(join(apiDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(apiDir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
     for (const dep of Object.keys(pkg.dependencies ?? {})) {
       if (!dep.startsWith('@freshet/')) continue;
       const depDir = join(apiDir, 'node_modules', dep);

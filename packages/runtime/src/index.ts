@@ -52,7 +52,11 @@ export {
 export { processTree, rssBytes, treeRssBytes } from './isolation/process-tree.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { UserMetricSample } from './metrics/user-metrics.js';
-export { mergeAccumulators, type AccumulatorResult, type MergedAccumulators } from './metrics/accumulators.js';
+export {
+  mergeAccumulators,
+  type AccumulatorResult,
+  type MergedAccumulators,
+} from './metrics/accumulators.js';
 export {
   PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,

@@ -172,12 +172,16 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_OUTPUT_RECORDS_PER_JOB')
       .intType(1, 100_000)
       .defaultValue(1000)
-      .withDescription("newest records of a job's sinks kept for its live output (the dashboard's Output tab)"),
+      .withDescription(
+        "newest records of a job's sinks kept for its live output (the dashboard's Output tab)",
+      ),
     finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
       .env('FRESHET_FINISHED_JOB_LINGER_MS')
       .intType(0, 3_600_000)
       .defaultValue(10_000)
-      .withDescription("how long an ended job stays in memory for late reports before only the database holds it"),
+      .withDescription(
+        'how long an ended job stays in memory for late reports before only the database holds it',
+      ),
     tlsCert: key('--tls-cert <file>')
       .env('FRESHET_JOBMANAGER_TLS_CERT')
       .pathType()
@@ -192,7 +196,9 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_JOIN_SECRET')
       .type(JOIN_SECRET_TYPE)
       .noDefaultValue('--join-secret-file')
-      .withDescription('the cluster join secret TaskManagers register with (prefer the file or the variable: flags show in ps)'),
+      .withDescription(
+        'the cluster join secret TaskManagers register with (prefer the file or the variable: flags show in ps)',
+      ),
     joinSecretFile: key('--join-secret-file <file>')
       .env('FRESHET_JOIN_SECRET_FILE')
       .pathType()

@@ -64,7 +64,9 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_TASKMANAGER_MAX_PENDING_HANDSHAKES')
       .intType(1, 100_000)
       .defaultValue(64)
-      .withDescription('incoming data connections that have not completed the handshake; more are closed at once'),
+      .withDescription(
+        'incoming data connections that have not completed the handshake; more are closed at once',
+      ),
     resourceId: key('--resource-id <id>')
       .env('FRESHET_TASKMANAGER_RESOURCE_ID')
       .type({
@@ -98,13 +100,15 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .enumType(['auto', 'permission-only', 'threads'] as const)
       .defaultValue('auto')
       .withDescription(
-        "where user code runs: a sandboxed child process per job (auto: bubblewrap when it works; permission-only: without it), or threads: worker threads of the TaskManager itself (no isolation)",
+        'where user code runs: a sandboxed child process per job (auto: bubblewrap when it works; permission-only: without it), or threads: worker threads of the TaskManager itself (no isolation)',
       ),
     taskNetwork: key('--task-network <mode>')
       .env('FRESHET_TASK_NETWORK')
       .enumType(['none', 'host'] as const)
       .defaultValue('none')
-      .withDescription("the network tasks see under bubblewrap: none, or the host's (connectors to brokers and sockets)"),
+      .withDescription(
+        "the network tasks see under bubblewrap: none, or the host's (connectors to brokers and sockets)",
+      ),
     taskFiles: key('--task-files <dirs>')
       .env('FRESHET_TASK_FILES')
       .type<string[]>({
@@ -112,7 +116,12 @@ export const TASKMANAGER_SETTINGS = defineSettings({
         schema: z
           .string()
           .trim()
-          .transform((text) => text.split(',').map((d) => d.trim()).filter((d) => d.length > 0)),
+          .transform((text) =>
+            text
+              .split(',')
+              .map((d) => d.trim())
+              .filter((d) => d.length > 0),
+          ),
         finish: (dirs: string[], { cwd }) => dirs.map((d) => resolve(cwd, d)),
       })
       .defaultValue([], 'none')
@@ -131,7 +140,9 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_TASK_WATCHDOG_MS')
       .intType(0, 86_400_000)
       .defaultValue(60_000)
-      .withDescription('a user function that has not returned for this long fails its job, naming the operator; 0 turns the watchdog off'),
+      .withDescription(
+        'a user function that has not returned for this long fails its job, naming the operator; 0 turns the watchdog off',
+      ),
     metricsPort: key('--metrics-port <port>')
       .env('FRESHET_TASKMANAGER_METRICS_PORT')
       .intType(0, 65535)

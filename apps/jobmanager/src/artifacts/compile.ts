@@ -67,7 +67,10 @@ export async function compileUpload(request: CompileRequest, timeoutMs = 120_000
 }
 
 /** Type-checks an upload in a worker thread; JavaScript uploads have no errors. */
-export function typecheckInWorker(request: TypecheckRequest, timeoutMs: number): Promise<ProgramDiagnostic[]> {
+export function typecheckInWorker(
+  request: TypecheckRequest,
+  timeoutMs: number,
+): Promise<ProgramDiagnostic[]> {
   if (!/\.m?ts$/i.test('project' in request ? request.entry : request.filename)) return Promise.resolve([]);
   return new Promise<ProgramDiagnostic[]>((resolve, reject) => {
     const worker = new Worker(workerUrl, { workerData: request });

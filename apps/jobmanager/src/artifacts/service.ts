@@ -159,7 +159,12 @@ export class ArtifactService {
     } catch {
       throw new InvalidInputError(`Program ${fileName} is not UTF-8 text`);
     }
-    const request = { source, filename: fileName, cacheDir: this.#opts.dir, resolveDir: join(this.#opts.dir, 'tmp') };
+    const request = {
+      source,
+      filename: fileName,
+      cacheDir: this.#opts.dir,
+      resolveDir: join(this.#opts.dir, 'tmp'),
+    };
     return this.#compileAndStore(id, fileName, bytes, bytes.length, request);
   }
 
@@ -211,7 +216,10 @@ export class ArtifactService {
         .join('\n');
       const more = result.errors.length > 3 ? `\n(and ${result.errors.length - 3} more)` : '';
       const n = result.errors.length;
-      throw new ProgramDiagnosticsError(`${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`, result.errors);
+      throw new ProgramDiagnosticsError(
+        `${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`,
+        result.errors,
+      );
     }
     await this.#writeAtomically(join(this.#opts.dir, id), stored);
     const data = {

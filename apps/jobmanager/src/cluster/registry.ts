@@ -412,7 +412,9 @@ export class ClusterRegistry {
   async get(id: string): Promise<TaskManagerInfo> {
     const row = await this.#opts.store.getTaskManager(id);
     if (row === null) {
-      throw new NotFoundError(`No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`);
+      throw new NotFoundError(
+        `No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`,
+      );
     }
     return this.#info(row);
   }
@@ -488,7 +490,8 @@ export class ClusterRegistry {
     if (input.resourceId === undefined) return;
     const live = this.#live.get(input.resourceId);
     if (live?.tokenHash === undefined) return;
-    if (input.sessionToken !== undefined && timingSafeEqual(live.tokenHash, hashToken(input.sessionToken))) return;
+    if (input.sessionToken !== undefined && timingSafeEqual(live.tokenHash, hashToken(input.sessionToken)))
+      return;
     this.#opts.logger.warn(
       { taskManagerId: input.resourceId, host: input.host, dataPort: input.dataPort },
       'Refused a registration under the resource id of a live TaskManager session (no proof of that session)',

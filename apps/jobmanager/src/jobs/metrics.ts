@@ -297,7 +297,9 @@ export function archivedMetrics(snapshot: MetricsSnapshot | null): JobMetricsSou
 }
 
 /** Accumulator samples as the runtime merges them: a min/max of nothing (null on the wire) is ±Infinity again. */
-function fromSamples(values: Record<string, AccumulatorValueSample>): Parameters<typeof mergeAccumulators>[0][number] {
+function fromSamples(
+  values: Record<string, AccumulatorValueSample>,
+): Parameters<typeof mergeAccumulators>[0][number] {
   const out: Record<string, Parameters<typeof mergeAccumulators>[0][number][string]> = {};
   for (const [name, v] of Object.entries(values)) {
     if (v.kind === 'min') out[name] = { kind: 'min', value: v.value ?? Number.POSITIVE_INFINITY };

@@ -165,9 +165,11 @@ export class JobService {
       onEnded: (job) => {
         // Late reports (the last metrics, collected records) still land; then the job leaves memory.
         job.evictTimer = this.#clock.setTimeout(() => {
-          void this.#scheduler.serial(() => this.#evict(job)).catch((err: unknown) => {
-            options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
-          });
+          void this.#scheduler
+            .serial(() => this.#evict(job))
+            .catch((err: unknown) => {
+              options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+            });
         }, options.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
       },
     });
@@ -394,8 +396,7 @@ export class JobService {
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    if (job === undefined || !this.collectsFrom(input))
-      return { accepted: 0, truncated: false };
+    if (job === undefined || !this.collectsFrom(input)) return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };

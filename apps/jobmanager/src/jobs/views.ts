@@ -22,7 +22,13 @@ import {
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
 import type { AccumulatorResult } from '@freshet/runtime';
-import { archivedMetrics, type MetricsSnapshot, type MetricsStore, type SubtaskMetrics, type VertexMetrics } from './metrics.js';
+import {
+  archivedMetrics,
+  type MetricsSnapshot,
+  type MetricsStore,
+  type SubtaskMetrics,
+  type VertexMetrics,
+} from './metrics.js';
 import { notFound, slotsNeeded } from './service.js';
 
 /** Input of `jobs.list`. */

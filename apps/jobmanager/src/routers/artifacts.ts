@@ -24,7 +24,9 @@ export const artifactsRouter = router({
    * not compile or naming the archive entry refused, PAYLOAD_TOO_LARGE above
    * the upload or project limits. The same content twice is one artifact.
    */
-  upload: developerProcedure.input(UploadFormSchema).mutation(({ ctx, input }) => ctx.artifacts.upload(input)),
+  upload: developerProcedure
+    .input(UploadFormSchema)
+    .mutation(({ ctx, input }) => ctx.artifacts.upload(input)),
 
   /** Every artifact not deleted, newest first. */
   list: viewerProcedure.query(({ ctx }) => ctx.artifacts.list()),

@@ -36,7 +36,10 @@ export class UploadError extends FreshetError<{ transportCode: string; diagnosti
    * @param transportCode - tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`
    */
   constructor(message: string, transportCode: string, diagnostics: ProgramDiagnostic[] = []) {
-    super(message, { details: { transportCode, diagnostics }, code: errorCodeOf(transportCode, diagnostics) });
+    super(message, {
+      details: { transportCode, diagnostics },
+      code: errorCodeOf(transportCode, diagnostics),
+    });
   }
 
   /** tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`. */

@@ -315,7 +315,9 @@ export function checkTrigger(what: string, value: unknown): void {
   const t = value as Partial<Record<keyof Trigger<unknown>, unknown>> | null;
   const missing =
     typeof t === 'object' && t !== null
-      ? (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter((m) => typeof t[m] !== 'function')
+      ? (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter(
+          (m) => typeof t[m] !== 'function',
+        )
       : null;
   if (missing === null || missing.length > 0) {
     throw new ProgramDefinitionError(

@@ -10,13 +10,16 @@ import { optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/pla
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
-import { faultToleranceOverrides, withFaultToleranceOptions, type FaultToleranceFlags } from './fault-tolerance.js';
+import {
+  faultToleranceOverrides,
+  withFaultToleranceOptions,
+  type FaultToleranceFlags,
+} from './fault-tolerance.js';
 import { compileHere } from './upload.js';
 
 /** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
 export interface PlanCommandOptions
-  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>,
-    FaultToleranceFlags {
+  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>, FaultToleranceFlags {
   mode?: PlanOverrides['runtimeMode'];
   json?: boolean;
 }

@@ -101,8 +101,12 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
-        const restarts = result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
-        const checkpoints = result.checkpoints.length === 0 ? '' : `, ${result.checkpoints.length} checkpoint${result.checkpoints.length === 1 ? '' : 's'}`;
+        const restarts =
+          result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
+        const checkpoints =
+          result.checkpoints.length === 0
+            ? ''
+            : `, ${result.checkpoints.length} checkpoint${result.checkpoints.length === 1 ? '' : 's'}`;
         process.stdout.write(
           `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms${restarts}${checkpoints}\n`,
         );

@@ -3,11 +3,7 @@ import { RecordDecodeError, csv, jsonLines, textLines, type RecordFormat } from 
 import { splitsOf } from './file-source.js';
 
 /** Decodes the records of `text` (split at newlines, as the reader would for these inputs). */
-function decode<T>(
-  format: RecordFormat<T>,
-  text: string,
-  state = {},
-): T[] {
+function decode<T>(format: RecordFormat<T>, text: string, state = {}): T[] {
   const buf = Buffer.from(text);
   const starts: number[] = [];
   const ends: number[] = [];

@@ -219,8 +219,18 @@ export type ReportStatesInput = z.infer<typeof ReportStatesInputSchema>;
 
 /** A user metric (counter, gauge, meter, histogram) registered on an operator's metric group. */
 export const UserMetricSampleSchema = z.discriminatedUnion('type', [
-  z.object({ scope: z.array(StoredTextSchema).max(16), name: StoredTextSchema, type: z.literal('counter'), value: z.number() }),
-  z.object({ scope: z.array(StoredTextSchema).max(16), name: StoredTextSchema, type: z.literal('gauge'), value: z.number() }),
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('counter'),
+    value: z.number(),
+  }),
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('gauge'),
+    value: z.number(),
+  }),
   z.object({
     scope: z.array(StoredTextSchema).max(16),
     name: StoredTextSchema,

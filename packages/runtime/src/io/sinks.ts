@@ -151,7 +151,11 @@ export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamO
     case 'text': {
       const encoder = spec.type === 'jsonLines' ? RowEncoders.jsonLines() : RowEncoders.text();
       const fileSink = FileSink.forRowFormat(spec.path, encoder)
-        .withRollingPolicy({ maxPartSizeBytes: Infinity, rolloverIntervalMs: Infinity, inactivityIntervalMs: Infinity })
+        .withRollingPolicy({
+          maxPartSizeBytes: Infinity,
+          rolloverIntervalMs: Infinity,
+          inactivityIntervalMs: Infinity,
+        })
         .overwrite()
         .build();
       return new ConnectorSinkOperator({ ...node, fns: { ...node.fns, sink: fileSink } });

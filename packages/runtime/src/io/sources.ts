@@ -64,7 +64,8 @@ export class SequenceSource extends BaseSource {
     const share = contiguousShare(n, this.ctx.subtaskIndex, this.ctx.parallelism);
     this.next = position ?? share.start;
     this.end = share.end;
-    if (this.spec.ratePerSecond) this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
+    if (this.spec.ratePerSecond)
+      this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
   }
   protected position(): number {
     return this.next;
@@ -96,11 +97,13 @@ export class GeneratorSource extends BaseSource {
   }
   protected init(position: number | undefined): void {
     const fn = this.node.fns.generator;
-    if (typeof fn !== 'function') throw new Error(`generator source '${this.node.name}' has no element function`);
+    if (typeof fn !== 'function')
+      throw new Error(`generator source '${this.node.name}' has no element function`);
     this.fn = fn;
     this.next = position ?? this.ctx.subtaskIndex;
     this.count = this.spec.count ?? Number.POSITIVE_INFINITY;
-    if (this.spec.ratePerSecond) this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
+    if (this.spec.ratePerSecond)
+      this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
   }
   protected position(): number {
     return this.next;
@@ -238,7 +241,9 @@ export class SocketSource extends BaseSource {
     socket.on('error', (err) => {
       if (!connected && this.retries < 5) {
         this.retries++;
-        this.retryTimer = setTimeout(() => { this.connect(); }, 500);
+        this.retryTimer = setTimeout(() => {
+          this.connect();
+        }, 500);
         return;
       }
       this.error = err;
@@ -260,7 +265,8 @@ export class SocketSource extends BaseSource {
     return 200;
   }
   emitNext(maxRecords: number): 'MORE' | 'IDLE' | 'END' {
-    if (this.error) throw new Error(`socket source ${this.spec.host}:${this.spec.port}: ${this.error.message}`);
+    if (this.error)
+      throw new Error(`socket source ${this.spec.host}:${this.spec.port}: ${this.error.message}`);
     let n = 0;
     while (n < maxRecords && this.head < this.lines.length) {
       this.output.collect(this.lines[this.head++], NO_TIMESTAMP);

@@ -97,7 +97,11 @@ export interface SandboxAccess {
  * sit inside the package tree); `access` opens the network or binds
  * directories read-write.
  */
-export function bwrapArgs(packageRoot: string, hide: readonly string[] = [], access: SandboxAccess = {}): string[] {
+export function bwrapArgs(
+  packageRoot: string,
+  hide: readonly string[] = [],
+  access: SandboxAccess = {},
+): string[] {
   const prefix = nodePrefix();
   const args = [
     '--unshare-user',
@@ -130,7 +134,8 @@ export function bwrapArgs(packageRoot: string, hide: readonly string[] = [], acc
   for (const dir of binds) args.push('--bind', dir, dir);
   const mounted = [packageRoot, ...binds];
   for (const dir of hide) {
-    if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`)))) args.push('--tmpfs', dir);
+    if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`))))
+      args.push('--tmpfs', dir);
   }
   args.push('--chdir', '/tmp');
   return args;
@@ -170,7 +175,8 @@ export function detectIsolation(mode: IsolationMode = 'auto'): Isolation {
   const packageRoot = findPackageRoot();
   const flag = permissionFlag();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const nobody = isRoot && readableBy(packageRoot, SANDBOX_UID) ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : undefined;
+  const nobody =
+    isRoot && readableBy(packageRoot, SANDBOX_UID) ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : undefined;
   const bwrap = mode === 'permission-only' ? undefined : findBwrap();
   let usable: { bwrap: string; runAs: typeof nobody } | undefined;
   if (bwrap !== undefined) {

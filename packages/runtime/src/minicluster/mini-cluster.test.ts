@@ -13,8 +13,16 @@ interface Tagged {
   sub: number;
 }
 
-async function partition(partitioning: Partitioning, srcP: number, dstP: number, n = 4000): Promise<Tagged[]> {
-  const r = await runLocalJob({ ...fixtureJob('partition', { n, srcP, dstP, partitioning }), timeoutMs: 20_000 });
+async function partition(
+  partitioning: Partitioning,
+  srcP: number,
+  dstP: number,
+  n = 4000,
+): Promise<Tagged[]> {
+  const r = await runLocalJob({
+    ...fixtureJob('partition', { n, srcP, dstP, partitioning }),
+    timeoutMs: 20_000,
+  });
   expect(r.error).toBeUndefined();
   expect(r.status).toBe('FINISHED');
   return r.collected.out as Tagged[];
@@ -89,7 +97,9 @@ describe('runLocalJob', () => {
     const controller = new AbortController();
     const metrics: number[] = [];
     // The workers' start-up (re-planning, loading the runtime and the connectors from sources) takes seconds here.
-    const fallback = setTimeout(() => { controller.abort(); }, 10_000);
+    const fallback = setTimeout(() => {
+      controller.abort();
+    }, 10_000);
     const r = await runLocalJob({
       ...fixtureJob('infinite', { p: 2 }),
       signal: controller.signal,
@@ -129,7 +139,9 @@ describe('runLocalJob', () => {
     expect([...(r.collected.lines as string[])].sort()).toEqual([...lines].sort());
     const parts = readdirSync(out).sort();
     expect(parts).toEqual(['part-0-0.jsonl', 'part-1-0.jsonl', 'part-2-0.jsonl']);
-    const written = parts.flatMap((p) => readFileSync(join(out, p), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as string);
+    const written = parts
+      .flatMap((p) => readFileSync(join(out, p), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as string);
     expect(written.sort()).toEqual([...lines].sort());
   });
 });

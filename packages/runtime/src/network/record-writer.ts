@@ -153,7 +153,11 @@ export class RecordWriter {
     this.values[c] = [];
     this.timestamps[c] = new Float64Array(this.batchSize);
     this.counts[c] = 0;
-    this.channels[c]!.send({ kind: 'batch', values, timestamps: n === this.batchSize ? ts : ts.subarray(0, n) });
+    this.channels[c]!.send({
+      kind: 'batch',
+      values,
+      timestamps: n === this.batchSize ? ts : ts.subarray(0, n),
+    });
   }
 
   /** Ships every non-empty buffer. */

@@ -270,7 +270,11 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 
   /** Creates the operator's keyed timer service (keyed operators only). */
-  protected timerService(target: TimerTarget, name?: string, options?: TimerServiceOptions): InternalTimerService {
+  protected timerService(
+    target: TimerTarget,
+    name?: string,
+    options?: TimerServiceOptions,
+  ): InternalTimerService {
     const backend = this.requireBackend('Timers');
     const service = new InternalTimerService(backend, this.ctx.processingTime, target, name, options);
     this.timers ??= service;

@@ -27,7 +27,10 @@ const sales: Sale[] = [
   { shop: 'b', amount: 1, t: 9000 },
 ];
 
-async function transforms(mode: RuntimeMode, build: (env: StreamExecutionEnvironment) => void): Promise<StreamNode[]> {
+async function transforms(
+  mode: RuntimeMode,
+  build: (env: StreamExecutionEnvironment) => void,
+): Promise<StreamNode[]> {
   const graph = await buildStreamGraph((env) => {
     env.setRuntimeMode(mode);
     build(env);
@@ -58,42 +61,111 @@ const keyed = (env: StreamExecutionEnvironment) => env.fromCollection(sales).key
 const aggregations: [string, (env: StreamExecutionEnvironment) => void, unknown[]][] = [
   [
     'reduce',
-    (env) => keyed(env).reduce((x, y) => ({ ...x, amount: x.amount + y.amount })).collect('o'),
-    [{ shop: 'a', amount: 15, t: 1000 }, { shop: 'b', amount: 3, t: 1500 }],
+    (env) =>
+      keyed(env)
+        .reduce((x, y) => ({ ...x, amount: x.amount + y.amount }))
+        .collect('o'),
+    [
+      { shop: 'a', amount: 15, t: 1000 },
+      { shop: 'b', amount: 3, t: 1500 },
+    ],
   ],
-  ['sum(field)', (env) => keyed(env).sum('amount').collect('o'), [{ shop: 'a', amount: 15, t: 1000 }, { shop: 'b', amount: 3, t: 1500 }]],
-  ['sum(selector)', (env) => keyed(env).sum((s) => s.amount).collect('o'), [{ key: 'a', value: 15 }, { key: 'b', value: 3 }]],
-  ['min(field)', (env) => keyed(env).min('amount').collect('o'), [{ shop: 'a', amount: 3, t: 1000 }, { shop: 'b', amount: 1, t: 1500 }]],
-  ['max(selector)', (env) => keyed(env).max((s) => s.amount).collect('o'), [{ key: 'a', value: 7 }, { key: 'b', value: 2 }]],
+  [
+    'sum(field)',
+    (env) => keyed(env).sum('amount').collect('o'),
+    [
+      { shop: 'a', amount: 15, t: 1000 },
+      { shop: 'b', amount: 3, t: 1500 },
+    ],
+  ],
+  [
+    'sum(selector)',
+    (env) =>
+      keyed(env)
+        .sum((s) => s.amount)
+        .collect('o'),
+    [
+      { key: 'a', value: 15 },
+      { key: 'b', value: 3 },
+    ],
+  ],
+  [
+    'min(field)',
+    (env) => keyed(env).min('amount').collect('o'),
+    [
+      { shop: 'a', amount: 3, t: 1000 },
+      { shop: 'b', amount: 1, t: 1500 },
+    ],
+  ],
+  [
+    'max(selector)',
+    (env) =>
+      keyed(env)
+        .max((s) => s.amount)
+        .collect('o'),
+    [
+      { key: 'a', value: 7 },
+      { key: 'b', value: 2 },
+    ],
+  ],
   ['minBy', (env) => keyed(env).minBy('amount').collect('o'), [sales[2], sales[4]]],
-  ['maxBy', (env) => keyed(env).maxBy((s) => s.amount).collect('o'), [sales[3], sales[1]]],
-  ['aggregate', (env) => keyed(env).aggregate(Aggregations.avg((s: Sale) => s.amount)).collect('o'), [5, 1.5]],
-  ['count', (env) => keyed(env).count().collect('o'), [{ key: 'a', value: 3 }, { key: 'b', value: 2 }]],
+  [
+    'maxBy',
+    (env) =>
+      keyed(env)
+        .maxBy((s) => s.amount)
+        .collect('o'),
+    [sales[3], sales[1]],
+  ],
+  [
+    'aggregate',
+    (env) =>
+      keyed(env)
+        .aggregate(Aggregations.avg((s: Sale) => s.amount))
+        .collect('o'),
+    [5, 1.5],
+  ],
+  [
+    'count',
+    (env) => keyed(env).count().collect('o'),
+    [
+      { key: 'a', value: 3 },
+      { key: 'b', value: 2 },
+    ],
+  ],
 ];
 
 describe('rolling aggregations, STREAMING vs BATCH', () => {
-  it.each(aggregations)('%s: STREAMING emits every update, ending at the final values', async (_name, build, finals) => {
-    const h = finish(feed(harness('STREAMING', await transforms('STREAMING', build)).open(), sales));
-    expect(h.values()).toHaveLength(sales.length);
-    const last = new Map<string, unknown>();
-    h.values().forEach((v, i) => last.set(sales[i]!.shop, v));
-    expect([last.get('a'), last.get('b')]).toEqual(finals);
-  });
+  it.each(aggregations)(
+    '%s: STREAMING emits every update, ending at the final values',
+    async (_name, build, finals) => {
+      const h = finish(feed(harness('STREAMING', await transforms('STREAMING', build)).open(), sales));
+      expect(h.values()).toHaveLength(sales.length);
+      const last = new Map<string, unknown>();
+      h.values().forEach((v, i) => last.set(sales[i]!.shop, v));
+      expect([last.get('a'), last.get('b')]).toEqual(finals);
+    },
+  );
 
-  it.each(aggregations)('%s: BATCH emits only the final value per key, at the end of input', async (_name, build, finals) => {
-    const h = feed(harness('BATCH', await transforms('BATCH', build)).open(), sales);
-    expect(h.values()).toEqual([]);
-    finish(h);
-    expect(h.values()).toEqual(finals);
-    // Each result carries the largest timestamp of its key's records.
-    expect(h.records().map((r) => r.timestamp)).toEqual([4000, 9000]);
-  });
+  it.each(aggregations)(
+    '%s: BATCH emits only the final value per key, at the end of input',
+    async (_name, build, finals) => {
+      const h = feed(harness('BATCH', await transforms('BATCH', build)).open(), sales);
+      expect(h.values()).toEqual([]);
+      finish(h);
+      expect(h.values()).toEqual(finals);
+      // Each result carries the largest timestamp of its key's records.
+      expect(h.records().map((r) => r.timestamp)).toEqual([4000, 9000]);
+    },
+  );
 
   it('BATCH emits before the final watermark, so a downstream event-time window still counts the results', async () => {
     const nodes = await transforms('BATCH', (env) => {
       env
         .fromCollection(sales)
-        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t))
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t),
+        )
         .keyBy((s) => s.shop)
         .sum('amount')
         .windowAll(TumblingEventTimeWindows.of(10_000))
@@ -113,7 +185,9 @@ describe('rolling aggregations, STREAMING vs BATCH', () => {
       const first = feed(harness('BATCH', firstNodes).open(), sales.slice(0, cut));
       const encoded = encodeSubtaskSnapshot(new Map([[firstNodes[0]!.id, first.snapshot(cut + 1)]]));
       const restored: OperatorSnapshot[] = [decodeSubtaskSnapshot(encoded).get(firstNodes[0]!.id)!];
-      const second = finish(feed(harness('BATCH', await transforms('BATCH', build)).open(restored), sales.slice(cut)));
+      const second = finish(
+        feed(harness('BATCH', await transforms('BATCH', build)).open(restored), sales.slice(cut)),
+      );
       expect(first.records(), `cut ${cut}`).toEqual([]);
       // Across keys the order follows the restored key groups; per key there is one record.
       expect(sorted(second.records()), `cut ${cut}`).toEqual(sorted(whole.records()));
@@ -124,7 +198,10 @@ describe('rolling aggregations, STREAMING vs BATCH', () => {
     const nodes = await transforms('BATCH', (env) => keyed(env).sum('amount').collect('o'));
     const h = finish(feed(harness('BATCH', nodes).open(), sales));
     expect(h.values()).toHaveLength(2);
-    const restored = harness('BATCH', await transforms('BATCH', (env) => keyed(env).sum('amount').collect('o'))).open([h.snapshot(9)]);
+    const restored = harness(
+      'BATCH',
+      await transforms('BATCH', (env) => keyed(env).sum('amount').collect('o')),
+    ).open([h.snapshot(9)]);
     finish(restored);
     expect(restored.values()).toEqual([]);
   });

@@ -150,7 +150,11 @@ export class KeyedAggregateOperator extends RollingKeyedOperator {
   private agg!: AggregateFunction<unknown, unknown, unknown>;
 
   protected resolve(): void {
-    this.agg = requireObject(this.node.fns.aggregate ?? this.node.fns.fn, ['createAccumulator', 'add', 'getResult'], this.name);
+    this.agg = requireObject(
+      this.node.fns.aggregate ?? this.node.fns.fn,
+      ['createAccumulator', 'add', 'getResult'],
+      this.name,
+    );
     this.addRichFunction(this.agg);
   }
 

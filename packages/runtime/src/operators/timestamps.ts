@@ -62,16 +62,22 @@ export class TimestampsAndWatermarksOperator extends AbstractOperator {
     if (spec.generator === true) {
       const supplier = this.node.fns.watermarkGenerator;
       if (typeof supplier !== 'function') {
-        throw new OperatorUsageError(`Operator '${this.name}': WatermarkStrategy.forGenerator needs a generator factory`);
+        throw new OperatorUsageError(
+          `Operator '${this.name}': WatermarkStrategy.forGenerator needs a generator factory`,
+        );
       }
       try {
-        this.generator = (supplier as WatermarkGeneratorSupplier<unknown>)({ getMetricGroup: () => this.getRuntimeContext().getMetricGroup() });
+        this.generator = (supplier as WatermarkGeneratorSupplier<unknown>)({
+          getMetricGroup: () => this.getRuntimeContext().getMetricGroup(),
+        });
       } catch (error) {
         this.fail(error, 'watermark generator factory');
       }
       const g = this.generator as Partial<WatermarkGenerator<unknown>> | undefined;
       if (typeof g?.onEvent !== 'function' || typeof g.onPeriodicEmit !== 'function') {
-        throw new OperatorUsageError(`Operator '${this.name}': the watermark generator factory must return an object with onEvent and onPeriodicEmit`);
+        throw new OperatorUsageError(
+          `Operator '${this.name}': the watermark generator factory must return an object with onEvent and onPeriodicEmit`,
+        );
       }
       this.addRichFunction(this.generator);
     }

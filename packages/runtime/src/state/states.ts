@@ -60,7 +60,9 @@ export class Ttl {
 }
 
 /** Common shape of every heap state. */
-export type HeapState = KeyedStatePart & { readonly kind: 'value' | 'list' | 'map' | 'reducing' | 'aggregating' };
+export type HeapState = KeyedStatePart & {
+  readonly kind: 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
+};
 
 /**
  * Base of the single-value states (value, reducing, aggregating, list): one
@@ -224,7 +226,10 @@ export class HeapReducingState<T> extends SingleValueHeapState<T> implements Red
 }
 
 /** {@link AggregatingState} on the heap. */
-export class HeapAggregatingState<IN, ACC, OUT> extends SingleValueHeapState<ACC> implements AggregatingState<IN, OUT> {
+export class HeapAggregatingState<IN, ACC, OUT>
+  extends SingleValueHeapState<ACC>
+  implements AggregatingState<IN, OUT>
+{
   /** State kind. */
   readonly kind = 'aggregating';
   private readonly aggregate: AggregateFunction<IN, ACC, OUT>;

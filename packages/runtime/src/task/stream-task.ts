@@ -7,7 +7,14 @@
  * locking. Nothing here depends on worker threads: the transport is behind
  * the channels of `network/`.
  */
-import type { CheckpointingMode, JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
+import type {
+  CheckpointingMode,
+  JobConfig,
+  JobEdge,
+  JobVertex,
+  StreamEdge,
+  StreamNode,
+} from '@freshet/graph';
 import { encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
@@ -182,9 +189,15 @@ export class StreamTask {
   private scheduled = false;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly runSliceBound = (): void => { this.runSlice(); };
-  private readonly flushBound = (): void => { this.flushTimeout(); };
-  private readonly scheduleBound = (): void => { this.schedule(); };
+  private readonly runSliceBound = (): void => {
+    this.runSlice();
+  };
+  private readonly flushBound = (): void => {
+    this.flushTimeout();
+  };
+  private readonly scheduleBound = (): void => {
+    this.schedule();
+  };
   private readonly barriers: CheckpointBarrierHandler;
   private endedChannels = 0;
   private outputIdle = false;
@@ -245,12 +258,17 @@ export class StreamTask {
         out.channels,
         out.partitioner,
         this.settings.batchSize,
-        () => { this.armFlush(); },
+        () => {
+          this.armFlush();
+        },
         config.subtaskIndex,
         out.keyOperatorName,
       );
       this.writers.push(writer);
-      for (const ch of out.channels) ch.onWritable = () => { this.onWritable(); };
+      for (const ch of out.channels)
+        ch.onWritable = () => {
+          this.onWritable();
+        };
     }
     this.memberOutputs = this.buildOutputs();
     this.headOutput = this.memberOutputs[0]!;
@@ -322,7 +340,9 @@ export class StreamTask {
     const { chain, chainEdges, outputs } = this.config;
     const byNode = new Map<number, StreamOperator>();
     for (const m of chain) byNode.set(m.node.id, m.operator);
-    const onIdle = (idle: boolean): void => { this.setOutputIdle(idle); };
+    const onIdle = (idle: boolean): void => {
+      this.setOutputIdle(idle);
+    };
     return chain.map((m) => {
       const main: RecordTarget[] = [];
       const side = new Map<string, RecordTarget[]>();
@@ -536,7 +556,11 @@ export class StreamTask {
     try {
       state = this.snapshotChain(checkpointId);
     } catch (error) {
-      this.config.hooks.onCheckpointDeclined?.(this, checkpointId, error instanceof Error ? error.message : String(error));
+      this.config.hooks.onCheckpointDeclined?.(
+        this,
+        checkpointId,
+        error instanceof Error ? error.message : String(error),
+      );
       return;
     }
     this.config.hooks.onCheckpoint?.(this, { checkpointId, state, alignmentMs, syncMs: now() - t0 });
@@ -611,7 +635,12 @@ export class StreamTask {
     const chain = this.chain;
     for (let i = from; i < chain.length; i++) {
       const op = chain[i]!.operator;
-      if (op.finishPending?.(() => { this.endPendingMember(i); }) === true) return;
+      if (
+        op.finishPending?.(() => {
+          this.endPendingMember(i);
+        }) === true
+      )
+        return;
       op.endInput();
     }
     this.afterEndOfInput();
@@ -639,7 +668,11 @@ export class StreamTask {
       const t0 = now();
       const state = this.snapshotChain(finalId);
       this.awaitingFinish = true;
-      this.config.hooks.onFinalState?.(this, { afterCheckpointId: this.lastCheckpointId, state, syncMs: now() - t0 });
+      this.config.hooks.onFinalState?.(this, {
+        afterCheckpointId: this.lastCheckpointId,
+        state,
+        syncMs: now() - t0,
+      });
       return;
     }
     // No coordinator: behave as if that final checkpoint completed at once.
@@ -731,7 +764,8 @@ export class StreamTask {
         first ??= error;
       }
     }
-    if (first !== undefined) throw first instanceof Error ? first : new Error('an operator failed to close', { cause: first });
+    if (first !== undefined)
+      throw first instanceof Error ? first : new Error('an operator failed to close', { cause: first });
   }
 
   /** Fails the task with `error` (reported once to the host). */
@@ -747,7 +781,11 @@ export class StreamTask {
     }
     this.config.hooks.onFailed(
       this,
-      serializeError(error, { vertex: this.vertex.name, subtask: this.subtaskIndex, operator: this.vertex.name }),
+      serializeError(error, {
+        vertex: this.vertex.name,
+        subtask: this.subtaskIndex,
+        operator: this.vertex.name,
+      }),
     );
   }
 

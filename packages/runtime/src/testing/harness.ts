@@ -54,7 +54,10 @@ export class ManualProcessingTimeService implements ProcessingTimeService {
       let next: number | undefined;
       let nextTime = Number.POSITIVE_INFINITY;
       for (const [id, p] of this.pending) {
-        if (p.time <= this.time && (p.time < nextTime || (p.time === nextTime && next !== undefined && id < next))) {
+        if (
+          p.time <= this.time &&
+          (p.time < nextTime || (p.time === nextTime && next !== undefined && id < next))
+        ) {
           next = id;
           nextTime = p.time;
         }
@@ -194,7 +197,8 @@ export class OperatorHarness {
       ...(options.taskName === undefined ? {} : { taskName: options.taskName }),
       metrics: this.metrics,
       keyGroupRange: keyGroupRange(maxParallelism, parallelism, subtaskIndex),
-      output: i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
+      output:
+        i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
       processingTime: this.clock,
       reportUserError: (error: unknown, where: string): never => {
         this.reportedErrors.push({ error, where });
@@ -231,9 +235,10 @@ export class OperatorHarness {
    * operator a list of snapshots, for a chain one list per operator.
    */
   open(restored?: readonly OperatorSnapshot[] | readonly (readonly OperatorSnapshot[])[]): this {
-    const perOperator = this.operators.length === 1 && restored && !Array.isArray(restored[0])
-      ? [restored as readonly OperatorSnapshot[]]
-      : (restored as readonly (readonly OperatorSnapshot[])[] | undefined);
+    const perOperator =
+      this.operators.length === 1 && restored && !Array.isArray(restored[0])
+        ? [restored as readonly OperatorSnapshot[]]
+        : (restored as readonly (readonly OperatorSnapshot[])[] | undefined);
     for (let i = this.operators.length - 1; i >= 0; i--) {
       this.operators[i]!.open(this.contexts[i]!, perOperator?.[i]);
     }
@@ -323,7 +328,9 @@ export class OperatorHarness {
       }
       if (!busy) return this;
     }
-    throw new Error(`OperatorHarness.settle: the operators still held back their input after ${timeoutMs} ms`);
+    throw new Error(
+      `OperatorHarness.settle: the operators still held back their input after ${timeoutMs} ms`,
+    );
   }
 
   /** Closes every operator, head first. */

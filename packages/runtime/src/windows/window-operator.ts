@@ -239,7 +239,8 @@ export class WindowOperator extends AbstractOperator {
   private evictor: Evictor<unknown> | undefined;
   private joinFn: ((left: unknown, right: unknown) => unknown) | undefined;
   /** A window coGroup's function (a window join node with `fns.coGroup`). */
-  private coGroupFn: ((first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void) | undefined;
+  private coGroupFn:
+    ((first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void) | undefined;
   private keyedProcess = true;
   private allowedLateness = 0;
   private lateTag: string | undefined;
@@ -280,14 +281,24 @@ export class WindowOperator extends AbstractOperator {
     if (isJoin) {
       this.mode = 'join';
       if (fns.coGroup !== undefined) {
-        this.coGroupFn = this.userFunction<(first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void>(fns.coGroup, 'coGroup');
-      }
-      else this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(fns.join ?? fns.fn, 'join');
+        this.coGroupFn = this.userFunction<
+          (first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void
+        >(fns.coGroup, 'coGroup');
+      } else
+        this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(
+          fns.join ?? fns.fn,
+          'join',
+        );
     } else {
       this.mode = spec.function;
-      if (spec.function === 'reduce') this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
+      if (spec.function === 'reduce')
+        this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
       else if (spec.function === 'aggregate') {
-        this.agg = requireObject<AggregateFunction<unknown, unknown, unknown>>(fns.aggregate, ['createAccumulator', 'add', 'getResult'], this.name);
+        this.agg = requireObject<AggregateFunction<unknown, unknown, unknown>>(
+          fns.aggregate,
+          ['createAccumulator', 'add', 'getResult'],
+          this.name,
+        );
         this.addRichFunction(this.agg);
       }
       if (spec.function === 'process' || spec.withProcess) {
@@ -318,7 +329,12 @@ export class WindowOperator extends AbstractOperator {
     const a = this.assigner;
     if (!a.isMerging && a.isEventTime && this.trigger === EventTimeTrigger.create()) {
       this.inlineTrigger = InlineTrigger.EventTime;
-    } else if (!a.isMerging && !a.isEventTime && !a.isGlobal && this.trigger === ProcessingTimeTrigger.create()) {
+    } else if (
+      !a.isMerging &&
+      !a.isEventTime &&
+      !a.isGlobal &&
+      this.trigger === ProcessingTimeTrigger.create()
+    ) {
       this.inlineTrigger = InlineTrigger.ProcessingTime;
     }
     const backend = this.backend!;
@@ -395,7 +411,14 @@ export class WindowOperator extends AbstractOperator {
     let skipped = true;
     if (assigner.isMerging) {
       if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
-      skipped = !this.mergingElement(windows, value, timestamp, input, this.starts[0]!, assigner.endOf(this.starts[0]!));
+      skipped = !this.mergingElement(
+        windows,
+        value,
+        timestamp,
+        input,
+        this.starts[0]!,
+        assigner.endOf(this.starts[0]!),
+      );
     } else {
       const inline = this.inlineTrigger;
       for (let i = 0; i < n; i++) {
@@ -405,7 +428,13 @@ export class WindowOperator extends AbstractOperator {
         if (!ws) {
           const end = assigner.endOf(start);
           if (this.isWindowLate(end)) continue;
-          ws = { window: this.windowOf(start, end), has: false, contents: undefined, trigger: undefined, user: undefined };
+          ws = {
+            window: this.windowOf(start, end),
+            has: false,
+            contents: undefined,
+            trigger: undefined,
+            user: undefined,
+          };
           if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
           windows.set(start, ws);
           this.registerCleanupTimer(ws.window);
@@ -417,7 +446,8 @@ export class WindowOperator extends AbstractOperator {
           // EventTimeTrigger.onElement, without re-registering the timer the window already has.
           const maxTs = ws.window.end - 1;
           if (maxTs <= this.windowTimers.currentWatermark) this.handle('FIRE', key, ws);
-          else if (fresh && this.allowedLateness !== 0) this.windowTimers.registerEventTimeTimer(start, maxTs);
+          else if (fresh && this.allowedLateness !== 0)
+            this.windowTimers.registerEventTimeTimer(start, maxTs);
           // With no allowed lateness the cleanup timer registered above is the trigger's timer.
           continue;
         }
@@ -466,15 +496,28 @@ export class WindowOperator extends AbstractOperator {
     if (only && only.window.start === start && only.window.end === end) {
       target = only;
     } else if (touched.length === 0) {
-      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined, user: undefined };
+      target = {
+        window: { start, end },
+        has: false,
+        contents: undefined,
+        trigger: undefined,
+        user: undefined,
+      };
       windows.set(start, target);
       this.registerCleanupTimer(target.window);
     } else {
-      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined, user: undefined };
+      target = {
+        window: { start, end },
+        has: false,
+        contents: undefined,
+        trigger: undefined,
+        user: undefined,
+      };
       for (const ws of touched) {
         if (ws.has) this.mergeContents(target, ws);
         if (ws.trigger) {
-          for (const [name, v] of ws.trigger) if (!target.trigger?.has(name)) (target.trigger ??= new Map()).set(name, v);
+          for (const [name, v] of ws.trigger)
+            if (!target.trigger?.has(name)) (target.trigger ??= new Map()).set(name, v);
         }
         windows.delete(ws.window.start);
       }
@@ -526,7 +569,9 @@ export class WindowOperator extends AbstractOperator {
   }
 
   private isElementLate(timestamp: number): boolean {
-    return this.assigner.isEventTime && timestamp + this.allowedLateness <= this.windowTimers.currentWatermark;
+    return (
+      this.assigner.isEventTime && timestamp + this.allowedLateness <= this.windowTimers.currentWatermark
+    );
   }
 
   private cleanupTime(window: TimeWindow): number {
@@ -549,7 +594,10 @@ export class WindowOperator extends AbstractOperator {
   private add(ws: WindowState, value: unknown, input: 0 | 1, timestamp: number): void {
     if (this.evictor) {
       // An evicting window keeps every element with its timestamp; the function runs over them when it fires.
-      const element: TimestampedValue<unknown> = { value, timestamp: timestamp === NO_TIMESTAMP ? undefined : timestamp };
+      const element: TimestampedValue<unknown> = {
+        value,
+        timestamp: timestamp === NO_TIMESTAMP ? undefined : timestamp,
+      };
       if (ws.has) (ws.contents as TimestampedValue<unknown>[]).push(element);
       else ws.contents = [element];
       ws.has = true;
@@ -600,7 +648,9 @@ export class WindowOperator extends AbstractOperator {
         case 'aggregate': {
           const agg = this.agg!;
           if (typeof agg.merge !== 'function') {
-            throw new OperatorUsageError(`Operator '${this.name}': session windows need AggregateFunction.merge`);
+            throw new OperatorUsageError(
+              `Operator '${this.name}': session windows need AggregateFunction.merge`,
+            );
           }
           target.contents = agg.merge(target.contents, source.contents);
           break;
@@ -794,4 +844,3 @@ export class WindowOperator extends AbstractOperator {
     return this.backend!;
   }
 }
-

@@ -31,7 +31,14 @@ import {
   type Hello,
   type HelloAck,
 } from './frames.js';
-import { ackMac, handshakeNonce, helloMac, verifyAck, verifyHello, type HandshakeFields } from './handshake-auth.js';
+import {
+  ackMac,
+  handshakeNonce,
+  helloMac,
+  verifyAck,
+  verifyHello,
+  type HandshakeFields,
+} from './handshake-auth.js';
 import { PeerLink } from './peer-link.js';
 
 /** Where a peer TaskManager listens. */
@@ -249,7 +256,11 @@ export class DataPlane {
     /** Port the listener is bound to. */
     readonly port: number,
     private readonly acceptTimeoutMs: number,
-    private readonly limits: { handshakeTimeoutMs: number; maxPendingHandshakes: number; maxFramePayload: number | undefined },
+    private readonly limits: {
+      handshakeTimeoutMs: number;
+      maxPendingHandshakes: number;
+      maxFramePayload: number | undefined;
+    },
   ) {
     server.on('connection', (socket) => {
       this.accept(socket);
@@ -426,7 +437,11 @@ export class DataPlane {
       return;
     }
     const fields: HandshakeFields = { ...hello };
-    const ack: HelloAck = { ok: true, taskManagerId: job.options.self, mac: ackMac(job.options.secret, fields) };
+    const ack: HelloAck = {
+      ok: true,
+      taskManagerId: job.options.self,
+      mac: ackMac(job.options.secret, fields),
+    };
     this.pending.delete(socket);
     socket.write(jsonFrame(FrameType.HELLO_ACK, ack));
     const link = new PeerLink(socket, hello.from, leftover, this.limits.maxFramePayload);
