@@ -27,7 +27,12 @@ export default defineConfig({
       })),
       {
         extends: true as const,
-        test: { name: 'examples', root: 'examples', include: ['**/*.test.ts'], exclude: ['**/node_modules/**'] },
+        test: {
+          name: 'examples',
+          root: 'examples',
+          include: ['**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+        },
       },
     ],
     testTimeout: 60_000,

@@ -4,7 +4,7 @@
  */
 import type { RuntimeMode } from '@freshet/api';
 import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
-import { runLocalJob } from '@freshet/runtime';
+import { runLocalJob, type LocalJobResult } from '@freshet/runtime';
 
 /** A compiled program ready to run. */
 export interface Compiled {
@@ -24,6 +24,12 @@ export interface Run {
   collected: Record<string, unknown[]>;
   error?: unknown;
   durationMs: number;
+  /** The id the job's functions saw. */
+  jobId: string;
+  /** The job's accumulators, merged across subtasks. */
+  accumulators: LocalJobResult['accumulators'];
+  /** Every subtask's final metrics (system and user). */
+  subtasks: LocalJobResult['metrics']['subtasks'];
 }
 
 /** Plans, optimizes and runs a compiled program locally. */
@@ -45,7 +51,15 @@ export async function runProgram(
     throw new Error(
       `job ended ${r.status}: ${(r.error as { stack?: string } | undefined)?.stack ?? JSON.stringify(r.error)}`,
     );
-  return { status: r.status, collected: r.collected, error: r.error, durationMs: r.durationMs };
+  return {
+    status: r.status,
+    collected: r.collected,
+    error: r.error,
+    durationMs: r.durationMs,
+    jobId: r.jobId,
+    accumulators: r.accumulators,
+    subtasks: r.metrics.subtasks,
+  };
 }
 
 /** Canonical form of a multiset of records: sorted JSON strings. */

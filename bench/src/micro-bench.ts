@@ -44,7 +44,14 @@ function openChain(nodes: StreamNode[], sink: Output): StreamOperator[] {
   for (let i = ops.length - 1; i >= 0; i--) {
     const ctx: OperatorContext = {
       node: nodes[i]!,
-      job: { name: 'bench', parallelism: 1, maxParallelism: 128, runtimeMode: 'STREAMING', autoWatermarkIntervalMs: 200, bufferTimeoutMs: 10 },
+      job: {
+        name: 'bench',
+        parallelism: 1,
+        maxParallelism: 128,
+        runtimeMode: 'STREAMING',
+        autoWatermarkIntervalMs: 200,
+        bufferTimeoutMs: 10,
+      },
       subtaskIndex: 0,
       parallelism: 1,
       maxParallelism: 128,
@@ -61,7 +68,13 @@ function openChain(nodes: StreamNode[], sink: Output): StreamOperator[] {
   return ops;
 }
 
-function run(name: string, nodes: StreamNode[], records: Rec[], rounds: number, withWatermarks: boolean): void {
+function run(
+  name: string,
+  nodes: StreamNode[],
+  records: Rec[],
+  rounds: number,
+  withWatermarks: boolean,
+): void {
   for (let r = 0; r < rounds; r++) {
     const sink = new CountingOutput();
     const ops = openChain(nodes, sink);
@@ -76,7 +89,9 @@ function run(name: string, nodes: StreamNode[], records: Rec[], rounds: number, 
     head.processWatermark(Number.POSITIVE_INFINITY);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const rate = (records.length / ms) * 1000;
-    console.log(`${name} round ${r + 1}: ${records.length} records in ${ms.toFixed(0)} ms = ${(rate / 1e6).toFixed(2)} M records/s (out ${sink.count})`);
+    console.log(
+      `${name} round ${r + 1}: ${records.length} records in ${ms.toFixed(0)} ms = ${(rate / 1e6).toFixed(2)} M records/s (out ${sink.count})`,
+    );
     for (const op of ops) op.close();
   }
 }
@@ -88,7 +103,11 @@ for (let i = 0; i < n; i++) records[i] = { k: i % 1000, v: i & 0xff };
 const mapFilterReduce = (): StreamNode[] => [
   testNode({ kind: 'map', fns: { fn: (r: Rec) => ({ k: r.k, v: r.v * 2 }) } }),
   testNode({ kind: 'filter', fns: { fn: (r: Rec) => r.v % 3 !== 0 } }),
-  testNode({ kind: 'reduce', keyed: true, fns: { key: (r: never) => (r as Rec).k, reduce: (a: Rec, b: Rec) => ({ k: a.k, v: a.v + b.v }) } }),
+  testNode({
+    kind: 'reduce',
+    keyed: true,
+    fns: { key: (r: never) => (r as Rec).k, reduce: (a: Rec, b: Rec) => ({ k: a.k, v: a.v + b.v }) },
+  }),
 ];
 const window = (): StreamNode[] => [
   testNode({

@@ -87,7 +87,8 @@ export function parseLogLine(line: string): Request | undefined {
   };
 }
 
-const count: AggregateFunction<unknown, number, number> = {
+/** Counts the elements of a window (shared with `kafka-log-pipeline.ts`). */
+export const count: AggregateFunction<unknown, number, number> = {
   createAccumulator: () => 0,
   add: (_v, n) => n + 1,
   getResult: (n) => n,

@@ -141,7 +141,8 @@ const BIDS = new OutputTag<BidInfo>('q4-bids');
 /** The q4 program (arguments: see `parseQueryArgs`). */
 export default defineProgram((env, rawArgs) => {
   const args = parseQueryArgs(rawArgs);
-  // Split in one pass inside the source's chain (a fan-out would ship every event twice).
+  // Split in one pass inside the source's chain: one look at each event (two filters would
+  // chain with the source as well, but test every event twice).
   const auctions = nexmarkEvents(env, args)
     .process({
       processElement(e: NexmarkEvent, ctx: ProcessContext, out: Collector<AuctionInfo>) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,27 @@ describe('WordCount', () => {
     const file = join(dir, 'words.txt');
     writeFileSync(file, `${lines.join('\n')}\n`);
     const run = await runProgram(program, ['--input', file], p, 'batch');
-    expect(finalCounts(run.collected.counts ?? [])).toEqual(expectedCounts());
+    const records = run.collected.counts ?? [];
+    expect(finalCounts(records)).toEqual(expectedCounts());
+    // BATCH emits the final count only: exactly one record per word (Flink's batch semantics).
+    expect(records).toHaveLength(expectedCounts().size);
+  });
+
+  it('writes exactly one line per word into --output in batch mode', async () => {
+    const file = join(dir, 'words.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const out = join(dir, 'out-batch');
+    await runProgram(program, ['--input', file, '--output', out], 2, 'batch');
+    const written = readdirSync(out)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) =>
+        readFileSync(join(out, f), 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      )
+      .map((l) => JSON.parse(l) as { word: string; count: number });
+    expect(written).toHaveLength(expectedCounts().size);
+    expect(new Map(written.map((r) => [r.word, r.count]))).toEqual(expectedCounts());
   });
 
   it('counts the words read from a TCP socket in streaming mode', async () => {

@@ -1,8 +1,9 @@
 /**
  * WordCount, the "hello world" of stream processing.
  *
- * - Batch: `--input FILE` counts the words of a text file; the result has the
- *   final count per word (`{word, count}`).
+ * - Batch: `--input FILE` counts the words of a text file; in BATCH mode the
+ *   rolling reduce emits only its final value, so the result is exactly one
+ *   `{word, count}` per word (as in Flink).
  * - Streaming: `--socket HOST:PORT` counts the words of lines read from a TCP
  *   socket, emitting the running count of a word each time it appears (the last
  *   record per word is its count so far).

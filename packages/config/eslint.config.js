@@ -33,7 +33,10 @@ export function freshetEslint({ root }) {
         parserOptions: { projectService: true, tsconfigRootDir: root },
       },
       rules: {
-        '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+        '@typescript-eslint/restrict-template-expressions': [
+          'error',
+          { allowNumber: true, allowBoolean: true },
+        ],
         '@typescript-eslint/no-unnecessary-condition': 'off',
         '@typescript-eslint/no-non-null-assertion': 'off',
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -43,8 +46,14 @@ export function freshetEslint({ root }) {
           'error',
           {
             patterns: [
-              { group: ['@freshet/*/src/*', '@freshet/*/dist/*'], message: "Import another package through its exports, not its internals." },
-              { group: ['../../packages/*', '../../../packages/*', '../../apps/*', '../../../apps/*'], message: 'Cross-package relative imports are not allowed; use the package name.' },
+              {
+                group: ['@freshet/*/src/*', '@freshet/*/dist/*'],
+                message: 'Import another package through its exports, not its internals.',
+              },
+              {
+                group: ['../../packages/*', '../../../packages/*', '../../apps/*', '../../../apps/*'],
+                message: 'Cross-package relative imports are not allowed; use the package name.',
+              },
             ],
           },
         ],

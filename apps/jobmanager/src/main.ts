@@ -20,6 +20,7 @@ import { JobService, type ClusterJobDefaults } from './jobs/service.js';
 import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
+import { OutputTails } from './output/tail.js';
 import type { Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -73,6 +74,7 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     db,
     dir: join(config.dataDir, 'artifacts'),
     uploadLimitBytes: config.uploadLimitBytes,
+    projectLimits: { maxFiles: config.projectMaxFiles, maxBytes: config.projectMaxBytes },
     logger,
     compileQueue: new WorkQueue({
       what: 'compiling uploads',
@@ -111,7 +113,8 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
     defaults: clusterJobDefaults(config),
   });
   const tokens = new TokenService({ db, logger });
-  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes() };
+  const output = new OutputTails({ recordsPerJob: config.outputRecordsPerJob });
+  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes(), output };
 }
 
 /**
@@ -185,7 +188,9 @@ export async function startJobManager(
 async function readTls(config: JobManagerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
   if (config.tlsCert === undefined && config.tlsKey === undefined) return undefined;
   if (config.tlsCert === undefined || config.tlsKey === undefined) {
-    throw new ConfigError('Invalid configuration: --tls-cert and --tls-key go together (give both, or neither)');
+    throw new ConfigError(
+      'Invalid configuration: --tls-cert and --tls-key go together (give both, or neither)',
+    );
   }
   const read = (path: string, what: string): Promise<Buffer> =>
     readFile(path).catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { authRouter } from './routers/auth.js';
 import { clusterRouter } from './routers/cluster.js';
 import { executionsRouter } from './routers/executions.js';
 import { jobsRouter } from './routers/jobs.js';
+import { outputRouter } from './routers/output.js';
 import { taskManagersRouter } from './routers/task-managers.js';
 import { tokensRouter } from './routers/tokens.js';
 import { router, type Access, type ProcedureMeta } from './trpc.js';
@@ -14,6 +15,7 @@ export const appRouter = router({
   taskManagers: taskManagersRouter,
   artifacts: artifactsRouter,
   jobs: jobsRouter,
+  output: outputRouter,
   executions: executionsRouter,
   auth: authRouter,
   tokens: tokensRouter,
@@ -34,7 +36,11 @@ export function listProcedures(): ProcedureInfo[] {
     string,
     { _def: { type: ProcedureInfo['type']; meta?: ProcedureMeta } }
   >;
-  return Object.entries(procedures).map(([path, p]) => ({ path, type: p._def.type, access: p._def.meta?.access }));
+  return Object.entries(procedures).map(([path, p]) => ({
+    path,
+    type: p._def.type,
+    access: p._def.meta?.access,
+  }));
 }
 
 /** Type of the JobManager's API, for typed clients (`@freshet/jobmanager/router`). */
@@ -72,3 +78,5 @@ export type {
 } from './jobs/views.js';
 export type { SubtaskMetrics, VertexMetrics, VertexMetricsPoint } from './jobs/metrics.js';
 export type { CheckpointAckView, CheckpointView, JobCheckpointsView } from './jobs/checkpoint-views.js';
+export type { OutputTail } from './routers/output.js';
+export type { OutputRecord } from './output/tail.js';

@@ -9,6 +9,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { FreshetError, TooManyRequestsError } from '@freshet/errors';
 import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
 import type { Logger } from './logger.js';
+import { servePrometheus } from './prometheus.js';
 import { appRouter } from './router.js';
 import { answerOf, TRPC_CODE_OF_ERROR, type Services } from './trpc.js';
 
@@ -93,7 +94,8 @@ async function serveCheckpointState(
   if (taskManagerId === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
-      error: 'Checkpoint state is for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
+      error:
+        'Checkpoint state is for TaskManagers: send Authorization: Bearer <taskManagerId>.<token> of a live session',
     });
     req.resume();
     return;
@@ -119,7 +121,10 @@ async function serveCheckpointState(
       sendJson(res, 404, { error: 'Final states are read through the checkpoint that holds them' });
       return;
     }
-    const bytes = await services.jobs.readCheckpointState(taskManagerId, { ...target, checkpointId: target.checkpointId });
+    const bytes = await services.jobs.readCheckpointState(taskManagerId, {
+      ...target,
+      checkpointId: target.checkpointId,
+    });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
     res.end(bytes);
   } catch (err) {
@@ -209,7 +214,8 @@ function rejectHugeUpload(
 
 /**
  * Serves tRPC under `/trpc`, program bundles under `/artifacts/`, checkpoint
- * state under `/checkpoints/` and `GET /healthz` for scripts and probes.
+ * state under `/checkpoints/`, `GET /healthz` for scripts and probes and
+ * `GET /metrics` for Prometheus.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { logger } = opts;
@@ -241,7 +247,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
           `tRPC procedure failed (error id ${answer.errorId})`,
         );
       } else {
-        logger.debug({ code: answer.error.code, path, message: answer.error.message }, 'tRPC request rejected');
+        logger.debug(
+          { code: answer.error.code, path, message: answer.error.message },
+          'tRPC request rejected',
+        );
       }
     },
   });
@@ -250,10 +259,26 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok' });
+    } else if (path === '/metrics' && req.method === 'GET') {
+      // Like every route but /healthz it needs an API token (any role): Prometheus sends it as `authorization` bearer credentials.
+      opts.services.tokens
+        .authenticate(req.headers.authorization)
+        .then(
+          () => servePrometheus(res, opts.services.jobs, opts.services.metrics),
+          (err: unknown) => {
+            res.setHeader('www-authenticate', 'Bearer');
+            sendJson(res, 401, { error: (err as Error).message });
+          },
+        )
+        .catch((err: unknown) => {
+          logger.error({ err }, 'Serving Prometheus metrics failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'Could not render the metrics' });
+        });
     } else if (path.startsWith('/trpc/')) {
       if (
         path === '/trpc/artifacts.upload' &&
-        (rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize) || rejectBusyUpload(req, res, opts.services))
+        (rejectHugeUpload(req, res, opts.uploadLimitBytes, maxBodySize) ||
+          rejectBusyUpload(req, res, opts.services))
       )
         return;
       trpc(req, res);
@@ -274,7 +299,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   };
   const server: Server =
-    opts.tls === undefined ? createServer(handle) : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
+    opts.tls === undefined
+      ? createServer(handle)
+      : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,6 +14,7 @@ import { ProgramDiagnosticsError } from './errors.js';
 import type { CommandHub } from './jobs/commands.js';
 import type { MetricsStore } from './jobs/metrics.js';
 import type { JobService } from './jobs/service.js';
+import type { OutputTails } from './output/tail.js';
 
 /** The JobManager's services, as every procedure reaches them. */
 export interface Services {
@@ -25,6 +26,8 @@ export interface Services {
   db: FreshetDatabase;
   tokens: TokenService;
   loginCodes: LoginCodes;
+  /** The latest records of each job's sinks (`output.tail`). */
+  output: OutputTails;
 }
 
 /** What a procedure gets: the services and the request's credentials. */
@@ -115,32 +118,35 @@ export interface ProcedureMeta {
   access: Access;
 }
 
-const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
-  // Error responses carry code and message, never server stack traces.
-  isDev: false,
-  sse: {
-    // Pings keep idle SSE streams (cluster.onUpdate) alive through proxies;
-    // the client reconnects when it hears nothing for longer.
-    ping: { enabled: true, intervalMs: 10_000 },
-    client: { reconnectAfterInactivityMs: 25_000 },
-  },
-  // Every error response (queries, mutations, subscription events) passes here.
-  errorFormatter({ shape, error }) {
-    const answer = answerOf(error);
-    return {
-      ...shape,
-      message: answer.error.message,
-      code: TRPC_ERROR_CODES_BY_KEY[answer.error.code],
-      data: {
-        ...shape.data,
-        code: answer.error.code,
-        httpStatus: getHTTPStatusCodeFromError(answer.error),
-        // Compile and type errors travel as data too, so a UI can point at them.
-        diagnostics: answer.diagnostics,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Error responses carry code and message, never server stack traces.
+    isDev: false,
+    sse: {
+      // Pings keep idle SSE streams (cluster.onUpdate) alive through proxies;
+      // the client reconnects when it hears nothing for longer.
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 25_000 },
+    },
+    // Every error response (queries, mutations, subscription events) passes here.
+    errorFormatter({ shape, error }) {
+      const answer = answerOf(error);
+      return {
+        ...shape,
+        message: answer.error.message,
+        code: TRPC_ERROR_CODES_BY_KEY[answer.error.code],
+        data: {
+          ...shape.data,
+          code: answer.error.code,
+          httpStatus: getHTTPStatusCodeFromError(answer.error),
+          // Compile and type errors travel as data too, so a UI can point at them.
+          diagnostics: answer.diagnostics,
+        },
+      };
+    },
+  });
 
 /** Router factory bound to the JobManager's context. */
 export const router = t.router;

@@ -2,7 +2,13 @@
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter, ClusterOverview } from '../src/router.js';
-import { adminHeaders, ensureBuilt, JOBMANAGER_BIN, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
+import {
+  adminHeaders,
+  ensureBuilt,
+  JOBMANAGER_BIN,
+  ProcessGroup,
+  type JobManagerProcess,
+} from '../src/testing.js';
 
 const HEARTBEAT_TIMEOUT_MS = 1500;
 const group = new ProcessGroup();
@@ -36,7 +42,9 @@ async function waitForOverview(
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let started = false;
-  const timer = setTimeout(() => { abort.abort(); }, 15_000);
+  const timer = setTimeout(() => {
+    abort.abort();
+  }, 15_000);
   try {
     for (;;) {
       const { value, done } = await reader.read();

@@ -70,7 +70,7 @@ describe('the API edge', () => {
   it('answers a domain error with its own message and code', async () => {
     const err = await rejection(client.jobs.get.query({ jobId: 'no-such-job' }));
     expect(dataOf(err)).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404 });
-    expect(err.message).toBe('No job with id "no-such-job"; list jobs with jobs.list');
+    expect(err.message).toBe('No job with id "no-such-job"; list the jobs with `freshet list`');
   });
 
   it('answers an unexpected failure with an error id only, and logs the detail under that id', async () => {

@@ -38,7 +38,11 @@ const hostile = fc.oneof(
 );
 
 /** A 64-digit hex string (a bundle digest's shape). */
-const hex64 = fc.string({ unit: fc.constantFrom(...Array.from('0123456789abcdef')), minLength: 64, maxLength: 64 });
+const hex64 = fc.string({
+  unit: fc.constantFrom(...Array.from('0123456789abcdef')),
+  minLength: 64,
+  maxLength: 64,
+});
 
 /** An input shaped like the real ones (ids, names, numbers), with hostile values in the fields. */
 const input = fc.oneof(
@@ -112,9 +116,14 @@ async function send(p: ProcedureInfo, value: unknown, who: string): Promise<numb
     return res.status;
   }
   const abort = new AbortController();
-  const timer = setTimeout(() => { abort.abort(); }, 1_500);
+  const timer = setTimeout(() => {
+    abort.abort();
+  }, 1_500);
   try {
-    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+    const res = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: abort.signal,
+    });
     if (res.status !== 200) return res.status;
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
@@ -140,10 +149,15 @@ describe('the API under fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...procedures), input, credentials, async (p, value, who) => {
         const status = await send(p, value, who);
-        if (status >= 500) failures.push(`${p.path} as ${who} -> ${status}: ${JSON.stringify(value)?.slice(0, 300)}`);
+        if (status >= 500)
+          failures.push(`${p.path} as ${who} -> ${status}: ${JSON.stringify(value)?.slice(0, 300)}`);
         return status < 500;
       }),
-      { numRuns: 400, interruptAfterTimeLimit: 30_000, seed: Number(process.env.FRESHET_FUZZ_SEED ?? Date.now() % 2 ** 31) },
+      {
+        numRuns: 400,
+        interruptAfterTimeLimit: 30_000,
+        seed: Number(process.env.FRESHET_FUZZ_SEED ?? Date.now() % 2 ** 31),
+      },
     );
     expect(failures).toEqual([]);
     expect((await fetch(`${jm.url}/healthz`)).status).toBe(200);

@@ -122,9 +122,7 @@ describe('a JobManager under load', () => {
         client.jobs.submit.mutate({ artifactId: artifact.id, args: [`run${i}`] }),
       ),
     );
-    const failed = results
-      .filter((r) => r.status === 'rejected')
-      .map((r) => String((r).reason));
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
     expect(failed).toEqual([]);
     for (const r of results)
       if (r.status === 'fulfilled') await client.jobs.cancel.mutate({ jobId: r.value.jobId });

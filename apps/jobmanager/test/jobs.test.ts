@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentSchema, type TaskManagerCommand } from '@freshet/protocol';
 import { diagnosticsOf, type JobManagerClient } from '../src/client.js';
-import { adminClient, adminHeaders, ensureBuilt, ProcessGroup, type JobManagerProcess } from '../src/testing.js';
+import {
+  adminClient,
+  adminHeaders,
+  ensureBuilt,
+  ProcessGroup,
+  type JobManagerProcess,
+} from '../src/testing.js';
 import { FakeTaskManager } from './fake-taskmanager.js';
 import { codeOf, rejection } from './rejection.js';
 

@@ -12,6 +12,7 @@ import { Deployments } from './deployments.js';
 import { Reporter } from './reporter.js';
 import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
 import { HealthSampler } from './health.js';
+import { startMetricsEndpoint } from './prometheus.js';
 import { createLogger, type Logger } from './logger.js';
 import { ControlSession } from './session.js';
 
@@ -26,6 +27,8 @@ export interface TaskManager {
   readonly resourceId: string;
   /** The data-plane port it announced. */
   readonly dataPort: number;
+  /** Port of the Prometheus endpoint, when `--metrics-port` is set. */
+  readonly metricsPort: number | undefined;
   /** Resolves with the first session; rejects if the JobManager refuses the registration or the TaskManager stops first. */
   readonly registered: Promise<RegisterTaskManagerOutput>;
   /** Directory holding cached bundles. */
@@ -60,6 +63,21 @@ export async function startTaskManager(
   let session: ControlSession;
   const currentSession = (): RegisterTaskManagerOutput | undefined => session.current;
   const reporter = new Reporter({ client, logger, session: currentSession });
+  const metricsEndpoint =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsEndpoint({
+          host: config.host,
+          port: config.metricsPort,
+          samples: () => reporter.latestSamples(),
+          logger,
+        });
+  if (metricsEndpoint !== undefined) {
+    logger.info(
+      { metricsPort: metricsEndpoint.port },
+      `Prometheus metrics at http://${config.host}:${metricsEndpoint.port}/metrics`,
+    );
+  }
   const deployments = new Deployments({
     jobManagerUrl: config.jobManagerUrl,
     dataDir,
@@ -127,6 +145,7 @@ export async function startTaskManager(
   return {
     resourceId,
     dataPort: data.port,
+    metricsPort: metricsEndpoint?.port,
     dataDir,
     registered,
     close: () =>
@@ -136,6 +155,7 @@ export async function startTaskManager(
         reporter.stop();
         await session.stop();
         health.stop();
+        await metricsEndpoint?.close();
         await data.close();
         if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
         logger.info('TaskManager stopped');

@@ -1,4 +1,5 @@
 import type {
+  AccumulatorValueSample,
   ExecutionError,
   RegisterTaskManagerOutput,
   SubtaskMetricsSample,
@@ -32,7 +33,21 @@ export function toSample(
     backpressureRatio: ratio(m.backpressureRatio),
     inputWatermark: Number.isFinite(m.inputWatermark) ? m.inputWatermark : null,
     at,
+    ...(m.user === undefined ? {} : { user: m.user }),
+    ...(m.accumulators === undefined ? {} : { accumulators: accumulatorSamples(m.accumulators) }),
   };
+}
+
+/** Accumulator values as JSON carries them: a min/max of nothing (±Infinity) as null. */
+function accumulatorSamples(
+  values: NonNullable<SubtaskMetrics['accumulators']>,
+): Record<string, AccumulatorValueSample> {
+  const out: Record<string, AccumulatorValueSample> = {};
+  for (const [name, v] of Object.entries(values)) {
+    out[name] =
+      (v.kind === 'min' || v.kind === 'max') && !Number.isFinite(v.value) ? { kind: v.kind, value: null } : v;
+  }
+  return out;
 }
 
 /** Options of {@link Reporter}. */
@@ -90,6 +105,11 @@ export class Reporter {
       `${jobId}#${attempt}#${m.vertexId}#${m.subtask}`,
       toSample(jobId, attempt, m, Date.now()),
     );
+  }
+
+  /** The latest metrics sample of every subtask running here (for the Prometheus endpoint). */
+  latestSamples(): SubtaskMetricsSample[] {
+    return [...this.#metrics.values()];
   }
 
   /** Queues records of a collect sink. */
@@ -189,6 +209,26 @@ export class Reporter {
       });
   }
 
+  /** Sends the latest metrics sample of every subtask. */
+  async #sendMetrics(creds: { taskManagerId: string; token: string }): Promise<void> {
+    if (this.#metrics.size === 0) {
+      this.#terminal.clear();
+      return;
+    }
+    const samples = [...this.#metrics.values()].slice(0, MAX_PER_CALL);
+    const keys = [...this.#metrics.keys()].slice(0, MAX_PER_CALL);
+    await this.#opts.client.executions.reportMetrics.mutate({ ...creds, samples });
+    // Subtasks that ended got their last sample; running ones are sent again next tick.
+    for (const k of keys) {
+      if (this.#terminal.has(k)) {
+        this.#metrics.delete(k);
+        this.#terminal.delete(k);
+      }
+    }
+    // An ended subtask that never sampled has nothing to send.
+    for (const k of this.#terminal) if (!this.#metrics.has(k)) this.#terminal.delete(k);
+  }
+
   async #pump(): Promise<void> {
     const { client, logger } = this.#opts;
     for (let tries = 0; tries < 20; tries++) {
@@ -199,6 +239,9 @@ export class Reporter {
       }
       const creds = { taskManagerId: session.taskManagerId, token: session.token };
       try {
+        // A subtask's last metrics sample (with its final accumulators) goes out before its
+        // FINISHED: the JobManager takes samples of current subtasks only.
+        if (this.#states.length > 0) await this.#sendMetrics(creds);
         // Records queued while an earlier states call was on the wire go out before the next
         // states call: a subtask's FINISHED must never overtake the records it collected.
         while (this.#collected.length > 0 || this.#states.length > 0) {
@@ -213,22 +256,13 @@ export class Reporter {
             }
             continue;
           }
+          // States queued while this pump ran: the last samples of subtasks that ended go first.
+          if (this.#terminal.size > 0) await this.#sendMetrics(creds);
           const updates = this.#states.slice(0, MAX_PER_CALL);
           await client.executions.reportStates.mutate({ ...creds, updates });
           this.#states.splice(0, updates.length);
         }
-        if (this.#metrics.size > 0) {
-          const samples = [...this.#metrics.values()].slice(0, MAX_PER_CALL);
-          const keys = [...this.#metrics.keys()].slice(0, MAX_PER_CALL);
-          await client.executions.reportMetrics.mutate({ ...creds, samples });
-          // Subtasks that ended got their last sample; running ones are sent again next tick.
-          for (const k of keys) {
-            if (this.#terminal.has(k)) {
-              this.#metrics.delete(k);
-              this.#terminal.delete(k);
-            }
-          }
-        }
+        await this.#sendMetrics(creds);
         return;
       } catch (err) {
         if (tries === 0 || tries % 5 === 4)

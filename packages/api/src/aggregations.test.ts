@@ -26,7 +26,9 @@ describe('Aggregations', () => {
     expect(run(Aggregations.avg(v), [])).toBeNaN();
   });
   it('refuse a selector that is not a function', () => {
-    expect(() => Aggregations.sum('v' as never)).toThrow("Aggregations.sum expects a function returning a number (got 'v')");
+    expect(() => Aggregations.sum('v' as never)).toThrow(
+      "Aggregations.sum expects a function returning a number (got 'v')",
+    );
   });
 });
 
@@ -43,7 +45,11 @@ describe('WatermarkStrategy', () => {
     expect(noWatermarks().spec).toEqual({ outOfOrdernessMs: 0, none: true });
   });
   it('refuses bad durations', () => {
-    expect(() => WatermarkStrategy.forBoundedOutOfOrderness(-1)).toThrow('WatermarkStrategy.forBoundedOutOfOrderness expects a non-negative integer (got -1)');
-    expect(() => WatermarkStrategy.forMonotonousTimestamps().withIdleness(0)).toThrow('withIdleness expects a duration in milliseconds > 0 (got 0)');
+    expect(() => WatermarkStrategy.forBoundedOutOfOrderness(-1)).toThrow(
+      'WatermarkStrategy.forBoundedOutOfOrderness expects a non-negative integer (got -1)',
+    );
+    expect(() => WatermarkStrategy.forMonotonousTimestamps().withIdleness(0)).toThrow(
+      'withIdleness expects a duration in milliseconds > 0 (got 0)',
+    );
   });
 });

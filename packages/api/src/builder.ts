@@ -83,7 +83,11 @@ export class GraphBuilder {
     if (init.nonParallel) node.parallelism = 1;
     if (init.bounded !== undefined) node.bounded = init.bounded;
     this.#nodes.push(node);
-    this.#meta.set(id, { callSite: captureCallSite(), nonParallel: init.nonParallel ?? false, explicitSlotSharingGroup: undefined });
+    this.#meta.set(id, {
+      callSite: captureCallSite(),
+      nonParallel: init.nonParallel ?? false,
+      explicitSlotSharingGroup: undefined,
+    });
     inputs.forEach((input, index) => {
       for (const producer of input.producers) {
         const edge: StreamEdge = { source: producer.nodeId, target: id, inputIndex: index === 0 ? 0 : 1 };
@@ -209,7 +213,9 @@ export class GraphBuilder {
 export function checkMaxParallelism(what: string, value: unknown): number {
   checkPositiveInt(what, value);
   if ((value as number) > MAX_MAX_PARALLELISM) {
-    throw new ProgramDefinitionError(`${what} expects at most ${MAX_MAX_PARALLELISM} (got ${value as number})`);
+    throw new ProgramDefinitionError(
+      `${what} expects at most ${MAX_MAX_PARALLELISM} (got ${value as number})`,
+    );
   }
   return value as number;
 }

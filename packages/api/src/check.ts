@@ -35,7 +35,9 @@ export function checkNonNegativeInt(what: string, value: unknown): number {
 /** Throws unless `value` is a finite number of milliseconds > 0. */
 export function checkPositiveDuration(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ProgramDefinitionError(`${what} expects a duration in milliseconds > 0 (got ${describeValue(value)})`);
+    throw new ProgramDefinitionError(
+      `${what} expects a duration in milliseconds > 0 (got ${describeValue(value)})`,
+    );
   }
   return value;
 }
@@ -69,7 +71,12 @@ export function checkFunction(what: string, value: unknown, expectation = 'a fun
  */
 export function checkUserFunction(what: string, value: unknown, method: string): void {
   if (typeof value === 'function') return;
-  if (typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function') return;
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)[method] === 'function'
+  )
+    return;
   throw new ProgramDefinitionError(
     `${what} expects a function or an object with a '${method}' method (got ${describeValue(value)})`,
   );
@@ -86,4 +93,17 @@ export function checkMethods(what: string, value: unknown, methods: readonly str
       `${what} expects ${kind} object with ${methods.map((m) => `'${m}'`).join(', ')} (missing ${missing.map((m) => `'${m}'`).join(', ')})`,
     );
   }
+}
+
+/**
+ * Display name of a user object for node names: its own `toString`, else its
+ * class name, else `fallback` (e.g. `CountTrigger(5)`, `MyEvictor`, `Trigger`).
+ */
+export function displayNameOf(value: object, fallback: string): string {
+  if (value.toString !== Object.prototype.toString) {
+    const name = (value as { toString(): string }).toString();
+    if (name) return name;
+  }
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== 'Object' ? ctor : fallback;
 }

@@ -75,7 +75,9 @@ export class ConnectedStreams<T1, T2> {
   /** Keys both inputs (with keys of the same type), for keyed state and timers shared per key. */
   keyBy<K extends Key>(key1: KeySelector<T1, K>, key2: KeySelector<T2, K>): KeyedConnectedStreams<T1, T2, K> {
     if (typeof key1 !== 'function' || typeof key2 !== 'function') {
-      throw new ProgramDefinitionError('keyBy expects a function returning a string or number for each input');
+      throw new ProgramDefinitionError(
+        'keyBy expects a function returning a string or number for each input',
+      );
     }
     return new KeyedConnectedStreams<T1, T2, K>(
       this.env,
@@ -87,7 +89,15 @@ export class ConnectedStreams<T1, T2> {
   }
 
   #op<R>(kind: NodeKind, name: string, fn: unknown): SingleOutputStreamOperator<R> {
-    return twoInput<R>(this.env, kind, name, false, { fn }, { producers: this.first }, { producers: this.second });
+    return twoInput<R>(
+      this.env,
+      kind,
+      name,
+      false,
+      { fn },
+      { producers: this.first },
+      { producers: this.second },
+    );
   }
 }
 
@@ -139,7 +149,10 @@ export class KeyedConnectedStreams<T1, T2, K extends Key> {
   }
 
   /** Connected keyed streams built from two KeyedStreams (internal to the API). */
-  static of<T1, T2, K extends Key>(a: KeyedStream<T1, K>, b: KeyedStream<T2, K>): KeyedConnectedStreams<T1, T2, K> {
+  static of<T1, T2, K extends Key>(
+    a: KeyedStream<T1, K>,
+    b: KeyedStream<T2, K>,
+  ): KeyedConnectedStreams<T1, T2, K> {
     return new KeyedConnectedStreams<T1, T2, K>(a.env, a.input(), b.input(), a.keySelector, b.keySelector);
   }
 }
@@ -174,7 +187,16 @@ export class BroadcastConnectedStream<T1, T2> {
   process<R>(fn: BroadcastProcessFunction<T1, T2, R>): SingleOutputStreamOperator<R> {
     checkMethods('process', fn, ['processElement', 'processBroadcastElement'], 'a BroadcastProcessFunction');
     const b = this.broadcastStream;
-    return twoInput<R>(this.env, 'broadcastProcess', 'Broadcast Process', false, { fn }, { producers: this.first }, { producers: b.producers }, b.descriptors);
+    return twoInput<R>(
+      this.env,
+      'broadcastProcess',
+      'Broadcast Process',
+      false,
+      { fn },
+      { producers: this.first },
+      { producers: b.producers },
+      b.descriptors,
+    );
   }
 }
 
@@ -189,7 +211,12 @@ export class KeyedBroadcastConnectedStream<T1, T2, K extends Key> {
 
   /** Processes both sides: keyed state and timers on the keyed side, broadcast state written by the broadcast side. */
   process<R>(fn: KeyedBroadcastProcessFunction<K, T1, T2, R>): SingleOutputStreamOperator<R> {
-    checkMethods('process', fn, ['processElement', 'processBroadcastElement'], 'a KeyedBroadcastProcessFunction');
+    checkMethods(
+      'process',
+      fn,
+      ['processElement', 'processBroadcastElement'],
+      'a KeyedBroadcastProcessFunction',
+    );
     const b = this.broadcastStream;
     return twoInput<R>(
       this.keyed.env,

@@ -14,21 +14,35 @@ import { streamGraphToJson, type StreamGraph } from '@freshet/graph';
 const shape = (graph: StreamGraph) => ({
   nodes: graph.nodes.map((n) => `${n.id}:${n.kind}:${n.name}`),
   edges: graph.edges.map(
-    (e) => `${e.source}->${e.target}${e.inputIndex ? '#1' : ''}${e.partitioning ? ` ${e.partitioning}` : ''}${e.sideOutput ? ` [${e.sideOutput}]` : ''}`,
+    (e) =>
+      `${e.source}->${e.target}${e.inputIndex ? '#1' : ''}${e.partitioning ? ` ${e.partitioning}` : ''}${e.sideOutput ? ` [${e.sideOutput}]` : ''}`,
   ),
 });
 
 describe('DataStream one-input operators', () => {
   it('map, flatMap, filter, process: one node each, functions stored as given', async () => {
     const map = (x: number) => x * 2;
-    const flatMap = (x: number, out: Collector<string>) => { out.collect(String(x)); };
+    const flatMap = (x: number, out: Collector<string>) => {
+      out.collect(String(x));
+    };
     const filter = { filter: (s: string) => s !== '' };
-    const proc = { processElement: (s: string, _ctx: ProcessContext, out: Collector<number>) => { out.collect(s.length); } };
+    const proc = {
+      processElement: (s: string, _ctx: ProcessContext, out: Collector<number>) => {
+        out.collect(s.length);
+      },
+    };
     const graph = await buildStreamGraph((env) => {
       env.fromSequence(1, 10).map(map).flatMap(flatMap).filter(filter).process(proc).print();
     });
     expect(shape(graph)).toEqual({
-      nodes: ['1:source:Source: Sequence', '2:map:Map', '3:flatMap:FlatMap', '4:filter:Filter', '5:process:Process', '6:sink:Sink: Print'],
+      nodes: [
+        '1:source:Source: Sequence',
+        '2:map:Map',
+        '3:flatMap:FlatMap',
+        '4:filter:Filter',
+        '5:process:Process',
+        '6:sink:Sink: Print',
+      ],
       edges: ['1->2', '2->3', '3->4', '4->5', '5->6'],
     });
     expect(graph.nodes[1]!.fns.fn).toBe(map);
@@ -36,15 +50,26 @@ describe('DataStream one-input operators', () => {
     expect(graph.nodes[3]!.fns.fn).toBe(filter);
     expect(graph.nodes[4]!.fns.fn).toBe(proc);
     for (const node of graph.nodes.slice(1)) {
-      expect(node).toMatchObject({ inputs: 1, keyed: false, chaining: 'ALWAYS', slotSharingGroup: 'default' });
+      expect(node).toMatchObject({
+        inputs: 1,
+        keyed: false,
+        chaining: 'ALWAYS',
+        slotSharingGroup: 'default',
+      });
     }
   });
 
   it('refuses things that are not functions', () => {
     const s = new StreamExecutionEnvironment().fromElements(1);
-    expect(() => s.map(5 as never)).toThrow("map expects a function or an object with a 'map' method (got 5)");
-    expect(() => s.filter({} as never)).toThrow("filter expects a function or an object with a 'filter' method (got an object)");
-    expect(() => s.process({} as never)).toThrow("process expects a ProcessFunction object with 'processElement' (missing 'processElement')");
+    expect(() => s.map(5 as never)).toThrow(
+      "map expects a function or an object with a 'map' method (got 5)",
+    );
+    expect(() => s.filter({} as never)).toThrow(
+      "filter expects a function or an object with a 'filter' method (got an object)",
+    );
+    expect(() => s.process({} as never)).toThrow(
+      "process expects a ProcessFunction object with 'processElement' (missing 'processElement')",
+    );
   });
 
   it('assignTimestampsAndWatermarks: a timestamps node with the spec and the assigner', async () => {
@@ -52,7 +77,11 @@ describe('DataStream one-input operators', () => {
     const graph = await buildStreamGraph((env) => {
       env
         .fromElements({ t: 1 })
-        .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<{ t: number }>(500).withTimestampAssigner(assigner).withIdleness(1000))
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forBoundedOutOfOrderness<{ t: number }>(500)
+            .withTimestampAssigner(assigner)
+            .withIdleness(1000),
+        )
         .print();
     });
     expect(graph.nodes[1]).toMatchObject({
@@ -81,7 +110,13 @@ describe('DataStream one-input operators', () => {
         .setParallelism(1)
         .disableChaining();
     });
-    expect(graph.nodes[1]).toMatchObject({ name: 'double', uid: 'double-uid', parallelism: 3, maxParallelism: 64, chaining: 'HEAD' });
+    expect(graph.nodes[1]).toMatchObject({
+      name: 'double',
+      uid: 'double-uid',
+      parallelism: 3,
+      maxParallelism: 64,
+      chaining: 'HEAD',
+    });
     expect(graph.nodes[2]).toMatchObject({ chaining: 'NEVER' });
     expect(graph.nodes[2]).not.toHaveProperty('parallelism');
     expect(graph.nodes[3]).toMatchObject({ name: 'out', uid: 'out-uid', parallelism: 1, chaining: 'NEVER' });
@@ -93,7 +128,9 @@ describe('DataStream one-input operators', () => {
       const b = a.map((x) => x);
       const c = env.fromSequence(1, 2);
       b.union(c).print();
-      b.filter(() => true).slotSharingGroup('other').print();
+      b.filter(() => true)
+        .slotSharingGroup('other')
+        .print();
     });
     expect(graph.nodes.map((n) => `${n.name}=${n.slotSharingGroup}`)).toEqual([
       'Source: Sequence=src',
@@ -120,10 +157,18 @@ describe('union and partitioning', () => {
       const a = env.fromElements(1);
       const b = env.fromElements(2);
       const c = env.fromElements(3);
-      a.union(b, c).map((x) => x).print();
+      a.union(b, c)
+        .map((x) => x)
+        .print();
     });
     expect(shape(graph)).toEqual({
-      nodes: ['1:source:Source: Collection', '2:source:Source: Collection', '3:source:Source: Collection', '4:map:Map', '5:sink:Sink: Print'],
+      nodes: [
+        '1:source:Source: Collection',
+        '2:source:Source: Collection',
+        '3:source:Source: Collection',
+        '4:map:Map',
+        '5:sink:Sink: Print',
+      ],
       edges: ['1->4', '2->4', '3->4', '4->5'],
     });
   });
@@ -137,7 +182,23 @@ describe('union and partitioning', () => {
       s.broadcast().print();
       s.rebalance().union(env.fromSequence(1, 2)).print();
     });
-    expect(shape(graph).edges).toEqual(['1->2 REBALANCE', '1->3 RESCALE', '1->4 FORWARD', '1->5 BROADCAST', '1->7 REBALANCE', '6->7']);
+    expect(shape(graph).edges).toEqual([
+      '1->2 REBALANCE',
+      '1->3 RESCALE',
+      '1->4 FORWARD',
+      '1->5 BROADCAST',
+      '1->7 REBALANCE',
+      '6->7',
+    ]);
+  });
+
+  it('shuffle and global set SHUFFLE and GLOBAL on the next edges', async () => {
+    const graph = await buildStreamGraph((env) => {
+      const s = env.fromSequence(1, 2);
+      s.shuffle().print();
+      s.global().print();
+    });
+    expect(shape(graph).edges).toEqual(['1->2 SHUFFLE', '1->3 GLOBAL']);
   });
 
   it('union refuses streams of another environment', () => {
@@ -158,7 +219,10 @@ describe('side outputs', () => {
         },
       });
       main.print();
-      main.getSideOutput(errors).map((s) => s.toUpperCase()).print();
+      main
+        .getSideOutput(errors)
+        .map((s) => s.toUpperCase())
+        .print();
       main.getSideOutput(errors).discard();
     });
     expect(shape(graph).edges).toEqual(['1->2', '2->3', '2->4 [errors]', '4->5', '2->6 [errors]']);
@@ -200,7 +264,13 @@ describe('sinks', () => {
   });
 
   it('the graph without functions is plain JSON', async () => {
-    const graph = await buildStreamGraph((env) => void env.fromElements({ a: 1 }).map((x) => x.a).print());
+    const graph = await buildStreamGraph(
+      (env) =>
+        void env
+          .fromElements({ a: 1 })
+          .map((x) => x.a)
+          .print(),
+    );
     const json = streamGraphToJson(graph);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });

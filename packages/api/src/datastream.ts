@@ -6,8 +6,13 @@
  * of the wrong record type does not compile.
  */
 import type { InputSpec, NodeInit, Producer } from './builder.js';
-import { checkMethods, checkUserFunction, describeValue } from './check.js';
-import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, type AnyMapStateDescriptor } from './connected.js';
+import { checkMethods, checkPositiveInt, checkUserFunction, describeValue } from './check.js';
+import {
+  BroadcastConnectedStream,
+  BroadcastStream,
+  ConnectedStreams,
+  type AnyMapStateDescriptor,
+} from './connected.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
 import type {
@@ -22,9 +27,13 @@ import type {
 import { JoinedStreams } from './joins.js';
 import { KeyedStream } from './keyed.js';
 import { Sinks, type Sink } from './sinks.js';
+import type { ConnectorSink } from './connector/sink.js';
+import { checkConnectorDescription } from './connector/check.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { AllWindowedStream } from './windowed.js';
-import { checkAssigner } from './windows/assigners.js';
+import { checkAssigner, GlobalWindows } from './windows/assigners.js';
+import { CountEvictor } from './windows/evictors.js';
+import { CountTrigger, PurgingTrigger } from './windows/triggers.js';
 import type { NodeFunctions, NodeKind, NodeSpec, Partitioning, WindowAssignerSpec } from '@freshet/graph';
 
 /** The message a program gets when it calls `window` on a non-keyed stream. */
@@ -89,7 +98,10 @@ export class DataStream<T> {
     }
     const fns: NodeFunctions = {};
     if (strategy.timestampAssigner) fns.timestampAssigner = strategy.timestampAssigner;
-    return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, { watermarks: { ...strategy.spec } });
+    if (strategy.generatorSupplier) fns.watermarkGenerator = strategy.generatorSupplier;
+    return this.#oneInput<T>('timestamps', 'Timestamps/Watermarks', fns, {
+      watermarks: { ...strategy.spec },
+    });
   }
 
   /**
@@ -99,7 +111,9 @@ export class DataStream<T> {
    */
   keyBy<K extends Key>(selector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof selector !== 'function') {
-      throw new ProgramDefinitionError(`keyBy expects a function returning a string or number (got ${describeValue(selector)})`);
+      throw new ProgramDefinitionError(
+        `keyBy expects a function returning a string or number (got ${describeValue(selector)})`,
+      );
     }
     return new KeyedStream<T, K>(this.env, this.producers, selector);
   }
@@ -118,7 +132,9 @@ export class DataStream<T> {
   connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
   /** Connects with another stream for a two-input operator (co-map, co-flatMap, co-process). */
   connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
-  connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
+  connect<T2>(
+    other: DataStream<T2> | BroadcastStream<T2>,
+  ): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
     if (other instanceof BroadcastStream) {
       this.checkSameEnv('connect', other);
       return new BroadcastConnectedStream<T, T2>(this.env, this.producers, other);
@@ -140,7 +156,9 @@ export class DataStream<T> {
         throw new ProgramDefinitionError(`broadcast expects MapStateDescriptors (got ${describeValue(d)})`);
       }
       if (names.has(d.name)) {
-        throw new ProgramDefinitionError(`broadcast got two state descriptors named '${d.name}': give each broadcast state its own name`);
+        throw new ProgramDefinitionError(
+          `broadcast got two state descriptors named '${d.name}': give each broadcast state its own name`,
+        );
       }
       names.add(d.name);
     }
@@ -157,6 +175,16 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('RESCALE'));
   }
 
+  /** Sends every record to a uniformly random instance of the next operator (Flink's `shuffle`). */
+  shuffle(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('SHUFFLE'));
+  }
+
+  /** Sends every record to the first instance (subtask 0) of the next operator (Flink's `global`). */
+  global(): DataStream<T> {
+    return new DataStream<T>(this.env, this.#partitioned('GLOBAL'));
+  }
+
   /** Sends records to the instance of the same index (needs equal parallelism; lets the operators chain). */
   forward(): DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('FORWARD'));
@@ -168,6 +196,19 @@ export class DataStream<T> {
   }
 
   /**
+   * Count windows over the whole (non-keyed) stream, as a single instance
+   * (Flink's `countWindowAll`): see {@link KeyedStream.countWindow}.
+   */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T> {
+    const count = checkPositiveInt('countWindowAll size', size);
+    const global = new AllWindowedStream<T>(this.env, this.producers, GlobalWindows.create());
+    if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
+    return global
+      .evictor(CountEvictor.of(count))
+      .trigger(CountTrigger.of(checkPositiveInt('countWindowAll slide', slide)));
+  }
+
+  /**
    * Not available on a non-keyed stream: key it first (`keyBy(...).window(...)`)
    * or use {@link DataStream.windowAll}. Present so JavaScript programs get a clear error.
    */
@@ -175,6 +216,15 @@ export class DataStream<T> {
     throw new ProgramDefinitionError(
       'window() needs a keyed stream: call keyBy(...) first, or use windowAll(...) for a window over the whole stream',
     );
+  }
+
+  /**
+   * Starts a window coGroup (Flink's `coGroup`): `coGroup(other).where(k1).equalTo(k2).window(assigner).apply(fn)`
+   * calls `fn(first, second, out)` once per key and window with the records of both streams.
+   */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2, 'coGroup'> {
+    this.checkSameEnv('coGroup', other);
+    return new JoinedStreams<T, T2, 'coGroup'>(this.env, this.producers, other.producers, 'coGroup');
   }
 
   /** Starts a window join: `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
@@ -231,14 +281,43 @@ export class DataStream<T> {
     return this.sinkTo(Sinks.discard<T>());
   }
 
-  /** Writes the stream to `sink` (see {@link Sinks}). */
-  sinkTo(sink: Sink<T>): DataStreamSink<T> {
-    const s = sink as Partial<Sink<T>> | null;
+  /**
+   * Writes the stream to `sink`: a built-in one ({@link Sinks}) or a
+   * connector sink of the writer/committer framework (`FileSink`,
+   * `KafkaSink`, `PostgresSink` from `@freshet/connectors`, or your own
+   * {@link ConnectorSink}).
+   */
+  sinkTo<CommT, WriterState>(sink: Sink<T> | ConnectorSink<T, CommT, WriterState>): DataStreamSink<T> {
+    const s = sink as Partial<Sink<T> & ConnectorSink<T, CommT, WriterState>> | null;
+    if (typeof s === 'object' && s !== null && typeof s.createWriter === 'function') {
+      const description = checkConnectorDescription('sinkTo', s.description);
+      const guarantee = s.guarantee;
+      if (guarantee !== 'none' && guarantee !== 'at-least-once' && guarantee !== 'exactly-once') {
+        throw new ProgramDefinitionError(
+          `sinkTo: the sink's guarantee must be 'none', 'at-least-once' or 'exactly-once' (got ${describeValue(guarantee)})`,
+        );
+      }
+      const name = typeof s.name === 'string' && s.name !== '' ? s.name : `Sink: ${description.connector}`;
+      const node = this.env.builder.addNode(
+        {
+          kind: 'sink',
+          name,
+          inputs: 1,
+          keyed: false,
+          spec: { sink: { type: 'connector', connector: description.connector, description, guarantee } },
+          fns: { sink },
+        },
+        [{ producers: this.producers }],
+      );
+      return new DataStreamSink<T>(this.env, node.id);
+    }
     if (typeof s !== 'object' || s === null || typeof s.spec !== 'object' || typeof s.name !== 'string') {
-      throw new ProgramDefinitionError(`sinkTo expects a sink such as Sinks.print() (got ${describeValue(sink)})`);
+      throw new ProgramDefinitionError(
+        `sinkTo expects a sink such as Sinks.print() or a connector sink (got ${describeValue(sink)})`,
+      );
     }
     const node = this.env.builder.addNode(
-      { kind: 'sink', name: sink.name, inputs: 1, keyed: false, spec: { sink: { ...sink.spec } } },
+      { kind: 'sink', name: s.name, inputs: 1, keyed: false, spec: { sink: { ...s.spec } } },
       [{ producers: this.producers }],
     );
     return new DataStreamSink<T>(this.env, node.id);
@@ -252,7 +331,9 @@ export class DataStream<T> {
       throw new ProgramDefinitionError(`${what} expects a stream (got ${describeValue(other)})`);
     }
     if (other.env !== this.env) {
-      throw new ProgramDefinitionError(`${what} expects streams of the same environment: use the env the program was given for every source`);
+      throw new ProgramDefinitionError(
+        `${what} expects streams of the same environment: use the env the program was given for every source`,
+      );
     }
   }
 
@@ -260,8 +341,15 @@ export class DataStream<T> {
     return this.producers.map((p) => ({ ...p, partitioning }));
   }
 
-  #oneInput<R>(kind: NodeKind, name: string, fns: NodeFunctions, spec: NodeSpec = {}): SingleOutputStreamOperator<R> {
-    return addOperator<R>(this.env, { kind, name, inputs: 1, keyed: false, spec, fns }, [{ producers: this.producers }]);
+  #oneInput<R>(
+    kind: NodeKind,
+    name: string,
+    fns: NodeFunctions,
+    spec: NodeSpec = {},
+  ): SingleOutputStreamOperator<R> {
+    return addOperator<R>(this.env, { kind, name, inputs: 1, keyed: false, spec, fns }, [
+      { producers: this.producers },
+    ]);
   }
 }
 

@@ -20,7 +20,12 @@ describe('StreamExecutionEnvironment settings', () => {
 
   it('takes the program settings into the job config', async () => {
     const graph = await buildStreamGraph((env) => {
-      env.setParallelism(4).setMaxParallelism(256).setRuntimeMode('BATCH').setBufferTimeout(5).setJobName('wc');
+      env
+        .setParallelism(4)
+        .setMaxParallelism(256)
+        .setRuntimeMode('BATCH')
+        .setBufferTimeout(5)
+        .setJobName('wc');
       env.getConfig().setAutoWatermarkInterval(50);
       env.fromElements(1).print();
     });
@@ -47,9 +52,15 @@ describe('StreamExecutionEnvironment settings', () => {
     expect(() => env.setParallelism(0)).toThrow('setParallelism expects a positive integer (got 0)');
     expect(() => env.setParallelism(1.5)).toThrow('setParallelism expects a positive integer (got 1.5)');
     expect(() => env.setMaxParallelism(40000)).toThrow('setMaxParallelism expects at most 32768 (got 40000)');
-    expect(() => env.setRuntimeMode('batch' as 'BATCH')).toThrow("setRuntimeMode expects 'STREAMING' or 'BATCH' (got 'batch')");
-    expect(() => env.setBufferTimeout(-1)).toThrow('setBufferTimeout expects a non-negative integer (got -1)');
-    expect(() => env.getConfig().setAutoWatermarkInterval(-5)).toThrow('setAutoWatermarkInterval expects a non-negative integer');
+    expect(() => env.setRuntimeMode('batch' as 'BATCH')).toThrow(
+      "setRuntimeMode expects 'STREAMING' or 'BATCH' (got 'batch')",
+    );
+    expect(() => env.setBufferTimeout(-1)).toThrow(
+      'setBufferTimeout expects a non-negative integer (got -1)',
+    );
+    expect(() => env.getConfig().setAutoWatermarkInterval(-5)).toThrow(
+      'setAutoWatermarkInterval expects a non-negative integer',
+    );
     expect(() => env.setJobName('')).toThrow("setJobName expects a non-empty string (got '')");
   });
 
@@ -96,11 +107,15 @@ describe('sources', () => {
     const env = new StreamExecutionEnvironment();
     expect(() => env.fromElements()).toThrow('fromElements expects at least one element');
     expect(() => env.fromElements(10n)).toThrow(/plain data that can be written as JSON/);
-    expect(() => env.fromCollection(5 as unknown as number[])).toThrow('fromCollection expects an array or another iterable (got 5)');
+    expect(() => env.fromCollection(5 as unknown as number[])).toThrow(
+      'fromCollection expects an array or another iterable (got 5)',
+    );
   });
 
   it('fromSequence: bounded and parallel, with an optional rate', async () => {
-    const graph = await buildStreamGraph((env) => void env.fromSequence(1, 100, { ratePerSecond: 10 }).print());
+    const graph = await buildStreamGraph(
+      (env) => void env.fromSequence(1, 100, { ratePerSecond: 10 }).print(),
+    );
     const node = source(graph);
     expect(node.name).toBe('Source: Sequence');
     expect(node.parallelism).toBeUndefined();
@@ -108,7 +123,9 @@ describe('sources', () => {
     expect(node.spec.source).toEqual({ type: 'sequence', from: 1, to: 100, ratePerSecond: 10 });
     const env = new StreamExecutionEnvironment();
     expect(() => env.fromSequence(5, 1)).toThrow('fromSequence expects integers from <= to (got 5, 1)');
-    expect(() => env.fromSequence(1, 5, { ratePerSecond: 0 })).toThrow('fromSequence expects ratePerSecond > 0 (got 0)');
+    expect(() => env.fromSequence(1, 5, { ratePerSecond: 0 })).toThrow(
+      'fromSequence expects ratePerSecond > 0 (got 0)',
+    );
   });
 
   it('fromGenerator: the element function in fns, bounded only with a count', async () => {
@@ -117,11 +134,20 @@ describe('sources', () => {
       env.fromGenerator(gen, { count: 10 }).print();
       env.fromGenerator(gen, { ratePerSecond: 5 }).print();
     });
-    expect(graph.nodes[0]).toMatchObject({ name: 'Source: Generator', bounded: true, spec: { source: { type: 'generator', count: 10 } } });
+    expect(graph.nodes[0]).toMatchObject({
+      name: 'Source: Generator',
+      bounded: true,
+      spec: { source: { type: 'generator', count: 10 } },
+    });
     expect(graph.nodes[0]!.fns.generator).toBe(gen);
-    expect(graph.nodes[2]).toMatchObject({ bounded: false, spec: { source: { type: 'generator', ratePerSecond: 5 } } });
+    expect(graph.nodes[2]).toMatchObject({
+      bounded: false,
+      spec: { source: { type: 'generator', ratePerSecond: 5 } },
+    });
     expect(graph.nodes[2]!.spec.source).not.toHaveProperty('count');
-    expect(() => new StreamExecutionEnvironment().fromGenerator(5 as never)).toThrow('fromGenerator expects a function (index) => element (got 5)');
+    expect(() => new StreamExecutionEnvironment().fromGenerator(5 as never)).toThrow(
+      'fromGenerator expects a function (index) => element (got 5)',
+    );
   });
 
   it('readTextFile and socketTextStream', async () => {
@@ -130,7 +156,12 @@ describe('sources', () => {
       env.socketTextStream('localhost', 9999).print();
       env.socketTextStream('localhost', 9999, ';').print();
     });
-    expect(graph.nodes[0]).toMatchObject({ name: 'Source: Text File', bounded: true, parallelism: 1, spec: { source: { type: 'textFile', path: '/tmp/in.txt' } } });
+    expect(graph.nodes[0]).toMatchObject({
+      name: 'Source: Text File',
+      bounded: true,
+      parallelism: 1,
+      spec: { source: { type: 'textFile', path: '/tmp/in.txt' } },
+    });
     expect(graph.nodes[2]).toMatchObject({
       name: 'Source: Socket',
       bounded: false,
@@ -138,7 +169,9 @@ describe('sources', () => {
       spec: { source: { type: 'socket', host: 'localhost', port: 9999, delimiter: '\n' } },
     });
     expect(graph.nodes[4]!.spec.source).toMatchObject({ delimiter: ';' });
-    expect(() => new StreamExecutionEnvironment().socketTextStream('h', 0)).toThrow('socketTextStream expects a port between 1 and 65535 (got 0)');
+    expect(() => new StreamExecutionEnvironment().socketTextStream('h', 0)).toThrow(
+      'socketTextStream expects a port between 1 and 65535 (got 0)',
+    );
   });
 
   it('nexmark: bounded with an event count, unbounded without', async () => {
@@ -151,8 +184,13 @@ describe('sources', () => {
       bounded: true,
       spec: { source: { type: 'nexmark', events: 1000, seed: 7, ratePerSecond: 100 } },
     });
-    expect(graph.nodes[2]).toMatchObject({ bounded: false, spec: { source: { type: 'nexmark', seed: 1, config: { hotAuctionRatio: 2 } } } });
-    expect(() => new StreamExecutionEnvironment().nexmark({ seed: 1.5 })).toThrow('nexmark expects an integer seed (got 1.5)');
+    expect(graph.nodes[2]).toMatchObject({
+      bounded: false,
+      spec: { source: { type: 'nexmark', seed: 1, config: { hotAuctionRatio: 2 } } },
+    });
+    expect(() => new StreamExecutionEnvironment().nexmark({ seed: 1.5 })).toThrow(
+      'nexmark expects an integer seed (got 1.5)',
+    );
   });
 
   it('non-parallel sources refuse a parallelism above 1', () => {

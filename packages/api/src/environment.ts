@@ -31,6 +31,9 @@ import {
 } from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
 import { validateStreamGraph } from './validate.js';
+import type { Source, SourceSplit } from './connector/source.js';
+import { checkConnectorDescription } from './connector/check.js';
+import type { WatermarkStrategy } from './watermarks.js';
 
 /**
  * Settings that win over what the program sets on its environment (e.g. the
@@ -99,9 +102,12 @@ export class StreamExecutionEnvironment {
 
   /** @param overrides settings that take precedence over the program's own */
   constructor(overrides: EnvironmentOverrides = {}) {
-    if (overrides.parallelism !== undefined) checkPositiveInt('The parallelism override', overrides.parallelism);
-    if (overrides.maxParallelism !== undefined) checkMaxParallelism('The maxParallelism override', overrides.maxParallelism);
-    if (overrides.runtimeMode !== undefined) checkRuntimeMode('The runtimeMode override', overrides.runtimeMode);
+    if (overrides.parallelism !== undefined)
+      checkPositiveInt('The parallelism override', overrides.parallelism);
+    if (overrides.maxParallelism !== undefined)
+      checkMaxParallelism('The maxParallelism override', overrides.maxParallelism);
+    if (overrides.runtimeMode !== undefined)
+      checkRuntimeMode('The runtimeMode override', overrides.runtimeMode);
     if (overrides.jobName !== undefined) checkNonEmptyString('The jobName override', overrides.jobName);
     if (overrides.checkpointing?.intervalMs !== undefined) {
       checkNonNegativeInt('The checkpoint interval override', overrides.checkpointing.intervalMs);
@@ -244,15 +250,22 @@ export class StreamExecutionEnvironment {
   /** A bounded stream of the given elements (plain JSON-like data: they are part of the plan). */
   fromElements<T>(...elements: T[]): SingleOutputStreamOperator<T> {
     if (elements.length === 0) {
-      throw new ProgramDefinitionError('fromElements expects at least one element; use fromCollection([]) for an empty stream');
+      throw new ProgramDefinitionError(
+        'fromElements expects at least one element; use fromCollection([]) for an empty stream',
+      );
     }
     return this.#elements('fromElements', elements);
   }
 
   /** A bounded stream of the collection's elements (plain JSON-like data: they are part of the plan). */
   fromCollection<T>(collection: Iterable<T>): SingleOutputStreamOperator<T> {
-    if (collection === null || typeof (collection as Partial<Iterable<T>> | undefined)?.[Symbol.iterator] !== 'function') {
-      throw new ProgramDefinitionError(`fromCollection expects an array or another iterable (got ${describeValue(collection)})`);
+    if (
+      collection === null ||
+      typeof (collection as Partial<Iterable<T>> | undefined)?.[Symbol.iterator] !== 'function'
+    ) {
+      throw new ProgramDefinitionError(
+        `fromCollection expects an array or another iterable (got ${describeValue(collection)})`,
+      );
     }
     return this.#elements('fromCollection', Array.from(collection));
   }
@@ -272,7 +285,9 @@ export class StreamExecutionEnvironment {
   /** The integers `from..to` (inclusive), bounded; parallel instances split the range. */
   fromSequence(from: number, to: number, options: RateOptions = {}): SingleOutputStreamOperator<number> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to) {
-      throw new ProgramDefinitionError(`fromSequence expects integers from <= to (got ${describeValue(from)}, ${describeValue(to)})`);
+      throw new ProgramDefinitionError(
+        `fromSequence expects integers from <= to (got ${describeValue(from)}, ${describeValue(to)})`,
+      );
     }
     const spec: SourceSpec = { type: 'sequence', from, to, ...rate('fromSequence', options) };
     return this.#source<number>(spec, 'Source: Sequence', true);
@@ -283,7 +298,10 @@ export class StreamExecutionEnvironment {
    * split the indexes. `generator` must be pure: it runs again on every
    * restart and every parallel instance.
    */
-  fromGenerator<T>(generator: (index: number) => T, options: GeneratorOptions = {}): SingleOutputStreamOperator<T> {
+  fromGenerator<T>(
+    generator: (index: number) => T,
+    options: GeneratorOptions = {},
+  ): SingleOutputStreamOperator<T> {
     checkFunction('fromGenerator', generator, 'a function (index) => element');
     const spec: SourceSpec = { type: 'generator', ...rate('fromGenerator', options) };
     if (options.count !== undefined) spec.count = checkNonNegativeInt('fromGenerator count', options.count);
@@ -303,24 +321,82 @@ export class StreamExecutionEnvironment {
   socketTextStream(host: string, port: number, delimiter = '\n'): SingleOutputStreamOperator<string> {
     checkNonEmptyString('socketTextStream host', host);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new ProgramDefinitionError(`socketTextStream expects a port between 1 and 65535 (got ${describeValue(port)})`);
+      throw new ProgramDefinitionError(
+        `socketTextStream expects a port between 1 and 65535 (got ${describeValue(port)})`,
+      );
     }
     checkNonEmptyString('socketTextStream delimiter', delimiter);
-    return this.#source<string>({ type: 'socket', host, port, delimiter }, 'Source: Socket', false, { nonParallel: true });
+    return this.#source<string>({ type: 'socket', host, port, delimiter }, 'Source: Socket', false, {
+      nonParallel: true,
+    });
   }
 
   /** The Nexmark benchmark's events (persons, auctions, bids), deterministic for a seed. */
   nexmark(options: NexmarkSourceOptions): SingleOutputStreamOperator<NexmarkEvent> {
     if (typeof options !== 'object' || options === null) {
-      throw new ProgramDefinitionError(`nexmark expects options { seed, events?, ratePerSecond? } (got ${describeValue(options)})`);
+      throw new ProgramDefinitionError(
+        `nexmark expects options { seed, events?, ratePerSecond? } (got ${describeValue(options)})`,
+      );
     }
     if (!Number.isSafeInteger(options.seed)) {
-      throw new ProgramDefinitionError(`nexmark expects an integer seed (got ${describeValue(options.seed)})`);
+      throw new ProgramDefinitionError(
+        `nexmark expects an integer seed (got ${describeValue(options.seed)})`,
+      );
     }
     const spec: SourceSpec = { type: 'nexmark', seed: options.seed, ...rate('nexmark', options) };
     if (options.events !== undefined) spec.events = checkNonNegativeInt('nexmark events', options.events);
     if (options.config !== undefined) spec.config = { ...options.config };
     return this.#source<NexmarkEvent>(spec, 'Source: Nexmark', options.events !== undefined);
+  }
+
+  /**
+   * A stream read from a source of the split framework (Flink's
+   * `env.fromSource`): `FileSource`, `KafkaSource`, a `PostgresSource` from
+   * `@freshet/connectors`, or your own {@link Source}. The watermark
+   * strategy runs per split inside the source (the source's watermark is
+   * the minimum over its active splits, idle splits excluded); use
+   * `WatermarkStrategy.noWatermarks()` for none. Split assignment and read
+   * positions are part of every checkpoint: a restored job resumes every
+   * split exactly where the checkpoint was.
+   */
+  fromSource<T, Split extends SourceSplit = SourceSplit, EnumState = unknown>(
+    source: Source<T, Split, EnumState>,
+    watermarkStrategy: WatermarkStrategy<T>,
+    name: string,
+  ): SingleOutputStreamOperator<T> {
+    const s = source as Partial<Source<T, Split, EnumState>> | null;
+    if (
+      typeof s !== 'object' ||
+      s === null ||
+      typeof s.createReader !== 'function' ||
+      typeof s.createEnumerator !== 'function' ||
+      (s.boundedness !== 'BOUNDED' && s.boundedness !== 'CONTINUOUS_UNBOUNDED')
+    ) {
+      throw new ProgramDefinitionError(
+        `fromSource expects a Source (createEnumerator, createReader, boundedness), such as FileSource or KafkaSource from @freshet/connectors (got ${describeValue(source)})`,
+      );
+    }
+    const w = watermarkStrategy as Partial<WatermarkStrategy<T>> | null;
+    if (typeof w !== 'object' || w === null || typeof w.spec !== 'object') {
+      throw new ProgramDefinitionError(
+        `fromSource expects a WatermarkStrategy as its second argument, e.g. WatermarkStrategy.noWatermarks() (got ${describeValue(watermarkStrategy)})`,
+      );
+    }
+    checkNonEmptyString('fromSource name', name);
+    const description = checkConnectorDescription('fromSource', s.description);
+    const bounded = s.boundedness === 'BOUNDED';
+    const spec: SourceSpec = { type: 'connector', connector: description.connector, description, bounded };
+    const node = this.builder.addNode({
+      kind: 'source',
+      name,
+      inputs: 0,
+      keyed: false,
+      spec: { source: spec, watermarks: { ...w.spec } },
+      fns: w.timestampAssigner ? { source, timestampAssigner: w.timestampAssigner } : { source },
+      bounded,
+      chaining: 'HEAD',
+    });
+    return new SingleOutputStreamOperator<T>(this, [{ nodeId: node.id }], node.id);
   }
 
   #source<T>(
@@ -354,7 +430,10 @@ export class StreamExecutionEnvironment {
       autoWatermarkIntervalMs: this.#config.getAutoWatermarkInterval(),
       bufferTimeoutMs: this.#bufferTimeoutMs,
     };
-    const checkpointing = overrideCheckpointing(this.#checkpointConfig.toSpec(), this.#overrides.checkpointing);
+    const checkpointing = overrideCheckpointing(
+      this.#checkpointConfig.toSpec(),
+      this.#overrides.checkpointing,
+    );
     if (checkpointing !== undefined) config.checkpointing = checkpointing;
     const restartStrategy = this.getRestartStrategy();
     if (restartStrategy !== undefined) config.restartStrategy = restartStrategy;

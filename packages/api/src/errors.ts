@@ -68,7 +68,9 @@ export function captureCallSite(): CallSite {
 
 // This module sits one folder below the package root in both src/ and dist/.
 const API_ROOT_URL = new URL('../', import.meta.url).href;
-const API_ROOT_PATH = API_ROOT_URL.startsWith('file://') ? decodeURIComponent(new URL(API_ROOT_URL).pathname) : API_ROOT_URL;
+const API_ROOT_PATH = API_ROOT_URL.startsWith('file://')
+  ? decodeURIComponent(new URL(API_ROOT_URL).pathname)
+  : API_ROOT_URL;
 const TEST_FILE = /\.(test|itest)\.[cm]?[jt]s:/;
 
 function isApiFrame(frame: string): boolean {

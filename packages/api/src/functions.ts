@@ -8,6 +8,15 @@
  * method (and optional `open`/`close` lifecycle hooks, see {@link RichFunction}).
  */
 
+import type {
+  Accumulator,
+  DoubleCounter,
+  HistogramAccumulator,
+  IntCounter,
+  LongCounter,
+} from './accumulators.js';
+import type { MetricGroup } from './metrics.js';
+
 /** Marker type for timestamps: epoch milliseconds. */
 export type Millis = number;
 
@@ -35,10 +44,22 @@ export class OutputTag<T> {
   }
 }
 
-/** Information about the parallel instance a function runs in. */
+/** The job a function runs in (Flink's JobInfo). */
+export interface JobInfo {
+  /** Id of the job (the JobManager's job id; a fresh id per local run). */
+  readonly jobId: string;
+  /** Name of the job (`env.setJobName`, or the submission's name). */
+  readonly jobName: string;
+}
+
+/** Information about the parallel instance a function runs in (Flink's TaskInfo). */
 export interface TaskInfo {
   /** Name of the operator. */
   readonly operatorName: string;
+  /** Name of the task: the chain of operators this one is fused into, e.g. `Source: lines -> tokenize`. */
+  readonly taskName: string;
+  /** `taskName (subtaskIndex + 1/parallelism)#attempt`, as Flink's logs name a subtask. */
+  readonly taskNameWithSubtasks: string;
   /** 0-based index of this parallel instance. */
   readonly subtaskIndex: number;
   /** Number of parallel instances of this operator. */
@@ -49,8 +70,34 @@ export interface TaskInfo {
   readonly attempt: number;
 }
 
-/** Access to the runtime from inside a function (Flink's RuntimeContext). */
-export interface RuntimeContext extends TaskInfo {
+/**
+ * Access to the runtime from inside a function (Flink's RuntimeContext): the
+ * job and task it runs in, keyed state, metrics and accumulators. Given to
+ * `open(ctx)`, and returned by `getRuntimeContext()` of functions that
+ * extend {@link AbstractRichFunction}.
+ */
+export interface RuntimeContext extends TaskInfo, JobInfo {
+  /** The job this function runs in. */
+  getJobInfo(): JobInfo;
+  /** The parallel instance this function runs in. */
+  getTaskInfo(): TaskInfo;
+  /** The operator's metric group: register counters, gauges, meters and histograms here. */
+  getMetricGroup(): MetricGroup;
+  /**
+   * Registers an accumulator under `name` (unique per subtask); the job merges
+   * the subtasks' values by name (see `accumulators.ts`).
+   */
+  addAccumulator<V, R>(name: string, accumulator: Accumulator<V, R>): void;
+  /** The accumulator registered under `name` in this subtask, if any. */
+  getAccumulator<V, R>(name: string): Accumulator<V, R> | undefined;
+  /** The {@link IntCounter} named `name`, created and registered on first use. */
+  getIntCounter(name: string): IntCounter;
+  /** The {@link LongCounter} named `name`, created and registered on first use. */
+  getLongCounter(name: string): LongCounter;
+  /** The {@link DoubleCounter} named `name`, created and registered on first use. */
+  getDoubleCounter(name: string): DoubleCounter;
+  /** The {@link HistogramAccumulator} named `name`, created and registered on first use. */
+  getHistogram(name: string): HistogramAccumulator;
   /** Keyed state; only on keyed streams. Call in `open` or while processing. */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   /** Keyed list state; only on keyed streams. */
@@ -60,11 +107,19 @@ export interface RuntimeContext extends TaskInfo {
   /** Keyed reducing state; only on keyed streams. */
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   /** Keyed aggregating state; only on keyed streams. */
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
 }
 
-/** Optional lifecycle hooks any function object may have. */
+/**
+ * Optional lifecycle hooks any function object may have. Extend
+ * {@link AbstractRichFunction} (or `RichMapFunction` and friends) to get
+ * `getRuntimeContext()` as well.
+ */
 export interface RichFunction {
+  /** Called by the runtime before `open` with the function's context (see {@link AbstractRichFunction}). */
+  setRuntimeContext?(ctx: RuntimeContext): void;
   /** Called once per parallel instance before the first record. */
   open?(ctx: RuntimeContext): void;
   /** Called once when the instance ends (finished, cancelled or failed). */
@@ -192,6 +247,14 @@ export interface KeyedBroadcastProcessFunction<K extends Key, IN1, IN2, OUT> ext
 /** Joins a pair of records from a window join. */
 export type JoinFunction<IN1, IN2, OUT> = (left: IN1, right: IN2) => OUT;
 
+/**
+ * Sees all records of both sides with one key in one window (Flink's
+ * CoGroupFunction); one side may be empty (an outer join is a coGroup).
+ */
+export type CoGroupFunction<IN1, IN2, OUT> =
+  | ((first: readonly IN1[], second: readonly IN2[], out: Collector<OUT>) => void)
+  | (RichFunction & { coGroup(first: readonly IN1[], second: readonly IN2[], out: Collector<OUT>): void });
+
 /** Context of an interval join. */
 export interface IntervalJoinContext {
   leftTimestamp(): Millis;
@@ -217,20 +280,91 @@ export function maxTimestamp(window: TimeWindow): Millis {
   return window.end - 1;
 }
 
+/**
+ * Keyed state scoped by the window function's context (Flink's
+ * KeyedStateStore): `windowState()` is per key and window, `globalState()`
+ * per key across its windows.
+ */
+export interface KeyedStateStore {
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+}
+
 /** Context of a {@link ProcessWindowFunction} call. */
 export interface ProcessWindowContext {
   window(): TimeWindow;
   currentWatermark(): Millis;
   currentProcessingTime(): Millis;
   output<X>(tag: OutputTag<X>, value: X): void;
+  /**
+   * State of this key and window: kept across firings of the window (a
+   * trigger that fires early, allowed lateness) and dropped when the window
+   * is cleaned up. Not available on merging (session) windows, as in Flink.
+   */
+  windowState(): KeyedStateStore;
+  /** State of this key across all its windows (the same as the runtime context's keyed state). */
+  globalState(): KeyedStateStore;
 }
 /** Full window function: sees every element (or the pre-aggregated result) of a window at once. */
 export interface ProcessWindowFunction<IN, OUT, K extends Key> extends RichFunction {
   process(key: K, ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void;
+  /** Called when a window is cleaned up, before its `windowState()` is dropped. */
+  clear?(ctx: ProcessWindowContext): void;
 }
 /** Full window function over a non-keyed (all) window. */
 export interface ProcessAllWindowFunction<IN, OUT> extends RichFunction {
   process(ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void;
+  /** Called when a window is cleaned up, before its `windowState()` is dropped. */
+  clear?(ctx: ProcessWindowContext): void;
+}
+/**
+ * Flink's older window function: the key, the window and its elements
+ * (`apply(fn)` on a windowed stream). The object form declares `call?: never`
+ * because every JavaScript function has an `apply` method of its own: without
+ * it, a function of the wrong types would pass for the object form.
+ */
+export type WindowFunction<IN, OUT, K extends Key> =
+  | ((key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
+  | (RichFunction & {
+      apply(key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void;
+      call?: never;
+    });
+/** Window function of a non-keyed window (`apply(fn)` on an all-windowed stream); see {@link WindowFunction}. */
+export type AllWindowFunction<IN, OUT> =
+  | ((window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void)
+  | (RichFunction & {
+      apply(window: TimeWindow, elements: readonly IN[], out: Collector<OUT>): void;
+      call?: never;
+    });
+
+/** An element of a window with its timestamp, as evictors see it (Flink's TimestampedValue). */
+export interface TimestampedValue<T> {
+  readonly value: T;
+  /** The record's timestamp; `undefined` if it has none. */
+  readonly timestamp: Millis | undefined;
+}
+
+/** What an evictor may read (Flink's Evictor.EvictorContext). */
+export interface EvictorContext {
+  getCurrentProcessingTime(): Millis;
+  getCurrentWatermark(): Millis;
+}
+
+/**
+ * Removes elements from a window before and/or after its function runs
+ * (Flink's Evictor). `elements` is the window's buffer, oldest first:
+ * remove in place (`elements.splice(...)`); what is left stays in the window.
+ * A window with an evictor keeps every element (no incremental
+ * reduce/aggregate), as in Flink.
+ */
+export interface Evictor<T> {
+  evictBefore(elements: TimestampedValue<T>[], size: number, window: TimeWindow, ctx: EvictorContext): void;
+  evictAfter(elements: TimestampedValue<T>[], size: number, window: TimeWindow, ctx: EvictorContext): void;
 }
 
 /** What a trigger decides. */

@@ -56,7 +56,12 @@ describe('keyBy', () => {
 
   it('a union keyed: every producer gets a HASH edge', async () => {
     const graph = await buildStreamGraph((env) => {
-      env.fromElements(1).union(env.fromElements(2).rebalance()).keyBy((x) => x).reduce((a, b) => a + b).print();
+      env
+        .fromElements(1)
+        .union(env.fromElements(2).rebalance())
+        .keyBy((x) => x)
+        .reduce((a, b) => a + b)
+        .print();
     });
     expect(graph.edges.slice(0, 2)).toEqual([
       { source: 1, target: 3, inputIndex: 0, partitioning: 'HASH' },
@@ -66,7 +71,9 @@ describe('keyBy', () => {
 
   it('keyBy expects a function', () => {
     const s = new StreamExecutionEnvironment().fromElements({ a: 1 });
-    expect(() => s.keyBy('a' as never)).toThrow("keyBy expects a function returning a string or number (got 'a')");
+    expect(() => s.keyBy('a' as never)).toThrow(
+      "keyBy expects a function returning a string or number (got 'a')",
+    );
   });
 });
 
@@ -87,13 +94,20 @@ describe('KeyedStream rolling aggregations', () => {
 
   it('sum/min/max of a field keep the first record and replace the field', async () => {
     const sum = await keyedNode((s) => s.sum('amount'));
-    expect(sum).toMatchObject({ kind: 'reduce', name: 'Keyed Aggregation', keyed: true, spec: { field: 'amount' } });
+    expect(sum).toMatchObject({
+      kind: 'reduce',
+      name: 'Keyed Aggregation',
+      keyed: true,
+      spec: { field: 'amount' },
+    });
     expect(rollReduce(sum, sales)).toEqual([
       { shop: 'a', amount: 5, qty: 1 },
       { shop: 'a', amount: 8, qty: 1 },
       { shop: 'a', amount: 17, qty: 1 },
     ]);
-    expect(rollReduce(await keyedNode((s) => s.min('amount')), sales).map((s) => (s as Sale).amount)).toEqual([5, 3, 3]);
+    expect(rollReduce(await keyedNode((s) => s.min('amount')), sales).map((s) => (s as Sale).amount)).toEqual(
+      [5, 3, 3],
+    );
     expect(rollReduce(await keyedNode((s) => s.max('qty')), sales)).toEqual([
       { shop: 'a', amount: 5, qty: 1 },
       { shop: 'a', amount: 5, qty: 7 },
@@ -114,12 +128,24 @@ describe('KeyedStream rolling aggregations', () => {
       { key: 'a', value: 1 },
       { key: 'a', value: 1 },
     ]);
-    expect(rollAggregate(await keyedNode((s) => s.max((x) => x.qty)), sales).map((r) => (r as { value: number }).value)).toEqual([1, 7, 7]);
+    expect(
+      rollAggregate(await keyedNode((s) => s.max((x) => x.qty)), sales).map(
+        (r) => (r as { value: number }).value,
+      ),
+    ).toEqual([1, 7, 7]);
   });
 
   it('minBy/maxBy emit the whole record, the earlier one on ties', async () => {
-    expect(rollReduce(await keyedNode((s) => s.minBy('amount')), sales)).toEqual([sales[0], sales[1], sales[1]]);
-    expect(rollReduce(await keyedNode((s) => s.maxBy((x) => x.qty)), sales)).toEqual([sales[0], sales[1], sales[1]]);
+    expect(rollReduce(await keyedNode((s) => s.minBy('amount')), sales)).toEqual([
+      sales[0],
+      sales[1],
+      sales[1],
+    ]);
+    expect(rollReduce(await keyedNode((s) => s.maxBy((x) => x.qty)), sales)).toEqual([
+      sales[0],
+      sales[1],
+      sales[1],
+    ]);
     const tie = [sales[0]!, { ...sales[0]!, qty: 99 }];
     expect(rollReduce(await keyedNode((s) => s.minBy('amount')), tie)).toEqual([tie[0], tie[0]]);
   });
@@ -131,7 +157,11 @@ describe('KeyedStream rolling aggregations', () => {
       { key: 'a', value: 2 },
       { key: 'a', value: 3 },
     ]);
-    const fn = node.fns.aggregate as AggregateFunction<Sale, { key: string; value: number } | undefined, unknown>;
+    const fn = node.fns.aggregate as AggregateFunction<
+      Sale,
+      { key: string; value: number } | undefined,
+      unknown
+    >;
     expect(fn.merge({ key: 'a', value: 2 }, { key: 'a', value: 3 })).toEqual({ key: 'a', value: 5 });
     expect(fn.merge(undefined, { key: 'a', value: 3 })).toEqual({ key: 'a', value: 3 });
   });

@@ -4,7 +4,7 @@
  * `fns.key` and is marked `keyed` (keyed state and timers).
  */
 import type { InputSpec, NodeInit, Producer } from './builder.js';
-import { checkMethods, checkUserFunction, describeValue } from './check.js';
+import { checkMethods, checkPositiveInt, checkUserFunction, describeValue } from './check.js';
 import { KeyedBroadcastConnectedStream, BroadcastStream, KeyedConnectedStreams } from './connected.js';
 import { addOperator, type SingleOutputStreamOperator } from './datastream.js';
 import type { StreamExecutionEnvironment } from './environment.js';
@@ -17,20 +17,34 @@ import type {
   ReduceFunction,
 } from './functions.js';
 import type { NodeFunctions, NodeKind, NodeSpec, WindowAssignerSpec } from '@freshet/graph';
+import {
+  byReducer,
+  checkFieldOrSelector,
+  COMBINERS,
+  fieldReducer,
+  keyedSelectorAggregate,
+  larger,
+  smaller,
+  type KeyedValue,
+  type NumericField,
+} from './field-aggregations.js';
 import { IntervalJoin } from './joins.js';
 import { WindowedStream } from './windowed.js';
-import { checkAssigner } from './windows/assigners.js';
+import { checkAssigner, GlobalWindows } from './windows/assigners.js';
+import { CountEvictor } from './windows/evictors.js';
+import { CountTrigger, PurgingTrigger } from './windows/triggers.js';
 
-/** Names of the fields of `T` that hold numbers (for `sum('price')` and friends). */
-export type NumericField<T> = { [P in keyof T]-?: T[P] extends number ? P : never }[keyof T] & string;
+export type { KeyedValue, NumericField } from './field-aggregations.js';
 
-/** Result of a rolling aggregation given a selector: the key and the current value. */
-export interface KeyedValue<K extends Key, V> {
-  key: K;
-  value: V;
-}
-
-/** A stream partitioned by a key of type `K`. */
+/**
+ * A stream partitioned by a key of type `K`.
+ *
+ * The rolling aggregations (`reduce`, `aggregate`, `sum`, `min`, `max`,
+ * `minBy`, `maxBy`, `count`) emit the updated result for every record in
+ * STREAMING mode; in BATCH mode they emit only the final result per key, at
+ * the end of the input (as Flink does), stamped with the largest timestamp
+ * of the key's records.
+ */
 export class KeyedStream<T, K extends Key> {
   /** Phantom field carrying the record and key types; never set. */
   declare readonly __type?: (value: T, key: K) => K;
@@ -44,13 +58,13 @@ export class KeyedStream<T, K extends Key> {
     readonly keySelector: KeySelector<T, K>,
   ) {}
 
-  /** Rolling reduce: emits the running result of combining each key's records. */
+  /** Rolling reduce: emits the running result of combining each key's records (BATCH: the final result per key). */
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
     checkUserFunction('reduce', fn, 'reduce');
     return this.#keyed<T>('reduce', 'Keyed Reduce', { reduce: fn });
   }
 
-  /** Rolling aggregate: emits the running result of each key's accumulator. */
+  /** Rolling aggregate: emits the running result of each key's accumulator (BATCH: the final result per key). */
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStreamOperator<R> {
     checkAggregateFunction('aggregate', fn);
     return this.#keyed<R>('aggregate', 'Keyed Aggregate', { aggregate: fn });
@@ -60,50 +74,46 @@ export class KeyedStream<T, K extends Key> {
   sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling sum of `selector(record)` per key, as `{ key, value }`. */
   sum(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  sum(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
-    return this.#fieldOrSelector('sum', by, (a, b) => a + b, 0);
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('sum', by);
   }
 
   /** Rolling minimum of a numeric field: the key's first record with the field replaced by the minimum. */
   min(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling minimum of `selector(record)` per key, as `{ key, value }`. */
   min(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  min(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
-    return this.#fieldOrSelector('min', by, Math.min, Number.POSITIVE_INFINITY);
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('min', by);
   }
 
   /** Rolling maximum of a numeric field: the key's first record with the field replaced by the maximum. */
   max(field: NumericField<T>): SingleOutputStreamOperator<T>;
   /** Rolling maximum of `selector(record)` per key, as `{ key, value }`. */
   max(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
-  max(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
-    return this.#fieldOrSelector('max', by, Math.max, Number.NEGATIVE_INFINITY);
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('max', by);
   }
 
   /** Rolling: the record with the smallest field (or selector) value so far per key (the earlier one on ties). */
   minBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
-    return this.#by('minBy', by, (x, y) => y < x);
+    return this.#by('minBy', by, smaller);
   }
 
   /** Rolling: the record with the largest field (or selector) value so far per key (the earlier one on ties). */
   maxBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
-    return this.#by('maxBy', by, (x, y) => y > x);
+    return this.#by('maxBy', by, larger);
   }
 
   /** Rolling count of records per key, as `{ key, value }`. */
   count(): SingleOutputStreamOperator<KeyedValue<K, number>> {
-    const key = this.keySelector;
-    const fn: AggregateFunction<T, KeyedValue<K, number> | undefined, KeyedValue<K, number>> = {
-      createAccumulator: () => undefined,
-      add: (value, acc) => {
-        if (acc === undefined) return { key: key(value), value: 1 };
-        acc.value += 1;
-        return acc;
-      },
-      getResult: (acc) => ({ key: acc!.key, value: acc!.value }),
-      merge: (a, b) => (a && b ? { key: a.key, value: a.value + b.value } : (a ?? b)),
-    };
-    return this.#keyed('aggregate', 'Keyed Aggregation', { aggregate: fn });
+    const aggregate = keyedSelectorAggregate(this.keySelector, () => 1, COMBINERS.sum);
+    return this.#keyed('aggregate', 'Keyed Aggregation', { aggregate });
   }
 
   /** Low-level processing per key, with keyed state and timers. */
@@ -117,6 +127,22 @@ export class KeyedStream<T, K extends Key> {
     return new WindowedStream<T, K>(this, checkAssigner('window', assigner));
   }
 
+  /**
+   * Count windows per key (Flink's `countWindow`): with `size` alone, a
+   * window fires and purges every `size` elements of a key (tumbling); with
+   * `slide`, every `slide` elements it fires over the key's last `size`
+   * elements (sliding). Global windows with a count trigger (and a count
+   * evictor when sliding), so `trigger` and `evictor` may replace them.
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K> {
+    const count = checkPositiveInt('countWindow size', size);
+    const global = new WindowedStream<T, K>(this, GlobalWindows.create());
+    if (slide === undefined) return global.trigger(PurgingTrigger.of(CountTrigger.of(count)));
+    return global
+      .evictor(CountEvictor.of(count))
+      .trigger(CountTrigger.of(checkPositiveInt('countWindow slide', slide)));
+  }
+
   /** Joins with another keyed stream on equal keys and timestamps within an interval: `.between(lower, upper).process(fn)`. */
   intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
     this.#checkKeyed('intervalJoin', other);
@@ -127,7 +153,9 @@ export class KeyedStream<T, K extends Key> {
   connect<T2>(other: BroadcastStream<T2>): KeyedBroadcastConnectedStream<T, T2, K>;
   /** Connects with another stream keyed the same way: process with a KeyedCoProcessFunction. */
   connect<T2>(other: KeyedStream<T2, K>): KeyedConnectedStreams<T, T2, K>;
-  connect<T2>(other: KeyedStream<T2, K> | BroadcastStream<T2>): KeyedConnectedStreams<T, T2, K> | KeyedBroadcastConnectedStream<T, T2, K> {
+  connect<T2>(
+    other: KeyedStream<T2, K> | BroadcastStream<T2>,
+  ): KeyedConnectedStreams<T, T2, K> | KeyedBroadcastConnectedStream<T, T2, K> {
     if (other instanceof BroadcastStream) {
       if (other.env !== this.env) throw sameEnvError('connect');
       return new KeyedBroadcastConnectedStream<T, T2, K>(this, other);
@@ -143,12 +171,20 @@ export class KeyedStream<T, K extends Key> {
 
   #checkKeyed(what: string, other: unknown): void {
     if (!(other instanceof KeyedStream)) {
-      throw new ProgramDefinitionError(`${what} expects a KeyedStream (call keyBy on the other stream first; got ${describeValue(other)})`);
+      throw new ProgramDefinitionError(
+        `${what} expects a KeyedStream (call keyBy on the other stream first; got ${describeValue(other)})`,
+      );
     }
     if (other.env !== this.env) throw sameEnvError(what);
   }
 
-  #keyed<R>(kind: NodeKind, name: string, fns: NodeFunctions, spec: NodeSpec = {}, init: Partial<NodeInit> = {}): SingleOutputStreamOperator<R> {
+  #keyed<R>(
+    kind: NodeKind,
+    name: string,
+    fns: NodeFunctions,
+    spec: NodeSpec = {},
+    init: Partial<NodeInit> = {},
+  ): SingleOutputStreamOperator<R> {
     return addOperator<R>(
       this.env,
       { kind, name, inputs: 1, keyed: true, spec, fns: { ...fns, key: this.keySelector }, ...init },
@@ -159,53 +195,35 @@ export class KeyedStream<T, K extends Key> {
   #fieldOrSelector(
     what: 'sum' | 'min' | 'max',
     by: string | ((value: T) => number),
-    combine: (a: number, b: number) => number,
-    initial: number,
   ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
-    if (typeof by === 'string' && by.length > 0) {
-      const field = by;
-      const reduce = (a: T, b: T): T => {
-        const x = (a as Record<string, number>)[field]!;
-        const y = (b as Record<string, number>)[field]!;
-        const r = combine(x, y);
-        return r === x ? a : { ...a, [field]: r };
-      };
-      return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce }, { field });
+    const checked = checkFieldOrSelector<T>(what, by);
+    if (typeof checked === 'string') {
+      return this.#keyed<T>(
+        'reduce',
+        'Keyed Aggregation',
+        { reduce: fieldReducer<T>(checked, COMBINERS[what]) },
+        { field: checked },
+      );
     }
-    if (typeof by !== 'function') {
-      throw new ProgramDefinitionError(`${what} expects a numeric field name or a function returning a number (got ${describeValue(by)})`);
-    }
-    const key = this.keySelector;
-    const fn: AggregateFunction<T, KeyedValue<K, number> | undefined, KeyedValue<K, number>> = {
-      createAccumulator: () => undefined,
-      add: (value, acc) => {
-        if (acc === undefined) return { key: key(value), value: combine(initial, by(value)) };
-        acc.value = combine(acc.value, by(value));
-        return acc;
-      },
-      getResult: (acc) => ({ key: acc!.key, value: acc!.value }),
-      merge: (a, b) => (a && b ? { key: a.key, value: combine(a.value, b.value) } : (a ?? b)),
-    };
-    return this.#keyed<KeyedValue<K, number>>('aggregate', 'Keyed Aggregation', { aggregate: fn });
+    const aggregate = keyedSelectorAggregate(this.keySelector, checked, COMBINERS[what]);
+    return this.#keyed<KeyedValue<K, number>>('aggregate', 'Keyed Aggregation', { aggregate });
   }
 
-  #by(what: 'minBy' | 'maxBy', by: string | ((value: T) => number), better: (x: number, y: number) => boolean): SingleOutputStreamOperator<T> {
-    if (typeof by === 'string' && by.length > 0) {
-      const field = by;
-      const reduce = (a: T, b: T): T =>
-        better((a as Record<string, number>)[field]!, (b as Record<string, number>)[field]!) ? b : a;
-      return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce }, { field });
-    }
-    if (typeof by !== 'function') {
-      throw new ProgramDefinitionError(`${what} expects a numeric field name or a function returning a number (got ${describeValue(by)})`);
-    }
-    const reduce = (a: T, b: T): T => (better(by(a), by(b)) ? b : a);
-    return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce });
+  #by(
+    what: 'minBy' | 'maxBy',
+    by: string | ((value: T) => number),
+    better: (x: number, y: number) => boolean,
+  ): SingleOutputStreamOperator<T> {
+    const checked = checkFieldOrSelector<T>(what, by);
+    const spec: NodeSpec = typeof checked === 'string' ? { field: checked } : {};
+    return this.#keyed<T>('reduce', 'Keyed Aggregation', { reduce: byReducer(checked, better) }, spec);
   }
 }
 
 function sameEnvError(what: string): ProgramDefinitionError {
-  return new ProgramDefinitionError(`${what} expects streams of the same environment: use the env the program was given for every source`);
+  return new ProgramDefinitionError(
+    `${what} expects streams of the same environment: use the env the program was given for every source`,
+  );
 }
 
 /** Throws unless `fn` has the four methods of an AggregateFunction. */

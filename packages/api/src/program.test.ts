@@ -48,10 +48,13 @@ describe('buildStreamGraph', () => {
   });
 
   it('passes args and supports async programs', async () => {
-    const graph = await buildStreamGraph(async (env, args) => {
-      await Promise.resolve();
-      env.fromCollection(args).print();
-    }, ['x', 'y']);
+    const graph = await buildStreamGraph(
+      async (env, args) => {
+        await Promise.resolve();
+        env.fromCollection(args).print();
+      },
+      ['x', 'y'],
+    );
     expect(graph.nodes[0]!.spec.source).toEqual({ type: 'elements', elements: ['x', 'y'] });
   });
 
@@ -61,18 +64,29 @@ describe('buildStreamGraph', () => {
       (env) => {
         env.setParallelism(2).setMaxParallelism(64).setRuntimeMode('STREAMING').setJobName('mine');
         seen = env.getParallelism();
-        env.fromElements(1).map((x) => x).setParallelism(5).print();
+        env
+          .fromElements(1)
+          .map((x) => x)
+          .setParallelism(5)
+          .print();
       },
       [],
       { parallelism: 8, maxParallelism: 512, runtimeMode: 'BATCH', jobName: 'cli' },
     );
     expect(seen).toBe(8);
-    expect(graph.config).toMatchObject({ parallelism: 8, maxParallelism: 512, runtimeMode: 'BATCH', name: 'cli' });
+    expect(graph.config).toMatchObject({
+      parallelism: 8,
+      maxParallelism: 512,
+      runtimeMode: 'BATCH',
+      name: 'cli',
+    });
     expect(graph.nodes[1]!.parallelism).toBe(5);
   });
 
   it('refuses invalid overrides', async () => {
-    await expect(buildStreamGraph(() => undefined, [], { parallelism: 0 })).rejects.toThrow('The parallelism override expects a positive integer (got 0)');
+    await expect(buildStreamGraph(() => undefined, [], { parallelism: 0 })).rejects.toThrow(
+      'The parallelism override expects a positive integer (got 0)',
+    );
   });
 
   it('propagates the program’s own exceptions unchanged', async () => {
@@ -101,7 +115,9 @@ describe('validation', () => {
       env.fromElements(1).map((x) => x);
     });
     expect(error.name).toBe('ProgramDefinitionError');
-    expect(error.message).toMatch(/^The program built no sink, so its results would go nowhere: end each pipeline with a sink such as print\(\)/);
+    expect(error.message).toMatch(
+      /^The program built no sink, so its results would go nowhere: end each pipeline with a sink such as print\(\)/,
+    );
     expect(error.nodeId).toBe(2);
     expect(error.location).toMatch(/program\.test\.ts:\d+:\d+$/);
     expect(error.stack).toContain('program.test.ts');
@@ -113,7 +129,12 @@ describe('validation', () => {
 
   it('duplicate uid, located at the second operator', async () => {
     const error = await planError((env) => {
-      env.fromElements(1).uid('src').map((x) => x).uid('src').print();
+      env
+        .fromElements(1)
+        .uid('src')
+        .map((x) => x)
+        .uid('src')
+        .print();
     });
     expect(error.message).toBe(
       "Duplicate uid 'src' on 'Source: Collection' (node 1) and 'Map' (node 2): a uid identifies an operator's state across savepoints and must be unique within a job",
@@ -137,14 +158,27 @@ describe('validation', () => {
   it('a keyed operator with more instances than key groups', async () => {
     const error = await planError((env) => {
       env.setMaxParallelism(4);
-      env.fromElements(1).keyBy((x) => x).reduce((a, b) => a + b).setParallelism(8).print();
+      env
+        .fromElements(1)
+        .keyBy((x) => x)
+        .reduce((a, b) => a + b)
+        .setParallelism(8)
+        .print();
     });
     expect(error.message).toBe(
       "'Keyed Reduce' (node 2) is keyed and runs 8 instances, but the job has only 4 key groups: lower its parallelism or raise maxParallelism (setMaxParallelism) to at least 8",
     );
     // A non-keyed operator may run wider than maxParallelism.
     await expect(
-      buildStreamGraph((env) => void env.setMaxParallelism(4).fromSequence(1, 2).map((x) => x).setParallelism(8).print()),
+      buildStreamGraph(
+        (env) =>
+          void env
+            .setMaxParallelism(4)
+            .fromSequence(1, 2)
+            .map((x) => x)
+            .setParallelism(8)
+            .print(),
+      ),
     ).resolves.toBeDefined();
   });
 
@@ -153,7 +187,9 @@ describe('validation', () => {
       env.setParallelism(2);
       env.fromElements(1).forward().print();
     });
-    expect(error.message).toMatch(/^forward\(\) needs equal parallelism on both sides, but 'Source: Collection' \(node 1\) runs 1 and 'Sink: Print' \(node 2\) runs 2 instances/);
+    expect(error.message).toMatch(
+      /^forward\(\) needs equal parallelism on both sides, but 'Source: Collection' \(node 1\) runs 1 and 'Sink: Print' \(node 2\) runs 2 instances/,
+    );
   });
 
   it('two collect sinks with one id', async () => {
@@ -167,15 +203,44 @@ describe('validation', () => {
 
   it('validateStreamGraph checks plain graphs (edges that do not fit)', () => {
     const graph: StreamGraphJson = {
-      config: { name: 'j', parallelism: 1, maxParallelism: 128, runtimeMode: 'STREAMING', autoWatermarkIntervalMs: 200, bufferTimeoutMs: 10 },
+      config: {
+        name: 'j',
+        parallelism: 1,
+        maxParallelism: 128,
+        runtimeMode: 'STREAMING',
+        autoWatermarkIntervalMs: 200,
+        bufferTimeoutMs: 10,
+      },
       nodes: [
-        { id: 1, kind: 'source', name: 'S', chaining: 'HEAD', slotSharingGroup: 'default', inputs: 0, keyed: false, spec: {} },
-        { id: 2, kind: 'sink', name: 'K', chaining: 'ALWAYS', slotSharingGroup: 'default', inputs: 1, keyed: false, spec: {} },
+        {
+          id: 1,
+          kind: 'source',
+          name: 'S',
+          chaining: 'HEAD',
+          slotSharingGroup: 'default',
+          inputs: 0,
+          keyed: false,
+          spec: {},
+        },
+        {
+          id: 2,
+          kind: 'sink',
+          name: 'K',
+          chaining: 'ALWAYS',
+          slotSharingGroup: 'default',
+          inputs: 1,
+          keyed: false,
+          spec: {},
+        },
       ],
       edges: [{ source: 1, target: 2, inputIndex: 1 }],
     };
-    expect(() => { validateStreamGraph(graph); }).toThrow("Edge 1 -> 2 feeds input 1 of 'K' (node 2), which has 1 input(s)");
+    expect(() => {
+      validateStreamGraph(graph);
+    }).toThrow("Edge 1 -> 2 feeds input 1 of 'K' (node 2), which has 1 input(s)");
     graph.edges = [];
-    expect(() => { validateStreamGraph(graph); }).toThrow("'K' (node 2) has no input");
+    expect(() => {
+      validateStreamGraph(graph);
+    }).toThrow("'K' (node 2) has no input");
   });
 });

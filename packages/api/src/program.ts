@@ -37,7 +37,11 @@ export type PlanOverrides = EnvironmentOverrides;
  *
  * @throws ProgramDefinitionError when the pipeline is invalid; the program's own exceptions propagate unchanged
  */
-export async function buildStreamGraph(program: Program, args: string[] = [], overrides: PlanOverrides = {}): Promise<StreamGraph> {
+export async function buildStreamGraph(
+  program: Program,
+  args: string[] = [],
+  overrides: PlanOverrides = {},
+): Promise<StreamGraph> {
   checkFunction('buildStreamGraph', program, 'a program function (env, args) => void');
   const env = new StreamExecutionEnvironment(overrides);
   await program(env, [...args]);

@@ -29,7 +29,8 @@ export const Sinks = {
   },
   /** Like {@link Sinks.print} on standard error. */
   printToErr<T = unknown>(prefix?: string): Sink<T> {
-    const spec: SinkSpec = prefix === undefined ? { type: 'print', stderr: true } : { type: 'print', prefix, stderr: true };
+    const spec: SinkSpec =
+      prefix === undefined ? { type: 'print', stderr: true } : { type: 'print', prefix, stderr: true };
     return { spec, name: 'Sink: Print to Std. Err' };
   },
   /**

@@ -7,8 +7,16 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Aggregations,
+  AsyncDataStream,
+  AsyncRetryStrategies,
+  BoundedOutOfOrdernessWatermarks,
+  CountEvictor,
   defineProgram,
+  DeltaEvictor,
+  IntCounter,
   MapStateDescriptor,
+  RichFilterFunction,
+  RichMapFunction,
   OutputTag,
   Sinks,
   StreamExecutionEnvironment,
@@ -16,7 +24,11 @@ import {
   WatermarkStrategy,
   type Bid,
   type Collector,
+  type Counter,
   type DataStream,
+  type MetricGroup,
+  type ProcessWindowContext,
+  type RuntimeContext,
   type KeyedStream,
   type KeyedValue,
   type NexmarkEvent,
@@ -39,7 +51,9 @@ describe('record types flow through the chain', () => {
   it('sources', () => {
     const e = env();
     expectTypeOf(e.fromElements('a', 'b')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
-    expectTypeOf(e.fromElements<string | number>(1, 'a')).toEqualTypeOf<SingleOutputStreamOperator<string | number>>();
+    expectTypeOf(e.fromElements<string | number>(1, 'a')).toEqualTypeOf<
+      SingleOutputStreamOperator<string | number>
+    >();
     expectTypeOf(e.fromCollection<Sale>([])).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
     expectTypeOf(e.fromSequence(1, 10)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(e.fromGenerator((i) => ({ i }))).toEqualTypeOf<SingleOutputStreamOperator<{ i: number }>>();
@@ -52,13 +66,26 @@ describe('record types flow through the chain', () => {
     const s = env().fromElements('a');
     expectTypeOf(s.map((x) => x.length)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(s.map({ map: (x: string) => [x] })).toEqualTypeOf<SingleOutputStreamOperator<string[]>>();
-    expectTypeOf(s.flatMap((x, out: Collector<number>) => { out.collect(x.length); })).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(
+      s.flatMap((x, out: Collector<number>) => {
+        out.collect(x.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
     expectTypeOf(s.filter((x) => x !== '')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
-    expectTypeOf(s.process<boolean>({ processElement: (v, _ctx, out) => { out.collect(v === ''); } })).toEqualTypeOf<
-      SingleOutputStreamOperator<boolean>
-    >();
+    expectTypeOf(
+      s.process<boolean>({
+        processElement: (v, _ctx, out) => {
+          out.collect(v === '');
+        },
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<boolean>>();
     expectTypeOf(s.rebalance()).toEqualTypeOf<DataStream<string>>();
-    expectTypeOf(s.map((x) => x).name('n').setParallelism(2)).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(
+      s
+        .map((x) => x)
+        .name('n')
+        .setParallelism(2),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
     expectTypeOf(s.getSideOutput(new OutputTag<number>('n'))).toEqualTypeOf<DataStream<number>>();
   });
 
@@ -67,12 +94,18 @@ describe('record types flow through the chain', () => {
       .fromCollection<Sale>([])
       .keyBy((s) => s.shop);
     expectTypeOf(keyed).toEqualTypeOf<KeyedStream<Sale, string>>();
-    expectTypeOf(keyed.reduce((a, b) => ({ ...a, amount: a.amount + b.amount }))).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.reduce((a, b) => ({ ...a, amount: a.amount + b.amount }))).toEqualTypeOf<
+      SingleOutputStreamOperator<Sale>
+    >();
     expectTypeOf(keyed.sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(keyed.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
+    expectTypeOf(keyed.sum((s) => s.amount)).toEqualTypeOf<
+      SingleOutputStreamOperator<KeyedValue<string, number>>
+    >();
     expectTypeOf(keyed.count()).toEqualTypeOf<SingleOutputStreamOperator<KeyedValue<string, number>>>();
     expectTypeOf(keyed.maxBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(keyed.aggregate(Aggregations.avg((s: Sale) => s.amount))).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(keyed.aggregate(Aggregations.avg((s: Sale) => s.amount))).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
     keyed.process<string>({
       processElement(value, ctx, out) {
         expectTypeOf(value).toEqualTypeOf<Sale>();
@@ -84,24 +117,38 @@ describe('record types flow through the chain', () => {
     const windowed = keyed.window(TumblingEventTimeWindows.of(1000));
     expectTypeOf(windowed).toEqualTypeOf<WindowedStream<Sale, string>>();
     expectTypeOf(windowed.reduce((a) => a)).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
-    expectTypeOf(windowed.aggregate(Aggregations.count())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
-    const perWindow = windowed.aggregate(Aggregations.sum((s: Sale) => s.amount), {
-      process(key, ctx, sums, out: Collector<{ shop: string; end: number; total: number }>) {
-        expectTypeOf(key).toEqualTypeOf<string>();
-        expectTypeOf(sums).toEqualTypeOf<readonly number[]>();
-        out.collect({ shop: key, end: ctx.window().end, total: sums[0] ?? 0 });
+    expectTypeOf(windowed.aggregate(Aggregations.count())).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
+    const perWindow = windowed.aggregate(
+      Aggregations.sum((s: Sale) => s.amount),
+      {
+        process(key, ctx, sums, out: Collector<{ shop: string; end: number; total: number }>) {
+          expectTypeOf(key).toEqualTypeOf<string>();
+          expectTypeOf(sums).toEqualTypeOf<readonly number[]>();
+          out.collect({ shop: key, end: ctx.window().end, total: sums[0] ?? 0 });
+        },
       },
-    });
-    expectTypeOf(perWindow).toEqualTypeOf<SingleOutputStreamOperator<{ shop: string; end: number; total: number }>>();
+    );
+    expectTypeOf(perWindow).toEqualTypeOf<
+      SingleOutputStreamOperator<{ shop: string; end: number; total: number }>
+    >();
     const late = new OutputTag<Sale>('late');
-    expectTypeOf(windowed.sideOutputLateData(late).reduce((a) => a).getSideOutput(late)).toEqualTypeOf<DataStream<Sale>>();
+    expectTypeOf(
+      windowed
+        .sideOutputLateData(late)
+        .reduce((a) => a)
+        .getSideOutput(late),
+    ).toEqualTypeOf<DataStream<Sale>>();
   });
 
   it('two-input operators', () => {
     const e = env();
     const persons = e.fromCollection<Person>([]);
     const bids = e.fromCollection<Bid>([]);
-    expectTypeOf(persons.connect(bids).map({ map1: (p) => p.name, map2: (b) => b.url })).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(persons.connect(bids).map({ map1: (p) => p.name, map2: (b) => b.url })).toEqualTypeOf<
+      SingleOutputStreamOperator<string>
+    >();
     expectTypeOf(
       persons
         .join(bids)
@@ -144,7 +191,9 @@ describe('record types flow through the chain', () => {
       .flatMap((e, out: Collector<Bid>) => {
         if (e.event_type === 2) out.collect(e.bid);
       })
-      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Bid>(100).withTimestampAssigner((b) => b.dateTime))
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forBoundedOutOfOrderness<Bid>(100).withTimestampAssigner((b) => b.dateTime),
+      )
       .print();
   });
 
@@ -214,9 +263,175 @@ describe('a program passing the wrong type does not compile', () => {
       .fromCollection<Sale>([])
       .keyBy((s) => s.shop)
       .window(TumblingEventTimeWindows.of(1000));
+    const overNumbers = (_key: string, _ctx: unknown, _els: readonly number[], _out: Collector<number>) =>
+      undefined;
     // @ts-expect-error -- the process window function expects numbers but the window holds sales
-    w.process({ process: (_key: string, _ctx, _els: readonly number[], _out: Collector<number>) => undefined });
+    w.process({ process: overNumbers });
     // @ts-expect-error -- the key of this stream is a string
     w.process({ process: (_key: number, _ctx, _els: readonly Sale[], _out: Collector<number>) => undefined });
+  });
+});
+
+describe('rich functions, metrics and accumulators', () => {
+  class Length extends RichMapFunction<string, number> {
+    private calls!: Counter;
+    override open(ctx: RuntimeContext): void {
+      this.calls = ctx.getMetricGroup().counter('calls');
+      ctx.addAccumulator('chars', new IntCounter());
+    }
+    map(value: string): number {
+      this.calls.inc();
+      this.getRuntimeContext().getAccumulator<number, number>('chars')?.add(value.length);
+      return value.length;
+    }
+  }
+
+  it('rich functions are map functions with their types', () => {
+    const s = env().fromElements('a');
+    expectTypeOf(s.map(new Length())).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf<Length['getRuntimeContext']>().returns.toEqualTypeOf<RuntimeContext>();
+    expectTypeOf<RuntimeContext['getMetricGroup']>().returns.toEqualTypeOf<MetricGroup>();
+    expectTypeOf<RuntimeContext['getIntCounter']>().returns.toEqualTypeOf<IntCounter>();
+  });
+
+  it('a misuse does not compile', () => {
+    const numbers = env().fromElements(1, 2);
+    // @ts-expect-error -- Length maps strings, the stream holds numbers
+    numbers.map(new Length());
+    class NotAFilter extends RichFilterFunction<number> {
+      filter(value: number): boolean {
+        return value > 0;
+      }
+    }
+    // @ts-expect-error -- this filter takes numbers, the stream holds strings
+    env().fromElements('a').filter(new NotAFilter());
+    // Type-checked only: a context exists once the job runs.
+    const inOpen = (ctx: RuntimeContext): void => {
+      // @ts-expect-error -- gauges read numbers
+      ctx.getMetricGroup().gauge('g', () => 'text');
+      // @ts-expect-error -- an accumulator is needed
+      ctx.addAccumulator('x', 5);
+    };
+    expectTypeOf(inOpen).parameter(0).toEqualTypeOf<RuntimeContext>();
+  });
+});
+
+describe('count windows, evictors and window aggregations', () => {
+  it('keep the record and key types', () => {
+    const keyed = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop);
+    expectTypeOf(keyed.countWindow(10)).toEqualTypeOf<WindowedStream<Sale, string>>();
+    expectTypeOf(keyed.countWindow(10, 5).sum('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+    expectTypeOf(keyed.countWindow(10).max((s) => s.amount)).toEqualTypeOf<
+      SingleOutputStreamOperator<KeyedValue<string, number>>
+    >();
+    expectTypeOf(keyed.countWindow(10).evictor(CountEvictor.of(3))).toEqualTypeOf<
+      WindowedStream<Sale, string>
+    >();
+    expectTypeOf(
+      keyed.countWindow(3).apply((key, window, elements, out: Collector<string>) => {
+        expectTypeOf(key).toEqualTypeOf<string>();
+        expectTypeOf(window.start).toEqualTypeOf<number>();
+        expectTypeOf(elements).toEqualTypeOf<readonly Sale[]>();
+        out.collect(key);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    const all = env().fromCollection<Sale>([]).countWindowAll(5);
+    expectTypeOf(all.sum((s) => s.amount)).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    expectTypeOf(all.minBy('amount')).toEqualTypeOf<SingleOutputStreamOperator<Sale>>();
+  });
+
+  it('a misuse does not compile', () => {
+    const w = env()
+      .fromCollection<Sale>([])
+      .keyBy((s) => s.shop)
+      .countWindow(2);
+    // @ts-expect-error -- 'shop' is not a numeric field
+    w.sum('shop');
+    // @ts-expect-error -- the delta function reads numbers, the window holds sales
+    w.evictor(DeltaEvictor.of(1, (a: number, b: number) => a - b));
+    // @ts-expect-error -- the window function's elements are sales
+    w.apply((_key: string, _w, _els: readonly number[], _out: Collector<number>) => undefined);
+    const inProcess = (ctx: ProcessWindowContext): void => {
+      // @ts-expect-error -- window state needs a state descriptor
+      ctx.windowState().getState('count');
+    };
+    expectTypeOf(inProcess).parameter(0).toEqualTypeOf<ProcessWindowContext>();
+  });
+});
+
+describe('async I/O', () => {
+  it('result types flow from the async function', () => {
+    const sales = env().fromCollection<Sale>([]);
+    expectTypeOf(AsyncDataStream.orderedWait(sales, (s) => Promise.resolve(s.amount), 1000)).toEqualTypeOf<
+      SingleOutputStreamOperator<number>
+    >();
+    const lookup = {
+      asyncInvoke: (s: Sale) => Promise.resolve({ shop: s.shop, ok: true }),
+      timeout: (s: Sale) => ({ shop: s.shop, ok: false }),
+    };
+    expectTypeOf(AsyncDataStream.unorderedWait(sales, lookup, 1000, 10)).toEqualTypeOf<
+      SingleOutputStreamOperator<{ shop: string; ok: boolean }>
+    >();
+    const retry = AsyncRetryStrategies.fixedDelay(3, 100).ifResult((r: string) => r === '');
+    expectTypeOf(
+      AsyncDataStream.orderedWaitWithRetry(sales, (s) => Promise.resolve(s.shop), 1000, 10, retry),
+    ).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+  });
+
+  it('a misuse does not compile', () => {
+    const sales = env().fromCollection<Sale>([]);
+    // @ts-expect-error -- the function must return a Promise
+    AsyncDataStream.orderedWait(sales, (s: Sale) => s.amount, 1000);
+    // @ts-expect-error -- the function takes sales, not numbers
+    AsyncDataStream.orderedWait(sales, (n: number) => Promise.resolve(n), 1000);
+    const onStrings = AsyncRetryStrategies.fixedDelay(2, 10).ifResult((r: string) => r === '');
+    const amountOf = (s: Sale) => Promise.resolve(s.amount);
+    // @ts-expect-error -- the retry predicate reads strings, the results are numbers
+    AsyncDataStream.orderedWaitWithRetry(sales, amountOf, 1000, 10, onStrings);
+  });
+});
+
+describe('watermark generators', () => {
+  it('the generator sees the record type', () => {
+    const s = WatermarkStrategy.forGenerator<Sale>(() => ({
+      onEvent: (sale, ts, out) => {
+        expectTypeOf(sale).toEqualTypeOf<Sale>();
+        out.emitWatermark(ts);
+      },
+      onPeriodicEmit: () => undefined,
+    })).withIdleness(1000);
+    expectTypeOf(env().fromCollection<Sale>([]).assignTimestampsAndWatermarks(s)).toEqualTypeOf<
+      SingleOutputStreamOperator<Sale>
+    >();
+    const forNumbers = WatermarkStrategy.forGenerator<number>(
+      () => new BoundedOutOfOrdernessWatermarks<number>(1),
+    );
+    const saleStream = env().fromCollection<Sale>([]);
+    // @ts-expect-error -- a generator for numbers cannot watermark a stream of sales
+    saleStream.assignTimestampsAndWatermarks(forNumbers);
+  });
+});
+
+describe('coGroup', () => {
+  it('the function gets both sides with their types', () => {
+    const e = env();
+    const persons = e.fromCollection<Person>([]);
+    const bids = e.fromCollection<Bid>([]);
+    const joined = persons
+      .coGroup(bids)
+      .where((p) => p.id)
+      .equalTo((b) => b.bidder)
+      .window(TumblingEventTimeWindows.of(1000));
+    expectTypeOf(
+      joined.apply((ps, bs, out: Collector<number>) => {
+        expectTypeOf(ps).toEqualTypeOf<readonly Person[]>();
+        expectTypeOf(bs).toEqualTypeOf<readonly Bid[]>();
+        out.collect(ps.length + bs.length);
+      }),
+    ).toEqualTypeOf<SingleOutputStreamOperator<number>>();
+    // @ts-expect-error -- a join function (pairs) is not a coGroup function (lists)
+    joined.apply((p: Person, b: Bid) => p.id + b.price);
   });
 });

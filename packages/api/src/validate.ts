@@ -29,7 +29,9 @@ export function validateStreamGraph(
   const parallelismOf = (id: number): number => byId.get(id)?.parallelism ?? config.parallelism;
 
   if (nodes.length === 0) {
-    fail('The program built no pipeline: create a source on the environment (e.g. env.fromElements(...)) and end it with a sink');
+    fail(
+      'The program built no pipeline: create a source on the environment (e.g. env.fromElements(...)) and end it with a sink',
+    );
   }
   if (!nodes.some((n) => n.kind === 'sink')) {
     // Point at the last operator whose output goes nowhere: that is where a sink is missing.
@@ -44,9 +46,12 @@ export function validateStreamGraph(
     const source = byId.get(edge.source);
     const target = byId.get(edge.target);
     if (!source || !target) fail(`An edge connects unknown nodes ${edge.source} -> ${edge.target}`);
-    if (edge.source >= edge.target) fail(`Edge ${edge.source} -> ${edge.target} goes backwards: node ids must follow creation order`);
+    if (edge.source >= edge.target)
+      fail(`Edge ${edge.source} -> ${edge.target} goes backwards: node ids must follow creation order`);
     if (target!.inputs === 0 || edge.inputIndex >= target!.inputs) {
-      fail(`Edge ${edge.source} -> ${edge.target} feeds input ${edge.inputIndex} of ${label(edge.target)}, which has ${target!.inputs} input(s)`);
+      fail(
+        `Edge ${edge.source} -> ${edge.target} feeds input ${edge.inputIndex} of ${label(edge.target)}, which has ${target!.inputs} input(s)`,
+      );
     }
     if (edge.partitioning === 'FORWARD' && parallelismOf(edge.source) !== parallelismOf(edge.target)) {
       fail(
@@ -82,7 +87,10 @@ export function validateStreamGraph(
     if (sink?.type === 'collect') {
       const other = collectIds.get(sink.id);
       if (other !== undefined) {
-        fail(`collect('${sink.id}') is used by two sinks, ${label(other)} and ${label(node.id)}: give each collect sink its own id`, node.id);
+        fail(
+          `collect('${sink.id}') is used by two sinks, ${label(other)} and ${label(node.id)}: give each collect sink its own id`,
+          node.id,
+        );
       }
       collectIds.set(sink.id, node.id);
     }

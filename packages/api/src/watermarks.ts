@@ -6,6 +6,7 @@
  */
 import { checkFunction, checkNonNegativeInt, checkPositiveDuration } from './check.js';
 import type { Millis } from './functions.js';
+import type { MetricGroup } from './metrics.js';
 import type { WatermarkSpec } from '@freshet/graph';
 
 /**
@@ -15,6 +16,62 @@ import type { WatermarkSpec } from '@freshet/graph';
  */
 export type TimestampAssigner<T> = (value: T, previousTimestamp: Millis | undefined) => Millis;
 
+/** Where a {@link WatermarkGenerator} emits (Flink's WatermarkOutput). */
+export interface WatermarkOutput {
+  /** Emits a watermark; one that does not advance past the last emitted is ignored. */
+  emitWatermark(watermark: Millis): void;
+  /** Marks the output idle: it holds back no downstream watermark until the next record or watermark. */
+  markIdle(): void;
+  /** Marks the output active again. */
+  markActive(): void;
+}
+
+/**
+ * Generates watermarks from the records (Flink's WatermarkGenerator): a
+ * punctuated generator emits in `onEvent`, a periodic one in
+ * `onPeriodicEmit`, called every `autoWatermarkInterval` (200 ms by default).
+ * One generator per parallel instance; it may keep state in its fields.
+ */
+export interface WatermarkGenerator<T> {
+  /** Called for every record, with its (assigned) timestamp. */
+  onEvent(event: T, eventTimestamp: Millis, output: WatermarkOutput): void;
+  /** Called periodically (not at all when the interval is 0). */
+  onPeriodicEmit(output: WatermarkOutput): void;
+}
+
+/** What a generator's factory gets (Flink's WatermarkGeneratorSupplier.Context). */
+export interface WatermarkGeneratorContext {
+  /** The metric group of the operator that runs the generator. */
+  getMetricGroup(): MetricGroup;
+}
+
+/** Creates the generator of one parallel instance (Flink's WatermarkGeneratorSupplier). */
+export type WatermarkGeneratorSupplier<T> = (ctx: WatermarkGeneratorContext) => WatermarkGenerator<T>;
+
+/**
+ * Flink's BoundedOutOfOrdernessWatermarks as a generator, to build on in a
+ * custom one: the watermark trails the largest timestamp seen by
+ * `maxOutOfOrdernessMs` (`max - outOfOrderness - 1`).
+ */
+export class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T> {
+  private maxTimestamp = Number.NEGATIVE_INFINITY;
+  constructor(
+    /** How far out of order records may be. */
+    readonly maxOutOfOrdernessMs: Millis,
+  ) {
+    checkNonNegativeInt('BoundedOutOfOrdernessWatermarks', maxOutOfOrdernessMs);
+  }
+  /** @inheritdoc */
+  onEvent(_event: T, eventTimestamp: Millis, _output: WatermarkOutput): void {
+    if (eventTimestamp > this.maxTimestamp) this.maxTimestamp = eventTimestamp;
+  }
+  /** @inheritdoc */
+  onPeriodicEmit(output: WatermarkOutput): void {
+    if (this.maxTimestamp > Number.NEGATIVE_INFINITY)
+      output.emitWatermark(this.maxTimestamp - this.maxOutOfOrdernessMs - 1);
+  }
+}
+
 /** How timestamps are assigned and watermarks generated. */
 export class WatermarkStrategy<T> {
   private constructor(
@@ -22,7 +79,19 @@ export class WatermarkStrategy<T> {
     readonly spec: WatermarkSpec,
     /** Extracts event time; when absent records keep the timestamps they have. */
     readonly timestampAssigner: TimestampAssigner<T> | undefined,
+    /** A custom generator's factory ({@link WatermarkStrategy.forGenerator}). */
+    readonly generatorSupplier?: WatermarkGeneratorSupplier<T>,
   ) {}
+
+  /**
+   * Watermarks from a custom generator (Flink's `forGenerator`): `supplier`
+   * creates one per parallel instance. Combine with `withTimestampAssigner`
+   * and `withIdleness` like any strategy.
+   */
+  static forGenerator<T>(supplier: WatermarkGeneratorSupplier<T>): WatermarkStrategy<T> {
+    checkFunction('WatermarkStrategy.forGenerator', supplier, 'a function (ctx) => WatermarkGenerator');
+    return new WatermarkStrategy<T>({ outOfOrdernessMs: 0, generator: true }, undefined, supplier);
+  }
 
   /**
    * Watermarks that trail the largest timestamp seen by `maxOutOfOrdernessMs`:
@@ -46,7 +115,7 @@ export class WatermarkStrategy<T> {
   /** Returns this strategy with `assigner` extracting each record's event time. */
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
     checkFunction('withTimestampAssigner', assigner, 'a function (value, previousTimestamp) => milliseconds');
-    return new WatermarkStrategy<T>(this.spec, assigner);
+    return new WatermarkStrategy<T>(this.spec, assigner, this.generatorSupplier);
   }
 
   /**
@@ -55,7 +124,11 @@ export class WatermarkStrategy<T> {
    */
   withIdleness(idleTimeoutMs: Millis): WatermarkStrategy<T> {
     checkPositiveDuration('withIdleness', idleTimeoutMs);
-    return new WatermarkStrategy<T>({ ...this.spec, idlenessMs: idleTimeoutMs }, this.timestampAssigner);
+    return new WatermarkStrategy<T>(
+      { ...this.spec, idlenessMs: idleTimeoutMs },
+      this.timestampAssigner,
+      this.generatorSupplier,
+    );
   }
 }
 

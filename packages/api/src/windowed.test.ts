@@ -33,7 +33,11 @@ describe('keyed windows', () => {
     const key = (c: Click) => c.user;
     const reduce = (a: Click, b: Click) => (a.ts > b.ts ? a : b);
     const graph = await buildStreamGraph((env) => {
-      clicks(env).keyBy(key).window(TumblingEventTimeWindows.of(Time.seconds(10))).reduce(reduce).print();
+      clicks(env)
+        .keyBy(key)
+        .window(TumblingEventTimeWindows.of(Time.seconds(10)))
+        .reduce(reduce)
+        .print();
     });
     const node = graph.nodes[1]!;
     expect(node).toMatchObject({
@@ -59,13 +63,27 @@ describe('keyed windows', () => {
   });
 
   it('reduce and aggregate with a process window function, and process alone', async () => {
-    const pwf: ProcessWindowFunction<number, string, string> = { process: (key, _ctx, els, out) => { out.collect(`${key}:${els[0]}`); } };
+    const pwf: ProcessWindowFunction<number, string, string> = {
+      process: (key, _ctx, els, out) => {
+        out.collect(`${key}:${els[0]}`);
+      },
+    };
     const agg = Aggregations.count<Click>();
     let graph: StreamGraph = await buildStreamGraph((env) => {
-      const w = clicks(env).keyBy((c) => c.user).window(SlidingEventTimeWindows.of(10_000, 5_000));
+      const w = clicks(env)
+        .keyBy((c) => c.user)
+        .window(SlidingEventTimeWindows.of(10_000, 5_000));
       w.aggregate(agg, pwf).print();
-      w.process<number>({ process: (_k, _c, els, out) => { out.collect(els.length); } }).print();
-      w.reduce((a) => a, { process: (_k: string, _c, els: readonly Click[], out) => { out.collect(els); } }).print();
+      w.process<number>({
+        process: (_k, _c, els, out) => {
+          out.collect(els.length);
+        },
+      }).print();
+      w.reduce((a) => a, {
+        process: (_k: string, _c, els: readonly Click[], out) => {
+          out.collect(els);
+        },
+      }).print();
     });
     expect(graph.nodes[1]).toMatchObject({
       name: 'Window(SlidingEventTimeWindows(10000, 5000), Aggregate, Process)',
@@ -73,10 +91,23 @@ describe('keyed windows', () => {
     });
     expect(graph.nodes[1]!.fns.aggregate).toBe(agg);
     expect(graph.nodes[1]!.fns.windowProcess).toBe(pwf);
-    expect(graph.nodes[3]).toMatchObject({ name: 'Window(SlidingEventTimeWindows(10000, 5000), Process)', spec: { window: { function: 'process', withProcess: false } } });
+    expect(graph.nodes[3]).toMatchObject({
+      name: 'Window(SlidingEventTimeWindows(10000, 5000), Process)',
+      spec: { window: { function: 'process', withProcess: false } },
+    });
     expect(graph.nodes[3]!.fns.windowProcess).toBeDefined();
-    expect(graph.nodes[5]).toMatchObject({ name: 'Window(SlidingEventTimeWindows(10000, 5000), Reduce, Process)', spec: { window: { function: 'reduce', withProcess: true } } });
-    graph = await buildStreamGraph((env) => void clicks(env).keyBy((c) => c.user).window(TumblingProcessingTimeWindows.of(1000)).aggregate(agg).print());
+    expect(graph.nodes[5]).toMatchObject({
+      name: 'Window(SlidingEventTimeWindows(10000, 5000), Reduce, Process)',
+      spec: { window: { function: 'reduce', withProcess: true } },
+    });
+    graph = await buildStreamGraph(
+      (env) =>
+        void clicks(env)
+          .keyBy((c) => c.user)
+          .window(TumblingProcessingTimeWindows.of(1000))
+          .aggregate(agg)
+          .print(),
+    );
     expect(graph.nodes[1]!.fns.trigger).toBe(ProcessingTimeTrigger.create());
   });
 
@@ -108,7 +139,9 @@ describe('keyed windows', () => {
 
   it('window settings return new streams: the original is unchanged', async () => {
     const graph = await buildStreamGraph((env) => {
-      const w = clicks(env).keyBy((c) => c.user).window(TumblingEventTimeWindows.of(1000));
+      const w = clicks(env)
+        .keyBy((c) => c.user)
+        .window(TumblingEventTimeWindows.of(1000));
       w.allowedLateness(100);
       w.reduce((a) => a).print();
     });
@@ -117,8 +150,17 @@ describe('keyed windows', () => {
 
   it('global windows default to the never-firing trigger', async () => {
     const graph = await buildStreamGraph((env) => {
-      clicks(env).keyBy((c) => c.user).window(GlobalWindows.create()).reduce((a) => a).print();
-      clicks(env).keyBy((c) => c.user).window(GlobalWindows.create()).trigger(CountTrigger.of(2)).reduce((a) => a).print();
+      clicks(env)
+        .keyBy((c) => c.user)
+        .window(GlobalWindows.create())
+        .reduce((a) => a)
+        .print();
+      clicks(env)
+        .keyBy((c) => c.user)
+        .window(GlobalWindows.create())
+        .trigger(CountTrigger.of(2))
+        .reduce((a) => a)
+        .print();
     });
     expect(graph.nodes[1]!.name).toBe('Window(GlobalWindows, Reduce)');
     expect(graph.nodes[1]!.fns.trigger).toBe(NeverTrigger.create());
@@ -139,9 +181,20 @@ describe('keyed windows', () => {
       clear() {}
     }
     const graph = await buildStreamGraph((env) => {
-      const w = clicks(env).keyBy((c) => c.user).window(TumblingEventTimeWindows.of(1000));
-      w.trigger(new MyTrigger()).reduce((a) => a).print();
-      w.trigger({ onElement: () => 'FIRE', onEventTime: () => 'CONTINUE', onProcessingTime: () => 'CONTINUE', clear: () => undefined }).reduce((a) => a).print();
+      const w = clicks(env)
+        .keyBy((c) => c.user)
+        .window(TumblingEventTimeWindows.of(1000));
+      w.trigger(new MyTrigger())
+        .reduce((a) => a)
+        .print();
+      w.trigger({
+        onElement: () => 'FIRE',
+        onEventTime: () => 'CONTINUE',
+        onProcessingTime: () => 'CONTINUE',
+        clear: () => undefined,
+      })
+        .reduce((a) => a)
+        .print();
     });
     expect(graph.nodes[1]!.name).toBe('Window(TumblingEventTimeWindows(1000), MyTrigger, Reduce)');
     expect(graph.nodes[3]!.name).toBe('Window(TumblingEventTimeWindows(1000), Trigger, Reduce)');
@@ -153,16 +206,24 @@ describe('keyed windows', () => {
     expect(() => keyed.window(TumblingProcessingTimeWindows.of(1000)).allowedLateness(10)).toThrow(
       'allowedLateness applies only to event-time windows (got TumblingProcessingTimeWindows(1000))',
     );
-    expect(() => keyed.window(TumblingEventTimeWindows.of(1000)).allowedLateness(-1)).toThrow('allowedLateness expects a non-negative integer (got -1)');
+    expect(() => keyed.window(TumblingEventTimeWindows.of(1000)).allowedLateness(-1)).toThrow(
+      'allowedLateness expects a non-negative integer (got -1)',
+    );
     expect(() => keyed.window(EventTimeSessionWindows.withGap(1000)).trigger(CountTrigger.of(2))).toThrow(
       'trigger: CountTrigger(2) cannot be used with EventTimeSessionWindows(1000): session windows merge, and this trigger does not support merging',
     );
-    expect(() => keyed.window(EventTimeSessionWindows.withGap(1000)).trigger(EventTimeTrigger.create())).not.toThrow();
-    expect(() => keyed.window({ type: 'tumbling' } as never)).toThrow('window expects a window assigner such as TumblingEventTimeWindows.of(Time.seconds(10))');
+    expect(() =>
+      keyed.window(EventTimeSessionWindows.withGap(1000)).trigger(EventTimeTrigger.create()),
+    ).not.toThrow();
+    expect(() => keyed.window({ type: 'tumbling' } as never)).toThrow(
+      'window expects a window assigner such as TumblingEventTimeWindows.of(Time.seconds(10))',
+    );
     expect(() => keyed.window(TumblingEventTimeWindows.of(1000)).trigger({} as never)).toThrow(
       'trigger expects a Trigger with onElement, onEventTime, onProcessingTime and clear',
     );
-    expect(() => keyed.window(TumblingEventTimeWindows.of(1000)).process({} as never)).toThrow("process expects a ProcessWindowFunction object with 'process'");
+    expect(() => keyed.window(TumblingEventTimeWindows.of(1000)).process({} as never)).toThrow(
+      "process expects a ProcessWindowFunction object with 'process'",
+    );
   });
 
   it('a window on a non-keyed stream points to keyBy or windowAll', () => {
@@ -176,7 +237,11 @@ describe('keyed windows', () => {
 
 describe('all-windows', () => {
   it('windowAll: a non-keyed, non-parallel window node', async () => {
-    const pawf: ProcessAllWindowFunction<Click, number> = { process: (_ctx, els, out) => { out.collect(els.length); } };
+    const pawf: ProcessAllWindowFunction<Click, number> = {
+      process: (_ctx, els, out) => {
+        out.collect(els.length);
+      },
+    };
     const late = new OutputTag<Click>('late-all');
     const graph = await buildStreamGraph((env) => {
       env.setParallelism(4);
@@ -198,7 +263,12 @@ describe('all-windows', () => {
   });
 
   it('an all-window cannot run in parallel', () => {
-    const w = clicks(new StreamExecutionEnvironment()).windowAll(GlobalWindows.create()).trigger(CountTrigger.of(5)).reduce((a) => a);
-    expect(() => w.setParallelism(2)).toThrow("'WindowAll(GlobalWindows, CountTrigger(5), Reduce)' is not a parallel operator");
+    const w = clicks(new StreamExecutionEnvironment())
+      .windowAll(GlobalWindows.create())
+      .trigger(CountTrigger.of(5))
+      .reduce((a) => a);
+    expect(() => w.setParallelism(2)).toThrow(
+      "'WindowAll(GlobalWindows, CountTrigger(5), Reduce)' is not a parallel operator",
+    );
   });
 });

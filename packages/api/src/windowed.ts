@@ -9,19 +9,38 @@ import { checkMethods, checkNonNegativeInt, checkUserFunction, describeValue } f
 import { addOperator, type SingleOutputStreamOperator } from './datastream.js';
 import type { StreamExecutionEnvironment } from './environment.js';
 import { ProgramDefinitionError } from './errors.js';
+import {
+  byReducer,
+  checkFieldOrSelector,
+  COMBINERS,
+  fieldReducer,
+  keyedSelectorAggregate,
+  larger,
+  smaller,
+  type KeyedValue,
+  type NumericField,
+} from './field-aggregations.js';
 import type {
   AggregateFunction,
+  AllWindowFunction,
+  Collector,
+  Evictor,
   Key,
   Millis,
   OutputTag,
   ProcessAllWindowFunction,
+  ProcessWindowContext,
   ProcessWindowFunction,
   ReduceFunction,
+  RuntimeContext,
+  TimeWindow,
   Trigger,
+  WindowFunction,
 } from './functions.js';
 import type { NodeFunctions, NodeSpec, WindowAssignerSpec } from '@freshet/graph';
 import type { KeyedStream } from './keyed.js';
 import { describeAssigner, isEventTimeAssigner } from './windows/assigners.js';
+import { checkEvictor, describeEvictor } from './windows/evictors.js';
 import { checkTrigger, defaultTrigger, describeTrigger } from './windows/triggers.js';
 
 /** Settings of a window before its function is given. */
@@ -32,6 +51,8 @@ export interface WindowSettings {
   readonly allowedLatenessMs: number;
   /** Side output for elements too late for their windows. */
   readonly lateTag?: OutputTag<unknown>;
+  /** Evicts elements before/after the window function; the window then buffers every element. */
+  readonly evictor?: Evictor<never>;
 }
 
 type WindowFunctionKind = 'reduce' | 'aggregate' | 'process';
@@ -48,10 +69,18 @@ interface WindowNodeRequest {
   withProcess: boolean;
 }
 
-const FUNCTION_NAMES: Record<WindowFunctionKind, string> = { reduce: 'Reduce', aggregate: 'Aggregate', process: 'Process' };
+const FUNCTION_NAMES: Record<WindowFunctionKind, string> = {
+  reduce: 'Reduce',
+  aggregate: 'Aggregate',
+  process: 'Process',
+};
 
 /** Checks window settings against the assigner (internal to the API). */
-export function checkWindowTrigger(what: string, assigner: WindowAssignerSpec, trigger: Trigger<never> | undefined): void {
+export function checkWindowTrigger(
+  what: string,
+  assigner: WindowAssignerSpec,
+  trigger: Trigger<never> | undefined,
+): void {
   if (trigger === undefined) return;
   if (assigner.type === 'session' && trigger.canMerge?.() !== true) {
     throw new ProgramDefinitionError(
@@ -61,7 +90,11 @@ export function checkWindowTrigger(what: string, assigner: WindowAssignerSpec, t
 }
 
 /** Returns settings with allowed lateness, refusing it where it means nothing (internal to the API). */
-export function withAllowedLateness<S extends { allowedLatenessMs: number }>(assigner: WindowAssignerSpec, settings: S, ms: Millis): S {
+export function withAllowedLateness<S extends { allowedLatenessMs: number }>(
+  assigner: WindowAssignerSpec,
+  settings: S,
+  ms: Millis,
+): S {
   checkNonNegativeInt('allowedLateness', ms);
   if (ms > 0 && !isEventTimeAssigner(assigner)) {
     throw new ProgramDefinitionError(
@@ -78,7 +111,8 @@ function addWindowNode<R>(req: WindowNodeRequest): SingleOutputStreamOperator<R>
   const trigger = settings.trigger ?? defaultTrigger(assigner);
   const functionName = FUNCTION_NAMES[req.function] + (req.withProcess ? ', Process' : '');
   const triggerName = settings.trigger ? `, ${describeTrigger(settings.trigger)}` : '';
-  const name = `${req.keyed ? 'Window' : 'WindowAll'}(${describeAssigner(assigner)}${triggerName}, ${functionName})`;
+  const evictorName = settings.evictor ? `, ${describeEvictor(settings.evictor)}` : '';
+  const name = `${req.keyed ? 'Window' : 'WindowAll'}(${describeAssigner(assigner)}${triggerName}${evictorName}, ${functionName})`;
   const window: NonNullable<NodeSpec['window']> = {
     assigner: { ...assigner },
     keyed: req.keyed,
@@ -88,6 +122,7 @@ function addWindowNode<R>(req: WindowNodeRequest): SingleOutputStreamOperator<R>
     customTrigger: settings.trigger !== undefined,
   };
   if (settings.lateTag) window.lateTag = settings.lateTag.id;
+  if (settings.evictor) window.evictor = true;
   const stream = addOperator<R>(
     req.env,
     {
@@ -96,7 +131,7 @@ function addWindowNode<R>(req: WindowNodeRequest): SingleOutputStreamOperator<R>
       inputs: 1,
       keyed: req.keyed,
       spec: { window },
-      fns: { ...req.fns, trigger },
+      fns: settings.evictor ? { ...req.fns, trigger, evictor: settings.evictor } : { ...req.fns, trigger },
       nonParallel: !req.keyed,
     },
     [req.input],
@@ -144,19 +179,94 @@ export class WindowedStream<T, K extends Key> {
    * @default 0
    */
   allowedLateness(ms: Millis): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.keyed, this.assigner, withAllowedLateness(this.assigner, this.settings, ms));
+    return new WindowedStream<T, K>(
+      this.keyed,
+      this.assigner,
+      withAllowedLateness(this.assigner, this.settings, ms),
+    );
   }
 
   /** Sends elements too late for their windows to side output `tag` (read it with `getSideOutput(tag)` on the result). */
   sideOutputLateData(tag: OutputTag<T>): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.keyed, this.assigner, { ...this.settings, lateTag: checkLateTag(tag) });
+    return new WindowedStream<T, K>(this.keyed, this.assigner, {
+      ...this.settings,
+      lateTag: checkLateTag(tag),
+    });
+  }
+
+  /**
+   * Evicts elements before and/or after the window function (see
+   * `CountEvictor`, `TimeEvictor`, `DeltaEvictor`). The window then keeps
+   * every element and reduces or aggregates them when it fires, as in Flink.
+   */
+  evictor(evictor: Evictor<T>): WindowedStream<T, K> {
+    checkEvictor('evictor', evictor);
+    return new WindowedStream<T, K>(this.keyed, this.assigner, { ...this.settings, evictor });
+  }
+
+  /** Sum of a numeric field per window: the window's first record with the field replaced by the sum. */
+  sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Sum of `selector(record)` per window, as `{ key, value }`. */
+  sum(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('sum', by);
+  }
+
+  /** Minimum of a numeric field per window: the window's first record with the field replaced by the minimum. */
+  min(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Minimum of `selector(record)` per window, as `{ key, value }`. */
+  min(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('min', by);
+  }
+
+  /** Maximum of a numeric field per window: the window's first record with the field replaced by the maximum. */
+  max(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Maximum of `selector(record)` per window, as `{ key, value }`. */
+  max(selector: (value: T) => number): SingleOutputStreamOperator<KeyedValue<K, number>>;
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    return this.#fieldOrSelector('max', by);
+  }
+
+  /** The record with the smallest field (or selector) value per window (the earlier one on ties). */
+  minBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(checkFieldOrSelector<T>('minBy', by), smaller));
+  }
+
+  /** The record with the largest field (or selector) value per window (the earlier one on ties). */
+  maxBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(checkFieldOrSelector<T>('maxBy', by), larger));
+  }
+
+  /** Flink's `apply(WindowFunction)`: the key, the window and all its elements. */
+  apply<R>(fn: WindowFunction<T, R, K>): SingleOutputStreamOperator<R> {
+    checkUserFunction('apply', fn, 'apply');
+    return this.process<R>(new ApplyWindowFunction<T, R, K>(fn));
+  }
+
+  #fieldOrSelector(
+    what: 'sum' | 'min' | 'max',
+    by: string | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<KeyedValue<K, number>> {
+    const checked = checkFieldOrSelector<T>(what, by);
+    if (typeof checked === 'string') return this.reduce(fieldReducer<T>(checked, COMBINERS[what]));
+    return this.aggregate(keyedSelectorAggregate(this.keyed.keySelector, checked, COMBINERS[what]));
   }
 
   /** Reduces each window incrementally; emits the result when it fires. */
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T>;
   /** Reduces each window incrementally, then passes the result to `windowFn` with the key and window. */
   reduce<R>(fn: ReduceFunction<T>, windowFn: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<R>;
-  reduce<R>(fn: ReduceFunction<T>, windowFn?: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
+  reduce<R>(
+    fn: ReduceFunction<T>,
+    windowFn?: ProcessWindowFunction<T, R, K>,
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
     checkUserFunction('reduce', fn, 'reduce');
     if (windowFn !== undefined) checkProcessWindow('reduce', windowFn);
     return this.#node<R>('reduce', { reduce: fn }, windowFn);
@@ -165,7 +275,10 @@ export class WindowedStream<T, K extends Key> {
   /** Aggregates each window incrementally; emits `getResult` when it fires. */
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   /** Aggregates each window incrementally, then passes the result to `windowFn` with the key and window. */
-  aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFn: ProcessWindowFunction<V, R, K>): SingleOutputStreamOperator<R>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFn: ProcessWindowFunction<V, R, K>,
+  ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
     windowFn?: ProcessWindowFunction<V, R, K>,
@@ -189,7 +302,11 @@ export class WindowedStream<T, K extends Key> {
       settings: this.settings,
       keyed: true,
       function: kind,
-      fns: { ...fns, key: this.keyed.keySelector, ...(windowFn === undefined ? {} : { windowProcess: windowFn }) },
+      fns: {
+        ...fns,
+        key: this.keyed.keySelector,
+        ...(windowFn === undefined ? {} : { windowProcess: windowFn }),
+      },
       withProcess: kind !== 'process' && windowFn !== undefined,
     });
   }
@@ -220,19 +337,97 @@ export class AllWindowedStream<T> {
    * @default 0
    */
   allowedLateness(ms: Millis): AllWindowedStream<T> {
-    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, withAllowedLateness(this.assigner, this.settings, ms));
+    return new AllWindowedStream<T>(
+      this.env,
+      this.producers,
+      this.assigner,
+      withAllowedLateness(this.assigner, this.settings, ms),
+    );
   }
 
   /** Sends elements too late for their windows to side output `tag`. */
   sideOutputLateData(tag: OutputTag<T>): AllWindowedStream<T> {
-    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, { ...this.settings, lateTag: checkLateTag(tag) });
+    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, {
+      ...this.settings,
+      lateTag: checkLateTag(tag),
+    });
+  }
+
+  /** Evicts elements before and/or after the window function (see {@link WindowedStream.evictor}). */
+  evictor(evictor: Evictor<T>): AllWindowedStream<T> {
+    checkEvictor('evictor', evictor);
+    return new AllWindowedStream<T>(this.env, this.producers, this.assigner, { ...this.settings, evictor });
+  }
+
+  /** Sum of a numeric field per window: the window's first record with the field replaced by the sum. */
+  sum(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Sum of `selector(record)` per window. */
+  sum(selector: (value: T) => number): SingleOutputStreamOperator<number>;
+  sum(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+    return this.#fieldOrSelector('sum', by);
+  }
+
+  /** Minimum of a numeric field per window: the window's first record with the field replaced by the minimum. */
+  min(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Minimum of `selector(record)` per window. */
+  min(selector: (value: T) => number): SingleOutputStreamOperator<number>;
+  min(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+    return this.#fieldOrSelector('min', by);
+  }
+
+  /** Maximum of a numeric field per window: the window's first record with the field replaced by the maximum. */
+  max(field: NumericField<T>): SingleOutputStreamOperator<T>;
+  /** Maximum of `selector(record)` per window. */
+  max(selector: (value: T) => number): SingleOutputStreamOperator<number>;
+  max(
+    by: NumericField<T> | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+    return this.#fieldOrSelector('max', by);
+  }
+
+  /** The record with the smallest field (or selector) value per window (the earlier one on ties). */
+  minBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(checkFieldOrSelector<T>('minBy', by), smaller));
+  }
+
+  /** The record with the largest field (or selector) value per window (the earlier one on ties). */
+  maxBy(by: NumericField<T> | ((value: T) => number)): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(checkFieldOrSelector<T>('maxBy', by), larger));
+  }
+
+  /** Flink's `apply(AllWindowFunction)`: the window and all its elements. */
+  apply<R>(fn: AllWindowFunction<T, R>): SingleOutputStreamOperator<R> {
+    checkUserFunction('apply', fn, 'apply');
+    return this.process<R>(new ApplyAllWindowFunction<T, R>(fn));
+  }
+
+  #fieldOrSelector(
+    what: 'sum' | 'min' | 'max',
+    by: string | ((value: T) => number),
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<number> {
+    const checked = checkFieldOrSelector<T>(what, by);
+    if (typeof checked === 'string') return this.reduce(fieldReducer<T>(checked, COMBINERS[what]));
+    const combiner = COMBINERS[what];
+    return this.aggregate<number, number>({
+      createAccumulator: () => combiner.initial,
+      add: (value, acc) => combiner.combine(acc, checked(value)),
+      getResult: (acc) => acc,
+      merge: (a, b) => combiner.combine(a, b),
+    });
   }
 
   /** Reduces each window incrementally. */
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T>;
   /** Reduces each window incrementally, then passes the result to `windowFn`. */
   reduce<R>(fn: ReduceFunction<T>, windowFn: ProcessAllWindowFunction<T, R>): SingleOutputStreamOperator<R>;
-  reduce<R>(fn: ReduceFunction<T>, windowFn?: ProcessAllWindowFunction<T, R>): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
+  reduce<R>(
+    fn: ReduceFunction<T>,
+    windowFn?: ProcessAllWindowFunction<T, R>,
+  ): SingleOutputStreamOperator<T> | SingleOutputStreamOperator<R> {
     checkUserFunction('reduce', fn, 'reduce');
     if (windowFn !== undefined) checkProcessWindow('reduce', windowFn);
     return this.#node<R>('reduce', { reduce: fn }, windowFn);
@@ -241,7 +436,10 @@ export class AllWindowedStream<T> {
   /** Aggregates each window incrementally. */
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   /** Aggregates each window incrementally, then passes the result to `windowFn`. */
-  aggregate<ACC, V, R>(fn: AggregateFunction<T, ACC, V>, windowFn: ProcessAllWindowFunction<V, R>): SingleOutputStreamOperator<R>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFn: ProcessAllWindowFunction<V, R>,
+  ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
     windowFn?: ProcessAllWindowFunction<V, R>,
@@ -268,5 +466,45 @@ export class AllWindowedStream<T> {
       fns: { ...fns, ...(windowFn === undefined ? {} : { windowProcess: windowFn }) },
       withProcess: kind !== 'process' && windowFn !== undefined,
     });
+  }
+}
+
+/** Runs a {@link WindowFunction} as a process window function, passing the lifecycle hooks on. */
+class ApplyWindowFunction<IN, OUT, K extends Key> implements ProcessWindowFunction<IN, OUT, K> {
+  readonly #apply: (key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void;
+  constructor(private readonly fn: WindowFunction<IN, OUT, K>) {
+    this.#apply = typeof fn === 'function' ? fn : fn.apply.bind(fn);
+  }
+  setRuntimeContext(ctx: RuntimeContext): void {
+    if (typeof this.fn !== 'function') this.fn.setRuntimeContext?.(ctx);
+  }
+  open(ctx: RuntimeContext): void {
+    if (typeof this.fn !== 'function') this.fn.open?.(ctx);
+  }
+  close(): void {
+    if (typeof this.fn !== 'function') this.fn.close?.();
+  }
+  process(key: K, ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void {
+    this.#apply(key, ctx.window(), elements, out);
+  }
+}
+
+/** Runs an {@link AllWindowFunction} as a process all-window function, passing the lifecycle hooks on. */
+class ApplyAllWindowFunction<IN, OUT> implements ProcessAllWindowFunction<IN, OUT> {
+  readonly #apply: (window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void;
+  constructor(private readonly fn: AllWindowFunction<IN, OUT>) {
+    this.#apply = typeof fn === 'function' ? fn : fn.apply.bind(fn);
+  }
+  setRuntimeContext(ctx: RuntimeContext): void {
+    if (typeof this.fn !== 'function') this.fn.setRuntimeContext?.(ctx);
+  }
+  open(ctx: RuntimeContext): void {
+    if (typeof this.fn !== 'function') this.fn.open?.(ctx);
+  }
+  close(): void {
+    if (typeof this.fn !== 'function') this.fn.close?.();
+  }
+  process(ctx: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void {
+    this.#apply(ctx.window(), elements, out);
   }
 }

@@ -28,6 +28,18 @@ export function printJson(value: unknown): void {
 /** Renders rows as a left-aligned text table with a header line. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Prints a job's accumulators (name: merged value), if it has any. */
+export function printAccumulators(accumulators: Readonly<Record<string, unknown>>): void {
+  const names = Object.keys(accumulators).sort();
+  if (names.length === 0) return;
+  process.stdout.write('\naccumulators:\n');
+  for (const name of names) process.stdout.write(`  ${name}: ${JSON.stringify(accumulators[name])}\n`);
 }

@@ -112,7 +112,9 @@ export function defineErrorClass(cls: ErrorClass, name: string, code: ErrorCode)
   Object.defineProperty(cls, Symbol.hasInstance, {
     value(this: unknown, value: unknown): boolean {
       if (this === cls) {
-        return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+        return (
+          typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true
+        );
       }
       // An unbranded subclass inherited this method: fall back to the prototype chain (one realm only).
       return typeof this === 'function' && Function.prototype[Symbol.hasInstance].call(this, value);
@@ -145,7 +147,8 @@ export class FreshetError<D extends object | undefined = undefined> extends Erro
    */
   constructor(message: string, options: FreshetErrorOptions<D> = {}) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
-    this.code = options.code ?? (this as unknown as Record<symbol, ErrorCode | undefined>)[DEFAULT_CODE] ?? 'INTERNAL';
+    this.code =
+      options.code ?? (this as unknown as Record<symbol, ErrorCode | undefined>)[DEFAULT_CODE] ?? 'INTERNAL';
     this.details = options.details as D;
   }
 
@@ -185,7 +188,14 @@ export function errorToJSON(error: unknown, depth = 0): ErrorJSON {
   if (typeof error !== 'object' || error === null) {
     return { name: 'Error', message: String(error) };
   }
-  const e = error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown; details?: unknown; cause?: unknown };
+  const e = error as {
+    name?: unknown;
+    message?: unknown;
+    stack?: unknown;
+    code?: unknown;
+    details?: unknown;
+    cause?: unknown;
+  };
   const out: ErrorJSON = {
     name: typeof e.name === 'string' ? e.name : 'Error',
     message: typeof e.message === 'string' ? e.message : describeValue(error),

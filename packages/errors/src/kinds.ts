@@ -89,7 +89,9 @@ export class UnavailableError<D extends object | undefined = undefined> extends 
  * The class an error of `code` is rebuilt as when its own class is not
  * loaded where it arrives.
  */
-export const KIND_CLASSES: Readonly<Partial<Record<ErrorCode, new (message: string) => FreshetError<object | undefined>>>> = {
+export const KIND_CLASSES: Readonly<
+  Partial<Record<ErrorCode, new (message: string) => FreshetError<object | undefined>>>
+> = {
   INVALID_INPUT: InvalidInputError,
   INVALID_PROGRAM: InvalidProgramError,
   NOT_FOUND: NotFoundError,

@@ -8,6 +8,8 @@ export {
   PARTITIONINGS,
   RUNTIME_MODES,
   streamGraphToJson,
+  type AsyncRetrySpec,
+  type AsyncSpec,
   type ChainingStrategy,
   type JobConfig,
   type NodeFunctions,

@@ -54,7 +54,11 @@ class G {
 const chains = (g: G) => optimize(g.graph, 'h').vertices.map((v) => v.operators.map((o) => o.nodeId));
 
 /** source -> map -> sink with one knob changed on the map or the edge. */
-function line(mapExtra: Partial<NodeJson> = {}, edgeExtra: Partial<StreamEdge> = {}, sourceExtra: Partial<NodeJson> = {}) {
+function line(
+  mapExtra: Partial<NodeJson> = {},
+  edgeExtra: Partial<StreamEdge> = {},
+  sourceExtra: Partial<NodeJson> = {},
+) {
   const g = new G();
   const s = g.node('source', 'Source', sourceExtra);
   const m = g.node('map', 'Map', mapExtra);
@@ -91,14 +95,25 @@ describe('optimize: chaining rules', () => {
     expect(chains(line({}, { partitioning: 'FORWARD' }))).toEqual([[1, 2, 3]]);
   });
 
-  it.each(['HASH', 'REBALANCE', 'BROADCAST', 'RESCALE'] as const)('does not chain a %s edge', (partitioning) => {
-    const job = optimize(line({}, { partitioning }).graph, 'h');
-    expect(job.vertices.map((v) => v.id)).toEqual(['v1', 'v2']);
-    expect(job.vertices[1]!.name).toBe('Map -> Sink');
-    expect(job.edges).toEqual([
-      { id: 'e1-2', source: 'v1', target: 'v2', sourceNodeId: 1, targetNodeId: 2, inputIndex: 0, partitioning },
-    ]);
-  });
+  it.each(['HASH', 'REBALANCE', 'BROADCAST', 'RESCALE'] as const)(
+    'does not chain a %s edge',
+    (partitioning) => {
+      const job = optimize(line({}, { partitioning }).graph, 'h');
+      expect(job.vertices.map((v) => v.id)).toEqual(['v1', 'v2']);
+      expect(job.vertices[1]!.name).toBe('Map -> Sink');
+      expect(job.edges).toEqual([
+        {
+          id: 'e1-2',
+          source: 'v1',
+          target: 'v2',
+          sourceNodeId: 1,
+          targetNodeId: 2,
+          inputIndex: 0,
+          partitioning,
+        },
+      ]);
+    },
+  );
 
   it('does not chain across different parallelisms; the implied partitioning is REBALANCE', () => {
     const job = optimize(line({ parallelism: 3 }).graph, 'h');
@@ -117,7 +132,9 @@ describe('optimize: chaining rules', () => {
     expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrow(
       /FORWARD edge from 'Source' \(node 1\) with parallelism 2 to 'Map' \(node 2\) with parallelism 3/,
     );
-    expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrow(OptimizerError);
+    expect(() => optimize(line({ parallelism: 3 }, { partitioning: 'FORWARD' }).graph, 'h')).toThrow(
+      OptimizerError,
+    );
   });
 
   it('does not chain a target with two inputs (union)', () => {
@@ -173,18 +190,33 @@ describe('optimize: chaining rules', () => {
     expect(chains(line({ maxParallelism: 64 }))).toEqual([[1], [2], [3]]);
   });
 
-  it('ends the chain at a fan-out (chains are linear)', () => {
+  it('chains a fan-out with every chainable consumer (chains are trees)', () => {
     const g = new G();
     const s = g.node('source', 'S');
     const a = g.node('map', 'A');
     const b = g.node('map', 'B');
-    g.edge(s, a).edge(s, b);
+    const c = g.node('sink', 'C');
+    const d = g.node('sink', 'D', { parallelism: 1 });
+    g.edge(s, a).edge(s, b).edge(a, c).edge(b, d);
     const job = optimize(g.graph, 'h');
-    expect(job.vertices.map((v) => v.name)).toEqual(['S', 'A', 'B']);
-    expect(job.edges.map((e) => [e.id, e.partitioning])).toEqual([
-      ['e1-2', 'FORWARD'],
-      ['e1-3', 'FORWARD'],
+    // D has another parallelism: it starts a vertex of its own, fed by B inside the chain.
+    expect(job.vertices.map((v) => [v.name, v.operators.map((o) => o.nodeId)])).toEqual([
+      ['S -> (A -> C, B)', [1, 2, 4, 3]],
+      ['D', [5]],
     ]);
+    expect(job.edges.map((e) => [e.id, e.sourceNodeId, e.partitioning])).toEqual([['e3-5', 3, 'REBALANCE']]);
+  });
+
+  it('does not chain where two branches meet again (a chained operator has one input)', () => {
+    const g = new G();
+    const s = g.node('source', 'S');
+    const a = g.node('map', 'A');
+    const b = g.node('map', 'B');
+    const u = g.node('sink', 'U');
+    g.edge(s, a).edge(s, b).edge(a, u).edge(b, u);
+    const job = optimize(g.graph, 'h');
+    expect(job.vertices.map((v) => v.name)).toEqual(['S -> (A, B)', 'U']);
+    expect(job.edges.map((e) => e.id)).toEqual(['e2-4', 'e3-4']);
   });
 });
 
@@ -251,7 +283,9 @@ describe('optimize: slot-sharing groups', () => {
     const s = g.node('source', 'S', { slotSharingGroup: 'g' });
     const m = g.node('map', 'M');
     g.edge(s, m);
-    expect(optimize(g.graph, 'h').vertices.map((v) => [v.name, v.slotSharingGroup])).toEqual([['S -> M', 'g']]);
+    expect(optimize(g.graph, 'h').vertices.map((v) => [v.name, v.slotSharingGroup])).toEqual([
+      ['S -> M', 'g'],
+    ]);
   });
 });
 
@@ -310,7 +344,9 @@ describe('optimize: graph shape', () => {
 
   it('is deterministic', () => {
     const g = line({}, { partitioning: 'HASH' });
-    expect(JSON.stringify(optimize(g.graph, 'h'))).toBe(JSON.stringify(optimize(structuredClone(g.graph), 'h')));
+    expect(JSON.stringify(optimize(g.graph, 'h'))).toBe(
+      JSON.stringify(optimize(structuredClone(g.graph), 'h')),
+    );
   });
 });
 

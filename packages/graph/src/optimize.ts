@@ -73,7 +73,9 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
   const maxParallelism = (n: Node): number => n.maxParallelism ?? config.maxParallelism;
   for (const n of nodes.values()) {
     if (!Number.isInteger(parallelism(n)) || parallelism(n) < 1) {
-      throw new OptimizerError(`Operator ${describe(n)} has parallelism ${parallelism(n)}; it must be a positive integer`);
+      throw new OptimizerError(
+        `Operator ${describe(n)} has parallelism ${parallelism(n)}; it must be a positive integer`,
+      );
     }
     if (maxParallelism(n) < parallelism(n)) {
       throw new OptimizerError(
@@ -109,7 +111,8 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
 
   for (const n of nodes.values()) {
     const ins = inputs.get(n.id)!;
-    if (n.inputs === 0 && ins.length > 0) throw new OptimizerError(`Source ${describe(n)} cannot have inputs`);
+    if (n.inputs === 0 && ins.length > 0)
+      throw new OptimizerError(`Source ${describe(n)} cannot have inputs`);
     if (n.inputs > 0 && !ins.some((e) => e.edge.inputIndex === 0)) {
       throw new OptimizerError(`Operator ${describe(n)} has no input`);
     }
@@ -124,7 +127,8 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
   // operator inherits its inputs' group when they all agree, else 'default'.
   const group = new Map<number, string>();
   for (const n of order) {
-    const explicit = n.slotSharingGroup && n.slotSharingGroup !== DEFAULT_GROUP ? n.slotSharingGroup : undefined;
+    const explicit =
+      n.slotSharingGroup && n.slotSharingGroup !== DEFAULT_GROUP ? n.slotSharingGroup : undefined;
     if (explicit) {
       group.set(n.id, explicit);
       continue;
@@ -159,36 +163,54 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       group.get(a.id) === group.get(b.id) &&
       b.chaining === 'ALWAYS' &&
       a.chaining !== 'NEVER' &&
-      e.edge.sideOutput === undefined &&
-      outputs.get(a.id)!.filter((o) => o.edge.sideOutput === undefined).length === 1
+      e.edge.sideOutput === undefined
     );
   };
 
-  // Build chains from heads in topological order.
+  // Build chains from heads in topological order. A chain is a tree: an
+  // operator chains with every chainable consumer (a chained operator has
+  // exactly one input, so no two branches meet). Members are listed in
+  // depth-first preorder, so an operator comes before everything it feeds.
   const vertexOf = new Map<number, string>();
   const vertices: JobVertex[] = [];
   const chained = new Set<ResolvedEdge>();
   for (const head of order) {
     if (vertexOf.has(head.id)) continue;
     const id = `v${head.id}`;
-    const chain: Node[] = [head];
-    vertexOf.set(head.id, id);
-    for (;;) {
-      const last = chain[chain.length - 1]!;
-      const next = outputs.get(last.id)!.find((e) => e.edge.sideOutput === undefined && chainable(e));
-      if (!next) break;
-      const target = nodes.get(next.edge.target)!;
-      chained.add(next);
-      chain.push(target);
-      vertexOf.set(target.id, id);
-    }
+    const chain: Node[] = [];
+    const children = new Map<number, Node[]>();
+    const visit = (n: Node): void => {
+      chain.push(n);
+      vertexOf.set(n.id, id);
+      const kids: Node[] = [];
+      for (const e of outputs.get(n.id)!) {
+        if (!chainable(e)) continue;
+        const target = nodes.get(e.edge.target)!;
+        chained.add(e);
+        kids.push(target);
+        visit(target);
+      }
+      children.set(n.id, kids);
+    };
+    visit(head);
+    // Flink's way of naming a branching chain: `Source -> (Map -> Sink, Filter)`.
+    const nameOf = (n: Node): string => {
+      const kids = children.get(n.id)!;
+      if (kids.length === 0) return n.name;
+      if (kids.length === 1) return `${n.name} -> ${nameOf(kids[0]!)}`;
+      return `${n.name} -> (${kids.map(nameOf).join(', ')})`;
+    };
     vertices.push({
       id,
-      name: chain.map((n) => n.name).join(' -> '),
+      name: nameOf(head),
       parallelism: parallelism(head),
       maxParallelism: maxParallelism(head),
       slotSharingGroup: group.get(head.id)!,
-      operators: chain.map((n) => (n.uid === undefined ? { nodeId: n.id, kind: n.kind, name: n.name } : { nodeId: n.id, kind: n.kind, name: n.name, uid: n.uid })),
+      operators: chain.map((n) =>
+        n.uid === undefined
+          ? { nodeId: n.id, kind: n.kind, name: n.name }
+          : { nodeId: n.id, kind: n.kind, name: n.name, uid: n.uid },
+      ),
       isSource: head.inputs === 0,
       bounded: bounded.get(chain[chain.length - 1]!.id)!,
       replayable: head.spec.source === undefined || isReplayableSource(head.spec.source),
@@ -270,7 +292,9 @@ function topologicalOrder(
   }
   if (order.length !== nodes.size) {
     const stuck = [...nodes.values()].filter((n) => pending.get(n.id)! > 0).map(describe);
-    throw new OptimizerError(`The StreamGraph has a cycle through ${stuck.join(', ')}; iterations are not supported`);
+    throw new OptimizerError(
+      `The StreamGraph has a cycle through ${stuck.join(', ')}; iterations are not supported`,
+    );
   }
   return order;
 }

@@ -10,7 +10,15 @@
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 
 /** Every partitioning. */
-export const PARTITIONINGS = ['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST', 'RESCALE'] as const;
+export const PARTITIONINGS = [
+  'FORWARD',
+  'REBALANCE',
+  'HASH',
+  'BROADCAST',
+  'RESCALE',
+  'SHUFFLE',
+  'GLOBAL',
+] as const;
 
 /** How records travel over an edge between two operators. */
 export type Partitioning = (typeof PARTITIONINGS)[number];
@@ -44,6 +52,7 @@ export type NodeKind =
   | 'keyedBroadcastProcess'
   | 'windowJoin'
   | 'intervalJoin'
+  | 'async'
   | 'sink';
 
 /** Time characteristic of a window assigner. */
@@ -71,7 +80,12 @@ export type SourceSpec =
       ratePerSecond?: number;
       /** Extra generator settings (see `@freshet/nexmark`). */
       config?: Record<string, number>;
-    };
+    }
+  /**
+   * `env.fromSource(source, ...)`: a source of the split framework; the
+   * source object is `fns.source`, its description (plain data) is here.
+   */
+  | { type: 'connector'; connector: string; description: Record<string, unknown>; bounded: boolean };
 
 /**
  * A sink as data. `jsonLines` and `text` write exactly once into the
@@ -83,7 +97,17 @@ export type SinkSpec =
   | { type: 'collect'; id: string }
   | { type: 'jsonLines'; path: string }
   | { type: 'text'; path: string }
-  | { type: 'discard' };
+  | { type: 'discard' }
+  /**
+   * `sinkTo(connectorSink)`: a sink of the writer/committer framework; the
+   * sink object is `fns.sink`, its description (plain data) is here.
+   */
+  | {
+      type: 'connector';
+      connector: string;
+      description: Record<string, unknown>;
+      guarantee: 'none' | 'at-least-once' | 'exactly-once';
+    };
 
 /** Watermark generation for `assignTimestampsAndWatermarks`. */
 export interface WatermarkSpec {
@@ -93,6 +117,31 @@ export interface WatermarkSpec {
   idlenessMs?: number;
   /** `WatermarkStrategy.noWatermarks()`: assign timestamps (if an assigner is set) but emit no watermarks. @default false */
   none?: boolean;
+  /** `WatermarkStrategy.forGenerator(...)`: a custom generator (`fns.watermarkGenerator`) makes the watermarks. @default false */
+  generator?: boolean;
+}
+
+/** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */
+export type AsyncRetrySpec =
+  | { type: 'none' }
+  | { type: 'fixed-delay'; maxAttempts: number; delayMs: number }
+  | {
+      type: 'exponential-backoff';
+      maxAttempts: number;
+      initialDelayMs: number;
+      maxDelayMs: number;
+      multiplier: number;
+    };
+
+/** Settings of an async I/O operator. */
+export interface AsyncSpec {
+  /** Results in input order (`orderedWait`), or as they complete (`unorderedWait`). */
+  ordered: boolean;
+  /** A request's time limit, every attempt included. */
+  timeoutMs: number;
+  /** Requests in flight per subtask. */
+  capacity: number;
+  retry: AsyncRetrySpec;
 }
 
 /** Operator-specific settings, as data. */
@@ -113,7 +162,10 @@ export interface NodeSpec {
     lateTag?: string;
     /** Whether a custom trigger replaces the assigner's default. */
     customTrigger: boolean;
+    /** Whether an evictor (`fns.evictor`) is set: the window then buffers every element. @default false */
+    evictor?: boolean;
   };
+  async?: AsyncSpec;
   intervalJoin?: { lowerMs: number; upperMs: number; lowerInclusive: boolean; upperInclusive: boolean };
   /** Names of the broadcast state descriptors (broadcastProcess). */
   broadcastStates?: string[];
@@ -141,8 +193,20 @@ export interface NodeFunctions {
   timestampAssigner?: (value: never, previousTimestamp: number | undefined) => number;
   generator?: (index: number) => unknown;
   join?: unknown;
+  /** A window coGroup's function (window joins with `coGroup` instead of `join`). */
+  coGroup?: unknown;
+  /** The window's evictor (window nodes with `spec.window.evictor`). */
+  evictor?: unknown;
+  /** The retry strategy of async I/O, with its predicates. */
+  retry?: unknown;
+  /** The factory of a custom watermark generator (`spec.watermarks.generator`). */
+  watermarkGenerator?: unknown;
   /** Broadcast state descriptors, for broadcast connections. */
   broadcastStates?: unknown[];
+  /** The source object of a `connector` source (`env.fromSource`). */
+  source?: unknown;
+  /** The sink object of a `connector` sink (`sinkTo(connectorSink)`). */
+  sink?: unknown;
 }
 
 /** One operator of the StreamGraph. */

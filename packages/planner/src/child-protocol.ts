@@ -26,6 +26,4 @@ export interface ChildRequest {
 
 /** Child → parent. */
 export type ChildReply =
-  | { type: 'ready' }
-  | { type: 'graph'; graph: StreamGraphJson }
-  | { type: 'error'; error: ErrorJSON };
+  { type: 'ready' } | { type: 'graph'; graph: StreamGraphJson } | { type: 'error'; error: ErrorJSON };

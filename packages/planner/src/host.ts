@@ -56,12 +56,17 @@ export function planChildEntry(): Promise<string> {
       write: false,
       logLevel: 'silent',
       // Bundled CommonJS dependencies need a real `require` for Node built-ins.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
     });
     const code = result.outputFiles[0]!.text;
     const dir = join(here, '..', 'node_modules', '.cache', 'freshet-plan-child');
     await mkdir(dir, { recursive: true });
-    const target = join(dir, `plan-child-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+    const target = join(
+      dir,
+      `plan-child-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`,
+    );
     if (!existsSync(target)) {
       const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(tmp, code);

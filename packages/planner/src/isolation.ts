@@ -115,7 +115,18 @@ export function bwrapArgs(packageRoot: string, hide: readonly string[] = []): st
   if (prefix !== '/usr' && !prefix.startsWith('/usr/')) args.push('--ro-bind', prefix, prefix);
   args.push('--ro-bind', packageRoot, packageRoot);
   for (const dir of hide) if (dir.startsWith(`${packageRoot}/`) && existsSync(dir)) args.push('--tmpfs', dir);
-  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp', '--chdir', '/tmp');
+  args.push(
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(64 * 1024 * 1024),
+    '--tmpfs',
+    '/tmp',
+    '--chdir',
+    '/tmp',
+  );
   return args;
 }
 
@@ -153,7 +164,8 @@ export function detectIsolation(mode: IsolationMode = 'auto'): Isolation {
   const packageRoot = findPackageRoot();
   const flag = permissionFlag();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const nobody = isRoot && readableBy(packageRoot, SANDBOX_UID) ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : undefined;
+  const nobody =
+    isRoot && readableBy(packageRoot, SANDBOX_UID) ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : undefined;
   const bwrap = mode === 'permission-only' ? undefined : findBwrap();
   let usable: { bwrap: string; runAs: typeof nobody } | undefined;
   if (bwrap !== undefined) {

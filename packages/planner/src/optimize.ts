@@ -4,7 +4,12 @@
  * validated with the protocol's `JobGraphSchema`, the form in which the
  * JobManager persists and deploys it.
  */
-import { optimize as optimizeStreamGraph, type JobGraph, type StreamGraph, type StreamGraphJson } from '@freshet/graph';
+import {
+  optimize as optimizeStreamGraph,
+  type JobGraph,
+  type StreamGraph,
+  type StreamGraphJson,
+} from '@freshet/graph';
 import { JobGraphSchema } from '@freshet/protocol';
 
 export { OptimizerError } from '@freshet/graph';

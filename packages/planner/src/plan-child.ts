@@ -43,7 +43,10 @@ async function handle(request: ChildRequest): Promise<void> {
   try {
     await send(reply);
   } catch (err) {
-    await send({ type: 'error', error: { name: 'PlanError', message: `The plan could not be sent back: ${describe(err).message}` } });
+    await send({
+      type: 'error',
+      error: { name: 'PlanError', message: `The plan could not be sent back: ${describe(err).message}` },
+    });
   }
   process.exit(0);
 }

@@ -122,11 +122,24 @@ export interface PlanResult {
 
 const OUTPUT_LIMIT = 64 * 1024;
 
-function childExecArgv(maxOldSpaceMiB: number, permissionFlag: string | undefined, readable: string[], workDir: string): string[] {
-  const argv = [`--max-old-space-size=${maxOldSpaceMiB}`, '--enable-source-maps', '--disable-warning=ExperimentalWarning'];
+function childExecArgv(
+  maxOldSpaceMiB: number,
+  permissionFlag: string | undefined,
+  readable: string[],
+  workDir: string,
+): string[] {
+  const argv = [
+    `--max-old-space-size=${maxOldSpaceMiB}`,
+    '--enable-source-maps',
+    '--disable-warning=ExperimentalWarning',
+  ];
   if (permissionFlag !== undefined) {
     // Reads of the package tree and the private directory, writes only there; no child processes or workers.
-    argv.push(permissionFlag, ...[...readable, workDir].map((dir) => `--allow-fs-read=${dir}`), `--allow-fs-write=${workDir}`);
+    argv.push(
+      permissionFlag,
+      ...[...readable, workDir].map((dir) => `--allow-fs-read=${dir}`),
+      `--allow-fs-write=${workDir}`,
+    );
   }
   return argv;
 }
@@ -197,7 +210,8 @@ export function planInSandbox(
   const maxRss = (limits.maxRssMiB ?? 2 * maxOldSpaceMiB + 256) * 1024 * 1024;
   const startupTimeoutMs = limits.startupTimeoutMs ?? 30_000;
   const absBundle = resolve(bundlePath);
-  if (!existsSync(absBundle)) return Promise.reject(new PlanError(`Program bundle ${bundlePath} does not exist`, 'crash', '', ''));
+  if (!existsSync(absBundle))
+    return Promise.reject(new PlanError(`Program bundle ${bundlePath} does not exist`, 'crash', '', ''));
   const isolation = detectIsolation(limits.isolation);
 
   return (async () => {
@@ -205,14 +219,25 @@ export function planInSandbox(
     // Inside bubblewrap the sandbox's own tmpfs; otherwise a fresh directory only the child's user owns.
     const hostDir = isolation.bwrap === undefined ? await privateDir(isolation.runAs) : undefined;
     const workDir = hostDir ?? '/tmp';
-    const execArgv = childExecArgv(maxOldSpaceMiB, isolation.permissionFlag, [isolation.packageRoot], workDir);
+    const execArgv = childExecArgv(
+      maxOldSpaceMiB,
+      isolation.permissionFlag,
+      [isolation.packageRoot],
+      workDir,
+    );
     const planChildScript = await planChildEntry();
     const command =
       isolation.bwrap === undefined
         ? { file: process.execPath, args: [...execArgv, planChildScript] }
         : {
             file: isolation.bwrap,
-            args: [...bwrapArgs(isolation.packageRoot, limits.hide), '--', process.execPath, ...execArgv, planChildScript],
+            args: [
+              ...bwrapArgs(isolation.packageRoot, limits.hide),
+              '--',
+              process.execPath,
+              ...execArgv,
+              planChildScript,
+            ],
           };
     try {
       return await runChild(command, { bundlePath: absBundle, bundleSource, workDir, args, overrides });
@@ -222,117 +247,153 @@ export function planInSandbox(
   })();
 
   function runChild(command: { file: string; args: string[] }, request: ChildRequest): Promise<PlanResult> {
-  return new Promise<PlanResult>((resolvePlan, rejectPlan) => {
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    let killedFor: 'timeout' | 'memory' | 'aborted' | 'startup' | undefined;
-    let startedAt = 0;
-    let reply: ChildReply | undefined;
-    let tree: number[] = [];
-    const timers: NodeJS.Timeout[] = [];
+    return new Promise<PlanResult>((resolvePlan, rejectPlan) => {
+      let stdout = '';
+      let stderr = '';
+      let settled = false;
+      let killedFor: 'timeout' | 'memory' | 'aborted' | 'startup' | undefined;
+      let startedAt = 0;
+      let reply: ChildReply | undefined;
+      let tree: number[] = [];
+      const timers: NodeJS.Timeout[] = [];
 
-    const child: ChildProcess = spawn(command.file, command.args, {
-      // Nothing of the host's environment: no DATABASE_URL, no tokens. (Node adds only the IPC channel's fd.)
-      env: {},
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-      ...(isolation.runAs ?? {}),
-    });
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stdout.length < OUTPUT_LIMIT) stdout += chunk.slice(0, OUTPUT_LIMIT - stdout.length);
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      // Keep the tail: V8's out-of-memory report comes last.
-      stderr = (stderr + chunk).slice(-OUTPUT_LIMIT);
-    });
+      const child: ChildProcess = spawn(command.file, command.args, {
+        // Nothing of the host's environment: no DATABASE_URL, no tokens. (Node adds only the IPC channel's fd.)
+        env: {},
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'json',
+        ...(isolation.runAs ?? {}),
+      });
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        if (stdout.length < OUTPUT_LIMIT) stdout += chunk.slice(0, OUTPUT_LIMIT - stdout.length);
+      });
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+        // Keep the tail: V8's out-of-memory report comes last.
+        stderr = (stderr + chunk).slice(-OUTPUT_LIMIT);
+      });
 
-    const kill = (why: NonNullable<typeof killedFor>): void => {
-      if (killedFor === undefined) killedFor = why;
-      child.kill('SIGKILL');
-    };
-    const onAbort = (): void => {
-      kill('aborted');
-    };
-    limits.signal?.addEventListener('abort', onAbort, { once: true });
-    if (limits.signal?.aborted) kill('aborted');
+      const kill = (why: NonNullable<typeof killedFor>): void => {
+        if (killedFor === undefined) killedFor = why;
+        child.kill('SIGKILL');
+      };
+      const onAbort = (): void => {
+        kill('aborted');
+      };
+      limits.signal?.addEventListener('abort', onAbort, { once: true });
+      if (limits.signal?.aborted) kill('aborted');
 
-    timers.push(setTimeout(() => {
-      kill('startup');
-    }, startupTimeoutMs));
-    const poll = setInterval(() => {
-      if (child.pid === undefined) return;
-      // Under bubblewrap the program is a grandchild: watch the whole tree once it is known.
-      const pids = tree.length > 0 ? tree : [child.pid];
-      let rss = 0;
-      for (const pid of pids) rss += rssBytes(pid) ?? 0;
-      if (rss > maxRss) kill('memory');
-    }, 100);
-    timers.push(poll);
+      timers.push(
+        setTimeout(() => {
+          kill('startup');
+        }, startupTimeoutMs),
+      );
+      const poll = setInterval(() => {
+        if (child.pid === undefined) return;
+        // Under bubblewrap the program is a grandchild: watch the whole tree once it is known.
+        const pids = tree.length > 0 ? tree : [child.pid];
+        let rss = 0;
+        for (const pid of pids) rss += rssBytes(pid) ?? 0;
+        if (rss > maxRss) kill('memory');
+      }, 100);
+      timers.push(poll);
 
-    child.on('message', (message: ChildReply) => {
-      if (message.type === 'ready') {
-        clearTimeout(timers[0]);
-        startedAt = performance.now();
-        if (isolation.bwrap !== undefined && child.pid !== undefined) tree = processTree(child.pid);
-        timers.push(setTimeout(() => {
-          kill('timeout');
-        }, timeoutMs));
-        child.send(request);
-        return;
+      child.on('message', (message: ChildReply) => {
+        if (message.type === 'ready') {
+          clearTimeout(timers[0]);
+          startedAt = performance.now();
+          if (isolation.bwrap !== undefined && child.pid !== undefined) tree = processTree(child.pid);
+          timers.push(
+            setTimeout(() => {
+              kill('timeout');
+            }, timeoutMs),
+          );
+          child.send(request);
+          return;
+        }
+        // The answer settles the run at once: the child's exit may be seen before its last message.
+        reply = message;
+        settleWithReply(message, performance.now() - startedAt);
+      });
+
+      child.on('error', (err) => {
+        finish(new PlanError(`The plan child could not run: ${err.message}`, 'crash', stdout, stderr));
+      });
+
+      function settleWithReply(message: ChildReply, durationMs: number): void {
+        if (message.type === 'graph') {
+          finish({
+            graph: message.graph,
+            planHash: computePlanHash(message.graph),
+            stdout,
+            stderr,
+            durationMs,
+          });
+        } else if (message.type === 'error') {
+          const e = message.error;
+          const detail = e.stack && e.stack.length > 0 ? e.stack : `${e.name}: ${e.message}`;
+          finish(new PlanError(`Program failed while planning: ${detail}`, 'exception', stdout, stderr, e));
+        }
       }
-      // The answer settles the run at once: the child's exit may be seen before its last message.
-      reply = message;
-      settleWithReply(message, performance.now() - startedAt);
-    });
 
-    child.on('error', (err) => {
-      finish(new PlanError(`The plan child could not run: ${err.message}`, 'crash', stdout, stderr));
-    });
+      // 'close', not 'exit': it comes after the child's stdio and IPC channel are drained, so a reply
+      // sent just before exiting is never taken for a crash.
+      child.on('close', (code, signal) => {
+        const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
+        if (reply !== undefined && reply.type !== 'ready') {
+          settleWithReply(reply, startedAt ? performance.now() - startedAt : 0);
+        } else if (killedFor === 'timeout') {
+          finish(
+            new PlanError(
+              `Program did not finish planning within ${timeoutMs} ms (infinite loop?)`,
+              'timeout',
+              stdout,
+              stderr,
+            ),
+          );
+        } else if (killedFor === 'memory' || oom) {
+          finish(
+            new PlanError(
+              `Program exceeded the ${maxOldSpaceMiB} MiB memory limit while planning`,
+              'memory',
+              stdout,
+              stderr,
+            ),
+          );
+        } else if (killedFor === 'aborted') {
+          finish(new PlanError('Planning was cancelled', 'aborted', stdout, stderr));
+        } else if (killedFor === 'startup') {
+          finish(
+            new PlanError(
+              `The plan child did not start within ${startupTimeoutMs} ms`,
+              'crash',
+              stdout,
+              stderr,
+            ),
+          );
+        } else {
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          const tail = stderr.trim() ? `\n${stderr.trim()}` : '';
+          finish(
+            new PlanError(
+              `Program ended the plan process before building its graph (it ${how})${tail}`,
+              'crash',
+              stdout,
+              stderr,
+            ),
+          );
+        }
+      });
 
-    function settleWithReply(message: ChildReply, durationMs: number): void {
-      if (message.type === 'graph') {
-        finish({ graph: message.graph, planHash: computePlanHash(message.graph), stdout, stderr, durationMs });
-      } else if (message.type === 'error') {
-        const e = message.error;
-        const detail = e.stack && e.stack.length > 0 ? e.stack : `${e.name}: ${e.message}`;
-        finish(new PlanError(`Program failed while planning: ${detail}`, 'exception', stdout, stderr, e));
+      function finish(outcome: PlanResult | PlanError): void {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        clearInterval(poll);
+        limits.signal?.removeEventListener('abort', onAbort);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (outcome instanceof PlanError) rejectPlan(outcome);
+        else resolvePlan(outcome);
       }
-    }
-
-    // 'close', not 'exit': it comes after the child's stdio and IPC channel are drained, so a reply
-    // sent just before exiting is never taken for a crash.
-    child.on('close', (code, signal) => {
-      const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
-      if (reply !== undefined && reply.type !== 'ready') {
-        settleWithReply(reply, startedAt ? performance.now() - startedAt : 0);
-      } else if (killedFor === 'timeout') {
-        finish(new PlanError(`Program did not finish planning within ${timeoutMs} ms (infinite loop?)`, 'timeout', stdout, stderr));
-      } else if (killedFor === 'memory' || oom) {
-        finish(
-          new PlanError(`Program exceeded the ${maxOldSpaceMiB} MiB memory limit while planning`, 'memory', stdout, stderr),
-        );
-      } else if (killedFor === 'aborted') {
-        finish(new PlanError('Planning was cancelled', 'aborted', stdout, stderr));
-      } else if (killedFor === 'startup') {
-        finish(new PlanError(`The plan child did not start within ${startupTimeoutMs} ms`, 'crash', stdout, stderr));
-      } else {
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        const tail = stderr.trim() ? `\n${stderr.trim()}` : '';
-        finish(new PlanError(`Program ended the plan process before building its graph (it ${how})${tail}`, 'crash', stdout, stderr));
-      }
     });
-
-    function finish(outcome: PlanResult | PlanError): void {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      clearInterval(poll);
-      limits.signal?.removeEventListener('abort', onAbort);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (outcome instanceof PlanError) rejectPlan(outcome);
-      else resolvePlan(outcome);
-    }
-  });
   }
 }

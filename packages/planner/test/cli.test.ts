@@ -16,9 +16,15 @@ const bin = join(root, 'packages/cli/dist/bin.js');
 const fixture = (name: string) => join(root, 'packages/planner/test/fixtures', name);
 
 function freshet(...args: string[]) {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm turbo run build --filter=@freshet/cli...\` first`);
+  if (!existsSync(bin))
+    throw new Error(`${bin} is missing: run \`pnpm turbo run build --filter=@freshet/cli...\` first`);
   // An empty-ish environment: the CLI must not need anything from the developer's shell.
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 60_000,
+  });
 }
 
 describe('freshet plan (built CLI)', () => {
@@ -53,14 +59,18 @@ describe('freshet plan (built CLI)', () => {
     expect(run.status).toBe(1);
     const shown = relative(root, fixture('syntax-error.ts'));
     expect(run.stderr).toContain(`${shown}:5:31: Expected ";" but found ")"\n`);
-    expect(run.stderr).toContain('> 5 |     .map((x: number) => x * 2))\n    |                               ^');
+    expect(run.stderr).toContain(
+      '> 5 |     .map((x: number) => x * 2))\n    |                               ^',
+    );
     expect(run.stdout).toBe('');
   });
 
   it('exits 1 on a type error', () => {
     const run = freshet('plan', fixture('type-error.ts'));
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`${relative(root, fixture('type-error.ts'))}:4:9: Type 'number' is not assignable to type 'string'.`);
+    expect(run.stderr).toContain(
+      `${relative(root, fixture('type-error.ts'))}:4:9: Type 'number' is not assignable to type 'string'.`,
+    );
   });
 
   it('reports a program that throws while planning, with its own file:line:column', () => {
@@ -91,12 +101,27 @@ describe('freshet plan (built CLI)', () => {
 
 describe('freshet run --local (built CLI)', () => {
   it('runs a job to FINISHED and prints the collected records as JSON', () => {
-    const run = freshet('run', fixture('wordcount.ts'), '--local', '--parallelism', '2', '--slots', '2', '--json', '--', 'a b a');
+    const run = freshet(
+      'run',
+      fixture('wordcount.ts'),
+      '--local',
+      '--parallelism',
+      '2',
+      '--slots',
+      '2',
+      '--json',
+      '--',
+      'a b a',
+    );
     expect(run.status).toBe(0);
-    const out = JSON.parse(run.stdout) as { status: string; collected: Record<string, { word: string; count: number }[]> };
+    const out = JSON.parse(run.stdout) as {
+      status: string;
+      collected: Record<string, { word: string; count: number }[]>;
+    };
     expect(out.status).toBe('FINISHED');
     const finals = new Map<string, number>();
-    for (const c of out.collected.counts ?? []) finals.set(c.word, Math.max(finals.get(c.word) ?? 0, c.count));
+    for (const c of out.collected.counts ?? [])
+      finals.set(c.word, Math.max(finals.get(c.word) ?? 0, c.count));
     expect(Object.fromEntries(finals)).toEqual({ a: 2, b: 1 });
   });
 

@@ -6,7 +6,13 @@
  * its TCP data plane (TaskManager), and how tasks report failures and
  * metrics. Operator test tooling is on `@freshet/runtime/testing`.
  */
-export { API_SHIM_SOURCE, computePlanHash, loadStreamGraph, type ProgramSpec } from './program/index.js';
+export {
+  API_SHIM_SOURCE,
+  CONNECTORS_SHIM_SOURCE,
+  computePlanHash,
+  loadStreamGraph,
+  type ProgramSpec,
+} from './program/index.js';
 export {
   runLocalJob,
   type LocalCheckpointStats,
@@ -32,6 +38,18 @@ export {
 } from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export type { SubtaskMetrics } from './task/metrics.js';
+export type { UserMetricSample } from './metrics/user-metrics.js';
+export {
+  mergeAccumulators,
+  type AccumulatorResult,
+  type MergedAccumulators,
+} from './metrics/accumulators.js';
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  renderPrometheus,
+  type PrometheusNames,
+  type PrometheusSubtaskSample,
+} from './metrics/prometheus.js';
 export type { TaskSettings } from './task/stream-task.js';
 
 // Fault tolerance: the pieces the JobManager and the local mini-cluster share.

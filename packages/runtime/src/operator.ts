@@ -10,6 +10,7 @@
  * watermarks, timers, barriers) so operators need no locking.
  */
 import type { StreamNode, JobConfig } from '@freshet/graph';
+import type { SubtaskMetricRegistry } from './metrics/user-metrics.js';
 
 /** Timestamp value of a record that has none. */
 export const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
@@ -53,12 +54,30 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attempt: number;
+  /** Id of the job (the JobManager's, or the local run's); `''` in tests that do not set it. */
+  readonly jobId?: string;
+  /** Name of the task (the chain) this operator runs in. @default the operator's name */
+  readonly taskName?: string;
+  /** The subtask's user metrics and accumulators (shared by the chain); operators create their own when absent. */
+  readonly metrics?: SubtaskMetricRegistry;
   /** First and last key group (inclusive) this subtask owns. */
   readonly keyGroupRange: { readonly start: number; readonly end: number };
   readonly output: Output;
   readonly processingTime: ProcessingTimeService;
   /** Records a user-function failure; the task fails the job with it (stack trace kept). */
   readonly reportUserError: (error: unknown, where: string) => never;
+  /**
+   * Fails the task with `error` from asynchronous work (a connector's
+   * background fetch or commit), where throwing would not reach the task.
+   * Absent in hosts that run no asynchronous operators.
+   */
+  readonly failTask?: (error: unknown) => void;
+  /**
+   * Holds back (true) or lets through (false) the records the task feeds
+   * this operator: backpressure from an operator whose asynchronous writes
+   * are behind, counted like waiting for credit.
+   */
+  readonly setBackpressured?: (backpressured: boolean) => void;
 }
 
 /**
@@ -96,6 +115,12 @@ export interface StreamOperator {
   /** All inputs ended (bounded input). Flush whatever is buffered. */
   endInput(): void;
   /**
+   * Called at the end of input before {@link endInput}: an operator with
+   * work in flight (async I/O) returns true and calls `done` once all of it
+   * was emitted; the task waits for that before it ends the rest of the chain.
+   */
+  finishPending?(done: () => void): boolean;
+  /**
    * Snapshot at a checkpoint barrier (synchronous part): plain data, encoded
    * by the task right after this returns, so the operator may keep mutating
    * what it returned afterwards. At the end of input the task takes a final
@@ -109,6 +134,14 @@ export interface StreamOperator {
   notifyCheckpointComplete?(checkpointId: number): void;
   /** Checkpoint `checkpointId` was aborted (what was prepared for it is committed with a later one). */
   notifyCheckpointAborted?(checkpointId: number): void;
+  /**
+   * Asynchronous work the task must wait for before it reports FINISHED
+   * (a two-phase-commit sink's last commit): a promise while there is some,
+   * undefined when there is none. Asked again after the promise settles.
+   */
+  pendingWork?(): Promise<void> | undefined;
+  /** The operator's connector metrics (counters and gauges by name), added to the subtask's metrics. */
+  connectorMetrics?(): Record<string, number>;
   /** Release resources; calls the user function's `close`. */
   close(): void;
 }

@@ -18,7 +18,10 @@ export function describeSetting(setting: AnySetting, quote: (value: string) => s
  */
 export function formatHelp(declared: ProcessSettings, command: string = declared.command): string {
   const rows: [string, string][] = Object.values(declared.settings).map((s) => {
-    const source = [s.env === undefined ? undefined : `env ${s.env}`, `default${s.defaultIsValue ? ' ' : ': '}${s.defaultText}`]
+    const source = [
+      s.env === undefined ? undefined : `env ${s.env}`,
+      `default${s.defaultIsValue ? ' ' : ': '}${s.defaultText}`,
+    ]
       .filter((part) => part !== undefined)
       .join(', ');
     return [`${s.flag} ${s.placeholder}`, `${describeSetting(s)} (${source})`];

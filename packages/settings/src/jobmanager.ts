@@ -52,6 +52,16 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(1024, 2 ** 31)
       .defaultValue(10 * 1024 * 1024)
       .withDescription('largest program upload accepted, in bytes'),
+    projectMaxFiles: key('--project-max-files <n>')
+      .env('FRESHET_PROJECT_MAX_FILES')
+      .intType(1, 1_000_000)
+      .defaultValue(20_000)
+      .withDescription('most files an uploaded project (a folder, several files or an archive) may have'),
+    projectMaxBytes: key('--project-max-bytes <n>')
+      .env('FRESHET_PROJECT_MAX_BYTES')
+      .intType(1024, 2 ** 31)
+      .defaultValue(100 * 1024 * 1024)
+      .withDescription("largest total size of an uploaded project's files, unpacked, in bytes"),
     slotRequestTimeoutMs: key('--slot-request-timeout-ms <ms>')
       .env('FRESHET_SLOT_REQUEST_TIMEOUT_MS')
       .intType(0, 3_600_000)
@@ -152,11 +162,20 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 100_000_000)
       .defaultValue(200_000)
       .withDescription('collected records kept in memory over all running jobs'),
+    outputRecordsPerJob: key('--output-records-per-job <n>')
+      .env('FRESHET_OUTPUT_RECORDS_PER_JOB')
+      .intType(1, 100_000)
+      .defaultValue(1000)
+      .withDescription(
+        "newest records of a job's sinks kept for its live output (the dashboard's Output tab)",
+      ),
     finishedJobLingerMs: key('--finished-job-linger-ms <ms>')
       .env('FRESHET_FINISHED_JOB_LINGER_MS')
       .intType(0, 3_600_000)
       .defaultValue(10_000)
-      .withDescription("how long an ended job stays in memory for late reports before only the database holds it"),
+      .withDescription(
+        'how long an ended job stays in memory for late reports before only the database holds it',
+      ),
     tlsCert: key('--tls-cert <file>')
       .env('FRESHET_JOBMANAGER_TLS_CERT')
       .pathType()

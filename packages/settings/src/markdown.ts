@@ -22,7 +22,8 @@ export function settingsTable(declared: ProcessSettings): string {
   ]);
   const header = ['flag', 'env', 'default', 'description'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -40,13 +41,17 @@ export function markers(section: string): { begin: string; end: string } {
  *
  * @throws Error when a section's markers are missing
  */
-export function spliceSettingsTables(text: string, sections: Readonly<Record<string, ProcessSettings>>): string {
+export function spliceSettingsTables(
+  text: string,
+  sections: Readonly<Record<string, ProcessSettings>>,
+): string {
   let out = text;
   for (const [section, declared] of Object.entries(sections)) {
     const { begin, end } = markers(section);
     const from = out.indexOf(begin);
     const to = out.indexOf(end);
-    if (from < 0 || to < from) throw new Error(`The README lacks the markers of section ${section}: ${begin} … ${end}`);
+    if (from < 0 || to < from)
+      throw new Error(`The README lacks the markers of section ${section}: ${begin} … ${end}`);
     out = `${out.slice(0, from + begin.length)}\n\n${settingsTable(declared)}\n\n${out.slice(to)}`;
   }
   return out;

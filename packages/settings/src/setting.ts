@@ -70,7 +70,12 @@ export class TypedSettingBuilder<T> {
   readonly #type: SettingType<T>;
 
   /** @internal use {@link key} */
-  constructor(flag: `--${string}`, placeholder: string | undefined, env: string | undefined, type: SettingType<T>) {
+  constructor(
+    flag: `--${string}`,
+    placeholder: string | undefined,
+    env: string | undefined,
+    type: SettingType<T>,
+  ) {
     this.#flag = flag;
     this.#placeholder = placeholder;
     this.#env = env;
@@ -141,7 +146,8 @@ export class SettingKeyBuilder {
 
   /** The environment variable the setting is read from when its flag is not given. */
   env(name: string): SettingKeyBuilder {
-    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new TypeError(`Environment variable ${name} must be UPPER_SNAKE_CASE`);
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name))
+      throw new TypeError(`Environment variable ${name} must be UPPER_SNAKE_CASE`);
     return new SettingKeyBuilder(this.#flag, this.#placeholder, name);
   }
 
@@ -197,6 +203,7 @@ export class SettingKeyBuilder {
  */
 export function key(flag: string): SettingKeyBuilder {
   const match = /^(--[a-z][a-z0-9-]*)(?: (<[a-z-]+>))?$/.exec(flag);
-  if (match === null) throw new TypeError(`Setting key ${JSON.stringify(flag)} must look like '--name' or '--name <value>'`);
+  if (match === null)
+    throw new TypeError(`Setting key ${JSON.stringify(flag)} must look like '--name' or '--name <value>'`);
   return new SettingKeyBuilder(match[1] as `--${string}`, match[2], undefined);
 }

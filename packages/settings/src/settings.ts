@@ -31,20 +31,25 @@ export interface ProcessSettings<S extends SettingGroup = SettingGroup> {
 }
 
 /** The configuration object a process's settings produce. */
-export type ConfigOf<P extends ProcessSettings> = { -readonly [K in keyof P['settings']]: SettingValue<P['settings'][K]> };
+export type ConfigOf<P extends ProcessSettings> = {
+  -readonly [K in keyof P['settings']]: SettingValue<P['settings'][K]>;
+};
 
 /**
  * Declares a process's settings. Checks that no two settings share a flag
  * or an environment variable and that every one is described.
  */
-export function defineSettings<const S extends SettingGroup>(declaration: ProcessSettings<S>): ProcessSettings<S> {
+export function defineSettings<const S extends SettingGroup>(
+  declaration: ProcessSettings<S>,
+): ProcessSettings<S> {
   const flags = new Set<string>(['--help']);
   const envs = new Set<string>();
   for (const [name, setting] of Object.entries(declaration.settings)) {
     if (flags.has(setting.flag)) throw new TypeError(`Setting ${name}: flag ${setting.flag} is taken`);
     flags.add(setting.flag);
     if (setting.env !== undefined) {
-      if (envs.has(setting.env)) throw new TypeError(`Setting ${name}: environment variable ${setting.env} is taken`);
+      if (envs.has(setting.env))
+        throw new TypeError(`Setting ${name}: environment variable ${setting.env} is taken`);
       envs.add(setting.env);
     }
     if (setting.description.trim() === '') throw new TypeError(`Setting ${name} has no description`);
@@ -74,7 +79,10 @@ export type Invocation<C> = { help: true } | { help: false; config: C };
  *   a flag without its value, and naming every bad setting, e.g.
  *   `Invalid configuration: --port must be an integer 0-65535 (got "abc")`
  */
-export function readSettings<P extends ProcessSettings>(declared: P, sources: SettingSources): Invocation<ConfigOf<P>> {
+export function readSettings<P extends ProcessSettings>(
+  declared: P,
+  sources: SettingSources,
+): Invocation<ConfigOf<P>> {
   const entries = Object.entries(declared.settings);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -106,14 +114,16 @@ export function readSettings<P extends ProcessSettings>(declared: P, sources: Se
       origin = setting.env!;
     }
     if (raw === undefined) {
-      config[name] = setting.defaultValue === undefined ? undefined : finish(setting, setting.defaultValue, sources);
+      config[name] =
+        setting.defaultValue === undefined ? undefined : finish(setting, setting.defaultValue, sources);
       continue;
     }
     const result = setting.type.schema.safeParse(raw);
     if (result.success) {
       config[name] = finish(setting, result.data, sources);
     } else {
-      for (const issue of result.error.issues) problems.push(`${origin} ${issue.message} (got ${JSON.stringify(raw)})`);
+      for (const issue of result.error.issues)
+        problems.push(`${origin} ${issue.message} (got ${JSON.stringify(raw)})`);
     }
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

@@ -64,6 +64,11 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .stringType()
       .noDefaultValue('a temporary directory per process')
       .withDescription('where program bundles are cached'),
+    metricsPort: key('--metrics-port <port>')
+      .env('FRESHET_TASKMANAGER_METRICS_PORT')
+      .intType(0, 65535)
+      .noDefaultValue('no metrics endpoint')
+      .withDescription('port of the Prometheus endpoint GET /metrics on --host, 0 picks a free one'),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

@@ -11,10 +11,13 @@ import type { TypecheckRequest } from './compile.js';
 
 const request = workerData as TypecheckRequest;
 try {
-  const errors = typecheckProgram(
-    { source: request.source, filename: request.filename },
-    { resolveDir: request.resolveDir },
-  );
+  const errors =
+    'project' in request
+      ? typecheckProgram({ project: request.project, entry: request.entry })
+      : typecheckProgram(
+          { source: request.source, filename: request.filename },
+          { resolveDir: request.resolveDir },
+        );
   parentPort!.postMessage({ type: 'result', errors });
 } catch (err) {
   parentPort!.postMessage({

@@ -8,8 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { compileProgram, type CompileResult, type ProgramDiagnostic } from '@freshet/planner';
 
-/** What compiling an upload needs. */
-export interface CompileRequest {
+/** What compiling a one-file upload needs. */
+export interface FileCompileRequest {
   source: string;
   /** The sanitized display name (never a path). */
   filename: string;
@@ -19,8 +19,23 @@ export interface CompileRequest {
   resolveDir: string;
 }
 
+/** What compiling an uploaded project needs: its files are written under `project`. */
+export interface ProjectCompileRequest {
+  /** The project's scratch directory (absolute), holding only its files. */
+  project: string;
+  /** The entry file, relative to `project`. */
+  entry: string;
+  /** Where the bundle lands, as `<cacheDir>/<bundleSha256>.mjs`. */
+  cacheDir: string;
+}
+
+/** What compiling an upload needs. */
+export type CompileRequest = FileCompileRequest | ProjectCompileRequest;
+
 /** What the type-check worker needs. */
-export type TypecheckRequest = Pick<CompileRequest, 'source' | 'filename' | 'resolveDir'>;
+export type TypecheckRequest =
+  | Pick<FileCompileRequest, 'source' | 'filename' | 'resolveDir'>
+  | Pick<ProjectCompileRequest, 'project' | 'entry'>;
 
 type WorkerReply = { type: 'result'; errors: ProgramDiagnostic[] } | { type: 'crash'; message: string };
 
@@ -35,22 +50,30 @@ const workerUrl = new URL(
  * artifact row, not the file, makes a program uploaded).
  */
 export async function compileUpload(request: CompileRequest, timeoutMs = 120_000): Promise<CompileResult> {
-  const bundled = await compileProgram(
-    { source: request.source, filename: request.filename },
-    { cacheDir: request.cacheDir, resolveDir: request.resolveDir, typecheck: false },
-  );
+  const check: TypecheckRequest =
+    'project' in request
+      ? { project: request.project, entry: request.entry }
+      : { source: request.source, filename: request.filename, resolveDir: request.resolveDir };
+  const bundled =
+    'project' in check
+      ? await compileProgram(check, { cacheDir: request.cacheDir, typecheck: false })
+      : await compileProgram(
+          { source: check.source, filename: check.filename },
+          { cacheDir: request.cacheDir, resolveDir: check.resolveDir, typecheck: false },
+        );
   if (!bundled.ok) return bundled;
-  const errors = await typecheckInWorker(request, timeoutMs);
+  const errors = await typecheckInWorker(check, timeoutMs);
   return errors.length > 0 ? { ok: false, file: bundled.file, errors, warnings: bundled.warnings } : bundled;
 }
 
 /** Type-checks an upload in a worker thread; JavaScript uploads have no errors. */
-export function typecheckInWorker(request: TypecheckRequest, timeoutMs: number): Promise<ProgramDiagnostic[]> {
-  if (!/\.m?ts$/i.test(request.filename)) return Promise.resolve([]);
+export function typecheckInWorker(
+  request: TypecheckRequest,
+  timeoutMs: number,
+): Promise<ProgramDiagnostic[]> {
+  if (!/\.m?ts$/i.test('project' in request ? request.entry : request.filename)) return Promise.resolve([]);
   return new Promise<ProgramDiagnostic[]>((resolve, reject) => {
-    const worker = new Worker(workerUrl, {
-      workerData: { source: request.source, filename: request.filename, resolveDir: request.resolveDir },
-    });
+    const worker = new Worker(workerUrl, { workerData: request });
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;

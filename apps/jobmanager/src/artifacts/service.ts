@@ -6,22 +6,30 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError } from '@freshet/errors';
+import { join } from 'node:path';
+import { ConflictError, InvalidInputError, NotFoundError } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import type { ProgramDiagnostic } from '@freshet/planner';
 import { ProgramDiagnosticsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { WorkQueue } from '../limits/work-queue.js';
-import { compileUpload } from './compile.js';
+import { compileUpload, type CompileRequest } from './compile.js';
+import { canonicalProject, type ProjectFile, type ProjectLimits } from './project-files.js';
+import { readUploadForm, type ProgramUploadForm } from './upload-form.js';
+
+export { formatBytes } from './project-files.js';
+export { displayFileName } from './upload-form.js';
 
 /** An artifact as the API shows it. */
 export interface ArtifactInfo {
   /** sha256 hex of the uploaded source. */
   id: string;
-  /** The uploaded file's name without any directory part, for display only. */
+  /**
+   * For display only: the uploaded file's name without any directory part,
+   * or for a project `<project>/<entry path>`.
+   */
   fileName: string;
-  /** Bytes of source. */
+  /** Bytes of source (a project: of all its files). */
   size: number;
   /** sha256 hex of the compiled bundle (`GET /artifacts/<bundleSha256>.mjs`). */
   bundleSha256: string;
@@ -48,26 +56,7 @@ export interface UploadResult {
 /** Job statuses in which a job still needs its artifact. */
 export const ACTIVE_JOB_STATUSES = ['CREATED', 'RUNNING', 'FAILING', 'CANCELLING', 'RESTARTING'] as const;
 
-const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** `12.3 MiB`, `10 MiB`, `900 KiB`. */
-export function formatBytes(bytes: number): string {
-  const unit = bytes >= 1024 * 1024 ? (['MiB', 1024 * 1024] as const) : (['KiB', 1024] as const);
-  const value = Math.round((bytes / unit[1]) * 10) / 10;
-  return `${Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1)} ${unit[0]}`;
-}
-
-/**
- * The last path segment of a client-sent name (both `/` and `\` separate),
- * without control characters, at most 200 characters: what we display.
- */
-export function displayFileName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  const last = (name.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  const clean = last === '.' || last === '..' ? '' : last;
-  return clean.length > 200 ? clean.slice(clean.length - 200) : clean;
-}
 
 type ArtifactRow = NonNullable<Awaited<ReturnType<FreshetDatabase['prisma']['artifact']['findUnique']>>>;
 
@@ -78,6 +67,8 @@ export interface ArtifactServiceOptions {
   dir: string;
   /** Largest source accepted, bytes. */
   uploadLimitBytes: number;
+  /** Bounds of an uploaded project's files (`--project-max-files`, `--project-max-bytes`). */
+  projectLimits: ProjectLimits;
   logger: Logger;
   /** Bounds how many uploads compile at once and how many wait (429 beyond). */
   compileQueue: WorkQueue;
@@ -113,63 +104,111 @@ export class ArtifactService {
     this.#opts.compileQueue.check();
   }
 
-  /** Creates the blob directory. */
+  /** Creates the blob directory and drops project scratch directories a crash left behind. */
   async init(): Promise<void> {
     await mkdir(join(this.#opts.dir, 'tmp'), { recursive: true });
+    await rm(join(this.#opts.dir, 'projects'), { recursive: true, force: true });
   }
 
-  /** Validates, compiles and stores an upload (`artifacts.upload`). */
-  async upload(form: { get(name: string): unknown }): Promise<UploadResult> {
-    const file = form.get('file');
-    if (!(file instanceof Blob)) {
-      throw new InvalidInputError("Expected the program as a file in the form field 'file'");
+  /**
+   * Validates, compiles and stores an upload (`artifacts.upload`): one
+   * program file, a project archive, or a folder's files.
+   */
+  async upload(form: ProgramUploadForm): Promise<UploadResult> {
+    const upload = await readUploadForm(form, {
+      uploadLimitBytes: this.#opts.uploadLimitBytes,
+      project: this.#opts.projectLimits,
+    });
+    if (upload.kind === 'file') {
+      const { fileName, bytes } = upload;
+      const id = createHash('sha256').update(bytes).digest('hex');
+      return this.#once(id, () => this.#storeFile(id, fileName, bytes));
     }
-    const rawName = 'name' in file && typeof file.name === 'string' ? file.name : '';
-    const fileName = displayFileName(rawName);
-    const ext = extname(fileName).toLowerCase();
-    if (!EXTENSIONS.has(ext)) {
-      throw new InvalidInputError(
-        `Unsupported program file ${JSON.stringify(fileName || rawName)}: upload a .ts, .mts, .js or .mjs file`,
-      );
-    }
-    const limit = this.#opts.uploadLimitBytes;
-    if (file.size > limit) {
-      throw new PayloadTooLargeError(
-        `Program ${fileName} is ${formatBytes(file.size)}; the limit is ${formatBytes(limit)} (set --upload-limit-bytes)`,
-        { details: { size: file.size, limit } },
-      );
-    }
-    const bytes = Buffer.from(await file.arrayBuffer());
-    const id = createHash('sha256').update(bytes).digest('hex');
+    const canonical = await canonicalProject(upload.files, upload.entry);
+    const fileName = `${upload.name}/${upload.entry}`.slice(-200);
+    return this.#once(canonical.id, () =>
+      this.#storeProject(canonical.id, fileName, upload.files, upload.entry, canonical),
+    );
+  }
+
+  /** Uploads of the same content in flight share one compile. */
+  #once(id: string, store: () => Promise<UploadResult>): Promise<UploadResult> {
     let pending = this.#inflight.get(id);
     if (pending === undefined) {
-      pending = this.#store(id, fileName, bytes).finally(() => this.#inflight.delete(id));
+      pending = store().finally(() => this.#inflight.delete(id));
       this.#inflight.set(id, pending);
     }
     return pending;
   }
 
-  async #store(id: string, fileName: string, bytes: Buffer): Promise<UploadResult> {
-    const { prisma } = this.#opts.db;
-    const existing = await prisma.artifact.findUnique({ where: { id } });
+  /** The stored artifact when this content was uploaded before and its bundle is still there. */
+  async #existing(id: string): Promise<UploadResult | undefined> {
+    const existing = await this.#opts.db.prisma.artifact.findUnique({ where: { id } });
     if (existing !== null && existing.deletedAt === null && (await this.#exists(existing.bundleSha))) {
       return { artifact: await this.#info(existing), deduplicated: true, warnings: [] };
     }
+    return undefined;
+  }
+
+  async #storeFile(id: string, fileName: string, bytes: Buffer): Promise<UploadResult> {
+    const existing = await this.#existing(id);
+    if (existing !== undefined) return existing;
     let source: string;
     try {
       source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       throw new InvalidInputError(`Program ${fileName} is not UTF-8 text`);
     }
-    const started = performance.now();
-    const result = await this.#opts.compileQueue.run(() =>
-      compileUpload({
-        source,
-        filename: fileName,
+    const request = {
+      source,
+      filename: fileName,
+      cacheDir: this.#opts.dir,
+      resolveDir: join(this.#opts.dir, 'tmp'),
+    };
+    return this.#compileAndStore(id, fileName, bytes, bytes.length, request);
+  }
+
+  /**
+   * Writes the project's checked files into a fresh scratch directory (no
+   * links, nothing outside it), compiles from there and removes it; the
+   * canonical tar is the stored source.
+   */
+  async #storeProject(
+    id: string,
+    fileName: string,
+    files: readonly ProjectFile[],
+    entry: string,
+    canonical: { tar: Buffer; size: number },
+  ): Promise<UploadResult> {
+    const existing = await this.#existing(id);
+    if (existing !== undefined) return existing;
+    const root = join(this.#opts.dir, 'projects', randomBytes(8).toString('hex'));
+    try {
+      for (const file of files) {
+        const target = join(root, ...file.path.split('/'));
+        await mkdir(join(target, '..'), { recursive: true });
+        await writeFile(target, file.bytes, { flag: 'wx' });
+      }
+      return await this.#compileAndStore(id, fileName, canonical.tar, canonical.size, {
+        project: root,
+        entry,
         cacheDir: this.#opts.dir,
-        resolveDir: join(this.#opts.dir, 'tmp'),
-      }),
-    );
+      });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  async #compileAndStore(
+    id: string,
+    fileName: string,
+    stored: Buffer,
+    size: number,
+    request: CompileRequest,
+  ): Promise<UploadResult> {
+    const { prisma } = this.#opts.db;
+    const started = performance.now();
+    const result = await this.#opts.compileQueue.run(() => compileUpload(request));
     if (!result.ok) {
       const first = result.errors
         .slice(0, 3)
@@ -177,12 +216,15 @@ export class ArtifactService {
         .join('\n');
       const more = result.errors.length > 3 ? `\n(and ${result.errors.length - 3} more)` : '';
       const n = result.errors.length;
-      throw new ProgramDiagnosticsError(`${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`, result.errors);
+      throw new ProgramDiagnosticsError(
+        `${n} error${n === 1 ? '' : 's'} in ${fileName}:\n${first}${more}`,
+        result.errors,
+      );
     }
-    await this.#writeAtomically(join(this.#opts.dir, id), bytes);
+    await this.#writeAtomically(join(this.#opts.dir, id), stored);
     const data = {
       fileName,
-      size: bytes.length,
+      size,
       bundleSha: result.sha256,
       bundleSize: result.size,
       deletedAt: null,
@@ -192,7 +234,7 @@ export class ArtifactService {
       {
         artifactId: id,
         fileName,
-        size: bytes.length,
+        size,
         bundleSha256: result.sha256,
         compileMs: Math.round(performance.now() - started),
       },

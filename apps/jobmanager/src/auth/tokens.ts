@@ -186,11 +186,15 @@ export class TokenService {
    */
   async revoke(id: string): Promise<TokenInfo> {
     const row = await this.#db.prisma.apiToken.findUnique({ where: { id } });
-    if (row === null) throw new NotFoundError(`No token with id ${JSON.stringify(id)}; list them with tokens.list`);
+    if (row === null)
+      throw new NotFoundError(`No token with id ${JSON.stringify(id)}; list them with tokens.list`);
     const updated =
       row.revokedAt !== null
         ? row
-        : await this.#db.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date(this.#now()) } });
+        : await this.#db.prisma.apiToken.update({
+            where: { id },
+            data: { revokedAt: new Date(this.#now()) },
+          });
     this.#forget(id);
     if (row.revokedAt === null) this.#logger.info({ tokenId: id, name: row.name }, 'API token revoked');
     return toInfo(updated);
@@ -220,7 +224,8 @@ export class TokenService {
   }
 
   #forget(tokenId: string): void {
-    for (const [hash, entry] of this.#cache) if (entry.principal.tokenId === tokenId) this.#cache.delete(hash);
+    for (const [hash, entry] of this.#cache)
+      if (entry.principal.tokenId === tokenId) this.#cache.delete(hash);
   }
 }
 

@@ -402,7 +402,9 @@ export class ClusterRegistry {
   async get(id: string): Promise<TaskManagerInfo> {
     const row = await this.#opts.store.getTaskManager(id);
     if (row === null) {
-      throw new NotFoundError(`No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`);
+      throw new NotFoundError(
+        `No TaskManager with id ${JSON.stringify(id)}; list them with taskManagers.list`,
+      );
     }
     return this.#info(row);
   }

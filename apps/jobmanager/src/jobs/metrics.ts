@@ -1,11 +1,12 @@
 /**
  * Metrics in memory: the latest sample of every subtask (with rates derived
  * from its counters), per-vertex history at one-second resolution for the
- * last minutes, and the cluster's throughput (summed source out-rates).
+ * last minutes, and the cluster's throughput (summed source emit rates).
  * A job's metrics are persisted once, when the job ends and leaves memory
  * ({@link MetricsStore.snapshot}); {@link archivedMetrics} reads them back.
  */
-import type { SubtaskMetricsSample } from '@freshet/protocol';
+import type { AccumulatorValueSample, SubtaskMetricsSample, UserMetricSample } from '@freshet/protocol';
+import { mergeAccumulators, type AccumulatorResult } from '@freshet/runtime';
 
 /** Seconds of history kept per vertex and for the cluster. */
 export const METRICS_HISTORY_SECONDS = 300;
@@ -30,6 +31,8 @@ export interface SubtaskMetrics {
   inputWatermark: number | null;
   /** Epoch ms when the JobManager received the sample. */
   receivedAt: number;
+  /** User metrics of the subtask's operators (counters, gauges, meters, histograms). */
+  user: UserMetricSample[];
 }
 
 /** Metrics of a vertex, aggregated over its subtasks. */
@@ -60,6 +63,8 @@ export interface JobMetricsSource {
   subtask(jobId: string, vertexId: string, subtaskIndex: number): SubtaskMetrics | null;
   vertex(jobId: string, vertexId: string): VertexMetrics;
   history(jobId: string): Record<string, VertexMetricsPoint[]>;
+  /** The job's accumulators, merged over its subtasks. */
+  accumulators(jobId: string): Record<string, AccumulatorResult>;
 }
 
 /** A job's metrics as stored when it leaves memory (the `jobs.metrics` column). */
@@ -67,6 +72,8 @@ export interface MetricsSnapshot {
   /** `vertexId#subtask` -> its last metrics. */
   subtasks: Record<string, SubtaskMetrics & { vertexId: string }>;
   history: Record<string, VertexMetricsPoint[]>;
+  /** The accumulators as they ended (absent in snapshots written before accumulators existed). */
+  accumulators?: Record<string, AccumulatorResult>;
 }
 
 interface SubtaskEntry {
@@ -110,7 +117,9 @@ export class MetricsStore implements JobMetricsSource {
     if (job === undefined) this.#latest.set(sample.jobId, (job = new Map<string, SubtaskEntry>()));
     const key = `${sample.vertexId}#${sample.subtaskIndex}`;
     const prev = job.get(key);
-    if (prev !== undefined && prev.sample.attempt === sample.attempt && prev.sample.at >= sample.at)
+    // Equal times are a newer sample: a TaskManager sends a subtask's samples in order, and its
+    // last one (with the final accumulators) may carry the millisecond of the one before.
+    if (prev !== undefined && prev.sample.attempt === sample.attempt && prev.sample.at > sample.at)
       return false;
     const base = prev !== undefined && prev.sample.attempt === sample.attempt ? prev.sample : undefined;
     const dt = base === undefined ? 0 : sample.at - base.at;
@@ -129,6 +138,7 @@ export class MetricsStore implements JobMetricsSource {
         backpressureRatio: sample.backpressureRatio,
         inputWatermark: sample.inputWatermark,
         receivedAt: this.#now(),
+        user: sample.user ?? [],
       },
     });
     return true;
@@ -185,6 +195,29 @@ export class MetricsStore implements JobMetricsSource {
     return out;
   }
 
+  /**
+   * The job's accumulators merged over the latest sample of every subtask
+   * (final values once subtasks finished; a restarted subtask's from its new attempt).
+   */
+  accumulators(jobId: string): Record<string, AccumulatorResult> {
+    const parts: Parameters<typeof mergeAccumulators>[0][number][] = [];
+    for (const entry of this.#latest.get(jobId)?.values() ?? []) {
+      const values = entry.sample.accumulators;
+      if (values !== undefined) parts.push(fromSamples(values));
+    }
+    return mergeAccumulators(parts).results;
+  }
+
+  /** The latest sample of every subtask of a job (for the Prometheus endpoint). */
+  samples(jobId: string): SubtaskMetricsSample[] {
+    return [...(this.#latest.get(jobId)?.values() ?? [])].map((e) => e.sample);
+  }
+
+  /** Ids of the jobs with metrics. */
+  jobIds(): string[] {
+    return [...this.#latest.keys()];
+  }
+
   /** Per-vertex history of a job, oldest first. */
   history(jobId: string): Record<string, VertexMetricsPoint[]> {
     const job = this.#history.get(jobId);
@@ -203,7 +236,7 @@ export class MetricsStore implements JobMetricsSource {
     const subtasks: MetricsSnapshot['subtasks'] = {};
     for (const [key, entry] of this.#latest.get(jobId) ?? [])
       subtasks[key] = { ...entry.metrics, vertexId: entry.sample.vertexId };
-    return { subtasks, history: this.history(jobId) };
+    return { subtasks, history: this.history(jobId), accumulators: this.accumulators(jobId) };
   }
 
   /** Drops a job's metrics (after {@link MetricsStore.snapshot} was persisted). */
@@ -259,5 +292,19 @@ export function archivedMetrics(snapshot: MetricsSnapshot | null): JobMetricsSou
       return out;
     },
     history: () => snapshot?.history ?? {},
+    accumulators: () => snapshot?.accumulators ?? {},
   };
+}
+
+/** Accumulator samples as the runtime merges them: a min/max of nothing (null on the wire) is ±Infinity again. */
+function fromSamples(
+  values: Record<string, AccumulatorValueSample>,
+): Parameters<typeof mergeAccumulators>[0][number] {
+  const out: Record<string, Parameters<typeof mergeAccumulators>[0][number][string]> = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (v.kind === 'min') out[name] = { kind: 'min', value: v.value ?? Number.POSITIVE_INFINITY };
+    else if (v.kind === 'max') out[name] = { kind: 'max', value: v.value ?? Number.NEGATIVE_INFINITY };
+    else out[name] = v;
+  }
+  return out;
 }

@@ -1011,7 +1011,7 @@ export class Scheduler {
 
 /** The error for an unknown job id. */
 export function notFound(jobId: string): NotFoundError {
-  return new NotFoundError(`No job with id ${JSON.stringify(jobId)}; list jobs with jobs.list`);
+  return new NotFoundError(`No job with id ${JSON.stringify(jobId)}; list the jobs with \`freshet list\``);
 }
 
 /** States in which an execution counts as started (for `taskManagers.get`). */

@@ -159,9 +159,11 @@ export class JobService {
       onEnded: (job) => {
         // Late reports (the last metrics, collected records) still land; then the job leaves memory.
         job.evictTimer = this.#clock.setTimeout(() => {
-          void this.#scheduler.serial(() => this.#evict(job)).catch((err: unknown) => {
-            options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
-          });
+          void this.#scheduler
+            .serial(() => this.#evict(job))
+            .catch((err: unknown) => {
+              options.logger.error({ err, jobId: job.id }, 'Moving an ended job out of memory failed');
+            });
         }, options.finishedJobLingerMs ?? FINISHED_JOB_LINGER_MS);
       },
     });
@@ -379,14 +381,27 @@ export class JobService {
     return { accepted };
   }
 
+  /**
+   * Whether a report comes from a current execution of the job: the attempt
+   * it names runs on the reporting TaskManager (a stale attempt's records are
+   * not the job's output). The caller checked the session.
+   */
+  reportsCurrent(input: { jobId: string; attempt: number; taskManagerId: string }): boolean {
+    const job = this.#scheduler.job(input.jobId);
+    return (
+      job?.graph
+        .vertices()
+        .some(
+          (v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId,
+        ) === true
+    );
+  }
+
   /** `executions.reportCollected`: keeps the first records of each collect sink. */
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    const current = job?.graph
-      .vertices()
-      .some((v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId);
-    if (job === undefined || current !== true) return { accepted: 0, truncated: false };
+    if (job === undefined || !this.reportsCurrent(input)) return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
@@ -554,7 +569,7 @@ export class JobService {
     }
   }
 
-  /** Once a second: metrics history points and the cluster throughput. */
+  /** Once a second: metrics history points and the cluster throughput (records the sources emitted). */
   #tick(): void {
     const { metrics } = this.#o;
     let throughput = 0;
@@ -565,8 +580,11 @@ export class JobService {
         job.id,
         job.graph.jobGraph.vertices.map((v) => v.id),
       );
+      // What a source read is what it emitted, once per record: its out-rate
+      // counts a record once per outgoing exchange (twice for a fan-out), and
+      // nothing for a source chained into its sink.
       for (const v of job.graph.jobGraph.vertices)
-        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsOutPerSec;
+        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsInPerSec;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {

@@ -21,7 +21,14 @@ import {
   type RuntimeMode,
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
-import { archivedMetrics, type MetricsSnapshot, type MetricsStore, type SubtaskMetrics, type VertexMetrics } from './metrics.js';
+import type { AccumulatorResult } from '@freshet/runtime';
+import {
+  archivedMetrics,
+  type MetricsSnapshot,
+  type MetricsStore,
+  type SubtaskMetrics,
+  type VertexMetrics,
+} from './metrics.js';
 import { notFound, slotsNeeded } from './service.js';
 
 /** Input of `jobs.list`. */
@@ -150,6 +157,11 @@ export interface JobDetails extends JobSummary {
   /** Oldest first; at most the last {@link EVENT_LIMIT}. */
   events: JobEventView[];
   exceptions: JobExceptionView[];
+  /**
+   * The job's accumulators merged across subtasks by name (live while it
+   * runs, final once it ended; held in memory, so empty after a JobManager restart).
+   */
+  accumulators: Record<string, AccumulatorResult>;
   configuration: {
     parallelism: number;
     maxParallelism: number;
@@ -368,6 +380,7 @@ export async function getJob(
     maxParallelism: job.maxParallelism,
     runtimeMode: job.runtimeMode,
     arguments: job.arguments,
+    accumulators: metrics.accumulators(jobId),
     planHash: job.planHash,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,

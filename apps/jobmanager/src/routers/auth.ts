@@ -27,14 +27,12 @@ export interface Session {
 /** `auth.*`: who is calling, and dashboard sessions. */
 export const authRouter = router({
   /** The calling token's name and role (any role). */
-  whoami: viewerProcedure.query(
-    ({ ctx }): WhoAmI => ({
-      tokenId: ctx.principal.tokenId,
-      name: ctx.principal.name,
-      role: ctx.principal.role,
-      expiresAt: ctx.principal.expiresAt?.toISOString() ?? null,
-    }),
-  ),
+  whoami: viewerProcedure.query(({ ctx }): WhoAmI => ({
+    tokenId: ctx.principal.tokenId,
+    name: ctx.principal.name,
+    role: ctx.principal.role,
+    expiresAt: ctx.principal.expiresAt?.toISOString() ?? null,
+  })),
 
   /**
    * A one-time login code (valid 15 minutes) for a dashboard session of the
@@ -58,16 +56,34 @@ export const authRouter = router({
         );
       }
       const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-      const created = await ctx.tokens.create(`dashboard session (from ${grant.grantedBy})`, grant.role, expiresAt);
-      return { token: created.token, role: grant.role, name: created.info.name, expiresAt: expiresAt.toISOString() };
+      const created = await ctx.tokens.create(
+        `dashboard session (from ${grant.grantedBy})`,
+        grant.role,
+        expiresAt,
+      );
+      return {
+        token: created.token,
+        role: grant.role,
+        name: created.info.name,
+        expiresAt: expiresAt.toISOString(),
+      };
     }),
 
   /** Trades the calling token for a dashboard session token of the same role (7 days). */
   createSession: viewerProcedure.mutation(async ({ ctx }): Promise<Session> => {
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
     const base = ctx.principal.name.replace(/^dashboard session \(from (.*)\)$/, '$1');
-    const created = await ctx.tokens.create(`dashboard session (from ${base})`, ctx.principal.role, expiresAt);
-    return { token: created.token, role: ctx.principal.role, name: created.info.name, expiresAt: expiresAt.toISOString() };
+    const created = await ctx.tokens.create(
+      `dashboard session (from ${base})`,
+      ctx.principal.role,
+      expiresAt,
+    );
+    return {
+      token: created.token,
+      role: ctx.principal.role,
+      name: created.info.name,
+      expiresAt: expiresAt.toISOString(),
+    };
   }),
 
   /** Ends a dashboard session: revokes the calling token if it is a session token (tokens without expiry stay). */

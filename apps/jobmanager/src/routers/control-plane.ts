@@ -35,7 +35,12 @@ export const controlPlane = controlPlaneProcedures<Context>({
   },
   reportStates: (ctx, input) => ctx.jobs.reportStates(input),
   reportMetrics: (ctx, input) => ctx.jobs.reportMetrics(input),
-  reportCollected: (ctx, input) => ctx.jobs.reportCollected(input),
+  reportCollected(ctx, input) {
+    // The first records of the job are kept as its result (`jobs.collected`), the newest in its live output (`output.tail`).
+    const answer = ctx.jobs.reportCollected(input);
+    if (ctx.jobs.reportsCurrent(input)) ctx.output.push(input.jobId, input.collectId, input.values);
+    return answer;
+  },
   reportLostPeer: (ctx, input) => ctx.jobs.reportLostPeer(input),
   declineCheckpoint: (ctx, input) => ctx.jobs.declineCheckpoint(input),
 });

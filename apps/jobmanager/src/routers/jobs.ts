@@ -60,10 +60,14 @@ export const jobsRouter = router({
         if (ctx.jobs.active(input.jobId) !== undefined)
           return { jobId: input.jobId, limit, collections: ctx.jobs.collected(input.jobId, input.collectId) };
         // An ended job left memory with its records: they are in its row.
-        const row = await ctx.db.prisma.job.findUnique({ where: { id: input.jobId }, select: { collected: true } });
+        const row = await ctx.db.prisma.job.findUnique({
+          where: { id: input.jobId },
+          select: { collected: true },
+        });
         if (row === null) throw notFound(input.jobId);
         const all = (row.collected as CollectedRecords[] | null) ?? [];
-        const collections = input.collectId === undefined ? all : all.filter((c) => c.collectId === input.collectId);
+        const collections =
+          input.collectId === undefined ? all : all.filter((c) => c.collectId === input.collectId);
         return { jobId: input.jobId, limit, collections };
       },
     ),

@@ -24,6 +24,8 @@ import { useTheme } from '@/lib/use-theme';
 
 const NODE_WIDTH = 270;
 const NODE_HEIGHT = 168;
+/** Chained operators listed under the head one; more are summed up, so a node keeps its height. */
+const CHAIN_SHOWN = 3;
 
 interface VertexData extends Record<string, unknown> {
   vertexId: string;
@@ -214,9 +216,16 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
       </span>
       {data.operators.length > 1 ? (
         <span className="vertex-chain">
-          {data.operators.slice(1).map((name, i) => (
-            <span key={i}>→ {name}</span>
+          {data.operators.slice(1, 1 + CHAIN_SHOWN).map((name, i) => (
+            <span key={i} title={name}>
+              → {name}
+            </span>
           ))}
+          {data.operators.length > 1 + CHAIN_SHOWN ? (
+            <span title={data.operators.slice(1 + CHAIN_SHOWN).join(' → ')}>
+              → … {plural(data.operators.length - 1 - CHAIN_SHOWN, 'more operator')}
+            </span>
+          ) : null}
         </span>
       ) : null}
       <span className="vertex-meta">
@@ -225,10 +234,17 @@ function VertexNodeView({ data }: NodeProps<VertexNode>) {
       </span>
       {metrics ? (
         <span className="vertex-metrics">
-          <span>
-            in <strong>{formatRate(metrics.recordsInPerSec)}</strong>/s
-          </span>
-          <span>
+          {data.isSource ? (
+            // A source has no input: what it counts as read is what it emitted, once per record.
+            <span title="Records the source emitted, counted once however many exchanges they cross">
+              emits <strong data-testid="vertex-source-rate">{formatRate(metrics.recordsInPerSec)}</strong>/s
+            </span>
+          ) : (
+            <span>
+              in <strong>{formatRate(metrics.recordsInPerSec)}</strong>/s
+            </span>
+          )}
+          <span title="Records sent over the vertex's outgoing exchanges (once per exchange)">
             out <strong>{formatRate(metrics.recordsOutPerSec)}</strong>/s
           </span>
           <span>

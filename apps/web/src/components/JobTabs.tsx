@@ -1,23 +1,43 @@
 'use client';
 
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
-import { statusTone } from '@/lib/jobs';
+import { isTerminal, statusTone } from '@/lib/jobs';
+import { JobOutput } from './JobOutput';
 import { Empty } from './StateViews';
 
-const TABS = ['exceptions', 'timeline', 'configuration'] as const;
-type Tab = (typeof TABS)[number];
+const TABS = ['output', 'exceptions', 'timeline', 'configuration'] as const;
+/** A tab of the job page's details. */
+export type JobTab = (typeof TABS)[number];
+type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
+  output: 'Output',
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
 };
 
-/** Exceptions, the timeline of state transitions and the configuration, as keyboard-operable tabs. */
-export function JobTabs({ detail }: { detail: JobDetails }) {
+/** The tab a job page opens on: its exceptions when it has any. */
+export function initialJobTab(detail: JobDetails): JobTab {
+  return detail.exceptions.length > 0 ? 'exceptions' : 'timeline';
+}
+
+/**
+ * The live output, exceptions, the timeline of state transitions and the
+ * configuration, as keyboard-operable tabs; the page holds which is open (its header links to
+ * the exceptions).
+ */
+export function JobTabs({
+  detail,
+  tab,
+  onTabChange: setTab,
+}: {
+  detail: JobDetails;
+  tab: JobTab;
+  onTabChange: (tab: JobTab) => void;
+}) {
   const id = useId();
-  const [tab, setTab] = useState<Tab>(detail.exceptions.length > 0 ? 'exceptions' : 'timeline');
   const refs = useRef<Partial<Record<Tab, HTMLButtonElement | null>>>({});
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
@@ -35,13 +55,14 @@ export function JobTabs({ detail }: { detail: JobDetails }) {
   };
 
   const counts: Record<Tab, number | null> = {
+    output: null,
     exceptions: detail.exceptions.length,
     timeline: detail.events.length,
     configuration: null,
   };
 
   return (
-    <section className="panel">
+    <section className="panel" id="job-details">
       <div role="tablist" aria-label="Job details" className="tabs" onKeyDown={onKeyDown}>
         {TABS.map((t) => (
           <button
@@ -72,6 +93,7 @@ export function JobTabs({ detail }: { detail: JobDetails }) {
         tabIndex={0}
         className="tab-panel"
       >
+        {tab === 'output' ? <JobOutput jobId={detail.id} ended={isTerminal(detail.status)} /> : null}
         {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
         {tab === 'timeline' ? <Timeline detail={detail} /> : null}
         {tab === 'configuration' ? <Configuration detail={detail} /> : null}
@@ -94,7 +116,7 @@ function Exceptions({ detail }: { detail: JobDetails }) {
       {[...detail.exceptions].reverse().map((ex, i) => (
         <li key={i} className="exception" data-testid="exception">
           <p className="exception-head">
-            <strong>{ex.message}</strong>
+            <strong>{shortIds(ex.message)}</strong>
           </p>
           <p className="muted small">
             {formatTime(ex.at)}
@@ -119,7 +141,8 @@ function Timeline({ detail }: { detail: JobDetails }) {
   }
   return (
     <ol className="timeline">
-      {detail.events.map((e) => (
+      {/* Newest first: the state a job ended in is what a reader looks for. */}
+      {[...detail.events].reverse().map((e) => (
         <li key={e.id} data-testid="timeline-event">
           <time dateTime={e.at} className="timeline-time">
             {formatTime(e.at)}
@@ -131,7 +154,7 @@ function Timeline({ detail }: { detail: JobDetails }) {
           ) : (
             <span className="badge badge-sm">{e.kind}</span>
           )}
-          <span>{e.message}</span>
+          <span>{shortIds(e.message)}</span>
         </li>
       ))}
     </ol>
@@ -176,4 +199,23 @@ function Configuration({ detail }: { detail: JobDetails }) {
 
 function quote(arg: string): string {
   return /[\s"']/.test(arg) || arg === '' ? JSON.stringify(arg) : arg;
+}
+
+const UUID = /\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
+/** A message with every UUID (TaskManager and execution ids) shortened to its first 8 digits, the full id on hover. */
+function shortIds(message: string) {
+  const parts: (string | ReactElement)[] = [];
+  let last = 0;
+  for (const m of message.matchAll(UUID)) {
+    parts.push(message.slice(last, m.index));
+    parts.push(
+      <abbr key={m.index} title={m[0]} className="short-id">
+        {m[1]}
+      </abbr>,
+    );
+    last = m.index + m[0].length;
+  }
+  parts.push(message.slice(last));
+  return parts;
 }

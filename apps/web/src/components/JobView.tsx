@@ -12,7 +12,7 @@ import { useNow } from '@/lib/use-now';
 import { CancelJobButton } from './CancelJobButton';
 import { JobGraphView } from './JobGraphView';
 import { JobStatusBadge } from './JobStatusBadge';
-import { JobTabs } from './JobTabs';
+import { initialJobTab, JobTabs, type JobTab } from './JobTabs';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { SubtasksTable } from './SubtasksTable';
 
@@ -50,6 +50,11 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
   const now = useNow();
   const session = useSession();
   const [selected, setSelected] = useState<string | null>(null);
+  const [tab, setTab] = useState<JobTab>(() => initialJobTab(detail));
+  const showException = (): void => {
+    setTab('exceptions');
+    document.getElementById('job-details')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
   const onSelect = useCallback((id: string) => {
     setSelected((cur) => (cur === id ? null : id));
   }, []);
@@ -80,11 +85,10 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
     }
     return out;
   }, [detail.vertices, ended]);
-  const edgeRates = useMemo(() => {
-    const out: Record<string, number> = {};
-    for (const e of detail.edges) out[e.id] = ended ? 0 : e.recordsPerSec;
-    return out;
-  }, [detail.edges, ended]);
+  const edgeRates = useMemo(
+    () => (ended ? Object.fromEntries(detail.edges.map((e) => [e.id, 0])) : exchangeRates(detail)),
+    [detail, ended],
+  );
 
   const selectedVertex = detail.vertices.find((v) => v.id === selected);
   const running = subtasks.filter((s) => s.state === 'RUNNING').length;
@@ -105,8 +109,14 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
             {live && !isTerminal(job.status) ? ' · live' : ''}
           </p>
           {job.failureCause ? (
-            <p className="field-error" role="status">
-              {job.failureCause}
+            <p className="failure-cause field-error" role="status" data-testid="failure-cause">
+              {/* One line: the cause's first line; the stack trace is in the Exceptions tab. */}
+              <span className="failure-cause-text" title={job.failureCause}>
+                {firstLine(job.failureCause)}
+              </span>
+              <button type="button" className="link-button" onClick={showException}>
+                See the exception
+              </button>
             </p>
           ) : null}
         </div>
@@ -160,8 +170,43 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
         </section>
       ) : null}
 
-      <JobTabs detail={detail} />
+      <JobTabs detail={detail} tab={tab} onTabChange={setTab} />
     </>
+  );
+}
+
+/**
+ * Records per second on each exchange. A vertex's out-rate counts a record
+ * once per outgoing exchange, so it is the rate of an exchange only when the
+ * vertex has one; otherwise the consumer's in-rate is, when the exchange is
+ * its only input; else the out-rate is shared evenly among the exchanges.
+ */
+function exchangeRates(detail: JobDetails): Record<string, number> {
+  const byId = new Map(detail.vertices.map((v) => [v.id, v.metrics]));
+  const outDegree = new Map<string, number>();
+  const inDegree = new Map<string, number>();
+  for (const e of detail.edges) {
+    outDegree.set(e.source, (outDegree.get(e.source) ?? 0) + 1);
+    inDegree.set(e.target, (inDegree.get(e.target) ?? 0) + 1);
+  }
+  const out: Record<string, number> = {};
+  for (const e of detail.edges) {
+    const fanOut = outDegree.get(e.source) ?? 1;
+    const target = byId.get(e.target);
+    if (fanOut === 1) out[e.id] = e.recordsPerSec;
+    else if (inDegree.get(e.target) === 1 && target !== undefined) out[e.id] = target.recordsInPerSec;
+    else out[e.id] = e.recordsPerSec / fanOut;
+  }
+  return out;
+}
+
+/** The first non-empty line of a failure cause (a stack trace's message line). */
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? text
   );
 }
 

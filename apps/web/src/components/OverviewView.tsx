@@ -93,7 +93,10 @@ function OverviewCards({ overview }: { overview: ClusterOverview }) {
       <section className="panel" aria-labelledby="throughput-title">
         <h2 id="throughput-title" className="panel-title">
           Throughput{' '}
-          <span className="muted small">· records per second out of every running job's sources</span>
+          <span className="muted small">
+            · records per second the running jobs&apos; sources emit, each record counted once · now{' '}
+            <strong data-testid="throughput-now">{formatRate(throughput.recordsPerSec)}</strong>/s
+          </span>
         </h2>
         <LineChart
           title="Cluster throughput, records per second"

@@ -6,30 +6,46 @@ import type { PlanInput, ProgramDiagnostic, RuntimeMode, UploadResult } from '@/
 import { splitArgs } from '@/lib/args';
 import { diagnosticsOf, messageOf } from '@/lib/errors';
 import { formatBytes, plural } from '@/lib/format';
+import {
+  ARCHIVE_EXTENSIONS,
+  PROGRAM_EXTENSIONS,
+  preselectedEntry,
+  selectionOfDrop,
+  selectionOfFiles,
+  type Selection,
+} from '@/lib/project';
 import { usePlan, useSubmit } from '@/lib/queries';
-import { isProgramFile, PROGRAM_EXTENSIONS, uploadProgram, UploadError } from '@/lib/upload';
+import { uploadFormOf, uploadProgram, UploadError } from '@/lib/upload';
 import { Diagnostics } from './Diagnostics';
 import { JobGraphView } from './JobGraphView';
 import { ErrorState } from './StateViews';
 
 type UploadState =
   | { kind: 'idle' }
-  | { kind: 'uploading'; file: File; progress: number }
-  | { kind: 'done'; file: File; artifactId: string }
-  | { kind: 'failed'; file: File | null; message: string; diagnostics: ProgramDiagnostic[] };
+  | { kind: 'choosing' }
+  | { kind: 'uploading'; progress: number }
+  | { kind: 'done'; artifactId: string; fileName: string }
+  | { kind: 'failed'; message: string; diagnostics: ProgramDiagnostic[] };
 
 /** A runtime mode, or '' for the program's own choice. */
 type RuntimeModeChoice = '' | RuntimeMode;
 
+/** `webkitdirectory` is not in React's input attributes; the browser reads it as a plain attribute. */
+const DIRECTORY_PICKER = { webkitdirectory: '' } as object;
+
 /**
- * Upload a program (drag and drop or file picker, with progress), see its
- * compile errors, set arguments and parallelism, look at the optimized
- * JobGraph before anything runs, and run it.
+ * Upload a program — one file, several files, a folder (drag and drop or
+ * picker) or a .zip/.tar.gz project, choosing its entry file — with
+ * progress, see its compile errors, set arguments and parallelism, look at
+ * the optimized JobGraph before anything runs, and run it.
  */
 export function SubmitView() {
   const router = useRouter();
   const ids = useId();
   const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+  const [selection, setSelection] = useState<Selection | null>(null);
+  const [entry, setEntry] = useState<string | undefined>(undefined);
   const [upload, setUpload] = useState<UploadState>({ kind: 'idle' });
   const [dragging, setDragging] = useState(false);
   const [args, setArgs] = useState('');
@@ -38,37 +54,69 @@ export function SubmitView() {
   const [name, setName] = useState('');
   const plan = usePlan();
   const submit = useSubmit();
+  // Only the latest upload may update the state (a new pick supersedes one in flight).
+  const attempt = useRef(0);
 
-  const start = (file: File): void => {
+  const send = (picked: Selection, chosen: string | undefined): void => {
     plan.reset();
     submit.reset();
-    if (!isProgramFile(file.name)) {
-      setUpload({
-        kind: 'failed',
-        file,
-        message: `${file.name} is not a program: choose a ${PROGRAM_EXTENSIONS.join(', ')} file.`,
-        diagnostics: [],
-      });
-      return;
-    }
-    setUpload({ kind: 'uploading', file, progress: 0 });
-    uploadProgram<UploadResult>(file, (progress) => {
-      setUpload((u) => (u.kind === 'uploading' && u.file === file ? { ...u, progress } : u));
+    const mine = ++attempt.current;
+    const current = (): boolean => attempt.current === mine;
+    setUpload({ kind: 'uploading', progress: 0 });
+    uploadProgram<UploadResult>(uploadFormOf(picked, chosen), picked.label, (progress) => {
+      if (current()) setUpload((u) => (u.kind === 'uploading' ? { ...u, progress } : u));
     })
       .then((result) => {
-        const artifactId = (result as Partial<UploadResult> | null)?.artifact?.id;
-        if (!artifactId)
+        const artifact = (result as Partial<UploadResult> | null)?.artifact;
+        if (!artifact?.id)
           throw new UploadError('The JobManager answered without an artifact id.', 'BAD_RESPONSE');
-        setUpload({ kind: 'done', file, artifactId });
+        if (current()) setUpload({ kind: 'done', artifactId: artifact.id, fileName: artifact.fileName });
       })
       .catch((err: unknown) => {
+        if (!current()) return;
         setUpload({
           kind: 'failed',
-          file,
           message: messageOf(err),
           diagnostics: err instanceof UploadError ? err.diagnostics : [],
         });
       });
+  };
+
+  const pick = (picked: Selection | Error | undefined): void => {
+    if (picked === undefined) return;
+    plan.reset();
+    submit.reset();
+    attempt.current++;
+    if (picked instanceof Error) {
+      setSelection(null);
+      setUpload({ kind: 'failed', message: picked.message, diagnostics: [] });
+      return;
+    }
+    setSelection(picked);
+    if (picked.kind === 'program') {
+      setEntry(undefined);
+      send(picked, undefined);
+      return;
+    }
+    if (picked.candidates.length === 0) {
+      setEntry(undefined);
+      setUpload({
+        kind: 'failed',
+        message: `${picked.label} holds no program file (${PROGRAM_EXTENSIONS.join(', ')} outside node_modules).`,
+        diagnostics: [],
+      });
+      return;
+    }
+    const preselected = preselectedEntry(picked.candidates);
+    setEntry(preselected);
+    if (preselected === undefined) setUpload({ kind: 'choosing' });
+    else send(picked, preselected);
+  };
+
+  const onEntry = (chosen: string): void => {
+    if (selection === null || chosen === '') return;
+    setEntry(chosen);
+    send(selection, chosen);
   };
 
   const parallelismValue = parallelism.trim() === '' ? undefined : Number(parallelism);
@@ -106,8 +154,9 @@ export function SubmitView() {
   const onDrop = (e: DragEvent<HTMLDivElement>): void => {
     e.preventDefault();
     setDragging(false);
-    const file = e.dataTransfer.files[0];
-    if (file) start(file);
+    selectionOfDrop(e.dataTransfer).then(pick, (err: unknown) => {
+      pick(new Error(`The drop could not be read: ${messageOf(err)}`));
+    });
   };
 
   const ready = upload.kind === 'done';
@@ -136,7 +185,7 @@ export function SubmitView() {
           onDrop={onDrop}
         >
           <p>
-            Drop a program here ({PROGRAM_EXTENSIONS.join(' ')}), or{' '}
+            Drop a program, a folder or a project archive here, or choose{' '}
             <button
               type="button"
               className="link-button"
@@ -144,13 +193,25 @@ export function SubmitView() {
                 fileInput.current?.click();
               }}
             >
-              choose a file
+              files
+            </button>{' '}
+            or{' '}
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                folderInput.current?.click();
+              }}
+            >
+              a folder
             </button>
             .
           </p>
           <p className="muted small">
-            Its default export builds the pipeline with <code>@freshet/api</code>; the JobManager compiles and
-            type-checks it.
+            A program ({PROGRAM_EXTENSIONS.join(' ')}), a bundle from <code>freshet bundle</code>, or a
+            project as a folder, several files or {ARCHIVE_EXTENSIONS.join(' ')} (relative imports and its own{' '}
+            <code>node_modules</code>). Its default export builds the pipeline with <code>@freshet/api</code>;
+            the JobManager compiles and type-checks it.
           </p>
           <label className="visually-hidden" htmlFor={`${ids}-file`}>
             Program file
@@ -160,20 +221,59 @@ export function SubmitView() {
             id={`${ids}-file`}
             className="visually-hidden"
             type="file"
-            accept={PROGRAM_EXTENSIONS.join(',')}
+            multiple
+            accept={[...PROGRAM_EXTENSIONS, ...ARCHIVE_EXTENSIONS].join(',')}
             onChange={(e) => {
-              const file = e.currentTarget.files?.[0];
-              if (file) start(file);
+              const files = Array.from(e.currentTarget.files ?? []);
               e.currentTarget.value = '';
+              void selectionOfFiles(files).then(pick);
+            }}
+          />
+          <label className="visually-hidden" htmlFor={`${ids}-folder`}>
+            Program folder
+          </label>
+          <input
+            ref={folderInput}
+            id={`${ids}-folder`}
+            className="visually-hidden"
+            type="file"
+            {...DIRECTORY_PICKER}
+            onChange={(e) => {
+              const files = Array.from(e.currentTarget.files ?? []);
+              e.currentTarget.value = '';
+              void selectionOfFiles(files).then(pick);
             }}
           />
         </div>
-        <UploadStatus upload={upload} />
+        {selection !== null && selection.kind !== 'program' ? (
+          <div className="field entry-field">
+            <label htmlFor={`${ids}-entry`}>Entry file</label>
+            <select
+              id={`${ids}-entry`}
+              className="input mono"
+              value={entry ?? ''}
+              onChange={(e) => {
+                onEntry(e.currentTarget.value);
+              }}
+            >
+              {entry === undefined ? <option value="">Choose the entry file…</option> : null}
+              {selection.candidates.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+            <span className="muted small">
+              {selection.label}: {plural(selection.paths.length, 'file')}, {formatBytes(selection.size)}
+            </span>
+          </div>
+        ) : null}
+        <UploadStatus upload={upload} selection={selection} />
       </section>
 
       {upload.kind === 'failed' && upload.diagnostics.length > 0 ? (
         <Diagnostics
-          title={`${upload.file?.name ?? 'The program'} does not compile`}
+          title={`${selection?.label ?? 'The program'} does not compile`}
           diagnostics={upload.diagnostics}
         />
       ) : null}
@@ -296,30 +396,37 @@ export function SubmitView() {
   );
 }
 
-function UploadStatus({ upload }: { upload: UploadState }) {
+function UploadStatus({ upload, selection }: { upload: UploadState; selection: Selection | null }) {
+  const label = selection?.label ?? 'The program';
+  const size = selection === null ? '' : ` (${formatBytes(selection.size)})`;
   switch (upload.kind) {
     case 'idle':
       return null;
+    case 'choosing':
+      return (
+        <p className="upload-status" role="status" data-testid="upload-choose-entry">
+          <span>
+            Choose the entry file of <strong>{label}</strong>: the module whose default export builds the
+            pipeline.
+          </span>
+        </p>
+      );
     case 'uploading':
       return (
         <div className="upload-status" role="status" aria-live="polite">
           <span>
-            Uploading <strong>{upload.file.name}</strong> ({formatBytes(upload.file.size)})…{' '}
-            {Math.round(upload.progress * 100)}%{upload.progress >= 1 ? ' · compiling and type-checking' : ''}
+            Uploading <strong>{label}</strong>
+            {size}… {Math.round(upload.progress * 100)}%
+            {upload.progress >= 1 ? ' · compiling and type-checking' : ''}
           </span>
-          <progress
-            className="progress"
-            max={1}
-            value={upload.progress}
-            aria-label={`Upload of ${upload.file.name}`}
-          />
+          <progress className="progress" max={1} value={upload.progress} aria-label={`Upload of ${label}`} />
         </div>
       );
     case 'done':
       return (
         <p className="upload-status upload-ok" role="status" data-testid="upload-ok">
-          ✓ <strong>{upload.file.name}</strong> compiled ({formatBytes(upload.file.size)}). Set its arguments,
-          then show the plan or run it.
+          ✓ <strong>{upload.fileName}</strong> compiled{size}. Set its arguments, then show the plan or run
+          it.
         </p>
       );
     case 'failed':

@@ -30,8 +30,12 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskVie
             <th scope="col" className="num">
               Records in / out
             </th>
-            <th scope="col" className="num">
-              Bytes in / out
+            <th
+              scope="col"
+              className="num"
+              title="Bytes serialized onto the network or between slots. Records passed to a consumer in the same slot travel as objects and add no bytes."
+            >
+              Bytes in / out (serialized)
             </th>
             <th scope="col" className="num">
               Backpressure
@@ -67,7 +71,8 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskVie
                 {formatCount(s.metrics?.recordsIn)} / {formatCount(s.metrics?.recordsOut)}
               </td>
               <td className="num">
-                {formatBytes(s.metrics?.bytesIn)} / {formatBytes(s.metrics?.bytesOut)}
+                {serialized(s.metrics?.bytesIn, s.metrics?.recordsIn)} /{' '}
+                {serialized(s.metrics?.bytesOut, s.metrics?.recordsOut)}
               </td>
               <td className="num">{formatPercent(s.metrics?.backpressureRatio)}</td>
               <td className="num">{formatWatermark(s.metrics?.inputWatermark)}</td>
@@ -78,4 +83,20 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskVie
       </table>
     </div>
   );
+}
+
+/**
+ * Bytes of a subtask's exchanges: only serialized channels count bytes, so
+ * records that all went to (or came from) a subtask in the same slot show
+ * as passed in memory rather than as 0 B beside a sibling's kilobytes.
+ */
+function serialized(bytes: number | undefined, records: number | undefined) {
+  if (bytes === 0 && records !== undefined && records > 0) {
+    return (
+      <span className="muted" title="Passed as objects within the slot: nothing was serialized">
+        in memory
+      </span>
+    );
+  }
+  return formatBytes(bytes);
 }

@@ -4,8 +4,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useEffect } from 'react';
 import type { JobStatus } from '@freshet/protocol';
-import type { PlanInput } from './api-shapes';
+import type { JobDetails, PlanInput } from './api-shapes';
 import { useTRPC } from './trpc';
+
+/** The newest state `jobs.onUpdate` pushed per job on screen (dropped when its view unmounts). */
+const latestPushed = new Map<string, JobDetails>();
 
 /** Delay before re-subscribing after a job's stream failed. */
 const RESUBSCRIBE_MS = 3_000;
@@ -33,7 +36,16 @@ export function useLiveJob(jobId: string) {
       { jobId },
       {
         onData: (detail) => {
-          queryClient.setQueryData(trpc.jobs.get.queryKey({ jobId }), detail);
+          // A pushed state is newer than what a `jobs.get` still in flight
+          // read: cancel that fetch, or its answer lands last and the page
+          // stays on an old state once the job stops changing.
+          const queryKey = trpc.jobs.get.queryKey({ jobId });
+          latestPushed.set(jobId, detail);
+          void queryClient.cancelQueries({ queryKey }).then(() => {
+            // The newest pushed state, whichever cancellation settles last.
+            const latest = latestPushed.get(jobId);
+            if (latest !== undefined) queryClient.setQueryData(queryKey, latest);
+          });
         },
       },
     ),
@@ -48,6 +60,12 @@ export function useLiveJob(jobId: string) {
       clearTimeout(timer);
     };
   }, [status, reset]);
+  useEffect(
+    () => () => {
+      latestPushed.delete(jobId);
+    },
+    [jobId],
+  );
   const stream: StreamState = status === 'pending' ? 'live' : status === 'error' ? 'error' : 'connecting';
   return { ...query, stream };
 }

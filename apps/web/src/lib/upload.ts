@@ -1,15 +1,9 @@
 import { defineErrorClass, FreshetError, type ErrorCode } from '@freshet/errors';
 import type { ProgramDiagnostic } from './api-shapes';
+import type { Selection } from './project';
 import { TRPC_PATH } from './trpc';
 
-/** File name endings a program may have. */
-export const PROGRAM_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
-
-/** Whether `name` looks like a program the JobManager compiles. */
-export function isProgramFile(name: string): boolean {
-  const lower = name.toLowerCase();
-  return PROGRAM_EXTENSIONS.some((ext) => lower.endsWith(ext)) && !lower.endsWith('.d.ts');
-}
+export { isProgramFile, PROGRAM_EXTENSIONS } from './project';
 
 /** The kind of failure an upload's transport code (tRPC code, `NETWORK`, …) means. */
 function errorCodeOf(transportCode: string, diagnostics: readonly ProgramDiagnostic[]): ErrorCode {
@@ -42,7 +36,10 @@ export class UploadError extends FreshetError<{ transportCode: string; diagnosti
    * @param transportCode - tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`
    */
   constructor(message: string, transportCode: string, diagnostics: ProgramDiagnostic[] = []) {
-    super(message, { details: { transportCode, diagnostics }, code: errorCodeOf(transportCode, diagnostics) });
+    super(message, {
+      details: { transportCode, diagnostics },
+      code: errorCodeOf(transportCode, diagnostics),
+    });
   }
 
   /** tRPC error code (`BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, …), `NETWORK` or `ABORTED`. */
@@ -65,19 +62,40 @@ interface TRPCErrorBody {
 }
 
 /**
+ * The `artifacts.upload` form of a selection: a program or an archive as
+ * `file`, a folder as one `files` and one `paths` field per file; a
+ * project's `entry` (its path in the project).
+ */
+export function uploadFormOf(selection: Selection, entry: string | undefined): FormData {
+  const form = new FormData();
+  if (selection.kind === 'folder') {
+    for (const { path, file } of selection.files) {
+      form.append('files', file, file.name);
+      form.append('paths', path);
+    }
+    if (selection.label.endsWith('/')) form.append('name', selection.label.slice(0, -1));
+  } else {
+    form.append('file', selection.file, selection.file.name);
+  }
+  if (entry !== undefined && selection.kind !== 'program') form.append('entry', entry);
+  return form;
+}
+
+/**
  * Uploads a program to `artifacts.upload` as multipart FormData, reporting
  * progress (0..1) while the body is sent. XMLHttpRequest rather than fetch:
  * only it reports upload progress. Resolves with the procedure's output;
  * rejects with an {@link UploadError}.
+ *
+ * @param label - what the user picked, for messages (`job.ts`, `examples/`)
  */
 export function uploadProgram<T>(
-  file: File,
+  form: FormData,
+  label: string,
   onProgress: (fraction: number) => void,
   signal?: AbortSignal,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const form = new FormData();
-    form.append('file', file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `${TRPC_PATH}/artifacts.upload`);
     xhr.responseType = 'text';
@@ -100,7 +118,7 @@ export function uploadProgram<T>(
         body?.error?.data?.code ?? (xhr.status === 413 ? 'PAYLOAD_TOO_LARGE' : `HTTP_${xhr.status}`);
       const message =
         code === 'PAYLOAD_TOO_LARGE'
-          ? `${file.name} is too large for the JobManager. ${body?.error?.message ?? ''}`.trim()
+          ? `${label} is too large for the JobManager. ${body?.error?.message ?? ''}`.trim()
           : (body?.error?.message ?? `The upload failed (HTTP ${xhr.status}).`);
       reject(new UploadError(message, code, body?.error?.data?.diagnostics ?? []));
     });

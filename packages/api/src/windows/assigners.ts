@@ -28,7 +28,13 @@ function tumbling(time: TimeDomain, what: string, sizeMs: Millis, offsetMs: Mill
   return { type: 'tumbling', time, sizeMs, offsetMs };
 }
 
-function sliding(time: TimeDomain, what: string, sizeMs: Millis, slideMs: Millis, offsetMs: Millis): SlidingWindowSpec {
+function sliding(
+  time: TimeDomain,
+  what: string,
+  sizeMs: Millis,
+  slideMs: Millis,
+  offsetMs: Millis,
+): SlidingWindowSpec {
   checkPositiveDuration(`${what} size`, sizeMs);
   checkPositiveDuration(`${what} slide`, slideMs);
   checkFinite(`${what} offset`, offsetMs);

@@ -9,7 +9,12 @@ import {
   ProcessingTimeTrigger,
   PurgingTrigger,
 } from './triggers.js';
-import { EventTimeSessionWindows, GlobalWindows, TumblingEventTimeWindows, TumblingProcessingTimeWindows } from './assigners.js';
+import {
+  EventTimeSessionWindows,
+  GlobalWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+} from './assigners.js';
 
 /** A TriggerContext for one key and window, recording timers. */
 class FakeContext implements TriggerContext {
@@ -95,7 +100,14 @@ describe('CountTrigger', () => {
   it('fires every n elements and resets', () => {
     const t = CountTrigger.of(3);
     const ctx = fakeContext();
-    expect([1, 2, 3, 4, 5, 6].map((i) => t.onElement(i, 0, w, ctx))).toEqual(['CONTINUE', 'CONTINUE', 'FIRE', 'CONTINUE', 'CONTINUE', 'FIRE']);
+    expect([1, 2, 3, 4, 5, 6].map((i) => t.onElement(i, 0, w, ctx))).toEqual([
+      'CONTINUE',
+      'CONTINUE',
+      'FIRE',
+      'CONTINUE',
+      'CONTINUE',
+      'FIRE',
+    ]);
     t.onElement(7, 0, w, ctx);
     t.clear(w, ctx);
     expect(ctx.state.size).toBe(0);

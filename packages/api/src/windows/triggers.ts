@@ -5,7 +5,7 @@
  * (that lives in the context's partitioned state), so one instance serves
  * every key and window.
  */
-import { checkPositiveDuration, checkPositiveInt, describeValue } from '../check.js';
+import { checkPositiveDuration, checkPositiveInt, describeValue, displayNameOf } from '../check.js';
 import { ProgramDefinitionError } from '../errors.js';
 import {
   maxTimestamp,
@@ -307,12 +307,7 @@ export function defaultTrigger(assigner: WindowAssignerSpec): Trigger<unknown> {
 
 /** Display name of a trigger for node names: its own `toString`, its class name, or `Trigger`. */
 export function describeTrigger(trigger: Trigger<never>): string {
-  if (trigger.toString !== Object.prototype.toString) {
-    const name = (trigger as { toString(): string }).toString();
-    if (name) return name;
-  }
-  const ctor = (trigger as { constructor?: { name?: string } }).constructor?.name;
-  return ctor && ctor !== 'Object' ? ctor : 'Trigger';
+  return displayNameOf(trigger, 'Trigger');
 }
 
 /** Throws unless `value` has the methods of a {@link Trigger}. */
@@ -320,7 +315,9 @@ export function checkTrigger(what: string, value: unknown): void {
   const t = value as Partial<Record<keyof Trigger<unknown>, unknown>> | null;
   const missing =
     typeof t === 'object' && t !== null
-      ? (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter((m) => typeof t[m] !== 'function')
+      ? (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter(
+          (m) => typeof t[m] !== 'function',
+        )
       : null;
   if (missing === null || missing.length > 0) {
     throw new ProgramDefinitionError(

@@ -307,7 +307,8 @@ async function benchQuery(
   const parallelisms = [...opts.parallelisms];
   if (cluster !== undefined && !parallelisms.includes(CLUSTER_TASKMANAGERS))
     parallelisms.push(CLUSTER_TASKMANAGERS);
-  if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM)) parallelisms.push(CHECKPOINT_PARALLELISM);
+  if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM))
+    parallelisms.push(CHECKPOINT_PARALLELISM);
   let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
@@ -350,7 +351,12 @@ async function benchQuery(
   }
   if (checkpointed && localAtCheckpointP !== undefined) {
     const intervalMs = opts.checkpointIntervalMs ?? 1000;
-    const { run, seconds, cpuSeconds } = await runLocal(query, CHECKPOINT_PARALLELISM, opts.events, intervalMs);
+    const { run, seconds, cpuSeconds } = await runLocal(
+      query,
+      CHECKPOINT_PARALLELISM,
+      opts.events,
+      intervalMs,
+    );
     const periodic = run.checkpoints.filter((c) => !c.final);
     const durations = periodic.map((c) => c.durationMs);
     const sizes = periodic.map((c) => c.bytes);
@@ -375,7 +381,13 @@ async function benchQuery(
       durationP99Ms: round(percentile(durations, 0.99), 1),
       bytesP50: Math.round(percentile(sizes, 0.5)),
       bytesMax: Math.round(Math.max(0, ...sizes)),
-      alignmentP99Ms: round(percentile(periodic.map((c) => c.alignmentMs), 0.99), 1),
+      alignmentP99Ms: round(
+        percentile(
+          periodic.map((c) => c.alignmentMs),
+          0.99,
+        ),
+        1,
+      ),
     };
     results.push(row);
     log(
@@ -434,12 +446,16 @@ async function runLocal(
   const cpuSeconds = cpuNow() - cpu0;
   if (run.status !== 'FINISHED') {
     const err = run.error as { message?: string } | undefined;
-    throw new CliError(`${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`);
+    throw new CliError(
+      `${query} at parallelism ${parallelism} ended ${run.status}${err?.message ? `: ${err.message}` : ''}`,
+    );
   }
   // Make sure the run really consumed every event (a benchmark of a short-circuited job is worthless).
   const produced = (run.metrics as { sourceRecords?: number } | undefined)?.sourceRecords;
   if (produced !== undefined && produced !== events) {
-    throw new CliError(`${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`);
+    throw new CliError(
+      `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`,
+    );
   }
   return { run, seconds, cpuSeconds };
 }
@@ -536,7 +552,9 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
     [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
   const parts = [table(HEADERS, rows(results))];
   if (results.some(isCheckpointed)) {
-    parts.push(`## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`);
+    parts.push(
+      `## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`,
+    );
   }
   const cluster = results.filter(isCluster);
   if (cluster.length > 0) {
@@ -551,7 +569,7 @@ const CLUSTER_NOTE =
   "Parallelism 2 split across the two TaskManagers, so half of every exchange crosses TCP. Seconds: first subtask RUNNING to last subtask FINISHED (deploying excluded). CPU: utime + stime (+ waited-for children) of the TaskManager and JobManager processes from `/proc/<pid>/stat`, sampled every 20 ms and interpolated over the same window. Local events/s: over the local mini-cluster's running time at parallelism 2 in the same run (workers ready to the end: its startup excluded likewise, unlike the table above). Exchange: sums of every subtask's `recordsOut` / `bytesOut` (record writers: local channels and TCP) from `jobs.get`. Ratio to local: events/s over the local mini-cluster's at parallelism 2 in the same run.";
 
 const CHECKPOINT_NOTE =
-  'Each query at parallelism 2 with a checkpoint every interval (aligned barriers, exactly-once), next to the same query and parallelism without checkpoints in the same bench run; events/s over wall-clock seconds as above; CPU ratio: the same over user + system CPU seconds of the process. Duration: trigger to completion (every subtask stored its snapshot and `_metadata` was written), over the periodic checkpoints (not the final one at the end of input); size: every subtask\'s encoded snapshot, summed per checkpoint.';
+  "Each query at parallelism 2 with a checkpoint every interval (aligned barriers, exactly-once), next to the same query and parallelism without checkpoints in the same bench run; events/s over wall-clock seconds as above; CPU ratio: the same over user + system CPU seconds of the process. Duration: trigger to completion (every subtask stored its snapshot and `_metadata` was written), over the periodic checkpoints (not the final one at the end of input); size: every subtask's encoded snapshot, summed per checkpoint.";
 
 function list(value: string): string[] {
   return value
@@ -607,7 +625,9 @@ export function register(program: Command): void {
         const queries = list(o.queries);
         const checkpointIntervalMs = Number(o.checkpointInterval);
         if (!Number.isInteger(checkpointIntervalMs) || checkpointIntervalMs < 1)
-          throw new CliError(`--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`);
+          throw new CliError(
+            `--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`,
+          );
         const results = await runBench({
           events,
           queries,
@@ -615,7 +635,8 @@ export function register(program: Command): void {
           clusterQueries:
             o.cluster === false ? [] : list(o.clusterQueries).filter((q) => queries.includes(q)),
           ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}),
-          checkpointQueries: o.checkpoints === false ? [] : list(o.checkpointQueries).filter((q) => queries.includes(q)),
+          checkpointQueries:
+            o.checkpoints === false ? [] : list(o.checkpointQueries).filter((q) => queries.includes(q)),
           checkpointIntervalMs,
           log: (line) => process.stderr.write(`${line}\n`),
         });

@@ -12,6 +12,7 @@ import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
 import { register as registerCheckpoints } from './checkpoints.js';
 import { register as registerToken } from './token.js';
+import { register as registerBundle } from './bundle.js';
 
 /**
  * Registers every subcommand on the root program. Each command module exports
@@ -35,4 +36,5 @@ const registrations: ((program: Command) => void)[] = [
   registerTaskManagers,
   registerCluster,
   registerToken,
+  registerBundle,
 ];

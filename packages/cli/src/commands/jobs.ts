@@ -3,12 +3,10 @@
  * `cancel`) share: the JobManager URL, the typed client, uploading a
  * program, following a job until it ends.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { compileProgram, formatDiagnostic } from '@freshet/planner';
+import { formatDiagnostic } from '@freshet/planner';
 import {
   createJobManagerClient,
   DEFAULT_JOBMANAGER_URL,
@@ -18,6 +16,7 @@ import {
 } from '@freshet/jobmanager/client';
 import { CliError } from '../output.js';
 import { resolveToken } from './credentials.js';
+import { uploadFormFor } from './upload.js';
 
 /** How to reach and authenticate with a JobManager: what every cluster command takes. */
 export interface ConnectionOptions {
@@ -121,56 +120,22 @@ export async function call<T>(url: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-// The bundle's header that gives CommonJS dependencies a `require`; the
-// JobManager compiles the upload again and adds its own.
-const REQUIRE_BANNER =
-  "import { createRequire as __freshetCreateRequire } from 'node:module';\nconst require = __freshetCreateRequire(import.meta.url);\n";
-
 /**
- * Compiles and type-checks a program here (errors point at local files),
- * then uploads it: a single-file program as its source, a program made of
- * several files as its bundle (one file the JobManager can compile alone).
- * Returns the artifact id.
+ * Uploads a program: a file (compiled and type-checked here first, so errors
+ * point at local files; a single-file program goes as its source, one made
+ * of several files as its bundle), or a project directory or archive (the
+ * JobManager compiles it; `entry` names its entry file). Returns the
+ * artifact id.
  */
 export async function uploadProgram(
   client: JobManagerClient,
   url: string,
-  file: string,
+  target: string,
+  entry?: string,
 ): Promise<{ artifactId: string; fileName: string }> {
-  const compiled = await compileProgram({ path: file });
-  for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
-  if (!compiled.ok) {
-    for (const e of compiled.errors) process.stderr.write(`${formatDiagnostic(e)}\n\n`);
-    const n = compiled.errors.length;
-    throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
-  }
-  let code = await readFile(compiled.bundlePath, 'utf8');
-  const form = new FormData();
-  let fileName: string;
-  if (programSources(code) === 1) {
-    // A single-file program goes up as its source: exact source maps, the file's own name.
-    fileName = basename(file);
-    form.append('file', new Blob([await readFile(file)]), fileName);
-  } else {
-    if (code.startsWith(REQUIRE_BANNER)) code = code.slice(REQUIRE_BANNER.length);
-    fileName = `${basename(file, extname(file))}.mjs`;
-    form.append('file', new Blob([code]), fileName);
-  }
+  const { form, fileName } = await uploadFormFor(target, entry);
   const uploaded = await call(url, () => client.artifacts.upload.mutate(form));
   return { artifactId: uploaded.artifact.id, fileName };
-}
-
-/** Number of the program's own files in a bundle (from its inline source map); 0 when unknown. */
-function programSources(bundle: string): number {
-  const match = /\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)\s*$/.exec(bundle);
-  if (match === null) return 0;
-  try {
-    const map = JSON.parse(Buffer.from(match[1]!, 'base64').toString('utf8')) as { sources?: unknown };
-    if (!Array.isArray(map.sources)) return 0;
-    return map.sources.filter((s) => typeof s === 'string' && !s.startsWith('freshet-api:')).length;
-  } catch {
-    return 0;
-  }
 }
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
@@ -181,6 +146,8 @@ export interface FollowResult {
   status: string;
   failureCause: string | null;
   durationMs: number;
+  /** The job's accumulators, merged across subtasks. */
+  accumulators: Record<string, unknown>;
 }
 
 /**
@@ -205,7 +172,13 @@ export async function followJob(
       process.stdout.write(`${e.at.slice(11, 23)}  ${e.message}\n`);
     }
     if (TERMINAL.has(job.status)) {
-      return { jobId, status: job.status, failureCause: job.failureCause, durationMs: job.durationMs };
+      return {
+        jobId,
+        status: job.status,
+        failureCause: job.failureCause,
+        durationMs: job.durationMs,
+        accumulators: job.accumulators,
+      };
     }
     if (signal?.aborted) {
       await call(url, () => client.jobs.cancel.mutate({ jobId })).catch(() => undefined);

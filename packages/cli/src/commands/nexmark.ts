@@ -325,10 +325,9 @@ export function register(program: Command): void {
       process.stderr.write(`wrote ${o.events} events to ${o.out} in ${s.toFixed(2)} s\n`);
     });
 
-  const run = withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ')
-    .description(
-      `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
-    );
+  const run = withCredentialOptions(nexmark.command('run <query>'), 'with --jobmanager: ').description(
+    `Run a Nexmark query (${NEXMARK_QUERIES.join(', ')}) on the local mini-cluster or (--jobmanager) a cluster`,
+  );
   withCheckpointDirOption(withFaultToleranceOptions(run))
     .option('--events-file <file>', 'read events from this JSON-lines file')
     .option('--events <n>', 'generate this many events (with --seed)', positiveInt('--events'))

@@ -6,16 +6,20 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
-import { compileProgram, formatDiagnostic, optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
+import { optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
 import { CliError, printJson } from '../output.js';
-import { faultToleranceOverrides, withFaultToleranceOptions, type FaultToleranceFlags } from './fault-tolerance.js';
+import {
+  faultToleranceOverrides,
+  withFaultToleranceOptions,
+  type FaultToleranceFlags,
+} from './fault-tolerance.js';
+import { compileHere } from './upload.js';
 
 /** Options shared by `plan`, `run` and `submit`: the plan overrides as flags (`--mode` is the runtime mode). */
 export interface PlanCommandOptions
-  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>,
-    FaultToleranceFlags {
+  extends Omit<PlanOverrides, 'runtimeMode' | 'checkpointing' | 'restartStrategy'>, FaultToleranceFlags {
   mode?: PlanOverrides['runtimeMode'];
   json?: boolean;
 }
@@ -58,7 +62,10 @@ export function parseMode(value: string): RuntimeMode {
 export function withPlanOptions(command: Command): Command {
   return withFaultToleranceOptions(
     command
-      .argument('<program>', 'program file (.ts, .mts, .js or .mjs)')
+      .argument(
+        '<program>',
+        'program file (.ts, .mts, .js or .mjs; submit and run --jobmanager also take a project directory, .zip or .tar.gz)',
+      )
       .argument('[args...]', 'arguments passed to the program (put them after --)')
       .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
       .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
@@ -80,13 +87,7 @@ export async function prepareJob(
   args: string[],
   opts: PlanCommandOptions,
 ): Promise<PreparedJob> {
-  const compiled = await compileProgram({ path: file });
-  for (const w of compiled.warnings) process.stderr.write(`warning: ${formatDiagnostic(w)}\n\n`);
-  if (!compiled.ok) {
-    for (const e of compiled.errors) process.stderr.write(`${formatDiagnostic(e)}\n\n`);
-    const n = compiled.errors.length;
-    throw new CliError(`${n} error${n === 1 ? '' : 's'} in ${compiled.file}`);
-  }
+  const compiled = await compileHere(file);
   const overrides = planOverridesOfOptions(opts);
 
   let plan;

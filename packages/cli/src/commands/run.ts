@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { runLocalJob } from '@freshet/runtime';
-import { CliError, printJson } from '../output.js';
+import { CliError, printAccumulators, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
 import { connect, followJob, printCollected, call, withCredentialOptions } from './jobs.js';
@@ -24,6 +24,7 @@ interface RunCommandOptions extends PlanCommandOptions {
   jobmanagerCa?: string;
   detached?: boolean;
   name?: string;
+  entry?: string;
   slots?: number;
   timeout?: number;
 }
@@ -46,11 +47,15 @@ export function register(program: Command): void {
     .option('--detached', 'with --jobmanager: return once the job is submitted')
 
     .option('--name <name>', "with --jobmanager: job name (default: the program's)")
+    .option(
+      '--entry <path>',
+      'with --jobmanager and a project directory or archive: its entry file, relative to it',
+    )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .addHelpText(
       'after',
-      '\nExamples:\n  freshet run wordcount.ts --local --parallelism 2 -- "to be or not to be"\n  freshet run wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
+      '\nExamples:\n  freshet run examples/wordcount/wordcount.ts --local --mode batch -p 2 -- --input words.txt\n  freshet run examples/wordcount/wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
     )
     .action(async (file: string, args: string[], opts: RunCommandOptions) => {
       if (opts.local && opts.jobmanager !== undefined) {
@@ -63,6 +68,8 @@ export function register(program: Command): void {
         });
         return;
       }
+      if (opts.entry !== undefined)
+        throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
       const onSigint = (): void => {
@@ -94,11 +101,16 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
-        const restarts = result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
-        const checkpoints = result.checkpoints.length === 0 ? '' : `, ${result.checkpoints.length} checkpoint${result.checkpoints.length === 1 ? '' : 's'}`;
+        const restarts =
+          result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
+        const checkpoints =
+          result.checkpoints.length === 0
+            ? ''
+            : `, ${result.checkpoints.length} checkpoint${result.checkpoints.length === 1 ? '' : 's'}`;
         process.stdout.write(
           `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms${restarts}${checkpoints}\n`,
         );
+        printAccumulators(result.accumulators);
         for (const [id, records] of Object.entries(result.collected)) {
           process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}):\n`);
           for (const r of records) process.stdout.write(`  ${JSON.stringify(r)}\n`);
@@ -148,6 +160,7 @@ async function runOnCluster(
     printJson({ ...result, collected: Object.fromEntries(collections.map((c) => [c.collectId, c.records])) });
   } else {
     process.stdout.write(`Job ${jobId} ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+    printAccumulators(result.accumulators);
     await printCollected(client, url, jobId);
   }
   if (result.status === 'FAILED') throw new CliError(`Job failed: ${result.failureCause ?? 'unknown cause'}`);

@@ -10,6 +10,8 @@ import { call, connect, uploadProgram, withConnectionOptions, type ConnectionOpt
 /** Options of `freshet submit`. */
 export interface SubmitCommandOptions extends PlanCommandOptions, ConnectionOptions {
   name?: string;
+  /** A project directory's or archive's entry file, relative to it. */
+  entry?: string;
 }
 
 /** Uploads and submits; returns the new job's id. */
@@ -19,7 +21,7 @@ export async function submitJob(
   opts: SubmitCommandOptions,
 ): Promise<{ jobId: string; artifactId: string }> {
   const client = await connect(opts);
-  const { artifactId } = await uploadProgram(client, opts.jobmanager, file);
+  const { artifactId } = await uploadProgram(client, opts.jobmanager, file, opts.entry);
   const { jobId } = await call(opts.jobmanager, () =>
     client.jobs.submit.mutate({
       artifactId,
@@ -41,9 +43,13 @@ export function register(program: Command): void {
     ),
   )
     .option('--name <name>', "job name (default: the program's)")
+    .option(
+      '--entry <path>',
+      "a project directory's or archive's entry file, relative to it (default: package.json main, or its only program file)",
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  freshet submit wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
+      '\nExamples:\n  freshet submit wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt\n  freshet submit examples/ --entry wordcount/wordcount.ts -- --input words.txt\n  freshet submit project.zip -- --rate 100',
     )
     .action(async (file: string, args: string[], opts: SubmitCommandOptions) => {
       const submitted = await submitJob(file, args, opts);

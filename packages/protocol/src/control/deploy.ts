@@ -211,6 +211,64 @@ export const ReportStatesInputSchema = TaskManagerSessionSchema.extend({
 /** @see {@link ReportStatesInputSchema} */
 export type ReportStatesInput = z.infer<typeof ReportStatesInputSchema>;
 
+/** A user metric (counter, gauge, meter, histogram) registered on an operator's metric group. */
+export const UserMetricSampleSchema = z.discriminatedUnion('type', [
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('counter'),
+    value: z.number(),
+  }),
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('gauge'),
+    value: z.number(),
+  }),
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('meter'),
+    count: z.number(),
+    rate: z.number(),
+  }),
+  z.object({
+    scope: z.array(StoredTextSchema).max(16),
+    name: StoredTextSchema,
+    type: z.literal('histogram'),
+    count: z.number(),
+    min: z.number(),
+    max: z.number(),
+    mean: z.number(),
+    stdDev: z.number(),
+    p50: z.number(),
+    p75: z.number(),
+    p95: z.number(),
+    p98: z.number(),
+    p99: z.number(),
+    p999: z.number(),
+  }),
+]);
+/** @see {@link UserMetricSampleSchema} */
+export type UserMetricSample = z.infer<typeof UserMetricSampleSchema>;
+
+/**
+ * A subtask's local part of an accumulator, as data (`@freshet/api`'s
+ * AccumulatorValue). Min/max/average of nothing are ±Infinity/NaN in the
+ * runtime; JSON carries them as null.
+ */
+export const AccumulatorValueSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sum'), value: z.number() }),
+  z.object({ kind: z.literal('min'), value: z.number().nullable() }),
+  z.object({ kind: z.literal('max'), value: z.number().nullable() }),
+  z.object({ kind: z.literal('average'), sum: z.number(), count: z.number() }),
+  z.object({ kind: z.literal('histogram'), counts: z.record(z.string(), z.number()) }),
+  z.object({ kind: z.literal('list'), values: z.array(z.unknown()).max(100_000) }),
+  z.object({ kind: z.literal('custom'), value: z.unknown() }),
+]);
+/** @see {@link AccumulatorValueSchema} */
+export type AccumulatorValueSample = z.infer<typeof AccumulatorValueSchema>;
+
 /** One subtask's metrics sample (sent at least once a second while it runs). */
 export const SubtaskMetricsSampleSchema = z.object({
   jobId: StoredTextSchema.min(1),
@@ -229,6 +287,10 @@ export const SubtaskMetricsSampleSchema = z.object({
   inputWatermark: z.number().nullable(),
   /** Epoch ms on the TaskManager. */
   at: z.number(),
+  /** User metrics of the subtask's operators (absent when there are none). */
+  user: z.array(UserMetricSampleSchema).max(10_000).optional(),
+  /** Local values of the subtask's accumulators, by name (absent when there are none). */
+  accumulators: z.record(StoredTextSchema, AccumulatorValueSchema).optional(),
 });
 /** @see {@link SubtaskMetricsSampleSchema} */
 export type SubtaskMetricsSample = z.infer<typeof SubtaskMetricsSampleSchema>;

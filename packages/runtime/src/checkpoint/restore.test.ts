@@ -1,12 +1,8 @@
 /**
- * Every kind of state survives a checkpoint: a pipeline built with the real
- * API runs a script of records, watermarks and processing-time steps; for
- * every cut point it is snapshotted there, the snapshot goes through the
- * codec (as it does to storage), a fresh instance of the same operators is
- * restored from it and runs the rest of the script. What the two halves
- * emitted together must equal what one uninterrupted run emitted — as a
- * multiset: timers of one time fire in registration order, which a restore
- * keeps per key but not across keys (nor does Flink).
+ * Every kind of state survives a checkpoint, checked with
+ * `expectExactRestore` (testing/restore-check.ts): for every cut point of a
+ * script, a snapshot through the codec restored into fresh operators must
+ * emit what one uninterrupted run emitted.
  */
 import {
   AggregatingStateDescriptor,
@@ -29,15 +25,9 @@ import {
   type RuntimeContext,
   type StreamExecutionEnvironment,
 } from '@freshet/api';
-import { buildStreamGraph } from '@freshet/api/internal';
-import type { StreamNode } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
-import { MAX_WATERMARK, type OperatorSnapshot } from '../operator.js';
-import { OperatorHarness, type HarnessOptions } from '../testing/harness.js';
-import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from './snapshot-codec.js';
-
-/** One step of a script: a record (on input 1 or 2, with a timestamp), a watermark, or processing time moving on. */
-type Step = { r: unknown; t?: number } | { r2: unknown; t?: number } | { w: number } | { p: number };
+import { OperatorHarness } from '../testing/harness.js';
+import { checkpoint, expectExactRestore, transforms, type Step } from '../testing/restore-check.js';
 
 interface Ev {
   k: string;
@@ -46,83 +36,6 @@ interface Ev {
 }
 
 const ev = (k: string, v: number, t: number): Step => ({ r: { k, v, t } satisfies Ev, t });
-
-/** The transform nodes of a pipeline (fresh user functions on every call, as every restart re-plans). */
-async function transforms(build: (env: StreamExecutionEnvironment) => void): Promise<StreamNode[]> {
-  const graph = await buildStreamGraph((env) => {
-    build(env);
-  });
-  return graph.nodes.filter((n) => n.kind !== 'source' && n.kind !== 'sink');
-}
-
-function drive(h: OperatorHarness, steps: readonly Step[]): void {
-  for (const s of steps) {
-    if ('r' in s) h.processElement(s.r, s.t);
-    else if ('r2' in s) h.processElement2(s.r2, s.t);
-    else if ('w' in s) h.processWatermark(s.w);
-    else h.setProcessingTime(s.p);
-  }
-}
-
-/** Records and side outputs emitted so far, as comparable strings. */
-function emitted(h: OperatorHarness): string[] {
-  const out = h.records().map((r) => JSON.stringify([r.value, r.timestamp]));
-  for (const [tag, records] of h.output.side)
-    for (const r of records) out.push(`${tag}: ${JSON.stringify([r.value, r.timestamp])}`);
-  return out;
-}
-
-function finish(h: OperatorHarness, endTime: number): void {
-  h.setProcessingTime(endTime);
-  h.processWatermark(MAX_WATERMARK);
-  h.endInput();
-}
-
-/** Snapshots a chain through the codec, as a task does, and gives the restored snapshots per operator. */
-function checkpoint(
-  h: OperatorHarness,
-  nodes: readonly StreamNode[],
-  checkpointId: number,
-): OperatorSnapshot[][] {
-  const snapshots = new Map<number, OperatorSnapshot>();
-  h.operators.forEach((op, i) => snapshots.set(nodes[i]!.id, op.snapshotState(checkpointId)));
-  const decoded = decodeSubtaskSnapshot(encodeSubtaskSnapshot(snapshots));
-  return nodes.map((n) => [decoded.get(n.id)!]);
-}
-
-/**
- * Runs `steps` uninterrupted and, for every cut point, snapshotted there and
- * restored into fresh operators; both must emit the same, in the same order.
- * Returns the uninterrupted output (so a test can check it is not trivial).
- */
-async function expectExactRestore(
-  build: (env: StreamExecutionEnvironment) => void,
-  steps: readonly Step[],
-  options: HarnessOptions = {},
-): Promise<string[]> {
-  const harness = (nodes: StreamNode[], startTime = 0): OperatorHarness =>
-    OperatorHarness.chain(nodes, { job: { autoWatermarkIntervalMs: 0 }, ...options, startTime });
-  const endTime = 1_000_000;
-  const nodes = await transforms(build);
-  const whole = harness(nodes).open();
-  drive(whole, steps);
-  finish(whole, endTime);
-  const expected = emitted(whole);
-  for (let cut = 0; cut <= steps.length; cut++) {
-    const firstNodes = await transforms(build);
-    const first = harness(firstNodes).open();
-    drive(first, steps.slice(0, cut));
-    const restored = checkpoint(first, firstNodes, cut + 1);
-    const secondNodes = await transforms(build);
-    const second = harness(secondNodes, first.clock.now()).open(restored);
-    drive(second, steps.slice(cut));
-    finish(second, endTime);
-    expect([...emitted(first), ...emitted(second)].sort(), `restored after step ${cut}`).toEqual(
-      [...expected].sort(),
-    );
-  }
-  return expected;
-}
 
 describe('every kind of keyed state is restored exactly', () => {
   it('value, list, map, reducing and aggregating state, with TTL', async () => {

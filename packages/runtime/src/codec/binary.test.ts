@@ -29,7 +29,11 @@ describe('binary codec', () => {
       expect(back.values).toEqual(values);
       expect(Array.from(back.timestamps)).toEqual(Array.from(ts));
     }
-    const plain = encodeEvent({ kind: 'batch', values: [1, 'two', null, [3]], timestamps: [NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP] });
+    const plain = encodeEvent({
+      kind: 'batch',
+      values: [1, 'two', null, [3]],
+      timestamps: [NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP],
+    });
     const back = decodeEvent(plain) as BatchEvent;
     expect(back.values).toEqual([1, 'two', null, [3]]);
     expect(Array.from(back.timestamps)).toEqual([NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP, NO_TIMESTAMP]);

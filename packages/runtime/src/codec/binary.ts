@@ -133,7 +133,11 @@ export function decodeEvent(bytes: Uint8Array): ChannelEvent {
     case TYPE_STATUS:
       return { kind: 'status', idle: bytes[1] === 1 };
     case TYPE_BARRIER:
-      return { kind: 'barrier', checkpointId: view.getFloat64(8, true), timestamp: view.getFloat64(16, true) };
+      return {
+        kind: 'barrier',
+        checkpointId: view.getFloat64(8, true),
+        timestamp: view.getFloat64(16, true),
+      };
     case TYPE_END:
       return END_OF_PARTITION;
     default:

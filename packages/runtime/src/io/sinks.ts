@@ -6,8 +6,11 @@
  *   with the 1-based subtask number and `> ` (Flink's format), preceded by
  *   `prefix:` when a prefix is set.
  * - `collect`: records go to the executor, which returns them under the id.
- * - `jsonLines`, `text`: the exactly-once file sink (`file-sink.ts`): a
- *   directory of committed `part-<subtask>-<counter>.jsonl` (`.txt`) files.
+ * - `jsonLines`, `text`: shorthands for `@freshet/connectors`' exactly-once
+ *   `FileSink` (parts roll at every checkpoint only; a run without restored
+ *   state replaces the previous run's part files): a directory of committed
+ *   `part-<subtask>-<counter>.jsonl` (`.txt`) files.
+ * - `connector`: a sink of the writer/committer framework (`connector/sink-operator.ts`).
  * - `discard`: drops everything (benchmarks).
  *
  * `print` and `collect` are at-least-once: what they emitted before a
@@ -15,7 +18,8 @@
  * checkpoint after a restart are emitted again.
  */
 import type { StreamNode } from '@freshet/graph';
-import { ExactlyOnceFileSink } from './file-sink.js';
+import { FileSink, RowEncoders } from '@freshet/connectors';
+import { ConnectorSinkOperator } from './connector/sink-operator.js';
 import { toTextLine } from './format.js';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
 
@@ -90,9 +94,14 @@ class PrintSink extends BaseSink {
   }
 }
 
-/** Sends records to the executor in chunks. */
+/**
+ * Sends records to the executor in chunks: when 4096 are buffered, or soon
+ * after the first one (so a slow unbounded job's records reach its live
+ * output within a fraction of a second, not after thousands more).
+ */
 class CollectSink extends BaseSink {
   private buffer: unknown[] = [];
+  private cancelTimer: (() => void) | undefined;
   constructor(
     node: StreamNode,
     private readonly id: string,
@@ -103,12 +112,23 @@ class CollectSink extends BaseSink {
   processElement(value: unknown): void {
     this.buffer.push(value);
     if (this.buffer.length >= 4096) this.flush();
+    else if (this.cancelTimer === undefined) {
+      this.cancelTimer = this.ctx.processingTime.schedule(this.ctx.processingTime.now() + 200, () => {
+        this.cancelTimer = undefined;
+        this.flush();
+      });
+    }
   }
   protected override flush(): void {
     if (this.buffer.length === 0) return;
     const values = this.buffer;
     this.buffer = [];
     this.sink.collect(this.id, values);
+  }
+  override close(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    super.close();
   }
 }
 
@@ -128,10 +148,21 @@ export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamO
     case 'collect':
       return new CollectSink(node, spec.id, sink);
     case 'jsonLines':
-      return new ExactlyOnceFileSink(node, 'jsonLines', spec.path);
-    case 'text':
-      return new ExactlyOnceFileSink(node, 'text', spec.path);
+    case 'text': {
+      const encoder = spec.type === 'jsonLines' ? RowEncoders.jsonLines() : RowEncoders.text();
+      const fileSink = FileSink.forRowFormat(spec.path, encoder)
+        .withRollingPolicy({
+          maxPartSizeBytes: Infinity,
+          rolloverIntervalMs: Infinity,
+          inactivityIntervalMs: Infinity,
+        })
+        .overwrite()
+        .build();
+      return new ConnectorSinkOperator({ ...node, fns: { ...node.fns, sink: fileSink } });
+    }
     case 'discard':
       return new DiscardSink(node);
+    case 'connector':
+      return new ConnectorSinkOperator(node);
   }
 }

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SourceSpec } from '@freshet/graph';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
@@ -154,20 +151,6 @@ describe('replayable sources resume exactly from their checkpointed position', (
     const elements = Array.from({ length: 23 }, (_, i) => ({ id: i, tag: `e${i}` }));
     expectExactResume({ type: 'elements', elements }, 1, [0, 1, 7, 22, 23]);
     expect(expectExactResume({ type: 'elements', elements }, 2, [0, 5, 11]).flat()).toHaveLength(23);
-  });
-
-  it('text file lines, split by bytes across subtasks, with multi-byte characters and no final newline', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'freshet-src-'));
-    try {
-      const path = join(dir, 'in.txt');
-      const lines = Array.from({ length: 300 }, (_, i) => `line ${i} ${'é€'.repeat(i % 5)}\r`);
-      writeFileSync(path, lines.join('\n').slice(0, -1));
-      const shares = expectExactResume({ type: 'textFile', path }, 3, [0, 1, 50, 99, 100]);
-      // Lines end in \r\n (the \r is dropped); the last one has no newline.
-      expect(shares.flat().sort()).toEqual(lines.map((l) => l.slice(0, -1)).sort());
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it('nexmark, also rate-limited', () => {

@@ -5,18 +5,21 @@
  * - `elements`, `sequence`: contiguous ranges (subtask `i` gets items
  *   `[i·n/p, (i+1)·n/p)`), so each subtask keeps the order of its share.
  * - `generator`, `nexmark`: index `k` goes to subtask `k mod p`.
- * - `textFile`: byte ranges; a line belongs to the subtask whose range holds
- *   its first byte (Hadoop's split rule), so every line is read exactly once.
+ * - `textFile`: a shorthand for `@freshet/connectors`' `FileSource` over
+ *   text lines (a large file is read in byte ranges; a line belongs to the
+ *   range that holds its first byte).
+ * - `connector`: a source of the split framework (`connector/source-operator.ts`).
  * - `socket`: not parallel; subtask 0 connects, the others end at once.
  *
  * Rates (`ratePerSecond`) are for the whole source, split evenly.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { SourceSpec, StreamNode } from '@freshet/graph';
 import { NexmarkGenerator, eventTime, type NexmarkEvent } from '@freshet/nexmark';
 import { NO_TIMESTAMP } from '../operator.js';
 import { BaseSource, RateLimiter, contiguousShare } from './source-base.js';
+import { ConnectorSourceOperator } from './connector/source-operator.js';
+import { FileSource, textLines } from '@freshet/connectors';
 
 /** `fromElements` / `fromCollection`. */
 export class ElementsSource extends BaseSource {
@@ -61,7 +64,8 @@ export class SequenceSource extends BaseSource {
     const share = contiguousShare(n, this.ctx.subtaskIndex, this.ctx.parallelism);
     this.next = position ?? share.start;
     this.end = share.end;
-    if (this.spec.ratePerSecond) this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
+    if (this.spec.ratePerSecond)
+      this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
   }
   protected position(): number {
     return this.next;
@@ -93,11 +97,13 @@ export class GeneratorSource extends BaseSource {
   }
   protected init(position: number | undefined): void {
     const fn = this.node.fns.generator;
-    if (typeof fn !== 'function') throw new Error(`generator source '${this.node.name}' has no element function`);
+    if (typeof fn !== 'function')
+      throw new Error(`generator source '${this.node.name}' has no element function`);
     this.fn = fn;
     this.next = position ?? this.ctx.subtaskIndex;
     this.count = this.spec.count ?? Number.POSITIVE_INFINITY;
-    if (this.spec.ratePerSecond) this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
+    if (this.spec.ratePerSecond)
+      this.limiter = new RateLimiter(this.spec.ratePerSecond / this.ctx.parallelism);
   }
   protected position(): number {
     return this.next;
@@ -183,95 +189,6 @@ export class NexmarkSource extends BaseSource {
   }
 }
 
-const CHUNK = 64 * 1024;
-
-/** `readTextFile(path)`: the file's lines (without `\n` and a trailing `\r`), bounded. */
-export class TextFileSource extends BaseSource {
-  private fd = -1;
-  /** File offset of the next unread byte. */
-  private offset = 0;
-  /** Lines starting at or after this offset belong to the next subtask. */
-  private end = 0;
-  /** Offset of the first byte of `pending`. */
-  private lineStart = 0;
-  private pending = '';
-  private done = false;
-  private readonly chunk = Buffer.allocUnsafe(CHUNK);
-  private readonly decoder = new TextDecoder('utf-8');
-  constructor(
-    node: StreamNode,
-    private readonly path: string,
-  ) {
-    super(node);
-  }
-  protected init(position: number | undefined): void {
-    const size = statSync(this.path).size;
-    const share = contiguousShare(size, this.ctx.subtaskIndex, this.ctx.parallelism);
-    this.end = share.end;
-    this.fd = openSync(this.path, 'r');
-    let start = position ?? share.start;
-    if (position === undefined && start > 0) {
-      // Skip the line that started in the previous subtask's range.
-      start = this.skipPartialLine(start);
-    }
-    this.offset = start;
-    this.lineStart = start;
-    if (start >= this.end && position === undefined) this.done = true;
-  }
-  private skipPartialLine(start: number): number {
-    let pos = start - 1;
-    for (;;) {
-      const n = readSync(this.fd, this.chunk, 0, CHUNK, pos);
-      if (n === 0) return pos;
-      const i = this.chunk.subarray(0, n).indexOf(10);
-      if (i >= 0) return pos + i + 1;
-      pos += n;
-    }
-  }
-  protected position(): number {
-    return this.lineStart;
-  }
-  emitNext(maxRecords: number): 'MORE' | 'END' {
-    let emitted = 0;
-    while (!this.done && emitted < maxRecords) {
-      const nl = this.pending.indexOf('\n');
-      if (nl >= 0) {
-        if (this.lineStart >= this.end) {
-          this.done = true;
-          break;
-        }
-        let line = this.pending.slice(0, nl);
-        this.pending = this.pending.slice(nl + 1);
-        this.lineStart += Buffer.byteLength(line, 'utf8') + 1;
-        if (line.endsWith('\r')) line = line.slice(0, -1);
-        this.output.collect(line, NO_TIMESTAMP);
-        emitted++;
-        continue;
-      }
-      const n = readSync(this.fd, this.chunk, 0, CHUNK, this.offset);
-      if (n === 0) {
-        // Last line without a trailing newline.
-        if (this.pending.length > 0 && this.lineStart < this.end) {
-          let line = this.pending;
-          if (line.endsWith('\r')) line = line.slice(0, -1);
-          this.output.collect(line, NO_TIMESTAMP);
-          this.lineStart += Buffer.byteLength(this.pending, 'utf8');
-        }
-        this.pending = '';
-        this.done = true;
-        break;
-      }
-      this.offset += n;
-      this.pending += this.decoder.decode(this.chunk.subarray(0, n), { stream: true });
-    }
-    return this.done ? 'END' : 'MORE';
-  }
-  override close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
-}
-
 /**
  * `socketTextStream(host, port, delimiter)`: lines from a TCP server. Only
  * subtask 0 connects. When the peer closes the connection the source ends
@@ -324,7 +241,9 @@ export class SocketSource extends BaseSource {
     socket.on('error', (err) => {
       if (!connected && this.retries < 5) {
         this.retries++;
-        this.retryTimer = setTimeout(() => { this.connect(); }, 500);
+        this.retryTimer = setTimeout(() => {
+          this.connect();
+        }, 500);
         return;
       }
       this.error = err;
@@ -346,7 +265,8 @@ export class SocketSource extends BaseSource {
     return 200;
   }
   emitNext(maxRecords: number): 'MORE' | 'IDLE' | 'END' {
-    if (this.error) throw new Error(`socket source ${this.spec.host}:${this.spec.port}: ${this.error.message}`);
+    if (this.error)
+      throw new Error(`socket source ${this.spec.host}:${this.spec.port}: ${this.error.message}`);
     let n = 0;
     while (n < maxRecords && this.head < this.lines.length) {
       this.output.collect(this.lines[this.head++], NO_TIMESTAMP);
@@ -367,7 +287,7 @@ export class SocketSource extends BaseSource {
 }
 
 /** Instantiates the source operator of a `source` StreamNode. */
-export function createSourceOperator(node: StreamNode): BaseSource {
+export function createSourceOperator(node: StreamNode): BaseSource | ConnectorSourceOperator {
   const spec = node.spec.source;
   if (!spec) throw new Error(`source node '${node.name}' (id ${node.id}) has no source spec`);
   switch (spec.type) {
@@ -377,11 +297,16 @@ export function createSourceOperator(node: StreamNode): BaseSource {
       return new SequenceSource(node, spec);
     case 'generator':
       return new GeneratorSource(node, spec);
-    case 'textFile':
-      return new TextFileSource(node, spec.path);
+    case 'textFile': {
+      // A shorthand for FileSource over text lines (byte ranges, positions in checkpoints).
+      const source = FileSource.forFormat(textLines(), spec.path).build();
+      return new ConnectorSourceOperator({ ...node, fns: { ...node.fns, source } });
+    }
     case 'socket':
       return new SocketSource(node, spec);
     case 'nexmark':
       return new NexmarkSource(node, spec);
+    case 'connector':
+      return new ConnectorSourceOperator(node);
   }
 }

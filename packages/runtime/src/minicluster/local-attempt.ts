@@ -28,6 +28,8 @@ export interface AttemptOutcome {
 export interface LocalAttemptOptions {
   program: ProgramSpec;
   jobGraph: JobGraph;
+  /** The job's id (user functions see it in their runtime context). */
+  jobId: string;
   slots: number;
   attempt: number;
   /** State per slot to restore from (buffers are transferred to the workers). */
@@ -85,6 +87,7 @@ export function startLocalAttempt(o: LocalAttemptOptions): LocalAttempt {
       slots: o.slots,
       jobGraph: o.jobGraph,
       program: o.program,
+      jobId: o.jobId,
       attempt: o.attempt,
       peers: peers.get(slot)!,
       metricsIntervalMs: 1000,

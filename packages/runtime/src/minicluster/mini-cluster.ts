@@ -33,6 +33,7 @@ import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/c
 import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
 import { executionVertices } from '../executiongraph/execution-id.js';
+import { mergeAccumulators, type AccumulatorResult } from '../metrics/accumulators.js';
 import { createRestartStrategy } from '../executiongraph/restart-strategy.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
@@ -110,7 +111,7 @@ export interface LocalJobOptions {
    * job (the retained checkpoints). @default a temporary directory, deleted when the job ends
    */
   checkpointDir?: string;
-  /** The job's id in checkpoint storage. @default `local-<uuid>` */
+  /** The job's id in checkpoint storage and in user functions' runtime context. @default `local-<uuid>` */
   jobId?: string;
   /** Replaces the job's restart strategy (default: the JobGraph's, else the default for its checkpointing). */
   restartStrategy?: RestartStrategySpec;
@@ -122,7 +123,14 @@ export interface LocalJobOptions {
 
 /** How a local job ended. */
 export interface LocalJobResult {
+  /** The id user functions saw as `jobId`. */
+  jobId: string;
   status: 'FINISHED' | 'FAILED' | 'CANCELED';
+  /**
+   * The job's accumulators, merged across subtasks by name (final values of
+   * finished subtasks, the latest of the others); see `mergeAccumulators`.
+   */
+  accumulators: Record<string, AccumulatorResult>;
   /**
    * Records of each collect sink, by collect id (per subtask in order;
    * subtasks interleaved). At-least-once: after a restart, the records since
@@ -395,6 +403,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
         const a = startLocalAttempt({
           program: opts.program,
           jobGraph,
+          jobId,
           slots,
           attempt,
           ...(restore ? { restore } : {}),
@@ -446,11 +455,16 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   }
 
   const result = final ?? outcome;
+  const finalMetrics = metricsNow();
   const out: LocalJobResult = {
+    jobId,
     status: result.status,
+    accumulators: mergeAccumulators(
+      finalMetrics.subtasks.flatMap((m) => (m.accumulators ? [m.accumulators] : [])),
+    ).results,
     collected,
     durationMs: performance.now() - started,
-    metrics: metricsNow(),
+    metrics: finalMetrics,
     restarts,
     checkpoints,
   };

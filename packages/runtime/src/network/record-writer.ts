@@ -24,6 +24,7 @@ const P_SINGLE = 0;
 const P_ROUND_ROBIN = 1;
 const P_HASH = 2;
 const P_BROADCAST = 3;
+const P_RANDOM = 4;
 
 /**
  * Error thrown when a HASH edge's key selector fails; carries the consuming
@@ -80,6 +81,13 @@ export class RecordWriter {
       case 'BROADCAST':
         this.mode = n === 1 ? P_SINGLE : P_BROADCAST;
         break;
+      case 'SHUFFLE':
+        this.mode = n === 1 ? P_SINGLE : P_RANDOM;
+        break;
+      case 'GLOBAL':
+        // Records go to the consumer's subtask 0 (channel 0); every consumer gets the events (watermarks, end).
+        this.mode = P_SINGLE;
+        break;
     }
     this.key = spec.key as ((value: unknown) => string | number) | undefined;
     this.maxParallelism = spec.maxParallelism ?? 128;
@@ -117,6 +125,9 @@ export class RecordWriter {
         this.append(subtaskForKey(key, this.maxParallelism, this.channels.length), value, timestamp);
         return;
       }
+      case P_RANDOM:
+        this.append(Math.floor(Math.random() * this.channels.length), value, timestamp);
+        return;
       default:
         for (let c = 0; c < this.channels.length; c++) this.append(c, value, timestamp);
     }
@@ -142,7 +153,11 @@ export class RecordWriter {
     this.values[c] = [];
     this.timestamps[c] = new Float64Array(this.batchSize);
     this.counts[c] = 0;
-    this.channels[c]!.send({ kind: 'batch', values, timestamps: n === this.batchSize ? ts : ts.subarray(0, n) });
+    this.channels[c]!.send({
+      kind: 'batch',
+      values,
+      timestamps: n === this.batchSize ? ts : ts.subarray(0, n),
+    });
   }
 
   /** Ships every non-empty buffer. */

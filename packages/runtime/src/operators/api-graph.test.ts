@@ -44,7 +44,9 @@ describe('graphs built by @freshet/api', () => {
     const nodes = await transforms((env) => {
       env
         .fromElements(...sales)
-        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t))
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t),
+        )
         .keyBy((s) => s.shop)
         .window(TumblingEventTimeWindows.of(5000))
         .reduce((x, y) => ({ shop: x.shop, amount: x.amount + y.amount, t: y.t }))
@@ -79,7 +81,9 @@ describe('graphs built by @freshet/api', () => {
     const nodes = await transforms((env) => {
       const windowed = env
         .fromElements(...sales)
-        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t))
+        .assignTimestampsAndWatermarks(
+          WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.t),
+        )
         .keyBy((s) => s.shop)
         .window(SlidingEventTimeWindows.of(10_000, 5000))
         .trigger(CountTrigger.of(2))

@@ -3,24 +3,33 @@
  * function `open`), the runtime context, error surfacing, snapshots, and the
  * reusable collector / context objects that keep the hot path allocation-free.
  */
-import type {
-  AggregatingState,
-  AggregatingStateDescriptor,
-  Collector,
-  Key,
-  ListState,
-  ListStateDescriptor,
-  MapState,
-  MapStateDescriptor,
-  OutputTag,
-  ReducingState,
-  ReducingStateDescriptor,
-  RichFunction,
-  RuntimeContext,
-  TimerService,
-  ValueState,
-  ValueStateDescriptor,
+import {
+  DoubleCounter,
+  HistogramAccumulator,
+  IntCounter,
+  LongCounter,
+  type Accumulator,
+  type AggregatingState,
+  type AggregatingStateDescriptor,
+  type Collector,
+  type Key,
+  type ListState,
+  type ListStateDescriptor,
+  type MapState,
+  type MapStateDescriptor,
+  type OutputTag,
+  type ReducingState,
+  type ReducingStateDescriptor,
+  type RichFunction,
+  type RuntimeContext,
+  type TimerService,
+  type ValueState,
+  type ValueStateDescriptor,
+  type JobInfo,
+  type MetricGroup,
+  type TaskInfo,
 } from '@freshet/api';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
 import type { StreamNode } from '@freshet/graph';
 import {
   MIN_WATERMARK,
@@ -90,8 +99,10 @@ export abstract class AbstractOperator implements StreamOperator {
     }
     const rc = this.getRuntimeContext();
     for (const fn of this.richFunctions) {
-      if (typeof fn.open !== 'function') continue;
       try {
+        // AbstractRichFunction's getRuntimeContext() works from here on.
+        if (typeof fn.setRuntimeContext === 'function') fn.setRuntimeContext(rc);
+        if (typeof fn.open !== 'function') continue;
         fn.open(rc);
       } catch (error) {
         this.fail(error, 'open');
@@ -259,7 +270,11 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 
   /** Creates the operator's keyed timer service (keyed operators only). */
-  protected timerService(target: TimerTarget, name?: string, options?: TimerServiceOptions): InternalTimerService {
+  protected timerService(
+    target: TimerTarget,
+    name?: string,
+    options?: TimerServiceOptions,
+  ): InternalTimerService {
     const backend = this.requireBackend('Timers');
     const service = new InternalTimerService(backend, this.ctx.processingTime, target, name, options);
     this.timers ??= service;
@@ -272,23 +287,88 @@ export abstract class AbstractOperator implements StreamOperator {
   }
 }
 
-/** The {@link RuntimeContext} of an operator: task info plus keyed state (keyed operators only). */
+/**
+ * The {@link RuntimeContext} of an operator: job and task info, the
+ * operator's metric group, the subtask's accumulators, and keyed state
+ * (keyed operators only).
+ */
 export class OperatorRuntimeContext implements RuntimeContext {
+  readonly jobId: string;
+  readonly jobName: string;
   readonly operatorName: string;
+  readonly taskName: string;
+  readonly taskNameWithSubtasks: string;
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attempt: number;
+  private readonly registry: SubtaskMetricRegistry;
+  private metricGroup: MetricGroup | undefined;
   constructor(
     ctx: OperatorContext,
     private readonly backend: HeapKeyedStateBackend | undefined,
     name: string,
   ) {
+    this.jobId = ctx.jobId ?? '';
+    this.jobName = ctx.job.name;
     this.operatorName = name;
+    this.taskName = ctx.taskName ?? name;
     this.subtaskIndex = ctx.subtaskIndex;
     this.parallelism = ctx.parallelism;
     this.maxParallelism = ctx.maxParallelism;
     this.attempt = ctx.attempt;
+    this.taskNameWithSubtasks = `${this.taskName} (${ctx.subtaskIndex + 1}/${ctx.parallelism})#${ctx.attempt}`;
+    this.registry = ctx.metrics ?? new SubtaskMetricRegistry();
+  }
+  getJobInfo(): JobInfo {
+    return { jobId: this.jobId, jobName: this.jobName };
+  }
+  getTaskInfo(): TaskInfo {
+    return {
+      operatorName: this.operatorName,
+      taskName: this.taskName,
+      taskNameWithSubtasks: this.taskNameWithSubtasks,
+      subtaskIndex: this.subtaskIndex,
+      parallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+      attempt: this.attempt,
+    };
+  }
+  getMetricGroup(): MetricGroup {
+    return (this.metricGroup ??= this.registry.operatorGroup(this.operatorName));
+  }
+  addAccumulator<V, R>(name: string, accumulator: Accumulator<V, R>): void {
+    this.registry.addAccumulator(name, accumulator);
+  }
+  getAccumulator<V, R>(name: string): Accumulator<V, R> | undefined {
+    return this.registry.getAccumulator(name) as Accumulator<V, R> | undefined;
+  }
+  getIntCounter(name: string): IntCounter {
+    return this.accumulatorOf(name, IntCounter);
+  }
+  getLongCounter(name: string): LongCounter {
+    return this.accumulatorOf(name, LongCounter);
+  }
+  getDoubleCounter(name: string): DoubleCounter {
+    return this.accumulatorOf(name, DoubleCounter);
+  }
+  getHistogram(name: string): HistogramAccumulator {
+    return this.accumulatorOf(name, HistogramAccumulator);
+  }
+  /** The accumulator `name`, created on first use; refuses one of another class under that name. */
+  private accumulatorOf<A extends Accumulator<never, unknown>>(name: string, type: new () => A): A {
+    const existing = this.registry.getAccumulator(name);
+    if (existing === undefined) {
+      const created = new type();
+      this.registry.addAccumulator(name, created);
+      return created;
+    }
+    if (!(existing instanceof type)) {
+      throw new OperatorUsageError(
+        `The accumulator '${name}' exists as ${existing.constructor.name}, not ${type.name}: give each accumulator its own name`,
+      );
+    }
+    return existing;
   }
   private keyed(descriptorName: string): HeapKeyedStateBackend {
     if (!this.backend) {

@@ -28,7 +28,10 @@ describe('map / flatMap / filter', () => {
         calls.push('close');
       },
     };
-    const h = OperatorHarness.of(testNode({ kind: 'map', fns: { fn } }), { parallelism: 2, subtaskIndex: 1 }).open();
+    const h = OperatorHarness.of(testNode({ kind: 'map', fns: { fn } }), {
+      parallelism: 2,
+      subtaskIndex: 1,
+    }).open();
     h.processElement(2, 0);
     h.close();
     expect(h.values()).toEqual([6]);
@@ -49,7 +52,9 @@ describe('map / flatMap / filter', () => {
   });
 
   it('filter keeps matching records, also with an object', () => {
-    const h = OperatorHarness.of(testNode({ kind: 'filter', fns: { fn: { filter: (x: number) => x % 2 === 0 } } })).open();
+    const h = OperatorHarness.of(
+      testNode({ kind: 'filter', fns: { fn: { filter: (x: number) => x % 2 === 0 } } }),
+    ).open();
     for (let i = 0; i < 6; i++) h.processElement(i, i);
     expect(h.values()).toEqual([0, 2, 4]);
   });
@@ -72,7 +77,9 @@ describe('map / flatMap / filter', () => {
   });
 
   it('refuses sources and sinks with a clear message', () => {
-    expect(() => createOperator(testNode({ kind: 'source', name: 'src' }))).toThrow(/sources and sinks are created by the task/);
+    expect(() => createOperator(testNode({ kind: 'source', name: 'src' }))).toThrow(
+      /sources and sinks are created by the task/,
+    );
     expect(() => createOperator(testNode({ kind: 'sink', name: 'out' }))).toThrow(/\('out'\) is a sink/);
   });
 

@@ -3,6 +3,7 @@ import type { StreamNode } from '@freshet/graph';
 import type { StreamOperator } from '../operator.js';
 import { WindowOperator } from '../windows/window-operator.js';
 import { FilterOperator, FlatMapOperator, MapOperator } from './basic.js';
+import { AsyncWaitOperator } from './async-wait.js';
 import { BroadcastProcessOperator } from './broadcast.js';
 import { CoFlatMapOperator, CoMapOperator, CoProcessOperator } from './co.js';
 import { OperatorUsageError } from './errors.js';
@@ -48,6 +49,8 @@ export function createOperator(node: StreamNode): StreamOperator {
       return new BroadcastProcessOperator(node);
     case 'intervalJoin':
       return new IntervalJoinOperator(node);
+    case 'async':
+      return new AsyncWaitOperator(node);
     case 'source':
     case 'sink':
       throw new OperatorUsageError(

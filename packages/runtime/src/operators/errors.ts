@@ -61,7 +61,9 @@ export class OperatorUsageError extends InvalidProgramError {
  */
 export function isUserFunctionError(error: unknown): error is UserFunctionError {
   if (error instanceof UserFunctionError) return true;
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'UserFunctionError';
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'UserFunctionError'
+  );
 }
 
 function describe(cause: unknown): string {

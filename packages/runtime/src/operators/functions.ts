@@ -37,7 +37,11 @@ export function resolveOptionalMethod<F extends Callable>(fn: unknown, method: s
 
 /** Requires `fn` to be an object with every method in `methods`. */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the object's type
-export function requireObject<T extends object>(fn: unknown, methods: readonly string[], operatorName: string): T {
+export function requireObject<T extends object>(
+  fn: unknown,
+  methods: readonly string[],
+  operatorName: string,
+): T {
   if (typeof fn !== 'object' || fn === null) {
     throw new OperatorUsageError(
       `Operator '${operatorName}': expected an object with ${methods.map((m) => `'${m}'`).join(', ')}, got ${describeValue(fn)}`,

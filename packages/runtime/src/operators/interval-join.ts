@@ -80,7 +80,8 @@ export class IntervalJoinOperator extends AbstractOperator {
 
   protected setup(): void {
     const spec = this.node.spec.intervalJoin;
-    if (!spec) throw new OperatorUsageError(`Operator '${this.name}' (intervalJoin) has no spec.intervalJoin`);
+    if (!spec)
+      throw new OperatorUsageError(`Operator '${this.name}' (intervalJoin) has no spec.intervalJoin`);
     // Exclusive bounds become inclusive ones on integer milliseconds.
     this.lower = spec.lowerInclusive ? spec.lowerMs : spec.lowerMs + 1;
     this.upper = spec.upperInclusive ? spec.upperMs : spec.upperMs - 1;

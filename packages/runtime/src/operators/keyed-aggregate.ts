@@ -1,10 +1,21 @@
 /**
  * Rolling keyed aggregations: `keyBy().reduce()` and `keyBy().aggregate()`
- * emit the updated result for every record. The per-key value lives in a
- * plain Map registered with the keyed backend, so the hot path is one key
- * selector call, one Map get and one Map set.
+ * (and `sum`/`min`/`max`/`minBy`/`maxBy`/`count`, which the API builds on
+ * them). The per-key value lives in a plain Map registered with the keyed
+ * backend, so the hot path is one key selector call, one Map get and one
+ * Map set.
+ *
+ * STREAMING emits the updated result for every record. BATCH emits only the
+ * final result per key, as Flink's `BatchGroupedReduceOperator` does: when
+ * the watermark reaches +Infinity (the end of the bounded input), before the
+ * watermark goes downstream, so an event-time window after the aggregation
+ * still sees the results on time. Flink stamps those records with
+ * `Long.MAX_VALUE`; here a result carries the largest timestamp of its key's
+ * records, which places it in a downstream event-time window where a user
+ * expects it (a timestamp of +Infinity belongs to no window).
  */
 import type { AggregateFunction, Key } from '@freshet/api';
+import { MAX_WATERMARK, NO_TIMESTAMP } from '../operator.js';
 import type { KeyedStatePart } from '../state/backend.js';
 import { AbstractOperator, type KeyFn } from './base.js';
 import { requireObject } from './functions.js';
@@ -20,16 +31,46 @@ class ValueTable implements KeyedStatePart {
   }
 }
 
-/** Rolling keyed reduce. */
-export class KeyedReduceOperator extends AbstractOperator {
-  private key!: KeyFn;
-  private reduce!: (a: unknown, b: unknown) => unknown;
-  private readonly table = new ValueTable();
+/** Per key, the largest record timestamp seen (BATCH only). */
+class TimestampTable implements KeyedStatePart {
+  readonly map = new Map<Key, number>();
+  snapshotKeys(emit: (key: Key, data: unknown) => void): void {
+    // JSON-like codecs write -Infinity as null; NO_TIMESTAMP keys are simply absent.
+    for (const [k, t] of this.map) if (t !== NO_TIMESTAMP) emit(k, t);
+  }
+  restoreKey(key: Key, data: unknown): void {
+    this.map.set(key, typeof data === 'number' ? data : NO_TIMESTAMP);
+  }
+}
+
+/**
+ * Shared part of the rolling aggregations: the key, the value table, and
+ * BATCH's emit-once-at-the-end. Subclasses fold one record into the table
+ * and say what the result of a stored value is.
+ */
+abstract class RollingKeyedOperator extends AbstractOperator {
+  protected key!: KeyFn;
+  protected readonly table = new ValueTable();
+  /** BATCH: results are emitted once, at the end of input. */
+  private batch = false;
+  private readonly timestamps = new TimestampTable();
+
+  /** State part name (kept stable: it names the state in checkpoints). */
+  protected abstract readonly partName: string;
+  /** Resolves the user function (called in setup). */
+  protected abstract resolve(): void;
+  /** Folds `value` into the key's stored value and returns the new stored value. */
+  protected abstract fold(stored: unknown, value: unknown): unknown;
+  /** The result emitted for a stored value. */
+  protected abstract result(stored: unknown): unknown;
 
   protected setup(): void {
     this.key = this.keySelector(0);
-    this.reduce = this.userFunction(this.node.fns.reduce ?? this.node.fns.fn, 'reduce');
-    this.requireBackend('reduce').registerPart('reduce', this.table);
+    this.resolve();
+    const backend = this.requireBackend(this.partName);
+    backend.registerPart(this.partName, this.table);
+    this.batch = this.ctx.job.runtimeMode === 'BATCH';
+    if (this.batch) backend.registerPart(`${this.partName}-ts`, this.timestamps);
   }
 
   processElement(value: unknown, timestamp: number): void {
@@ -38,43 +79,90 @@ export class KeyedReduceOperator extends AbstractOperator {
       const key = this.key(value);
       this.backend!.currentKey = key;
       const map = this.table.map;
-      const current = map.get(key);
-      result = current === undefined ? value : this.reduce(current, value);
-      map.set(key, result);
+      const stored = this.fold(map.get(key), value);
+      map.set(key, stored);
+      if (this.batch) {
+        const ts = this.timestamps.map;
+        const seen = ts.get(key);
+        if (seen === undefined || timestamp > seen) ts.set(key, timestamp);
+        return;
+      }
+      result = this.result(stored);
     } catch (error) {
-      this.fail(error, 'reduce');
+      this.fail(error, this.partName);
     }
     this.output.collect(result, timestamp);
+  }
+
+  override processWatermark(watermark: number): void {
+    if (this.batch && watermark === MAX_WATERMARK) this.emitFinal();
+    super.processWatermark(watermark);
+  }
+
+  override endInput(): void {
+    // The +Infinity watermark normally came first; this covers a host that ends input without it.
+    if (this.batch) this.emitFinal();
+  }
+
+  /** Emits every key's final result once and forgets them (nothing is left to emit after a restore). */
+  private emitFinal(): void {
+    const map = this.table.map;
+    if (map.size === 0) return;
+    const ts = this.timestamps.map;
+    const out = this.output;
+    const backend = this.backend!;
+    for (const [key, stored] of map) {
+      backend.currentKey = key;
+      let result: unknown;
+      try {
+        result = this.result(stored);
+      } catch (error) {
+        this.fail(error, this.partName);
+      }
+      out.collect(result, ts.get(key) ?? NO_TIMESTAMP);
+    }
+    map.clear();
+    ts.clear();
+  }
+}
+
+/** Rolling keyed reduce. */
+export class KeyedReduceOperator extends RollingKeyedOperator {
+  protected readonly partName = 'reduce';
+  private reduce!: (a: unknown, b: unknown) => unknown;
+
+  protected resolve(): void {
+    this.reduce = this.userFunction(this.node.fns.reduce ?? this.node.fns.fn, 'reduce');
+  }
+
+  protected fold(stored: unknown, value: unknown): unknown {
+    return stored === undefined ? value : this.reduce(stored, value);
+  }
+
+  protected result(stored: unknown): unknown {
+    return stored;
   }
 }
 
 /** Rolling keyed aggregate with an {@link AggregateFunction}. */
-export class KeyedAggregateOperator extends AbstractOperator {
-  private key!: KeyFn;
+export class KeyedAggregateOperator extends RollingKeyedOperator {
+  protected readonly partName = 'aggregate';
   private agg!: AggregateFunction<unknown, unknown, unknown>;
-  private readonly table = new ValueTable();
 
-  protected setup(): void {
-    this.key = this.keySelector(0);
-    this.agg = requireObject(this.node.fns.aggregate ?? this.node.fns.fn, ['createAccumulator', 'add', 'getResult'], this.name);
+  protected resolve(): void {
+    this.agg = requireObject(
+      this.node.fns.aggregate ?? this.node.fns.fn,
+      ['createAccumulator', 'add', 'getResult'],
+      this.name,
+    );
     this.addRichFunction(this.agg);
-    this.requireBackend('aggregate').registerPart('aggregate', this.table);
   }
 
-  processElement(value: unknown, timestamp: number): void {
-    let result: unknown;
-    try {
-      const key = this.key(value);
-      this.backend!.currentKey = key;
-      const map = this.table.map;
-      let acc = map.get(key);
-      if (acc === undefined) acc = this.agg.createAccumulator();
-      acc = this.agg.add(value, acc);
-      map.set(key, acc);
-      result = this.agg.getResult(acc);
-    } catch (error) {
-      this.fail(error, 'aggregate');
-    }
-    this.output.collect(result, timestamp);
+  protected fold(stored: unknown, value: unknown): unknown {
+    return this.agg.add(value, stored === undefined ? this.agg.createAccumulator() : stored);
+  }
+
+  protected result(stored: unknown): unknown {
+    return this.agg.getResult(stored);
   }
 }

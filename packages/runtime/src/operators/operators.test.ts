@@ -25,7 +25,11 @@ const byK = (e: never) => (e as Ev).k;
 describe('rolling keyed reduce / aggregate', () => {
   it('reduce emits the running result per key', () => {
     const h = OperatorHarness.of(
-      testNode({ kind: 'reduce', keyed: true, fns: { key: byK, reduce: (a: Ev, b: Ev) => ev(a.k, a.v + b.v) } }),
+      testNode({
+        kind: 'reduce',
+        keyed: true,
+        fns: { key: byK, reduce: (a: Ev, b: Ev) => ev(a.k, a.v + b.v) },
+      }),
     ).open();
     h.processElement(ev('a', 1), 1).processElement(ev('b', 5), 2).processElement(ev('a', 2), 3);
     expect(h.records()).toEqual([
@@ -42,16 +46,26 @@ describe('rolling keyed reduce / aggregate', () => {
       getResult: (a: { n: number }) => a.n,
       merge: (a: { n: number }, b: { n: number }) => ({ n: a.n + b.n }),
     };
-    const h = OperatorHarness.of(testNode({ kind: 'aggregate', keyed: true, fns: { key: byK, aggregate: agg } })).open();
+    const h = OperatorHarness.of(
+      testNode({ kind: 'aggregate', keyed: true, fns: { key: byK, aggregate: agg } }),
+    ).open();
     h.processElement(ev('a', 1)).processElement(ev('a', 1)).processElement(ev('b', 1));
     expect(h.values()).toEqual([1, 2, 1]);
   });
 
   it('reduce state survives snapshot/restore with rescaling 2 -> 3', () => {
     const node = () =>
-      testNode({ kind: 'reduce', keyed: true, fns: { key: byK, reduce: (a: Ev, b: Ev) => ev(a.k, a.v + b.v) } });
+      testNode({
+        kind: 'reduce',
+        keyed: true,
+        fns: { key: byK, reduce: (a: Ev, b: Ev) => ev(a.k, a.v + b.v) },
+      });
     const keys = 'abcdefghijklmnop'.split('');
-    const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 8 });
+    const opts = (p: number, i: number): HarnessOptions => ({
+      parallelism: p,
+      subtaskIndex: i,
+      maxParallelism: 8,
+    });
     const snaps = [0, 1].map((i) => {
       const h = OperatorHarness.of(node(), opts(2, i)).open();
       for (const k of keys) if (subtaskForKey(k, 8, 2) === i) h.processElement(ev(k, 10));
@@ -67,9 +81,11 @@ describe('rolling keyed reduce / aggregate', () => {
   });
 
   it('keyed operators require a key selector', () => {
-    expect(() => OperatorHarness.of(testNode({ kind: 'reduce', name: 'r', keyed: true, fns: { reduce: () => 0 } })).open()).toThrow(
-      /'r' is keyed but has no key selector/,
-    );
+    expect(() =>
+      OperatorHarness.of(
+        testNode({ kind: 'reduce', name: 'r', keyed: true, fns: { reduce: () => 0 } }),
+      ).open(),
+    ).toThrow(/'r' is keyed but has no key selector/);
   });
 });
 
@@ -93,7 +109,9 @@ describe('process functions and timers', () => {
       },
     };
     const t = OperatorHarness.of(testNode({ kind: 'process', name: 'p', fns: { fn: timerFn } })).open();
-    expect(() => t.processElement(1)).toThrow(/Timers are only available on keyed streams, but operator 'p' is not keyed/);
+    expect(() => t.processElement(1)).toThrow(
+      /Timers are only available on keyed streams, but operator 'p' is not keyed/,
+    );
 
     const stateFn = {
       open(rc: RuntimeContext) {
@@ -101,9 +119,9 @@ describe('process functions and timers', () => {
       },
       processElement() {},
     };
-    expect(() => OperatorHarness.of(testNode({ kind: 'process', name: 'p2', fns: { fn: stateFn } })).open()).toThrow(
-      /State 's': keyed state is only available on keyed streams, but operator 'p2' is not keyed/,
-    );
+    expect(() =>
+      OperatorHarness.of(testNode({ kind: 'process', name: 'p2', fns: { fn: stateFn } })).open(),
+    ).toThrow(/State 's': keyed state is only available on keyed streams, but operator 'p2' is not keyed/);
   });
 
   // Emits the count per key 10ms (event time) after the first record, and a processing-time ping.
@@ -127,7 +145,8 @@ describe('process functions and timers', () => {
       },
     };
   };
-  const kpNode = () => testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn: countWithTimeout() } });
+  const kpNode = () =>
+    testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn: countWithTimeout() } });
 
   it('keyed process: state, event-time and processing-time timers', () => {
     const h = OperatorHarness.of(kpNode()).open();
@@ -157,15 +176,24 @@ describe('process functions and timers', () => {
         out.collect(`${ctx.getCurrentKey()}@${ts}`);
       },
     };
-    const h = OperatorHarness.of(testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn } })).open();
-    h.processElement(ev('a', 1), 1).processElement(ev('a', 1), 2).processElement(ev('b', 1), 2).processElement(ev('c', 1), 1);
+    const h = OperatorHarness.of(
+      testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn } }),
+    ).open();
+    h.processElement(ev('a', 1), 1)
+      .processElement(ev('a', 1), 2)
+      .processElement(ev('b', 1), 2)
+      .processElement(ev('c', 1), 1);
     h.processElement(ev('c', -1), 1);
     h.processWatermark(MAX_WATERMARK);
     expect(h.values()).toEqual(['a@10', 'b@10']);
   });
 
   it('timers and state are restored with rescaling 4 -> 1', () => {
-    const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 16 });
+    const opts = (p: number, i: number): HarnessOptions => ({
+      parallelism: p,
+      subtaskIndex: i,
+      maxParallelism: 16,
+    });
     const keys = 'abcdefgh'.split('');
     const snaps = [0, 1, 2, 3].map((i) => {
       const h = OperatorHarness.of(kpNode(), opts(4, i)).open();
@@ -188,7 +216,9 @@ describe('process functions and timers', () => {
         ctx.output(new OutputTag<number>('t'), ts);
       },
     };
-    const h = OperatorHarness.of(testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn } })).open();
+    const h = OperatorHarness.of(
+      testNode({ kind: 'keyedProcess', keyed: true, fns: { key: byK, fn } }),
+    ).open();
     h.processElement(ev('a', 1), 1).processWatermark(5);
     expect(h.output.side.get('t')).toEqual([{ value: 5, timestamp: 5 }]);
   });
@@ -197,7 +227,10 @@ describe('process functions and timers', () => {
 describe('two-input operators', () => {
   it('coMap and coFlatMap', () => {
     const m = OperatorHarness.of(
-      testNode({ kind: 'coMap', fns: { fn: { map1: (x: number) => `L${x}`, map2: (s: string) => `R${s}` } } }),
+      testNode({
+        kind: 'coMap',
+        fns: { fn: { map1: (x: number) => `L${x}`, map2: (s: string) => `R${s}` } },
+      }),
     ).open();
     m.processElement(1, 1).processElement2('x', 2);
     expect(m.records()).toEqual([
@@ -236,7 +269,11 @@ describe('two-input operators', () => {
         last.update(`L${e.v}`);
         ctx.timerService().registerEventTimeTimer(100);
       },
-      processElement2(e: { id: string; v: number }, _ctx: KeyedProcessContext<string>, out: Collector<string>) {
+      processElement2(
+        e: { id: string; v: number },
+        _ctx: KeyedProcessContext<string>,
+        out: Collector<string>,
+      ) {
         out.collect(`R${e.v} after ${last.value()}`);
         last.update(`R${e.v}`);
       },
@@ -288,7 +325,12 @@ describe('broadcast state', () => {
   };
 
   it('the broadcast side writes, the main side reads; snapshots restore at another parallelism', () => {
-    const node = () => testNode({ kind: 'broadcastProcess', spec: { broadcastStates: ['rules'] }, fns: { fn, broadcastStates: [rules] } });
+    const node = () =>
+      testNode({
+        kind: 'broadcastProcess',
+        spec: { broadcastStates: ['rules'] },
+        fns: { fn, broadcastStates: [rules] },
+      });
     const h = OperatorHarness.of(node()).open();
     h.processElement(ev('a', 5));
     h.processElement2({ k: 'a', t: 3 });
@@ -307,7 +349,11 @@ describe('broadcast state', () => {
       open(rc: RuntimeContext) {
         seen = rc.getState(new ValueStateDescriptor<number>('seen', 0));
       },
-      processElement(e: Ev, ctx: ReadOnlyBroadcastContext & KeyedProcessContext<string>, out: Collector<string>) {
+      processElement(
+        e: Ev,
+        ctx: ReadOnlyBroadcastContext & KeyedProcessContext<string>,
+        out: Collector<string>,
+      ) {
         seen.update(seen.value()! + 1);
         ctx.timerService().registerEventTimeTimer(50);
         out.collect(`${ctx.getCurrentKey()} #${seen.value()} rule=${ctx.getBroadcastState(rules).get('x')}`);
@@ -320,7 +366,12 @@ describe('broadcast state', () => {
       },
     };
     const h = OperatorHarness.of(
-      testNode({ kind: 'keyedBroadcastProcess', keyed: true, spec: { broadcastStates: ['rules'] }, fns: { key: byK, fn: kfn } }),
+      testNode({
+        kind: 'keyedBroadcastProcess',
+        keyed: true,
+        spec: { broadcastStates: ['rules'] },
+        fns: { key: byK, fn: kfn },
+      }),
     ).open();
     h.processElement2({ k: 'x', t: 1 });
     h.processElement(ev('a', 0), 1).processElement(ev('a', 0), 2).processElement(ev('b', 0), 3);

@@ -10,6 +10,7 @@
  * (`OutputTag`, descriptors, the environment) instead of a second copy.
  */
 import * as api from '@freshet/api';
+import * as connectors from '@freshet/connectors';
 
 /** Key of the global through which program bundles read the host's `@freshet/api` module. */
 export const FRESHET_API_GLOBAL_KEY = 'freshet.api';
@@ -24,9 +25,25 @@ if (!api) throw new Error("This Freshet program bundle must be loaded by a Fresh
 module.exports = api;
 `;
 
-/** Publishes this host's `@freshet/api` where program bundles look for it. Idempotent. */
+/**
+ * Key of the global through which program bundles read the host's
+ * `@freshet/connectors`: the connectors are provided like the API, so the
+ * clients they use (kafkajs, pg) are never bundled into a program and every
+ * program shares the host's connector classes.
+ */
+export const FRESHET_CONNECTORS_GLOBAL_KEY = 'freshet.connectors';
+
+/** JavaScript source of the module that stands in for `@freshet/connectors` inside a bundle. */
+export const CONNECTORS_SHIM_SOURCE = `const connectors = globalThis[Symbol.for(${JSON.stringify(FRESHET_CONNECTORS_GLOBAL_KEY)})];
+if (!connectors) throw new Error("This Freshet program bundle must be loaded by a Freshet host (loadStreamGraph): @freshet/connectors is provided by the host");
+module.exports = connectors;
+`;
+
+/** Publishes this host's `@freshet/api` and `@freshet/connectors` where program bundles look for them. Idempotent. */
 export function installApiGlobal(): void {
-  const key = Symbol.for(FRESHET_API_GLOBAL_KEY);
   const holder = globalThis as unknown as Record<symbol, unknown>;
+  const key = Symbol.for(FRESHET_API_GLOBAL_KEY);
   if (holder[key] === undefined) holder[key] = api;
+  const connectorsKey = Symbol.for(FRESHET_CONNECTORS_GLOBAL_KEY);
+  if (holder[connectorsKey] === undefined) holder[connectorsKey] = connectors;
 }

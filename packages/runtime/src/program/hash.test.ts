@@ -24,7 +24,17 @@ const graph = (): StreamGraph => ({
       spec: { source: { type: 'elements', elements: [1, undefined, { b: 1, a: new Date(0) }] } },
       fns: { fn: () => 1 },
     },
-    { id: 2, kind: 'map', name: 'Map', chaining: 'ALWAYS', slotSharingGroup: 'default', inputs: 1, keyed: false, spec: {}, fns: { fn: (x: number) => x } },
+    {
+      id: 2,
+      kind: 'map',
+      name: 'Map',
+      chaining: 'ALWAYS',
+      slotSharingGroup: 'default',
+      inputs: 1,
+      keyed: false,
+      spec: {},
+      fns: { fn: (x: number) => x },
+    },
   ],
   edges: [{ source: 1, target: 2, inputIndex: 0 }],
 });
@@ -37,7 +47,9 @@ describe('computePlanHash', () => {
     const hash = computePlanHash(a);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(computePlanHash(b)).toBe(hash);
-    const reordered = JSON.parse(JSON.stringify({ edges: a.edges, nodes: a.nodes, config: a.config })) as StreamGraph;
+    const reordered = JSON.parse(
+      JSON.stringify({ edges: a.edges, nodes: a.nodes, config: a.config }),
+    ) as StreamGraph;
     expect(computePlanHash(reordered)).toBe(hash);
   });
 
@@ -54,6 +66,8 @@ describe('computePlanHash', () => {
   });
 
   it('sorts keys at every depth', () => {
-    expect(canonicalJson({ b: [{ d: 1, c: 2 }], a: undefined, c: null })).toBe('{"b":[{"c":2,"d":1}],"c":null}');
+    expect(canonicalJson({ b: [{ d: 1, c: 2 }], a: undefined, c: null })).toBe(
+      '{"b":[{"c":2,"d":1}],"c":null}',
+    );
   });
 });

@@ -11,7 +11,9 @@ import { keyGroupRange, subtaskForKey } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { HeapKeyedStateBackend } from './backend.js';
 
-function backend(opts: { parallelism?: number; subtask?: number; maxParallelism?: number; clock?: { t: number } } = {}) {
+function backend(
+  opts: { parallelism?: number; subtask?: number; maxParallelism?: number; clock?: { t: number } } = {},
+) {
   const maxParallelism = opts.maxParallelism ?? 128;
   const clock = opts.clock ?? { t: 0 };
   return new HeapKeyedStateBackend({
@@ -88,7 +90,9 @@ describe('heap keyed state', () => {
     const b = backend();
     const s1 = b.getValueState(new ValueStateDescriptor<number>('x'));
     expect(b.getValueState(new ValueStateDescriptor<number>('x'))).toBe(s1);
-    expect(() => b.getListState(new ListStateDescriptor<number>('x'))).toThrow(/'x' is a value state, requested as list state/);
+    expect(() => b.getListState(new ListStateDescriptor<number>('x'))).toThrow(
+      /'x' is a value state, requested as list state/,
+    );
   });
 
   it('access without a current key is a clear error', () => {
@@ -133,7 +137,10 @@ describe('state TTL', () => {
     const clock = { t: 0 };
     const b = backend({ clock });
     const s = b.getValueState(
-      new ValueStateDescriptor<string>('v').enableTimeToLive({ ttlMs: 10, visibility: 'ReturnExpiredIfNotCleanedUp' }),
+      new ValueStateDescriptor<string>('v').enableTimeToLive({
+        ttlMs: 10,
+        visibility: 'ReturnExpiredIfNotCleanedUp',
+      }),
     );
     b.setCurrentKey('k');
     s.update('x');
@@ -146,7 +153,9 @@ describe('state TTL', () => {
     const b = backend({ clock });
     const m = b.getMapState(new MapStateDescriptor<string, number>('m').enableTimeToLive({ ttlMs: 100 }));
     const l = b.getListState(new ListStateDescriptor<number>('l').enableTimeToLive({ ttlMs: 100 }));
-    const r = b.getReducingState(new ReducingStateDescriptor<number>('r', (x, y) => x + y).enableTimeToLive({ ttlMs: 100 }));
+    const r = b.getReducingState(
+      new ReducingStateDescriptor<number>('r', (x, y) => x + y).enableTimeToLive({ ttlMs: 100 }),
+    );
     b.setCurrentKey('k');
     m.put('old', 1);
     l.add(1);

@@ -95,7 +95,8 @@ export class HeapKeyedStateBackend {
    * brought data for that name, the part receives it right away.
    */
   registerPart(name: string, part: KeyedStatePart): void {
-    if (this.parts.has(name)) throw new OperatorUsageError(`Operator '${this.operatorName}': state '${name}' registered twice`);
+    if (this.parts.has(name))
+      throw new OperatorUsageError(`Operator '${this.operatorName}': state '${name}' registered twice`);
     this.parts.set(name, part);
     const data = this.pending.get(name);
     if (data) {
@@ -106,22 +107,40 @@ export class HeapKeyedStateBackend {
 
   /** Value state for the descriptor (one instance per name). */
   getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.state(descriptor.name, 'value', () => new HeapValueState<T>(this, descriptor)) as unknown as ValueState<T>;
+    return this.state(
+      descriptor.name,
+      'value',
+      () => new HeapValueState<T>(this, descriptor),
+    ) as unknown as ValueState<T>;
   }
   /** List state for the descriptor. */
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.state(descriptor.name, 'list', () => new HeapListState<T>(this, descriptor)) as unknown as ListState<T>;
+    return this.state(
+      descriptor.name,
+      'list',
+      () => new HeapListState<T>(this, descriptor),
+    ) as unknown as ListState<T>;
   }
   /** Map state for the descriptor. */
   getMapState<K extends Key, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.state(descriptor.name, 'map', () => new HeapMapState<K, V>(this, descriptor)) as unknown as MapState<K, V>;
+    return this.state(
+      descriptor.name,
+      'map',
+      () => new HeapMapState<K, V>(this, descriptor),
+    ) as unknown as MapState<K, V>;
   }
   /** Reducing state for the descriptor. */
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.state(descriptor.name, 'reducing', () => new HeapReducingState<T>(this, descriptor)) as unknown as ReducingState<T>;
+    return this.state(
+      descriptor.name,
+      'reducing',
+      () => new HeapReducingState<T>(this, descriptor),
+    ) as unknown as ReducingState<T>;
   }
   /** Aggregating state for the descriptor. */
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
     return this.state(
       descriptor.name,
       'aggregating',

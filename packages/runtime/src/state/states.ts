@@ -18,7 +18,19 @@ import type {
   ValueState,
   ValueStateDescriptor,
 } from '@freshet/api';
-import type { HeapKeyedStateBackend, KeyedStatePart } from './backend.js';
+import type { KeyedStatePart } from './backend.js';
+
+/**
+ * What a heap state needs of its owner: the current key and the clock of
+ * its TTL. The keyed backend is one; a window's own state (`windowState()`)
+ * is another, with one key per window.
+ */
+export interface StateScope {
+  /** The key state accesses apply to; throws when none is set. */
+  getCurrentKey(): Key;
+  /** Processing time, for TTL. */
+  now(): number;
+}
 
 /** A value with the processing time it was last written (or read) at. */
 export interface TtlEntry<T> {
@@ -48,7 +60,9 @@ export class Ttl {
 }
 
 /** Common shape of every heap state. */
-export type HeapState = KeyedStatePart & { readonly kind: 'value' | 'list' | 'map' | 'reducing' | 'aggregating' };
+export type HeapState = KeyedStatePart & {
+  readonly kind: 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
+};
 
 /**
  * Base of the single-value states (value, reducing, aggregating, list): one
@@ -60,7 +74,7 @@ abstract class SingleValueHeapState<S> implements KeyedStatePart {
   protected readonly ttl: Ttl | undefined;
 
   constructor(
-    protected readonly backend: HeapKeyedStateBackend,
+    protected readonly backend: StateScope,
     ttl: StateTtlConfig | undefined,
   ) {
     this.ttl = ttl ? new Ttl(ttl) : undefined;
@@ -143,7 +157,7 @@ export class HeapValueState<T> extends SingleValueHeapState<T> implements ValueS
   /** State kind. */
   readonly kind = 'value';
   private readonly defaultValue: T | undefined;
-  constructor(backend: HeapKeyedStateBackend, descriptor: ValueStateDescriptor<T>) {
+  constructor(backend: StateScope, descriptor: ValueStateDescriptor<T>) {
     super(backend, descriptor.ttl);
     this.defaultValue = descriptor.defaultValue;
   }
@@ -163,7 +177,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
 export class HeapListState<T> extends SingleValueHeapState<T[]> implements ListState<T> {
   /** State kind. */
   readonly kind = 'list';
-  constructor(backend: HeapKeyedStateBackend, descriptor: ListStateDescriptor<T>) {
+  constructor(backend: StateScope, descriptor: ListStateDescriptor<T>) {
     super(backend, descriptor.ttl);
   }
   get(): readonly T[] {
@@ -198,7 +212,7 @@ export class HeapReducingState<T> extends SingleValueHeapState<T> implements Red
   /** State kind. */
   readonly kind = 'reducing';
   private readonly reduce: (a: T, b: T) => T;
-  constructor(backend: HeapKeyedStateBackend, descriptor: ReducingStateDescriptor<T>) {
+  constructor(backend: StateScope, descriptor: ReducingStateDescriptor<T>) {
     super(backend, descriptor.ttl);
     this.reduce = descriptor.reduce;
   }
@@ -212,11 +226,14 @@ export class HeapReducingState<T> extends SingleValueHeapState<T> implements Red
 }
 
 /** {@link AggregatingState} on the heap. */
-export class HeapAggregatingState<IN, ACC, OUT> extends SingleValueHeapState<ACC> implements AggregatingState<IN, OUT> {
+export class HeapAggregatingState<IN, ACC, OUT>
+  extends SingleValueHeapState<ACC>
+  implements AggregatingState<IN, OUT>
+{
   /** State kind. */
   readonly kind = 'aggregating';
   private readonly aggregate: AggregateFunction<IN, ACC, OUT>;
-  constructor(backend: HeapKeyedStateBackend, descriptor: AggregatingStateDescriptor<IN, ACC, OUT>) {
+  constructor(backend: StateScope, descriptor: AggregatingStateDescriptor<IN, ACC, OUT>) {
     super(backend, descriptor.ttl);
     this.aggregate = descriptor.aggregate;
   }
@@ -239,7 +256,7 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
   private readonly ttl: Ttl | undefined;
 
   constructor(
-    private readonly backend: HeapKeyedStateBackend,
+    private readonly backend: StateScope,
     descriptor: MapStateDescriptor<K, V>,
   ) {
     this.ttl = descriptor.ttl ? new Ttl(descriptor.ttl) : undefined;

@@ -10,7 +10,8 @@ function recorder(): { target: BarrierHandlerTarget; calls: string[] } {
       blockChannel: (ch) => calls.push(`block ${ch}`),
       unblockAllChannels: () => calls.push('unblock'),
       checkpointAligned: (id, ts) => calls.push(`aligned ${id} @${ts}`),
-      checkpointAborted: (id, reason) => calls.push(reason.startsWith('the barrier') ? `aborted ${id}` : `aborted ${id}: ${reason}`),
+      checkpointAborted: (id, reason) =>
+        calls.push(reason.startsWith('the barrier') ? `aborted ${id}` : `aborted ${id}: ${reason}`),
     },
   };
 }

@@ -56,6 +56,8 @@ export interface SlotDeployment {
   createOperator?: OperatorFactory;
   settings?: Partial<TaskSettings>;
   attempt?: number;
+  /** Id of the job (user functions see it in their runtime context). @default '' */
+  jobId?: string;
   /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
   restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
   checkpointing?: TaskCheckpointing;
@@ -82,7 +84,10 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   const factory = d.createOperator ?? defaultOperatorFactory;
   const node = (id: number): StreamNode => {
     const n = nodes.get(id);
-    if (!n) throw new Error(`the program's plan has no operator with id ${id}; was it planned with other arguments?`);
+    if (!n)
+      throw new Error(
+        `the program's plan has no operator with id ${id}; was it planned with other arguments?`,
+      );
     return n;
   };
   const job = streamGraph.config;
@@ -105,7 +110,11 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         const P = topology.parallelismOf(edge.source);
         for (const p of producersOf(edge.partitioning, s, P, vertex.parallelism)) {
           inputs.push(
-            network.createInputChannel(topology.channelId(edge, p, s), d.slotOf(edge.source, p), edge.inputIndex),
+            network.createInputChannel(
+              topology.channelId(edge, p, s),
+              d.slotOf(edge.source, p),
+              edge.inputIndex,
+            ),
           );
         }
       }
@@ -136,6 +145,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         vertex,
         subtaskIndex: s,
         attempt: d.attempt ?? 0,
+        jobId: d.jobId ?? '',
         chain,
         chainEdges,
         inputs,

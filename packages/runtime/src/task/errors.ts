@@ -36,7 +36,13 @@ export interface FailureLocation {
 export function serializeError(error: unknown, where: FailureLocation = {}): SerializedError {
   const out: SerializedError = { name: 'Error', message: String(error) };
   if (typeof error === 'object' && error !== null) {
-    const e = error as { name?: unknown; message?: unknown; stack?: unknown; operatorName?: unknown; cause?: unknown };
+    const e = error as {
+      name?: unknown;
+      message?: unknown;
+      stack?: unknown;
+      operatorName?: unknown;
+      cause?: unknown;
+    };
     if (typeof e.name === 'string') out.name = e.name;
     if (typeof e.message === 'string') out.message = e.message;
     if (typeof e.stack === 'string') out.stack = e.stack;

@@ -1,3 +1,6 @@
+import type { AccumulatorValue } from '@freshet/api';
+import type { UserMetricSample } from '../metrics/user-metrics.js';
+
 /** Metrics of one subtask, as reported at least once a second. */
 export interface SubtaskMetrics {
   vertexId: string;
@@ -23,4 +26,13 @@ export interface SubtaskMetrics {
   backpressuredMs: number;
   /** Combined input watermark (-Infinity before any; sources: the last emitted). */
   inputWatermark: number;
+  /**
+   * Connector metrics of the chain's sources and sinks (records and bytes
+   * read or written, Kafka consumer lag per partition as `lag.<topic>-<partition>`), when it has any.
+   */
+  connector?: Record<string, number>;
+  /** User metrics registered on the operators' metric groups (absent when there are none). */
+  user?: UserMetricSample[];
+  /** Local values of the subtask's accumulators, by name (absent when there are none). */
+  accumulators?: Record<string, AccumulatorValue>;
 }

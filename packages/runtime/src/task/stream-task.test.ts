@@ -115,7 +115,12 @@ interface Harness {
   sources: Map<string, ScriptedSource[]>;
   recorders: Recorder[];
   finished: StreamTask[];
-  checkpoints: { vertex: string; id: number; snapshots: Map<number, OperatorSnapshot>; alignmentMs: number }[];
+  checkpoints: {
+    vertex: string;
+    id: number;
+    snapshots: Map<number, OperatorSnapshot>;
+    alignmentMs: number;
+  }[];
   finals: { vertex: string; afterCheckpointId: number; snapshots: Map<number, OperatorSnapshot> }[];
   declines: { vertex: string; id: number; reason: string }[];
   network: NetworkEnvironment;
@@ -183,7 +188,11 @@ function deploy(graph: StreamGraph, opts: DeployOptions = {}): Harness {
         });
       },
       onFinalState: (t, f) => {
-        h.finals.push({ vertex: t.vertex.name, afterCheckpointId: f.afterCheckpointId, snapshots: decodeSubtaskSnapshot(f.state) });
+        h.finals.push({
+          vertex: t.vertex.name,
+          afterCheckpointId: f.afterCheckpointId,
+          snapshots: decodeSubtaskSnapshot(f.state),
+        });
       },
       onCheckpointDeclined: (t, id, reason) => {
         h.declines.push({ vertex: t.vertex.name, id, reason });
@@ -198,7 +207,7 @@ function deploy(graph: StreamGraph, opts: DeployOptions = {}): Harness {
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Waits until `done()` holds (a loaded machine delays the tasks' loops), at most 5 s. */
 const settle = async (done: () => boolean): Promise<void> => {
-  for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await tick();
+  for (const end = Date.now() + 5000; !done() && Date.now() < end;) await tick();
 };
 
 describe('WatermarkValve', () => {
@@ -223,10 +232,7 @@ describe('WatermarkValve', () => {
 describe('StreamTask', () => {
   it('takes the watermark minimum across channels, ignores idle channels, ends input', async () => {
     const graph = makeGraph(
-      [
-        makeNode(1, 'source', 'src', { parallelism: 2 }),
-        makeNode(2, 'map', 'rec', { parallelism: 1 }),
-      ],
+      [makeNode(1, 'source', 'src', { parallelism: 2 }), makeNode(2, 'map', 'rec', { parallelism: 1 })],
       [{ source: 1, target: 2, inputIndex: 0, partitioning: 'REBALANCE' }],
     );
     const h = deploy(graph);
@@ -296,7 +302,10 @@ describe('StreamTask', () => {
   it('stops a fast producer with credit-based flow control (bounded memory, backpressure measured)', async () => {
     const graph = makeGraph(
       [
-        makeNode(1, 'source', 'seq', { bounded: true, spec: { source: { type: 'sequence', from: 0, to: 5_000_000 } } }),
+        makeNode(1, 'source', 'seq', {
+          bounded: true,
+          spec: { source: { type: 'sequence', from: 0, to: 5_000_000 } },
+        }),
         makeNode(2, 'map', 'rec'),
       ],
       [{ source: 1, target: 2, inputIndex: 0, partitioning: 'REBALANCE' }],
@@ -351,9 +360,10 @@ describe('StreamTask', () => {
   });
 
   it('without a coordinator, commits as if its final checkpoint completed at once and finishes', async () => {
-    const graph = makeGraph([makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })], [
-      { source: 1, target: 2, inputIndex: 0 },
-    ]);
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],
+      [{ source: 1, target: 2, inputIndex: 0 }],
+    );
     const h = deploy(graph);
     h.sources.get('src')![0]!.end();
     await tick(30);
@@ -363,9 +373,10 @@ describe('StreamTask', () => {
   });
 
   it('restored from its final state, emits nothing, ends its outputs and finishes at once', async () => {
-    const graph = makeGraph([makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })], [
-      { source: 1, target: 2, inputIndex: 0 },
-    ]);
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],
+      [{ source: 1, target: 2, inputIndex: 0 }],
+    );
     const h = deploy(graph, {
       checkpointing: { finalCheckpoint: true },
       restoreFor: (vertexId) =>
@@ -382,7 +393,11 @@ describe('StreamTask', () => {
 
   it('declines a checkpoint whose alignment a newer barrier abandoned, and passes aborts to the operators', async () => {
     const graph = makeGraph(
-      [makeNode(1, 'source', 'srcA'), makeNode(2, 'source', 'srcB'), makeNode(3, 'coMap', 'rec', { inputs: 2 })],
+      [
+        makeNode(1, 'source', 'srcA'),
+        makeNode(2, 'source', 'srcB'),
+        makeNode(3, 'coMap', 'rec', { inputs: 2 }),
+      ],
       [
         { source: 1, target: 3, inputIndex: 0 },
         { source: 2, target: 3, inputIndex: 1 },
@@ -397,7 +412,9 @@ describe('StreamTask', () => {
     // Input 0 is blocked behind barrier 1, so barrier 2 is not seen yet; barrier 2 on input 1 abandons checkpoint 1.
     taskOf('srcB').triggerCheckpoint(2, 0);
     await tick(30);
-    expect(h.declines).toEqual([{ vertex: 'rec', id: 1, reason: 'the barrier of checkpoint 2 arrived while aligning' }]);
+    expect(h.declines).toEqual([
+      { vertex: 'rec', id: 1, reason: 'the barrier of checkpoint 2 arrived while aligning' },
+    ]);
     expect(h.checkpoints.filter((c) => c.vertex === 'rec').map((c) => c.id)).toEqual([2]);
     expect(h.checkpoints.find((c) => c.vertex === 'rec')!.alignmentMs).toBeGreaterThan(0);
     taskOf('rec').notifyCheckpointAborted(9);

@@ -7,7 +7,14 @@
  * locking. Nothing here depends on worker threads: the transport is behind
  * the channels of `network/`.
  */
-import type { CheckpointingMode, JobConfig, JobEdge, JobVertex, StreamEdge, StreamNode } from '@freshet/graph';
+import type {
+  CheckpointingMode,
+  JobConfig,
+  JobEdge,
+  JobVertex,
+  StreamEdge,
+  StreamNode,
+} from '@freshet/graph';
 import { encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
@@ -27,6 +34,8 @@ import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
 import { serializeError, type SerializedError } from './errors.js';
 import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
+import { UserFunctionError } from '../operators/errors.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 
@@ -125,6 +134,8 @@ export interface StreamTaskConfig {
   vertex: JobVertex;
   subtaskIndex: number;
   attempt?: number;
+  /** Id of the job, for user functions' runtime context. @default '' */
+  jobId?: string;
   /** Operators in chain order (head first). */
   chain: ChainMember[];
   /** StreamGraph edges between members of the chain. */
@@ -172,9 +183,15 @@ export class StreamTask {
   private scheduled = false;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly runSliceBound = (): void => { this.runSlice(); };
-  private readonly flushBound = (): void => { this.flushTimeout(); };
-  private readonly scheduleBound = (): void => { this.schedule(); };
+  private readonly runSliceBound = (): void => {
+    this.runSlice();
+  };
+  private readonly flushBound = (): void => {
+    this.flushTimeout();
+  };
+  private readonly scheduleBound = (): void => {
+    this.schedule();
+  };
   private readonly barriers: CheckpointBarrierHandler;
   private endedChannels = 0;
   private outputIdle = false;
@@ -188,6 +205,14 @@ export class StreamTask {
   private lastCheckpointId: number;
   /** The final state was handed over: wait for {@link finish} before closing. */
   private awaitingFinish = false;
+  /** Operators holding back their input (asynchronous writes behind). */
+  private readonly heldBack = new Set<StreamOperator>();
+  /** Waiting for operators' asynchronous work before finishing. */
+  private awaitingWork = false;
+  /** User metrics and accumulators of the chain's functions. */
+  private readonly userMetrics = new SubtaskMetricRegistry();
+  /** The input ended; the chain's end may wait for operators with work in flight. */
+  private ending = false;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -227,12 +252,17 @@ export class StreamTask {
         out.channels,
         out.partitioner,
         this.settings.batchSize,
-        () => { this.armFlush(); },
+        () => {
+          this.armFlush();
+        },
         config.subtaskIndex,
         out.keyOperatorName,
       );
       this.writers.push(writer);
-      for (const ch of out.channels) ch.onWritable = () => { this.onWritable(); };
+      for (const ch of out.channels)
+        ch.onWritable = () => {
+          this.onWritable();
+        };
     }
     this.memberOutputs = this.buildOutputs();
     this.headOutput = this.memberOutputs[0]!;
@@ -254,11 +284,20 @@ export class StreamTask {
           parallelism: vertex.parallelism,
           maxParallelism: vertex.maxParallelism,
           attempt: this.config.attempt ?? 0,
+          jobId: this.config.jobId ?? '',
+          taskName: vertex.name,
+          metrics: this.userMetrics,
           keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
           output: outs[i]!,
           processingTime: this.processingTime,
           reportUserError: (error: unknown): never => {
             throw error;
+          },
+          failTask: (error: unknown): void => {
+            this.fail(error);
+          },
+          setBackpressured: (backpressured: boolean): void => {
+            this.setHeldBack(m.operator, backpressured);
           },
         };
         m.operator.open(ctx, this.config.restored?.get(m.node.id));
@@ -295,7 +334,9 @@ export class StreamTask {
     const { chain, chainEdges, outputs } = this.config;
     const byNode = new Map<number, StreamOperator>();
     for (const m of chain) byNode.set(m.node.id, m.operator);
-    const onIdle = (idle: boolean): void => { this.setOutputIdle(idle); };
+    const onIdle = (idle: boolean): void => {
+      this.setOutputIdle(idle);
+    };
     return chain.map((m) => {
       const main: RecordTarget[] = [];
       const side = new Map<string, RecordTarget[]>();
@@ -350,14 +391,20 @@ export class StreamTask {
   }
 
   private get backlogged(): boolean {
+    if (this.heldBack.size > 0) return true;
     const w = this.writers;
     for (let i = 0; i < w.length; i++) if (w[i]!.backlogged) return true;
     return false;
   }
 
+  private setHeldBack(operator: StreamOperator, held: boolean): void {
+    if (held) this.heldBack.add(operator);
+    else if (this.heldBack.delete(operator)) this.onWritable();
+  }
+
   private runSlice(): void {
     this.scheduled = false;
-    if (this.state !== 'RUNNING') return;
+    if (this.state !== 'RUNNING' || this.ending) return;
     if (this.backlogged) {
       this.startBackpressure();
       return;
@@ -415,7 +462,7 @@ export class StreamTask {
       const event = gate.poll();
       if (event === undefined) return false;
       this.handleEvent(event, gate.lastChannel);
-      if (this.state !== 'RUNNING') return false;
+      if (this.state !== 'RUNNING' || this.ending) return false;
       if (this.backlogged || now() >= deadline) return true;
     }
   }
@@ -500,7 +547,11 @@ export class StreamTask {
     try {
       state = this.snapshotChain(checkpointId);
     } catch (error) {
-      this.config.hooks.onCheckpointDeclined?.(this, checkpointId, error instanceof Error ? error.message : String(error));
+      this.config.hooks.onCheckpointDeclined?.(
+        this,
+        checkpointId,
+        error instanceof Error ? error.message : String(error),
+      );
       return;
     }
     this.config.hooks.onCheckpoint?.(this, { checkpointId, state, alignmentMs, syncMs: now() - t0 });
@@ -554,6 +605,8 @@ export class StreamTask {
   // ------------------------------------------------------------ end, failure, cancel
 
   private endOfInput(): void {
+    if (this.ending) return;
+    this.ending = true;
     if (this.source) {
       this.sourceWatermark = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
@@ -561,7 +614,41 @@ export class StreamTask {
       this.valve.current = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
     }
-    for (const m of this.chain) m.operator.endInput();
+    this.endChainFrom(0);
+  }
+
+  /**
+   * Ends the chain's operators in order from `from`; one with work in flight
+   * (async I/O) first emits all of it, and the rest of the chain waits.
+   * Throws (into the slice's handler) when called from the slice.
+   */
+  private endChainFrom(from: number): void {
+    const chain = this.chain;
+    for (let i = from; i < chain.length; i++) {
+      const op = chain[i]!.operator;
+      if (
+        op.finishPending?.(() => {
+          this.endPendingMember(i);
+        }) === true
+      )
+        return;
+      op.endInput();
+    }
+    this.afterEndOfInput();
+  }
+
+  /** Member `i` emitted its work in flight (called from its callback): end it and the rest. */
+  private endPendingMember(i: number): void {
+    if (this.state !== 'RUNNING') return;
+    try {
+      this.chain[i]!.operator.endInput();
+      this.endChainFrom(i + 1);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private afterEndOfInput(): void {
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
     this.state = 'FINISHING';
     this.clearTimers();
@@ -572,7 +659,11 @@ export class StreamTask {
       const t0 = now();
       const state = this.snapshotChain(finalId);
       this.awaitingFinish = true;
-      this.config.hooks.onFinalState?.(this, { afterCheckpointId: this.lastCheckpointId, state, syncMs: now() - t0 });
+      this.config.hooks.onFinalState?.(this, {
+        afterCheckpointId: this.lastCheckpointId,
+        state,
+        syncMs: now() - t0,
+      });
       return;
     }
     // No coordinator: behave as if that final checkpoint completed at once.
@@ -582,7 +673,24 @@ export class StreamTask {
   }
 
   private maybeFinished(): void {
-    if (this.state !== 'FINISHING' || this.awaitingFinish || this.backlogged) return;
+    if (this.state !== 'FINISHING' || this.awaitingFinish || this.awaitingWork || this.backlogged) return;
+    for (const m of this.chain) {
+      const work = m.operator.pendingWork?.();
+      if (work === undefined) continue;
+      // A sink's last commit is still on its way: finish once it settled (a failure fails the task).
+      this.awaitingWork = true;
+      work.then(
+        () => {
+          this.awaitingWork = false;
+          this.maybeFinished();
+        },
+        (error: unknown) => {
+          this.awaitingWork = false;
+          this.fail(error);
+        },
+      );
+      return;
+    }
     this.stopBackpressure();
     try {
       this.closeOperators();
@@ -647,7 +755,8 @@ export class StreamTask {
         first ??= error;
       }
     }
-    if (first !== undefined) throw first instanceof Error ? first : new Error('an operator failed to close', { cause: first });
+    if (first !== undefined)
+      throw first instanceof Error ? first : new Error('an operator failed to close', { cause: first });
   }
 
   /** Fails the task with `error` (reported once to the host). */
@@ -663,7 +772,11 @@ export class StreamTask {
     }
     this.config.hooks.onFailed(
       this,
-      serializeError(error, { vertex: this.vertex.name, subtask: this.subtaskIndex, operator: this.vertex.name }),
+      serializeError(error, {
+        vertex: this.vertex.name,
+        subtask: this.subtaskIndex,
+        operator: this.vertex.name,
+      }),
     );
   }
 
@@ -701,6 +814,19 @@ export class StreamTask {
       backpressuredMs: bpNow,
       inputWatermark: this.source ? this.sourceWatermark : this.valve.current,
     };
+    for (const member of this.chain) {
+      const c = member.operator.connectorMetrics?.();
+      if (c !== undefined) m.connector = m.connector === undefined ? c : { ...m.connector, ...c };
+    }
+    if (!this.userMetrics.isEmpty) {
+      m.user = this.userMetrics.sampleMetrics();
+      try {
+        m.accumulators = this.userMetrics.sampleAccumulators();
+      } catch (error) {
+        // A custom accumulator that cannot report its value is a bug in the program: the job fails with it.
+        this.fail(new UserFunctionError(this.vertex.name, 'accumulator toValue', error));
+      }
+    }
     this.lastSample = { at: t, busy: this.busyMs, bp: bpNow };
     return m;
   }

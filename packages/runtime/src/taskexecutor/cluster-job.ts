@@ -218,6 +218,7 @@ export class ClusterJob {
       };
       if (o.subtasks !== undefined) data.subtasks = this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`);
       data.attempt = o.attempt;
+      data.jobId = o.jobId;
       if (o.finalCheckpoints === true) data.finalCheckpoints = true;
       if (o.restore !== undefined) {
         const own: SlotRestore['subtasks'] = {};

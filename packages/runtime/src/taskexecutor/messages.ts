@@ -34,6 +34,8 @@ export interface SlotWorkerData {
   slots: number;
   jobGraph: JobGraph;
   program: ProgramSpec;
+  /** Id of the job (user functions see it in their runtime context). @default '' */
+  jobId?: string;
   /** The job attempt this slot runs (user functions see it as `attempt`; files a sink writes carry it). @default 0 */
   attempt?: number;
   /** Module exporting `loadStreamGraph` (and optionally `computePlanHash`, `createOperator`) to use instead of the program loader. */

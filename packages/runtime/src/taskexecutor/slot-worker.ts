@@ -13,7 +13,12 @@ import type { StreamOperator } from '../operator.js';
 import { computePlanHash, loadStreamGraph, type ProgramSpec } from '../program/index.js';
 import { restoredSnapshotsOf } from '../checkpoint/snapshot-codec.js';
 import { executionKey } from '../executiongraph/execution-id.js';
-import { defaultOperatorFactory, deploySlot, type OperatorFactory, type TaskRestore } from '../task/deploy.js';
+import {
+  defaultOperatorFactory,
+  deploySlot,
+  type OperatorFactory,
+  type TaskRestore,
+} from '../task/deploy.js';
 import { serializeError } from '../task/errors.js';
 import type { StreamTask } from '../task/stream-task.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
@@ -28,9 +33,13 @@ interface Loader {
 const port = parentPort;
 if (!port) throw new Error('slot-worker must run in a worker thread');
 const data = workerData as SlotWorkerData;
-const post = (m: WorkerMessage): void => { port.postMessage(m); };
+const post = (m: WorkerMessage): void => {
+  port.postMessage(m);
+};
 /** Posts a message carrying a snapshot, transferring its buffer (no copy). */
-const postState = (m: WorkerMessage & { state: Uint8Array }): void => { port.postMessage(m, [m.state.buffer as ArrayBuffer]); };
+const postState = (m: WorkerMessage & { state: Uint8Array }): void => {
+  port.postMessage(m, [m.state.buffer as ArrayBuffer]);
+};
 
 let tasks: StreamTask[] = [];
 let network: NetworkEnvironment | undefined;
@@ -64,7 +73,10 @@ async function main(): Promise<void> {
   const graph = await loader.loadStreamGraph(data.program);
   const hash = (loader.computePlanHash ?? computePlanHash)(graph);
   // One plan run per co-located subtask of a vertex, so subtasks never share user function objects.
-  const perSlot = Math.max(1, ...data.jobGraph.vertices.map((v) => Math.ceil(Math.max(0, v.parallelism - data.slot) / data.slots)));
+  const perSlot = Math.max(
+    1,
+    ...data.jobGraph.vertices.map((v) => Math.ceil(Math.max(0, v.parallelism - data.slot) / data.slots)),
+  );
   const graphs: StreamGraph[] = [graph];
   for (let i = 1; i < perSlot; i++) graphs.push(await loader.loadStreamGraph(data.program));
   if (hash !== data.jobGraph.planHash) {
@@ -73,7 +85,8 @@ async function main(): Promise<void> {
     );
   }
   const connections = new Map<number, PeerConnection>();
-  for (const [slot, p] of Object.entries(data.peers)) connections.set(Number(slot), new MessagePortConnection(p));
+  for (const [slot, p] of Object.entries(data.peers))
+    connections.set(Number(slot), new MessagePortConnection(p));
   if (data.uplink) {
     // One relay connection for every slot of other processes (the environment opens it once).
     const uplink = new MessagePortConnection(data.uplink);
@@ -85,9 +98,12 @@ async function main(): Promise<void> {
       : { slot: data.slot, connections, initialCredits: data.initialCredits },
   );
   network = net;
-  const custom = loader.createOperator ? (node: StreamNode): StreamOperator => loader.createOperator!(node) : undefined;
+  const custom = loader.createOperator
+    ? (node: StreamNode): StreamOperator => loader.createOperator!(node)
+    : undefined;
   const factory: OperatorFactory = custom
-    ? (node, sink) => (node.kind === 'source' || node.kind === 'sink' ? defaultOperatorFactory(node, sink) : custom(node))
+    ? (node, sink) =>
+        node.kind === 'source' || node.kind === 'sink' ? defaultOperatorFactory(node, sink) : custom(node)
     : defaultOperatorFactory;
   const n = data.slots;
   const deployment: Parameters<typeof deploySlot>[0] = {
@@ -99,7 +115,11 @@ async function main(): Promise<void> {
     streamGraphFor: (_vertex, subtask) => graphs[Math.floor(subtask / n)] ?? graph,
     network: net,
     createOperator: factory,
-    sink: { collect: (id, values) => { post({ type: 'collect', id, values }); } },
+    sink: {
+      collect: (id, values) => {
+        post({ type: 'collect', id, values });
+      },
+    },
     hooks: {
       onFinished: (task) => {
         post({ type: 'taskFinished', metrics: task.sampleMetrics() });
@@ -119,10 +139,17 @@ async function main(): Promise<void> {
         postState({ type: 'finalState', vertexId: task.vertex.id, subtask: task.subtaskIndex, ...snapshot });
       },
       onCheckpointDeclined: (task, checkpointId, reason) => {
-        post({ type: 'declineCheckpoint', vertexId: task.vertex.id, subtask: task.subtaskIndex, checkpointId, reason });
+        post({
+          type: 'declineCheckpoint',
+          vertexId: task.vertex.id,
+          subtask: task.subtaskIndex,
+          checkpointId,
+          reason,
+        });
       },
     },
     attempt: data.attempt ?? 0,
+    jobId: data.jobId ?? '',
     checkpointing: {
       mode: data.jobGraph.checkpointing?.mode ?? 'EXACTLY_ONCE',
       finalCheckpoint: data.finalCheckpoints === true,
@@ -175,7 +202,8 @@ port.on('message', (m: ExecutorMessage) => {
       return;
     case 'finishTasks': {
       const names = new Set(m.tasks.map((r) => executionKey(r.vertexId, r.subtask)));
-      for (const t of tasks) if (names.has(executionKey(t.vertex.id, t.subtaskIndex))) t.finish(m.checkpointId);
+      for (const t of tasks)
+        if (names.has(executionKey(t.vertex.id, t.subtaskIndex))) t.finish(m.checkpointId);
       return;
     }
     case 'shutdown':

@@ -14,6 +14,7 @@ import {
   type ProcessingTimeService,
   type StreamOperator,
 } from '../operator.js';
+import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
 import { createOperator } from '../operators/create.js';
 
 /** One emitted record. */
@@ -53,7 +54,10 @@ export class ManualProcessingTimeService implements ProcessingTimeService {
       let next: number | undefined;
       let nextTime = Number.POSITIVE_INFINITY;
       for (const [id, p] of this.pending) {
-        if (p.time <= this.time && (p.time < nextTime || (p.time === nextTime && next !== undefined && id < next))) {
+        if (
+          p.time <= this.time &&
+          (p.time < nextTime || (p.time === nextTime && next !== undefined && id < next))
+        ) {
           next = id;
           nextTime = p.time;
         }
@@ -135,6 +139,12 @@ export interface HarnessOptions {
   startTime?: number;
   /** A shared clock (e.g. to drive several harnesses together). */
   clock?: ManualProcessingTimeService;
+  /** Job id the operators see. @default '' */
+  jobId?: string;
+  /** Task name the operators see. @default each operator's name */
+  taskName?: string;
+  /** User metrics and accumulators registry (as a task shares one across its chain). @default a fresh one */
+  metrics?: SubtaskMetricRegistry;
 }
 
 /** Drives one operator or a chain of operators in tests. */
@@ -145,8 +155,14 @@ export class OperatorHarness {
   readonly output = new CollectingOutput();
   /** The manual processing-time clock. */
   readonly clock: ManualProcessingTimeService;
+  /** The chain's user metrics and accumulators. */
+  readonly metrics: SubtaskMetricRegistry;
   /** User-function errors reported through `reportUserError`. */
   readonly reportedErrors: { error: unknown; where: string }[] = [];
+  /** Errors of asynchronous work, reported through `failTask` (the task would fail). */
+  readonly failures: unknown[] = [];
+  /** Operators that currently hold back their input (`setBackpressured(true)`). */
+  readonly heldBack = new Set<StreamOperator>();
   private readonly contexts: OperatorContext[];
 
   constructor(
@@ -157,6 +173,7 @@ export class OperatorHarness {
     if (nodes.length === 0) throw new RangeError('OperatorHarness needs at least one node');
     this.operators = operators ? [...operators] : nodes.map((n) => createOperator(n));
     this.clock = options.clock ?? new ManualProcessingTimeService(options.startTime ?? 0);
+    this.metrics = options.metrics ?? new SubtaskMetricRegistry({ now: () => this.clock.now() });
     const parallelism = options.parallelism ?? 1;
     const maxParallelism = options.maxParallelism ?? 128;
     const subtaskIndex = options.subtaskIndex ?? 0;
@@ -176,12 +193,23 @@ export class OperatorHarness {
       parallelism,
       maxParallelism,
       attempt: options.attempt ?? 0,
+      jobId: options.jobId ?? '',
+      ...(options.taskName === undefined ? {} : { taskName: options.taskName }),
+      metrics: this.metrics,
       keyGroupRange: keyGroupRange(maxParallelism, parallelism, subtaskIndex),
-      output: i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
+      output:
+        i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
       processingTime: this.clock,
       reportUserError: (error: unknown, where: string): never => {
         this.reportedErrors.push({ error, where });
         throw error;
+      },
+      failTask: (error: unknown): void => {
+        this.failures.push(error);
+      },
+      setBackpressured: (backpressured: boolean): void => {
+        if (backpressured) this.heldBack.add(this.operators[i]!);
+        else this.heldBack.delete(this.operators[i]!);
       },
     }));
   }
@@ -207,9 +235,10 @@ export class OperatorHarness {
    * operator a list of snapshots, for a chain one list per operator.
    */
   open(restored?: readonly OperatorSnapshot[] | readonly (readonly OperatorSnapshot[])[]): this {
-    const perOperator = this.operators.length === 1 && restored && !Array.isArray(restored[0])
-      ? [restored as readonly OperatorSnapshot[]]
-      : (restored as readonly (readonly OperatorSnapshot[])[] | undefined);
+    const perOperator =
+      this.operators.length === 1 && restored && !Array.isArray(restored[0])
+        ? [restored as readonly OperatorSnapshot[]]
+        : (restored as readonly (readonly OperatorSnapshot[])[] | undefined);
     for (let i = this.operators.length - 1; i >= 0; i--) {
       this.operators[i]!.open(this.contexts[i]!, perOperator?.[i]);
     }
@@ -248,6 +277,20 @@ export class OperatorHarness {
     return this;
   }
 
+  /**
+   * End of input as a task ends it: each operator, head first, first emits
+   * the work it has in flight (`finishPending`, async I/O), then `endInput`.
+   * Resolves when the whole chain ended.
+   */
+  async endInputWhenDrained(): Promise<void> {
+    for (const op of this.operators) {
+      await new Promise<void>((resolve) => {
+        if (op.finishPending?.(resolve) !== true) resolve();
+      });
+      op.endInput();
+    }
+  }
+
   /** Sets the processing time and runs due timers/callbacks. */
   setProcessingTime(time: number): this {
     this.clock.advanceTo(time);
@@ -262,6 +305,32 @@ export class OperatorHarness {
   /** Snapshots of every operator of the chain, head first. */
   snapshotAll(checkpointId = 1): OperatorSnapshot[] {
     return this.operators.map((op) => op.snapshotState(checkpointId));
+  }
+
+  /**
+   * Waits for the operators' asynchronous work (commits, a writer's start):
+   * until none holds back its input and none reports pending work, or one
+   * reported a failure (see {@link failures}).
+   */
+  async settle(timeoutMs = 30_000): Promise<this> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      // A failed task stops: what it held back stays held.
+      if (this.failures.length > 0) return this;
+      let busy = this.heldBack.size > 0;
+      for (const op of this.operators) {
+        const work = op.pendingWork?.();
+        if (work !== undefined) {
+          busy = true;
+          await work.catch(() => undefined);
+        }
+      }
+      if (!busy) return this;
+    }
+    throw new Error(
+      `OperatorHarness.settle: the operators still held back their input after ${timeoutMs} ms`,
+    );
   }
 
   /** Closes every operator, head first. */

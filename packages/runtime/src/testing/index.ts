@@ -15,7 +15,16 @@ export {
   type HarnessOptions,
   type TestNodeInit,
 } from './harness.js';
-export { buildGraph, fixtureJob, jobGraphOf, makeGraph, makeNode, type FixtureParams } from './fixture-graphs.js';
+export {
+  buildGraph,
+  fixtureJob,
+  jobGraphOf,
+  makeGraph,
+  makeNode,
+  type FixtureParams,
+} from './fixture-graphs.js';
 export { createOperator } from '../operators/create.js';
+export { ConnectorSourceOperator } from '../io/connector/source-operator.js';
+export { ConnectorSinkOperator } from '../io/connector/sink-operator.js';
 export { keyGroupRange } from '../keygroups.js';
 export type { OperatorContext, Output, StreamOperator } from '../operator.js';

@@ -16,7 +16,11 @@ import { createWindowAssigner } from './assigners.js';
 type Ev = { k: string; v: number };
 const ev = (k: string, v: number): Ev => ({ k, v });
 
-const tumbling = (sizeMs: number, time: 'event' | 'processing' = 'event', offsetMs = 0): WindowAssignerSpec => ({
+const tumbling = (
+  sizeMs: number,
+  time: 'event' | 'processing' = 'event',
+  offsetMs = 0,
+): WindowAssignerSpec => ({
   type: 'tumbling',
   time,
   sizeMs,
@@ -86,7 +90,9 @@ describe('window assigners', () => {
       [5, 15],
       [0, 10],
     ]);
-    expect(starts({ type: 'sliding', time: 'event', sizeMs: 15, slideMs: 5, offsetMs: 0 }, 10)).toHaveLength(3);
+    expect(starts({ type: 'sliding', time: 'event', sizeMs: 15, slideMs: 5, offsetMs: 0 }, 10)).toHaveLength(
+      3,
+    );
   });
   it('rejects bad sizes', () => {
     expect(() => createWindowAssigner(tumbling(0), 'w')).toThrow(/size must be > 0/);
@@ -156,8 +162,15 @@ describe('event-time windows', () => {
       function: 'process',
       fns: {
         windowProcess: {
-          process(key: string, ctx: { window(): TimeWindow }, els: readonly Ev[], out: { collect(v: unknown): void }) {
-            out.collect(`${key} [${ctx.window().start},${ctx.window().end}) ${els.map((e) => e.v).join(',')}`);
+          process(
+            key: string,
+            ctx: { window(): TimeWindow },
+            els: readonly Ev[],
+            out: { collect(v: unknown): void },
+          ) {
+            out.collect(
+              `${key} [${ctx.window().start},${ctx.window().end}) ${els.map((e) => e.v).join(',')}`,
+            );
           },
         },
       },
@@ -177,7 +190,10 @@ describe('event-time windows', () => {
       createAccumulator: () => ({ n: 0, sum: 0 }),
       add: (e: Ev, acc: { n: number; sum: number }) => ({ n: acc.n + 1, sum: acc.sum + e.v }),
       getResult: (acc: { n: number; sum: number }) => acc.sum / acc.n,
-      merge: (a: { n: number; sum: number }, b: { n: number; sum: number }) => ({ n: a.n + b.n, sum: a.sum + b.sum }),
+      merge: (a: { n: number; sum: number }, b: { n: number; sum: number }) => ({
+        n: a.n + b.n,
+        sum: a.sum + b.sum,
+      }),
     };
     const h = harness({
       assigner: tumbling(10),
@@ -186,7 +202,12 @@ describe('event-time windows', () => {
       fns: {
         aggregate: agg,
         windowProcess: {
-          process(key: string, ctx: { window(): TimeWindow }, els: readonly number[], out: { collect(v: unknown): void }) {
+          process(
+            key: string,
+            ctx: { window(): TimeWindow },
+            els: readonly number[],
+            out: { collect(v: unknown): void },
+          ) {
             out.collect({ key, end: ctx.window().end, avg: els[0] });
           },
         },
@@ -281,15 +302,31 @@ describe('event-time windows', () => {
   });
 
   it('keeps one end-of-window timer per key and window (the cleanup timer when there is no lateness)', () => {
-    const sliding: WindowAssignerSpec = { type: 'sliding', time: 'event', sizeMs: 10, slideMs: 2, offsetMs: 0 };
-    const timers = (h: ReturnType<typeof harness>) => (h.head as unknown as { timers: InternalTimerService }).timers;
+    const sliding: WindowAssignerSpec = {
+      type: 'sliding',
+      time: 'event',
+      sizeMs: 10,
+      slideMs: 2,
+      offsetMs: 0,
+    };
+    const timers = (h: ReturnType<typeof harness>) =>
+      (h.head as unknown as { timers: InternalTimerService }).timers;
     const h = harness({ assigner: sliding });
-    for (let i = 0; i < 3; i++) h.processElements([[ev('a', 1), 5], [ev('b', 1), 5]]);
+    for (let i = 0; i < 3; i++)
+      h.processElements([
+        [ev('a', 1), 5],
+        [ev('b', 1), 5],
+      ]);
     expect(timers(h).numEventTimeTimers()).toBe(2 * 5);
     h.processElement(ev('a', 1), 6); // in four open windows and a new one, [6, 16)
     expect(timers(h).numEventTimeTimers()).toBe(2 * 5 + 1);
     h.processWatermark(MAX_WATERMARK);
-    expect(h.values<Ev>().filter((e) => e.k === 'a').map((e) => e.v)).toEqual([3, 4, 4, 4, 4, 1]);
+    expect(
+      h
+        .values<Ev>()
+        .filter((e) => e.k === 'a')
+        .map((e) => e.v),
+    ).toEqual([3, 4, 4, 4, 4, 1]);
     expect(timers(h).numEventTimeTimers()).toBe(0);
     const late = harness({ assigner: sliding, allowedLatenessMs: 3 });
     for (let i = 0; i < 3; i++) late.processElement(ev('a', 1), 5);
@@ -302,13 +339,25 @@ describe('event-time windows', () => {
   });
 
   it('the default trigger fires restored sliding windows that receive more elements', () => {
-    const sliding: WindowAssignerSpec = { type: 'sliding', time: 'event', sizeMs: 10, slideMs: 5, offsetMs: 0 };
-    const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 16 });
+    const sliding: WindowAssignerSpec = {
+      type: 'sliding',
+      time: 'event',
+      sizeMs: 10,
+      slideMs: 5,
+      offsetMs: 0,
+    };
+    const opts = (p: number, i: number): HarnessOptions => ({
+      parallelism: p,
+      subtaskIndex: i,
+      maxParallelism: 16,
+    });
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const one = harness({ assigner: sliding }, opts(1, 0));
     for (const k of keys) one.processElement(ev(k, 1), 7);
     const snap = one.snapshot();
-    const restored = [0, 1].map((i) => OperatorHarness.of(windowNode({ assigner: sliding }), opts(2, i)).open([snap]));
+    const restored = [0, 1].map((i) =>
+      OperatorHarness.of(windowNode({ assigner: sliding }), opts(2, i)).open([snap]),
+    );
     const out: Ev[] = [];
     for (const [i, h] of restored.entries()) {
       for (const k of keys) if (subtaskForKey(k, 16, 2) === i) h.processElement(ev(k, 10), 8);
@@ -316,13 +365,19 @@ describe('event-time windows', () => {
       out.push(...h.values<Ev>());
     }
     // Per key [0, 10) and [5, 15): the restored element plus the new one, on the subtask that owns the key.
-    const byKey = (k: string) => out.filter((e) => e.k === k).map((e) => e.v).sort((a, b) => a - b);
+    const byKey = (k: string) =>
+      out
+        .filter((e) => e.k === k)
+        .map((e) => e.v)
+        .sort((a, b) => a - b);
     for (const k of keys) expect(byKey(k)).toEqual([11, 11]);
   });
 
   it('refuses records without timestamps in event-time windows', () => {
     const h = harness({ assigner: tumbling(10) });
-    expect(() => h.processElement(ev('a', 1))).toThrow(/event-time windows need one; call assignTimestampsAndWatermarks/);
+    expect(() => h.processElement(ev('a', 1))).toThrow(
+      /event-time windows need one; call assignTimestampsAndWatermarks/,
+    );
   });
 
   it('all-window (non-keyed) windows', () => {
@@ -411,9 +466,18 @@ describe('triggers', () => {
   });
 
   it('purging count trigger emits disjoint batches', () => {
-    const h = harness({ assigner: { type: 'global' }, trigger: PurgingTrigger.of(CountTrigger.of(2)), function: 'process', fns: {
-      windowProcess: { process: (_k: string, _c: unknown, els: readonly Ev[], out: { collect(v: unknown): void }) => { out.collect(els.map((e) => e.v)); } },
-    } });
+    const h = harness({
+      assigner: { type: 'global' },
+      trigger: PurgingTrigger.of(CountTrigger.of(2)),
+      function: 'process',
+      fns: {
+        windowProcess: {
+          process: (_k: string, _c: unknown, els: readonly Ev[], out: { collect(v: unknown): void }) => {
+            out.collect(els.map((e) => e.v));
+          },
+        },
+      },
+    });
     for (let i = 1; i <= 5; i++) h.processElement(ev('a', i), i);
     expect(h.values()).toEqual([
       [1, 2],
@@ -456,9 +520,9 @@ describe('triggers', () => {
   });
 
   it('rejects non-merging triggers on session windows', () => {
-    expect(() => harness({ assigner: { type: 'session', time: 'event', gapMs: 5 }, trigger: CountTrigger.of(2) })).toThrow(
-      /does not support merging/,
-    );
+    expect(() =>
+      harness({ assigner: { type: 'session', time: 'event', gapMs: 5 }, trigger: CountTrigger.of(2) }),
+    ).toThrow(/does not support merging/);
   });
 
   it('user errors in triggers name the operator', () => {
@@ -471,19 +535,28 @@ describe('triggers', () => {
       clear: () => undefined,
     };
     const h = harness({ assigner: { type: 'global' }, trigger: bad });
-    expect(() => h.processElement(ev('a', 1), 1)).toThrow(/operator 'win' failed in trigger.onElement: Error: boom/);
+    expect(() => h.processElement(ev('a', 1), 1)).toThrow(
+      /operator 'win' failed in trigger.onElement: Error: boom/,
+    );
   });
 });
 
 describe('window state snapshots', () => {
   it('restores open windows and their timers, also at another parallelism', () => {
-    const opts = (p: number, i: number): HarnessOptions => ({ parallelism: p, subtaskIndex: i, maxParallelism: 16 });
+    const opts = (p: number, i: number): HarnessOptions => ({
+      parallelism: p,
+      subtaskIndex: i,
+      maxParallelism: 16,
+    });
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
     const one = harness({ assigner: tumbling(10), trigger: ContinuousEventTimeTrigger.of(4) }, opts(1, 0));
     for (const [i, k] of keys.entries()) one.processElement(ev(k, i + 1), 1);
     const snap = one.snapshot();
     const restored = [0, 1, 2].map((i) =>
-      OperatorHarness.of(windowNode({ assigner: tumbling(10), trigger: ContinuousEventTimeTrigger.of(4) }), opts(3, i)).open([snap]),
+      OperatorHarness.of(
+        windowNode({ assigner: tumbling(10), trigger: ContinuousEventTimeTrigger.of(4) }),
+        opts(3, i),
+      ).open([snap]),
     );
     const out: unknown[] = [];
     for (const h of restored) {
@@ -496,7 +569,12 @@ describe('window state snapshots', () => {
       h.processWatermark(MAX_WATERMARK);
     }
     // The periodic firing at 8 and the end of the window at 9, once per key.
-    expect(restored.flatMap((h) => h.values<Ev>()).map((e) => e.v).sort()).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
+    expect(
+      restored
+        .flatMap((h) => h.values<Ev>())
+        .map((e) => e.v)
+        .sort(),
+    ).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
     // Every key landed on exactly one of the three subtasks.
     expect(restored.map((h) => h.values().length / 2).reduce((a, b) => a + b)).toBe(8);
   });
@@ -511,11 +589,18 @@ describe('window state snapshots', () => {
     const timers = (restored.head as unknown as { windowTimers: InternalTimerService }).windowTimers;
     expect(timers.numEventTimeTimers()).toBe(3);
     restored.processWatermark(MAX_WATERMARK);
-    expect(restored.values<Ev>().map((e) => `${e.k}${e.v}`).sort()).toEqual(['a1', 'a3', 'b2']);
+    expect(
+      restored
+        .values<Ev>()
+        .map((e) => `${e.k}${e.v}`)
+        .sort(),
+    ).toEqual(['a1', 'a3', 'b2']);
     // With allowed lateness (or a custom trigger) timers are state of their own and are snapshotted.
     const late = harness({ assigner: tumbling(10), allowedLatenessMs: 5 });
     late.processElement(ev('a', 1), 1);
-    const lateParts = Object.values(late.snapshot().keyed ?? {}).flatMap((group) => Object.keys(group as object));
+    const lateParts = Object.values(late.snapshot().keyed ?? {}).flatMap((group) =>
+      Object.keys(group as object),
+    );
     expect(lateParts).toContain('timers:event');
   });
 });

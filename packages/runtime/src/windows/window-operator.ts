@@ -16,9 +16,13 @@ import {
   EventTimeTrigger,
   ProcessingTimeTrigger,
   type AggregateFunction,
+  type Evictor,
+  type EvictorContext,
   type Key,
+  type KeyedStateStore,
   type OutputTag,
   type ProcessWindowContext,
+  type TimestampedValue,
   type TimeWindow,
   type Trigger,
   type TriggerContext,
@@ -29,10 +33,11 @@ import {
 import { NO_TIMESTAMP } from '../operator.js';
 import { AbstractOperator, TimestampedCollector, type KeyFn } from '../operators/base.js';
 import { OperatorUsageError } from '../operators/errors.js';
-import { requireObject } from '../operators/functions.js';
+import { requireObject, resolveOptionalMethod } from '../operators/functions.js';
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
 import { createWindowAssigner, type WindowAssigner } from './assigners.js';
+import { WindowStateStore, WindowUserState, type WindowStateSnapshot } from './window-state.js';
 
 /** State of one window of one key. */
 export interface WindowState {
@@ -44,6 +49,8 @@ export interface WindowState {
   contents: unknown;
   /** The trigger's partitioned state (descriptor name -> value). */
   trigger: Map<string, unknown> | undefined;
+  /** The window function's `windowState()`. */
+  user: WindowUserState | undefined;
 }
 
 /** Join buffers of one window. */
@@ -76,13 +83,17 @@ const WINDOW_CACHE_LIMIT = 4096;
 /** Per key: window start -> state. Takes part in snapshots. */
 class WindowTable implements KeyedStatePart {
   readonly byKey = new Map<Key, Map<number, WindowState>>();
-  constructor(private readonly mode: Mode) {}
+  constructor(
+    private readonly mode: Mode,
+    /** Contents are element lists (a process function, or an evictor). */
+    private readonly buffered: boolean,
+  ) {}
   /**
-   * Per key one flat array, five slots per window: start, end, 1 if it has
+   * Per key one flat array, six slots per window: start, end, 1 if it has
    * contents else 0, the contents (or null), the trigger's state entries (or
-   * null) — flat, because aligned windows make this the bulk of a
-   * checkpoint and one array per window would double what is allocated and
-   * encoded.
+   * null), the window's own user state (`windowState()`, or null) — flat,
+   * because aligned windows make this the bulk of a checkpoint and one array
+   * per window would double what is allocated and encoded.
    */
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [key, windows] of this.byKey) {
@@ -94,13 +105,14 @@ class WindowTable implements KeyedStatePart {
           ws.has ? 1 : 0,
           ws.has ? this.copy(ws.contents) : null,
           ws.trigger ? [...ws.trigger] : null,
+          ws.user ? ws.user.snapshot() : null,
         );
       }
       if (flat.length > 0) emit(key, flat);
     }
   }
   private copy(contents: unknown): unknown {
-    if (this.mode === 'process') return (contents as unknown[]).slice();
+    if (this.buffered) return (contents as unknown[]).slice();
     if (this.mode === 'join') {
       const j = contents as JoinBuffers;
       return { l: j.l.slice(), r: j.r.slice() };
@@ -111,31 +123,54 @@ class WindowTable implements KeyedStatePart {
     let windows = this.byKey.get(key);
     if (!windows) this.byKey.set(key, (windows = new Map<number, WindowState>()));
     const flat = data as unknown[];
-    for (let i = 0; i + 4 < flat.length; i += 5) {
+    for (let i = 0; i + 5 < flat.length; i += 6) {
       // JSON-like codecs turn ±Infinity into null: the global window.
       const start = (flat[i] as number | null) ?? Number.NEGATIVE_INFINITY;
       const end = (flat[i + 1] as number | null) ?? Number.POSITIVE_INFINITY;
       const has = flat[i + 2] === 1;
       const trigger = flat[i + 4] as [string, unknown][] | null;
+      const user = flat[i + 5] as WindowStateSnapshot | null;
       windows.set(start, {
         window: { start, end },
         has,
         contents: has ? flat[i + 3] : undefined,
         trigger: trigger ? new Map(trigger) : undefined,
+        user: user ? WindowUserState.restore(user) : undefined,
       });
     }
   }
 }
 
-/** The TriggerContext and ProcessWindowContext, one reused object per operator. */
-class WindowContexts implements TriggerContext, ProcessWindowContext {
+/** The TriggerContext, ProcessWindowContext and EvictorContext, one reused object per operator. */
+class WindowContexts implements TriggerContext, ProcessWindowContext, EvictorContext {
   /** The window state being handled. */
   ws!: WindowState;
   private readonly states = new Map<string, ValueState<unknown>>();
+  private readonly windowStore: WindowStateStore;
   constructor(
     private readonly op: WindowOperator,
     private readonly timers: InternalTimerService,
-  ) {}
+    merging: boolean,
+  ) {
+    this.windowStore = new WindowStateStore(
+      () => {
+        if (merging) {
+          throw new OperatorUsageError(
+            `Operator '${op.name}': windowState() is not available on merging (session) windows, as in Flink: keep the state in globalState(), or use non-merging windows`,
+          );
+        }
+        return (this.ws.user ??= new WindowUserState());
+      },
+      () => timers.currentProcessingTime(),
+      op.name,
+    );
+  }
+  windowState(): KeyedStateStore {
+    return this.windowStore;
+  }
+  globalState(): KeyedStateStore {
+    return this.op.getRuntimeContext();
+  }
   getCurrentWatermark(): number {
     return this.timers.currentWatermark;
   }
@@ -199,7 +234,13 @@ export class WindowOperator extends AbstractOperator {
   private reduceFn: ((a: unknown, b: unknown) => unknown) | undefined;
   private agg: AggregateFunction<unknown, unknown, unknown> | undefined;
   private processFn: ((...args: never[]) => void) | undefined;
+  /** The process function's optional `clear(ctx)`, called when a window is cleaned up. */
+  private processClear: ((ctx: ProcessWindowContext) => void) | undefined;
+  private evictor: Evictor<unknown> | undefined;
   private joinFn: ((left: unknown, right: unknown) => unknown) | undefined;
+  /** A window coGroup's function (a window join node with `fns.coGroup`). */
+  private coGroupFn:
+    ((first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void) | undefined;
   private keyedProcess = true;
   private allowedLateness = 0;
   private lateTag: string | undefined;
@@ -239,16 +280,33 @@ export class WindowOperator extends AbstractOperator {
     this.keyedProcess = spec.keyed || isJoin;
     if (isJoin) {
       this.mode = 'join';
-      this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(fns.join ?? fns.fn, 'join');
+      if (fns.coGroup !== undefined) {
+        this.coGroupFn = this.userFunction<
+          (first: readonly unknown[], second: readonly unknown[], out: TimestampedCollector) => void
+        >(fns.coGroup, 'coGroup');
+      } else
+        this.joinFn = this.userFunction<(left: unknown, right: unknown) => unknown>(
+          fns.join ?? fns.fn,
+          'join',
+        );
     } else {
       this.mode = spec.function;
-      if (spec.function === 'reduce') this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
+      if (spec.function === 'reduce')
+        this.reduceFn = this.userFunction<(a: unknown, b: unknown) => unknown>(fns.reduce, 'reduce');
       else if (spec.function === 'aggregate') {
-        this.agg = requireObject<AggregateFunction<unknown, unknown, unknown>>(fns.aggregate, ['createAccumulator', 'add', 'getResult'], this.name);
+        this.agg = requireObject<AggregateFunction<unknown, unknown, unknown>>(
+          fns.aggregate,
+          ['createAccumulator', 'add', 'getResult'],
+          this.name,
+        );
         this.addRichFunction(this.agg);
       }
       if (spec.function === 'process' || spec.withProcess) {
         this.processFn = this.userFunction(fns.windowProcess, 'process');
+        this.processClear = resolveOptionalMethod(fns.windowProcess, 'clear');
+      }
+      if (spec.evictor === true) {
+        this.evictor = requireObject<Evictor<unknown>>(fns.evictor, ['evictBefore', 'evictAfter'], this.name);
       }
     }
     // The API sets fns.trigger on every window node (the custom trigger or the
@@ -271,11 +329,16 @@ export class WindowOperator extends AbstractOperator {
     const a = this.assigner;
     if (!a.isMerging && a.isEventTime && this.trigger === EventTimeTrigger.create()) {
       this.inlineTrigger = InlineTrigger.EventTime;
-    } else if (!a.isMerging && !a.isEventTime && !a.isGlobal && this.trigger === ProcessingTimeTrigger.create()) {
+    } else if (
+      !a.isMerging &&
+      !a.isEventTime &&
+      !a.isGlobal &&
+      this.trigger === ProcessingTimeTrigger.create()
+    ) {
       this.inlineTrigger = InlineTrigger.ProcessingTime;
     }
     const backend = this.backend!;
-    this.table = new WindowTable(this.mode);
+    this.table = new WindowTable(this.mode, this.mode === 'process' || this.evictor !== undefined);
     backend.registerPart('windows', this.table);
     // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
     this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
@@ -291,7 +354,7 @@ export class WindowOperator extends AbstractOperator {
       undefined,
       { snapshot: !this.derivedTimers },
     );
-    this.tctx = new WindowContexts(this, this.windowTimers);
+    this.tctx = new WindowContexts(this, this.windowTimers, this.assigner.isMerging);
     this.collector = new TimestampedCollector(this.output);
   }
 
@@ -348,7 +411,14 @@ export class WindowOperator extends AbstractOperator {
     let skipped = true;
     if (assigner.isMerging) {
       if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
-      skipped = !this.mergingElement(windows, value, timestamp, input, this.starts[0]!, assigner.endOf(this.starts[0]!));
+      skipped = !this.mergingElement(
+        windows,
+        value,
+        timestamp,
+        input,
+        this.starts[0]!,
+        assigner.endOf(this.starts[0]!),
+      );
     } else {
       const inline = this.inlineTrigger;
       for (let i = 0; i < n; i++) {
@@ -358,19 +428,26 @@ export class WindowOperator extends AbstractOperator {
         if (!ws) {
           const end = assigner.endOf(start);
           if (this.isWindowLate(end)) continue;
-          ws = { window: this.windowOf(start, end), has: false, contents: undefined, trigger: undefined };
+          ws = {
+            window: this.windowOf(start, end),
+            has: false,
+            contents: undefined,
+            trigger: undefined,
+            user: undefined,
+          };
           if (!windows) this.table.byKey.set(key, (windows = new Map<number, WindowState>()));
           windows.set(start, ws);
           this.registerCleanupTimer(ws.window);
           fresh = true;
         } else if (this.isWindowLate(ws.window.end)) continue;
         skipped = false;
-        this.add(ws, value, input);
+        this.add(ws, value, input, timestamp);
         if (inline === InlineTrigger.EventTime) {
           // EventTimeTrigger.onElement, without re-registering the timer the window already has.
           const maxTs = ws.window.end - 1;
           if (maxTs <= this.windowTimers.currentWatermark) this.handle('FIRE', key, ws);
-          else if (fresh && this.allowedLateness !== 0) this.windowTimers.registerEventTimeTimer(start, maxTs);
+          else if (fresh && this.allowedLateness !== 0)
+            this.windowTimers.registerEventTimeTimer(start, maxTs);
           // With no allowed lateness the cleanup timer registered above is the trigger's timer.
           continue;
         }
@@ -419,15 +496,28 @@ export class WindowOperator extends AbstractOperator {
     if (only && only.window.start === start && only.window.end === end) {
       target = only;
     } else if (touched.length === 0) {
-      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+      target = {
+        window: { start, end },
+        has: false,
+        contents: undefined,
+        trigger: undefined,
+        user: undefined,
+      };
       windows.set(start, target);
       this.registerCleanupTimer(target.window);
     } else {
-      target = { window: { start, end }, has: false, contents: undefined, trigger: undefined };
+      target = {
+        window: { start, end },
+        has: false,
+        contents: undefined,
+        trigger: undefined,
+        user: undefined,
+      };
       for (const ws of touched) {
         if (ws.has) this.mergeContents(target, ws);
         if (ws.trigger) {
-          for (const [name, v] of ws.trigger) if (!target.trigger?.has(name)) (target.trigger ??= new Map()).set(name, v);
+          for (const [name, v] of ws.trigger)
+            if (!target.trigger?.has(name)) (target.trigger ??= new Map()).set(name, v);
         }
         windows.delete(ws.window.start);
       }
@@ -449,7 +539,7 @@ export class WindowOperator extends AbstractOperator {
       }
       this.registerCleanupTimer(target.window);
     }
-    this.add(target, value, input);
+    this.add(target, value, input, timestamp);
     this.tctx.ws = target;
     let result: TriggerResult;
     try {
@@ -479,7 +569,9 @@ export class WindowOperator extends AbstractOperator {
   }
 
   private isElementLate(timestamp: number): boolean {
-    return this.assigner.isEventTime && timestamp + this.allowedLateness <= this.windowTimers.currentWatermark;
+    return (
+      this.assigner.isEventTime && timestamp + this.allowedLateness <= this.windowTimers.currentWatermark
+    );
   }
 
   private cleanupTime(window: TimeWindow): number {
@@ -499,7 +591,18 @@ export class WindowOperator extends AbstractOperator {
     else this.windowTimers.deleteProcessingTimeTimer(window.start, time);
   }
 
-  private add(ws: WindowState, value: unknown, input: 0 | 1): void {
+  private add(ws: WindowState, value: unknown, input: 0 | 1, timestamp: number): void {
+    if (this.evictor) {
+      // An evicting window keeps every element with its timestamp; the function runs over them when it fires.
+      const element: TimestampedValue<unknown> = {
+        value,
+        timestamp: timestamp === NO_TIMESTAMP ? undefined : timestamp,
+      };
+      if (ws.has) (ws.contents as TimestampedValue<unknown>[]).push(element);
+      else ws.contents = [element];
+      ws.has = true;
+      return;
+    }
     try {
       switch (this.mode) {
         case 'reduce':
@@ -533,6 +636,10 @@ export class WindowOperator extends AbstractOperator {
       target.has = true;
       return;
     }
+    if (this.evictor) {
+      for (const v of source.contents as unknown[]) (target.contents as unknown[]).push(v);
+      return;
+    }
     try {
       switch (this.mode) {
         case 'reduce':
@@ -541,7 +648,9 @@ export class WindowOperator extends AbstractOperator {
         case 'aggregate': {
           const agg = this.agg!;
           if (typeof agg.merge !== 'function') {
-            throw new OperatorUsageError(`Operator '${this.name}': session windows need AggregateFunction.merge`);
+            throw new OperatorUsageError(
+              `Operator '${this.name}': session windows need AggregateFunction.merge`,
+            );
           }
           target.contents = agg.merge(target.contents, source.contents);
           break;
@@ -586,8 +695,20 @@ export class WindowOperator extends AbstractOperator {
           this.fail(error, 'trigger.clear');
         }
       }
+      this.clearWindowFunction(ws);
       windows.delete(ws.window.start);
       if (windows.size === 0) this.table.byKey.delete(timer.key);
+    }
+  }
+
+  /** The process function's `clear(ctx)` before a window and its `windowState()` go. */
+  private clearWindowFunction(ws: WindowState): void {
+    if (!this.processClear) return;
+    this.tctx.ws = ws;
+    try {
+      this.processClear(this.tctx);
+    } catch (error) {
+      this.fail(error, 'window function clear');
     }
   }
 
@@ -602,11 +723,20 @@ export class WindowOperator extends AbstractOperator {
   private emit(key: Key, ws: WindowState): void {
     const ts = ws.window.end - 1;
     const out = this.output;
-    const where = this.mode === 'join' ? 'join' : 'window function';
+    const where = this.mode === 'join' ? (this.coGroupFn ? 'coGroup' : 'join') : 'window function';
+    if (this.evictor) {
+      this.emitEvicting(key, ws, ts);
+      return;
+    }
     try {
       switch (this.mode) {
         case 'join': {
           const { l, r } = ws.contents as JoinBuffers;
+          if (this.coGroupFn) {
+            this.collector.timestamp = ts;
+            this.coGroupFn(l, r, this.collector);
+            return;
+          }
           const join = this.joinFn!;
           for (const left of l) for (const right of r) out.collect(join(left, right), ts);
           return;
@@ -615,21 +745,75 @@ export class WindowOperator extends AbstractOperator {
           this.callProcess(key, ws, ws.contents as unknown[], ts);
           return;
         case 'reduce':
-        case 'aggregate': {
-          const result = this.mode === 'reduce' ? ws.contents : this.agg!.getResult(ws.contents);
-          if (!this.processFn) {
-            out.collect(result, ts);
-            return;
-          }
-          this.single[0] = result;
-          this.callProcess(key, ws, this.single, ts);
-          this.single[0] = undefined;
+          this.emitResult(key, ws, ws.contents, ts);
           return;
-        }
+        case 'aggregate':
+          this.emitResult(key, ws, this.agg!.getResult(ws.contents), ts);
+          return;
       }
     } catch (error) {
       this.fail(error, where);
     }
+  }
+
+  /**
+   * Fires a window with an evictor (Flink's EvictingWindowOperator): evict
+   * before, run the function over the remaining elements (reducing or
+   * aggregating them now), evict after; what is left stays in the window.
+   */
+  private emitEvicting(key: Key, ws: WindowState, ts: number): void {
+    const elements = ws.contents as TimestampedValue<unknown>[];
+    const evictor = this.evictor!;
+    this.tctx.ws = ws;
+    try {
+      evictor.evictBefore(elements, elements.length, ws.window, this.tctx);
+    } catch (error) {
+      this.fail(error, 'evictor.evictBefore');
+    }
+    const values: unknown[] = new Array<unknown>(elements.length);
+    for (let i = 0; i < elements.length; i++) values[i] = elements[i]!.value;
+    try {
+      switch (this.mode) {
+        case 'process':
+          this.callProcess(key, ws, values, ts);
+          break;
+        case 'reduce': {
+          if (values.length === 0) break;
+          let acc = values[0];
+          for (let i = 1; i < values.length; i++) acc = this.reduceFn!(acc, values[i]);
+          this.emitResult(key, ws, acc, ts);
+          break;
+        }
+        case 'aggregate': {
+          const agg = this.agg!;
+          let acc = agg.createAccumulator();
+          for (const v of values) acc = agg.add(v, acc);
+          this.emitResult(key, ws, agg.getResult(acc), ts);
+          break;
+        }
+        case 'join':
+          throw new OperatorUsageError(`Operator '${this.name}': a window join has no evictor`);
+      }
+    } catch (error) {
+      this.fail(error, 'window function');
+    }
+    this.tctx.ws = ws;
+    try {
+      evictor.evictAfter(elements, elements.length, ws.window, this.tctx);
+    } catch (error) {
+      this.fail(error, 'evictor.evictAfter');
+    }
+  }
+
+  /** Emits a reduced/aggregated window result, through the process function when there is one. */
+  private emitResult(key: Key, ws: WindowState, result: unknown, ts: number): void {
+    if (!this.processFn) {
+      this.output.collect(result, ts);
+      return;
+    }
+    this.single[0] = result;
+    this.callProcess(key, ws, this.single, ts);
+    this.single[0] = undefined;
   }
 
   private callProcess(key: Key, ws: WindowState, elements: readonly unknown[], ts: number): void {
@@ -660,4 +844,3 @@ export class WindowOperator extends AbstractOperator {
     return this.backend!;
   }
 }
-

@@ -21,7 +21,9 @@ export class MessagePortConnection implements PeerConnection {
   private credits = new Map<number, number>();
   private flushQueued = false;
   private closed = false;
-  private readonly flushBound = (): void => { this.flush(); };
+  private readonly flushBound = (): void => {
+    this.flush();
+  };
 
   constructor(private readonly port: MessagePort) {}
 
