@@ -5,6 +5,7 @@
  * pre-bundled .mjs from `freshet bundle`.
  */
 import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import {
   cpSync,
   mkdirSync,
@@ -29,8 +30,19 @@ let work: string;
 /** A copy of examples/ without its node_modules (pnpm's links into the workspace): what a user would pick. */
 let project: string;
 let inputs: { words: string; log: string; transactions: string };
+/** The customer service `async/enrich.ts` looks orders up in, on loopback. */
+let customers: Server;
+let customerService: string;
 
-test.beforeAll(() => {
+test.beforeAll(async () => {
+  customers = createServer((req, res) => {
+    const id = Number(/\/customers\/(\d+)$/.exec(req.url ?? '')?.[1]);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id, name: `customer-${id}`, tier: id % 3 === 0 ? 'gold' : 'basic' }));
+  });
+  await new Promise<void>((resolve) => customers.listen(0, '127.0.0.1', resolve));
+  customerService = `http://127.0.0.1:${(customers.address() as { port: number }).port}`;
+
   work = mkdtempSync(join(tmpdir(), 'freshet-e2e-examples-'));
   project = join(work, 'examples');
   cpSync(join(repoRoot, 'examples'), project, {
@@ -69,6 +81,8 @@ test.beforeAll(() => {
 });
 
 test.afterAll(() => {
+  customers.closeAllConnections();
+  customers.close();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -77,10 +91,24 @@ const EXAMPLES: { entry: string; args: () => string }[] = [
   { entry: 'wordcount/wordcount.ts', args: () => `--input ${inputs.words}` },
   { entry: 'logs/log-pipeline.ts', args: () => `--input ${inputs.log}` },
   { entry: 'fraud/fraud-detection.ts', args: () => `--input ${inputs.transactions}` },
+  { entry: 'metrics/word-stats.ts', args: () => '--lines 500' },
+  { entry: 'async/enrich.ts', args: () => `--service ${customerService} --orders 300` },
   ...['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8'].map((q) => ({
     entry: `nexmark/${q}.ts`,
     args: () => '--events 3000 --seed 7',
   })),
+];
+
+/**
+ * Example programs that read from a broker (Kafka) and never end: the browser
+ * test uploads and plans them; their run is tested beside them against a real
+ * broker (examples/logs/kafka-log-pipeline*.test.ts).
+ */
+const PLAN_ONLY: { entry: string; args: string }[] = [
+  {
+    entry: 'logs/kafka-log-pipeline.ts',
+    args: '--bootstrap-servers 127.0.0.1:9 --postgres postgres://127.0.0.1:9/none',
+  },
 ];
 
 test('every program of examples/ is one the examples README lists', () => {
@@ -89,7 +117,13 @@ test('every program of examples/ is one the examples README lists', () => {
     .filter((p) => /\.ts$/.test(p) && !/\.test\.ts$/.test(p))
     .filter((p) => /export default defineProgram/.test(readFileSync(join(project, p), 'utf8')))
     .sort();
-  expect(programs).toEqual(EXAMPLES.map((e) => e.entry).sort());
+  expect(programs).toEqual([...EXAMPLES, ...PLAN_ONLY].map((e) => e.entry).sort());
+  const readme = readFileSync(join(project, 'README.md'), 'utf8');
+  for (const p of programs) {
+    // The Nexmark queries have a table of their own, one row per query.
+    const q = /^nexmark\/(q\d+)\.ts$/.exec(p)?.[1];
+    expect(readme, `examples/README.md lists ${p}`).toContain(q ? `| ${q} ` : `\`${p}\``);
+  }
 });
 
 /** Shows the plan and runs the uploaded program until it finishes; returns the job page. */
@@ -124,6 +158,21 @@ for (const example of EXAMPLES) {
       example.args(),
       example.entry.startsWith('wordcount') ? `example-${name}` : undefined,
     );
+  });
+}
+
+for (const example of PLAN_ONLY) {
+  test(`examples/${example.entry} uploads as a folder and plans`, async ({ page, cluster }) => {
+    await page.goto(`${cluster.webUrl}/submit`);
+    await page.getByLabel('Program folder').setInputFiles(project);
+    await page.getByLabel('Entry file').selectOption(`examples/${example.entry}`);
+    await expect(page.getByTestId('upload-ok')).toContainText(`examples/${example.entry}`, {
+      timeout: 60_000,
+    });
+    await page.getByRole('textbox', { name: 'Arguments' }).fill(example.args);
+    await page.getByRole('button', { name: 'Show plan' }).click();
+    const plan = page.getByRole('group', { name: 'Optimized JobGraph of the program' });
+    await expect(plan.getByTestId('vertex-node').first()).toBeVisible({ timeout: 30_000 });
   });
 }
 

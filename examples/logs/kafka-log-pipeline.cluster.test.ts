@@ -7,8 +7,8 @@
  * alert duplicated.
  */
 import { readFile } from 'node:fs/promises';
-import { createJobManagerClient, type JobManagerClient } from '@freshet/jobmanager/client';
-import { ensureBuilt, ProcessGroup, type TaskManagerProcess } from '@freshet/jobmanager/testing';
+import type { JobManagerClient } from '@freshet/jobmanager/client';
+import { adminClient, ensureBuilt, ProcessGroup, type TaskManagerProcess } from '@freshet/jobmanager/testing';
 import { startKafkaBroker, type KafkaBroker } from '@freshet/kafka-testing';
 import { createTestDatabaseUrl, testPostgresAdminUrl, type TestPostgresDatabase } from '@freshet/db/testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -59,7 +59,7 @@ describe.skipIf(admin === undefined)(
         group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2 }),
         group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2 }),
       ]);
-      jm = createJobManagerClient(jmProcess.url);
+      jm = adminClient(jmProcess);
       client = new pg.Client({ connectionString: db!.url });
       await client.connect();
       await client.query(COUNTS_TABLE_SQL);

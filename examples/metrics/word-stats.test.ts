@@ -34,7 +34,7 @@ describe('word-stats: runtime context, user metrics and accumulators on the loca
       expect(c.readBy.parallelism).toBe(2);
       expect(c.readBy.task).toBe(`tokenize (${c.readBy.subtask + 1}/2)#0`);
     }
-    expect(run.jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(run.jobId).toMatch(/^(local-)?[0-9a-f-]{36}$/);
 
     // Accumulators, merged over both subtasks.
     expect(run.accumulators).toEqual({ lines: LINES, words: total });

@@ -6,13 +6,14 @@
 // from their latest checkpoints (not fail them). The bounded job's committed
 // output then equals a clean run's; the other is cancelled through the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, submitFile, untilEnded } from './fixtures/cluster.js';
+import { untilEnded } from './fixtures/cluster.js';
 import {
   committedLines,
   expectedSums,
   liveTaskManagerIds,
   sorted,
   startRecoveryCluster,
+  submitCheckpointedSum,
   untilCheckpoints,
   untilSlotsFree,
   untilStatus,
@@ -31,15 +32,8 @@ afterAll(async () => {
 describe('a JobManager killed with SIGKILL and started again', () => {
   it('recovers its running jobs from their checkpoints: orphans cancelled, their slots taken until gone, cancel works', async () => {
     const count = 40_000;
-    const out = await c.outputDir();
-    const finite = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
-      args: [out, String(count), '4000', '200'],
-      parallelism: 2,
-    });
-    const endless = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
-      args: [await c.outputDir(), String(1e9), '200', '200'],
-      parallelism: 1,
-    });
+    const { jobId: finite, out } = await submitCheckpointedSum(c, count, { parallelism: 2 });
+    const { jobId: endless } = await submitCheckpointedSum(c, 1e9, { parallelism: 1, ratePerSecond: 200 });
     for (const jobId of [finite, endless])
       await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', `job ${jobId} to run`);
     await untilCheckpoints(c.client, finite, 2);

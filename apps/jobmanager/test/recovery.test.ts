@@ -6,13 +6,14 @@
 // (a stall of its own) restarts nothing. (A JobManager restart:
 // jobmanager-recovery.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, submitFile, untilEnded } from './fixtures/cluster.js';
+import { untilEnded } from './fixtures/cluster.js';
 import {
   committedLines,
   expectedSums,
   liveTaskManagerIds,
   sorted,
   startRecoveryCluster,
+  submitCheckpointedSum,
   untilCheckpoints,
   untilSlotsFree,
   untilStatus,
@@ -31,11 +32,7 @@ afterAll(async () => {
 describe('a checkpointed job with the exactly-once file sink', () => {
   it('restarts from its checkpoint on a spare slot after kill -9 of a TaskManager, and writes exactly the clean output', async () => {
     const count = 24_000;
-    const out = await c.outputDir();
-    const jobId = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
-      args: [out, String(count), '4000', '200'],
-      parallelism: 2,
-    });
+    const { jobId, out } = await submitCheckpointedSum(c, count, { parallelism: 2 });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     // Its sequence source replays from a checkpoint: no vertex is at-most-once.
     expect(running.vertices.every((v) => v.replayable)).toBe(true);
@@ -73,11 +70,7 @@ describe('a checkpointed job with the exactly-once file sink', () => {
     // Back to one spare slot (the previous test's victim is gone).
     await c.addTaskManager();
     const count = 40_000;
-    const out = await c.outputDir();
-    const jobId = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
-      args: [out, String(count), '4000', '200'],
-      parallelism: 2,
-    });
+    const { jobId, out } = await submitCheckpointedSum(c, count, { parallelism: 2 });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     await untilCheckpoints(c.client, jobId, 2);
     const victimId = running.subtasks[0]!.taskManager!.id;
@@ -114,11 +107,7 @@ describe('a checkpointed job with the exactly-once file sink', () => {
 
   it('rides out a JobManager frozen past the heartbeat timeout (a stall of its own): no TaskManager lost, no restart', async () => {
     const count = 30_000;
-    const out = await c.outputDir();
-    const jobId = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
-      args: [out, String(count), '4000', '200'],
-      parallelism: 2,
-    });
+    const { jobId, out } = await submitCheckpointedSum(c, count, { parallelism: 2 });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     await untilCheckpoints(c.client, jobId, 2);
     const ids = liveTaskManagerIds(c);

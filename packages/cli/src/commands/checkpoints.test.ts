@@ -30,7 +30,7 @@ const cli = (...args: string[]) =>
 /** The overrides `plan` flags give (parsed by commander, as the CLI does). */
 function overridesOf(argv: string[]) {
   let opts: PlanCommandOptions | undefined;
-  const program = new Command().exitOverride();
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
   withPlanOptions(program.command('plan')).action((_file: string, _args: string[], o: PlanCommandOptions) => {
     opts = o;
   });

@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { InvalidArgumentError } from 'commander';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultToleranceOverrides, parseCheckpointMode, parseRestartStrategy } from './fault-tolerance.js';
 import { prepareJob } from './plan.js';
 
@@ -96,5 +99,81 @@ export default defineProgram((env) => {
     expect(job.jobGraph.planHash).not.toBe(own.jobGraph.planHash);
     const off = await prepareJob(program, [], { checkpointInterval: 0 });
     expect(off.jobGraph.checkpointing).toBeUndefined();
+  });
+});
+
+describe('freshet run --local (the built CLI)', () => {
+  const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+  beforeAll(() => {
+    if (process.env.FRESHET_TEST_SKIP_BUILD === '1') return;
+    const built = spawnSync(
+      'pnpm',
+      ['turbo', 'run', 'build', '--filter=@freshet/cli', '--output-logs=errors-only'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    );
+    if (built.status !== 0) throw new Error(`Building the CLI failed:\n${built.stdout}\n${built.stderr}`);
+  });
+
+  it('restarts a job whose slot worker dies from its latest checkpoint, with exactly the output of a clean run', async () => {
+    const out = join(dir, 'dies-out');
+    const marker = join(dir, 'died-once');
+    const program = join(dir, 'dies.ts');
+    // A keyed rolling sum: a lost or repeated record changes every later sum of its key. One
+    // source subtask feeds the sums over a hash exchange, so each key's records come in one order.
+    writeFileSync(
+      program,
+      `import { existsSync, writeFileSync } from 'node:fs';
+import { defineProgram } from '@freshet/api';
+export default defineProgram((env) => {
+  env
+    .fromSequence(0, 5999, { ratePerSecond: 3000 })
+    .setParallelism(1)
+    .map((x: number) => {
+      if (x === 3500 && !existsSync(${JSON.stringify(marker)})) {
+        writeFileSync(${JSON.stringify(marker)}, 'x');
+        process.exit(3);
+      }
+      return { k: x % 7, v: x };
+    })
+    .setParallelism(1)
+    .keyBy((r) => r.k)
+    .reduce((a, b) => ({ k: a.k, v: a.v + b.v }))
+    .writeAsJsonLines(${JSON.stringify(out)});
+});
+`,
+    );
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(repoRoot, 'packages/cli/dist/bin.js'),
+        'run',
+        program,
+        '--local',
+        '-p',
+        '2',
+        '--checkpoint-interval',
+        '200',
+        '--restart-strategy',
+        'fixed-delay:3:50',
+      ],
+      { cwd: repoRoot, timeout: 90_000, encoding: 'utf8' },
+    );
+    expect(existsSync(marker)).toBe(true);
+    expect(stderr).toMatch(/Attempt 0 failed: .*\nRestarting in 50 ms from checkpoint \d+ \(attempt 1\)/);
+    expect(stdout).toMatch(/FINISHED in \d+ ms, 1 restart, \d+ checkpoints/);
+    const sums = new Map<number, number>();
+    const expected: string[] = [];
+    for (let x = 0; x < 6000; x++) {
+      const v = (sums.get(x % 7) ?? 0) + x;
+      sums.set(x % 7, v);
+      expected.push(JSON.stringify({ k: x % 7, v }));
+    }
+    const committed = readdirSync(out)
+      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
+      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+    expect(committed.sort()).toEqual(expected.sort());
   });
 });
