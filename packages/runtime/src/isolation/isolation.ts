@@ -126,10 +126,12 @@ export function bwrapArgs(
   for (const link of ['lib', 'lib64', 'bin']) {
     if (existsSync(`/usr/${link}`)) args.push('--symlink', `usr/${link}`, `/${link}`);
   }
+  // The private /tmp first: Node, the package tree and the binds mounted after it stay visible when
+  // they live under the host's /tmp (a checkout in /tmp); hidden directories last (they win over a bind
+  // around them).
+  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp');
   if (prefix !== '/usr' && !prefix.startsWith('/usr/')) args.push('--ro-bind', prefix, prefix);
   args.push('--ro-bind', packageRoot, packageRoot);
-  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp');
-  // Binds after /tmp (a bind under /tmp lands on the private tmpfs), hidden directories last (they win over a bind around them).
   const binds = (access.binds ?? []).filter((dir) => existsSync(dir));
   for (const dir of binds) args.push('--bind', dir, dir);
   const mounted = [packageRoot, ...binds];
