@@ -42,6 +42,7 @@ export {
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export {
   bwrapArgs,
+  fsGrants,
   detectIsolation,
   nodePrefix,
   SANDBOX_UID,
