@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { issueTestCertificate, makeTestCa, type TestCertificate } from '../../testing/certificates.js';
+import { connectTestPair, TEST_PAIR_SECRET } from '../../testing/data-plane-pair.js';
 import { DataPlane, type DataPlaneOptions, type DataPlaneRefusal, type JobLinks } from './data-plane.js';
 import type { DataPlaneTlsOptions } from './data-plane-tls.js';
 import { FrameDecoder, FrameType, jsonFrame, type FrameHeader } from './frames.js';
 import { handshakeNonce, helloMac } from './handshake-auth.js';
 
-const SECRET = 'secret-of-the-job-attempt-0123456789';
+const SECRET = TEST_PAIR_SECRET;
 
 const dir = mkdtempSync(join(tmpdir(), 'freshet-dp-tls-'));
 const clusterCa = makeTestCa(dir, 'cluster');
@@ -45,27 +46,6 @@ async function plane(
   p.taskManagerId = id;
   planes.push(p);
   return { plane: p, refusals };
-}
-
-/** Connects job `jobId` between `a` (tm-a, the dialer) and `b` (tm-b). */
-function connectPair(a: DataPlane, b: DataPlane, jobId: string): { la: JobLinks; lb: JobLinks } {
-  const la = a.connectJob({
-    jobId,
-    attempt: 0,
-    self: 'tm-a',
-    secret: SECRET,
-    peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
-    timeoutMs: 5000,
-  });
-  const lb = b.connectJob({
-    jobId,
-    attempt: 0,
-    self: 'tm-b',
-    secret: SECRET,
-    peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
-    timeoutMs: 5000,
-  });
-  return { la, lb };
 }
 
 /** Sends 200 DATA frames from tm-a to tm-b and checks they all arrive, in order. */
@@ -113,7 +93,7 @@ describe('data plane over mutual TLS', () => {
     const a = await plane('tm-a', { tls: tmA });
     const b = await plane('tm-b', { tls: tmB });
     expect(a.plane.tls).toBe(true);
-    const { la, lb } = connectPair(a.plane, b.plane, 'secure');
+    const { la, lb } = connectTestPair(a.plane, b.plane, 'secure');
     await Promise.all([la.ready, lb.ready]);
     await carriesData(la, lb);
     expect([...a.refusals, ...b.refusals]).toEqual([]);
@@ -122,7 +102,7 @@ describe('data plane over mutual TLS', () => {
   it('a CLOSE over TLS half-closes the link: the peer sees it as done, not lost', async () => {
     const a = await plane('tm-a', { tls: tmA });
     const b = await plane('tm-b', { tls: tmB });
-    const { la, lb } = connectPair(a.plane, b.plane, 'clean');
+    const { la, lb } = connectTestPair(a.plane, b.plane, 'clean');
     await Promise.all([la.ready, lb.ready]);
     const lost: Error[] = [];
     const closed: string[] = [];
@@ -145,7 +125,7 @@ describe('data plane over mutual TLS', () => {
     const secure = await plane('tm-b', { tls: tmB });
     const plain = await plane('tm-a', {});
     const started = Date.now();
-    const { la } = connectPair(plain.plane, secure.plane, 'mixed');
+    const { la } = connectTestPair(plain.plane, secure.plane, 'mixed');
     await expect(la.ready).rejects.toThrow(
       /requires TLS on its data plane, and the peer connected in plain TCP/,
     );
@@ -154,7 +134,7 @@ describe('data plane over mutual TLS', () => {
 
     const secureDialer = await plane('tm-a', { tls: tmA });
     const plainAcceptor = await plane('tm-b', {});
-    const { la: la2 } = connectPair(secureDialer.plane, plainAcceptor.plane, 'mixed-2');
+    const { la: la2 } = connectTestPair(secureDialer.plane, plainAcceptor.plane, 'mixed-2');
     await expect(la2.ready).rejects.toThrow(
       /the peer answered in plain TCP: its data plane runs without TLS/,
     );
@@ -168,7 +148,7 @@ describe('data plane over mutual TLS', () => {
   it('refuses a certificate of another CA, and one that presents none, leaving a connected job alone', async () => {
     const a = await plane('tm-a', { tls: tmA });
     const b = await plane('tm-b', { tls: tmB });
-    const { la, lb } = connectPair(a.plane, b.plane, 'guarded');
+    const { la, lb } = connectTestPair(a.plane, b.plane, 'guarded');
     await Promise.all([la.ready, lb.ready]);
     const link = lb.links.get('tm-a');
 
@@ -197,7 +177,7 @@ describe('data plane over mutual TLS', () => {
     const a = await plane('tm-a', { tls: tmA });
     const b = await plane('tm-b', { tls: { ...stranger, ca: otherCa.cert } });
     const started = Date.now();
-    const { la } = connectPair(a.plane, b.plane, 'impostor');
+    const { la } = connectTestPair(a.plane, b.plane, 'impostor');
     await expect(la.ready).rejects.toThrow(/certificate is not signed by this TaskManager's data-plane CA/);
     expect(Date.now() - started).toBeLessThan(3000);
   });
