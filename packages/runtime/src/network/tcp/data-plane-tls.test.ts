@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { issueTestCertificate, makeTestCa, type TestCertificate } from '../../testing/certificates.js';
@@ -180,6 +181,22 @@ describe('data plane over mutual TLS', () => {
     const { la } = connectTestPair(a.plane, b.plane, 'impostor');
     await expect(la.ready).rejects.toThrow(/certificate is not signed by this TaskManager's data-plane CA/);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('bounds a TLS handshake that stalls by the handshake timeout', async () => {
+    const b = await plane('tm-b', { tls: tmB, handshakeTimeoutMs: 300 });
+    const socket = netConnect({ host: '127.0.0.1', port: b.plane.port });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    // The first byte of a TLS record, then nothing.
+    socket.write(Buffer.from([0x16]));
+    const started = Date.now();
+    await closed;
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const deadline = Date.now() + 1000; b.plane.pendingHandshakes > 0 && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(b.plane.pendingHandshakes).toBe(0);
+    expect(b.refusals[0]?.reason).toMatch(/TLS handshake failed/);
   });
 
   it('fails to listen with a key that is not the certificate’s', async () => {
