@@ -187,7 +187,11 @@ describe('data plane over mutual TLS', () => {
     const b = await plane('tm-b', { tls: tmB, handshakeTimeoutMs: 300 });
     const socket = netConnect({ host: '127.0.0.1', port: b.plane.port });
     socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const closed = new Promise<void>((r) => {
+      socket.once('close', () => {
+        r();
+      });
+    });
     // The first byte of a TLS record, then nothing.
     socket.write(Buffer.from([0x16]));
     const started = Date.now();
