@@ -2,7 +2,7 @@
 // of one cluster CA, made by openssl): a keyed job at parallelism 2, one subtask on each
 // TaskManager, sends its records across the exchange and comes out right; meanwhile a plain-TCP
 // peer and a TLS peer whose certificate another CA signed are refused, in words and in the log,
-// and the job does not notice.
+// and the job does not notice. A job over a TLS TaskManager and a plain one fails, saying why.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'freshet-dp-tls-'));
   ca = makeTestCa(work, 'cluster');
   otherCa = makeTestCa(work, 'other');
-});
+}, 240_000);
 afterAll(async () => {
   await group.dispose();
   if (work) await rm(work, { recursive: true, force: true });
@@ -109,7 +109,7 @@ async function intrude(tm: TaskManagerProcess, jobId: string): Promise<string[]>
 }
 
 describe('data plane over mutual TLS', () => {
-  it('runs a keyed job across two TLS TaskManagers right, and refuses plain and foreign peers meanwhile', async () => {
+  it('runs a keyed job across two TLS TaskManagers right, refuses plain and foreign peers meanwhile, and a job over a plain one fails saying why', async () => {
     const db = await group.createDatabase();
     const jm = await group.startJobManager(db);
     const [tm1, tm2] = await Promise.all(
@@ -164,5 +164,32 @@ describe('data plane over mutual TLS', () => {
     const expected = new Map<number, number>();
     for (let x = 0; x < N; x++) expected.set(x % KEYS, (expected.get(x % KEYS) ?? 0) + x);
     expect(final).toEqual(expected);
-  }, 120_000);
+
+    // A TaskManager without TLS in place of tm-2: a job over it and tm-1 cannot connect its data
+    // plane, fails at once saying why, and the refusing side logs it.
+    await tm2!.stop();
+    const tm3 = await group.startTaskManager({
+      jobManagerUrl: jm.url,
+      slots: 1,
+      args: ['--resource-id', 'tm-3'],
+    });
+    const mixed = await client.jobs.submit.mutate({ artifactId: upload.artifact.id, parallelism: 2 });
+    let failed = await client.jobs.get.query({ jobId: mixed.jobId });
+    for (
+      const until = Date.now() + 60_000;
+      !['FINISHED', 'FAILED', 'CANCELED'].includes(failed.status) && Date.now() < until;
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+      failed = await client.jobs.get.query({ jobId: mixed.jobId });
+    }
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failureCause).toMatch(
+      /data-plane TLS refused: the peer answered in plain TCP|requires TLS on its data plane/,
+    );
+    expect(
+      [...tm1!.logs, ...tm3.logs].some(
+        (l) => l.msg.startsWith('Refused a data connection') && /TLS/.test(String(l.reason)),
+      ),
+    ).toBe(true);
+  }, 180_000);
 });
