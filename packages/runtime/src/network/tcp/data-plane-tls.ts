@@ -98,7 +98,9 @@ export class DataPlaneTls {
       const waiting = raw && this.waiting.get(raw);
       if (raw) this.waiting.delete(raw);
       socket.on('error', () => undefined);
-      waiting?.secured(socket, untrustedReason(socket));
+      // Not matched to an accepted connection: nothing would bound it, so it is closed.
+      if (!waiting) socket.destroy();
+      else waiting.secured(socket, untrustedReason(socket));
     });
     this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       const raw = parentOf(socket);
