@@ -37,8 +37,10 @@ export {
   DataPlane,
   type DataPlaneAdmission,
   type DataPlaneOptions,
+  type DataPlaneRefusal,
   type PeerAddress,
 } from './network/tcp/data-plane.js';
+export type { DataPlaneTlsOptions } from './network/tcp/data-plane-tls.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export {
   bwrapArgs,
