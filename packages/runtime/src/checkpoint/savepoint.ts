@@ -351,6 +351,8 @@ export interface StateAssignment {
   dropped: string[];
   /** Operators that restored by a generated uid: their state will not survive a topology change. */
   generated: string[];
+  /** What the user should know (generated uids, sources at another parallelism). */
+  warnings: string[];
 }
 
 /**
@@ -436,7 +438,23 @@ export function assignRestoredState(
     }
   });
   const fresh = [...newByUid.keys()].filter((u) => !matchedUids.has(u));
-  return { checkpointId: metadata.checkpointId, subtasks, fresh, dropped, generated };
+  const warnings: string[] = [];
+  if (generated.length > 0) {
+    warnings.push(
+      `operator${generated.length === 1 ? '' : 's'} ${generated.join(', ')} restored by a generated uid (no .uid(...) in the program): ${generated.length === 1 ? 'its' : 'their'} state will not survive a change of the job's topology`,
+    );
+  }
+  for (const [vertexIndex, list] of feeds) {
+    const nv = jobGraph.vertices[vertexIndex]!;
+    for (const { old } of list) {
+      if (nv.isSource && old.parallelism !== nv.parallelism) {
+        warnings.push(
+          `source '${nv.name}' restores at parallelism ${nv.parallelism} from ${old.parallelism}: connector sources (env.fromSource) redistribute their splits; the built-in sequence, generator and element sources resume only at their own parallelism, so set theirs explicitly to rescale the rest`,
+        );
+      }
+    }
+  }
+  return { checkpointId: metadata.checkpointId, subtasks, fresh, dropped, generated, warnings };
 }
 
 function overlaps(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
