@@ -519,7 +519,9 @@ export async function inspectRestorePoint(point: RestorePoint): Promise<
           for (const group of Object.values(snap?.keyed ?? {})) {
             keyGroups++;
             if (typeof group !== 'object' || group === null) continue;
-            for (const [name, entries] of Object.entries(group as Record<string, unknown>)) {
+            for (const [part, entries] of Object.entries(group as Record<string, unknown>)) {
+              // User state is registered as `s:<descriptor name>`; timers and windows under their own names.
+              const name = part.startsWith('s:') ? part.slice(2) : part;
               states[name] = (states[name] ?? 0) + (Array.isArray(entries) ? entries.length : 1);
             }
           }
