@@ -71,7 +71,7 @@ async function parallelisms(jobId: string): Promise<number[]> {
 describe('savepoints', () => {
   it('are written while the job runs, inspected, and refuse hostile input with clear errors', async () => {
     const out = await c.outputDir();
-    const count = 12_000;
+    const count = 100_000;
     const jobId = await submitJob(out, count, 2);
     await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     await untilCheckpoints(c.client, jobId, 2);

@@ -385,10 +385,10 @@ export class JobService {
   }
 
   /** Resolves a savepoint directory inside the savepoint directory (a default name when none is given). */
-  #savepointTarget(job: ActiveJob, dir: string | undefined): string {
+  #savepointTarget(jobId: string, dir: string | undefined): string {
     const name =
       dir ??
-      `savepoint-${job.id.slice(0, 8)}-${new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+      `savepoint-${jobId.slice(0, 8)}-${new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')}`;
     return resolveInside(this.savepointDir, name, 'The savepoint directory');
   }
 
@@ -396,8 +396,9 @@ export class JobService {
   async savepoint(
     input: z.output<typeof SavepointInputSchema>,
   ): Promise<SavepointResult & { jobId: string }> {
+    // The directory first: a bad one is refused whatever the job's state.
+    const dir = this.#savepointTarget(input.jobId, input.dir);
     const job = await this.#requireRunning(input.jobId);
-    const dir = this.#savepointTarget(job, input.dir);
     const result = await job.checkpoints.savepoint(dir, 'savepoint', SAVEPOINT_TIMEOUT_MS);
     this.#o.logger.info({ jobId: job.id, ...result }, 'Savepoint written');
     return { jobId: job.id, ...result };
@@ -412,8 +413,9 @@ export class JobService {
   async stopJob(
     input: z.output<typeof StopJobInputSchema>,
   ): Promise<SavepointResult & { jobId: string; status: string }> {
+    // The directory first: a bad one is refused whatever the job's state.
+    const dir = this.#savepointTarget(input.jobId, input.dir);
     const job = await this.#requireRunning(input.jobId);
-    const dir = this.#savepointTarget(job, input.dir);
     let result: SavepointResult;
     if (input.drain) {
       result = await job.checkpoints.drain(dir);
