@@ -68,7 +68,7 @@ async function storedCheckpoint(
 
 describe('savepoints', () => {
   it('are a self-contained directory that restores at another parallelism by key group', async () => {
-    const { storage, jobGraph } = await storedCheckpoint(2);
+    const { storage } = await storedCheckpoint(2);
     const metadata = await storage.readMetadata('job-1', 5);
     const dir = join(root, 'savepoints', 'sp-1');
     const written = await writeSavepoint(dir, metadata, 'savepoint', (h) => storage.readState('job-1', h));

@@ -393,7 +393,7 @@ export function assignRestoredState(
       matchedUids.add(o.uid);
       if (o.generatedUid) generated.push(o.uid);
       let nodes = byTarget.get(target.vertexIndex);
-      if (nodes === undefined) byTarget.set(target.vertexIndex, (nodes = new Map()));
+      if (nodes === undefined) byTarget.set(target.vertexIndex, (nodes = new Map<number, number>()));
       nodes.set(o.nodeId, target.nodeId);
     }
     for (const [vertexIndex, nodes] of byTarget) {
