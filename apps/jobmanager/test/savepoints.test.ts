@@ -43,11 +43,12 @@ async function submitJob(
   out: string,
   count: number,
   parallelism: number,
-  extra: { savepointPath?: string; allowNonRestoredState?: boolean; totalsUid?: string } = {},
+  extra: { savepointPath?: string; allowNonRestoredState?: boolean; totalsUid?: string; rate?: number } = {},
 ): Promise<string> {
-  const { totalsUid, ...restore } = extra;
+  const { totalsUid, rate = 2500, ...restore } = extra;
   return submitFile(c.client, fixture('rescalable.ts'), {
-    args: [out, String(count), '2500', '200', ...(totalsUid === undefined ? [] : [totalsUid])],
+    // Slow enough that the job still runs when the test stops or rescales it, on a loaded machine too.
+    args: [out, String(count), String(rate), '200', ...(totalsUid === undefined ? [] : [totalsUid])],
     parallelism,
     ...restore,
   });
@@ -156,7 +157,7 @@ describe('savepoints', () => {
   it('stop with a savepoint ends the job FINISHED; the job started from it at another parallelism completes the exact output', async () => {
     const out = await c.outputDir();
     const count = 10_000;
-    const jobId = await submitJob(out, count, 2);
+    const jobId = await submitJob(out, count, 2, { rate: 1000 });
     await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     await untilCheckpoints(c.client, jobId, 3);
     const stopped = await c.client.jobs.stop.mutate({ jobId, dir: 'stopped' });
@@ -219,7 +220,7 @@ describe('savepoints', () => {
     it(`rescale ${from}→${to} mid-run (freshet rescale) gives exactly the output of an un-rescaled run`, async () => {
       const out = await c.outputDir();
       const count = 20_000;
-      const jobId = await submitJob(out, count, from);
+      const jobId = await submitJob(out, count, from, { rate: 1000 });
       await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
       await untilCheckpoints(c.client, jobId, 3);
       const started = Date.now();
