@@ -54,12 +54,13 @@ async function submitJob(
   });
 }
 
+/** Runs the built CLI against the cluster (its connection flags go before a `--`). */
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [CLI, ...args, '--jobmanager', c.jm.url, '--token', c.jm.adminToken],
-    { timeout: 120_000 },
-  );
+  const dash = args.indexOf('--');
+  const connection = ['--jobmanager', c.jm.url, '--token', c.jm.adminToken];
+  const argv =
+    dash < 0 ? [...args, ...connection] : [...args.slice(0, dash), ...connection, ...args.slice(dash)];
+  const { stdout } = await run(process.execPath, [CLI, ...argv], { timeout: 120_000 });
   return stdout;
 }
 
@@ -170,7 +171,23 @@ describe('savepoints', () => {
     expect(new Set(before).size).toBe(before.length);
     for (const line of before) expect(expected).toContain(line);
 
-    const resumed = await submitJob(out, count, 3, { savepointPath: 'stopped' });
+    // freshet submit -s: the same program from the savepoint, at parallelism 3.
+    const { jobId: resumed } = JSON.parse(
+      await cli(
+        'submit',
+        fixture('rescalable.ts'),
+        '-s',
+        'stopped',
+        '-p',
+        '3',
+        '--json',
+        '--',
+        out,
+        String(count),
+        '1000',
+        '200',
+      ),
+    ) as { jobId: string };
     expect(await parallelisms(resumed)).toEqual(expect.arrayContaining([1, 3]));
     const job = await untilEnded(c.client, resumed, { timeoutMs: 90_000 });
     expect(job.status, job.failureCause ?? '').toBe('FINISHED');

@@ -29,8 +29,9 @@ import { writeAtomically } from './directory-storage.js';
 import {
   CHECKPOINT_METADATA_FORMAT,
   CheckpointMetadataError,
+  CheckpointMetadataSchema,
   parseCheckpointMetadata,
-  SubtaskStateMetadataSchema,
+  VertexStateMetadataSchema,
   type CheckpointMetadata,
 } from './metadata.js';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from './snapshot-codec.js';
@@ -58,31 +59,17 @@ export const SavepointOperatorSchema = z.object({
 /** @see {@link SavepointOperatorSchema} */
 export type SavepointOperator = z.infer<typeof SavepointOperatorSchema>;
 
-/** The `_metadata` document of a savepoint. */
-export const SavepointMetadataSchema = z.object({
+/**
+ * The `_metadata` document of a savepoint: a checkpoint's metadata in
+ * another format, with every operator's effective uid and why it was taken.
+ */
+export const SavepointMetadataSchema = CheckpointMetadataSchema.extend({
   format: z.literal(SAVEPOINT_FORMAT),
   version: z.literal(SAVEPOINT_VERSION),
-  jobId: z.string().min(1),
-  jobName: z.string(),
-  planHash: z.string(),
-  /** The checkpoint of the job that the savepoint is (ids of a job started from it continue after it). */
-  checkpointId: z.int().positive(),
-  attempt: z.int().nonnegative(),
-  triggeredAt: z.number(),
-  completedAt: z.number(),
   /** Epoch ms the savepoint's files were written. */
   takenAt: z.number(),
   trigger: SavepointTriggerSchema,
-  vertices: z.array(
-    z.object({
-      id: z.string().min(1),
-      name: z.string(),
-      parallelism: z.int().positive(),
-      maxParallelism: z.int().positive(),
-      operators: z.array(SavepointOperatorSchema),
-      subtasks: z.array(SubtaskStateMetadataSchema),
-    }),
-  ),
+  vertices: z.array(VertexStateMetadataSchema.extend({ operators: z.array(SavepointOperatorSchema) })),
 });
 /** @see {@link SavepointMetadataSchema} */
 export type SavepointMetadata = z.infer<typeof SavepointMetadataSchema>;
