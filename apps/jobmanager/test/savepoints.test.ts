@@ -192,6 +192,7 @@ describe('savepoints', () => {
     const job = await untilEnded(c.client, resumed, { timeoutMs: 90_000 });
     expect(job.status, job.failureCause ?? '').toBe('FINISHED');
     expect(job.events.some((e) => /restores the savepoint/.test(e.message))).toBe(true);
+    expect(job.configuration.restoredFrom).toBe(join(savepoints, 'stopped'));
     const lines = await committedLines(out);
     expect(lines.length).toBe(expected.length);
     expect(sorted(lines)).toEqual(sorted(expected));

@@ -441,7 +441,7 @@ export class JobService {
     const job = await this.#requireRunning(input.jobId);
     const { args, ...overrides } = job.program;
     const stopped = await this.stopJob({ jobId: job.id, drain: false });
-    const submitted = await this.submit({
+    const resubmit = this.submit({
       ...overrides,
       artifactId: job.artifactId,
       args,
@@ -452,6 +452,15 @@ export class JobService {
       savepointPath: stopped.path,
       allowNonRestoredState: false,
     });
+    let submitted: Awaited<typeof resubmit>;
+    try {
+      submitted = await resubmit;
+    } catch (error) {
+      // The job is stopped: say where its state is, so it can be submitted from there by hand.
+      if (error instanceof Error)
+        error.message = `Job ${job.id} was stopped with a savepoint in ${stopped.path}, but the rescaled job could not be submitted: ${error.message}`;
+      throw error;
+    }
     return {
       jobId: submitted.jobId,
       previousJobId: job.id,
