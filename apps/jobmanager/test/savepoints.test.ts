@@ -105,6 +105,14 @@ describe('savepoints', () => {
       .filter((o) => o.uid === 'running-totals');
     expect(totals.reduce((n, o) => n + (o.states.total ?? 0), 0)).toBe(11);
     const text = (await run(process.execPath, [CLI, 'savepoint', 'inspect', sp.path])).stdout;
+    // A directory without a savepoint: one clear line and exit code 1, no stack trace.
+    const refused = await run(process.execPath, [CLI, 'savepoint', 'inspect', c.database.dataDir]).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/^freshet: '.*' holds no savepoint or completed checkpoint/);
+    expect(refused?.stderr).not.toMatch(/\n\s+at /);
     expect(text).toMatch(/Savepoint \(savepoint\)/);
     expect(text).toMatch(/running-totals .*total \(11\)/);
 

@@ -13,7 +13,7 @@
  *   at the new parallelism (`jobs.rescale`).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { inspectRestorePoint, openRestorePoint } from '@freshet/runtime';
+import { inspectRestorePoint, openRestorePoint, RestorePointError } from '@freshet/runtime';
 import { CliError, formatTable, printJson } from '../output.js';
 import { formatBytes } from './checkpoints.js';
 import { call, connect, withJobManagerOptions, type JobManagerOptions } from './jobs.js';
@@ -94,8 +94,16 @@ export function register(program: Command): void {
       if (job === 'inspect') {
         if (path === undefined) throw new CliError('freshet savepoint inspect needs a PATH', 2);
         // Read here, as the user may: any readable directory (relative to the working directory).
-        const point = await openRestorePoint(path, [process.cwd(), '/']);
-        const vertices = await inspectRestorePoint(point);
+        let point: Awaited<ReturnType<typeof openRestorePoint>>;
+        let vertices: Awaited<ReturnType<typeof inspectRestorePoint>>;
+        try {
+          point = await openRestorePoint(path, [process.cwd(), '/']);
+          vertices = await inspectRestorePoint(point);
+        } catch (error) {
+          // A missing, corrupt or foreign savepoint is the user's input: one line, no stack.
+          if (error instanceof RestorePointError) throw new CliError(error.message);
+          throw error;
+        }
         if (opts.json) printJson({ kind: point.kind, path: point.path, metadata: point.metadata, vertices });
         else process.stdout.write(renderInspection(point, vertices));
         return;
