@@ -108,7 +108,7 @@ describe('savepoints', () => {
     // A directory without a savepoint: one clear line and exit code 1, no stack trace.
     const refused = await run(process.execPath, [CLI, 'savepoint', 'inspect', c.database.dataDir]).then(
       () => undefined,
-      (err: { code: number; stderr: string }) => err,
+      (err: unknown) => err as { code: number; stderr: string },
     );
     expect(refused?.code).toBe(1);
     expect(refused?.stderr).toMatch(/^freshet: '.*' holds no savepoint or completed checkpoint/);
