@@ -11,6 +11,7 @@ export {
   type AsyncRetrySpec,
   type AsyncSpec,
   type ChainingStrategy,
+  type CustomPartitionerFns,
   type JobConfig,
   type NodeFunctions,
   type NodeKind,

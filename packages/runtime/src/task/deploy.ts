@@ -137,6 +137,15 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
           maxParallelism: target.maxParallelism,
         };
         if (key) partitioner.key = key;
+        if (edge.partitioning === 'CUSTOM') {
+          const custom =
+            edge.customPartitioner === undefined
+              ? undefined
+              : targetNode.fns.partitioners?.[edge.customPartitioner];
+          if (!custom)
+            throw new Error(`CUSTOM edge ${edge.id}: operator '${targetNode.name}' has no partitioner`);
+          partitioner.custom = custom;
+        }
         outputs.push({ edge, channels, partitioner, keyOperatorName: targetNode.name });
       }
 
