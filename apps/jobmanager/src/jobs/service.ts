@@ -40,7 +40,7 @@ import type { Logger } from '../logger.js';
 import type { UploadStats } from './checkpoints.js';
 import type { CommandHub } from './commands.js';
 import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-graph.js';
-import type { JobStore, StoredJob } from './job-store.js';
+import type { ArchivedJob, JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
 import { prismaJobStore } from './prisma-job-store.js';
@@ -156,6 +156,7 @@ export class JobService {
       newId: randomUUID,
       slotRequestTimeoutMs: options.slotRequestTimeoutMs,
       cancelTimeoutMs: options.cancelTimeoutMs ?? 10_000,
+      archiveOf: (job) => this.#archiveOf(job),
       onEnded: (job) => {
         // Late reports (the last metrics, collected records) still land; then the job leaves memory.
         job.evictTimer = this.#clock.setTimeout(() => {
@@ -231,15 +232,17 @@ export class JobService {
    */
   async #evict(job: ActiveJob): Promise<void> {
     if (this.#scheduler.job(job.id) !== job) return;
-    const { metrics } = this.#o;
-    await this.#store.archive(job.id, {
-      collected: [...job.collected.values()],
-      metrics: metrics.snapshot(job.id),
-    });
+    // Written with the terminal status already; again now, with the reports that came late.
+    await this.#store.archive(job.id, this.#archiveOf(job));
     this.#scheduler.forget(job);
-    metrics.forget(job.id);
+    this.#o.metrics.forget(job.id);
     this.#collectedTotal -= job.collectedKept;
     this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
+  }
+
+  /** An ended job's results as its row keeps them: collected records, metrics and accumulators. */
+  #archiveOf(job: ActiveJob): ArchivedJob {
+    return { collected: [...job.collected.values()], metrics: this.#o.metrics.snapshot(job.id) };
   }
 
   /** `jobs.plan`: plans an artifact without submitting it. */
