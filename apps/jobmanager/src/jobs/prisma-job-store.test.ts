@@ -185,7 +185,7 @@ describe('prismaJobStore', () => {
     expect((await store.retainedCheckpoints('job-1', 1))[0]?.checkpointId).toBe(6);
   });
 
-  it('writes an ended job\'s results in the same update as its terminal status', async () => {
+  it("writes an ended job's results in the same update as its terminal status", async () => {
     const store = prismaJobStore(t.db);
     const metrics = { subtasks: {}, history: {}, accumulators: { lines: 2000 } };
     const collected = [{ collectId: 'out', records: [1, 2], total: 2, truncated: false }];
