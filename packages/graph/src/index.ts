@@ -25,6 +25,7 @@ export {
   type StreamGraphJson,
   type StreamNode,
   type TimeDomain,
+  type WatermarkAlignmentSpec,
   type WatermarkSpec,
   type WindowAssignerSpec,
 } from './stream-graph.js';

@@ -120,6 +120,19 @@ export interface WatermarkSpec {
   none?: boolean;
   /** `WatermarkStrategy.forGenerator(...)`: a custom generator (`fns.watermarkGenerator`) makes the watermarks. @default false */
   generator?: boolean;
+  /** `withWatermarkAlignment(...)`: the source pauses while its watermark runs ahead of its group's slowest. */
+  alignment?: WatermarkAlignmentSpec;
+}
+
+/**
+ * Watermark alignment (Flink's `withWatermarkAlignment`): the sources of a
+ * group pause while their watermark is more than `maxDriftMs` ahead of the
+ * group's smallest; the group's minimum is exchanged every `updateIntervalMs`.
+ */
+export interface WatermarkAlignmentSpec {
+  group: string;
+  maxDriftMs: number;
+  updateIntervalMs: number;
 }
 
 /** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */

@@ -15,6 +15,7 @@ import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
 import {
   StreamTask,
+  type StreamTaskConfig,
   type ChainMember,
   type TaskCheckpointing,
   type TaskHooks,
@@ -61,6 +62,8 @@ export interface SlotDeployment {
   /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
   restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
   checkpointing?: TaskCheckpointing;
+  /** The host coordinates watermark alignment (see {@link StreamTaskConfig.alignWatermarks}). @default false */
+  alignWatermarks?: boolean;
 }
 
 /** What one subtask restores from. */
@@ -163,6 +166,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       };
       if (d.settings) config.settings = d.settings;
       if (d.checkpointing) config.checkpointing = d.checkpointing;
+      if (d.alignWatermarks) config.alignWatermarks = true;
       const restore = d.restoreFor?.(vertex.id, s);
       if (restore) {
         config.restored = restore.snapshots;
