@@ -15,7 +15,6 @@ import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
 import {
   StreamTask,
-  type StreamTaskConfig,
   type ChainMember,
   type TaskCheckpointing,
   type TaskHooks,
