@@ -29,7 +29,7 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
 export {
   DataPlane,
   type DataPlaneAdmission,
@@ -107,4 +107,9 @@ export {
   type PipelinedRegions,
 } from './executiongraph/pipelined-regions.js';
 export { executionKey, executionVertices, type ExecutionVertexId } from './executiongraph/execution-id.js';
+export {
+  WatermarkAlignmentCoordinator,
+  type AlignmentAnnouncement,
+} from './executiongraph/watermark-alignment.js';
+export type { AlignmentReport } from './task/source-alignment.js';
 export type { OperatorSnapshot } from './operator.js';

@@ -14,8 +14,10 @@ import { NotFoundError } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import { effectiveRestartStrategy } from '@freshet/graph';
 import {
+  fromWireWatermark,
   planOverridesOf,
   StoredTextSchema,
+  toWireWatermark,
   type CheckpointingSpec,
   type DeclineCheckpointInput,
   type ExecutionState,
@@ -25,11 +27,14 @@ import {
   type ReportLostPeerInput,
   type ReportMetricsInput,
   type ReportStatesInput,
+  type ReportWatermarksInput,
+  type ReportWatermarksOutput,
   type RestartStrategySpec,
 } from '@freshet/protocol';
 import {
   DirectoryCheckpointStorage,
   SYSTEM_CLOCK,
+  WatermarkAlignmentCoordinator,
   type CheckpointStorage,
   type CoordinatorClock,
 } from '@freshet/runtime';
@@ -128,6 +133,8 @@ export class JobService {
   readonly #scheduler: Scheduler;
   /** The feed of every job not in memory (ended, or from a previous run): nothing changes there any more. */
   readonly #dormant = new ChangeFeed();
+  /** Watermark alignment of the jobs in memory whose sources report watermarks (`withWatermarkAlignment`). */
+  readonly #alignment = new Map<string, WatermarkAlignmentCoordinator>();
   /** Collected records held over every job in memory. */
   #collectedTotal = 0;
   #ticker: NodeJS.Timeout | undefined;
@@ -236,6 +243,7 @@ export class JobService {
     await this.#store.archive(job.id, this.#archiveOf(job));
     this.#scheduler.forget(job);
     this.#o.metrics.forget(job.id);
+    this.#alignment.delete(job.id);
     this.#collectedTotal -= job.collectedKept;
     this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
@@ -425,6 +433,30 @@ export class JobService {
     entry.truncated = entry.total > entry.records.length;
     job.changes.notify();
     return { accepted, truncated: entry.truncated };
+  }
+
+  /**
+   * `executions.reportWatermarks`: the watermarks of a TaskManager's aligned
+   * sources go into the job's alignment coordinator; the answer is the
+   * largest watermark each of their groups may reach (over every
+   * TaskManager's sources of the job).
+   */
+  reportWatermarks(input: ReportWatermarksInput): ReportWatermarksOutput {
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
+    const job = this.#scheduler.job(input.jobId);
+    if (job === undefined || !this.reportsCurrent(input)) return { announcements: [] };
+    let coordinator = this.#alignment.get(job.id);
+    if (coordinator === undefined)
+      this.#alignment.set(job.id, (coordinator = new WatermarkAlignmentCoordinator()));
+    const announcements = coordinator.report(
+      input.reports.map((r) => ({ ...r, watermark: fromWireWatermark(r.watermark) })),
+    );
+    return {
+      announcements: announcements.map((a) => ({
+        group: a.group,
+        maxAllowedWatermark: toWireWatermark(a.maxAllowedWatermark),
+      })),
+    };
   }
 
   /** `executions.declineCheckpoint`: a subtask could not take a checkpoint; it is aborted. */
