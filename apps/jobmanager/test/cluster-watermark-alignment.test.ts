@@ -33,16 +33,24 @@ async function run(arg: 'aligned' | 'free') {
         .map((r) => r.v)
         .sort((a, b) => a - b),
     ).toEqual(Array.from({ length: N }, (_, i) => i));
-  return Math.max(...out.filter((r) => r.src === 'fast').map((r) => r.lead));
+  const paused = job.subtasks
+    .filter((s) => s.vertexName.endsWith('fast'))
+    .map((s) => s.metrics?.watermarkAlignment?.pausedMs);
+  return { lead: Math.max(...out.filter((r) => r.src === 'fast').map((r) => r.lead)), paused };
 }
 
 describe('watermark alignment on a cluster', () => {
   it('the fast source waits for the slow one on another TaskManager', async () => {
     // Free, the fast source is through most of its 5 s of event time while the slow one has barely
     // begun (about 3.5 s ahead, measured).
-    expect(await run('free')).toBeGreaterThan(2_500);
+    const free = await run('free');
+    expect(free.lead).toBeGreaterThan(2_500);
+    expect(free.paused).toEqual([undefined, undefined]);
     // Aligned: the 500 ms drift, plus one source batch (512 records) and the exchange's slack
     // (about 1 s, measured).
-    expect(await run('aligned')).toBeLessThan(2_000);
+    const aligned = await run('aligned');
+    expect(aligned.lead).toBeLessThan(2_000);
+    // Both fast subtasks waited, for a good part of the slow source's 2 s.
+    for (const ms of aligned.paused) expect(ms).toBeGreaterThan(300);
   });
 });

@@ -36,6 +36,7 @@ export function toSample(
     at,
     ...(m.user === undefined ? {} : { user: m.user }),
     ...(m.accumulators === undefined ? {} : { accumulators: accumulatorSamples(m.accumulators) }),
+    ...(m.watermarkAlignment === undefined ? {} : { watermarkAlignment: m.watermarkAlignment }),
   };
 }
 

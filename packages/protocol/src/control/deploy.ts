@@ -291,6 +291,10 @@ export const SubtaskMetricsSampleSchema = z.object({
   user: z.array(UserMetricSampleSchema).max(10_000).optional(),
   /** Local values of the subtask's accumulators, by name (absent when there are none). */
   accumulators: z.record(StoredTextSchema, AccumulatorValueSchema).optional(),
+  /** An aligned source (`withWatermarkAlignment`): how often and how long it paused for its group. */
+  watermarkAlignment: z
+    .object({ pauses: z.int().nonnegative(), pausedMs: z.number().nonnegative() })
+    .optional(),
 });
 /** @see {@link SubtaskMetricsSampleSchema} */
 export type SubtaskMetricsSample = z.infer<typeof SubtaskMetricsSampleSchema>;
