@@ -34,6 +34,7 @@ export class WatermarkAlignmentCoordinator {
       let g = this.#groups.get(r.group);
       if (g === undefined)
         this.#groups.set(r.group, (g = { maxDriftMs: r.maxDriftMs, watermarks: new Map() }));
+      // Sources of one group that declare different drifts get the tightest (Flink expects one).
       g.maxDriftMs = Math.min(g.maxDriftMs, r.maxDriftMs);
       g.watermarks.set(`${r.vertexId}#${r.subtask}`, r.watermark);
       touched.add(r.group);
