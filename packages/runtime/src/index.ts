@@ -11,6 +11,7 @@ export {
   CONNECTORS_SHIM_SOURCE,
   computePlanHash,
   loadStreamGraph,
+  PlanMismatchError,
   type ProgramSpec,
 } from './program/index.js';
 export {
@@ -29,7 +30,13 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export type {
+  AlignmentReportMessage,
+  SlotRestore,
+  SubtaskRestore,
+} from './taskexecutor/messages.js';
+export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
+export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {
   DataPlane,
   type DataPlaneAdmission,
@@ -37,6 +44,16 @@ export {
   type PeerAddress,
 } from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
+export {
+  bwrapArgs,
+  detectIsolation,
+  nodePrefix,
+  SANDBOX_UID,
+  type Isolation,
+  type IsolationMode,
+  type SandboxAccess,
+} from './isolation/isolation.js';
+export { processTree, rssBytes, treeRssBytes } from './isolation/process-tree.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { UserMetricSample } from './metrics/user-metrics.js';
 export {

@@ -73,6 +73,8 @@ export interface SlotWorkerData {
    * @default false
    */
   alignWatermarks?: boolean;
+  /** Shared memory the worker beats into and marks its slices in, for a watchdog (`watchdog.ts`). */
+  watchdog?: SharedArrayBuffer;
 }
 
 /** One subtask, as messages name it. */
