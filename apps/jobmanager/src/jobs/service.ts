@@ -439,12 +439,17 @@ export class JobService {
   reportWatermarks(input: ReportWatermarksInput): ReportWatermarksOutput {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    if (job === undefined || !this.reportsCurrent(input)) return { announcements: [] };
+    if (job === undefined) return { announcements: [] };
+    // Only the sources this TaskManager runs in their current attempt count.
+    const reports = input.reports.filter(
+      (r) => job.graph.isCurrent(r.vertexId, r.subtask, input.attempt, input.taskManagerId) === true,
+    );
+    if (reports.length === 0) return { announcements: [] };
     let coordinator = this.#alignment.get(job.id);
     if (coordinator === undefined)
       this.#alignment.set(job.id, (coordinator = new WatermarkAlignmentCoordinator()));
     const announcements = coordinator.report(
-      input.reports.map((r) => ({ ...r, watermark: fromWireWatermark(r.watermark) })),
+      reports.map((r) => ({ ...r, watermark: fromWireWatermark(r.watermark) })),
     );
     return {
       announcements: announcements.map((a) => ({
