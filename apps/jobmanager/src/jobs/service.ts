@@ -441,8 +441,8 @@ export class JobService {
     const job = this.#scheduler.job(input.jobId);
     if (job === undefined) return { announcements: [] };
     // Only the sources this TaskManager runs in their current attempt count.
-    const reports = input.reports.filter(
-      (r) => job.graph.isCurrent(r.vertexId, r.subtask, input.attempt, input.taskManagerId) === true,
+    const reports = input.reports.filter((r) =>
+      job.graph.isCurrent(r.vertexId, r.subtask, input.attempt, input.taskManagerId),
     );
     if (reports.length === 0) return { announcements: [] };
     let coordinator = this.#alignment.get(job.id);
