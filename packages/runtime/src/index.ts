@@ -30,11 +30,7 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export type {
-  AlignmentReportMessage,
-  SlotRestore,
-  SubtaskRestore,
-} from './taskexecutor/messages.js';
+export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
 export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {
