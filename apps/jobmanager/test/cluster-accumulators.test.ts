@@ -69,6 +69,25 @@ describe('BATCH results, accumulators and user metrics on a cluster', () => {
   });
 });
 
+describe('partitionCustom on a cluster', () => {
+  it('records reach the subtask the partitioner picks, across TaskManager processes', async () => {
+    const jobId = await submitFile(c.client, fixture('custom-partition.ts'), { parallelism: 4 });
+    const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
+    expect(job.status, problems(c)).toBe('FINISHED');
+    expect(new Set(job.subtasks.map((s) => s.taskManager?.id)).size).toBe(2);
+    expect(job.edges.map((e) => e.partitioning)).toContain('CUSTOM');
+    const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'tagged' });
+    const tagged = (collections[0]?.records ?? []) as { v: number; sub: number }[];
+    expect(tagged.map((r) => r.v).sort((a, b) => a - b)).toEqual(Array.from({ length: 4000 }, (_, i) => i));
+    // The fixture's partitioner over 4 subtasks: key = v mod 10, even keys on 0-1, odd on 2-3.
+    for (const r of tagged) {
+      const key = r.v % 10;
+      expect(r.sub).toBe((key % 2) * 2 + (Math.floor(key / 2) % 2));
+    }
+    expect(new Set(tagged.map((r) => r.sub))).toEqual(new Set([0, 1, 2, 3]));
+  });
+});
+
 describe('Prometheus endpoints', () => {
   it('GET /metrics on the JobManager and on a TaskManager started with --metrics-port', async () => {
     const tm = await c.group.startTaskManager({

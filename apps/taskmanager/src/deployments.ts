@@ -343,7 +343,7 @@ export class Deployments {
             `upload failed: ${String(err)}`,
           );
       };
-    return new ClusterJob({
+    const job: ClusterJob = new ClusterJob({
       jobId: d.jobId,
       attempt: d.attempt,
       region: d.region,
@@ -398,8 +398,14 @@ export class Deployments {
         onDeclineCheckpoint: (vertexId, subtask, checkpointId, reason) => {
           reporter.declineCheckpoint(d.jobId, d.attempt, vertexId, subtask, checkpointId, reason);
         },
+        onAlignment: (reports) => {
+          void reporter.watermarks(d.jobId, d.attempt, reports).then((announcements) => {
+            job.allowWatermarks(announcements);
+          });
+        },
       },
     });
+    return job;
   }
 
   /** The encoded state this TaskManager's subtasks of `d` restore from, fetched from the JobManager. */

@@ -5,7 +5,8 @@ import type {
   SubtaskMetricsSample,
   SubtaskStateUpdate,
 } from '@freshet/protocol';
-import type { SubtaskMetrics } from '@freshet/runtime';
+import { fromWireWatermark, toWireWatermark } from '@freshet/protocol';
+import type { AlignmentAnnouncement, AlignmentReportMessage, SubtaskMetrics } from '@freshet/runtime';
 import type { ControlPlaneClient } from './control-client.js';
 import type { Logger } from './logger.js';
 
@@ -35,6 +36,7 @@ export function toSample(
     at,
     ...(m.user === undefined ? {} : { user: m.user }),
     ...(m.accumulators === undefined ? {} : { accumulators: accumulatorSamples(m.accumulators) }),
+    ...(m.watermarkAlignment === undefined ? {} : { watermarkAlignment: m.watermarkAlignment }),
   };
 }
 
@@ -159,6 +161,36 @@ export class Reporter {
         reason,
       }),
     );
+  }
+
+  /**
+   * Reports the watermarks of aligned sources (watermark alignment) and
+   * returns what the JobManager allows each group; nothing when it cannot
+   * be reached (the next report, an update interval later, tries again).
+   */
+  async watermarks(
+    jobId: string,
+    attempt: number,
+    reports: readonly AlignmentReportMessage[],
+  ): Promise<AlignmentAnnouncement[]> {
+    const session = this.#opts.session();
+    if (!session) return [];
+    try {
+      const { announcements } = await this.#opts.client.executions.reportWatermarks.mutate({
+        taskManagerId: session.taskManagerId,
+        token: session.token,
+        jobId,
+        attempt,
+        reports: reports.map((r) => ({ ...r, watermark: toWireWatermark(r.watermark) })),
+      });
+      return announcements.map((a) => ({
+        group: a.group,
+        maxAllowedWatermark: fromWireWatermark(a.maxAllowedWatermark),
+      }));
+    } catch (err) {
+      this.#opts.logger.debug({ err: String(err), jobId }, 'Reporting watermarks failed');
+      return [];
+    }
   }
 
   /** Sends one urgent report outside the batches, retrying briefly. */

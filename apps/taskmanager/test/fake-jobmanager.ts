@@ -97,6 +97,13 @@ export class FakeJobManager {
         return { declaredLost: false };
       },
       declineCheckpoint: () => ({ accepted: false }),
+      // No alignment here: every group may go on.
+      reportWatermarks: (_ctx, input) => ({
+        announcements: [...new Set(input.reports.map((r) => r.group))].map((group) => ({
+          group,
+          maxAllowedWatermark: 'max' as const,
+        })),
+      }),
     });
     const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: () => ({}) });
     this.server = createServer((req, res) => {

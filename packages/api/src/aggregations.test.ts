@@ -52,4 +52,24 @@ describe('WatermarkStrategy', () => {
       'withIdleness expects a duration in milliseconds > 0 (got 0)',
     );
   });
+  it('withWatermarkAlignment adds the group, drift and update interval, keeping the rest', () => {
+    const assigner = (x: { t: number }) => x.t;
+    const s = WatermarkStrategy.forBoundedOutOfOrderness<{ t: number }>(100)
+      .withTimestampAssigner(assigner)
+      .withWatermarkAlignment('clicks', 5_000);
+    expect(s.spec).toEqual({
+      outOfOrdernessMs: 100,
+      alignment: { group: 'clicks', maxDriftMs: 5_000, updateIntervalMs: 1000 },
+    });
+    expect(s.timestampAssigner).toBe(assigner);
+    expect(s.withWatermarkAlignment('clicks', 10, 50).spec.alignment).toEqual({
+      group: 'clicks',
+      maxDriftMs: 10,
+      updateIntervalMs: 50,
+    });
+    expect(() => s.withWatermarkAlignment('', 10)).toThrow('withWatermarkAlignment group');
+    expect(() => s.withWatermarkAlignment('g', 0)).toThrow(
+      'withWatermarkAlignment maxAllowedWatermarkDrift expects a duration in milliseconds > 0 (got 0)',
+    );
+  });
 });

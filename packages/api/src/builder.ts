@@ -9,6 +9,7 @@ import { captureCallSite, ProgramDefinitionError, type CallSite } from './errors
 import type { OutputTag } from './functions.js';
 import type {
   ChainingStrategy,
+  CustomPartitionerFns,
   NodeFunctions,
   NodeKind,
   NodeSpec,
@@ -26,6 +27,8 @@ export interface Producer {
   readonly nodeId: number;
   readonly sideOutput?: string;
   readonly partitioning?: Partitioning;
+  /** CUSTOM: the key selector and partitioner of `partitionCustom`. */
+  readonly customPartitioner?: CustomPartitionerFns;
 }
 
 /** What an operator method passes to create a node. */
@@ -94,6 +97,11 @@ export class GraphBuilder {
         const partitioning = input.partitioning ?? producer.partitioning;
         if (partitioning !== undefined) edge.partitioning = partitioning;
         if (producer.sideOutput !== undefined) edge.sideOutput = producer.sideOutput;
+        if (partitioning === 'CUSTOM' && producer.customPartitioner) {
+          // Functions stay on nodes (edges are plain data): the edge names its slot in the target's list.
+          const partitioners = (node.fns.partitioners ??= []);
+          edge.customPartitioner = partitioners.push(producer.customPartitioner) - 1;
+        }
         this.#edges.push(edge);
       }
     });

@@ -8,7 +8,7 @@ import {
   type ProcessContext,
 } from './index.js';
 import { buildStreamGraph } from './internal.js';
-import { streamGraphToJson, type StreamGraph } from '@freshet/graph';
+import { optimize, streamGraphToJson, type StreamGraph } from '@freshet/graph';
 
 /** Node kinds and names, and edges, in a compact form. */
 const shape = (graph: StreamGraph) => ({
@@ -199,6 +199,51 @@ describe('union and partitioning', () => {
       s.global().print();
     });
     expect(shape(graph).edges).toEqual(['1->2 SHUFFLE', '1->3 GLOBAL']);
+  });
+
+  it("partitionCustom sets CUSTOM and keeps each edge's partitioner and key selector on the target node", async () => {
+    const byShop = (shop: string, n: number) => (shop === 'a' ? 0 : n - 1);
+    const modulo = { partition: (v: number, n: number) => v % n };
+    const graph = await buildStreamGraph((env) => {
+      const s = env.fromElements({ shop: 'a', v: 1 });
+      const t = env.fromElements({ shop: 'b', v: 2 });
+      s.partitionCustom(byShop, (r) => r.shop)
+        .union(t.partitionCustom(modulo, (r) => r.v))
+        .map((r) => r.v)
+        .print();
+      // A keyBy after partitionCustom wins, as in Flink.
+      s.partitionCustom(byShop, (r) => r.shop)
+        .keyBy((r) => r.shop)
+        .sum('v');
+    });
+    expect(shape(graph).edges).toEqual(['1->3 CUSTOM', '2->3 CUSTOM', '3->4', '1->5 HASH']);
+    const [a, b] = graph.edges;
+    expect([a?.customPartitioner, b?.customPartitioner]).toEqual([0, 1]);
+    expect(graph.edges[3]?.customPartitioner).toBeUndefined();
+    const fns = graph.nodes[2]!.fns.partitioners!;
+    expect(fns).toHaveLength(2);
+    const call = (i: number, record: unknown, n: number) =>
+      (fns[i]!.partition as (k: unknown, n: number) => number)(
+        (fns[i]!.key as (r: unknown) => unknown)(record),
+        n,
+      );
+    expect(call(0, { shop: 'b', v: 0 }, 4)).toBe(3);
+    expect(call(1, { shop: 'b', v: 7 }, 4)).toBe(3);
+    // The optimizer carries the index to the JobGraph edge.
+    const job = optimize(graph, 'h');
+    expect(job.edges.filter((e) => e.partitioning === 'CUSTOM').map((e) => e.customPartitioner)).toEqual([
+      0, 1,
+    ]);
+  });
+
+  it('partitionCustom checks its arguments', () => {
+    const s = new StreamExecutionEnvironment().fromElements(1);
+    expect(() => s.partitionCustom({} as never, (x) => x)).toThrow(
+      "partitionCustom expects a function or an object with a 'partition' method",
+    );
+    expect(() => s.partitionCustom((k: number, n) => k % n, 'v' as never)).toThrow(
+      'partitionCustom expects a key selector function',
+    );
   });
 
   it('union refuses streams of another environment', () => {

@@ -22,6 +22,7 @@ import type {
   KeySelector,
   MapFunction,
   OutputTag,
+  PartitionerLike,
   ProcessFunction,
 } from './functions.js';
 import { JoinedStreams } from './joins.js';
@@ -185,6 +186,34 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('GLOBAL'));
   }
 
+  /**
+   * Sends each record to the instance of the next operator that `partitioner`
+   * picks for the record's key (Flink's `partitionCustom`). Unlike `keyBy`
+   * the next operator is not keyed (no keyed state); the key may be any value
+   * the partitioner understands. A partitioner that returns anything but an
+   * integer in `[0, numPartitions)` fails the job.
+   */
+  partitionCustom<K>(partitioner: PartitionerLike<K>, keySelector: (value: T) => K): DataStream<T> {
+    checkUserFunction('partitionCustom', partitioner, 'partition');
+    if (typeof keySelector !== 'function') {
+      throw new ProgramDefinitionError(
+        `partitionCustom expects a key selector function as its second argument (got ${describeValue(keySelector)})`,
+      );
+    }
+    const partition =
+      typeof partitioner === 'function'
+        ? partitioner
+        : (key: K, numPartitions: number): number => partitioner.partition(key, numPartitions);
+    const customPartitioner = {
+      key: keySelector as (value: never) => unknown,
+      partition: partition as (key: never, numPartitions: number) => number,
+    };
+    return new DataStream<T>(
+      this.env,
+      this.producers.map((p) => ({ ...p, partitioning: 'CUSTOM' as const, customPartitioner })),
+    );
+  }
+
   /** Sends records to the instance of the same index (needs equal parallelism; lets the operators chain). */
   forward(): DataStream<T> {
     return new DataStream<T>(this.env, this.#partitioned('FORWARD'));
@@ -338,7 +367,7 @@ export class DataStream<T> {
   }
 
   #partitioned(partitioning: Partitioning): Producer[] {
-    return this.producers.map((p) => ({ ...p, partitioning }));
+    return this.producers.map(({ customPartitioner: _custom, ...p }) => ({ ...p, partitioning }));
   }
 
   #oneInput<R>(

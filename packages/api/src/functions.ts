@@ -26,6 +26,18 @@ export type Key = string | number;
 /** Extracts the key of a record. Must be deterministic and pure. */
 export type KeySelector<T, K extends Key = Key> = (value: T) => K;
 
+/**
+ * Picks the parallel instance of the next operator for a key (Flink's
+ * `Partitioner`, for `partitionCustom`): returns an integer in
+ * `[0, numPartitions)`. Must be deterministic and pure.
+ */
+export interface Partitioner<K> {
+  partition(key: K, numPartitions: number): number;
+}
+
+/** A {@link Partitioner} as an object or as a plain function. */
+export type PartitionerLike<K> = Partitioner<K> | ((key: K, numPartitions: number) => number);
+
 /** Receives the records a function emits. */
 export interface Collector<T> {
   /** Emits one record, with the timestamp of the record being processed. */

@@ -219,6 +219,12 @@ describe('a program passing the wrong type does not compile', () => {
     s.union(e.fromElements(1));
     // @ts-expect-error -- a sink of numbers for a stream of strings
     s.sinkTo(Sinks.collect<number>('x'));
+    const itself = (x: string): string => x;
+    // @ts-expect-error -- the partitioner takes the key type the selector returns
+    s.partitionCustom((k: number, n) => k % n, itself);
+    expectTypeOf(s.partitionCustom((k: string, n) => k.length % n, itself)).toEqualTypeOf<
+      DataStream<string>
+    >();
     // @ts-expect-error -- a watermark strategy for numbers
     s.assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<number>());
     expect(() =>

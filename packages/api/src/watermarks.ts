@@ -4,7 +4,7 @@
  * returns a new one. It turns into the node's {@link WatermarkSpec} (data)
  * plus the timestamp assigner (a user function).
  */
-import { checkFunction, checkNonNegativeInt, checkPositiveDuration } from './check.js';
+import { checkFunction, checkNonEmptyString, checkNonNegativeInt, checkPositiveDuration } from './check.js';
 import type { Millis } from './functions.js';
 import type { MetricGroup } from './metrics.js';
 import type { WatermarkSpec } from '@freshet/graph';
@@ -126,6 +126,33 @@ export class WatermarkStrategy<T> {
     checkPositiveDuration('withIdleness', idleTimeoutMs);
     return new WatermarkStrategy<T>(
       { ...this.spec, idlenessMs: idleTimeoutMs },
+      this.timestampAssigner,
+      this.generatorSupplier,
+    );
+  }
+
+  /**
+   * Returns this strategy with watermark alignment (Flink's
+   * `withWatermarkAlignment`): every source of `group` whose watermark is
+   * more than `maxAllowedWatermarkDriftMs` ahead of the group's smallest
+   * stops reading until the others catch up. The sources exchange their
+   * watermarks every `updateIntervalMs`. Applies where the strategy is on the
+   * source: `fromSource(source, strategy)`, or `assignTimestampsAndWatermarks`
+   * chained right behind a source.
+   */
+  withWatermarkAlignment(
+    group: string,
+    maxAllowedWatermarkDriftMs: Millis,
+    updateIntervalMs: Millis = 1000,
+  ): WatermarkStrategy<T> {
+    checkNonEmptyString('withWatermarkAlignment group', group);
+    checkPositiveDuration('withWatermarkAlignment maxAllowedWatermarkDrift', maxAllowedWatermarkDriftMs);
+    checkPositiveDuration('withWatermarkAlignment updateInterval', updateIntervalMs);
+    return new WatermarkStrategy<T>(
+      {
+        ...this.spec,
+        alignment: { group, maxDriftMs: maxAllowedWatermarkDriftMs, updateIntervalMs },
+      },
       this.timestampAssigner,
       this.generatorSupplier,
     );

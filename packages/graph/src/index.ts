@@ -11,6 +11,7 @@ export {
   type AsyncRetrySpec,
   type AsyncSpec,
   type ChainingStrategy,
+  type CustomPartitionerFns,
   type JobConfig,
   type NodeFunctions,
   type NodeKind,
@@ -24,6 +25,7 @@ export {
   type StreamGraphJson,
   type StreamNode,
   type TimeDomain,
+  type WatermarkAlignmentSpec,
   type WatermarkSpec,
   type WindowAssignerSpec,
 } from './stream-graph.js';

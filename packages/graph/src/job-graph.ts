@@ -59,6 +59,8 @@ export type JobEdge = {
   inputIndex: 0 | 1;
   partitioning: Partitioning;
   sideOutput?: string;
+  /** CUSTOM edges: index of the edge's functions in the target node's `fns.partitioners`. */
+  customPartitioner?: number;
 };
 
 /** The whole optimized graph of a job. */

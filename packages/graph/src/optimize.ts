@@ -251,6 +251,9 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       partitioning,
     };
     if (edge.sideOutput !== undefined) out.sideOutput = edge.sideOutput;
+    if (partitioning === 'CUSTOM' && edge.customPartitioner !== undefined) {
+      out.customPartitioner = edge.customPartitioner;
+    }
     return out;
   });
 

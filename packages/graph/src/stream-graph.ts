@@ -18,6 +18,7 @@ export const PARTITIONINGS = [
   'RESCALE',
   'SHUFFLE',
   'GLOBAL',
+  'CUSTOM',
 ] as const;
 
 /** How records travel over an edge between two operators. */
@@ -119,6 +120,19 @@ export interface WatermarkSpec {
   none?: boolean;
   /** `WatermarkStrategy.forGenerator(...)`: a custom generator (`fns.watermarkGenerator`) makes the watermarks. @default false */
   generator?: boolean;
+  /** `withWatermarkAlignment(...)`: the source pauses while its watermark runs ahead of its group's slowest. */
+  alignment?: WatermarkAlignmentSpec;
+}
+
+/**
+ * Watermark alignment (Flink's `withWatermarkAlignment`): the sources of a
+ * group pause while their watermark is more than `maxDriftMs` ahead of the
+ * group's smallest; the group's minimum is exchanged every `updateIntervalMs`.
+ */
+export interface WatermarkAlignmentSpec {
+  group: string;
+  maxDriftMs: number;
+  updateIntervalMs: number;
 }
 
 /** How async I/O retries a request (the predicates, if any, are in `fns.retry`). */
@@ -207,6 +221,17 @@ export interface NodeFunctions {
   source?: unknown;
   /** The sink object of a `connector` sink (`sinkTo(connectorSink)`). */
   sink?: unknown;
+  /**
+   * Custom partitioners of the node's CUSTOM input edges (`partitionCustom`),
+   * indexed by the edge's `customPartitioner`.
+   */
+  partitioners?: CustomPartitionerFns[];
+}
+
+/** A `partitionCustom` edge's functions: the key selector and the partitioner that maps a key to a consumer. */
+export interface CustomPartitionerFns {
+  key: (value: never) => unknown;
+  partition: (key: never, numPartitions: number) => number;
 }
 
 /** One operator of the StreamGraph. */
@@ -246,6 +271,8 @@ export interface StreamEdge {
   partitioning?: Partitioning;
   /** Set when the edge carries a side output of the source node instead of its main output. */
   sideOutput?: string;
+  /** CUSTOM edges: index of the edge's functions in the target node's `fns.partitioners`. */
+  customPartitioner?: number;
 }
 
 /** Job-wide settings. */

@@ -12,7 +12,8 @@
  * server-sent events whose event ids are the commands' numbers, so a
  * reconnect with `lastEventId` misses none), `executions.reportStates`,
  * `executions.reportMetrics`, `executions.reportCollected`,
- * `executions.reportLostPeer` and `executions.declineCheckpoint`. Checkpoint
+ * `executions.reportLostPeer`, `executions.declineCheckpoint` and
+ * `executions.reportWatermarks` (watermark alignment). Checkpoint
  * state travels over plain HTTP (`control/checkpoints.ts`).
  *
  * A separate entry point because it needs `@trpc/server`; the main entry
@@ -33,6 +34,8 @@ import {
   ReportMetricsOutputSchema,
   ReportStatesInputSchema,
   ReportStatesOutputSchema,
+  ReportWatermarksInputSchema,
+  ReportWatermarksOutputSchema,
   type NumberedCommand,
   type TaskManagerCommand,
 } from './control/deploy.js';
@@ -85,6 +88,10 @@ export interface ControlPlaneHandlers<Ctx> {
     ctx: Ctx,
     input: In<typeof DeclineCheckpointInputSchema>,
   ): Out<typeof DeclineCheckpointOutputSchema>;
+  reportWatermarks(
+    ctx: Ctx,
+    input: In<typeof ReportWatermarksInputSchema>,
+  ): Out<typeof ReportWatermarksOutputSchema>;
 }
 
 /** Metadata of every control-plane procedure: who may call it (a TaskManager holding a session). */
@@ -156,6 +163,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(DeclineCheckpointInputSchema)
         .output(DeclineCheckpointOutputSchema)
         .mutation(({ ctx, input }) => handlers.declineCheckpoint(own(ctx), input)),
+      /** Watermark alignment: the aligned sources' watermarks in, each group's largest allowed watermark out. */
+      reportWatermarks: p
+        .input(ReportWatermarksInputSchema)
+        .output(ReportWatermarksOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportWatermarks(own(ctx), input)),
     },
   };
 }

@@ -124,6 +124,8 @@ export const JobEdgeSchema = z.object({
   inputIndex: z.union([z.literal(0), z.literal(1)]),
   partitioning: PartitioningSchema,
   sideOutput: z.string().optional(),
+  /** CUSTOM edges: index of the edge's functions in the target node's `fns.partitioners`. */
+  customPartitioner: z.number().int().nonnegative().optional(),
 });
 
 /** The whole optimized graph of a job. */

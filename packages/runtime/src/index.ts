@@ -30,7 +30,7 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
 export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {
@@ -147,4 +147,9 @@ export {
   type PipelinedRegions,
 } from './executiongraph/pipelined-regions.js';
 export { executionKey, executionVertices, type ExecutionVertexId } from './executiongraph/execution-id.js';
+export {
+  WatermarkAlignmentCoordinator,
+  type AlignmentAnnouncement,
+} from './executiongraph/watermark-alignment.js';
+export type { AlignmentReport } from './task/source-alignment.js';
 export type { OperatorSnapshot } from './operator.js';

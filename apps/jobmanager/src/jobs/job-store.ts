@@ -49,10 +49,21 @@ export interface JobEventInput {
   executionId?: string;
 }
 
+/** What an ended job keeps in its row: its collected records and its metrics (with the accumulators). */
+export interface ArchivedJob {
+  collected: unknown;
+  metrics: unknown;
+}
+
 /** Extra job fields written with a status change. */
 export interface StatusFields {
   startedAt?: Date;
   endedAt?: Date;
+  /**
+   * With a terminal status: the job's results as they ended, in the same
+   * write, so a JobManager that stops before the job leaves memory loses none.
+   */
+  archived?: ArchivedJob;
 }
 
 /** Persistence of jobs, executions and checkpoint metadata. */
@@ -81,7 +92,7 @@ export interface JobStore {
   /** The job's root cause, for display. */
   setFailureCause(jobId: string, cause: string): Promise<void>;
   /** An ended job leaves memory: its collected records and last metrics go to its row, where every later read finds them. */
-  archive(jobId: string, archived: { collected: unknown; metrics: unknown }): Promise<void>;
+  archive(jobId: string, archived: ArchivedJob): Promise<void>;
   /** What a failed execution's row says went wrong. */
   failureCauseOf(executionId: string): Promise<string | null>;
   /** The status of a job not in memory; null for an unknown id. */

@@ -33,6 +33,8 @@ export interface SubtaskMetrics {
   receivedAt: number;
   /** User metrics of the subtask's operators (counters, gauges, meters, histograms). */
   user: UserMetricSample[];
+  /** An aligned source (`withWatermarkAlignment`): how often and how long it paused for its group. */
+  watermarkAlignment?: { pauses: number; pausedMs: number };
 }
 
 /** Metrics of a vertex, aggregated over its subtasks. */
@@ -139,6 +141,7 @@ export class MetricsStore implements JobMetricsSource {
         inputWatermark: sample.inputWatermark,
         receivedAt: this.#now(),
         user: sample.user ?? [],
+        ...(sample.watermarkAlignment === undefined ? {} : { watermarkAlignment: sample.watermarkAlignment }),
       },
     });
     return true;

@@ -184,4 +184,20 @@ describe('prismaJobStore', () => {
     await store.checkpointCompleted('job-1', checkpoint('job-1', 6, ['a', 'b']), '/c/chk-6/_metadata');
     expect((await store.retainedCheckpoints('job-1', 1))[0]?.checkpointId).toBe(6);
   });
+
+  it("writes an ended job's results in the same update as its terminal status", async () => {
+    const store = prismaJobStore(t.db);
+    const metrics = { subtasks: {}, history: {}, accumulators: { lines: 2000 } };
+    const collected = [{ collectId: 'out', records: [1, 2], total: 2, truncated: false }];
+    await store.setStatus(
+      'job-1',
+      'stored',
+      { from: 'RUNNING', to: 'FINISHED' },
+      'all finished',
+      { endedAt: at(9), archived: { collected, metrics } },
+      at(9),
+    );
+    const row = await t.db.prisma.job.findUniqueOrThrow({ where: { id: 'job-1' } });
+    expect(row).toMatchObject({ status: 'FINISHED', endedAt: at(9), collected, metrics });
+  });
 });

@@ -146,9 +146,16 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
       ]);
     },
 
-    async setStatus(jobId, jobName, change, why, fields, at) {
+    async setStatus(jobId, jobName, change, why, { archived, ...fields }, at) {
+      const results =
+        archived === undefined
+          ? {}
+          : {
+              collected: archived.collected as Prisma.InputJsonValue,
+              metrics: archived.metrics as Prisma.InputJsonValue,
+            };
       await prisma.$transaction([
-        prisma.job.update({ where: { id: jobId }, data: { status: change.to, ...fields } }),
+        prisma.job.update({ where: { id: jobId }, data: { status: change.to, ...fields, ...results } }),
         prisma.jobEvent.create({
           data: {
             jobId,

@@ -54,7 +54,7 @@ import {
   type Transition,
 } from './execution-graph.js';
 import { executionsLostWith, finishedSlots, regionsToRestart, slotsToReplace } from './failover.js';
-import type { JobStore, StoredJob } from './job-store.js';
+import type { ArchivedJob, JobStore, StatusFields, StoredJob } from './job-store.js';
 import type { SlotPool } from './slot-pool.js';
 
 /** Records of one `collect` sink as shipped by the TaskManagers. */
@@ -137,6 +137,8 @@ export interface SchedulerOptions {
   cancelTimeoutMs: number;
   /** Called once when a job reaches a terminal status (its owner moves it out of memory later). */
   onEnded?: (job: ActiveJob) => void;
+  /** The job's results as they are now, written with its terminal status (its final accumulators and metrics). */
+  archiveOf?: (job: ActiveJob) => ArchivedJob;
 }
 
 /** Cause recorded for jobs a previous JobManager left running that cannot be recovered. */
@@ -992,10 +994,13 @@ export class Scheduler {
     const change = job.graph.setStatus(status);
     if (change === undefined) return;
     const at = this.#now();
-    const fields: { startedAt?: Date; endedAt?: Date } = {};
+    const fields: StatusFields = {};
     if (status === 'RUNNING') fields.startedAt = at;
     if (TERMINAL_JOB.has(status)) {
       fields.endedAt = at;
+      // A subtask's last metrics (final accumulators) arrive before its end, so they are in here.
+      const archived = this.#o.archiveOf?.(job);
+      if (archived !== undefined) fields.archived = archived;
       this.#clearTimers(job);
       job.checkpoints.coordinator.stop(`the job is ${status}`);
       job.checkpoints.failSavepoints(`the job is ${status}`);

@@ -14,8 +14,10 @@ import { ConflictError, NotFoundError } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import { effectiveRestartStrategy } from '@freshet/graph';
 import {
+  fromWireWatermark,
   planOverridesOf,
   StoredTextSchema,
+  toWireWatermark,
   type CheckpointingSpec,
   type DeclineCheckpointInput,
   type ExecutionState,
@@ -25,6 +27,8 @@ import {
   type ReportLostPeerInput,
   type ReportMetricsInput,
   type ReportStatesInput,
+  type ReportWatermarksInput,
+  type ReportWatermarksOutput,
   type RestartStrategySpec,
 } from '@freshet/protocol';
 import {
@@ -33,6 +37,7 @@ import {
   openRestorePoint,
   resolveInside,
   SYSTEM_CLOCK,
+  WatermarkAlignmentCoordinator,
   type CheckpointStorage,
   type CoordinatorClock,
 } from '@freshet/runtime';
@@ -43,7 +48,7 @@ import type { Logger } from '../logger.js';
 import type { InitialRestore, SavepointResult, UploadStats } from './checkpoints.js';
 import type { CommandHub } from './commands.js';
 import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-graph.js';
-import type { JobStore, StoredJob } from './job-store.js';
+import type { ArchivedJob, JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
 import { CollectBudget } from './collect-budget.js';
@@ -171,6 +176,8 @@ export class JobService {
   readonly #scheduler: Scheduler;
   /** The feed of every job not in memory (ended, or from a previous run): nothing changes there any more. */
   readonly #dormant = new ChangeFeed();
+  /** Watermark alignment of the jobs in memory whose sources report watermarks (`withWatermarkAlignment`). */
+  readonly #alignment = new Map<string, WatermarkAlignmentCoordinator>();
   /** Collected records held over every job in memory. */
   #collectedTotal = 0;
   readonly #collectedBytes: CollectBudget;
@@ -201,6 +208,7 @@ export class JobService {
       newId: randomUUID,
       slotRequestTimeoutMs: options.slotRequestTimeoutMs,
       cancelTimeoutMs: options.cancelTimeoutMs ?? 10_000,
+      archiveOf: (job) => this.#archiveOf(job),
       onEnded: (job) => {
         // Late reports (the last metrics, collected records) still land; then the job leaves memory.
         job.evictTimer = this.#clock.setTimeout(() => {
@@ -276,16 +284,19 @@ export class JobService {
    */
   async #evict(job: ActiveJob): Promise<void> {
     if (this.#scheduler.job(job.id) !== job) return;
-    const { metrics } = this.#o;
-    await this.#store.archive(job.id, {
-      collected: [...job.collected.values()],
-      metrics: metrics.snapshot(job.id),
-    });
+    // Written with the terminal status already; again now, with the reports that came late.
+    await this.#store.archive(job.id, this.#archiveOf(job));
     this.#scheduler.forget(job);
-    metrics.forget(job.id);
+    this.#o.metrics.forget(job.id);
+    this.#alignment.delete(job.id);
     this.#collectedTotal -= job.collectedKept;
     this.#collectedBytes.release(job);
     this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
+  }
+
+  /** An ended job's results as its row keeps them: collected records, metrics and accumulators. */
+  #archiveOf(job: ActiveJob): ArchivedJob {
+    return { collected: [...job.collected.values()], metrics: this.#o.metrics.snapshot(job.id) };
   }
 
   /** `jobs.plan`: plans an artifact without submitting it. */
@@ -606,6 +617,35 @@ export class JobService {
     entry.truncated = entry.total > entry.records.length;
     job.changes.notify();
     return { accepted, truncated: entry.truncated };
+  }
+
+  /**
+   * `executions.reportWatermarks`: the watermarks of a TaskManager's aligned
+   * sources go into the job's alignment coordinator; the answer is the
+   * largest watermark each of their groups may reach (over every
+   * TaskManager's sources of the job).
+   */
+  reportWatermarks(input: ReportWatermarksInput): ReportWatermarksOutput {
+    this.#o.registry.requireSession(input.taskManagerId, input.token);
+    const job = this.#scheduler.job(input.jobId);
+    if (job === undefined) return { announcements: [] };
+    // Only the sources this TaskManager runs in their current attempt count.
+    const reports = input.reports.filter((r) =>
+      job.graph.isCurrent(r.vertexId, r.subtask, input.attempt, input.taskManagerId),
+    );
+    if (reports.length === 0) return { announcements: [] };
+    let coordinator = this.#alignment.get(job.id);
+    if (coordinator === undefined)
+      this.#alignment.set(job.id, (coordinator = new WatermarkAlignmentCoordinator()));
+    const announcements = coordinator.report(
+      reports.map((r) => ({ ...r, watermark: fromWireWatermark(r.watermark) })),
+    );
+    return {
+      announcements: announcements.map((a) => ({
+        group: a.group,
+        maxAllowedWatermark: toWireWatermark(a.maxAllowedWatermark),
+      })),
+    };
   }
 
   /** `executions.declineCheckpoint`: a subtask could not take a checkpoint; it is aborted. */

@@ -95,7 +95,7 @@ export interface JobEdgeView {
   id: string;
   source: string;
   target: string;
-  partitioning: Partitioning | 'GLOBAL' | 'SHUFFLE';
+  partitioning: Partitioning;
   inputIndex: number;
   sideOutput: string | null;
   recordsPerSec: number;

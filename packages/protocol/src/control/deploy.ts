@@ -321,6 +321,10 @@ export const SubtaskMetricsSampleSchema = z.object({
   user: z.array(UserMetricSampleSchema).max(10_000).optional(),
   /** Local values of the subtask's accumulators, by name (absent when there are none). */
   accumulators: z.record(StoredTextSchema, AccumulatorValueSchema).optional(),
+  /** An aligned source (`withWatermarkAlignment`): how often and how long it paused for its group. */
+  watermarkAlignment: z
+    .object({ pauses: z.int().nonnegative(), pausedMs: z.number().nonnegative() })
+    .optional(),
 });
 /** @see {@link SubtaskMetricsSampleSchema} */
 export type SubtaskMetricsSample = z.infer<typeof SubtaskMetricsSampleSchema>;
@@ -401,3 +405,52 @@ export type DeclineCheckpointInput = z.infer<typeof DeclineCheckpointInputSchema
 export const DeclineCheckpointOutputSchema = z.object({ accepted: z.boolean() });
 /** @see {@link DeclineCheckpointOutputSchema} */
 export type DeclineCheckpointOutput = z.infer<typeof DeclineCheckpointOutputSchema>;
+
+/**
+ * A watermark on the wire of watermark alignment: a number, or `null` for
+ * "none yet" (-Infinity) and `'max'` for "idle or ended" (+Infinity), which JSON cannot carry.
+ */
+export const WireWatermarkSchema = z.union([z.number(), z.null(), z.literal('max')]);
+
+/** Input of `executions.reportWatermarks`: the watermarks of a TaskManager's aligned sources of one job. */
+export const ReportWatermarksInputSchema = TaskManagerSessionSchema.extend({
+  jobId: JobIdSchema,
+  attempt: z.int().nonnegative(),
+  reports: z
+    .array(
+      z.object({
+        group: StoredTextSchema.min(1).max(200),
+        vertexId: StoredTextSchema.min(1).max(200),
+        subtask: z.int().nonnegative(),
+        watermark: WireWatermarkSchema,
+        maxDriftMs: z.number().positive(),
+      }),
+    )
+    .max(10_000),
+});
+/** @see {@link ReportWatermarksInputSchema} */
+export type ReportWatermarksInput = z.infer<typeof ReportWatermarksInputSchema>;
+
+/** Output of `executions.reportWatermarks`: the largest watermark each reported group's sources may reach. */
+export const ReportWatermarksOutputSchema = z.object({
+  announcements: z.array(z.object({ group: z.string(), maxAllowedWatermark: WireWatermarkSchema })),
+});
+/** @see {@link ReportWatermarksOutputSchema} */
+export type ReportWatermarksOutput = z.infer<typeof ReportWatermarksOutputSchema>;
+
+/** A watermark as {@link WireWatermarkSchema} carries it. */
+export type WireWatermark = z.infer<typeof WireWatermarkSchema>;
+
+/** A watermark for the wire: -Infinity as `null`, +Infinity as `'max'`. */
+export function toWireWatermark(watermark: number): WireWatermark {
+  if (watermark === Number.NEGATIVE_INFINITY) return null;
+  if (watermark === Number.POSITIVE_INFINITY) return 'max';
+  return watermark;
+}
+
+/** A watermark from the wire (see {@link toWireWatermark}). */
+export function fromWireWatermark(watermark: WireWatermark): number {
+  if (watermark === null) return Number.NEGATIVE_INFINITY;
+  if (watermark === 'max') return Number.POSITIVE_INFINITY;
+  return watermark;
+}

@@ -92,6 +92,8 @@ export function startLocalAttempt(o: LocalAttemptOptions): LocalAttempt {
       peers: peers.get(slot)!,
       metricsIntervalMs: 1000,
       finalCheckpoints: true,
+      // The mini-cluster runs the alignment coordinator (mini-cluster.ts).
+      alignWatermarks: true,
     };
     const restore = o.restore?.get(slot);
     if (restore) data.restore = restore;

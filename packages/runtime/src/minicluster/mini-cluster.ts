@@ -33,6 +33,7 @@ import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/c
 import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
 import { executionVertices } from '../executiongraph/execution-id.js';
+import { WatermarkAlignmentCoordinator } from '../executiongraph/watermark-alignment.js';
 import { mergeAccumulators, type AccumulatorResult } from '../metrics/accumulators.js';
 import { createRestartStrategy } from '../executiongraph/restart-strategy.js';
 import type { ProgramSpec } from '../program/index.js';
@@ -254,6 +255,8 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     },
   });
 
+  const alignment = new WatermarkAlignmentCoordinator();
+
   const onMessage = (attempt: number, m: WorkerMessage): void => {
     switch (m.type) {
       case 'ready':
@@ -342,6 +345,12 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
       case 'declineCheckpoint':
         coordinator.decline(m.checkpointId, m.vertexId, m.subtask, attempt, m.reason);
         return;
+      case 'alignment':
+        ofCurrent(attempt)?.broadcast({
+          type: 'allowWatermarks',
+          announcements: alignment.report(m.reports),
+        });
+        return;
       default:
         return;
     }
@@ -399,6 +408,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
       }
       if (restore !== undefined || restoreFrom === undefined) {
         latest.clear();
+        alignment.reset();
         coordinator.startAttempt(attempt);
         const a = startLocalAttempt({
           program: opts.program,

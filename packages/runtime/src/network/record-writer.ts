@@ -5,7 +5,7 @@
  * batch when it is full or when the task flushes (buffer timeout, control
  * events, end of input).
  */
-import type { Partitioning } from '@freshet/graph';
+import type { CustomPartitionerFns, Partitioning } from '@freshet/graph';
 import type { ChannelEvent } from '../codec/events.js';
 import { subtaskForKey } from '../keygroups.js';
 import { UserFunctionError } from '../operators/errors.js';
@@ -18,6 +18,8 @@ export interface PartitionerSpec {
   key?: (value: never) => string | number;
   /** HASH: key groups of the consuming vertex. */
   maxParallelism?: number;
+  /** CUSTOM: the key selector and partitioner of `partitionCustom`. */
+  custom?: CustomPartitionerFns;
 }
 
 const P_SINGLE = 0;
@@ -25,6 +27,7 @@ const P_ROUND_ROBIN = 1;
 const P_HASH = 2;
 const P_BROADCAST = 3;
 const P_RANDOM = 4;
+const P_CUSTOM = 5;
 
 /**
  * Error thrown when a HASH edge's key selector fails; carries the consuming
@@ -37,11 +40,28 @@ export class KeySelectorError extends UserFunctionError {
   }
 }
 
+/**
+ * A custom partitioner (`partitionCustom`) returned no valid consumer index.
+ * A {@link UserFunctionError}, reported like any user function failure.
+ */
+export class InvalidPartitionError extends UserFunctionError {
+  constructor(operatorName: string, result: unknown, numPartitions: number) {
+    super(
+      operatorName,
+      'custom partitioner',
+      new RangeError(
+        `the partitioner returned ${String(result)}; it must return an integer in [0, ${numPartitions})`,
+      ),
+    );
+  }
+}
+
 /** Writes records of one edge into its channels. */
 export class RecordWriter {
   private readonly mode: number;
   private readonly key: ((value: unknown) => string | number) | undefined;
   private readonly maxParallelism: number;
+  private readonly custom: CustomPartitionerFns | undefined;
   private readonly values: unknown[][];
   private readonly timestamps: Float64Array[];
   private readonly counts: Int32Array;
@@ -88,7 +108,12 @@ export class RecordWriter {
         // Records go to the consumer's subtask 0 (channel 0); every consumer gets the events (watermarks, end).
         this.mode = P_SINGLE;
         break;
+      case 'CUSTOM':
+        if (!spec.custom) throw new Error('CUSTOM partitioning needs the edge partitioner');
+        this.mode = P_CUSTOM;
+        break;
     }
+    this.custom = spec.custom;
     this.key = spec.key as ((value: unknown) => string | number) | undefined;
     this.maxParallelism = spec.maxParallelism ?? 128;
     this.values = [];
@@ -128,6 +153,19 @@ export class RecordWriter {
       case P_RANDOM:
         this.append(Math.floor(Math.random() * this.channels.length), value, timestamp);
         return;
+      case P_CUSTOM: {
+        const n = this.channels.length;
+        let c: number;
+        try {
+          c = this.custom!.partition(this.custom!.key(value as never) as never, n);
+        } catch (error) {
+          throw new UserFunctionError(this.keyOperatorName, 'custom partitioner', error);
+        }
+        if (!Number.isInteger(c) || c < 0 || c >= n)
+          throw new InvalidPartitionError(this.keyOperatorName, c, n);
+        this.append(c, value, timestamp);
+        return;
+      }
       default:
         for (let c = 0; c < this.channels.length; c++) this.append(c, value, timestamp);
     }

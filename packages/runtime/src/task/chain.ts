@@ -5,6 +5,7 @@
  */
 import type { StreamOperator, Output } from '../operator.js';
 import type { RecordWriter } from '../network/record-writer.js';
+import type { SourceAlignment } from './source-alignment.js';
 
 /** Something records flow into: a chained operator's input or a record writer. */
 export interface RecordTarget {
@@ -55,6 +56,8 @@ export class ChainOutput implements Output {
     private readonly main: readonly RecordTarget[],
     private readonly side: ReadonlyMap<string, readonly RecordTarget[]>,
     private readonly onIdle: (idle: boolean) => void,
+    /** Watermark alignment watching this operator's watermarks (the aligned member of a source task). */
+    private readonly alignment?: SourceAlignment,
   ) {
     this.single = main.length === 1 ? main[0] : undefined;
   }
@@ -77,11 +80,13 @@ export class ChainOutput implements Output {
   }
 
   emitWatermark(watermark: number): void {
+    this.alignment?.onWatermark(watermark);
     for (let i = 0; i < this.main.length; i++) this.main[i]!.watermark(watermark);
     for (const targets of this.side.values()) for (const t of targets) t.watermark(watermark);
   }
 
   markIdle(idle: boolean): void {
+    this.alignment?.onIdle(idle);
     this.onIdle(idle);
   }
 }

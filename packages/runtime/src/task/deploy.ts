@@ -61,6 +61,8 @@ export interface SlotDeployment {
   /** What subtask `subtask` of `vertexId` restores from; undefined = a fresh start. */
   restoreFor?: (vertexId: string, subtask: number) => TaskRestore | undefined;
   checkpointing?: TaskCheckpointing;
+  /** The host coordinates watermark alignment (see {@link StreamTaskConfig.alignWatermarks}). @default false */
+  alignWatermarks?: boolean;
 }
 
 /** What one subtask restores from. */
@@ -137,6 +139,15 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
           maxParallelism: target.maxParallelism,
         };
         if (key) partitioner.key = key;
+        if (edge.partitioning === 'CUSTOM') {
+          const custom =
+            edge.customPartitioner === undefined
+              ? undefined
+              : targetNode.fns.partitioners?.[edge.customPartitioner];
+          if (!custom)
+            throw new Error(`CUSTOM edge ${edge.id}: operator '${targetNode.name}' has no partitioner`);
+          partitioner.custom = custom;
+        }
         outputs.push({ edge, channels, partitioner, keyOperatorName: targetNode.name });
       }
 
@@ -154,6 +165,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       };
       if (d.settings) config.settings = d.settings;
       if (d.checkpointing) config.checkpointing = d.checkpointing;
+      if (d.alignWatermarks) config.alignWatermarks = true;
       const restore = d.restoreFor?.(vertex.id, s);
       if (restore) {
         config.restored = restore.snapshots;

@@ -35,4 +35,6 @@ export interface SubtaskMetrics {
   user?: UserMetricSample[];
   /** Local values of the subtask's accumulators, by name (absent when there are none). */
   accumulators?: Record<string, AccumulatorValue>;
+  /** An aligned source (`withWatermarkAlignment`): how often and how long it paused for its group. */
+  watermarkAlignment?: { pauses: number; pausedMs: number };
 }

@@ -38,6 +38,7 @@ import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
 import { UserFunctionError } from '../operators/errors.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
+import { SourceAlignment, type AlignmentReport } from './source-alignment.js';
 
 /** Lifecycle of a subtask. */
 export type TaskState = 'CREATED' | 'RUNNING' | 'FINISHING' | 'FINISHED' | 'FAILED' | 'CANCELED';
@@ -158,6 +159,13 @@ export interface StreamTaskConfig {
   /** `restored` is this subtask's final state: it commits and finishes at once, emitting nothing. */
   restoredFinal?: boolean;
   checkpointing?: TaskCheckpointing;
+  /**
+   * The host coordinates watermark alignment (reports {@link StreamTask.alignmentReport},
+   * hands back {@link StreamTask.allowWatermark}): an aligned source pauses
+   * when ahead of its group. Without it `withWatermarkAlignment` has no effect.
+   * @default false
+   */
+  alignWatermarks?: boolean;
 }
 
 /** Optional extras a source operator may implement so the task need not poll it blindly. */
@@ -221,6 +229,8 @@ export class StreamTask {
   private ending = false;
   /** A source stopped by a stop-with-savepoint barrier: it emits nothing more. */
   private suspended = false;
+  /** Watermark alignment of a source task whose chain has an aligned watermark strategy. */
+  private readonly alignment: SourceAlignment | undefined;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -235,6 +245,9 @@ export class StreamTask {
     this.gate.onAvailable = this.scheduleBound;
     this.valve = new WatermarkValve(config.inputs.length);
     this.lastCheckpointId = config.restoredCheckpointId ?? 0;
+    const aligned = config.vertex.isSource && config.alignWatermarks === true;
+    const spec = aligned ? config.chain.find((m) => m.node.spec.watermarks?.alignment)?.node.spec : undefined;
+    this.alignment = spec?.watermarks?.alignment ? new SourceAlignment(spec.watermarks.alignment) : undefined;
     const gate = this.gate;
     this.barriers = new CheckpointBarrierHandler(
       config.inputs.length,
@@ -361,7 +374,8 @@ export class StreamTask {
       outputs.forEach((out, i) => {
         if (out.edge.sourceNodeId === m.node.id) add(out.edge.sideOutput, new WriterTarget(this.writers[i]!));
       });
-      return new ChainOutput(main, side, onIdle);
+      const aligned = this.alignment !== undefined && m.node.spec.watermarks?.alignment !== undefined;
+      return new ChainOutput(main, side, onIdle, aligned ? this.alignment : undefined);
     });
   }
 
@@ -445,7 +459,10 @@ export class StreamTask {
     if (this.suspended) return false;
     const source = this.source!;
     const batch = this.settings.sourceBatchSize;
+    const alignment = this.alignment;
     for (;;) {
+      // Ahead of its group: read nothing until allowWatermark lets it go on.
+      if (alignment !== undefined && alignment.shouldPause(now())) return false;
       const before = this.headOutput.count;
       const r = source.emitNext(batch);
       this.recordsIn += this.headOutput.count - before;
@@ -527,6 +544,27 @@ export class StreamTask {
     if (idle === this.outputIdle) return;
     this.outputIdle = idle;
     for (const w of this.writers) w.broadcastEvent({ kind: 'status', idle });
+  }
+
+  // ------------------------------------------------------------ watermark alignment
+
+  /** The aligned source's report for its group's coordinator; undefined when the task is not aligned. */
+  alignmentReport(): (AlignmentReport & { maxDriftMs: number; updateIntervalMs: number }) | undefined {
+    const a = this.alignment;
+    if (a === undefined) return undefined;
+    const ended = this.state !== 'RUNNING' || this.ending;
+    return {
+      ...a.report(this.vertex.id, this.subtaskIndex, ended),
+      maxDriftMs: a.spec.maxDriftMs,
+      updateIntervalMs: a.spec.updateIntervalMs,
+    };
+  }
+
+  /** The coordinator allows the sources of `group` watermarks up to `maxAllowed`: a paused one may go on. */
+  allowWatermark(group: string, maxAllowed: number): void {
+    const a = this.alignment;
+    if (a === undefined || a.spec.group !== group) return;
+    if (a.allow(maxAllowed)) this.schedule();
   }
 
   // ------------------------------------------------------------ checkpoints
@@ -845,6 +883,8 @@ export class StreamTask {
       backpressuredMs: bpNow,
       inputWatermark: this.source ? this.sourceWatermark : this.valve.current,
     };
+    if (this.alignment !== undefined)
+      m.watermarkAlignment = { pauses: this.alignment.pauses, pausedMs: this.alignment.pausedMs(t) };
     for (const member of this.chain) {
       const c = member.operator.connectorMetrics?.();
       if (c !== undefined) m.connector = m.connector === undefined ? c : { ...m.connector, ...c };

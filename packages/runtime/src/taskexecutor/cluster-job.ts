@@ -24,7 +24,8 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotRestore, SubtaskRef } from './messages.js';
+import type { AlignmentReportMessage, ExecutorMessage, SlotRestore, SubtaskRef } from './messages.js';
+import type { AlignmentAnnouncement } from '../executiongraph/watermark-alignment.js';
 import {
   threadSlots,
   type SlotHandle,
@@ -79,6 +80,13 @@ export interface ClusterJobListener {
   }): void;
   /** A subtask could not take checkpoint `checkpointId`. */
   onDeclineCheckpoint?(vertexId: string, subtask: number, checkpointId: number, reason: string): void;
+  /**
+   * The watermarks of a slot's aligned sources (watermark alignment), every
+   * update interval: the host reports them to the job's coordinator and
+   * hands its answer to {@link ClusterJob.allowWatermarks}. Without this
+   * listener `withWatermarkAlignment` has no effect.
+   */
+  onAlignment?(reports: AlignmentReportMessage[]): void;
 }
 
 /** Options of a {@link ClusterJob}. */
@@ -230,6 +238,7 @@ export class ClusterJob {
       data.attempt = o.attempt;
       data.jobId = o.jobId;
       if (o.finalCheckpoints === true) data.finalCheckpoints = true;
+      if (o.listener.onAlignment !== undefined) data.alignWatermarks = true;
       if (o.restore !== undefined) {
         const own: SlotRestore['subtasks'] = {};
         for (const t of this.subtasks) {
@@ -277,6 +286,9 @@ export class ClusterJob {
             case 'finalState':
               if (this.status === undefined) o.listener.onFinalState?.(m);
               return;
+            case 'alignment':
+              if (this.status === undefined) o.listener.onAlignment?.(m.reports);
+              return;
             case 'declineCheckpoint':
               if (this.status === undefined)
                 o.listener.onDeclineCheckpoint?.(m.vertexId, m.subtask, m.checkpointId, m.reason);
@@ -321,6 +333,12 @@ export class ClusterJob {
   /** Checkpoint `checkpointId` was aborted. */
   notifyCheckpointAborted(checkpointId: number): void {
     if (this.status === undefined) this.broadcast({ type: 'notifyCheckpointAborted', checkpointId });
+  }
+
+  /** The aligned sources of each announced group may emit watermarks up to its maximum. */
+  allowWatermarks(announcements: readonly AlignmentAnnouncement[]): void {
+    if (this.status === undefined && announcements.length > 0)
+      this.broadcast({ type: 'allowWatermarks', announcements: [...announcements] });
   }
 
   /** Checkpoint `checkpointId` holds the final states of `tasks`: they commit and finish. */

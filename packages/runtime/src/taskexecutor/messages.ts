@@ -13,6 +13,8 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
+import type { AlignmentReport } from '../task/source-alignment.js';
+import type { AlignmentAnnouncement } from '../executiongraph/watermark-alignment.js';
 
 /** What one subtask restores from: its encoded snapshots (`encodeSubtaskSnapshot`), one per former subtask. */
 export interface SubtaskRestore {
@@ -65,6 +67,12 @@ export interface SlotWorkerData {
   restore?: SlotRestore;
   /** Only these subtasks (`vertexId#subtask`) of the slot run (one pipelined region); default: all of the slot's. */
   subtasks?: string[];
+  /**
+   * The host coordinates watermark alignment: the slot reports its aligned
+   * sources' watermarks (`alignment`) and passes on `allowWatermarks`.
+   * @default false
+   */
+  alignWatermarks?: boolean;
   /** Shared memory the worker beats into and marks its slices in, for a watchdog (`watchdog.ts`). */
   watchdog?: SharedArrayBuffer;
 }
@@ -103,7 +111,12 @@ export type WorkerMessage =
       syncMs: number;
     }
   /** A subtask could not take a checkpoint. */
-  | { type: 'declineCheckpoint'; vertexId: string; subtask: number; checkpointId: number; reason: string };
+  | { type: 'declineCheckpoint'; vertexId: string; subtask: number; checkpointId: number; reason: string }
+  /** The watermarks of the slot's aligned sources, every alignment update interval. */
+  | { type: 'alignment'; reports: AlignmentReportMessage[] };
+
+/** An aligned source's watermark for its group's coordinator (MAX_WATERMARK: idle or ended). */
+export type AlignmentReportMessage = AlignmentReport & { maxDriftMs: number };
 
 /** Host → worker. */
 export type ExecutorMessage =
@@ -116,4 +129,6 @@ export type ExecutorMessage =
   | { type: 'notifyCheckpointComplete'; checkpointId: number }
   | { type: 'notifyCheckpointAborted'; checkpointId: number }
   /** Checkpoint `checkpointId` holds these subtasks' final states: they commit and finish. */
-  | { type: 'finishTasks'; checkpointId: number; tasks: SubtaskRef[] };
+  | { type: 'finishTasks'; checkpointId: number; tasks: SubtaskRef[] }
+  /** The aligned sources of each group may emit watermarks up to its `maxAllowedWatermark`. */
+  | { type: 'allowWatermarks'; announcements: AlignmentAnnouncement[] };

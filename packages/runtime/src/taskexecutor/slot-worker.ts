@@ -21,7 +21,7 @@ import {
 } from '../task/deploy.js';
 import { serializeError } from '../task/errors.js';
 import type { StreamTask } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
+import type { AlignmentReportMessage, ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
 import { BEAT, BEAT_INTERVAL_MS, SLICE_SUBTASK, SLICE_VERTEX } from './watchdog.js';
 
@@ -53,6 +53,7 @@ if (watch !== undefined) {
 let tasks: StreamTask[] = [];
 let network: NetworkEnvironment | undefined;
 let metricsTimer: ReturnType<typeof setInterval> | undefined;
+let alignmentTimer: ReturnType<typeof setInterval> | undefined;
 let remaining = 0;
 let failed = false;
 let shutDown = false;
@@ -61,6 +62,8 @@ function shutdown(): void {
   shutDown = true;
   if (metricsTimer) clearInterval(metricsTimer);
   metricsTimer = undefined;
+  if (alignmentTimer) clearInterval(alignmentTimer);
+  alignmentTimer = undefined;
   network?.close();
   port!.close();
 }
@@ -140,6 +143,8 @@ async function main(): Promise<void> {
     },
     hooks: {
       onFinished: (task) => {
+        // An aligned source that ended holds its group back no longer: say so at once.
+        if (task.alignmentReport() !== undefined) reportAlignment();
         post({ type: 'taskFinished', metrics: task.sampleMetrics() });
         remaining--;
         if (remaining === 0 && !failed) post({ type: 'slotFinished' });
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
       mode: data.jobGraph.checkpointing?.mode ?? 'EXACTLY_ONCE',
       finalCheckpoint: data.finalCheckpoints === true,
     },
+    alignWatermarks: data.alignWatermarks === true,
   };
   const restore = data.restore;
   if (restore) {
@@ -196,6 +202,26 @@ async function main(): Promise<void> {
   post({ type: 'ready', tasks: tasks.length, collectIds });
 }
 
+/** Posts the watermarks of the slot's aligned sources (none: nothing to post). */
+function reportAlignment(): void {
+  const reports: AlignmentReportMessage[] = [];
+  for (const t of tasks) {
+    const r = t.alignmentReport();
+    if (r === undefined) continue;
+    const { updateIntervalMs: _interval, ...report } = r;
+    reports.push(report);
+  }
+  if (reports.length > 0) post({ type: 'alignment', reports });
+}
+
+/** Reports the aligned sources' watermarks every (smallest) update interval, the first at once. */
+function startAlignmentReports(): void {
+  const intervals = tasks.flatMap((t) => t.alignmentReport()?.updateIntervalMs ?? []);
+  if (intervals.length === 0) return;
+  reportAlignment();
+  alignmentTimer = setInterval(reportAlignment, Math.min(...intervals));
+}
+
 port.on('message', (m: ExecutorMessage) => {
   switch (m.type) {
     case 'start':
@@ -205,6 +231,7 @@ port.on('message', (m: ExecutorMessage) => {
         post({ type: 'metrics', metrics: tasks.map((t) => t.sampleMetrics()) });
       }, data.metricsIntervalMs);
       for (const t of tasks) t.start();
+      startAlignmentReports();
       if (tasks.length === 0) post({ type: 'slotFinished' });
       return;
     case 'cancel':
@@ -229,6 +256,10 @@ port.on('message', (m: ExecutorMessage) => {
         if (names.has(executionKey(t.vertex.id, t.subtaskIndex))) t.finish(m.checkpointId);
       return;
     }
+    case 'allowWatermarks':
+      for (const a of m.announcements)
+        for (const t of tasks) t.allowWatermark(a.group, a.maxAllowedWatermark);
+      return;
     case 'shutdown':
       cancelAll();
       shutdown();

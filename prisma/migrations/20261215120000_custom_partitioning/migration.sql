@@ -1,0 +1,2 @@
+-- AlterEnum: partitionCustom's edges
+ALTER TYPE "partitioning" ADD VALUE 'CUSTOM';
