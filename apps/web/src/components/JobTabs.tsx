@@ -4,15 +4,17 @@ import { useId, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
 import { isTerminal, statusTone } from '@/lib/jobs';
+import { JobCheckpoints } from './JobCheckpoints';
 import { JobOutput } from './JobOutput';
 import { Empty } from './StateViews';
 
-const TABS = ['output', 'exceptions', 'timeline', 'configuration'] as const;
+const TABS = ['output', 'checkpoints', 'exceptions', 'timeline', 'configuration'] as const;
 /** A tab of the job page's details. */
 export type JobTab = (typeof TABS)[number];
 type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
   output: 'Output',
+  checkpoints: 'Checkpoints',
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
@@ -56,6 +58,7 @@ export function JobTabs({
 
   const counts: Record<Tab, number | null> = {
     output: null,
+    checkpoints: null,
     exceptions: detail.exceptions.length,
     timeline: detail.events.length,
     configuration: null,
@@ -94,6 +97,13 @@ export function JobTabs({
         className="tab-panel"
       >
         {tab === 'output' ? <JobOutput jobId={detail.id} ended={isTerminal(detail.status)} /> : null}
+        {tab === 'checkpoints' ? (
+          <JobCheckpoints
+            jobId={detail.id}
+            ended={isTerminal(detail.status)}
+            vertexNames={new Map(detail.vertices.map((v) => [v.id, v.name]))}
+          />
+        ) : null}
         {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
         {tab === 'timeline' ? <Timeline detail={detail} /> : null}
         {tab === 'configuration' ? <Configuration detail={detail} /> : null}
@@ -143,13 +153,21 @@ function Timeline({ detail }: { detail: JobDetails }) {
     <ol className="timeline">
       {/* Newest first: the state a job ended in is what a reader looks for. */}
       {[...detail.events].reverse().map((e) => (
-        <li key={e.id} data-testid="timeline-event">
+        <li
+          key={e.id}
+          data-testid="timeline-event"
+          data-restart={e.toState === null && isRestart(e.message) ? true : undefined}
+        >
           <time dateTime={e.at} className="timeline-time">
             {formatTime(e.at)}
           </time>
           {e.toState ? (
             <span className="badge badge-sm" data-tone={statusTone(e.toState)}>
               {e.toState}
+            </span>
+          ) : isRestart(e.message) ? (
+            <span className="badge badge-sm" data-tone="stopping">
+              RESTART
             </span>
           ) : (
             <span className="badge badge-sm">{e.kind}</span>
@@ -159,6 +177,11 @@ function Timeline({ detail }: { detail: JobDetails }) {
       ))}
     </ol>
   );
+}
+
+/** Whether a timeline entry is the JobManager restarting (some regions of) the job as a new attempt. */
+function isRestart(message: string): boolean {
+  return /^Restarting \d+ regions? .* as attempt \d+/.test(message);
 }
 
 function Configuration({ detail }: { detail: JobDetails }) {

@@ -105,7 +105,10 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
             {formatTime(job.startedAt ?? job.createdAt, now ?? undefined)} ·{' '}
             {isTerminal(job.status) ? 'ran' : 'running for'}{' '}
             {formatDuration(job.startedAt ?? job.createdAt, job.endedAt, now)} · parallelism {job.parallelism}{' '}
-            · {job.runtimeMode.toLowerCase()} · {plural(running, 'subtask')} running
+            · {job.runtimeMode.toLowerCase()} · {plural(running, 'subtask')} running ·{' '}
+            <span data-testid="job-attempt">
+              attempt {job.attempt}, {plural(job.restarts, 'restart')}
+            </span>
             {live && !isTerminal(job.status) ? ' · live' : ''}
           </p>
           {job.failureCause ? (
