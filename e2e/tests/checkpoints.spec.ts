@@ -28,12 +28,18 @@ test('the Checkpoints tab shows counts, the latest completed, the history and a 
 
   await page.getByRole('tab', { name: 'Checkpoints' }).click();
   const tab = page.getByTestId('checkpoints');
-  await expect(tab.getByTestId('checkpointing-config')).toContainText('Every 300 ms, exactly-once, timeout 800 ms');
+  await expect(tab.getByTestId('checkpointing-config')).toContainText(
+    'Every 300 ms, exactly-once, timeout 800 ms',
+  );
   // Checkpoints complete in both attempts; the counts follow live.
   const completed = tab.getByTestId('checkpoints-completed').locator('dd');
-  await expect.poll(async () => Number(await completed.textContent()), { timeout: 30_000 }).toBeGreaterThan(3);
+  await expect
+    .poll(async () => Number(await completed.textContent()), { timeout: 30_000 })
+    .toBeGreaterThan(3);
   const before = Number(await completed.textContent());
-  await expect.poll(async () => Number(await completed.textContent()), { timeout: 15_000 }).toBeGreaterThan(before);
+  await expect
+    .poll(async () => Number(await completed.textContent()), { timeout: 15_000 })
+    .toBeGreaterThan(before);
 
   // The checkpoint the stuck function held up timed out: it is failed, with its cause.
   await expect(tab.getByTestId('checkpoints-failed').locator('dd')).not.toHaveText('0');

@@ -37,7 +37,9 @@ describe('MetricsStore: backpressure and watermarks per subtask', () => {
     let now = 1_000_000;
     const store = new MetricsStore(() => now);
     for (let s = 0; s < METRICS_HISTORY_SECONDS + 20; s++) {
-      store.ingest(sample({ busyRatio: 0.5, backpressureRatio: (s % 10) / 10, at: now, inputWatermark: now - 300 }));
+      store.ingest(
+        sample({ busyRatio: 0.5, backpressureRatio: (s % 10) / 10, at: now, inputWatermark: now - 300 }),
+      );
       store.ingest(sample({ vertexId: 'v2', at: now }));
       if (s < 3) store.ingest(sample({ subtaskIndex: 1, at: now, busyRatio: 1 }));
       store.recordSecond('j', ['v1', 'v2']);
@@ -77,6 +79,10 @@ describe('MetricsStore: backpressure and watermarks per subtask', () => {
       },
       history: {},
     });
-    expect(archived.subtask('j', 'v1', 0)).toMatchObject({ recordsIn: 5, idleRatio: 0, watermarkLagMs: null });
+    expect(archived.subtask('j', 'v1', 0)).toMatchObject({
+      recordsIn: 5,
+      idleRatio: 0,
+      watermarkLagMs: null,
+    });
   });
 });

@@ -6,15 +6,17 @@ import { formatTime } from '@/lib/format';
 import { isTerminal, statusTone } from '@/lib/jobs';
 import { JobCheckpoints } from './JobCheckpoints';
 import { JobOutput } from './JobOutput';
+import { JobUserMetrics } from './JobUserMetrics';
 import { Empty } from './StateViews';
 
-const TABS = ['output', 'checkpoints', 'exceptions', 'timeline', 'configuration'] as const;
+const TABS = ['output', 'checkpoints', 'metrics', 'exceptions', 'timeline', 'configuration'] as const;
 /** A tab of the job page's details. */
 export type JobTab = (typeof TABS)[number];
 type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
   output: 'Output',
   checkpoints: 'Checkpoints',
+  metrics: 'Metrics',
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
@@ -26,7 +28,7 @@ export function initialJobTab(detail: JobDetails): JobTab {
 }
 
 /**
- * The live output, exceptions, the timeline of state transitions and the
+ * The live output, checkpoints, accumulators and user metrics, exceptions, the timeline of state transitions and the
  * configuration, as keyboard-operable tabs; the page holds which is open (its header links to
  * the exceptions).
  */
@@ -59,6 +61,7 @@ export function JobTabs({
   const counts: Record<Tab, number | null> = {
     output: null,
     checkpoints: null,
+    metrics: null,
     exceptions: detail.exceptions.length,
     timeline: detail.events.length,
     configuration: null,
@@ -104,6 +107,7 @@ export function JobTabs({
             vertexNames={new Map(detail.vertices.map((v) => [v.id, v.name]))}
           />
         ) : null}
+        {tab === 'metrics' ? <JobUserMetrics detail={detail} /> : null}
         {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
         {tab === 'timeline' ? <Timeline detail={detail} /> : null}
         {tab === 'configuration' ? <Configuration detail={detail} /> : null}

@@ -40,6 +40,8 @@ export type JobEventView = JobDetails['events'][number];
 export type JobExceptionView = JobDetails['exceptions'][number];
 /** `jobs.checkpoints`: counts, the latest completed checkpoint with its acknowledgements, the history. */
 export type JobCheckpoints = RouterOutputs['jobs']['checkpoints'];
+/** One second of a subtask's busy/backpressured/idle ratios and watermark (`jobs.subtaskHistory`). */
+export type SubtaskHealthPoint = RouterOutputs['jobs']['subtaskHistory']['subtasks'][number][number];
 /** `cluster.overview`'s throughput. */
 export type ClusterThroughput = RouterOutputs['cluster']['overview']['throughput'];
 /** `taskManagers.get`. */
