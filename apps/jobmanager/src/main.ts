@@ -114,7 +114,20 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
   });
   const tokens = new TokenService({ db, logger });
   const output = new OutputTails({ recordsPerJob: config.outputRecordsPerJob });
-  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes(), output };
+  // Two tails per TaskManager (stdout and stderr, log), the last 1000 lines of each, up to 128 TaskManagers.
+  const taskManagerOutput = new OutputTails({ recordsPerJob: 1000, maxJobs: 256 });
+  return {
+    registry,
+    artifacts,
+    jobs,
+    metrics,
+    commands,
+    db,
+    tokens,
+    loginCodes: new LoginCodes(),
+    output,
+    taskManagerOutput,
+  };
 }
 
 /**

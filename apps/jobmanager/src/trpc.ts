@@ -28,6 +28,11 @@ export interface Services {
   loginCodes: LoginCodes;
   /** The latest records of each job's sinks (`output.tail`). */
   output: OutputTails;
+  /**
+   * The latest lines of each TaskManager's stdout and stderr (key
+   * `<id>:stdout`) and log (`<id>:log`), as they report them (`taskManagers.output`).
+   */
+  taskManagerOutput: OutputTails;
 }
 
 /** What a procedure gets: the services and the request's credentials. */

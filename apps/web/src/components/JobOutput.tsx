@@ -144,7 +144,8 @@ export function JobOutput({ jobId, ended }: { jobId: string; ended: boolean }) {
       {lines.length === 0 ? (
         <Empty title={ended ? 'No output' : 'No output yet'}>
           <p>
-            Records of the job&apos;s <code>collect()</code> sinks appear here as they are produced.
+            Records of the job&apos;s <code>collect()</code> sinks appear here as they are produced. What its{' '}
+            <code>print()</code> sinks write is on the Stdout tab of the TaskManagers that run them.
           </p>
         </Empty>
       ) : (

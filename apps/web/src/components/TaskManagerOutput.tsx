@@ -1,0 +1,210 @@
+'use client';
+
+import Link from 'next/link';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { messageOf } from '@/lib/errors';
+import { formatCount, formatTime } from '@/lib/format';
+import { useTRPCClient, type RouterOutputs } from '@/lib/trpc';
+import { Empty } from './StateViews';
+
+type Line = RouterOutputs['taskManagers']['output']['records'][number];
+
+/** Lines the tab holds at most (as many as the JobManager keeps). */
+export const TASKMANAGER_OUTPUT_LINES = 1000;
+const POLL_MS = 1000;
+
+/** pino's numeric levels by name. */
+const LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** A log line as the tab shows it: its time, level, message and the job it is about (JSON log lines). */
+interface LogEntry {
+  time: string;
+  level: string;
+  message: string;
+  jobId: string | undefined;
+  subtask: string | undefined;
+}
+
+function parseLog(line: Line): LogEntry {
+  try {
+    const o = JSON.parse(line.text) as Record<string, unknown>;
+    const str = (v: unknown): string | undefined =>
+      typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+    const vertex = str(o.vertex) ?? str(o.vertexId);
+    const subtask = str(o.subtask) ?? str(o.subtaskIndex);
+    return {
+      time: formatTime(str(o.time) ?? new Date(line.at).toISOString()),
+      level: typeof o.level === 'number' ? (LEVELS[o.level] ?? String(o.level)) : (str(o.level) ?? ''),
+      message: str(o.msg) ?? line.text,
+      jobId: str(o.jobId),
+      subtask: vertex !== undefined ? `${vertex}${subtask !== undefined ? ` #${subtask}` : ''}` : undefined,
+    };
+  } catch {
+    return {
+      time: formatTime(new Date(line.at).toISOString()),
+      level: '',
+      message: line.text,
+      jobId: undefined,
+      subtask: undefined,
+    };
+  }
+}
+
+/**
+ * The newest lines of a TaskManager's stdout and stderr (`print()` sinks
+ * write there) or of its log, live: `taskManagers.output` polled with the
+ * last seq, newest last, in a bounded buffer, with pause and a filter. A
+ * log line about a job links to it.
+ */
+export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout' | 'log' }) {
+  const client = useTRPCClient();
+  const inputId = useId();
+  const [lines, setLines] = useState<Line[]>([]);
+  const [paused, setPaused] = useState(false);
+  const [filter, setFilter] = useState('');
+  const [dropped, setDropped] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const after = useRef(0);
+  const view = useRef<HTMLOListElement>(null);
+  const following = useRef(true);
+
+  useEffect(() => {
+    if (paused) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async (): Promise<void> => {
+      try {
+        const page = await client.taskManagers.output.query({ id, stream, after: after.current });
+        if (stopped) return;
+        setError(null);
+        after.current = page.latestSeq;
+        if (page.dropped > 0) setDropped((n) => n + page.dropped);
+        if (page.records.length > 0)
+          setLines((old) => [...old, ...page.records].slice(-TASKMANAGER_OUTPUT_LINES));
+        timer = setTimeout(() => void poll(), POLL_MS);
+      } catch (err) {
+        if (stopped) return;
+        setError(messageOf(err));
+        timer = setTimeout(() => void poll(), POLL_MS * 3);
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [client, id, stream, paused]);
+
+  const shown = useMemo(() => {
+    const needle = filter.trim().toLowerCase();
+    return needle === '' ? lines : lines.filter((l) => l.text.toLowerCase().includes(needle));
+  }, [lines, filter]);
+
+  useEffect(() => {
+    const el = view.current;
+    if (el !== null && !paused && following.current) el.scrollTop = el.scrollHeight;
+  }, [shown, paused]);
+
+  const what = stream === 'stdout' ? 'stdout and stderr' : 'log';
+  return (
+    <div className="output" data-testid={`tm-${stream}`}>
+      <div className="output-bar">
+        <button
+          type="button"
+          className="button button-secondary"
+          aria-pressed={paused}
+          onClick={() => {
+            setPaused((p) => !p);
+          }}
+        >
+          {paused ? 'Resume' : 'Pause'}
+        </button>
+        <label className="visually-hidden" htmlFor={`${inputId}-filter`}>
+          Filter lines
+        </label>
+        <input
+          id={`${inputId}-filter`}
+          className="input mono output-filter"
+          type="search"
+          placeholder="Filter lines…"
+          value={filter}
+          onChange={(e) => {
+            setFilter(e.currentTarget.value);
+          }}
+        />
+        <span className="muted small" role="status" data-testid={`tm-${stream}-status`}>
+          {paused ? 'Paused' : 'Live'} · {formatCount(shown.length)} of {formatCount(lines.length)} lines
+          (last {formatCount(TASKMANAGER_OUTPUT_LINES)} kept)
+          {dropped > 0 ? ` · ${formatCount(dropped)} not shown (they came faster than they were read)` : ''}
+        </span>
+      </div>
+      {error !== null ? (
+        <p className="field-error">
+          Cannot read the {what}: {error}
+        </p>
+      ) : null}
+      {lines.length === 0 ? (
+        <Empty title={`No ${what} yet`}>
+          <p>
+            {stream === 'stdout'
+              ? 'What the TaskManager’s subtasks print (print() and printToErr() sinks, console output) appears here.'
+              : 'The TaskManager’s log lines appear here as it writes them.'}
+          </p>
+        </Empty>
+      ) : (
+        <ol
+          className="output-lines"
+          ref={view}
+          aria-label={stream === 'stdout' ? 'Stdout lines' : 'Log lines'}
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            following.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          }}
+        >
+          {shown.map((l) =>
+            stream === 'stdout' ? (
+              <li key={l.seq} data-testid="tm-line" data-stream={l.sink}>
+                <span className="output-meta">
+                  {formatTime(new Date(l.at).toISOString())} {l.sink === 'stderr' ? 'stderr' : ''}
+                </span>
+                <code>{l.text}</code>
+              </li>
+            ) : (
+              <LogLine key={l.seq} line={l} />
+            ),
+          )}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+function LogLine({ line }: { line: Line }) {
+  const e = parseLog(line);
+  return (
+    <li data-testid="tm-line" data-level={e.level}>
+      <span className="output-meta">
+        {e.time} {e.level}
+      </span>
+      <code>
+        {e.message}
+        {e.jobId !== undefined ? (
+          <>
+            {' '}
+            <Link href={`/jobs/${encodeURIComponent(e.jobId)}`} data-testid="log-job-link">
+              job {e.jobId.slice(0, 8)}
+            </Link>
+          </>
+        ) : null}
+        {e.subtask !== undefined ? <span className="muted"> · {e.subtask}</span> : null}
+      </code>
+    </li>
+  );
+}
