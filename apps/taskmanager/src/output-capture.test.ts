@@ -46,7 +46,11 @@ describe('OutputCapture', () => {
     capture.putBack(batch);
     // Room for one of the two put back: the newer one stays, the older is counted as dropped.
     expect(capture.take()).toEqual({
-      lines: ['b', 'c', 'd'].map((text) => expect.objectContaining({ text })),
+      lines: [
+        expect.objectContaining({ text: 'b' }),
+        expect.objectContaining({ text: 'c' }),
+        expect.objectContaining({ text: 'd' }),
+      ],
       dropped: 1,
     });
   });
@@ -54,24 +58,23 @@ describe('OutputCapture', () => {
   it('tees the process streams: writes still go out, and are held too, until restored', () => {
     const capture = new OutputCapture();
     const seen: string[] = [];
-    const original = process.stdout.write;
-    process.stdout.write = ((chunk: string) => {
-      seen.push(chunk);
+    const write = (chunk: string | Uint8Array): boolean => {
+      seen.push(String(chunk));
       return true;
-    }) as typeof process.stdout.write;
-    try {
-      capture.teeProcessStreams();
-      process.stdout.write('printed 1\n');
-      process.stdout.write(Buffer.from('printed 2\n'));
-      capture.restore();
-      process.stdout.write('after restore\n');
-    } finally {
-      process.stdout.write = original;
-    }
-    expect(seen).toHaveLength(3);
+    };
+    const streams = { stdout: { write }, stderr: { write } };
+    capture.teeProcessStreams(streams);
+    streams.stdout.write('printed 1\n');
+    streams.stdout.write(Buffer.from('printed 2\n'));
+    streams.stderr.write('oops\n');
+    capture.restore();
+    expect(streams.stdout.write).toBe(write);
+    streams.stdout.write('after restore\n');
+    expect(seen).toEqual(['printed 1\n', 'printed 2\n', 'oops\n', 'after restore\n']);
     expect(capture.take().lines.map((l) => `${l.stream}:${l.text}`)).toEqual([
       'stdout:printed 1',
       'stdout:printed 2',
+      'stderr:oops',
     ]);
   });
 });

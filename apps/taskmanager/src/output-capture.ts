@@ -26,7 +26,11 @@ export interface OutputBatch {
   dropped: number;
 }
 
-type Write = NodeJS.WriteStream['write'];
+/** What {@link OutputCapture.teeProcessStreams} tees: `process.stdout` and `process.stderr`, by default. */
+export interface TeeTargets {
+  stdout: { write: (chunk: string | Uint8Array, ...rest: never[]) => boolean };
+  stderr: { write: (chunk: string | Uint8Array, ...rest: never[]) => boolean };
+}
 
 /** Lines of a TaskManager's stdout, stderr and log waiting to be sent to the JobManager. */
 export class OutputCapture {
@@ -81,19 +85,19 @@ export class OutputCapture {
    * goes out, and is held too (worker threads' output reaches the process
    * streams through these writes). Call {@link OutputCapture.restore} to undo.
    */
-  teeProcessStreams(): void {
+  teeProcessStreams(targets: TeeTargets = process): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      const target = process[stream];
-      const original: Write = target.write.bind(target) as Write;
-      const tee = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      const target = targets[stream];
+      const original = target.write;
+      const tee = (chunk: unknown, ...rest: unknown[]): boolean => {
         try {
           if (typeof chunk === 'string') this.write(stream, chunk);
           else if (chunk instanceof Uint8Array) this.write(stream, Buffer.from(chunk).toString('utf8'));
         } catch {
           // Capturing must never break writing.
         }
-        return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-      }) as Write;
+        return Reflect.apply(original, target, [chunk, ...rest]) as boolean;
+      };
       target.write = tee;
       this.#restore.push(() => {
         if (target.write === tee) target.write = original;
