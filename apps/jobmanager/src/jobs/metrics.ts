@@ -183,7 +183,8 @@ export class MetricsStore implements JobMetricsSource {
     const now = this.#now();
     const t = Math.floor(now / 1000) * 1000;
     let subtasks = this.#subtaskHistory.get(jobId);
-    if (subtasks === undefined) this.#subtaskHistory.set(jobId, (subtasks = new Map<string, SubtaskHealthPoint[]>()));
+    if (subtasks === undefined)
+      this.#subtaskHistory.set(jobId, (subtasks = new Map<string, SubtaskHealthPoint[]>()));
     for (const [key, { metrics: m }] of this.#latest.get(jobId) ?? []) {
       // A silent subtask (ended, or its TaskManager lost) adds no point: a gap, not a stale value.
       if (now - m.receivedAt > STALE_MS) continue;
