@@ -63,6 +63,12 @@ test('the Checkpoints tab shows counts, the latest completed, the history and a 
   await expect(tab.getByRole('img', { name: /Checkpoint duration/ })).toBeVisible();
   await page.screenshot({ path: shot('job-checkpoints'), fullPage: true });
 
+  // The Exceptions tab names the failed attempt.
+  await page.getByRole('tab', { name: 'Exceptions' }).click();
+  await expect(
+    page.getByTestId('exception').filter({ hasText: 'planned failure at record 400' }).first(),
+  ).toContainText('attempt 0');
+
   // The timeline, newest first, has the restart from a checkpoint.
   await page.getByRole('tab', { name: 'Timeline' }).click();
   const restart = page.locator('[data-testid="timeline-event"][data-restart]');

@@ -1,7 +1,8 @@
 /**
  * A TaskManager page's Stdout and Logs tabs: what a job's `print()` sink
  * writes appears live on the Stdout tab of the TaskManager that runs it, and
- * the TaskManager's log lines about the job link to it.
+ * the TaskManager's log lines about the job link to it, as do the
+ * JobManager page's.
  */
 import { join } from 'node:path';
 import { artifactsDir, repoRoot } from '../support/cluster.js';
@@ -10,7 +11,7 @@ import { expect, test } from '../support/fixtures.js';
 const shot = (name: string): string => join(artifactsDir, `${name}.png`);
 const JOB_TIMEOUT = 60_000;
 
-test('print() output shows on the Stdout tab of its TaskManager, and its log links to the job', async ({
+test('print() output shows on the Stdout tab of its TaskManager; its log and the JobManager’s link to the job', async ({
   page,
   cluster,
 }) => {
@@ -61,6 +62,23 @@ test('print() output shows on the Stdout tab of its TaskManager, and its log lin
     .first()
     .click();
   await expect(page).toHaveURL(jobUrl);
+
+  // The JobManager page has its log: the submission of this job, linked.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'JobManager' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'JobManager' })).toBeVisible();
+  const jmLog = page.getByTestId('jm-log');
+  await expect(jmLog.getByTestId('tm-line').filter({ hasText: 'JobManager listening on' })).toHaveCount(1, {
+    timeout: 15_000,
+  });
+  const submitted = jmLog.getByTestId('tm-line').filter({ hasText: 'Job submitted' }).last();
+  await expect(submitted).toContainText(`job ${jobId.slice(0, 8)}`);
+  await page.screenshot({ path: shot('jobmanager-log'), fullPage: true });
+  await submitted.getByTestId('log-job-link').click();
+  await expect(page).toHaveURL(jobUrl);
+
+  // The job's Output tab points to the TaskManagers' Stdout tab for what print() writes.
+  await page.getByRole('tab', { name: 'Output' }).click();
+  await expect(page.getByTestId('job-output')).toContainText('Stdout tab of the TaskManagers');
 
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();

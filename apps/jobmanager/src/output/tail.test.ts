@@ -59,3 +59,17 @@ describe('OutputTails.pushText', () => {
     expect(tails.read('tm-1:out', 4).records[0]!.text).toBe('hello "w…');
   });
 });
+
+describe('OutputTails.lineSink', () => {
+  it('takes a logger’s lines without their newlines, the newest kept', () => {
+    const tails = new OutputTails({ recordsPerJob: 2, maxJobs: 1, now: () => 42 });
+    const sink = tails.lineSink('jobmanager:log', 'log');
+    sink.write('{"msg":"one"}\n');
+    sink.write('{"msg":"two"}\n');
+    sink.write('{"msg":"three"}\n');
+    expect(tails.read('jobmanager:log').records).toEqual([
+      { seq: 2, sink: 'log', at: 42, text: '{"msg":"two"}' },
+      { seq: 3, sink: 'log', at: 42, text: '{"msg":"three"}' },
+    ]);
+  });
+});

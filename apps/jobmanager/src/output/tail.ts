@@ -121,6 +121,18 @@ export class OutputTails {
     }
   }
 
+  /**
+   * A destination for a logger (pino's `write(line)` contract) that appends
+   * each line, without its newline, to the tail `key`.
+   */
+  lineSink(key: string, sink: string): { write(line: string): void } {
+    return {
+      write: (line: string) => {
+        this.pushText(key, sink, [{ text: line.endsWith('\n') ? line.slice(0, -1) : line, at: this.#now() }]);
+      },
+    };
+  }
+
   /** Whether a job's output is in memory. */
   has(jobId: string): boolean {
     return this.#tails.has(jobId);

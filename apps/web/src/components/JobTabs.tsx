@@ -136,6 +136,7 @@ function Exceptions({ detail }: { detail: JobDetails }) {
             {formatTime(ex.at)}
             {ex.vertexId !== null ? ` · ${names.get(ex.vertexId) ?? ex.vertexId}` : ''}
             {ex.subtaskIndex !== null ? ` · subtask ${ex.subtaskIndex}` : ''}
+            {ex.attempt !== null ? ` · attempt ${ex.attempt}` : ''}
             {ex.taskManagerId !== null ? ` · TaskManager ${ex.taskManagerId.slice(0, 8)}` : ''}
           </p>
           {ex.stackTrace ? <pre className="code-frame">{ex.stackTrace}</pre> : null}

@@ -9,7 +9,7 @@ import { useTRPC } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
 import { LineChart } from './LineChart';
-import { TaskManagerOutput } from './TaskManagerOutput';
+import { TaskManagerOutput } from './OutputTail';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { StatusBadge } from './StatusBadge';
 

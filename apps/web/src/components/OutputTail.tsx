@@ -1,16 +1,18 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { messageOf } from '@/lib/errors';
 import { formatCount, formatTime } from '@/lib/format';
 import { useTRPCClient, type RouterOutputs } from '@/lib/trpc';
 import { Empty } from './StateViews';
 
 type Line = RouterOutputs['taskManagers']['output']['records'][number];
+/** A page of lines after a seq, as `taskManagers.output` and `cluster.log` answer. */
+type LinePage = Pick<RouterOutputs['taskManagers']['output'], 'records' | 'latestSeq' | 'dropped'>;
 
 /** Lines the tab holds at most (as many as the JobManager keeps). */
-export const TASKMANAGER_OUTPUT_LINES = 1000;
+export const OUTPUT_TAIL_LINES = 1000;
 const POLL_MS = 1000;
 
 /** pino's numeric levels by name. */
@@ -59,12 +61,38 @@ function parseLog(line: Line): LogEntry {
 
 /**
  * The newest lines of a TaskManager's stdout and stderr (`print()` sinks
- * write there) or of its log, live: `taskManagers.output` polled with the
- * last seq, newest last, in a bounded buffer, with pause and a filter. A
- * log line about a job links to it.
+ * write there) or of its log (`taskManagers.output`).
  */
 export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout' | 'log' }) {
   const client = useTRPCClient();
+  const load = useCallback(
+    (after: number) => client.taskManagers.output.query({ id, stream, after }),
+    [client, id, stream],
+  );
+  return <OutputTail load={load} stream={stream} testId={`tm-${stream}`} />;
+}
+
+/** The JobManager's own log (`cluster.log`). */
+export function JobManagerLog() {
+  const client = useTRPCClient();
+  const load = useCallback((after: number) => client.cluster.log.query({ after }), [client]);
+  return <OutputTail load={load} stream="log" testId="jm-log" />;
+}
+
+/**
+ * Lines of a process's output or log, live: `load` polled with the last
+ * seq, newest last, in a bounded buffer, with pause and a filter. A JSON
+ * log line shows its time, level and message, and links to the job it is about.
+ */
+function OutputTail({
+  load,
+  stream,
+  testId,
+}: {
+  load: (after: number) => Promise<LinePage>;
+  stream: 'stdout' | 'log';
+  testId: string;
+}) {
   const inputId = useId();
   const [lines, setLines] = useState<Line[]>([]);
   const [paused, setPaused] = useState(false);
@@ -81,13 +109,12 @@ export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout'
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async (): Promise<void> => {
       try {
-        const page = await client.taskManagers.output.query({ id, stream, after: after.current });
+        const page = await load(after.current);
         if (stopped) return;
         setError(null);
         after.current = page.latestSeq;
         if (page.dropped > 0) setDropped((n) => n + page.dropped);
-        if (page.records.length > 0)
-          setLines((old) => [...old, ...page.records].slice(-TASKMANAGER_OUTPUT_LINES));
+        if (page.records.length > 0) setLines((old) => [...old, ...page.records].slice(-OUTPUT_TAIL_LINES));
         timer = setTimeout(() => void poll(), POLL_MS);
       } catch (err) {
         if (stopped) return;
@@ -100,7 +127,7 @@ export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout'
       stopped = true;
       clearTimeout(timer);
     };
-  }, [client, id, stream, paused]);
+  }, [load, paused]);
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -114,7 +141,7 @@ export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout'
 
   const what = stream === 'stdout' ? 'stdout and stderr' : 'log';
   return (
-    <div className="output" data-testid={`tm-${stream}`}>
+    <div className="output" data-testid={testId}>
       <div className="output-bar">
         <button
           type="button"
@@ -139,9 +166,9 @@ export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout'
             setFilter(e.currentTarget.value);
           }}
         />
-        <span className="muted small" role="status" data-testid={`tm-${stream}-status`}>
+        <span className="muted small" role="status" data-testid={`${testId}-status`}>
           {paused ? 'Paused' : 'Live'} · {formatCount(shown.length)} of {formatCount(lines.length)} lines
-          (last {formatCount(TASKMANAGER_OUTPUT_LINES)} kept)
+          (last {formatCount(OUTPUT_TAIL_LINES)} kept)
           {dropped > 0 ? ` · ${formatCount(dropped)} not shown (they came faster than they were read)` : ''}
         </span>
       </div>
@@ -155,7 +182,7 @@ export function TaskManagerOutput({ id, stream }: { id: string; stream: 'stdout'
           <p>
             {stream === 'stdout'
               ? 'What the TaskManager’s subtasks print (print() and printToErr() sinks, console output) appears here.'
-              : 'The TaskManager’s log lines appear here as it writes them.'}
+              : 'Log lines appear here as they are written.'}
           </p>
         </Empty>
       ) : (
