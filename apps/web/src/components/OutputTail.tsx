@@ -1,11 +1,12 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
-import { messageOf } from '@/lib/errors';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { formatCount, formatTime } from '@/lib/format';
 import { useTRPCClient, type RouterOutputs } from '@/lib/trpc';
+import { useTail } from '@/lib/use-tail';
 import { Empty } from './StateViews';
+import { TailControls } from './TailControls';
 
 type Line = RouterOutputs['taskManagers']['output']['records'][number];
 /** A page of lines after a seq, as `taskManagers.output` and `cluster.log` answer. */
@@ -13,7 +14,6 @@ type LinePage = Pick<RouterOutputs['taskManagers']['output'], 'records' | 'lates
 
 /** Lines the tab holds at most (as many as the JobManager keeps). */
 export const OUTPUT_TAIL_LINES = 1000;
-const POLL_MS = 1000;
 
 /** pino's numeric levels by name. */
 const LEVELS: Record<number, string> = {
@@ -93,41 +93,11 @@ function OutputTail({
   stream: 'stdout' | 'log';
   testId: string;
 }) {
-  const inputId = useId();
-  const [lines, setLines] = useState<Line[]>([]);
   const [paused, setPaused] = useState(false);
   const [filter, setFilter] = useState('');
-  const [dropped, setDropped] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const after = useRef(0);
+  const { lines, dropped, error } = useTail<Line, LinePage>(load, { paused, limit: OUTPUT_TAIL_LINES });
   const view = useRef<HTMLOListElement>(null);
   const following = useRef(true);
-
-  useEffect(() => {
-    if (paused) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async (): Promise<void> => {
-      try {
-        const page = await load(after.current);
-        if (stopped) return;
-        setError(null);
-        after.current = page.latestSeq;
-        if (page.dropped > 0) setDropped((n) => n + page.dropped);
-        if (page.records.length > 0) setLines((old) => [...old, ...page.records].slice(-OUTPUT_TAIL_LINES));
-        timer = setTimeout(() => void poll(), POLL_MS);
-      } catch (err) {
-        if (stopped) return;
-        setError(messageOf(err));
-        timer = setTimeout(() => void poll(), POLL_MS * 3);
-      }
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [load, paused]);
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -142,36 +112,20 @@ function OutputTail({
   const what = stream === 'stdout' ? 'stdout and stderr' : 'log';
   return (
     <div className="output" data-testid={testId}>
-      <div className="output-bar">
-        <button
-          type="button"
-          className="button button-secondary"
-          aria-pressed={paused}
-          onClick={() => {
-            setPaused((p) => !p);
-          }}
-        >
-          {paused ? 'Resume' : 'Pause'}
-        </button>
-        <label className="visually-hidden" htmlFor={`${inputId}-filter`}>
-          Filter lines
-        </label>
-        <input
-          id={`${inputId}-filter`}
-          className="input mono output-filter"
-          type="search"
-          placeholder="Filter lines…"
-          value={filter}
-          onChange={(e) => {
-            setFilter(e.currentTarget.value);
-          }}
-        />
+      <TailControls
+        paused={paused}
+        onPausedChange={setPaused}
+        filter={filter}
+        onFilterChange={setFilter}
+        filterLabel="Filter lines"
+        placeholder="Filter lines…"
+      >
         <span className="muted small" role="status" data-testid={`${testId}-status`}>
           {paused ? 'Paused' : 'Live'} · {formatCount(shown.length)} of {formatCount(lines.length)} lines
           (last {formatCount(OUTPUT_TAIL_LINES)} kept)
           {dropped > 0 ? ` · ${formatCount(dropped)} not shown (they came faster than they were read)` : ''}
         </span>
-      </div>
+      </TailControls>
       {error !== null ? (
         <p className="field-error">
           Cannot read the {what}: {error}
