@@ -245,6 +245,9 @@ async function main() {
       jobManagerUrl,
       '--slots',
       String(taskManagerSlots),
+      // The JobManager created it on its first start (mode 0600); without it the registration is refused.
+      '--join-secret-file',
+      join(dataDir, 'join-secret'),
     ]);
     if (existsSync(parts.jobmanager)) {
       await waitFor('the TaskManager to register', async () => (await registeredTaskManagers()) >= 1, 30_000);

@@ -12,6 +12,7 @@
  * figure includes worker start-up), and the throughput ratio.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,6 +62,8 @@ async function runSide(side: string, graph: string, events: number, ports: numbe
       { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: ports[1]! },
     ],
     dataPlane: plane,
+    // Both sides of the pair get the attempt's secret from the parent, as TaskManagers get it from the deploy.
+    dataPlaneSecret: process.env.FRESHET_BENCH_DATA_PLANE_SECRET ?? '',
     ...(process.env.FRESHET_BENCH_CREDITS
       ? { initialCredits: Number(process.env.FRESHET_BENCH_CREDITS) }
       : {}),
@@ -105,7 +108,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function child(side: string, graph: string, events: number, ports: number[]): Promise<SideResult> {
+function child(
+  side: string,
+  graph: string,
+  events: number,
+  ports: number[],
+  secret: string,
+): Promise<SideResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
@@ -121,7 +130,10 @@ function child(side: string, graph: string, events: number, ports: number[]): Pr
         '--ports',
         ports.join(','),
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, FRESHET_BENCH_DATA_PLANE_SECRET: secret },
+      },
     );
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -156,7 +168,11 @@ async function runParent(events: number, repeat: number): Promise<void> {
         throw new Error(`local ${graph} ${local.status}: ${local.error?.message ?? ''}`);
       const localSec = local.metrics.elapsedMs / 1000;
       const ports = [await freePort(), await freePort()];
-      const [a, b] = await Promise.all([child('a', graph, events, ports), child('b', graph, events, ports)]);
+      const secret = randomBytes(32).toString('base64url');
+      const [a, b] = await Promise.all([
+        child('a', graph, events, ports, secret),
+        child('b', graph, events, ports, secret),
+      ]);
       if (a.status !== 'FINISHED' || b.status !== 'FINISHED')
         throw new Error(`cluster ${graph} ${a.status}/${b.status}`);
       const clusterSec = Math.max(a.runningMs, b.runningMs) / 1000;

@@ -107,7 +107,13 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     const jobManagerUrl = jm.url;
     const tms = await Promise.all(
       Array.from({ length: options.taskManagers }, () =>
-        group.startTaskManager({ jobManagerUrl, slots: options.slotsPerTaskManager }),
+        group.startTaskManager({
+          jobManagerUrl,
+          slots: options.slotsPerTaskManager,
+          // The specs' jobs read inputs the specs write under the OS temp directory, and
+          // examples/async/enrich.ts calls a customer service on loopback.
+          args: ['--task-files', tmpdir(), '--task-network', 'host'],
+        }),
       ),
     );
     const adminToken = jm.adminToken;

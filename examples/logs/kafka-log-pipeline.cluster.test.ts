@@ -19,6 +19,8 @@ import { alertsIn, COUNTS_TABLE_SQL, countsIn } from './checks.js';
 import { expectedResults, generateAccessLog, produceAccessLog } from './load-generator.js';
 
 const admin = testPostgresAdminUrl();
+/** The job's tasks talk to the broker and to Postgres: they need the host's network in their sandbox. */
+const TASK_NETWORK = ['--task-network', 'host'];
 
 async function until<T>(
   what: string,
@@ -56,8 +58,8 @@ describe.skipIf(admin === undefined)(
       const jmProcess = await group.startJobManager({ ...database, heartbeatTimeoutMs: 3000 });
       jobManagerUrl = jmProcess.url;
       tms = await Promise.all([
-        group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2 }),
-        group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2 }),
+        group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2, args: TASK_NETWORK }),
+        group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2, args: TASK_NETWORK }),
       ]);
       jm = adminClient(jmProcess);
       client = new pg.Client({ connectionString: db!.url });
@@ -140,7 +142,7 @@ describe.skipIf(admin === undefined)(
       const used = new Set(job.subtasks.map((s) => s.taskManager?.id));
       const victim = tms.find((t) => used.has(t.taskManagerId)) ?? tms[0]!;
       await victim.kill();
-      await group.startTaskManager({ jobManagerUrl, slots: 2 });
+      await group.startTaskManager({ jobManagerUrl, slots: 2, args: TASK_NETWORK });
       await producing;
       await produceAccessLog(broker!.bootstrapServers, 'access-log', [sentinel, sentinel], { partitions: 2 });
 

@@ -141,7 +141,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const client = adminClient(jm);
     const tms: TaskManagerProcess[] = [];
     const addTaskManager = async (): Promise<TaskManagerProcess> => {
-      const tm = await group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 });
+      // The job's file sink writes there: the only host directory its sandbox may write.
+      const tm = await group.startTaskManager({
+        jobManagerUrl: jm.url,
+        slots: 1,
+        args: ['--task-files', output],
+      });
       tms.push(tm);
       return tm;
     };

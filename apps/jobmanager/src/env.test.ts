@@ -36,10 +36,13 @@ describe('loadJobManagerConfig', () => {
       maxBatchSize: 10,
       collectLimitPerJob: 10_000,
       collectLimitTotal: 200_000,
+      collectLimitBytes: 64 * 1024 * 1024,
       outputRecordsPerJob: 1000,
       finishedJobLingerMs: 10_000,
       tlsCert: undefined,
       tlsKey: undefined,
+      joinSecret: undefined,
+      joinSecretFile: undefined,
       logLevel: 'info',
     });
   });

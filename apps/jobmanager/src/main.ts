@@ -11,6 +11,7 @@ import { LoginCodes } from './auth/login-codes.js';
 import { TokenService } from './auth/tokens.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
+import { JoinSecret } from './cluster/join-secret.js';
 import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
 import { CommandHub } from './jobs/commands.js';
@@ -69,11 +70,14 @@ export function createContext(
   logger: Logger,
   jobManagerLog: OutputTails = new OutputTails({ maxJobs: 1 }),
 ): Services {
+  const joinSecret = JoinSecret.resolve(config);
+  logger.info(joinSecret.describe());
   const registry = new ClusterRegistry({
     store: prismaClusterStore(db),
     logger,
     version: JOBMANAGER_VERSION,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    joinSecret,
   });
   const artifacts = new ArtifactService({
     db,
@@ -113,6 +117,7 @@ export function createContext(
     }),
     collectLimitPerJob: config.collectLimitPerJob,
     collectLimitTotal: config.collectLimitTotal,
+    collectLimitBytes: config.collectLimitBytes,
     finishedJobLingerMs: config.finishedJobLingerMs,
     cancelTimeoutMs: config.cancelTimeoutMs,
     defaults: clusterJobDefaults(config),

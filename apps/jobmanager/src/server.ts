@@ -9,6 +9,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { FreshetError, TooManyRequestsError } from '@freshet/errors';
 import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
 import type { Logger } from './logger.js';
+import { bundleDeployedTo } from './jobs/report-fencing.js';
 import { servePrometheus } from './prometheus.js';
 import { appRouter } from './router.js';
 import { answerOf, TRPC_CODE_OF_ERROR, type Services } from './trpc.js';
@@ -145,7 +146,8 @@ async function serveBundle(
   path: string,
   services: Services,
 ): Promise<void> {
-  if (taskManagerOf(req, services) === undefined) {
+  const taskManagerId = taskManagerOf(req, services);
+  if (taskManagerId === undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     sendJson(res, 401, {
       error:
@@ -154,6 +156,10 @@ async function serveBundle(
     return;
   }
   const digest = BUNDLE_PATH.exec(path)?.[1];
+  if (digest !== undefined && !bundleDeployedTo(services.jobs, digest, taskManagerId)) {
+    sendJson(res, 403, { error: `No job deployed to TaskManager ${taskManagerId} runs bundle ${digest}` });
+    return;
+  }
   const file = digest === undefined ? undefined : services.artifacts.bundlePath(digest);
   const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
   if (file === undefined || info?.isFile() !== true) {

@@ -40,7 +40,8 @@ describe('collected records of a job that ends in milliseconds', () => {
       expect(new Set(job.subtasks.map((s) => s.taskManager?.id)).size).toBe(2);
     }
     expect(short).toEqual([]);
-  });
+    // Each run starts a sandboxed job process on both TaskManagers: about a second per run on a quiet machine.
+  }, 180_000);
 
   it('are still there, with the metrics, once the ended job left memory for the database', async () => {
     const { artifact } = await uploadProgramFile(c.client, fixture('tiny-collect.ts'));

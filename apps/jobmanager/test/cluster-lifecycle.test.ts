@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processTree } from '@freshet/runtime';
 import type { JobDetails } from '../src/jobs/views.js';
 import {
   fixture,
@@ -29,8 +30,22 @@ let tmIds: [string, string];
 /** Jobs of the earlier tests, as `jobs.get` showed them once they ended. */
 const ended = new Map<string, JobDetails>();
 
-/** OS threads of a process: a slot's worker thread is one of them. */
-const threads = (pid: number): number => readdirSync(`/proc/${pid}/task`).length;
+/**
+ * OS threads of a TaskManager and its descendants: a deployment's slots are
+ * worker threads of its job process, a child of the TaskManager (or, with
+ * --task-isolation threads, threads of the TaskManager itself).
+ */
+const threads = (pid: number): number => {
+  let n = 0;
+  for (const p of processTree(pid)) {
+    try {
+      n += readdirSync(`/proc/${p}/task`).length;
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return n;
+};
 
 const cli = (...args: string[]) =>
   run(process.execPath, [CLI, ...args], {
@@ -195,7 +210,7 @@ describe('a cluster of one JobManager and two TaskManagers', () => {
     const running = await untilRunning(jobId);
     expect(running.status, problems(c)).toBe('RUNNING');
     expect(new Set(running.subtasks.map((s) => s.taskManager?.id))).toEqual(new Set(tmIds));
-    expect(threads(survivor.pid)).toBeGreaterThanOrEqual(baseline + 2); // two slot workers
+    expect(threads(survivor.pid)).toBeGreaterThanOrEqual(baseline + 2); // a job process with two slot workers
 
     const killedAt = Date.now();
     expect((await victim.stop('SIGKILL')).signal).toBe('SIGKILL');
@@ -232,7 +247,7 @@ describe('a cluster of one JobManager and two TaskManagers', () => {
     await until(
       () => Promise.resolve(threads(survivor.pid)),
       (n) => n <= baseline,
-      { what: `TaskManager ${survivorId} to have no slot worker threads left` },
+      { what: `TaskManager ${survivorId} to have no job process or slot worker threads left` },
     );
     expect(survivor.running).toBe(true);
   });

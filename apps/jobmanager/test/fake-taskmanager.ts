@@ -26,9 +26,10 @@ export class FakeTaskManager {
     url: string,
     slots: number,
     dataPort: number,
+    joinSecret: string,
   ): Promise<FakeTaskManager> {
     const tm = new FakeTaskManager(client, url, slots, dataPort);
-    const reg = await client.taskManagers.register.mutate({ host: '127.0.0.1', dataPort, slots });
+    const reg = await client.taskManagers.register.mutate({ host: '127.0.0.1', dataPort, slots, joinSecret });
     tm.taskManagerId = reg.taskManagerId;
     tm.token = reg.token;
     tm.#heartbeat = setInterval(() => {

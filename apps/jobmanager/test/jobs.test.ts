@@ -75,7 +75,7 @@ async function eventually<T>(
 }
 
 async function startFake(slots: number): Promise<FakeTaskManager> {
-  const tm = await FakeTaskManager.start(client, jm.url, slots, nextPort++);
+  const tm = await FakeTaskManager.start(client, jm.url, slots, nextPort++, jm.joinSecret);
   fakes.push(tm);
   return tm;
 }
@@ -164,17 +164,21 @@ describe('artifacts', () => {
     expect(codeOf(await rejection(client.artifacts.get.query({ id: b.artifact.id })))).toBe('NOT_FOUND');
   });
 
-  it('serves bundles only to TaskManagers with a live session', async () => {
+  it('serves bundles only to TaskManagers with a live session that a job using them is deployed to', async () => {
     const url = `${jm.url}/artifacts/${bundleSha256}.mjs`;
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: 'Bearer nobody.nothing' } })).status).toBe(401);
     const tm = await startFake(1);
     const auth = { authorization: `Bearer ${tm.taskManagerId}.${tm.token}` };
+    // A registered TaskManager that runs nothing of a job with this bundle gets nothing.
+    expect((await fetch(url, { headers: auth })).status).toBe(403);
+    const { jobId } = await client.jobs.submit.mutate({ artifactId, args: [], parallelism: 1 });
+    await tm.waitForCommand(deployOf(jobId));
     const res = await fetch(url, { headers: auth });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('sourceMappingURL');
     expect((await fetch(`${jm.url}/artifacts/..%2F..%2Fetc%2Fpasswd`, { headers: auth })).status).toBe(404);
-    expect((await fetch(`${jm.url}/artifacts/${'0'.repeat(64)}.mjs`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${jm.url}/artifacts/${'0'.repeat(64)}.mjs`, { headers: auth })).status).toBe(403);
     await client.taskManagers.deregister.mutate({ taskManagerId: tm.taskManagerId, token: tm.token });
     tm.silence();
     expect((await fetch(url, { headers: auth })).status).toBe(401);

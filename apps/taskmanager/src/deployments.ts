@@ -1,7 +1,9 @@
 /**
  * The deployments this TaskManager runs: one per job, attempt and pipelined
- * region. It deploys on command (fetch and verify the bundle, re-plan and
- * check the plan hash, fetch the state to restore, start the slots),
+ * region. It deploys on command (fetch and verify the bundle, fetch the
+ * state to restore, start the slots — in a sandboxed child process per
+ * deployment, where each slot re-plans the program and checks the plan
+ * hash: the TaskManager's own process never runs user code),
  * cancels, relays checkpoint commands, uploads snapshots, and reports every
  * subtask state transition.
  *
@@ -12,7 +14,6 @@
  * plane refuses handshakes for attempts replaced here.
  */
 import { join } from 'node:path';
-import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import {
   planOverridesOf,
   type Deployment,
@@ -24,25 +25,17 @@ import {
 } from '@freshet/protocol';
 import {
   ClusterJob,
-  computePlanHash,
-  loadStreamGraph,
   serializeError,
   type DataPlane,
   type ProgramSpec,
   type SerializedError,
+  type SlotLauncher,
   type SlotRestore,
 } from '@freshet/runtime';
 import { fetchBundle } from './bundles.js';
 import { fetchCheckpointState, uploadCheckpointState, type TransferTarget } from './checkpoint-transfer.js';
 import type { Logger } from './logger.js';
 import type { Reporter } from './reporter.js';
-
-/** The program planned to another JobGraph than the JobManager's (it is not deterministic). Code `INVALID_PROGRAM`. */
-export class PlanMismatchError extends InvalidProgramError {
-  static {
-    defineErrorClass(this, 'PlanMismatchError', 'INVALID_PROGRAM');
-  }
-}
 
 /** Options of {@link Deployments}. */
 export interface DeploymentsOptions {
@@ -55,6 +48,8 @@ export interface DeploymentsOptions {
   session: () => RegisterTaskManagerOutput | undefined;
   /** How long a deploy waits for the older attempt of its region to stop here. @default 10000 */
   replaceTimeoutMs?: number;
+  /** Where the slots of a deployment run. @default worker threads of this process */
+  launcher?: SlotLauncher;
   /**
    * A deployment stopped here (its slots are free): the JobManager should
    * hear it before the next regular heartbeat, it may be waiting for them.
@@ -279,13 +274,8 @@ export class Deployments {
           dir: join(this.#opts.dataDir, 'bundles'),
           signal: running.abort.signal,
         });
+        // Not planned here: each slot re-plans it in the job's sandbox and checks the plan hash there.
         const program: ProgramSpec = { bundlePath, args: d.program.args, ...planOverridesOf(d.program) };
-        const hash = computePlanHash(await loadStreamGraph(program));
-        if (hash !== d.jobGraph.planHash) {
-          throw new PlanMismatchError(
-            `The program planned to ${hash.slice(0, 12)}… on TaskManager ${self} but the JobManager planned ${d.jobGraph.planHash.slice(0, 12)}…; planning must be deterministic (no randomness, clock or environment in the plan)`,
-          );
-        }
         const restore = await this.#fetchRestore(d, subtasks, credentials, running.abort.signal);
         if (running.abort.signal.aborted) {
           report('CANCELED');
@@ -358,6 +348,8 @@ export class Deployments {
       jobGraph: d.jobGraph,
       slots: d.slots,
       dataPlane: this.#opts.dataPlane,
+      dataPlaneSecret: d.dataPlaneSecret,
+      ...(this.#opts.launcher === undefined ? {} : { launcher: this.#opts.launcher }),
       finalCheckpoints: d.finalCheckpoints === true,
       ...(restore === undefined ? {} : { restore }),
       listener: {

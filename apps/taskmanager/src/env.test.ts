@@ -8,13 +8,21 @@ const load = (argv: string[], env: Record<string, string> = {}) => {
 };
 
 describe('loadTaskManagerConfig', () => {
-  it('defaults to a local JobManager, one slot and a free data port on loopback', () => {
+  it('defaults to a local JobManager, one slot, a free data port on loopback and sandboxed tasks without network', () => {
     expect(load([])).toEqual({
       jobManagerUrl: 'http://127.0.0.1:8081',
       slots: 1,
       host: '127.0.0.1',
       dataPort: 0,
       resourceId: undefined,
+      handshakeTimeoutMs: 10_000,
+      maxFrameBytes: 64 * 1024 * 1024,
+      maxPendingHandshakes: 64,
+      taskIsolation: 'auto',
+      taskNetwork: 'none',
+      taskFiles: [],
+      slotHeapMiB: 512,
+      taskWatchdogMs: 60_000,
       logLevel: 'info',
     });
   });

@@ -12,10 +12,12 @@ import { Deployments } from './deployments.js';
 import { Reporter } from './reporter.js';
 import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from './env.js';
 import { HealthSampler } from './health.js';
+import { resolveJoinSecret } from './join-secret.js';
 import { startMetricsEndpoint } from './prometheus.js';
 import { createLogger, type Logger } from './logger.js';
 import { OutputCapture } from './output-capture.js';
 import { ControlSession } from './session.js';
+import { taskSandbox } from './task-sandbox.js';
 
 /** The TaskManager's version, from its package.json. */
 export const TASKMANAGER_VERSION: string = (
@@ -55,7 +57,14 @@ export async function startTaskManager(
   // Every request to an https:// JobManager (control plane, commands stream, bundles) trusts the configured CA.
   if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
   const resourceId = config.resourceId ?? randomUUID();
-  const data = await DataPlane.listen({ host: config.host, port: config.dataPort });
+  const joinSecret = resolveJoinSecret(config);
+  const data = await DataPlane.listen({
+    host: config.host,
+    port: config.dataPort,
+    maxFramePayload: config.maxFrameBytes,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxPendingHandshakes: config.maxPendingHandshakes,
+  });
   const ownDataDir = config.dataDir === undefined;
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'freshet-tm-')));
   await mkdir(dataDir, { recursive: true });
@@ -63,6 +72,8 @@ export async function startTaskManager(
     { host: data.host, dataPort: data.port },
     `TaskManager data port listening on ${data.host}:${data.port}`,
   );
+  const sandbox = taskSandbox(config, dataDir);
+  logger.info(`Task sandbox: ${sandbox.description}`);
   const health = new HealthSampler();
   const client = createControlPlaneClient(config.jobManagerUrl);
   // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
@@ -91,6 +102,7 @@ export async function startTaskManager(
     reporter,
     logger,
     session: currentSession,
+    launcher: sandbox.launcher,
     onStopped: () => {
       session.heartbeatSoon();
     },
@@ -126,6 +138,7 @@ export async function startTaskManager(
       slots: config.slots,
       version: TASKMANAGER_VERSION,
       pid: process.pid,
+      ...(joinSecret === undefined ? {} : { joinSecret }),
     },
     health,
     logger,

@@ -248,6 +248,8 @@ export class Reporter {
   async #pump(): Promise<void> {
     const { client, logger } = this.#opts;
     for (let tries = 0; tries < 20; tries++) {
+      // Nothing to send needs no session (a TaskManager whose registration was refused stops at once).
+      if (this.#collected.length === 0 && this.#states.length === 0 && this.#metrics.size === 0) return;
       const session = this.#opts.session();
       if (!session) {
         await new Promise((r) => setTimeout(r, 250));

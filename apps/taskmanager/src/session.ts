@@ -59,6 +59,8 @@ export class ControlSession {
   readonly #opts: ControlSessionOptions;
   readonly #stop = new AbortController();
   #session: RegisterTaskManagerOutput | undefined;
+  /** The token of the newest session: proves this TaskManager's identity when it registers again under its resource id. */
+  #lastToken: string | undefined;
   #loop: Promise<void> | undefined;
   #onRegistered: ((session: RegisterTaskManagerOutput) => void) | undefined;
   #failedHeartbeats = 0;
@@ -171,10 +173,15 @@ export class ControlSession {
     for (let attempt = 1; ; attempt++) {
       try {
         const session = await client.taskManagers.register.mutate(
-          { ...registration, running: this.#opts.running?.() ?? [] },
+          {
+            ...registration,
+            running: this.#opts.running?.() ?? [],
+            ...(this.#lastToken === undefined ? {} : { sessionToken: this.#lastToken }),
+          },
           { signal: this.#callSignal() },
         );
         this.#session = session;
+        this.#lastToken = session.token;
         this.#answered();
         this.#startWatchdog(session);
         logger.info(
@@ -188,7 +195,7 @@ export class ControlSession {
       } catch (err) {
         if (signal.aborted) throw err;
         const code = errorCode(err);
-        if (code === 'BAD_REQUEST') {
+        if (code === 'BAD_REQUEST' || code === 'UNAUTHORIZED') {
           throw new RegistrationRejectedError(
             `The JobManager rejected the registration: ${(err as Error).message}`,
           );
@@ -197,7 +204,10 @@ export class ControlSession {
         if (attempt === 1 || attempt % 10 === 0) {
           logger.warn(
             { attempt, code, err: String(err), retryInMs: backoff },
-            'JobManager not reachable; retrying registration',
+            code === 'CONFLICT'
+              ? // This process restarted under a fixed resource id: the old session ends at the heartbeat timeout.
+                'The JobManager still holds a session under this resource id; retrying registration'
+              : 'JobManager not reachable; retrying registration',
           );
         }
       }

@@ -42,6 +42,8 @@ describe('freshet cluster start', () => {
         '0',
         '--data-dir',
         dataDir,
+        '--task-network',
+        'host',
       ],
       {
         cwd: repoRoot,
@@ -75,6 +77,12 @@ describe('freshet cluster start', () => {
     expect(running, out).not.toBeNull();
     expect(out).toContain('[taskmanager-1] INFO  TaskManager registered as taskmanager-1');
     expect(out).toContain('[taskmanager-2] INFO  TaskManager registered as taskmanager-2');
+    // --task-network reaches every TaskManager: their sandboxes keep the host's network.
+    const sandboxes = out
+      .split('\n')
+      .filter((l) => l.includes('INFO  Task sandbox: a child process per job'));
+    expect(sandboxes, out).toHaveLength(2);
+    for (const line of sandboxes) expect(line).not.toContain(', net namespaces');
     const health = await fetch(`${running![1]!}/healthz`);
     expect(health.ok).toBe(true);
     // How to log in: the admin token's file, and a one-time dashboard link whose code works once.

@@ -59,6 +59,7 @@ function deployment(
     bundleSha256: bundle.sha256,
     program: { args, parallelism },
     jobGraph,
+    dataPlaneSecret: `data-plane-secret-of-${jobId}-for-this-test`,
     region: 0,
     subtasks: jobGraph.vertices.flatMap((v) =>
       Array.from({ length: v.parallelism }, (_, s) => ({ vertexId: v.id, subtask: s })),

@@ -1,5 +1,7 @@
 // Integration test: a real TaskManager process against a real JobManager.
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '@freshet/jobmanager/router';
@@ -31,6 +33,10 @@ describe('TaskManager process', () => {
   it('waits for a JobManager that is not up yet, registers, heartbeats, and deregisters on SIGTERM', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    // The JobManager keeps the join secret it finds in its data directory; the TaskManager reads it from there.
+    const db = await group.createDatabase();
+    const secretFile = join(db.dataDir, 'join-secret');
+    await writeFile(secretFile, 'a-join-secret-for-this-test-only\n', { mode: 0o600 });
     const tm = group.spawn(TASKMANAGER_BIN, [
       '--jobmanager',
       url,
@@ -38,11 +44,12 @@ describe('TaskManager process', () => {
       '4',
       '--resource-id',
       'tm-early',
+      '--join-secret-file',
+      secretFile,
     ]);
     const data = await tm.waitForLog('TaskManager data port listening on ');
     await tm.waitForLog('JobManager not reachable; retrying registration');
 
-    const db = await group.createDatabase();
     const jm = await group.startJobManager({ ...db, port });
     const registered = await tm.waitForLog('TaskManager registered as ');
     expect(registered.taskManagerId).toBe('tm-early');

@@ -19,6 +19,8 @@ export type ChainedOperator = {
   kind: string;
   name: string;
   uid?: string;
+  /** The collect id of a `collect` sink. */
+  collectId?: string;
 };
 
 /** A JobVertex: a chain of operators that runs fused in one subtask. */

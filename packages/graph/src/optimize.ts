@@ -25,7 +25,7 @@
  */
 import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 import { isReplayableSource } from './checkpointing.js';
-import type { JobEdge, JobGraph, JobVertex } from './job-graph.js';
+import type { ChainedOperator, JobEdge, JobGraph, JobVertex } from './job-graph.js';
 import type { Partitioning, StreamEdge, StreamGraph, StreamGraphJson } from './stream-graph.js';
 
 /**
@@ -52,6 +52,14 @@ interface ResolvedEdge {
 
 function describe(node: Node): string {
   return `'${node.name}' (node ${node.id})`;
+}
+
+/** A node as its chain lists it; a collect sink names its collect id (the JobManager accepts its records only from the TaskManager running it). */
+function chainedOperator(n: Node): ChainedOperator {
+  const op: ChainedOperator = { nodeId: n.id, kind: n.kind, name: n.name };
+  if (n.uid !== undefined) op.uid = n.uid;
+  if (n.spec.sink?.type === 'collect') op.collectId = n.spec.sink.id;
+  return op;
 }
 
 /**
@@ -206,11 +214,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
       parallelism: parallelism(head),
       maxParallelism: maxParallelism(head),
       slotSharingGroup: group.get(head.id)!,
-      operators: chain.map((n) =>
-        n.uid === undefined
-          ? { nodeId: n.id, kind: n.kind, name: n.name }
-          : { nodeId: n.id, kind: n.kind, name: n.name, uid: n.uid },
-      ),
+      operators: chain.map(chainedOperator),
       isSource: head.inputs === 0,
       bounded: bounded.get(chain[chain.length - 1]!.id)!,
       replayable: head.spec.source === undefined || isReplayableSource(head.spec.source),

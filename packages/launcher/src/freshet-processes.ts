@@ -26,6 +26,9 @@ export function withFlag(args: readonly string[], flag: string, value: string): 
 /** File name of the JobManager's first admin token inside its data directory. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
+/** File name of the cluster join secret inside the JobManager's data directory. */
+export const JOIN_SECRET_FILE = 'join-secret';
+
 /** A JobManager process; ready once it logged its URL. */
 export class JobManagerProcess extends ManagedProcess {
   #url: string | undefined;
@@ -50,6 +53,35 @@ export class JobManagerProcess extends ManagedProcess {
       return readFileSync(path, 'utf8').trim();
     } catch (err) {
       throw new LaunchError(`${this.name} has no admin token at ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * The file holding the cluster join secret TaskManagers register with:
+   * its `--join-secret-file` (or `FRESHET_JOIN_SECRET_FILE`), else
+   * `<data-dir>/join-secret`, which the JobManager creates on its first start.
+   */
+  get joinSecretFile(): string {
+    const args = this.spec.args ?? [];
+    const at = args.indexOf('--join-secret-file');
+    const file = at >= 0 ? args[at + 1] : this.spec.env?.FRESHET_JOIN_SECRET_FILE;
+    return file === undefined
+      ? join(this.dataDir, JOIN_SECRET_FILE)
+      : resolve(this.spec.cwd ?? process.cwd(), file);
+  }
+
+  /**
+   * The cluster join secret in {@link JobManagerProcess.joinSecretFile}
+   * (read when asked), for tests that register TaskManagers of their own.
+   *
+   * @throws LaunchError when the file is missing
+   */
+  get joinSecret(): string {
+    const path = this.joinSecretFile;
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      throw new LaunchError(`${this.name} has no join secret at ${path}: ${(err as Error).message}`);
     }
   }
 

@@ -93,6 +93,20 @@ export interface TaskManagerOptions extends LaunchOptions {
   resourceId?: string | undefined;
   /** `--data-dir` (bundle cache) */
   dataDir?: string | undefined;
+  /**
+   * `--join-secret-file` @default the join secret file of the group's
+   * JobManager at `jobManagerUrl` (or of its last started one)
+   */
+  joinSecretFile?: string | undefined;
+}
+
+/** A JobManager's URL, or undefined before it is known. */
+function urlOf(jm: JobManagerProcess): string | undefined {
+  try {
+    return jm.url;
+  } catch {
+    return undefined;
+  }
 }
 
 function flag(name: string, value: string | number | undefined): string[] {
@@ -175,8 +189,10 @@ export class ProcessGroup implements AsyncDisposable {
       throw new LaunchError(
         'startTaskManager: no jobManagerUrl given and no JobManager started in this group',
       );
+    const jm = this.#jobManagers.find((j) => urlOf(j) === jobManagerUrl) ?? this.#jobManagers.at(-1);
     const args = [
       ...flag('--jobmanager', jobManagerUrl),
+      ...flag('--join-secret-file', options.joinSecretFile ?? jm?.joinSecretFile),
       ...flag('--slots', options.slots),
       ...flag('--host', options.host),
       ...flag('--data-port', options.dataPort),

@@ -24,6 +24,6 @@ export type {
   PlanFailureReason,
   PlanSandboxOptions,
 } from './sandbox.js';
-export type { IsolationMode } from './isolation.js';
+export type { IsolationMode } from '@freshet/runtime';
 export { optimize, OptimizerError } from './optimize.js';
 export { renderJobGraph } from './render.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProgram } from './compile.js';
 import { formatDiagnostic } from './diagnostics.js';
-import { detectIsolation, type IsolationMode } from './isolation.js';
+import { detectIsolation, type IsolationMode } from '@freshet/runtime';
 import { PlanError, planInSandbox } from './sandbox.js';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../test/fixtures');

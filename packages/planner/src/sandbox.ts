@@ -10,15 +10,21 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { StreamGraphJson } from '@freshet/graph';
 import { defineErrorClass, errorFromJSON, InvalidProgramError, type ErrorJSON } from '@freshet/errors';
-import { computePlanHash } from '@freshet/runtime';
 import type { ChildReply, ChildRequest, PlanOverrides } from './child-protocol.js';
 import { planChildEntry } from './host.js';
-import { bwrapArgs, detectIsolation, type IsolationMode } from './isolation.js';
+import {
+  bwrapArgs,
+  computePlanHash,
+  detectIsolation,
+  processTree,
+  rssBytes,
+  type IsolationMode,
+} from '@freshet/runtime';
 
 export type { PlanOverrides } from './child-protocol.js';
 
@@ -142,42 +148,6 @@ function childExecArgv(
     );
   }
   return argv;
-}
-
-/** Resident set size of a process in bytes, where /proc exists. */
-function rssBytes(pid: number): number | undefined {
-  try {
-    const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
-    return Number(statm[1]) * 4096;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `pid` and its descendants (bubblewrap's init and the Node process below it), from /proc. */
-function processTree(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [pid];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      let children = parents.get(ppid);
-      if (children === undefined) parents.set(ppid, (children = []));
-      children.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
-  return tree;
 }
 
 /** The private directory of one plan run, outside bubblewrap (inside, it is the sandbox's own tmpfs /tmp). */

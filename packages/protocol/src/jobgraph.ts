@@ -87,6 +87,8 @@ export const ChainedOperatorSchema = z.object({
   kind: z.string(),
   name: z.string(),
   uid: z.string().optional(),
+  /** The collect id of a `collect` sink. */
+  collectId: z.string().optional(),
 });
 
 /** A JobVertex: a chain of operators that runs fused in one subtask. */

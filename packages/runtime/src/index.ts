@@ -11,6 +11,7 @@ export {
   CONNECTORS_SHIM_SOURCE,
   computePlanHash,
   loadStreamGraph,
+  PlanMismatchError,
   type ProgramSpec,
 } from './program/index.js';
 export {
@@ -30,6 +31,8 @@ export {
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
 export type { SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
+export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {
   DataPlane,
   type DataPlaneAdmission,
@@ -37,6 +40,16 @@ export {
   type PeerAddress,
 } from './network/tcp/data-plane.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
+export {
+  bwrapArgs,
+  detectIsolation,
+  nodePrefix,
+  SANDBOX_UID,
+  type Isolation,
+  type IsolationMode,
+  type SandboxAccess,
+} from './isolation/isolation.js';
+export { processTree, rssBytes, treeRssBytes } from './isolation/process-tree.js';
 export type { SubtaskMetrics } from './task/metrics.js';
 export type { UserMetricSample } from './metrics/user-metrics.js';
 export {

@@ -37,3 +37,11 @@ export { markers, settingsTable, spliceSettingsTables } from './markdown.js';
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 export { JOBMANAGER_SETTINGS, type JobManagerConfig } from './jobmanager.js';
 export { TASKMANAGER_SETTINGS, type TaskManagerConfig } from './taskmanager.js';
+export {
+  ensureJoinSecretFile,
+  generateJoinSecret,
+  JOIN_SECRET_FILE,
+  JOIN_SECRET_MIN_LENGTH,
+  JOIN_SECRET_TYPE,
+  readJoinSecretFile,
+} from './join-secret.js';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseRestartStrategy, RESTART_STRATEGY_SYNTAX, type RestartStrategySpec } from '@freshet/graph';
+import { JOIN_SECRET_TYPE } from './join-secret.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { key } from './setting.js';
 import { defineSettings, type ConfigOf } from './settings.js';
@@ -162,6 +163,11 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(0, 100_000_000)
       .defaultValue(200_000)
       .withDescription('collected records kept in memory over all running jobs'),
+    collectLimitBytes: key('--collect-limit-bytes <n>')
+      .env('FRESHET_COLLECT_LIMIT_BYTES')
+      .intType(0, 2 ** 40)
+      .defaultValue(64 * 1024 * 1024)
+      .withDescription('bytes (as JSON) of collected records kept in memory over all running jobs'),
     outputRecordsPerJob: key('--output-records-per-job <n>')
       .env('FRESHET_OUTPUT_RECORDS_PER_JOB')
       .intType(1, 100_000)
@@ -186,6 +192,18 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .pathType()
       .noDefaultValue('plain HTTP')
       .withDescription('PEM private key of --tls-cert'),
+    joinSecret: key('--join-secret <secret>')
+      .env('FRESHET_JOIN_SECRET')
+      .type(JOIN_SECRET_TYPE)
+      .noDefaultValue('--join-secret-file')
+      .withDescription(
+        'the cluster join secret TaskManagers register with (prefer the file or the variable: flags show in ps)',
+      ),
+    joinSecretFile: key('--join-secret-file <file>')
+      .env('FRESHET_JOIN_SECRET_FILE')
+      .pathType()
+      .noDefaultValue('<data-dir>/join-secret, created (mode 0600) when missing')
+      .withDescription('file holding the cluster join secret'),
     logLevel: key('--log-level <level>')
       .env('FRESHET_LOG_LEVEL')
       .enumType(LOG_LEVELS)

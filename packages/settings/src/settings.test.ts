@@ -12,6 +12,7 @@ import {
   settingsTable,
   spliceSettingsTables,
   TASKMANAGER_SETTINGS,
+  type AnySetting,
   type ProcessSettings,
 } from './index.js';
 
@@ -132,7 +133,8 @@ Options:
     const processes: ProcessSettings[] = [JOBMANAGER_SETTINGS, TASKMANAGER_SETTINGS];
     for (const declared of processes) {
       const help = formatHelp(declared);
-      for (const s of Object.values(declared.settings)) {
+      const settings: readonly AnySetting[] = Object.values(declared.settings);
+      for (const s of settings) {
         const line = help.split('\n').find((l) => l.startsWith(`  ${s.flag} `));
         expect(line, s.flag).toBeDefined();
         expect(line).toContain(s.description);

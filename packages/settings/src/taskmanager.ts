@@ -3,7 +3,9 @@
  * Adding a setting is adding an entry here: the TaskManager's configuration
  * type, its parser, `--help` and the README's table follow.
  */
+import { resolve } from 'node:path';
 import { z } from 'zod';
+import { JOIN_SECRET_TYPE } from './join-secret.js';
 import { LOG_LEVELS } from './log-levels.js';
 import { key } from './setting.js';
 import { defineSettings, type ConfigOf } from './settings.js';
@@ -48,6 +50,23 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .intType(0, 65535)
       .defaultValue(0)
       .withDescription('data-plane TCP port, 0 picks a free one'),
+    maxFrameBytes: key('--max-frame-bytes <n>')
+      .env('FRESHET_TASKMANAGER_MAX_FRAME_BYTES')
+      .intType(1024, 256 * 1024 * 1024 - 1)
+      .defaultValue(64 * 1024 * 1024)
+      .withDescription('largest data-plane frame accepted from a peer, in bytes'),
+    handshakeTimeoutMs: key('--handshake-timeout-ms <ms>')
+      .env('FRESHET_TASKMANAGER_HANDSHAKE_TIMEOUT_MS')
+      .intType(50, 600_000)
+      .defaultValue(10_000)
+      .withDescription('time an incoming data connection has to send its handshake'),
+    maxPendingHandshakes: key('--max-pending-handshakes <n>')
+      .env('FRESHET_TASKMANAGER_MAX_PENDING_HANDSHAKES')
+      .intType(1, 100_000)
+      .defaultValue(64)
+      .withDescription(
+        'incoming data connections that have not completed the handshake; more are closed at once',
+      ),
     resourceId: key('--resource-id <id>')
       .env('FRESHET_TASKMANAGER_RESOURCE_ID')
       .type({
@@ -64,6 +83,66 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .stringType()
       .noDefaultValue('a temporary directory per process')
       .withDescription('where program bundles are cached'),
+    joinSecret: key('--join-secret <secret>')
+      .env('FRESHET_JOIN_SECRET')
+      .type(JOIN_SECRET_TYPE)
+      .noDefaultValue('--join-secret-file')
+      .withDescription(
+        'the cluster join secret to register with (prefer the file or the variable: flags show in ps)',
+      ),
+    joinSecretFile: key('--join-secret-file <file>')
+      .env('FRESHET_JOIN_SECRET_FILE')
+      .pathType()
+      .noDefaultValue('./.freshet/join-secret when it exists (the JobManager default)')
+      .withDescription("file holding the cluster join secret (the JobManager's <data-dir>/join-secret)"),
+    taskIsolation: key('--task-isolation <mode>')
+      .env('FRESHET_TASK_ISOLATION')
+      .enumType(['auto', 'permission-only', 'threads'] as const)
+      .defaultValue('auto')
+      .withDescription(
+        'where user code runs: a sandboxed child process per job (auto: bubblewrap when it works; permission-only: without it), or threads: worker threads of the TaskManager itself (no isolation)',
+      ),
+    taskNetwork: key('--task-network <mode>')
+      .env('FRESHET_TASK_NETWORK')
+      .enumType(['none', 'host'] as const)
+      .defaultValue('none')
+      .withDescription(
+        "the network tasks see under bubblewrap: none, or the host's (connectors to brokers and sockets)",
+      ),
+    taskFiles: key('--task-files <dirs>')
+      .env('FRESHET_TASK_FILES')
+      .type<string[]>({
+        placeholder: '<dirs>',
+        schema: z
+          .string()
+          .trim()
+          .transform((text) =>
+            text
+              .split(',')
+              .map((d) => d.trim())
+              .filter((d) => d.length > 0),
+          ),
+        finish: (dirs: string[], { cwd }) => dirs.map((d) => resolve(cwd, d)),
+      })
+      .defaultValue([], 'none')
+      .withDescription('comma-separated directories tasks may read and write (file sources and sinks)'),
+    slotHeapMiB: key('--slot-heap-mib <n>')
+      .env('FRESHET_SLOT_HEAP_MIB')
+      .intType(16, 1_048_576)
+      .defaultValue(512)
+      .withDescription("V8 heap limit of each slot's worker thread, in MiB"),
+    taskMemoryMiB: key('--task-memory-mib <n>')
+      .env('FRESHET_TASK_MEMORY_MIB')
+      .intType(64, 16_777_216)
+      .noDefaultValue('2 × slot heap × slots of the job here + 256')
+      .withDescription("resident-memory limit of one job's process, in MiB; beyond it the job fails"),
+    taskWatchdogMs: key('--task-watchdog-ms <ms>')
+      .env('FRESHET_TASK_WATCHDOG_MS')
+      .intType(0, 86_400_000)
+      .defaultValue(60_000)
+      .withDescription(
+        'a user function that has not returned for this long fails its job, naming the operator; 0 turns the watchdog off',
+      ),
     metricsPort: key('--metrics-port <port>')
       .env('FRESHET_TASKMANAGER_METRICS_PORT')
       .intType(0, 65535)

@@ -2,6 +2,7 @@ import { UnauthorizedError } from '@freshet/errors';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { TaskManagerHealth } from '@freshet/protocol';
+import { JoinSecret } from './join-secret.js';
 import { ClusterRegistry } from './registry.js';
 import { memoryClusterStore as memoryStore } from '../test-support/memory-stores.js';
 
@@ -85,7 +86,13 @@ describe('ClusterRegistry', () => {
   it('revives the row of a TaskManager that re-registers under its resource id', async () => {
     const { registry, store } = setup();
     const first = await registry.register({ resourceId: 'tm-a', host: 'h', dataPort: 9, slots: 1 });
-    const again = await registry.register({ resourceId: 'tm-a', host: 'h', dataPort: 10, slots: 4 });
+    const again = await registry.register({
+      resourceId: 'tm-a',
+      host: 'h',
+      dataPort: 10,
+      slots: 4,
+      sessionToken: first.token,
+    });
     expect(again.taskManagerId).toBe('tm-a');
     expect(again.token).not.toBe(first.token);
     expect(store.rows.size).toBe(1);
@@ -93,6 +100,73 @@ describe('ClusterRegistry', () => {
     await expect(
       registry.heartbeat({ taskManagerId: 'tm-a', token: first.token, health }),
     ).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it("refuses a registration under a live session's resource id without that session's token, changing nothing", async () => {
+    const { registry, store } = setup();
+    const losses: string[] = [];
+    registry.onLoss((l) => losses.push(l.id));
+    const first = await registry.register({ resourceId: 'tm-a', host: 'h', dataPort: 9, slots: 2 });
+    const version = registry.changes.version;
+    for (const sessionToken of [undefined, 'not-the-token']) {
+      await expect(
+        registry.register({
+          resourceId: 'tm-a',
+          host: 'evil',
+          dataPort: 666,
+          slots: 64,
+          ...(sessionToken === undefined ? {} : { sessionToken }),
+        }),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+    }
+    expect(losses).toEqual([]);
+    expect(registry.changes.version).toBe(version);
+    expect(store.rows.get('tm-a')).toMatchObject({ host: 'h', dataPort: 9, slots: 2, status: 'OK' });
+    expect(await registry.heartbeat({ taskManagerId: 'tm-a', token: first.token, health })).toEqual({
+      status: 'ok',
+    });
+    expect(registry.schedulable()).toEqual([{ id: 'tm-a', host: 'h', dataPort: 9, slots: 2 }]);
+  });
+
+  it('admits a resource id again once its session ended (lost, deregistered, or inherited from a previous run)', async () => {
+    const { registry, advance } = setup();
+    await registry.register({ resourceId: 'tm-a', host: 'h', dataPort: 9, slots: 1 });
+    advance(1000);
+    await registry.checkLiveness();
+    expect(
+      (await registry.register({ resourceId: 'tm-a', host: 'h', dataPort: 9, slots: 1 })).taskManagerId,
+    ).toBe('tm-a');
+  });
+
+  it('refuses registrations without the join secret, or with a wrong one, before anything changes', async () => {
+    const store = memoryStore();
+    const registry = new ClusterRegistry({
+      store,
+      logger: pino({ level: 'silent' }),
+      version: 'test',
+      heartbeatTimeoutMs: 1000,
+      joinSecret: new JoinSecret('the-cluster-secret-0123456789', { kind: 'setting' }),
+    });
+    const before = store.rows.size;
+    for (const joinSecret of [undefined, 'the-cluster-secret-012345678', '']) {
+      await expect(
+        registry.register({
+          host: 'h',
+          dataPort: 9,
+          slots: 1,
+          ...(joinSecret === undefined ? {} : { joinSecret }),
+        }),
+      ).rejects.toBeInstanceOf(UnauthorizedError);
+    }
+    expect(store.rows.size).toBe(before);
+    expect(registry.schedulable()).toEqual([]);
+    const ok = await registry.register({
+      host: 'h',
+      dataPort: 9,
+      slots: 1,
+      joinSecret: 'the-cluster-secret-0123456789',
+    });
+    expect(registry.hasSession(ok.taskManagerId)).toBe(true);
   });
 
   it('gives TaskManagers inherited from a previous run a full timeout to come back', async () => {

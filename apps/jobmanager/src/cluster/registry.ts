@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { NotFoundError, UnauthorizedError } from '@freshet/errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '@freshet/errors';
 import {
   TASK_MANAGER_STATUSES,
   type DeregisterInput,
@@ -11,6 +11,7 @@ import {
 } from '@freshet/protocol';
 import type { Logger } from '../logger.js';
 import { ChangeFeed } from './changes.js';
+import type { JoinSecret } from './join-secret.js';
 import type { ClusterStore, TaskManagerRecord } from './store.js';
 
 /** A TaskManager as the API shows it (dates as ISO strings, ready for JSON). */
@@ -101,6 +102,8 @@ export interface ClusterRegistryOptions {
   heartbeatTimeoutMs: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Registrations must present this join secret (the JobManager always sets it; absent only in unit tests). */
+  joinSecret?: JoinSecret;
 }
 
 const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
@@ -157,9 +160,16 @@ export class ClusterRegistry {
     }
   }
 
-  /** Registers a TaskManager, or re-registers one under its resource id (reviving its row). */
+  /**
+   * Registers a TaskManager, or re-registers one under its resource id
+   * (reviving its row). Refused, changing nothing, without the join secret
+   * (UNAUTHORIZED), and when the resource id holds a live session that the
+   * registration does not prove with its `sessionToken` (CONFLICT).
+   */
   async register(input: RegisterTaskManagerInput): Promise<RegisterTaskManagerOutput> {
     const { store, logger } = this.#opts;
+    this.#opts.joinSecret?.check(input.joinSecret);
+    this.#requireOwnSession(input);
     const now = new Date(this.#now());
     const registration = {
       host: input.host,
@@ -473,6 +483,22 @@ export class ClusterRegistry {
     let drop = 0;
     while (drop < points.length && points[drop]!.t < t - HEALTH_HISTORY_MS) drop++;
     if (drop > 0) points.splice(0, drop);
+  }
+
+  /** A registration under the resource id of a live session must carry that session's token. */
+  #requireOwnSession(input: RegisterTaskManagerInput): void {
+    if (input.resourceId === undefined) return;
+    const live = this.#live.get(input.resourceId);
+    if (live?.tokenHash === undefined) return;
+    if (input.sessionToken !== undefined && timingSafeEqual(live.tokenHash, hashToken(input.sessionToken)))
+      return;
+    this.#opts.logger.warn(
+      { taskManagerId: input.resourceId, host: input.host, dataPort: input.dataPort },
+      'Refused a registration under the resource id of a live TaskManager session (no proof of that session)',
+    );
+    throw new ConflictError(
+      `TaskManager ${input.resourceId} holds a live session; registering under its resource id needs that session's token. A restarted TaskManager is admitted once the JobManager declared the old one lost (after the heartbeat timeout)`,
+    );
   }
 
   #authenticate(expected: Buffer, token: string): void {

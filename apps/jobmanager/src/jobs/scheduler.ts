@@ -40,6 +40,7 @@ import {
   type RestartStrategy,
 } from '@freshet/runtime';
 import { ChangeFeed } from '../cluster/changes.js';
+import { dataPlaneSecret } from '../cluster/data-plane-secret.js';
 import type { ClusterRegistry, SchedulableTaskManager, TaskManagerLoss } from '../cluster/registry.js';
 import type { Logger } from '../logger.js';
 import { JobCheckpoints } from './checkpoints.js';
@@ -875,6 +876,7 @@ export class Scheduler {
         program: job.program,
         jobGraph: graph.jobGraph,
         slots,
+        dataPlaneSecret: dataPlaneSecret(job.id, attempt),
         ...(restore === undefined ? {} : { restore }),
         finalCheckpoints: true,
       };

@@ -43,7 +43,9 @@ import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-gr
 import type { JobStore, StoredJob } from './job-store.js';
 import type { MetricsStore } from './metrics.js';
 import { PlanJobInputSchema, type PlannedJob, type ProgramPlanner } from './planning.js';
+import { CollectBudget } from './collect-budget.js';
 import { prismaJobStore } from './prisma-job-store.js';
+import { runsCollector, sharesAttempt } from './report-fencing.js';
 import {
   COLLECT_LIMIT,
   notFound,
@@ -107,6 +109,8 @@ export interface JobServiceOptions {
   collectLimitPerJob?: number;
   /** Collected records kept over every job in memory. @default 200000 */
   collectLimitTotal?: number;
+  /** Bytes (as JSON) of the collected records kept over every job in memory. @default 64 MiB */
+  collectLimitBytes?: number;
   /** How long an ended job stays in memory before it leaves for the database. @default {@link FINISHED_JOB_LINGER_MS} */
   finishedJobLingerMs?: number;
   defaults?: ClusterJobDefaults;
@@ -130,6 +134,7 @@ export class JobService {
   readonly #dormant = new ChangeFeed();
   /** Collected records held over every job in memory. */
   #collectedTotal = 0;
+  readonly #collectedBytes: CollectBudget;
   #ticker: NodeJS.Timeout | undefined;
   #watcher: AbortController | undefined;
   #unsubscribeLoss: (() => void) | undefined;
@@ -141,6 +146,7 @@ export class JobService {
     this.#store = options.store ?? prismaJobStore(options.db);
     this.#storage = options.storage ?? new DirectoryCheckpointStorage(join(options.dataDir, 'checkpoints'));
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#collectedBytes = new CollectBudget(options.collectLimitBytes);
     this.#scheduler = new Scheduler({
       store: this.#store,
       registry: options.registry,
@@ -239,6 +245,7 @@ export class JobService {
     this.#scheduler.forget(job);
     metrics.forget(job.id);
     this.#collectedTotal -= job.collectedKept;
+    this.#collectedBytes.release(job);
     this.#o.logger.info({ jobId: job.id }, 'Ended job left memory; the database holds it');
   }
 
@@ -325,14 +332,7 @@ export class JobService {
     const current =
       job !== undefined &&
       !TERMINAL_JOB.has(job.graph.status) &&
-      job.graph
-        .vertices()
-        .some(
-          (v) =>
-            v.current.attempt === input.attempt &&
-            v.current.taskManagerId === input.taskManagerId &&
-            !TERMINAL.has(v.current.state),
-        );
+      sharesAttempt(job.graph, input.attempt, input.taskManagerId, input.peerId);
     if (!current) return { declaredLost: false };
     logger.warn(
       {
@@ -382,26 +382,21 @@ export class JobService {
   }
 
   /**
-   * Whether a report comes from a current execution of the job: the attempt
-   * it names runs on the reporting TaskManager (a stale attempt's records are
-   * not the job's output). The caller checked the session.
+   * Whether collected records come from the TaskManager that runs their
+   * collect sink in the job's current attempt (a stale attempt's records, or
+   * another TaskManager's, are not the job's output). The caller checked the
+   * session.
    */
-  reportsCurrent(input: { jobId: string; attempt: number; taskManagerId: string }): boolean {
+  collectsFrom(input: { jobId: string; collectId: string; attempt: number; taskManagerId: string }): boolean {
     const job = this.#scheduler.job(input.jobId);
-    return (
-      job?.graph
-        .vertices()
-        .some(
-          (v) => v.current.attempt === input.attempt && v.current.taskManagerId === input.taskManagerId,
-        ) === true
-    );
+    return job !== undefined && runsCollector(job.graph, input.collectId, input.attempt, input.taskManagerId);
   }
 
   /** `executions.reportCollected`: keeps the first records of each collect sink. */
   reportCollected(input: ReportCollectedInput): { accepted: number; truncated: boolean } {
     this.#o.registry.requireSession(input.taskManagerId, input.token);
     const job = this.#scheduler.job(input.jobId);
-    if (job === undefined || !this.reportsCurrent(input)) return { accepted: 0, truncated: false };
+    if (job === undefined || !this.collectsFrom(input)) return { accepted: 0, truncated: false };
     let entry = job.collected.get(input.collectId);
     if (entry === undefined) {
       entry = { collectId: input.collectId, records: [], total: 0, truncated: false };
@@ -414,7 +409,7 @@ export class JobService {
         (this.#o.collectLimitTotal ?? 200_000) - this.#collectedTotal,
       ),
     );
-    const accepted = Math.min(room, input.values.length);
+    const accepted = this.#collectedBytes.take(job, input.values, Math.min(room, input.values.length));
     for (let i = 0; i < accepted; i++) entry.records.push(input.values[i]);
     job.collectedKept += accepted;
     this.#collectedTotal += accepted;

@@ -52,7 +52,7 @@ export const controlPlane = controlPlaneProcedures<Context>({
   reportCollected(ctx, input) {
     // The first records of the job are kept as its result (`jobs.collected`), the newest in its live output (`output.tail`).
     const answer = ctx.jobs.reportCollected(input);
-    if (ctx.jobs.reportsCurrent(input)) ctx.output.push(input.jobId, input.collectId, input.values);
+    if (ctx.jobs.collectsFrom(input)) ctx.output.push(input.jobId, input.collectId, input.values);
     return answer;
   },
   reportLostPeer: (ctx, input) => ctx.jobs.reportLostPeer(input),

@@ -20,6 +20,8 @@ const OptionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).optional(),
   dataDir: z.string().min(1).optional(),
   dashboard: z.url().default('http://127.0.0.1:3000'),
+  taskFiles: z.string().min(1).optional(),
+  taskNetwork: z.enum(['none', 'host']).optional(),
 });
 
 /** Options of `freshet cluster start`, validated. */
@@ -80,6 +82,10 @@ export async function startCluster(
           slots: opts.slots,
           resourceId: `taskmanager-${i + 1}`,
           dataDir: opts.dataDir === undefined ? undefined : join(opts.dataDir, `taskmanager-${i + 1}`),
+          args: [
+            ...(opts.taskFiles === undefined ? [] : ['--task-files', opts.taskFiles]),
+            ...(opts.taskNetwork === undefined ? [] : ['--task-network', opts.taskNetwork]),
+          ],
         }),
       ),
     );
@@ -142,6 +148,14 @@ export function register(program: Command): void {
       'JobManager data directory; TaskManagers cache bundles under <dir>/taskmanager-<i>',
     )
     .option('--dashboard <url>', 'dashboard the printed login link opens', 'http://127.0.0.1:3000')
+    .option(
+      '--task-files <dirs>',
+      "comma-separated directories the jobs' tasks may read and write (their sandbox sees no other host files)",
+    )
+    .option(
+      '--task-network <mode>',
+      "none (the default: the jobs' tasks have no network) or host (connectors to brokers, databases, services)",
+    )
     .action(async (raw: Record<string, string | undefined>) => {
       const parsed = OptionsSchema.safeParse(raw);
       if (!parsed.success) {

@@ -56,9 +56,10 @@ beforeAll(async () => {
   }
   const db = await group.createDatabase();
   jm = await group.startJobManager(db);
+  // The jobs read their events and write their output in `dir`: the only host directory their sandbox may use.
   await Promise.all([
-    group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 }),
-    group.startTaskManager({ jobManagerUrl: jm.url, slots: 1 }),
+    group.startTaskManager({ jobManagerUrl: jm.url, slots: 1, args: ['--task-files', dir] }),
+    group.startTaskManager({ jobManagerUrl: jm.url, slots: 1, args: ['--task-files', dir] }),
   ]);
 });
 afterAll(async () => {

@@ -102,6 +102,12 @@ export const DeploymentSchema = z.object({
   program: ProgramInvocationSchema,
   jobGraph: JobGraphSchema,
   slots: z.array(DeployedSlotSchema).min(1),
+  /**
+   * The job attempt's data-plane secret: the JobManager gives it only to the
+   * TaskManagers it deploys the attempt to, and their data connections prove
+   * they hold it (an HMAC in the handshake). Keep it private.
+   */
+  dataPlaneSecret: z.string().min(32).max(128),
   /** The checkpoint to restore from; absent = a fresh start. */
   restore: RestoreSchema.optional(),
   /**

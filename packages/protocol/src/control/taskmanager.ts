@@ -51,6 +51,18 @@ export const RegisterTaskManagerInputSchema = z.object({
    */
   resourceId: TaskManagerIdSchema.optional(),
   /**
+   * The cluster's join secret (`--join-secret-file`): without the right one
+   * the registration is refused (UNAUTHORIZED) and nothing is assigned.
+   */
+  joinSecret: z.string().max(1024).optional(),
+  /**
+   * The token of the session it held so far, when it registers again under
+   * its `resourceId` while the JobManager may still hold that session: the
+   * proof that it is the same TaskManager. A registration naming the
+   * resource id of a live session without it is refused (CONFLICT).
+   */
+  sessionToken: z.string().max(256).optional(),
+  /**
    * What it still runs from an earlier session (after a JobManager restart,
    * or after it was declared lost): the JobManager cancels every deployment
    * that is not current and counts their slots as used until a heartbeat

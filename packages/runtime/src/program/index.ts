@@ -1,4 +1,4 @@
-export { loadProgram, loadStreamGraph, ProgramLoadError } from './load.js';
+export { loadProgram, loadStreamGraph, PlanMismatchError, ProgramLoadError } from './load.js';
 export type { ProgramSpec, PlanOverrides, ProgramMain } from './load.js';
 export { computePlanHash, canonicalJson } from './hash.js';
 export {

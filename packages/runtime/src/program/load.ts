@@ -40,6 +40,16 @@ export class ProgramLoadError extends InvalidProgramError {
 }
 
 /**
+ * A program planned to another JobGraph where its job runs than where it was
+ * planned (it is not deterministic). Code `INVALID_PROGRAM`.
+ */
+export class PlanMismatchError extends InvalidProgramError {
+  static {
+    defineErrorClass(this, 'PlanMismatchError', 'INVALID_PROGRAM');
+  }
+}
+
+/**
  * Imports a compiled bundle and returns its default export (the program).
  *
  * Source maps are enabled process-wide first, so stack traces through user

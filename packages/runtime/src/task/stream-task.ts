@@ -98,6 +98,12 @@ export interface TaskHooks {
   onFinalState?(task: StreamTask, snapshot: FinalTaskSnapshot): void;
   /** The task could not take checkpoint `checkpointId` (it abandoned its alignment, or its state cannot be encoded). */
   onCheckpointDeclined?(task: StreamTask, checkpointId: number, reason: string): void;
+  /**
+   * A slice of the task's work (where its user functions run) starts
+   * (`running` true) or ends: a watchdog names the task whose slice does
+   * not end.
+   */
+  onSlice?(task: StreamTask, running: boolean): void;
 }
 
 /** How a task takes part in checkpoints. */
@@ -412,12 +418,15 @@ export class StreamTask {
     const t0 = now();
     const deadline = t0 + this.settings.sliceMs;
     let more = false;
+    const hooks = this.config.hooks;
+    hooks.onSlice?.(this, true);
     try {
       if (this.source) more = this.runSourceSlice(deadline);
       else more = this.runInputSlice(deadline);
     } catch (error) {
       this.fail(error);
     }
+    hooks.onSlice?.(this, false);
     this.busyMs += now() - t0;
     if (this.settings.sliceMs >= 0 && this.config.job.bufferTimeoutMs === 0) this.flushAll();
     if (more) this.afterWork();

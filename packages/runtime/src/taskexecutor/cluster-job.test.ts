@@ -41,6 +41,7 @@ async function runOnTwo(
       jobGraph: fx.jobGraph,
       slots,
       dataPlane: plane,
+      dataPlaneSecret: 'the-attempt-secret-0123456789',
       loader: fx.loader,
       listener: {
         onStates: (u) => s.states.push(...u),
@@ -122,6 +123,7 @@ describe('ClusterJob', () => {
         jobGraph: fx.jobGraph,
         slots,
         dataPlane: i === 0 ? a : b,
+        dataPlaneSecret: 'the-attempt-secret-0123456789',
         loader: fx.loader,
         listener: {
           onStates: (u) => states.push(...u),

@@ -17,17 +17,22 @@
  * the relay never blocks: a slow consumer only withholds its own channel's
  * credit.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { JobGraph } from '@freshet/graph';
-import { FRAME_HEADROOM } from '../network/connection.js';
+import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
 import { ChannelTopology, consumersOf } from '../network/topology.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { ExecutorMessage, SlotRestore, SlotWorkerData, SubtaskRef } from './messages.js';
-import { MessagePortConnection } from '../network/local/port-connection.js';
-import { connectSlots, startSlot, type SlotHandle } from './slot-host.js';
+import type { ExecutorMessage, SlotRestore, SubtaskRef } from './messages.js';
+import {
+  threadSlots,
+  type SlotHandle,
+  type SlotLauncher,
+  type SlotSpec,
+  type SlotUplink,
+  type StartedSlots,
+} from './slot-host.js';
 import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
 import type { PeerLink } from '../network/tcp/peer-link.js';
 
@@ -104,6 +109,8 @@ export interface ClusterJobOptions {
   /** The checkpoint the subtasks restore from, with the encoded state of each (by `vertexId#subtask`). */
   restore?: SlotRestore;
   dataPlane: DataPlane;
+  /** The attempt's data-plane secret (from the deploy command): the handshakes with the peers prove it. */
+  dataPlaneSecret: string;
   listener: ClusterJobListener;
   /** Module replacing the program loader in the workers (tests with hand-built graphs). */
   loader?: string;
@@ -114,6 +121,8 @@ export interface ClusterJobOptions {
   metricsIntervalMs?: number;
   /** Time to connect to every peer TaskManager. @default 30000 */
   connectTimeoutMs?: number;
+  /** Where the slots run. @default worker threads of this process ({@link threadSlots}) */
+  launcher?: SlotLauncher;
 }
 
 /** How this TaskManager's part of a job ended. */
@@ -141,7 +150,8 @@ export class ClusterJob {
   private readonly states = new Map<string, ClusterSubtaskState>();
   private readonly channels: (ChannelEnds | undefined)[] = [];
   private readonly workers = new Map<number, SlotHandle>();
-  private readonly uplinks = new Map<number, { conn: MessagePortConnection; closed: Promise<void> }>();
+  private readonly uplinks = new Map<number, SlotUplink>();
+  private started: StartedSlots | undefined;
   private links: JobLinks | undefined;
   private status: ClusterJobStatus | undefined;
 
@@ -200,20 +210,20 @@ export class ClusterJob {
       region: o.region ?? 0,
       self: o.self,
       peers,
+      secret: o.dataPlaneSecret,
       ...(o.connectTimeoutMs === undefined ? {} : { timeoutMs: o.connectTimeoutMs }),
     });
     const n = o.slots.length;
     const remoteSlots = this.usedSlots.filter((i) => o.slots[i]!.taskManagerId !== o.self);
-    const ports = connectSlots(this.localSlots);
     this.report(this.subtasks.map((t) => ({ ...t, state: 'INITIALIZING' })));
     let ready = 0;
+    const specs: SlotSpec[] = [];
     for (const slot of this.localSlots) {
-      const data: SlotWorkerData = {
+      const data: SlotSpec = {
         slot,
         slots: n,
         jobGraph: o.jobGraph,
         program: o.program,
-        peers: ports.get(slot)!,
         metricsIntervalMs: o.metricsIntervalMs ?? 500,
       };
       if (o.subtasks !== undefined) data.subtasks = this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`);
@@ -229,23 +239,16 @@ export class ClusterJob {
         }
         data.restore = { checkpointId: o.restore.checkpointId, subtasks: own };
       }
-      const transfer: MessagePort[] = Object.values(data.peers);
-      if (remoteSlots.length > 0) {
-        const { port1, port2 } = new MessageChannel();
-        data.uplink = port2;
-        data.remoteSlots = remoteSlots;
-        transfer.push(port2);
-        const closed = new Promise<void>((resolve) =>
-          port1.once('close', () => {
-            resolve();
-          }),
-        );
-        this.uplinks.set(slot, { conn: new MessagePortConnection(port1), closed });
-      }
       if (o.loader !== undefined) data.loader = o.loader;
       if (o.settings !== undefined) data.settings = o.settings;
       if (o.initialCredits !== undefined) data.initialCredits = o.initialCredits;
-      const worker = startSlot(data, transfer, `freshet-${o.jobId}-slot-${slot}`, {
+      specs.push(data);
+    }
+    const started = (o.launcher ?? threadSlots()).start({
+      jobId: o.jobId,
+      slots: specs,
+      remoteSlots,
+      listener: (slot) => ({
         onMessage: (m) => {
           switch (m.type) {
             case 'ready':
@@ -287,9 +290,11 @@ export class ClusterJob {
           if (this.status === undefined)
             this.fail({ name: 'Error', message: `slot ${slot} exited with code ${code}` });
         },
-      });
-      this.workers.set(slot, worker);
-    }
+      }),
+    });
+    this.started = started;
+    for (const [slot, handle] of started.handles) this.workers.set(slot, handle);
+    for (const [slot, uplink] of started.uplinks) this.uplinks.set(slot, uplink);
   }
 
   /** Injects barrier `checkpointId` at the running source subtasks here. */
@@ -366,7 +371,7 @@ export class ClusterJob {
       });
     }
     for (const [peer, link] of links) {
-      const uplinkOf = (slot: number, channel: number): MessagePortConnection => {
+      const uplinkOf = (slot: number, channel: number): PeerConnection => {
         const u = this.uplinks.get(slot);
         if (!u)
           throw new Error(
@@ -475,6 +480,7 @@ export class ClusterJob {
       this.links?.close({ reason: 'finished' });
     }
     for (const u of this.uplinks.values()) u.conn.close();
+    this.started?.dispose();
     this.resolveDone(status);
   }
 }

@@ -65,6 +65,8 @@ export interface SlotWorkerData {
   restore?: SlotRestore;
   /** Only these subtasks (`vertexId#subtask`) of the slot run (one pipelined region); default: all of the slot's. */
   subtasks?: string[];
+  /** Shared memory the worker beats into and marks its slices in, for a watchdog (`watchdog.ts`). */
+  watchdog?: SharedArrayBuffer;
 }
 
 /** One subtask, as messages name it. */

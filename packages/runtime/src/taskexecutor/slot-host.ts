@@ -1,12 +1,14 @@
 /**
- * Starting the slots of a job in this process and wiring them to each other:
- * the one module of the task executor that knows a slot is a worker thread.
+ * Starting the slots of a job and wiring them to each other: the one module
+ * of the task executor that knows a slot is a worker thread of this process.
  * {@link ClusterJob} and the local mini-cluster talk to their slots only
- * through a {@link SlotHandle} and the messages of `messages.ts`, so hosting
- * a job's slots elsewhere (a child process per job) changes this module, not
- * the job execution.
+ * through a {@link SlotHandle}, the messages of `messages.ts` and, for a
+ * TaskManager's slots, a {@link SlotLauncher}: {@link threadSlots} starts
+ * them here, `process-host.ts` in a child process per job.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { PeerConnection } from '../network/connection.js';
+import { MessagePortConnection } from '../network/local/port-connection.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { siblingModule, startWorker } from './spawn.js';
 
@@ -29,6 +31,8 @@ export interface SlotHandle {
   readonly exited: Promise<void>;
   /** Stops the slot at once (stragglers after a shutdown). */
   terminate(): void;
+  /** The worker thread's id, where the slot is a thread of this process. */
+  readonly threadId?: number;
 }
 
 /**
@@ -58,8 +62,14 @@ export function startSlot(
   transfer: readonly (MessagePort | ArrayBuffer)[],
   name: string,
   listener: SlotListener,
+  resourceLimits?: ResourceLimits,
 ): SlotHandle {
-  const worker = startWorker(slotWorkerEntry, { workerData: data, transferList: [...transfer], name });
+  const worker = startWorker(slotWorkerEntry, {
+    workerData: data,
+    transferList: [...transfer],
+    name,
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+  });
   const exited = new Promise<void>((resolve) => {
     worker.once('exit', () => {
       resolve();
@@ -85,6 +95,74 @@ export function startSlot(
     exited,
     terminate: () => {
       void worker.terminate();
+    },
+    threadId: worker.threadId,
+  };
+}
+
+/** One slot of a job to start: its worker data without the ports, which the launcher wires. */
+export type SlotSpec = Omit<SlotWorkerData, 'peers' | 'uplink' | 'remoteSlots'>;
+
+/** A slot's connection to the thread that relays for it to the slots of other TaskManagers. */
+export interface SlotUplink {
+  conn: PeerConnection;
+  /** Resolves once the slot's end is gone (everything it sent has arrived). */
+  closed: Promise<void>;
+}
+
+/** The slots of one job a launcher started. */
+export interface StartedSlots {
+  handles: Map<number, SlotHandle>;
+  /** One per slot when the job has slots on other TaskManagers. */
+  uplinks: Map<number, SlotUplink>;
+  /** Releases what hosts the slots once every slot exited (ends a job's child process). */
+  dispose(): void;
+}
+
+/** What a launcher starts: a job's slots on this TaskManager. */
+export interface SlotLaunch {
+  jobId: string;
+  slots: readonly SlotSpec[];
+  /** Slots of the job on other TaskManagers: each local slot reaches them through its uplink. */
+  remoteSlots: readonly number[];
+  listener: (slot: number) => SlotListener;
+}
+
+/** Starts the slots of one job, wired to each other, with an uplink each when the job spans TaskManagers. */
+export interface SlotLauncher {
+  start(launch: SlotLaunch): StartedSlots;
+}
+
+/**
+ * A launcher of slots as worker threads of this process (each with
+ * `resourceLimits` when given): the local mini-cluster's way, and what a
+ * job's child process runs inside.
+ */
+export function threadSlots(resourceLimits?: ResourceLimits): SlotLauncher {
+  return {
+    start({ jobId, slots, remoteSlots, listener }) {
+      const ports = connectSlots(slots.map((s) => s.slot));
+      const handles = new Map<number, SlotHandle>();
+      const uplinks = new Map<number, SlotUplink>();
+      for (const spec of slots) {
+        const data: SlotWorkerData = { ...spec, peers: ports.get(spec.slot)! };
+        const transfer: MessagePort[] = Object.values(data.peers);
+        if (remoteSlots.length > 0) {
+          const { port1, port2 } = new MessageChannel();
+          data.uplink = port2;
+          data.remoteSlots = [...remoteSlots];
+          transfer.push(port2);
+          const closed = new Promise<void>((resolve) =>
+            port1.once('close', () => {
+              resolve();
+            }),
+          );
+          uplinks.set(spec.slot, { conn: new MessagePortConnection(port1), closed });
+        }
+        const name = `freshet-${jobId}-slot-${spec.slot}`;
+        handles.set(spec.slot, startSlot(data, transfer, name, listener(spec.slot), resourceLimits));
+      }
+      return { handles, uplinks, dispose: () => undefined };
     },
   };
 }

@@ -10,7 +10,7 @@ import type { StreamGraph, StreamNode } from '@freshet/graph';
 import { NetworkEnvironment } from '../network/environment.js';
 import type { PeerConnection } from '../network/connection.js';
 import type { StreamOperator } from '../operator.js';
-import { computePlanHash, loadStreamGraph, type ProgramSpec } from '../program/index.js';
+import { computePlanHash, loadStreamGraph, PlanMismatchError, type ProgramSpec } from '../program/index.js';
 import { restoredSnapshotsOf } from '../checkpoint/snapshot-codec.js';
 import { executionKey } from '../executiongraph/execution-id.js';
 import {
@@ -23,6 +23,7 @@ import { serializeError } from '../task/errors.js';
 import type { StreamTask } from '../task/stream-task.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
+import { BEAT, BEAT_INTERVAL_MS, SLICE_SUBTASK, SLICE_VERTEX } from './watchdog.js';
 
 interface Loader {
   loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph>;
@@ -40,6 +41,14 @@ const post = (m: WorkerMessage): void => {
 const postState = (m: WorkerMessage & { state: Uint8Array }): void => {
   port.postMessage(m, [m.state.buffer as ArrayBuffer]);
 };
+
+// Beats from the start, so a watchdog also sees a program whose plan never returns.
+const watch = data.watchdog === undefined ? undefined : new Int32Array(data.watchdog);
+if (watch !== undefined) {
+  setInterval(() => {
+    Atomics.add(watch, BEAT, 1);
+  }, BEAT_INTERVAL_MS).unref();
+}
 
 let tasks: StreamTask[] = [];
 let network: NetworkEnvironment | undefined;
@@ -62,6 +71,15 @@ function subtaskFilter(keys: readonly string[]): (vertexId: string, subtask: num
   return (vertexId, subtask) => set.has(`${vertexId}#${subtask}`);
 }
 
+/** Marks the subtask whose slice runs in the watchdog memory (vertex index + 1; 0 between slices). */
+function sliceMarker(memory: Int32Array): (task: StreamTask, running: boolean) => void {
+  const index = new Map(data.jobGraph.vertices.map((v, i) => [v.id, i + 1]));
+  return (task, running) => {
+    Atomics.store(memory, SLICE_SUBTASK, task.subtaskIndex);
+    Atomics.store(memory, SLICE_VERTEX, running ? (index.get(task.vertex.id) ?? 0) : 0);
+  };
+}
+
 function cancelAll(): void {
   for (const t of tasks) t.cancel();
 }
@@ -80,7 +98,7 @@ async function main(): Promise<void> {
   const graphs: StreamGraph[] = [graph];
   for (let i = 1; i < perSlot; i++) graphs.push(await loader.loadStreamGraph(data.program));
   if (hash !== data.jobGraph.planHash) {
-    throw new Error(
+    throw new PlanMismatchError(
       `plan hash mismatch in slot ${data.slot}: the program planned to ${hash.slice(0, 12)}… but the job graph has ${data.jobGraph.planHash.slice(0, 12)}…; planning must be deterministic (no randomness, clock or environment in the plan)`,
     );
   }
@@ -147,6 +165,7 @@ async function main(): Promise<void> {
           reason,
         });
       },
+      ...(watch === undefined ? {} : { onSlice: sliceMarker(watch) }),
     },
     attempt: data.attempt ?? 0,
     jobId: data.jobId ?? '',

@@ -4,11 +4,16 @@
  * pipelined region there is one connection per pair of TaskManagers; the
  * TaskManager with the lower id dials (so two TaskManagers never open two
  * connections to each other), and a handshake names the job, the attempt,
- * the region and both ends. A connection for a deployment this TaskManager
- * has not been told about yet (its deploy command may arrive a little later)
- * waits until it registers, or times out — unless the TaskManager's
- * admission check says the attempt is one it will never run (fenced: an
- * older attempt of those subtasks), which is refused at once.
+ * the region and both ends, authenticated both ways with the attempt's
+ * secret (`handshake-auth.ts`): a HELLO without the right MAC, or replayed,
+ * is refused and never touches the job's links. A connection for a
+ * deployment this TaskManager has not been told about yet (its deploy
+ * command may arrive a little later) waits until it registers, or times out
+ * — unless the TaskManager's admission check says the attempt is one it will
+ * never run (fenced: an older attempt of those subtasks), which is refused
+ * at once. Connections that have not completed the handshake are bounded in
+ * number and time, and every frame's length is capped (handshake frames at
+ * {@link HANDSHAKE_FRAME_LIMIT}, before anything is allocated for them).
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +21,7 @@ import {
   FrameDecoder,
   FrameProtocolError,
   FrameType,
+  HANDSHAKE_FRAME_LIMIT,
   HelloAckSchema,
   HelloSchema,
   jsonFrame,
@@ -25,6 +31,14 @@ import {
   type Hello,
   type HelloAck,
 } from './frames.js';
+import {
+  ackMac,
+  handshakeNonce,
+  helloMac,
+  verifyAck,
+  verifyHello,
+  type HandshakeFields,
+} from './handshake-auth.js';
 import { PeerLink } from './peer-link.js';
 
 /** Where a peer TaskManager listens. */
@@ -42,6 +56,12 @@ export interface DataPlaneOptions {
   port?: number;
   /** How long an incoming connection waits for its job to be deployed here. @default 30000 */
   acceptTimeoutMs?: number;
+  /** How long an incoming connection may take to send its HELLO. @default 10000 */
+  handshakeTimeoutMs?: number;
+  /** Incoming connections that have not completed the handshake (reading it, or waiting for their job); more are closed at once. @default 64 */
+  maxPendingHandshakes?: number;
+  /** Largest frame payload accepted from a peer. @default MAX_FRAME_PAYLOAD (64 MiB) */
+  maxFramePayload?: number;
 }
 
 /** Options of {@link DataPlane.connectJob}. */
@@ -54,6 +74,8 @@ export interface ConnectJobOptions {
   self: string;
   /** The other TaskManagers of the job (this one excluded). */
   peers: readonly PeerAddress[];
+  /** The attempt's data-plane secret (from the deploy command): both ends of every connection prove they hold it. */
+  secret: string;
   /** Time to establish every connection. @default 30000 */
   timeoutMs?: number;
 }
@@ -83,7 +105,7 @@ function readFirstFrame(
     let leftover = new Uint8Array(0);
     const decoder = new FrameDecoder((header, frame) => {
       if (!got) got = { header, frame };
-    });
+    }, HANDSHAKE_FRAME_LIMIT);
     const cleanup = (): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -138,6 +160,8 @@ export class JobLinks {
   private rejectReady!: (error: Error) => void;
   private readonly expected: Set<string>;
   private readonly timer: NodeJS.Timeout;
+  /** Nonces of the HELLOs admitted: a replayed one is refused. */
+  private readonly nonces = new Set<string>();
   private closed = false;
 
   constructor(
@@ -182,6 +206,15 @@ export class JobLinks {
     return this.expected.has(taskManagerId);
   }
 
+  /** Records `nonce` as used; false when it was (a replayed HELLO). */
+  fresh(nonce: string): boolean {
+    if (this.nonces.has(nonce)) return false;
+    // A job's links see one HELLO per peer and reconnect; bounded all the same.
+    if (this.nonces.size >= 4096) this.nonces.clear();
+    this.nonces.add(nonce);
+    return true;
+  }
+
   /** Fails the handshake phase (e.g. a dial failed for good). */
   fail(error: Error): void {
     clearTimeout(this.timer);
@@ -209,6 +242,8 @@ export class DataPlane {
   private readonly jobs = new Map<string, JobLinks>();
   private readonly parked = new Map<string, Parked[]>();
   private readonly sockets = new Set<Socket>();
+  /** Incoming connections that have not completed the handshake. */
+  private readonly pending = new Set<Socket>();
   /** This TaskManager's id (known after registration); incoming handshakes must name it. */
   taskManagerId: string | undefined;
   /** Decides about handshakes for deployments not (yet) here; by default every one may wait. */
@@ -221,6 +256,11 @@ export class DataPlane {
     /** Port the listener is bound to. */
     readonly port: number,
     private readonly acceptTimeoutMs: number,
+    private readonly limits: {
+      handshakeTimeoutMs: number;
+      maxPendingHandshakes: number;
+      maxFramePayload: number | undefined;
+    },
   ) {
     server.on('connection', (socket) => {
       this.accept(socket);
@@ -239,7 +279,11 @@ export class DataPlane {
       });
     });
     const port = (server.address() as AddressInfo).port;
-    return new DataPlane(server, host, port, options.acceptTimeoutMs ?? 30_000);
+    return new DataPlane(server, host, port, options.acceptTimeoutMs ?? 30_000, {
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? 64,
+      maxFramePayload: options.maxFramePayload,
+    });
   }
 
   /**
@@ -297,6 +341,11 @@ export class DataPlane {
     }
   }
 
+  /** Incoming connections that have not completed the handshake now. */
+  get pendingHandshakes(): number {
+    return this.pending.size;
+  }
+
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
     for (const list of this.parked.values()) for (const p of list) clearTimeout(p.timer);
@@ -319,7 +368,13 @@ export class DataPlane {
   private accept(socket: Socket): void {
     this.track(socket);
     socket.on('error', () => undefined);
-    readFirstFrame(socket, this.acceptTimeoutMs)
+    if (this.pending.size >= this.limits.maxPendingHandshakes) {
+      socket.destroy();
+      return;
+    }
+    this.pending.add(socket);
+    socket.once('close', () => this.pending.delete(socket));
+    readFirstFrame(socket, this.limits.handshakeTimeoutMs)
       .then(
         ({ header, frame, leftover }) => {
           if (header.type !== FrameType.HELLO)
@@ -373,16 +428,33 @@ export class DataPlane {
       );
       return;
     }
-    const ack: HelloAck = { ok: true, taskManagerId: job.options.self };
+    // Checked before the link exists: a forged or replayed HELLO never replaces a live link of the job.
+    if (!verifyHello(job.options.secret, hello, hello.mac) || !job.fresh(hello.nonce)) {
+      this.refuse(
+        socket,
+        `the handshake for job ${hello.jobId} attempt ${hello.attempt} is not authenticated (no valid proof of the attempt's data-plane secret)`,
+      );
+      return;
+    }
+    const fields: HandshakeFields = { ...hello };
+    const ack: HelloAck = {
+      ok: true,
+      taskManagerId: job.options.self,
+      mac: ackMac(job.options.secret, fields),
+    };
+    this.pending.delete(socket);
     socket.write(jsonFrame(FrameType.HELLO_ACK, ack));
-    const link = new PeerLink(socket, hello.from, leftover);
+    const link = new PeerLink(socket, hello.from, leftover, this.limits.maxFramePayload);
     socket.resume();
     job.add(link);
   }
 
   private refuse(socket: Socket, error: string): void {
     const ack: HelloAck = { ok: false, error };
+    this.pending.delete(socket);
     socket.end(jsonFrame(FrameType.HELLO_ACK, ack));
+    // A refused peer gets a moment to read why, not a connection it can hold open.
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   private async dial(options: ConnectJobOptions, peer: PeerAddress, timeoutMs: number): Promise<PeerLink> {
@@ -401,14 +473,15 @@ export class DataPlane {
           s.once('error', reject);
         });
         this.track(socket);
-        const hello: Hello = {
-          version: 1,
+        const fields: HandshakeFields = {
           jobId: options.jobId,
           attempt: options.attempt,
           region: options.region ?? 0,
           from: options.self,
           to: peer.taskManagerId,
+          nonce: handshakeNonce(),
         };
+        const hello: Hello = { version: 2, ...fields, mac: helloMac(options.secret, fields) };
         socket.write(jsonFrame(FrameType.HELLO, hello));
         const { header, frame, leftover } = await readFirstFrame(socket, Math.max(1, deadline - Date.now()));
         if (header.type !== FrameType.HELLO_ACK)
@@ -416,7 +489,11 @@ export class DataPlane {
         const ack = parseJsonPayload(HelloAckSchema, frame, 'HELLO_ACK');
         if (!ack.ok)
           throw new Error(`TaskManager ${peer.taskManagerId} refused the data connection: ${ack.error}`);
-        const link = new PeerLink(socket, peer.taskManagerId, leftover);
+        if (!verifyAck(options.secret, fields, ack.mac))
+          throw new FrameProtocolError(
+            `the peer at ${peer.host}:${peer.dataPort} did not prove it holds the data-plane secret of job ${options.jobId} attempt ${options.attempt}`,
+          );
+        const link = new PeerLink(socket, peer.taskManagerId, leftover, this.limits.maxFramePayload);
         socket.on('error', () => undefined);
         socket.resume();
         return link;

@@ -42,6 +42,9 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 /** Largest payload a frame may carry (a frame claiming more is a protocol error). @default 64 MiB */
 export const MAX_FRAME_PAYLOAD = 64 * 1024 * 1024;
 
+/** Largest payload of a handshake frame (HELLO, HELLO_ACK): read before the peer is authenticated. */
+export const HANDSHAKE_FRAME_LIMIT = 16 * 1024;
+
 const LENGTH_MASK = 0x0fff_ffff;
 
 /** A decoded frame header. */
@@ -59,24 +62,39 @@ export const FrameHeaderSchema = z.object({
 /** @see {@link FrameHeaderSchema} */
 export type FrameHeader = z.infer<typeof FrameHeaderSchema>;
 
-/** First frame of a connection, from the dialing TaskManager. */
+/** An id in a handshake: text without NUL (the handshake MAC separates its fields by NUL). */
+const HandshakeIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.includes('\0'), 'must not contain NUL');
+
+/**
+ * First frame of a connection, from the dialing TaskManager. `mac` proves
+ * the dialer holds the job attempt's data-plane secret (`handshake-auth.ts`).
+ */
 export const HelloSchema = z.object({
-  version: z.literal(1),
-  jobId: z.string().min(1),
+  version: z.literal(2),
+  jobId: HandshakeIdSchema,
   attempt: z.int().nonnegative(),
   /** The pipelined region of the job (its regions connect separately: each fails and restarts on its own). */
   region: z.int().nonnegative(),
   /** TaskManager id of the dialer. */
-  from: z.string().min(1),
+  from: HandshakeIdSchema,
   /** TaskManager id the dialer expects to reach. */
-  to: z.string().min(1),
+  to: HandshakeIdSchema,
+  /** Fresh per connection: a replayed HELLO is refused. */
+  nonce: z.string().min(16).max(64),
+  /** HMAC-SHA256 (base64url) over the fields above with the attempt's secret. */
+  mac: z.string().min(1).max(128),
 });
 /** @see {@link HelloSchema} */
 export type Hello = z.infer<typeof HelloSchema>;
 
 /** Answer to a {@link Hello}. */
 export const HelloAckSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), taskManagerId: z.string().min(1) }),
+  /** `mac` proves the acceptor holds the attempt's secret too. */
+  z.object({ ok: z.literal(true), taskManagerId: z.string().min(1), mac: z.string().min(1).max(128) }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 /** @see {@link HelloAckSchema} */
@@ -108,8 +126,12 @@ export function writeFrameHeader(frame: Uint8Array, type: FrameType, channel: nu
   view.setUint32(4, ((type << 28) | length) >>> 0, true);
 }
 
-/** Reads and validates the header at the start of `bytes` (8 bytes). */
-export function readFrameHeader(bytes: Uint8Array): FrameHeader {
+/**
+ * Reads and validates the header at the start of `bytes` (8 bytes).
+ *
+ * @param maxPayload - a longer frame is a protocol error @default MAX_FRAME_PAYLOAD
+ */
+export function readFrameHeader(bytes: Uint8Array, maxPayload: number = MAX_FRAME_PAYLOAD): FrameHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, FRAME_HEADER_BYTES);
   const word1 = view.getUint32(4, true);
   const parsed = FrameHeaderSchema.safeParse({
@@ -121,6 +143,9 @@ export function readFrameHeader(bytes: Uint8Array): FrameHeader {
     throw new FrameProtocolError(
       `bad frame header: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
+  }
+  if (parsed.data.length > maxPayload) {
+    throw new FrameProtocolError(`frame of ${parsed.data.length} bytes exceeds the ${maxPayload}-byte limit`);
   }
   return parsed.data;
 }
@@ -178,7 +203,11 @@ export class FrameDecoder {
   private currentHeader: FrameHeader | undefined;
   private fill = 0;
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(
+    private readonly sink: FrameSink,
+    /** A frame claiming a longer payload is a protocol error (nothing is allocated for it). @default MAX_FRAME_PAYLOAD */
+    private readonly maxPayload: number = MAX_FRAME_PAYLOAD,
+  ) {}
 
   /** Feeds one chunk; throws {@link FrameProtocolError} on a bad header. */
   push(chunk: Uint8Array): void {
@@ -192,7 +221,7 @@ export class FrameDecoder {
         pos += n;
         if (this.headerFill < FRAME_HEADER_BYTES) return;
         this.headerFill = 0;
-        const header = readFrameHeader(this.header);
+        const header = readFrameHeader(this.header, this.maxPayload);
         const frame = new Uint8Array(FRAME_HEADER_BYTES + header.length);
         frame.set(this.header, 0);
         this.current = frame;

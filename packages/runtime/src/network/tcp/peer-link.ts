@@ -69,11 +69,13 @@ export class PeerLink {
     readonly peerId: string,
     /** Bytes already read past the handshake. */
     leftover?: Uint8Array,
+    /** Largest frame payload accepted from the peer. @default MAX_FRAME_PAYLOAD */
+    maxFramePayload?: number,
   ) {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder((header, frame) => {
       this.onFrame(header, frame);
-    });
+    }, maxFramePayload);
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk);

@@ -1,4 +1,5 @@
 // The TCP data plane between two TaskManager endpoints in one process, over real sockets.
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelEvent } from '../../codec/events.js';
 import { NetworkEnvironment } from '../environment.js';
@@ -12,7 +13,11 @@ import {
   writeFrameHeader,
   type FrameHeader,
 } from './frames.js';
+import { handshakeNonce, helloMac } from './handshake-auth.js';
 import { TcpPeerConnection } from './tcp-connection.js';
+
+/** The job attempt's data-plane secret both ends were given. */
+const SECRET = 'secret-of-the-job-attempt-0123456789';
 
 const planes: DataPlane[] = [];
 afterEach(async () => {
@@ -29,6 +34,7 @@ async function pair(jobId = 'job-1'): Promise<{ a: DataPlane; b: DataPlane; la: 
     jobId,
     attempt: 0,
     self: 'tm-a',
+    secret: SECRET,
     peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
     timeoutMs: 5000,
   });
@@ -36,6 +42,7 @@ async function pair(jobId = 'job-1'): Promise<{ a: DataPlane; b: DataPlane; la: 
     jobId,
     attempt: 0,
     self: 'tm-b',
+    secret: SECRET,
     peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
     timeoutMs: 5000,
   });
@@ -156,6 +163,7 @@ describe('TCP data plane', () => {
       jobId: 'late',
       attempt: 2,
       self: 'tm-a',
+      secret: SECRET,
       peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
     });
     await new Promise((r) => setTimeout(r, 100));
@@ -163,6 +171,7 @@ describe('TCP data plane', () => {
       jobId: 'late',
       attempt: 2,
       self: 'tm-b',
+      secret: SECRET,
       peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
     });
     await Promise.all([la.ready, lb.ready]);
@@ -177,6 +186,7 @@ describe('TCP data plane', () => {
       jobId: 'j',
       attempt: 0,
       self: 'tm-b',
+      secret: SECRET,
       peers: [{ taskManagerId: 'tm-0', host: '127.0.0.1', dataPort: 1 }],
       timeoutMs: 3000,
     });
@@ -184,6 +194,7 @@ describe('TCP data plane', () => {
       jobId: 'j',
       attempt: 0,
       self: 'tm-a',
+      secret: SECRET,
       peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
       timeoutMs: 3000,
     });
@@ -206,6 +217,7 @@ describe('TCP data plane', () => {
       attempt: 2,
       region: 1,
       self: 'tm-a',
+      secret: SECRET,
       peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
       timeoutMs: 10_000,
     });
@@ -220,6 +232,7 @@ describe('TCP data plane', () => {
         attempt: 3,
         region,
         self: 'tm-a',
+        secret: SECRET,
         peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
         timeoutMs: 5000,
       }),
@@ -228,6 +241,7 @@ describe('TCP data plane', () => {
         attempt: 3,
         region,
         self: 'tm-b',
+        secret: SECRET,
         peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
         timeoutMs: 5000,
       }),
@@ -280,5 +294,169 @@ describe('TCP data plane', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(closed).toEqual(['finished']);
     expect(lost).toEqual([]);
+  });
+});
+
+/** Opens a raw TCP connection to `port` and collects what comes back until it closes. */
+function rawConnection(
+  port: number,
+): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      resolve({ socket, received: () => Buffer.concat(chunks), closed });
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) =>
+      socket.once('close', () => {
+        r();
+      }),
+    );
+    socket.once('error', reject);
+  });
+}
+
+/** The HELLO_ACK in the bytes a raw connection received. */
+function ackIn(bytes: Buffer): { ok: boolean; error?: string } {
+  return JSON.parse(bytes.subarray(8).toString('utf8')) as { ok: boolean; error?: string };
+}
+
+describe('data-plane handshake', () => {
+  it('refuses a forged HELLO for a connected job and leaves the job’s link alone', async () => {
+    const { b, la, lb } = await pair('guarded');
+    const link = lb.links.get('tm-a')!;
+    const fields = {
+      jobId: 'guarded',
+      attempt: 0,
+      region: 0,
+      from: 'tm-a',
+      to: 'tm-b',
+      nonce: handshakeNonce(),
+    };
+    for (const mac of ['A'.repeat(43), helloMac('a-guessed-secret-0123456789', fields)]) {
+      const raw = await rawConnection(b.port);
+      raw.socket.write(jsonFrame(FrameType.HELLO, { version: 2, ...fields, mac }));
+      await raw.closed;
+      const ack = ackIn(raw.received());
+      expect(ack.ok).toBe(false);
+      expect(ack.error).toMatch(/not authenticated/);
+    }
+    // The job still has its link, and it still carries data.
+    expect(lb.links.get('tm-a')).toBe(link);
+    const got: number[] = [];
+    link.open({ onData: (channel) => got.push(channel), onCredit: () => undefined });
+    la.links.get('tm-b')!.open({ onData: () => undefined, onCredit: () => undefined });
+    const frame = new Uint8Array(8 + 3);
+    la.links.get('tm-b')!.sendData(7, frame);
+    await until(() => got.length === 1);
+    expect(got).toEqual([7]);
+  });
+
+  it('refuses a replayed HELLO', async () => {
+    const b = await DataPlane.listen();
+    planes.push(b);
+    b.taskManagerId = 'tm-b';
+    const lb = b.connectJob({
+      jobId: 'replay',
+      attempt: 1,
+      self: 'tm-b',
+      peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: 1 }],
+      secret: SECRET,
+      timeoutMs: 5000,
+    });
+    const fields = {
+      jobId: 'replay',
+      attempt: 1,
+      region: 0,
+      from: 'tm-a',
+      to: 'tm-b',
+      nonce: handshakeNonce(),
+    };
+    const hello = jsonFrame(FrameType.HELLO, { version: 2, ...fields, mac: helloMac(SECRET, fields) });
+    const first = await rawConnection(b.port);
+    first.socket.write(hello);
+    await lb.ready;
+    const admitted = lb.links.get('tm-a');
+    const again = await rawConnection(b.port);
+    again.socket.write(hello);
+    await again.closed;
+    expect(ackIn(again.received())).toMatchObject({ ok: false });
+    expect(lb.links.get('tm-a')).toBe(admitted);
+    first.socket.destroy();
+  });
+
+  it('checks the acceptor too: a listener without the secret is not taken for the peer', async () => {
+    const impostor = createServer((s) => {
+      s.once('data', () => {
+        s.write(jsonFrame(FrameType.HELLO_ACK, { ok: true, taskManagerId: 'tm-b', mac: 'B'.repeat(43) }));
+      });
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', r));
+    const a = await DataPlane.listen();
+    planes.push(a);
+    const la = a.connectJob({
+      jobId: 'j',
+      attempt: 0,
+      self: 'tm-a',
+      peers: [
+        { taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: (impostor.address() as AddressInfo).port },
+      ],
+      secret: SECRET,
+      timeoutMs: 3000,
+    });
+    await expect(la.ready).rejects.toThrow(/did not prove it holds the data-plane secret/);
+    impostor.close();
+  });
+
+  it('caps frames before the handshake, and bounds unfinished handshakes in number and time', async () => {
+    const b = await DataPlane.listen({ maxPendingHandshakes: 3, handshakeTimeoutMs: 300 });
+    planes.push(b);
+    // A header claiming a 50 MiB HELLO: closed at once, nothing allocated for it.
+    const huge = await rawConnection(b.port);
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setUint32(4, ((FrameType.HELLO << 28) | (50 * 1024 * 1024)) >>> 0, true);
+    huge.socket.write(header);
+    await huge.closed;
+    // Silent connections: three wait, the fourth is closed at once, and all are gone after the timeout.
+    const silent = await Promise.all([0, 1, 2].map(() => rawConnection(b.port)));
+    await until(() => b.pendingHandshakes === 3);
+    const extra = await rawConnection(b.port);
+    const extraClosedAt = Date.now();
+    await extra.closed;
+    expect(Date.now() - extraClosedAt).toBeLessThan(250);
+    await Promise.all(silent.map((s) => s.closed));
+    await until(() => b.pendingHandshakes === 0, 1000);
+  });
+
+  it('caps the frames of an established link (configurable)', async () => {
+    const a = await DataPlane.listen();
+    const b = await DataPlane.listen({ maxFramePayload: 1024 });
+    planes.push(a, b);
+    const [la, lb] = [
+      a.connectJob({
+        jobId: 'cap',
+        attempt: 0,
+        self: 'tm-a',
+        peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
+        secret: SECRET,
+      }),
+      b.connectJob({
+        jobId: 'cap',
+        attempt: 0,
+        self: 'tm-b',
+        peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
+        secret: SECRET,
+      }),
+    ];
+    await Promise.all([la.ready, lb.ready]);
+    const lost: Error[] = [];
+    lb.links
+      .get('tm-a')!
+      .open({ onData: () => undefined, onCredit: () => undefined, onLost: (e) => lost.push(e) });
+    la.links.get('tm-b')!.open({ onData: () => undefined, onCredit: () => undefined });
+    la.links.get('tm-b')!.sendData(1, new Uint8Array(8 + 4096));
+    await until(() => lost.length > 0);
+    expect(lost[0]!.message).toMatch(/exceeds the 1024-byte limit/);
   });
 });

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bwrapArgs, detectIsolation } from './isolation.js';
+
+const isolation = detectIsolation('auto');
+const tree = mkdtempSync(join(tmpdir(), 'freshet-isolation-tree-'));
+// Readable by the sandbox's user, as an installed package tree is (mkdtemp makes it 0700).
+chmodSync(tree, 0o755);
+const hidden = join(tree, '.freshet');
+afterAll(() => rmSync(tree, { recursive: true, force: true }));
+
+/** Runs `code` with Node inside bubblewrap over `tree` as the package tree; its stdout. */
+function inSandbox(code: string): { status: number | null; stdout: string } {
+  const r = spawnSync(isolation.bwrap!, [...bwrapArgs(tree, [hidden]), '--', process.execPath, '-e', code], {
+    env: {},
+    encoding: 'utf8',
+    timeout: 10_000,
+    ...(isolation.runAs ?? {}),
+  });
+  return { status: r.status, stdout: r.stdout.trim() || r.stderr.trim() };
+}
+
+describe.skipIf(isolation.bwrap === undefined)('bubblewrap arguments', () => {
+  it('keep a package tree that lives under the host /tmp visible, read-only, over the private /tmp', () => {
+    writeFileSync(join(tree, 'module.js'), 'ok');
+    rmSync(hidden, { recursive: true, force: true });
+    mkdirSync(hidden);
+    writeFileSync(join(hidden, 'secret'), 's3cret');
+    const read = inSandbox(
+      `const fs = require('fs'); process.stdout.write(fs.readFileSync(${JSON.stringify(join(tree, 'module.js'))}, 'utf8'))`,
+    );
+    expect(read).toEqual({ status: 0, stdout: 'ok' });
+    const write = inSandbox(
+      `try { require('fs').writeFileSync(${JSON.stringify(join(tree, 'x'))}, 'x'); console.log('wrote') } catch (e) { console.log(e.code) }`,
+    );
+    expect(write.stdout).toBe('EROFS');
+    const secret = inSandbox(
+      `try { console.log(require('fs').readFileSync(${JSON.stringify(join(hidden, 'secret'))}, 'utf8')) } catch (e) { console.log(e.code) }`,
+    );
+    expect(secret.stdout).toBe('ENOENT');
+  });
+});
