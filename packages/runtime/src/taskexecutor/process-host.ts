@@ -76,8 +76,11 @@ function execArgvOf(isolation: Isolation, workDir: string, files: readonly strin
   const argv = ['--max-old-space-size=256', '--disable-warning=ExperimentalWarning'];
   if (isolation.permissionFlag !== undefined) {
     argv.push(isolation.permissionFlag, '--allow-worker');
-    for (const dir of [isolation.packageRoot, workDir, ...files]) argv.push(`--allow-fs-read=${dir}`);
-    for (const dir of [workDir, ...files]) argv.push(`--allow-fs-write=${dir}`);
+    // Each directory once: Node 20 aborts at start-up (`Assertion failed: !path_prefix.empty()`) when
+    // one is granted twice, as `--task-files /tmp` under bubblewrap (whose work directory is /tmp) would.
+    for (const dir of new Set([isolation.packageRoot, workDir, ...files]))
+      argv.push(`--allow-fs-read=${dir}`);
+    for (const dir of new Set([workDir, ...files])) argv.push(`--allow-fs-write=${dir}`);
   }
   return argv;
 }
