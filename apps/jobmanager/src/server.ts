@@ -122,9 +122,17 @@ async function serveCheckpointState(
       sendJson(res, 404, { error: 'Final states are read through the checkpoint that holds them' });
       return;
     }
+    // `?part=i`: one of several parts of a restore at another parallelism.
+    const rawPart = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('part');
+    const part = rawPart === null ? undefined : Number(rawPart);
+    if (part !== undefined && !(Number.isInteger(part) && part >= 0 && part < 4096)) {
+      sendJson(res, 400, { error: `part must be an integer from 0 to 4095, not '${rawPart}'` });
+      return;
+    }
     const bytes = await services.jobs.readCheckpointState(taskManagerId, {
       ...target,
       checkpointId: target.checkpointId,
+      part,
     });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
     res.end(bytes);

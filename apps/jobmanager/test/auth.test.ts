@@ -129,6 +129,11 @@ describe('the API', () => {
     form.append('file', new Blob(['export default () => {}']), 'x.ts');
     expect(codeOf(await rejection(viewer.artifacts.upload.mutate(form)))).toBe('FORBIDDEN');
     expect(codeOf(await rejection(viewer.jobs.cancel.mutate({ jobId: 'any' })))).toBe('FORBIDDEN');
+    expect(codeOf(await rejection(viewer.jobs.savepoint.mutate({ jobId: 'any' })))).toBe('FORBIDDEN');
+    expect(codeOf(await rejection(viewer.jobs.stop.mutate({ jobId: 'any', drain: true })))).toBe('FORBIDDEN');
+    expect(codeOf(await rejection(viewer.jobs.rescale.mutate({ jobId: 'any', parallelism: 2 })))).toBe(
+      'FORBIDDEN',
+    );
     expect(codeOf(await rejection(viewer.jobs.submit.mutate({ artifactId: '0'.repeat(64) })))).toBe(
       'FORBIDDEN',
     );
@@ -143,6 +148,13 @@ describe('the API', () => {
     );
     // What they may do still works.
     expect(codeOf(await rejection(developer.jobs.cancel.mutate({ jobId: 'no-such-job' })))).toBe('NOT_FOUND');
+    // A developer may take savepoints, stop and rescale: the job is what is missing.
+    expect(codeOf(await rejection(developer.jobs.savepoint.mutate({ jobId: 'no-such-job' })))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      codeOf(await rejection(developer.jobs.rescale.mutate({ jobId: 'no-such-job', parallelism: 2 }))),
+    ).toBe('NOT_FOUND');
     expect(await viewer.jobs.list.query({})).toMatchObject({ jobs: [] });
   });
 

@@ -98,13 +98,14 @@ async function uploadOnce(
   await response.body?.cancel().catch(() => undefined);
 }
 
-/** Fetches the state subtask `target` restores from in checkpoint `checkpointId`. */
+/** Fetches the state subtask `target` restores from in checkpoint `checkpointId` (part `part` of several). */
 export async function fetchCheckpointState(
   target: TransferTarget,
   checkpointId: number,
   signal?: AbortSignal,
+  part?: number,
 ): Promise<Uint8Array> {
-  const url = `${target.jobManagerUrl}${checkpointStatePath(target.jobId, target.attempt, checkpointId, target.vertexId, target.subtask)}`;
+  const url = `${target.jobManagerUrl}${checkpointStatePath(target.jobId, target.attempt, checkpointId, target.vertexId, target.subtask)}${part === undefined ? '' : `?part=${part}`}`;
   let response: Response;
   try {
     response = await fetch(url, {

@@ -124,7 +124,12 @@ export class Deployments {
         return;
       case 'triggerCheckpoint':
         this.#route(command.jobId, command.tasks, (job) => {
-          job.triggerCheckpoint(command.checkpointId, command.timestamp);
+          job.triggerCheckpoint(command.checkpointId, command.timestamp, command.stopSources === true);
+        });
+        return;
+      case 'drainSources':
+        this.#route(command.jobId, command.tasks, (job) => {
+          job.drainSources();
         });
         return;
       case 'notifyCheckpointComplete':
@@ -412,19 +417,24 @@ export class Deployments {
         const key = `${t.vertexId}#${t.subtask}`;
         const spec = r.subtasks[key];
         if (spec === undefined) return;
-        const state = await fetchCheckpointState(
-          {
-            jobManagerUrl: this.#opts.jobManagerUrl,
-            credentials,
-            jobId: d.jobId,
-            attempt: d.attempt,
-            vertexId: t.vertexId,
-            subtask: t.subtask,
-          },
-          r.checkpointId,
-          signal,
-        );
-        out.subtasks[key] = { states: [state], final: spec.final };
+        const target = {
+          jobManagerUrl: this.#opts.jobManagerUrl,
+          credentials,
+          jobId: d.jobId,
+          attempt: d.attempt,
+          vertexId: t.vertexId,
+          subtask: t.subtask,
+        };
+        // Several parts: a restore at another parallelism (every former subtask whose key groups overlap).
+        const states =
+          spec.parts === undefined
+            ? [await fetchCheckpointState(target, r.checkpointId, signal)]
+            : await Promise.all(
+                Array.from({ length: spec.parts }, (_, part) =>
+                  fetchCheckpointState(target, r.checkpointId, signal, part),
+                ),
+              );
+        out.subtasks[key] = { states, final: spec.final };
       }),
     );
     return out;

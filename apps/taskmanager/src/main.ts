@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fetchTrusting } from '@freshet/jobmanager/client';
 import { DataPlane } from '@freshet/runtime';
 import { CommandStream } from './commands.js';
+import { readDataPlaneTls } from './data-plane-tls.js';
 import { createControlPlaneClient } from './control-client.js';
 import { Deployments } from './deployments.js';
 import { Reporter } from './reporter.js';
@@ -58,19 +59,24 @@ export async function startTaskManager(
   if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
   const resourceId = config.resourceId ?? randomUUID();
   const joinSecret = resolveJoinSecret(config);
+  const tls = readDataPlaneTls(config);
   const data = await DataPlane.listen({
     host: config.host,
     port: config.dataPort,
     maxFramePayload: config.maxFrameBytes,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxPendingHandshakes: config.maxPendingHandshakes,
+    ...(tls === undefined ? {} : { tls }),
+    onRefused: ({ peer, reason }) => {
+      logger.warn({ peer, reason }, `Refused a data connection from ${peer}: ${reason}`);
+    },
   });
   const ownDataDir = config.dataDir === undefined;
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'freshet-tm-')));
   await mkdir(dataDir, { recursive: true });
   logger.info(
-    { host: data.host, dataPort: data.port },
-    `TaskManager data port listening on ${data.host}:${data.port}`,
+    { host: data.host, dataPort: data.port, tls: data.tls },
+    `TaskManager data port listening on ${data.host}:${data.port}${data.tls ? ' (mutual TLS)' : ''}`,
   );
   const sandbox = taskSandbox(config, dataDir);
   logger.info(`Task sandbox: ${sandbox.description}`);

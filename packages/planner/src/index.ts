@@ -26,4 +26,4 @@ export type {
 } from './sandbox.js';
 export type { IsolationMode } from '@freshet/runtime';
 export { optimize, OptimizerError } from './optimize.js';
-export { renderJobGraph } from './render.js';
+export { renderJobGraph, renderUidWarning } from './render.js';

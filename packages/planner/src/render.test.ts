@@ -3,7 +3,7 @@ import { RestartStrategies, type StreamExecutionEnvironment } from '@freshet/api
 import { buildStreamGraph } from '@freshet/api/internal';
 import { JobGraphSchema } from '@freshet/protocol';
 import { optimize } from './optimize.js';
-import { renderFaultTolerance, renderJobGraph } from './render.js';
+import { renderFaultTolerance, renderJobGraph, renderUidWarning } from './render.js';
 
 const plan = async (program: (env: StreamExecutionEnvironment) => void) =>
   optimize(await buildStreamGraph(program), 'abcdef0123456789');
@@ -39,5 +39,38 @@ describe('renderJobGraph: fault tolerance', () => {
     const text = renderJobGraph(job);
     expect(text).toContain('at-most-once for Source: Socket -> Sink: Print (cannot replay after a restore)');
     expect(text).toContain('(source, unbounded, at-most-once: cannot replay)');
+  });
+});
+
+describe('renderJobGraph: uids for savepoints', () => {
+  it('warns about stateful operators without a uid, naming their generated uids, and shows the uids set', async () => {
+    const job = await plan((env) => {
+      env
+        .fromSequence(1, 3)
+        .uid('numbers')
+        .map((x) => x + 1)
+        .keyBy((x) => x % 2)
+        .reduce((a, b) => a + b)
+        .print();
+    });
+    const reduce = job.vertices.flatMap((v) => v.operators).find((o) => o.kind === 'reduce')!;
+    const warning = renderUidWarning(job)!;
+    expect(warning).toContain(`(auto-${reduce.nodeId})`);
+    expect(warning).not.toContain('numbers');
+    expect(warning).not.toMatch(/Map \(auto/);
+    const text = renderJobGraph(job);
+    expect(text).toContain(warning);
+    expect(text).toContain("uid 'numbers'");
+    const named = await plan((env) => {
+      env
+        .fromSequence(1, 3)
+        .uid('numbers')
+        .keyBy((x) => x % 2)
+        .reduce((a, b) => a + b)
+        .uid('sums')
+        .print()
+        .uid('out');
+    });
+    expect(renderUidWarning(named)).toBeUndefined();
   });
 });

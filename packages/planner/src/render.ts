@@ -1,5 +1,23 @@
 import { describeRestartStrategy, effectiveRestartStrategy } from '@freshet/graph';
 import type { JobGraph } from '@freshet/protocol';
+import { operatorUid } from '@freshet/runtime';
+
+/** Operator kinds that keep no state: their uid does not matter to a savepoint. */
+const STATELESS = new Set(['map', 'filter', 'flatMap']);
+
+/**
+ * The savepoint warning, when operators that may keep state have no uid:
+ * their state maps by a generated one (`auto-<nodeId>`), which a change of
+ * the job's topology changes. Undefined when every such operator has a uid.
+ */
+export function renderUidWarning(job: JobGraph): string | undefined {
+  const missing = job.vertices
+    .flatMap((v) => v.operators)
+    .filter((o) => o.uid === undefined && !STATELESS.has(o.kind))
+    .map((o) => `${o.name} (${operatorUid(o)})`);
+  if (missing.length === 0) return undefined;
+  return `Warning: ${missing.length} operator${missing.length === 1 ? ' has' : 's have'} no uid: ${missing.join(', ')}. Their state in savepoints maps by the generated uid and will not survive a change of the job's topology; set .uid('...') on them.`;
+}
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -43,6 +61,8 @@ export function renderJobGraph(job: JobGraph): string {
     `Job '${job.jobName}'  ${job.runtimeMode}  parallelism ${job.parallelism}  max parallelism ${job.maxParallelism}  plan ${job.planHash.slice(0, 12)}`,
   );
   out.push(renderFaultTolerance(job));
+  const uidWarning = renderUidWarning(job);
+  if (uidWarning !== undefined) out.push(uidWarning);
   out.push('', `Vertices (${job.vertices.length})`);
   for (const v of job.vertices) {
     const flags = [
@@ -54,7 +74,9 @@ export function renderJobGraph(job: JobGraph): string {
       .join(', ');
     out.push(`  ${v.id}  parallelism ${v.parallelism}  slot group '${v.slotSharingGroup}'  (${flags})`);
     v.operators.forEach((op, i) => {
-      out.push(`      ${i === 0 ? '' : '-> '}${op.name}  [${op.kind} #${op.nodeId}]`);
+      out.push(
+        `      ${i === 0 ? '' : '-> '}${op.name}  [${op.kind} #${op.nodeId}${op.uid === undefined ? '' : ` uid '${op.uid}'`}]`,
+      );
     });
   }
   out.push('', `Edges (${job.edges.length})`);

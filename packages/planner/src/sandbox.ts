@@ -21,6 +21,7 @@ import {
   bwrapArgs,
   computePlanHash,
   detectIsolation,
+  fsGrants,
   processTree,
   rssBytes,
   type IsolationMode,
@@ -141,11 +142,7 @@ function childExecArgv(
   ];
   if (permissionFlag !== undefined) {
     // Reads of the package tree and the private directory, writes only there; no child processes or workers.
-    argv.push(
-      permissionFlag,
-      ...[...readable, workDir].map((dir) => `--allow-fs-read=${dir}`),
-      `--allow-fs-write=${workDir}`,
-    );
+    argv.push(permissionFlag, ...fsGrants([...readable, workDir], [workDir]));
   }
   return argv;
 }

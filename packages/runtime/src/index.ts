@@ -37,11 +37,14 @@ export {
   DataPlane,
   type DataPlaneAdmission,
   type DataPlaneOptions,
+  type DataPlaneRefusal,
   type PeerAddress,
 } from './network/tcp/data-plane.js';
+export type { DataPlaneTlsOptions } from './network/tcp/data-plane-tls.js';
 export { serializeError, type FailureLocation, type SerializedError } from './task/errors.js';
 export {
   bwrapArgs,
+  fsGrants,
   detectIsolation,
   nodePrefix,
   SANDBOX_UID,
@@ -101,6 +104,30 @@ export {
   type SubtaskStateMetadata,
   type VertexStateMetadata,
 } from './checkpoint/metadata.js';
+export {
+  assignRestoredState,
+  inspectRestorePoint,
+  openRestorePoint,
+  operatorUid,
+  parseSavepointMetadata,
+  renumberSnapshot,
+  resolveInside,
+  RestorePointError,
+  SAVEPOINT_FORMAT,
+  SAVEPOINT_METADATA_FILE,
+  SAVEPOINT_VERSION,
+  SavepointMetadataSchema,
+  SavepointTriggerSchema,
+  StateMappingError,
+  writeSavepoint,
+  type InspectedSubtask,
+  type RestorePart,
+  type RestorePoint,
+  type SavepointMetadata,
+  type SavepointOperator,
+  type SavepointTrigger,
+  type StateAssignment,
+} from './checkpoint/savepoint.js';
 export {
   SNAPSHOT_FORMAT_VERSION,
   SnapshotCodecError,

@@ -67,6 +67,25 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .withDescription(
         'incoming data connections that have not completed the handshake; more are closed at once',
       ),
+    dataTlsCert: key('--data-tls-cert <file>')
+      .env('FRESHET_TASKMANAGER_DATA_TLS_CERT')
+      .pathType()
+      .noDefaultValue('plain TCP')
+      .withDescription(
+        'PEM certificate (chain) of this TaskManager for mutual TLS on the data plane, naming --host in its subjectAltName; needs --data-tls-key and --data-tls-ca',
+      ),
+    dataTlsKey: key('--data-tls-key <file>')
+      .env('FRESHET_TASKMANAGER_DATA_TLS_KEY')
+      .pathType()
+      .noDefaultValue('plain TCP')
+      .withDescription('PEM private key of --data-tls-cert'),
+    dataTlsCa: key('--data-tls-ca <file>')
+      .env('FRESHET_TASKMANAGER_DATA_TLS_CA')
+      .pathType()
+      .noDefaultValue('plain TCP')
+      .withDescription(
+        "PEM CA certificate(s) that sign the cluster's data-plane certificates; only peers with one are accepted or dialed",
+      ),
     resourceId: key('--resource-id <id>')
       .env('FRESHET_TASKMANAGER_RESOURCE_ID')
       .type({

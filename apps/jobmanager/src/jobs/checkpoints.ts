@@ -13,12 +13,18 @@
  * acknowledgement). {@link JobCheckpoints.readState} serves the state a
  * subtask restores from, under the same check.
  */
-import { NotFoundError } from '@freshet/errors';
+import { ConflictError, NotFoundError, UnavailableError } from '@freshet/errors';
 import type { CheckpointingSpec, Restore, SubtaskAttempt, TaskManagerCommand } from '@freshet/protocol';
 import {
   CheckpointCoordinator,
   checkpointMetadataOf,
   executionKey,
+  renumberSnapshot,
+  RestorePointError,
+  writeSavepoint,
+  type RestorePoint,
+  type SavepointTrigger,
+  type StateAssignment,
   type CheckpointFailureError,
   type CheckpointStorage,
   type CompletedCheckpoint,
@@ -51,10 +57,33 @@ export interface JobCheckpointsOptions {
   nextCheckpointId: number;
   /** Retained completed checkpoints from before (a recovered job), oldest first. */
   completed: readonly CompletedCheckpoint[];
+  /** The savepoint (or retained checkpoint) the job started from, until its first checkpoint completes. */
+  initial?: InitialRestore | undefined;
   /** Too many checkpoints failed in a row: the job fails through its restart strategy. */
   onJobFailure: (error: CheckpointFailureError) => void;
   /** A checkpoint completed or was aborted (for subscribers of the job). */
   onChange: () => void;
+}
+
+/** The state a job started from: a savepoint (or retained checkpoint) mapped onto its plan. */
+export interface InitialRestore {
+  point: RestorePoint;
+  assignment: StateAssignment;
+}
+
+/** A savepoint written. */
+export interface SavepointResult {
+  checkpointId: number;
+  /** The savepoint's directory. */
+  path: string;
+  bytes: number;
+}
+
+interface SavepointRequest {
+  dir: string;
+  trigger: SavepointTrigger;
+  resolve: (result: SavepointResult) => void;
+  reject: (error: Error) => void;
 }
 
 /** What an upload carries besides the bytes. */
@@ -70,6 +99,10 @@ export class JobCheckpoints {
   readonly coordinator: CheckpointCoordinator;
   readonly #o: JobCheckpointsOptions;
   readonly #jobId: string;
+  /** Savepoints waiting for their checkpoint, by checkpoint id. */
+  readonly #savepoints = new Map<number, SavepointRequest>();
+  /** A drain waits for the checkpoint that holds every subtask's final state. */
+  #drain: SavepointRequest | undefined;
 
   constructor(options: JobCheckpointsOptions) {
     this.#o = options;
@@ -88,19 +121,66 @@ export class JobCheckpoints {
       nextCheckpointId: options.nextCheckpointId,
       completed: options.completed,
       hooks: {
-        checkpointTriggered: (info) => store.checkpointTriggered(jobId, info, graph.vertices().length),
+        checkpointTriggered: (info) => {
+          if (this.#stopSources) this.#stopping.add(info.checkpointId);
+          return store.checkpointTriggered(jobId, info, graph.vertices().length);
+        },
         triggerSources: (info, sources) => {
+          const stopSources = this.#stopping.has(info.checkpointId);
           this.#sendTo(sources, (tasks) => ({
             type: 'triggerCheckpoint',
             jobId,
             checkpointId: info.checkpointId,
             timestamp: info.triggeredAt,
             tasks,
+            ...(stopSources ? { stopSources } : {}),
           }));
         },
         persistCompleted: async (checkpoint) => {
-          const path = await storage.writeMetadata(checkpointMetadataOf(graph.jobGraph, checkpoint));
-          await store.checkpointCompleted(jobId, checkpoint, path);
+          const metadata = checkpointMetadataOf(graph.jobGraph, checkpoint);
+          const path = await storage.writeMetadata(metadata);
+          // A savepoint is copied out before the commit point: retention cannot have touched its state yet.
+          let request = this.#savepoints.get(checkpoint.checkpointId);
+          if (request === undefined && this.#drain !== undefined) {
+            if ([...checkpoint.states.values()].every((s) => s.final)) request = this.#drain;
+          }
+          let savepoint: SavepointResult | undefined;
+          if (request !== undefined) {
+            this.#savepoints.delete(checkpoint.checkpointId);
+            if (request === this.#drain) this.#drain = undefined;
+            try {
+              await writeSavepoint(request.dir, metadata, request.trigger, (h) =>
+                storage.readState(jobId, h),
+              );
+              savepoint = {
+                checkpointId: checkpoint.checkpointId,
+                path: request.dir,
+                bytes: checkpoint.bytes,
+              };
+            } catch (error) {
+              request.reject(
+                error instanceof RestorePointError
+                  ? error
+                  : new RestorePointError(
+                      `Could not write the savepoint to ${request.dir}: ${error instanceof Error ? error.message : String(error)}`,
+                    ),
+              );
+            }
+          }
+          await store.checkpointCompleted(jobId, checkpoint, path, savepoint !== undefined);
+          if (savepoint !== undefined) {
+            await store
+              .recordEvent(
+                jobId,
+                {
+                  kind: 'CHECKPOINT',
+                  message: `Savepoint of checkpoint ${savepoint.checkpointId} written to ${savepoint.path}`,
+                },
+                new Date(options.clock.now()),
+              )
+              .catch(failed('Recording a savepoint failed'));
+            request!.resolve(savepoint);
+          }
           logger.debug(
             {
               jobId,
@@ -121,6 +201,13 @@ export class JobCheckpoints {
           options.onChange();
         },
         notifyAborted: (checkpointId, reason) => {
+          const request = this.#savepoints.get(checkpointId);
+          if (request !== undefined) {
+            this.#savepoints.delete(checkpointId);
+            request.reject(
+              new ConflictError(`The savepoint's checkpoint ${checkpointId} was aborted: ${reason}`),
+            );
+          }
           this.#sendTo(undefined, (tasks) => ({
             type: 'notifyCheckpointAborted',
             jobId,
@@ -166,12 +253,98 @@ export class JobCheckpoints {
     return this.coordinator.latestCompleted;
   }
 
+  /** The checkpoint a restart would restore: the latest completed one, else the savepoint the job started from. */
+  get restorePointId(): number | undefined {
+    return this.latest?.checkpointId ?? this.#o.initial?.assignment.checkpointId;
+  }
+
+  /**
+   * Takes a savepoint into `dir`: the next checkpoint (or the one in flight,
+   * a consistent cut all the same) is copied there once complete. With
+   * `stopSources` the sources emit nothing after its barrier (stop with a
+   * savepoint; no checkpoint may be in flight then, so one is waited for).
+   *
+   * @throws ConflictError when the checkpoint is aborted
+   * @throws UnavailableError when no checkpoint can be triggered within `timeoutMs` (the job is not running)
+   */
+  async savepoint(dir: string, trigger: SavepointTrigger, timeoutMs: number): Promise<SavepointResult> {
+    const { coordinator } = this;
+    const deadline = Date.now() + timeoutMs;
+    const stopSources = trigger === 'stop';
+    for (;;) {
+      let id = stopSources ? this.#triggerStopping() : coordinator.triggerCheckpoint();
+      if (id === undefined && !stopSources) id = coordinator.pendingCheckpoint?.checkpointId;
+      if (id !== undefined && !this.#savepoints.has(id)) {
+        return new Promise<SavepointResult>((resolve, reject) => {
+          this.#savepoints.set(id, { dir, trigger, resolve, reject });
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw new UnavailableError(
+          `Job ${this.#jobId} could not take a checkpoint within ${timeoutMs} ms (it is not running, or its sources ended)`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Stop with `--drain`: the sources end their input, and the checkpoint
+   * holding every subtask's final state (the job's last) becomes the savepoint.
+   */
+  drain(dir: string): Promise<SavepointResult> {
+    if (this.#drain !== undefined) throw new ConflictError(`Job ${this.#jobId} is already being drained`);
+    const result = new Promise<SavepointResult>((resolve, reject) => {
+      this.#drain = { dir, trigger: 'drain', resolve, reject };
+    });
+    this.#sendTo(
+      this.#o.graph.jobGraph.vertices
+        .filter((v) => v.isSource)
+        .flatMap((v) => Array.from({ length: v.parallelism }, (_, subtask) => ({ vertexId: v.id, subtask }))),
+      (tasks) => ({ type: 'drainSources', jobId: this.#jobId, tasks }),
+    );
+    return result;
+  }
+
+  /** Fails waiting savepoints (the job ended or restarts). */
+  failSavepoints(reason: string): void {
+    const waiting = [...this.#savepoints.values(), ...(this.#drain === undefined ? [] : [this.#drain])];
+    this.#savepoints.clear();
+    this.#drain = undefined;
+    for (const r of waiting) r.reject(new ConflictError(`The savepoint was not taken: ${reason}`));
+  }
+
+  /** Set while a stopping checkpoint is triggered (the trigger hook runs synchronously inside). */
+  #stopSources = false;
+  /** Checkpoints whose barriers stop the sources. */
+  readonly #stopping = new Set<number>();
+
+  /** Triggers a checkpoint whose barrier stops the sources; undefined while one is in flight. */
+  #triggerStopping(): number | undefined {
+    this.#stopSources = true;
+    try {
+      return this.coordinator.triggerCheckpoint();
+    } finally {
+      this.#stopSources = false;
+    }
+  }
+
   /**
    * What a deployment of `vertices` restores from: the latest completed
    * checkpoint's state of each (undefined when there is none: a fresh start).
    */
   restoreFor(vertices: readonly ExecutionVertex[]): Restore | undefined {
     const latest = this.latest;
+    const initial = this.#o.initial;
+    if (latest === undefined && initial !== undefined) {
+      const subtasks: Restore['subtasks'] = {};
+      for (const v of vertices) {
+        const state = initial.assignment.subtasks.get(v.key);
+        // Never final: a restored subtask whose input had ended ends again at once and reports anew.
+        if (state !== undefined) subtasks[v.key] = { final: false, parts: state.parts.length };
+      }
+      return { checkpointId: initial.assignment.checkpointId, subtasks };
+    }
     if (latest === undefined) return undefined;
     const subtasks: Restore['subtasks'] = {};
     for (const v of vertices) {
@@ -243,9 +416,28 @@ export class JobCheckpoints {
     checkpointId: number,
     vertexId: string,
     subtask: number,
+    part?: number,
   ): Promise<Uint8Array> {
     this.#requireCurrent(taskManagerId, attempt, vertexId, subtask);
     const checkpoint = this.coordinator.completedCheckpoints.find((c) => c.checkpointId === checkpointId);
+    const initial = this.#o.initial;
+    if (
+      checkpoint === undefined &&
+      initial !== undefined &&
+      initial.assignment.checkpointId === checkpointId
+    ) {
+      const parts = initial.assignment.subtasks.get(executionKey(vertexId, subtask))?.parts;
+      const wanted = parts?.[part ?? 0];
+      if (wanted === undefined) {
+        throw new NotFoundError(
+          `The savepoint job ${this.#jobId} started from holds no part ${part ?? 0} of ${executionKey(vertexId, subtask)}`,
+        );
+      }
+      return renumberSnapshot(await initial.point.readState(wanted.handle), wanted.nodes);
+    }
+    if (part !== undefined && part !== 0) {
+      throw new NotFoundError(`Checkpoint ${checkpointId} of job ${this.#jobId} has one part per subtask`);
+    }
     const state = checkpoint?.states.get(executionKey(vertexId, subtask));
     if (state === undefined) {
       throw new NotFoundError(

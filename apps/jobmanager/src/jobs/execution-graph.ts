@@ -56,7 +56,8 @@ export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> 
   RUNNING: ['RESTARTING', 'FAILING', 'CANCELLING', 'FINISHED'],
   RESTARTING: ['RUNNING', 'FAILING', 'CANCELLING', 'FINISHED'],
   FAILING: ['FAILED'],
-  CANCELLING: ['CANCELED'],
+  // A stop with a savepoint cancels the executions once the savepoint is committed, and finishes.
+  CANCELLING: ['CANCELED', 'FINISHED'],
   FINISHED: [],
   FAILED: [],
   CANCELED: [],

@@ -23,6 +23,8 @@ export interface NewJob {
   program: ProgramInvocation;
   /** The strategy it runs with (its own, else the cluster's default). */
   restartStrategy: RestartStrategySpec;
+  /** The savepoint (or retained checkpoint) directory it started from. */
+  restoredFrom?: string | undefined;
   createdAt: Date;
   /** Its first executions (attempt 0, CREATED). */
   executions: readonly Execution[];
@@ -93,8 +95,13 @@ export interface JobStore {
     checkpoint: { checkpointId: number; attempt: number; triggeredAt: number },
     totalSubtasks: number,
   ): Promise<void>;
-  /** The commit point: the checkpoint is COMPLETED, with every subtask's acknowledgement. */
-  checkpointCompleted(jobId: string, checkpoint: CompletedCheckpoint, storagePath: string): Promise<void>;
+  /** The commit point: the checkpoint is COMPLETED, with every subtask's acknowledgement; `isSavepoint` when it was copied to a savepoint. */
+  checkpointCompleted(
+    jobId: string,
+    checkpoint: CompletedCheckpoint,
+    storagePath: string,
+    isSavepoint?: boolean,
+  ): Promise<void>;
   /** Checkpoints still IN_PROGRESS (a previous JobManager's) are FAILED with `reason`. */
   abandonCheckpoints(jobId: string, reason: string, at: Date): Promise<void>;
   /** The checkpoint was aborted. */

@@ -38,6 +38,7 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
             jobGraph: g,
             planOverrides: planOverridesOf(job.program),
             restartStrategy: job.restartStrategy,
+            restoredFrom: job.restoredFrom ?? null,
           },
         }),
         prisma.jobVertex.createMany({
@@ -228,6 +229,7 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
           jobGraph: jobGraph.data,
           program: { ...(overrides.success ? overrides.data : {}), args: row.arguments },
           restartStrategy: strategy.success ? strategy.data : { type: 'none' },
+          ...(row.restoredFrom === null ? {} : { restoredFrom: row.restoredFrom }),
           status: row.status,
           attempt: row.attempt,
           restarts: row.restarts,
@@ -258,10 +260,11 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
       });
     },
 
-    async checkpointCompleted(jobId, c, storagePath) {
+    async checkpointCompleted(jobId, c, storagePath, isSavepoint = false) {
       const where = { jobId_checkpointId: { jobId, checkpointId: c.checkpointId } };
       const completion = {
         status: 'COMPLETED' as const,
+        isSavepoint,
         storagePath,
         stateSize: BigInt(c.bytes),
         checkpointedSize: BigInt(c.bytes),

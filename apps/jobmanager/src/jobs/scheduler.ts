@@ -43,7 +43,7 @@ import { ChangeFeed } from '../cluster/changes.js';
 import { dataPlaneSecret } from '../cluster/data-plane-secret.js';
 import type { ClusterRegistry, SchedulableTaskManager, TaskManagerLoss } from '../cluster/registry.js';
 import type { Logger } from '../logger.js';
-import { JobCheckpoints } from './checkpoints.js';
+import { JobCheckpoints, type InitialRestore } from './checkpoints.js';
 import {
   DEPLOYED,
   ExecutionGraph,
@@ -95,8 +95,11 @@ export interface ActiveJob {
   readonly id: string;
   readonly name: string;
   readonly graph: ExecutionGraph;
+  readonly artifactId: string;
   readonly bundleSha256: string;
   readonly program: ProgramInvocation;
+  /** Set once a stop with a savepoint committed it: the job ends FINISHED when its executions are cancelled. */
+  stoppedWith?: string;
   readonly strategy: RestartStrategy;
   readonly checkpoints: JobCheckpoints;
   readonly changes: ChangeFeed;
@@ -201,6 +204,7 @@ export class Scheduler {
     stored: StoredJob,
     nextCheckpointId: number,
     completed: readonly CompletedCheckpoint[],
+    initial?: InitialRestore,
   ): ActiveJob {
     const { logger } = this.#o;
     const graph = new ExecutionGraph({
@@ -225,6 +229,7 @@ export class Scheduler {
       clock: this.#o.clock,
       nextCheckpointId,
       completed,
+      initial,
       onJobFailure: (error) => {
         this.failAll(job, { cause: error.message }).catch(
           this.#logFailure(job, 'Failing a job after checkpoint failures'),
@@ -238,6 +243,7 @@ export class Scheduler {
       id: stored.id,
       name: stored.name,
       graph,
+      artifactId: stored.artifactId,
       bundleSha256: stored.bundleSha256,
       program: stored.program,
       strategy: createRestartStrategy(stored.restartStrategy),
@@ -286,10 +292,10 @@ export class Scheduler {
         await this.#evaluate(job);
         return;
       }
-      const latest = job.checkpoints.latest;
+      const latest = job.checkpoints.restorePointId;
       let cause: string;
       if (latest !== undefined) {
-        cause = `${RESTART_CAUSE}; recovering from checkpoint ${latest.checkpointId}`;
+        cause = `${RESTART_CAUSE}; recovering from ${job.checkpoints.latest === undefined ? 'the savepoint of checkpoint' : 'checkpoint'} ${latest}`;
       } else {
         const decision = job.strategy.onFailure(at.getTime());
         if (!decision.restart) {
@@ -329,6 +335,18 @@ export class Scheduler {
       if (status === 'CANCELLING' || status === 'FAILING') return { jobId, status };
       await this.#wind(job, 'CANCELLING', 'Cancelled by the user');
       return { jobId, status: job.graph.status };
+    });
+  }
+
+  /**
+   * Ends a job whose stop-with-savepoint completed (its sinks were told to
+   * commit it): every execution is cancelled, and the job ends FINISHED.
+   */
+  endStopped(job: ActiveJob, savepoint: string): Promise<void> {
+    return this.serial(async () => {
+      if (TERMINAL_JOB.has(job.graph.status) || job.graph.status === 'CANCELLING') return;
+      job.stoppedWith = savepoint;
+      await this.#wind(job, 'CANCELLING', `Stopped with a savepoint in ${savepoint}`);
     });
   }
 
@@ -928,11 +946,14 @@ export class Scheduler {
   /** Moves the job to the status its executions call for, and gives back slots nothing needs. */
   async #evaluate(job: ActiveJob): Promise<void> {
     const { graph } = job;
-    const next = graph.derivedStatus(job.failover !== undefined);
+    let next = graph.derivedStatus(job.failover !== undefined);
+    if (next === 'CANCELED' && job.stoppedWith !== undefined) next = 'FINISHED';
     if (next !== undefined) {
       const why =
         next === 'FINISHED'
-          ? 'All subtasks finished'
+          ? job.stoppedWith !== undefined
+            ? `Stopped with a savepoint in ${job.stoppedWith}`
+            : 'All subtasks finished'
           : next === 'RUNNING'
             ? 'All subtasks are running'
             : next === 'FAILED'
@@ -977,6 +998,7 @@ export class Scheduler {
       fields.endedAt = at;
       this.#clearTimers(job);
       job.checkpoints.coordinator.stop(`the job is ${status}`);
+      job.checkpoints.failSavepoints(`the job is ${status}`);
     }
     await this.#o.store.setStatus(job.id, job.name, change, why, fields, at);
     if (TERMINAL_JOB.has(status)) this.#o.onEnded?.(job);

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { NotFoundError } from '@freshet/errors';
+import { ConflictError, NotFoundError } from '@freshet/errors';
 import type { FreshetDatabase } from '@freshet/db';
 import { effectiveRestartStrategy } from '@freshet/graph';
 import {
@@ -28,7 +28,10 @@ import {
   type RestartStrategySpec,
 } from '@freshet/protocol';
 import {
+  assignRestoredState,
   DirectoryCheckpointStorage,
+  openRestorePoint,
+  resolveInside,
   SYSTEM_CLOCK,
   type CheckpointStorage,
   type CoordinatorClock,
@@ -37,7 +40,7 @@ import type { ArtifactService } from '../artifacts/service.js';
 import { ChangeFeed } from '../cluster/changes.js';
 import type { ClusterRegistry } from '../cluster/registry.js';
 import type { Logger } from '../logger.js';
-import type { UploadStats } from './checkpoints.js';
+import type { InitialRestore, SavepointResult, UploadStats } from './checkpoints.js';
 import type { CommandHub } from './commands.js';
 import { slotsNeeded, subtaskName, TERMINAL, TERMINAL_JOB } from './execution-graph.js';
 import type { JobStore, StoredJob } from './job-store.js';
@@ -61,11 +64,45 @@ export { COLLECT_LIMIT, notFound, RESTART_CAUSE, slotsNeeded, type CollectedReco
 /** How long an ended job stays in memory for late reports before it leaves for the database. */
 export const FINISHED_JOB_LINGER_MS = 10_000;
 
+/** A savepoint or checkpoint path as the API takes it. */
+const RestorePathSchema = StoredTextSchema.min(1).max(1000);
+
 /** Input of `jobs.submit`. */
 export const SubmitJobInputSchema = PlanJobInputSchema.extend({
   /** Display name; the program's job name by default. */
   name: StoredTextSchema.trim().min(1).max(200).optional(),
+  /**
+   * Start from this savepoint or retained checkpoint (a directory, or its
+   * `_metadata`), inside the JobManager's savepoint or checkpoint directory;
+   * relative paths are taken from the savepoint directory.
+   */
+  savepointPath: RestorePathSchema.optional(),
+  /** Drop state of operators the new job no longer has instead of refusing the submission. */
+  allowNonRestoredState: z.boolean().default(false),
 });
+
+/** Input of `jobs.savepoint`. */
+export const SavepointInputSchema = z.object({
+  jobId: StoredTextSchema.min(1).max(100),
+  /** Directory for the savepoint, inside the JobManager's savepoint directory (relative paths from there). */
+  dir: RestorePathSchema.optional(),
+});
+
+/** Input of `jobs.stop`. */
+export const StopJobInputSchema = SavepointInputSchema.extend({
+  /** Emit the MAX watermark first: every event-time window and timer fires, then the job finishes. */
+  drain: z.boolean().default(false),
+});
+
+/** Input of `jobs.rescale`. */
+export const RescaleJobInputSchema = z.object({
+  jobId: StoredTextSchema.min(1).max(100),
+  /** The new default parallelism (vertices whose parallelism the program set keep theirs). */
+  parallelism: z.int().min(1).max(4096),
+});
+
+/** How long a savepoint may take to be triggered and written. */
+const SAVEPOINT_TIMEOUT_MS = 120_000;
 /** @see {@link SubmitJobInputSchema} */
 export type SubmitJobInput = z.input<typeof SubmitJobInputSchema>;
 
@@ -118,6 +155,8 @@ export interface JobServiceOptions {
   store?: JobStore;
   /** @default a DirectoryCheckpointStorage under `<dataDir>/checkpoints` */
   storage?: CheckpointStorage;
+  /** Where savepoints are written and read from (besides retained checkpoints). @default `<dataDir>/savepoints` */
+  savepointDir?: string;
   /** @default SYSTEM_CLOCK */
   clock?: CoordinatorClock;
 }
@@ -256,14 +295,44 @@ export class JobService {
     return this.#o.planner.plan(bundlePath, artifact.fileName, input.args, planOverridesOf(input));
   }
 
+  /** The directory savepoints go to (and restore paths are taken from). */
+  get savepointDir(): string {
+    return this.#o.savepointDir ?? join(this.#o.dataDir, 'savepoints');
+  }
+
+  /** The directories a job may be started from: savepoints and retained checkpoints. */
+  #restoreRoots(): string[] {
+    const roots = [this.savepointDir];
+    if (this.#storage instanceof DirectoryCheckpointStorage) roots.push(this.#storage.root);
+    return roots;
+  }
+
+  /** Opens a savepoint (or retained checkpoint) and maps its state onto `jobGraph`. */
+  async #initialRestore(
+    path: string,
+    jobGraph: JobGraph,
+    allowNonRestoredState: boolean,
+  ): Promise<InitialRestore> {
+    const point = await openRestorePoint(path, this.#restoreRoots());
+    const assignment = assignRestoredState(point.metadata, jobGraph, { allowNonRestoredState });
+    return { point, assignment };
+  }
+
   /** `jobs.submit`: plans, persists the JobGraph and ExecutionGraph, and schedules the job. */
-  async submit(input: z.output<typeof SubmitJobInputSchema>): Promise<{ jobId: string }> {
+  async submit(
+    input: z.output<typeof SubmitJobInputSchema>,
+  ): Promise<{ jobId: string; restoredFrom?: string; warnings: string[] }> {
     const { logger } = this.#o;
     const artifact = await this.#o.artifacts.require(input.artifactId);
     const bundlePath = this.#o.artifacts.bundlePath(artifact.bundleSha)!;
     const overrides = planOverridesOf(input);
     const planned = await this.#o.planner.plan(bundlePath, artifact.fileName, input.args, overrides);
     const jobGraph = this.#withDefaults(planned.jobGraph);
+    const initial =
+      input.savepointPath === undefined
+        ? undefined
+        : await this.#initialRestore(input.savepointPath, jobGraph, input.allowNonRestoredState);
+    const warnings = initial?.assignment.warnings ?? [];
     const jobId = randomUUID();
     const name = input.name ?? jobGraph.jobName;
     const stored: StoredJob = {
@@ -276,23 +345,143 @@ export class JobService {
       jobGraph,
       program: { args: input.args, ...overrides },
       restartStrategy: jobGraph.restartStrategy!,
+      ...(initial === undefined ? {} : { restoredFrom: initial.point.path }),
       status: 'CREATED',
       attempt: 0,
       restarts: 0,
       executions: [],
     };
-    const job = this.#scheduler.activate(stored, 1, []);
+    // Checkpoint ids continue after the savepoint's (Flink's way): its state is served under its id.
+    const job = this.#scheduler.activate(stored, (initial?.assignment.checkpointId ?? 0) + 1, [], initial);
     const subtasks = job.graph.vertices().length;
+    const from =
+      initial === undefined
+        ? ''
+        : `; restores the ${initial.point.kind} ${initial.point.path} (checkpoint ${initial.assignment.checkpointId} of job ${initial.point.metadata.jobId})${initial.assignment.dropped.length > 0 ? `, dropping the state of ${initial.assignment.dropped.join(', ')}` : ''}`;
     await this.#store.createJob({
       ...stored,
       createdAt: new Date(this.#clock.now()),
       executions: job.graph.vertices().map((v) => v.current),
-      message: `Job '${name}' submitted from ${artifact.fileName}: ${jobGraph.vertices.length} vertices, ${subtasks} subtasks, needs ${slotsNeeded(jobGraph)} slots`,
+      message: `Job '${name}' submitted from ${artifact.fileName}: ${jobGraph.vertices.length} vertices, ${subtasks} subtasks, needs ${slotsNeeded(jobGraph)} slots${from}`,
     });
-    logger.info({ jobId, name, artifactId: artifact.id, subtasks }, 'Job submitted');
+    const at = new Date(this.#clock.now());
+    for (const warning of warnings)
+      await this.#store.recordEvent(jobId, { kind: 'INFO', message: `Warning: ${warning}` }, at);
+    logger.info(
+      { jobId, name, artifactId: artifact.id, subtasks, restoredFrom: stored.restoredFrom },
+      'Job submitted',
+    );
     this.#o.registry.changes.notify();
     await this.#scheduler.submit(job);
-    return { jobId };
+    return { jobId, ...(initial === undefined ? {} : { restoredFrom: initial.point.path }), warnings };
+  }
+
+  /** A running job by id: NOT_FOUND for an unknown one, CONFLICT for one that ended. */
+  async #requireRunning(jobId: string): Promise<ActiveJob> {
+    const job = this.#scheduler.job(jobId);
+    const status = job?.graph.status ?? (await this.#store.jobStatus(jobId));
+    if (status === null) throw notFound(jobId);
+    if (
+      job === undefined ||
+      TERMINAL_JOB.has(job.graph.status) ||
+      job.graph.status === 'CANCELLING' ||
+      job.graph.status === 'FAILING'
+    )
+      throw new ConflictError(`Job ${jobId} is ${status}; only a running job can take a savepoint`);
+    return job;
+  }
+
+  /** Resolves a savepoint directory inside the savepoint directory (a default name when none is given). */
+  #savepointTarget(jobId: string, dir: string | undefined): string {
+    const name =
+      dir ??
+      `savepoint-${jobId.slice(0, 8)}-${new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+    return resolveInside(this.savepointDir, name, 'The savepoint directory');
+  }
+
+  /** `jobs.savepoint`: writes a savepoint of a running job; the job goes on. */
+  async savepoint(
+    input: z.output<typeof SavepointInputSchema>,
+  ): Promise<SavepointResult & { jobId: string }> {
+    // The directory first: a bad one is refused whatever the job's state.
+    const dir = this.#savepointTarget(input.jobId, input.dir);
+    const job = await this.#requireRunning(input.jobId);
+    const result = await job.checkpoints.savepoint(dir, 'savepoint', SAVEPOINT_TIMEOUT_MS);
+    this.#o.logger.info({ jobId: job.id, ...result }, 'Savepoint written');
+    return { jobId: job.id, ...result };
+  }
+
+  /**
+   * `jobs.stop`: stop with a savepoint. The sources stop after its barrier
+   * (or, with `drain`, end their input: the MAX watermark fires every
+   * window and timer); once the savepoint is complete the sinks commit it
+   * and the job ends FINISHED.
+   */
+  async stopJob(
+    input: z.output<typeof StopJobInputSchema>,
+  ): Promise<SavepointResult & { jobId: string; status: string }> {
+    // The directory first: a bad one is refused whatever the job's state.
+    const dir = this.#savepointTarget(input.jobId, input.dir);
+    const job = await this.#requireRunning(input.jobId);
+    let result: SavepointResult;
+    if (input.drain) {
+      result = await job.checkpoints.drain(dir);
+    } else {
+      result = await job.checkpoints.savepoint(dir, 'stop', SAVEPOINT_TIMEOUT_MS);
+      // Let the completion's commit notices go out before the cancellations.
+      await new Promise((r) => setImmediate(r));
+      await this.#scheduler.endStopped(job, result.path);
+    }
+    await this.#ended(job, 30_000);
+    this.#o.logger.info({ jobId: job.id, ...result, drain: input.drain }, 'Job stopped with a savepoint');
+    return { jobId: job.id, status: job.graph.status, ...result };
+  }
+
+  /**
+   * `jobs.rescale`: stop with a savepoint, then submit the same program
+   * from it at the new parallelism (keyed state moves by key group). The
+   * rescaled job is a new job; its id is returned.
+   */
+  async rescale(
+    input: z.output<typeof RescaleJobInputSchema>,
+  ): Promise<{ jobId: string; previousJobId: string; savepoint: string; warnings: string[] }> {
+    const job = await this.#requireRunning(input.jobId);
+    const { args, ...overrides } = job.program;
+    const stopped = await this.stopJob({ jobId: job.id, drain: false });
+    const resubmit = this.submit({
+      ...overrides,
+      artifactId: job.artifactId,
+      args,
+      parallelism: input.parallelism,
+      // Key groups stay: keyed state can move only between equal numbers of them.
+      maxParallelism: overrides.maxParallelism ?? job.graph.jobGraph.maxParallelism,
+      name: job.name,
+      savepointPath: stopped.path,
+      allowNonRestoredState: false,
+    });
+    let submitted: Awaited<typeof resubmit>;
+    try {
+      submitted = await resubmit;
+    } catch (error) {
+      // The job is stopped: say where its state is, so it can be submitted from there by hand.
+      if (error instanceof Error)
+        error.message = `Job ${job.id} was stopped with a savepoint in ${stopped.path}, but the rescaled job could not be submitted: ${error.message}`;
+      throw error;
+    }
+    return {
+      jobId: submitted.jobId,
+      previousJobId: job.id,
+      savepoint: stopped.path,
+      warnings: submitted.warnings,
+    };
+  }
+
+  /** Waits (bounded) until a job reached a terminal status. */
+  async #ended(job: ActiveJob, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!TERMINAL_JOB.has(job.graph.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** `jobs.cancel`: cancels a job; CONFLICT when it already ended. */
@@ -467,7 +656,14 @@ export class JobService {
   /** `GET /checkpoints/…`: the state a subtask restores from. The caller authenticated the TaskManager. */
   async readCheckpointState(
     taskManagerId: string,
-    path: { jobId: string; attempt: number; checkpointId: number; vertexId: string; subtask: number },
+    path: {
+      jobId: string;
+      attempt: number;
+      checkpointId: number;
+      vertexId: string;
+      subtask: number;
+      part?: number | undefined;
+    },
   ): Promise<Uint8Array> {
     const job = this.#requireJob(path.jobId);
     return job.checkpoints.readState(
@@ -476,6 +672,7 @@ export class JobService {
       path.checkpointId,
       path.vertexId,
       path.subtask,
+      path.part,
     );
   }
 
@@ -555,7 +752,22 @@ export class JobService {
       await this.#store.abandonCheckpoints(s.id, RESTART_CAUSE, at);
       const retained = Math.max(1, s.jobGraph.checkpointing?.maxRetainedCheckpoints ?? 3);
       const completed = await this.#store.retainedCheckpoints(s.id, retained);
-      const job = this.#scheduler.activate(s, await this.#store.nextCheckpointId(s.id), completed);
+      // A job started from a savepoint that completed no checkpoint of its own restores the savepoint again.
+      let initial: InitialRestore | undefined;
+      if (completed.length === 0 && s.restoredFrom !== undefined) {
+        initial = await this.#initialRestore(s.restoredFrom, s.jobGraph, true).catch((err: unknown) => {
+          logger.error(
+            { err, jobId: s.id, restoredFrom: s.restoredFrom },
+            'The savepoint of a recovered job cannot be read',
+          );
+          return undefined;
+        });
+      }
+      const next = Math.max(
+        await this.#store.nextCheckpointId(s.id),
+        (initial?.assignment.checkpointId ?? 0) + 1,
+      );
+      const job = this.#scheduler.activate(s, next, completed, initial);
       await this.#scheduler.recover(job);
       logger.warn(
         { jobId: s.id, status: job.graph.status, checkpoint: completed.at(-1)?.checkpointId ?? null },

@@ -177,6 +177,8 @@ export interface JobDetails extends JobSummary {
     checkpointing: CheckpointingSpec | null;
     /** The restart strategy it runs with; null for rows written before it was stored. */
     restartStrategy: RestartStrategySpec | null;
+    /** The savepoint (or retained checkpoint) directory the job started from; null: a fresh start. */
+    restoredFrom: string | null;
   };
 }
 
@@ -430,6 +432,7 @@ export async function getJob(
         jobGraph !== null ? slotsNeeded(jobGraph) : Math.max(1, ...job.vertices.map((v) => v.parallelism)),
       checkpointing: jobGraph?.checkpointing ?? null,
       restartStrategy: strategy.success ? strategy.data : null,
+      restoredFrom: job.restoredFrom,
     },
   };
 }

@@ -2,7 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { StoredTextSchema } from '@freshet/protocol';
 import type { MetricsSnapshot } from '../jobs/metrics.js';
-import { notFound, SubmitJobInputSchema, type CollectedRecords } from '../jobs/service.js';
+import {
+  notFound,
+  RescaleJobInputSchema,
+  SavepointInputSchema,
+  StopJobInputSchema,
+  SubmitJobInputSchema,
+  type CollectedRecords,
+} from '../jobs/service.js';
 import { PlanJobInputSchema } from '../jobs/planning.js';
 import { getJob, listJobs, ListJobsInputSchema, type JobDetails } from '../jobs/views.js';
 import { getJobCheckpoints, JobCheckpointsInputSchema } from '../jobs/checkpoint-views.js';
@@ -23,6 +30,19 @@ export const jobsRouter = router({
 
   /** Cancels a job; CONFLICT when it already ended. */
   cancel: developerProcedure.input(JobIdSchema).mutation(({ ctx, input }) => ctx.jobs.cancel(input.jobId)),
+
+  /** Writes a savepoint of a running job into a directory under the JobManager's savepoint directory. */
+  savepoint: developerProcedure
+    .input(SavepointInputSchema)
+    .mutation(({ ctx, input }) => ctx.jobs.savepoint(input)),
+
+  /** Stops a job with a final savepoint (`drain`: the MAX watermark first); the job ends FINISHED. */
+  stop: developerProcedure.input(StopJobInputSchema).mutation(({ ctx, input }) => ctx.jobs.stopJob(input)),
+
+  /** Savepoint, stop, and the same program again from it at a new parallelism; returns the new job's id. */
+  rescale: developerProcedure
+    .input(RescaleJobInputSchema)
+    .mutation(({ ctx, input }) => ctx.jobs.rescale(input)),
 
   /** Jobs, newest first, optionally filtered by status. */
   list: viewerProcedure.input(ListJobsInputSchema).query(({ ctx, input }) => listJobs(ctx.db, input)),

@@ -11,6 +11,7 @@ import { register as registerList } from './list.js';
 import { register as registerCancel } from './cancel.js';
 import { register as registerTaskManagers } from './taskmanagers.js';
 import { register as registerCheckpoints } from './checkpoints.js';
+import { register as registerSavepoint } from './savepoint.js';
 import { register as registerToken } from './token.js';
 import { register as registerBundle } from './bundle.js';
 
@@ -33,6 +34,7 @@ const registrations: ((program: Command) => void)[] = [
   registerList,
   registerCancel,
   registerCheckpoints,
+  registerSavepoint,
   registerTaskManagers,
   registerCluster,
   registerToken,

@@ -27,6 +27,8 @@ interface RunCommandOptions extends PlanCommandOptions {
   entry?: string;
   slots?: number;
   timeout?: number;
+  fromSavepoint?: string;
+  allowNonRestoredState?: boolean;
 }
 
 /** Registers `freshet run`. */
@@ -53,6 +55,14 @@ export function register(program: Command): void {
     )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
+    .option(
+      '-s, --from-savepoint <path>',
+      "with --jobmanager: start from a savepoint or a retained checkpoint's directory on the JobManager",
+    )
+    .option(
+      '--allow-non-restored-state',
+      'with -s: drop state of operators the program no longer has instead of refusing the job',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  freshet run examples/wordcount/wordcount.ts --local --mode batch -p 2 -- --input words.txt\n  freshet run examples/wordcount/wordcount.ts --jobmanager http://127.0.0.1:8081 -p 2 -- --input words.txt',
@@ -70,6 +80,8 @@ export function register(program: Command): void {
       }
       if (opts.entry !== undefined)
         throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
+      if (opts.fromSavepoint !== undefined)
+        throw new CliError('-s/--from-savepoint needs --jobmanager (savepoints live on a JobManager)', 2);
       const job = await prepareJob(file, args, opts);
       const controller = new AbortController();
       const onSigint = (): void => {

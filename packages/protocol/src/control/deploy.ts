@@ -68,8 +68,17 @@ export type SubtaskAttempt = z.infer<typeof SubtaskAttemptSchema>;
  */
 export const RestoreSchema = z.object({
   checkpointId: z.int().positive(),
-  /** By `vertexId#subtask`: whether the subtask's state is its final state (it then commits and finishes at once). */
-  subtasks: z.record(z.string().max(220), z.object({ final: z.boolean() })),
+  /**
+   * By `vertexId#subtask`: whether the subtask's state is its final state (it
+   * then commits and finishes at once), and in how many parts it comes — a
+   * restore from a savepoint at another parallelism hands a subtask every
+   * former subtask whose key groups overlap its own; fetch part `i` with
+   * `?part=i` (absent: one part, no query).
+   */
+  subtasks: z.record(
+    z.string().max(220),
+    z.object({ final: z.boolean(), parts: z.int().min(1).max(4096).optional() }),
+  ),
 });
 /** @see {@link RestoreSchema} */
 export type Restore = z.infer<typeof RestoreSchema>;
@@ -141,6 +150,21 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
     checkpointId: z.int().positive(),
     /** Epoch ms of the trigger. */
     timestamp: z.number(),
+    tasks: z.array(SubtaskAttemptSchema),
+    /**
+     * Stop with a savepoint: after the barrier the sources emit nothing more
+     * (the job is ended once the checkpoint completed and the sinks committed).
+     */
+    stopSources: z.boolean().optional(),
+  }),
+  /**
+   * Stop with `--drain`: these sources end their input now, as a bounded
+   * source does (the MAX watermark fires every event-time window and timer,
+   * every task delivers its final state, and the job finishes).
+   */
+  z.object({
+    type: z.literal('drainSources'),
+    jobId: JobIdSchema,
     tasks: z.array(SubtaskAttemptSchema),
   }),
   /** Checkpoint `checkpointId` completed: these subtasks commit what is pending up to it. */

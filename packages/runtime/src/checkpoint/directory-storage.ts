@@ -40,8 +40,8 @@ function checkName(what: string, name: string): string {
   return name;
 }
 
-/** Writes `data` to `path` atomically: a temporary file beside it, then a rename. */
-async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
+/** Writes `data` to `path` atomically: a temporary file beside it, then a rename (also used by savepoints). */
+export async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {

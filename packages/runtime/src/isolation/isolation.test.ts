@@ -3,14 +3,16 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, detectIsolation } from './isolation.js';
+import { bwrapArgs, detectIsolation, fsGrants } from './isolation.js';
 
 const isolation = detectIsolation('auto');
 const tree = mkdtempSync(join(tmpdir(), 'freshet-isolation-tree-'));
 // Readable by the sandbox's user, as an installed package tree is (mkdtemp makes it 0700).
 chmodSync(tree, 0o755);
 const hidden = join(tree, '.freshet');
-afterAll(() => rmSync(tree, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(tree, { recursive: true, force: true });
+});
 
 /** Runs `code` with Node inside bubblewrap over `tree` as the package tree; its stdout. */
 function inSandbox(code: string): { status: number | null; stdout: string } {
@@ -41,5 +43,44 @@ describe.skipIf(isolation.bwrap === undefined)('bubblewrap arguments', () => {
       `try { console.log(require('fs').readFileSync(${JSON.stringify(join(hidden, 'secret'))}, 'utf8')) } catch (e) { console.log(e.code) }`,
     );
     expect(secret.stdout).toBe('ENOENT');
+  });
+});
+
+describe.skipIf(isolation.permissionFlag === undefined)('permission-model grants', () => {
+  it('name each directory once, so Node starts when a work directory is also a granted one', () => {
+    const grants = fsGrants([tree, tmpdir(), `${tmpdir()}/`], [tmpdir(), tmpdir()]);
+    expect(grants).toEqual([
+      `--allow-fs-read=${tree}`,
+      `--allow-fs-read=${tmpdir()}`,
+      `--allow-fs-write=${tmpdir()}`,
+    ]);
+    const r = spawnSync(
+      process.execPath,
+      [isolation.permissionFlag!, ...grants, '-e', 'process.stdout.write("up")'],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: 'up' });
+  });
+});
+
+describe.skipIf(isolation.bwrap === undefined)('a read-write directory around the package tree', () => {
+  it('leaves the package tree read-only and the rest of the directory writable', () => {
+    const r = spawnSync(
+      isolation.bwrap!,
+      [
+        ...bwrapArgs(tree, [], { binds: [tmpdir()] }),
+        '--',
+        process.execPath,
+        '-e',
+        `const fs = require('fs');
+         const tryWrite = (p) => { try { fs.writeFileSync(p, 'x'); fs.rmSync(p); return 'ok' } catch (e) { return e.code } };
+         process.stdout.write(tryWrite(${JSON.stringify(join(tree, 'y'))}) + ' ' + tryWrite(${JSON.stringify(join(tmpdir(), `freshet-isolation-${process.pid}`))}))`,
+      ],
+      { env: {}, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(r.stdout.trim() || r.stderr).toBe('EROFS ok');
   });
 });

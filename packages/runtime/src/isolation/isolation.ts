@@ -22,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The unprivileged user and group user code runs as (Debian's `nobody`/`nogroup`). */
@@ -134,6 +134,9 @@ export function bwrapArgs(
   args.push('--ro-bind', packageRoot, packageRoot);
   const binds = (access.binds ?? []).filter((dir) => existsSync(dir));
   for (const dir of binds) args.push('--bind', dir, dir);
+  // A read-write directory around the package tree (say --task-files /tmp over a checkout in /tmp) must not make it writable.
+  if (binds.some((dir) => packageRoot === dir || packageRoot.startsWith(`${dir}/`)))
+    args.push('--ro-bind', packageRoot, packageRoot);
   const mounted = [packageRoot, ...binds];
   for (const dir of hide) {
     if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`))))
@@ -163,6 +166,20 @@ function readableBy(dir: string, uid: number): boolean {
     timeout: 10_000,
   });
   return result.status === 0;
+}
+
+/**
+ * Node permission-model flags granting reads of `read` and writes of
+ * `write`, each directory once: Node 20 aborts at start-up (a failed
+ * assertion in its permission tree) when a path is granted twice, e.g. a
+ * job's `/tmp` work directory that is also one of its `--task-files`.
+ */
+export function fsGrants(read: readonly string[], write: readonly string[] = []): string[] {
+  const once = (dirs: readonly string[]): string[] => [...new Set(dirs.map((d) => resolve(d)))];
+  return [
+    ...once(read).map((dir) => `--allow-fs-read=${dir}`),
+    ...once(write).map((dir) => `--allow-fs-write=${dir}`),
+  ];
 }
 
 /** `auto`: the strongest isolation that works here; `permission-only`: without bubblewrap (the fallback, for tests). */

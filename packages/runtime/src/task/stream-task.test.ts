@@ -359,6 +359,51 @@ describe('StreamTask', () => {
     expect(h.finished.map((t) => t.state)).toEqual(['FINISHED', 'FINISHED']);
   });
 
+  it('stops a source at a stop-with-savepoint barrier: nothing follows it', async () => {
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],
+      [{ source: 1, target: 2, inputIndex: 0 }],
+    );
+    const h = deploy(graph, { checkpointing: { finalCheckpoint: true } });
+    const src = h.sources.get('src')![0]!;
+    const rec = h.recorders[0]!;
+    const taskOf = (name: string): StreamTask => h.tasks.find((t) => t.vertex.name === name)!;
+    src.push({ value: 'a' });
+    await settle(() => rec.seen.length === 1);
+    expect(taskOf('src').triggerCheckpoint(7, 0, true)).toBe(true);
+    src.push({ value: 'b' });
+    await settle(() => h.checkpoints.length === 2);
+    await tick(30);
+    expect(h.checkpoints.map((c) => [c.vertex, c.id])).toEqual([
+      ['src', 7],
+      ['rec', 7],
+    ]);
+    expect(rec.seen).toEqual(['a']);
+    expect(rec.ended).toBe(false);
+    // A stopped source takes no further checkpoint.
+    expect(taskOf('src').triggerCheckpoint(8, 0)).toBe(false);
+  });
+
+  it('drains a source on request: the MAX watermark, the end of input and final states', async () => {
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],
+      [{ source: 1, target: 2, inputIndex: 0 }],
+    );
+    const h = deploy(graph, { checkpointing: { finalCheckpoint: true } });
+    const src = h.sources.get('src')![0]!;
+    const rec = h.recorders[0]!;
+    const taskOf = (name: string): StreamTask => h.tasks.find((t) => t.vertex.name === name)!;
+    src.push({ value: 'a' });
+    await settle(() => rec.seen.length === 1);
+    expect(taskOf('rec').drain()).toBe(false);
+    expect(taskOf('src').drain()).toBe(true);
+    await settle(() => h.finals.length === 2);
+    expect(rec.ended).toBe(true);
+    expect(rec.watermarks.at(-1)).toBe(Number.POSITIVE_INFINITY);
+    expect(h.finals.map((f) => f.vertex)).toEqual(['src', 'rec']);
+    expect(taskOf('src').drain()).toBe(false);
+  });
+
   it('without a coordinator, commits as if its final checkpoint completed at once and finishes', async () => {
     const graph = makeGraph(
       [makeNode(1, 'source', 'src'), makeNode(2, 'map', 'rec', { chaining: 'HEAD' })],

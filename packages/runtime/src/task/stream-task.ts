@@ -219,6 +219,8 @@ export class StreamTask {
   private readonly userMetrics = new SubtaskMetricRegistry();
   /** The input ended; the chain's end may wait for operators with work in flight. */
   private ending = false;
+  /** A source stopped by a stop-with-savepoint barrier: it emits nothing more. */
+  private suspended = false;
 
   constructor(private readonly config: StreamTaskConfig) {
     this.vertex = config.vertex;
@@ -440,6 +442,7 @@ export class StreamTask {
   }
 
   private runSourceSlice(deadline: number): boolean {
+    if (this.suspended) return false;
     const source = this.source!;
     const batch = this.settings.sourceBatchSize;
     for (;;) {
@@ -535,10 +538,29 @@ export class StreamTask {
    * the chain. Returns false when the task cannot (not a running source; a
    * source whose input ended is covered by its final state).
    */
-  triggerCheckpoint(checkpointId: number, timestamp: number = Date.now()): boolean {
-    if (this.state !== 'RUNNING' || !this.source) return false;
+  triggerCheckpoint(checkpointId: number, timestamp: number = Date.now(), stopSources = false): boolean {
+    if (this.state !== 'RUNNING' || !this.source || this.ending || this.suspended) return false;
     try {
       this.performCheckpoint(checkpointId, timestamp, 0);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    // Stop with a savepoint: nothing follows the barrier, so the savepoint is where the job stops.
+    if (stopSources) this.suspended = true;
+    return true;
+  }
+
+  /**
+   * Stop with `--drain`: a running source ends its input now, as a bounded
+   * one does (the MAX watermark first, then its final state). Returns false
+   * when the task is no running source.
+   */
+  drain(): boolean {
+    if (this.state !== 'RUNNING' || !this.source || this.ending) return false;
+    this.suspended = false;
+    try {
+      this.endOfInput();
     } catch (error) {
       this.fail(error);
       return false;

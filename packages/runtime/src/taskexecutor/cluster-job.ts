@@ -298,8 +298,19 @@ export class ClusterJob {
   }
 
   /** Injects barrier `checkpointId` at the running source subtasks here. */
-  triggerCheckpoint(checkpointId: number, timestamp: number): void {
-    if (this.status === undefined) this.broadcast({ type: 'triggerCheckpoint', checkpointId, timestamp });
+  triggerCheckpoint(checkpointId: number, timestamp: number, stopSources = false): void {
+    if (this.status === undefined)
+      this.broadcast({
+        type: 'triggerCheckpoint',
+        checkpointId,
+        timestamp,
+        ...(stopSources ? { stopSources } : {}),
+      });
+  }
+
+  /** Stop with `--drain`: every source of this job ends its input now. */
+  drainSources(): void {
+    if (this.status === undefined) this.broadcast({ type: 'drainSources' });
   }
 
   /** Checkpoint `checkpointId` completed: the subtasks here commit what is pending up to it. */

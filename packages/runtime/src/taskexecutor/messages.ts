@@ -111,7 +111,8 @@ export type ExecutorMessage =
   | { type: 'cancel' }
   | { type: 'shutdown' }
   /** Inject barrier `checkpointId` at every running source subtask of the slot. */
-  | { type: 'triggerCheckpoint'; checkpointId: number; timestamp: number }
+  | { type: 'triggerCheckpoint'; checkpointId: number; timestamp: number; stopSources?: boolean }
+  | { type: 'drainSources' }
   | { type: 'notifyCheckpointComplete'; checkpointId: number }
   | { type: 'notifyCheckpointAborted'; checkpointId: number }
   /** Checkpoint `checkpointId` holds these subtasks' final states: they commit and finish. */

@@ -26,7 +26,13 @@ import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bwrapArgs, detectIsolation, type Isolation, type IsolationMode } from '../isolation/isolation.js';
+import {
+  bwrapArgs,
+  detectIsolation,
+  fsGrants,
+  type Isolation,
+  type IsolationMode,
+} from '../isolation/isolation.js';
 import { processTree, treeRssBytes } from '../isolation/process-tree.js';
 import { PacketConnection } from '../network/local/packet-connection.js';
 import type { FromJobProcess, ToJobProcess } from './job-process-protocol.js';
@@ -76,11 +82,7 @@ function execArgvOf(isolation: Isolation, workDir: string, files: readonly strin
   const argv = ['--max-old-space-size=256', '--disable-warning=ExperimentalWarning'];
   if (isolation.permissionFlag !== undefined) {
     argv.push(isolation.permissionFlag, '--allow-worker');
-    // Each directory once: Node 20 aborts at start-up (`Assertion failed: !path_prefix.empty()`) when
-    // one is granted twice, as `--task-files /tmp` under bubblewrap (whose work directory is /tmp) would.
-    for (const dir of new Set([isolation.packageRoot, workDir, ...files]))
-      argv.push(`--allow-fs-read=${dir}`);
-    for (const dir of new Set([workDir, ...files])) argv.push(`--allow-fs-write=${dir}`);
+    argv.push(...fsGrants([isolation.packageRoot, workDir, ...files], [workDir, ...files]));
   }
   return argv;
 }

@@ -211,7 +211,11 @@ port.on('message', (m: ExecutorMessage) => {
       cancelAll();
       return;
     case 'triggerCheckpoint':
-      for (const t of tasks) if (t.vertex.isSource) t.triggerCheckpoint(m.checkpointId, m.timestamp);
+      for (const t of tasks)
+        if (t.vertex.isSource) t.triggerCheckpoint(m.checkpointId, m.timestamp, m.stopSources === true);
+      return;
+    case 'drainSources':
+      for (const t of tasks) if (t.vertex.isSource) t.drain();
       return;
     case 'notifyCheckpointComplete':
       for (const t of tasks) t.notifyCheckpointComplete(m.checkpointId);

@@ -28,3 +28,5 @@ export { ConnectorSourceOperator } from '../io/connector/source-operator.js';
 export { ConnectorSinkOperator } from '../io/connector/sink-operator.js';
 export { keyGroupRange } from '../keygroups.js';
 export type { OperatorContext, Output, StreamOperator } from '../operator.js';
+export { issueTestCertificate, makeTestCa, type TestCertificate } from './certificates.js';
+export { connectTestPair, TEST_PAIR_SECRET } from './data-plane-pair.js';

@@ -14,6 +14,9 @@
  * at once. Connections that have not completed the handshake are bounded in
  * number and time, and every frame's length is capped (handshake frames at
  * {@link HANDSHAKE_FRAME_LIMIT}, before anything is allocated for them).
+ * With {@link DataPlaneOptions.tls} every connection runs over mutual TLS
+ * (`data-plane-tls.ts`) and plain-TCP peers are refused; without it TLS
+ * peers are refused. Either way a refusal touches no job's links.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +34,13 @@ import {
   type Hello,
   type HelloAck,
 } from './frames.js';
+import {
+  DataPlaneTls,
+  describeTlsFailure,
+  isTlsFailure,
+  opensTls,
+  type DataPlaneTlsOptions,
+} from './data-plane-tls.js';
 import {
   ackMac,
   handshakeNonce,
@@ -62,6 +72,18 @@ export interface DataPlaneOptions {
   maxPendingHandshakes?: number;
   /** Largest frame payload accepted from a peer. @default MAX_FRAME_PAYLOAD (64 MiB) */
   maxFramePayload?: number;
+  /** Mutual TLS for every connection, accepted and dialed; peers without it are refused. @default undefined (plain TCP) */
+  tls?: DataPlaneTlsOptions;
+  /** Told about every incoming connection refused (to log it); the peer is told too, when it can read it. */
+  onRefused?: (refusal: DataPlaneRefusal) => void;
+}
+
+/** An incoming data connection the data plane refused. */
+export interface DataPlaneRefusal {
+  /** The peer's address, `host:port`. */
+  peer: string;
+  /** Why, in words. */
+  reason: string;
 }
 
 /** Options of {@link DataPlane.connectJob}. */
@@ -95,17 +117,12 @@ const jobKey = (jobId: string, attempt: number, region: number): string => `${jo
  */
 export type DataPlaneAdmission = (jobId: string, attempt: number, region: number) => boolean;
 
-/** Reads exactly one frame from a fresh socket, then hands the socket over. */
-function readFirstFrame(
-  socket: Socket,
-  timeoutMs: number,
-): Promise<{ header: FrameHeader; frame: Uint8Array; leftover: Uint8Array }> {
+/**
+ * Feeds what a fresh socket receives to `take` until it returns a value
+ * (or throws), then leaves the socket paused for whoever reads next.
+ */
+function readUntil<T>(socket: Socket, timeoutMs: number, take: (chunk: Buffer) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
-    let got: { header: FrameHeader; frame: Uint8Array } | undefined;
-    let leftover = new Uint8Array(0);
-    const decoder = new FrameDecoder((header, frame) => {
-      if (!got) got = { header, frame };
-    }, HANDSHAKE_FRAME_LIMIT);
     const cleanup = (): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -113,23 +130,18 @@ function readFirstFrame(
       socket.off('close', onClose);
     };
     const onData = (chunk: Buffer): void => {
+      let value: T | undefined;
       try {
-        // Feed byte ranges until the first frame is out; the rest belongs to the link.
-        for (let i = 0; i < chunk.byteLength && !got;) {
-          const n = Math.min(chunk.byteLength - i, 8);
-          decoder.push(chunk.subarray(i, i + n));
-          i += n;
-          if (got) leftover = new Uint8Array(chunk.subarray(i));
-        }
+        value = take(chunk);
       } catch (error) {
         cleanup();
         reject(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      if (got) {
+      if (value !== undefined) {
         cleanup();
         socket.pause();
-        resolve({ ...got, leftover });
+        resolve(value);
       }
     };
     const onError = (error: Error): void => {
@@ -147,8 +159,44 @@ function readFirstFrame(
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
+    // An accepted socket was paused after its first byte was read (see readFirstByte).
+    socket.resume();
   });
 }
+
+/** Reads exactly one frame from a fresh socket, then hands the socket over. */
+function readFirstFrame(
+  socket: Socket,
+  timeoutMs: number,
+): Promise<{ header: FrameHeader; frame: Uint8Array; leftover: Uint8Array }> {
+  let got: { header: FrameHeader; frame: Uint8Array } | undefined;
+  const decoder = new FrameDecoder((header, frame) => {
+    if (!got) got = { header, frame };
+  }, HANDSHAKE_FRAME_LIMIT);
+  return readUntil(socket, timeoutMs, (chunk) => {
+    // Feed byte ranges until the first frame is out; the rest belongs to the link.
+    for (let i = 0; i < chunk.byteLength;) {
+      const n = Math.min(chunk.byteLength - i, 8);
+      decoder.push(chunk.subarray(i, i + n));
+      i += n;
+      if (got) return { ...got, leftover: new Uint8Array(chunk.subarray(i)) };
+    }
+    return undefined;
+  });
+}
+
+/** Reads the first byte of an accepted connection and puts it back, leaving the socket paused. */
+function readFirstByte(socket: Socket, timeoutMs: number): Promise<number> {
+  return readUntil(socket, timeoutMs, (chunk) => {
+    if (chunk.byteLength === 0) return undefined;
+    socket.pause();
+    socket.unshift(chunk);
+    return chunk[0];
+  });
+}
+
+/** `host:port` of the other end of `socket`. */
+const remote = (socket: Socket): string => `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
 
 /** The connections of one job attempt to the other TaskManagers. */
 export class JobLinks {
@@ -248,6 +296,8 @@ export class DataPlane {
   taskManagerId: string | undefined;
   /** Decides about handshakes for deployments not (yet) here; by default every one may wait. */
   admission: DataPlaneAdmission = () => true;
+  /** Whether connections run over mutual TLS ({@link DataPlaneOptions.tls}). */
+  readonly tls: boolean;
 
   private constructor(
     private readonly server: Server,
@@ -261,7 +311,10 @@ export class DataPlane {
       maxPendingHandshakes: number;
       maxFramePayload: number | undefined;
     },
+    private readonly secure: DataPlaneTls | undefined,
+    private readonly onRefused: ((refusal: DataPlaneRefusal) => void) | undefined,
   ) {
+    this.tls = secure !== undefined;
     server.on('connection', (socket) => {
       this.accept(socket);
     });
@@ -270,6 +323,9 @@ export class DataPlane {
   /** Opens the listener. */
   static async listen(options: DataPlaneOptions = {}): Promise<DataPlane> {
     const host = options.host ?? '127.0.0.1';
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    // Built first: a certificate, key or CA that cannot be used fails before the port opens.
+    const secure = options.tls === undefined ? undefined : new DataPlaneTls(options.tls, handshakeTimeoutMs);
     const server = createServer({ allowHalfOpen: true, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -279,11 +335,19 @@ export class DataPlane {
       });
     });
     const port = (server.address() as AddressInfo).port;
-    return new DataPlane(server, host, port, options.acceptTimeoutMs ?? 30_000, {
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
-      maxPendingHandshakes: options.maxPendingHandshakes ?? 64,
-      maxFramePayload: options.maxFramePayload,
-    });
+    return new DataPlane(
+      server,
+      host,
+      port,
+      options.acceptTimeoutMs ?? 30_000,
+      {
+        handshakeTimeoutMs,
+        maxPendingHandshakes: options.maxPendingHandshakes ?? 64,
+        maxFramePayload: options.maxFramePayload,
+      },
+      secure,
+      options.onRefused,
+    );
   }
 
   /**
@@ -374,7 +438,54 @@ export class DataPlane {
     }
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
-    readFirstFrame(socket, this.limits.handshakeTimeoutMs)
+    const deadline = Date.now() + this.limits.handshakeTimeoutMs;
+    readFirstByte(socket, this.limits.handshakeTimeoutMs).then(
+      (first) => {
+        const secure = this.secure;
+        if (secure === undefined) {
+          if (opensTls(first))
+            this.refuse(
+              socket,
+              `TaskManager ${this.taskManagerId ?? ''} runs its data plane without TLS, and the peer opened a TLS connection (give every TaskManager the same --data-tls-* settings)`,
+            );
+          else this.handshake(socket, deadline);
+          return;
+        }
+        if (!opensTls(first)) {
+          this.refuse(
+            socket,
+            `TaskManager ${this.taskManagerId ?? ''} requires TLS on its data plane, and the peer connected in plain TCP (give every TaskManager --data-tls-cert, --data-tls-key and --data-tls-ca)`,
+          );
+          return;
+        }
+        secure.accept(
+          socket,
+          (tlsSocket, untrusted) => {
+            this.track(tlsSocket);
+            this.pending.delete(socket);
+            this.pending.add(tlsSocket);
+            tlsSocket.once('close', () => this.pending.delete(tlsSocket));
+            if (untrusted === undefined) this.handshake(tlsSocket, deadline);
+            else this.refuse(tlsSocket, untrusted);
+          },
+          (error) => {
+            this.onRefused?.({
+              peer: remote(socket),
+              reason: `its TLS handshake failed (${(error as { code?: string }).code ?? error.message})`,
+            });
+            socket.destroy();
+          },
+        );
+      },
+      () => {
+        socket.destroy();
+      },
+    );
+  }
+
+  /** Reads and answers the HELLO of an accepted connection (over TLS when configured). */
+  private handshake(socket: Socket, deadline: number): void {
+    readFirstFrame(socket, Math.max(1, deadline - Date.now()))
       .then(
         ({ header, frame, leftover }) => {
           if (header.type !== FrameType.HELLO)
@@ -450,6 +561,7 @@ export class DataPlane {
   }
 
   private refuse(socket: Socket, error: string): void {
+    this.onRefused?.({ peer: remote(socket), reason: error });
     const ack: HelloAck = { ok: false, error };
     this.pending.delete(socket);
     socket.end(jsonFrame(FrameType.HELLO_ACK, ack));
@@ -464,14 +576,23 @@ export class DataPlane {
     while (Date.now() < deadline) {
       let socket: Socket | undefined;
       try {
-        socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host: peer.host, port: peer.dataPort, allowHalfOpen: true, noDelay: true });
-          s.once('connect', () => {
-            s.off('error', reject);
-            resolve(s);
-          });
-          s.once('error', reject);
-        });
+        const pending =
+          this.secure === undefined
+            ? new Promise<Socket>((resolve, reject) => {
+                const s = connect({
+                  host: peer.host,
+                  port: peer.dataPort,
+                  allowHalfOpen: true,
+                  noDelay: true,
+                });
+                s.once('connect', () => {
+                  s.off('error', reject);
+                  resolve(s);
+                });
+                s.once('error', reject);
+              })
+            : this.secure.connect(peer.host, peer.dataPort);
+        socket = await pending;
         this.track(socket);
         const fields: HandshakeFields = {
           jobId: options.jobId,
@@ -500,6 +621,11 @@ export class DataPlane {
       } catch (error) {
         socket?.destroy();
         lastError = error instanceof Error ? error : new Error(String(error));
+        // TLS refusing the peer (or the peer not speaking TLS) is for good, like a refused HELLO.
+        if (isTlsFailure(lastError)) {
+          lastError = new Error(describeTlsFailure(lastError));
+          break;
+        }
         if (
           lastError.message.includes('refused the data connection') ||
           lastError instanceof FrameProtocolError

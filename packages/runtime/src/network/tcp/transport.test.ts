@@ -15,9 +15,10 @@ import {
 } from './frames.js';
 import { handshakeNonce, helloMac } from './handshake-auth.js';
 import { TcpPeerConnection } from './tcp-connection.js';
+import { connectTestPair, TEST_PAIR_SECRET } from '../../testing/data-plane-pair.js';
 
 /** The job attempt's data-plane secret both ends were given. */
-const SECRET = 'secret-of-the-job-attempt-0123456789';
+const SECRET = TEST_PAIR_SECRET;
 
 const planes: DataPlane[] = [];
 afterEach(async () => {
@@ -30,22 +31,7 @@ async function pair(jobId = 'job-1'): Promise<{ a: DataPlane; b: DataPlane; la: 
   planes.push(a, b);
   a.taskManagerId = 'tm-a';
   b.taskManagerId = 'tm-b';
-  const la = a.connectJob({
-    jobId,
-    attempt: 0,
-    self: 'tm-a',
-    secret: SECRET,
-    peers: [{ taskManagerId: 'tm-b', host: '127.0.0.1', dataPort: b.port }],
-    timeoutMs: 5000,
-  });
-  const lb = b.connectJob({
-    jobId,
-    attempt: 0,
-    self: 'tm-b',
-    secret: SECRET,
-    peers: [{ taskManagerId: 'tm-a', host: '127.0.0.1', dataPort: a.port }],
-    timeoutMs: 5000,
-  });
+  const { la, lb } = connectTestPair(a, b, jobId);
   await Promise.all([la.ready, lb.ready]);
   return { a, b, la, lb };
 }
