@@ -22,7 +22,7 @@ import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
 import { OutputTails } from './output/tail.js';
-import type { Services } from './trpc.js';
+import { JOBMANAGER_LOG, type Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
 export const JOBMANAGER_VERSION: string = (
@@ -64,7 +64,12 @@ export function clusterJobDefaults(config: JobManagerConfig): ClusterJobDefaults
  * reach them. Nothing runs yet: {@link startJobManager} restores and starts
  * them.
  */
-export function createContext(db: FreshetDatabase, config: JobManagerConfig, logger: Logger): Services {
+export function createContext(
+  db: FreshetDatabase,
+  config: JobManagerConfig,
+  logger: Logger,
+  jobManagerLog: OutputTails = new OutputTails({ maxJobs: 1 }),
+): Services {
   const joinSecret = JoinSecret.resolve(config);
   logger.info(joinSecret.describe());
   const registry = new ClusterRegistry({
@@ -119,7 +124,21 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
   });
   const tokens = new TokenService({ db, logger });
   const output = new OutputTails({ recordsPerJob: config.outputRecordsPerJob });
-  return { registry, artifacts, jobs, metrics, commands, db, tokens, loginCodes: new LoginCodes(), output };
+  // Two tails per TaskManager (stdout and stderr, log), the last 1000 lines of each, up to 128 TaskManagers.
+  const taskManagerOutput = new OutputTails({ recordsPerJob: 1000, maxJobs: 256 });
+  return {
+    registry,
+    artifacts,
+    jobs,
+    metrics,
+    commands,
+    db,
+    tokens,
+    loginCodes: new LoginCodes(),
+    output,
+    taskManagerOutput,
+    jobManagerLog,
+  };
 }
 
 /**
@@ -130,11 +149,12 @@ export function createContext(db: FreshetDatabase, config: JobManagerConfig, log
 export async function startJobManager(
   config: JobManagerConfig,
   logger: Logger = createLogger(config.logLevel),
+  jobManagerLog?: OutputTails,
 ): Promise<JobManager> {
   const tls = await readTls(config);
   await mkdir(config.dataDir, { recursive: true });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const services = createContext(db, config, logger);
+  const services = createContext(db, config, logger, jobManagerLog);
   const { registry, artifacts, jobs, tokens } = services;
   let monitor: ReturnType<typeof startHealthMonitor> | undefined;
   try {
@@ -218,7 +238,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(JOBMANAGER_USAGE);
     return;
   }
-  const logger = createLogger(invocation.config.logLevel);
+  // The last 1000 log lines, for the dashboard's JobManager page (`cluster.log`).
+  const jobManagerLog = new OutputTails({ recordsPerJob: 1000, maxJobs: 1 });
+  const logger = createLogger(
+    invocation.config.logLevel,
+    undefined,
+    jobManagerLog.lineSink(JOBMANAGER_LOG, 'log'),
+  );
   // Handle signals from the start: one that arrives while the database is
   // still opening waits for start-up to finish, then closes cleanly.
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
@@ -231,7 +257,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.once('SIGTERM', onSignal);
   });
   try {
-    const jobManager = await startJobManager(invocation.config, logger);
+    const jobManager = await startJobManager(invocation.config, logger, jobManagerLog);
     await signalled;
     await jobManager.close();
   } finally {

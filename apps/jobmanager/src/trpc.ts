@@ -28,7 +28,17 @@ export interface Services {
   loginCodes: LoginCodes;
   /** The latest records of each job's sinks (`output.tail`). */
   output: OutputTails;
+  /**
+   * The latest lines of each TaskManager's stdout and stderr (key
+   * `<id>:stdout`) and log (`<id>:log`), as they report them (`taskManagers.output`).
+   */
+  taskManagerOutput: OutputTails;
+  /** The JobManager's own latest log lines (key {@link JOBMANAGER_LOG}), when its logger copies them there. */
+  jobManagerLog: OutputTails;
 }
+
+/** The key of the JobManager's log in {@link Services.jobManagerLog}. */
+export const JOBMANAGER_LOG = 'jobmanager:log';
 
 /** What a procedure gets: the services and the request's credentials. */
 export interface Context extends Services {

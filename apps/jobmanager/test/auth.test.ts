@@ -77,6 +77,7 @@ const TASKMANAGER_PROCEDURES = [
   'taskManagers.deregister',
   'taskManagers.heartbeat',
   'taskManagers.register',
+  'taskManagers.reportOutput',
 ];
 
 describe('the API', () => {

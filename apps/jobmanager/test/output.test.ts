@@ -44,3 +44,41 @@ describe('output.tail', () => {
     expect((await c.client.output.tail.query({ jobId })).records).toHaveLength(25);
   });
 });
+
+describe('taskManagers.output and cluster.log', () => {
+  it('hold what a print() job wrote on its TaskManager, its TaskManager’s log and the JobManager’s', async () => {
+    const { artifact } = await uploadProgramFile(c.client, fixture('tiny-print.ts'));
+    const { jobId } = await c.client.jobs.submit.mutate({ artifactId: artifact.id, parallelism: 1 });
+    expect((await untilEnded(c.client, jobId)).status, problems(c)).toBe('FINISHED');
+    const job = await c.client.jobs.get.query({ jobId });
+    const tmId = job.subtasks[0]!.taskManager!.id;
+    // Shipped with the TaskManager's next report (under a second).
+    const printed = async (): Promise<string[]> =>
+      (await c.client.taskManagers.output.query({ id: tmId, stream: 'stdout' })).records
+        .filter((r) => r.sink === 'stdout' && r.text.startsWith('tiny: '))
+        .map((r) => r.text);
+    await expect.poll(printed, { timeout: 10_000 }).toHaveLength(30);
+    expect(await printed()).toEqual(Array.from({ length: 30 }, (_, i) => `tiny: {"n":${i + 1}}`));
+    // Read incrementally, as the dashboard does.
+    const page = await c.client.taskManagers.output.query({ id: tmId, stream: 'stdout' });
+    expect(
+      (await c.client.taskManagers.output.query({ id: tmId, stream: 'stdout', after: page.latestSeq }))
+        .records,
+    ).toEqual([]);
+
+    // Its log: JSON lines, the deployment of this job among them.
+    const tmLog = await c.client.taskManagers.output.query({ id: tmId, stream: 'log' });
+    const deployed = tmLog.records
+      .map((r) => JSON.parse(r.text) as { msg: string; jobId?: string })
+      .find((l) => l.jobId === jobId && l.msg === `Deploying job ${jobId}`);
+    expect(deployed).toBeDefined();
+    // The JobManager's own log has the submission.
+    const jmLog = await c.client.cluster.log.query();
+    const submitted = jmLog.records
+      .map((r) => JSON.parse(r.text) as { msg: string; jobId?: string })
+      .find((l) => l.jobId === jobId && l.msg === 'Job submitted');
+    expect(submitted).toBeDefined();
+    // An unknown TaskManager is NOT_FOUND.
+    await expect(c.client.taskManagers.output.query({ id: 'no-such-tm', stream: 'log' })).rejects.toThrow();
+  });
+});

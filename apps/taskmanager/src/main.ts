@@ -16,6 +16,7 @@ import { HealthSampler } from './health.js';
 import { resolveJoinSecret } from './join-secret.js';
 import { startMetricsEndpoint } from './prometheus.js';
 import { createLogger, type Logger } from './logger.js';
+import { OutputCapture } from './output-capture.js';
 import { ControlSession } from './session.js';
 import { taskSandbox } from './task-sandbox.js';
 
@@ -44,10 +45,15 @@ export interface TaskManager {
  * Starts a TaskManager: opens its data port, then registers with the
  * JobManager in the background (retrying with backoff until it answers) and
  * heartbeats. Returns at once; await `registered` to know it joined.
+ *
+ * @param output - the process's captured stdout, stderr and log, shipped to
+ *   the JobManager for the dashboard (`main` captures them; tests that start
+ *   several TaskManagers in one process leave it out)
  */
 export async function startTaskManager(
   config: TaskManagerConfig,
   logger: Logger = createLogger(config.logLevel),
+  output?: OutputCapture,
 ): Promise<TaskManager> {
   // Every request to an https:// JobManager (control plane, commands stream, bundles) trusts the configured CA.
   if (config.jobManagerCaFile !== undefined) globalThis.fetch = fetchTrusting(config.jobManagerCaFile);
@@ -79,7 +85,7 @@ export async function startTaskManager(
   // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
   let session: ControlSession;
   const currentSession = (): RegisterTaskManagerOutput | undefined => session.current;
-  const reporter = new Reporter({ client, logger, session: currentSession });
+  const reporter = new Reporter({ client, logger, session: currentSession, output });
   const metricsEndpoint =
     config.metricsPort === undefined
       ? undefined
@@ -197,8 +203,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(TASKMANAGER_USAGE);
     return;
   }
-  const logger = createLogger(invocation.config.logLevel);
-  const taskManager = await startTaskManager(invocation.config, logger);
+  // The process's own streams are captured (not in startTaskManager: tests start several TaskManagers in one process).
+  const output = new OutputCapture();
+  output.teeProcessStreams();
+  const logger = createLogger(invocation.config.logLevel, output);
+  const taskManager = await startTaskManager(invocation.config, logger, output);
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   const signalled = new Promise<void>((resolve) => {
     onSignal = (signal) => {

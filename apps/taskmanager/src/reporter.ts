@@ -9,6 +9,7 @@ import { fromWireWatermark, toWireWatermark } from '@freshet/protocol';
 import type { AlignmentAnnouncement, AlignmentReportMessage, SubtaskMetrics } from '@freshet/runtime';
 import type { ControlPlaneClient } from './control-client.js';
 import type { Logger } from './logger.js';
+import type { OutputCapture } from './output-capture.js';
 
 const MAX_PER_CALL = 10_000;
 
@@ -59,6 +60,8 @@ export interface ReporterOptions {
   session: () => RegisterTaskManagerOutput | undefined;
   /** How often metrics are sent (must stay under a second). @default 800 */
   metricsIntervalMs?: number;
+  /** The process's stdout, stderr and log lines to ship (one bounded batch per tick), when captured. */
+  output?: OutputCapture | undefined;
 }
 
 /**
@@ -261,6 +264,19 @@ export class Reporter {
     for (const k of this.#terminal) if (!this.#metrics.has(k)) this.#terminal.delete(k);
   }
 
+  /** Sends one batch of captured output lines (the rest go on later ticks; the buffer is bounded). */
+  async #sendOutput(creds: { taskManagerId: string; token: string }): Promise<void> {
+    const output = this.#opts.output;
+    if (output === undefined || !output.pending) return;
+    const batch = output.take();
+    try {
+      await this.#opts.client.taskManagers.reportOutput.mutate({ ...creds, ...batch });
+    } catch (err) {
+      output.putBack(batch);
+      throw err;
+    }
+  }
+
   async #pump(): Promise<void> {
     const { client, logger } = this.#opts;
     for (let tries = 0; tries < 20; tries++) {
@@ -297,6 +313,7 @@ export class Reporter {
           this.#states.splice(0, updates.length);
         }
         await this.#sendMetrics(creds);
+        await this.#sendOutput(creds);
         return;
       } catch (err) {
         if (tries === 0 || tries % 5 === 4)

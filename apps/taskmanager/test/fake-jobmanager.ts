@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type {
   RegisterTaskManagerInput,
+  ReportOutputInput,
   SubtaskMetricsSample,
   SubtaskStateUpdate,
   TaskManagerCommand,
@@ -33,6 +34,7 @@ export class FakeJobManager {
   readonly bundles = new Map<string, Uint8Array>();
   readonly artifactRequests: { sha: string; authorization: string | undefined }[] = [];
   readonly lostPeers: { reportedBy: string; peerId: string; jobId: string }[] = [];
+  readonly output: ReportOutputInput['lines'] = [];
   private readonly listeners = new Set<() => void>();
   private server!: Server;
   url = '';
@@ -72,6 +74,11 @@ export class FakeJobManager {
         if (tm) tm.deregistered = true;
         this.changed();
         return { status: 'DEREGISTERED' };
+      },
+      reportOutput: (_ctx, input) => {
+        this.output.push(...input.lines);
+        this.changed();
+        return { accepted: input.lines.length };
       },
       commands: (_ctx, session, signal) => this.commandStream(session.taskManagerId, session.token, signal),
       reportStates: (_ctx, input) => {

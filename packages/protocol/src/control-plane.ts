@@ -8,7 +8,7 @@
  * longer fits (as Arroyo's `rpc.proto` does for its controller and workers).
  *
  * Paths: `taskManagers.register`, `taskManagers.heartbeat`,
- * `taskManagers.deregister`, `taskManagers.commands` (a subscription over
+ * `taskManagers.deregister`, `taskManagers.reportOutput`, `taskManagers.commands` (a subscription over
  * server-sent events whose event ids are the commands' numbers, so a
  * reconnect with `lastEventId` misses none), `executions.reportStates`,
  * `executions.reportMetrics`, `executions.reportCollected`,
@@ -47,6 +47,8 @@ import {
   HeartbeatOutputSchema,
   RegisterTaskManagerInputSchema,
   RegisterTaskManagerOutputSchema,
+  ReportOutputInputSchema,
+  ReportOutputOutputSchema,
 } from './control/taskmanager.js';
 
 type In<S extends z.ZodType> = z.output<S>;
@@ -64,6 +66,7 @@ export interface ControlPlaneHandlers<Ctx> {
   ): Out<typeof RegisterTaskManagerOutputSchema>;
   heartbeat(ctx: Ctx, input: In<typeof HeartbeatInputSchema>): Out<typeof HeartbeatOutputSchema>;
   deregister(ctx: Ctx, input: In<typeof DeregisterInputSchema>): Out<typeof DeregisterOutputSchema>;
+  reportOutput(ctx: Ctx, input: In<typeof ReportOutputInputSchema>): Out<typeof ReportOutputOutputSchema>;
   /**
    * The session's commands as they come, after `lastEventId` when given.
    * Yield a bare command (without a number) only for `reregister`, which
@@ -129,6 +132,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(DeregisterInputSchema)
         .output(DeregisterOutputSchema)
         .mutation(({ ctx, input }) => handlers.deregister(own(ctx), input)),
+      /** The newest lines of the TaskManager's stdout, stderr and log (bounded, batched). */
+      reportOutput: p
+        .input(ReportOutputInputSchema)
+        .output(ReportOutputOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportOutput(own(ctx), input)),
       /** The session's commands over SSE; each event's id is the command's number. */
       commands: p.input(CommandsInputSchema).subscription(async function* ({ ctx, input, signal }) {
         for await (const c of handlers.commands(own(ctx), input, signal)) {

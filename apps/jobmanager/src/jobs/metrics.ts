@@ -8,7 +8,7 @@
 import type { AccumulatorValueSample, SubtaskMetricsSample, UserMetricSample } from '@freshet/protocol';
 import { mergeAccumulators, type AccumulatorResult } from '@freshet/runtime';
 
-/** Seconds of history kept per vertex and for the cluster. */
+/** Seconds of history kept per vertex, per subtask and for the cluster. */
 export const METRICS_HISTORY_SECONDS = 300;
 /** A subtask silent this long no longer counts towards live rates. */
 const STALE_MS = 5_000;
@@ -27,8 +27,18 @@ export interface SubtaskMetrics {
   bytesOutPerSec: number;
   busyRatio: number;
   backpressureRatio: number;
+  /**
+   * The rest of the time since the previous sample, neither processing nor
+   * waiting for credit: waiting for input (`1 - busy - backpressure`).
+   */
+  idleRatio: number;
   /** Epoch ms; null before the first watermark. */
   inputWatermark: number | null;
+  /**
+   * How far the input watermark trails the TaskManager's clock when it
+   * sampled (ms); null without a watermark, or with the final one.
+   */
+  watermarkLagMs: number | null;
   /** Epoch ms when the JobManager received the sample. */
   receivedAt: number;
   /** User metrics of the subtask's operators (counters, gauges, meters, histograms). */
@@ -58,6 +68,16 @@ export interface VertexMetrics {
 /** One second of a vertex's history (`t` is epoch ms, whole seconds). */
 export interface VertexMetricsPoint extends VertexMetrics {
   t: number;
+}
+
+/** One second of a subtask's history (`t` is epoch ms, whole seconds): where its time went, and its watermark. */
+export interface SubtaskHealthPoint {
+  t: number;
+  busyRatio: number;
+  backpressureRatio: number;
+  idleRatio: number;
+  inputWatermark: number | null;
+  watermarkLagMs: number | null;
 }
 
 /** What `jobs.get` and `jobs.metrics` read a job's metrics from: the live store, or an archived snapshot. */
@@ -97,6 +117,13 @@ const ZERO: VertexMetrics = {
   inputWatermark: null,
 };
 
+/** What {@link SubtaskMetrics.watermarkLagMs} says of a watermark sampled at `at`. */
+function watermarkLag(watermark: number | null, at: number): number | null {
+  // The final watermark (+Infinity, or Long.MAX_VALUE from a Flink-style source) trails nothing.
+  if (watermark === null || !Number.isFinite(watermark) || watermark >= Number.MAX_SAFE_INTEGER) return null;
+  return Math.max(0, at - watermark);
+}
+
 const rate = (now: number, before: number, dtMs: number): number =>
   dtMs > 0 && now >= before ? ((now - before) * 1000) / dtMs : 0;
 
@@ -106,6 +133,8 @@ export class MetricsStore implements JobMetricsSource {
   readonly #latest = new Map<string, Map<string, SubtaskEntry>>();
   /** jobId -> vertexId -> points, oldest first. */
   readonly #history = new Map<string, Map<string, VertexMetricsPoint[]>>();
+  /** jobId -> `vertexId#subtask` -> points, oldest first (at most {@link METRICS_HISTORY_SECONDS}). */
+  readonly #subtaskHistory = new Map<string, Map<string, SubtaskHealthPoint[]>>();
   readonly #throughput: { t: number; recordsPerSec: number }[] = [];
   readonly #now: () => number;
 
@@ -138,7 +167,9 @@ export class MetricsStore implements JobMetricsSource {
         bytesOutPerSec: base ? rate(sample.bytesOut, base.bytesOut, dt) : 0,
         busyRatio: sample.busyRatio,
         backpressureRatio: sample.backpressureRatio,
+        idleRatio: Math.max(0, 1 - sample.busyRatio - sample.backpressureRatio),
         inputWatermark: sample.inputWatermark,
+        watermarkLagMs: watermarkLag(sample.inputWatermark, sample.at),
         receivedAt: this.#now(),
         user: sample.user ?? [],
         ...(sample.watermarkAlignment === undefined ? {} : { watermarkAlignment: sample.watermarkAlignment }),
@@ -147,9 +178,33 @@ export class MetricsStore implements JobMetricsSource {
     return true;
   }
 
-  /** Folds the latest samples of a job's vertices into this second's history point. */
+  /**
+   * Folds the latest samples of a job's vertices into this second's history
+   * point, and every fresh subtask sample into that subtask's.
+   */
   recordSecond(jobId: string, vertexIds: readonly string[]): void {
-    const t = Math.floor(this.#now() / 1000) * 1000;
+    const now = this.#now();
+    const t = Math.floor(now / 1000) * 1000;
+    let subtasks = this.#subtaskHistory.get(jobId);
+    if (subtasks === undefined)
+      this.#subtaskHistory.set(jobId, (subtasks = new Map<string, SubtaskHealthPoint[]>()));
+    for (const [key, { metrics: m }] of this.#latest.get(jobId) ?? []) {
+      // A silent subtask (ended, or its TaskManager lost) adds no point: a gap, not a stale value.
+      if (now - m.receivedAt > STALE_MS) continue;
+      let points = subtasks.get(key);
+      if (points === undefined) subtasks.set(key, (points = []));
+      const point: SubtaskHealthPoint = {
+        t,
+        busyRatio: m.busyRatio,
+        backpressureRatio: m.backpressureRatio,
+        idleRatio: m.idleRatio,
+        inputWatermark: m.inputWatermark,
+        watermarkLagMs: m.watermarkLagMs,
+      };
+      if (points.at(-1)?.t === t) points[points.length - 1] = point;
+      else points.push(point);
+      if (points.length > METRICS_HISTORY_SECONDS) points.splice(0, points.length - METRICS_HISTORY_SECONDS);
+    }
     let job = this.#history.get(jobId);
     if (job === undefined) this.#history.set(jobId, (job = new Map<string, VertexMetricsPoint[]>()));
     for (const vertexId of vertexIds) {
@@ -229,6 +284,17 @@ export class MetricsStore implements JobMetricsSource {
     return out;
   }
 
+  /** The per-second history of one vertex's subtasks, by subtask index, oldest first. */
+  subtaskHistory(jobId: string, vertexId: string): Record<number, SubtaskHealthPoint[]> {
+    const out: Record<number, SubtaskHealthPoint[]> = {};
+    const prefix = `${vertexId}#`;
+    for (const [key, points] of this.#subtaskHistory.get(jobId) ?? []) {
+      if (key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length)))
+        out[Number(key.slice(prefix.length))] = [...points];
+    }
+    return out;
+  }
+
   /** Whether the store holds anything of a job. */
   has(jobId: string): boolean {
     return this.#latest.has(jobId) || this.#history.has(jobId);
@@ -246,6 +312,7 @@ export class MetricsStore implements JobMetricsSource {
   forget(jobId: string): void {
     this.#latest.delete(jobId);
     this.#history.delete(jobId);
+    this.#subtaskHistory.delete(jobId);
   }
 
   /** Appends this second's cluster throughput (the caller sums source out-rates). */
@@ -275,7 +342,9 @@ export function archivedMetrics(snapshot: MetricsSnapshot | null): JobMetricsSou
       const m = subtasks[`${vertexId}#${subtaskIndex}`];
       if (m === undefined) return null;
       const { vertexId: _v, ...metrics } = m;
-      return metrics;
+      // Snapshots written before these figures existed lack them.
+      const legacy: Partial<SubtaskMetrics> = m;
+      return { ...metrics, idleRatio: legacy.idleRatio ?? 0, watermarkLagMs: legacy.watermarkLagMs ?? null };
     },
     vertex: (_jobId, vertexId) => {
       const out = { ...ZERO };

@@ -136,6 +136,8 @@ export interface JobExceptionView {
   stackTrace: string | null;
   vertexId: string | null;
   subtaskIndex: number | null;
+  /** The attempt of the subtask that failed (null for a failure of the whole job). */
+  attempt: number | null;
   taskManagerId: string | null;
 }
 
@@ -414,6 +416,7 @@ export async function getJob(
         stackTrace: ev.stackTrace,
         vertexId: e?.vertexId ?? null,
         subtaskIndex: e?.subtaskIndex ?? null,
+        attempt: e?.attempt ?? null,
         taskManagerId: e?.taskManagerId ?? null,
       };
     }),

@@ -36,3 +36,40 @@ describe('OutputTails', () => {
     expect([tails.has('a'), tails.has('b'), tails.has('c')]).toEqual([true, false, true]);
   });
 });
+
+describe('OutputTails.pushText', () => {
+  it('keeps lines as they are, each with its own time, cut to the line limit', () => {
+    const tails = new OutputTails({ recordsPerJob: 3, maxRecordChars: 8 });
+    tails.pushText('tm-1:out', 'stdout', [
+      { text: 'hello "world"', at: 5 },
+      { text: 'two', at: 6 },
+    ]);
+    tails.pushText('tm-1:out', 'stderr', [
+      { text: 'oops', at: 7 },
+      { text: 'four', at: 8 },
+    ]);
+    const page = tails.read('tm-1:out');
+    expect(page.records).toEqual([
+      { seq: 2, sink: 'stdout', at: 6, text: 'two' },
+      { seq: 3, sink: 'stderr', at: 7, text: 'oops' },
+      { seq: 4, sink: 'stderr', at: 8, text: 'four' },
+    ]);
+    expect(tails.read('tm-1:out', 0, 10, 'stdout').records.map((r) => r.text)).toEqual(['two']);
+    tails.pushText('tm-1:out', 'stdout', [{ text: 'hello "world"', at: 9 }]);
+    expect(tails.read('tm-1:out', 4).records[0]!.text).toBe('hello "w…');
+  });
+});
+
+describe('OutputTails.lineSink', () => {
+  it('takes a logger’s lines without their newlines, the newest kept', () => {
+    const tails = new OutputTails({ recordsPerJob: 2, maxJobs: 1, now: () => 42 });
+    const sink = tails.lineSink('jobmanager:log', 'log');
+    sink.write('{"msg":"one"}\n');
+    sink.write('{"msg":"two"}\n');
+    sink.write('{"msg":"three"}\n');
+    expect(tails.read('jobmanager:log').records).toEqual([
+      { seq: 2, sink: 'log', at: 42, text: '{"msg":"two"}' },
+      { seq: 3, sink: 'log', at: 42, text: '{"msg":"three"}' },
+    ]);
+  });
+});

@@ -81,23 +81,56 @@ export class OutputTails {
 
   /** Appends records of one sink; only the last `recordsPerJob` of a job stay. */
   push(jobId: string, sink: string, values: readonly unknown[]): void {
-    let tail = this.#tails.get(jobId);
+    const at = this.#now();
+    this.#append(jobId, sink, values.length, (i) => ({ at, text: toText(values[i], this.#maxChars) }));
+  }
+
+  /**
+   * Appends lines of text as they are (a TaskManager's stdout or log, not
+   * records to show as JSON), cut to `maxRecordChars`, each stamped with its own time.
+   */
+  pushText(key: string, sink: string, lines: readonly { text: string; at: number }[]): void {
+    const max = this.#maxChars;
+    this.#append(key, sink, lines.length, (i) => {
+      const { text, at } = lines[i]!;
+      return { at, text: text.length > max ? `${text.slice(0, max)}…` : text };
+    });
+  }
+
+  #append(
+    key: string,
+    sink: string,
+    count: number,
+    entry: (i: number) => { at: number; text: string },
+  ): void {
+    let tail = this.#tails.get(key);
     if (tail === undefined) {
       tail = { ring: new Array<OutputRecord | undefined>(this.#capacity), seq: 0, sinks: new Set() };
     } else {
-      this.#tails.delete(jobId);
+      this.#tails.delete(key);
     }
-    this.#tails.set(jobId, tail);
+    this.#tails.set(key, tail);
     while (this.#tails.size > this.#maxJobs) this.#tails.delete(this.#tails.keys().next().value!);
     tail.sinks.add(sink);
-    const at = this.#now();
     // Only the last `capacity` values can survive this call: skip the rest without formatting them.
-    const first = Math.max(0, values.length - this.#capacity);
+    const first = Math.max(0, count - this.#capacity);
     tail.seq += first;
-    for (let i = first; i < values.length; i++) {
+    for (let i = first; i < count; i++) {
       const seq = ++tail.seq;
-      tail.ring[seq % this.#capacity] = { seq, sink, at, text: toText(values[i], this.#maxChars) };
+      tail.ring[seq % this.#capacity] = { seq, sink, ...entry(i) };
     }
+  }
+
+  /**
+   * A destination for a logger (pino's `write(line)` contract) that appends
+   * each line, without its newline, to the tail `key`.
+   */
+  lineSink(key: string, sink: string): { write(line: string): void } {
+    return {
+      write: (line: string) => {
+        this.pushText(key, sink, [{ text: line.endsWith('\n') ? line.slice(0, -1) : line, at: this.#now() }]);
+      },
+    };
   }
 
   /** Whether a job's output is in memory. */

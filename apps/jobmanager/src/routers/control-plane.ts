@@ -17,6 +17,20 @@ export const controlPlane = controlPlaneProcedures<Context>({
     return reply;
   },
   deregister: (ctx, input) => ctx.registry.deregister(input),
+  reportOutput(ctx, input) {
+    ctx.registry.requireSession(input.taskManagerId, input.token);
+    // stdout and stderr share one tail, in the order written (as a terminal shows them); the log has its own.
+    const { lines } = input;
+    for (let i = 0; i < lines.length;) {
+      const stream = lines[i]!.stream;
+      let j = i + 1;
+      while (j < lines.length && lines[j]!.stream === stream) j++;
+      const key = `${input.taskManagerId}:${stream === 'log' ? 'log' : 'stdout'}`;
+      ctx.taskManagerOutput.pushText(key, stream, lines.slice(i, j));
+      i = j;
+    }
+    return { accepted: input.lines.length };
+  },
   async *commands(ctx, input, signal) {
     if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
       yield {

@@ -71,6 +71,26 @@ export const jobsRouter = router({
     return { jobId: input.jobId, vertices: (row.metrics as MetricsSnapshot | null)?.history ?? {} };
   }),
 
+  /**
+   * Backpressure and watermarks of one vertex's subtasks: each subtask's
+   * busy, backpressured and idle ratios, input watermark and its lag behind
+   * the wall clock, per second over the last five minutes (empty once the
+   * job left memory: its final figures are in `jobs.get`).
+   */
+  subtaskHistory: viewerProcedure
+    .input(JobIdSchema.extend({ vertexId: StoredTextSchema.min(1).max(200) }))
+    .query(async ({ ctx, input }) => {
+      if (ctx.jobs.active(input.jobId) === undefined) {
+        const row = await ctx.db.prisma.job.findUnique({ where: { id: input.jobId }, select: { id: true } });
+        if (row === null) throw notFound(input.jobId);
+      }
+      return {
+        jobId: input.jobId,
+        vertexId: input.vertexId,
+        subtasks: ctx.metrics.subtaskHistory(input.jobId, input.vertexId),
+      };
+    }),
+
   /** Records shipped by the job's `collect` sinks (the first `limit` of the job, over its collect ids). */
   collected: viewerProcedure
     .input(JobIdSchema.extend({ collectId: StoredTextSchema.min(1).max(200).optional() }))

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { TaskManagerByIdInputSchema } from '@freshet/protocol';
+import type { OutputPage } from '../output/tail.js';
 import type { HealthPoint, TaskManagerInfo } from '../cluster/registry.js';
 import type { TaskManagerSubtask } from '../jobs/service.js';
 import { router, viewerProcedure } from '../trpc.js';
@@ -26,6 +28,28 @@ export const taskManagersRouter = router({
         ...info,
         subtasks: ctx.jobs.subtasksOn(input.id),
         healthHistory: ctx.registry.healthHistory(input.id),
+      };
+    }),
+
+  /**
+   * The newest lines of a TaskManager's stdout and stderr (`print()` sinks
+   * write there) or of its log, after seq `after` (poll with the previous
+   * `latestSeq`), oldest first; the JobManager keeps the last 1000 of each
+   * in memory. NOT_FOUND for an unknown TaskManager.
+   */
+  output: viewerProcedure
+    .input(
+      TaskManagerByIdInputSchema.extend({
+        stream: z.enum(['stdout', 'log']),
+        after: z.int().min(0).default(0),
+        limit: z.int().min(1).max(1000).default(1000),
+      }),
+    )
+    .query(async ({ ctx, input }): Promise<OutputPage & { taskManagerId: string }> => {
+      await ctx.registry.get(input.id);
+      return {
+        taskManagerId: input.id,
+        ...ctx.taskManagerOutput.read(`${input.id}:${input.stream}`, input.after, input.limit),
       };
     }),
 

@@ -21,6 +21,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
   { href: '/jobs', label: 'Jobs' },
   { href: '/submit', label: 'Submit', role: 'developer' },
   { href: '/taskmanagers', label: 'TaskManagers' },
+  { href: '/jobmanager', label: 'JobManager' },
 ];
 
 /** Who is signed in, and a sign-out button (a same-origin form POST). */

@@ -4,15 +4,19 @@ import { useId, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatTime } from '@/lib/format';
 import { isTerminal, statusTone } from '@/lib/jobs';
+import { JobCheckpoints } from './JobCheckpoints';
 import { JobOutput } from './JobOutput';
+import { JobUserMetrics } from './JobUserMetrics';
 import { Empty } from './StateViews';
 
-const TABS = ['output', 'exceptions', 'timeline', 'configuration'] as const;
+const TABS = ['output', 'checkpoints', 'metrics', 'exceptions', 'timeline', 'configuration'] as const;
 /** A tab of the job page's details. */
 export type JobTab = (typeof TABS)[number];
 type Tab = JobTab;
 const LABELS: Record<Tab, string> = {
   output: 'Output',
+  checkpoints: 'Checkpoints',
+  metrics: 'Metrics',
   exceptions: 'Exceptions',
   timeline: 'Timeline',
   configuration: 'Configuration',
@@ -24,7 +28,7 @@ export function initialJobTab(detail: JobDetails): JobTab {
 }
 
 /**
- * The live output, exceptions, the timeline of state transitions and the
+ * The live output, checkpoints, accumulators and user metrics, exceptions, the timeline of state transitions and the
  * configuration, as keyboard-operable tabs; the page holds which is open (its header links to
  * the exceptions).
  */
@@ -56,6 +60,8 @@ export function JobTabs({
 
   const counts: Record<Tab, number | null> = {
     output: null,
+    checkpoints: null,
+    metrics: null,
     exceptions: detail.exceptions.length,
     timeline: detail.events.length,
     configuration: null,
@@ -94,6 +100,14 @@ export function JobTabs({
         className="tab-panel"
       >
         {tab === 'output' ? <JobOutput jobId={detail.id} ended={isTerminal(detail.status)} /> : null}
+        {tab === 'checkpoints' ? (
+          <JobCheckpoints
+            jobId={detail.id}
+            ended={isTerminal(detail.status)}
+            vertexNames={new Map(detail.vertices.map((v) => [v.id, v.name]))}
+          />
+        ) : null}
+        {tab === 'metrics' ? <JobUserMetrics detail={detail} /> : null}
         {tab === 'exceptions' ? <Exceptions detail={detail} /> : null}
         {tab === 'timeline' ? <Timeline detail={detail} /> : null}
         {tab === 'configuration' ? <Configuration detail={detail} /> : null}
@@ -122,6 +136,7 @@ function Exceptions({ detail }: { detail: JobDetails }) {
             {formatTime(ex.at)}
             {ex.vertexId !== null ? ` · ${names.get(ex.vertexId) ?? ex.vertexId}` : ''}
             {ex.subtaskIndex !== null ? ` · subtask ${ex.subtaskIndex}` : ''}
+            {ex.attempt !== null ? ` · attempt ${ex.attempt}` : ''}
             {ex.taskManagerId !== null ? ` · TaskManager ${ex.taskManagerId.slice(0, 8)}` : ''}
           </p>
           {ex.stackTrace ? <pre className="code-frame">{ex.stackTrace}</pre> : null}
@@ -143,13 +158,21 @@ function Timeline({ detail }: { detail: JobDetails }) {
     <ol className="timeline">
       {/* Newest first: the state a job ended in is what a reader looks for. */}
       {[...detail.events].reverse().map((e) => (
-        <li key={e.id} data-testid="timeline-event">
+        <li
+          key={e.id}
+          data-testid="timeline-event"
+          data-restart={e.toState === null && isRestart(e.message) ? true : undefined}
+        >
           <time dateTime={e.at} className="timeline-time">
             {formatTime(e.at)}
           </time>
           {e.toState ? (
             <span className="badge badge-sm" data-tone={statusTone(e.toState)}>
               {e.toState}
+            </span>
+          ) : isRestart(e.message) ? (
+            <span className="badge badge-sm" data-tone="stopping">
+              RESTART
             </span>
           ) : (
             <span className="badge badge-sm">{e.kind}</span>
@@ -159,6 +182,11 @@ function Timeline({ detail }: { detail: JobDetails }) {
       ))}
     </ol>
   );
+}
+
+/** Whether a timeline entry is the JobManager restarting (some regions of) the job as a new attempt. */
+function isRestart(message: string): boolean {
+  return /^Restarting \d+ regions? .* as attempt \d+/.test(message);
 }
 
 function Configuration({ detail }: { detail: JobDetails }) {

@@ -15,6 +15,7 @@ import { JobStatusBadge } from './JobStatusBadge';
 import { initialJobTab, JobTabs, type JobTab } from './JobTabs';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { SubtasksTable } from './SubtasksTable';
+import { VertexHealth } from './VertexHealth';
 
 /** One job, live: its graph with figures, the subtasks of a chosen vertex, exceptions, timeline, configuration. */
 export function JobView({ jobId }: { jobId: string }) {
@@ -105,7 +106,10 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
             {formatTime(job.startedAt ?? job.createdAt, now ?? undefined)} ·{' '}
             {isTerminal(job.status) ? 'ran' : 'running for'}{' '}
             {formatDuration(job.startedAt ?? job.createdAt, job.endedAt, now)} · parallelism {job.parallelism}{' '}
-            · {job.runtimeMode.toLowerCase()} · {plural(running, 'subtask')} running
+            · {job.runtimeMode.toLowerCase()} · {plural(running, 'subtask')} running ·{' '}
+            <span data-testid="job-attempt">
+              attempt {job.attempt}, {plural(job.restarts, 'restart')}
+            </span>
             {live && !isTerminal(job.status) ? ' · live' : ''}
           </p>
           {job.failureCause ? (
@@ -167,6 +171,12 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
             </button>
           </h2>
           <SubtasksTable subtasks={subtasks.filter((s) => s.vertexId === selectedVertex.id)} now={now} />
+          <VertexHealth
+            jobId={job.id}
+            vertexId={selectedVertex.id}
+            subtasks={subtasks.filter((s) => s.vertexId === selectedVertex.id)}
+            ended={ended}
+          />
         </section>
       ) : null}
 

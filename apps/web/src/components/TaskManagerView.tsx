@@ -2,12 +2,14 @@
 
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useState } from 'react';
 import { messageOf } from '@/lib/errors';
 import { formatAge, formatAgo, formatBytes, formatCpu, formatTime } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
 import { LineChart } from './LineChart';
+import { TaskManagerOutput } from './OutputTail';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { StatusBadge } from './StatusBadge';
 
@@ -126,6 +128,7 @@ export function TaskManagerView({ id }: { id: string }) {
         )}
       </section>
 
+      <TaskManagerOutputTabs id={tm.id} />
       <section className="panel" aria-labelledby="tm-charts">
         <h2 id="tm-charts" className="panel-title">
           Health over the last minutes
@@ -181,6 +184,37 @@ export function TaskManagerView({ id }: { id: string }) {
         </div>
       </section>
     </>
+  );
+}
+
+/** The TaskManager's Stdout and Logs, as tabs (only the open one is polled). */
+function TaskManagerOutputTabs({ id }: { id: string }) {
+  const [tab, setTab] = useState<'stdout' | 'log'>('stdout');
+  const labels = { stdout: 'Stdout', log: 'Logs' } as const;
+  return (
+    <section className="panel" aria-label="TaskManager output">
+      <div role="tablist" aria-label="TaskManager output" className="tabs">
+        {(['stdout', 'log'] as const).map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tm-tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`tm-panel-${t}`}
+            className="tab"
+            onClick={() => {
+              setTab(t);
+            }}
+          >
+            {labels[t]}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`tm-panel-${tab}`} aria-labelledby={`tm-tab-${tab}`} className="tab-panel">
+        <TaskManagerOutput key={tab} id={id} stream={tab} />
+      </div>
+    </section>
   );
 }
 

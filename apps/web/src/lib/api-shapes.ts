@@ -38,6 +38,10 @@ export type SubtaskView = JobDetails['subtasks'][number];
 export type JobEventView = JobDetails['events'][number];
 /** An exception of `jobs.get`. */
 export type JobExceptionView = JobDetails['exceptions'][number];
+/** `jobs.checkpoints`: counts, the latest completed checkpoint with its acknowledgements, the history. */
+export type JobCheckpoints = RouterOutputs['jobs']['checkpoints'];
+/** One second of a subtask's busy/backpressured/idle ratios and watermark (`jobs.subtaskHistory`). */
+export type SubtaskHealthPoint = RouterOutputs['jobs']['subtaskHistory']['subtasks'][number][number];
 /** `cluster.overview`'s throughput. */
 export type ClusterThroughput = RouterOutputs['cluster']['overview']['throughput'];
 /** `taskManagers.get`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoredTextSchema } from './text.js';
+import { RelayedTextSchema, StoredTextSchema } from './text.js';
 
 /**
  * Liveness of a TaskManager as the JobManager sees it. `LATE` after half the
@@ -165,3 +165,40 @@ export type CommandsInput = z.infer<typeof CommandsInputSchema>;
 export const TaskManagerByIdInputSchema = z.object({ id: TaskManagerIdSchema });
 /** @see {@link TaskManagerByIdInputSchema} */
 export type TaskManagerByIdInput = z.infer<typeof TaskManagerByIdInputSchema>;
+
+/** Where a line of a TaskManager's output came from: its process's stdout or stderr (`print()` sinks), or its log. */
+export const OutputStreamSchema = z.enum(['stdout', 'stderr', 'log']);
+/** @see {@link OutputStreamSchema} */
+export type OutputStream = z.infer<typeof OutputStreamSchema>;
+
+/** Characters of one output line that are shipped (longer lines are cut). */
+export const MAX_OUTPUT_LINE_CHARS = 4000;
+/** Lines of one `taskManagers.reportOutput` call. */
+export const MAX_OUTPUT_LINES_PER_REPORT = 500;
+
+/** One line of a TaskManager's stdout, stderr or log. */
+export const OutputLineSchema = z.object({
+  stream: OutputStreamSchema,
+  /** Epoch ms on the TaskManager when the line was written. */
+  at: z.number(),
+  text: RelayedTextSchema.pipe(z.string().max(MAX_OUTPUT_LINE_CHARS)),
+});
+/** @see {@link OutputLineSchema} */
+export type OutputLine = z.infer<typeof OutputLineSchema>;
+
+/**
+ * Input of `taskManagers.reportOutput`: the newest lines of the
+ * TaskManager's stdout, stderr and log since its previous report (bounded
+ * buffers: `dropped` lines were overwritten before they could be sent).
+ */
+export const ReportOutputInputSchema = TaskManagerSessionSchema.extend({
+  lines: z.array(OutputLineSchema).max(MAX_OUTPUT_LINES_PER_REPORT),
+  dropped: z.int().nonnegative(),
+});
+/** @see {@link ReportOutputInputSchema} */
+export type ReportOutputInput = z.infer<typeof ReportOutputInputSchema>;
+
+/** Output of `taskManagers.reportOutput`. */
+export const ReportOutputOutputSchema = z.object({ accepted: z.int().nonnegative() });
+/** @see {@link ReportOutputOutputSchema} */
+export type ReportOutputOutput = z.infer<typeof ReportOutputOutputSchema>;

@@ -133,12 +133,16 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
       const child: ChildProcess = spawn(command.file, command.args, {
         // Nothing of the TaskManager's environment: no join secret, no session, no DATABASE_URL.
         env: hostDir === undefined ? {} : { TMPDIR: hostDir },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // Piped, not inherited: what the tasks print goes through the TaskManager's own streams, so it
+        // reaches its stdout as before and the TaskManager's output capture (the dashboard's Stdout tab) sees it.
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
         // Under bubblewrap the tasks are uid 65534 inside a user namespace of the TaskManager's user
         // (files they write in `files` belong to it); without it, a root TaskManager's tasks run as 65534.
         ...(isolation.bwrap === undefined && isolation.runAs !== undefined ? isolation.runAs : {}),
       });
+      child.stdout?.pipe(process.stdout, { end: false });
+      child.stderr?.pipe(process.stderr, { end: false });
       const toChild = (message: ToJobProcess): void => {
         if (!child.connected) return;
         try {
