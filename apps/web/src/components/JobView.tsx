@@ -10,6 +10,7 @@ import { useLiveJob } from '@/lib/queries';
 import { canAct, useSession } from '@/lib/session-client';
 import { useNow } from '@/lib/use-now';
 import { CancelJobButton } from './CancelJobButton';
+import { SavepointActions } from './SavepointActions';
 import { JobGraphView } from './JobGraphView';
 import { JobStatusBadge } from './JobStatusBadge';
 import { initialJobTab, JobTabs, type JobTab } from './JobTabs';
@@ -131,6 +132,14 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
           {isTerminal(job.status) || !canAct(session?.role, 'developer') ? null : (
             <CancelJobButton jobId={job.id} jobName={job.name} />
           )}
+          {canAct(session?.role, 'developer') ? (
+            <SavepointActions
+              jobId={job.id}
+              jobName={job.name}
+              parallelism={job.parallelism}
+              running={job.status === 'RUNNING'}
+            />
+          ) : null}
         </div>
       </div>
 

@@ -52,6 +52,8 @@ export function SubmitView() {
   const [parallelism, setParallelism] = useState('');
   const [runtimeMode, setRuntimeMode] = useState<RuntimeModeChoice>('');
   const [name, setName] = useState('');
+  const [savepointPath, setSavepointPath] = useState('');
+  const [allowNonRestored, setAllowNonRestored] = useState(false);
   const plan = usePlan();
   const submit = useSubmit();
   // Only the latest upload may update the state (a new pick supersedes one in flight).
@@ -142,7 +144,12 @@ export function SubmitView() {
     const i = input();
     if (!i) return;
     submit.mutate(
-      { ...i, ...(name.trim() ? { name: name.trim() } : {}) },
+      {
+        ...i,
+        ...(name.trim() ? { name: name.trim() } : {}),
+        ...(savepointPath.trim() ? { savepointPath: savepointPath.trim() } : {}),
+        allowNonRestoredState: allowNonRestored,
+      },
       {
         onSuccess: ({ jobId }) => {
           router.push(`/jobs/${encodeURIComponent(jobId)}`);
@@ -347,6 +354,29 @@ export function SubmitView() {
                 setName(e.currentTarget.value);
               }}
             />
+          </div>
+          <div className="field">
+            <label htmlFor={`${ids}-savepoint`}>Start from savepoint</label>
+            <input
+              id={`${ids}-savepoint`}
+              className="input"
+              value={savepointPath}
+              placeholder="optional: a savepoint or retained checkpoint path"
+              onChange={(e) => {
+                setSavepointPath(e.currentTarget.value);
+              }}
+            />
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                role="switch"
+                checked={allowNonRestored}
+                onChange={(e) => {
+                  setAllowNonRestored(e.currentTarget.checked);
+                }}
+              />
+              Allow non-restored state
+            </label>
           </div>
         </div>
         <div className="actions">

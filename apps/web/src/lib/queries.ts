@@ -94,3 +94,21 @@ export function useCancelJob() {
 }
 
 export type { PlanInput };
+
+/** Triggers a savepoint of a running job; resolves with its directory. */
+export function useSavepointJob() {
+  const trpc = useTRPC();
+  return useMutation(trpc.jobs.savepoint.mutationOptions());
+}
+
+/** Stops a job with a final savepoint (optionally draining first). */
+export function useStopJob() {
+  const trpc = useTRPC();
+  return useMutation(trpc.jobs.stop.mutationOptions());
+}
+
+/** Savepoint, stop, and the same program again at a new parallelism; resolves with the new job's id. */
+export function useRescaleJob() {
+  const trpc = useTRPC();
+  return useMutation(trpc.jobs.rescale.mutationOptions());
+}
