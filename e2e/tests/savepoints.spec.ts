@@ -56,6 +56,16 @@ test('savepoint a running job, stop it with a savepoint and start a new job from
   });
   await expect(status).toHaveText('RUNNING');
   await page.screenshot({ path: shot('job-savepoint'), fullPage: true });
+  // A savepoint is one of the job's checkpoints: the Checkpoints tab lists it.
+  const savepointId = /Savepoint (\d+)/.exec((await savepoint.textContent()) ?? '')?.[1];
+  await page.getByRole('tab', { name: 'Checkpoints' }).click();
+  await expect(
+    page
+      .getByTestId('checkpoint-row')
+      .locator('th')
+      .filter({ hasText: new RegExp(`^${savepointId ?? 'none'}$`) }),
+  ).toHaveCount(1);
+  await page.screenshot({ path: shot('job-savepoint-checkpoints'), fullPage: true });
 
   // Stop with a savepoint: the job ends FINISHED and the buttons leave; the path stays.
   await page.getByTestId('stop-button').click();
@@ -75,6 +85,11 @@ test('savepoint a running job, stop it with a savepoint and start a new job from
 
   // The same program again from that savepoint, through the Submit page.
   await runTicker(page, cluster.webUrl, { savepointPath: path });
+  // Its timeline says what it restored.
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  await expect(
+    page.getByTestId('timeline-event').filter({ hasText: `restores the savepoint ${path}` }),
+  ).toHaveCount(1);
   await page.screenshot({ path: shot('job-from-savepoint'), fullPage: true });
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
@@ -100,6 +115,7 @@ test('rescale a running job from parallelism 1 to 2', async ({ page, cluster }) 
   await expect(page).not.toHaveURL(oldUrl);
   await expect(status).toHaveText('RUNNING', { timeout: JOB_TIMEOUT });
   await expect(page.getByText(/parallelism 2\b/).first()).toBeVisible();
+  await expect(page.getByText('2 subtasks running')).toBeVisible();
   await page.screenshot({ path: shot('job-rescaled-new'), fullPage: true });
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
