@@ -108,6 +108,8 @@ test('rescale a running job from parallelism 1 to 2', async ({ page, cluster }) 
   const result = page.getByTestId('rescale-result');
   await expect(result).toContainText(/Rescaled from savepoint .*savepoints\//, { timeout: ACTION_TIMEOUT });
   await expect(status).toHaveText('FINISHED', { timeout: JOB_TIMEOUT });
+  // The generator source resumes only at its own parallelism: the rescale says so.
+  await expect(result.getByTestId('rescale-warnings')).toContainText('restores at parallelism 2 from 1');
   await page.screenshot({ path: shot('job-rescaled-old'), fullPage: true });
 
   const oldUrl = page.url();

@@ -216,10 +216,17 @@ export function SavepointActions({
         </p>
       ) : null}
       {rescale.isSuccess ? (
-        <p className="small" role="status" data-testid="rescale-result">
+        <div className="small" role="status" data-testid="rescale-result">
           Rescaled from savepoint <code>{rescale.data.savepoint}</code>:{' '}
           <Link href={`/jobs/${encodeURIComponent(rescale.data.jobId)}`}>the new job</Link>
-        </p>
+          {rescale.data.warnings.length > 0 ? (
+            <ul className="muted" data-testid="rescale-warnings">
+              {rescale.data.warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
       ) : null}
     </div>
   );
