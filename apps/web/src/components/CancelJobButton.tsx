@@ -1,22 +1,16 @@
 'use client';
 
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useState } from 'react';
 import { messageOf } from '@/lib/errors';
+import { useModalDialog } from '@/lib/use-modal-dialog';
 import { useCancelJob } from '@/lib/queries';
 
 /** "Cancel job", confirmed in a modal dialog (focus trapped, Escape closes). */
 export function CancelJobButton({ jobId, jobName }: { jobId: string; jobName: string }) {
   const id = useId();
-  const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
+  const dialog = useModalDialog(open);
   const cancel = useCancelJob();
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
 
   return (
     <>

@@ -1,8 +1,9 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { messageOf } from '@/lib/errors';
+import { useModalDialog } from '@/lib/use-modal-dialog';
 import { useRescaleJob, useSavepointJob, useStopJob } from '@/lib/queries';
 
 /** What a confirmed action shows while it runs, once it failed, and once it succeeded. */
@@ -40,15 +41,8 @@ function ConfirmedAction({
   testId: string;
 }) {
   const id = useId();
-  const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const dialog = useModalDialog(open);
 
   return (
     <>
