@@ -31,8 +31,8 @@ let c: RecoveryCluster;
 let savepoints: string;
 beforeAll(async () => {
   c = await startRecoveryCluster({ taskManagers: 0 });
-  await c.group.startTaskManager({ jobManagerUrl: c.jm.url, slots: 2 });
-  await c.group.startTaskManager({ jobManagerUrl: c.jm.url, slots: 2 });
+  await c.addTaskManager(2);
+  await c.addTaskManager(2);
   savepoints = join(c.database.dataDir, 'savepoints');
 });
 afterAll(async () => {
