@@ -116,6 +116,8 @@ describe('a task', () => {
     expect(all).not.toContain(jm.joinSecret);
     for (const attack of ['environ', 'spawn', 'write', 'secret', 'data-dir'])
       expect(outcomes[attack], attack).toMatch(/^blocked:/);
+    // Under bubblewrap /tmp is the sandbox's own: writing there outside the job's directory fails loudly.
+    if (/bubblewrap/.test(sandboxLine())) expect(outcomes['tmp-write']).toBe('blocked:ERR_ACCESS_DENIED');
     expect(outcomes.env).not.toMatch(/FRESHET/);
     // A signal to its parent reaches at most the sandbox's own init, never the TaskManager.
     expect(outcomes.kill).not.toBe(`ok:signalled ${tm.pid}`);

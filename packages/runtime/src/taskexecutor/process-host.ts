@@ -22,6 +22,7 @@
  * nothing else: the TaskManager's own process never runs user code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +112,10 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
       const hostDir = isolation.bwrap === undefined ? mkdtempSync(join(tmpdir(), 'freshet-job-')) : undefined;
       if (hostDir !== undefined && isolation.runAs !== undefined)
         chownSync(hostDir, isolation.runAs.uid, isolation.runAs.gid);
-      const workDir = hostDir ?? '/tmp';
+      // Under bubblewrap a directory of its own inside the private /tmp, the only part of /tmp the job may
+      // write: a sink pointed at a /tmp path that is not one of --task-files then fails loudly
+      // (ERR_ACCESS_DENIED) instead of writing into the sandbox's tmpfs, which vanishes with the job.
+      const workDir = hostDir ?? `/tmp/freshet-job-${randomUUID()}`;
       const execArgv = execArgvOf(isolation, workDir, files);
       const entry = fileURLToPath(jobProcessEntry);
       const command =
@@ -124,6 +128,8 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
                   network: options.network === true,
                   binds: files,
                 }),
+                '--dir',
+                workDir,
                 '--',
                 process.execPath,
                 ...execArgv,
@@ -132,7 +138,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
             };
       const child: ChildProcess = spawn(command.file, command.args, {
         // Nothing of the TaskManager's environment: no join secret, no session, no DATABASE_URL.
-        env: hostDir === undefined ? {} : { TMPDIR: hostDir },
+        env: { TMPDIR: workDir },
         // Piped, not inherited: what the tasks print goes through the TaskManager's own streams, so it
         // reaches its stdout as before and the TaskManager's output capture (the dashboard's Stdout tab) sees it.
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
