@@ -24,7 +24,11 @@ describe('freshet bench', () => {
     expect(r).toMatchObject({ mode: 'local', query: 'q2', parallelism: 1, events: 20_000 });
     expect(r.cpuSeconds).toBeGreaterThan(0);
     expect(r.seconds).toBeGreaterThan(0);
-    expect(Math.abs((r.eventsPerCpuSecond * r.cpuSeconds) / 20_000 - 1)).toBeLessThan(0.02);
+    // cpuSeconds are rounded to the millisecond (20,000 events of q2 may take only ~20 ms of CPU): the rate
+    // agrees with them within that rounding.
+    expect(Math.abs(r.eventsPerCpuSecond * r.cpuSeconds - 20_000)).toBeLessThanOrEqual(
+      r.eventsPerCpuSecond * 0.0005 + 1,
+    );
     expect(r.ratioToBaseline).toBeCloseTo(r.eventsPerCpuSecond / r.baselineEventsPerCpuSecond, 2);
     expect(Object.keys(r)).toEqual([
       'mode',
