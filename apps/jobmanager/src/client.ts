@@ -11,6 +11,7 @@ import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@t
 import type { ProgramDiagnostic } from '@freshet/planner';
 import type { AppRouter } from './router.js';
 import type { UploadResult } from './artifacts/service.js';
+import { JobManagerEndpoints } from '@freshet/protocol';
 import { fetchTrusting } from './tls-fetch.js';
 
 export { fetchTrusting };
@@ -32,15 +33,19 @@ export interface JobManagerClientOptions {
 /**
  * Creates a client for the JobManager at `url` (its base URL, e.g.
  * `http://127.0.0.1:8081`; `/trpc` is appended), authenticated with `token`.
+ * `url` may list several JobManagers, comma-separated: the client follows
+ * their leader (as it does when the one JobManager named is a standby).
  */
 export function createJobManagerClient(url: string, options: JobManagerClientOptions = {}): JobManagerClient {
   const { token, caFile } = options;
+  // Several JobManagers (comma-separated) of a highly available cluster, or one that may be a standby: calls follow the leader.
+  const endpoints = new JobManagerEndpoints(url);
   return createTRPCClient<AppRouter>({
     links: [
       httpLink({
-        url: `${url.replace(/\/+$/, '')}/trpc`,
+        url: `${endpoints.urls[0]}/trpc`,
         headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-        ...(caFile === undefined ? {} : { fetch: fetchTrusting(caFile) }),
+        fetch: endpoints.fetch(caFile === undefined ? undefined : fetchTrusting(caFile)),
       }),
     ],
   });

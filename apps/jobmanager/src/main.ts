@@ -11,6 +11,8 @@ import { LoginCodes } from './auth/login-codes.js';
 import { TokenService } from './auth/tokens.js';
 import { startHealthMonitor } from './cluster/health-monitor.js';
 import { prismaClusterStore } from './cluster/prisma-store.js';
+import { LeaderLease } from './cluster/leadership.js';
+import { leaderAnswer, standbyHandler, type StandbyState } from './cluster/standby.js';
 import { JoinSecret } from './cluster/join-secret.js';
 import { ClusterRegistry } from './cluster/registry.js';
 import { JOBMANAGER_USAGE, loadJobManagerConfig, type JobManagerConfig } from './env.js';
@@ -20,7 +22,14 @@ import { ProgramPlanner } from './jobs/planning.js';
 import { JobService, type ClusterJobDefaults } from './jobs/service.js';
 import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
-import { startHttpServer } from './server.js';
+import {
+  createRequestHandler,
+  listenHttp,
+  sendJson,
+  startHttpServer,
+  type HttpServer,
+  type RequestHandler,
+} from './server.js';
 import { OutputTails } from './output/tail.js';
 import { JOBMANAGER_LOG, type Services } from './trpc.js';
 
@@ -69,6 +78,7 @@ export function createContext(
   config: JobManagerConfig,
   logger: Logger,
   jobManagerLog: OutputTails = new OutputTails({ maxJobs: 1 }),
+  leaderEpoch?: number,
 ): Services {
   const joinSecret = JoinSecret.resolve(config);
   logger.info(joinSecret.describe());
@@ -78,6 +88,7 @@ export function createContext(
     version: JOBMANAGER_VERSION,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     joinSecret,
+    leaderEpoch,
   });
   const artifacts = new ArtifactService({
     db,
@@ -92,7 +103,7 @@ export function createContext(
       settings: '--compile-concurrency, --compile-queue',
     }),
   });
-  const commands = new CommandHub();
+  const commands = new CommandHub(leaderEpoch);
   const metrics = new MetricsStore();
   const jobs = new JobService({
     db,
@@ -141,23 +152,98 @@ export function createContext(
   };
 }
 
+/** Options of {@link startJobManager} beyond the configuration. */
+export interface StartJobManagerHooks {
+  /**
+   * With high availability: this JobManager lost its leadership (another
+   * took the lease, or it could not renew in time). It has already stopped
+   * serving; the caller closes it and exits, to come back as a standby.
+   */
+  onLeadershipLost?: (reason: string) => void;
+  /** Aborts the wait of a standby for leadership (the start then rejects). */
+  signal?: AbortSignal;
+}
+
 /**
  * Starts a JobManager with a parsed configuration: opens (and migrates) the
  * database, restores the TaskManager book, starts the health monitor and the
  * HTTP server, and logs `JobManager listening on <url>`.
+ *
+ * With `--high-availability database` it first serves as a standby (logging
+ * `JobManager listening on <url> (standby)`) until it holds the leadership
+ * lease, then restores and starts everything as a restarted JobManager
+ * would (running jobs recover from their latest checkpoints) and logs
+ * `JobManager is the leader`; it resolves then.
  */
 export async function startJobManager(
   config: JobManagerConfig,
   logger: Logger = createLogger(config.logLevel),
   jobManagerLog?: OutputTails,
+  hooks: StartJobManagerHooks = {},
 ): Promise<JobManager> {
+  const ha = config.highAvailability === 'database';
+  if (ha && config.databaseUrl === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: --high-availability database needs a Postgres database all JobManagers share (set DATABASE_URL); the embedded PGlite serves one process only',
+    );
+  }
   const tls = await readTls(config);
   await mkdir(config.dataDir, { recursive: true });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const services = createContext(db, config, logger, jobManagerLog);
-  const { registry, artifacts, jobs, tokens } = services;
   let monitor: ReturnType<typeof startHealthMonitor> | undefined;
+  let jobs: JobService | undefined;
+  let server: HttpServer | undefined;
+  let lease: LeaderLease | undefined;
+  let epoch: number | undefined;
+  let switchable: { handle: RequestHandler } | undefined;
+  const onAbort = (): void => {
+    void lease?.close();
+  };
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (ha) {
+      // Serve at once as a standby: clients and TaskManagers find out who leads from any JobManager.
+      const standby: StandbyState = { url: '', leader: undefined };
+      const current = { handle: standbyHandler(standby, logger) };
+      switchable = current;
+      server = await listenHttp({ host: config.host, port: config.port, tls }, (req, res) => {
+        current.handle(req, res);
+      });
+      standby.url = server.url;
+      lease = new LeaderLease({ db, url: server.url, logger, ttlMs: config.haLeaseMs });
+      logger.info(
+        { url: server.url, port: server.port, instance: lease.id, leaseMs: lease.ttlMs },
+        `JobManager listening on ${server.url} (standby)`,
+      );
+      let lostBeforeReady: string | undefined;
+      const lostLease = lease;
+      epoch = await lease.campaign({
+        onStandby: (leader) => {
+          standby.leader = leader;
+          logger.info(
+            leader === undefined || leader.expired
+              ? { leader: null }
+              : { leader: leader.url, epoch: leader.epoch },
+            leader === undefined || leader.expired
+              ? 'Standby: no JobManager leads; taking the lease'
+              : `Standby: the leader is ${leader.url} (epoch ${leader.epoch})`,
+          );
+        },
+        onLost: (reason) => {
+          logger.fatal({ reason, epoch: lostLease.epoch }, `JobManager lost its leadership: ${reason}`);
+          // Stop serving at once: nothing more may reach the TaskManagers or the database from this term.
+          current.handle = standbyHandler({ url: standby.url, leader: undefined }, logger);
+          void jobs?.stop();
+          if (hooks.onLeadershipLost === undefined) lostBeforeReady = reason;
+          else hooks.onLeadershipLost(reason);
+        },
+      });
+      if (lostBeforeReady !== undefined) throw new Error(`JobManager lost its leadership: ${lostBeforeReady}`);
+      logger.info({ epoch, instance: lease.id }, `Leadership lease taken (epoch ${epoch}); recovering`);
+    }
+    const services = createContext(db, config, logger, jobManagerLog, epoch);
+    const { registry, artifacts, tokens } = services;
+    jobs = services.jobs;
     await registry.restore();
     await artifacts.init();
     await jobs.start();
@@ -165,15 +251,24 @@ export async function startJobManager(
     const adminTokenFile = await ensureAdminToken(tokens, config.dataDir, logger);
     logger.info(`Plan sandbox: ${describePlanSandbox()}`);
     monitor = startHealthMonitor(registry, config.heartbeatTimeoutMs, logger);
-    const server = await startHttpServer({
-      host: config.host,
-      port: config.port,
+    const handlerOptions = {
       uploadLimitBytes: config.uploadLimitBytes,
       maxBatchSize: config.maxBatchSize,
       services,
       logger,
-      tls,
-    });
+    };
+    if (switchable !== undefined && server !== undefined) {
+      const full = createRequestHandler(handlerOptions);
+      const self = server.url;
+      const leaderEpoch = epoch;
+      switchable.handle = (req, res) => {
+        if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/leader') {
+          sendJson(res, 200, leaderAnswer('leader', self, { url: self, epoch: leaderEpoch ?? 0 }));
+        } else full(req, res);
+      };
+    } else {
+      server = await startHttpServer({ host: config.host, port: config.port, tls, ...handlerOptions });
+    }
     logger.info(
       {
         url: server.url,
@@ -182,10 +277,13 @@ export async function startJobManager(
         dataDir: config.dataDir,
         version: JOBMANAGER_VERSION,
       },
-      `JobManager listening on ${server.url}`,
+      ha ? `JobManager is the leader (epoch ${epoch})` : `JobManager listening on ${server.url}`,
     );
     let closing: Promise<void> | undefined;
     const stopMonitor = monitor;
+    const ownJobs = jobs;
+    const ownServer = server;
+    const ownLease = lease;
     return {
       url: server.url,
       port: server.port,
@@ -194,16 +292,22 @@ export async function startJobManager(
       adminTokenFile,
       close: () =>
         (closing ??= (async () => {
-          await server.close();
+          hooks.signal?.removeEventListener('abort', onAbort);
+          await ownServer.close();
           await stopMonitor.stop();
-          await jobs.stop();
+          await ownJobs.stop();
+          // A clean stop hands the lease on at once (a lost one is not ours to release).
+          await ownLease?.release().catch(() => undefined);
           await db.close();
           logger.info('JobManager stopped');
         })()),
     };
   } catch (err) {
+    hooks.signal?.removeEventListener('abort', onAbort);
+    await lease?.close();
+    await server?.close();
     await monitor?.stop();
-    await jobs.stop();
+    await jobs?.stop();
     await db.close();
     throw err;
   }
@@ -256,10 +360,33 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  // A standby waiting for leadership stops waiting on a signal.
+  const abort = new AbortController();
+  void signalled.then(() => {
+    abort.abort();
+  });
+  let onLost: ((reason: string) => void) | undefined;
+  const lost = new Promise<string>((resolve) => {
+    onLost = resolve;
+  });
   try {
-    const jobManager = await startJobManager(invocation.config, logger, jobManagerLog);
-    await signalled;
+    let jobManager: JobManager;
+    try {
+      jobManager = await startJobManager(invocation.config, logger, jobManagerLog, {
+        signal: abort.signal,
+        onLeadershipLost: (reason) => onLost?.(reason),
+      });
+    } catch (err) {
+      if (abort.signal.aborted) {
+        logger.info('JobManager stopped while standing by');
+        return;
+      }
+      throw err;
+    }
+    const lostReason = await Promise.race([signalled.then(() => undefined), lost]);
     await jobManager.close();
+    // Exit non-zero: a supervisor starts it again, as a standby of the new leader.
+    if (lostReason !== undefined) throw new Error(`JobManager lost its leadership: ${lostReason}`);
   } finally {
     process.off('SIGINT', onSignal!);
     process.off('SIGTERM', onSignal!);

@@ -38,7 +38,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** Answers `body` as JSON with `status`. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
   res.end(json);
@@ -226,12 +227,20 @@ function rejectHugeUpload(
   return true;
 }
 
+/** A request handler of the JobManager's HTTP API. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
  * Serves tRPC under `/trpc`, program bundles under `/artifacts/`, checkpoint
  * state under `/checkpoints/`, `GET /healthz` for scripts and probes and
  * `GET /metrics` for Prometheus.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  return listenHttp(opts, createRequestHandler(opts));
+}
+
+/** The handler of {@link startHttpServer}, for a server that changes handlers (a standby becoming the leader). */
+export function createRequestHandler(opts: Omit<HttpServerOptions, 'host' | 'port' | 'tls'>): RequestHandler {
   const { logger } = opts;
   // Room for an upload somewhat over the limit, so the procedure can name the file and its size.
   const maxBodySize = opts.uploadLimitBytes * 2 + 1024 * 1024;
@@ -312,6 +321,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       sendJson(res, 404, { error: `Not found: ${req.method ?? 'GET'} ${path}. The API is under /trpc` });
     }
   };
+  return handle;
+}
+
+/** Listens on `opts.host:opts.port` (HTTPS with `opts.tls`) with `handle`. */
+export async function listenHttp(
+  opts: Pick<HttpServerOptions, 'host' | 'port' | 'tls'>,
+  handle: RequestHandler,
+): Promise<HttpServer> {
   const server: Server =
     opts.tls === undefined
       ? createServer(handle)

@@ -1,4 +1,5 @@
 import {
+  CommandFencingSchema,
   TaskManagerCommandSchema,
   type RegisterTaskManagerOutput,
   type TaskManagerCommand,
@@ -15,6 +16,12 @@ export interface CommandStreamOptions {
   onCommand: (command: TaskManagerCommand) => void;
   /** The JobManager refused the session on the subscription (it restarted): register again. */
   onSessionRefused: () => void;
+  /**
+   * With high availability: whether a command carrying this leader epoch may
+   * be acted on (false: a deposed leader sent it, and it is dropped).
+   * @default every command is admitted
+   */
+  admit?: (leaderEpoch: number | undefined, what: string) => boolean;
   /** First resubscription delay; doubles up to 5 s. @default 200 */
   initialBackoffMs?: number;
 }
@@ -109,6 +116,13 @@ export class CommandStream {
           return;
         }
         if (id !== undefined) this.#lastId = id;
+        const epoch = CommandFencingSchema.safeParse(data);
+        const admit = this.#opts.admit;
+        if (
+          admit !== undefined &&
+          !admit(epoch.success ? epoch.data.leaderEpoch : undefined, `command ${parsed.data.type}`)
+        )
+          return;
         onCommand(parsed.data);
       },
       onError: (err: unknown) => {

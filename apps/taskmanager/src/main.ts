@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchTrusting } from '@freshet/jobmanager/client';
+import { JobManagerEndpoints } from '@freshet/protocol';
 import { DataPlane } from '@freshet/runtime';
 import { CommandStream } from './commands.js';
 import { readDataPlaneTls } from './data-plane-tls.js';
@@ -15,6 +16,7 @@ import { loadTaskManagerConfig, TASKMANAGER_USAGE, type TaskManagerConfig } from
 import { HealthSampler } from './health.js';
 import { resolveJoinSecret } from './join-secret.js';
 import { startMetricsEndpoint } from './prometheus.js';
+import { LeaderFence } from './fence.js';
 import { createLogger, type Logger } from './logger.js';
 import { OutputCapture } from './output-capture.js';
 import { ControlSession } from './session.js';
@@ -81,7 +83,10 @@ export async function startTaskManager(
   const sandbox = taskSandbox(config, dataDir);
   logger.info(`Task sandbox: ${sandbox.description}`);
   const health = new HealthSampler();
-  const client = createControlPlaneClient(config.jobManagerUrl);
+  // One JobManager, or several of a highly available cluster (comma-separated): calls follow the leader.
+  const endpoints = new JobManagerEndpoints(config.jobManagerUrl);
+  const fence = new LeaderFence(logger);
+  const client = createControlPlaneClient(endpoints);
   // eslint-disable-next-line prefer-const -- the session and its consumers refer to each other
   let session: ControlSession;
   const currentSession = (): RegisterTaskManagerOutput | undefined => session.current;
@@ -102,7 +107,10 @@ export async function startTaskManager(
     );
   }
   const deployments = new Deployments({
-    jobManagerUrl: config.jobManagerUrl,
+    // Read at each use: bundles and checkpoint state come from the leader of the moment.
+    get jobManagerUrl() {
+      return endpoints.current;
+    },
     dataDir,
     dataPlane: data,
     reporter,
@@ -134,6 +142,7 @@ export async function startTaskManager(
     onSessionRefused: () => {
       session.reregister();
     },
+    admit: (epoch, what) => fence.admit(epoch, what),
   });
   session = new ControlSession({
     client,
@@ -155,6 +164,12 @@ export async function startTaskManager(
       void deployments.cancelAll('no heartbeat reached the JobManager within its heartbeat timeout');
     },
     onSession: (s) => {
+      if (!fence.admit(s.leaderEpoch, 'a session')) {
+        // A deposed leader registered us: register again, with the next JobManager.
+        endpoints.failed(endpoints.current);
+        session.reregister();
+        return;
+      }
       data.taskManagerId = s.taskManagerId;
       commands.setSession(s);
     },

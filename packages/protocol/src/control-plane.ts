@@ -140,7 +140,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
       /** The session's commands over SSE; each event's id is the command's number. */
       commands: p.input(CommandsInputSchema).subscription(async function* ({ ctx, input, signal }) {
         for await (const c of handlers.commands(own(ctx), input, signal)) {
-          if (isNumbered(c)) yield tracked(String(c.id), c.command);
+          if (isNumbered(c))
+            yield tracked(
+              String(c.id),
+              c.leaderEpoch === undefined ? c.command : { ...c.command, leaderEpoch: c.leaderEpoch },
+            );
           else yield c;
         }
       }),

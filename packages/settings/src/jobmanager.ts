@@ -48,6 +48,18 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .intType(200, 3_600_000)
       .defaultValue(10_000)
       .withDescription('a TaskManager silent this long is LOST, LATE at half'),
+    highAvailability: key('--high-availability <mode>')
+      .env('FRESHET_HIGH_AVAILABILITY')
+      .enumType(['none', 'database'] as const)
+      .defaultValue('none')
+      .withDescription(
+        'database: run as one of several JobManagers on one Postgres (DATABASE_URL) and one shared --data-dir; the lease holder leads, the others stand by',
+      ),
+    haLeaseMs: key('--ha-lease-ms <ms>')
+      .env('FRESHET_HA_LEASE_MS')
+      .intType(300, 60_000)
+      .defaultValue(3000)
+      .withDescription('with --high-availability database: how long the leader lease lasts unrenewed (a standby takes over about this long after the leader dies)'),
     uploadLimitBytes: key('--upload-limit-bytes <n>')
       .env('FRESHET_UPLOAD_LIMIT_BYTES')
       .intType(1024, 2 ** 31)

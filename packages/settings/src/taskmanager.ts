@@ -23,13 +23,28 @@ export const TASKMANAGER_SETTINGS = defineSettings({
         schema: z
           .string()
           .trim()
-          .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
-            message: 'must be an http:// or https:// URL of the JobManager, e.g. http://127.0.0.1:8081',
-          })
-          .transform((s) => s.replace(/\/+$/, '')),
+          .refine(
+            (s) =>
+              s.split(',').every((u) => {
+                const url = u.trim();
+                return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+              }),
+            {
+              message:
+                'must be an http:// or https:// URL of the JobManager, e.g. http://127.0.0.1:8081 (several, comma-separated, for a highly available cluster)',
+            },
+          )
+          .transform((s) =>
+            s
+              .split(',')
+              .map((u) => u.trim().replace(/\/+$/, ''))
+              .join(','),
+          ),
       })
       .defaultValue('http://127.0.0.1:8081')
-      .withDescription('base URL of the JobManager to register with'),
+      .withDescription(
+        'base URL of the JobManager to register with; several, comma-separated, for a highly available cluster (the TaskManager follows the leader)',
+      ),
     jobManagerCaFile: key('--jobmanager-ca <file>')
       .env('FRESHET_JOBMANAGER_CA_FILE')
       .pathType()

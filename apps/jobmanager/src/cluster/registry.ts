@@ -104,6 +104,8 @@ export interface ClusterRegistryOptions {
   now?: () => number;
   /** Registrations must present this join secret (the JobManager always sets it; absent only in unit tests). */
   joinSecret?: JoinSecret;
+  /** With high availability: the fencing token of this leader's term, given to every session. */
+  leaderEpoch?: number | undefined;
 }
 
 const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
@@ -215,6 +217,7 @@ export class ClusterRegistry {
       token,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.#opts.heartbeatTimeoutMs,
+      ...(this.#opts.leaderEpoch === undefined ? {} : { leaderEpoch: this.#opts.leaderEpoch }),
     };
   }
 

@@ -27,7 +27,13 @@ interface Mailbox {
 /** Commands waiting for TaskManagers, per TaskManager session. */
 export class CommandHub {
   readonly #boxes = new Map<string, Mailbox>();
+  readonly #leaderEpoch: number | undefined;
   #subscribers = 0;
+
+  /** @param leaderEpoch - with high availability, this leader's fencing token: every command carries it */
+  constructor(leaderEpoch?: number) {
+    this.#leaderEpoch = leaderEpoch;
+  }
 
   /** Ends a TaskManager's session: queued commands are dropped, its subscriber is told to register again. */
   closeSession(taskManagerId: string, reason: string): void {
@@ -42,7 +48,7 @@ export class CommandHub {
   push(taskManagerId: string, command: TaskManagerCommand): number {
     const box = this.#box(taskManagerId);
     const id = ++box.seq;
-    box.queue.push({ id, command });
+    box.queue.push(this.#leaderEpoch === undefined ? { id, command } : { id, command, leaderEpoch: this.#leaderEpoch });
     box.feed.notify();
     return id;
   }

@@ -7,7 +7,7 @@
  */
 import { NextResponse, type NextRequest } from 'next/server';
 import { z } from 'zod';
-import { serverEnv } from './env';
+import { jobManagerFetch, serverEnv } from './env';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'freshet_session';
@@ -108,7 +108,7 @@ export async function jobManagerMutation(
   const { FRESHET_JOBMANAGER_URL: jobManager } = serverEnv();
   let res: Response;
   try {
-    res = await fetch(`${jobManager}/trpc/${path}`, {
+    res = await jobManagerFetch()(`${jobManager}/trpc/${path}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { formatDiagnostic } from '@freshet/planner';
+import { parseJobManagerUrls } from '@freshet/protocol';
 import {
   createJobManagerClient,
   DEFAULT_JOBMANAGER_URL,
@@ -69,17 +70,18 @@ export function withJobManagerOptions(command: Command): Command {
 
 /** A client for the JobManager of `opts`, with its token (`--token`, `FRESHET_TOKEN` or the saved one). */
 export async function connect(opts: ConnectionOptions): Promise<JobManagerClient> {
-  let url: string;
+  let urls: string[];
   try {
-    url = new URL(opts.jobmanager).href.replace(/\/+$/, '');
-  } catch {
+    // Several, comma-separated, for a highly available cluster: the client follows the leader.
+    urls = parseJobManagerUrls(opts.jobmanager);
+  } catch (err) {
     throw new CliError(
-      `Invalid JobManager URL '${opts.jobmanager}': expected e.g. ${DEFAULT_JOBMANAGER_URL}`,
+      `Invalid JobManager URL '${opts.jobmanager}': ${(err as Error).message}; expected e.g. ${DEFAULT_JOBMANAGER_URL}`,
       2,
     );
   }
-  return createJobManagerClient(url, {
-    token: await resolveToken(url, opts.token),
+  return createJobManagerClient(urls.join(','), {
+    token: await resolveToken(urls[0]!, opts.token),
     caFile: opts.jobmanagerCa,
   });
 }

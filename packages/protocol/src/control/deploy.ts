@@ -202,7 +202,17 @@ export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;
 export interface NumberedCommand {
   id: number;
   command: TaskManagerCommand;
+  /** With high availability: the fencing token of the leader that sent it (see {@link CommandFencingSchema}). */
+  leaderEpoch?: number | undefined;
 }
+
+/**
+ * What every command on the `taskManagers.commands` stream carries besides
+ * its own fields: with high availability, `leaderEpoch`, the fencing token
+ * of the JobManager leader that sent it. A TaskManager refuses a command
+ * whose epoch is below the largest it has seen (a deposed leader's).
+ */
+export const CommandFencingSchema = z.object({ leaderEpoch: z.int().nonnegative().optional() });
 
 /** A failure, as plain data (the user function's stack kept, source-mapped). */
 export const ExecutionErrorSchema = z.object({

@@ -87,6 +87,12 @@ export const RegisterTaskManagerOutputSchema = z.object({
    * redone elsewhere) and cancels its tasks by itself.
    */
   heartbeatTimeoutMs: z.int().positive(),
+  /**
+   * With high availability: the fencing token of the leader that made the
+   * session (its lease's epoch). A TaskManager that has seen a larger one
+   * refuses this session and its commands: they come from a deposed leader.
+   */
+  leaderEpoch: z.int().nonnegative().optional(),
 });
 /** @see {@link RegisterTaskManagerOutputSchema} */
 export type RegisterTaskManagerOutput = z.infer<typeof RegisterTaskManagerOutputSchema>;

@@ -1,5 +1,5 @@
 import type { NextRequest } from 'next/server';
-import { serverEnv } from '@/lib/env';
+import { jobManagerFetch, serverEnv } from '@/lib/env';
 import { crossOriginRefusal, sameOrigin, sessionToken } from '@/lib/session';
 
 // The browser talks to the JobManager through the dashboard's own origin, so
@@ -43,7 +43,7 @@ async function proxy(request: NextRequest): Promise<Response> {
 
   let upstream: Response;
   try {
-    upstream = await fetch(target, {
+    upstream = await jobManagerFetch()(target, {
       method: request.method,
       headers,
       body: hasBody ? await request.arrayBuffer() : undefined,
