@@ -238,7 +238,8 @@ export async function startJobManager(
           else hooks.onLeadershipLost(reason);
         },
       });
-      if (lostBeforeReady !== undefined) throw new Error(`JobManager lost its leadership: ${lostBeforeReady}`);
+      if (lostBeforeReady !== undefined)
+        throw new Error(`JobManager lost its leadership: ${lostBeforeReady}`);
       logger.info({ epoch, instance: lease.id }, `Leadership lease taken (epoch ${epoch}); recovering`);
     }
     const services = createContext(db, config, logger, jobManagerLog, epoch);

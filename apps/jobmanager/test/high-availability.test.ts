@@ -38,7 +38,14 @@ function startHaJobManager(): Promise<JobManagerProcess> {
   return group.startJobManager({
     ...database,
     heartbeatTimeoutMs: 10_000,
-    args: ['--high-availability', 'database', '--ha-lease-ms', String(LEASE_MS), '--cancel-timeout-ms', '3000'],
+    args: [
+      '--high-availability',
+      'database',
+      '--ha-lease-ms',
+      String(LEASE_MS),
+      '--cancel-timeout-ms',
+      '3000',
+    ],
   });
 }
 
@@ -115,9 +122,17 @@ describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availabi
     const killedAt = Date.now();
     await standby.waitForLog(LEADER_LOG, 15_000, standbyMark);
     const takeoverMs = Date.now() - killedAt;
-    const leaseTakenAt = Date.parse(String(standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith('Leadership lease taken'))?.time));
-    const leadingAt = Date.parse(String(standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith(LEADER_LOG))?.time));
-    console.log(`HA: lease taken ${leaseTakenAt - killedAt} ms after the kill; recovery to leading ${leadingAt - leaseTakenAt} ms`);
+    const leaseTakenAt = Date.parse(
+      String(
+        standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith('Leadership lease taken'))?.time,
+      ),
+    );
+    const leadingAt = Date.parse(
+      String(standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith(LEADER_LOG))?.time),
+    );
+    console.log(
+      `HA: lease taken ${leaseTakenAt - killedAt} ms after the kill; recovery to leading ${leadingAt - leaseTakenAt} ms`,
+    );
     await Promise.all(tms.map((t, i) => t.waitForLog('TaskManager registered as ', 30_000, marks[i])));
     const back = await untilStatus(
       client,

@@ -9,7 +9,9 @@ afterEach(async () => {
 });
 
 /** A real HTTP server on a free loopback port answering with `answer`; resolves with its base URL. */
-async function serve(answer: (path: string, res: import('node:http').ServerResponse) => void): Promise<string> {
+async function serve(
+  answer: (path: string, res: import('node:http').ServerResponse) => void,
+): Promise<string> {
   const server = createServer((req, res) => {
     req.resume();
     answer(req.url ?? '/', res);

@@ -38,7 +38,10 @@ export class LeaderFence {
     }
     if (epoch > this.#highest) {
       if (this.#highest > 0)
-        this.#logger.info({ epoch, previous: this.#highest }, `Following a new JobManager leader (epoch ${epoch})`);
+        this.#logger.info(
+          { epoch, previous: this.#highest },
+          `Following a new JobManager leader (epoch ${epoch})`,
+        );
       this.#highest = epoch;
     }
     return true;

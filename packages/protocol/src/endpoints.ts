@@ -20,7 +20,14 @@ export const JOBMANAGER_ROLE_HEADER = 'x-freshet-role';
 export const JOBMANAGER_LEADER_HEADER = 'x-freshet-leader';
 
 /** Connection failures after which nothing reached the server: safe to send elsewhere. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** Whether `err` (from fetch) says the connection was never made. */
 function notConnected(err: unknown): boolean {
@@ -102,7 +109,8 @@ export class JobManagerEndpoints {
       if (from === undefined) return doFetch(input, init);
       const rest = raw.slice(from.length);
       // A Request's body can be read once; tRPC and Freshet's own callers send strings, bytes or FormData.
-      const options: RequestInit | undefined = input instanceof Request ? { ...requestInit(input), ...init } : init;
+      const options: RequestInit | undefined =
+        input instanceof Request ? { ...requestInit(input), ...init } : init;
       let lastError: unknown;
       let followed = 0;
       for (let tries = 0; tries < this.#urls.length + 2; tries++) {
@@ -132,17 +140,23 @@ export class JobManagerEndpoints {
         }
         return response;
       }
-      throw lastError instanceof Error ? lastError : new Error(`No JobManager of ${this.#urls.join(', ')} answered`);
+      throw lastError instanceof Error
+        ? lastError
+        : new Error(`No JobManager of ${this.#urls.join(', ')} answered`);
     };
   }
 }
 
-/** What of a `Request` a resend needs. */
+/** What of a `Request` a resend needs (`duplex` is what Node's fetch requires with a stream body). */
 function requestInit(request: Request): RequestInit {
-  return {
+  const init: RequestInit & { duplex?: 'half' } = {
     method: request.method,
     headers: request.headers,
     signal: request.signal,
-    ...(request.body === null ? {} : { body: request.body, duplex: 'half' }),
-  } as RequestInit;
+  };
+  if (request.body !== null) {
+    init.body = request.body;
+    init.duplex = 'half';
+  }
+  return init;
 }

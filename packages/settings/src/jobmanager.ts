@@ -59,7 +59,9 @@ export const JOBMANAGER_SETTINGS = defineSettings({
       .env('FRESHET_HA_LEASE_MS')
       .intType(300, 60_000)
       .defaultValue(3000)
-      .withDescription('with --high-availability database: how long the leader lease lasts unrenewed (a standby takes over about this long after the leader dies)'),
+      .withDescription(
+        'with --high-availability database: how long the leader lease lasts unrenewed (a standby takes over about this long after the leader dies)',
+      ),
     uploadLimitBytes: key('--upload-limit-bytes <n>')
       .env('FRESHET_UPLOAD_LIMIT_BYTES')
       .intType(1024, 2 ** 31)

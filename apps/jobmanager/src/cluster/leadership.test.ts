@@ -13,7 +13,8 @@ afterAll(async () => {
 });
 
 const logger = pino({ level: process.env.LEASE_DEBUG ? 'debug' : 'silent' });
-const lease = (url: string, ttlMs = 400): LeaderLease => new LeaderLease({ db: t.db, url, logger, ttlMs, name: url });
+const lease = (url: string, ttlMs = 400): LeaderLease =>
+  new LeaderLease({ db: t.db, url, logger, ttlMs, name: url });
 
 describe('LeaderLease', () => {
   it('one holder at a time; a standby takes the lease with the next epoch once it expired', async () => {
@@ -47,7 +48,8 @@ describe('LeaderLease', () => {
     const lost: string[] = [];
     await a.campaign({ onLost: (r) => lost.push(r) });
     // Another JobManager overwrites the row (as after a pause longer than the lease).
-    await t.db.prisma.$executeRaw`UPDATE jobmanager_leader SET holder = 'other', epoch = epoch + 1 WHERE name = 'http://c'`;
+    await t.db.prisma
+      .$executeRaw`UPDATE jobmanager_leader SET holder = 'other', epoch = epoch + 1 WHERE name = 'http://c'`;
     for (let i = 0; i < 120 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatch(/another JobManager holds the lease/);

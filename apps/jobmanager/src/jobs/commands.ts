@@ -48,7 +48,9 @@ export class CommandHub {
   push(taskManagerId: string, command: TaskManagerCommand): number {
     const box = this.#box(taskManagerId);
     const id = ++box.seq;
-    box.queue.push(this.#leaderEpoch === undefined ? { id, command } : { id, command, leaderEpoch: this.#leaderEpoch });
+    box.queue.push(
+      this.#leaderEpoch === undefined ? { id, command } : { id, command, leaderEpoch: this.#leaderEpoch },
+    );
     box.feed.notify();
     return id;
   }
