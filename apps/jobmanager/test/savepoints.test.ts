@@ -239,6 +239,34 @@ describe('savepoints', () => {
     expect(matching.length).toBe(1);
   });
 
+  it('rescale 2→3 of a job whose sequence source follows the job: every number exactly once, per-key counts continue', async () => {
+    const out = await c.outputDir();
+    const count = 12_000;
+    const jobId = await submitFile(c.client, fixture('rescalable-source.ts'), {
+      args: [out, String(count), '1500', '200'],
+      parallelism: 2,
+    });
+    await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    await untilCheckpoints(c.client, jobId, 3);
+    const result = JSON.parse(await cli('rescale', jobId, '-p', '3', '--json')) as { jobId: string };
+    const source = (await c.client.jobs.get.query({ jobId: result.jobId })).vertices[0]!;
+    expect(source.parallelism).toBe(3);
+    const job = await untilEnded(c.client, result.jobId, { timeoutMs: 90_000 });
+    expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+    const records = (await committedLines(out)).map(
+      (l) => JSON.parse(l) as { x: number; k: number; n: number },
+    );
+    expect(records.map((r) => r.x).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+    // Keyed state moved with its key groups: each key's counts run 1..its size with no gap or repeat.
+    for (let k = 0; k < 7; k++) {
+      const ns = records
+        .filter((r) => r.k === k)
+        .map((r) => r.n)
+        .sort((a, b) => a - b);
+      expect(ns).toEqual(Array.from({ length: ns.length }, (_, i) => i + 1));
+    }
+  }, 150_000);
+
   for (const [from, to] of [
     [2, 3],
     [4, 1],

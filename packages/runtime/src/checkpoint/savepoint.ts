@@ -409,13 +409,18 @@ export function assignRestoredState(
       for (const { old, nodes } of list) {
         const same = old.parallelism === nv.parallelism;
         const mine = keyGroupRange(nv.maxParallelism, nv.parallelism, s);
+        // A source at another parallelism gets every former subtask's source state (union
+        // redistribution): it keeps its share of the splits or index runs left in all of them.
+        const sourceNode = nv.isSource && !same ? sourceHeadMapping(old, nv, nodes) : undefined;
         for (const os of old.subtasks) {
           if (
             same
               ? os.subtask !== s
               : !overlaps(keyGroupRange(old.maxParallelism, old.parallelism, os.subtask), mine)
-          )
+          ) {
+            if (sourceNode !== undefined) parts.push({ handle: os.handle, nodes: sourceNode });
             continue;
+          }
           parts.push({ handle: os.handle, nodes });
           // A final state finishes the subtask at once: only where nothing was redistributed.
           if (!os.final || !same) final = false;
@@ -431,17 +436,23 @@ export function assignRestoredState(
       `operator${generated.length === 1 ? '' : 's'} ${generated.join(', ')} restored by a generated uid (no .uid(...) in the program): ${generated.length === 1 ? 'its' : 'their'} state will not survive a change of the job's topology`,
     );
   }
-  for (const [vertexIndex, list] of feeds) {
-    const nv = jobGraph.vertices[vertexIndex]!;
-    for (const { old } of list) {
-      if (nv.isSource && old.parallelism !== nv.parallelism) {
-        warnings.push(
-          `source '${nv.name}' restores at parallelism ${nv.parallelism} from ${old.parallelism}: connector sources (env.fromSource) redistribute their splits; the built-in sequence, generator and element sources resume only at their own parallelism, so set theirs explicitly to rescale the rest`,
-        );
-      }
-    }
-  }
   return { checkpointId: metadata.checkpointId, subtasks, fresh, dropped, generated, warnings };
+}
+
+/**
+ * The node map of a former source vertex restricted to its source (the
+ * chain's head) when that maps to the new vertex's head; undefined when the
+ * source itself was not kept.
+ */
+function sourceHeadMapping(
+  old: SavepointMetadata['vertices'][number],
+  nv: JobGraph['vertices'][number],
+  nodes: ReadonlyMap<number, number>,
+): Map<number, number> | undefined {
+  const oldHead = old.operators[0]?.nodeId;
+  const newHead = nv.operators[0]?.nodeId;
+  if (oldHead === undefined || newHead === undefined || nodes.get(oldHead) !== newHead) return undefined;
+  return new Map([[oldHead, newHead]]);
 }
 
 function overlaps(a: { start: number; end: number }, b: { start: number; end: number }): boolean {

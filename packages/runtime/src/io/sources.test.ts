@@ -65,7 +65,7 @@ function openSource(
   spec: SourceSpec,
   subtask: number,
   parallelism: number,
-  restored?: OperatorSnapshot,
+  restored?: OperatorSnapshot | OperatorSnapshot[],
   generator?: (i: number) => unknown,
 ): { src: SourceOperator; values: unknown[] } {
   const values: unknown[] = [];
@@ -85,7 +85,7 @@ function openSource(
       throw e;
     },
   } as unknown as OperatorContext;
-  src.open(ctx, restored ? [restored] : undefined);
+  src.open(ctx, restored === undefined ? undefined : Array.isArray(restored) ? restored : [restored]);
   return { src, values };
 }
 
@@ -158,13 +158,119 @@ describe('replayable sources resume exactly from their checkpointed position', (
     expect(shares.flat()).toHaveLength(200);
     expectExactResume({ type: 'nexmark', seed: 7, events: 60, ratePerSecond: 20_000 }, 2, [0, 9, 29]);
   });
+});
 
-  it('starts a subtask fresh when the snapshot is of another subtask or parallelism', () => {
-    const first = openSource({ type: 'sequence', from: 1, to: 10 }, 0, 2);
-    emitUpTo(first.src, first.values, 3);
-    const snapshot = first.src.snapshotState(1);
-    const other = openSource({ type: 'sequence', from: 1, to: 10 }, 0, 1, snapshot);
-    emitUpTo(other.src, other.values, Number.POSITIVE_INFINITY);
-    expect(other.values).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+/** A source subtask opened from several former subtasks' snapshots (a restore at another parallelism). */
+const openFrom = (
+  spec: SourceSpec,
+  subtask: number,
+  parallelism: number,
+  restored: OperatorSnapshot[],
+  generator?: (i: number) => unknown,
+): { src: SourceOperator; values: unknown[] } => openSource(spec, subtask, parallelism, restored, generator);
+
+/**
+ * Former subtasks of `from` each run up to their cut and snapshot; every new
+ * subtask of `to` restores from all the snapshots (union) and runs to the
+ * end. Together they emit exactly what one uninterrupted run at `from` does,
+ * each index once; returns the new subtasks' outputs.
+ */
+function expectExactRescale(
+  spec: SourceSpec,
+  from: number,
+  to: number,
+  cuts: number[],
+  generator?: (i: number) => unknown,
+): { before: unknown[]; after: unknown[][]; snapshots: OperatorSnapshot[] } {
+  const whole: unknown[] = [];
+  const before: unknown[] = [];
+  const snapshots: OperatorSnapshot[] = [];
+  for (let s = 0; s < from; s++) {
+    const all = openSource(spec, s, from, undefined, generator);
+    emitUpTo(all.src, all.values, Number.POSITIVE_INFINITY);
+    whole.push(...all.values);
+    const first = openSource(spec, s, from, undefined, generator);
+    emitUpTo(first.src, first.values, cuts[s]!);
+    before.push(...first.values);
+    snapshots.push(roundTrip(first.src.snapshotState(1)));
+  }
+  const after: unknown[][] = [];
+  for (let i = 0; i < to; i++) {
+    const next = openFrom(spec, i, to, snapshots, generator);
+    expect(emitUpTo(next.src, next.values, Number.POSITIVE_INFINITY)).toBe('END');
+    after.push(next.values);
+  }
+  const key = (v: unknown): string => JSON.stringify(v);
+  expect([...before, ...after.flat()].map(key).sort()).toEqual(whole.map(key).sort());
+  return { before, after, snapshots };
+}
+
+describe('built-in sources restored at another parallelism share out what every former subtask had left', () => {
+  it('sequence 2→3 and 3→1, each new share in order; rescaled again from its runs', () => {
+    const spec: SourceSpec = { type: 'sequence', from: 1, to: 100 };
+    const up = expectExactRescale(spec, 2, 3, [13, 40]);
+    for (const share of up.after) expect(share).toEqual([...(share as number[])].sort((a, b) => a - b));
+    // Balanced: what was left (100 - 53) is cut into three nearly equal pieces.
+    expect(up.after.map((a) => a.length)).toEqual([15, 16, 16]);
+    expectExactRescale(spec, 3, 1, [0, 10, 33]);
+
+    // Twice: the 3 subtasks of the first rescale, cut mid-run, restore at 2 from their run lists.
+    const mid: OperatorSnapshot[] = [];
+    const emitted: unknown[] = [...up.before];
+    for (let i = 0; i < 3; i++) {
+      const r = openFrom(spec, i, 3, up.snapshots);
+      emitUpTo(r.src, r.values, 5);
+      emitted.push(...r.values);
+      mid.push(roundTrip(r.src.snapshotState(2)));
+    }
+    for (let i = 0; i < 2; i++) {
+      const r = openFrom(spec, i, 2, mid);
+      expect(emitUpTo(r.src, r.values, Number.POSITIVE_INFINITY)).toBe('END');
+      emitted.push(...r.values);
+    }
+    expect((emitted as number[]).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('elements 1→3 and 4→2', () => {
+    const elements = Array.from({ length: 31 }, (_, i) => ({ id: i }));
+    expectExactRescale({ type: 'elements', elements }, 1, 3, [7]);
+    expectExactRescale({ type: 'elements', elements }, 4, 2, [0, 3, 7, 8]);
+  });
+
+  it('bounded generator 3→2 and 1→4', () => {
+    expectExactRescale({ type: 'generator', count: 70 }, 3, 2, [4, 0, 11], (i) => i * 3);
+    const out = expectExactRescale({ type: 'generator', count: 40 }, 1, 4, [9], (i) => i);
+    // Four new subtasks share the single former progression: none is idle.
+    expect(out.after.every((a) => a.length > 0)).toBe(true);
+  });
+
+  it('unbounded generator 2→3: every index once, none skipped', () => {
+    const spec: SourceSpec = { type: 'generator' };
+    const snapshots: OperatorSnapshot[] = [];
+    const seen: number[] = [];
+    for (const [s, cut] of [
+      [0, 5],
+      [1, 8],
+    ] as const) {
+      const r = openSource(spec, s, 2, undefined, (i) => i);
+      emitUpTo(r.src, r.values, cut);
+      seen.push(...(r.values as number[]));
+      snapshots.push(roundTrip(r.src.snapshotState(1)));
+    }
+    for (let i = 0; i < 3; i++) {
+      const r = openFrom(spec, i, 3, snapshots, (k) => k);
+      expect(emitUpTo(r.src, r.values, 100)).toBe('MORE');
+      seen.push(...(r.values as number[]));
+    }
+    const low = seen.filter((k) => k < 150).sort((a, b) => a - b);
+    expect(low).toEqual(Array.from({ length: 150 }, (_, i) => i));
+  });
+
+  it('a snapshot of the same subtask and parallelism resumes as before', () => {
+    const first = openSource({ type: 'sequence', from: 1, to: 10 }, 1, 2);
+    emitUpTo(first.src, first.values, 2);
+    const again = openSource({ type: 'sequence', from: 1, to: 10 }, 1, 2, first.src.snapshotState(1));
+    emitUpTo(again.src, again.values, Number.POSITIVE_INFINITY);
+    expect([...first.values, ...again.values]).toEqual([6, 7, 8, 9, 10]);
   });
 });

@@ -11,13 +11,17 @@
  * - `connector`: a source of the split framework (`connector/source-operator.ts`).
  * - `socket`: not parallel; subtask 0 connects, the others end at once.
  *
+ * Restored at another parallelism (a rescale), `elements`, `sequence` and
+ * `generator` share out what every former subtask had left
+ * (`redistributeRuns`); `nexmark` and `socket` start their share afresh.
+ *
  * Rates (`ratePerSecond`) are for the whole source, split evenly.
  */
 import { connect, type Socket } from 'node:net';
 import type { SourceSpec, StreamNode } from '@freshet/graph';
 import { NexmarkGenerator, eventTime, type NexmarkEvent } from '@freshet/nexmark';
 import { NO_TIMESTAMP } from '../operator.js';
-import { BaseSource, RateLimiter, contiguousShare } from './source-base.js';
+import { BaseSource, RateLimiter, contiguousShare, type IndexRun } from './source-base.js';
 import { ConnectorSourceOperator } from './connector/source-operator.js';
 import { FileSource, textLines } from '@freshet/connectors';
 
@@ -39,14 +43,41 @@ export class ElementsSource extends BaseSource {
   protected position(): number {
     return this.next;
   }
+  protected override naturalRun(subtask: number, parallelism: number, position: number): IndexRun {
+    return { next: position, step: 1, end: contiguousShare(this.elements.length, subtask, parallelism).end };
+  }
   emitNext(maxRecords: number): 'MORE' | 'END' {
-    const stop = Math.min(this.end, this.next + maxRecords);
-    const out = this.output;
     const el = this.elements;
+    const out = this.output;
+    if (this.runs !== undefined) {
+      return emitRuns(this.runs, maxRecords, (i) => {
+        out.collect(el[i], NO_TIMESTAMP);
+      });
+    }
+    const stop = Math.min(this.end, this.next + maxRecords);
     for (let i = this.next; i < stop; i++) out.collect(el[i], NO_TIMESTAMP);
     this.next = stop;
     return stop >= this.end ? 'END' : 'MORE';
   }
+}
+
+/**
+ * Emits up to `max` indexes of bounded step-1 `runs` in order (the runs of
+ * an elements or sequence source restored at another parallelism), through
+ * `emit`; consumed runs are removed. 'END' once none is left.
+ */
+function emitRuns(runs: IndexRun[], max: number, emit: (index: number) => void): 'MORE' | 'END' {
+  let n = 0;
+  while (n < max && runs.length > 0) {
+    const r = runs[0]!;
+    const end = r.end ?? Number.POSITIVE_INFINITY;
+    const stop = Math.min(end, r.next + (max - n));
+    for (let i = r.next; i < stop; i++) emit(i);
+    n += stop - r.next;
+    r.next = stop;
+    if (r.next >= end) runs.shift();
+  }
+  return runs.length === 0 ? 'END' : 'MORE';
 }
 
 /** `fromSequence(from, to)`: the integers `from..to`, both included. */
@@ -70,13 +101,29 @@ export class SequenceSource extends BaseSource {
   protected position(): number {
     return this.next;
   }
+  protected override naturalRun(subtask: number, parallelism: number, position: number): IndexRun {
+    const n = Math.max(0, this.spec.to - this.spec.from + 1);
+    return { next: position, step: 1, end: contiguousShare(n, subtask, parallelism).end };
+  }
   emitNext(maxRecords: number): 'MORE' | 'IDLE' | 'END' {
+    const from = this.spec.from;
+    const out = this.output;
+    if (this.runs !== undefined) {
+      if (this.runs.length === 0) return 'END';
+      const budget = this.budget(maxRecords);
+      if (budget === 0) return 'IDLE';
+      let emitted = 0;
+      const state = emitRuns(this.runs, budget, (i) => {
+        out.collect(from + i, NO_TIMESTAMP);
+        emitted++;
+      });
+      this.limiter?.record(emitted);
+      return state;
+    }
     if (this.next >= this.end) return 'END';
     const budget = this.budget(maxRecords);
     if (budget === 0) return 'IDLE';
     const stop = Math.min(this.end, this.next + budget);
-    const from = this.spec.from;
-    const out = this.output;
     for (let i = this.next; i < stop; i++) out.collect(from + i, NO_TIMESTAMP);
     this.limiter?.record(stop - this.next);
     this.next = stop;
@@ -108,7 +155,38 @@ export class GeneratorSource extends BaseSource {
   protected position(): number {
     return this.next;
   }
+  protected override naturalRun(_subtask: number, parallelism: number, position: number): IndexRun {
+    return { next: position, step: parallelism, end: this.spec.count ?? null };
+  }
+  /** `fn(k)` for the runs of a restore at another parallelism: the smallest pending index first. */
+  private emitFromRuns(runs: IndexRun[], budget: number): 'MORE' | 'END' {
+    const out = this.output;
+    let n = 0;
+    while (n < budget && runs.length > 0) {
+      let at = 0;
+      for (let j = 1; j < runs.length; j++) if (runs[j]!.next < runs[at]!.next) at = j;
+      const r = runs[at]!;
+      const k = r.next;
+      let value: unknown;
+      try {
+        value = this.fn(k);
+      } catch (error) {
+        this.fail(error, 'generator');
+      }
+      out.collect(value, NO_TIMESTAMP);
+      r.next = k + r.step;
+      if (r.end !== null && r.next >= r.end) runs.splice(at, 1);
+      n++;
+    }
+    this.limiter?.record(n);
+    return runs.length === 0 ? 'END' : 'MORE';
+  }
   emitNext(maxRecords: number): 'MORE' | 'IDLE' | 'END' {
+    if (this.runs !== undefined) {
+      if (this.runs.length === 0) return 'END';
+      const budget = this.budget(maxRecords);
+      return budget === 0 ? 'IDLE' : this.emitFromRuns(this.runs, budget);
+    }
     if (this.next >= this.count) return 'END';
     const budget = this.budget(maxRecords);
     if (budget === 0) return 'IDLE';
