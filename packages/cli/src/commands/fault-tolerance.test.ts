@@ -176,4 +176,115 @@ export default defineProgram((env) => {
       .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
     expect(committed.sort()).toEqual(expected.sort());
   });
+
+  it('-s starts from a retained checkpoint of an earlier run at another parallelism, with exactly the output of a clean run', async () => {
+    const out = join(dir, 'resume-out');
+    const checkpoints = join(dir, 'resume-checkpoints');
+    const marker = join(dir, 'resume-died');
+    const program = join(dir, 'resume.ts');
+    // The sequence source follows the job's parallelism; each number is tagged with its key's running count.
+    writeFileSync(
+      program,
+      `import { existsSync, writeFileSync } from 'node:fs';
+import {
+  defineProgram,
+  ValueStateDescriptor,
+  type Collector,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
+  type RuntimeContext,
+  type ValueState,
+} from '@freshet/api';
+class Counted implements KeyedProcessFunction<number, number, { x: number; k: number; n: number }> {
+  private seen!: ValueState<number>;
+  open(ctx: RuntimeContext): void {
+    this.seen = ctx.getState(new ValueStateDescriptor<number>('seen'));
+  }
+  processElement(x: number, ctx: KeyedProcessContext<number>, out: Collector<{ x: number; k: number; n: number }>) {
+    const n = (this.seen.value() ?? 0) + 1;
+    this.seen.update(n);
+    out.collect({ x, k: ctx.getCurrentKey(), n });
+  }
+}
+export default defineProgram((env) => {
+  env
+    .fromSequence(0, 5999, { ratePerSecond: 3000 })
+    .uid('numbers')
+    .map((x: number) => {
+      if (x === 4500 && !existsSync(${JSON.stringify(marker)})) {
+        writeFileSync(${JSON.stringify(marker)}, 'x');
+        process.exit(3);
+      }
+      return x;
+    })
+    .uid('maybe-die')
+    .keyBy((x) => x % 7)
+    .process(new Counted())
+    .uid('counted')
+    .writeAsJsonLines(${JSON.stringify(out)})
+    .setParallelism(1)
+    .uid('output');
+});
+`,
+    );
+    const cli = (...args: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [join(repoRoot, 'packages/cli/dist/bin.js'), 'run', program, '--local', ...args],
+        {
+          cwd: repoRoot,
+          timeout: 90_000,
+          encoding: 'utf8',
+        },
+      );
+    // The first run dies mid-way and may not restart: its checkpoints stay in --checkpoint-dir.
+    await expect(
+      cli(
+        '-p',
+        '2',
+        '--checkpoint-interval',
+        '200',
+        '--checkpoint-dir',
+        checkpoints,
+        '--restart-strategy',
+        'none',
+      ),
+    ).rejects.toMatchObject({ code: 1 });
+    expect(existsSync(marker)).toBe(true);
+    const [jobDir] = readdirSync(checkpoints);
+    const latest = readdirSync(join(checkpoints, jobDir!))
+      .filter((d) => /^chk-\d+$/.test(d) && existsSync(join(checkpoints, jobDir!, d, '_metadata')))
+      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+      .at(-1);
+    expect(latest).toBeDefined();
+
+    const { stdout, stderr } = await cli(
+      '-p',
+      '3',
+      '--checkpoint-interval',
+      '200',
+      '-s',
+      join(checkpoints, jobDir!, latest!),
+    );
+    expect(stderr).toContain(`Starting from checkpoint ${join(checkpoints, jobDir!, latest!)}`);
+    expect(stdout).toMatch(/FINISHED in \d+ ms/);
+    const records = readdirSync(out)
+      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
+      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as { x: number; k: number; n: number });
+    expect(records.map((r) => r.x).sort((a, b) => a - b)).toEqual(Array.from({ length: 6000 }, (_, i) => i));
+    for (let k = 0; k < 7; k++) {
+      const ns = records
+        .filter((r) => r.k === k)
+        .map((r) => r.n)
+        .sort((a, b) => a - b);
+      expect(ns).toEqual(Array.from({ length: ns.length }, (_, i) => i + 1));
+    }
+
+    // A path that holds no savepoint is refused by name, before anything runs.
+    await expect(cli('-s', dir)).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`Cannot start from '${dir}'`),
+    });
+  });
 });

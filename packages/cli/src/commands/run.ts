@@ -9,7 +9,15 @@
  * records); `--detached` returns after the submission.
  */
 import type { Command } from 'commander';
-import { runLocalJob } from '@freshet/runtime';
+import { resolve } from 'node:path';
+import {
+  assignRestoredState,
+  openRestorePoint,
+  RestorePointError,
+  runLocalJob,
+  StateMappingError,
+  type LocalJobOptions,
+} from '@freshet/runtime';
 import { CliError, printAccumulators, printJson } from '../output.js';
 import { parsePositiveInt, prepareJob, withPlanOptions } from './plan.js';
 import type { PlanCommandOptions } from './plan.js';
@@ -57,7 +65,7 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
     .option(
       '-s, --from-savepoint <path>',
-      "with --jobmanager: start from a savepoint or a retained checkpoint's directory on the JobManager",
+      "start from a savepoint or a retained checkpoint's directory (with --jobmanager, on the JobManager; with --local, on this machine)",
     )
     .option(
       '--allow-non-restored-state',
@@ -80,9 +88,11 @@ export function register(program: Command): void {
       }
       if (opts.entry !== undefined)
         throw new CliError('--entry needs --jobmanager (--local runs a program file)', 2);
-      if (opts.fromSavepoint !== undefined)
-        throw new CliError('-s/--from-savepoint needs --jobmanager (savepoints live on a JobManager)', 2);
       const job = await prepareJob(file, args, opts);
+      const restoreFrom =
+        opts.fromSavepoint === undefined
+          ? undefined
+          : await localRestorePoint(opts.fromSavepoint, job.jobGraph, opts.allowNonRestoredState === true);
       const controller = new AbortController();
       const onSigint = (): void => {
         process.stderr.write('Cancelling the job (Ctrl-C again to force quit)...\n');
@@ -98,6 +108,7 @@ export function register(program: Command): void {
           ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
           ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
           ...(opts.checkpointDir !== undefined ? { checkpointDir: opts.checkpointDir } : {}),
+          ...(restoreFrom !== undefined ? { restoreFrom } : {}),
           signal: controller.signal,
           onRestart: (r) => {
             process.stderr.write(
@@ -137,6 +148,32 @@ export function register(program: Command): void {
       }
       if (result.status === 'CANCELED') process.exitCode = 130;
     });
+}
+
+/**
+ * `run --local -s PATH`: a savepoint or retained checkpoint directory on this
+ * machine (the local mode's are under its `--checkpoint-dir`), mapped onto
+ * the job by operator uid; the mapping's warnings go to stderr.
+ */
+async function localRestorePoint(
+  path: string,
+  jobGraph: Parameters<typeof assignRestoredState>[1],
+  allowNonRestoredState: boolean,
+): Promise<NonNullable<LocalJobOptions['restoreFrom']>> {
+  try {
+    // Any directory of this machine the user names (relative to the working directory).
+    const point = await openRestorePoint(resolve(path), [resolve(path)]);
+    const assignment = assignRestoredState(point.metadata, jobGraph, { allowNonRestoredState });
+    for (const warning of assignment.warnings) process.stderr.write(`Warning: ${warning}\n`);
+    process.stderr.write(
+      `Starting from ${point.kind} ${point.path} (checkpoint ${assignment.checkpointId} of job ${point.metadata.jobId})\n`,
+    );
+    return { point, assignment };
+  } catch (err) {
+    if (err instanceof RestorePointError || err instanceof StateMappingError)
+      throw new CliError(`Cannot start from '${path}': ${err.message}`, 2);
+    throw err;
+  }
 }
 
 /** `run --jobmanager`: submit, then follow until the job ends (unless detached). */

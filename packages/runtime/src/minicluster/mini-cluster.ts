@@ -32,6 +32,7 @@ import { effectiveRestartStrategy, type JobGraph, type RestartStrategySpec } fro
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
+import { renumberSnapshot, type RestorePoint, type StateAssignment } from '../checkpoint/savepoint.js';
 import { executionVertices } from '../executiongraph/execution-id.js';
 import { WatermarkAlignmentCoordinator } from '../executiongraph/watermark-alignment.js';
 import { mergeAccumulators, type AccumulatorResult } from '../metrics/accumulators.js';
@@ -120,6 +121,14 @@ export interface LocalJobOptions {
   onCheckpoint?: (checkpoint: LocalCheckpointStats) => void;
   /** Called when a failed attempt is about to be restarted. */
   onRestart?: (restart: LocalRestart) => void;
+  /**
+   * Start from a savepoint or a retained checkpoint (`freshet run --local
+   * -s PATH`): its state, mapped onto this job graph by operator uid
+   * (`assignRestoredState`), at any parallelism; checkpoint ids continue
+   * after its own. Until the job's first checkpoint completes, a restart
+   * restores from it again.
+   */
+  restoreFrom?: { point: RestorePoint; assignment: StateAssignment };
 }
 
 /** How a local job ended. */
@@ -213,6 +222,9 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   const coordinator = new CheckpointCoordinator({
     jobId,
     jobGraph,
+    ...(opts.restoreFrom === undefined
+      ? {}
+      : { nextCheckpointId: opts.restoreFrom.assignment.checkpointId + 1 }),
     hooks: {
       triggerSources: (c) => {
         ofCurrent(c.attempt)?.broadcast({
@@ -369,6 +381,22 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     return bySlot;
   };
 
+  /** The state every slot restores from the restore point the job started from. */
+  const readInitialRestore = async (from: NonNullable<LocalJobOptions['restoreFrom']>) => {
+    const bySlot = new Map<number, SlotRestore>();
+    for (const [key, assigned] of from.assignment.subtasks) {
+      const subtask = Number(key.slice(key.lastIndexOf('#') + 1));
+      const states: Uint8Array[] = [];
+      for (const part of assigned.parts)
+        states.push(ownBuffer(renumberSnapshot(await from.point.readState(part.handle), part.nodes)));
+      const slot = subtask % slots;
+      let r = bySlot.get(slot);
+      if (!r) bySlot.set(slot, (r = { checkpointId: from.assignment.checkpointId, subtasks: {} }));
+      r.subtasks[key] = { states, final: assigned.final };
+    }
+    return bySlot;
+  };
+
   const onAbort = (): void => {
     endJob({ status: 'CANCELED' });
   };
@@ -395,18 +423,26 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     for (let attempt = 0; final === undefined; attempt++) {
       const restoreFrom = coordinator.latestCompleted;
       let restore: Map<number, SlotRestore> | undefined;
+      const initial = restoreFrom === undefined ? opts.restoreFrom : undefined;
       try {
-        restore = restoreFrom ? await readRestore(restoreFrom) : undefined;
+        restore = restoreFrom
+          ? await readRestore(restoreFrom)
+          : initial
+            ? await readInitialRestore(initial)
+            : undefined;
       } catch (error) {
         outcome = {
           status: 'FAILED',
           error: {
             name: 'CheckpointRestoreError',
-            message: `checkpoint ${restoreFrom!.checkpointId} cannot be restored: ${String(error)}`,
+            message:
+              restoreFrom === undefined
+                ? `${initial!.point.kind} ${initial!.point.path} cannot be restored: ${String(error)}`
+                : `checkpoint ${restoreFrom.checkpointId} cannot be restored: ${String(error)}`,
           },
         };
       }
-      if (restore !== undefined || restoreFrom === undefined) {
+      if (restore !== undefined || (restoreFrom === undefined && initial === undefined)) {
         latest.clear();
         alignment.reset();
         coordinator.startAttempt(attempt);
