@@ -124,11 +124,11 @@ describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availabi
     const takeoverMs = Date.now() - killedAt;
     const leaseTakenAt = Date.parse(
       String(
-        standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith('Leadership lease taken'))?.time,
+        standby.logs.slice(standbyMark).find((l) => l.msg.startsWith('Leadership lease taken'))?.time,
       ),
     );
     const leadingAt = Date.parse(
-      String(standby.logs.slice(standbyMark).find((l) => String(l.msg).startsWith(LEADER_LOG))?.time),
+      String(standby.logs.slice(standbyMark).find((l) => l.msg.startsWith(LEADER_LOG))?.time),
     );
     console.log(
       `HA: lease taken ${leaseTakenAt - killedAt} ms after the kill; recovery to leading ${leadingAt - leaseTakenAt} ms`,
@@ -169,7 +169,7 @@ describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availabi
     const leaderMark = leader.logs.length;
     leader.resume();
     const lost = await leader.waitForLog('JobManager lost its leadership', 15_000, leaderMark);
-    expect(String(lost.msg)).toMatch(/lease/);
+    expect(lost.msg).toMatch(/lease/);
     const exit = await leader.exited;
     expect(exit.code).not.toBe(0);
     // The cluster goes on under the new leader: both TaskManagers are back with it.

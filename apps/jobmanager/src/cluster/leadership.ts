@@ -42,14 +42,15 @@ export interface LeaderLeaseOptions {
   name?: string;
 }
 
+/** The driver may hand an integer column back as a number or a bigint. */
 interface LeaseRow {
-  epoch: number;
+  epoch: number | bigint;
 }
 
 interface LeaderRow {
   holder: string;
   url: string;
-  epoch: number;
+  epoch: number | bigint;
   expired: boolean;
 }
 
@@ -110,7 +111,8 @@ export class LeaderLease {
         expires_at_ms = EXCLUDED.expires_at_ms
       WHERE l.holder = EXCLUDED.holder OR l.expires_at_ms < EXCLUDED.renewed_at_ms
       RETURNING l.epoch`;
-    return rows[0]?.epoch;
+    const epoch = rows[0]?.epoch;
+    return epoch === undefined ? undefined : Number(epoch);
   }
 
   /** Who holds the lease now (undefined: nobody ever did). */
@@ -143,7 +145,7 @@ export class LeaderLease {
         const epoch = await this.tryAcquire();
         failures = 0;
         if (epoch !== undefined) {
-          this.#epoch = Number(epoch);
+          this.#epoch = epoch;
           this.#armFence(startedAt, hooks.onLost);
           this.#renewing = this.#renew(hooks.onLost);
           return this.#epoch;
@@ -206,7 +208,7 @@ export class LeaderLease {
       try {
         const epoch = await this.tryAcquire();
         if (signal.aborted || this.#lost) return;
-        if (epoch === undefined || Number(epoch) !== this.#epoch) {
+        if (epoch === undefined || epoch !== this.#epoch) {
           const leader = await this.leader().catch(() => undefined);
           this.#lose(
             `another JobManager holds the lease${leader === undefined ? '' : ` (${leader.url}, epoch ${leader.epoch})`}`,
