@@ -16,6 +16,8 @@ describe('loadJobManagerConfig', () => {
       dataDir: resolve('/srv/freshet/.freshet'),
       databaseUrl: undefined,
       heartbeatTimeoutMs: 10_000,
+      highAvailability: 'none',
+      haLeaseMs: 3000,
       uploadLimitBytes: 10 * 1024 * 1024,
       projectMaxFiles: 20_000,
       projectMaxBytes: 100 * 1024 * 1024,

@@ -161,7 +161,7 @@ describe('savepoints', () => {
     await untilEnded(c.client, allowed, { timeoutMs: 30_000 });
     await c.client.jobs.cancel.mutate({ jobId });
     await untilEnded(c.client, jobId, { timeoutMs: 30_000 });
-  });
+  }, 150_000);
 
   it('stop with a savepoint ends the job FINISHED; the job started from it at another parallelism completes the exact output', async () => {
     const out = await c.outputDir();
