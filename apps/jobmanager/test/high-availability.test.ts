@@ -123,9 +123,7 @@ describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availabi
     await standby.waitForLog(LEADER_LOG, 15_000, standbyMark);
     const takeoverMs = Date.now() - killedAt;
     const leaseTakenAt = Date.parse(
-      String(
-        standby.logs.slice(standbyMark).find((l) => l.msg.startsWith('Leadership lease taken'))?.time,
-      ),
+      String(standby.logs.slice(standbyMark).find((l) => l.msg.startsWith('Leadership lease taken'))?.time),
     );
     const leadingAt = Date.parse(
       String(standby.logs.slice(standbyMark).find((l) => l.msg.startsWith(LEADER_LOG))?.time),

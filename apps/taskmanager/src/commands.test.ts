@@ -84,7 +84,7 @@ describe('CommandStream', () => {
     stream.stop();
   });
 
-  it('refuses commands of a deposed JobManager leader (an epoch below the largest seen)', async () => {
+  it('refuses commands of a deposed JobManager leader (an epoch below the largest seen)', () => {
     const subs: FakeSubscription[] = [];
     const handled: string[] = [];
     const fence = new LeaderFence(pino({ level: 'silent' }));
