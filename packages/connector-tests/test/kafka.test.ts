@@ -183,6 +183,8 @@ describe('KafkaSource', () => {
       'lag.growing-0': 0,
       'lag.growing-1': 0,
       recordsRead: 3,
+      // The three JSON values, without keys.
+      bytesRead: 3 * JSON.stringify({ p: 0, i: 0 }).length,
     });
     sub.h.close();
   });
@@ -241,7 +243,12 @@ describe('KafkaSink', () => {
     a0.snapshot(1);
     await complete(a0, 1);
     expect(a0.failures).toEqual([]);
-    expect(a0.head.connectorMetrics!()).toMatchObject({ committedCheckpoints: 1, recordsCommitted: 3 });
+    expect(a0.head.connectorMetrics!()).toMatchObject({
+      committedCheckpoints: 1,
+      recordsCommitted: 3,
+      recordsWritten: 3,
+      bytesWritten: 3,
+    });
     expect(values(await readTopic(kafka, 'eo-out', { count: 3 })).sort()).toEqual(['a', 'b', 'c']);
     a0.processElement('d', 2).processElement('e', 2);
     const state2 = roundTrip(a0.snapshot(2));
@@ -284,6 +291,10 @@ describe('KafkaSink', () => {
     expect(h.failures).toEqual([]);
     const got = values(await readTopic(kafka, 'alo-out', { count: 1200 }));
     expect(new Set(got).size).toBe(1200);
+    expect(h.head.connectorMetrics!()).toMatchObject({
+      recordsSent: 1200,
+      bytesWritten: got.reduce((n, v) => n + v.length, 0),
+    });
     h.close();
   });
 });

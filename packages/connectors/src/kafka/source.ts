@@ -416,6 +416,9 @@ class KafkaReader<T> implements SourceReader<T, KafkaSplit> {
           continue;
         }
         this.fetchOffsets.set(id, nextOffset);
+        let bytes = 0;
+        for (const m of records) bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+        this.ctx.metrics.inc('bytesRead', bytes);
         this.queue.push({ split, records, next: 0, nextOffset, highWatermark: r.highWatermark });
         this.buffered += records.length;
         got = true;
