@@ -150,7 +150,11 @@ export async function startPGliteServer(): Promise<PGliteServer> {
       }
       if (complete.length === 0) return;
       const chunk = Buffer.concat(complete);
-      chain = chain.then(() => run(chunk)).catch(() => socket.destroy());
+      chain = chain
+        .then(() => run(chunk))
+        .catch(() => {
+          socket.destroy();
+        });
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -169,7 +173,11 @@ export async function startPGliteServer(): Promise<PGliteServer> {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     async dispose() {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
       await db.close();
     },
   };
