@@ -345,8 +345,10 @@ export interface StateAssignment {
 /**
  * Maps a restore point's state onto `jobGraph` by operator uid. A vertex at
  * another parallelism takes, per new subtask, every former subtask whose key
- * groups overlap its own (keyed state keeps only the key groups it owns;
- * sources keep the splits they own).
+ * groups overlap its own (keyed state keeps only the key groups it owns); the
+ * source operator at the head of a source vertex takes every former
+ * subtask's state (connector sources keep the splits they own now; the
+ * built-in ones restore only at their own parallelism).
  *
  * @throws {@link StateMappingError} when an operator of the restore point
  *   has no counterpart (unless `allowNonRestoredState`), or keyed state would
@@ -409,13 +411,18 @@ export function assignRestoredState(
       for (const { old, nodes } of list) {
         const same = old.parallelism === nv.parallelism;
         const mine = keyGroupRange(nv.maxParallelism, nv.parallelism, s);
+        const head = same || !nv.isSource ? undefined : unionHead(nodes, nv.operators[0]!.nodeId);
         for (const os of old.subtasks) {
           if (
             same
               ? os.subtask !== s
               : !overlaps(keyGroupRange(old.maxParallelism, old.parallelism, os.subtask), mine)
-          )
+          ) {
+            // A rescaled source takes every former subtask's splits and keeps those it now owns
+            // (union redistribution): a split's new owner need not overlap its former one's key groups.
+            if (head !== undefined) parts.push({ handle: os.handle, nodes: head });
             continue;
+          }
           parts.push({ handle: os.handle, nodes });
           // A final state finishes the subtask at once: only where nothing was redistributed.
           if (!os.final || !same) final = false;
@@ -442,6 +449,12 @@ export function assignRestoredState(
     }
   }
   return { checkpointId: metadata.checkpointId, subtasks, fresh, dropped, generated, warnings };
+}
+
+/** The node map of just a source vertex's head (its source operator), when the former state has one. */
+function unionHead(nodes: ReadonlyMap<number, number>, headNodeId: number): Map<number, number> | undefined {
+  for (const [from, to] of nodes) if (to === headNodeId) return new Map([[from, to]]);
+  return undefined;
 }
 
 function overlaps(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
