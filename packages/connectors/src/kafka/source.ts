@@ -447,7 +447,7 @@ class KafkaReader<T> implements SourceReader<T, KafkaSplit> {
         } catch (error) {
           if (this.s.onBadRecord === 'fail') {
             throw new BadRecordError(
-              `KafkaSource: the record at offset ${r.offset} of ${split.splitId} cannot be deserialized (${error instanceof Error ? error.message : String(error)}); fix the producer, or skip bad records with onBadRecord('skip')`,
+              `KafkaSource: the record at offset ${r.offset} of ${split.splitId} cannot be deserialized (${error instanceof Error ? error.message : String(error)}); fix the producer, or skip bad records with setBadRecordPolicy('skip')`,
               { details: { source: split.splitId, offset: r.offset } },
             );
           }
