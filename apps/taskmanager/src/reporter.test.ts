@@ -1,7 +1,8 @@
+import { SubtaskMetricsSampleSchema } from '@freshet/protocol';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ControlPlaneClient } from './control-client.js';
-import { Reporter } from './reporter.js';
+import { Reporter, toSample } from './reporter.js';
 
 type Call = { kind: 'collected'; values: unknown[] } | { kind: 'states'; states: string[] };
 
@@ -57,5 +58,33 @@ describe('Reporter', () => {
       { kind: 'collected', values: [1, 2, 3] },
       { kind: 'states', states: ['FINISHED'] },
     ]);
+  });
+});
+
+describe('toSample', () => {
+  it("carries a subtask's connector metrics, leaving out a gauge JSON cannot carry", () => {
+    const s = toSample(
+      'j',
+      0,
+      {
+        vertexId: 'v',
+        vertexName: 'Source: orders',
+        subtask: 1,
+        state: 'RUNNING',
+        recordsIn: 0,
+        recordsOut: 3,
+        bytesIn: 0,
+        bytesOut: 0,
+        busyRatio: 0,
+        backpressureRatio: 0,
+        busyMs: 0,
+        backpressuredMs: 0,
+        inputWatermark: -Infinity,
+        connector: { recordsRead: 3, bytesRead: 42, 'lag.orders-1': 5, 'lag.orders-2': NaN },
+      },
+      1_000,
+    );
+    expect(s.connector).toEqual({ recordsRead: 3, bytesRead: 42, 'lag.orders-1': 5 });
+    expect(SubtaskMetricsSampleSchema.parse(s).connector).toEqual(s.connector);
   });
 });

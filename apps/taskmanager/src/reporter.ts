@@ -38,7 +38,15 @@ export function toSample(
     ...(m.user === undefined ? {} : { user: m.user }),
     ...(m.accumulators === undefined ? {} : { accumulators: accumulatorSamples(m.accumulators) }),
     ...(m.watermarkAlignment === undefined ? {} : { watermarkAlignment: m.watermarkAlignment }),
+    ...(m.connector === undefined ? {} : { connector: finiteValues(m.connector) }),
   };
+}
+
+/** Connector metrics without the values JSON cannot carry (a gauge not yet known as NaN or ±Infinity). */
+function finiteValues(values: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(values)) if (Number.isFinite(v)) out[name] = v;
+  return out;
 }
 
 /** Accumulator values as JSON carries them: a min/max of nothing (±Infinity) as null. */

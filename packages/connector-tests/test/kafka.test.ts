@@ -7,6 +7,7 @@
  */
 import { WatermarkStrategy, type StreamExecutionEnvironment } from '@freshet/api';
 import {
+  BadRecordError,
   ConnectorConfigError,
   ConnectorUnavailableError,
   KafkaDeserializers,
@@ -183,8 +184,37 @@ describe('KafkaSource', () => {
       'lag.growing-0': 0,
       'lag.growing-1': 0,
       recordsRead: 3,
+      // The three JSON values, without keys.
+      bytesRead: 3 * JSON.stringify({ p: 0, i: 0 }).length,
     });
     sub.h.close();
+  });
+
+  it('names the partition and offset of a record it cannot deserialize, or skips and counts it', async () => {
+    await createTopics(kafka, [{ topic: 'malformed', numPartitions: 1 }]);
+    await produce('malformed', [
+      { partition: 0, value: JSON.stringify({ p: 0, i: 0 }) },
+      { partition: 0, value: '{"p": 0, "i": 1' },
+      { partition: 0, value: JSON.stringify({ p: 0, i: 2 }) },
+    ]);
+    const failing = await openSource(jsonSource('malformed', true), 0, 1);
+    const error = await emitUpTo(failing, Infinity).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRecordError);
+    expect((error as Error).message).toMatch(
+      /the record at offset 1 of malformed-0 cannot be deserialized .*setBadRecordPolicy\('skip'\)/,
+    );
+    expect(failing.h.values<Ev>().map((e) => e.i)).toEqual([0]);
+    failing.h.close();
+
+    const skipping = await openSource(
+      jsonSource('malformed', true, (b) => b.setBadRecordPolicy('skip')),
+      0,
+      1,
+    );
+    expect(await emitUpTo(skipping, Infinity)).toBe('END');
+    expect(skipping.h.values<Ev>().map((e) => e.i)).toEqual([0, 2]);
+    expect(skipping.src.connectorMetrics()).toMatchObject({ badRecords: 1, recordsRead: 2 });
+    skipping.h.close();
   });
 
   it('fails with a clear error for a missing topic and for an unreachable broker', async () => {
@@ -241,7 +271,12 @@ describe('KafkaSink', () => {
     a0.snapshot(1);
     await complete(a0, 1);
     expect(a0.failures).toEqual([]);
-    expect(a0.head.connectorMetrics!()).toMatchObject({ committedCheckpoints: 1, recordsCommitted: 3 });
+    expect(a0.head.connectorMetrics!()).toMatchObject({
+      committedCheckpoints: 1,
+      recordsCommitted: 3,
+      recordsWritten: 3,
+      bytesWritten: 3,
+    });
     expect(values(await readTopic(kafka, 'eo-out', { count: 3 })).sort()).toEqual(['a', 'b', 'c']);
     a0.processElement('d', 2).processElement('e', 2);
     const state2 = roundTrip(a0.snapshot(2));
@@ -284,6 +319,10 @@ describe('KafkaSink', () => {
     expect(h.failures).toEqual([]);
     const got = values(await readTopic(kafka, 'alo-out', { count: 1200 }));
     expect(new Set(got).size).toBe(1200);
+    expect(h.head.connectorMetrics!()).toMatchObject({
+      recordsSent: 1200,
+      bytesWritten: got.reduce((n, v) => n + v.length, 0),
+    });
     h.close();
   });
 });

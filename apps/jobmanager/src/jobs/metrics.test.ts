@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SubtaskMetricsSample } from '@freshet/protocol';
+import { SubtaskMetricsSampleSchema, type SubtaskMetricsSample } from '@freshet/protocol';
 import { archivedMetrics, METRICS_HISTORY_SECONDS, MetricsStore } from './metrics.js';
 
 const sample = (over: Partial<SubtaskMetricsSample>): SubtaskMetricsSample => ({
@@ -84,5 +84,18 @@ describe('MetricsStore: backpressure and watermarks per subtask', () => {
       idleRatio: 0,
       watermarkLagMs: null,
     });
+  });
+
+  it("keeps a subtask's connector metrics, live and in the snapshot a finished job leaves", () => {
+    const connector = { recordsRead: 40, bytesRead: 1_234, 'lag.orders-0': 7, 'lag.orders-1': 0 };
+    // What a TaskManager sends passes the protocol's schema as it is.
+    const wire = SubtaskMetricsSampleSchema.parse(sample({ recordsOut: 40, connector, at: 9_500 }));
+    const store = new MetricsStore(() => 10_000);
+    store.ingest(wire);
+    store.ingest(sample({ subtaskIndex: 1, at: 9_500 }));
+    expect(store.subtask('j', 'v1', 0)!.connector).toEqual(connector);
+    expect(store.subtask('j', 'v1', 1)!.connector).toBeUndefined();
+    const archived = archivedMetrics(JSON.parse(JSON.stringify(store.snapshot('j'))) as never);
+    expect(archived.subtask('j', 'v1', 0)!.connector).toEqual(connector);
   });
 });

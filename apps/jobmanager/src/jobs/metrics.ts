@@ -45,6 +45,11 @@ export interface SubtaskMetrics {
   user: UserMetricSample[];
   /** An aligned source (`withWatermarkAlignment`): how often and how long it paused for its group. */
   watermarkAlignment?: { pauses: number; pausedMs: number };
+  /**
+   * Connector metrics of the subtask's sources and sinks (records and bytes
+   * read or written, Kafka consumer lag per partition as `lag.<topic>-<partition>`), when it runs any.
+   */
+  connector?: Record<string, number>;
 }
 
 /** Metrics of a vertex, aggregated over its subtasks. */
@@ -173,6 +178,7 @@ export class MetricsStore implements JobMetricsSource {
         receivedAt: this.#now(),
         user: sample.user ?? [],
         ...(sample.watermarkAlignment === undefined ? {} : { watermarkAlignment: sample.watermarkAlignment }),
+        ...(sample.connector === undefined ? {} : { connector: sample.connector }),
       },
     });
     return true;

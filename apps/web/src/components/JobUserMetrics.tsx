@@ -1,5 +1,6 @@
 import type { JobDetails } from '@/lib/api-shapes';
 import { formatCount, formatRate } from '@/lib/format';
+import { ConnectorMetrics } from './ConnectorMetrics';
 import { Empty } from './StateViews';
 
 type UserMetric = NonNullable<JobDetails['subtasks'][number]['metrics']>['user'][number];
@@ -40,7 +41,7 @@ function accumulatorValue(value: JobDetails['accumulators'][string]): string {
 /**
  * The job's accumulators (merged over its subtasks by name) and the user
  * metrics every subtask's operators registered, as `jobs.get` reports them
- * (live while the job runs, final once it ended).
+ * (live while the job runs, final once it ended), then the connectors' figures.
  */
 export function JobUserMetrics({ detail }: { detail: JobDetails }) {
   const accumulators = Object.entries(detail.accumulators).sort(([a], [b]) => a.localeCompare(b));
@@ -133,6 +134,7 @@ export function JobUserMetrics({ detail }: { detail: JobDetails }) {
           </div>
         )}
       </section>
+      <ConnectorMetrics detail={detail} />
     </div>
   );
 }

@@ -107,6 +107,17 @@ function isRetriable(error: unknown): boolean {
   return false;
 }
 
+/** The key and value bytes of a batch of messages, for the `bytesWritten` metric (one pass per batch). */
+function bytesOf(topics: ReadonlyMap<string, readonly Message[]>): number {
+  let n = 0;
+  for (const messages of topics.values())
+    for (const m of messages) n += byteLength(m.key) + byteLength(m.value);
+  return n;
+}
+
+const byteLength = (v: Message['key'] | Message['value']): number =>
+  v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+
 /** kafkajs messages per topic. */
 function byTopic(records: readonly SerializedRecord[]): Map<string, Message[]> {
   const out = new Map<string, Message[]>();
@@ -188,11 +199,14 @@ class SendingWriter<T> implements SinkWriter<T, never, KafkaWriterState> {
     const id = this.seq++;
     const producer = this.producer;
     const done = (async () => {
-      for (const [topic, messages] of byTopic(records)) await producer.send({ topic, messages, acks: -1 });
+      const topics = byTopic(records);
+      for (const [topic, messages] of topics) await producer.send({ topic, messages, acks: -1 });
+      return bytesOf(topics);
     })().then(
-      () => {
+      (bytes) => {
         this.inFlight.delete(id);
         this.ctx.metrics.inc('recordsSent', records.length);
+        this.ctx.metrics.inc('bytesWritten', bytes);
         if (this.held && this.inFlight.size < this.s.maxInFlightBatches) {
           this.held = false;
           this.ctx.setBackpressured(false);
@@ -306,10 +320,11 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
       }
       // A transient error (a coordinator still loading, a moved leader) aborts the transaction,
       // which leaves nothing behind, and the whole transaction is tried again.
+      const topics = byTopic(c.records);
       for (let attempt = 1; ; attempt++) {
         const tx = await producer.transaction();
         try {
-          for (const [topic, messages] of byTopic(c.records)) await tx.send({ topic, messages, acks: -1 });
+          for (const [topic, messages] of topics) await tx.send({ topic, messages, acks: -1 });
           await tx.sendOffsets({
             consumerGroupId: this.markerGroup(c),
             topics: [
@@ -333,6 +348,7 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
         }
       }
       this.ctx.metrics.inc('recordsCommitted', c.records.length);
+      this.ctx.metrics.inc('bytesWritten', bytesOf(topics));
     }
   }
 

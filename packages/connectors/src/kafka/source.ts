@@ -416,6 +416,9 @@ class KafkaReader<T> implements SourceReader<T, KafkaSplit> {
           continue;
         }
         this.fetchOffsets.set(id, nextOffset);
+        let bytes = 0;
+        for (const m of records) bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+        this.ctx.metrics.inc('bytesRead', bytes);
         this.queue.push({ split, records, next: 0, nextOffset, highWatermark: r.highWatermark });
         this.buffered += records.length;
         got = true;
@@ -444,7 +447,7 @@ class KafkaReader<T> implements SourceReader<T, KafkaSplit> {
         } catch (error) {
           if (this.s.onBadRecord === 'fail') {
             throw new BadRecordError(
-              `KafkaSource: the record at offset ${r.offset} of ${split.splitId} cannot be deserialized (${error instanceof Error ? error.message : String(error)}); fix the producer, or skip bad records with onBadRecord('skip')`,
+              `KafkaSource: the record at offset ${r.offset} of ${split.splitId} cannot be deserialized (${error instanceof Error ? error.message : String(error)}); fix the producer, or skip bad records with setBadRecordPolicy('skip')`,
               { details: { source: split.splitId, offset: r.offset } },
             );
           }

@@ -76,6 +76,20 @@ export function quoteIdent(name: string): string {
     .join('.');
 }
 
+/**
+ * The size of a column value as it crosses the wire (text bytes of strings,
+ * eight for numbers and dates, the length of binary data): the connectors'
+ * `bytesRead` / `bytesWritten`, an estimate that costs no serialization.
+ */
+export function valueBytes(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'string') return Buffer.byteLength(v);
+  if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Date) return 8;
+  if (typeof v === 'boolean') return 1;
+  if (v instanceof Uint8Array) return v.length;
+  return Buffer.byteLength(JSON.stringify(v) ?? '');
+}
+
 /** SQLSTATEs worth trying the transaction again for: connection failures, serialization failures, deadlocks, shutdowns. */
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -195,7 +209,11 @@ class PostgresCommitter implements Committer<PostgresCommittable> {
       for (let attempt = 1; ; attempt++) {
         try {
           const wrote = await this.commitOne(pool, checkpointId, c);
-          this.ctx.metrics.inc(wrote ? 'rowsCommitted' : 'commitsAlreadyDone', wrote ? c.rows.length : 1);
+          if (wrote === false) this.ctx.metrics.inc('commitsAlreadyDone', 1);
+          else {
+            this.ctx.metrics.inc('rowsCommitted', c.rows.length);
+            this.ctx.metrics.inc('bytesWritten', wrote);
+          }
           break;
         } catch (error) {
           if (attempt <= this.s.maxRetries && isTransient(error)) {
@@ -209,8 +227,8 @@ class PostgresCommitter implements Committer<PostgresCommittable> {
     }
   }
 
-  /** One transaction; false when the commit table says it was committed before. */
-  private async commitOne(pool: Pool, checkpointId: number, c: PostgresCommittable): Promise<boolean> {
+  /** One transaction; the bytes of the values written, or false when the commit table says it was committed before. */
+  private async commitOne(pool: Pool, checkpointId: number, c: PostgresCommittable): Promise<number | false> {
     const client = await pool.connect();
     let broken = false;
     try {
@@ -226,12 +244,15 @@ class PostgresCommitter implements Committer<PostgresCommittable> {
         }
       }
       const rows = this.s.upsertKey === undefined ? c.rows : lastPerKey(c.rows, this.keyIndexes());
+      let bytes = 0;
       for (let i = 0; i < rows.length; i += this.s.batchSize) {
         const batch = rows.slice(i, i + this.s.batchSize);
-        await client.query(this.insertSql(batch.length), batch.flat());
+        const values = batch.flat();
+        await client.query(this.insertSql(batch.length), values);
+        for (const v of values) bytes += valueBytes(v);
       }
       await client.query('COMMIT');
-      return true;
+      return bytes;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;

@@ -28,7 +28,7 @@ import type {
 } from '@freshet/api';
 import type { Pool } from 'pg';
 import { ConnectorConfigError, ConnectorUnavailableError } from '../errors.js';
-import { quoteIdent } from './sink.js';
+import { quoteIdent, valueBytes } from './sink.js';
 
 /** A key range `(last, hi]` still to read. */
 export interface PostgresSplit {
@@ -144,7 +144,11 @@ class RangeReader<T> implements SourceReader<T, PostgresSplit> {
       .then(
         (r) => {
           this.loading = false;
-          this.page = { split, rows: r.rows as Record<string, unknown>[], next: 0 };
+          const rows = r.rows as Record<string, unknown>[];
+          let bytes = 0;
+          for (const row of rows) for (const k in row) bytes += valueBytes(row[k]);
+          this.ctx.metrics.inc('bytesRead', bytes);
+          this.page = { split, rows, next: 0 };
           this.ctx.wakeUp();
         },
         (error: unknown) => {

@@ -335,6 +335,12 @@ export const SubtaskMetricsSampleSchema = z.object({
   watermarkAlignment: z
     .object({ pauses: z.int().nonnegative(), pausedMs: z.number().nonnegative() })
     .optional(),
+  /**
+   * Connector metrics of the subtask's sources and sinks (e.g. `recordsRead`,
+   * `bytesWritten`, Kafka consumer lag per partition as `lag.<topic>-<partition>`);
+   * absent when the subtask runs no connector.
+   */
+  connector: z.record(StoredTextSchema.min(1).max(500), z.number()).optional(),
 });
 /** @see {@link SubtaskMetricsSampleSchema} */
 export type SubtaskMetricsSample = z.infer<typeof SubtaskMetricsSampleSchema>;

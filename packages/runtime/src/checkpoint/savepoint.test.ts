@@ -110,6 +110,35 @@ describe('savepoints', () => {
     });
   });
 
+  it("give a rescaled source vertex's source operator every former subtask's state, its chained operators only the overlapping ones", async () => {
+    const { storage } = await storedCheckpoint(2);
+    const metadata = await storage.readMetadata('job-1', 5);
+    const point = {
+      metadata: await writeSavepoint(join(root, 'savepoints', 'sp-union'), metadata, 'savepoint', (h) =>
+        storage.readState('job-1', h),
+      ),
+    };
+    for (const p of [3, 1]) {
+      const rescaled = fixtureJob('keyedSum', { p }).jobGraph;
+      const source = rescaled.vertices[0]!;
+      expect(source.isSource).toBe(true);
+      const assignment = assignRestoredState(point.metadata, rescaled);
+      for (let s = 0; s < p; s++) {
+        const parts = assignment.subtasks.get(`${source.id}#${s}`)!.parts;
+        // The source (node 1) from both former subtasks: a connector source keeps the splits it owns now,
+        // wherever they were read before.
+        expect(parts.filter((part) => part.nodes.has(1))).toHaveLength(2);
+        // The chained map (node 2) only from the former subtasks whose key groups overlap.
+        const mine = keyGroupRange(source.maxParallelism, p, s);
+        const overlapping = [0, 1].filter((o) => {
+          const r = keyGroupRange(source.maxParallelism, 2, o);
+          return r.start <= mine.end && mine.start <= r.end;
+        });
+        expect(parts.filter((part) => part.nodes.has(2))).toHaveLength(overlapping.length);
+      }
+    }
+  });
+
   it('fail a restore naming the operator whose state has no place, unless non-restored state is allowed', async () => {
     const { storage, jobGraph } = await storedCheckpoint(2);
     const metadata = await storage.readMetadata('job-1', 5);

@@ -345,8 +345,10 @@ export interface StateAssignment {
 /**
  * Maps a restore point's state onto `jobGraph` by operator uid. A vertex at
  * another parallelism takes, per new subtask, every former subtask whose key
- * groups overlap its own (keyed state keeps only the key groups it owns;
- * sources keep the splits they own).
+ * groups overlap its own (keyed state keeps only the key groups it owns); the
+ * source operator at the head of a source vertex takes every former
+ * subtask's state (connector sources keep the splits they own now; the
+ * built-in ones restore only at their own parallelism).
  *
  * @throws {@link StateMappingError} when an operator of the restore point
  *   has no counterpart (unless `allowNonRestoredState`), or keyed state would

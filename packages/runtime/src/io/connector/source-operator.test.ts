@@ -12,6 +12,7 @@ import { buildStreamGraph } from '@freshet/api/internal';
 import {
   BadRecordError,
   ConnectorConfigError,
+  ConnectorUnavailableError,
   FileSource,
   csv,
   jsonLines,
@@ -272,6 +273,25 @@ describe('FileSource through the framework operator', () => {
     // "3,x" fails the schema; the unclosed quote swallows the rest of the file as one bad record.
     expect(skipping.h.values()).toEqual([{ n: '1', m: '2' }]);
     expect(skipping.src.connectorMetrics!()).toMatchObject({ badRecords: 2, recordsRead: 1 });
+  });
+
+  it('fails naming the file when a discovered file cannot be read', async () => {
+    writeFileSync(join(dir, 'a.txt'), 'a1\na2\n');
+    writeFileSync(join(dir, 'b.txt'), 'b1\nb2\n');
+    const s = await openSubtask(
+      (env) => {
+        env.fromSource(FileSource.forFormat(textLines(), dir).build(), WatermarkStrategy.noWatermarks(), 'x');
+      },
+      0,
+      1,
+    );
+    expect(await emitUpTo(s, 1)).toBe('MORE');
+    // Both files were discovered and assigned; the one not opened yet goes away before it is read.
+    const gone = join(dir, s.h.values<string>()[0]!.startsWith('a') ? 'b.txt' : 'a.txt');
+    rmSync(gone);
+    const error = await emitUpTo(s, Infinity).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorUnavailableError);
+    expect((error as Error).message).toContain(`FileSource: cannot read ${gone}`);
   });
 
   it('fails with the path when a directory is missing', async () => {

@@ -1,0 +1,186 @@
+/**
+ * Rescaling a restored job, per connector, with real processes: a
+ * JobManager and two TaskManagers (two slots each) run a paced, bounded
+ * file, Kafka (real broker) or Postgres (the server of
+ * `FRESHET_TEST_DATABASE_URL`, else embedded PGlite) source into the
+ * exactly-once file sink. `jobs.rescale` stops the job with a savepoint in
+ * the middle of its splits and resubmits it from that savepoint at another
+ * parallelism; the splits and the readers' positions redistribute, and the
+ * committed output equals a clean run's exactly. The connector metrics the
+ * subtasks report reach `jobs.get` on the way.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabaseUrl } from '@freshet/db/testing';
+import { uploadProgramFile, type JobManagerClient } from '@freshet/jobmanager/client';
+import { adminClient, committedLines, ensureBuilt, ProcessGroup } from '@freshet/jobmanager/testing';
+import { startKafkaBroker, type KafkaBroker } from '@freshet/kafka-testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPGliteServer } from './pglite-server.js';
+import { createTopics, kafkaClient } from './support.js';
+
+const N = 9000;
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'connector-rescale.ts');
+
+let group: ProcessGroup;
+let jm: JobManagerClient;
+let root: string;
+let broker: KafkaBroker | undefined;
+let db: { url: string; dispose(): Promise<void> } | undefined;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  group = new ProcessGroup();
+  root = await mkdtemp(join(tmpdir(), 'freshet-connector-rescale-'));
+  group.defer(() => rm(root, { recursive: true, force: true }));
+  const [database, kafka, postgres] = await Promise.all([
+    group.createDatabase(),
+    startKafkaBroker(),
+    createTestDatabaseUrl().then((d) => d ?? startPGliteServer()),
+  ]);
+  broker = kafka;
+  db = postgres;
+  const jmProcess = await group.startJobManager({ ...database, heartbeatTimeoutMs: 20_000 });
+  // The tasks read their input from and write their output to `root`, and reach the broker and Postgres.
+  const args = ['--task-files', root, '--task-network', 'host'];
+  for (let i = 0; i < 2; i++) await group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 2, args });
+  jm = adminClient(jmProcess);
+}, 300_000);
+afterAll(async () => {
+  await group?.dispose();
+  await broker?.stop();
+  await db?.dispose();
+});
+
+async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const ids = (lines: readonly string[]): number[] =>
+  lines.map((l) => (JSON.parse(l) as { id: number }).id).sort((a, b) => a - b);
+const all = Array.from({ length: N }, (_, i) => i);
+
+type Job = Awaited<ReturnType<JobManagerClient['jobs']['get']['query']>>;
+const sourceSubtasks = (job: Job) => job.subtasks.filter((s) => s.vertexName.includes('input'));
+const total = (job: Job, name: string): number =>
+  job.subtasks.reduce((n, s) => n + (s.metrics?.connector?.[name] ?? 0), 0);
+
+/** Runs the fixture at `from`, rescales it to `to` mid-run, and checks the output and the metrics. */
+async function rescaleRun(from: number, to: number, args: string[]): Promise<{ before: Job; after: Job }> {
+  const out = await mkdtemp(join(root, 'out-'));
+  const upload = await uploadProgramFile(jm, FIXTURE);
+  const { jobId } = await jm.jobs.submit.mutate({
+    artifactId: upload.artifact.id,
+    parallelism: from,
+    args: [args[0]!, out, ...args.slice(1)],
+  });
+  // A checkpoint committed part of the output: the readers are inside their splits.
+  await until(
+    'the first committed output',
+    async () => {
+      const job = await jm.jobs.get.query({ jobId });
+      if (job.status === 'FAILED') throw new Error(`the job failed: ${job.failureCause ?? ''}`);
+      return (await committedLines(out)).length;
+    },
+    (n) => n > 0,
+  );
+  const t0 = Date.now();
+  const result = await jm.jobs.rescale.mutate({ jobId, parallelism: to }).catch(async (error: unknown) => {
+    const job = await jm.jobs.get.query({ jobId });
+    throw new Error(
+      `${(error as Error).message}\njob: ${JSON.stringify({ status: job.status, events: job.events.slice(-8) }).slice(0, 3000)}`,
+    );
+  });
+  console.log(`rescale ${from}→${to} of ${args[0]!}: savepoint, stop and resubmit in ${Date.now() - t0} ms`);
+  expect(result.previousJobId).toBe(jobId);
+  const before = await jm.jobs.get.query({ jobId });
+  expect(before.status).toBe('FINISHED');
+  const after = await until(
+    'the rescaled job to end',
+    () => jm.jobs.get.query({ jobId: result.jobId }),
+    (j) => ['FINISHED', 'FAILED', 'CANCELED'].includes(j.status),
+  );
+  expect(after.status, after.failureCause ?? '').toBe('FINISHED');
+  expect(after.configuration.restoredFrom).toBe(result.savepoint);
+
+  // Exactly the records of a clean run: none lost at the savepoint, none read twice after it.
+  expect(ids(await committedLines(out))).toEqual(all);
+
+  // The connector metrics came with the subtask metrics: the first job stopped in the middle of its
+  // input, the rescaled one read the rest at its new parallelism; the sinks wrote every record.
+  expect(sourceSubtasks(before)).toHaveLength(from);
+  expect(sourceSubtasks(after)).toHaveLength(to);
+  const readBefore = total(before, 'recordsRead');
+  expect(readBefore).toBeGreaterThan(0);
+  expect(readBefore).toBeLessThan(N);
+  expect(readBefore + total(after, 'recordsRead')).toBe(N);
+  expect(total(after, 'bytesRead')).toBeGreaterThan(0);
+  expect(total(before, 'recordsWritten') + total(after, 'recordsWritten')).toBe(N);
+  expect(total(after, 'bytesWritten')).toBeGreaterThan(0);
+  return { before, after };
+}
+
+describe('a restored job rescaled through a savepoint, per connector', () => {
+  for (const [from, to] of [
+    [2, 3],
+    [3, 1],
+  ] as const) {
+    it(`FileSource ${from}→${to}: byte ranges and reader offsets redistribute`, async () => {
+      const input = join(root, `files-${from}-${to}`);
+      await mkdir(input);
+      // Six files of 1,500 records, each several 8 KiB ranges.
+      for (let f = 0; f < 6; f++) {
+        const lines = Array.from({ length: N / 6 }, (_, i) =>
+          JSON.stringify({ id: f * (N / 6) + i, pad: 'x'.repeat(20) }),
+        );
+        await writeFile(join(input, `part-${f}.jsonl`), `${lines.join('\n')}\n`);
+      }
+      await rescaleRun(from, to, ['file', input]);
+    }, 180_000);
+  }
+
+  it('KafkaSource 2→3: partitions and their offsets redistribute; the lag of every partition ends at 0', async () => {
+    const topic = 'rescale-in';
+    const kafka = kafkaClient(broker!.bootstrapServers);
+    await createTopics(kafka, [{ topic, numPartitions: 3 }]);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: all.map((id) => ({ partition: id % 3, value: JSON.stringify({ id }) })),
+    });
+    await producer.disconnect();
+    const { before, after } = await rescaleRun(2, 3, ['kafka', broker!.bootstrapServers, topic]);
+    const lags = (job: Job) =>
+      sourceSubtasks(job).flatMap((s) =>
+        Object.entries(s.metrics?.connector ?? {}).filter(([k]) => k.startsWith('lag.')),
+      );
+    // Every partition reported its lag (a partition read to its end before the savepoint does not
+    // move to the rescaled job), and the rescaled job read its partitions to their ends.
+    expect(new Set([...lags(before), ...lags(after)].map(([k]) => k))).toEqual(
+      new Set([0, 1, 2].map((p) => `lag.${topic}-${p}`)),
+    );
+    expect(lags(after).length).toBeGreaterThan(0);
+    for (const [k, v] of lags(after)) expect(v, k).toBe(0);
+  }, 180_000);
+
+  it('PostgresSource 3→1: key ranges and the last key read of each redistribute', async () => {
+    const client = new pg.Client({ connectionString: db!.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE rescale_in AS SELECT g - 1 AS id FROM generate_series(1, ${N}) AS g`);
+    } finally {
+      await client.end();
+    }
+    await rescaleRun(3, 1, ['postgres', db!.url, 'rescale_in']);
+  }, 180_000);
+});
