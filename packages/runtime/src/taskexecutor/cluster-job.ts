@@ -24,7 +24,13 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { AlignmentReportMessage, ExecutorMessage, SlotRestore, SubtaskRef } from './messages.js';
+import type {
+  AlignmentReportMessage,
+  ExecutorMessage,
+  SlotRestore,
+  SubtaskRef,
+  TapSampleMessage,
+} from './messages.js';
 import type { AlignmentAnnouncement } from '../executiongraph/watermark-alignment.js';
 import {
   threadSlots,
@@ -87,6 +93,8 @@ export interface ClusterJobListener {
    * listener `withWatermarkAlignment` has no effect.
    */
   onAlignment?(reports: AlignmentReportMessage[]): void;
+  /** Records sampled from tapped edge `edgeId` ({@link ClusterJob.tapEdge}). */
+  onTapSamples?(edgeId: string, samples: TapSampleMessage[]): void;
 }
 
 /** Options of a {@link ClusterJob}. */
@@ -293,6 +301,9 @@ export class ClusterJob {
               if (this.status === undefined)
                 o.listener.onDeclineCheckpoint?.(m.vertexId, m.subtask, m.checkpointId, m.reason);
               return;
+            case 'tapSamples':
+              if (this.status === undefined) o.listener.onTapSamples?.(m.edgeId, m.samples);
+              return;
           }
         },
         onError: (error) => {
@@ -318,6 +329,20 @@ export class ClusterJob {
         timestamp,
         ...(stopSources ? { stopSources } : {}),
       });
+  }
+
+  /**
+   * Samples what the subtasks here write into edge `edgeId` for `ttlMs`
+   * (up to `maxPerSecond` records per subtask), reported through
+   * {@link ClusterJobListener.onTapSamples}; a second call renews the tap.
+   */
+  tapEdge(edgeId: string, ttlMs: number, maxPerSecond: number): void {
+    if (this.status === undefined) this.broadcast({ type: 'tapEdge', edgeId, ttlMs, maxPerSecond });
+  }
+
+  /** Stops sampling edge `edgeId`. */
+  untapEdge(edgeId: string): void {
+    if (this.status === undefined) this.broadcast({ type: 'untapEdge', edgeId });
   }
 
   /** Stop with `--drain`: every source of this job ends its input now. */
