@@ -22,6 +22,7 @@ import { WorkQueue } from './limits/work-queue.js';
 import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
 import { OutputTails } from './output/tail.js';
+import { EdgeTaps } from './edge-taps/edge-taps.js';
 import { JOBMANAGER_LOG, type Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -138,6 +139,7 @@ export function createContext(
     output,
     taskManagerOutput,
     jobManagerLog,
+    edgeTaps: new EdgeTaps({ jobs, registry, commands }),
   };
 }
 

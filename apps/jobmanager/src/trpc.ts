@@ -15,6 +15,7 @@ import type { CommandHub } from './jobs/commands.js';
 import type { MetricsStore } from './jobs/metrics.js';
 import type { JobService } from './jobs/service.js';
 import type { OutputTails } from './output/tail.js';
+import type { EdgeTaps } from './edge-taps/edge-taps.js';
 
 /** The JobManager's services, as every procedure reaches them. */
 export interface Services {
@@ -35,6 +36,8 @@ export interface Services {
   taskManagerOutput: OutputTails;
   /** The JobManager's own latest log lines (key {@link JOBMANAGER_LOG}), when its logger copies them there. */
   jobManagerLog: OutputTails;
+  /** The edges the dashboard taps, and the records sampled there (`taps.*`). */
+  edgeTaps: EdgeTaps;
 }
 
 /** The key of the JobManager's log in {@link Services.jobManagerLog}. */

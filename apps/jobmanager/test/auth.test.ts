@@ -73,6 +73,7 @@ const TASKMANAGER_PROCEDURES = [
   'executions.reportLostPeer',
   'executions.reportMetrics',
   'executions.reportStates',
+  'executions.reportTapSamples',
   'executions.reportWatermarks',
   'taskManagers.commands',
   'taskManagers.deregister',

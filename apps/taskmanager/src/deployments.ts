@@ -147,9 +147,29 @@ export class Deployments {
           job.finishTasks(command.checkpointId, tasks);
         });
         return;
+      case 'tapEdge':
+        for (const job of this.#producersOf(command.jobId, command.attempt, command.edgeId))
+          job.tapEdge(command.edgeId, command.ttlMs, command.maxPerSecond);
+        return;
+      case 'untapEdge':
+        for (const job of this.#producersOf(command.jobId, command.attempt, command.edgeId))
+          job.untapEdge(command.edgeId);
+        return;
       case 'reregister':
         return;
     }
+  }
+
+  /** The deployments of the job's `attempt` here that run a producing subtask of edge `edgeId`. */
+  #producersOf(jobId: string, attempt: number, edgeId: string): ClusterJob[] {
+    const out: ClusterJob[] = [];
+    for (const r of this.#running.values()) {
+      const d = r.deployment;
+      if (d.jobId !== jobId || d.attempt !== attempt || r.job === undefined) continue;
+      const source = d.jobGraph.edges.find((e) => e.id === edgeId)?.source;
+      if (source !== undefined && r.subtasks.some((s) => s.vertexId === source)) out.push(r.job);
+    }
+    return out;
   }
 
   /**
@@ -397,6 +417,11 @@ export class Deployments {
         },
         onDeclineCheckpoint: (vertexId, subtask, checkpointId, reason) => {
           reporter.declineCheckpoint(d.jobId, d.attempt, vertexId, subtask, checkpointId, reason);
+        },
+        onTapSamples: (edgeId, samples) => {
+          void reporter.tapSamples(d.jobId, d.attempt, edgeId, samples).then((wanted) => {
+            if (!wanted) job.untapEdge(edgeId);
+          });
         },
         onAlignment: (reports) => {
           void reporter.watermarks(d.jobId, d.attempt, reports).then((announcements) => {

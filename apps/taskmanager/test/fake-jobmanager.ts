@@ -111,6 +111,8 @@ export class FakeJobManager {
           maxAllowedWatermark: 'max' as const,
         })),
       }),
+      // No dashboard watches here: every tap is unwanted.
+      reportTapSamples: () => ({ accepted: 0, wanted: false }),
     });
     const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: () => ({}) });
     this.server = createServer((req, res) => {

@@ -13,7 +13,8 @@
  * reconnect with `lastEventId` misses none), `executions.reportStates`,
  * `executions.reportMetrics`, `executions.reportCollected`,
  * `executions.reportLostPeer`, `executions.declineCheckpoint` and
- * `executions.reportWatermarks` (watermark alignment). Checkpoint
+ * `executions.reportWatermarks` (watermark alignment) and
+ * `executions.reportTapSamples` (edge taps). Checkpoint
  * state travels over plain HTTP (`control/checkpoints.ts`).
  *
  * A separate entry point because it needs `@trpc/server`; the main entry
@@ -50,6 +51,7 @@ import {
   ReportOutputInputSchema,
   ReportOutputOutputSchema,
 } from './control/taskmanager.js';
+import { ReportTapSamplesInputSchema, ReportTapSamplesOutputSchema } from './control/edge-taps.js';
 
 type In<S extends z.ZodType> = z.output<S>;
 type Out<S extends z.ZodType> = z.input<S> | Promise<z.input<S>>;
@@ -95,6 +97,10 @@ export interface ControlPlaneHandlers<Ctx> {
     ctx: Ctx,
     input: In<typeof ReportWatermarksInputSchema>,
   ): Out<typeof ReportWatermarksOutputSchema>;
+  reportTapSamples(
+    ctx: Ctx,
+    input: In<typeof ReportTapSamplesInputSchema>,
+  ): Out<typeof ReportTapSamplesOutputSchema>;
 }
 
 /** Metadata of every control-plane procedure: who may call it (a TaskManager holding a session). */
@@ -176,6 +182,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(ReportWatermarksInputSchema)
         .output(ReportWatermarksOutputSchema)
         .mutation(({ ctx, input }) => handlers.reportWatermarks(own(ctx), input)),
+      /** Records sampled from a tapped edge; `wanted: false` tells the TaskManager to stop the tap. */
+      reportTapSamples: p
+        .input(ReportTapSamplesInputSchema)
+        .output(ReportTapSamplesOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportTapSamples(own(ctx), input)),
     },
   };
 }

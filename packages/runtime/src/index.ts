@@ -43,7 +43,6 @@ export {
   type TapLimits,
   type TapSample,
 } from './network/edge-tap.js';
-export { MAX_TAP_RECORDS_PER_SECOND, MAX_TAP_TTL_MS } from './taskexecutor/slot-taps.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
 export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {

@@ -58,4 +58,5 @@ export const controlPlane = controlPlaneProcedures<Context>({
   reportLostPeer: (ctx, input) => ctx.jobs.reportLostPeer(input),
   declineCheckpoint: (ctx, input) => ctx.jobs.declineCheckpoint(input),
   reportWatermarks: (ctx, input) => ctx.jobs.reportWatermarks(input),
+  reportTapSamples: (ctx, input) => ctx.edgeTaps.report(input),
 });

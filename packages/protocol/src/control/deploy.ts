@@ -14,6 +14,7 @@ import { JobGraphSchema } from '../jobgraph.js';
 import { ProgramInvocationSchema } from '../program.js';
 import { RelayedTextSchema, StoredTextSchema } from './text.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
+import { TapEdgeCommandSchema, UntapEdgeCommandSchema } from './edge-taps.js';
 
 /** A lowercase sha256 hex digest. */
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
@@ -188,6 +189,9 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
     checkpointId: z.int().positive(),
     tasks: z.array(SubtaskAttemptSchema),
   }),
+  /** Edge taps (`control/edge-taps.ts`). */
+  TapEdgeCommandSchema,
+  UntapEdgeCommandSchema,
 ]);
 /** @see {@link TaskManagerCommandSchema} */
 export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;
