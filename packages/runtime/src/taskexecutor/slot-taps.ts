@@ -29,7 +29,7 @@ export interface SlotTapsOptions {
   /** The slot's subtasks (looked up again at each renewal: subtasks deployed later are tapped then). */
   tasks: () => readonly TappableTask[];
   post: (message: WorkerMessage) => void;
-  /** How often taps are drained. @default 500 */
+  /** How often taps are drained. @default 1000 */
   intervalMs?: number;
   /** @default Date.now */
   now?: () => number;
@@ -44,7 +44,7 @@ export class SlotTaps {
 
   constructor(options: SlotTapsOptions) {
     this.#o = options;
-    this.#interval = options.intervalMs ?? 500;
+    this.#interval = options.intervalMs ?? 1000;
   }
 
   /** Edges tapped here now. */
@@ -57,7 +57,8 @@ export class SlotTaps {
     const now = (this.#o.now ?? Date.now)();
     const ttl = Math.min(Math.max(0, ttlMs), MAX_TAP_TTL_MS);
     const rate = Math.min(Math.max(1, maxPerSecond), MAX_TAP_RECORDS_PER_SECOND);
-    const perInterval = Math.max(1, Math.round((rate * this.#interval) / 1000));
+    // Rounded down, so a tap never takes more than it was asked for (but at least one record per drain).
+    const perInterval = Math.max(1, Math.floor((rate * this.#interval) / 1000));
     let t = this.#taps.get(edgeId);
     if (t === undefined) {
       t = { expiresAt: now + ttl, perInterval, writers: [] };

@@ -1,0 +1,50 @@
+/**
+ * Tapping an edge of a running job: clicking the keyBy edge's label opens a
+ * panel that lists records sampled where they cross it, live, each with the
+ * subtask that produced it; closing the panel ends the tap.
+ */
+import { join } from 'node:path';
+import { artifactsDir, repoRoot } from '../support/cluster.js';
+import { expect, test } from '../support/fixtures.js';
+
+const shot = (name: string): string => join(artifactsDir, `${name}.png`);
+const JOB_TIMEOUT = 60_000;
+
+test('clicking an edge of a running job shows the records crossing it, live', async ({ page, cluster }) => {
+  await page.goto(`${cluster.webUrl}/submit`);
+  await page
+    .getByLabel('Program file')
+    .setInputFiles(join(repoRoot, 'e2e', 'fixtures', 'unbounded-generator.ts'));
+  await expect(page.getByTestId('upload-ok')).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(page).toHaveURL(/\/jobs\/[^/]+$/, { timeout: 30_000 });
+  const status = page.getByRole('heading', { level: 1 }).getByTestId('job-status');
+  await expect(status).toHaveText('RUNNING', { timeout: JOB_TIMEOUT });
+
+  // The generator's numbers cross the HASH edge to the running sum.
+  const edge = page.getByRole('button', { name: /HASH/ });
+  await edge.click();
+  const panel = page.getByTestId('edge-tap');
+  await expect(panel.getByRole('heading', { level: 2 }).first()).toContainText(
+    'Records crossing ticks → running sum',
+  );
+  const records = panel.getByTestId('tap-record');
+  await expect(records.first()).toBeVisible({ timeout: 30_000 });
+  const first = await records.count();
+  await expect.poll(() => records.count(), { timeout: 15_000 }).toBeGreaterThan(first);
+  // Each is a number the generator made, from one of its subtasks.
+  for (const text of (await panel.getByTestId('tap-record-value').allTextContents()).slice(0, 20))
+    expect(text).toMatch(/^\d+$/);
+  await expect(panel.getByTestId('tap-record-subtask').first()).toHaveText(/^ticks #\d+$/);
+  await expect(panel.getByTestId('edge-tap-status')).toContainText('producing subtask');
+  await page.screenshot({ path: shot('edge-tap'), fullPage: true });
+
+  await panel.getByRole('button', { name: 'Close' }).click();
+  await expect(panel).toBeHidden();
+
+  await page.getByRole('button', { name: 'Cancel job' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
+  await expect(status).toHaveText('CANCELED', { timeout: JOB_TIMEOUT });
+  // An ended job's edges are plain labels again.
+  await expect(page.getByRole('button', { name: /HASH/ })).toHaveCount(0);
+});
