@@ -23,6 +23,7 @@ import { createLogger, type Logger } from './logger.js';
 import { startHttpServer } from './server.js';
 import { OutputTails } from './output/tail.js';
 import { EdgeTaps } from './edge-taps/edge-taps.js';
+import { CpuProfiles } from './profiles/cpu-profiles.js';
 import { JOBMANAGER_LOG, type Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -140,6 +141,7 @@ export function createContext(
     taskManagerOutput,
     jobManagerLog,
     edgeTaps: new EdgeTaps({ jobs, registry, commands }),
+    cpuProfiles: new CpuProfiles({ registry, commands }),
   };
 }
 

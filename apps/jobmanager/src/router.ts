@@ -8,6 +8,7 @@ import { outputRouter } from './routers/output.js';
 import { taskManagersRouter } from './routers/task-managers.js';
 import { tokensRouter } from './routers/tokens.js';
 import { tapsRouter } from './routers/taps.js';
+import { profilesRouter } from './routers/profiles.js';
 import { router, type Access, type ProcedureMeta } from './trpc.js';
 
 /** The JobManager's whole tRPC API, served at `/trpc`. */
@@ -21,6 +22,7 @@ export const appRouter = router({
   auth: authRouter,
   tokens: tokensRouter,
   taps: tapsRouter,
+  profiles: profilesRouter,
 });
 
 /** One procedure of the API, as {@link listProcedures} describes it. */
@@ -83,3 +85,4 @@ export type { CheckpointAckView, CheckpointView, JobCheckpointsView } from './jo
 export type { OutputTail } from './routers/output.js';
 export type { OutputRecord } from './output/tail.js';
 export type { EdgeTapView, TapRecord } from './edge-taps/edge-taps.js';
+export type { CpuProfileView } from './profiles/cpu-profiles.js';

@@ -80,6 +80,7 @@ const TASKMANAGER_PROCEDURES = [
   'taskManagers.heartbeat',
   'taskManagers.register',
   'taskManagers.reportOutput',
+  'taskManagers.reportProfile',
 ];
 
 describe('the API', () => {

@@ -18,6 +18,7 @@ import {
   planOverridesOf,
   type Deployment,
   type ExecutionError,
+  type FlameNodeShape,
   type RegisterTaskManagerOutput,
   type RunningDeployment,
   type SubtaskAttempt,
@@ -89,6 +90,8 @@ export class Deployments {
   /** `jobId#region` -> the newest attempt deployed here. */
   readonly #newest = new Map<string, number>();
   #draining = false;
+  /** Profiles asked for lately (a command sent again must not profile twice). */
+  readonly #profiles = new Set<string>();
 
   constructor(opts: DeploymentsOptions) {
     this.#opts = opts;
@@ -155,9 +158,49 @@ export class Deployments {
         for (const job of this.#producersOf(command.jobId, command.attempt, command.edgeId))
           job.untapEdge(command.edgeId);
         return;
+      case 'profileCpu':
+        void this.#profileCpu(command.profileId, command.durationMs);
+        return;
       case 'reregister':
         return;
     }
+  }
+
+  /**
+   * Profiles every job process here at once for `durationMs` and reports
+   * the flame tree (one child per job process) as profile `profileId`; a
+   * command sent again (after a reconnect) does not profile twice.
+   */
+  async #profileCpu(profileId: string, durationMs: number): Promise<void> {
+    if (this.#profiles.has(profileId)) return;
+    this.#profiles.add(profileId);
+    if (this.#profiles.size > 100) this.#profiles.delete(this.#profiles.values().next().value!);
+    const jobs = [...this.#running.values()].flatMap((r) => (r.job === undefined ? [] : [r.job]));
+    const taken = await Promise.allSettled(
+      jobs.map(
+        (job) =>
+          job.profile(durationMs) ??
+          Promise.reject(new Error('its tasks run inside the TaskManager process, not in a job process')),
+      ),
+    );
+    const trees: FlameNodeShape[] = [];
+    const errors: string[] = [];
+    for (const t of taken) {
+      if (t.status === 'fulfilled') trees.push(t.value);
+      else errors.push(t.reason instanceof Error ? t.reason.message : String(t.reason));
+    }
+    if (trees.length === 0) {
+      const error =
+        jobs.length === 0
+          ? 'This TaskManager runs no job now: there is no task process to profile'
+          : `No job process could be profiled: ${errors.join('; ')}`;
+      await this.#opts.reporter.profile(profileId, { error: error.slice(0, 2000) });
+      return;
+    }
+    const total = trees.reduce((sum, t) => sum + t.total, 0);
+    await this.#opts.reporter.profile(profileId, {
+      tree: { name: 'TaskManager', self: 0, total, children: trees },
+    });
   }
 
   /** The deployments of the job's `attempt` here that run a producing subtask of edge `edgeId`. */

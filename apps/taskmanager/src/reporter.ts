@@ -9,6 +9,7 @@ import {
   fromWireWatermark,
   MAX_TAP_SAMPLES_PER_REPORT,
   toWireWatermark,
+  type FlameNodeShape,
   type TapSampleReport,
 } from '@freshet/protocol';
 import type { AlignmentAnnouncement, AlignmentReportMessage, SubtaskMetrics } from '@freshet/runtime';
@@ -229,6 +230,13 @@ export class Reporter {
       this.#opts.logger.debug({ err: String(err), jobId, edgeId }, 'Reporting tapped records failed');
       return true;
     }
+  }
+
+  /** Sends the CPU profile the JobManager asked for (a flame tree, or why there is none), retrying briefly. */
+  profile(profileId: string, result: { tree: FlameNodeShape } | { error: string }): Promise<void> {
+    return this.#once('report a CPU profile', (creds) =>
+      this.#opts.client.taskManagers.reportProfile.mutate({ ...creds, profileId, ...result }),
+    );
   }
 
   /** Sends one urgent report outside the batches, retrying briefly. */

@@ -113,6 +113,7 @@ export class FakeJobManager {
       }),
       // No dashboard watches here: every tap is unwanted.
       reportTapSamples: () => ({ accepted: 0, wanted: false }),
+      reportProfile: () => ({ accepted: false }),
     });
     const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: () => ({}) });
     this.server = createServer((req, res) => {

@@ -8,7 +8,8 @@
  * longer fits (as Arroyo's `rpc.proto` does for its controller and workers).
  *
  * Paths: `taskManagers.register`, `taskManagers.heartbeat`,
- * `taskManagers.deregister`, `taskManagers.reportOutput`, `taskManagers.commands` (a subscription over
+ * `taskManagers.deregister`, `taskManagers.reportOutput`, `taskManagers.reportProfile` (CPU profiles),
+ * `taskManagers.commands` (a subscription over
  * server-sent events whose event ids are the commands' numbers, so a
  * reconnect with `lastEventId` misses none), `executions.reportStates`,
  * `executions.reportMetrics`, `executions.reportCollected`,
@@ -52,6 +53,7 @@ import {
   ReportOutputOutputSchema,
 } from './control/taskmanager.js';
 import { ReportTapSamplesInputSchema, ReportTapSamplesOutputSchema } from './control/edge-taps.js';
+import { ReportProfileInputSchema, ReportProfileOutputSchema } from './control/profiles.js';
 
 type In<S extends z.ZodType> = z.output<S>;
 type Out<S extends z.ZodType> = z.input<S> | Promise<z.input<S>>;
@@ -69,6 +71,7 @@ export interface ControlPlaneHandlers<Ctx> {
   heartbeat(ctx: Ctx, input: In<typeof HeartbeatInputSchema>): Out<typeof HeartbeatOutputSchema>;
   deregister(ctx: Ctx, input: In<typeof DeregisterInputSchema>): Out<typeof DeregisterOutputSchema>;
   reportOutput(ctx: Ctx, input: In<typeof ReportOutputInputSchema>): Out<typeof ReportOutputOutputSchema>;
+  reportProfile(ctx: Ctx, input: In<typeof ReportProfileInputSchema>): Out<typeof ReportProfileOutputSchema>;
   /**
    * The session's commands as they come, after `lastEventId` when given.
    * Yield a bare command (without a number) only for `reregister`, which
@@ -143,6 +146,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(ReportOutputInputSchema)
         .output(ReportOutputOutputSchema)
         .mutation(({ ctx, input }) => handlers.reportOutput(own(ctx), input)),
+      /** A CPU profile the JobManager asked for with `profileCpu`: a flame tree, or why there is none. */
+      reportProfile: p
+        .input(ReportProfileInputSchema)
+        .output(ReportProfileOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportProfile(own(ctx), input)),
       /** The session's commands over SSE; each event's id is the command's number. */
       commands: p.input(CommandsInputSchema).subscription(async function* ({ ctx, input, signal }) {
         for await (const c of handlers.commands(own(ctx), input, signal)) {

@@ -31,6 +31,7 @@ export const controlPlane = controlPlaneProcedures<Context>({
     }
     return { accepted: input.lines.length };
   },
+  reportProfile: (ctx, input) => ctx.cpuProfiles.report(input),
   async *commands(ctx, input, signal) {
     if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
       yield {

@@ -15,6 +15,7 @@ import { ProgramInvocationSchema } from '../program.js';
 import { RelayedTextSchema, StoredTextSchema } from './text.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
 import { TapEdgeCommandSchema, UntapEdgeCommandSchema } from './edge-taps.js';
+import { ProfileCpuCommandSchema } from './profiles.js';
 
 /** A lowercase sha256 hex digest. */
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
@@ -192,6 +193,8 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
   /** Edge taps (`control/edge-taps.ts`). */
   TapEdgeCommandSchema,
   UntapEdgeCommandSchema,
+  /** A CPU profile of the job processes (`control/profiles.ts`). */
+  ProfileCpuCommandSchema,
 ]);
 /** @see {@link TaskManagerCommandSchema} */
 export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;

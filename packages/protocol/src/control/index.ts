@@ -3,3 +3,4 @@ export * from './deploy.js';
 export * from './text.js';
 export * from './checkpoints.js';
 export * from './edge-taps.js';
+export * from './profiles.js';

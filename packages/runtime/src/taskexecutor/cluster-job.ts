@@ -42,6 +42,7 @@ import {
 } from './slot-host.js';
 import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
 import type { PeerLink } from '../network/tcp/peer-link.js';
+import type { FlameNode } from '../profiling/flame-tree.js';
 
 /** A subtask's state as a TaskManager reports it (the execution states after SCHEDULED/DEPLOYING). */
 export type ClusterSubtaskState = 'INITIALIZING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -338,6 +339,16 @@ export class ClusterJob {
    */
   tapEdge(edgeId: string, ttlMs: number, maxPerSecond: number): void {
     if (this.status === undefined) this.broadcast({ type: 'tapEdge', edgeId, ttlMs, maxPerSecond });
+  }
+
+  /**
+   * A CPU profile of the threads running this job's slots here, for
+   * `durationMs`; undefined where the slots share this process (they are
+   * not in a job process of their own) or the job has ended.
+   */
+  profile(durationMs: number): Promise<FlameNode> | undefined {
+    if (this.status !== undefined) return undefined;
+    return this.started?.profile?.(durationMs);
   }
 
   /** Stops sampling edge `edgeId`. */
