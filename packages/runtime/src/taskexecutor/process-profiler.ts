@@ -13,7 +13,6 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTracing } from 'node:trace_events';
 import {
   flameTreeOf,
   parseTraceEvents,
@@ -60,6 +59,9 @@ export async function profileThisProcess(
   if (running) throw new Error('A CPU profile of this job process is already being taken');
   running = true;
   try {
+    // Imported here: `node:trace_events` throws on import in a worker thread, and this module is
+    // reachable from code that runs in workers (the runtime's entry).
+    const { createTracing } = await import('node:trace_events');
     const before = traceSizes(workDir);
     const tracing = createTracing({ categories: [CATEGORY] });
     tracing.enable();

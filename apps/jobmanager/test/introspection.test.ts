@@ -1,5 +1,6 @@
-// Edge taps against real processes: a JobManager and two sandboxed TaskManagers run a keyed job; tapping
-// its keyBy edge brings back records sampled at the producing subtasks' record writers.
+// Edge taps and CPU profiles against real processes: a JobManager and two sandboxed TaskManagers run a keyed
+// job; tapping its keyBy edge brings back records sampled at the producing subtasks' record writers, and
+// profiling a TaskManager brings back a flame tree of its job process's threads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, problems, startCluster, submitFile, until, type TestCluster } from './fixtures/cluster.js';
 import { codeOf, rejection } from './rejection.js';
@@ -10,7 +11,9 @@ let jobId: string;
 beforeAll(async () => {
   c = await startCluster();
   // 200 records/s per subtask of `{ k: x % 13, v: x }`, keyed by k: runs for minutes.
-  jobId = await submitFile(c.client, fixture('slow-keyed.ts'), { parallelism: 4 });
+  jobId = await submitFile(c.client, fixture('slow-keyed.ts'), { parallelism: 4 }).catch((err: unknown) => {
+    throw new Error(`${String(err)} ${problems(c)}`);
+  });
   await until(
     () => c.client.jobs.get.query({ jobId }),
     (j) => j.status === 'RUNNING' && j.subtasks.every((s) => s.state === 'RUNNING'),
@@ -74,5 +77,48 @@ describe('an edge tap', () => {
     expect(
       codeOf(await rejection(c.client.taps.poll.mutate({ jobId, edgeId: 'e1-2', maxPerSecond: 10_000 }))),
     ).toBe('BAD_REQUEST');
+  });
+});
+
+describe('a CPU profile', () => {
+  it("samples every thread of the TaskManager's sandboxed job process, one profile at a time", async () => {
+    const tm = c.tms[0].taskManagerId;
+    const profiling = c.client.profiles.cpu.mutate({ taskManagerId: tm, durationMs: 2000 });
+    // A second one while the first runs is refused, not queued.
+    const second = await rejection(c.client.profiles.cpu.mutate({ taskManagerId: tm, durationMs: 1000 }));
+    expect(codeOf(second)).toBe('CONFLICT');
+    const { tree, durationMs } = await profiling;
+    expect(durationMs).toBe(2000);
+    expect(tree.name).toBe('TaskManager');
+    const jobProcess = tree.children.find((n) => n.name === `job ${jobId}`);
+    expect(jobProcess, JSON.stringify(tree).slice(0, 2000)).toBeDefined();
+    // The process's main thread and the slots' worker threads, each with time sampled.
+    const threads = jobProcess!.children.map((t) => t.name);
+    expect(threads).toContain('main thread');
+    expect(threads.filter((t) => t.startsWith('worker thread')).length).toBeGreaterThanOrEqual(1);
+    for (const t of jobProcess!.children) expect(t.total).toBeGreaterThan(0);
+    // About the profile's length per thread (V8 samples idle time too): nothing made up or lost.
+    for (const t of jobProcess!.children) expect(t.total).toBeLessThan(2000 * 1.5);
+    expect(tree.total).toBeGreaterThan(1000);
+    // The frames are the job's code: somewhere below the threads is the runtime's record loop.
+    const names = new Set<string>();
+    const walk = (n: typeof tree): void => {
+      names.add(n.name);
+      n.children.forEach(walk);
+    };
+    walk(tree);
+    expect(names.size).toBeGreaterThan(10);
+  }, 60_000);
+
+  it('rejects hostile input and unknown TaskManagers', async () => {
+    const tm = c.tms[0].taskManagerId;
+    for (const durationMs of [0, 999, 30_001, 1e9, 1.5])
+      expect(codeOf(await rejection(c.client.profiles.cpu.mutate({ taskManagerId: tm, durationMs })))).toBe(
+        'BAD_REQUEST',
+      );
+    const unknown = await rejection(
+      c.client.profiles.cpu.mutate({ taskManagerId: 'tm-nobody', durationMs: 1000 }),
+    );
+    expect(codeOf(unknown)).toBe('NOT_FOUND');
   });
 });
