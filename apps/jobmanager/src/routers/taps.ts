@@ -33,9 +33,7 @@ export const tapsRouter = router({
       ctx.edgeTaps.poll(input.jobId, input.edgeId, input.after, input.maxPerSecond),
     ),
   /** Ends a tap at once (the panel closed). */
-  stop: viewerProcedure
-    .input(TapInputSchema)
-    .mutation(({ ctx, input }): { stopped: boolean } => ({
-      stopped: ctx.edgeTaps.stop(input.jobId, input.edgeId),
-    })),
+  stop: viewerProcedure.input(TapInputSchema).mutation(({ ctx, input }): { stopped: boolean } => ({
+    stopped: ctx.edgeTaps.stop(input.jobId, input.edgeId),
+  })),
 });
