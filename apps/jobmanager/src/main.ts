@@ -31,6 +31,8 @@ import {
   type RequestHandler,
 } from './server.js';
 import { OutputTails } from './output/tail.js';
+import { EdgeTaps } from './edge-taps/edge-taps.js';
+import { CpuProfiles } from './profiles/cpu-profiles.js';
 import { JOBMANAGER_LOG, type Services } from './trpc.js';
 
 /** The JobManager's version, from its package.json. */
@@ -149,6 +151,8 @@ export function createContext(
     output,
     taskManagerOutput,
     jobManagerLog,
+    edgeTaps: new EdgeTaps({ jobs, registry, commands }),
+    cpuProfiles: new CpuProfiles({ registry, commands }),
   };
 }
 

@@ -7,6 +7,8 @@ import { jobsRouter } from './routers/jobs.js';
 import { outputRouter } from './routers/output.js';
 import { taskManagersRouter } from './routers/task-managers.js';
 import { tokensRouter } from './routers/tokens.js';
+import { tapsRouter } from './routers/taps.js';
+import { profilesRouter } from './routers/profiles.js';
 import { router, type Access, type ProcedureMeta } from './trpc.js';
 
 /** The JobManager's whole tRPC API, served at `/trpc`. */
@@ -19,6 +21,8 @@ export const appRouter = router({
   executions: executionsRouter,
   auth: authRouter,
   tokens: tokensRouter,
+  taps: tapsRouter,
+  profiles: profilesRouter,
 });
 
 /** One procedure of the API, as {@link listProcedures} describes it. */
@@ -80,3 +84,5 @@ export type { SubtaskMetrics, VertexMetrics, VertexMetricsPoint } from './jobs/m
 export type { CheckpointAckView, CheckpointView, JobCheckpointsView } from './jobs/checkpoint-views.js';
 export type { OutputTail } from './routers/output.js';
 export type { OutputRecord } from './output/tail.js';
+export type { EdgeTapView, TapRecord } from './edge-taps/edge-taps.js';
+export type { CpuProfileView } from './profiles/cpu-profiles.js';

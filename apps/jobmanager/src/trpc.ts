@@ -15,6 +15,8 @@ import type { CommandHub } from './jobs/commands.js';
 import type { MetricsStore } from './jobs/metrics.js';
 import type { JobService } from './jobs/service.js';
 import type { OutputTails } from './output/tail.js';
+import type { EdgeTaps } from './edge-taps/edge-taps.js';
+import type { CpuProfiles } from './profiles/cpu-profiles.js';
 
 /** The JobManager's services, as every procedure reaches them. */
 export interface Services {
@@ -35,6 +37,10 @@ export interface Services {
   taskManagerOutput: OutputTails;
   /** The JobManager's own latest log lines (key {@link JOBMANAGER_LOG}), when its logger copies them there. */
   jobManagerLog: OutputTails;
+  /** The edges the dashboard taps, and the records sampled there (`taps.*`). */
+  edgeTaps: EdgeTaps;
+  /** CPU profiles of TaskManagers being taken (`profiles.cpu`). */
+  cpuProfiles: CpuProfiles;
 }
 
 /** The key of the JobManager's log in {@link Services.jobManagerLog}. */

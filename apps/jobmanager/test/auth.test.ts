@@ -73,12 +73,14 @@ const TASKMANAGER_PROCEDURES = [
   'executions.reportLostPeer',
   'executions.reportMetrics',
   'executions.reportStates',
+  'executions.reportTapSamples',
   'executions.reportWatermarks',
   'taskManagers.commands',
   'taskManagers.deregister',
   'taskManagers.heartbeat',
   'taskManagers.register',
   'taskManagers.reportOutput',
+  'taskManagers.reportProfile',
 ];
 
 describe('the API', () => {

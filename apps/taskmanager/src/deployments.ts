@@ -18,6 +18,7 @@ import {
   planOverridesOf,
   type Deployment,
   type ExecutionError,
+  type FlameNodeShape,
   type RegisterTaskManagerOutput,
   type RunningDeployment,
   type SubtaskAttempt,
@@ -89,6 +90,8 @@ export class Deployments {
   /** `jobId#region` -> the newest attempt deployed here. */
   readonly #newest = new Map<string, number>();
   #draining = false;
+  /** Profiles asked for lately (a command sent again must not profile twice). */
+  readonly #profiles = new Set<string>();
 
   constructor(opts: DeploymentsOptions) {
     this.#opts = opts;
@@ -147,9 +150,69 @@ export class Deployments {
           job.finishTasks(command.checkpointId, tasks);
         });
         return;
+      case 'tapEdge':
+        for (const job of this.#producersOf(command.jobId, command.attempt, command.edgeId))
+          job.tapEdge(command.edgeId, command.ttlMs, command.maxPerSecond);
+        return;
+      case 'untapEdge':
+        for (const job of this.#producersOf(command.jobId, command.attempt, command.edgeId))
+          job.untapEdge(command.edgeId);
+        return;
+      case 'profileCpu':
+        void this.#profileCpu(command.profileId, command.durationMs);
+        return;
       case 'reregister':
         return;
     }
+  }
+
+  /**
+   * Profiles every job process here at once for `durationMs` and reports
+   * the flame tree (one child per job process) as profile `profileId`; a
+   * command sent again (after a reconnect) does not profile twice.
+   */
+  async #profileCpu(profileId: string, durationMs: number): Promise<void> {
+    if (this.#profiles.has(profileId)) return;
+    this.#profiles.add(profileId);
+    if (this.#profiles.size > 100) this.#profiles.delete(this.#profiles.values().next().value!);
+    const jobs = [...this.#running.values()].flatMap((r) => (r.job === undefined ? [] : [r.job]));
+    const taken = await Promise.allSettled(
+      jobs.map(
+        (job) =>
+          job.profile(durationMs) ??
+          Promise.reject(new Error('its tasks run inside the TaskManager process, not in a job process')),
+      ),
+    );
+    const trees: FlameNodeShape[] = [];
+    const errors: string[] = [];
+    for (const t of taken) {
+      if (t.status === 'fulfilled') trees.push(t.value);
+      else errors.push(t.reason instanceof Error ? t.reason.message : String(t.reason));
+    }
+    if (trees.length === 0) {
+      const error =
+        jobs.length === 0
+          ? 'This TaskManager runs no job now: there is no task process to profile'
+          : `No job process could be profiled: ${errors.join('; ')}`;
+      await this.#opts.reporter.profile(profileId, { error: error.slice(0, 2000) });
+      return;
+    }
+    const total = trees.reduce((sum, t) => sum + t.total, 0);
+    await this.#opts.reporter.profile(profileId, {
+      tree: { name: 'TaskManager', self: 0, total, children: trees },
+    });
+  }
+
+  /** The deployments of the job's `attempt` here that run a producing subtask of edge `edgeId`. */
+  #producersOf(jobId: string, attempt: number, edgeId: string): ClusterJob[] {
+    const out: ClusterJob[] = [];
+    for (const r of this.#running.values()) {
+      const d = r.deployment;
+      if (d.jobId !== jobId || d.attempt !== attempt || r.job === undefined) continue;
+      const source = d.jobGraph.edges.find((e) => e.id === edgeId)?.source;
+      if (source !== undefined && r.subtasks.some((s) => s.vertexId === source)) out.push(r.job);
+    }
+    return out;
   }
 
   /**
@@ -397,6 +460,11 @@ export class Deployments {
         },
         onDeclineCheckpoint: (vertexId, subtask, checkpointId, reason) => {
           reporter.declineCheckpoint(d.jobId, d.attempt, vertexId, subtask, checkpointId, reason);
+        },
+        onTapSamples: (edgeId, samples) => {
+          void reporter.tapSamples(d.jobId, d.attempt, edgeId, samples).then((wanted) => {
+            if (!wanted) job.untapEdge(edgeId);
+          });
         },
         onAlignment: (reports) => {
           void reporter.watermarks(d.jobId, d.attempt, reports).then((announcements) => {

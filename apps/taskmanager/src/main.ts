@@ -125,14 +125,17 @@ export async function startTaskManager(
     client,
     logger,
     onCommand: (command) => {
-      logger.info(
+      // A watched edge's tap is renewed every few seconds: not worth an info line each time.
+      logger[command.type === 'tapEdge' ? 'debug' : 'info'](
         {
           command: command.type,
           ...(command.type === 'reregister'
             ? { reason: command.reason }
             : command.type === 'deploy'
               ? { jobId: command.deployment.jobId, attempt: command.deployment.attempt }
-              : { jobId: command.jobId }),
+              : 'jobId' in command
+                ? { jobId: command.jobId }
+                : {}),
         },
         `Command ${command.type}`,
       );

@@ -5,7 +5,13 @@ import type {
   SubtaskMetricsSample,
   SubtaskStateUpdate,
 } from '@freshet/protocol';
-import { fromWireWatermark, toWireWatermark } from '@freshet/protocol';
+import {
+  fromWireWatermark,
+  MAX_TAP_SAMPLES_PER_REPORT,
+  toWireWatermark,
+  type FlameNodeShape,
+  type TapSampleReport,
+} from '@freshet/protocol';
 import type { AlignmentAnnouncement, AlignmentReportMessage, SubtaskMetrics } from '@freshet/runtime';
 import type { ControlPlaneClient } from './control-client.js';
 import type { Logger } from './logger.js';
@@ -202,6 +208,43 @@ export class Reporter {
       this.#opts.logger.debug({ err: String(err), jobId }, 'Reporting watermarks failed');
       return [];
     }
+  }
+
+  /**
+   * Sends records sampled from a tapped edge, outside the batches and
+   * without retries (a lost sample is replaced by the next); resolves
+   * whether the JobManager still wants the tap (true when it was not
+   * reached: its time to live ends it anyway).
+   */
+  async tapSamples(
+    jobId: string,
+    attempt: number,
+    edgeId: string,
+    samples: TapSampleReport[],
+  ): Promise<boolean> {
+    const session = this.#opts.session();
+    if (!session) return true;
+    try {
+      const { wanted } = await this.#opts.client.executions.reportTapSamples.mutate({
+        taskManagerId: session.taskManagerId,
+        token: session.token,
+        jobId,
+        attempt,
+        edgeId,
+        samples: samples.slice(0, MAX_TAP_SAMPLES_PER_REPORT),
+      });
+      return wanted;
+    } catch (err) {
+      this.#opts.logger.debug({ err: String(err), jobId, edgeId }, 'Reporting tapped records failed');
+      return true;
+    }
+  }
+
+  /** Sends the CPU profile the JobManager asked for (a flame tree, or why there is none), retrying briefly. */
+  profile(profileId: string, result: { tree: FlameNodeShape } | { error: string }): Promise<void> {
+    return this.#once('report a CPU profile', (creds) =>
+      this.#opts.client.taskManagers.reportProfile.mutate({ ...creds, profileId, ...result }),
+    );
   }
 
   /** Sends one urgent report outside the batches, retrying briefly. */

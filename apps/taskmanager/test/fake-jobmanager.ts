@@ -111,6 +111,9 @@ export class FakeJobManager {
           maxAllowedWatermark: 'max' as const,
         })),
       }),
+      // No dashboard watches here: every tap is unwanted.
+      reportTapSamples: () => ({ accepted: 0, wanted: false }),
+      reportProfile: () => ({ accepted: false }),
     });
     const trpc = createHTTPHandler({ router, basePath: '/trpc/', createContext: () => ({}) });
     this.server = createServer((req, res) => {

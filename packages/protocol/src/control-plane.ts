@@ -8,12 +8,14 @@
  * longer fits (as Arroyo's `rpc.proto` does for its controller and workers).
  *
  * Paths: `taskManagers.register`, `taskManagers.heartbeat`,
- * `taskManagers.deregister`, `taskManagers.reportOutput`, `taskManagers.commands` (a subscription over
+ * `taskManagers.deregister`, `taskManagers.reportOutput`, `taskManagers.reportProfile` (CPU profiles),
+ * `taskManagers.commands` (a subscription over
  * server-sent events whose event ids are the commands' numbers, so a
  * reconnect with `lastEventId` misses none), `executions.reportStates`,
  * `executions.reportMetrics`, `executions.reportCollected`,
  * `executions.reportLostPeer`, `executions.declineCheckpoint` and
- * `executions.reportWatermarks` (watermark alignment). Checkpoint
+ * `executions.reportWatermarks` (watermark alignment) and
+ * `executions.reportTapSamples` (edge taps). Checkpoint
  * state travels over plain HTTP (`control/checkpoints.ts`).
  *
  * A separate entry point because it needs `@trpc/server`; the main entry
@@ -50,6 +52,8 @@ import {
   ReportOutputInputSchema,
   ReportOutputOutputSchema,
 } from './control/taskmanager.js';
+import { ReportTapSamplesInputSchema, ReportTapSamplesOutputSchema } from './control/edge-taps.js';
+import { ReportProfileInputSchema, ReportProfileOutputSchema } from './control/profiles.js';
 
 type In<S extends z.ZodType> = z.output<S>;
 type Out<S extends z.ZodType> = z.input<S> | Promise<z.input<S>>;
@@ -67,6 +71,7 @@ export interface ControlPlaneHandlers<Ctx> {
   heartbeat(ctx: Ctx, input: In<typeof HeartbeatInputSchema>): Out<typeof HeartbeatOutputSchema>;
   deregister(ctx: Ctx, input: In<typeof DeregisterInputSchema>): Out<typeof DeregisterOutputSchema>;
   reportOutput(ctx: Ctx, input: In<typeof ReportOutputInputSchema>): Out<typeof ReportOutputOutputSchema>;
+  reportProfile(ctx: Ctx, input: In<typeof ReportProfileInputSchema>): Out<typeof ReportProfileOutputSchema>;
   /**
    * The session's commands as they come, after `lastEventId` when given.
    * Yield a bare command (without a number) only for `reregister`, which
@@ -95,6 +100,10 @@ export interface ControlPlaneHandlers<Ctx> {
     ctx: Ctx,
     input: In<typeof ReportWatermarksInputSchema>,
   ): Out<typeof ReportWatermarksOutputSchema>;
+  reportTapSamples(
+    ctx: Ctx,
+    input: In<typeof ReportTapSamplesInputSchema>,
+  ): Out<typeof ReportTapSamplesOutputSchema>;
 }
 
 /** Metadata of every control-plane procedure: who may call it (a TaskManager holding a session). */
@@ -137,6 +146,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(ReportOutputInputSchema)
         .output(ReportOutputOutputSchema)
         .mutation(({ ctx, input }) => handlers.reportOutput(own(ctx), input)),
+      /** A CPU profile the JobManager asked for with `profileCpu`: a flame tree, or why there is none. */
+      reportProfile: p
+        .input(ReportProfileInputSchema)
+        .output(ReportProfileOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportProfile(own(ctx), input)),
       /** The session's commands over SSE; each event's id is the command's number. */
       commands: p.input(CommandsInputSchema).subscription(async function* ({ ctx, input, signal }) {
         for await (const c of handlers.commands(own(ctx), input, signal)) {
@@ -180,6 +194,11 @@ export function controlPlaneProcedures<Ctx extends object>(handlers: ControlPlan
         .input(ReportWatermarksInputSchema)
         .output(ReportWatermarksOutputSchema)
         .mutation(({ ctx, input }) => handlers.reportWatermarks(own(ctx), input)),
+      /** Records sampled from a tapped edge; `wanted: false` tells the TaskManager to stop the tap. */
+      reportTapSamples: p
+        .input(ReportTapSamplesInputSchema)
+        .output(ReportTapSamplesOutputSchema)
+        .mutation(({ ctx, input }) => handlers.reportTapSamples(own(ctx), input)),
     },
   };
 }

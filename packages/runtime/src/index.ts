@@ -30,7 +30,19 @@ export {
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
 } from './taskexecutor/cluster-job.js';
-export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
+export type {
+  AlignmentReportMessage,
+  SlotRestore,
+  SubtaskRestore,
+  TapSampleMessage,
+} from './taskexecutor/messages.js';
+export {
+  EdgeTap,
+  previewRecord,
+  type EdgeTapOptions,
+  type TapLimits,
+  type TapSample,
+} from './network/edge-tap.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';
 export { describeTaskSandbox, processSlots, type ProcessSlotsOptions } from './taskexecutor/process-host.js';
 export {

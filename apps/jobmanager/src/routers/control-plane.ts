@@ -31,6 +31,7 @@ export const controlPlane = controlPlaneProcedures<Context>({
     }
     return { accepted: input.lines.length };
   },
+  reportProfile: (ctx, input) => ctx.cpuProfiles.report(input),
   async *commands(ctx, input, signal) {
     if (ctx.registry.checkSession(input.taskManagerId, input.token) === 'unknown') {
       yield {
@@ -58,4 +59,5 @@ export const controlPlane = controlPlaneProcedures<Context>({
   reportLostPeer: (ctx, input) => ctx.jobs.reportLostPeer(input),
   declineCheckpoint: (ctx, input) => ctx.jobs.declineCheckpoint(input),
   reportWatermarks: (ctx, input) => ctx.jobs.reportWatermarks(input),
+  reportTapSamples: (ctx, input) => ctx.edgeTaps.report(input),
 });

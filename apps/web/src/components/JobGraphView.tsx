@@ -44,6 +44,9 @@ interface ExchangeData extends Record<string, unknown> {
   partitioning: string;
   sideOutput: string | null | undefined;
   recordsPerSecond: number | undefined;
+  /** Opens the edge's tap (its label is then a button). */
+  onTap: ((edgeId: string) => void) | undefined;
+  tapped: boolean;
 }
 type ExchangeEdge = Edge<ExchangeData, 'exchange'>;
 
@@ -76,6 +79,10 @@ export interface JobGraphViewProps {
   selectedVertexId?: string | null | undefined;
   /** Called when a vertex is activated (click, Enter or Space); enables the node buttons. */
   onSelectVertex?: ((vertexId: string) => void) | undefined;
+  /** Called when an edge's label is activated: the dashboard taps the edge (a running job only). */
+  onTapEdge?: ((edgeId: string) => void) | undefined;
+  /** The edge whose tap is open. */
+  tappedEdgeId?: string | null | undefined;
   /** Accessible name of the drawing. */
   label: string;
 }
@@ -93,6 +100,8 @@ export function JobGraphView({
   edgeRates,
   selectedVertexId,
   onSelectVertex,
+  onTapEdge,
+  tappedEdgeId,
   label,
 }: JobGraphViewProps) {
   const theme = useTheme();
@@ -144,9 +153,11 @@ export function JobGraphView({
           partitioning: e.partitioning,
           sideOutput: e.sideOutput,
           recordsPerSecond: edgeRates?.[e.id],
+          onTap: onTapEdge,
+          tapped: tappedEdgeId === e.id,
         },
       })),
-    [graph.edges, edgeRates],
+    [graph.edges, edgeRates, onTapEdge, tappedEdgeId],
   );
 
   return (
@@ -314,19 +325,43 @@ function ExchangeEdgeView({
     targetPosition,
   });
   const rate = data?.recordsPerSecond;
+  const label = (
+    <>
+      <strong>{data?.partitioning}</strong>
+      {data?.sideOutput ? <span> · {data.sideOutput}</span> : null}
+      {rate !== undefined ? <span> · {formatRate(rate)}/s</span> : null}
+    </>
+  );
   return (
     <>
       <BaseEdge id={id} path={path} markerEnd={markerEnd} className="exchange-path" />
       <EdgeLabelRenderer>
-        <div
-          className="edge-label nodrag nopan"
-          data-testid="edge-label"
-          style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
-        >
-          <strong>{data?.partitioning}</strong>
-          {data?.sideOutput ? <span> · {data.sideOutput}</span> : null}
-          {rate !== undefined ? <span> · {formatRate(rate)}/s</span> : null}
-        </div>
+        {data?.onTap ? (
+          <button
+            type="button"
+            className="edge-label edge-tap-button nodrag nopan"
+            data-testid="edge-label"
+            data-edge-id={id}
+            data-tapped={data.tapped || undefined}
+            aria-pressed={data.tapped}
+            title="Show a live sample of the records crossing this edge"
+            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+            onClick={() => {
+              data.onTap?.(id);
+            }}
+          >
+            {label}
+          </button>
+        ) : (
+          <div
+            className="edge-label nodrag nopan"
+            data-testid="edge-label"
+            data-edge-id={id}
+            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+          >
+            {label}
+          </div>
+        )}
       </EdgeLabelRenderer>
     </>
   );

@@ -10,6 +10,7 @@ import { useLiveJob } from '@/lib/queries';
 import { canAct, useSession } from '@/lib/session-client';
 import { useNow } from '@/lib/use-now';
 import { CancelJobButton } from './CancelJobButton';
+import { EdgeTapPanel } from './EdgeTapPanel';
 import { SavepointActions } from './SavepointActions';
 import { JobGraphView } from './JobGraphView';
 import { JobStatusBadge } from './JobStatusBadge';
@@ -60,6 +61,14 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
   const onSelect = useCallback((id: string) => {
     setSelected((cur) => (cur === id ? null : id));
   }, []);
+  const [tapped, setTapped] = useState<string | null>(null);
+  const onTapEdge = useCallback((id: string) => {
+    setTapped((cur) => (cur === id ? null : id));
+  }, []);
+  const vertexNames = useMemo(
+    () => Object.fromEntries(detail.vertices.map((v) => [v.id, v.name])),
+    [detail.vertices],
+  );
 
   const graph = useMemo(
     () => ({ vertices: detail.vertices, edges: detail.edges }),
@@ -145,7 +154,11 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
 
       <section className="panel" aria-labelledby="graph-title">
         <h2 id="graph-title" className="panel-title">
-          Dataflow <span className="muted small">· select a vertex to see its subtasks</span>
+          Dataflow{' '}
+          <span className="muted small">
+            · select a vertex to see its subtasks
+            {job.status === 'RUNNING' ? ', an edge to see the records crossing it' : ''}
+          </span>
         </h2>
         {graph.vertices.length === 0 ? (
           <Empty title="No dataflow graph">
@@ -159,11 +172,25 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
             edgeRates={edgeRates}
             selectedVertexId={selected}
             onSelectVertex={onSelect}
+            onTapEdge={job.status === 'RUNNING' ? onTapEdge : undefined}
+            tappedEdgeId={tapped}
             label={`JobGraph of ${job.name}`}
           />
         )}
         <Legend />
       </section>
+
+      {tapped !== null && job.status === 'RUNNING' ? (
+        <EdgeTapPanel
+          key={tapped}
+          jobId={job.id}
+          edgeId={tapped}
+          vertexNames={vertexNames}
+          onClose={() => {
+            setTapped(null);
+          }}
+        />
+      ) : null}
 
       {selectedVertex ? (
         <section className="panel" aria-labelledby="subtasks-title" data-testid="subtasks">

@@ -7,6 +7,7 @@ import { messageOf } from '@/lib/errors';
 import { formatAge, formatAgo, formatBytes, formatCpu, formatTime } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
+import { CpuProfilePanel } from './CpuProfilePanel';
 import { JobStatusBadge } from './JobStatusBadge';
 import { LineChart } from './LineChart';
 import { TaskManagerOutput } from './OutputTail';
@@ -129,6 +130,7 @@ export function TaskManagerView({ id }: { id: string }) {
       </section>
 
       <TaskManagerOutputTabs id={tm.id} />
+      <CpuProfilePanel taskManagerId={tm.id} />
       <section className="panel" aria-labelledby="tm-charts">
         <h2 id="tm-charts" className="panel-title">
           Health over the last minutes

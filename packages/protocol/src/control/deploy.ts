@@ -14,6 +14,8 @@ import { JobGraphSchema } from '../jobgraph.js';
 import { ProgramInvocationSchema } from '../program.js';
 import { RelayedTextSchema, StoredTextSchema } from './text.js';
 import { TaskManagerIdSchema, TaskManagerSessionSchema } from './taskmanager.js';
+import { TapEdgeCommandSchema, UntapEdgeCommandSchema } from './edge-taps.js';
+import { ProfileCpuCommandSchema } from './profiles.js';
 
 /** A lowercase sha256 hex digest. */
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
@@ -188,6 +190,11 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
     checkpointId: z.int().positive(),
     tasks: z.array(SubtaskAttemptSchema),
   }),
+  /** Edge taps (`control/edge-taps.ts`). */
+  TapEdgeCommandSchema,
+  UntapEdgeCommandSchema,
+  /** A CPU profile of the job processes (`control/profiles.ts`). */
+  ProfileCpuCommandSchema,
 ]);
 /** @see {@link TaskManagerCommandSchema} */
 export type TaskManagerCommand = z.infer<typeof TaskManagerCommandSchema>;

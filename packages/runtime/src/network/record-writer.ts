@@ -9,6 +9,7 @@ import type { CustomPartitionerFns, Partitioning } from '@freshet/graph';
 import type { ChannelEvent } from '../codec/events.js';
 import { subtaskForKey } from '../keygroups.js';
 import { UserFunctionError } from '../operators/errors.js';
+import type { EdgeTap } from './edge-tap.js';
 import type { OutputChannel } from './output-channel.js';
 
 /** How a record writer picks channels. */
@@ -69,6 +70,8 @@ export class RecordWriter {
   private dirty = false;
   /** Records written. */
   recordsOut = 0;
+  /** The edge's tap while someone watches it (`edge-tap.ts`); null otherwise, which costs one check per record. */
+  tap: EdgeTap | null = null;
 
   /**
    * @param channels channels in consumer order; for HASH and BROADCAST one per consumer subtask
@@ -130,6 +133,7 @@ export class RecordWriter {
   /** Writes one record. */
   emit(value: unknown, timestamp: number): void {
     this.recordsOut++;
+    if (this.tap !== null) this.tap.offer(value, timestamp);
     switch (this.mode) {
       case P_SINGLE:
         this.append(0, value, timestamp);

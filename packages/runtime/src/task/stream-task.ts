@@ -335,6 +335,12 @@ export class StreamTask {
     this.schedule();
   }
 
+  /** The record writer of output edge `edgeId` (for an edge tap), if this subtask writes into that edge. */
+  writerOf(edgeId: string): RecordWriter | undefined {
+    const i = this.config.outputs.findIndex((o) => o.edge.id === edgeId);
+    return i < 0 ? undefined : this.writers[i];
+  }
+
   /**
    * Restored from its final state: everything it had to emit was emitted
    * and committed before (restoring committed its output), so it only tells

@@ -24,7 +24,13 @@ import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
-import type { AlignmentReportMessage, ExecutorMessage, SlotRestore, SubtaskRef } from './messages.js';
+import type {
+  AlignmentReportMessage,
+  ExecutorMessage,
+  SlotRestore,
+  SubtaskRef,
+  TapSampleMessage,
+} from './messages.js';
 import type { AlignmentAnnouncement } from '../executiongraph/watermark-alignment.js';
 import {
   threadSlots,
@@ -36,6 +42,7 @@ import {
 } from './slot-host.js';
 import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
 import type { PeerLink } from '../network/tcp/peer-link.js';
+import type { FlameNode } from '../profiling/flame-tree.js';
 
 /** A subtask's state as a TaskManager reports it (the execution states after SCHEDULED/DEPLOYING). */
 export type ClusterSubtaskState = 'INITIALIZING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -87,6 +94,8 @@ export interface ClusterJobListener {
    * listener `withWatermarkAlignment` has no effect.
    */
   onAlignment?(reports: AlignmentReportMessage[]): void;
+  /** Records sampled from tapped edge `edgeId` ({@link ClusterJob.tapEdge}). */
+  onTapSamples?(edgeId: string, samples: TapSampleMessage[]): void;
 }
 
 /** Options of a {@link ClusterJob}. */
@@ -293,6 +302,9 @@ export class ClusterJob {
               if (this.status === undefined)
                 o.listener.onDeclineCheckpoint?.(m.vertexId, m.subtask, m.checkpointId, m.reason);
               return;
+            case 'tapSamples':
+              if (this.status === undefined) o.listener.onTapSamples?.(m.edgeId, m.samples);
+              return;
           }
         },
         onError: (error) => {
@@ -318,6 +330,30 @@ export class ClusterJob {
         timestamp,
         ...(stopSources ? { stopSources } : {}),
       });
+  }
+
+  /**
+   * Samples what the subtasks here write into edge `edgeId` for `ttlMs`
+   * (up to `maxPerSecond` records per subtask), reported through
+   * {@link ClusterJobListener.onTapSamples}; a second call renews the tap.
+   */
+  tapEdge(edgeId: string, ttlMs: number, maxPerSecond: number): void {
+    if (this.status === undefined) this.broadcast({ type: 'tapEdge', edgeId, ttlMs, maxPerSecond });
+  }
+
+  /**
+   * A CPU profile of the threads running this job's slots here, for
+   * `durationMs`; undefined where the slots share this process (they are
+   * not in a job process of their own) or the job has ended.
+   */
+  profile(durationMs: number): Promise<FlameNode> | undefined {
+    if (this.status !== undefined) return undefined;
+    return this.started?.profile?.(durationMs);
+  }
+
+  /** Stops sampling edge `edgeId`. */
+  untapEdge(edgeId: string): void {
+    if (this.status === undefined) this.broadcast({ type: 'untapEdge', edgeId });
   }
 
   /** Stop with `--drain`: every source of this job ends its input now. */

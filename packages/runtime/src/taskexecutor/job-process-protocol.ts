@@ -7,6 +7,7 @@
 import type { ConnectionPacket } from '../network/local/packet-connection.js';
 import type { ExecutorMessage, WorkerMessage } from './messages.js';
 import type { SlotSpec } from './slot-host.js';
+import type { FlameNode } from '../profiling/flame-tree.js';
 
 /** The first message to the child: what to run. */
 export interface JobProcessInit {
@@ -34,7 +35,9 @@ export type ToJobProcess =
   /** Frames and credits for slot `s`'s uplink (from other TaskManagers). */
   | ({ t: 'u'; s: number } & ConnectionPacket)
   /** Every slot exited: end the process. */
-  | { t: 'bye' };
+  | { t: 'bye' }
+  /** Take CPU profile `id` of the process's threads for `durationMs` (`process-profiler.ts`). */
+  | { t: 'prof'; id: number; durationMs: number };
 
 /** Job process → TaskManager. */
 export type FromJobProcess =
@@ -47,4 +50,6 @@ export type FromJobProcess =
   /** Frames and credits from slot `s`'s uplink (to other TaskManagers). */
   | ({ t: 'u'; s: number } & ConnectionPacket)
   /** Slot `s`'s uplink closed: everything it sent went out. */
-  | { t: 'uc'; s: number };
+  | { t: 'uc'; s: number }
+  /** CPU profile `id` as a flame tree, or why it could not be taken. */
+  | { t: 'prof'; id: number; tree?: FlameNode; error?: string };

@@ -18,6 +18,7 @@ import { frameOf, PacketConnection } from '../network/local/packet-connection.js
 import type { SerializedError } from '../task/errors.js';
 import type { FromJobProcess, JobProcessInit, ToJobProcess } from './job-process-protocol.js';
 import { threadSlots, type SlotHandle } from './slot-host.js';
+import { profileThisProcess } from './process-profiler.js';
 import { BEAT, newWatchdogMemory, SLICE_SUBTASK, SLICE_VERTEX } from './watchdog.js';
 
 function send(message: FromJobProcess): void {
@@ -26,6 +27,8 @@ function send(message: FromJobProcess): void {
 
 const handles = new Map<number, SlotHandle>();
 const uplinks = new Map<number, PacketConnection>();
+let workDir: string | undefined;
+let jobId = '';
 
 process.on('message', (message: ToJobProcess) => {
   switch (message.t) {
@@ -41,6 +44,22 @@ process.on('message', (message: ToJobProcess) => {
     case 'u':
       uplinks.get(message.s)?.deliver(message);
       return;
+    case 'prof': {
+      const { id } = message;
+      if (workDir === undefined) {
+        send({ t: 'prof', id, error: 'The job process has not started yet' });
+        return;
+      }
+      profileThisProcess(workDir, message.durationMs, `job ${jobId}`).then(
+        (tree) => {
+          send({ t: 'prof', id, tree });
+        },
+        (error: unknown) => {
+          send({ t: 'prof', id, error: error instanceof Error ? error.message : String(error) });
+        },
+      );
+      return;
+    }
     case 'bye':
       process.exit(0);
   }
@@ -49,6 +68,8 @@ process.on('message', (message: ToJobProcess) => {
 process.once('disconnect', () => process.exit(0));
 
 function init(message: JobProcessInit): void {
+  workDir = message.workDir;
+  jobId = message.jobId;
   const digest = createHash('sha256').update(message.bundleSource).digest('hex').slice(0, 16);
   const bundlePath = join(message.workDir, `program-${digest}.mjs`);
   writeFileSync(bundlePath, message.bundleSource);

@@ -15,6 +15,7 @@ import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
 import type { AlignmentReport } from '../task/source-alignment.js';
 import type { AlignmentAnnouncement } from '../executiongraph/watermark-alignment.js';
+import type { TapSample } from '../network/edge-tap.js';
 
 /** What one subtask restores from: its encoded snapshots (`encodeSubtaskSnapshot`), one per former subtask. */
 export interface SubtaskRestore {
@@ -113,7 +114,12 @@ export type WorkerMessage =
   /** A subtask could not take a checkpoint. */
   | { type: 'declineCheckpoint'; vertexId: string; subtask: number; checkpointId: number; reason: string }
   /** The watermarks of the slot's aligned sources, every alignment update interval. */
-  | { type: 'alignment'; reports: AlignmentReportMessage[] };
+  | { type: 'alignment'; reports: AlignmentReportMessage[] }
+  /** Records a tapped edge's writers here sampled since the previous message (`slot-taps.ts`). */
+  | { type: 'tapSamples'; edgeId: string; samples: TapSampleMessage[] };
+
+/** A sampled record of a tapped edge, with the producing subtask. */
+export type TapSampleMessage = TapSample & { vertexId: string; subtask: number };
 
 /** An aligned source's watermark for its group's coordinator (MAX_WATERMARK: idle or ended). */
 export type AlignmentReportMessage = AlignmentReport & { maxDriftMs: number };
@@ -131,4 +137,8 @@ export type ExecutorMessage =
   /** Checkpoint `checkpointId` holds these subtasks' final states: they commit and finish. */
   | { type: 'finishTasks'; checkpointId: number; tasks: SubtaskRef[] }
   /** The aligned sources of each group may emit watermarks up to its `maxAllowedWatermark`. */
-  | { type: 'allowWatermarks'; announcements: AlignmentAnnouncement[] };
+  | { type: 'allowWatermarks'; announcements: AlignmentAnnouncement[] }
+  /** Sample what the slot's subtasks write into edge `edgeId` for `ttlMs` (a renewal extends it). */
+  | { type: 'tapEdge'; edgeId: string; ttlMs: number; maxPerSecond: number }
+  /** Stop sampling edge `edgeId`. */
+  | { type: 'untapEdge'; edgeId: string };

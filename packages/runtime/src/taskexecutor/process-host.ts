@@ -39,6 +39,8 @@ import { PacketConnection } from '../network/local/packet-connection.js';
 import type { FromJobProcess, ToJobProcess } from './job-process-protocol.js';
 import type { SlotHandle, SlotLauncher, SlotListener, SlotUplink, StartedSlots } from './slot-host.js';
 import { siblingModule } from './spawn.js';
+import { traceFilePattern } from './process-profiler.js';
+import type { FlameNode } from '../profiling/flame-tree.js';
 
 /** Options of {@link processSlots}. */
 export interface ProcessSlotsOptions {
@@ -80,7 +82,12 @@ const jobProcessEntry = siblingModule(import.meta.url, 'job-process');
 
 /** Node flags of the job process: its own small heap, and the permission model's grants. */
 function execArgvOf(isolation: Isolation, workDir: string, files: readonly string[]): string[] {
-  const argv = ['--max-old-space-size=256', '--disable-warning=ExperimentalWarning'];
+  // The trace file is where CPU profiles land (the inspector is closed in the sandbox: `process-profiler.ts`).
+  const argv = [
+    '--max-old-space-size=256',
+    '--disable-warning=ExperimentalWarning',
+    `--trace-event-file-pattern=${traceFilePattern(workDir)}`,
+  ];
   if (isolation.permissionFlag !== undefined) {
     argv.push(isolation.permissionFlag, '--allow-worker');
     argv.push(...fsGrants([isolation.packageRoot, workDir, ...files], [workDir, ...files]));
@@ -186,6 +193,8 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
         }
       }
 
+      const profiles = new Map<number, { resolve: (t: FlameNode) => void; reject: (e: Error) => void }>();
+      let profileIds = 0;
       let killedFor: string | undefined;
       // Under bubblewrap the job's Node process is a grandchild: watch the whole tree, looked up now and then.
       let tree: number[] = [];
@@ -217,6 +226,13 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
             return;
           case 'uc':
             uplinkEnds.get(m.s)?.closed();
+            return;
+          case 'prof': {
+            const pending = profiles.get(m.id);
+            profiles.delete(m.id);
+            if (m.tree !== undefined) pending?.resolve(m.tree);
+            else pending?.reject(new Error(m.error ?? 'The CPU profile failed'));
+          }
         }
       });
       const watchMemory = setInterval(() => {
@@ -247,6 +263,8 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
           slot.listener.onError(error);
           exitSlot(s, code ?? 1);
         }
+        for (const p of profiles.values()) p.reject(new Error(reason));
+        profiles.clear();
         if (hostDir !== undefined) rmSync(hostDir, { recursive: true, force: true });
       });
       child.once('error', (error) => {
@@ -266,6 +284,16 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
       return {
         handles,
         uplinks,
+        profile: (durationMs) =>
+          new Promise<FlameNode>((resolve, reject) => {
+            if (!child.connected) {
+              reject(new Error('The job process is gone'));
+              return;
+            }
+            const id = ++profileIds;
+            profiles.set(id, { resolve, reject });
+            toChild({ t: 'prof', id, durationMs });
+          }),
         dispose: () => {
           toChild({ t: 'bye' });
           setTimeout(() => {

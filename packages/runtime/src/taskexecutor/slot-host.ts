@@ -11,6 +11,7 @@ import type { PeerConnection } from '../network/connection.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
 import type { ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { siblingModule, startWorker } from './spawn.js';
+import type { FlameNode } from '../profiling/flame-tree.js';
 
 const slotWorkerEntry = siblingModule(import.meta.url, 'slot-worker');
 
@@ -117,6 +118,12 @@ export interface StartedSlots {
   uplinks: Map<number, SlotUplink>;
   /** Releases what hosts the slots once every slot exited (ends a job's child process). */
   dispose(): void;
+  /**
+   * A CPU profile of every thread hosting the slots, for `durationMs`
+   * (`process-profiler.ts`); absent where the slots share the host's own
+   * process (the mini-cluster).
+   */
+  profile?(durationMs: number): Promise<FlameNode>;
 }
 
 /** What a launcher starts: a job's slots on this TaskManager. */

@@ -24,6 +24,7 @@ import type { StreamTask } from '../task/stream-task.js';
 import type { AlignmentReportMessage, ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
 import { BEAT, BEAT_INTERVAL_MS, SLICE_SUBTASK, SLICE_VERTEX } from './watchdog.js';
+import { SlotTaps } from './slot-taps.js';
 
 interface Loader {
   loadStreamGraph(spec: ProgramSpec): Promise<StreamGraph>;
@@ -57,6 +58,7 @@ let alignmentTimer: ReturnType<typeof setInterval> | undefined;
 let remaining = 0;
 let failed = false;
 let shutDown = false;
+const taps = new SlotTaps({ tasks: () => tasks, post });
 
 function shutdown(): void {
   shutDown = true;
@@ -64,6 +66,7 @@ function shutdown(): void {
   metricsTimer = undefined;
   if (alignmentTimer) clearInterval(alignmentTimer);
   alignmentTimer = undefined;
+  taps.close();
   network?.close();
   port!.close();
 }
@@ -259,6 +262,12 @@ port.on('message', (m: ExecutorMessage) => {
     case 'allowWatermarks':
       for (const a of m.announcements)
         for (const t of tasks) t.allowWatermark(a.group, a.maxAllowedWatermark);
+      return;
+    case 'tapEdge':
+      if (!shutDown) taps.tap(m.edgeId, m.ttlMs, m.maxPerSecond);
+      return;
+    case 'untapEdge':
+      taps.untap(m.edgeId);
       return;
     case 'shutdown':
       cancelAll();
