@@ -426,10 +426,12 @@ export class JobService {
    * `jobs.stop`: stop with a savepoint. The sources stop after its barrier
    * (or, with `drain`, end their input: the MAX watermark fires every
    * window and timer); once the savepoint is complete the sinks commit it
-   * and the job ends FINISHED.
+   * and the job ends FINISHED. `kind` is what the savepoint's checkpoint
+   * records (`RESCALE` when {@link rescale} stops it).
    */
   async stopJob(
     input: z.output<typeof StopJobInputSchema>,
+    kind: 'STOP' | 'RESCALE' = 'STOP',
   ): Promise<SavepointResult & { jobId: string; status: string }> {
     // The directory first: a bad one is refused whatever the job's state.
     const dir = this.#savepointTarget(input.jobId, input.dir);
@@ -438,7 +440,7 @@ export class JobService {
     if (input.drain) {
       result = await job.checkpoints.drain(dir);
     } else {
-      result = await job.checkpoints.savepoint(dir, 'stop', SAVEPOINT_TIMEOUT_MS);
+      result = await job.checkpoints.savepoint(dir, 'stop', SAVEPOINT_TIMEOUT_MS, kind);
       // Let the completion's commit notices go out before the cancellations.
       await new Promise((r) => setImmediate(r));
       await this.#scheduler.endStopped(job, result.path);
@@ -458,7 +460,7 @@ export class JobService {
   ): Promise<{ jobId: string; previousJobId: string; savepoint: string; warnings: string[] }> {
     const job = await this.#requireRunning(input.jobId);
     const { args, ...overrides } = job.program;
-    const stopped = await this.stopJob({ jobId: job.id, drain: false });
+    const stopped = await this.stopJob({ jobId: job.id, drain: false }, 'RESCALE');
     const resubmit = this.submit({
       ...overrides,
       artifactId: job.artifactId,
