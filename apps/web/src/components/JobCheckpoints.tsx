@@ -1,6 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import type { JobCheckpoints as JobCheckpointsData } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatBytes, formatCount, formatTime } from '@/lib/format';
@@ -59,6 +60,12 @@ export function JobCheckpoints({
     ...trpc.jobs.checkpoints.queryOptions({ jobId, limit: HISTORY }),
     refetchInterval: ended ? false : POLL_MS,
   });
+  // The polling stops as the job ends, but its last checkpoints (a stop's
+  // savepoint, the final one) complete just before: read them once more.
+  const { refetch } = query;
+  useEffect(() => {
+    if (ended) void refetch();
+  }, [ended, refetch]);
   if (query.isPending) return <Loading label="Loading the checkpoints…" />;
   if (query.isError)
     return (
