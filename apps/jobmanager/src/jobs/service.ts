@@ -735,6 +735,22 @@ export class JobService {
     return collectId === undefined ? all : all.filter((c) => c.collectId === collectId);
   }
 
+  /**
+   * Records per second a running job's sources emit, each record once
+   * (null when the job does not run here): what the overview counts.
+   */
+  sourceRate(jobId: string): number | null {
+    const job = this.#scheduler.job(jobId);
+    if (job === undefined || TERMINAL_JOB.has(job.graph.status) || job.graph.slots.length === 0) return null;
+    // What a source read is what it emitted, once per record: its out-rate
+    // counts a record once per outgoing exchange (twice for a fan-out), and
+    // nothing for a source chained into its sink.
+    let rate = 0;
+    for (const v of job.graph.jobGraph.vertices)
+      if (v.isSource) rate += this.#o.metrics.vertex(job.id, v.id).recordsInPerSec;
+    return rate;
+  }
+
   /** The in-memory job, if this JobManager runs (or ran) it. */
   active(jobId: string): ActiveJob | undefined {
     return this.#scheduler.job(jobId);
@@ -829,11 +845,7 @@ export class JobService {
         job.id,
         job.graph.jobGraph.vertices.map((v) => v.id),
       );
-      // What a source read is what it emitted, once per record: its out-rate
-      // counts a record once per outgoing exchange (twice for a fan-out), and
-      // nothing for a source chained into its sink.
-      for (const v of job.graph.jobGraph.vertices)
-        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsInPerSec;
+      throughput += this.sourceRate(job.id) ?? 0;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {
