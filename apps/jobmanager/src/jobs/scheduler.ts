@@ -400,6 +400,16 @@ export class Scheduler {
       // FAILED, or CANCELED without being asked (a peer stopped its part after a failure elsewhere).
       failed.push(v);
       const f = await this.#failureOf(v, t);
+      this.#o.logger.warn(
+        {
+          jobId: job.id,
+          vertexId: v.vertexId,
+          subtask: v.subtask,
+          attempt: t.execution.attempt,
+          taskManagerId: v.current.taskManagerId,
+        },
+        f.cause,
+      );
       if (failure === undefined || (failure.fromCancel === true && f.fromCancel !== true)) failure = f;
     }
     if (failure !== undefined) {
