@@ -2,7 +2,8 @@
 
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import type { JobSummary } from '@/lib/api-shapes';
+import type { ReactNode } from 'react';
+import type { JobList, JobSummary } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatRate, formatTime } from '@/lib/format';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES, taskProgress } from '@/lib/jobs';
@@ -32,48 +33,72 @@ export function OverviewJobs() {
   const now = useNow();
   return (
     <>
-      <section className="panel" aria-labelledby="running-jobs-title" data-testid="overview-running">
-        <h2 id="running-jobs-title" className="panel-title">
-          Running jobs
-        </h2>
-        {running.isPending ? (
-          <Loading label="Loading the running jobs…" />
-        ) : running.data === undefined ? (
-          <ErrorState
-            title="Cannot load the running jobs"
-            message={messageOf(running.error)}
-            onRetry={() => void running.refetch()}
-          />
-        ) : running.data.jobs.length === 0 ? (
-          <p className="muted">
+      <JobsPanel
+        kind="running"
+        title="Running jobs"
+        what="running jobs"
+        query={running}
+        now={now}
+        empty={
+          <>
             No job is running. <Link href="/submit">Submit a program</Link> to start one.
-          </p>
-        ) : (
-          <JobTable jobs={running.data.jobs} now={now} kind="running" />
-        )}
-      </section>
-      <section className="panel" aria-labelledby="ended-jobs-title" data-testid="overview-ended">
-        <h2 id="ended-jobs-title" className="panel-title">
-          Recently finished, failed or cancelled{' '}
-          <span className="muted small">
-            · the last {RECENT_LIMIT} · <Link href="/jobs">all jobs</Link>
-          </span>
-        </h2>
-        {ended.isPending ? (
-          <Loading label="Loading the ended jobs…" />
-        ) : ended.data === undefined ? (
-          <ErrorState
-            title="Cannot load the ended jobs"
-            message={messageOf(ended.error)}
-            onRetry={() => void ended.refetch()}
-          />
-        ) : ended.data.jobs.length === 0 ? (
-          <p className="muted">No job has ended yet.</p>
-        ) : (
-          <JobTable jobs={ended.data.jobs} now={now} kind="ended" />
-        )}
-      </section>
+          </>
+        }
+      />
+      <JobsPanel
+        kind="ended"
+        title={
+          <>
+            Recently finished, failed or cancelled{' '}
+            <span className="muted small">
+              · the last {RECENT_LIMIT} · <Link href="/jobs">all jobs</Link>
+            </span>
+          </>
+        }
+        what="ended jobs"
+        query={ended}
+        now={now}
+        empty="No job has ended yet."
+      />
     </>
+  );
+}
+
+/** One of the overview's job tables, with its loading, error and empty states. */
+function JobsPanel({
+  kind,
+  title,
+  what,
+  query,
+  now,
+  empty,
+}: {
+  kind: 'running' | 'ended';
+  title: ReactNode;
+  what: string;
+  query: { isPending: boolean; data: JobList | undefined; error: unknown; refetch: () => Promise<unknown> };
+  now: number | null;
+  empty: ReactNode;
+}) {
+  return (
+    <section className="panel" aria-labelledby={`${kind}-jobs-title`} data-testid={`overview-${kind}`}>
+      <h2 id={`${kind}-jobs-title`} className="panel-title">
+        {title}
+      </h2>
+      {query.isPending ? (
+        <Loading label={`Loading the ${what}…`} />
+      ) : query.data === undefined ? (
+        <ErrorState
+          title={`Cannot load the ${what}`}
+          message={messageOf(query.error)}
+          onRetry={() => void query.refetch()}
+        />
+      ) : query.data.jobs.length === 0 ? (
+        <p className="muted">{empty}</p>
+      ) : (
+        <JobTable jobs={query.data.jobs} now={now} kind={kind} />
+      )}
+    </section>
   );
 }
 
