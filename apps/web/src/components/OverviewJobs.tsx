@@ -7,6 +7,7 @@ import type { JobList, JobSummary } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatRate, formatTime } from '@/lib/format';
 import { ACTIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES, taskProgress } from '@/lib/jobs';
+import { canAct, useSession } from '@/lib/session-client';
 import { useTRPC } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
@@ -31,6 +32,8 @@ export function OverviewJobs() {
     }),
   );
   const now = useNow();
+  // A viewer cannot submit: no link to a page that would refuse them.
+  const mayRun = canAct(useSession()?.role, 'developer');
   return (
     <>
       <JobsPanel
@@ -40,9 +43,13 @@ export function OverviewJobs() {
         query={running}
         now={now}
         empty={
-          <>
-            No job is running. <Link href="/submit">Submit a program</Link> to start one.
-          </>
+          mayRun ? (
+            <>
+              No job is running. <Link href="/submit">Submit a program</Link> to start one.
+            </>
+          ) : (
+            'No job is running.'
+          )
         }
       />
       <JobsPanel
