@@ -22,6 +22,8 @@ export interface ClusterInfo {
   /** The JobManager's first admin token (from its data directory), for calls the tests make directly. */
   adminToken: string;
   taskManagerPids: number[];
+  /** The JobManager's join secret file, for TaskManagers a test starts itself ({@link startTaskManager}). */
+  joinSecretFile: string;
   heartbeatTimeoutMs: number;
   database: 'pglite' | 'postgres';
 }
@@ -133,6 +135,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
         jobManagerUrl,
         adminToken,
         taskManagerPids: tms.map((tm) => tm.pid),
+        joinSecretFile: jm.joinSecretFile,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         database: db,
       },
@@ -156,6 +159,47 @@ async function launchDashboard(group: ProcessGroup, name: string, jobManagerUrl:
   });
   await group.waitUntil(`the dashboard (${name})`, async () => (await fetch(`${webUrl}/`)).ok, 60_000);
   return webUrl;
+}
+
+/** A TaskManager a test started: `kill()` is kill -9, `dispose()` stops it if it still runs. */
+export interface ExtraTaskManager {
+  /** Its id at the JobManager (`/taskmanagers/<id>`). */
+  id: string;
+  kill(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts one more TaskManager joining the running cluster (as the shared
+ * ones do: task files under the OS temp directory, host network), for a
+ * test that kills one without taking the other tests' TaskManagers.
+ * `name` names its log file under `e2e/artifacts/logs`.
+ */
+export async function startTaskManager(
+  info: ClusterInfo,
+  name: string,
+  slots: number,
+): Promise<ExtraTaskManager> {
+  const group = stackGroup({ FRESHET_LOG_LEVEL: 'info' });
+  try {
+    const tm = await group.startTaskManager({
+      name,
+      jobManagerUrl: info.jobManagerUrl,
+      joinSecretFile: info.joinSecretFile,
+      slots,
+      args: ['--task-files', tmpdir(), '--task-network', 'host'],
+    });
+    return {
+      id: tm.taskManagerId,
+      kill: async () => {
+        await tm.kill();
+      },
+      dispose: () => group.dispose(),
+    };
+  } catch (err) {
+    await group.dispose();
+    throw err;
+  }
 }
 
 /**

@@ -45,7 +45,9 @@ test('the one-time login link signs in without leaving a token in the address; s
   await expect(page).toHaveURL(`${cluster.webUrl}/`);
   expect(page.url()).not.toContain('code=');
   await expect(page.getByTestId('session-role')).toHaveText('admin');
-  await expect(page.getByRole('link', { name: 'Submit' })).toBeVisible();
+  await expect(
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Submit', exact: true }),
+  ).toBeVisible();
   const [cookie] = await context.cookies(cluster.webUrl);
   expect(cookie).toMatchObject({ name: 'freshet_session', httpOnly: true, sameSite: 'Strict' });
   // The page's scripts cannot read the session.
@@ -91,6 +93,10 @@ test('a viewer sees no Submit or Cancel, and the JobManager refuses a forged can
     await expect(page).toHaveURL(`${cluster.webUrl}/`);
     await expect(page.getByTestId('session-role')).toHaveText('viewer');
     await expect(page.getByRole('link', { name: 'Submit' })).toHaveCount(0);
+    // Nor on the jobs list.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+    await expect(page.getByTestId('job-row').first()).toBeVisible();
+    await expect(page.getByRole('link', { name: /Submit/ })).toHaveCount(0);
 
     await page.goto(`${cluster.webUrl}/jobs/${jobId}`);
     const status = page.getByRole('heading', { level: 1 }).getByTestId('job-status');

@@ -58,8 +58,12 @@ test('the Checkpoints tab shows counts, the latest completed, the history and a 
   const rows = tab.locator('[data-testid="checkpoint-row"][data-status="COMPLETED"]');
   const ids = (await tab.getByTestId('checkpoint-row').locator('th').allTextContents()).map(Number);
   expect(ids).toEqual([...ids].sort((a, b) => b - a));
-  await expect(rows.first().locator('td').nth(3)).toHaveText(/\d+ ms|\d+\.\d s/);
-  await expect(rows.first().locator('td').nth(4)).toHaveText(/\d+(\.\d)? (B|KiB|MiB)/);
+  // Status, kind, attempt, trigger time, duration, size: periodic checkpoints, none a savepoint.
+  await expect(rows.first()).toHaveAttribute('data-kind', 'checkpoint');
+  await expect(rows.first().locator('td').nth(1)).toHaveText('checkpoint');
+  await expect(page.getByTestId('checkpoints-savepoints').locator('dd')).toHaveText('0');
+  await expect(rows.first().locator('td').nth(4)).toHaveText(/\d+ ms|\d+\.\d s/);
+  await expect(rows.first().locator('td').nth(5)).toHaveText(/\d+(\.\d)? (B|KiB|MiB)/);
   await expect(tab.getByRole('img', { name: /Checkpoint duration/ })).toBeVisible();
   await page.screenshot({ path: shot('job-checkpoints'), fullPage: true });
 

@@ -126,6 +126,8 @@ test('a failed job shows a one-line cause that leads to its exception; the timel
   await cause.getByRole('button', { name: 'See the exception' }).click();
   await expect(page.getByRole('tab', { name: /Exceptions/ })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('exception').first()).toContainText('boom at record 50');
+  // Its stack trace is source-mapped: the frame points at the line of fails.ts that threw.
+  await expect(page.getByTestId('exception').first().locator('pre')).toContainText('program:fails.ts:13:');
   await page.evaluate(() => {
     window.scrollTo(0, 0);
   });

@@ -56,15 +56,23 @@ test('savepoint a running job, stop it with a savepoint and start a new job from
   });
   await expect(status).toHaveText('RUNNING');
   await page.screenshot({ path: shot('job-savepoint'), fullPage: true });
-  // A savepoint is one of the job's checkpoints: the Checkpoints tab lists it.
+  // A savepoint is one of the job's checkpoints: the Checkpoints tab lists it, marked as a savepoint with its path.
   const savepointId = /Savepoint (\d+)/.exec((await savepoint.textContent()) ?? '')?.[1];
+  const savepointPath = (await savepoint.locator('code').textContent())?.trim() ?? '';
+  expect(savepointPath).toMatch(/savepoints\/savepoint-/);
   await page.getByRole('tab', { name: 'Checkpoints' }).click();
-  await expect(
-    page
-      .getByTestId('checkpoint-row')
-      .locator('th')
-      .filter({ hasText: new RegExp(`^${savepointId ?? 'none'}$`) }),
-  ).toHaveCount(1);
+  const savepointRow = page
+    .getByTestId('checkpoint-row')
+    .filter({ has: page.locator('th').filter({ hasText: new RegExp(`^${savepointId ?? 'none'}$`) }) });
+  await expect(savepointRow).toHaveCount(1);
+  await expect(savepointRow).toHaveAttribute('data-kind', 'savepoint');
+  await expect(savepointRow.getByTestId('savepoint-badge')).toHaveText('Savepoint');
+  await expect(page.getByTestId('savepoint-path')).toHaveText([savepointPath]);
+  // Every other row is a periodic checkpoint, and the counts and the latest savepoint tell them apart.
+  await expect(page.getByTestId('savepoint-badge')).toHaveCount(2); // the row and the latest savepoint's heading
+  await expect(page.getByTestId('checkpoints-savepoints').locator('dd')).toHaveText('1');
+  await expect(page.getByTestId('savepoint-latest-id')).toHaveText(savepointId ?? 'none');
+  await expect(page.getByTestId('savepoint-latest-path')).toHaveText(savepointPath);
   await page.screenshot({ path: shot('job-savepoint-checkpoints'), fullPage: true });
 
   // Stop with a savepoint: the job ends FINISHED and the buttons leave; the path stays.
@@ -82,6 +90,13 @@ test('savepoint a running job, stop it with a savepoint and start a new job from
   await page.screenshot({ path: shot('job-stopped-with-savepoint'), fullPage: true });
   const path = (await stopped.locator('code').textContent())?.trim() ?? '';
   expect(path).toMatch(/savepoint-/);
+  // The stop's savepoint is the job's latest, marked as taken by a stop.
+  await page.getByRole('tab', { name: 'Checkpoints' }).click();
+  await expect(page.getByTestId('checkpoints-savepoints').locator('dd')).toHaveText('2');
+  await expect(page.getByTestId('savepoint-latest')).toContainText('Savepoint (stop)');
+  await expect(page.getByTestId('savepoint-latest-path')).toHaveText(path);
+  await expect(page.getByTestId('savepoint-path')).toHaveText([path, savepointPath]);
+  await page.screenshot({ path: shot('job-stopped-savepoint-checkpoints'), fullPage: true });
 
   // The same program again from that savepoint, through the Submit page.
   await runTicker(page, cluster.webUrl, { savepointPath: path });
@@ -110,6 +125,13 @@ test('rescale a running job from parallelism 1 to 2', async ({ page, cluster }) 
   await expect(status).toHaveText('FINISHED', { timeout: JOB_TIMEOUT });
   // The generator source follows the job to parallelism 2, sharing out what it had left: no source warning.
   await expect(result).not.toContainText('restores at parallelism');
+  // The old job's checkpoints end with the rescale's savepoint.
+  const rescalePath = (await result.locator('code').first().textContent())?.trim() ?? '';
+  await page.getByRole('tab', { name: 'Checkpoints' }).click();
+  await expect(page.getByTestId('checkpoint-row').first().getByTestId('savepoint-badge')).toHaveText(
+    'Savepoint (rescale)',
+  );
+  await expect(page.getByTestId('savepoint-latest-path')).toHaveText(rescalePath);
   await page.screenshot({ path: shot('job-rescaled-old'), fullPage: true });
 
   const oldUrl = page.url();

@@ -86,6 +86,15 @@ describe('savepoints', () => {
     expect(metadata).toMatchObject({ format: 'freshet-savepoint', version: 1, jobId, trigger: 'savepoint' });
     // The job goes on; the savepoint row is marked.
     expect((await c.client.jobs.get.query({ jobId })).status).toBe('RUNNING');
+    const listed = await c.client.jobs.checkpoints.query({ jobId });
+    const row = listed.history.find((h) => h.checkpointId === sp.checkpointId);
+    expect(row?.savepoint).toEqual({ kind: 'SAVEPOINT', path: sp.path });
+    expect(listed.history.filter((h) => h.savepoint !== null).map((h) => h.checkpointId)).toEqual([
+      sp.checkpointId,
+    ]);
+    expect(listed.counts.savepoints).toBe(1);
+    expect(listed.counts.completed).toBeGreaterThan(1);
+    expect(listed.latestSavepoint?.checkpointId).toBe(sp.checkpointId);
 
     const inspected = JSON.parse(
       (await run(process.execPath, [CLI, 'savepoint', 'inspect', sp.path, '--json'])).stdout,
@@ -171,6 +180,10 @@ describe('savepoints', () => {
     await untilCheckpoints(c.client, jobId, 3);
     const stopped = await c.client.jobs.stop.mutate({ jobId, dir: 'stopped' });
     expect(stopped.status).toBe('FINISHED');
+    expect((await c.client.jobs.checkpoints.query({ jobId })).latestSavepoint?.savepoint).toEqual({
+      kind: 'STOP',
+      path: stopped.path,
+    });
     const before = await committedLines(out);
     const expected = expectedTotals(count);
     // Committed up to the savepoint: a part of the output, nothing twice.
@@ -222,6 +235,10 @@ describe('savepoints', () => {
       vertices: { subtasks: { final: boolean }[] }[];
     };
     expect(metadata.trigger).toBe('drain');
+    expect((await c.client.jobs.checkpoints.query({ jobId })).latestSavepoint?.savepoint).toEqual({
+      kind: 'DRAIN',
+      path: stopped.path,
+    });
     expect(metadata.vertices.every((v) => v.subtasks.every((s) => s.final))).toBe(true);
     // The MAX watermark fired every window and timer of what was read: the output is a complete prefix by event time.
     const lines = (await committedLines(out)).map((l) => JSON.parse(l) as { end: number });
@@ -285,6 +302,9 @@ describe('savepoints', () => {
       };
       console.log(`rescale ${from}→${to}: savepoint, stop and resubmit in ${Date.now() - started} ms`);
       expect(result.previousJobId).toBe(jobId);
+      const stoppedBy = await c.client.jobs.checkpoints.query({ jobId });
+      expect(stoppedBy.latestSavepoint?.savepoint).toEqual({ kind: 'RESCALE', path: result.savepoint });
+      expect(stoppedBy.counts.savepoints).toBe(1);
       expect((await c.client.jobs.get.query({ jobId })).status).toBe('FINISHED');
       const middle = (await parallelisms(result.jobId)).filter((p) => p !== 1);
       expect(middle.every((p) => p === to)).toBe(true);

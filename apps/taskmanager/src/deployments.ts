@@ -423,6 +423,30 @@ export class Deployments {
       listener: {
         onStates: (updates) => {
           for (const u of updates) {
+            // Only the states a reader looks for, as records naming the subtask (the dashboard links them).
+            if (u.state === 'FAILED')
+              logger.warn(
+                {
+                  jobId: d.jobId,
+                  attempt: d.attempt,
+                  vertexId: u.vertexId,
+                  subtask: u.subtask,
+                  state: u.state,
+                  err: u.error?.message,
+                },
+                `Subtask ${u.vertexId} #${u.subtask} FAILED${u.error ? `: ${u.error.message.split('\n')[0]}` : ''}`,
+              );
+            else if (u.state === 'RUNNING' || u.state === 'FINISHED' || u.state === 'CANCELED')
+              logger.info(
+                {
+                  jobId: d.jobId,
+                  attempt: d.attempt,
+                  vertexId: u.vertexId,
+                  subtask: u.subtask,
+                  state: u.state,
+                },
+                `Subtask ${u.vertexId} #${u.subtask} ${u.state}`,
+              );
             reporter.state(
               d.jobId,
               d.attempt,

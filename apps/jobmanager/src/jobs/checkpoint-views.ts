@@ -5,7 +5,7 @@
  * duration figures over the completed ones shown.
  */
 import { z } from 'zod';
-import type { FreshetDatabase } from '@freshet/db';
+import type { FreshetDatabase, SavepointKind } from '@freshet/db';
 import { JobGraphSchema, StoredTextSchema, type CheckpointingSpec } from '@freshet/protocol';
 import { notFound } from './scheduler.js';
 
@@ -37,6 +37,11 @@ export interface CheckpointView {
   metadataPath: string | null;
   /** Retention deleted its data. */
   discarded: boolean;
+  /**
+   * Set when the checkpoint was copied out as a savepoint: what took it (a
+   * savepoint on demand, a stop, a drain, a rescale) and its directory.
+   */
+  savepoint: { kind: SavepointKind | null; path: string | null } | null;
 }
 
 /** One subtask's acknowledgement. */
@@ -58,9 +63,12 @@ export interface JobCheckpointsView {
   jobId: string;
   /** The checkpointing the job runs with; null: none (a bounded job still ends with one final checkpoint). */
   checkpointing: CheckpointingSpec | null;
-  counts: { completed: number; failed: number; inProgress: number };
+  /** `savepoints`: of the completed ones, those copied out as savepoints. */
+  counts: { completed: number; failed: number; inProgress: number; savepoints: number };
   /** The newest completed checkpoint (the one a restart restores from), with every subtask's acknowledgement. */
   latest: (CheckpointView & { acks: CheckpointAckView[] }) | null;
+  /** The newest savepoint (it may also be `latest`). */
+  latestSavepoint: CheckpointView | null;
   /** Newest first. */
   history: CheckpointView[];
   /** Over the completed checkpoints in `history`. */
@@ -83,6 +91,8 @@ const viewOf = (c: Row): CheckpointView => ({
   failureCause: c.failureCause,
   metadataPath: c.storagePath,
   discarded: c.discardedAt !== null,
+  // Rows from before savepoint kinds were recorded know only that they were one.
+  savepoint: c.isSavepoint ? { kind: c.savepointKind, path: c.savepointPath } : null,
 });
 
 /** The `q` quantile of ascending `sorted` (nearest rank). */
@@ -98,7 +108,7 @@ export async function getJobCheckpoints(
   const { prisma } = db;
   const job = await prisma.job.findUnique({ where: { id: input.jobId }, select: { jobGraph: true } });
   if (job === null) throw notFound(input.jobId);
-  const [rows, groups, latestRow] = await Promise.all([
+  const [rows, groups, latestRow, savepoints, latestSavepoint] = await Promise.all([
     prisma.checkpoint.findMany({
       where: { jobId: input.jobId },
       orderBy: { checkpointId: 'desc' },
@@ -110,8 +120,13 @@ export async function getJobCheckpoints(
       orderBy: { checkpointId: 'desc' },
       include: { acks: { orderBy: [{ vertexId: 'asc' }, { subtaskIndex: 'asc' }] } },
     }),
+    prisma.checkpoint.count({ where: { jobId: input.jobId, status: 'COMPLETED', isSavepoint: true } }),
+    prisma.checkpoint.findFirst({
+      where: { jobId: input.jobId, status: 'COMPLETED', isSavepoint: true },
+      orderBy: { checkpointId: 'desc' },
+    }),
   ]);
-  const counts = { completed: 0, failed: 0, inProgress: 0 };
+  const counts = { completed: 0, failed: 0, inProgress: 0, savepoints };
   for (const g of groups) {
     if (g.status === 'COMPLETED') counts.completed = g._count._all;
     else if (g.status === 'FAILED') counts.failed = g._count._all;
@@ -143,6 +158,7 @@ export async function getJobCheckpoints(
               asyncMs: a.asyncMs,
             })),
           },
+    latestSavepoint: latestSavepoint === null ? null : viewOf(latestSavepoint),
     history: rows.map(viewOf),
     durationMs:
       durations.length === 0

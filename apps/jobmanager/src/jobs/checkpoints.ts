@@ -32,6 +32,7 @@ import {
   type DiscardRequest,
   type ExecutionVertexId,
 } from '@freshet/runtime';
+import type { SavepointKind } from '@freshet/db';
 import type { Logger } from '../logger.js';
 import { StaleAttemptError } from './errors.js';
 import { TERMINAL, type ExecutionGraph, type ExecutionVertex } from './execution-graph.js';
@@ -82,6 +83,8 @@ export interface SavepointResult {
 interface SavepointRequest {
   dir: string;
   trigger: SavepointTrigger;
+  /** Recorded with the checkpoint. */
+  kind: SavepointKind;
   resolve: (result: SavepointResult) => void;
   reject: (error: Error) => void;
 }
@@ -167,7 +170,12 @@ export class JobCheckpoints {
               );
             }
           }
-          await store.checkpointCompleted(jobId, checkpoint, path, savepoint !== undefined);
+          await store.checkpointCompleted(
+            jobId,
+            checkpoint,
+            path,
+            savepoint === undefined ? undefined : { kind: request!.kind, path: savepoint.path },
+          );
           if (savepoint !== undefined) {
             await store
               .recordEvent(
@@ -263,11 +271,17 @@ export class JobCheckpoints {
    * a consistent cut all the same) is copied there once complete. With
    * `stopSources` the sources emit nothing after its barrier (stop with a
    * savepoint; no checkpoint may be in flight then, so one is waited for).
+   * `kind` is what the checkpoint's row records (a rescale stops like a stop).
    *
    * @throws ConflictError when the checkpoint is aborted
    * @throws UnavailableError when no checkpoint can be triggered within `timeoutMs` (the job is not running)
    */
-  async savepoint(dir: string, trigger: SavepointTrigger, timeoutMs: number): Promise<SavepointResult> {
+  async savepoint(
+    dir: string,
+    trigger: SavepointTrigger,
+    timeoutMs: number,
+    kind: SavepointKind = trigger === 'stop' ? 'STOP' : 'SAVEPOINT',
+  ): Promise<SavepointResult> {
     const { coordinator } = this;
     const deadline = Date.now() + timeoutMs;
     const stopSources = trigger === 'stop';
@@ -276,7 +290,7 @@ export class JobCheckpoints {
       if (id === undefined && !stopSources) id = coordinator.pendingCheckpoint?.checkpointId;
       if (id !== undefined && !this.#savepoints.has(id)) {
         return new Promise<SavepointResult>((resolve, reject) => {
-          this.#savepoints.set(id, { dir, trigger, resolve, reject });
+          this.#savepoints.set(id, { dir, trigger, kind, resolve, reject });
         });
       }
       if (Date.now() >= deadline) {
@@ -295,7 +309,7 @@ export class JobCheckpoints {
   drain(dir: string): Promise<SavepointResult> {
     if (this.#drain !== undefined) throw new ConflictError(`Job ${this.#jobId} is already being drained`);
     const result = new Promise<SavepointResult>((resolve, reject) => {
-      this.#drain = { dir, trigger: 'drain', resolve, reject };
+      this.#drain = { dir, trigger: 'drain', kind: 'DRAIN', resolve, reject };
     });
     this.#sendTo(
       this.#o.graph.jobGraph.vertices

@@ -5,10 +5,17 @@
  * lets the scheduler be tested without a database. The read side of the API
  * (`views.ts`) reads the database directly.
  */
-import type { JobStatus } from '@freshet/db';
+import type { JobStatus, SavepointKind } from '@freshet/db';
 import type { JobGraph, ProgramInvocation, RestartStrategySpec, RuntimeMode } from '@freshet/protocol';
 import type { CompletedCheckpoint } from '@freshet/runtime';
 import type { Execution, StatusChange, Transition } from './execution-graph.js';
+
+/** A checkpoint that was copied out as a savepoint: what took it and where it went. */
+export interface SavepointRecord {
+  kind: SavepointKind;
+  /** The savepoint's directory. */
+  path: string;
+}
 
 /** A job as it is submitted. */
 export interface NewJob {
@@ -106,12 +113,12 @@ export interface JobStore {
     checkpoint: { checkpointId: number; attempt: number; triggeredAt: number },
     totalSubtasks: number,
   ): Promise<void>;
-  /** The commit point: the checkpoint is COMPLETED, with every subtask's acknowledgement; `isSavepoint` when it was copied to a savepoint. */
+  /** The commit point: the checkpoint is COMPLETED, with every subtask's acknowledgement; `savepoint` when it was copied to a savepoint. */
   checkpointCompleted(
     jobId: string,
     checkpoint: CompletedCheckpoint,
     storagePath: string,
-    isSavepoint?: boolean,
+    savepoint?: SavepointRecord,
   ): Promise<void>;
   /** Checkpoints still IN_PROGRESS (a previous JobManager's) are FAILED with `reason`. */
   abandonCheckpoints(jobId: string, reason: string, at: Date): Promise<void>;

@@ -267,11 +267,13 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
       });
     },
 
-    async checkpointCompleted(jobId, c, storagePath, isSavepoint = false) {
+    async checkpointCompleted(jobId, c, storagePath, savepoint) {
       const where = { jobId_checkpointId: { jobId, checkpointId: c.checkpointId } };
       const completion = {
         status: 'COMPLETED' as const,
-        isSavepoint,
+        isSavepoint: savepoint !== undefined,
+        savepointKind: savepoint?.kind ?? null,
+        savepointPath: savepoint?.path ?? null,
         storagePath,
         stateSize: BigInt(c.bytes),
         checkpointedSize: BigInt(c.bytes),

@@ -344,6 +344,21 @@ describe('Scheduler', () => {
     expect(job.graph.slots.map((s) => s?.slotIndex).sort()).toEqual([0, 1]);
   });
 
+  it('records the loss of a TaskManager as an exception of one of the executions it took down', async () => {
+    const c = await cluster({ 'tm-a': 1, 'tm-b': 1, 'tm-c': 1 });
+    const job = await c.submit(keyedJob(), { type: 'fixed-delay', attempts: 3, delayMs: 0 });
+    await c.report('tm-a', job, 'RUNNING');
+    await c.report('tm-b', job, 'RUNNING');
+    expect(c.registry.declareLost('tm-b', 'no heartbeat for 1000 ms')).toBe(true);
+    await c.settle();
+    const exceptions = c.store.state.events.filter((e) => e.jobId === job.id && e.kind === 'EXCEPTION');
+    expect(exceptions).toHaveLength(1);
+    expect(exceptions[0]!.message).toMatch(/^TaskManager tm-b .*was lost: no heartbeat for 1000 ms$/);
+    // The Exceptions tab reads subtask, attempt and TaskManager from that execution.
+    const execution = c.store.state.executions.get(exceptions[0]!.executionId ?? 'none');
+    expect(execution).toMatchObject({ taskManagerId: 'tm-b', attempt: 0, state: 'FAILED' });
+  });
+
   it('replaces the slot of a TaskManager that was lost, even when it registered again before the restart', async () => {
     const c = await cluster({ 'tm-a': 1, 'tm-b': 1, 'tm-c': 1 });
     const job = await c.submit(keyedJob(), { type: 'fixed-delay', attempts: 3, delayMs: 0 });

@@ -54,7 +54,7 @@ import {
   type Transition,
 } from './execution-graph.js';
 import { executionsLostWith, finishedSlots, regionsToRestart, slotsToReplace } from './failover.js';
-import type { ArchivedJob, JobStore, StatusFields, StoredJob } from './job-store.js';
+import type { ArchivedJob, JobEventInput, JobStore, StatusFields, StoredJob } from './job-store.js';
 import type { SlotPool } from './slot-pool.js';
 
 /** Records of one `collect` sink as shipped by the TaskManagers. */
@@ -77,6 +77,11 @@ export interface Failure {
   stackTrace?: string;
   /** The failure is a subtask cancelled without being asked; a subtask's own failure may still come and becomes the cause. */
   fromCancel?: boolean;
+  /**
+   * An execution the failure took down, when nothing else records one (a
+   * lost TaskManager's): the exception names its subtask, attempt and TaskManager.
+   */
+  executionId?: string;
 }
 
 /** A restart of some regions under way. */
@@ -400,6 +405,16 @@ export class Scheduler {
       // FAILED, or CANCELED without being asked (a peer stopped its part after a failure elsewhere).
       failed.push(v);
       const f = await this.#failureOf(v, t);
+      this.#o.logger.warn(
+        {
+          jobId: job.id,
+          vertexId: v.vertexId,
+          subtask: v.subtask,
+          attempt: t.execution.attempt,
+          taskManagerId: v.current.taskManagerId,
+        },
+        f.cause,
+      );
       if (failure === undefined || (failure.fromCancel === true && f.fromCancel !== true)) failure = f;
     }
     if (failure !== undefined) {
@@ -435,7 +450,7 @@ export class Scheduler {
           'Subtasks lost with their TaskManager',
         );
         await this.#persist(job, transitions);
-        await this.#handleFailure(job, lost, { cause });
+        await this.#handleFailure(job, lost, { cause, executionId: lost[0]!.current.id });
       }
       this.#o.registry.changes.notify();
     });
@@ -518,11 +533,7 @@ export class Scheduler {
     }
     const regions = regionsToRestart(failed);
     const now = this.#o.clock.now();
-    await this.#o.store.recordEvent(
-      job.id,
-      { kind: 'EXCEPTION', message: failure.cause, stackTrace: failure.stackTrace ?? null },
-      new Date(now),
-    );
+    await this.#o.store.recordEvent(job.id, exceptionEvent(failure), new Date(now));
     const root =
       job.failure === undefined || (job.failure.fromCancel === true && failure.fromCancel !== true)
         ? failure
@@ -681,11 +692,7 @@ export class Scheduler {
   async #fail(job: ActiveJob, failure: Failure): Promise<void> {
     const at = this.#now();
     await this.#o.store.setFailureCause(job.id, failure.stackTrace ?? failure.cause);
-    await this.#o.store.recordEvent(
-      job.id,
-      { kind: 'EXCEPTION', message: failure.cause, stackTrace: failure.stackTrace ?? null },
-      at,
-    );
+    await this.#o.store.recordEvent(job.id, exceptionEvent(failure), at);
     job.failure = failure;
     await this.#wind(job, 'FAILING', failure.cause);
   }
@@ -699,11 +706,7 @@ export class Scheduler {
     job.failure = failure;
     if (job.graph.status === 'FAILING')
       await this.#o.store.setFailureCause(job.id, failure.stackTrace ?? failure.cause);
-    await this.#o.store.recordEvent(
-      job.id,
-      { kind: 'EXCEPTION', message: failure.cause, stackTrace: failure.stackTrace ?? null },
-      this.#now(),
-    );
+    await this.#o.store.recordEvent(job.id, exceptionEvent(failure), this.#now());
   }
 
   /** The failure to record for a failed (or unexpectedly cancelled) execution. */
@@ -1036,6 +1039,16 @@ export class Scheduler {
       this.#o.logger.error({ err, jobId: job.id }, `${what} failed`);
     };
   }
+}
+
+/** The job's EXCEPTION event of a failure. */
+function exceptionEvent(failure: Failure): JobEventInput {
+  return {
+    kind: 'EXCEPTION',
+    message: failure.cause,
+    stackTrace: failure.stackTrace ?? null,
+    ...(failure.executionId === undefined ? {} : { executionId: failure.executionId }),
+  };
 }
 
 /** The error for an unknown job id. */

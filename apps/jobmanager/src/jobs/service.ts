@@ -426,10 +426,12 @@ export class JobService {
    * `jobs.stop`: stop with a savepoint. The sources stop after its barrier
    * (or, with `drain`, end their input: the MAX watermark fires every
    * window and timer); once the savepoint is complete the sinks commit it
-   * and the job ends FINISHED.
+   * and the job ends FINISHED. `kind` is what the savepoint's checkpoint
+   * records (`RESCALE` when {@link rescale} stops it).
    */
   async stopJob(
     input: z.output<typeof StopJobInputSchema>,
+    kind: 'STOP' | 'RESCALE' = 'STOP',
   ): Promise<SavepointResult & { jobId: string; status: string }> {
     // The directory first: a bad one is refused whatever the job's state.
     const dir = this.#savepointTarget(input.jobId, input.dir);
@@ -438,7 +440,7 @@ export class JobService {
     if (input.drain) {
       result = await job.checkpoints.drain(dir);
     } else {
-      result = await job.checkpoints.savepoint(dir, 'stop', SAVEPOINT_TIMEOUT_MS);
+      result = await job.checkpoints.savepoint(dir, 'stop', SAVEPOINT_TIMEOUT_MS, kind);
       // Let the completion's commit notices go out before the cancellations.
       await new Promise((r) => setImmediate(r));
       await this.#scheduler.endStopped(job, result.path);
@@ -458,7 +460,7 @@ export class JobService {
   ): Promise<{ jobId: string; previousJobId: string; savepoint: string; warnings: string[] }> {
     const job = await this.#requireRunning(input.jobId);
     const { args, ...overrides } = job.program;
-    const stopped = await this.stopJob({ jobId: job.id, drain: false });
+    const stopped = await this.stopJob({ jobId: job.id, drain: false }, 'RESCALE');
     const resubmit = this.submit({
       ...overrides,
       artifactId: job.artifactId,
@@ -733,6 +735,22 @@ export class JobService {
     return collectId === undefined ? all : all.filter((c) => c.collectId === collectId);
   }
 
+  /**
+   * Records per second a running job's sources emit, each record once
+   * (null when the job does not run here): what the overview counts.
+   */
+  sourceRate(jobId: string): number | null {
+    const job = this.#scheduler.job(jobId);
+    if (job === undefined || TERMINAL_JOB.has(job.graph.status) || job.graph.slots.length === 0) return null;
+    // What a source read is what it emitted, once per record: its out-rate
+    // counts a record once per outgoing exchange (twice for a fan-out), and
+    // nothing for a source chained into its sink.
+    let rate = 0;
+    for (const v of job.graph.jobGraph.vertices)
+      if (v.isSource) rate += this.#o.metrics.vertex(job.id, v.id).recordsInPerSec;
+    return rate;
+  }
+
   /** The in-memory job, if this JobManager runs (or ran) it. */
   active(jobId: string): ActiveJob | undefined {
     return this.#scheduler.job(jobId);
@@ -827,11 +845,7 @@ export class JobService {
         job.id,
         job.graph.jobGraph.vertices.map((v) => v.id),
       );
-      // What a source read is what it emitted, once per record: its out-rate
-      // counts a record once per outgoing exchange (twice for a fan-out), and
-      // nothing for a source chained into its sink.
-      for (const v of job.graph.jobGraph.vertices)
-        if (v.isSource) throughput += metrics.vertex(job.id, v.id).recordsInPerSec;
+      throughput += this.sourceRate(job.id) ?? 0;
     }
     metrics.recordThroughput(throughput);
     if (throughput !== this.#lastThroughput) {

@@ -38,8 +38,10 @@ export const ListJobsInputSchema = z
     limit: z.int().min(1).max(500).default(50),
     /** `nextCursor` of the previous page. */
     cursor: StoredTextSchema.min(1).max(100).optional(),
+    /** Newest submitted first, or most recently ended first (jobs still running last). */
+    orderBy: z.enum(['created', 'ended']).default('created'),
   })
-  .default({ limit: 50 });
+  .default({ limit: 50, orderBy: 'created' });
 
 /** One row of `jobs.list`. */
 export interface JobSummary {
@@ -63,9 +65,18 @@ export interface JobSummary {
   restarts: number;
 }
 
+/** A row of `jobs.list`: the summary and how fast the job runs. */
+export interface JobListEntry extends JobSummary {
+  /**
+   * Records per second its sources emit, each record once (as the
+   * overview's throughput counts them); null unless it runs on this JobManager.
+   */
+  sourceRecordsPerSec: number | null;
+}
+
 /** A page of `jobs.list`, newest first. */
 export interface JobList {
-  jobs: JobSummary[];
+  jobs: JobListEntry[];
   /** Pass as `cursor` for the next page; null on the last. */
   nextCursor: string | null;
 }
@@ -210,11 +221,15 @@ function newestAttempts<T extends { jobId: string; vertexId: string; subtaskInde
 export async function listJobs(
   db: FreshetDatabase,
   input: z.output<typeof ListJobsInputSchema>,
+  sourceRate: (jobId: string) => number | null = () => null,
 ): Promise<JobList> {
   const { prisma } = db;
   const rows = await prisma.job.findMany({
     where: input.status !== undefined ? { status: { in: input.status } } : {},
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    orderBy:
+      input.orderBy === 'ended'
+        ? [{ endedAt: { sort: 'desc', nulls: 'last' } }, { createdAt: 'desc' }, { id: 'desc' }]
+        : [{ createdAt: 'desc' }, { id: 'desc' }],
     take: input.limit + 1,
     ...(input.cursor !== undefined ? { cursor: { id: input.cursor }, skip: 1 } : {}),
     include: { artifact: { select: { fileName: true } } },
@@ -247,6 +262,7 @@ export async function listJobs(
       tasks: tasks.get(j.id) ?? zeroCounts(),
       attempt: j.attempt,
       restarts: j.restarts,
+      sourceRecordsPerSec: sourceRate(j.id),
     })),
     nextCursor: rows.length > input.limit ? (page.at(-1)?.id ?? null) : null,
   };

@@ -44,8 +44,10 @@ export const jobsRouter = router({
     .input(RescaleJobInputSchema)
     .mutation(({ ctx, input }) => ctx.jobs.rescale(input)),
 
-  /** Jobs, newest first, optionally filtered by status. */
-  list: viewerProcedure.input(ListJobsInputSchema).query(({ ctx, input }) => listJobs(ctx.db, input)),
+  /** Jobs, newest first, optionally filtered by status; running ones with their sources' rate. */
+  list: viewerProcedure
+    .input(ListJobsInputSchema)
+    .query(({ ctx, input }) => listJobs(ctx.db, input, (id) => ctx.jobs.sourceRate(id))),
 
   /** A job: its JobGraph, subtasks, metrics, events, exceptions and configuration. */
   get: viewerProcedure

@@ -63,7 +63,7 @@ export interface MemoryJobState {
   >;
   /** Every Execution row, by id. */
   executions: Map<string, Execution & { failureCause: string | null }>;
-  events: { jobId: string; kind: string; message: string; at: Date }[];
+  events: { jobId: string; kind: string; message: string; at: Date; executionId?: string }[];
   checkpoints: Map<
     string,
     { status: string; completed?: CompletedCheckpoint; discarded: boolean; reason?: string }
@@ -83,7 +83,13 @@ export function memoryJobStore(): JobStore & { state: MemoryJobState } {
   };
   const cp = (jobId: string, id: number): string => `${jobId}#${id}`;
   const event = (jobId: string, e: JobEventInput | { kind: 'STATE'; message: string }, at: Date): void => {
-    state.events.push({ jobId, kind: e.kind, message: e.message, at });
+    state.events.push({
+      jobId,
+      kind: e.kind,
+      message: e.message,
+      at,
+      ...('executionId' in e && e.executionId !== undefined ? { executionId: e.executionId } : {}),
+    });
   };
   return {
     state,

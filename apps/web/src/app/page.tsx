@@ -9,7 +9,9 @@ export default function OverviewPage() {
     <>
       <div className="page-head">
         <h1>Overview</h1>
-        <p className="muted">TaskManagers, slots and jobs of this cluster, updated live.</p>
+        <p className="muted">
+          TaskManagers, slots, throughput, running and recently ended jobs of this cluster, updated live.
+        </p>
       </div>
       <OverviewView />
     </>

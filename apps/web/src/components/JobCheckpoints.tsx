@@ -1,6 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import type { JobCheckpoints as JobCheckpointsData } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatBytes, formatCount, formatTime } from '@/lib/format';
@@ -20,6 +21,23 @@ function formatMs(ms: number | null | undefined): string {
 }
 
 const STATUS_TONE = { COMPLETED: 'done', FAILED: 'failed', IN_PROGRESS: 'running' } as const;
+
+type CheckpointEntry = JobCheckpointsData['history'][number];
+
+/** What took a savepoint, as its badge says it. */
+const SAVEPOINT_LABELS: Record<NonNullable<NonNullable<CheckpointEntry['savepoint']>['kind']>, string> = {
+  SAVEPOINT: 'savepoint',
+  STOP: 'stop',
+  DRAIN: 'stop, drained',
+  RESCALE: 'rescale',
+};
+
+/** The kind column of a checkpoint: `Checkpoint`, or `Savepoint (stop)`. */
+export function checkpointKindLabel(c: Pick<CheckpointEntry, 'savepoint'>): string {
+  if (c.savepoint === null) return 'Checkpoint';
+  const kind = c.savepoint.kind;
+  return kind === null || kind === 'SAVEPOINT' ? 'Savepoint' : `Savepoint (${SAVEPOINT_LABELS[kind]})`;
+}
 
 /**
  * A job's checkpoints (`jobs.checkpoints`, read from the database, so they
@@ -42,6 +60,12 @@ export function JobCheckpoints({
     ...trpc.jobs.checkpoints.queryOptions({ jobId, limit: HISTORY }),
     refetchInterval: ended ? false : POLL_MS,
   });
+  // The polling stops as the job ends, but its last checkpoints (a stop's
+  // savepoint, the final one) complete just before: read them once more.
+  const { refetch } = query;
+  useEffect(() => {
+    if (ended) void refetch();
+  }, [ended, refetch]);
   if (query.isPending) return <Loading label="Loading the checkpoints…" />;
   if (query.isError)
     return (
@@ -61,7 +85,7 @@ function CheckpointsView({
   data: JobCheckpointsData;
   vertexNames: ReadonlyMap<string, string>;
 }) {
-  const { counts, latest, history, checkpointing } = data;
+  const { counts, latest, latestSavepoint, history, checkpointing } = data;
   const total = counts.completed + counts.failed + counts.inProgress;
   return (
     <div className="checkpoints" data-testid="checkpoints">
@@ -74,6 +98,10 @@ function CheckpointsView({
         <div data-testid="checkpoints-completed">
           <dt>Completed</dt>
           <dd>{counts.completed}</dd>
+        </div>
+        <div data-testid="checkpoints-savepoints">
+          <dt>Of them savepoints</dt>
+          <dd>{counts.savepoints}</dd>
         </div>
         <div data-testid="checkpoints-failed">
           <dt>Failed</dt>
@@ -99,6 +127,7 @@ function CheckpointsView({
       ) : (
         <>
           <Latest latest={latest} vertexNames={vertexNames} />
+          <LatestSavepoint savepoint={latestSavepoint} />
           <Charts history={history} />
           <History history={history} />
         </>
@@ -185,6 +214,32 @@ function Latest({
   );
 }
 
+function LatestSavepoint({ savepoint }: { savepoint: JobCheckpointsData['latestSavepoint'] }) {
+  if (savepoint?.savepoint == null) return null;
+  return (
+    <section aria-label="Latest savepoint" data-testid="savepoint-latest">
+      <h3>
+        Latest savepoint: checkpoint <span data-testid="savepoint-latest-id">{savepoint.checkpointId}</span>{' '}
+        <SavepointBadge c={savepoint} />
+      </h3>
+      <p className="small">
+        {formatTime(savepoint.completedAt)} · {formatBytes(savepoint.bytes)} · start a job from:{' '}
+        <code data-testid="savepoint-latest-path">{savepoint.savepoint.path ?? '(not recorded)'}</code>
+      </p>
+    </section>
+  );
+}
+
+function SavepointBadge({ c }: { c: CheckpointEntry }) {
+  return c.savepoint === null ? (
+    <span className="muted small">checkpoint</span>
+  ) : (
+    <span className="badge badge-sm" data-tone="savepoint" data-testid="savepoint-badge">
+      {checkpointKindLabel(c)}
+    </span>
+  );
+}
+
 function Charts({ history }: { history: JobCheckpointsData['history'] }) {
   const done = history.filter((c) => c.status === 'COMPLETED').reverse();
   if (done.length < 2) return null;
@@ -235,6 +290,7 @@ function History({ history }: { history: JobCheckpointsData['history'] }) {
                 Id
               </th>
               <th scope="col">Status</th>
+              <th scope="col">Kind</th>
               <th scope="col" className="num">
                 Attempt
               </th>
@@ -264,10 +320,14 @@ function History({ history }: { history: JobCheckpointsData['history'] }) {
   );
 }
 
-function CheckpointRow({ c }: { c: JobCheckpointsData['history'][number] }) {
+function CheckpointRow({ c }: { c: CheckpointEntry }) {
   return (
     <>
-      <tr data-testid="checkpoint-row" data-status={c.status}>
+      <tr
+        data-testid="checkpoint-row"
+        data-status={c.status}
+        data-kind={c.savepoint === null ? 'checkpoint' : 'savepoint'}
+      >
         <th scope="row" className="num">
           {c.checkpointId}
         </th>
@@ -275,6 +335,9 @@ function CheckpointRow({ c }: { c: JobCheckpointsData['history'][number] }) {
           <span className="badge badge-sm" data-tone={STATUS_TONE[c.status]}>
             {c.status.replace('_', ' ')}
           </span>
+        </td>
+        <td>
+          <SavepointBadge c={c} />
         </td>
         <td className="num">{c.attempt}</td>
         <td>{formatTime(c.triggeredAt)}</td>
@@ -285,10 +348,18 @@ function CheckpointRow({ c }: { c: JobCheckpointsData['history'][number] }) {
           {formatCount(c.acknowledged)}/{formatCount(c.total)}
         </td>
       </tr>
+      {c.savepoint?.path != null ? (
+        <tr className="checkpoint-cause" data-testid="savepoint-path-row">
+          <td />
+          <td colSpan={8} className="small">
+            Savepoint at <code data-testid="savepoint-path">{c.savepoint.path}</code>
+          </td>
+        </tr>
+      ) : null}
       {c.failureCause !== null ? (
         <tr className="checkpoint-cause" data-testid="checkpoint-failure">
           <td />
-          <td colSpan={7} className="field-error small">
+          <td colSpan={8} className="field-error small">
             Checkpoint {c.checkpointId} failed: {c.failureCause}
           </td>
         </tr>

@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { JobDetails } from '@/lib/api-shapes';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime, plural } from '@/lib/format';
@@ -19,8 +19,20 @@ import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
 import { SubtasksTable } from './SubtasksTable';
 import { VertexHealth } from './VertexHealth';
 
-/** One job, live: its graph with figures, the subtasks of a chosen vertex, exceptions, timeline, configuration. */
-export function JobView({ jobId }: { jobId: string }) {
+/**
+ * One job, live: its graph with figures, the subtasks of a chosen vertex,
+ * exceptions, timeline, configuration. `vertexId` (and `subtask`) open it on
+ * that vertex's subtasks, that subtask marked.
+ */
+export function JobView({
+  jobId,
+  vertexId,
+  subtask,
+}: {
+  jobId: string;
+  vertexId?: string | undefined;
+  subtask?: number | undefined;
+}) {
   const job = useLiveJob(jobId);
   if (job.isPending) return <Loading label="Loading the job…" />;
   if (job.isError && job.data === undefined) {
@@ -42,17 +54,42 @@ export function JobView({ jobId }: { jobId: string }) {
           Lost the live connection to the JobManager; showing the last known state while reconnecting.
         </StaleBanner>
       ) : null}
-      <JobDetailView detail={job.data} live={job.stream === 'live'} />
+      <JobDetailView
+        detail={job.data}
+        live={job.stream === 'live'}
+        initialVertexId={vertexId}
+        markedSubtask={subtask}
+      />
     </>
   );
 }
 
-function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) {
+function JobDetailView({
+  detail,
+  live,
+  initialVertexId,
+  markedSubtask,
+}: {
+  detail: JobDetails;
+  live: boolean;
+  initialVertexId: string | undefined;
+  markedSubtask: number | undefined;
+}) {
   const job = detail;
   const { subtasks } = detail;
   const now = useNow();
   const session = useSession();
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(() =>
+    initialVertexId !== undefined && detail.vertices.some((v) => v.id === initialVertexId)
+      ? initialVertexId
+      : null,
+  );
+  // Opened from a link to a subtask: its table is where the reader wants to be.
+  const subtasksPanel = useRef<HTMLElement>(null);
+  const [openedOn] = useState(selected);
+  useEffect(() => {
+    if (openedOn !== null) subtasksPanel.current?.scrollIntoView({ block: 'start' });
+  }, [openedOn]);
   const [tab, setTab] = useState<JobTab>(() => initialJobTab(detail));
   const showException = (): void => {
     setTab('exceptions');
@@ -193,7 +230,12 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
       ) : null}
 
       {selectedVertex ? (
-        <section className="panel" aria-labelledby="subtasks-title" data-testid="subtasks">
+        <section
+          className="panel"
+          aria-labelledby="subtasks-title"
+          data-testid="subtasks"
+          ref={subtasksPanel}
+        >
           <h2 id="subtasks-title" className="panel-title">
             Subtasks of {selectedVertex.name}
             <button
@@ -206,7 +248,11 @@ function JobDetailView({ detail, live }: { detail: JobDetails; live: boolean }) 
               Close
             </button>
           </h2>
-          <SubtasksTable subtasks={subtasks.filter((s) => s.vertexId === selectedVertex.id)} now={now} />
+          <SubtasksTable
+            subtasks={subtasks.filter((s) => s.vertexId === selectedVertex.id)}
+            now={now}
+            marked={selectedVertex.id === openedOn ? markedSubtask : undefined}
+          />
           <VertexHealth
             jobId={job.id}
             vertexId={selectedVertex.id}

@@ -6,6 +6,7 @@ import { JOB_STATUSES, type JobStatus } from '@freshet/protocol';
 import { messageOf } from '@/lib/errors';
 import { formatDuration, formatTime } from '@/lib/format';
 import { useJobList } from '@/lib/queries';
+import { canAct, useSession } from '@/lib/session-client';
 import { useNow } from '@/lib/use-now';
 import { JobStatusBadge } from './JobStatusBadge';
 import { Empty, ErrorState, Loading, StaleBanner } from './StateViews';
@@ -16,6 +17,8 @@ export function JobsView() {
   const [status, setStatus] = useState<JobStatus | ''>('');
   const list = useJobList(status || undefined);
   const now = useNow();
+  // A viewer cannot submit: no links to a page that would refuse them.
+  const mayRun = canAct(useSession()?.role, 'developer');
 
   return (
     <>
@@ -36,9 +39,11 @@ export function JobsView() {
             </option>
           ))}
         </select>
-        <Link href="/submit" className="button toolbar-end">
-          Submit a program
-        </Link>
+        {mayRun ? (
+          <Link href="/submit" className="button toolbar-end">
+            Submit a program
+          </Link>
+        ) : null}
       </div>
       {list.isPending ? (
         <Loading label="Loading jobs…" />
@@ -50,10 +55,14 @@ export function JobsView() {
         />
       ) : list.data.jobs.length === 0 ? (
         <Empty title={status ? `No ${status} jobs` : 'No jobs yet'}>
-          <p>
-            {status ? 'Pick another status, or ' : ''}
-            <Link href="/submit">submit a program</Link> to start one.
-          </p>
+          {mayRun ? (
+            <p>
+              {status ? 'Pick another status, or ' : ''}
+              <Link href="/submit">submit a program</Link> to start one.
+            </p>
+          ) : status ? (
+            <p>Pick another status.</p>
+          ) : null}
         </Empty>
       ) : (
         <>

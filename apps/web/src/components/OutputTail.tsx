@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { formatCount, formatTime } from '@/lib/format';
+import { jobHref, parseLogLine } from '@/lib/log-lines';
 import { useTRPCClient, type RouterOutputs } from '@/lib/trpc';
 import { useTail } from '@/lib/use-tail';
 import { Empty } from './StateViews';
@@ -14,50 +15,6 @@ type LinePage = Pick<RouterOutputs['taskManagers']['output'], 'records' | 'lates
 
 /** Lines the tab holds at most (as many as the JobManager keeps). */
 export const OUTPUT_TAIL_LINES = 1000;
-
-/** pino's numeric levels by name. */
-const LEVELS: Record<number, string> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
-
-/** A log line as the tab shows it: its time, level, message and the job it is about (JSON log lines). */
-interface LogEntry {
-  time: string;
-  level: string;
-  message: string;
-  jobId: string | undefined;
-  subtask: string | undefined;
-}
-
-function parseLog(line: Line): LogEntry {
-  try {
-    const o = JSON.parse(line.text) as Record<string, unknown>;
-    const str = (v: unknown): string | undefined =>
-      typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
-    const vertex = str(o.vertex) ?? str(o.vertexId);
-    const subtask = str(o.subtask) ?? str(o.subtaskIndex);
-    return {
-      time: formatTime(str(o.time) ?? new Date(line.at).toISOString()),
-      level: typeof o.level === 'number' ? (LEVELS[o.level] ?? String(o.level)) : (str(o.level) ?? ''),
-      message: str(o.msg) ?? line.text,
-      jobId: str(o.jobId),
-      subtask: vertex !== undefined ? `${vertex}${subtask !== undefined ? ` #${subtask}` : ''}` : undefined,
-    };
-  } catch {
-    return {
-      time: formatTime(new Date(line.at).toISOString()),
-      level: '',
-      message: line.text,
-      jobId: undefined,
-      subtask: undefined,
-    };
-  }
-}
 
 /**
  * The newest lines of a TaskManager's stdout and stderr (`print()` sinks
@@ -158,7 +115,7 @@ function OutputTail({
                 <code>{l.text}</code>
               </li>
             ) : (
-              <LogLine key={l.seq} line={l} />
+              <LogLine key={l.seq} line={l} linkTaskManagers={testId === 'jm-log'} />
             ),
           )}
         </ol>
@@ -167,8 +124,15 @@ function OutputTail({
   );
 }
 
-function LogLine({ line }: { line: Line }) {
-  const e = parseLog(line);
+/**
+ * One log line: its time, level and message, and links to what its record
+ * names — the job, the vertex and subtask (the job page opened on them) and,
+ * on the JobManager's log, the TaskManager.
+ */
+function LogLine({ line, linkTaskManagers }: { line: Line; linkTaskManagers: boolean }) {
+  const e = parseLogLine(line.text, line.at);
+  const job = e.jobId === undefined ? undefined : `/jobs/${encodeURIComponent(e.jobId)}`;
+  const subtask = e.vertexId === undefined ? undefined : jobHref(e);
   return (
     <li data-testid="tm-line" data-level={e.level}>
       <span className="output-meta">
@@ -176,15 +140,34 @@ function LogLine({ line }: { line: Line }) {
       </span>
       <code>
         {e.message}
-        {e.jobId !== undefined ? (
+        {job !== undefined && e.jobId !== undefined ? (
           <>
             {' '}
-            <Link href={`/jobs/${encodeURIComponent(e.jobId)}`} data-testid="log-job-link">
+            <Link href={job} data-testid="log-job-link">
               job {e.jobId.slice(0, 8)}
             </Link>
           </>
         ) : null}
-        {e.subtask !== undefined ? <span className="muted"> · {e.subtask}</span> : null}
+        {subtask !== undefined ? (
+          <>
+            {' · '}
+            <Link href={subtask} data-testid="log-subtask-link">
+              {e.subtask === undefined ? `vertex ${e.vertexId}` : `subtask ${e.vertexId} #${e.subtask}`}
+            </Link>
+          </>
+        ) : null}
+        {linkTaskManagers && e.taskManagerId !== undefined ? (
+          <>
+            {' · '}
+            <Link
+              href={`/taskmanagers/${encodeURIComponent(e.taskManagerId)}`}
+              data-testid="log-taskmanager-link"
+              title={e.taskManagerId}
+            >
+              TaskManager {e.taskManagerId.slice(0, 8)}
+            </Link>
+          </>
+        ) : null}
       </code>
     </li>
   );

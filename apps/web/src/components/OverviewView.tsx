@@ -7,6 +7,7 @@ import { useTRPC, type ClusterOverview } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 import { useLiveStatus } from './LiveCluster';
 import { LineChart } from './LineChart';
+import { OverviewJobs } from './OverviewJobs';
 import { ErrorState, Loading, StaleBanner } from './StateViews';
 
 const DATABASE_LABELS: Record<ClusterOverview['jobManager']['database'], string> = {
@@ -38,6 +39,7 @@ export function OverviewView() {
         </StaleBanner>
       ) : null}
       <OverviewCards overview={overview.data} />
+      <OverviewJobs />
     </>
   );
 }

@@ -4,8 +4,16 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatWatermar
 import { JobStatusBadge } from './JobStatusBadge';
 import { Empty } from './StateViews';
 
-/** Every attempt of a vertex's subtasks: where it runs, its state and its figures. */
-export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskView[]; now: number | null }) {
+/** Every attempt of a vertex's subtasks: where it runs, its state and its figures; `marked` (a subtask index) stands out. */
+export function SubtasksTable({
+  subtasks,
+  now,
+  marked,
+}: {
+  subtasks: readonly SubtaskView[];
+  now: number | null;
+  marked?: number | undefined;
+}) {
   if (subtasks.length === 0) {
     return (
       <Empty title="No subtasks yet">
@@ -50,7 +58,14 @@ export function SubtasksTable({ subtasks, now }: { subtasks: readonly SubtaskVie
         </thead>
         <tbody>
           {rows.map((s) => (
-            <tr key={s.executionId} data-testid="subtask-row" data-state={s.state}>
+            <tr
+              key={s.executionId}
+              data-testid="subtask-row"
+              data-state={s.state}
+              data-subtask={s.subtaskIndex}
+              data-marked={s.subtaskIndex === marked || undefined}
+              aria-current={s.subtaskIndex === marked ? 'true' : undefined}
+            >
               <th scope="row" className="num">
                 {s.subtaskIndex}
               </th>

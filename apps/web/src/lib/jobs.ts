@@ -3,7 +3,14 @@
  * JobManager's `jobs.*` procedures; components take these as props so they
  * stay pure and testable.
  */
-import type { JobGraph, JobVertex, Partitioning } from '@freshet/protocol';
+import {
+  JOB_STATUSES,
+  type ExecutionState,
+  type JobGraph,
+  type JobStatus,
+  type JobVertex,
+  type Partitioning,
+} from '@freshet/protocol';
 import type { VertexMetrics } from '@freshet/jobmanager/router';
 
 export type { JobGraph, JobVertex, Partitioning, VertexMetrics };
@@ -14,6 +21,22 @@ const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 /** Whether `status` is final (the job holds no slots and will not change again). */
 export function isTerminal(status: string): boolean {
   return TERMINAL.has(status);
+}
+
+/** Job statuses a job never leaves (the overview's "recently ended"). */
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => TERMINAL.has(s));
+/** Job statuses of a job not yet ended (the overview's "running"). */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => !TERMINAL.has(s));
+
+/** A job's subtasks (their newest attempts): running, finished and all of them. */
+export function taskProgress(tasks: Partial<Record<ExecutionState, number>>): {
+  running: number;
+  finished: number;
+  total: number;
+} {
+  let total = 0;
+  for (const n of Object.values(tasks)) total += n;
+  return { running: tasks.RUNNING ?? 0, finished: tasks.FINISHED ?? 0, total };
 }
 
 /** Tone of a job or subtask state, for badges: running, done, failed, stopping or idle. */

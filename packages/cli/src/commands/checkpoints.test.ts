@@ -137,8 +137,9 @@ describe('freshet checkpoints', () => {
     const text = renderCheckpoints({
       jobId: 'j',
       checkpointing: null,
-      counts: { completed: 1, failed: 0, inProgress: 0 },
+      counts: { completed: 1, failed: 0, inProgress: 0, savepoints: 0 },
       latest: null,
+      latestSavepoint: null,
       history: [],
       durationMs: null,
     });
