@@ -143,9 +143,13 @@ export {
 } from './executiongraph/restart-strategy.js';
 export {
   computePipelinedRegions,
+  computeStages,
   type PipelinedRegion,
+  type PipelinedRegionOptions,
   type PipelinedRegions,
 } from './executiongraph/pipelined-regions.js';
+export { hasBlockingExchanges, isBlockingEdge } from './network/topology.js';
+export { PartitionStore, type PartitionStoreOptions } from './network/partition/partition-store.js';
 export { executionKey, executionVertices, type ExecutionVertexId } from './executiongraph/execution-id.js';
 export {
   WatermarkAlignmentCoordinator,
