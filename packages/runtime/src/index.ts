@@ -29,6 +29,7 @@ export {
   type ClusterJobStatus,
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
+  type PartitionLocation,
 } from './taskexecutor/cluster-job.js';
 export type { AlignmentReportMessage, SlotRestore, SubtaskRestore } from './taskexecutor/messages.js';
 export { threadSlots, type SlotLauncher } from './taskexecutor/slot-host.js';

@@ -179,6 +179,7 @@ async function main(): Promise<void> {
       finalCheckpoint: data.finalCheckpoints === true,
     },
     alignWatermarks: data.alignWatermarks === true,
+    blockingExchanges: data.blockingExchanges === true,
   };
   const restore = data.restore;
   if (restore) {
