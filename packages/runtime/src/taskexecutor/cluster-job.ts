@@ -209,6 +209,8 @@ export class ClusterJob {
   /** Local subtasks that finished but whose partitions are not complete yet: reported FINISHED once they are. */
   private readonly finishing = new Set<string>();
   private readonly finishedSlots = new Set<number>();
+  /** TaskManager holding the partitions of each producer subtask the attempt reads (`vertexId#subtask`). */
+  private readonly partitionHolders = new Map<string, string>();
 
   constructor(private readonly options: ClusterJobOptions) {
     const { jobGraph, slots, self } = options;
@@ -228,6 +230,7 @@ export class ClusterJob {
     }
     this.usedSlots = [...used].sort((a, b) => a - b);
     this.localSlots = this.usedSlots.filter((i) => slots[i]!.taskManagerId === self);
+    for (const l of options.partitionLocations ?? []) this.partitionHolders.set(l.producer, l.taskManagerId);
     const topology = new ChannelTopology(jobGraph);
     for (const edge of jobGraph.edges) {
       const P = topology.parallelismOf(edge.source);
@@ -478,8 +481,13 @@ export class ClusterJob {
         },
         onCredit: (channel, credits) => {
           const e = ends(channel, `slot ${slot}`);
-          if (e.blocking) this.addServedCredit(channel, credits);
-          else linkOf(e.producerSlot)?.sendCredit(channel, credits);
+          if (!e.blocking) linkOf(e.producerSlot)?.sendCredit(channel, credits);
+          else if (this.served.has(channel)) this.addServedCredit(channel, credits);
+          else {
+            // Its partition is on another TaskManager: the credit goes to the one serving it.
+            const holder = this.partitionHolders.get(e.producer);
+            if (holder !== undefined) links.get(holder)?.sendCredit(channel, credits);
+          }
         },
       });
     }
@@ -557,12 +565,12 @@ export class ClusterJob {
    */
   private servePartitions(): boolean {
     const o = this.options;
-    const here = new Set((o.partitionLocations ?? []).filter((l) => l.taskManagerId === o.self).map((l) => l.producer));
+    const here = (producer: string): boolean => this.partitionHolders.get(producer) === o.self;
     const credits = o.initialCredits ?? 4;
     const links = this.links!.links;
     for (let channel = 0; channel < this.channels.length; channel++) {
       const e = this.channels[channel];
-      if (e === undefined || !e.blocking || !here.has(e.producer) || !this.attemptSubtasks.has(e.consumer)) continue;
+      if (e === undefined || !e.blocking || !here(e.producer) || !this.attemptSubtasks.has(e.consumer)) continue;
       const reader = o.partitions?.reader(o.jobId, channel);
       if (reader === undefined) {
         this.fail(
