@@ -31,7 +31,8 @@ async function cluster(taskManagers: number) {
     const dataDir = await mkdtemp(join(tmpdir(), 'freshet-batch-tm-'));
     g.defer(() => rm(dataDir, { recursive: true, force: true }));
     dataDirs.push(dataDir);
-    return g.startTaskManager({ jobManagerUrl: jm.url, slots: 1, dataDir });
+    // No memory for partitions: every one spills to <data-dir>/work/partitions, where the test sees it.
+    return g.startTaskManager({ jobManagerUrl: jm.url, slots: 1, dataDir, args: ['--partition-memory-mib', '0'] });
   };
   const tms: TaskManagerProcess[] = [];
   for (let i = 0; i < taskManagers; i++) tms.push(await addTaskManager());
@@ -63,6 +64,17 @@ describe('BATCH jobs in stages with blocking exchanges', () => {
   it('runs a 2-stage job at parallelism 2 one stage at a time on 2 slots, then releases its partitions', async () => {
     const c = await cluster(2);
     const jobId = await submitFile(c.client, fixture('batch-stages.ts'), { parallelism: 2 });
+    const partitions = (dir: string) => readdir(join(dir, 'work', 'partitions')).catch(() => [] as string[]);
+    // Stage 1's partitions are written to each TaskManager's disk while the job runs...
+    await Promise.all(
+      c.dataDirs.map((dir) =>
+        until(
+          () => partitions(dir),
+          (entries) => entries.includes(encodeURIComponent(jobId)),
+          { timeoutMs: 60_000, intervalMs: 20, what: `partitions of ${jobId} in ${dir}` },
+        ),
+      ),
+    );
     const job = await untilEnded(c.client, jobId, { timeoutMs: 90_000 });
     expect(job.status, JSON.stringify(job.exceptions)).toBe('FINISHED');
     const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'counts' });
@@ -74,10 +86,10 @@ describe('BATCH jobs in stages with blocking exchanges', () => {
     const stage2 = span(job, 'Keyed', 'SCHEDULED');
     expect(stage2.first).toBeGreaterThanOrEqual(stage1.last);
     expect(job.restarts).toBe(0);
-    // The partitions are released on every TaskManager once the job ended.
+    // ...and released on every TaskManager once the job ended.
     for (const dir of c.dataDirs) {
       await until(
-        async () => readdir(join(dir, 'work', 'partitions')).catch(() => [] as string[]),
+        () => partitions(dir),
         (entries) => !entries.includes(encodeURIComponent(jobId)),
         { what: `the partitions of ${jobId} to be gone from ${dir}` },
       );
