@@ -25,14 +25,23 @@ async function cluster(taskManagers: number) {
   group = new ProcessGroup();
   const g = group;
   const database = await g.createDatabase();
-  const jm = await g.startJobManager({ ...database, heartbeatTimeoutMs: 3000, args: ['--cancel-timeout-ms', '3000'] });
+  const jm = await g.startJobManager({
+    ...database,
+    heartbeatTimeoutMs: 3000,
+    args: ['--cancel-timeout-ms', '3000'],
+  });
   const dataDirs: string[] = [];
   const addTaskManager = async (): Promise<TaskManagerProcess> => {
     const dataDir = await mkdtemp(join(tmpdir(), 'freshet-batch-tm-'));
     g.defer(() => rm(dataDir, { recursive: true, force: true }));
     dataDirs.push(dataDir);
     // No memory for partitions: every one spills to <data-dir>/work/partitions, where the test sees it.
-    return g.startTaskManager({ jobManagerUrl: jm.url, slots: 1, dataDir, args: ['--partition-memory-mib', '0'] });
+    return g.startTaskManager({
+      jobManagerUrl: jm.url,
+      slots: 1,
+      dataDir,
+      args: ['--partition-memory-mib', '0'],
+    });
   };
   const tms: TaskManagerProcess[] = [];
   for (let i = 0; i < taskManagers; i++) tms.push(await addTaskManager());
@@ -98,13 +107,21 @@ describe('BATCH jobs in stages with blocking exchanges', () => {
 
   it('re-runs only the failed region of stage 2, reading the finished stage 1 partitions again', async () => {
     const c = await cluster(2);
-    const jobId = await submitFile(c.client, fixture('batch-stages.ts'), { parallelism: 2, args: ['fail-once'] });
+    const jobId = await submitFile(c.client, fixture('batch-stages.ts'), {
+      parallelism: 2,
+      args: ['fail-once'],
+    });
     const job = await untilEnded(c.client, jobId, { timeoutMs: 90_000 });
     expect(job.status, JSON.stringify(job.exceptions)).toBe('FINISHED');
     expect(job.exceptions.map((e) => e.message).join('\n')).toContain('failing once in stage 2');
     expect(job.restarts).toBe(1);
     const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'counts' });
-    const records = (collections[0]?.records ?? []) as { k: number; n: number; sub: number; attempt: number }[];
+    const records = (collections[0]?.records ?? []) as {
+      k: number;
+      n: number;
+      sub: number;
+      attempt: number;
+    }[];
     expectExact(records);
     // Subtask 1 of stage 2 wrote its keys from its second attempt; subtask 0 from its first.
     expect(new Set(records.filter((r) => r.sub === 1).map((r) => r.attempt))).toEqual(new Set([1]));
@@ -149,6 +166,8 @@ describe('BATCH jobs in stages with blocking exchanges', () => {
     // The producer on the lost TaskManager ran again; the one whose partitions survived did not.
     expect(source(onVictim.subtaskIndex).attempt).toBeGreaterThan(0);
     expect(source(onSurvivor.subtaskIndex).attempt).toBe(0);
-    expect(job.exceptions.map((e) => e.message).join('\n')).toContain('result partitions of 1 finished subtask');
+    expect(job.exceptions.map((e) => e.message).join('\n')).toContain(
+      'result partitions of 1 finished subtask',
+    );
   }, 240_000);
 });

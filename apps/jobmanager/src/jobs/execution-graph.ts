@@ -233,7 +233,8 @@ export class ExecutionGraph {
    * Every not yet deployed region of a job that is not staged.
    */
   readyRegions(): number[] {
-    const finished = (r: number): boolean => this.regionVertices(r).every((v) => v.current.state === 'FINISHED');
+    const finished = (r: number): boolean =>
+      this.regionVertices(r).every((v) => v.current.state === 'FINISHED');
     return this.regions.regions
       .filter(
         (r) =>
@@ -400,7 +401,8 @@ export class ExecutionGraph {
       if (this.all('FINISHED')) return 'FINISHED';
       // A staged job runs while its deployed stages run; later stages wait CREATED for their inputs.
       const running = this.staged
-        ? this.all('RUNNING', 'FINISHED', 'CREATED') && this.vertices().some((v) => v.current.state === 'RUNNING')
+        ? this.all('RUNNING', 'FINISHED', 'CREATED') &&
+          this.vertices().some((v) => v.current.state === 'RUNNING')
         : this.all('RUNNING', 'FINISHED');
       if (s !== 'RUNNING' && !restarting && running) return 'RUNNING';
       return undefined;

@@ -39,7 +39,8 @@ export function partitionsLostWith(graph: ExecutionGraph, taskManagerId: string)
   return graph
     .vertices()
     .filter(
-      (v) => v.current.taskManagerId === taskManagerId && v.current.state === 'FINISHED' && stillNeeded(v.region),
+      (v) =>
+        v.current.taskManagerId === taskManagerId && v.current.state === 'FINISHED' && stillNeeded(v.region),
     );
 }
 

@@ -440,7 +440,9 @@ export class Scheduler {
     if (graph.slots.length === 0) return;
     const ready = graph
       .readyRegions()
-      .filter((r) => graph.regionVertices(r).every((v) => graph.slots[graph.slotOf(v.subtask)] !== undefined));
+      .filter((r) =>
+        graph.regionVertices(r).every((v) => graph.slots[graph.slotOf(v.subtask)] !== undefined),
+      );
     if (ready.length > 0) await this.#deploy(job, ready);
   }
 
@@ -1083,7 +1085,8 @@ export class Scheduler {
       job.checkpoints.coordinator.stop(`the job is ${status}`);
       job.checkpoints.failSavepoints(`the job is ${status}`);
       for (const tm of job.partitionHosts ?? []) {
-        if (this.#o.registry.hasSession(tm)) this.#o.gateway.send(tm, { type: 'releasePartitions', jobId: job.id });
+        if (this.#o.registry.hasSession(tm))
+          this.#o.gateway.send(tm, { type: 'releasePartitions', jobId: job.id });
       }
     }
     await this.#o.store.setStatus(job.id, job.name, change, why, fields, at);

@@ -31,7 +31,6 @@ interface RunCommandOptions extends PlanCommandOptions {
   allowNonRestoredState?: boolean;
 }
 
-
 /** Collected records `run --local` prints, over all collect ids: the JobManager's `--collect-limit-per-job` default. */
 const LOCAL_COLLECT_LIMIT = 10_000;
 /** Registers `freshet run`. */
@@ -132,7 +131,9 @@ export function register(program: Command): void {
           const shown = records.slice(0, Math.max(0, left));
           left -= shown.length;
           const more = shown.length < records.length ? `, showing the first ${LOCAL_COLLECT_LIMIT}` : '';
-          process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}${more}):\n`);
+          process.stdout.write(
+            `\n${id} (${records.length} record${records.length === 1 ? '' : 's'}${more}):\n`,
+          );
           for (const r of shown) process.stdout.write(`  ${JSON.stringify(r)}\n`);
         }
       }

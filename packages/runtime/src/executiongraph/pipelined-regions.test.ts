@@ -76,7 +76,9 @@ describe('computeStages', () => {
     const nodes = [source(), makeNode(2, 'reduce', 'sum', { keyed: true }), sink(3)];
     const job = batch(optimize(makeGraph(nodes, [edge(1, 2, 'HASH'), edge(2, 3)], 2), 'h'));
     const stages = computeStages(job)!;
-    expect(stages.regions.map((r) => [r.executions.map((e) => `${e.vertexId}#${e.subtask}`), r.upstream])).toEqual([
+    expect(
+      stages.regions.map((r) => [r.executions.map((e) => `${e.vertexId}#${e.subtask}`), r.upstream]),
+    ).toEqual([
       [['v1#0'], []],
       [['v1#1'], []],
       [['v2#0'], [0, 1]],
@@ -89,7 +91,9 @@ describe('computeStages', () => {
 
   it('does not stage a BATCH job without blocking edges, or one whose region would read its own partition', () => {
     const forward = [source(), makeNode(2, 'map', 'map', { chaining: 'HEAD' }), sink(3)];
-    expect(computeStages(batch(optimize(makeGraph(forward, [edge(1, 2), edge(2, 3)], 2), 'h')))).toBeUndefined();
+    expect(
+      computeStages(batch(optimize(makeGraph(forward, [edge(1, 2), edge(2, 3)], 2), 'h'))),
+    ).toBeUndefined();
     // source -> coMap over FORWARD (input 0) and over HASH (input 1): one region both ways.
     const co = [source(), makeNode(2, 'coMap', 'co', { inputs: 2, chaining: 'HEAD', keyed: true }), sink(3)];
     const edges = [edge(1, 2), { ...edge(1, 2, 'HASH'), inputIndex: 1 as const }, edge(2, 3)];

@@ -157,7 +157,10 @@ describe('ClusterJob with blocking exchanges (a staged BATCH job)', () => {
     const fx = fixtureJob('keyedSum', params);
     const jobGraph = { ...fx.jobGraph, runtimeMode: 'BATCH' as const };
     const stages = computeStages(jobGraph)!;
-    const dirs = [mkdtempSync(join(tmpdir(), 'freshet-stage-a-')), mkdtempSync(join(tmpdir(), 'freshet-stage-b-'))];
+    const dirs = [
+      mkdtempSync(join(tmpdir(), 'freshet-stage-a-')),
+      mkdtempSync(join(tmpdir(), 'freshet-stage-b-')),
+    ];
     // A small memory budget on tm-a: its partitions spill to disk.
     const stores = [
       new PartitionStore({ dir: dirs[0]!, memoryBytes: 4096 }),
@@ -202,7 +205,9 @@ describe('ClusterJob with blocking exchanges (a staged BATCH job)', () => {
       });
       // A TaskManager with neither subtasks nor partitions of the region gets no deployment.
       const involved = jobs.filter(
-        (j, i) => j.subtasks.length > 0 || partitionLocations.some((l) => l.taskManagerId === slots[i]!.taskManagerId),
+        (j, i) =>
+          j.subtasks.length > 0 ||
+          partitionLocations.some((l) => l.taskManagerId === slots[i]!.taskManagerId),
       );
       for (const j of involved) j.start();
       return Promise.all(involved.map((j) => j.done));
@@ -229,7 +234,9 @@ describe('ClusterJob with blocking exchanges (a staged BATCH job)', () => {
         return { producer: `${e.vertexId}#${e.subtask}`, ...s };
       }),
     );
-    expect((await Promise.all(second.map((r) => run(r, locations)))).flat()).toEqual(Array(8).fill('FINISHED'));
+    expect((await Promise.all(second.map((r) => run(r, locations)))).flat()).toEqual(
+      Array(8).fill('FINISHED'),
+    );
     // A consumer attempt run again reads the same partitions again.
     const again = await run(second[0]!, locations);
     expect(again).toEqual(['FINISHED', 'FINISHED']);

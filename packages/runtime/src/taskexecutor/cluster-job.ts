@@ -20,7 +20,11 @@
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
 import { BLOCKING_PEER_SLOT, ChannelTopology, consumersOf, isBlockingEdge } from '../network/topology.js';
-import type { PartitionReader, PartitionStore, PartitionWriter } from '../network/partition/partition-store.js';
+import type {
+  PartitionReader,
+  PartitionStore,
+  PartitionWriter,
+} from '../network/partition/partition-store.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
@@ -348,7 +352,10 @@ export class ClusterJob {
               const key = `${m.metrics.vertexId}#${m.metrics.subtask}`;
               // Its partitions' last frames may still be on their way (another port): finished once they are complete.
               if ((this.openPartitions.get(key)?.size ?? 0) > 0) this.finishing.add(key);
-              else this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
+              else
+                this.report([
+                  { vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' },
+                ]);
               return;
             }
             case 'slotFinished':
@@ -570,7 +577,8 @@ export class ClusterJob {
     const links = this.links!.links;
     for (let channel = 0; channel < this.channels.length; channel++) {
       const e = this.channels[channel];
-      if (e === undefined || !e.blocking || !here(e.producer) || !this.attemptSubtasks.has(e.consumer)) continue;
+      if (e === undefined || !e.blocking || !here(e.producer) || !this.attemptSubtasks.has(e.consumer))
+        continue;
       const reader = o.partitions?.reader(o.jobId, channel);
       if (reader === undefined) {
         this.fail(
@@ -654,7 +662,8 @@ export class ClusterJob {
           .filter((l) => l.taskManagerId === lostPeer)
           .map((l) => l.producer),
       );
-      for (const c of this.channels) if (c?.blocking === true && lostProducers.has(c.producer)) culprits.add(c.consumer);
+      for (const c of this.channels)
+        if (c?.blocking === true && lostProducers.has(c.producer)) culprits.add(c.consumer);
       // No subtask here exchanges data with the lost peer: nothing here is affected.
       if (!this.pending().some((t) => culprits.has(`${t.vertexId}#${t.subtask}`))) return;
     } else culprits = new Set(this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`));
