@@ -12,6 +12,12 @@
  * region here (and waits for it, bounded) before it starts; a checkpoint
  * command reaches only the deployment of the attempt it names; the data
  * plane refuses handshakes for attempts replaced here.
+ *
+ * A staged BATCH job's blocking result partitions live in this
+ * TaskManager's {@link PartitionStore} (`<dataDir>/work/partitions`, memory
+ * first): written by its producer deployments, served by later deployments
+ * of the job (also here when none of their subtasks runs here), and
+ * dropped on `releasePartitions` once the job ended.
  */
 import { join } from 'node:path';
 import {
@@ -26,6 +32,7 @@ import {
 } from '@freshet/protocol';
 import {
   ClusterJob,
+  PartitionStore,
   serializeError,
   type DataPlane,
   type ProgramSpec,
@@ -56,6 +63,8 @@ export interface DeploymentsOptions {
    * hear it before the next regular heartbeat, it may be waiting for them.
    */
   onStopped?: () => void;
+  /** Bytes of blocking result partitions kept in memory before they spill to disk. @default 64 MiB */
+  partitionMemoryBytes?: number;
 }
 
 interface Running {
@@ -92,9 +101,17 @@ export class Deployments {
   #draining = false;
   /** Profiles asked for lately (a command sent again must not profile twice). */
   readonly #profiles = new Set<string>();
+  /** Blocking result partitions of staged BATCH jobs. */
+  readonly partitions: PartitionStore;
 
   constructor(opts: DeploymentsOptions) {
     this.#opts = opts;
+    this.partitions = new PartitionStore({
+      dir: join(opts.dataDir, 'work', 'partitions'),
+      ...(opts.partitionMemoryBytes === undefined ? {} : { memoryBytes: opts.partitionMemoryBytes }),
+    });
+    // Partitions of a previous run of this TaskManager belong to jobs that no longer read them.
+    this.partitions.clear();
     opts.dataPlane.admission = (jobId, attempt, region) =>
       attempt >= (this.#newest.get(regionKey(jobId, region)) ?? -1);
   }
@@ -160,6 +177,9 @@ export class Deployments {
         return;
       case 'profileCpu':
         void this.#profileCpu(command.profileId, command.durationMs);
+        return;
+      case 'releasePartitions':
+        this.partitions.release(command.jobId);
         return;
       case 'reregister':
         return;
@@ -302,7 +322,8 @@ export class Deployments {
     const self = session.taskManagerId;
     const n = d.slots.length;
     const subtasks = d.subtasks.filter((t) => d.slots[t.subtask % n]!.taskManagerId === self);
-    if (subtasks.length === 0) return;
+    // Without subtasks here it may still serve the blocking partitions the region reads.
+    if (subtasks.length === 0 && !(d.partitions ?? []).some((l) => l.taskManagerId === self)) return;
     const slotIndexes = [...new Set(subtasks.map((t) => d.slots[t.subtask % n]!.slotIndex))].sort(
       (a, b) => a - b,
     );
@@ -420,6 +441,9 @@ export class Deployments {
       ...(this.#opts.launcher === undefined ? {} : { launcher: this.#opts.launcher }),
       finalCheckpoints: d.finalCheckpoints === true,
       ...(restore === undefined ? {} : { restore }),
+      ...(d.blockingExchanges === true
+        ? { blockingExchanges: true, partitions: this.partitions, partitionLocations: d.partitions ?? [] }
+        : {}),
       listener: {
         onStates: (updates) => {
           for (const u of updates) {

@@ -23,6 +23,7 @@ describe('loadTaskManagerConfig', () => {
       taskFiles: [],
       slotHeapMiB: 512,
       taskWatchdogMs: 60_000,
+      partitionMemoryMiB: 64,
       logLevel: 'info',
     });
   });

@@ -117,6 +117,7 @@ export async function startTaskManager(
     logger,
     session: currentSession,
     launcher: sandbox.launcher,
+    partitionMemoryBytes: config.partitionMemoryMiB * 1024 * 1024,
     onStopped: () => {
       session.heartbeatSoon();
     },

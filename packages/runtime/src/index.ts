@@ -29,6 +29,7 @@ export {
   type ClusterJobStatus,
   type ClusterSubtaskState,
   type ClusterSubtaskUpdate,
+  type PartitionLocation,
 } from './taskexecutor/cluster-job.js';
 export type {
   AlignmentReportMessage,
@@ -155,9 +156,13 @@ export {
 } from './executiongraph/restart-strategy.js';
 export {
   computePipelinedRegions,
+  computeStages,
   type PipelinedRegion,
+  type PipelinedRegionOptions,
   type PipelinedRegions,
 } from './executiongraph/pipelined-regions.js';
+export { hasBlockingExchanges, isBlockingEdge } from './network/topology.js';
+export { PartitionStore, type PartitionStoreOptions } from './network/partition/partition-store.js';
 export { executionKey, executionVertices, type ExecutionVertexId } from './executiongraph/execution-id.js';
 export {
   WatermarkAlignmentCoordinator,

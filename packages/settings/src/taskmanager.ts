@@ -177,6 +177,13 @@ export const TASKMANAGER_SETTINGS = defineSettings({
       .withDescription(
         'a user function that has not returned for this long fails its job, naming the operator; 0 turns the watchdog off',
       ),
+    partitionMemoryMiB: key('--partition-memory-mib <n>')
+      .env('FRESHET_PARTITION_MEMORY_MIB')
+      .intType(0, 1_048_576)
+      .defaultValue(64)
+      .withDescription(
+        "memory for a staged BATCH job's blocking result partitions, in MiB; beyond it they spill to <data-dir>/work/partitions",
+      ),
     metricsPort: key('--metrics-port <port>')
       .env('FRESHET_TASKMANAGER_METRICS_PORT')
       .intType(0, 65535)

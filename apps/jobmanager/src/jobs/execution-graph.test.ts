@@ -148,3 +148,34 @@ describe('ExecutionGraph', () => {
     expect(g.vertex('v1', 1)!.current).toMatchObject({ id: 'y', attempt: 2, state: 'FINISHED' });
   });
 });
+
+describe('ExecutionGraph of a staged BATCH job', () => {
+  const batchJob = () => ({ ...keyedJob(), runtimeMode: 'BATCH' as const });
+
+  it('deploys a stage once the stage it reads finished, and runs while later stages wait', () => {
+    const g = graphOf(batchJob());
+    expect(g.staged).toBe(true);
+    expect(graphOf(keyedJob()).staged).toBe(false);
+    // Stage 1: the source chain's two regions; stage 2 reads both.
+    expect(g.readyRegions()).toEqual([0, 1]);
+    expect(g.downstreamOf(0)).toEqual([2, 3]);
+    const stage1 = g.vertices().filter((v) => v.region < 2);
+    g.schedule(stage1);
+    expect(g.readyRegions()).toEqual([]);
+    for (const v of stage1) {
+      g.transition(v, 'DEPLOYING');
+      g.report(v.vertexId, v.subtask, 0, v.current.taskManagerId!, 'RUNNING');
+    }
+    // Running with stage 2 still CREATED (waiting for its inputs).
+    expect(g.derivedStatus(false)).toBe('RUNNING');
+    g.setStatus('RUNNING');
+    const first = stage1[0]!;
+    g.report(first.vertexId, first.subtask, 0, first.current.taskManagerId!, 'FINISHED');
+    // Stage 2 reads both stage-1 regions: not ready until both finished.
+    expect(g.readyRegions()).toEqual([]);
+    const second = stage1[1]!;
+    g.report(second.vertexId, second.subtask, 0, second.current.taskManagerId!, 'FINISHED');
+    expect(g.readyRegions()).toEqual([2, 3]);
+    expect(g.derivedStatus(false)).toBeUndefined();
+  });
+});

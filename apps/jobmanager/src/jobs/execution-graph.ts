@@ -18,6 +18,9 @@
  *   comes from; a report of another attempt than the current one, or from
  *   another TaskManager, changes nothing.
  * - The job status follows Flink's JobStatus graph ({@link JOB_TRANSITIONS}).
+ * - A staged BATCH job (blocking exchanges, `computeStages`): its regions are
+ *   the stages' pipelined parts, and a region is ready to deploy only once
+ *   every region whose partitions it reads finished ({@link ExecutionGraph.readyRegions}).
  */
 import { ConflictError } from '@freshet/errors';
 import type { JobStatus } from '@freshet/db';
@@ -28,7 +31,12 @@ import {
   type ExecutionState,
   type JobGraph,
 } from '@freshet/protocol';
-import { computePipelinedRegions, executionKey, type PipelinedRegions } from '@freshet/runtime';
+import {
+  computePipelinedRegions,
+  computeStages,
+  executionKey,
+  type PipelinedRegions,
+} from '@freshet/runtime';
 
 /** States an execution never leaves. */
 export const TERMINAL = new Set<ExecutionState>(TERMINAL_EXECUTION_STATES);
@@ -146,9 +154,13 @@ export class ExecutionGraph {
   readonly jobId: string;
   readonly jobGraph: JobGraph;
   readonly regions: PipelinedRegions;
+  /** The job runs in stages joined by blocking exchanges (a BATCH job with non-FORWARD edges). */
+  readonly staged: boolean;
   /** The job's global slots (`slots[i]` runs subtask `s` of every vertex with `s % slots.length === i`); empty until scheduled. */
   slots: (DeployedSlot | undefined)[] = [];
   readonly #vertices = new Map<string, ExecutionVertex>();
+  /** The execution vertices of each region (vertex order, then subtask). */
+  readonly #members: ExecutionVertex[][] = [];
   readonly #newId: () => string;
   #status: JobStatus;
   #attempt: number;
@@ -161,19 +173,24 @@ export class ExecutionGraph {
     this.#status = options.status ?? 'CREATED';
     this.#attempt = options.attempt ?? 0;
     this.#restarts = options.restarts ?? 0;
-    this.regions = computePipelinedRegions(options.jobGraph);
+    const stages = computeStages(options.jobGraph);
+    this.staged = stages !== undefined;
+    this.regions = stages ?? computePipelinedRegions(options.jobGraph);
     for (const v of options.jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
         const key = executionKey(v.id, s);
-        this.#vertices.set(key, {
+        const region = this.regions.regionOf(v.id, s).index;
+        const vertex: ExecutionVertex = {
           key,
           vertexId: v.id,
           vertexName: v.name,
           parallelism: v.parallelism,
           subtask: s,
-          region: this.regions.regionOf(v.id, s).index,
+          region,
           current: this.#execution(v.id, s, this.#attempt),
-        });
+        };
+        this.#vertices.set(key, vertex);
+        (this.#members[region] ??= []).push(vertex);
       }
     }
   }
@@ -207,7 +224,29 @@ export class ExecutionGraph {
 
   /** The execution vertices of region `region`. */
   regionVertices(region: number): ExecutionVertex[] {
-    return this.vertices().filter((v) => v.region === region);
+    return [...(this.#members[region] ?? [])];
+  }
+
+  /**
+   * Regions whose executions are all CREATED and whose upstream regions (a
+   * staged job's blocking inputs) all finished: the ones to deploy now.
+   * Every not yet deployed region of a job that is not staged.
+   */
+  readyRegions(): number[] {
+    const finished = (r: number): boolean =>
+      this.regionVertices(r).every((v) => v.current.state === 'FINISHED');
+    return this.regions.regions
+      .filter(
+        (r) =>
+          this.regionVertices(r.index).every((v) => v.current.state === 'CREATED') &&
+          r.upstream.every(finished),
+      )
+      .map((r) => r.index);
+  }
+
+  /** Regions that read the blocking partitions of region `region` (a staged job). */
+  downstreamOf(region: number): number[] {
+    return this.regions.regions.filter((r) => r.upstream.includes(region)).map((r) => r.index);
   }
 
   /** The global slot subtask `subtask` runs in (slot sharing: `subtask % slots`). */
@@ -360,7 +399,12 @@ export class ExecutionGraph {
     const s = this.#status;
     if (s === 'CREATED' || s === 'RUNNING' || s === 'RESTARTING') {
       if (this.all('FINISHED')) return 'FINISHED';
-      if (s !== 'RUNNING' && !restarting && this.all('RUNNING', 'FINISHED')) return 'RUNNING';
+      // A staged job runs while its deployed stages run; later stages wait CREATED for their inputs.
+      const running = this.staged
+        ? this.all('RUNNING', 'FINISHED', 'CREATED') &&
+          this.vertices().some((v) => v.current.state === 'RUNNING')
+        : this.all('RUNNING', 'FINISHED');
+      if (s !== 'RUNNING' && !restarting && running) return 'RUNNING';
       return undefined;
     }
     if ((s === 'FAILING' || s === 'CANCELLING') && this.live().length === 0)

@@ -19,6 +19,32 @@ export function executionsLostWith(graph: ExecutionGraph, taskManagerId: string)
 }
 
 /**
+ * A staged job: the finished executions whose result partitions were on a
+ * lost TaskManager and are still needed (a region reading them has not
+ * finished). Their regions must run again.
+ */
+export function partitionsLostWith(graph: ExecutionGraph, taskManagerId: string): ExecutionVertex[] {
+  if (!graph.staged) return [];
+  const needed = new Map<number, boolean>();
+  const stillNeeded = (region: number): boolean => {
+    let n = needed.get(region);
+    if (n === undefined) {
+      n = graph
+        .downstreamOf(region)
+        .some((d) => graph.regionVertices(d).some((v) => v.current.state !== 'FINISHED'));
+      needed.set(region, n);
+    }
+    return n;
+  };
+  return graph
+    .vertices()
+    .filter(
+      (v) =>
+        v.current.taskManagerId === taskManagerId && v.current.state === 'FINISHED' && stillNeeded(v.region),
+    );
+}
+
+/**
  * The global slots the subtasks of `regions` run in that need a new slot:
  * unassigned (released, or never allocated) or no longer held by the job
  * (`holds` says no: its TaskManager was lost — even if it has registered

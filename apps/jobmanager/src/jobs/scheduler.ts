@@ -19,6 +19,15 @@
  *    then asking the strategy again), bumps the attempt and deploys the
  *    regions with the latest completed checkpoint's state.
  *
+ * A staged BATCH job (blocking exchanges between its stages, see
+ * `ExecutionGraph.staged`) deploys a region only once the regions whose
+ * result partitions it reads finished, and tells the TaskManagers where
+ * those partitions are; a failed region restarts alone and reads them
+ * again. A lost TaskManager takes its partitions with it: the finished
+ * regions that wrote them run again when a region still needs them. The
+ * partitions are released on every TaskManager that held any when the job
+ * ends.
+ *
  * Every change goes through one lock (`#serial`), is persisted through the
  * {@link JobStore} and announced on the job's change feed. Time and timers
  * come from an injected clock, so the unit tests drive them.
@@ -26,7 +35,9 @@
 import { ConflictError, NotFoundError } from '@freshet/errors';
 import type { JobStatus } from '@freshet/db';
 import type {
+  DeployedSlot,
   ExecutionState,
+  PartitionLocation,
   ProgramInvocation,
   RunningDeployment,
   SubtaskStateUpdate,
@@ -53,7 +64,13 @@ import {
   type ExecutionVertex,
   type Transition,
 } from './execution-graph.js';
-import { executionsLostWith, finishedSlots, regionsToRestart, slotsToReplace } from './failover.js';
+import {
+  executionsLostWith,
+  finishedSlots,
+  partitionsLostWith,
+  regionsToRestart,
+  slotsToReplace,
+} from './failover.js';
 import type { ArchivedJob, JobEventInput, JobStore, StatusFields, StoredJob } from './job-store.js';
 import type { SlotPool } from './slot-pool.js';
 
@@ -120,6 +137,10 @@ export interface ActiveJob {
   failover?: Failover;
   /** The root cause of the current failure. */
   failure?: Failure;
+  /** TaskManagers a staged job was deployed to (they may hold its result partitions until it ends). */
+  partitionHosts?: Set<string>;
+  /** A staged job's global slots as last deployed (stand-ins for the slots its finished stages gave back). */
+  slotHistory?: DeployedSlot[];
 }
 
 /** Options of the {@link Scheduler}. */
@@ -423,6 +444,21 @@ export class Scheduler {
     }
     await this.#maybeRestart(job);
     await this.#evaluate(job);
+    await this.#deployReady(job);
+  }
+
+  /** A staged job: deploys the regions whose inputs just became complete (unless a restart is under way). */
+  async #deployReady(job: ActiveJob): Promise<void> {
+    const { graph } = job;
+    if (!graph.staged || job.failover !== undefined) return;
+    if (graph.status !== 'CREATED' && graph.status !== 'RUNNING' && graph.status !== 'RESTARTING') return;
+    if (graph.slots.length === 0) return;
+    const ready = graph
+      .readyRegions()
+      .filter((r) =>
+        graph.regionVertices(r).every((v) => graph.slots[graph.slotOf(v.subtask)] !== undefined),
+      );
+    if (ready.length > 0) await this.#deploy(job, ready);
   }
 
   // ------------------------------------------------------------ TaskManagers
@@ -439,7 +475,8 @@ export class Scheduler {
       for (const job of this.#jobs.values()) {
         if (TERMINAL_JOB.has(job.graph.status)) continue;
         const lost = executionsLostWith(job.graph, loss.id);
-        if (lost.length === 0) continue;
+        const partitions = partitionsLostWith(job.graph, loss.id);
+        if (lost.length === 0 && partitions.length === 0) continue;
         const transitions: Transition[] = [];
         for (const v of lost) {
           const t = job.graph.transition(v, 'FAILED', cause);
@@ -450,7 +487,14 @@ export class Scheduler {
           'Subtasks lost with their TaskManager',
         );
         await this.#persist(job, transitions);
-        await this.#handleFailure(job, lost, { cause, executionId: lost[0]!.current.id });
+        const first = lost[0] ?? partitions[0];
+        await this.#handleFailure(job, [...lost, ...partitions], {
+          cause:
+            partitions.length === 0
+              ? cause
+              : `${cause} (with the result partitions of ${partitions.length} finished subtask${partitions.length === 1 ? '' : 's'}, which run again)`,
+          ...(first === undefined ? {} : { executionId: first.current.id }),
+        });
       }
       this.#o.registry.changes.notify();
     });
@@ -503,6 +547,11 @@ export class Scheduler {
   #isCurrent(d: RunningDeployment, taskManagerId: string): boolean {
     const job = this.#jobs.get(d.jobId);
     if (job === undefined || TERMINAL_JOB.has(job.graph.status)) return false;
+    // A staged job's TaskManager may serve a region's partitions without running any of its subtasks.
+    if (job.graph.staged && d.slotIndexes.length === 0)
+      return job.graph
+        .regionVertices(d.region)
+        .some((v) => v.current.attempt === d.attempt && !TERMINAL.has(v.current.state));
     return job.graph
       .regionVertices(d.region)
       .some(
@@ -821,6 +870,8 @@ export class Scheduler {
     job.failover = undefined;
     job.failure = undefined;
     await this.#deploy(job, regions);
+    // A staged job: regions that became ready while the restart was under way.
+    await this.#deployReady(job);
     return true;
   }
 
@@ -870,8 +921,12 @@ export class Scheduler {
   }
 
   /** Deploys `regions` of the job in its current attempt: one deploy command per region and TaskManager. */
-  async #deploy(job: ActiveJob, regions: readonly number[]): Promise<void> {
+  async #deploy(job: ActiveJob, all: readonly number[]): Promise<void> {
     const { graph } = job;
+    // A staged job deploys a region once its inputs are complete; the others wait (see #deployReady).
+    const ready = graph.staged ? new Set(graph.readyRegions()) : undefined;
+    const regions = ready === undefined ? all : all.filter((r) => ready.has(r));
+    if (regions.length === 0) return;
     const wanted = new Set(regions);
     const vertices = graph.vertices().filter((v) => wanted.has(v.region));
     await this.#persist(job, graph.schedule(vertices));
@@ -881,15 +936,20 @@ export class Scheduler {
       if (t !== undefined) deploying.push(t);
     }
     await this.#persist(job, deploying);
+    const placeholder = graph.slots.find((s) => s !== undefined);
     const slots = graph.slots.map((s, g) => {
-      if (s === undefined) throw new RangeError(`global slot ${g} of job ${job.id} is not assigned`);
-      return s;
+      if (s !== undefined) return s;
+      // A staged job gives back the slots of finished stages; TaskManagers read only the slots of the region's own subtasks.
+      if (graph.staged && placeholder !== undefined) return job.slotHistory?.[g] ?? placeholder;
+      throw new RangeError(`global slot ${g} of job ${job.id} is not assigned`);
     });
+    if (graph.staged) job.slotHistory = slots;
     const taskManagers = new Set<string>();
     for (const r of regions) {
       const members = graph.regionVertices(r);
       const attempt = members[0]!.current.attempt;
       const restore = job.checkpoints.restoreFor(members);
+      const partitions = graph.staged ? this.#partitionsFor(job, r) : [];
       const deployment = {
         jobId: job.id,
         attempt,
@@ -901,9 +961,16 @@ export class Scheduler {
         slots,
         dataPlaneSecret: dataPlaneSecret(job.id, attempt),
         ...(restore === undefined ? {} : { restore }),
-        finalCheckpoints: true,
+        // A staged job takes no checkpoints (as Flink's batch mode): each subtask commits as it ends.
+        finalCheckpoints: !graph.staged,
+        ...(graph.staged ? { blockingExchanges: true, partitions } : {}),
       };
       const hosts = new Set(members.map((v) => v.current.taskManagerId!));
+      for (const p of partitions) hosts.add(p.taskManagerId);
+      if (graph.staged) {
+        job.partitionHosts ??= new Set();
+        for (const tm of hosts) job.partitionHosts.add(tm);
+      }
       for (const tm of hosts) {
         taskManagers.add(tm);
         this.#o.gateway.send(tm, { type: 'deploy', deployment });
@@ -925,6 +992,21 @@ export class Scheduler {
     job.announcedWait = false;
     this.#o.registry.changes.notify();
     job.changes.notify();
+  }
+
+  /** Where the partitions region `region` reads are: the TaskManager of each finished producer of its upstream regions. */
+  #partitionsFor(job: ActiveJob, region: number): PartitionLocation[] {
+    const { graph } = job;
+    const out: PartitionLocation[] = [];
+    for (const u of graph.regions.regions[region]!.upstream) {
+      for (const v of graph.regionVertices(u)) {
+        const tm = v.current.taskManagerId;
+        const address = tm === null ? undefined : this.#o.registry.address(tm);
+        if (tm === null || address === undefined) continue;
+        out.push({ producer: v.key, taskManagerId: tm, host: address.host, dataPort: address.dataPort });
+      }
+    }
+    return out;
   }
 
   // ------------------------------------------------------------ status
@@ -1007,6 +1089,10 @@ export class Scheduler {
       this.#clearTimers(job);
       job.checkpoints.coordinator.stop(`the job is ${status}`);
       job.checkpoints.failSavepoints(`the job is ${status}`);
+      for (const tm of job.partitionHosts ?? []) {
+        if (this.#o.registry.hasSession(tm))
+          this.#o.gateway.send(tm, { type: 'releasePartitions', jobId: job.id });
+      }
     }
     await this.#o.store.setStatus(job.id, job.name, change, why, fields, at);
     if (TERMINAL_JOB.has(status)) this.#o.onEnded?.(job);

@@ -39,6 +39,8 @@ interface RunCommandOptions extends PlanCommandOptions {
   allowNonRestoredState?: boolean;
 }
 
+/** Collected records `run --local` prints, over all collect ids: the JobManager's `--collect-limit-per-job` default. */
+const LOCAL_COLLECT_LIMIT = 10_000;
 /** Registers `freshet run`. */
 export function register(program: Command): void {
   withCheckpointDirOption(
@@ -134,9 +136,16 @@ export function register(program: Command): void {
           `Job '${job.jobGraph.jobName}' ${result.status} in ${Math.round(result.durationMs)} ms${restarts}${checkpoints}\n`,
         );
         printAccumulators(result.accumulators);
+        // The cluster's limit (--collect-limit-per-job's default, over all collect ids), said the same way.
+        let left = LOCAL_COLLECT_LIMIT;
         for (const [id, records] of Object.entries(result.collected)) {
-          process.stdout.write(`\n${id} (${records.length} record${records.length === 1 ? '' : 's'}):\n`);
-          for (const r of records) process.stdout.write(`  ${JSON.stringify(r)}\n`);
+          const shown = records.slice(0, Math.max(0, left));
+          left -= shown.length;
+          const more = shown.length < records.length ? `, showing the first ${LOCAL_COLLECT_LIMIT}` : '';
+          process.stdout.write(
+            `\n${id} (${records.length} record${records.length === 1 ? '' : 's'}${more}):\n`,
+          );
+          for (const r of shown) process.stdout.write(`  ${JSON.stringify(r)}\n`);
         }
       }
       if (result.status === 'FAILED') {

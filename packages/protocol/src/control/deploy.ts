@@ -86,6 +86,21 @@ export const RestoreSchema = z.object({
 export type Restore = z.infer<typeof RestoreSchema>;
 
 /**
+ * Where the blocking result partitions of one producer subtask are (a staged
+ * BATCH job): the TaskManager that ran it, which serves them over its data
+ * plane to the later stage that reads them.
+ */
+export const PartitionLocationSchema = z.object({
+  /** `vertexId#subtask` of the producer. */
+  producer: z.string().min(1).max(220),
+  taskManagerId: TaskManagerIdSchema,
+  host: z.string().min(1),
+  dataPort: z.int().min(1).max(65535),
+});
+/** @see {@link PartitionLocationSchema} */
+export type PartitionLocation = z.infer<typeof PartitionLocationSchema>;
+
+/**
  * Everything a TaskManager needs to run its part of one pipelined region of
  * a job in one attempt. Slots are numbered globally for the job (`slots[i]`
  * is global slot `i`); subtask `s` of every vertex runs in global slot
@@ -127,6 +142,19 @@ export const DeploymentSchema = z.object({
    * commits and finishes at once (a JobManager without a coordinator).
    */
   finalCheckpoints: z.boolean().optional(),
+  /**
+   * The job runs in stages (BATCH with blocking exchanges): its subtasks
+   * write the channels of blocking edges completely into result partitions
+   * on their TaskManager, and a region reading them is deployed once they
+   * are complete. Absent: every exchange is pipelined.
+   */
+  blockingExchanges: z.boolean().optional(),
+  /**
+   * Where the partitions the region reads are. A TaskManager listed here
+   * gets the deployment too (it serves them) even when it runs none of the
+   * region's subtasks.
+   */
+  partitions: z.array(PartitionLocationSchema).max(100_000).optional(),
 });
 /** @see {@link DeploymentSchema} */
 export type Deployment = z.infer<typeof DeploymentSchema>;
@@ -143,6 +171,8 @@ export const TaskManagerCommandSchema = z.discriminatedUnion('type', [
     attempt: z.int().nonnegative(),
     regions: z.array(z.int().nonnegative()).optional(),
   }),
+  /** The job ended: drop its blocking result partitions here (memory and disk). */
+  z.object({ type: z.literal('releasePartitions'), jobId: JobIdSchema }),
   /** The JobManager does not know this session (e.g. it restarted): register again. */
   z.object({ type: z.literal('reregister'), reason: z.string() }),
   /** Inject barrier `checkpointId` at these source subtasks. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { optimize, type Partitioning, type StreamEdge, type StreamNode } from '@freshet/graph';
 import { makeGraph, makeNode } from '../testing/fixture-graphs.js';
-import { computePipelinedRegions } from './pipelined-regions.js';
+import { computePipelinedRegions, computeStages } from './pipelined-regions.js';
 
 const edge = (source: number, target: number, partitioning?: Partitioning): StreamEdge =>
   partitioning ? { source, target, inputIndex: 0, partitioning } : { source, target, inputIndex: 0 };
@@ -66,5 +66,37 @@ describe('computePipelinedRegions', () => {
     expect(regions.regionOf('v2', 1).index).toBe(1);
     expect(regions.regionOf('v1', 0)).toBe(regions.regions[0]);
     expect(() => regions.regionOf('v9', 0)).toThrow('execution v9#0 is not in the job');
+  });
+});
+
+describe('computeStages', () => {
+  const batch = (job: ReturnType<typeof optimize>) => ({ ...job, runtimeMode: 'BATCH' as const });
+
+  it('cuts a BATCH job at its keyBy into stages, the second reading the first', () => {
+    const nodes = [source(), makeNode(2, 'reduce', 'sum', { keyed: true }), sink(3)];
+    const job = batch(optimize(makeGraph(nodes, [edge(1, 2, 'HASH'), edge(2, 3)], 2), 'h'));
+    const stages = computeStages(job)!;
+    expect(
+      stages.regions.map((r) => [r.executions.map((e) => `${e.vertexId}#${e.subtask}`), r.upstream]),
+    ).toEqual([
+      [['v1#0'], []],
+      [['v1#1'], []],
+      [['v2#0'], [0, 1]],
+      [['v2#1'], [0, 1]],
+    ]);
+    // The same job in STREAMING, or pipelined regions without the option, is one region.
+    expect(computeStages({ ...job, runtimeMode: 'STREAMING' })).toBeUndefined();
+    expect(computePipelinedRegions(job).regions).toHaveLength(1);
+  });
+
+  it('does not stage a BATCH job without blocking edges, or one whose region would read its own partition', () => {
+    const forward = [source(), makeNode(2, 'map', 'map', { chaining: 'HEAD' }), sink(3)];
+    expect(
+      computeStages(batch(optimize(makeGraph(forward, [edge(1, 2), edge(2, 3)], 2), 'h'))),
+    ).toBeUndefined();
+    // source -> coMap over FORWARD (input 0) and over HASH (input 1): one region both ways.
+    const co = [source(), makeNode(2, 'coMap', 'co', { inputs: 2, chaining: 'HEAD', keyed: true }), sink(3)];
+    const edges = [edge(1, 2), { ...edge(1, 2, 'HASH'), inputIndex: 1 as const }, edge(2, 3)];
+    expect(computeStages(batch(optimize(makeGraph(co, edges, 1), 'h')))).toBeUndefined();
   });
 });

@@ -8,9 +8,15 @@
  * outside it needs to restart. A job whose vertices are joined by HASH,
  * BROADCAST or REBALANCE edges is one region; `source -> map` over FORWARD
  * at parallelism 2 is two.
+ *
+ * With blocking exchanges (a staged BATCH job, `isBlockingEdge`) a blocking
+ * edge joins no regions: its producer writes a complete result partition
+ * that the consumer reads later, so each region is a stage's pipelined part
+ * and {@link PipelinedRegion.upstream} lists the regions whose partitions it
+ * reads (they must have finished before it is deployed).
  */
 import type { JobGraph } from '@freshet/graph';
-import { consumersOf } from '../network/topology.js';
+import { consumersOf, hasBlockingExchanges, isBlockingEdge } from '../network/topology.js';
 import { executionKey, executionVertices, type ExecutionVertexId } from './execution-id.js';
 
 /** One pipelined region. */
@@ -19,6 +25,14 @@ export interface PipelinedRegion {
   index: number;
   /** The region's executions, in vertex order, then subtask. */
   executions: ExecutionVertexId[];
+  /** Regions whose blocking result partitions this region reads (ascending; empty without blocking exchanges). */
+  upstream: number[];
+}
+
+/** Options of {@link computePipelinedRegions}. */
+export interface PipelinedRegionOptions {
+  /** Cut the regions at blocking edges (a staged BATCH job). @default false */
+  blockingExchanges?: boolean;
 }
 
 /** The pipelined regions of a job and a lookup from execution to region. */
@@ -29,7 +43,12 @@ export interface PipelinedRegions {
 }
 
 /** Computes the pipelined regions of `jobGraph` from its channel topology. */
-export function computePipelinedRegions(jobGraph: JobGraph): PipelinedRegions {
+export function computePipelinedRegions(
+  jobGraph: JobGraph,
+  options: PipelinedRegionOptions = {},
+): PipelinedRegions {
+  const blocking = (edge: JobGraph['edges'][number]): boolean =>
+    options.blockingExchanges === true && isBlockingEdge(jobGraph, edge);
   const all = executionVertices(jobGraph);
   const index = new Map<string, number>();
   all.forEach((e, i) => index.set(executionKey(e.vertexId, e.subtask), i));
@@ -50,6 +69,7 @@ export function computePipelinedRegions(jobGraph: JobGraph): PipelinedRegions {
   };
   const parallelism = new Map(jobGraph.vertices.map((v) => [v.id, v.parallelism]));
   for (const edge of jobGraph.edges) {
+    if (blocking(edge)) continue;
     const P = parallelism.get(edge.source);
     const C = parallelism.get(edge.target);
     if (P === undefined || C === undefined) throw new Error(`edge ${edge.id} connects an unknown vertex`);
@@ -66,13 +86,27 @@ export function computePipelinedRegions(jobGraph: JobGraph): PipelinedRegions {
     const root = find(i);
     let region = byRoot.get(root);
     if (!region) {
-      region = { index: regions.length, executions: [] };
+      region = { index: regions.length, executions: [], upstream: [] };
       byRoot.set(root, region);
       regions.push(region);
     }
     region.executions.push(e);
     regionAt[i] = region;
   });
+  for (const edge of jobGraph.edges) {
+    if (!blocking(edge)) continue;
+    const P = parallelism.get(edge.source)!;
+    const C = parallelism.get(edge.target)!;
+    for (let p = 0; p < P; p++) {
+      const producer = regionAt[index.get(executionKey(edge.source, p))!]!;
+      for (const c of consumersOf(edge.partitioning, p, P, C)) {
+        const consumer = regionAt[index.get(executionKey(edge.target, c))!]!;
+        // A region reading its own partition (a self-loop) makes the stages cyclic: computeStages refuses it.
+        if (!consumer.upstream.includes(producer.index)) consumer.upstream.push(producer.index);
+      }
+    }
+  }
+  for (const r of regions) r.upstream.sort((a, b) => a - b);
   return {
     regions,
     regionOf(vertexId, subtask) {
@@ -81,4 +115,28 @@ export function computePipelinedRegions(jobGraph: JobGraph): PipelinedRegions {
       return regionAt[i]!;
     },
   };
+}
+
+/**
+ * The stages of a BATCH job: its regions cut at blocking edges, when it has
+ * blocking exchanges and they form a DAG. Undefined when the job is not run
+ * in stages: a STREAMING job, a BATCH job with FORWARD edges only, or one
+ * where a region would read its own (or a downstream region's) blocking
+ * partition — a two-input operator fed by one region both ways — which
+ * only pipelined exchanges can run.
+ */
+export function computeStages(jobGraph: JobGraph): PipelinedRegions | undefined {
+  if (!hasBlockingExchanges(jobGraph)) return undefined;
+  const staged = computePipelinedRegions(jobGraph, { blockingExchanges: true });
+  const done = new Set<number>();
+  let progress = true;
+  while (progress && done.size < staged.regions.length) {
+    progress = false;
+    for (const r of staged.regions) {
+      if (done.has(r.index) || !r.upstream.every((u) => done.has(u))) continue;
+      done.add(r.index);
+      progress = true;
+    }
+  }
+  return done.size === staged.regions.length ? staged : undefined;
 }

@@ -64,3 +64,25 @@ export class ChannelTopology {
     return base + p * this.parallelismOf(edge.target) + c;
   }
 }
+
+/**
+ * Peer slot of a blocking channel's far end: a slot reaches it through its
+ * uplink to the TaskManager, which writes (producer) or serves (consumer) the
+ * blocking result partition instead of relaying to a running peer.
+ */
+export const BLOCKING_PEER_SLOT = -1;
+
+/**
+ * Whether `edge` is a blocking exchange: in BATCH mode every edge that is not
+ * FORWARD (keyBy, rebalance, rescale, broadcast, global, custom) is, as in
+ * Flink's batch scheduling, so the job runs in stages (see
+ * {@link hasBlockingExchanges}). STREAMING jobs have none.
+ */
+export function isBlockingEdge(jobGraph: JobGraph, edge: JobEdge): boolean {
+  return jobGraph.runtimeMode === 'BATCH' && edge.partitioning !== 'FORWARD';
+}
+
+/** Whether the job runs in stages joined by blocking exchanges (a BATCH job with a non-FORWARD edge). */
+export function hasBlockingExchanges(jobGraph: JobGraph): boolean {
+  return jobGraph.edges.some((e) => isBlockingEdge(jobGraph, e));
+}

@@ -9,7 +9,13 @@ import type { JobGraph, JobVertex, StreamGraph, StreamNode } from '@freshet/grap
 import { createSinkOperator, type SinkContext } from '../io/sinks.js';
 import { createSourceOperator } from '../io/sources.js';
 import type { NetworkEnvironment } from '../network/environment.js';
-import { ChannelTopology, consumersOf, producersOf } from '../network/topology.js';
+import {
+  BLOCKING_PEER_SLOT,
+  ChannelTopology,
+  consumersOf,
+  isBlockingEdge,
+  producersOf,
+} from '../network/topology.js';
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
@@ -63,6 +69,12 @@ export interface SlotDeployment {
   checkpointing?: TaskCheckpointing;
   /** The host coordinates watermark alignment (see {@link StreamTaskConfig.alignWatermarks}). @default false */
   alignWatermarks?: boolean;
+  /**
+   * The job runs in stages (a staged BATCH job): the channels of blocking
+   * edges (`isBlockingEdge`) reach {@link BLOCKING_PEER_SLOT}, the host's
+   * partition store, instead of their far end's slot. @default false
+   */
+  blockingExchanges?: boolean;
 }
 
 /** What one subtask restores from. */
@@ -84,6 +96,8 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   const vertices = new Map<string, JobVertex>();
   for (const v of jobGraph.vertices) vertices.set(v.id, v);
   const factory = d.createOperator ?? defaultOperatorFactory;
+  const blockingEdge = (edge: JobGraph['edges'][number]): boolean =>
+    d.blockingExchanges === true && isBlockingEdge(jobGraph, edge);
   const node = (id: number): StreamNode => {
     const n = nodes.get(id);
     if (!n)
@@ -110,11 +124,12 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       for (const edge of jobGraph.edges) {
         if (edge.target !== vertex.id) continue;
         const P = topology.parallelismOf(edge.source);
+        const blocking = blockingEdge(edge);
         for (const p of producersOf(edge.partitioning, s, P, vertex.parallelism)) {
           inputs.push(
             network.createInputChannel(
               topology.channelId(edge, p, s),
-              d.slotOf(edge.source, p),
+              blocking ? BLOCKING_PEER_SLOT : d.slotOf(edge.source, p),
               edge.inputIndex,
             ),
           );
@@ -126,8 +141,12 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         if (edge.source !== vertex.id) continue;
         const target = vertices.get(edge.target);
         if (!target) throw new Error(`edge ${edge.id} targets unknown vertex ${edge.target}`);
+        const blocking = blockingEdge(edge);
         const channels = consumersOf(edge.partitioning, s, vertex.parallelism, target.parallelism).map((c) =>
-          network.createOutputChannel(topology.channelId(edge, s, c), d.slotOf(edge.target, c)),
+          network.createOutputChannel(
+            topology.channelId(edge, s, c),
+            blocking ? BLOCKING_PEER_SLOT : d.slotOf(edge.target, c),
+          ),
         );
         const targetNode = node(edge.targetNodeId);
         const key = edge.inputIndex === 1 ? targetNode.fns.key2 : targetNode.fns.key;

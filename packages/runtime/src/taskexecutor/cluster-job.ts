@@ -19,7 +19,12 @@
  */
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
-import { ChannelTopology, consumersOf } from '../network/topology.js';
+import { BLOCKING_PEER_SLOT, ChannelTopology, consumersOf, isBlockingEdge } from '../network/topology.js';
+import type {
+  PartitionReader,
+  PartitionStore,
+  PartitionWriter,
+} from '../network/partition/partition-store.js';
 import type { ProgramSpec } from '../program/index.js';
 import type { SerializedError } from '../task/errors.js';
 import type { SubtaskMetrics } from '../task/metrics.js';
@@ -140,6 +145,34 @@ export interface ClusterJobOptions {
   connectTimeoutMs?: number;
   /** Where the slots run. @default worker threads of this process ({@link threadSlots}) */
   launcher?: SlotLauncher;
+  /**
+   * The job runs in stages (a staged BATCH job): the channels of its
+   * blocking edges are written to {@link ClusterJobOptions.partitions} by
+   * their producers here and served from there (or from the TaskManager
+   * holding them) to their consumers, a later deployment. @default false
+   */
+  blockingExchanges?: boolean;
+  /** This TaskManager's blocking result partitions (needed with `blockingExchanges`). */
+  partitions?: PartitionStore;
+  /**
+   * Where the blocking result partitions this attempt's subtasks read are:
+   * the TaskManager that ran each producer subtask (`vertexId#subtask`). A
+   * TaskManager listed here serves them even when it runs none of the subtasks.
+   */
+  partitionLocations?: readonly PartitionLocation[];
+}
+
+/** The TaskManager holding the blocking result partitions of one producer subtask. */
+export interface PartitionLocation extends PeerAddress {
+  /** `vertexId#subtask` of the producer. */
+  producer: string;
+}
+
+/** One blocking channel being read from this TaskManager's partition store. */
+interface ServedChannel {
+  reader: PartitionReader;
+  credits: number;
+  send: (frame: Uint8Array) => void;
 }
 
 /** How this TaskManager's part of a job ended. */
@@ -151,7 +184,14 @@ interface ChannelEnds {
   consumerSlot: number;
   producer: string;
   consumer: string;
+  /** A blocking channel (staged BATCH job): its frames go to and come from a result partition. */
+  blocking: boolean;
 }
+
+const splitKey = (key: string): [string, number] => {
+  const i = key.lastIndexOf('#');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+};
 
 /** This TaskManager's part of one job attempt. */
 export class ClusterJob {
@@ -171,6 +211,19 @@ export class ClusterJob {
   private started: StartedSlots | undefined;
   private links: JobLinks | undefined;
   private status: ClusterJobStatus | undefined;
+  /** Subtasks of the attempt on every TaskManager (`vertexId#subtask`). */
+  private readonly attemptSubtasks = new Set<string>();
+  private readonly writers = new Map<number, PartitionWriter>();
+  private readonly served = new Map<number, ServedChannel>();
+  /** Peers that said CLOSE (a TaskManager serving partitions only ends once its readers did). */
+  private readonly closedPeers = new Set<string>();
+  /** Blocking channels of each local producer subtask whose partition is not complete yet. */
+  private readonly openPartitions = new Map<string, Set<number>>();
+  /** Local subtasks that finished but whose partitions are not complete yet: reported FINISHED once they are. */
+  private readonly finishing = new Set<string>();
+  private readonly finishedSlots = new Set<number>();
+  /** TaskManager holding the partitions of each producer subtask the attempt reads (`vertexId#subtask`). */
+  private readonly partitionHolders = new Map<string, string>();
 
   constructor(private readonly options: ClusterJobOptions) {
     const { jobGraph, slots, self } = options;
@@ -183,16 +236,19 @@ export class ClusterJob {
     for (const v of jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
         if (wanted !== undefined && !wanted.has(`${v.id}#${s}`)) continue;
+        this.attemptSubtasks.add(`${v.id}#${s}`);
         used.add(s % n);
         if (slots[s % n]!.taskManagerId === self) this.subtasks.push({ vertexId: v.id, subtask: s });
       }
     }
     this.usedSlots = [...used].sort((a, b) => a - b);
     this.localSlots = this.usedSlots.filter((i) => slots[i]!.taskManagerId === self);
+    for (const l of options.partitionLocations ?? []) this.partitionHolders.set(l.producer, l.taskManagerId);
     const topology = new ChannelTopology(jobGraph);
     for (const edge of jobGraph.edges) {
       const P = topology.parallelismOf(edge.source);
       const C = topology.parallelismOf(edge.target);
+      const blocking = options.blockingExchanges === true && isBlockingEdge(jobGraph, edge);
       for (let p = 0; p < P; p++) {
         for (const c of consumersOf(edge.partitioning, p, P, C)) {
           this.channels[topology.channelId(edge, p, c)] = {
@@ -200,7 +256,14 @@ export class ClusterJob {
             consumerSlot: c % n,
             producer: `${edge.source}#${p}`,
             consumer: `${edge.target}#${c}`,
+            blocking,
           };
+          if (blocking && slots[p % n]!.taskManagerId === self) {
+            const key = `${edge.source}#${p}`;
+            let open = this.openPartitions.get(key);
+            if (open === undefined) this.openPartitions.set(key, (open = new Set()));
+            open.add(topology.channelId(edge, p, c));
+          }
         }
       }
     }
@@ -210,11 +273,19 @@ export class ClusterJob {
   /** Other TaskManagers running subtasks of this attempt (the ones it exchanges data with). */
   get peers(): PeerAddress[] {
     const seen = new Map<string, PeerAddress>();
-    for (const i of this.usedSlots) {
-      const s = this.options.slots[i]!;
-      if (s.taskManagerId !== this.options.self) seen.set(s.taskManagerId, s);
-    }
+    // Every TaskManager derives the same set from the same deployment, so each link has both ends.
+    const add = (a: PeerAddress): void => {
+      if (a.taskManagerId !== this.options.self)
+        seen.set(a.taskManagerId, { taskManagerId: a.taskManagerId, host: a.host, dataPort: a.dataPort });
+    };
+    for (const i of this.usedSlots) add(this.options.slots[i]!);
+    for (const l of this.options.partitionLocations ?? []) add(l);
     return [...seen.values()];
+  }
+
+  /** Whether this TaskManager runs none of the attempt's subtasks and only serves partitions to them. */
+  private get servesOnly(): boolean {
+    return this.localSlots.length === 0;
   }
 
   /** Connects to the peers, starts the slot workers and runs them; settles `done`. */
@@ -232,6 +303,12 @@ export class ClusterJob {
     });
     const n = o.slots.length;
     const remoteSlots = this.usedSlots.filter((i) => o.slots[i]!.taskManagerId !== o.self);
+    // The partition store is reached through the uplink too.
+    if (o.blockingExchanges === true) remoteSlots.push(BLOCKING_PEER_SLOT);
+    if (this.servesOnly) {
+      void this.run();
+      return;
+    }
     this.report(this.subtasks.map((t) => ({ ...t, state: 'INITIALIZING' })));
     let ready = 0;
     const specs: SlotSpec[] = [];
@@ -248,6 +325,7 @@ export class ClusterJob {
       data.jobId = o.jobId;
       if (o.finalCheckpoints === true) data.finalCheckpoints = true;
       if (o.listener.onAlignment !== undefined) data.alignWatermarks = true;
+      if (o.blockingExchanges === true) data.blockingExchanges = true;
       if (o.restore !== undefined) {
         const own: SlotRestore['subtasks'] = {};
         for (const t of this.subtasks) {
@@ -278,13 +356,20 @@ export class ClusterJob {
             case 'metrics':
               if (this.status === undefined) o.listener.onMetrics(m.metrics);
               return;
-            case 'taskFinished':
+            case 'taskFinished': {
               o.listener.onMetrics([m.metrics]);
-              this.report([{ vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' }]);
+              const key = `${m.metrics.vertexId}#${m.metrics.subtask}`;
+              // Its partitions' last frames may still be on their way (another port): finished once they are complete.
+              if ((this.openPartitions.get(key)?.size ?? 0) > 0) this.finishing.add(key);
+              else
+                this.report([
+                  { vertexId: m.metrics.vertexId, subtask: m.metrics.subtask, state: 'FINISHED' },
+                ]);
               return;
+            }
             case 'slotFinished':
-              if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
-                void this.end('FINISHED');
+              this.finishedSlots.add(slot);
+              this.maybeFinish();
               return;
             case 'failed':
               this.fail(m.error, m.vertexId === undefined ? undefined : `${m.vertexId}#${m.subtask ?? 0}`);
@@ -405,6 +490,11 @@ export class ClusterJob {
     this.wireRelay();
     // Frames that waited for the relay may have ended the job already (a peer's CLOSE).
     if (this.status !== undefined) return;
+    if (this.options.blockingExchanges === true && !this.servePartitions()) return;
+    if (this.servesOnly) {
+      this.maybeEndServing();
+      return;
+    }
     this.broadcast({ type: 'start' });
     this.report(this.subtasks.map((t) => ({ ...t, state: 'RUNNING' })));
   }
@@ -428,10 +518,19 @@ export class ClusterJob {
             event.byteOffset - FRAME_HEADROOM,
             event.byteLength + FRAME_HEADROOM,
           );
-          linkOf(ends(channel, `slot ${slot}`).consumerSlot)?.sendData(channel, frame);
+          const e = ends(channel, `slot ${slot}`);
+          if (e.blocking) this.writePartition(channel, event, conn);
+          else linkOf(e.consumerSlot)?.sendData(channel, frame);
         },
         onCredit: (channel, credits) => {
-          linkOf(ends(channel, `slot ${slot}`).producerSlot)?.sendCredit(channel, credits);
+          const e = ends(channel, `slot ${slot}`);
+          if (!e.blocking) linkOf(e.producerSlot)?.sendCredit(channel, credits);
+          else if (this.served.has(channel)) this.addServedCredit(channel, credits);
+          else {
+            // Its partition is on another TaskManager: the credit goes to the one serving it.
+            const holder = this.partitionHolders.get(e.producer);
+            if (holder !== undefined) links.get(holder)?.sendCredit(channel, credits);
+          }
         },
       });
     }
@@ -449,9 +548,13 @@ export class ClusterJob {
           uplinkOf(ends(channel, `TaskManager ${peer}`).consumerSlot, channel).sendData(channel, frame);
         },
         onCredit: (channel, credits) => {
-          uplinkOf(ends(channel, `TaskManager ${peer}`).producerSlot, channel).sendCredit(channel, credits);
+          const e = ends(channel, `TaskManager ${peer}`);
+          if (e.blocking) this.addServedCredit(channel, credits);
+          else uplinkOf(e.producerSlot, channel).sendCredit(channel, credits);
         },
         onPeerClosed: (close) => {
+          this.closedPeers.add(peer);
+          if (close.reason === 'finished' && this.servesOnly) this.maybeEndServing();
           if (close.reason !== 'finished' && this.status === undefined) {
             void this.cancel(
               `job ${close.reason} on TaskManager ${peer}${close.message ? `: ${close.message}` : ''}`,
@@ -465,6 +568,104 @@ export class ClusterJob {
         },
       });
     }
+  }
+
+  /** A producer's frame on a blocking channel: appended to its partition; a batch's credit goes back at once. */
+  private writePartition(channel: number, event: Uint8Array, producer: PeerConnection): void {
+    const store = this.options.partitions;
+    if (store === undefined) {
+      this.fail({ name: 'Error', message: 'a staged BATCH job needs a partition store on its TaskManager' });
+      return;
+    }
+    let w = this.writers.get(channel);
+    if (w === undefined) this.writers.set(channel, (w = store.writer(this.options.jobId, channel)));
+    const isBatch = event[0] === 1;
+    const complete = w.append(event);
+    if (isBatch) producer.sendCredit(channel, 1);
+    if (!complete) return;
+    const { producer: key } = this.channels[channel]!;
+    const open = this.openPartitions.get(key);
+    open?.delete(channel);
+    if (open?.size === 0 && this.finishing.delete(key)) {
+      const [vertexId, subtask] = splitKey(key);
+      this.report([{ vertexId, subtask, state: 'FINISHED' }]);
+      this.maybeFinish();
+    }
+  }
+
+  /** Ends this TaskManager's part once every local slot and subtask finished. */
+  private maybeFinish(): void {
+    if (this.finishedSlots.size < this.localSlots.length) return;
+    if (this.subtasks.every((t) => this.states.get(`${t.vertexId}#${t.subtask}`) === 'FINISHED'))
+      void this.end('FINISHED');
+  }
+
+  /**
+   * Starts serving every blocking channel whose partition is here and whose
+   * consumer is one of the attempt's subtasks: to the consumer's slot when
+   * it runs here, else over the link to its TaskManager. False (the job
+   * failed) when a partition this TaskManager should hold is missing.
+   */
+  private servePartitions(): boolean {
+    const o = this.options;
+    const here = (producer: string): boolean => this.partitionHolders.get(producer) === o.self;
+    const credits = o.initialCredits ?? 4;
+    const links = this.links!.links;
+    for (let channel = 0; channel < this.channels.length; channel++) {
+      const e = this.channels[channel];
+      if (e === undefined || !e.blocking || !here(e.producer) || !this.attemptSubtasks.has(e.consumer))
+        continue;
+      const reader = o.partitions?.reader(o.jobId, channel);
+      if (reader === undefined) {
+        this.fail(
+          {
+            name: 'PartitionNotFoundError',
+            message: `the result partition of ${e.producer} for ${e.consumer} (channel ${channel}) is not on TaskManager ${o.self}`,
+          },
+          this.subtasks.some((t) => `${t.vertexId}#${t.subtask}` === e.consumer) ? e.consumer : undefined,
+        );
+        return false;
+      }
+      const consumerTm = o.slots[e.consumerSlot]!.taskManagerId;
+      const uplink = this.uplinks.get(e.consumerSlot)?.conn;
+      const link = links.get(consumerTm);
+      const send =
+        consumerTm === o.self
+          ? (frame: Uint8Array) => uplink?.sendData(channel, frame)
+          : (frame: Uint8Array) => link?.sendData(channel, frame);
+      const served: ServedChannel = { reader, credits, send };
+      this.served.set(channel, served);
+      this.pump(served);
+    }
+    return true;
+  }
+
+  private addServedCredit(channel: number, credits: number): void {
+    const served = this.served.get(channel);
+    if (served === undefined) return;
+    served.credits += credits;
+    this.pump(served);
+  }
+
+  /** Sends what the consumer has credit for (control events need none). */
+  private pump(served: ServedChannel): void {
+    const { reader } = served;
+    while (!reader.done && this.status === undefined) {
+      if (reader.nextIsBatch()) {
+        if (served.credits === 0) return;
+        served.credits--;
+      }
+      served.send(reader.next()!);
+    }
+    reader.close();
+  }
+
+  /** A TaskManager that only serves partitions ends once every reader got its partition and said CLOSE. */
+  private maybeEndServing(): void {
+    if (this.status !== undefined || this.links === undefined) return;
+    for (const s of this.served.values()) if (!s.reader.done) return;
+    for (const peer of this.links.links.keys()) if (!this.closedPeers.has(peer)) return;
+    void this.end('FINISHED');
   }
 
   private pending(): { vertexId: string; subtask: number }[] {
@@ -487,9 +688,18 @@ export class ClusterJob {
       const { slots } = this.options;
       for (const c of this.channels) {
         if (!c) continue;
+        if (c.blocking) continue;
         if (slots[c.consumerSlot]!.taskManagerId === lostPeer) culprits.add(c.producer);
         if (slots[c.producerSlot]!.taskManagerId === lostPeer) culprits.add(c.consumer);
       }
+      // Its partitions are lost with it: their readers here fail (the JobManager re-runs the producers).
+      const lostProducers = new Set(
+        (this.options.partitionLocations ?? [])
+          .filter((l) => l.taskManagerId === lostPeer)
+          .map((l) => l.producer),
+      );
+      for (const c of this.channels)
+        if (c?.blocking === true && lostProducers.has(c.producer)) culprits.add(c.consumer);
       // No subtask here exchanges data with the lost peer: nothing here is affected.
       if (!this.pending().some((t) => culprits.has(`${t.vertexId}#${t.subtask}`))) return;
     } else culprits = new Set(this.subtasks.map((t) => `${t.vertexId}#${t.subtask}`));

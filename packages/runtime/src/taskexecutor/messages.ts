@@ -51,8 +51,10 @@ export interface SlotWorkerData {
    * are all reached through it (channel ids are unique per job).
    */
   uplink?: MessagePort;
-  /** Slots reached through {@link SlotWorkerData.uplink}. */
+  /** Slots reached through {@link SlotWorkerData.uplink} (with `BLOCKING_PEER_SLOT` for a staged job's partitions). */
   remoteSlots?: number[];
+  /** The job runs in stages: blocking channels go through the uplink to the host's partition store. @default false */
+  blockingExchanges?: boolean;
   settings?: Partial<TaskSettings>;
   initialCredits?: number;
   /** How often subtask metrics are reported, in ms. */

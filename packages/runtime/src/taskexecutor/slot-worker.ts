@@ -182,6 +182,7 @@ async function main(): Promise<void> {
       finalCheckpoint: data.finalCheckpoints === true,
     },
     alignWatermarks: data.alignWatermarks === true,
+    blockingExchanges: data.blockingExchanges === true,
   };
   const restore = data.restore;
   if (restore) {

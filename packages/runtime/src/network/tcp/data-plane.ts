@@ -174,11 +174,12 @@ function readFirstFrame(
     if (!got) got = { header, frame };
   }, HANDSHAKE_FRAME_LIMIT);
   return readUntil(socket, timeoutMs, (chunk) => {
-    // Feed byte ranges until the first frame is out; the rest belongs to the link.
+    // Feed byte by byte until the first frame is out; the rest belongs to the link. (Pieces of
+    // several bytes could run into the next frame — data the acceptor sends right after its
+    // HELLO_ACK, as a TaskManager serving partitions does — and lose its start.)
     for (let i = 0; i < chunk.byteLength;) {
-      const n = Math.min(chunk.byteLength - i, 8);
-      decoder.push(chunk.subarray(i, i + n));
-      i += n;
+      decoder.push(chunk.subarray(i, i + 1));
+      i += 1;
       if (got) return { ...got, leftover: new Uint8Array(chunk.subarray(i)) };
     }
     return undefined;
