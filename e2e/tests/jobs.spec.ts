@@ -181,7 +181,7 @@ test('a TaskManager page shows its resources and health charts', async ({ page, 
   await expect(page).toHaveURL(/\/taskmanagers\/[^/]+$/);
   await expect(page.getByRole('heading', { level: 1 })).toContainText('TaskManager');
   await expect(page.getByRole('heading', { level: 1 }).getByText('OK', { exact: true })).toBeVisible();
-  await expect(page.getByRole('region', { name: 'CPU' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'CPU', exact: true })).toBeVisible();
   await expect(page.getByRole('img', { name: /^CPU, share of one core/ })).toBeVisible({ timeout: 15_000 });
   await page.screenshot({ path: shot('taskmanager'), fullPage: true });
 });

@@ -2,7 +2,9 @@
  * The Kafka benchmark's job: JSON events from a topic (bounded: what the
  * topic held at the start), counted per key in 1-second event-time tumbling
  * windows, the counts written to another topic with the given delivery.
- * Arguments: `<bootstrap servers> <in topic> <out topic> <delivery>`.
+ * Arguments: `<bootstrap servers> <in topic> <out topic> <delivery>
+ * [checkpoint interval ms]` (0 or none: no checkpoints; the exactly-once
+ * sink then commits once per subtask at the end).
  */
 import { Time, TumblingEventTimeWindows, WatermarkStrategy, defineProgram } from '@freshet/api';
 import {
@@ -19,12 +21,14 @@ interface Event {
 }
 
 export default defineProgram((env, args) => {
-  const [servers, input, output, delivery] = args as [
+  const [servers, input, output, delivery, interval = '0'] = args as [
     string,
     string,
     string,
     'exactly-once' | 'at-least-once',
+    string?,
   ];
+  if (Number(interval) > 0) env.enableCheckpointing(Number(interval));
   env
     .fromSource(
       KafkaSource.builder<Event>()

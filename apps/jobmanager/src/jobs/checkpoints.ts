@@ -285,6 +285,24 @@ export class JobCheckpoints {
     const { coordinator } = this;
     const deadline = Date.now() + timeoutMs;
     const stopSources = trigger === 'stop';
+    // A stop takes the next checkpoint itself: periodic ones wait meanwhile (the job ends after it).
+    if (stopSources) coordinator.holdPeriodic(true);
+    try {
+      return await this.#savepointOnce(dir, trigger, kind, stopSources, deadline, timeoutMs);
+    } finally {
+      if (stopSources) coordinator.holdPeriodic(false);
+    }
+  }
+
+  async #savepointOnce(
+    dir: string,
+    trigger: SavepointTrigger,
+    kind: SavepointKind,
+    stopSources: boolean,
+    deadline: number,
+    timeoutMs: number,
+  ): Promise<SavepointResult> {
+    const { coordinator } = this;
     for (;;) {
       let id = stopSources ? this.#triggerStopping() : coordinator.triggerCheckpoint();
       if (id === undefined && !stopSources) id = coordinator.pendingCheckpoint?.checkpointId;

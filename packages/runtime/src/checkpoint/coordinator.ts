@@ -200,6 +200,8 @@ export class CheckpointCoordinator {
   private stopped = false;
   private timer: unknown;
   private triggerDue = false;
+  /** While set, no periodic checkpoint starts (see {@link CheckpointCoordinator.holdPeriodic}). */
+  private held = false;
   private lastTriggerAt: number | undefined;
   private lastEndAt: number | undefined;
   private startedAt = 0;
@@ -345,6 +347,18 @@ export class CheckpointCoordinator {
     return this.trigger();
   }
 
+  /**
+   * Holds periodic checkpoints back (or lets them go again): a stop with a
+   * savepoint waits for the checkpoint in flight to end and must then get
+   * the next one itself, or a periodic checkpoint that starts the moment
+   * the previous one completes would take every turn until the sources end.
+   * Explicit {@link CheckpointCoordinator.triggerCheckpoint} calls are not held.
+   */
+  holdPeriodic(hold: boolean): void {
+    this.held = hold;
+    if (!hold) this.triggerIfDue();
+  }
+
   private canTrigger(): boolean {
     if (!this.started || this.stopped || this.pending) return false;
     let runningSource = false;
@@ -401,7 +415,7 @@ export class CheckpointCoordinator {
   }
 
   private triggerIfDue(): void {
-    if (this.triggerDue && this.canTrigger()) this.trigger();
+    if (!this.held && this.triggerDue && this.canTrigger()) this.trigger();
   }
 
   private scheduleNext(): void {
@@ -414,8 +428,8 @@ export class CheckpointCoordinator {
     const delay = Math.max(0, Math.max(byInterval, byPause) - now);
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      if (this.canTrigger()) this.trigger();
-      else if (!this.pending) this.triggerDue = true;
+      if (!this.held && this.canTrigger()) this.trigger();
+      else if (this.held || !this.pending) this.triggerDue = true;
     }, delay);
   }
 
