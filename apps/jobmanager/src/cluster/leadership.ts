@@ -170,7 +170,7 @@ export class LeaderLease {
     this.#stop.abort();
     clearTimeout(this.#fenceTimer);
     // A renewal hung on an unanswering database is abandoned (its result is ignored once stopped).
-    await Promise.race([this.#renewing, sleep(this.ttlMs).catch(() => undefined)]);
+    await Promise.race([this.#renewing, sleep(this.ttlMs, undefined, { ref: false })]);
   }
 
   /** Gives the lease up at once (a clean shutdown): a standby takes over without waiting for the expiry. */

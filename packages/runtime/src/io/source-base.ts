@@ -145,11 +145,17 @@ export abstract class BaseSource implements SourceOperator, SchedulableSource {
     // Restored at another parallelism: every former subtask's state is here; take this subtask's share of what is left.
     const left: IndexRun[] = [];
     for (const p of states) {
-      if ('runs' in p) left.push(...p.runs);
-      else {
-        const run = this.naturalRun(p.subtask, p.parallelism, p.position);
-        if (run !== undefined) left.push(run);
+      if ('runs' in p) {
+        left.push(...p.runs);
+        continue;
       }
+      const run = this.naturalRun(p.subtask, p.parallelism, p.position);
+      if (run === undefined) {
+        // A source that cannot share out its work (Nexmark) starts its share afresh, keeping its own position format.
+        this.init(undefined);
+        return;
+      }
+      left.push(run);
     }
     this.runs = redistributeRuns(left, ctx.subtaskIndex, ctx.parallelism);
     this.init(undefined);

@@ -266,6 +266,21 @@ describe('built-in sources restored at another parallelism share out what every 
     expect(low).toEqual(Array.from({ length: 150 }, (_, i) => i));
   });
 
+  it('a Nexmark source restored at another parallelism starts afresh and still resumes from its own snapshots', () => {
+    const spec: SourceSpec = { type: 'nexmark', seed: 7, events: 60 };
+    const old = openSource(spec, 0, 2);
+    emitUpTo(old.src, old.values, 10);
+    const fresh = openSource(spec, 0, 1, [roundTrip(old.src.snapshotState(1))]);
+    emitUpTo(fresh.src, fresh.values, 20);
+    const whole = openSource(spec, 0, 1);
+    emitUpTo(whole.src, whole.values, Number.POSITIVE_INFINITY);
+    expect(fresh.values).toEqual(whole.values.slice(0, 20));
+    // Its snapshot is a position again, so a restore at the same parallelism goes on from it.
+    const again = openSource(spec, 0, 1, roundTrip(fresh.src.snapshotState(2)));
+    emitUpTo(again.src, again.values, Number.POSITIVE_INFINITY);
+    expect([...fresh.values, ...again.values]).toEqual(whole.values);
+  });
+
   it('a snapshot of the same subtask and parallelism resumes as before', () => {
     const first = openSource({ type: 'sequence', from: 1, to: 10 }, 1, 2);
     emitUpTo(first.src, first.values, 2);
