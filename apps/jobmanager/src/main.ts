@@ -208,8 +208,7 @@ export async function startJobManager(
     if (ha) {
       // Serve at once as a standby: clients and TaskManagers find out who leads from any JobManager.
       const standby: StandbyState = { url: '', leader: undefined };
-      const current = { handle: standbyHandler(standby, logger) };
-      switchable = current;
+      const current = (switchable = { handle: standbyHandler(standby, logger) });
       server = await listenHttp({ host: config.host, port: config.port, tls }, (req, res) => {
         current.handle(req, res);
       });
@@ -220,7 +219,6 @@ export async function startJobManager(
         `JobManager listening on ${server.url} (standby)`,
       );
       let lostBeforeReady: string | undefined;
-      const lostLease = lease;
       epoch = await lease.campaign({
         onStandby: (leader) => {
           standby.leader = leader;
@@ -234,7 +232,7 @@ export async function startJobManager(
           );
         },
         onLost: (reason) => {
-          logger.fatal({ reason, epoch: lostLease.epoch }, `JobManager lost its leadership: ${reason}`);
+          logger.fatal({ reason, epoch }, `JobManager lost its leadership: ${reason}`);
           // Stop serving at once: nothing more may reach the TaskManagers or the database from this term.
           current.handle = standbyHandler({ url: standby.url, leader: undefined }, logger);
           void jobs?.stop();
