@@ -9,6 +9,7 @@
 // by itself. Needs Postgres (PGlite serves one process only): skipped
 // without FRESHET_TEST_DATABASE_URL, which `.ci/run` always sets.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,23 @@ function startHaJobManager(): Promise<JobManagerProcess> {
 }
 
 const urls = (): string => jms.map((j) => j.url).join(',');
+
+/** Sends one raw HTTP/1.1 request line to `base` and returns the start of the answer. */
+function rawRequest(base: string, line: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`${line}\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+    });
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      got += chunk;
+    });
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
 
 describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availability database)', () => {
   beforeAll(async () => {
@@ -95,6 +113,11 @@ describe.skipIf(!withPostgres)('two JobManagers on one Postgres (--high-availabi
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
       `the leader at ${leader.url}`,
     );
+
+    // A hostile absolute-form request target is not passed on to the host it names.
+    const absolute = await rawRequest(standby.url, `GET http://127.0.0.1:9/trpc/jobs.list HTTP/1.1`);
+    expect(absolute).toMatch(/^HTTP\/1\.1 400 /);
+    expect(absolute).toContain('Not a request path: http://127.0.0.1:9/trpc/jobs.list');
 
     // A client that knows only the standby reads through it and follows it to the leader for writes.
     const viaStandby = createJobManagerClient(standby.url, { token });

@@ -86,7 +86,15 @@ function proxy(
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers))
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  const target = new URL(req.url ?? '/', leader);
+  const path = req.url ?? '/';
+  // Only a path goes to the leader: an absolute-form target (`GET http://elsewhere/ …`) or `//host/…`
+  // would otherwise send this JobManager's request to any host the caller names.
+  if (!path.startsWith('/') || path.startsWith('//')) {
+    req.resume();
+    sendJson(res, 400, { error: `Not a request path: ${path.slice(0, 200)}` });
+    return;
+  }
+  const target = new URL(`${leader}${path}`);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const upstream = send(target, { method: req.method, headers }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
