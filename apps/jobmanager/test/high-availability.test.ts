@@ -64,7 +64,9 @@ function rawRequest(base: string, line: string): Promise<string> {
     socket.on('data', (chunk: string) => {
       got += chunk;
     });
-    socket.on('end', () => resolve(got));
+    socket.on('end', () => {
+      resolve(got);
+    });
     socket.on('error', reject);
   });
 }
