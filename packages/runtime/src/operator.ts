@@ -96,6 +96,15 @@ export interface OperatorSnapshot {
    * lower watermarks its replaying inputs send at first.
    */
   watermark?: number;
+  /**
+   * Set on a snapshot restored at another parallelism whose former subtask's
+   * split operator state another new subtask owns. Its keyed state (of the
+   * key groups this subtask owns) and its union-like operator state (broadcast
+   * state, a source's splits, the highest timestamp seen) apply; state that
+   * must be restored exactly once — a sink's pending commits, records not yet
+   * acknowledged, async requests in flight — is the owner's and is skipped.
+   */
+  copy?: true;
 }
 
 /** A running operator instance. */

@@ -465,7 +465,7 @@ export class JobCheckpoints {
           `The savepoint job ${this.#jobId} started from holds no part ${part ?? 0} of ${executionKey(vertexId, subtask)}`,
         );
       }
-      return renumberSnapshot(await initial.point.readState(wanted.handle), wanted.nodes);
+      return renumberSnapshot(await initial.point.readState(wanted.handle), wanted);
     }
     if (part !== undefined && part !== 0) {
       throw new NotFoundError(`Checkpoint ${checkpointId} of job ${this.#jobId} has one part per subtask`);

@@ -27,7 +27,10 @@
  *   `<prefix>-<run>-<subtask>` in the same transaction. Readers with
  *   `isolation.level=read_committed` see each checkpoint's records at once
  *   or not at all. A restore first commits the restored checkpoint's
- *   records unless the marker shows that transaction committed already. The
+ *   records unless the marker shows that transaction committed already
+ *   (after a rescale, each former subtask's records are committed by the
+ *   one new subtask that owns its state, under that former subtask's marker,
+ *   and the transactional ids beyond the new parallelism are fenced). The
  *   transactional id is `<prefix>-<subtask>`: the producer of a new attempt
  *   fences every producer of an older attempt with the same id and aborts
  *   its lingering transaction (Kafka's zombie fencing), so an old attempt
@@ -264,7 +267,14 @@ class TransactionalWriter<T> implements SinkWriter<T, KafkaCommittable, never> {
     if (this.records.length === 0) return [];
     const records = this.records;
     this.records = [];
-    return [{ runId: this.ctx.runId, subtask: this.ctx.subtaskIndex, attempt: this.ctx.attempt, records }];
+    const c: KafkaCommittable = {
+      runId: this.ctx.runId,
+      subtask: this.ctx.subtaskIndex,
+      attempt: this.ctx.attempt,
+      records,
+    };
+    this.committer.prepared(c);
+    return [c];
   }
 
   close(): void {}
@@ -274,6 +284,10 @@ class TransactionalWriter<T> implements SinkWriter<T, KafkaCommittable, never> {
 class TransactionalCommitter implements Committer<KafkaCommittable> {
   private producer: Promise<Producer> | undefined;
   private readonly markerTopic: string;
+  /** What this subtask's writer prepared in this process: everything else was restored and is checked against its marker. */
+  private readonly own = new WeakSet<KafkaCommittable>();
+  /** Former subtasks beyond the parallelism whose transactional ids were fenced here. */
+  private readonly fenced = new Set<number>();
 
   constructor(
     private readonly s: Settings,
@@ -292,6 +306,30 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
       throw kafkaError('KafkaSink', this.s.connection.bootstrapServers, error);
     });
     return this.producer;
+  }
+
+  /** `c` was prepared by this subtask's writer in this process (it needs no marker check). */
+  prepared(c: KafkaCommittable): void {
+    this.own.add(c);
+  }
+
+  /**
+   * Fences the transactional id of former subtask `subtask` when no subtask
+   * of this run uses it (a restore at a lower parallelism): its lingering
+   * transaction, which would hold back read_committed readers until it
+   * timed out, is aborted, and its marker is final afterwards. A lower id is
+   * fenced by the subtask that now uses it.
+   */
+  private async fenceFormer(subtask: number): Promise<void> {
+    if (subtask < this.ctx.parallelism || this.fenced.has(subtask)) return;
+    const former = await connectProducer(this.s.connection, {
+      idempotent: true,
+      transactionalId: `${this.s.transactionalIdPrefix}-${subtask}`,
+    }).catch((error: unknown) => {
+      throw kafkaError('KafkaSink', this.s.connection.bootstrapServers, error);
+    });
+    await former.disconnect();
+    this.fenced.add(subtask);
   }
 
   private markerGroup(c: KafkaCommittable): string {
@@ -314,9 +352,14 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
   async commit(checkpointId: number, committables: readonly KafkaCommittable[]): Promise<void> {
     const producer = await this.connect();
     for (const c of committables) {
-      if (c.attempt !== this.ctx.attempt && (await this.committedUpTo(c)) >= checkpointId) {
-        this.ctx.metrics.inc('commitsAlreadyDone', 1);
-        continue;
+      // A restored committable (of an earlier attempt, of the job a savepoint was taken of, or of
+      // another former subtask after a rescale) may have been committed already: its marker says.
+      if (!this.own.has(c)) {
+        await this.fenceFormer(c.subtask);
+        if ((await this.committedUpTo(c)) >= checkpointId) {
+          this.ctx.metrics.inc('commitsAlreadyDone', 1);
+          continue;
+        }
       }
       // A transient error (a coordinator still loading, a moved leader) aborts the transaction,
       // which leaves nothing behind, and the whole transaction is tried again.

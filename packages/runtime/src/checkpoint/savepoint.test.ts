@@ -95,13 +95,26 @@ describe('savepoints', () => {
       const parts = assignment.subtasks.get(`${reduce.id}#${s}`)!.parts;
       const groups = new Set<number>();
       for (const part of parts) {
-        const decoded = decodeSubtaskSnapshot(
-          renumberSnapshot(await point.readState(part.handle), part.nodes),
-        );
+        const decoded = decodeSubtaskSnapshot(renumberSnapshot(await point.readState(part.handle), part));
         for (const kg of Object.keys(decoded.get(3)?.keyed ?? {})) groups.add(Number(kg));
       }
       for (let kg = mine.start; kg <= mine.end; kg++) expect(groups.has(kg)).toBe(true);
     }
+    // 2→3: the middle subtask overlaps both former ones, but each former subtask's split operator
+    // state (a sink's pending commits) has exactly one owner; the other parts are marked copies.
+    const owners = new Map<string, number>();
+    for (let s = 0; s < 3; s++) {
+      for (const part of assignment.subtasks.get(`${reduce.id}#${s}`)!.parts) {
+        const decoded = decodeSubtaskSnapshot(renumberSnapshot(await point.readState(part.handle), part));
+        expect(decoded.get(3)?.copy).toBe(part.copy);
+        if (part.copy !== true) owners.set(part.handle, (owners.get(part.handle) ?? 0) + 1);
+      }
+    }
+    expect([...owners.values()]).toEqual([1, 1]);
+    expect(assignment.subtasks.get(`${reduce.id}#1`)!.parts.map((p) => p.copy === true)).toEqual([
+      true,
+      false,
+    ]);
     const inspected = await inspectRestorePoint(point);
     expect(inspected[1]!.subtasks[0]!.operators[0]).toMatchObject({
       uid: 'auto-3',

@@ -324,6 +324,14 @@ export interface RestorePart {
   handle: string;
   /** Former StreamNode id → new StreamNode id, for the operators of this part. */
   nodes: ReadonlyMap<number, number>;
+  /**
+   * Set when another new subtask owns the former subtask's split operator
+   * state (a rescale gives a former subtask's snapshot to every new subtask
+   * whose key groups overlap its own, but its pending commits, unacknowledged
+   * records and in-flight requests must be restored once): the snapshot is
+   * restored marked {@link OperatorSnapshot.copy}.
+   */
+  copy?: true;
 }
 
 /** How a restore point's state maps onto a new JobGraph. */
@@ -423,7 +431,11 @@ export function assignRestoredState(
             if (sourceNode !== undefined) parts.push({ handle: os.handle, nodes: sourceNode });
             continue;
           }
-          parts.push({ handle: os.handle, nodes });
+          // The one new subtask whose key groups hold the former subtask's first key group owns its
+          // split operator state; the others get a copy (keyed and broadcast state are valid in it).
+          const theirs = keyGroupRange(old.maxParallelism, old.parallelism, os.subtask);
+          const owner = same || (theirs.start >= mine.start && theirs.start <= mine.end);
+          parts.push(owner ? { handle: os.handle, nodes } : { handle: os.handle, nodes, copy: true });
           // A final state finishes the subtask at once: only where nothing was redistributed.
           if (!os.final || !same) final = false;
         }
@@ -463,14 +475,15 @@ function overlaps(a: { start: number; end: number }, b: { start: number; end: nu
 
 /**
  * The bytes of one restore part: the former subtask's snapshot with only
- * the operators of `part.nodes`, renumbered to the new plan's node ids.
+ * the operators of `part.nodes`, renumbered to the new plan's node ids, and
+ * each marked {@link OperatorSnapshot.copy} when the part is a copy.
  */
-export function renumberSnapshot(bytes: Uint8Array, nodes: ReadonlyMap<number, number>): Uint8Array {
+export function renumberSnapshot(bytes: Uint8Array, part: Pick<RestorePart, 'nodes' | 'copy'>): Uint8Array {
   const decoded = decodeSubtaskSnapshot(bytes);
   const out = new Map<number, OperatorSnapshot>();
-  for (const [from, to] of nodes) {
+  for (const [from, to] of part.nodes) {
     const snapshot = decoded.get(from);
-    if (snapshot !== undefined) out.set(to, snapshot);
+    if (snapshot !== undefined) out.set(to, part.copy === true ? { ...snapshot, copy: true } : snapshot);
   }
   return encodeSubtaskSnapshot(out);
 }

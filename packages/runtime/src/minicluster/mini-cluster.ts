@@ -388,7 +388,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
       const subtask = Number(key.slice(key.lastIndexOf('#') + 1));
       const states: Uint8Array[] = [];
       for (const part of assigned.parts)
-        states.push(ownBuffer(renumberSnapshot(await from.point.readState(part.handle), part.nodes)));
+        states.push(ownBuffer(renumberSnapshot(await from.point.readState(part.handle), part)));
       const slot = subtask % slots;
       let r = bySlot.get(slot);
       if (!r) bySlot.set(slot, (r = { checkpointId: from.assignment.checkpointId, subtasks: {} }));

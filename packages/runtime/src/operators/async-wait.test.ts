@@ -9,6 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { MAX_WATERMARK } from '../operator.js';
+import { keyGroupRange } from '../keygroups.js';
 import { OperatorHarness } from '../testing/harness.js';
 import { transforms } from '../testing/restore-check.js';
 import { AsyncIoTimeoutError, AsyncWaitOperator } from './async-wait.js';
@@ -282,7 +283,7 @@ describe('checkpoints', () => {
     ]);
   });
 
-  it('restored at a higher parallelism, the inputs are dealt so none is issued twice', async () => {
+  it("restored at another parallelism, each former subtask's inputs are issued once, by their owner", async () => {
     const a = controlled();
     const build = (fn: AsyncFunction<number, string>) => (env: StreamExecutionEnvironment) =>
       AsyncDataStream.unorderedWait(source(env), fn, 1000).collect('o');
@@ -295,10 +296,22 @@ describe('checkpoints', () => {
       for (let i = 0; i < 5; i++) h.processElement(s * 10 + i);
       snaps.push(h.snapshot(1));
     }
+    // As a rescale assigns them: every former subtask whose key groups overlap, marked a copy
+    // unless this subtask owns it (its key groups hold the former subtask's first one).
     const issued: number[] = [];
     for (let s = 0; s < 3; s++) {
+      const mine = keyGroupRange(128, 3, s);
+      const restored = [];
+      for (let o = 0; o < 2; o++) {
+        const theirs = keyGroupRange(128, 2, o);
+        if (theirs.end < mine.start || theirs.start > mine.end) continue;
+        const owner = theirs.start >= mine.start && theirs.start <= mine.end;
+        restored.push(owner ? snaps[o]! : { ...snaps[o]!, copy: true as const });
+      }
       const b = controlled();
-      OperatorHarness.chain(await transforms(build(b.fn)), { parallelism: 3, subtaskIndex: s }).open(snaps);
+      OperatorHarness.chain(await transforms(build(b.fn)), { parallelism: 3, subtaskIndex: s }).open(
+        restored,
+      );
       issued.push(...b.calls);
     }
     expect(issued.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);

@@ -19,7 +19,8 @@
  * restored operator issues them again after the function's `open`, so each
  * input gets its result exactly once downstream (state after a barrier is
  * replayed, output after a barrier belongs to the next checkpoint). At a
- * different parallelism the restored inputs are dealt round robin.
+ * different parallelism each former subtask's inputs are issued by the one
+ * new subtask that owns its state (`OperatorSnapshot.copy` marks the rest).
  */
 import { defineErrorClass, UnavailableError } from '@freshet/errors';
 import type { AsyncSpec } from '@freshet/graph';
@@ -114,13 +115,15 @@ export class AsyncWaitOperator extends AbstractOperator {
   }
 
   protected override restoreOperatorState(restored: readonly OperatorSnapshot[]): void {
+    // A rescale restores each former subtask's requests in flight in the one new subtask that owns
+    // them (the others get a copy), so no input is issued twice or lost.
     const all: [unknown, number][] = [];
-    for (const s of restored)
+    for (const s of restored) {
+      if (s.copy === true) continue;
       for (const e of (s.operator as [unknown, number | null][] | undefined) ?? [])
         all.push([e[0], e[1] ?? Number.NEGATIVE_INFINITY]);
-    // One former subtask: all of it. Several (a rescale): dealt round robin, so no input is issued twice.
-    const { subtaskIndex, parallelism } = this.ctx;
-    this.restoredInputs = restored.length <= 1 ? all : all.filter((_, i) => i % parallelism === subtaskIndex);
+    }
+    this.restoredInputs = all;
   }
 
   protected override snapshotOperatorState(): unknown {

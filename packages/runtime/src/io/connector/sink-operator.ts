@@ -74,7 +74,10 @@ export class ConnectorSinkOperator implements StreamOperator {
 
   open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {
     this.ctx = ctx;
+    // A copy (a rescale's overlapping former subtask another new subtask owns) commits nothing
+    // here: each former subtask's pending commits and writer state are restored exactly once.
     const states = (restored ?? [])
+      .filter((s) => s.copy !== true)
       .map((s) => s.operator as ConnectorSinkState | undefined)
       .filter((s): s is ConnectorSinkState => s?.v === 1 && Array.isArray(s.pending));
     this.runId = states[0]?.runId ?? randomUUID();
