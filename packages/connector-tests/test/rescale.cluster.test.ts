@@ -7,10 +7,13 @@
  * the middle of its splits and resubmits it from that savepoint at another
  * parallelism; the splits and the readers' positions redistribute, and the
  * committed output equals a clean run's exactly. The connector metrics the
- * subtasks report reach `jobs.get` on the way.
+ * subtasks report reach `jobs.get` on the way. On the same cluster, a Kafka
+ * job whose broker cannot be reached restarts per its strategy and fails
+ * naming the address, or recovers once the broker is reachable.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createTestDatabaseUrl } from '@freshet/db/testing';
 import { uploadProgramFile, type JobManagerClient } from '@freshet/jobmanager/client';
@@ -257,5 +260,106 @@ describe('a restored job rescaled through a savepoint, per connector', () => {
       await client.end();
     }
     await rescaleRun(3, 1, ['postgres', db!.url, 'rescale_in']);
+  }, 180_000);
+});
+
+/**
+ * A TCP front for the broker's bootstrap address that refuses connections
+ * until `open()`: clients bootstrap through it, then reach the broker at the
+ * address its metadata advertises.
+ */
+async function bootstrapFront(
+  target: string,
+): Promise<{ address: string; open(): Promise<void>; close(): void }> {
+  // A port that nothing listens on until open() binds it.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const [host, targetPort] = target.split(':') as [string, string];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(targetPort), host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    open: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+describe('an unreachable Kafka broker on a cluster', () => {
+  const M = 400;
+  async function topicWith(topic: string): Promise<void> {
+    const kafka = kafkaClient(broker!.bootstrapServers);
+    await createTopics(kafka, [{ topic, numPartitions: 2 }]);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: Array.from({ length: M }, (_, id) => ({ partition: id % 2, value: JSON.stringify({ id }) })),
+    });
+    await producer.disconnect();
+  }
+  async function submit(servers: string, topic: string): Promise<{ jobId: string; out: Output }> {
+    const out = await fileOutput();
+    const upload = await uploadProgramFile(jm, FIXTURE);
+    const { jobId } = await jm.jobs.submit.mutate({
+      artifactId: upload.artifact.id,
+      parallelism: 2,
+      args: ['kafka', out.arg, servers, topic],
+    });
+    return { jobId, out };
+  }
+  const ended = (jobId: string) =>
+    until(
+      'the job to end',
+      () => jm.jobs.get.query({ jobId }),
+      (j) => ['FINISHED', 'FAILED', 'CANCELED'].includes(j.status),
+      120_000,
+    );
+
+  it('the job restarts per its strategy (3 times) and then fails, naming the broker address', async () => {
+    await topicWith('unreachable-a');
+    const front = await bootstrapFront(broker!.bootstrapServers);
+    try {
+      const { jobId } = await submit(front.address, 'unreachable-a');
+      const job = await ended(jobId);
+      expect(job.status).toBe('FAILED');
+      expect(job.restarts).toBe(3);
+      expect(job.failureCause).toContain(`cannot reach the Kafka brokers ${front.address}`);
+    } finally {
+      front.close();
+    }
+  }, 180_000);
+
+  it('a restart after the broker became reachable reads every record once', async () => {
+    await topicWith('unreachable-b');
+    const front = await bootstrapFront(broker!.bootstrapServers);
+    try {
+      const { jobId, out } = await submit(front.address, 'unreachable-b');
+      await until(
+        'a first restart',
+        () => jm.jobs.get.query({ jobId }),
+        (j) => j.restarts >= 1 || j.status === 'FAILED',
+      );
+      await front.open();
+      const job = await ended(jobId);
+      expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+      expect(job.restarts).toBeGreaterThanOrEqual(1);
+      expect(job.restarts).toBeLessThan(4);
+      expect(await out.committed()).toEqual(Array.from({ length: M }, (_, i) => i));
+    } finally {
+      front.close();
+    }
   }, 180_000);
 });
