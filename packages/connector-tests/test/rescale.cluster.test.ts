@@ -275,7 +275,11 @@ async function bootstrapFront(
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  await new Promise<void>((resolve) => {
+    probe.close(() => {
+      resolve();
+    });
+  });
   const [host, targetPort] = target.split(':') as [string, string];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
