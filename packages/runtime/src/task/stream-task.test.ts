@@ -262,6 +262,25 @@ describe('StreamTask', () => {
     expect(h.finished).toHaveLength(3);
   });
 
+  it('sends a partly filled batch as soon as it runs out of input, not after the buffer timeout', async () => {
+    const graph = makeGraph(
+      [makeNode(1, 'source', 'src', { parallelism: 1 }), makeNode(2, 'map', 'rec', { parallelism: 2 })],
+      [{ source: 1, target: 2, inputIndex: 0, partitioning: 'REBALANCE' }],
+    );
+    // A buffer timeout far beyond the test's wait: only going idle can send the records.
+    graph.config.bufferTimeoutMs = 60_000;
+    const h = deploy(graph);
+    const [s] = h.sources.get('src')!;
+    s!.push({ value: 'a' }, { value: 'b' }, { value: 'c' });
+    const seen = () => h.recorders.flatMap((r) => r.seen).sort();
+    await settle(() => seen().length === 3);
+    expect(seen()).toEqual(['a', 'b', 'c']);
+    // And again for the next record, a moment later.
+    s!.push({ value: 'd' });
+    await settle(() => seen().length === 4);
+    expect(seen()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('aligns checkpoint barriers of two inputs', async () => {
     const graph = makeGraph(
       [

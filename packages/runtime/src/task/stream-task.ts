@@ -450,7 +450,10 @@ export class StreamTask {
     }
     hooks.onSlice?.(this, false);
     this.busyMs += now() - t0;
-    if (this.settings.sliceMs >= 0 && this.config.job.bufferTimeoutMs === 0) this.flushAll();
+    // Out of input (or a paced source waiting for its next records): nothing more would join the
+    // partly filled output batches soon, so they go now instead of waiting out the buffer timeout.
+    // A busy task (more to do) keeps filling them, so batches stay full under load.
+    if (this.settings.sliceMs >= 0 && (!more || this.config.job.bufferTimeoutMs === 0)) this.flushAll();
     if (more) this.afterWork();
   }
 
