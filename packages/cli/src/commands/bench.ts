@@ -13,7 +13,7 @@
  * loop in this thread), at each benchmarked parallelism, so each query row
  * can show the engine's CPU per event beyond generating it.
  *
- * Cluster rows (`--cluster`, the default): q0 and q5 on a JobManager and two
+ * Cluster rows (`--cluster`, the default): every query on a JobManager and two
  * TaskManager processes with one slot each, at parallelism 2, next to the
  * local mini-cluster at parallelism 2 of the same run (see `bench-cluster.ts`).
  *
@@ -127,7 +127,7 @@ export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult |
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
 
 /** The queries also run on a cluster of TaskManager processes by default. */
-export const DEFAULT_CLUSTER_QUERIES = ['q0', 'q5'];
+export const DEFAULT_CLUSTER_QUERIES = DEFAULT_BENCH_QUERIES;
 
 /** TaskManager processes of the cluster rows (1 slot each; the parallelism). */
 export const CLUSTER_TASKMANAGERS = 2;
