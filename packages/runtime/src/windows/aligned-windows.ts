@@ -1,13 +1,19 @@
 /**
- * Window-major storage for aligned event-time windows (tumbling and sliding)
- * whose trigger is the assigner's default and that allow no lateness: every
- * key's window `[start, end)` fires once, when the watermark reaches
- * `end - 1`, and is gone right after. Such windows need no per-key timers and
- * no per-key window maps: one {@link AlignedWindow} per window start holds
- * every key's contents in a `Map` in first-arrival order, which is the order
- * in which the per-key cleanup timers of the general path fire (timers of
- * one time fire in registration order, and a key's timer for a window is
- * registered by its first element in it). A window fires by walking that map.
+ * Storage for aligned event-time windows (tumbling and sliding) whose
+ * trigger is the assigner's default and that allow no lateness: every key's
+ * window `[start, end)` fires once, when the watermark reaches `end - 1`, and
+ * is gone right after. Such windows need no per-key timers and no per-key
+ * `Map` of windows:
+ *
+ * - per key one {@link KeyWindows}: the starts and contents of its open
+ *   windows in two small arrays (a key has about size / slide open windows,
+ *   so finding one is a short scan, and an element costs one `Map` lookup
+ *   however many windows it falls into);
+ * - per window start one {@link AlignedWindow}: the keys with contents in
+ *   it, in first-arrival order, which is the order in which the per-key
+ *   cleanup timers of the general path fire (timers of one time fire in
+ *   registration order, and a key's timer for a window is registered by its
+ *   first element in it). A window fires by walking that list.
  *
  * Snapshots keep the general path's layout (per key, six slots per window:
  * start, end, 1, contents, null, null), so either storage restores the
@@ -17,7 +23,33 @@ import type { Key, TimeWindow } from '@freshet/api';
 import type { KeyedStatePart } from '../state/backend.js';
 import { TimerHeap } from '../timers/heap.js';
 
-/** One aligned window: the contents of every key that has elements in it. */
+/** The open windows of one key: `starts[i]` holds `contents[i]` (reduced value, accumulator, element list, join buffers). */
+export class KeyWindows {
+  readonly starts: number[] = [];
+  readonly contents: unknown[] = [];
+  constructor(
+    /** The key (set again when the object is reused for another key). */
+    public key: Key,
+  ) {}
+
+  /** Position of the window starting at `start`, or -1. */
+  indexOf(start: number): number {
+    const starts = this.starts;
+    for (let i = 0; i < starts.length; i++) if (starts[i] === start) return i;
+    return -1;
+  }
+
+  /** Removes the window at position `i` (order of the rest does not matter). */
+  removeAt(i: number): void {
+    const last = this.starts.length - 1;
+    this.starts[i] = this.starts[last]!;
+    this.contents[i] = this.contents[last];
+    this.starts.pop();
+    this.contents.pop();
+  }
+}
+
+/** One aligned window: the keys that have contents in it. */
 export interface AlignedWindow {
   /** When it fires: `window.end - 1` (the heap's ordering key). */
   readonly time: number;
@@ -25,15 +57,23 @@ export interface AlignedWindow {
   readonly deleted: false;
   /** The window (shared by all keys). */
   readonly window: TimeWindow;
-  /** Key -> reduced value, accumulator, element list or join buffers, in first-arrival order. */
-  readonly contents: Map<Key, unknown>;
+  /** The keys with contents in this window, in first-arrival order. */
+  readonly keys: KeyWindows[];
 }
 
-/** The aligned windows of one operator, by start and in firing order. Takes part in snapshots. */
+/** The aligned windows of one operator, by key, by start and in firing order. Takes part in snapshots. */
 export class AlignedWindowTable implements KeyedStatePart {
+  /** Keys with an open window. */
+  readonly byKey = new Map<Key, KeyWindows>();
   /** Open windows by start. */
   readonly byStart = new Map<number, AlignedWindow>();
   private readonly queue = new TimerHeap<AlignedWindow>();
+  /**
+   * Emptied {@link KeyWindows} for reuse: keys come and go with the windows,
+   * and reusing their objects and arrays keeps the garbage collector out of
+   * the hot path. Bounded by the most keys ever open at once.
+   */
+  private readonly free: KeyWindows[] = [];
 
   constructor(
     /** Copies contents for a snapshot (element lists and join buffers keep growing afterwards). */
@@ -42,15 +82,34 @@ export class AlignedWindowTable implements KeyedStatePart {
     private readonly windowOf: (start: number, end: number) => TimeWindow,
   ) {}
 
+  /** The open windows of `key`, created empty when it has none. */
+  keyWindows(key: Key): KeyWindows {
+    let kw = this.byKey.get(key);
+    if (kw === undefined) {
+      kw = this.free.pop();
+      if (kw === undefined) kw = new KeyWindows(key);
+      else kw.key = key;
+      this.byKey.set(key, kw);
+    }
+    return kw;
+  }
+
   /** Opens the window `window` (its start not open yet). */
   open(window: TimeWindow): AlignedWindow {
-    const w: AlignedWindow = { time: window.end - 1, deleted: false, window, contents: new Map() };
+    const w: AlignedWindow = { time: window.end - 1, deleted: false, window, keys: [] };
     this.byStart.set(window.start, w);
     this.queue.push(w);
     return w;
   }
 
-  /** Removes and returns the earliest window due at `watermark`, or undefined. */
+  /** Adds `contents` for a key that has none in `w` yet. */
+  add(kw: KeyWindows, w: AlignedWindow, contents: unknown): void {
+    kw.starts.push(w.window.start);
+    kw.contents.push(contents);
+    w.keys.push(kw);
+  }
+
+  /** Removes and returns the earliest window due at `watermark`, or undefined; its keys' contents stay until {@link take}n. */
   pollDue(watermark: number): AlignedWindow | undefined {
     const w = this.queue.peek();
     if (w === undefined || w.time > watermark) return undefined;
@@ -59,32 +118,41 @@ export class AlignedWindowTable implements KeyedStatePart {
     return w;
   }
 
-  /** Number of distinct keys with an open window. */
-  numKeys(): number {
-    if (this.byStart.size === 1) for (const w of this.byStart.values()) return w.contents.size;
-    const keys = new Set<Key>();
-    for (const w of this.byStart.values()) for (const key of w.contents.keys()) keys.add(key);
-    return keys.size;
+  /** Removes and returns the contents `kw` has in the window starting at `start` (a window {@link pollDue} returned). */
+  take(kw: KeyWindows, start: number): unknown {
+    const i = kw.indexOf(start);
+    const contents = kw.contents[i];
+    kw.removeAt(i);
+    if (kw.starts.length === 0) this.release(kw);
+    return contents;
+  }
+
+  /**
+   * Forgets a key without open windows. Only the window being fired may
+   * still list it, so it can be reused at once.
+   */
+  release(kw: KeyWindows): void {
+    this.byKey.delete(kw.key);
+    this.free.push(kw);
   }
 
   /** Number of (key, window) pairs waiting to fire. */
   numPending(): number {
     let n = 0;
-    for (const w of this.byStart.values()) n += w.contents.size;
+    for (const w of this.byStart.values()) n += w.keys.length;
     return n;
   }
 
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
-    const byKey = new Map<Key, unknown[]>();
-    for (const w of this.byStart.values()) {
-      const { start, end } = w.window;
-      for (const [key, contents] of w.contents) {
-        let flat = byKey.get(key);
-        if (flat === undefined) byKey.set(key, (flat = []));
-        flat.push(start, end, 1, this.copy(contents), null, null);
+    for (const [key, kw] of this.byKey) {
+      const flat: unknown[] = [];
+      for (let i = 0; i < kw.starts.length; i++) {
+        const start = kw.starts[i]!;
+        const end = this.byStart.get(start)!.window.end;
+        flat.push(start, end, 1, this.copy(kw.contents[i]), null, null);
       }
+      emit(key, flat);
     }
-    for (const [key, flat] of byKey) emit(key, flat);
   }
 
   restoreKey(key: Key, data: unknown): void {
@@ -95,7 +163,7 @@ export class AlignedWindowTable implements KeyedStatePart {
       if (flat[i + 2] !== 1) continue;
       const start = flat[i] as number;
       const w = this.byStart.get(start) ?? this.open(this.windowOf(start, flat[i + 1] as number));
-      w.contents.set(key, flat[i + 3]);
+      this.add(this.keyWindows(key), w, flat[i + 3]);
     }
   }
 }

@@ -40,7 +40,7 @@ import { OperatorUsageError } from '../operators/errors.js';
 import { requireObject, resolveOptionalMethod } from '../operators/functions.js';
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
-import { AlignedWindowTable } from './aligned-windows.js';
+import { AlignedWindowTable, type AlignedWindow, type KeyWindows } from './aligned-windows.js';
 import { createWindowAssigner, type WindowAssigner } from './assigners.js';
 import { WindowStateStore, WindowUserState, type WindowStateSnapshot } from './window-state.js';
 
@@ -258,6 +258,14 @@ export class WindowOperator extends AbstractOperator {
   private table!: WindowTable;
   /** Window-major storage when every window fires exactly once at its end (see the module comment); else undefined. */
   private aligned: AlignedWindowTable | undefined;
+  /**
+   * The aligned windows of the previous element, by position in
+   * {@link starts}: consecutive elements mostly fall into the same windows,
+   * and comparing a start is cheaper than a Map lookup by a large number.
+   * Emptied whenever windows fire.
+   */
+  private readonly lastStarts: number[] = [];
+  private readonly lastWindows: (AlignedWindow | undefined)[] = [];
   /** The window being fired from {@link aligned}, one reused object. */
   private readonly firing: WindowState = {
     window: { start: 0, end: 0 },
@@ -517,22 +525,34 @@ export class WindowOperator extends AbstractOperator {
     const starts = this.starts;
     const n = assigner.assign(time, starts);
     let skipped = true;
+    const lastStarts = this.lastStarts;
+    const lastWindows = this.lastWindows;
+    let kw: KeyWindows | undefined;
     for (let i = 0; i < n; i++) {
       const start = starts[i]!;
-      let w = table.byStart.get(start);
+      kw ??= table.keyWindows(key);
+      const at = kw.indexOf(start);
+      if (at >= 0) {
+        // An open window of the key is not late: it would have fired.
+        skipped = false;
+        kw.contents[at] = this.combine(true, kw.contents[at], value, input, timestamp);
+        continue;
+      }
+      let w = lastStarts[i] === start ? lastWindows[i] : undefined;
       if (w === undefined) {
-        const end = assigner.endOf(start);
-        if (this.isWindowLate(end)) continue;
-        w = table.open(this.windowOf(start, end));
-      } else if (this.isWindowLate(w.window.end)) continue;
+        w = table.byStart.get(start);
+        if (w === undefined) {
+          const end = assigner.endOf(start);
+          if (this.isWindowLate(end)) continue;
+          w = table.open(this.windowOf(start, end));
+        } else if (this.isWindowLate(w.window.end)) continue;
+        lastStarts[i] = start;
+        lastWindows[i] = w;
+      }
       skipped = false;
-      const contents = w.contents;
-      const prev = contents.get(key);
-      // `undefined` may be a legitimate reduced value or accumulator: only then ask whether the key is there.
-      const has = prev !== undefined || contents.has(key);
-      const next = this.combine(has, prev, value, input, timestamp);
-      if (!has || next !== prev) contents.set(key, next);
+      table.add(kw, w, this.combine(false, undefined, value, input, timestamp));
     }
+    if (kw !== undefined && kw.starts.length === 0) table.release(kw);
     if (skipped && this.isElementLate(timestamp)) {
       if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
       else this.numLateRecordsDropped++;
@@ -543,12 +563,19 @@ export class WindowOperator extends AbstractOperator {
   private fireAligned(table: AlignedWindowTable, watermark: number): void {
     const backend = this.backend!;
     const ws = this.firing;
-    for (let w = table.pollDue(watermark); w !== undefined; w = table.pollDue(watermark)) {
+    let w = table.pollDue(watermark);
+    if (w === undefined) return;
+    // A cached window may be one that fires now (and no longer takes elements).
+    this.lastStarts.fill(Number.NaN);
+    this.lastWindows.fill(undefined);
+    for (; w !== undefined; w = table.pollDue(watermark)) {
       ws.window = w.window;
-      for (const [key, contents] of w.contents) {
+      const start = w.window.start;
+      for (const kw of w.keys) {
+        const key = kw.key;
         backend.setCurrentKey(key);
         ws.has = true;
-        ws.contents = contents;
+        ws.contents = table.take(kw, start);
         ws.user = undefined;
         this.emit(key, ws);
         this.clearWindowFunction(ws);
@@ -938,7 +965,7 @@ export class WindowOperator extends AbstractOperator {
 
   /** Number of keys with open windows (for tests and metrics). */
   numKeysWithWindows(): number {
-    return this.aligned ? this.aligned.numKeys() : this.table.byKey.size;
+    return (this.aligned ?? this.table).byKey.size;
   }
 
   /** Number of (key, window) pairs that wait to fire at their window's end, when windows are aligned (for tests). */
