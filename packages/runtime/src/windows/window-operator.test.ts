@@ -27,6 +27,14 @@ const tumbling = (
   offsetMs,
 });
 
+const slidingEvent = (sizeMs: number, slideMs: number): WindowAssignerSpec => ({
+  type: 'sliding',
+  time: 'event',
+  sizeMs,
+  slideMs,
+  offsetMs: 0,
+});
+
 interface WinOpts {
   assigner: WindowAssignerSpec;
   function?: 'reduce' | 'aggregate' | 'process';
@@ -133,6 +141,33 @@ describe('event-time windows', () => {
       { value: ev('a', 11), timestamp: 9 }, // [0,10)
       { value: ev('a', 110), timestamp: 14 }, // [5,15)
       { value: ev('a', 100), timestamp: 19 }, // [10,20)
+    ]);
+  });
+
+  it('aligned windows fire each window once, its keys in first-arrival order, also for keys that come back', () => {
+    const h = harness({ assigner: slidingEvent(10, 5) });
+    h.processElements([
+      [ev('b', 1), 6], // [0, 10) and [5, 15)
+      [ev('a', 2), 3], // [-5, 5) and [0, 10)
+      [ev('b', 4), 1],
+    ]);
+    h.processWatermark(9); // [-5, 5): a, then b; [0, 10): b first, then a
+    expect(h.values<Ev>().map((e) => `${e.k}${e.v}`)).toEqual(['a2', 'b4', 'b5', 'a2']);
+    expect((h.head as unknown as { numKeysWithWindows(): number }).numKeysWithWindows()).toBe(1);
+    // 'a' has no window left and comes back after 'c' (reusing its entry); 'b' keeps [5, 15) open.
+    h.clearOutput().processElements([
+      [ev('c', 8), 16],
+      [ev('a', 16), 12],
+      [ev('b', 32), 14],
+    ]);
+    h.processWatermark(MAX_WATERMARK);
+    expect(h.records().map((r) => [`${(r.value as Ev).k}${(r.value as Ev).v}`, r.timestamp])).toEqual([
+      ['b33', 14], // [5, 15): b's 1 and 32, then a
+      ['a16', 14],
+      ['c8', 19], // [10, 20): c, a, b
+      ['a16', 19],
+      ['b32', 19],
+      ['c8', 24], // [15, 25)
     ]);
   });
 
@@ -302,13 +337,7 @@ describe('event-time windows', () => {
   });
 
   it('keeps one firing per key and window (window by window without lateness, else the end-of-window and cleanup timers)', () => {
-    const sliding: WindowAssignerSpec = {
-      type: 'sliding',
-      time: 'event',
-      sizeMs: 10,
-      slideMs: 2,
-      offsetMs: 0,
-    };
+    const sliding = slidingEvent(10, 2);
     const timers = (h: ReturnType<typeof harness>) =>
       (h.head as unknown as { timers: InternalTimerService }).timers;
     const pending = (h: ReturnType<typeof harness>) =>
@@ -343,13 +372,7 @@ describe('event-time windows', () => {
   });
 
   it('the default trigger fires restored sliding windows that receive more elements', () => {
-    const sliding: WindowAssignerSpec = {
-      type: 'sliding',
-      time: 'event',
-      sizeMs: 10,
-      slideMs: 5,
-      offsetMs: 0,
-    };
+    const sliding = slidingEvent(10, 5);
     const opts = (p: number, i: number): HarnessOptions => ({
       parallelism: p,
       subtaskIndex: i,
@@ -547,13 +570,7 @@ describe('triggers', () => {
 
 describe('window state snapshots', () => {
   it('aligned windows keep the per-key snapshot layout, so checkpoints of earlier versions restore', () => {
-    const sliding: WindowAssignerSpec = {
-      type: 'sliding',
-      time: 'event',
-      sizeMs: 10,
-      slideMs: 5,
-      offsetMs: 0,
-    };
+    const sliding = slidingEvent(10, 5);
     const opts: HarnessOptions = { maxParallelism: 16 };
     // Per key, six slots per window: start, end, 1 (has contents), contents, trigger state, window state;
     // windows in the order the key's elements opened them (the element at 7 opens [5, 15) before [0, 10)).
