@@ -11,9 +11,10 @@
  * timer, and without allowed lateness the end-of-window timer is also the
  * cleanup timer. Non-merging windows share their window objects across keys.
  * Event-time tumbling and sliding windows with that default trigger and no
- * allowed lateness fire once each and need neither: they are stored window by
- * window instead (`aligned-windows.ts`) and fire when the watermark passes
- * them, without a timer per key and window.
+ * allowed lateness fire once each and need neither: `aligned-windows.ts`
+ * keeps them per key in small arrays and per window as a list of keys, and a
+ * window fires when the watermark passes it, without a timer per key and
+ * window.
  */
 import {
   defaultTrigger,
@@ -256,7 +257,7 @@ export class WindowOperator extends AbstractOperator {
   private allowedLateness = 0;
   private lateTag: string | undefined;
   private table!: WindowTable;
-  /** Window-major storage when every window fires exactly once at its end (see the module comment); else undefined. */
+  /** The storage of aligned windows when every window fires exactly once at its end (see the module comment); else undefined. */
   private aligned: AlignedWindowTable | undefined;
   /**
    * The aligned windows of the previous element, by position in
