@@ -7,7 +7,7 @@ import {
 } from '@freshet/api';
 import type { WindowAssignerSpec } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
-import { subtaskForKey } from '../keygroups.js';
+import { keyGroupOf, subtaskForKey } from '../keygroups.js';
 import { MAX_WATERMARK } from '../operator.js';
 import type { InternalTimerService } from '../timers/timer-service.js';
 import { OperatorHarness, testNode, type HarnessOptions } from '../testing/harness.js';
@@ -25,6 +25,14 @@ const tumbling = (
   time,
   sizeMs,
   offsetMs,
+});
+
+const slidingEvent = (sizeMs: number, slideMs: number): WindowAssignerSpec => ({
+  type: 'sliding',
+  time: 'event',
+  sizeMs,
+  slideMs,
+  offsetMs: 0,
 });
 
 interface WinOpts {
@@ -133,6 +141,33 @@ describe('event-time windows', () => {
       { value: ev('a', 11), timestamp: 9 }, // [0,10)
       { value: ev('a', 110), timestamp: 14 }, // [5,15)
       { value: ev('a', 100), timestamp: 19 }, // [10,20)
+    ]);
+  });
+
+  it('aligned windows fire each window once, its keys in first-arrival order, also for keys that come back', () => {
+    const h = harness({ assigner: slidingEvent(10, 5) });
+    h.processElements([
+      [ev('b', 1), 6], // [0, 10) and [5, 15)
+      [ev('a', 2), 3], // [-5, 5) and [0, 10)
+      [ev('b', 4), 1],
+    ]);
+    h.processWatermark(9); // [-5, 5): a, then b; [0, 10): b first, then a
+    expect(h.values<Ev>().map((e) => `${e.k}${e.v}`)).toEqual(['a2', 'b4', 'b5', 'a2']);
+    expect((h.head as unknown as { numKeysWithWindows(): number }).numKeysWithWindows()).toBe(1);
+    // 'a' has no window left and comes back after 'c' (reusing its entry); 'b' keeps [5, 15) open.
+    h.clearOutput().processElements([
+      [ev('c', 8), 16],
+      [ev('a', 16), 12],
+      [ev('b', 32), 14],
+    ]);
+    h.processWatermark(MAX_WATERMARK);
+    expect(h.records().map((r) => [`${(r.value as Ev).k}${(r.value as Ev).v}`, r.timestamp])).toEqual([
+      ['b33', 14], // [5, 15): b's 1 and 32, then a
+      ['a16', 14],
+      ['c8', 19], // [10, 20): c, a, b
+      ['a16', 19],
+      ['b32', 19],
+      ['c8', 24], // [15, 25)
     ]);
   });
 
@@ -301,25 +336,23 @@ describe('event-time windows', () => {
     expect(h.snapshot().keyed).toEqual({});
   });
 
-  it('keeps one end-of-window timer per key and window (the cleanup timer when there is no lateness)', () => {
-    const sliding: WindowAssignerSpec = {
-      type: 'sliding',
-      time: 'event',
-      sizeMs: 10,
-      slideMs: 2,
-      offsetMs: 0,
-    };
+  it('keeps one firing per key and window (window by window without lateness, else the end-of-window and cleanup timers)', () => {
+    const sliding = slidingEvent(10, 2);
     const timers = (h: ReturnType<typeof harness>) =>
       (h.head as unknown as { timers: InternalTimerService }).timers;
+    const pending = (h: ReturnType<typeof harness>) =>
+      (h.head as unknown as { numPendingAlignedWindows(): number }).numPendingAlignedWindows();
     const h = harness({ assigner: sliding });
     for (let i = 0; i < 3; i++)
       h.processElements([
         [ev('a', 1), 5],
         [ev('b', 1), 5],
       ]);
-    expect(timers(h).numEventTimeTimers()).toBe(2 * 5);
+    // Aligned windows without lateness fire window by window: no per-key timer at all.
+    expect(timers(h).numEventTimeTimers()).toBe(0);
+    expect(pending(h)).toBe(2 * 5);
     h.processElement(ev('a', 1), 6); // in four open windows and a new one, [6, 16)
-    expect(timers(h).numEventTimeTimers()).toBe(2 * 5 + 1);
+    expect(pending(h)).toBe(2 * 5 + 1);
     h.processWatermark(MAX_WATERMARK);
     expect(
       h
@@ -327,7 +360,7 @@ describe('event-time windows', () => {
         .filter((e) => e.k === 'a')
         .map((e) => e.v),
     ).toEqual([3, 4, 4, 4, 4, 1]);
-    expect(timers(h).numEventTimeTimers()).toBe(0);
+    expect(pending(h)).toBe(0);
     const late = harness({ assigner: sliding, allowedLatenessMs: 3 });
     for (let i = 0; i < 3; i++) late.processElement(ev('a', 1), 5);
     expect(timers(late).numEventTimeTimers()).toBe(2 * 5); // end of window and cleanup
@@ -339,13 +372,7 @@ describe('event-time windows', () => {
   });
 
   it('the default trigger fires restored sliding windows that receive more elements', () => {
-    const sliding: WindowAssignerSpec = {
-      type: 'sliding',
-      time: 'event',
-      sizeMs: 10,
-      slideMs: 5,
-      offsetMs: 0,
-    };
+    const sliding = slidingEvent(10, 5);
     const opts = (p: number, i: number): HarnessOptions => ({
       parallelism: p,
       subtaskIndex: i,
@@ -542,6 +569,50 @@ describe('triggers', () => {
 });
 
 describe('window state snapshots', () => {
+  it('aligned windows keep the per-key snapshot layout, so checkpoints of earlier versions restore', () => {
+    const sliding = slidingEvent(10, 5);
+    const opts: HarnessOptions = { maxParallelism: 16 };
+    // Per key, six slots per window: start, end, 1 (has contents), contents, trigger state, window state;
+    // windows in the order the key's elements opened them (the element at 7 opens [5, 15) before [0, 10)).
+    const layout = {
+      [keyGroupOf('a', 16)]: {
+        windows: [
+          [
+            'a',
+            [
+              5,
+              15,
+              1,
+              { k: 'a', v: 3 },
+              null,
+              null,
+              0,
+              10,
+              1,
+              { k: 'a', v: 1 },
+              null,
+              null,
+              10,
+              20,
+              1,
+              ev('a', 2),
+              null,
+              null,
+            ],
+          ],
+        ],
+      },
+    };
+    const one = harness({ assigner: sliding }, opts);
+    one.processElement(ev('a', 1), 7).processElement(ev('a', 2), 12);
+    expect(one.snapshot().keyed).toEqual(layout);
+    // A snapshot in that layout (as the per-key window maps wrote it) fires each window once, at its end.
+    const restored = OperatorHarness.of(windowNode({ assigner: sliding }), opts).open([{ keyed: layout }]);
+    restored.processElement(ev('a', 4), 13);
+    restored.processWatermark(MAX_WATERMARK);
+    expect(restored.values<Ev>().map((e) => e.v)).toEqual([1, 7, 6]);
+  });
+
   it('restores open windows and their timers, also at another parallelism', () => {
     const opts = (p: number, i: number): HarnessOptions => ({
       parallelism: p,
@@ -579,22 +650,27 @@ describe('window state snapshots', () => {
     expect(restored.map((h) => h.values().length / 2).reduce((a, b) => a + b)).toBe(8);
   });
 
-  it('leaves the cleanup timers of built-in triggers out of the snapshot and registers them again on restore', () => {
+  it('leaves the cleanup timers of built-in triggers out of the snapshot and fires the restored windows at their end', () => {
     const one = harness({ assigner: tumbling(10) });
     one.processElement(ev('a', 1), 1).processElement(ev('b', 2), 12).processElement(ev('a', 3), 15);
     const snap = one.snapshot();
     const parts = Object.values(snap.keyed ?? {}).flatMap((group) => Object.keys(group as object));
     expect(new Set(parts)).toEqual(new Set(['windows']));
     const restored = OperatorHarness.of(windowNode({ assigner: tumbling(10) })).open([snap]);
-    const timers = (restored.head as unknown as { windowTimers: InternalTimerService }).windowTimers;
-    expect(timers.numEventTimeTimers()).toBe(3);
+    const pending = () =>
+      (restored.head as unknown as { numPendingAlignedWindows(): number }).numPendingAlignedWindows();
+    expect(pending()).toBe(3);
+    restored.processWatermark(11); // [0, 10) of 'a' fires, [10, 20) of 'a' and 'b' wait
+    expect(restored.values<Ev>().map((e) => `${e.k}${e.v}`)).toEqual(['a1']);
+    expect(pending()).toBe(2);
+    restored.clearOutput();
     restored.processWatermark(MAX_WATERMARK);
     expect(
       restored
         .values<Ev>()
         .map((e) => `${e.k}${e.v}`)
         .sort(),
-    ).toEqual(['a1', 'a3', 'b2']);
+    ).toEqual(['a3', 'b2']);
     // With allowed lateness (or a custom trigger) timers are state of their own and are snapshotted.
     const late = harness({ assigner: tumbling(10), allowedLatenessMs: 5 });
     late.processElement(ev('a', 1), 1);

@@ -10,6 +10,11 @@
  * default triggers run inline: an element of an existing window registers no
  * timer, and without allowed lateness the end-of-window timer is also the
  * cleanup timer. Non-merging windows share their window objects across keys.
+ * Event-time tumbling and sliding windows with that default trigger and no
+ * allowed lateness fire once each and need neither: `aligned-windows.ts`
+ * keeps them per key in small arrays and per window as a list of keys, and a
+ * window fires when the watermark passes it, without a timer per key and
+ * window.
  */
 import {
   defaultTrigger,
@@ -36,6 +41,7 @@ import { OperatorUsageError } from '../operators/errors.js';
 import { requireObject, resolveOptionalMethod } from '../operators/functions.js';
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
+import { AlignedWindowTable, type AlignedWindow, type KeyWindows } from './aligned-windows.js';
 import { createWindowAssigner, type WindowAssigner } from './assigners.js';
 import { WindowStateStore, WindowUserState, type WindowStateSnapshot } from './window-state.js';
 
@@ -80,6 +86,20 @@ const enum InlineTrigger {
 /** Bound of the cache of shared window objects (aligned windows of one assigner). */
 const WINDOW_CACHE_LIMIT = 4096;
 
+/**
+ * A copy of a window's contents for a snapshot: element lists and join
+ * buffers keep growing after it; reduced values and accumulators are
+ * replaced, not changed in place, by the operator.
+ */
+function copyContents(mode: Mode, buffered: boolean, contents: unknown): unknown {
+  if (buffered) return (contents as unknown[]).slice();
+  if (mode === 'join') {
+    const j = contents as JoinBuffers;
+    return { l: j.l.slice(), r: j.r.slice() };
+  }
+  return contents;
+}
+
 /** Per key: window start -> state. Takes part in snapshots. */
 class WindowTable implements KeyedStatePart {
   readonly byKey = new Map<Key, Map<number, WindowState>>();
@@ -103,21 +123,13 @@ class WindowTable implements KeyedStatePart {
           ws.window.start,
           ws.window.end,
           ws.has ? 1 : 0,
-          ws.has ? this.copy(ws.contents) : null,
+          ws.has ? copyContents(this.mode, this.buffered, ws.contents) : null,
           ws.trigger ? [...ws.trigger] : null,
           ws.user ? ws.user.snapshot() : null,
         );
       }
       if (flat.length > 0) emit(key, flat);
     }
-  }
-  private copy(contents: unknown): unknown {
-    if (this.buffered) return (contents as unknown[]).slice();
-    if (this.mode === 'join') {
-      const j = contents as JoinBuffers;
-      return { l: j.l.slice(), r: j.r.slice() };
-    }
-    return contents;
   }
   restoreKey(key: Key, data: unknown): void {
     let windows = this.byKey.get(key);
@@ -245,6 +257,24 @@ export class WindowOperator extends AbstractOperator {
   private allowedLateness = 0;
   private lateTag: string | undefined;
   private table!: WindowTable;
+  /** The storage of aligned windows when every window fires exactly once at its end (see the module comment); else undefined. */
+  private aligned: AlignedWindowTable | undefined;
+  /**
+   * The aligned windows of the previous element, by position in
+   * {@link starts}: consecutive elements mostly fall into the same windows,
+   * and comparing a start is cheaper than a Map lookup by a large number.
+   * Emptied whenever windows fire.
+   */
+  private readonly lastStarts: number[] = [];
+  private readonly lastWindows: (AlignedWindow | undefined)[] = [];
+  /** The window being fired from {@link aligned}, one reused object. */
+  private readonly firing: WindowState = {
+    window: { start: 0, end: 0 },
+    has: false,
+    contents: undefined,
+    trigger: undefined,
+    user: undefined,
+  };
   private windowTimers!: InternalTimerService;
   private tctx!: WindowContexts;
   private collector!: TimestampedCollector;
@@ -338,10 +368,19 @@ export class WindowOperator extends AbstractOperator {
       this.inlineTrigger = InlineTrigger.ProcessingTime;
     }
     const backend = this.backend!;
-    this.table = new WindowTable(this.mode, this.mode === 'process' || this.evictor !== undefined);
-    backend.registerPart('windows', this.table);
+    const buffered = this.mode === 'process' || this.evictor !== undefined;
+    this.table = new WindowTable(this.mode, buffered);
     // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
     this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
+    if (this.derivedTimers && this.inlineTrigger === InlineTrigger.EventTime) {
+      // Each window fires once, at the cleanup time: no per-key timers or window states needed.
+      const mode = this.mode;
+      this.aligned = new AlignedWindowTable(
+        (contents) => copyContents(mode, buffered, contents),
+        (start, end) => this.windowOf(start, end),
+      );
+      backend.registerPart('windows', this.aligned);
+    } else backend.registerPart('windows', this.table);
     this.windowTimers = this.timerService(
       {
         onEventTime: (timer) => {
@@ -360,7 +399,7 @@ export class WindowOperator extends AbstractOperator {
 
   /** Registers the cleanup timer of every restored window again when timers are not in the snapshots. */
   protected override afterRestore(): void {
-    if (!this.derivedTimers) return;
+    if (!this.derivedTimers || this.aligned) return;
     const backend = this.backend!;
     for (const [key, windows] of this.table.byKey) {
       backend.setCurrentKey(key);
@@ -405,6 +444,10 @@ export class WindowOperator extends AbstractOperator {
       time = timestamp;
     } else {
       time = this.ctx.processingTime.now();
+    }
+    if (this.aligned) {
+      this.alignedElement(this.aligned, key, value, timestamp, input, time);
+      return;
     }
     let windows = this.table.byKey.get(key);
     const n = assigner.assign(time, this.starts);
@@ -468,6 +511,89 @@ export class WindowOperator extends AbstractOperator {
       if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
       else this.numLateRecordsDropped++;
     }
+  }
+
+  /** An element of aligned windows: added to each of its windows that is not late, under its key. */
+  private alignedElement(
+    table: AlignedWindowTable,
+    key: Key,
+    value: unknown,
+    timestamp: number,
+    input: 0 | 1,
+    time: number,
+  ): void {
+    const assigner = this.assigner;
+    const starts = this.starts;
+    const n = assigner.assign(time, starts);
+    let skipped = true;
+    const lastStarts = this.lastStarts;
+    const lastWindows = this.lastWindows;
+    let kw: KeyWindows | undefined;
+    for (let i = 0; i < n; i++) {
+      const start = starts[i]!;
+      kw ??= table.keyWindows(key);
+      const at = kw.indexOf(start);
+      if (at >= 0) {
+        // An open window of the key is not late: it would have fired.
+        skipped = false;
+        kw.contents[at] = this.combine(true, kw.contents[at], value, input, timestamp);
+        continue;
+      }
+      let w = lastStarts[i] === start ? lastWindows[i] : undefined;
+      if (w === undefined) {
+        w = table.byStart.get(start);
+        if (w === undefined) {
+          const end = assigner.endOf(start);
+          if (this.isWindowLate(end)) continue;
+          w = table.open(this.windowOf(start, end));
+        } else if (this.isWindowLate(w.window.end)) continue;
+        lastStarts[i] = start;
+        lastWindows[i] = w;
+      }
+      skipped = false;
+      table.add(kw, w, this.combine(false, undefined, value, input, timestamp));
+    }
+    if (kw !== undefined && kw.starts.length === 0) table.release(kw);
+    if (skipped && this.isElementLate(timestamp)) {
+      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
+      else this.numLateRecordsDropped++;
+    }
+  }
+
+  /** Fires every aligned window whose end the watermark passed, in end order, each key's in first-arrival order. */
+  private fireAligned(table: AlignedWindowTable, watermark: number): void {
+    const backend = this.backend!;
+    const ws = this.firing;
+    let w = table.pollDue(watermark);
+    if (w === undefined) return;
+    // A cached window may be one that fires now (and no longer takes elements).
+    this.lastStarts.fill(Number.NaN);
+    this.lastWindows.fill(undefined);
+    for (; w !== undefined; w = table.pollDue(watermark)) {
+      ws.window = w.window;
+      const start = w.window.start;
+      for (const kw of w.keys) {
+        const key = kw.key;
+        backend.setCurrentKey(key);
+        ws.has = true;
+        ws.contents = table.take(kw, start);
+        ws.user = undefined;
+        this.emit(key, ws);
+        this.clearWindowFunction(ws);
+      }
+    }
+    ws.contents = undefined;
+    ws.user = undefined;
+  }
+
+  override processWatermark(watermark: number): void {
+    const aligned = this.aligned;
+    if (aligned !== undefined && watermark >= this.windowTimers.currentWatermark) {
+      // Before the base class forwards the watermark, as the timers it fires are.
+      this.windowTimers.currentWatermark = watermark;
+      this.fireAligned(aligned, watermark);
+    }
+    super.processWatermark(watermark);
   }
 
   /** Session windows: merges the new window with every window of the key it touches. Returns false if late. */
@@ -592,42 +718,46 @@ export class WindowOperator extends AbstractOperator {
   }
 
   private add(ws: WindowState, value: unknown, input: 0 | 1, timestamp: number): void {
+    ws.contents = this.combine(ws.has, ws.contents, value, input, timestamp);
+    ws.has = true;
+  }
+
+  /**
+   * A window's contents with one more element: the new reduced value or
+   * accumulator, or the element list or join buffers (changed in place).
+   */
+  private combine(has: boolean, contents: unknown, value: unknown, input: 0 | 1, timestamp: number): unknown {
     if (this.evictor) {
       // An evicting window keeps every element with its timestamp; the function runs over them when it fires.
       const element: TimestampedValue<unknown> = {
         value,
         timestamp: timestamp === NO_TIMESTAMP ? undefined : timestamp,
       };
-      if (ws.has) (ws.contents as TimestampedValue<unknown>[]).push(element);
-      else ws.contents = [element];
-      ws.has = true;
-      return;
+      if (!has) return [element];
+      (contents as TimestampedValue<unknown>[]).push(element);
+      return contents;
     }
     try {
       switch (this.mode) {
         case 'reduce':
-          ws.contents = ws.has ? this.reduceFn!(ws.contents, value) : value;
-          break;
+          return has ? this.reduceFn!(contents, value) : value;
         case 'aggregate': {
           const agg = this.agg!;
-          ws.contents = agg.add(value, ws.has ? ws.contents : agg.createAccumulator());
-          break;
+          return agg.add(value, has ? contents : agg.createAccumulator());
         }
         case 'process':
-          if (ws.has) (ws.contents as unknown[]).push(value);
-          else ws.contents = [value];
-          break;
+          if (!has) return [value];
+          (contents as unknown[]).push(value);
+          return contents;
         case 'join': {
-          if (!ws.has) ws.contents = { l: [], r: [] } satisfies JoinBuffers;
-          const j = ws.contents as JoinBuffers;
+          const j = has ? (contents as JoinBuffers) : ({ l: [], r: [] } satisfies JoinBuffers);
           (input === 0 ? j.l : j.r).push(value);
-          break;
+          return j;
         }
       }
     } catch (error) {
       this.fail(error, this.mode);
     }
-    ws.has = true;
   }
 
   private mergeContents(target: WindowState, source: WindowState): void {
@@ -836,7 +966,12 @@ export class WindowOperator extends AbstractOperator {
 
   /** Number of keys with open windows (for tests and metrics). */
   numKeysWithWindows(): number {
-    return this.table.byKey.size;
+    return (this.aligned ?? this.table).byKey.size;
+  }
+
+  /** Number of (key, window) pairs that wait to fire at their window's end, when windows are aligned (for tests). */
+  numPendingAlignedWindows(): number {
+    return this.aligned?.numPending() ?? 0;
   }
 
   /** The keyed backend (for tests). */
