@@ -1,0 +1,380 @@
+/**
+ * BATCH input grouped by key (Flink's sort-based batch input, on the
+ * consumer side): the task that runs a keyed one-input operator buffers the
+ * operator's input, and at the end of input feeds it key by key, telling the
+ * operator after each key that the key is done — the operator emits the
+ * key's final result and drops its state. Per-key state then exists for one
+ * key at a time instead of for every key of the input.
+ *
+ * The buffer groups records by key in memory (a Map from key to its records,
+ * arrival order kept within a key). Past `memoryBytes` (an estimate of the
+ * buffered records' heap size) the groups are written, sorted by key, as one
+ * run file under `dir` (the job's work directory on a TaskManager: its
+ * `TMPDIR`), and the buffer starts again. At the end of input the runs are
+ * merged key by key: a key's records come from run 0 first, then run 1, …,
+ * so within a key the arrival order is kept as without grouping.
+ *
+ * Watermarks below +Infinity are held back (they would otherwise pass the
+ * buffered records and make them late downstream); +Infinity goes on after
+ * the last key. The task wraps an operator only when the job takes no
+ * checkpoint while input is buffered (see `deploySlot`), and a snapshot of a
+ * non-empty buffer is refused rather than losing records.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Key } from '@freshet/api';
+import { decodeValue, encodeValue } from '../codec/binary.js';
+import {
+  MAX_WATERMARK,
+  type OperatorContext,
+  type OperatorSnapshot,
+  type StreamOperator,
+} from '../operator.js';
+import { OperatorUsageError } from './errors.js';
+
+/** An operator that can take its input one key at a time (see {@link KeyGroupedInputOperator}). */
+export interface KeyGroupedOperator extends StreamOperator {
+  /** Operator name (for errors). */
+  readonly name: string;
+  /** Whether this instance's function allows it (decided from the node, before open). */
+  canGroupInput(): boolean;
+  /** The key of a record (user errors surface as from the operator itself). */
+  groupKey(value: unknown): Key;
+  /** Processes a record whose key {@link groupKey} gave. */
+  processKeyed(key: Key, value: unknown, timestamp: number): void;
+  /** Every record of `key` was processed: emit its final result and drop its state. */
+  finishKey(key: Key): void;
+}
+
+/** Whether `op` can take its input grouped by key (and its function allows it). */
+export function isKeyGroupedOperator(op: StreamOperator): op is KeyGroupedOperator {
+  const o = op as Partial<KeyGroupedOperator>;
+  return (
+    typeof o.canGroupInput === 'function' &&
+    typeof o.groupKey === 'function' &&
+    typeof o.processKeyed === 'function' &&
+    typeof o.finishKey === 'function' &&
+    o.canGroupInput()
+  );
+}
+
+/** Options of a {@link KeyGroupedInputOperator}. */
+export interface KeyGroupedInputOptions {
+  /** Estimated heap bytes of buffered records before a sorted run is spilled. @default 64 MiB */
+  memoryBytes?: number;
+  /** Directory the spill files go to (in a directory of their own). @default os.tmpdir() */
+  dir?: string;
+}
+
+/** Default buffer budget of a grouped input. */
+export const DEFAULT_KEY_GROUPED_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** Records of one key in a run file frame. */
+const FRAME_RECORDS = 4096;
+/** Bytes written or read per system call. */
+const IO_BLOCK = 1 << 20;
+
+/** One key's buffered records. */
+interface Group {
+  readonly values: unknown[];
+  readonly timestamps: number[];
+}
+
+/** Total order on keys: numbers (NaN first) before strings. */
+export function compareKeys(a: Key, b: Key): number {
+  if (typeof a === 'number') {
+    if (typeof b !== 'number') return -1;
+    if (a !== a) return b !== b ? 0 : -1;
+    if (b !== b) return 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (typeof b === 'number') return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A rough, cheap estimate of a value's heap size (enough to bound the buffer, not exact). */
+function approxBytes(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return 16 + value.length * 2;
+    case 'number':
+      return 8;
+    case 'boolean':
+    case 'undefined':
+      return 4;
+    case 'bigint':
+      return 16;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth > 4) return 64;
+      if (ArrayBuffer.isView(value)) return 32 + value.byteLength;
+      let n = 24;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) n += 8 + approxBytes(value[i], depth + 1);
+        return n;
+      }
+      for (const k in value) n += 16 + approxBytes((value as Record<string, unknown>)[k], depth + 1);
+      return n;
+    }
+    default:
+      return 16;
+  }
+}
+
+/** Buffered writer of length-prefixed frames. */
+class RunWriter {
+  private readonly fd: number;
+  private block = new Uint8Array(IO_BLOCK);
+  private used = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  frame(key: Key, values: unknown[], timestamps: number[]): void {
+    const body = encodeValue([key, values, timestamps]);
+    const need = 4 + body.length;
+    if (this.used + need > this.block.length) this.flush();
+    if (need > this.block.length) this.block = new Uint8Array(need);
+    new DataView(this.block.buffer).setUint32(this.used, body.length, true);
+    this.block.set(body, this.used + 4);
+    this.used += need;
+  }
+  private flush(): void {
+    let off = 0;
+    while (off < this.used) off += writeSync(this.fd, this.block, off, this.used - off);
+    this.used = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Sequential reader of a run file's frames. */
+class RunReader {
+  private readonly fd: number;
+  private block = new Uint8Array(IO_BLOCK);
+  private start = 0;
+  private end = 0;
+  private eof = false;
+  /** The current frame (undefined once the run is exhausted). */
+  key: Key | undefined;
+  values: unknown[] = [];
+  timestamps: number[] = [];
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+    this.advance();
+  }
+  /** Fills the block so at least `n` bytes are available from `start`; false at end of file. */
+  private ensure(n: number): boolean {
+    while (this.end - this.start < n) {
+      if (this.eof) return false;
+      if (this.start > 0) {
+        this.block.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      if (n > this.block.length) {
+        const bigger = new Uint8Array(n);
+        bigger.set(this.block.subarray(0, this.end));
+        this.block = bigger;
+      }
+      const read = readSync(this.fd, this.block, this.end, this.block.length - this.end, null);
+      if (read === 0) this.eof = true;
+      this.end += read;
+    }
+    return true;
+  }
+  /** Moves to the next frame. */
+  advance(): void {
+    if (!this.ensure(4)) {
+      this.key = undefined;
+      return;
+    }
+    const length = new DataView(this.block.buffer).getUint32(this.start, true);
+    if (!this.ensure(4 + length)) throw new Error('a spilled run of the grouped input is truncated');
+    const frame = decodeValue(this.block.subarray(this.start + 4, this.start + 4 + length)) as [
+      Key,
+      unknown[],
+      number[],
+    ];
+    this.start += 4 + length;
+    this.key = frame[0];
+    this.values = frame[1];
+    this.timestamps = frame[2];
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Wraps a {@link KeyGroupedOperator} so it reads its input grouped by key
+ * (see the module comment). Everything but the input path is the wrapped
+ * operator's.
+ */
+export class KeyGroupedInputOperator implements StreamOperator {
+  private groups = new Map<Key, Group>();
+  private bytes = 0;
+  private readonly memoryBytes: number;
+  private readonly dirBase: string;
+  private spillDir: string | undefined;
+  private readonly runs: string[] = [];
+  /** A key that is neither a string nor a number was seen: the input goes through ungrouped from then on. */
+  private ungrouped = false;
+  private drained = false;
+  /** Runs spilled so far (for metrics and tests). */
+  spilledRuns = 0;
+
+  constructor(
+    readonly inner: KeyGroupedOperator,
+    options: KeyGroupedInputOptions = {},
+  ) {
+    this.memoryBytes = options.memoryBytes ?? DEFAULT_KEY_GROUPED_MEMORY_BYTES;
+    this.dirBase = options.dir ?? tmpdir();
+  }
+
+  open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {
+    this.inner.open(ctx, restored);
+  }
+
+  processElement(value: unknown, timestamp: number): void {
+    const inner = this.inner;
+    const key = inner.groupKey(value);
+    if (this.ungrouped) {
+      inner.processKeyed(key, value, timestamp);
+      return;
+    }
+    if (typeof key !== 'string' && typeof key !== 'number') {
+      // No order to sort by: hand over what is buffered as it is, and the rest as it comes.
+      this.drain(false);
+      this.ungrouped = true;
+      inner.processKeyed(key, value, timestamp);
+      return;
+    }
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { values: [], timestamps: [] };
+      this.groups.set(key, group);
+      this.bytes += 64 + approxBytes(key, 0);
+    }
+    group.values.push(value);
+    group.timestamps.push(timestamp);
+    this.bytes += 16 + approxBytes(value, 0);
+    if (this.bytes > this.memoryBytes) this.spill();
+  }
+
+  processWatermark(watermark: number): void {
+    if (watermark !== MAX_WATERMARK && !this.ungrouped) return;
+    if (watermark === MAX_WATERMARK) this.drain(true);
+    this.inner.processWatermark(watermark);
+  }
+
+  endInput(): void {
+    this.drain(true);
+    this.inner.endInput();
+  }
+
+  snapshotState(checkpointId: number): OperatorSnapshot {
+    if (this.groups.size > 0 || this.runs.length > 0) {
+      throw new OperatorUsageError(
+        `Operator '${this.inner.name}' reads its BATCH input grouped by key and cannot checkpoint buffered input; ` +
+          'grouped input is only used when the job takes no checkpoints before its input ends',
+      );
+    }
+    return this.inner.snapshotState(checkpointId);
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.inner.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.inner.notifyCheckpointAborted?.(checkpointId);
+  }
+
+  close(): void {
+    this.removeSpillFiles();
+    this.inner.close();
+  }
+
+  /** Writes the buffered groups, sorted by key, as one run. */
+  private spill(): void {
+    this.spillDir ??= mkdtempSync(join(this.dirBase, 'freshet-grouped-input-'));
+    const path = join(this.spillDir, `run-${this.runs.length}.bin`);
+    const writer = new RunWriter(path);
+    try {
+      for (const key of this.sortedKeys()) {
+        const g = this.groups.get(key)!;
+        for (let i = 0; i < g.values.length; i += FRAME_RECORDS) {
+          writer.frame(key, g.values.slice(i, i + FRAME_RECORDS), g.timestamps.slice(i, i + FRAME_RECORDS));
+        }
+      }
+    } finally {
+      writer.close();
+    }
+    this.runs.push(path);
+    this.spilledRuns++;
+    this.groups = new Map();
+    this.bytes = 0;
+  }
+
+  private sortedKeys(): Key[] {
+    return [...this.groups.keys()].sort(compareKeys);
+  }
+
+  /** Feeds everything buffered to the operator, key by key; `finish` ends each key. */
+  private drain(finish: boolean): void {
+    if (this.drained && finish) return;
+    if (finish) this.drained = true;
+    if (this.runs.length > 0) {
+      if (this.groups.size > 0) this.spill();
+      this.mergeRuns(finish);
+      return;
+    }
+    const inner = this.inner;
+    const groups = this.groups;
+    this.groups = new Map();
+    this.bytes = 0;
+    for (const key of [...groups.keys()].sort(compareKeys)) {
+      const g = groups.get(key)!;
+      groups.delete(key);
+      const { values, timestamps } = g;
+      for (let i = 0; i < values.length; i++) inner.processKeyed(key, values[i], timestamps[i]!);
+      if (finish) inner.finishKey(key);
+    }
+  }
+
+  /** Merges the spilled runs key by key (run order within a key). */
+  private mergeRuns(finish: boolean): void {
+    const inner = this.inner;
+    const readers = this.runs.map((path) => new RunReader(path));
+    try {
+      for (;;) {
+        let min: Key | undefined;
+        for (const r of readers) {
+          if (r.key !== undefined && (min === undefined || compareKeys(r.key, min) < 0)) min = r.key;
+        }
+        if (min === undefined) break;
+        for (const r of readers) {
+          while (r.key !== undefined && compareKeys(r.key, min) === 0) {
+            const { values, timestamps } = r;
+            for (let i = 0; i < values.length; i++) inner.processKeyed(min, values[i], timestamps[i]!);
+            r.advance();
+          }
+        }
+        if (finish) inner.finishKey(min);
+      }
+    } finally {
+      for (const r of readers) r.close();
+    }
+    this.removeSpillFiles();
+  }
+
+  private removeSpillFiles(): void {
+    this.runs.length = 0;
+    if (this.spillDir === undefined) return;
+    rmSync(this.spillDir, { recursive: true, force: true });
+    this.spillDir = undefined;
+  }
+}
