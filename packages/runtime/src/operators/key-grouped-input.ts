@@ -70,16 +70,14 @@ export interface KeyGroupedInputOptions {
 /** Default buffer budget of a grouped input. */
 export const DEFAULT_KEY_GROUPED_MEMORY_BYTES = 64 * 1024 * 1024;
 
-/** Records of one key in a run file frame. */
+/** Records per run file frame. */
 const FRAME_RECORDS = 4096;
 /** Bytes written or read per system call. */
 const IO_BLOCK = 1 << 20;
-
-/** One key's buffered records. */
-interface Group {
-  readonly values: unknown[];
-  readonly timestamps: number[];
-}
+/** Estimated heap bytes per buffered record beyond its value: its slots in the buffer's arrays. */
+const RECORD_OVERHEAD = 40;
+/** Estimated heap bytes per buffered key beyond the key itself: its Map entry and group slots. */
+const KEY_OVERHEAD = 80;
 
 /** Total order on keys: numbers (NaN first) before strings. */
 export function compareKeys(a: Key, b: Key): number {
@@ -122,16 +120,89 @@ function approxBytes(value: unknown, depth: number): number {
   }
 }
 
-/** Buffered writer of length-prefixed frames. */
+/**
+ * Buffered records grouped by key without an object per key: records sit in
+ * flat arrays in arrival order, each key's records are chained through
+ * `next` (head and tail per group), and a Map gives a key's group.
+ */
+class GroupBuffer {
+  readonly groupOf = new Map<Key, number>();
+  readonly keys: Key[] = [];
+  readonly heads: number[] = [];
+  readonly tails: number[] = [];
+  readonly values: unknown[] = [];
+  readonly timestamps: number[] = [];
+  readonly next: number[] = [];
+  /** Estimated heap bytes held. */
+  bytes = 0;
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  add(key: Key, value: unknown, timestamp: number): void {
+    const i = this.values.length;
+    this.values.push(value);
+    this.timestamps.push(timestamp);
+    this.next.push(-1);
+    const g = this.groupOf.get(key);
+    if (g === undefined) {
+      this.groupOf.set(key, this.keys.length);
+      this.keys.push(key);
+      this.heads.push(i);
+      this.tails.push(i);
+      this.bytes += KEY_OVERHEAD + approxBytes(key, 0);
+    } else {
+      this.next[this.tails[g]!] = i;
+      this.tails[g] = i;
+    }
+    this.bytes += RECORD_OVERHEAD + approxBytes(value, 0);
+  }
+
+  /** Group ids in key order. */
+  sortedGroups(): number[] {
+    const keys = this.keys;
+    const order = new Array<number>(keys.length);
+    for (let g = 0; g < keys.length; g++) order[g] = g;
+    return order.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+  }
+}
+
+/**
+ * Buffered writer of a run: length-prefixed frames of up to
+ * {@link FRAME_RECORDS} records, each `[keys, counts, values, timestamps]`
+ * where `counts[j]` consecutive records belong to `keys[j]`.
+ */
 class RunWriter {
   private readonly fd: number;
   private block = new Uint8Array(IO_BLOCK);
   private used = 0;
+  private keys: Key[] = [];
+  private counts: number[] = [];
+  private values: unknown[] = [];
+  private timestamps: number[] = [];
   constructor(path: string) {
     this.fd = openSync(path, 'w');
   }
-  frame(key: Key, values: unknown[], timestamps: number[]): void {
-    const body = encodeValue([key, values, timestamps]);
+  /** Appends one record; records of one key come one after another. */
+  add(key: Key, value: unknown, timestamp: number): void {
+    const j = this.keys.length - 1;
+    if (j >= 0 && this.keys[j] === key) this.counts[j]!++;
+    else {
+      this.keys.push(key);
+      this.counts.push(1);
+    }
+    this.values.push(value);
+    this.timestamps.push(timestamp);
+    if (this.values.length >= FRAME_RECORDS) this.frame();
+  }
+  private frame(): void {
+    if (this.values.length === 0) return;
+    const body = encodeValue([this.keys, this.counts, this.values, this.timestamps]);
+    this.keys = [];
+    this.counts = [];
+    this.values = [];
+    this.timestamps = [];
     const need = 4 + body.length;
     if (this.used + need > this.block.length) this.flush();
     if (need > this.block.length) this.block = new Uint8Array(need);
@@ -145,25 +216,30 @@ class RunWriter {
     this.used = 0;
   }
   close(): void {
+    this.frame();
     this.flush();
     closeSync(this.fd);
   }
 }
 
-/** Sequential reader of a run file's frames. */
+/** Sequential reader of a run, one key segment (a key's consecutive records in a frame) at a time. */
 class RunReader {
   private readonly fd: number;
   private block = new Uint8Array(IO_BLOCK);
   private start = 0;
   private end = 0;
   private eof = false;
-  /** The current frame (undefined once the run is exhausted). */
+  private keys: Key[] = [];
+  private counts: number[] = [];
+  private values: unknown[] = [];
+  private timestamps: number[] = [];
+  private segment = 0;
+  private pos = 0;
+  /** The key of the current segment (undefined once the run is exhausted). */
   key: Key | undefined;
-  values: unknown[] = [];
-  timestamps: number[] = [];
   constructor(path: string) {
     this.fd = openSync(path, 'r');
-    this.advance();
+    this.readFrame();
   }
   /** Fills the block so at least `n` bytes are available from `start`; false at end of file. */
   private ensure(n: number): boolean {
@@ -185,8 +261,7 @@ class RunReader {
     }
     return true;
   }
-  /** Moves to the next frame. */
-  advance(): void {
+  private readFrame(): void {
     if (!this.ensure(4)) {
       this.key = undefined;
       return;
@@ -194,14 +269,26 @@ class RunReader {
     const length = new DataView(this.block.buffer).getUint32(this.start, true);
     if (!this.ensure(4 + length)) throw new Error('a spilled run of the grouped input is truncated');
     const frame = decodeValue(this.block.subarray(this.start + 4, this.start + 4 + length)) as [
-      Key,
+      Key[],
+      number[],
       unknown[],
       number[],
     ];
     this.start += 4 + length;
-    this.key = frame[0];
-    this.values = frame[1];
-    this.timestamps = frame[2];
+    [this.keys, this.counts, this.values, this.timestamps] = frame;
+    this.segment = 0;
+    this.pos = 0;
+    this.key = this.keys[0];
+  }
+  /** Feeds the current segment's records to `op` and moves to the next segment. */
+  feed(op: KeyGroupedOperator): void {
+    const key = this.key!;
+    const { values, timestamps } = this;
+    const end = this.pos + this.counts[this.segment]!;
+    for (let i = this.pos; i < end; i++) op.processKeyed(key, values[i], timestamps[i]!);
+    this.pos = end;
+    if (++this.segment < this.keys.length) this.key = this.keys[this.segment];
+    else this.readFrame();
   }
   close(): void {
     closeSync(this.fd);
@@ -214,8 +301,7 @@ class RunReader {
  * operator's.
  */
 export class KeyGroupedInputOperator implements StreamOperator {
-  private groups = new Map<Key, Group>();
-  private bytes = 0;
+  private buffer = new GroupBuffer();
   private readonly memoryBytes: number;
   private readonly dirBase: string;
   private spillDir: string | undefined;
@@ -252,16 +338,9 @@ export class KeyGroupedInputOperator implements StreamOperator {
       inner.processKeyed(key, value, timestamp);
       return;
     }
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = { values: [], timestamps: [] };
-      this.groups.set(key, group);
-      this.bytes += 64 + approxBytes(key, 0);
-    }
-    group.values.push(value);
-    group.timestamps.push(timestamp);
-    this.bytes += 16 + approxBytes(value, 0);
-    if (this.bytes > this.memoryBytes) this.spill();
+    const buffer = this.buffer;
+    buffer.add(key, value, timestamp);
+    if (buffer.bytes > this.memoryBytes) this.spill();
   }
 
   processWatermark(watermark: number): void {
@@ -276,7 +355,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
   }
 
   snapshotState(checkpointId: number): OperatorSnapshot {
-    if (this.groups.size > 0 || this.runs.length > 0) {
+    if (this.buffer.size > 0 || this.runs.length > 0) {
       throw new OperatorUsageError(
         `Operator '${this.inner.name}' reads its BATCH input grouped by key and cannot checkpoint buffered input; ` +
           'grouped input is only used when the job takes no checkpoints before its input ends',
@@ -298,29 +377,23 @@ export class KeyGroupedInputOperator implements StreamOperator {
     this.inner.close();
   }
 
-  /** Writes the buffered groups, sorted by key, as one run. */
+  /** Writes the buffered records, sorted by key, as one run. */
   private spill(): void {
     this.spillDir ??= mkdtempSync(join(this.dirBase, 'freshet-grouped-input-'));
     const path = join(this.spillDir, `run-${this.runs.length}.bin`);
     const writer = new RunWriter(path);
+    const { keys, heads, next, values, timestamps } = this.buffer;
     try {
-      for (const key of this.sortedKeys()) {
-        const g = this.groups.get(key)!;
-        for (let i = 0; i < g.values.length; i += FRAME_RECORDS) {
-          writer.frame(key, g.values.slice(i, i + FRAME_RECORDS), g.timestamps.slice(i, i + FRAME_RECORDS));
-        }
+      for (const g of this.buffer.sortedGroups()) {
+        const key = keys[g]!;
+        for (let i = heads[g]!; i !== -1; i = next[i]!) writer.add(key, values[i], timestamps[i]!);
       }
     } finally {
       writer.close();
     }
     this.runs.push(path);
     this.spilledRuns++;
-    this.groups = new Map();
-    this.bytes = 0;
-  }
-
-  private sortedKeys(): Key[] {
-    return [...this.groups.keys()].sort(compareKeys);
+    this.buffer = new GroupBuffer();
   }
 
   /** Feeds everything buffered to the operator, key by key; `finish` ends each key. */
@@ -328,19 +401,21 @@ export class KeyGroupedInputOperator implements StreamOperator {
     if (this.drained && finish) return;
     if (finish) this.drained = true;
     if (this.runs.length > 0) {
-      if (this.groups.size > 0) this.spill();
+      if (this.buffer.size > 0) this.spill();
       this.mergeRuns(finish);
       return;
     }
     const inner = this.inner;
-    const groups = this.groups;
-    this.groups = new Map();
-    this.bytes = 0;
-    for (const key of [...groups.keys()].sort(compareKeys)) {
-      const g = groups.get(key)!;
-      groups.delete(key);
-      const { values, timestamps } = g;
-      for (let i = 0; i < values.length; i++) inner.processKeyed(key, values[i], timestamps[i]!);
+    const buffer = this.buffer;
+    this.buffer = new GroupBuffer();
+    const { keys, heads, next, values, timestamps } = buffer;
+    for (const g of buffer.sortedGroups()) {
+      const key = keys[g]!;
+      for (let i = heads[g]!; i !== -1; i = next[i]!) {
+        inner.processKeyed(key, values[i], timestamps[i]!);
+        // Let the record go as soon as it was processed.
+        values[i] = undefined;
+      }
       if (finish) inner.finishKey(key);
     }
   }
@@ -357,11 +432,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
         }
         if (min === undefined) break;
         for (const r of readers) {
-          while (r.key !== undefined && compareKeys(r.key, min) === 0) {
-            const { values, timestamps } = r;
-            for (let i = 0; i < values.length; i++) inner.processKeyed(min, values[i], timestamps[i]!);
-            r.advance();
-          }
+          while (r.key !== undefined && compareKeys(r.key, min) === 0) r.feed(inner);
         }
         if (finish) inner.finishKey(min);
       }
