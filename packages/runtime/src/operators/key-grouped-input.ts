@@ -63,7 +63,10 @@ export function isKeyGroupedOperator(op: StreamOperator): op is KeyGroupedOperat
 export interface KeyGroupedInputOptions {
   /** Estimated heap bytes of buffered records before a sorted run is spilled. @default 64 MiB */
   memoryBytes?: number;
-  /** Directory the spill files go to (in a directory of their own). @default os.tmpdir() */
+  /**
+   * Directory the spill files go to (in a directory of their own).
+   * @default `FRESHET_SPILL_DIR` (a TaskManager's job processes: a directory of the job under `<data-dir>/work/spill`), else os.tmpdir()
+   */
   dir?: string;
 }
 
@@ -317,7 +320,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
     options: KeyGroupedInputOptions = {},
   ) {
     this.memoryBytes = options.memoryBytes ?? DEFAULT_KEY_GROUPED_MEMORY_BYTES;
-    this.dirBase = options.dir ?? tmpdir();
+    this.dirBase = options.dir ?? process.env.FRESHET_SPILL_DIR ?? tmpdir();
   }
 
   open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {
