@@ -286,6 +286,40 @@ describe('BATCH keyed input grouped by key', () => {
     expect(existsSync(join(spillDir, dirDuringRun[0]!))).toBe(false);
   });
 
+  it('drains in slices on the task thread when the host asks finishPending, then passes +Infinity on in endInput', async () => {
+    const node = await transform((env) =>
+      env
+        .fromCollection(events)
+        .keyBy((e) => e.k)
+        .sum('v')
+        .collect('o'),
+    );
+    const before = run(node, false).h;
+    const inner = createOperator(node);
+    if (!isKeyGroupedOperator(inner)) throw new Error('not groupable');
+    const op = new KeyGroupedInputOperator(inner);
+    const h = new OperatorHarness([node], BATCH, [op]).open();
+    for (const e of events) h.processElement(e, 1000 + e.seq);
+    h.processWatermark(MAX_WATERMARK);
+    let done = false;
+    expect(
+      op.finishPending(() => {
+        done = true;
+      }),
+    ).toBe(true);
+    // Nothing happens inside the call: the drain runs in processing-time callbacks of the task.
+    expect(h.records()).toEqual([]);
+    expect(h.clock.numScheduled()).toBe(1);
+    h.clock.advanceTo(h.clock.now());
+    expect(done).toBe(true);
+    expect(h.watermarks()).toEqual([]);
+    h.endInput();
+    expect(h.watermarks()).toEqual([MAX_WATERMARK]);
+    expect(sorted(h)).toEqual(sorted(before));
+    // Nothing left to drain: a second end of input has no pending work.
+    expect(op.finishPending(() => undefined)).toBe(false);
+  });
+
   it('holds back watermarks below +Infinity so no buffered record is late downstream', async () => {
     const node = await transform((env) =>
       env

@@ -73,6 +73,8 @@ export interface KeyGroupedInputOptions {
 /** Default buffer budget of a grouped input. */
 export const DEFAULT_KEY_GROUPED_MEMORY_BYTES = 64 * 1024 * 1024;
 
+/** Longest stretch of the end-of-input drain before the task's thread gets a turn, in ms. */
+const DRAIN_SLICE_MS = 20;
 /** Records per run file frame. */
 const FRAME_RECORDS = 4096;
 /** Bytes written or read per system call. */
@@ -92,6 +94,12 @@ export function compareKeys(a: Key, b: Key): number {
   }
   if (typeof b === 'number') return 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Runs a drain to its end. */
+function exhaust(steps: Generator<void, void, undefined>): void {
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
 }
 
 /** A rough, cheap estimate of a value's heap size (enough to bound the buffer, not exact). */
@@ -312,6 +320,11 @@ export class KeyGroupedInputOperator implements StreamOperator {
   /** A key that is neither a string nor a number was seen: the input goes through ungrouped from then on. */
   private ungrouped = false;
   private drained = false;
+  /** The +Infinity watermark arrived (it goes on after the last key). */
+  private sawEnd = false;
+  /** The drain in progress (finishPending). */
+  private pending: Generator<void, void, undefined> | undefined;
+  private ctx!: OperatorContext;
   /** Runs spilled so far (for metrics and tests). */
   spilledRuns = 0;
 
@@ -324,6 +337,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
   }
 
   open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {
+    this.ctx = ctx;
     this.inner.open(ctx, restored);
   }
 
@@ -336,7 +350,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
     }
     if (typeof key !== 'string' && typeof key !== 'number') {
       // No order to sort by: hand over what is buffered as it is, and the rest as it comes.
-      this.drain(false);
+      exhaust(this.drainSteps(false));
       this.ungrouped = true;
       inner.processKeyed(key, value, timestamp);
       return;
@@ -347,13 +361,43 @@ export class KeyGroupedInputOperator implements StreamOperator {
   }
 
   processWatermark(watermark: number): void {
-    if (watermark !== MAX_WATERMARK && !this.ungrouped) return;
-    if (watermark === MAX_WATERMARK) this.drain(true);
-    this.inner.processWatermark(watermark);
+    if (this.ungrouped) {
+      this.inner.processWatermark(watermark);
+      return;
+    }
+    // Held back: +Infinity goes on in endInput, after the last key.
+    if (watermark === MAX_WATERMARK) this.sawEnd = true;
+  }
+
+  /**
+   * The end of input: the buffered input is fed key by key in slices of
+   * about {@link DRAIN_SLICE_MS} on the task's thread (processing-time
+   * callbacks), so a long drain neither blocks the thread nor trips the
+   * TaskManager's watchdog; `done` lets the task end the chain.
+   */
+  finishPending(done: () => void): boolean {
+    if (this.drained || (this.buffer.size === 0 && this.runs.length === 0)) return false;
+    const steps = this.drainSteps(true);
+    this.pending = steps;
+    const slice = (): void => {
+      const deadline = performance.now() + DRAIN_SLICE_MS;
+      while (performance.now() < deadline) {
+        if (steps.next().done === true) {
+          this.pending = undefined;
+          done();
+          return;
+        }
+      }
+      this.ctx.processingTime.schedule(0, slice);
+    };
+    this.ctx.processingTime.schedule(0, slice);
+    return true;
   }
 
   endInput(): void {
-    this.drain(true);
+    // A host that does not call finishPending: everything at once.
+    if (!this.drained) exhaust(this.drainSteps(true));
+    if (this.sawEnd) this.inner.processWatermark(MAX_WATERMARK);
     this.inner.endInput();
   }
 
@@ -376,6 +420,8 @@ export class KeyGroupedInputOperator implements StreamOperator {
   }
 
   close(): void {
+    // Closes the run readers of a drain cut short.
+    this.pending?.return(undefined);
     this.removeSpillFiles();
     this.inner.close();
   }
@@ -399,13 +445,12 @@ export class KeyGroupedInputOperator implements StreamOperator {
     this.buffer = new GroupBuffer();
   }
 
-  /** Feeds everything buffered to the operator, key by key; `finish` ends each key. */
-  private drain(finish: boolean): void {
-    if (this.drained && finish) return;
+  /** Feeds everything buffered to the operator, key by key (`finish` ends each key), yielding after each key. */
+  private *drainSteps(finish: boolean): Generator<void, void, undefined> {
     if (finish) this.drained = true;
     if (this.runs.length > 0) {
       if (this.buffer.size > 0) this.spill();
-      this.mergeRuns(finish);
+      yield* this.mergeRuns(finish);
       return;
     }
     const inner = this.inner;
@@ -420,11 +465,12 @@ export class KeyGroupedInputOperator implements StreamOperator {
         values[i] = undefined;
       }
       if (finish) inner.finishKey(key);
+      yield;
     }
   }
 
   /** Merges the spilled runs key by key (run order within a key). */
-  private mergeRuns(finish: boolean): void {
+  private *mergeRuns(finish: boolean): Generator<void, void, undefined> {
     const inner = this.inner;
     const readers = this.runs.map((path) => new RunReader(path));
     try {
@@ -438,6 +484,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
           while (r.key !== undefined && compareKeys(r.key, min) === 0) r.feed(inner);
         }
         if (finish) inner.finishKey(min);
+        yield;
       }
     } finally {
       for (const r of readers) r.close();
