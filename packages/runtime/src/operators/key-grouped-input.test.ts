@@ -40,6 +40,23 @@ async function transform(build: (env: StreamExecutionEnvironment) => void): Prom
   return node;
 }
 
+/** A keyed `sum` in BATCH. */
+const sumNode = (): Promise<StreamNode> =>
+  transform((env) =>
+    env
+      .fromCollection(events)
+      .keyBy((e) => e.k)
+      .sum('v')
+      .collect('o'),
+  );
+
+/** `node`'s operator reading its input grouped by key. */
+function grouped(node: StreamNode, options?: KeyGroupedInputOptions): KeyGroupedInputOperator {
+  const inner = createOperator(node);
+  if (!isKeyGroupedOperator(inner)) throw new Error(`${node.kind} cannot group its input`);
+  return new KeyGroupedInputOperator(inner, options);
+}
+
 const BATCH = { job: { runtimeMode: 'BATCH' as const, autoWatermarkIntervalMs: 0 } };
 
 /** Runs `events` through `node` in BATCH, grouped (with `options`) or as before; returns the harness. */
@@ -264,9 +281,7 @@ describe('BATCH keyed input grouped by key', () => {
         .reduce((a, b) => ({ k: a.k, seqs: [...a.seqs, ...b.seqs] }))
         .collect('o'),
     );
-    const inner = createOperator(node);
-    if (!isKeyGroupedOperator(inner)) throw new Error('not groupable');
-    const op = new KeyGroupedInputOperator(inner, { memoryBytes: 4096, dir: spillDir });
+    const op = grouped(node, { memoryBytes: 4096, dir: spillDir });
     const h = new OperatorHarness([node], BATCH, [op]).open();
     for (const e of events) h.processElement({ k: e.k, seqs: [e.seq] }, e.seq);
     const dirDuringRun = readdirSync(spillDir);
@@ -287,17 +302,9 @@ describe('BATCH keyed input grouped by key', () => {
   });
 
   it('drains in slices on the task thread when the host asks finishPending, then passes +Infinity on in endInput', async () => {
-    const node = await transform((env) =>
-      env
-        .fromCollection(events)
-        .keyBy((e) => e.k)
-        .sum('v')
-        .collect('o'),
-    );
+    const node = await sumNode();
     const before = run(node, false).h;
-    const inner = createOperator(node);
-    if (!isKeyGroupedOperator(inner)) throw new Error('not groupable');
-    const op = new KeyGroupedInputOperator(inner);
+    const op = grouped(node);
     const h = new OperatorHarness([node], BATCH, [op]).open();
     for (const e of events) h.processElement(e, 1000 + e.seq);
     h.processWatermark(MAX_WATERMARK);
@@ -321,28 +328,14 @@ describe('BATCH keyed input grouped by key', () => {
   });
 
   it('holds back watermarks below +Infinity so no buffered record is late downstream', async () => {
-    const node = await transform((env) =>
-      env
-        .fromCollection(events)
-        .keyBy((e) => e.k)
-        .sum('v')
-        .collect('o'),
-    );
+    const node = await sumNode();
     const { h } = run(node, {});
     expect(h.output.watermarks).toEqual([MAX_WATERMARK]);
   });
 
   it('refuses a checkpoint while input is buffered instead of losing it', async () => {
-    const node = await transform((env) =>
-      env
-        .fromCollection(events)
-        .keyBy((e) => e.k)
-        .sum('v')
-        .collect('o'),
-    );
-    const inner = createOperator(node);
-    if (!isKeyGroupedOperator(inner)) throw new Error('not groupable');
-    const h = new OperatorHarness([node], BATCH, [new KeyGroupedInputOperator(inner)]).open();
+    const node = await sumNode();
+    const h = new OperatorHarness([node], BATCH, [grouped(node)]).open();
     h.processElement(events[0], 0);
     expect(() => h.head.snapshotState(1)).toThrow(/cannot checkpoint buffered input/);
   });
