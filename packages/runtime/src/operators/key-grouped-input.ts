@@ -65,7 +65,7 @@ export interface KeyGroupedInputOptions {
   memoryBytes?: number;
   /**
    * Directory the spill files go to (in a directory of their own).
-   * @default `FRESHET_SPILL_DIR` (a TaskManager's job processes: a directory of the job under `<data-dir>/work/spill`), else os.tmpdir()
+   * @default os.tmpdir() (a TaskManager's tasks get `groupedInputDir`: their job's directory under `<data-dir>/work/spill`)
    */
   dir?: string;
 }
@@ -333,7 +333,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
     options: KeyGroupedInputOptions = {},
   ) {
     this.memoryBytes = options.memoryBytes ?? DEFAULT_KEY_GROUPED_MEMORY_BYTES;
-    this.dirBase = options.dir ?? process.env.FRESHET_SPILL_DIR ?? tmpdir();
+    this.dirBase = options.dir ?? tmpdir();
   }
 
   open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {

@@ -19,7 +19,11 @@ import {
 import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
-import { isKeyGroupedOperator, KeyGroupedInputOperator } from '../operators/key-grouped-input.js';
+import {
+  isKeyGroupedOperator,
+  KeyGroupedInputOperator,
+  type KeyGroupedInputOptions,
+} from '../operators/key-grouped-input.js';
 import {
   DEFAULT_TASK_SETTINGS,
   StreamTask,
@@ -114,7 +118,10 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   // buffered (a staged job takes none; a pipelined BATCH job only when checkpointing is enabled).
   const groupInput =
     job.runtimeMode === 'BATCH' && (d.blockingExchanges === true || job.checkpointing === undefined);
-  const groupedMemory = d.settings?.groupedInputMemoryBytes ?? DEFAULT_TASK_SETTINGS.groupedInputMemoryBytes;
+  const groupedOptions: KeyGroupedInputOptions = {
+    memoryBytes: d.settings?.groupedInputMemoryBytes ?? DEFAULT_TASK_SETTINGS.groupedInputMemoryBytes,
+  };
+  if (d.settings?.groupedInputDir !== undefined) groupedOptions.dir = d.settings.groupedInputDir;
 
   for (const vertex of jobGraph.vertices) {
     const ids = new Set(vertex.operators.map((o) => o.nodeId));
@@ -127,7 +134,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
         const operator = factory(n, d.sink);
         if (i === 0 && hasInputs && groupInput && n.keyed && isKeyGroupedOperator(operator)) {
-          return { node: n, operator: new KeyGroupedInputOperator(operator, { memoryBytes: groupedMemory }) };
+          return { node: n, operator: new KeyGroupedInputOperator(operator, groupedOptions) };
         }
         return { node: n, operator };
       });

@@ -60,6 +60,8 @@ export interface TaskSettings {
    * (`KeyGroupedInputOperator`). @default 64 MiB
    */
   groupedInputMemoryBytes: number;
+  /** Directory for the spill files of BATCH grouped input. @default os.tmpdir() */
+  groupedInputDir?: string;
 }
 
 /** Default {@link TaskSettings}. */

@@ -57,7 +57,7 @@ export interface ProcessSlotsOptions {
   /**
    * Host directory for the jobs' spill files (BATCH input grouped by key):
    * each job process gets `<spillDir>/<jobId>-<random>`, mounted read-write
-   * in its sandbox, named by `FRESHET_SPILL_DIR`, and removed when the
+   * in its sandbox, given to its tasks' settings (`groupedInputDir`), and removed when the
    * process exits. Without it spill files go to the job's `TMPDIR` (a small
    * tmpfs under bubblewrap). @default none
    */
@@ -161,7 +161,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
             };
       const child: ChildProcess = spawn(command.file, command.args, {
         // Nothing of the TaskManager's environment: no join secret, no session, no DATABASE_URL.
-        env: { TMPDIR: workDir, ...(spillDir === undefined ? {} : { FRESHET_SPILL_DIR: spillDir }) },
+        env: { TMPDIR: workDir },
         // Piped, not inherited: what the tasks print goes through the TaskManager's own streams, so it
         // reaches its stdout as before and the TaskManager's output capture (the dashboard's Stdout tab) sees it.
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -293,6 +293,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
         jobId,
         bundleSource,
         workDir,
+        ...(spillDir === undefined ? {} : { spillDir }),
         slots: [...slots],
         remoteSlots: [...remoteSlots],
         heapMiB,
