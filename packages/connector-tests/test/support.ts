@@ -153,13 +153,22 @@ export async function readTopic(
     retry: { retries: 3 },
   });
   const got: KafkaMessage[] = [];
+  // A consumer group that rebalances while it reads delivers again what it read since its last
+  // offset commit: a record is one position in a partition, counted once however often it comes.
+  const seen = new Set<string>();
+  let redelivered = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     let last = Date.now();
     await consumer.run({
-      eachMessage: ({ message }) => {
-        got.push(message);
+      eachMessage: ({ partition, message }) => {
+        const position = `${partition}:${message.offset}`;
+        if (seen.has(position)) redelivered++;
+        else {
+          seen.add(position);
+          got.push(message);
+        }
         last = Date.now();
         return Promise.resolve();
       },
@@ -175,6 +184,8 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+  if (redelivered > 0)
+    console.log(`readTopic ${topic}: ${redelivered} records delivered again (a rebalance), counted once`);
   return got;
 }
 
