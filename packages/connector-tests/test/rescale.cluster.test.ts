@@ -13,12 +13,13 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createTestDatabaseUrl } from '@freshet/db/testing';
 import { uploadProgramFile, type JobManagerClient } from '@freshet/jobmanager/client';
 import { adminClient, committedLines, ensureBuilt, ProcessGroup } from '@freshet/jobmanager/testing';
 import { startKafkaBroker, type KafkaBroker } from '@freshet/kafka-testing';
+import { freePort } from '@freshet/launcher';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPGliteServer } from './pglite-server.js';
@@ -76,6 +77,19 @@ type Job = Awaited<ReturnType<JobManagerClient['jobs']['get']['query']>>;
 const sourceSubtasks = (job: Job) => job.subtasks.filter((s) => s.vertexName.includes('input'));
 const total = (job: Job, name: string): number =>
   job.subtasks.reduce((n, s) => n + (s.metrics?.connector?.[name] ?? 0), 0);
+
+/** Writes `{ id }` for each of `ids` into a new topic of `partitions` partitions, id `i` to partition `i % partitions`. */
+async function produceIds(topic: string, partitions: number, ids: readonly number[]): Promise<void> {
+  const kafka = kafkaClient(broker!.bootstrapServers);
+  await createTopics(kafka, [{ topic, numPartitions: partitions }]);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: ids.map((id) => ({ partition: id % partitions, value: JSON.stringify({ id }) })),
+  });
+  await producer.disconnect();
+}
 
 /** Where a run writes: the fixture's `<out>` argument and how to read the ids committed there. */
 interface Output {
@@ -182,15 +196,7 @@ describe('a restored job rescaled through a savepoint, per connector', () => {
 
   it('KafkaSource 2→3: partitions and their offsets redistribute; the lag of every partition ends at 0', async () => {
     const topic = 'rescale-in';
-    const kafka = kafkaClient(broker!.bootstrapServers);
-    await createTopics(kafka, [{ topic, numPartitions: 3 }]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: all.map((id) => ({ partition: id % 3, value: JSON.stringify({ id }) })),
-    });
-    await producer.disconnect();
+    await produceIds(topic, 3, all);
     const { before, after } = await rescaleRun(2, 3, ['kafka', broker!.bootstrapServers, topic]);
     const lags = (job: Job) =>
       sourceSubtasks(job).flatMap((s) =>
@@ -271,14 +277,7 @@ async function bootstrapFront(
   target: string,
 ): Promise<{ address: string; open(): Promise<void>; close(): void }> {
   // A port that nothing listens on until open() binds it.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => {
-    probe.close(() => {
-      resolve();
-    });
-  });
+  const port = await freePort();
   const [host, targetPort] = target.split(':') as [string, string];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -302,17 +301,7 @@ async function bootstrapFront(
 
 describe('an unreachable Kafka broker on a cluster', () => {
   const M = 400;
-  async function topicWith(topic: string): Promise<void> {
-    const kafka = kafkaClient(broker!.bootstrapServers);
-    await createTopics(kafka, [{ topic, numPartitions: 2 }]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: Array.from({ length: M }, (_, id) => ({ partition: id % 2, value: JSON.stringify({ id }) })),
-    });
-    await producer.disconnect();
-  }
+  const records = Array.from({ length: M }, (_, i) => i);
   async function submit(servers: string, topic: string): Promise<{ jobId: string; out: Output }> {
     const out = await fileOutput();
     const upload = await uploadProgramFile(jm, FIXTURE);
@@ -332,7 +321,7 @@ describe('an unreachable Kafka broker on a cluster', () => {
     );
 
   it('the job restarts per its strategy (3 times) and then fails, naming the broker address', async () => {
-    await topicWith('unreachable-a');
+    await produceIds('unreachable-a', 2, records);
     const front = await bootstrapFront(broker!.bootstrapServers);
     try {
       const { jobId } = await submit(front.address, 'unreachable-a');
@@ -346,7 +335,7 @@ describe('an unreachable Kafka broker on a cluster', () => {
   }, 180_000);
 
   it('a restart after the broker became reachable reads every record once', async () => {
-    await topicWith('unreachable-b');
+    await produceIds('unreachable-b', 2, records);
     const front = await bootstrapFront(broker!.bootstrapServers);
     try {
       const { jobId, out } = await submit(front.address, 'unreachable-b');
@@ -360,7 +349,7 @@ describe('an unreachable Kafka broker on a cluster', () => {
       expect(job.status, job.failureCause ?? '').toBe('FINISHED');
       expect(job.restarts).toBeGreaterThanOrEqual(1);
       expect(job.restarts).toBeLessThan(4);
-      expect(await out.committed()).toEqual(Array.from({ length: M }, (_, i) => i));
+      expect(await out.committed()).toEqual(records);
     } finally {
       front.close();
     }

@@ -298,14 +298,21 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
 
   /** The transactional producer (connecting it runs InitProducerId: older attempts are fenced, their open transaction completes). */
   connect(): Promise<Producer> {
-    this.producer ??= connectProducer(this.s.connection, {
-      idempotent: true,
-      transactionalId: `${this.s.transactionalIdPrefix}-${this.ctx.subtaskIndex}`,
-    }).catch((error: unknown) => {
+    this.producer ??= this.transactionalProducer(this.ctx.subtaskIndex).catch((error: unknown) => {
       this.producer = undefined;
-      throw kafkaError('KafkaSink', this.s.connection.bootstrapServers, error);
+      throw error;
     });
     return this.producer;
+  }
+
+  /** A connected producer of subtask `subtask`'s transactional id (`<prefix>-<subtask>`). */
+  private transactionalProducer(subtask: number): Promise<Producer> {
+    return connectProducer(this.s.connection, {
+      idempotent: true,
+      transactionalId: `${this.s.transactionalIdPrefix}-${subtask}`,
+    }).catch((error: unknown) => {
+      throw kafkaError('KafkaSink', this.s.connection.bootstrapServers, error);
+    });
   }
 
   /** `c` was prepared by this subtask's writer in this process (it needs no marker check). */
@@ -322,13 +329,7 @@ class TransactionalCommitter implements Committer<KafkaCommittable> {
    */
   private async fenceFormer(subtask: number): Promise<void> {
     if (subtask < this.ctx.parallelism || this.fenced.has(subtask)) return;
-    const former = await connectProducer(this.s.connection, {
-      idempotent: true,
-      transactionalId: `${this.s.transactionalIdPrefix}-${subtask}`,
-    }).catch((error: unknown) => {
-      throw kafkaError('KafkaSink', this.s.connection.bootstrapServers, error);
-    });
-    await former.disconnect();
+    await (await this.transactionalProducer(subtask)).disconnect();
     this.fenced.add(subtask);
   }
 

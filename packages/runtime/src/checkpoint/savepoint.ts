@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { defineErrorClass, InvalidInputError } from '@freshet/errors';
 import type { JobGraph } from '@freshet/graph';
 import { executionKey } from '../executiongraph/execution-id.js';
-import { keyGroupRange } from '../keygroups.js';
+import { keyGroupRange, subtaskForKeyGroup } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { writeAtomically } from './directory-storage.js';
 import {
@@ -418,24 +418,18 @@ export function assignRestoredState(
       let final = list.length > 0;
       for (const { old, nodes } of list) {
         const same = old.parallelism === nv.parallelism;
-        const mine = keyGroupRange(nv.maxParallelism, nv.parallelism, s);
         // A source at another parallelism gets every former subtask's source state (union
         // redistribution): it keeps its share of the splits or index runs left in all of them.
         const sourceNode = nv.isSource && !same ? sourceHeadMapping(old, nv, nodes) : undefined;
         for (const os of old.subtasks) {
-          if (
-            same
-              ? os.subtask !== s
-              : !overlaps(keyGroupRange(old.maxParallelism, old.parallelism, os.subtask), mine)
-          ) {
+          const role = restoreRole(old, os.subtask, nv, s);
+          if (role === 'none') {
             if (sourceNode !== undefined) parts.push({ handle: os.handle, nodes: sourceNode });
             continue;
           }
-          // The one new subtask whose key groups hold the former subtask's first key group owns its
-          // split operator state; the others get a copy (keyed and broadcast state are valid in it).
-          const theirs = keyGroupRange(old.maxParallelism, old.parallelism, os.subtask);
-          const owner = same || (theirs.start >= mine.start && theirs.start <= mine.end);
-          parts.push(owner ? { handle: os.handle, nodes } : { handle: os.handle, nodes, copy: true });
+          parts.push(
+            role === 'owner' ? { handle: os.handle, nodes } : { handle: os.handle, nodes, copy: true },
+          );
           // A final state finishes the subtask at once: only where nothing was redistributed.
           if (!os.final || !same) final = false;
         }
@@ -471,6 +465,32 @@ function sourceHeadMapping(
 
 function overlaps(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
   return a.start <= b.end && b.start <= a.end;
+}
+
+/** A vertex's layout: its parallelism and max parallelism. */
+interface Layout {
+  parallelism: number;
+  maxParallelism: number;
+}
+
+/**
+ * How former subtask `former` (of layout `old`) restores in new subtask
+ * `subtask` (of layout `now`): not at all (no key group in common, or
+ * another subtask at an unchanged parallelism), as the `owner` of its split
+ * operator state (at an unchanged parallelism, or the one new subtask whose
+ * key groups hold the former subtask's first key group), or as a `copy`
+ * (keyed and broadcast state are valid in it; see {@link OperatorSnapshot.copy}).
+ */
+export function restoreRole(
+  old: Layout,
+  former: number,
+  now: Layout,
+  subtask: number,
+): 'none' | 'owner' | 'copy' {
+  if (old.parallelism === now.parallelism) return former === subtask ? 'owner' : 'none';
+  const theirs = keyGroupRange(old.maxParallelism, old.parallelism, former);
+  if (!overlaps(theirs, keyGroupRange(now.maxParallelism, now.parallelism, subtask))) return 'none';
+  return subtaskForKeyGroup(theirs.start, now.maxParallelism, now.parallelism) === subtask ? 'owner' : 'copy';
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
 import { MAX_WATERMARK } from '../operator.js';
-import { keyGroupRange } from '../keygroups.js';
+import { restoreRole } from '../checkpoint/savepoint.js';
 import { OperatorHarness } from '../testing/harness.js';
 import { transforms } from '../testing/restore-check.js';
 import { AsyncIoTimeoutError, AsyncWaitOperator } from './async-wait.js';
@@ -297,16 +297,19 @@ describe('checkpoints', () => {
       snaps.push(h.snapshot(1));
     }
     // As a rescale assigns them: every former subtask whose key groups overlap, marked a copy
-    // unless this subtask owns it (its key groups hold the former subtask's first one).
+    // unless this subtask owns it.
     const issued: number[] = [];
     for (let s = 0; s < 3; s++) {
-      const mine = keyGroupRange(128, 3, s);
       const restored = [];
       for (let o = 0; o < 2; o++) {
-        const theirs = keyGroupRange(128, 2, o);
-        if (theirs.end < mine.start || theirs.start > mine.end) continue;
-        const owner = theirs.start >= mine.start && theirs.start <= mine.end;
-        restored.push(owner ? snaps[o]! : { ...snaps[o]!, copy: true as const });
+        const role = restoreRole(
+          { parallelism: 2, maxParallelism: 128 },
+          o,
+          { parallelism: 3, maxParallelism: 128 },
+          s,
+        );
+        if (role !== 'none')
+          restored.push(role === 'owner' ? snaps[o]! : { ...snaps[o]!, copy: true as const });
       }
       const b = controlled();
       OperatorHarness.chain(await transforms(build(b.fn)), { parallelism: 3, subtaskIndex: s }).open(
