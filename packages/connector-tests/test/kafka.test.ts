@@ -277,15 +277,21 @@ describe('KafkaSink', () => {
       recordsWritten: 3,
       bytesWritten: 3,
     });
-    expect(values(await readTopic(kafka, 'eo-out', { count: 3 })).sort()).toEqual(['a', 'b', 'c']);
+    expect(values(await readTopic(servers, 'eo-out', { count: 3 })).sort()).toEqual(['a', 'b', 'c']);
     a0.processElement('d', 2).processElement('e', 2);
     const state2 = roundTrip(a0.snapshot(2));
     // Checkpoint 2 completes, but attempt 0 fails before it commits. Nothing of it is visible.
-    expect(values(await readTopic(kafka, 'eo-out', { quietMs: 800 }))).toHaveLength(3);
+    expect(values(await readTopic(servers, 'eo-out', { quietMs: 800 }))).toHaveLength(3);
 
     const a1 = await openSink(build, 0, 1, { restored: [state2], attempt: 1 });
     expect(a1.failures).toEqual([]);
-    expect(values(await readTopic(kafka, 'eo-out', { count: 5 })).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(values(await readTopic(servers, 'eo-out', { count: 5 })).sort()).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
 
     // Attempt 0 lingers (a zombie) and tries to commit more: it was fenced by attempt 1's producer.
     a0.processElement('zombie', 3);
@@ -299,7 +305,7 @@ describe('KafkaSink', () => {
     const a2 = await openSink(build, 0, 1, { restored: [state2], attempt: 2 });
     expect(a2.failures).toEqual([]);
     expect(a2.head.connectorMetrics!()).toMatchObject({ commitsAlreadyDone: 1 });
-    expect(values(await readTopic(kafka, 'eo-out', { quietMs: 800 })).sort()).toEqual([
+    expect(values(await readTopic(servers, 'eo-out', { quietMs: 800 })).sort()).toEqual([
       'a',
       'b',
       'c',
@@ -310,6 +316,19 @@ describe('KafkaSink', () => {
     a0.close();
   });
 
+  it('exactly-once: a checkpoint of many records (several sends in one transaction) commits each once', async () => {
+    await createTopics(kafka, [{ topic: 'eo-many', numPartitions: 3 }]);
+    const h = await openSink(sink('eo-many', 'exactly-once'), 0, 1);
+    for (let i = 0; i < 3500; i++) h.processElement(`m${i}`, i);
+    h.snapshot(1);
+    await complete(h, 1);
+    expect(h.failures).toEqual([]);
+    const got = values(await readTopic(servers, 'eo-many', { count: 3500 }));
+    expect(got).toHaveLength(3500);
+    expect(new Set(got).size).toBe(3500);
+    h.close();
+  });
+
   it('at-least-once: sends as records come and waits for every acknowledgement before finishing', async () => {
     await createTopics(kafka, [{ topic: 'alo-out' }]);
     const h = await openSink(sink('alo-out', 'at-least-once'), 0, 1);
@@ -317,7 +336,7 @@ describe('KafkaSink', () => {
     h.endInput();
     await h.settle();
     expect(h.failures).toEqual([]);
-    const got = values(await readTopic(kafka, 'alo-out', { count: 1200 }));
+    const got = values(await readTopic(servers, 'alo-out', { count: 1200 }));
     expect(new Set(got).size).toBe(1200);
     expect(h.head.connectorMetrics!()).toMatchObject({
       recordsSent: 1200,

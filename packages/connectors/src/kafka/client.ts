@@ -11,9 +11,9 @@
  * kafkajs is imported lazily, when a reader or writer connects, so planning
  * a program (which only builds connector objects) never loads it.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { ICustomPartitioner, Kafka, Message, Producer } from 'kafkajs';
 import type Cluster from 'kafkajs/src/cluster/index.js';
-import type { FetchPartitionData } from 'kafkajs/src/cluster/index.js';
+import type { AbortedTransaction, FetchPartitionData } from 'kafkajs/src/cluster/index.js';
 import { ConnectorConfigError, ConnectorUnavailableError } from '../errors.js';
 
 /** How to reach the brokers. */
@@ -78,6 +78,37 @@ export async function createKafka(c: KafkaConnection): Promise<Kafka> {
   });
 }
 
+/**
+ * `base` (kafkajs's default partitioner), with each keyless record keeping
+ * the partition it was first given. kafkajs partitions a request's records
+ * again on every internal retry, and spreads keyless records round-robin;
+ * so when a retried request had in fact been appended (one partition's
+ * retriable error fails the whole request; a timeout), the retry wrote the
+ * same records to other partitions, under sequence numbers the idempotent
+ * producer cannot recognise there, and a transaction committed both copies.
+ * With the same partitions the retry is the same batches under the same
+ * sequence numbers, which the broker drops as duplicates. A keyed record's
+ * partition is a hash of its key, and an explicit one is kept, so those
+ * were stable already.
+ */
+export function stablePartitioner(base: ICustomPartitioner): ICustomPartitioner {
+  return () => {
+    const partition = base();
+    const given = new WeakMap<Message, number>();
+    return (args) => {
+      const { message } = args;
+      if (message.partition !== undefined || (message.key !== null && message.key !== undefined))
+        return partition(args);
+      let p = given.get(message);
+      if (p === undefined) {
+        p = partition(args);
+        given.set(message, p);
+      }
+      return p;
+    };
+  };
+}
+
 /** A connected producer. */
 export async function connectProducer(
   c: KafkaConnection,
@@ -86,7 +117,7 @@ export async function connectProducer(
   const kafka = await createKafka(c);
   const { Partitioners } = await loadKafkajs();
   const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: stablePartitioner(Partitioners.DefaultPartitioner),
     allowAutoTopicCreation: false,
     idempotent: options.idempotent,
     maxInFlightRequests: options.idempotent ? 1 : 5,
@@ -96,6 +127,56 @@ export async function connectProducer(
   });
   await producer.connect();
   return producer;
+}
+
+/** The control record key of an ABORT marker: version 0, type 0. */
+const ABORT_MARKER = Buffer.from([0, 0, 0, 0]);
+
+/**
+ * The records of a read_committed fetch that belong to no aborted
+ * transaction, without the control records, in offset order — what Kafka's
+ * Java consumer keeps. The broker sends every record up to the last stable
+ * offset and lists the aborted transactions (producer, first offset); a
+ * producer's records count as aborted from its transaction's first offset
+ * to its next ABORT marker. The list is ordered by where each transaction
+ * ended, not where it began, so it is sorted by first offset here, and
+ * every transaction begun at or before a record is taken into account
+ * before it. kafkajs's own filter (its consumer's `Batch`) takes the list in
+ * the broker's order and at most one transaction per record, so when two
+ * producers' aborted transactions overlap in a partition and the later
+ * begun one aborted first, it lets the other's records through.
+ */
+export function committedRecords<
+  M extends {
+    offset: string;
+    key: Buffer | null;
+    isControlRecord?: boolean;
+    batchContext: { producerId: string; inTransaction: boolean };
+  },
+>(messages: readonly M[], abortedTransactions: readonly AbortedTransaction[] | null | undefined): M[] {
+  if (!abortedTransactions || abortedTransactions.length === 0)
+    return messages.filter((m) => m.isControlRecord !== true);
+  const pending = [...abortedTransactions].sort((a, b) => {
+    const x = BigInt(a.firstOffset);
+    const y = BigInt(b.firstOffset);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  const aborting = new Set<string>();
+  const out: M[] = [];
+  let next = 0;
+  for (const m of messages) {
+    const offset = BigInt(m.offset);
+    while (next < pending.length && BigInt(pending[next]!.firstOffset) <= offset)
+      aborting.add(pending[next++]!.producerId);
+    const producer = m.batchContext.producerId;
+    if (m.isControlRecord === true) {
+      if (m.key !== null && ABORT_MARKER.equals(m.key)) aborting.delete(producer);
+      continue;
+    }
+    if (m.batchContext.inTransaction && aborting.has(producer)) continue;
+    out.push(m);
+  }
+  return out;
 }
 
 /** Reads partitions directly (no consumer group), read_committed. */
@@ -252,7 +333,7 @@ export class PartitionFetcher {
       };
     const batch = new this.BatchClass(topic, String(fetchOffset), data);
     const records: KafkaRecord[] = [];
-    for (const m of batch.messages) {
+    for (const m of committedRecords(batch.messagesWithinOffset, data.abortedTransactions)) {
       records.push({
         topic,
         partition: data.partition,

@@ -3,8 +3,9 @@
  * pinned version: kafkajs is no longer released, so these do not move).
  * kafkajs's public consumer only joins consumer groups; a FLIP-27 reader
  * assigns its partitions itself and keeps its own offsets, so it fetches
- * through kafkajs's cluster and broker objects, and filters aborted
- * transactions and control records with kafkajs's own `Batch`.
+ * through kafkajs's cluster and broker objects. kafkajs's `Batch` drops the
+ * records before the fetch offset; aborted transactions and control
+ * records are filtered by Freshet (`committedRecords`), not by kafkajs.
  */
 declare module 'kafkajs/src/cluster/index.js' {
   interface PartitionMetadata {
@@ -18,13 +19,20 @@ declare module 'kafkajs/src/cluster/index.js' {
     value: Buffer | null;
     headers: Record<string, Buffer | Buffer[] | undefined>;
     isControlRecord?: boolean;
+    /** The record batch the record came in. */
+    batchContext: { producerId: string; inTransaction: boolean };
+  }
+  /** A transaction the partition aborted: its producer and its first offset. */
+  export interface AbortedTransaction {
+    producerId: string;
+    firstOffset: string;
   }
   export interface FetchPartitionData {
     partition: number;
     errorCode: number;
     highWatermark: string;
     lastStableOffset: string;
-    abortedTransactions: unknown[];
+    abortedTransactions: AbortedTransaction[] | null;
     messages: FetchedMessage[];
   }
   interface Broker {
@@ -61,7 +69,8 @@ declare module 'kafkajs/src/consumer/batch.js' {
   import type { FetchPartitionData } from 'kafkajs/src/cluster/index.js';
   export default class Batch {
     constructor(topic: string, fetchedOffset: string, partitionData: FetchPartitionData);
-    readonly messages: FetchPartitionData['messages'];
+    /** The fetched records at or after the fetch offset, aborted and control records included. */
+    readonly messagesWithinOffset: FetchPartitionData['messages'];
     readonly highWatermark: string;
     isEmptyIncludingFiltered(): boolean;
     lastOffset(): string;
