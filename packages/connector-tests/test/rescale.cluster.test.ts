@@ -73,6 +73,16 @@ const ids = (lines: readonly string[]): number[] =>
   lines.map((l) => (JSON.parse(l) as { id: number }).id).sort((a, b) => a - b);
 const all = Array.from({ length: N }, (_, i) => i);
 
+/** What differs between committed ids and 0..N-1, in a line (a 9,000-element diff says little). */
+function mismatch(committed: readonly number[]): string {
+  const counts = new Map<number, number>();
+  for (const id of committed) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  const missing = all.filter((id) => !counts.has(id));
+  const span = (xs: number[]) => (xs.length === 0 ? 'none' : `${xs.length} (${xs[0]}..${xs[xs.length - 1]})`);
+  return `${committed.length} records for ${N}: more than once ${span(twice)}, missing ${span(missing)}`;
+}
+
 type Job = Awaited<ReturnType<JobManagerClient['jobs']['get']['query']>>;
 const sourceSubtasks = (job: Job) => job.subtasks.filter((s) => s.vertexName.includes('input'));
 const total = (job: Job, name: string): number =>
@@ -153,7 +163,8 @@ async function rescaleRun(
   expect(after.configuration.restoredFrom).toBe(result.savepoint);
 
   // Exactly the records of a clean run: none lost at the savepoint, none read twice after it.
-  expect(await sink.committed()).toEqual(all);
+  const committed = await sink.committed();
+  expect(committed, mismatch(committed)).toEqual(all);
 
   // The connector metrics came with the subtask metrics: the first job stopped in the middle of its
   // input, the rescaled one read the rest at its new parallelism; the sinks wrote every record.
@@ -211,12 +222,14 @@ describe('a restored job rescaled through a savepoint, per connector', () => {
     for (const [k, v] of lags(after)) expect(v, k).toBe(0);
   }, 180_000);
 
-  // 3→2 restores each former subtask's pending transactions in one new subtask, checks them
-  // against their markers (the stopped job committed them at the savepoint) and fences the
-  // transactional id no subtask uses any more. 2→3 is left out: it still writes a few hundred of
-  // the first records twice in about half of the runs (before the fix, the savepoint's records
-  // came out about three times); see issue 15.
-  for (const [from, to] of [[3, 2]] as const) {
+  // Each former subtask's pending transactions are restored in one new subtask and checked
+  // against their markers (the stopped job committed them at the savepoint); at 3→2 the
+  // transactional id no subtask uses any more is fenced. At 2→3 the middle subtask overlaps both
+  // former ones and restores only the one it owns.
+  for (const [from, to] of [
+    [2, 3],
+    [3, 2],
+  ] as const) {
     it(`KafkaSink (exactly-once) ${from}→${to}: every record once across the rescale`, async () => {
       const input = join(root, `files-kafka-sink-${from}-${to}`);
       await mkdir(input);
@@ -224,15 +237,17 @@ describe('a restored job rescaled through a savepoint, per connector', () => {
       const topic = `rescale-out-${from}-${to}`;
       const kafka = kafkaClient(broker!.bootstrapServers);
       await createTopics(kafka, [{ topic, numPartitions: 3 }]);
-      const { after } = await rescaleRun(from, to, ['file', input], {
+      await rescaleRun(from, to, ['file', input], {
         arg: `kafka|${broker!.bootstrapServers}|${topic}`,
         committed: async () =>
           ids(
-            (await readTopic(kafka, topic, { quietMs: 2000, timeoutMs: 60_000 })).map((m) => String(m.value)),
+            (await readTopic(broker!.bootstrapServers, topic, { quietMs: 2000, timeoutMs: 60_000 })).map(
+              (m) => String(m.value),
+            ),
           ),
       });
-      // The restored subtasks found the savepoint's commits done by the stopped job (marker check).
-      expect(total(after, 'commitsAlreadyDone')).toBeGreaterThan(0);
+      // Whether the savepoint holds commits at all depends on timing (an interval can end with
+      // no records), so the marker check is asserted by kafka.test.ts, not here.
     }, 240_000);
   }
 
