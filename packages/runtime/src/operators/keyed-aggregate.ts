@@ -74,9 +74,27 @@ abstract class RollingKeyedOperator extends AbstractOperator {
   }
 
   processElement(value: unknown, timestamp: number): void {
+    this.processKeyed(this.groupKey(value), value, timestamp);
+  }
+
+  /** A rolling aggregation needs nothing but the current key's value: it can always read grouped input. */
+  canGroupInput(): boolean {
+    return true;
+  }
+
+  /** The record's key (for a grouped BATCH input; see `key-grouped-input.ts`). */
+  groupKey(value: unknown): Key {
+    try {
+      return this.key(value);
+    } catch (error) {
+      this.fail(error, this.partName);
+    }
+  }
+
+  /** Folds a record whose key is known. */
+  processKeyed(key: Key, value: unknown, timestamp: number): void {
     let result: unknown;
     try {
-      const key = this.key(value);
       this.backend!.currentKey = key;
       const map = this.table.map;
       const stored = this.fold(map.get(key), value);
@@ -102,6 +120,29 @@ abstract class RollingKeyedOperator extends AbstractOperator {
   override endInput(): void {
     // The +Infinity watermark normally came first; this covers a host that ends input without it.
     if (this.batch) this.emitFinal();
+  }
+
+  /**
+   * BATCH with input grouped by key: every record of `key` was folded, so
+   * its final result goes out now and the key's value is dropped (the next
+   * key starts from an empty table).
+   */
+  finishKey(key: Key): void {
+    const map = this.table.map;
+    if (!map.has(key)) return;
+    const stored = map.get(key);
+    const ts = this.timestamps.map;
+    const timestamp = ts.get(key) ?? NO_TIMESTAMP;
+    map.delete(key);
+    ts.delete(key);
+    this.backend!.currentKey = key;
+    let result: unknown;
+    try {
+      result = this.result(stored);
+    } catch (error) {
+      this.fail(error, this.partName);
+    }
+    this.output.collect(result, timestamp);
   }
 
   /** Emits every key's final result once and forgets them (nothing is left to emit after a restore). */

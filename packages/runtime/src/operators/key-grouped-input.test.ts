@@ -1,0 +1,346 @@
+// BATCH input grouped by key: the operator sees one key at a time, holds state for that key only,
+// spills sorted runs past its budget, and its results equal the ungrouped BATCH path's.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Aggregations,
+  ValueStateDescriptor,
+  type Collector,
+  type KeyedProcessContext,
+  type RuntimeContext,
+  type StreamExecutionEnvironment,
+  type ValueState,
+} from '@freshet/api';
+import { buildStreamGraph } from '@freshet/api/internal';
+import type { StreamNode } from '@freshet/graph';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_WATERMARK, type StreamOperator } from '../operator.js';
+import { OperatorHarness, testNode } from '../testing/harness.js';
+import { createOperator } from './create.js';
+import {
+  compareKeys,
+  isKeyGroupedOperator,
+  KeyGroupedInputOperator,
+  type KeyGroupedInputOptions,
+} from './key-grouped-input.js';
+
+type Ev = { k: string; v: number; seq: number };
+/** 40 keys, 25 records each, interleaved (every key is open until the very end without grouping). */
+const events: Ev[] = [];
+for (let i = 0; i < 1000; i++) events.push({ k: `key-${(i * 7) % 40}`, v: i % 13, seq: i });
+
+async function transform(build: (env: StreamExecutionEnvironment) => void): Promise<StreamNode> {
+  const graph = await buildStreamGraph((env) => {
+    env.setRuntimeMode('BATCH');
+    build(env);
+  });
+  const node = graph.nodes.find((n) => n.kind !== 'source' && n.kind !== 'sink');
+  if (!node) throw new Error('no transform in the graph');
+  return node;
+}
+
+/** A keyed `sum` in BATCH. */
+const sumNode = (): Promise<StreamNode> =>
+  transform((env) =>
+    env
+      .fromCollection(events)
+      .keyBy((e) => e.k)
+      .sum('v')
+      .collect('o'),
+  );
+
+/** `node`'s operator reading its input grouped by key. */
+function grouped(node: StreamNode, options?: KeyGroupedInputOptions): KeyGroupedInputOperator {
+  const inner = createOperator(node);
+  if (!isKeyGroupedOperator(inner)) throw new Error(`${node.kind} cannot group its input`);
+  return new KeyGroupedInputOperator(inner, options);
+}
+
+const BATCH = { job: { runtimeMode: 'BATCH' as const, autoWatermarkIntervalMs: 0 } };
+
+/** Runs `events` through `node` in BATCH, grouped (with `options`) or as before; returns the harness. */
+function run(
+  node: StreamNode,
+  grouped: false | KeyGroupedInputOptions,
+  probe?: (op: StreamOperator) => void,
+): { h: OperatorHarness; op: StreamOperator } {
+  const inner = createOperator(node);
+  let op: StreamOperator = inner;
+  if (grouped !== false) {
+    if (!isKeyGroupedOperator(inner)) throw new Error(`${node.kind} cannot group its input`);
+    op = new KeyGroupedInputOperator(inner, grouped);
+  }
+  probed = () => probe?.(inner);
+  const h = new OperatorHarness([node], BATCH, [op]).open();
+  for (const e of events) h.processElement(e, 1000 + e.seq);
+  h.processWatermark(5000);
+  h.processWatermark(MAX_WATERMARK);
+  h.endInput();
+  h.close();
+  return { h, op };
+}
+
+/** Called by the user functions below on every record (set per run). */
+let probed: () => void = () => undefined;
+
+/** Distinct keys the operator's keyed state holds right now (from a snapshot, as a checkpoint would see it). */
+function keysHeld(op: StreamOperator): number {
+  const keys = new Set<unknown>();
+  for (const group of Object.values(op.snapshotState(1).keyed ?? {})) {
+    for (const entries of Object.values(group as Record<string, [unknown, unknown][]>)) {
+      for (const [key] of entries) keys.add(key);
+    }
+  }
+  return keys.size;
+}
+
+const sorted = (h: OperatorHarness): string[] =>
+  h
+    .records()
+    .map((r) => JSON.stringify(r))
+    .sort();
+
+let spillDir: string | undefined;
+afterEach(() => {
+  if (spillDir) rmSync(spillDir, { recursive: true, force: true });
+  spillDir = undefined;
+});
+
+describe('BATCH keyed input grouped by key', () => {
+  const aggregations: [string, (env: StreamExecutionEnvironment) => void][] = [
+    [
+      'reduce',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .reduce((a, b) => {
+            probed();
+            return { ...a, v: a.v + b.v, seq: b.seq };
+          })
+          .collect('o'),
+    ],
+    [
+      'sum',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .sum('v')
+          .collect('o'),
+    ],
+    [
+      'min',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .min('v')
+          .collect('o'),
+    ],
+    [
+      'max',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .max('v')
+          .collect('o'),
+    ],
+    [
+      'minBy',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .minBy('v')
+          .collect('o'),
+    ],
+    [
+      'maxBy',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .maxBy('v')
+          .collect('o'),
+    ],
+    [
+      'count',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .count()
+          .collect('o'),
+    ],
+    [
+      'aggregate',
+      (env) =>
+        env
+          .fromCollection(events)
+          .keyBy((e) => e.k)
+          .aggregate(Aggregations.avg((e: Ev) => e.v))
+          .collect('o'),
+    ],
+  ];
+
+  it.each(aggregations)(
+    '%s: the same final records (values and timestamps) as the ungrouped path',
+    async (_, build) => {
+      const node = await transform(build);
+      const before = run(node, false).h;
+      const after = run(node, {}).h;
+      expect(before.records()).toHaveLength(40);
+      expect(sorted(after)).toEqual(sorted(before));
+    },
+  );
+
+  it('holds state for one key at a time (the ungrouped path holds every key)', async () => {
+    const node = await transform(aggregations[0]![1]);
+    let most = 0;
+    const probe = (op: StreamOperator) => {
+      most = Math.max(most, keysHeld(op));
+    };
+    run(node, false, probe);
+    expect(most).toBe(40);
+    most = 0;
+    let inner: StreamOperator | undefined;
+    run(node, {}, (op) => {
+      inner = op;
+      probe(op);
+    });
+    expect(most).toBe(1);
+    // Nothing is left behind once every key is done.
+    expect(keysHeld(inner!)).toBe(0);
+  });
+
+  it('a keyed process function without onTimer sees one key at a time and its state is dropped per key', async () => {
+    const node = await transform((env) =>
+      env
+        .fromCollection(events)
+        .keyBy((e) => e.k)
+        .process(
+          new (class {
+            private total: ValueState<number> | undefined;
+            open(rc: RuntimeContext): void {
+              this.total = rc.getState(new ValueStateDescriptor<number>('total', 0));
+            }
+            processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+              const t = (this.total!.value() ?? 0) + e.v;
+              this.total!.update(t);
+              probed();
+              if (e.seq >= 960) out.collect(`${ctx.getCurrentKey()}=${t}`);
+            }
+          })(),
+        )
+        .collect('o'),
+    );
+    let most = 0;
+    let last: StreamOperator | undefined;
+    const probe = (op: StreamOperator) => {
+      last = op;
+      most = Math.max(most, keysHeld(op));
+    };
+    const before = run(node, false, probe).h;
+    expect(most).toBe(40);
+    most = 0;
+    const after = run(node, {}, probe).h;
+    expect(most).toBe(1);
+    expect(keysHeld(last!)).toBe(0);
+    expect(after.values<string>().sort()).toEqual(before.values<string>().sort());
+    expect(after.values()).toHaveLength(40);
+  });
+
+  it('a keyed process function with onTimer, and non-keyed operators, keep reading their input as it comes', () => {
+    const withTimer = testNode({
+      kind: 'keyedProcess',
+      keyed: true,
+      fns: { key: (e: never) => (e as Ev).k, fn: { processElement() {}, onTimer() {} } },
+    });
+    const withoutTimer = testNode({
+      kind: 'keyedProcess',
+      keyed: true,
+      fns: { key: (e: never) => (e as Ev).k, fn: { processElement() {} } },
+    });
+    expect(isKeyGroupedOperator(createOperator(withTimer))).toBe(false);
+    expect(isKeyGroupedOperator(createOperator(withoutTimer))).toBe(true);
+    expect(
+      isKeyGroupedOperator(createOperator(testNode({ kind: 'map', fns: { fn: (x: unknown) => x } }))),
+    ).toBe(false);
+  });
+
+  it('spills sorted runs past a tiny budget, merges them, keeps arrival order within a key, and removes the files', async () => {
+    spillDir = mkdtempSync(join(tmpdir(), 'freshet-grouped-test-'));
+    // A reduce that is not commutative: the sequence of a key's records, in the order the operator saw them.
+    const node = await transform((env) =>
+      env
+        .fromCollection(events.map((e) => ({ k: e.k, seqs: [e.seq] })))
+        .keyBy((e) => e.k)
+        .reduce((a, b) => ({ k: a.k, seqs: [...a.seqs, ...b.seqs] }))
+        .collect('o'),
+    );
+    const op = grouped(node, { memoryBytes: 4096, dir: spillDir });
+    const h = new OperatorHarness([node], BATCH, [op]).open();
+    for (const e of events) h.processElement({ k: e.k, seqs: [e.seq] }, e.seq);
+    const dirDuringRun = readdirSync(spillDir);
+    h.processWatermark(MAX_WATERMARK);
+    h.endInput();
+    expect(op.spilledRuns).toBeGreaterThan(5);
+    expect(dirDuringRun).toHaveLength(1);
+    expect(readdirSync(spillDir)).toEqual([]);
+    const out = h.values<{ k: string; seqs: number[] }>();
+    expect(out).toHaveLength(40);
+    for (const r of out) {
+      expect(r.seqs).toEqual(events.filter((e) => e.k === r.k).map((e) => e.seq));
+    }
+    // Output comes key by key in key order, each key once.
+    const keys = out.map((r) => r.k);
+    expect(keys).toEqual([...keys].sort(compareKeys));
+    expect(existsSync(join(spillDir, dirDuringRun[0]!))).toBe(false);
+  });
+
+  it('drains in slices on the task thread when the host asks finishPending, then passes +Infinity on in endInput', async () => {
+    const node = await sumNode();
+    const before = run(node, false).h;
+    const op = grouped(node);
+    const h = new OperatorHarness([node], BATCH, [op]).open();
+    for (const e of events) h.processElement(e, 1000 + e.seq);
+    h.processWatermark(MAX_WATERMARK);
+    let done = false;
+    expect(
+      op.finishPending(() => {
+        done = true;
+      }),
+    ).toBe(true);
+    // Nothing happens inside the call: the drain runs in processing-time callbacks of the task.
+    expect(h.records()).toEqual([]);
+    expect(h.clock.numScheduled()).toBe(1);
+    h.clock.advanceTo(h.clock.now());
+    expect(done).toBe(true);
+    expect(h.watermarks()).toEqual([]);
+    h.endInput();
+    expect(h.watermarks()).toEqual([MAX_WATERMARK]);
+    expect(sorted(h)).toEqual(sorted(before));
+    // Nothing left to drain: a second end of input has no pending work.
+    expect(op.finishPending(() => undefined)).toBe(false);
+  });
+
+  it('holds back watermarks below +Infinity so no buffered record is late downstream', async () => {
+    const node = await sumNode();
+    const { h } = run(node, {});
+    expect(h.output.watermarks).toEqual([MAX_WATERMARK]);
+  });
+
+  it('refuses a checkpoint while input is buffered instead of losing it', async () => {
+    const node = await sumNode();
+    const h = new OperatorHarness([node], BATCH, [grouped(node)]).open();
+    h.processElement(events[0], 0);
+    expect(() => h.head.snapshotState(1)).toThrow(/cannot checkpoint buffered input/);
+  });
+
+  it('orders keys totally: numbers before strings, NaN first among numbers', () => {
+    expect([3, 'b', Number.NaN, 'a', -1].sort(compareKeys)).toEqual([Number.NaN, -1, 3, 'a', 'b']);
+  });
+});
