@@ -114,10 +114,16 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   };
   const job = streamGraph.config;
   const tasks: StreamTask[] = [];
-  // BATCH keyed heads read their input grouped by key, unless a periodic checkpoint could find it
-  // buffered (a staged job takes none; a pipelined BATCH job only when checkpointing is enabled).
-  const groupInput =
+  // A BATCH job that takes no checkpoint before its input ends (a staged job takes none; a pipelined
+  // one only when checkpointing is enabled) re-runs a failed region from scratch. Its keyed heads read
+  // their input grouped by key (no checkpoint can find it buffered), and its collect sinks ship their
+  // records only at the end (an attempt that fails first ships none, so a re-run adds no duplicates).
+  const fromScratch =
     job.runtimeMode === 'BATCH' && (d.blockingExchanges === true || job.checkpointing === undefined);
+  const groupInput = fromScratch;
+  const sink: SinkContext = fromScratch
+    ? { collect: (id, values) => d.sink.collect(id, values), commitAtEnd: true }
+    : d.sink;
   const groupedOptions: KeyGroupedInputOptions = {
     memoryBytes: d.settings?.groupedInputMemoryBytes ?? DEFAULT_TASK_SETTINGS.groupedInputMemoryBytes,
   };
@@ -132,7 +138,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       const hasInputs = jobGraph.edges.some((e) => e.target === vertex.id);
       const chain: ChainMember[] = vertex.operators.map((o, i) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
-        const operator = factory(n, d.sink);
+        const operator = factory(n, sink);
         if (i === 0 && hasInputs && groupInput && n.keyed && isKeyGroupedOperator(operator)) {
           return { node: n, operator: new KeyGroupedInputOperator(operator, groupedOptions) };
         }
