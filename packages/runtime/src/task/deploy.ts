@@ -122,7 +122,12 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
     job.runtimeMode === 'BATCH' && (d.blockingExchanges === true || job.checkpointing === undefined);
   const groupInput = fromScratch;
   const sink: SinkContext = fromScratch
-    ? { collect: (id, values) => d.sink.collect(id, values), commitAtEnd: true }
+    ? {
+        collect: (id, values) => {
+          d.sink.collect(id, values);
+        },
+        commitAtEnd: true,
+      }
     : d.sink;
   const groupedOptions: KeyGroupedInputOptions = {
     memoryBytes: d.settings?.groupedInputMemoryBytes ?? DEFAULT_TASK_SETTINGS.groupedInputMemoryBytes,
