@@ -1,5 +1,6 @@
-// BATCH input grouped by key: the operator sees one key at a time, holds state for that key only,
-// spills sorted runs past its budget, and its results equal the ungrouped BATCH path's.
+// BATCH input grouped by key: a rolling aggregation keeps one accumulator per key while they fit
+// its budget and one key at a time past it; a keyed process function sees one key at a time; sorted
+// runs spill past the budget, and the results equal the ungrouped BATCH path's.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,12 +60,18 @@ function grouped(node: StreamNode, options?: KeyGroupedInputOptions): KeyGrouped
 
 const BATCH = { job: { runtimeMode: 'BATCH' as const, autoWatermarkIntervalMs: 0 } };
 
+/**
+ * A budget about 4 of the test's keys fit (an accumulator is estimated at
+ * its key's first record: about 220 bytes with the key and its map entry).
+ */
+const TINY = { memoryBytes: 1000 };
+
 /** Runs `events` through `node` in BATCH, grouped (with `options`) or as before; returns the harness. */
 function run(
   node: StreamNode,
   grouped: false | KeyGroupedInputOptions,
   probe?: (op: StreamOperator) => void,
-): { h: OperatorHarness; op: StreamOperator } {
+): { h: OperatorHarness; op: StreamOperator; spilledRuns: number } {
   const inner = createOperator(node);
   let op: StreamOperator = inner;
   if (grouped !== false) {
@@ -78,7 +85,7 @@ function run(
   h.processWatermark(MAX_WATERMARK);
   h.endInput();
   h.close();
-  return { h, op };
+  return { h, op, spilledRuns: op instanceof KeyGroupedInputOperator ? op.spilledRuns : 0 };
 }
 
 /** Called by the user functions below on every record (set per run). */
@@ -187,17 +194,21 @@ describe('BATCH keyed input grouped by key', () => {
   ];
 
   it.each(aggregations)(
-    '%s: the same final records (values and timestamps) as the ungrouped path',
+    '%s: the same final records (values and timestamps) as the ungrouped path, within the budget and past it',
     async (_, build) => {
       const node = await transform(build);
       const before = run(node, false).h;
-      const after = run(node, {}).h;
       expect(before.records()).toHaveLength(40);
-      expect(sorted(after)).toEqual(sorted(before));
+      const hashed = run(node, {});
+      expect(hashed.spilledRuns).toBe(0);
+      expect(sorted(hashed.h)).toEqual(sorted(before));
+      const spilled = run(node, TINY);
+      expect(spilled.spilledRuns).toBeGreaterThan(0);
+      expect(sorted(spilled.h)).toEqual(sorted(before));
     },
   );
 
-  it('holds state for one key at a time (the ungrouped path holds every key)', async () => {
+  it('holds the accumulators the budget allows, then one key at a time (the ungrouped path holds every key)', async () => {
     const node = await transform(aggregations[0]![1]);
     let most = 0;
     const probe = (op: StreamOperator) => {
@@ -205,15 +216,34 @@ describe('BATCH keyed input grouped by key', () => {
     };
     run(node, false, probe);
     expect(most).toBe(40);
+    // Within the budget: one accumulator per key, as without grouping (it fits).
     most = 0;
-    let inner: StreamOperator | undefined;
-    run(node, {}, (op) => {
-      inner = op;
-      probe(op);
-    });
-    expect(most).toBe(1);
+    run(node, {}, probe);
+    expect(most).toBe(40);
+    // Past it: never more keys than fit the budget (the 5th record, a 5th key, passes it); from then on
+    // the records are buffered, and the merge folds them one key at a time.
+    const reduce = createOperator(node);
+    if (!isKeyGroupedOperator(reduce)) throw new Error('reduce cannot group its input');
+    const op = new KeyGroupedInputOperator(reduce, TINY);
+    const h = new OperatorHarness([node], BATCH, [op]).open();
+    const whileReading: number[] = [];
+    for (const e of events) {
+      h.processElement(e, 1000 + e.seq);
+      whileReading.push(keysHeld(reduce));
+    }
+    expect(Math.max(...whileReading)).toBeGreaterThan(1);
+    expect(Math.max(...whileReading)).toBeLessThanOrEqual(5);
+    expect(whileReading.at(-1)).toBe(0);
+    const inMerge: number[] = [];
+    probed = () => inMerge.push(keysHeld(reduce));
+    h.processWatermark(MAX_WATERMARK);
+    h.endInput();
+    expect(op.spilledRuns).toBeGreaterThan(0);
+    expect(inMerge).toHaveLength(960);
+    expect(inMerge.every((n) => n === 1)).toBe(true);
+    expect(h.records()).toHaveLength(40);
     // Nothing is left behind once every key is done.
-    expect(keysHeld(inner!)).toBe(0);
+    expect(keysHeld(reduce)).toBe(0);
   });
 
   it('a keyed process function without onTimer sees one key at a time and its state is dropped per key', async () => {
@@ -304,7 +334,7 @@ describe('BATCH keyed input grouped by key', () => {
   it('drains in slices on the task thread when the host asks finishPending, then passes +Infinity on in endInput', async () => {
     const node = await sumNode();
     const before = run(node, false).h;
-    const op = grouped(node);
+    const op = grouped(node, TINY);
     const h = new OperatorHarness([node], BATCH, [op]).open();
     for (const e of events) h.processElement(e, 1000 + e.seq);
     h.processWatermark(MAX_WATERMARK);
@@ -333,11 +363,15 @@ describe('BATCH keyed input grouped by key', () => {
     expect(h.output.watermarks).toEqual([MAX_WATERMARK]);
   });
 
-  it('refuses a checkpoint while input is buffered instead of losing it', async () => {
+  it('refuses a checkpoint while input is buffered or spilled instead of losing it', async () => {
     const node = await sumNode();
-    const h = new OperatorHarness([node], BATCH, [grouped(node)]).open();
-    h.processElement(events[0], 0);
-    expect(() => h.head.snapshotState(1)).toThrow(/cannot checkpoint buffered input/);
+    // Within the budget the accumulators are the operator's own state, which a checkpoint takes.
+    const hashed = new OperatorHarness([node], BATCH, [grouped(node)]).open();
+    hashed.processElement(events[0], 0);
+    expect(Object.keys(hashed.head.snapshotState(1).keyed ?? {})).toHaveLength(1);
+    const spilled = new OperatorHarness([node], BATCH, [grouped(node, { memoryBytes: 1 })]).open();
+    spilled.processElement(events[0], 0);
+    expect(() => spilled.head.snapshotState(1)).toThrow(/cannot checkpoint buffered input/);
   });
 
   it('orders keys totally: numbers before strings, NaN first among numbers', () => {

@@ -6,13 +6,26 @@
  * key's final result and drops its state. Per-key state then exists for one
  * key at a time instead of for every key of the input.
  *
+ * A pre-aggregating operator (the rolling aggregations: one accumulator per
+ * key, see {@link PreAggregatingOperator}) is hybrid: it first takes its
+ * input as it comes, into its hash table of accumulators, which is as fast as
+ * ungrouped input; only when the table's estimated size passes `memoryBytes`
+ * are the accumulators written, sorted by key, as the first run (the state
+ * run) and dropped, and the rest of the input is buffered and sorted as
+ * below. Within the budget the operator therefore holds one accumulator per
+ * key (bounded by the budget), past it one key at a time. A keyed process
+ * function, whose state may grow with every record, always buffers.
+ *
  * The buffer groups records by key in memory (a Map from key to its records,
  * arrival order kept within a key). Past `memoryBytes` (an estimate of the
  * buffered records' heap size) the groups are written, sorted by key, as one
  * run file under `dir` (the job's work directory on a TaskManager: its
  * `TMPDIR`), and the buffer starts again. At the end of input the runs are
- * merged key by key: a key's records come from run 0 first, then run 1, …,
- * so within a key the arrival order is kept as without grouping.
+ * merged key by key: a key's accumulator is restored from the state run
+ * first, then its records come from run 1, run 2, …, so within a key the
+ * arrival order is kept as without grouping, and the results are those of
+ * ungrouped input. Accumulators go to disk with the binary codec checkpoints
+ * use, so what a checkpoint can hold, a state run can.
  *
  * Watermarks below +Infinity are held back (they would otherwise pass the
  * buffered records and make them late downstream); +Infinity goes on after
@@ -47,6 +60,30 @@ export interface KeyGroupedOperator extends StreamOperator {
   finishKey(key: Key): void;
 }
 
+/**
+ * A {@link KeyGroupedOperator} whose state is one accumulator per key (the
+ * rolling aggregations): it reads its input as it comes until its
+ * accumulators pass the budget (see the module comment).
+ */
+export interface PreAggregatingOperator extends KeyGroupedOperator {
+  /** Keys that hold an accumulator now. */
+  keysHeld(): number;
+  /** Hands every key's accumulator to `emit` (as data the binary codec can write) and drops them all. */
+  takeKeyStates(emit: (key: Key, state: unknown) => void): void;
+  /** Gives `key` back the accumulator {@link takeKeyStates} took. */
+  restoreKeyState(key: Key, state: unknown): void;
+}
+
+/** Whether a key-grouped operator pre-aggregates (see {@link PreAggregatingOperator}). */
+export function isPreAggregating(op: KeyGroupedOperator): op is PreAggregatingOperator {
+  const o = op as Partial<PreAggregatingOperator>;
+  return (
+    typeof o.keysHeld === 'function' &&
+    typeof o.takeKeyStates === 'function' &&
+    typeof o.restoreKeyState === 'function'
+  );
+}
+
 /** Whether `op` can take its input grouped by key (and its function allows it). */
 export function isKeyGroupedOperator(op: StreamOperator): op is KeyGroupedOperator {
   const o = op as Partial<KeyGroupedOperator>;
@@ -61,7 +98,10 @@ export function isKeyGroupedOperator(op: StreamOperator): op is KeyGroupedOperat
 
 /** Options of a {@link KeyGroupedInputOperator}. */
 export interface KeyGroupedInputOptions {
-  /** Estimated heap bytes of buffered records before a sorted run is spilled. @default 64 MiB */
+  /**
+   * Estimated heap bytes of buffered records (or of a pre-aggregating
+   * operator's accumulators) before a sorted run is spilled. @default 64 MiB
+   */
   memoryBytes?: number;
   /**
    * Directory the spill files go to (in a directory of their own).
@@ -297,6 +337,15 @@ class RunReader {
     const { values, timestamps } = this;
     const end = this.pos + this.counts[this.segment]!;
     for (let i = this.pos; i < end; i++) op.processKeyed(key, values[i], timestamps[i]!);
+    this.advance(end);
+  }
+  /** A state run: gives the current key its accumulator back and moves to the next key. */
+  restore(op: PreAggregatingOperator): void {
+    const end = this.pos + this.counts[this.segment]!;
+    op.restoreKeyState(this.key!, this.values[this.pos]);
+    this.advance(end);
+  }
+  private advance(end: number): void {
     this.pos = end;
     if (++this.segment < this.keys.length) this.key = this.keys[this.segment];
     else this.readFrame();
@@ -317,6 +366,14 @@ export class KeyGroupedInputOperator implements StreamOperator {
   private readonly dirBase: string;
   private spillDir: string | undefined;
   private readonly runs: string[] = [];
+  /** The wrapped operator when it pre-aggregates and its accumulators still fit the budget (the hash path). */
+  private hashing: PreAggregatingOperator | undefined;
+  /** Estimated heap bytes of the accumulators on the hash path. */
+  private hashBytes = 0;
+  /** Keys with an accumulator when last looked (a new key adds to {@link hashBytes}). */
+  private hashKeys = 0;
+  /** Runs[0] holds the accumulators the hash path had when it passed the budget. */
+  private stateRun = false;
   /** A key that is neither a string nor a number was seen: the input goes through ungrouped from then on. */
   private ungrouped = false;
   private drained = false;
@@ -334,6 +391,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
   ) {
     this.memoryBytes = options.memoryBytes ?? DEFAULT_KEY_GROUPED_MEMORY_BYTES;
     this.dirBase = options.dir ?? tmpdir();
+    if (isPreAggregating(inner)) this.hashing = inner;
   }
 
   open(ctx: OperatorContext, restored?: readonly OperatorSnapshot[]): void {
@@ -352,7 +410,20 @@ export class KeyGroupedInputOperator implements StreamOperator {
       // No order to sort by: hand over what is buffered as it is, and the rest as it comes.
       exhaust(this.drainSteps(false));
       this.ungrouped = true;
+      this.hashing = undefined;
       inner.processKeyed(key, value, timestamp);
+      return;
+    }
+    const hashing = this.hashing;
+    if (hashing !== undefined) {
+      hashing.processKeyed(key, value, timestamp);
+      const held = hashing.keysHeld();
+      if (held !== this.hashKeys) {
+        // A new key: its accumulator is taken to weigh about what its first record does.
+        this.hashKeys = held;
+        this.hashBytes += KEY_OVERHEAD + approxBytes(key, 0) + approxBytes(value, 0);
+        if (this.hashBytes > this.memoryBytes) this.spillAccumulators(hashing);
+      }
       return;
     }
     const buffer = this.buffer;
@@ -426,11 +497,39 @@ export class KeyGroupedInputOperator implements StreamOperator {
     this.inner.close();
   }
 
-  /** Writes the buffered records, sorted by key, as one run. */
-  private spill(): void {
+  /** The hash path passed the budget: its accumulators, sorted by key, become the state run; records are buffered from now on. */
+  private spillAccumulators(op: PreAggregatingOperator): void {
+    const keys: Key[] = [];
+    const states: unknown[] = [];
+    op.takeKeyStates((key, state) => {
+      keys.push(key);
+      states.push(state);
+    });
+    const order = new Array<number>(keys.length);
+    for (let i = 0; i < keys.length; i++) order[i] = i;
+    order.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+    const writer = new RunWriter(this.nextRunPath());
+    try {
+      for (const i of order) writer.add(keys[i]!, states[i], 0);
+    } finally {
+      writer.close();
+    }
+    this.stateRun = true;
+    this.hashing = undefined;
+    this.spilledRuns++;
+  }
+
+  /** The path of the next run file (registered as a run). */
+  private nextRunPath(): string {
     this.spillDir ??= mkdtempSync(join(this.dirBase, 'freshet-grouped-input-'));
     const path = join(this.spillDir, `run-${this.runs.length}.bin`);
-    const writer = new RunWriter(path);
+    this.runs.push(path);
+    return path;
+  }
+
+  /** Writes the buffered records, sorted by key, as one run. */
+  private spill(): void {
+    const writer = new RunWriter(this.nextRunPath());
     const { keys, heads, next, values, timestamps } = this.buffer;
     try {
       for (const g of this.buffer.sortedGroups()) {
@@ -440,7 +539,6 @@ export class KeyGroupedInputOperator implements StreamOperator {
     } finally {
       writer.close();
     }
-    this.runs.push(path);
     this.spilledRuns++;
     this.buffer = new GroupBuffer();
   }
@@ -469,10 +567,11 @@ export class KeyGroupedInputOperator implements StreamOperator {
     }
   }
 
-  /** Merges the spilled runs key by key (run order within a key). */
+  /** Merges the spilled runs key by key (the state run's accumulator first, then run order within a key). */
   private *mergeRuns(finish: boolean): Generator<void, void, undefined> {
     const inner = this.inner;
     const readers = this.runs.map((path) => new RunReader(path));
+    const states = this.stateRun ? readers[0] : undefined;
     try {
       for (;;) {
         let min: Key | undefined;
@@ -480,7 +579,11 @@ export class KeyGroupedInputOperator implements StreamOperator {
           if (r.key !== undefined && (min === undefined || compareKeys(r.key, min) < 0)) min = r.key;
         }
         if (min === undefined) break;
+        if (states !== undefined && states.key !== undefined && compareKeys(states.key, min) === 0) {
+          states.restore(inner as PreAggregatingOperator);
+        }
         for (const r of readers) {
+          if (r === states) continue;
           while (r.key !== undefined && compareKeys(r.key, min) === 0) r.feed(inner);
         }
         if (finish) inner.finishKey(min);
@@ -494,6 +597,7 @@ export class KeyGroupedInputOperator implements StreamOperator {
 
   private removeSpillFiles(): void {
     this.runs.length = 0;
+    this.stateRun = false;
     if (this.spillDir === undefined) return;
     rmSync(this.spillDir, { recursive: true, force: true });
     this.spillDir = undefined;

@@ -145,6 +145,34 @@ abstract class RollingKeyedOperator extends AbstractOperator {
     this.output.collect(result, timestamp);
   }
 
+  /** Keys holding a value (the hash path of a grouped BATCH input weighs its new keys). */
+  keysHeld(): number {
+    return this.table.map.size;
+  }
+
+  /**
+   * Grouped BATCH input past its budget: every key's value and largest
+   * timestamp, `[stored, timestamp | null]`, go to `emit` (to be written as
+   * the state run) and the table is emptied.
+   */
+  takeKeyStates(emit: (key: Key, state: unknown) => void): void {
+    const map = this.table.map;
+    const ts = this.timestamps.map;
+    for (const [key, stored] of map) {
+      const t = ts.get(key);
+      emit(key, [stored, t === undefined || t === NO_TIMESTAMP ? null : t]);
+    }
+    map.clear();
+    ts.clear();
+  }
+
+  /** Gives `key` back what {@link takeKeyStates} took; the key's later records fold onto it. */
+  restoreKeyState(key: Key, state: unknown): void {
+    const [stored, t] = state as [unknown, number | null];
+    this.table.map.set(key, stored);
+    if (t !== null) this.timestamps.map.set(key, t);
+  }
+
   /** Emits every key's final result once and forgets them (nothing is left to emit after a restore). */
   private emitFinal(): void {
     const map = this.table.map;

@@ -56,8 +56,9 @@ export interface TaskSettings {
   idlePollMs: number;
   /**
    * BATCH input grouped by key: estimated heap bytes a keyed operator's
-   * buffered input may take before a sorted run spills to disk
-   * (`KeyGroupedInputOperator`). @default 64 MiB
+   * buffered input (or a rolling aggregation's accumulators) may take
+   * before a sorted run spills to disk (`KeyGroupedInputOperator`).
+   * @default 64 MiB
    */
   groupedInputMemoryBytes: number;
   /** Directory for the spill files of BATCH grouped input. @default os.tmpdir() */
