@@ -374,6 +374,29 @@ describe('BATCH keyed input grouped by key', () => {
     expect(() => spilled.head.snapshotState(1)).toThrow(/cannot checkpoint buffered input/);
   });
 
+  it('spills and merges numeric and string keys in one order (strings sort natively, mixed keys by compareKeys)', async () => {
+    const mixed = events.map((e, i) => ({ k: i % 3 === 0 ? (i * 7) % 40 : e.k, seqs: [e.seq] }));
+    const node = await transform((env) =>
+      env
+        .fromCollection(mixed)
+        .keyBy((e) => e.k)
+        .reduce((a, b) => ({ k: a.k, seqs: [...a.seqs, ...b.seqs] }))
+        .collect('o'),
+    );
+    const op = grouped(node, { memoryBytes: 4096 });
+    const h = new OperatorHarness([node], BATCH, [op]).open();
+    for (const e of mixed) h.processElement(e, e.seqs[0]!);
+    h.processWatermark(MAX_WATERMARK);
+    h.endInput();
+    expect(op.spilledRuns).toBeGreaterThan(5);
+    const out = h.values<{ k: string | number; seqs: number[] }>();
+    const keys = out.map((r) => r.k);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.filter((k) => typeof k === 'number').length).toBeGreaterThan(10);
+    expect(keys).toEqual([...keys].sort(compareKeys));
+    for (const r of out) expect(r.seqs).toEqual(mixed.filter((e) => e.k === r.k).map((e) => e.seqs[0]));
+  });
+
   it('orders keys totally: numbers before strings, NaN first among numbers', () => {
     expect([3, 'b', Number.NaN, 'a', -1].sort(compareKeys)).toEqual([Number.NaN, -1, 3, 'a', 'b']);
   });

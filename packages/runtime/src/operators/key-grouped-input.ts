@@ -136,6 +136,15 @@ export function compareKeys(a: Key, b: Key): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Distinct keys in key order ({@link compareKeys}); strings only (the usual case) sort natively, in the same order. */
+function sortKeys(keys: readonly Key[]): Key[] {
+  for (let i = 0; i < keys.length; i++) {
+    if (typeof keys[i] !== 'string') return keys.slice().sort(compareKeys);
+  }
+  // The default sort compares strings by UTF-16 code units, as `<` does.
+  return keys.slice().sort();
+}
+
 /** Runs a drain to its end. */
 function exhaust(steps: Generator<void, void, undefined>): void {
   let step = steps.next();
@@ -186,6 +195,8 @@ class GroupBuffer {
   readonly next: number[] = [];
   /** Estimated heap bytes held. */
   bytes = 0;
+  /** The estimate of a record's size, sampled every 8th record (records of one stream are alike). */
+  private recordBytes = 0;
 
   get size(): number {
     return this.values.length;
@@ -207,15 +218,17 @@ class GroupBuffer {
       this.next[this.tails[g]!] = i;
       this.tails[g] = i;
     }
-    this.bytes += RECORD_OVERHEAD + approxBytes(value, 0);
+    if ((i & 7) === 0) this.recordBytes = RECORD_OVERHEAD + approxBytes(value, 0);
+    this.bytes += this.recordBytes;
   }
 
   /** Group ids in key order. */
   sortedGroups(): number[] {
-    const keys = this.keys;
-    const order = new Array<number>(keys.length);
-    for (let g = 0; g < keys.length; g++) order[g] = g;
-    return order.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+    const sorted = sortKeys(this.keys);
+    const groupOf = this.groupOf;
+    const order = new Array<number>(sorted.length);
+    for (let j = 0; j < sorted.length; j++) order[j] = groupOf.get(sorted[j]!)!;
+    return order;
   }
 }
 
@@ -499,18 +512,13 @@ export class KeyGroupedInputOperator implements StreamOperator {
 
   /** The hash path passed the budget: its accumulators, sorted by key, become the state run; records are buffered from now on. */
   private spillAccumulators(op: PreAggregatingOperator): void {
-    const keys: Key[] = [];
-    const states: unknown[] = [];
+    const states = new Map<Key, unknown>();
     op.takeKeyStates((key, state) => {
-      keys.push(key);
-      states.push(state);
+      states.set(key, state);
     });
-    const order = new Array<number>(keys.length);
-    for (let i = 0; i < keys.length; i++) order[i] = i;
-    order.sort((a, b) => compareKeys(keys[a]!, keys[b]!));
     const writer = new RunWriter(this.nextRunPath());
     try {
-      for (const i of order) writer.add(keys[i]!, states[i], 0);
+      for (const key of sortKeys([...states.keys()])) writer.add(key, states.get(key), 0);
     } finally {
       writer.close();
     }
