@@ -385,7 +385,7 @@ describe('BATCH keyed input grouped by key', () => {
     );
     const op = grouped(node, { memoryBytes: 4096 });
     const h = new OperatorHarness([node], BATCH, [op]).open();
-    for (const e of mixed) h.processElement(e, e.seqs[0]!);
+    for (const e of mixed) h.processElement(e, e.seqs[0]);
     h.processWatermark(MAX_WATERMARK);
     h.endInput();
     expect(op.spilledRuns).toBeGreaterThan(5);
