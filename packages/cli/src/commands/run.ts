@@ -9,7 +9,8 @@
  * records); `--detached` returns after the submission.
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import {
   assignRestoredState,
   openRestorePoint,
@@ -126,8 +127,7 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
-        const restarts =
-          result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
+        const restarts = restartsText(result.restarts);
         const checkpoints =
           result.checkpoints.length === 0
             ? ''
@@ -150,10 +150,9 @@ export function register(program: Command): void {
       }
       if (result.status === 'FAILED') {
         const e = result.error;
-        const where = e?.operator
-          ? ` in '${e.operator}'${e.subtask === undefined ? '' : ` (subtask ${e.subtask})`}`
-          : '';
-        throw new CliError(`Job failed${where}: ${e?.stack ?? e?.message ?? 'unknown error'}`);
+        throw new CliError(
+          `Job failed${failureWhere(e?.operator, e?.subtask)}: ${e?.stack ?? e?.message ?? 'unknown error'}`,
+        );
       }
       if (result.status === 'CANCELED') process.exitCode = 130;
     });
@@ -185,6 +184,36 @@ async function localRestorePoint(
   }
 }
 
+/** `, N restarts` of a job's status line (nothing without restarts). */
+function restartsText(restarts: number): string {
+  return restarts === 0 ? '' : `, ${restarts} restart${restarts === 1 ? '' : 's'}`;
+}
+
+/** ` in 'op' (subtask n)` of a failure, the same for a local run and a cluster's job. */
+function failureWhere(operator: string | undefined, subtask: number | undefined): string {
+  if (!operator) return '';
+  return ` in '${operator}'${subtask === undefined ? '' : ` (subtask ${subtask})`}`;
+}
+
+/**
+ * A cluster's stack traces name the uploaded program's files `program:<path
+ * in the upload>` (the JobManager compiled them); the user knows them by the
+ * path they gave, as a local run shows them. An archive's files keep their
+ * `program:` names.
+ */
+function localPaths(text: string, file: string): string {
+  const path = resolve(file);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return text;
+  }
+  if (isDir) return text.replace(/program:([^\s():]+)/g, (_, rel: string) => join(path, rel));
+  if (/\.(zip|tar\.gz|tgz)$/.test(path)) return text;
+  return text.replaceAll(`program:${basename(path)}`, path);
+}
+
 /** `run --jobmanager`: submit, then follow until the job ends (unless detached). */
 async function runOnCluster(
   file: string,
@@ -192,7 +221,15 @@ async function runOnCluster(
   opts: RunCommandOptions & { jobmanager: string },
 ): Promise<void> {
   const url = opts.jobmanager;
-  const { jobId } = await submitJob(file, args, opts);
+  let jobId: string;
+  try {
+    ({ jobId } = await submitJob(file, args, opts));
+  } catch (err) {
+    // A program that fails while the JobManager plans it: its stack names the user's files as a local run does.
+    if (err instanceof CliError)
+      throw new CliError(localPaths(err.message, file), err.details.exitCode, err.code);
+    throw err;
+  }
   if (opts.detached) {
     if (opts.json) printJson({ jobId });
     else process.stdout.write(`Submitted job ${jobId}\n`);
@@ -217,10 +254,18 @@ async function runOnCluster(
     const { collections } = await call(url, () => client.jobs.collected.query({ jobId }));
     printJson({ ...result, collected: Object.fromEntries(collections.map((c) => [c.collectId, c.records])) });
   } else {
-    process.stdout.write(`Job ${jobId} ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+    // The same line as a local run's (the id was printed at submission).
+    process.stdout.write(
+      `Job '${result.name}' ${result.status} in ${Math.round(result.durationMs)} ms${restartsText(result.restarts)}\n`,
+    );
     printAccumulators(result.accumulators);
     await printCollected(client, url, jobId);
   }
-  if (result.status === 'FAILED') throw new CliError(`Job failed: ${result.failureCause ?? 'unknown cause'}`);
+  if (result.status === 'FAILED') {
+    const at = result.failedIn;
+    throw new CliError(
+      `Job failed${failureWhere(at?.operator, at?.subtask ?? undefined)}: ${localPaths(result.failureCause ?? 'unknown cause', file)}`,
+    );
+  }
   if (result.status === 'CANCELED') process.exitCode = 130;
 }
