@@ -393,6 +393,17 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     }
   };
 
+  /** What every attempt's (or staged region's) slots run, and how. */
+  const slotOptions = {
+    program: opts.program,
+    jobGraph,
+    jobId,
+    slots,
+    ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
+    ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
+    ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
+  };
+
   /** The state of every subtask, read from the latest completed checkpoint. */
   const readRestore = async (checkpoint: CompletedCheckpoint): Promise<SlotRestore> => {
     const r: SlotRestore = { checkpointId: checkpoint.checkpointId, subtasks: {} };
@@ -463,17 +474,11 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     });
     try {
       staged = runLocalStages({
-        program: opts.program,
-        jobGraph,
-        jobId,
-        slots,
+        ...slotOptions,
         stages,
         strategy,
         partitions,
         ...(restore ? { restore } : {}),
-        ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
-        ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
-        ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
         ...(opts.onStageWave ? { onWave: opts.onStageWave } : {}),
         onRunning: () => {
           runningSince ??= performance.now();
@@ -546,15 +551,9 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
           alignment.reset();
           coordinator.startAttempt(attempt);
           const a = startLocalAttempt({
-            program: opts.program,
-            jobGraph,
-            jobId,
-            slots,
+            ...slotOptions,
             attempt,
             ...(restore ? { restore } : {}),
-            ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
-            ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
-            ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
             onRunning: () => {
               runningSince ??= performance.now();
               strategy.onRunning(Date.now());
