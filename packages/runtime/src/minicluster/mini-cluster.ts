@@ -167,7 +167,8 @@ export interface LocalJobResult {
   /**
    * Records of each collect sink, by collect id (per subtask in order;
    * subtasks interleaved). At-least-once: after a restart, the records since
-   * the restored checkpoint are collected again.
+   * the restored checkpoint are collected again — except in a staged BATCH
+   * job, which hands on a region's records only once its run finished.
    */
   collected: Record<string, unknown[]>;
   error?: {
