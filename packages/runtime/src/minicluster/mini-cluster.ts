@@ -533,64 +533,64 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   try {
     const stages = computeStages(jobGraph);
     if (stages !== undefined) ({ outcome, restarts } = await runStaged(stages));
-    else
-      for (let attempt = 0; final === undefined; attempt++) {
-        const restoreFrom = coordinator.latestCompleted;
-        let restore: Map<number, SlotRestore> | undefined;
-        const initial = restoreFrom === undefined ? opts.restoreFrom : undefined;
-        try {
-          restore = restoreFrom
-            ? bySlot(await readRestore(restoreFrom))
-            : initial
-              ? bySlot(await readInitialRestore(initial))
-              : undefined;
-        } catch (error) {
-          outcome = restoreFailed(error, restoreFrom);
-        }
-        if (restore !== undefined || (restoreFrom === undefined && initial === undefined)) {
-          latest.clear();
-          alignment.reset();
-          coordinator.startAttempt(attempt);
-          const a = startLocalAttempt({
-            ...slotOptions,
-            attempt,
-            ...(restore ? { restore } : {}),
-            onRunning: () => {
-              runningSince ??= performance.now();
-              strategy.onRunning(Date.now());
-              for (const e of executionVertices(jobGraph))
-                coordinator.executionRunning(e.vertexId, e.subtask, attempt);
-            },
-            onMessage: (m) => {
-              onMessage(attempt, m);
-            },
-          });
-          current = a;
-          if (final !== undefined) a.end(final);
-          outcome = await a.outcome;
-          // No checkpoint of this attempt may complete after the restore point of the next is chosen.
-          await coordinator.quiesce(`job attempt ${attempt} ended ${outcome.status}`);
-          await a.stop();
-        }
-        if (final !== undefined || outcome.status !== 'FAILED') break;
-        const decision = strategy.onFailure(Date.now());
-        if (!decision.restart) break;
-        restarts++;
-        opts.onRestart?.({
-          attempt: attempt + 1,
-          delayMs: decision.delayMs,
-          checkpointId: coordinator.latestCompleted?.checkpointId,
-          error: outcome.error ?? { name: 'Error', message: 'the attempt failed' },
-        });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, decision.delayMs);
-          wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wakeUp = undefined;
+    // A pipelined job: attempt after attempt, each restoring the latest completed checkpoint.
+    for (let attempt = 0; stages === undefined && final === undefined; attempt++) {
+      const restoreFrom = coordinator.latestCompleted;
+      let restore: Map<number, SlotRestore> | undefined;
+      const initial = restoreFrom === undefined ? opts.restoreFrom : undefined;
+      try {
+        restore = restoreFrom
+          ? bySlot(await readRestore(restoreFrom))
+          : initial
+            ? bySlot(await readInitialRestore(initial))
+            : undefined;
+      } catch (error) {
+        outcome = restoreFailed(error, restoreFrom);
       }
+      if (restore !== undefined || (restoreFrom === undefined && initial === undefined)) {
+        latest.clear();
+        alignment.reset();
+        coordinator.startAttempt(attempt);
+        const a = startLocalAttempt({
+          ...slotOptions,
+          attempt,
+          ...(restore ? { restore } : {}),
+          onRunning: () => {
+            runningSince ??= performance.now();
+            strategy.onRunning(Date.now());
+            for (const e of executionVertices(jobGraph))
+              coordinator.executionRunning(e.vertexId, e.subtask, attempt);
+          },
+          onMessage: (m) => {
+            onMessage(attempt, m);
+          },
+        });
+        current = a;
+        if (final !== undefined) a.end(final);
+        outcome = await a.outcome;
+        // No checkpoint of this attempt may complete after the restore point of the next is chosen.
+        await coordinator.quiesce(`job attempt ${attempt} ended ${outcome.status}`);
+        await a.stop();
+      }
+      if (final !== undefined || outcome.status !== 'FAILED') break;
+      const decision = strategy.onFailure(Date.now());
+      if (!decision.restart) break;
+      restarts++;
+      opts.onRestart?.({
+        attempt: attempt + 1,
+        delayMs: decision.delayMs,
+        checkpointId: coordinator.latestCompleted?.checkpointId,
+        error: outcome.error ?? { name: 'Error', message: 'the attempt failed' },
+      });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, decision.delayMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = undefined;
+    }
   } finally {
     coordinator.stop();
     clearTimeout(timeout);

@@ -16,6 +16,10 @@
  * the same way, end to end between each channel's producer and consumer, so
  * the relay never blocks: a slow consumer only withholds its own channel's
  * credit.
+ *
+ * The mini-cluster runs each region of a staged BATCH job through one too
+ * (`minicluster/local-stages.ts`), as the only TaskManager and without a
+ * data plane: its slots and partitions are all in that process.
  */
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
