@@ -8,7 +8,7 @@
  * follow the job until it ends (printing its state changes and collected
  * records); `--detached` returns after the submission.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -38,6 +38,15 @@ interface RunCommandOptions extends PlanCommandOptions {
   timeout?: number;
   fromSavepoint?: string;
   allowNonRestoredState?: boolean;
+  partitionMemoryMib?: number;
+}
+
+/** Parses a non-negative whole number of MiB. */
+function parseMiB(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a whole number of MiB (0 or more), got '${value}'`);
+  return n;
 }
 
 /** Collected records `run --local` prints, over all collect ids: the JobManager's `--collect-limit-per-job` default. */
@@ -66,6 +75,11 @@ export function register(program: Command): void {
     )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
+    .option(
+      '--partition-memory-mib <n>',
+      "with --local: memory for a staged BATCH job's blocking result partitions, in MiB, before they spill to a temporary directory (default 64)",
+      parseMiB,
+    )
     .option(
       '-s, --from-savepoint <path>',
       "start from a savepoint or a retained checkpoint's directory (with --jobmanager, on the JobManager; with --local, on this machine)",
@@ -111,12 +125,19 @@ export function register(program: Command): void {
           ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
           ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
           ...(opts.checkpointDir !== undefined ? { checkpointDir: opts.checkpointDir } : {}),
+          ...(opts.partitionMemoryMib !== undefined
+            ? { partitionMemoryBytes: opts.partitionMemoryMib * 1024 * 1024 }
+            : {}),
           ...(restoreFrom !== undefined ? { restoreFrom } : {}),
           signal: controller.signal,
           onRestart: (r) => {
+            // A staged BATCH job runs the failed region again alone; its finished inputs are read again.
+            const how =
+              r.region !== undefined
+                ? `region ${r.region} alone in ${r.delayMs} ms, reading its inputs again`
+                : `in ${r.delayMs} ms ${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`}`;
             process.stderr.write(
-              `Attempt ${r.attempt - 1} failed: ${r.error.message}\nRestarting in ${r.delayMs} ms ` +
-                `${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`} (attempt ${r.attempt})\n`,
+              `Attempt ${r.attempt - 1} failed: ${r.error.message}\nRestarting ${how} (attempt ${r.attempt})\n`,
             );
           },
         });
