@@ -138,36 +138,46 @@ describe('BATCH jobs in stages with blocking exchanges', () => {
     );
   }, 180_000);
 
-  it('re-runs the producers whose partitions a lost TaskManager took, and only those', async () => {
-    const c = await cluster(2);
-    const jobId = await submitFile(c.client, fixture('batch-stages.ts'), { parallelism: 2, args: ['slow'] });
-    const before = await until(
-      () => c.client.jobs.get.query({ jobId }),
-      (j) => j.subtasks.filter((s) => s.vertexName.startsWith('Keyed') && s.state === 'RUNNING').length === 2,
-      { timeoutMs: 60_000, intervalMs: 20, what: 'stage 2 running' },
-    );
-    const victim = c.tms[1]!;
-    const survivor = c.tms[0]!.taskManagerId;
-    const onSurvivor = before.subtasks.find(
-      (s) => s.vertexName.startsWith('Source') && s.taskManager?.id === survivor,
-    )!;
-    const onVictim = before.subtasks.find(
-      (s) => s.vertexName.startsWith('Source') && s.taskManager?.id === victim.taskManagerId,
-    )!;
-    await victim.kill();
-    // A new TaskManager replaces the lost one's slot.
-    await c.addTaskManager();
-    const job = await untilEnded(c.client, jobId, { timeoutMs: 120_000 });
-    expect(job.status, JSON.stringify(job.exceptions)).toBe('FINISHED');
-    const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'counts' });
-    expectExact((collections[0]?.records ?? []) as { k: number; n: number }[]);
-    const source = (subtask: number) =>
-      job.subtasks.find((s) => s.vertexName.startsWith('Source') && s.subtaskIndex === subtask)!;
-    // The producer on the lost TaskManager ran again; the one whose partitions survived did not.
-    expect(source(onVictim.subtaskIndex).attempt).toBeGreaterThan(0);
-    expect(source(onSurvivor.subtaskIndex).attempt).toBe(0);
-    expect(job.exceptions.map((e) => e.message).join('\n')).toContain(
-      'result partitions of 1 finished subtask',
-    );
-  }, 240_000);
+  // `slow-process`: stage 2 reads its input grouped by key and emits its results key by key over
+  // seconds at the end, so the lost TaskManager takes an attempt that already emitted some.
+  it.each(['slow', 'slow-process'])(
+    're-runs the producers whose partitions a lost TaskManager took, and only those (%s)',
+    async (variant) => {
+      const c = await cluster(2);
+      const jobId = await submitFile(c.client, fixture('batch-stages.ts'), {
+        parallelism: 2,
+        args: [variant],
+      });
+      const before = await until(
+        () => c.client.jobs.get.query({ jobId }),
+        (j) =>
+          j.subtasks.filter((s) => s.vertexName.startsWith('Keyed') && s.state === 'RUNNING').length === 2,
+        { timeoutMs: 60_000, intervalMs: 20, what: 'stage 2 running' },
+      );
+      const victim = c.tms[1]!;
+      const survivor = c.tms[0]!.taskManagerId;
+      const onSurvivor = before.subtasks.find(
+        (s) => s.vertexName.startsWith('Source') && s.taskManager?.id === survivor,
+      )!;
+      const onVictim = before.subtasks.find(
+        (s) => s.vertexName.startsWith('Source') && s.taskManager?.id === victim.taskManagerId,
+      )!;
+      await victim.kill();
+      // A new TaskManager replaces the lost one's slot.
+      await c.addTaskManager();
+      const job = await untilEnded(c.client, jobId, { timeoutMs: 120_000 });
+      expect(job.status, JSON.stringify(job.exceptions)).toBe('FINISHED');
+      const { collections } = await c.client.jobs.collected.query({ jobId, collectId: 'counts' });
+      expectExact((collections[0]?.records ?? []) as { k: number; n: number }[]);
+      const source = (subtask: number) =>
+        job.subtasks.find((s) => s.vertexName.startsWith('Source') && s.subtaskIndex === subtask)!;
+      // The producer on the lost TaskManager ran again; the one whose partitions survived did not.
+      expect(source(onVictim.subtaskIndex).attempt).toBeGreaterThan(0);
+      expect(source(onSurvivor.subtaskIndex).attempt).toBe(0);
+      expect(job.exceptions.map((e) => e.message).join('\n')).toContain(
+        'result partitions of 1 finished subtask',
+      );
+    },
+    240_000,
+  );
 });

@@ -117,7 +117,8 @@ describe('a cluster of one JobManager and two TaskManagers', () => {
     const ran = await cli('run', fixture('tiny-collect.ts'), '--jobmanager', c.jm.url, '-p', '2');
     const jobId = /Submitted job (\S+)/.exec(ran.stdout)?.[1];
     expect(jobId, ran.stdout + ran.stderr).toBeDefined();
-    expect(ran.stdout).toContain(`Job ${jobId} FINISHED`);
+    // The status line reads as a local run's (`Job 'name' FINISHED in …`); the id came with `Submitted job`.
+    expect(ran.stdout).toMatch(/^Job '.+' FINISHED in \d+ ms$/m);
     expect(ran.stdout).toContain('out (40 records):');
     for (let x = 1; x <= 40; x++) expect(ran.stdout).toContain(`  ${JSON.stringify({ x, square: x * x })}\n`);
     ended.set(jobId!, await c.client.jobs.get.query({ jobId: jobId! }));

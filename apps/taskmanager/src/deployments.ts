@@ -19,6 +19,7 @@
  * of the job (also here when none of their subtasks runs here), and
  * dropped on `releasePartitions` once the job ended.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   planOverridesOf,
@@ -110,8 +111,9 @@ export class Deployments {
       dir: join(opts.dataDir, 'work', 'partitions'),
       ...(opts.partitionMemoryBytes === undefined ? {} : { memoryBytes: opts.partitionMemoryBytes }),
     });
-    // Partitions of a previous run of this TaskManager belong to jobs that no longer read them.
+    // Partitions of a previous run of this TaskManager belong to jobs that no longer read them; so do spill files.
     this.partitions.clear();
+    rmSync(join(opts.dataDir, 'work', 'spill'), { recursive: true, force: true });
     opts.dataPlane.admission = (jobId, attempt, region) =>
       attempt >= (this.#newest.get(regionKey(jobId, region)) ?? -1);
   }

@@ -30,6 +30,8 @@ export function taskSandbox(
       isolation,
       network,
       files: config.taskFiles,
+      // Spilled BATCH input goes to disk, not to the sandbox's small /tmp tmpfs.
+      spillDir: join(dataDir, 'work', 'spill'),
       hide,
       heapMiBPerSlot: config.slotHeapMiB,
       ...(config.taskMemoryMiB === undefined ? {} : { memoryMiB: config.taskMemoryMiB }),

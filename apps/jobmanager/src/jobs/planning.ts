@@ -6,7 +6,7 @@
  */
 import { InvalidInputError, InvalidProgramError } from '@freshet/errors';
 import { z } from 'zod';
-import { optimize, planInSandbox, type PlanSandboxOptions } from '@freshet/planner';
+import { optimize, PlanError, planInSandbox, type PlanSandboxOptions } from '@freshet/planner';
 import type { WorkQueue } from '../limits/work-queue.js';
 import {
   PlanOverridesSchema,
@@ -113,6 +113,8 @@ export async function planBundle(
     plan = await planInSandbox(bundlePath, args, overrides, { timeoutMs, ...sandbox });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    // A PlanError says itself what went wrong while planning, in the words `freshet run --local` uses.
+    if (err instanceof PlanError) throw new InvalidProgramError(message, { cause: err });
     throw new InvalidProgramError(`Planning ${fileName} failed: ${message}`, { cause: err });
   }
   check?.(plan.graph);

@@ -177,6 +177,76 @@ export default defineProgram((env) => {
     expect(committed.sort()).toEqual(expected.sort());
   });
 
+  it('re-runs only the failed stage of a BATCH job, with its partitions on disk (--partition-memory-mib 0)', async () => {
+    const out = join(dir, 'staged-out');
+    const marker = join(dir, 'staged-failed');
+    const opened = join(dir, 'staged-stage1-opened');
+    const program = join(dir, 'staged.ts');
+    // Stage 1 (source -> map) writes blocking partitions; stage 2 (sum per key -> check -> file sink)
+    // fails once at one key. Only stage 2's failed region may run again.
+    writeFileSync(
+      program,
+      `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { defineProgram, type RuntimeContext } from '@freshet/api';
+export default defineProgram((env) => {
+  env
+    .fromSequence(0, 9999)
+    .map({
+      open(ctx: RuntimeContext) {
+        appendFileSync(${JSON.stringify(opened)}, ctx.subtaskIndex + '\\n');
+      },
+      map: (x: number) => ({ k: x % 7, v: x }),
+    })
+    .keyBy((r) => r.k)
+    .sum('v')
+    .map((r) => {
+      if (r.k === 3 && !existsSync(${JSON.stringify(marker)})) {
+        writeFileSync(${JSON.stringify(marker)}, 'x');
+        throw new Error('stage 2 fails once');
+      }
+      return r;
+    })
+    .writeAsJsonLines(${JSON.stringify(out)});
+});
+`,
+    );
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(repoRoot, 'packages/cli/dist/bin.js'),
+        'run',
+        program,
+        '--local',
+        '--mode',
+        'batch',
+        '-p',
+        '2',
+        '--partition-memory-mib',
+        '0',
+        '--restart-strategy',
+        'fixed-delay:2:50',
+      ],
+      { cwd: repoRoot, timeout: 90_000, encoding: 'utf8' },
+    );
+    expect(existsSync(marker)).toBe(true);
+    expect(stderr).toMatch(
+      /Attempt 0 failed: .*stage 2 fails once\nRestarting region \d+ alone in 50 ms, reading its inputs again \(attempt 1\)/,
+    );
+    // A staged job takes no checkpoints.
+    expect(stdout).toMatch(/FINISHED in \d+ ms, 1 restart\n/);
+    // Stage 1 ran once per subtask.
+    expect(readFileSync(opened, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['0', '1']);
+    const expected = Array.from({ length: 7 }, (_, k) => {
+      let v = 0;
+      for (let x = k; x < 10_000; x += 7) v += x;
+      return JSON.stringify({ k, v });
+    });
+    const committed = readdirSync(out)
+      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
+      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+    expect(committed.sort()).toEqual(expected.sort());
+  });
+
   it('-s starts from a retained checkpoint of an earlier run at another parallelism, with exactly the output of a clean run', async () => {
     const out = join(dir, 'resume-out');
     const checkpoints = join(dir, 'resume-checkpoints');

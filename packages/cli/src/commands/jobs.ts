@@ -145,8 +145,14 @@ const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 /** How a followed job ended. */
 export interface FollowResult {
   jobId: string;
+  /** The job's name. */
+  name: string;
   status: string;
   failureCause: string | null;
+  /** Where the failure happened, when the JobManager recorded the operator (as a local run names it). */
+  failedIn?: { operator: string; subtask: number | null };
+  /** Restarts of the job (or of its regions). */
+  restarts: number;
   durationMs: number;
   /** The job's accumulators, merged across subtasks. */
   accumulators: Record<string, unknown>;
@@ -174,10 +180,14 @@ export async function followJob(
       process.stdout.write(`${e.at.slice(11, 23)}  ${e.message}\n`);
     }
     if (TERMINAL.has(job.status)) {
+      const failedIn = failureLocation(job.exceptions, job.failureCause);
       return {
         jobId,
+        name: job.name,
         status: job.status,
         failureCause: job.failureCause,
+        ...(failedIn === undefined ? {} : { failedIn }),
+        restarts: job.restarts,
         durationMs: job.durationMs,
         accumulators: job.accumulators,
       };
@@ -187,6 +197,30 @@ export async function followJob(
     }
     await sleep(1000);
   }
+}
+
+/**
+ * The operator and subtask of the job's failure: the first exception whose
+ * stack trace is the job's failure cause. The JobManager writes an
+ * exception's message as `<task> failed in '<operator>': …` when the error
+ * named its operator.
+ */
+function failureLocation(
+  exceptions: readonly {
+    at: string;
+    message: string;
+    stackTrace: string | null;
+    subtaskIndex: number | null;
+  }[],
+  cause: string | null,
+): FollowResult['failedIn'] {
+  if (cause === null) return undefined;
+  const root = [...exceptions]
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .find((e) => e.stackTrace !== null && e.stackTrace === cause);
+  const operator = root === undefined ? undefined : / failed in '(.+?)': /.exec(root.message)?.[1];
+  if (root === undefined || operator === undefined) return undefined;
+  return { operator, subtask: root.subtaskIndex };
 }
 
 /** Prints the records the job's collect sinks shipped, as `freshet run --local` does. */

@@ -8,8 +8,9 @@
  * follow the job until it ends (printing its state changes and collected
  * records); `--detached` returns after the submission.
  */
-import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import {
   assignRestoredState,
   openRestorePoint,
@@ -37,6 +38,15 @@ interface RunCommandOptions extends PlanCommandOptions {
   timeout?: number;
   fromSavepoint?: string;
   allowNonRestoredState?: boolean;
+  partitionMemoryMib?: number;
+}
+
+/** Parses a non-negative whole number of MiB. */
+function parseMiB(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a whole number of MiB (0 or more), got '${value}'`);
+  return n;
 }
 
 /** Collected records `run --local` prints, over all collect ids: the JobManager's `--collect-limit-per-job` default. */
@@ -65,6 +75,11 @@ export function register(program: Command): void {
     )
     .option('--slots <n>', 'task slots (worker threads) of the local mini-cluster', parsePositiveInt)
     .option('--timeout <ms>', 'cancel the job after this many milliseconds', parsePositiveInt)
+    .option(
+      '--partition-memory-mib <n>',
+      "with --local: memory for a staged BATCH job's blocking result partitions, in MiB, before they spill to a temporary directory (default 64)",
+      parseMiB,
+    )
     .option(
       '-s, --from-savepoint <path>',
       "start from a savepoint or a retained checkpoint's directory (with --jobmanager, on the JobManager; with --local, on this machine)",
@@ -110,12 +125,19 @@ export function register(program: Command): void {
           ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
           ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
           ...(opts.checkpointDir !== undefined ? { checkpointDir: opts.checkpointDir } : {}),
+          ...(opts.partitionMemoryMib !== undefined
+            ? { partitionMemoryBytes: opts.partitionMemoryMib * 1024 * 1024 }
+            : {}),
           ...(restoreFrom !== undefined ? { restoreFrom } : {}),
           signal: controller.signal,
           onRestart: (r) => {
+            // A staged BATCH job runs the failed region again alone; its finished inputs are read again.
+            const how =
+              r.region !== undefined
+                ? `region ${r.region} alone in ${r.delayMs} ms, reading its inputs again`
+                : `in ${r.delayMs} ms ${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`}`;
             process.stderr.write(
-              `Attempt ${r.attempt - 1} failed: ${r.error.message}\nRestarting in ${r.delayMs} ms ` +
-                `${r.checkpointId === undefined ? 'from the start' : `from checkpoint ${r.checkpointId}`} (attempt ${r.attempt})\n`,
+              `Attempt ${r.attempt - 1} failed: ${r.error.message}\nRestarting ${how} (attempt ${r.attempt})\n`,
             );
           },
         });
@@ -126,8 +148,7 @@ export function register(program: Command): void {
       if (opts.json) {
         printJson(result);
       } else {
-        const restarts =
-          result.restarts === 0 ? '' : `, ${result.restarts} restart${result.restarts === 1 ? '' : 's'}`;
+        const restarts = restartsText(result.restarts);
         const checkpoints =
           result.checkpoints.length === 0
             ? ''
@@ -150,10 +171,9 @@ export function register(program: Command): void {
       }
       if (result.status === 'FAILED') {
         const e = result.error;
-        const where = e?.operator
-          ? ` in '${e.operator}'${e.subtask === undefined ? '' : ` (subtask ${e.subtask})`}`
-          : '';
-        throw new CliError(`Job failed${where}: ${e?.stack ?? e?.message ?? 'unknown error'}`);
+        throw new CliError(
+          `Job failed${failureWhere(e?.operator, e?.subtask)}: ${e?.stack ?? e?.message ?? 'unknown error'}`,
+        );
       }
       if (result.status === 'CANCELED') process.exitCode = 130;
     });
@@ -185,6 +205,36 @@ async function localRestorePoint(
   }
 }
 
+/** `, N restarts` of a job's status line (nothing without restarts). */
+function restartsText(restarts: number): string {
+  return restarts === 0 ? '' : `, ${restarts} restart${restarts === 1 ? '' : 's'}`;
+}
+
+/** ` in 'op' (subtask n)` of a failure, the same for a local run and a cluster's job. */
+function failureWhere(operator: string | undefined, subtask: number | undefined): string {
+  if (!operator) return '';
+  return ` in '${operator}'${subtask === undefined ? '' : ` (subtask ${subtask})`}`;
+}
+
+/**
+ * A cluster's stack traces name the uploaded program's files `program:<path
+ * in the upload>` (the JobManager compiled them); the user knows them by the
+ * path they gave, as a local run shows them. An archive's files keep their
+ * `program:` names.
+ */
+function localPaths(text: string, file: string): string {
+  const path = resolve(file);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return text;
+  }
+  if (isDir) return text.replace(/program:([^\s():]+)/g, (_, rel: string) => join(path, rel));
+  if (/\.(zip|tar\.gz|tgz)$/.test(path)) return text;
+  return text.replaceAll(`program:${basename(path)}`, path);
+}
+
 /** `run --jobmanager`: submit, then follow until the job ends (unless detached). */
 async function runOnCluster(
   file: string,
@@ -192,7 +242,15 @@ async function runOnCluster(
   opts: RunCommandOptions & { jobmanager: string },
 ): Promise<void> {
   const url = opts.jobmanager;
-  const { jobId } = await submitJob(file, args, opts);
+  let jobId: string;
+  try {
+    ({ jobId } = await submitJob(file, args, opts));
+  } catch (err) {
+    // A program that fails while the JobManager plans it: its stack names the user's files as a local run does.
+    if (err instanceof CliError)
+      throw new CliError(localPaths(err.message, file), err.details.exitCode, err.code);
+    throw err;
+  }
   if (opts.detached) {
     if (opts.json) printJson({ jobId });
     else process.stdout.write(`Submitted job ${jobId}\n`);
@@ -217,10 +275,18 @@ async function runOnCluster(
     const { collections } = await call(url, () => client.jobs.collected.query({ jobId }));
     printJson({ ...result, collected: Object.fromEntries(collections.map((c) => [c.collectId, c.records])) });
   } else {
-    process.stdout.write(`Job ${jobId} ${result.status} in ${Math.round(result.durationMs)} ms\n`);
+    // The same line as a local run's (the id was printed at submission).
+    process.stdout.write(
+      `Job '${result.name}' ${result.status} in ${Math.round(result.durationMs)} ms${restartsText(result.restarts)}\n`,
+    );
     printAccumulators(result.accumulators);
     await printCollected(client, url, jobId);
   }
-  if (result.status === 'FAILED') throw new CliError(`Job failed: ${result.failureCause ?? 'unknown cause'}`);
+  if (result.status === 'FAILED') {
+    const at = result.failedIn;
+    throw new CliError(
+      `Job failed${failureWhere(at?.operator, at?.subtask ?? undefined)}: ${localPaths(result.failureCause ?? 'unknown cause', file)}`,
+    );
+  }
   if (result.status === 'CANCELED') process.exitCode = 130;
 }

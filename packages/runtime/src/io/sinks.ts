@@ -27,6 +27,15 @@ import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../opera
 export interface SinkContext {
   /** Ships collected records of collect sink `id` to the executor. */
   collect(id: string, values: unknown[]): void;
+  /**
+   * Collect sinks ship their records only once their input ended, and an
+   * attempt that fails or is cancelled before that ships none: set for a
+   * BATCH job that takes no checkpoint before its input ends, which re-runs
+   * a failed region from scratch (the executor keeps every record it was
+   * sent, so records shipped by an attempt that then failed would be there
+   * twice after the re-run).
+   */
+  commitAtEnd?: boolean;
 }
 
 /** Base class of the built-in sinks. */
@@ -97,20 +106,26 @@ class PrintSink extends BaseSink {
 /**
  * Sends records to the executor in chunks: when 4096 are buffered, or soon
  * after the first one (so a slow unbounded job's records reach its live
- * output within a fraction of a second, not after thousands more).
+ * output within a fraction of a second, not after thousands more). With
+ * {@link SinkContext.commitAtEnd} it holds them until its input ended and
+ * drops them when closed before that (the attempt failed or was cancelled).
  */
 class CollectSink extends BaseSink {
   private buffer: unknown[] = [];
   private cancelTimer: (() => void) | undefined;
+  private readonly atEnd: boolean;
+  private ended = false;
   constructor(
     node: StreamNode,
     private readonly id: string,
     private readonly sink: SinkContext,
   ) {
     super(node);
+    this.atEnd = sink.commitAtEnd === true;
   }
   processElement(value: unknown): void {
     this.buffer.push(value);
+    if (this.atEnd) return;
     if (this.buffer.length >= 4096) this.flush();
     else if (this.cancelTimer === undefined) {
       this.cancelTimer = this.ctx.processingTime.schedule(this.ctx.processingTime.now() + 200, () => {
@@ -119,8 +134,12 @@ class CollectSink extends BaseSink {
       });
     }
   }
+  override endInput(): void {
+    this.ended = true;
+    this.flush();
+  }
   protected override flush(): void {
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 || (this.atEnd && !this.ended)) return;
     const values = this.buffer;
     this.buffer = [];
     this.sink.collect(this.id, values);
@@ -129,6 +148,8 @@ class CollectSink extends BaseSink {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     super.close();
+    // Closed before its input ended (commitAtEnd): the attempt's records are not the job's output.
+    this.buffer = [];
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,5 +82,32 @@ describe.skipIf(isolation.bwrap === undefined)('a read-write directory around th
       { env: {}, encoding: 'utf8', timeout: 10_000 },
     );
     expect(r.stdout.trim() || r.stderr).toBe('EROFS ok');
+  });
+});
+
+describe.skipIf(isolation.bwrap === undefined)('a read-write directory inside a hidden one', () => {
+  it('is writable over the hidden directory’s tmpfs, while the rest of the hidden directory stays hidden', () => {
+    // A job's spill directory under the TaskManager's (hidden) data directory, with --task-files around both.
+    const dataDir = join(tree, 'data');
+    const spill = join(dataDir, 'work', 'spill', 'job-1');
+    mkdirSync(spill, { recursive: true });
+    writeFileSync(join(dataDir, 'admin-token'), 'secret');
+    const r = spawnSync(
+      isolation.bwrap!,
+      [
+        ...bwrapArgs(tree, [dataDir], { binds: [tree, spill] }),
+        '--',
+        process.execPath,
+        '-e',
+        `const fs = require('fs');
+         let token; try { token = fs.readFileSync(${JSON.stringify(join(dataDir, 'admin-token'))}, 'utf8') } catch (e) { token = e.code }
+         fs.writeFileSync(${JSON.stringify(join(spill, 'run-0.bin'))}, 'x');
+         process.stdout.write(token)`,
+      ],
+      // As the job process runs under bubblewrap: as the TaskManager's user (uid 65534 inside the namespace).
+      { env: {}, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(r.stdout.trim() || r.stderr).toBe('ENOENT');
+    expect(readFileSync(join(spill, 'run-0.bin'), 'utf8')).toBe('x');
   });
 });

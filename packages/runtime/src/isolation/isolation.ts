@@ -138,10 +138,15 @@ export function bwrapArgs(
   if (binds.some((dir) => packageRoot === dir || packageRoot.startsWith(`${dir}/`)))
     args.push('--ro-bind', packageRoot, packageRoot);
   const mounted = [packageRoot, ...binds];
+  const hidden: string[] = [];
   for (const dir of hide) {
-    if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`))))
+    if (existsSync(dir) && (binds.includes(dir) || mounted.some((m) => dir.startsWith(`${m}/`)))) {
       args.push('--tmpfs', dir);
+      hidden.push(dir);
+    }
   }
+  // A bind inside a hidden directory (a job's spill directory under the data directory) is mounted again over the tmpfs.
+  for (const dir of binds) if (hidden.some((h) => dir.startsWith(`${h}/`))) args.push('--bind', dir, dir);
   args.push('--chdir', '/tmp');
   return args;
 }

@@ -5,7 +5,7 @@ import type { Partitioning } from '@freshet/graph';
 import { describe, expect, it } from 'vitest';
 import { subtaskForKey } from '../keygroups.js';
 import { runLocalJob } from './mini-cluster.js';
-import { fixtureJob } from '../testing/fixture-graphs.js';
+import { fixtureJob, type KeyOrderRecord } from '../testing/fixture-graphs.js';
 
 interface Tagged {
   k: number;
@@ -143,5 +143,47 @@ describe('runLocalJob', () => {
       .flatMap((p) => readFileSync(join(out, p), 'utf8').trim().split('\n'))
       .map((l) => JSON.parse(l) as string);
     expect(written.sort()).toEqual([...lines].sort());
+  });
+});
+
+describe('runLocalJob: BATCH keyed input grouped by key', () => {
+  const run = async (runtimeMode: 'STREAMING' | 'BATCH'): Promise<KeyOrderRecord[]> => {
+    const r = await runLocalJob({
+      ...fixtureJob('keyOrder', { n: 2000, p: 2, runtimeMode }),
+      timeoutMs: 20_000,
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('FINISHED');
+    return r.collected.out as KeyOrderRecord[];
+  };
+  /** Per subtask, the keys in the order the function saw them, one entry per run of equal keys. */
+  const keyRuns = (out: KeyOrderRecord[], sub: number): number[] => {
+    const runs: number[] = [];
+    for (const r of out) if (r.sub === sub && runs[runs.length - 1] !== r.k) runs.push(r.k);
+    return runs;
+  };
+
+  it('feeds a keyed process function without onTimer key by key, in key order, arrival order within a key', async () => {
+    const out = await run('BATCH');
+    expect(out).toHaveLength(2000);
+    for (const sub of [0, 1]) {
+      const runs = keyRuns(out, sub);
+      expect(runs.length).toBeGreaterThan(10);
+      // Each key once, sorted: the records of a key came one after another.
+      expect(runs).toEqual([...new Set(runs)].sort((a, b) => a - b));
+    }
+    for (let k = 0; k < 50; k++) {
+      const own = out.filter((r) => r.k === k);
+      expect(own.map((r) => r.v)).toEqual(own.map((r) => r.v).sort((a, b) => a - b));
+      expect(own.map((r) => r.before)).toEqual(own.map((_, i) => i));
+    }
+  });
+
+  it('STREAMING reads the same input as it arrives (keys interleaved), with the same per-key results', async () => {
+    const streaming = await run('STREAMING');
+    const batch = await run('BATCH');
+    expect(keyRuns(streaming, 0).length).toBeGreaterThan(500);
+    const byValue = (rs: KeyOrderRecord[]) => [...rs].sort((a, b) => a.v - b.v);
+    expect(byValue(batch)).toEqual(byValue(streaming));
   });
 });

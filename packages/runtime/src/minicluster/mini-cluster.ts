@@ -23,6 +23,12 @@
  * restarts the whole job: every slot hosts a subtask of every vertex), or
  * end FAILED with the failure's error. `signal` cancels the job
  * (CANCELED); `timeoutMs` fails it without a restart.
+ *
+ * A BATCH job with blocking exchanges (`computeStages`) runs in stages
+ * instead, as on a cluster (`local-stages.ts`): its regions wave by wave,
+ * blocking partitions in a {@link PartitionStore} that spills past
+ * `partitionMemoryBytes` to a temporary directory (removed when the job
+ * ends), no checkpoints, and a failed region re-run alone.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +40,8 @@ import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
 import { renumberSnapshot, type RestorePoint, type StateAssignment } from '../checkpoint/savepoint.js';
 import { executionVertices } from '../executiongraph/execution-id.js';
+import { computeStages } from '../executiongraph/pipelined-regions.js';
+import { PartitionStore } from '../network/partition/partition-store.js';
 import { WatermarkAlignmentCoordinator } from '../executiongraph/watermark-alignment.js';
 import { mergeAccumulators, type AccumulatorResult } from '../metrics/accumulators.js';
 import { createRestartStrategy } from '../executiongraph/restart-strategy.js';
@@ -43,6 +51,7 @@ import type { SubtaskMetrics } from '../task/metrics.js';
 import type { TaskSettings } from '../task/stream-task.js';
 import type { SlotRestore, WorkerMessage } from '../taskexecutor/messages.js';
 import { startLocalAttempt, type AttemptOutcome, type LocalAttempt } from './local-attempt.js';
+import { runLocalStages, type LocalStages } from './local-stages.js';
 
 /** Metrics of a running or finished local job. */
 export interface LocalJobMetrics {
@@ -82,6 +91,8 @@ export interface LocalRestart {
   checkpointId: number | undefined;
   /** Why the previous attempt failed. */
   error: SerializedError;
+  /** A staged BATCH job: the one region that runs again (`PipelinedRegion.index`); the whole job otherwise. */
+  region?: number;
 }
 
 /** Options of {@link runLocalJob}. */
@@ -129,6 +140,18 @@ export interface LocalJobOptions {
    * restores from it again.
    */
   restoreFrom?: { point: RestorePoint; assignment: StateAssignment };
+  /**
+   * A staged BATCH job: bytes of blocking partitions held in memory before
+   * they spill to files. @default 64 MiB (a TaskManager's `--partition-memory-mib`)
+   */
+  partitionMemoryBytes?: number;
+  /**
+   * A staged BATCH job: where spilled partitions go, in a fresh
+   * sub-directory removed when the job ends. @default the OS temporary directory
+   */
+  partitionDir?: string;
+  /** A staged BATCH job: called before each wave of regions is deployed, with their indexes (for tests). */
+  onStageWave?: (regions: readonly number[]) => void;
 }
 
 /** How a local job ended. */
@@ -144,7 +167,8 @@ export interface LocalJobResult {
   /**
    * Records of each collect sink, by collect id (per subtask in order;
    * subtasks interleaved). At-least-once: after a restart, the records since
-   * the restored checkpoint are collected again.
+   * the restored checkpoint are collected again — except in a staged BATCH
+   * job, which hands on a region's records only once its run finished.
    */
   collected: Record<string, unknown[]>;
   error?: {
@@ -209,11 +233,13 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
 
   // The job's end: FINISHED, CANCELED, a timeout, or a failure the strategy will not restart.
   let current: LocalAttempt | undefined;
+  let staged: LocalStages | undefined;
   let final: AttemptOutcome | undefined;
   let wakeUp: (() => void) | undefined;
   const endJob = (o: AttemptOutcome): void => {
     final ??= o;
     current?.end(o);
+    staged?.end(o);
     wakeUp?.();
   };
   const ofCurrent = (attempt: number): LocalAttempt | undefined =>
@@ -368,33 +394,118 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
     }
   };
 
-  /** The state every slot restores, read from the latest completed checkpoint. */
-  const readRestore = async (checkpoint: CompletedCheckpoint): Promise<Map<number, SlotRestore>> => {
-    const bySlot = new Map<number, SlotRestore>();
-    for (const s of checkpoint.subtasks) {
-      const bytes = ownBuffer(await storage.readState(jobId, s.handle));
-      const slot = s.subtask % slots;
-      let r = bySlot.get(slot);
-      if (!r) bySlot.set(slot, (r = { checkpointId: checkpoint.checkpointId, subtasks: {} }));
-      r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };
-    }
-    return bySlot;
+  /** What every attempt's (or staged region's) slots run, and how. */
+  const slotOptions = {
+    program: opts.program,
+    jobGraph,
+    jobId,
+    slots,
+    ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
+    ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
+    ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
   };
 
-  /** The state every slot restores from the restore point the job started from. */
-  const readInitialRestore = async (from: NonNullable<LocalJobOptions['restoreFrom']>) => {
-    const bySlot = new Map<number, SlotRestore>();
+  /** The state of every subtask, read from the latest completed checkpoint. */
+  const readRestore = async (checkpoint: CompletedCheckpoint): Promise<SlotRestore> => {
+    const r: SlotRestore = { checkpointId: checkpoint.checkpointId, subtasks: {} };
+    for (const s of checkpoint.subtasks) {
+      const bytes = ownBuffer(await storage.readState(jobId, s.handle));
+      r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };
+    }
+    return r;
+  };
+
+  /** The state of every subtask, from the restore point the job started from. */
+  const readInitialRestore = async (
+    from: NonNullable<LocalJobOptions['restoreFrom']>,
+  ): Promise<SlotRestore> => {
+    const r: SlotRestore = { checkpointId: from.assignment.checkpointId, subtasks: {} };
     for (const [key, assigned] of from.assignment.subtasks) {
-      const subtask = Number(key.slice(key.lastIndexOf('#') + 1));
       const states: Uint8Array[] = [];
       for (const part of assigned.parts)
         states.push(ownBuffer(renumberSnapshot(await from.point.readState(part.handle), part)));
-      const slot = subtask % slots;
-      let r = bySlot.get(slot);
-      if (!r) bySlot.set(slot, (r = { checkpointId: from.assignment.checkpointId, subtasks: {} }));
       r.subtasks[key] = { states, final: assigned.final };
     }
-    return bySlot;
+    return r;
+  };
+
+  /** `restore` split by the slot each subtask runs in. */
+  const bySlot = (restore: SlotRestore): Map<number, SlotRestore> => {
+    const out = new Map<number, SlotRestore>();
+    for (const [key, state] of Object.entries(restore.subtasks)) {
+      const slot = Number(key.slice(key.lastIndexOf('#') + 1)) % slots;
+      let r = out.get(slot);
+      if (!r) out.set(slot, (r = { checkpointId: restore.checkpointId, subtasks: {} }));
+      r.subtasks[key] = state;
+    }
+    return out;
+  };
+
+  /** Why the state to start from cannot be read. */
+  const restoreFailed = (error: unknown, checkpoint: CompletedCheckpoint | undefined): AttemptOutcome => ({
+    status: 'FAILED',
+    error: {
+      name: 'CheckpointRestoreError',
+      message:
+        checkpoint === undefined
+          ? `${opts.restoreFrom!.point.kind} ${opts.restoreFrom!.point.path} cannot be restored: ${String(error)}`
+          : `checkpoint ${checkpoint.checkpointId} cannot be restored: ${String(error)}`,
+    },
+  });
+
+  /**
+   * A staged BATCH job: its regions wave by wave over blocking partitions
+   * held here (spilled to a temporary directory, removed at the end).
+   */
+  const runStaged = async (
+    stages: NonNullable<ReturnType<typeof computeStages>>,
+  ): Promise<{ outcome: AttemptOutcome; restarts: number }> => {
+    // A collect sink that gets no record still has its (empty) entry, as in a pipelined run.
+    for (const v of jobGraph.vertices)
+      for (const op of v.operators) if (op.collectId !== undefined) collected[op.collectId] ??= [];
+    let restore: SlotRestore | undefined;
+    try {
+      if (opts.restoreFrom) restore = await readInitialRestore(opts.restoreFrom);
+    } catch (error) {
+      return { outcome: restoreFailed(error, undefined), restarts: 0 };
+    }
+    const partitions = new PartitionStore({
+      dir: mkdtempSync(join(opts.partitionDir ?? tmpdir(), 'freshet-partitions-')),
+      ...(opts.partitionMemoryBytes !== undefined ? { memoryBytes: opts.partitionMemoryBytes } : {}),
+    });
+    try {
+      staged = runLocalStages({
+        ...slotOptions,
+        stages,
+        strategy,
+        partitions,
+        ...(restore ? { restore } : {}),
+        ...(opts.onStageWave ? { onWave: opts.onStageWave } : {}),
+        onRunning: () => {
+          runningSince ??= performance.now();
+        },
+        onMetrics: (metrics) => {
+          for (const m of metrics) latest.set(`${m.vertexId}#${m.subtask}`, m);
+        },
+        onCollected: (id, values) => {
+          const list = (collected[id] ??= []);
+          for (const v of values) list.push(v);
+        },
+        onRestart: (r) => {
+          opts.onRestart?.({
+            attempt: r.attempt,
+            delayMs: r.delayMs,
+            checkpointId: undefined,
+            error: r.error,
+            region: r.region,
+          });
+        },
+      });
+      if (final !== undefined) staged.end(final);
+      return await staged.outcome;
+    } finally {
+      partitions.clear();
+    }
   };
 
   const onAbort = (): void => {
@@ -420,42 +531,30 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   let restarts = 0;
   let outcome: AttemptOutcome = { status: 'CANCELED' };
   try {
-    for (let attempt = 0; final === undefined; attempt++) {
+    const stages = computeStages(jobGraph);
+    if (stages !== undefined) ({ outcome, restarts } = await runStaged(stages));
+    // A pipelined job: attempt after attempt, each restoring the latest completed checkpoint.
+    for (let attempt = 0; stages === undefined && final === undefined; attempt++) {
       const restoreFrom = coordinator.latestCompleted;
       let restore: Map<number, SlotRestore> | undefined;
       const initial = restoreFrom === undefined ? opts.restoreFrom : undefined;
       try {
         restore = restoreFrom
-          ? await readRestore(restoreFrom)
+          ? bySlot(await readRestore(restoreFrom))
           : initial
-            ? await readInitialRestore(initial)
+            ? bySlot(await readInitialRestore(initial))
             : undefined;
       } catch (error) {
-        outcome = {
-          status: 'FAILED',
-          error: {
-            name: 'CheckpointRestoreError',
-            message:
-              restoreFrom === undefined
-                ? `${initial!.point.kind} ${initial!.point.path} cannot be restored: ${String(error)}`
-                : `checkpoint ${restoreFrom.checkpointId} cannot be restored: ${String(error)}`,
-          },
-        };
+        outcome = restoreFailed(error, restoreFrom);
       }
       if (restore !== undefined || (restoreFrom === undefined && initial === undefined)) {
         latest.clear();
         alignment.reset();
         coordinator.startAttempt(attempt);
         const a = startLocalAttempt({
-          program: opts.program,
-          jobGraph,
-          jobId,
-          slots,
+          ...slotOptions,
           attempt,
           ...(restore ? { restore } : {}),
-          ...(opts.loader !== undefined ? { loader: opts.loader } : {}),
-          ...(opts.settings !== undefined ? { settings: opts.settings } : {}),
-          ...(opts.initialCredits !== undefined ? { initialCredits: opts.initialCredits } : {}),
           onRunning: () => {
             runningSince ??= performance.now();
             strategy.onRunning(Date.now());

@@ -74,9 +74,27 @@ abstract class RollingKeyedOperator extends AbstractOperator {
   }
 
   processElement(value: unknown, timestamp: number): void {
+    this.processKeyed(this.groupKey(value), value, timestamp);
+  }
+
+  /** A rolling aggregation needs nothing but the current key's value: it can always read grouped input. */
+  canGroupInput(): boolean {
+    return true;
+  }
+
+  /** The record's key (for a grouped BATCH input; see `key-grouped-input.ts`). */
+  groupKey(value: unknown): Key {
+    try {
+      return this.key(value);
+    } catch (error) {
+      this.fail(error, this.partName);
+    }
+  }
+
+  /** Folds a record whose key is known. */
+  processKeyed(key: Key, value: unknown, timestamp: number): void {
     let result: unknown;
     try {
-      const key = this.key(value);
       this.backend!.currentKey = key;
       const map = this.table.map;
       const stored = this.fold(map.get(key), value);
@@ -102,6 +120,57 @@ abstract class RollingKeyedOperator extends AbstractOperator {
   override endInput(): void {
     // The +Infinity watermark normally came first; this covers a host that ends input without it.
     if (this.batch) this.emitFinal();
+  }
+
+  /**
+   * BATCH with input grouped by key: every record of `key` was folded, so
+   * its final result goes out now and the key's value is dropped (the next
+   * key starts from an empty table).
+   */
+  finishKey(key: Key): void {
+    const map = this.table.map;
+    if (!map.has(key)) return;
+    const stored = map.get(key);
+    const ts = this.timestamps.map;
+    const timestamp = ts.get(key) ?? NO_TIMESTAMP;
+    map.delete(key);
+    ts.delete(key);
+    this.backend!.currentKey = key;
+    let result: unknown;
+    try {
+      result = this.result(stored);
+    } catch (error) {
+      this.fail(error, this.partName);
+    }
+    this.output.collect(result, timestamp);
+  }
+
+  /** Keys holding a value (the hash path of a grouped BATCH input weighs its new keys). */
+  keysHeld(): number {
+    return this.table.map.size;
+  }
+
+  /**
+   * Grouped BATCH input past its budget: every key's value and largest
+   * timestamp, `[stored, timestamp | null]`, go to `emit` (to be written as
+   * the state run) and the table is emptied.
+   */
+  takeKeyStates(emit: (key: Key, state: unknown) => void): void {
+    const map = this.table.map;
+    const ts = this.timestamps.map;
+    for (const [key, stored] of map) {
+      const t = ts.get(key);
+      emit(key, [stored, t === undefined || t === NO_TIMESTAMP ? null : t]);
+    }
+    map.clear();
+    ts.clear();
+  }
+
+  /** Gives `key` back what {@link takeKeyStates} took; the key's later records fold onto it. */
+  restoreKeyState(key: Key, state: unknown): void {
+    const [stored, t] = state as [unknown, number | null];
+    this.table.map.set(key, stored);
+    if (t !== null) this.timestamps.map.set(key, t);
   }
 
   /** Emits every key's final result once and forgets them (nothing is left to emit after a restore). */

@@ -1,6 +1,7 @@
 /** `process` (ProcessFunction) and `keyedProcess` (KeyedProcessFunction with state and timers). */
-import type { Collector } from '@freshet/api';
+import type { Collector, Key } from '@freshet/api';
 import { AbstractOperator, ProcessContextImpl, TimestampedCollector, type KeyFn } from './base.js';
+import { resolveOptionalMethod } from './functions.js';
 
 type ProcessElementFn = (value: unknown, ctx: unknown, out: Collector<unknown>) => void;
 
@@ -52,5 +53,41 @@ export class KeyedProcessOperator extends AbstractOperator {
     } catch (error) {
       this.fail(error, 'processElement');
     }
+  }
+
+  /**
+   * BATCH input grouped by key suits a function without `onTimer`: it sees
+   * only the current key's state, and a timer it registers could never
+   * call it back, so nothing it does depends on other keys or on time.
+   */
+  canGroupInput(): boolean {
+    return resolveOptionalMethod(this.node.fns.fn, 'onTimer') === undefined;
+  }
+
+  /** The record's key (errors surface as from `processElement`). */
+  groupKey(value: unknown): Key {
+    try {
+      return this.key(value);
+    } catch (error) {
+      this.fail(error, 'processElement');
+    }
+  }
+
+  /** Processes a record whose key is known. */
+  processKeyed(key: Key, value: unknown, timestamp: number): void {
+    const pctx = this.pctx;
+    pctx.ts = timestamp;
+    this.collector.timestamp = timestamp;
+    try {
+      this.backend!.setCurrentKey(key);
+      this.fn(value, pctx, this.collector);
+    } catch (error) {
+      this.fail(error, 'processElement');
+    }
+  }
+
+  /** Every record of `key` was processed: its keyed state is dropped (timers without `onTimer` do nothing when they fire). */
+  finishKey(key: Key): void {
+    this.backend!.dropKey(key);
   }
 }

@@ -39,6 +39,8 @@ export interface KeyedStatePart {
   snapshotKeys(emit: (key: Key, data: unknown) => void): void;
   /** Restores the data one key had at the snapshot. */
   restoreKey(key: Key, data: unknown): void;
+  /** Forgets everything `key` holds (BATCH input grouped by key, once the key is done). */
+  dropKey?(key: Key): void;
 }
 
 /** Snapshot data of one key group: part name -> `[key, data]` pairs. */
@@ -162,6 +164,11 @@ export class HeapKeyedStateBackend {
     this.states.set(name, created);
     this.registerPart(`s:${name}`, created);
     return created;
+  }
+
+  /** Forgets the state `key` holds in every part that can drop a key (user state; BATCH grouped input). */
+  dropKey(key: Key): void {
+    for (const part of this.parts.values()) part.dropKey?.(key);
   }
 
   /** Splits all keyed state into key groups (the synchronous part of a checkpoint). */

@@ -118,6 +118,11 @@ abstract class SingleValueHeapState<S> implements KeyedStatePart {
     this.map.delete(this.backend.getCurrentKey());
   }
 
+  /** Removes `key`'s item. */
+  dropKey(key: Key): void {
+    this.map.delete(key);
+  }
+
   /** Converts a stored item into snapshot data (copy containers that are mutated in place). */
   protected encode(value: S): unknown {
     return value;
@@ -335,6 +340,11 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
   }
   clear(): void {
     this.map.delete(this.backend.getCurrentKey());
+  }
+
+  /** Removes `key`'s map. */
+  dropKey(key: Key): void {
+    this.map.delete(key);
   }
 
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {

@@ -20,6 +20,12 @@ import type { InputChannel } from '../network/input-channel.js';
 import type { OperatorSnapshot, StreamOperator } from '../operator.js';
 import { createOperator as createTransformOperator } from '../operators/create.js';
 import {
+  isKeyGroupedOperator,
+  KeyGroupedInputOperator,
+  type KeyGroupedInputOptions,
+} from '../operators/key-grouped-input.js';
+import {
+  DEFAULT_TASK_SETTINGS,
   StreamTask,
   type ChainMember,
   type TaskCheckpointing,
@@ -108,6 +114,25 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   };
   const job = streamGraph.config;
   const tasks: StreamTask[] = [];
+  // A BATCH job that takes no checkpoint before its input ends (a staged job takes none; a pipelined
+  // one only when checkpointing is enabled) re-runs a failed region from scratch. Its keyed heads read
+  // their input grouped by key (no checkpoint can find it buffered), and its collect sinks ship their
+  // records only at the end (an attempt that fails first ships none, so a re-run adds no duplicates).
+  const fromScratch =
+    job.runtimeMode === 'BATCH' && (d.blockingExchanges === true || job.checkpointing === undefined);
+  const groupInput = fromScratch;
+  const sink: SinkContext = fromScratch
+    ? {
+        collect: (id, values) => {
+          d.sink.collect(id, values);
+        },
+        commitAtEnd: true,
+      }
+    : d.sink;
+  const groupedOptions: KeyGroupedInputOptions = {
+    memoryBytes: d.settings?.groupedInputMemoryBytes ?? DEFAULT_TASK_SETTINGS.groupedInputMemoryBytes,
+  };
+  if (d.settings?.groupedInputDir !== undefined) groupedOptions.dir = d.settings.groupedInputDir;
 
   for (const vertex of jobGraph.vertices) {
     const ids = new Set(vertex.operators.map((o) => o.nodeId));
@@ -115,9 +140,14 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
     for (let s = 0; s < vertex.parallelism; s++) {
       if (d.slotOf(vertex.id, s) !== d.slot || d.runs?.(vertex.id, s) === false) continue;
       const own = d.streamGraphFor?.(vertex.id, s);
-      const chain: ChainMember[] = vertex.operators.map((o) => {
+      const hasInputs = jobGraph.edges.some((e) => e.target === vertex.id);
+      const chain: ChainMember[] = vertex.operators.map((o, i) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
-        return { node: n, operator: factory(n, d.sink) };
+        const operator = factory(n, sink);
+        if (i === 0 && hasInputs && groupInput && n.keyed && isKeyGroupedOperator(operator)) {
+          return { node: n, operator: new KeyGroupedInputOperator(operator, groupedOptions) };
+        }
+        return { node: n, operator };
       });
 
       const inputs: InputChannel[] = [];

@@ -36,6 +36,7 @@ import { InputGate } from '../network/input-gate.js';
 import type { SubtaskMetrics } from './metrics.js';
 import { SubtaskMetricRegistry } from '../metrics/user-metrics.js';
 import { UserFunctionError } from '../operators/errors.js';
+import { DEFAULT_KEY_GROUPED_MEMORY_BYTES } from '../operators/key-grouped-input.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
 import { SourceAlignment, type AlignmentReport } from './source-alignment.js';
@@ -53,6 +54,15 @@ export interface TaskSettings {
   sourceBatchSize: number;
   /** Delay before polling an idle source again, in ms. @default 2 */
   idlePollMs: number;
+  /**
+   * BATCH input grouped by key: estimated heap bytes a keyed operator's
+   * buffered input (or a rolling aggregation's accumulators) may take
+   * before a sorted run spills to disk (`KeyGroupedInputOperator`).
+   * @default 64 MiB
+   */
+  groupedInputMemoryBytes: number;
+  /** Directory for the spill files of BATCH grouped input. @default os.tmpdir() */
+  groupedInputDir?: string;
 }
 
 /** Default {@link TaskSettings}. */
@@ -61,6 +71,7 @@ export const DEFAULT_TASK_SETTINGS: Readonly<TaskSettings> = Object.freeze({
   sliceMs: 5,
   sourceBatchSize: 512,
   idlePollMs: 2,
+  groupedInputMemoryBytes: DEFAULT_KEY_GROUPED_MEMORY_BYTES,
 });
 
 /** A task's snapshot for a checkpoint: every operator of its chain, encoded (the synchronous part is done). */

@@ -16,6 +16,10 @@
  * the same way, end to end between each channel's producer and consumer, so
  * the relay never blocks: a slow consumer only withholds its own channel's
  * credit.
+ *
+ * The mini-cluster runs each region of a staged BATCH job through one too
+ * (`minicluster/local-stages.ts`), as the only TaskManager and without a
+ * data plane: its slots and partitions are all in that process.
  */
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
@@ -45,7 +49,7 @@ import {
   type SlotUplink,
   type StartedSlots,
 } from './slot-host.js';
-import type { DataPlane, JobLinks, PeerAddress } from '../network/tcp/data-plane.js';
+import { JobLinks, type DataPlane, type PeerAddress } from '../network/tcp/data-plane.js';
 import type { PeerLink } from '../network/tcp/peer-link.js';
 import type { FlameNode } from '../profiling/flame-tree.js';
 
@@ -130,9 +134,14 @@ export interface ClusterJobOptions {
   finalCheckpoints?: boolean;
   /** The checkpoint the subtasks restore from, with the encoded state of each (by `vertexId#subtask`). */
   restore?: SlotRestore;
-  dataPlane: DataPlane;
-  /** The attempt's data-plane secret (from the deploy command): the handshakes with the peers prove it. */
-  dataPlaneSecret: string;
+  /**
+   * Connects this TaskManager to the attempt's peers. Omitted where every
+   * slot of the attempt, and every partition it reads, is in this process
+   * (the mini-cluster's staged BATCH jobs): the attempt then has no links.
+   */
+  dataPlane?: DataPlane;
+  /** The attempt's data-plane secret (from the deploy command): the handshakes with the peers prove it. @default '' (no data plane) */
+  dataPlaneSecret?: string;
   listener: ClusterJobListener;
   /** Module replacing the program loader in the workers (tests with hand-built graphs). */
   loader?: string;
@@ -292,15 +301,19 @@ export class ClusterJob {
   start(): void {
     const o = this.options;
     const peers = this.peers;
-    this.links = o.dataPlane.connectJob({
+    const linkOptions = {
       jobId: o.jobId,
       attempt: o.attempt,
       region: o.region ?? 0,
       self: o.self,
       peers,
-      secret: o.dataPlaneSecret,
+      secret: o.dataPlaneSecret ?? '',
       ...(o.connectTimeoutMs === undefined ? {} : { timeoutMs: o.connectTimeoutMs }),
-    });
+    };
+    if (o.dataPlane === undefined && peers.length > 0)
+      throw new Error(`job ${o.jobId} has peers on other TaskManagers but no data plane to reach them`);
+    // Without peers the links are ready at once and stay empty.
+    this.links = o.dataPlane?.connectJob(linkOptions) ?? new JobLinks(linkOptions, () => undefined);
     const n = o.slots.length;
     const remoteSlots = this.usedSlots.filter((i) => o.slots[i]!.taskManagerId !== o.self);
     // The partition store is reached through the uplink too.

@@ -17,6 +17,8 @@ export interface JobProcessInit {
   bundleSource: string;
   /** The child's private, writable directory. */
   workDir: string;
+  /** Where its tasks spill BATCH input grouped by key (a host directory mounted for it); absent: the default. */
+  spillDir?: string;
   slots: SlotSpec[];
   remoteSlots: number[];
   /** V8 old-space limit of each slot's worker thread, in MiB. */

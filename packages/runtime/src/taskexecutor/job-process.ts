@@ -77,7 +77,16 @@ function init(message: JobProcessInit): void {
   const specs = message.slots.map((spec) => {
     const watchdog = newWatchdogMemory();
     memories.set(spec.slot, watchdog);
-    return { ...spec, program: { ...spec.program, bundlePath }, watchdog };
+    const settings =
+      message.spillDir === undefined
+        ? spec.settings
+        : { ...spec.settings, groupedInputDir: message.spillDir };
+    return {
+      ...spec,
+      program: { ...spec.program, bundlePath },
+      watchdog,
+      ...(settings === undefined ? {} : { settings }),
+    };
   });
   const started = threadSlots({ maxOldGenerationSizeMb: message.heapMiB }).start({
     jobId: message.jobId,

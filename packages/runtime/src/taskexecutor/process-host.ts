@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,14 @@ export interface ProcessSlotsOptions {
   network?: boolean;
   /** Host directories the job's tasks may read and write (file sources and sinks). @default none */
   files?: readonly string[];
+  /**
+   * Host directory for the jobs' spill files (BATCH input grouped by key):
+   * each job process gets `<spillDir>/<jobId>-<random>`, mounted read-write
+   * in its sandbox, given to its tasks' settings (`groupedInputDir`), and removed when the
+   * process exits. Without it spill files go to the job's `TMPDIR` (a small
+   * tmpfs under bubblewrap). @default none
+   */
+  spillDir?: string;
   /** Host directories the tasks must not see even inside the package tree (the TaskManager's data directory). */
   hide?: readonly string[];
   /** @default 'auto' (bubblewrap when it works here) */
@@ -123,7 +131,15 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
       // write: a sink pointed at a /tmp path that is not one of --task-files then fails loudly
       // (ERR_ACCESS_DENIED) instead of writing into the sandbox's tmpfs, which vanishes with the job.
       const workDir = hostDir ?? `/tmp/freshet-job-${randomUUID()}`;
-      const execArgv = execArgvOf(isolation, workDir, files);
+      const spillDir =
+        options.spillDir === undefined ? undefined : join(options.spillDir, `${jobId}-${randomUUID()}`);
+      if (spillDir !== undefined) {
+        mkdirSync(spillDir, { recursive: true });
+        if (isolation.bwrap === undefined && isolation.runAs !== undefined)
+          chownSync(spillDir, isolation.runAs.uid, isolation.runAs.gid);
+      }
+      const jobFiles = spillDir === undefined ? files : [...files, spillDir];
+      const execArgv = execArgvOf(isolation, workDir, jobFiles);
       const entry = fileURLToPath(jobProcessEntry);
       const command =
         isolation.bwrap === undefined
@@ -133,7 +149,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
               args: [
                 ...bwrapArgs(isolation.packageRoot, options.hide, {
                   network: options.network === true,
-                  binds: files,
+                  binds: jobFiles,
                 }),
                 '--dir',
                 workDir,
@@ -266,6 +282,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
         for (const p of profiles.values()) p.reject(new Error(reason));
         profiles.clear();
         if (hostDir !== undefined) rmSync(hostDir, { recursive: true, force: true });
+        if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
       });
       child.once('error', (error) => {
         for (const slot of live.values()) slot.listener.onError(error);
@@ -276,6 +293,7 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
         jobId,
         bundleSource,
         workDir,
+        ...(spillDir === undefined ? {} : { spillDir }),
         slots: [...slots],
         remoteSlots: [...remoteSlots],
         heapMiB,
