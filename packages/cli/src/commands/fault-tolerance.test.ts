@@ -14,6 +14,13 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The lines of the committed part files of the file sink in `out`. */
+function committedLines(out: string): string[] {
+  return readdirSync(out)
+    .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+}
+
 describe('--restart-strategy', () => {
   it('parses every strategy', () => {
     expect(parseRestartStrategy('none')).toEqual({ type: 'none' });
@@ -171,9 +178,7 @@ export default defineProgram((env) => {
       sums.set(x % 7, v);
       expected.push(JSON.stringify({ k: x % 7, v }));
     }
-    const committed = readdirSync(out)
-      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
-      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+    const committed = committedLines(out);
     expect(committed.sort()).toEqual(expected.sort());
   });
 
@@ -241,9 +246,7 @@ export default defineProgram((env) => {
       for (let x = k; x < 10_000; x += 7) v += x;
       return JSON.stringify({ k, v });
     });
-    const committed = readdirSync(out)
-      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
-      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+    const committed = committedLines(out);
     expect(committed.sort()).toEqual(expected.sort());
   });
 
@@ -338,10 +341,7 @@ export default defineProgram((env) => {
     );
     expect(stderr).toContain(`Starting from checkpoint ${join(checkpoints, jobDir!, latest!)}`);
     expect(stdout).toMatch(/FINISHED in \d+ ms/);
-    const records = readdirSync(out)
-      .filter((f) => /^part-\d+-\d+\.jsonl$/.test(f))
-      .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean))
-      .map((l) => JSON.parse(l) as { x: number; k: number; n: number });
+    const records = committedLines(out).map((l) => JSON.parse(l) as { x: number; k: number; n: number });
     expect(records.map((r) => r.x).sort((a, b) => a - b)).toEqual(Array.from({ length: 6000 }, (_, i) => i));
     for (let k = 0; k < 7; k++) {
       const ns = records
