@@ -9,15 +9,16 @@
  *   subtasks' own transition times (deploying and re-planning excluded, as
  *   the local rows exclude compiling and planning).
  * - **CPU seconds**: user + system of the TaskManager processes and the
- *   JobManager (all their threads, plus waited-for children) from
- *   `/proc/<pid>/stat` (utime + stime + cutime + cstime, 10 ms ticks),
+ *   JobManager and of every process under them (the sandboxed job
+ *   processes that run the tasks), all threads, from `/proc/<pid>/stat`
+ *   (utime + stime, 10 ms ticks; see `ProcessTrees`),
  *   sampled every 20 ms and interpolated at the same two instants, so
  *   deploying is excluded too.
  * - **exchange records/bytes**: the sums of every subtask's `recordsOut` and
  *   `bytesOut` (what its record writers sent downstream, local channels and
  *   TCP alike) from `jobs.get`'s metrics, per second.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -136,12 +137,61 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
   }
 }
 
-/** User + system CPU seconds of a process and its waited-for children (`/proc/<pid>/stat`, clock ticks of 1/100 s). */
-export function processCpuSeconds(pid: number): number {
+/** `/proc/<pid>/stat` after the command name (which may contain spaces): field 3 (state) first. */
+function statFields(pid: number | string): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After the command name (which may contain spaces): utime is field 14, stime 15, cutime 16, cstime 17.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * The CPU of process trees, sampled: each process's own user + system CPU
+ * (`/proc/<pid>/stat` utime + stime, clock ticks of 1/100 s, all its
+ * threads), for the roots and every process under them, each counted at the
+ * last value seen even after it exited. A TaskManager runs a job's tasks in
+ * a sandboxed job process (bubblewrap's child), whose CPU would reach the
+ * TaskManager's own counters only once waited for, and not at all through
+ * a parent that does not wait; a process that lives less than a sampling
+ * interval is missed.
+ */
+class ProcessTrees {
+  /** Last own CPU seconds seen per process, by root. */
+  readonly #seen: Map<number, number>[];
+  constructor(private readonly roots: readonly number[]) {
+    this.#seen = roots.map(() => new Map<number, number>());
+  }
+  /** CPU seconds of each tree so far. */
+  sample(): number[] {
+    const children = new Map<number, number[]>();
+    const own = new Map<number, number>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let fields: string[];
+      try {
+        fields = statFields(entry);
+      } catch {
+        continue; // gone meanwhile
+      }
+      const pid = Number(entry);
+      own.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+      const ppid = Number(fields[1]);
+      let list = children.get(ppid);
+      if (!list) children.set(ppid, (list = []));
+      list.push(pid);
+    }
+    return this.roots.map((root, i) => {
+      const seen = this.#seen[i]!;
+      const todo = [root];
+      while (todo.length > 0) {
+        const pid = todo.pop()!;
+        const cpu = own.get(pid);
+        if (cpu !== undefined) seen.set(pid, Math.max(cpu, seen.get(pid) ?? 0));
+        for (const child of children.get(pid) ?? []) todo.push(child);
+      }
+      let total = 0;
+      for (const cpu of seen.values()) total += cpu;
+      return total;
+    });
+  }
 }
 
 /**
@@ -152,7 +202,9 @@ export function processCpuSeconds(pid: number): number {
 class CpuSampler {
   readonly #samples: { t: number; cpu: number[] }[] = [];
   readonly #timer: NodeJS.Timeout;
-  constructor(private readonly pids: readonly number[]) {
+  readonly #trees: ProcessTrees;
+  constructor(pids: readonly number[]) {
+    this.#trees = new ProcessTrees(pids);
     this.#sample();
     this.#timer = setInterval(() => {
       this.#sample();
@@ -160,7 +212,7 @@ class CpuSampler {
   }
   #sample(): void {
     try {
-      this.#samples.push({ t: Date.now(), cpu: this.pids.map(processCpuSeconds) });
+      this.#samples.push({ t: Date.now(), cpu: this.#trees.sample() });
     } catch {
       // A process is gone; the run fails elsewhere.
     }
