@@ -156,17 +156,14 @@ export function committedRecords<
 >(messages: readonly M[], abortedTransactions: readonly AbortedTransaction[] | null | undefined): M[] {
   if (!abortedTransactions || abortedTransactions.length === 0)
     return messages.filter((m) => m.isControlRecord !== true);
-  const pending = [...abortedTransactions].sort((a, b) => {
-    const x = BigInt(a.firstOffset);
-    const y = BigInt(b.firstOffset);
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
+  // Offsets as numbers, as everywhere in the reader (exact below 2^53).
+  const pending = [...abortedTransactions].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
   const aborting = new Set<string>();
   const out: M[] = [];
   let next = 0;
   for (const m of messages) {
-    const offset = BigInt(m.offset);
-    while (next < pending.length && BigInt(pending[next]!.firstOffset) <= offset)
+    const offset = Number(m.offset);
+    while (next < pending.length && Number(pending[next]!.firstOffset) <= offset)
       aborting.add(pending[next++]!.producerId);
     const producer = m.batchContext.producerId;
     if (m.isControlRecord === true) {
@@ -182,27 +179,19 @@ export function committedRecords<
 /** Reads partitions directly (no consumer group), read_committed. */
 export class PartitionFetcher {
   private cluster!: Cluster;
-  private BatchClass!: typeof import('kafkajs/src/consumer/batch.js').default;
   private readonly topics = new Set<string>();
 
   constructor(private readonly c: KafkaConnection) {}
 
   /** Connects and loads the metadata of `topics`. */
   async connect(topics: readonly string[]): Promise<void> {
-    const [
-      { default: ClusterClass },
-      { default: Batch },
-      loggers,
-      { default: LoggerConsole },
-      { default: socketFactory },
-    ] = await Promise.all([
-      import('kafkajs/src/cluster/index.js'),
-      import('kafkajs/src/consumer/batch.js'),
-      import('kafkajs/src/loggers/index.js'),
-      import('kafkajs/src/loggers/console.js'),
-      import('kafkajs/src/network/socketFactory.js'),
-    ]);
-    this.BatchClass = Batch;
+    const [{ default: ClusterClass }, loggers, { default: LoggerConsole }, { default: socketFactory }] =
+      await Promise.all([
+        import('kafkajs/src/cluster/index.js'),
+        import('kafkajs/src/loggers/index.js'),
+        import('kafkajs/src/loggers/console.js'),
+        import('kafkajs/src/network/socketFactory.js'),
+      ]);
     this.cluster = new ClusterClass({
       logger: loggers.createLogger({ level: loggers.LEVELS.NOTHING, logCreator: LoggerConsole }),
       retry: { initialRetryTime: 50, retries: 5 },
@@ -331,9 +320,10 @@ export class PartitionFetcher {
         highWatermark,
         errorCode: data.errorCode,
       };
-    const batch = new this.BatchClass(topic, String(fetchOffset), data);
+    // A compressed batch may start before the fetch offset: its earlier records were read already.
+    const fetched = data.messages.filter((m) => Number(m.offset) >= fetchOffset);
     const records: KafkaRecord[] = [];
-    for (const m of committedRecords(batch.messagesWithinOffset, data.abortedTransactions)) {
+    for (const m of committedRecords(fetched, data.abortedTransactions)) {
       records.push({
         topic,
         partition: data.partition,
@@ -344,7 +334,9 @@ export class PartitionFetcher {
         headers: m.headers,
       });
     }
-    const nextOffset = batch.isEmptyIncludingFiltered() ? fetchOffset : Number(batch.lastOffset()) + 1;
+    // Past the last record fetched, control records and aborted ones included.
+    const last = fetched.at(-1);
+    const nextOffset = last === undefined ? fetchOffset : Number(last.offset) + 1;
     return { topic, partition: data.partition, records, nextOffset, highWatermark, errorCode: 0 };
   }
 

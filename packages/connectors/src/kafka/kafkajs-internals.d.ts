@@ -3,9 +3,9 @@
  * pinned version: kafkajs is no longer released, so these do not move).
  * kafkajs's public consumer only joins consumer groups; a FLIP-27 reader
  * assigns its partitions itself and keeps its own offsets, so it fetches
- * through kafkajs's cluster and broker objects. kafkajs's `Batch` drops the
- * records before the fetch offset; aborted transactions and control
- * records are filtered by Freshet (`committedRecords`), not by kafkajs.
+ * through kafkajs's cluster and broker objects, and filters the fetched
+ * records itself (`committedRecords`: aborted transactions and control
+ * records), not with kafkajs's consumer `Batch`.
  */
 declare module 'kafkajs/src/cluster/index.js' {
   interface PartitionMetadata {
@@ -62,18 +62,6 @@ declare module 'kafkajs/src/cluster/index.js' {
         fromTimestamp?: number;
       }[],
     ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
-  }
-}
-
-declare module 'kafkajs/src/consumer/batch.js' {
-  import type { FetchPartitionData } from 'kafkajs/src/cluster/index.js';
-  export default class Batch {
-    constructor(topic: string, fetchedOffset: string, partitionData: FetchPartitionData);
-    /** The fetched records at or after the fetch offset, aborted and control records included. */
-    readonly messagesWithinOffset: FetchPartitionData['messages'];
-    readonly highWatermark: string;
-    isEmptyIncludingFiltered(): boolean;
-    lastOffset(): string;
   }
 }
 
