@@ -120,7 +120,6 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   // records only at the end (an attempt that fails first ships none, so a re-run adds no duplicates).
   const fromScratch =
     job.runtimeMode === 'BATCH' && (d.blockingExchanges === true || job.checkpointing === undefined);
-  const groupInput = fromScratch;
   const sink: SinkContext = fromScratch
     ? {
         collect: (id, values) => {
@@ -144,7 +143,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       const chain: ChainMember[] = vertex.operators.map((o, i) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
         const operator = factory(n, sink);
-        if (i === 0 && hasInputs && groupInput && n.keyed && isKeyGroupedOperator(operator)) {
+        if (i === 0 && hasInputs && fromScratch && n.keyed && isKeyGroupedOperator(operator)) {
           return { node: n, operator: new KeyGroupedInputOperator(operator, groupedOptions) };
         }
         return { node: n, operator };
