@@ -269,6 +269,8 @@ export class WindowOperator extends AbstractOperator {
   private tumbling: TumblingWindowTable | undefined;
   /** The tumbling window of the previous element (consecutive elements mostly share one); emptied whenever windows fire. */
   private lastTumbling: TumblingWindow | undefined;
+  /** An aggregate without evictor: aligned and tumbling windows add elements with {@link accumulate} instead of {@link combine}. */
+  private aggregating = false;
   /**
    * The aligned windows of the previous element, by position in
    * {@link starts}: consecutive elements mostly fall into the same windows,
@@ -379,6 +381,7 @@ export class WindowOperator extends AbstractOperator {
     }
     const backend = this.backend!;
     const buffered = this.mode === 'process' || this.evictor !== undefined;
+    this.aggregating = this.mode === 'aggregate' && this.evictor === undefined;
     this.table = new WindowTable(this.mode, buffered);
     // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
     this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
@@ -554,7 +557,9 @@ export class WindowOperator extends AbstractOperator {
       if (at >= 0) {
         // An open window of the key is not late: it would have fired.
         skipped = false;
-        kw.contents[at] = this.combine(true, kw.contents[at], value, input, timestamp);
+        kw.contents[at] = this.aggregating
+          ? this.accumulate(kw.contents[at], value)
+          : this.combine(true, kw.contents[at], value, input, timestamp);
         continue;
       }
       let w = lastStarts[i] === start ? lastWindows[i] : undefined;
@@ -569,7 +574,13 @@ export class WindowOperator extends AbstractOperator {
         lastWindows[i] = w;
       }
       skipped = false;
-      table.add(kw, w, this.combine(false, undefined, value, input, timestamp));
+      table.add(
+        kw,
+        w,
+        this.aggregating
+          ? this.accumulate(undefined, value, true)
+          : this.combine(false, undefined, value, input, timestamp),
+      );
     }
     if (kw !== undefined && kw.starts.length === 0) table.release(kw);
     if (skipped && this.isElementLate(timestamp)) {
@@ -612,10 +623,17 @@ export class WindowOperator extends AbstractOperator {
     const contents = w.contents;
     const current = contents.get(key);
     if (current === undefined && !contents.has(key)) {
-      contents.set(key, this.combine(false, undefined, value, input, timestamp));
+      contents.set(
+        key,
+        this.aggregating
+          ? this.accumulate(undefined, value, true)
+          : this.combine(false, undefined, value, input, timestamp),
+      );
       return;
     }
-    const next = this.combine(true, current, value, input, timestamp);
+    const next = this.aggregating
+      ? this.accumulate(current, value)
+      : this.combine(true, current, value, input, timestamp);
     if (next !== current) contents.set(key, next);
   }
 
@@ -815,6 +833,20 @@ export class WindowOperator extends AbstractOperator {
   private add(ws: WindowState, value: unknown, input: 0 | 1, timestamp: number): void {
     ws.contents = this.combine(ws.has, ws.contents, value, input, timestamp);
     ws.has = true;
+  }
+
+  /**
+   * {@link combine} of an aggregate without evictor, on the aligned windows'
+   * hot path (where an element is added to up to size / slide windows):
+   * the accumulator with one more element, a fresh one when `fresh`.
+   */
+  private accumulate(acc: unknown, value: unknown, fresh = false): unknown {
+    const agg = this.agg!;
+    try {
+      return agg.add(value, fresh ? agg.createAccumulator() : acc);
+    } catch (error) {
+      this.fail(error, 'aggregate');
+    }
   }
 
   /**
