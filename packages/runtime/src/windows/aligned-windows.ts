@@ -23,6 +23,24 @@ import type { Key, TimeWindow } from '@freshet/api';
 import type { KeyedStatePart } from '../state/backend.js';
 import { TimerHeap } from '../timers/heap.js';
 
+/**
+ * Calls `fn` for each window with contents in one key's snapshot data (the
+ * general path's layout, six slots per window: start, end, has contents,
+ * contents, trigger state, window state). A window without contents (purged)
+ * fires nothing; the inline trigger and a window that fires once keep
+ * neither trigger state nor window state between elements, so slots 4 and 5
+ * are null and there is nothing else to restore.
+ */
+function forEachSnapshotWindow(
+  data: unknown,
+  fn: (start: number, end: number, contents: unknown) => void,
+): void {
+  const flat = data as unknown[];
+  for (let i = 0; i + 5 < flat.length; i += 6) {
+    if (flat[i + 2] === 1) fn(flat[i] as number, flat[i + 1] as number, flat[i + 3]);
+  }
+}
+
 /** The open windows of one key: `starts[i]` holds `contents[i]` (reduced value, accumulator, element list, join buffers). */
 export class KeyWindows {
   readonly starts: number[] = [];
@@ -156,15 +174,10 @@ export class AlignedWindowTable implements KeyedStatePart {
   }
 
   restoreKey(key: Key, data: unknown): void {
-    const flat = data as unknown[];
-    for (let i = 0; i + 5 < flat.length; i += 6) {
-      // A window without contents (purged) fires nothing; the inline trigger and a window that fires
-      // once keep neither trigger state nor window state between elements, so slots 4 and 5 are null.
-      if (flat[i + 2] !== 1) continue;
-      const start = flat[i] as number;
-      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, flat[i + 1] as number));
-      this.add(this.keyWindows(key), w, flat[i + 3]);
-    }
+    forEachSnapshotWindow(data, (start, end, contents) => {
+      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, end));
+      this.add(this.keyWindows(key), w, contents);
+    });
   }
 }
 
@@ -246,13 +259,9 @@ export class TumblingWindowTable implements KeyedStatePart {
   }
 
   restoreKey(key: Key, data: unknown): void {
-    const flat = data as unknown[];
-    for (let i = 0; i + 5 < flat.length; i += 6) {
-      // As AlignedWindowTable.restoreKey: purged windows (no contents) fire nothing.
-      if (flat[i + 2] !== 1) continue;
-      const start = flat[i] as number;
-      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, flat[i + 1] as number));
-      w.contents.set(key, flat[i + 3]);
-    }
+    forEachSnapshotWindow(data, (start, end, contents) => {
+      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, end));
+      w.contents.set(key, contents);
+    });
   }
 }

@@ -528,10 +528,7 @@ export class WindowOperator extends AbstractOperator {
       }
     }
     if (windows?.size === 0) this.table.byKey.delete(key);
-    if (skipped && this.isElementLate(timestamp)) {
-      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
-      else this.numLateRecordsDropped++;
-    }
+    if (skipped) this.dropLate(value, timestamp);
   }
 
   /** An element of aligned windows: added to each of its windows that is not late, under its key. */
@@ -583,10 +580,7 @@ export class WindowOperator extends AbstractOperator {
       );
     }
     if (kw !== undefined && kw.starts.length === 0) table.release(kw);
-    if (skipped && this.isElementLate(timestamp)) {
-      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
-      else this.numLateRecordsDropped++;
-    }
+    if (skipped) this.dropLate(value, timestamp);
   }
 
   /** An element of tumbling windows: added to its window under its key, unless the window is late. */
@@ -637,7 +631,7 @@ export class WindowOperator extends AbstractOperator {
     if (next !== current) contents.set(key, next);
   }
 
-  /** A late element that fell into no window: to the late side output, else counted as dropped. */
+  /** An element that fell into no window: if it is late, to the late side output (with a late tag) or counted as dropped. */
   private dropLate(value: unknown, timestamp: number): void {
     if (!this.isElementLate(timestamp)) return;
     if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
