@@ -9,6 +9,7 @@ import {
   CHECKPOINTING_MODES,
   PARTITIONINGS,
   RUNTIME_MODES,
+  STATE_BACKENDS,
   type ChainedOperator,
   type CheckpointingMode,
   type CheckpointingSpec,
@@ -38,6 +39,9 @@ export const PartitioningSchema = z.enum(PARTITIONINGS);
 
 /** STREAMING or BATCH. */
 export const RuntimeModeSchema = z.enum(RUNTIME_MODES);
+
+/** heap or disk. */
+export const StateBackendKindSchema = z.enum(STATE_BACKENDS);
 
 /** EXACTLY_ONCE or AT_LEAST_ONCE. */
 export const CheckpointingModeSchema = z.enum(CHECKPOINTING_MODES);
@@ -140,6 +144,8 @@ export const JobGraphSchema = z.object({
   checkpointing: CheckpointingSpecSchema.optional(),
   /** The restart strategy the program (or an override) set; absent = the default. */
   restartStrategy: RestartStrategySpecSchema.optional(),
+  /** Where keyed state lives; absent = `'heap'`. */
+  stateBackend: StateBackendKindSchema.optional(),
   /** sha256 over the canonical JSON of the StreamGraph: equal bundles and arguments give equal hashes. */
   planHash: z.string(),
   /** Vertices in topological order. */

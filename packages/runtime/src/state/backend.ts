@@ -1,9 +1,16 @@
 /**
- * The heap keyed-state backend: every piece of keyed state (user state,
- * timers, window contents) lives in plain `Map`s keyed by the record key, so
- * access on the hot path is one `Map` lookup. Key groups are computed only at
- * snapshot time, when the state is split per key group so that a restore at a
- * different parallelism can pick exactly the key groups it owns.
+ * The keyed-state backend of one operator instance. On the heap backend
+ * (the default) every piece of keyed state (user state, timers, window
+ * contents) lives in plain `Map`s keyed by the record key, so access on the
+ * hot path is one `Map` lookup. On the disk backend (`options.disk`) the
+ * parts that hold state per key — user state, window contents, rolling
+ * aggregates — take their maps from {@link HeapKeyedStateBackend.stateMap}, which
+ * then stores them in an on-disk {@link DiskStateStore}; timers stay on the
+ * heap. Key groups are computed only at snapshot time (and, on disk, when an
+ * entry is read from or written to the store), when the state is split per
+ * key group so that a restore at a different parallelism can pick exactly the
+ * key groups it owns. Both backends write the same snapshots, so either
+ * restores the other's checkpoints and savepoints.
  */
 import type {
   AggregatingState,
@@ -22,12 +29,20 @@ import { keyGroupOf } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { OperatorUsageError } from '../operators/errors.js';
 import {
+  DiskStateStore,
+  PLAIN_CODEC,
+  type DiskStateOptions,
+  type StateMap,
+  type StateValueCodec,
+} from './disk-store.js';
+import {
   HeapAggregatingState,
   HeapListState,
   HeapMapState,
   HeapReducingState,
   HeapValueState,
   type HeapState,
+  USER_MAP_CODEC,
 } from './states.js';
 
 /**
@@ -56,6 +71,8 @@ export interface KeyedBackendOptions {
   keyGroupRange: { readonly start: number; readonly end: number };
   /** Processing-time clock, for state TTL. */
   now: () => number;
+  /** Keep the keyed state in an on-disk store (the `'disk'` state backend); absent = on the heap. */
+  disk?: DiskStateOptions;
 }
 
 /** Heap-based keyed state for one operator instance. */
@@ -69,6 +86,7 @@ export class HeapKeyedStateBackend {
   private readonly parts = new Map<string, KeyedStatePart>();
   private readonly states = new Map<string, HeapState>();
   private readonly pending = new Map<string, [Key, unknown][]>();
+  private store: DiskStateStore | undefined;
 
   constructor(private readonly options: KeyedBackendOptions) {
     this.operatorName = options.operatorName;
@@ -107,12 +125,35 @@ export class HeapKeyedStateBackend {
     }
   }
 
+  /** Whether keyed state goes to disk (the `'disk'` backend). */
+  get onDisk(): boolean {
+    return this.options.disk !== undefined;
+  }
+
+  /**
+   * The map a state part keeps its per-key data in: a plain `Map` on the
+   * heap backend, a map on disk (database `name`, values stored as `codec`
+   * says) on the disk backend.
+   */
+  stateMap<V>(name: string, codec: StateValueCodec<V>): StateMap<V> {
+    const disk = this.options.disk;
+    if (disk === undefined) return new Map<Key, V>();
+    this.store ??= new DiskStateStore(this.options.maxParallelism, disk);
+    return this.store.map(name, codec);
+  }
+
+  /** Closes and removes the on-disk store, if any (the operator closes: finish, fail or cancel). */
+  dispose(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
+
   /** Value state for the descriptor (one instance per name). */
   getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
     return this.state(
       descriptor.name,
       'value',
-      () => new HeapValueState<T>(this, descriptor),
+      () => new HeapValueState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ValueState<T>;
   }
   /** List state for the descriptor. */
@@ -120,7 +161,7 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'list',
-      () => new HeapListState<T>(this, descriptor),
+      () => new HeapListState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ListState<T>;
   }
   /** Map state for the descriptor. */
@@ -128,7 +169,12 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'map',
-      () => new HeapMapState<K, V>(this, descriptor),
+      () =>
+        new HeapMapState<K, V>(
+          this,
+          descriptor,
+          this.stateMap(`s:${descriptor.name}`, USER_MAP_CODEC as StateValueCodec<Map<K, unknown>>),
+        ),
     ) as unknown as MapState<K, V>;
   }
   /** Reducing state for the descriptor. */
@@ -136,7 +182,7 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'reducing',
-      () => new HeapReducingState<T>(this, descriptor),
+      () => new HeapReducingState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ReducingState<T>;
   }
   /** Aggregating state for the descriptor. */
@@ -146,8 +192,12 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'aggregating',
-      () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor),
+      () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as AggregatingState<IN, OUT>;
+  }
+
+  private userStateMap(name: string): StateMap<unknown> {
+    return this.stateMap<unknown>(`s:${name}`, PLAIN_CODEC);
   }
 
   private state(name: string, kind: HeapState['kind'], create: () => HeapState): HeapState {
