@@ -19,6 +19,7 @@ import {
   type JobVertex,
   type Partitioning,
   type RuntimeMode,
+  type StateBackendKind,
 } from '@freshet/graph';
 import type { Assert, Same } from './same-type.js';
 
@@ -32,6 +33,7 @@ export type {
   Partitioning,
   RestartStrategySpec,
   RuntimeMode,
+  StateBackendKind,
 } from '@freshet/graph';
 
 /** Partitioning of a JobGraph edge. */
@@ -157,6 +159,7 @@ export const JobGraphSchema = z.object({
 type _SchemasMatchGraphTypes = [
   Assert<Same<z.infer<typeof PartitioningSchema>, Partitioning>>,
   Assert<Same<z.infer<typeof RuntimeModeSchema>, RuntimeMode>>,
+  Assert<Same<z.infer<typeof StateBackendKindSchema>, StateBackendKind>>,
   Assert<Same<z.infer<typeof CheckpointingModeSchema>, CheckpointingMode>>,
   Assert<Same<z.infer<typeof CheckpointingSpecSchema>, CheckpointingSpec>>,
   Assert<Same<z.infer<typeof RestartStrategySpecSchema>, RestartStrategySpec>>,

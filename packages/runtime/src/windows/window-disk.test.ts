@@ -101,7 +101,8 @@ function events(): [Ev, number][] {
   const out: [Ev, number][] = [];
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  for (let i = 0; i < 4000; i++) out.push([{ k: `k${Math.floor(rnd() * 200)}`, v: i }, i - Math.floor(rnd() * 300)]);
+  for (let i = 0; i < 4000; i++)
+    out.push([{ k: `k${Math.floor(rnd() * 200)}`, v: i }, i - Math.floor(rnd() * 300)]);
   return out;
 }
 
@@ -148,7 +149,9 @@ describe.each(scenarios)('$name on the disk backend', (s) => {
     third.processWatermark(MAX_WATERMARK);
     // A restored operator fires a window's keys in key-group order, not arrival order: compare as sets.
     const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
-    expect(sorted([...emitted(first), ...emitted(second), ...emitted(third)])).toEqual(sorted(emitted(whole)));
+    expect(sorted([...emitted(first), ...emitted(second), ...emitted(third)])).toEqual(
+      sorted(emitted(whole)),
+    );
     second.close();
     first.close();
     third.close();
