@@ -29,8 +29,11 @@ import { keyGroupOf } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { OperatorUsageError } from '../operators/errors.js';
 import {
+  decodeKeyGroup,
   DiskStateStore,
+  encodeKeyGroup,
   PLAIN_CODEC,
+  type DiskStateMap,
   type DiskStateOptions,
   type StateMap,
   type StateValueCodec,
@@ -87,6 +90,8 @@ export class HeapKeyedStateBackend {
   private readonly states = new Map<string, HeapState>();
   private readonly pending = new Map<string, [Key, unknown][]>();
   private store: DiskStateStore | undefined;
+  /** The parts' maps on disk, by part name (the disk backend). */
+  private readonly diskMaps = new Map<string, DiskStateMap<unknown>>();
 
   constructor(private readonly options: KeyedBackendOptions) {
     this.operatorName = options.operatorName;
@@ -139,7 +144,9 @@ export class HeapKeyedStateBackend {
     const disk = this.options.disk;
     if (disk === undefined) return new Map<Key, V>();
     this.store ??= new DiskStateStore(this.options.maxParallelism, disk);
-    return this.store.map(name, codec);
+    const map = this.store.map(name, codec);
+    this.diskMaps.set(name, map as DiskStateMap<unknown>);
+    return map;
   }
 
   /** Closes and removes the on-disk store, if any (the operator closes: finish, fail or cancel). */
@@ -221,11 +228,42 @@ export class HeapKeyedStateBackend {
     for (const part of this.parts.values()) part.dropKey?.(key);
   }
 
-  /** Splits all keyed state into key groups (the synchronous part of a checkpoint). */
-  snapshot(): Record<number, KeyGroupSnapshot> {
+  /**
+   * Splits all keyed state into key groups (the synchronous part of a
+   * checkpoint). On the disk backend each key group is one buffer
+   * ({@link encodeKeyGroup}), read from disk a key group at a time.
+   */
+  snapshot(): Record<number, KeyGroupSnapshot | Uint8Array> {
+    const heapGroups = this.snapshotHeapParts();
+    if (this.diskMaps.size === 0) return heapGroups;
+    const out: Record<number, KeyGroupSnapshot | Uint8Array> = {};
+    const { start, end } = this.options.keyGroupRange;
+    for (let kg = start; kg <= end; kg++) {
+      const group: KeyGroupSnapshot = heapGroups[kg] ?? {};
+      for (const [name, map] of this.diskMaps) {
+        const entries: [Key, unknown][] = [];
+        map.snapshotGroup(kg, entries);
+        if (entries.length > 0) group[name] = entries;
+      }
+      for (const _ in group) {
+        out[kg] = encodeKeyGroup(group);
+        break;
+      }
+    }
+    // Heap-held state of keys outside the range (a test driving any key) is kept as it is.
+    for (const kgText in heapGroups) {
+      const kg = Number(kgText);
+      if (kg < start || kg > end) out[kg] = heapGroups[kg]!;
+    }
+    return out;
+  }
+
+  /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */
+  private snapshotHeapParts(): Record<number, KeyGroupSnapshot> {
     const out: Record<number, KeyGroupSnapshot> = {};
     const maxParallelism = this.options.maxParallelism;
     for (const [name, part] of this.parts) {
+      if (this.diskMaps.has(name)) continue;
       part.snapshotKeys((key, data) => {
         const kg = keyGroupOf(key, maxParallelism);
         const group = (out[kg] ??= {});
@@ -255,7 +293,7 @@ export class HeapKeyedStateBackend {
       for (const kgText of Object.keys(keyed)) {
         const kg = Number(kgText);
         if (kg < start || kg > end) continue;
-        const group = keyed[kg] as KeyGroupSnapshot | undefined;
+        const group = decodeKeyGroup(keyed[kg]);
         if (!group) continue;
         for (const name of Object.keys(group)) {
           const entries = group[name];

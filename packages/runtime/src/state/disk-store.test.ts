@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { keyGroupRange, subtaskForKey } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { HeapKeyedStateBackend, type KeyGroupSnapshot } from './backend.js';
-import { DiskStateStore, PLAIN_CODEC } from './disk-store.js';
+import { decodeKeyGroup, DiskStateStore, PLAIN_CODEC } from './disk-store.js';
 
 const parents: string[] = [];
 function parentDir(): string {
@@ -38,9 +38,12 @@ function backend(
 }
 
 /** A snapshot with each key group's entries sorted, so two backends' snapshots compare equal. */
-function normalized(snapshot: Record<number, KeyGroupSnapshot>): Record<number, KeyGroupSnapshot> {
+function normalized(
+  snapshot: Record<number, KeyGroupSnapshot | Uint8Array>,
+): Record<number, KeyGroupSnapshot> {
   const out: Record<number, KeyGroupSnapshot> = {};
-  for (const [kg, group] of Object.entries(snapshot)) {
+  for (const [kg, data] of Object.entries(snapshot)) {
+    const group = decodeKeyGroup(data)!;
     const g: KeyGroupSnapshot = {};
     for (const name of Object.keys(group).sort()) {
       g[name] = [...group[name]!].sort((a, b) => String(a[0]).localeCompare(String(b[0])));

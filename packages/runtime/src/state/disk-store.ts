@@ -32,10 +32,12 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { createRequire } from 'node:module';
+import type { Database, RootDatabase } from 'lmdb';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Key } from '@freshet/api';
 import { keyGroupOf } from '../keygroups.js';
+import type { KeyGroupSnapshot } from './backend.js';
 
 /**
  * The part of `Map<Key, V>` keyed state uses. A plain `Map` is one (the
@@ -85,6 +87,16 @@ export const DEFAULT_DISK_CACHE_ENTRIES = 4096;
 
 const DIR_PREFIX = 'freshet-state-';
 
+/**
+ * LMDB, loaded on first use: it is a native addon, and processes that never
+ * open a disk store (the plan sandbox, heap-backend job processes) run under
+ * Node's permission model, which refuses native addons.
+ */
+let lmdb: typeof import('lmdb') | undefined;
+function loadLmdb(): typeof import('lmdb') {
+  return (lmdb ??= createRequire(import.meta.url)('lmdb') as typeof import('lmdb'));
+}
+
 const packr = new Packr({ moreTypes: true });
 const unpackr = new Unpackr({ moreTypes: true });
 
@@ -111,7 +123,7 @@ export class DiskStateStore {
     removeStaleStores(parent);
     this.dir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
     this.cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_DISK_CACHE_ENTRIES);
-    this.env = open({
+    this.env = loadLmdb().open({
       path: join(this.dir, 'state.mdb'),
       maxDbs: 1024,
       // Scratch space: a crash loses nothing a checkpoint does not hold.
@@ -216,6 +228,18 @@ export class DiskStateMap<V> implements StateMap<V> {
     cache.clear();
   }
 
+  /**
+   * Appends the snapshot data of key group `kg` to `out`: each key with its
+   * value as plain data (what the codec's `encode` gave, which is what the
+   * state part's own `snapshotKeys` emits), read straight from disk.
+   */
+  snapshotGroup(kg: number, out: [Key, unknown][]): void {
+    this.flush();
+    for (const { key, value } of this.db.getRange({ start: [kg], end: [kg + 1] })) {
+      out.push([key[1], unpackr.unpack(value)]);
+    }
+  }
+
   *[Symbol.iterator](): IterableIterator<[Key, V]> {
     this.flush();
     for (const { key, value } of this.db.getRange({})) {
@@ -232,6 +256,23 @@ export class DiskStateMap<V> implements StateMap<V> {
     if (this.cache.size >= this.cacheEntries) this.flush();
     this.cache.set(key, value);
   }
+}
+
+/**
+ * One key group's snapshot data as bytes of its own: the disk backend's
+ * snapshots hold one such buffer per key group instead of the objects, so a
+ * snapshot of state larger than the heap takes about one key group of heap
+ * at a time (the buffers live outside it).
+ */
+export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
+  // msgpackr packs into a scratch buffer it reuses: the key group gets a copy of its own.
+  return Uint8Array.prototype.slice.call(packr.pack(group));
+}
+
+/** A key group of a snapshot as data: decodes what {@link encodeKeyGroup} wrote, passes the heap backend's objects through. */
+export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
+  if (data instanceof Uint8Array) return unpackr.unpack(data) as KeyGroupSnapshot;
+  return data as KeyGroupSnapshot | undefined;
 }
 
 /** Removes the store directories under `parent` whose process is gone (killed before it could close them). */
