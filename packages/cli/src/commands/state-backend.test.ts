@@ -1,0 +1,70 @@
+// The disk state backend from the command line: `--state-backend` becomes a
+// plan override, and the built CLI runs a job whose keyed state (300,000
+// keys × 1,000 bytes, about 300 MB) is three times the heap limit of its
+// process (`--max-old-space-size=96`): on the heap backend it runs out of
+// memory, on the disk backend it finishes — with its final checkpoint —
+// and every stored value reads back intact.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { planOverridesOfOptions, withPlanOptions, type PlanCommandOptions } from './plan.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLI = join(repoRoot, 'packages/cli/dist/bin.js');
+const PROGRAM = join(repoRoot, 'apps/jobmanager/test/fixtures/large-keyed-state.ts');
+const KEYS = 300_000;
+const BYTES_PER_KEY = 1000;
+const HEAP_MIB = 96;
+
+function overridesOf(argv: string[]) {
+  let opts: PlanCommandOptions | undefined;
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
+  withPlanOptions(program.command('plan')).action((_file: string, _args: string[], o: PlanCommandOptions) => {
+    opts = o;
+  });
+  program.parse(['node', 'freshet', 'plan', 'job.ts', ...argv]);
+  return planOverridesOfOptions(opts!);
+}
+
+function runLocal(backend: 'heap' | 'disk') {
+  const started = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      `--max-old-space-size=${HEAP_MIB}`,
+      CLI,
+      'run',
+      '--local',
+      PROGRAM,
+      '--state-backend',
+      backend,
+      '--',
+      String(KEYS),
+      String(BYTES_PER_KEY),
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 50_000 },
+  );
+  console.log(`${backend}: exit ${r.status} in ${Date.now() - started} ms`);
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+describe('--state-backend', () => {
+  it('is a plan override (heap or disk), refused otherwise', () => {
+    expect(overridesOf(['--state-backend', 'disk'])).toEqual({ stateBackend: 'disk' });
+    expect(overridesOf(['--state-backend', 'heap'])).toEqual({ stateBackend: 'heap' });
+    expect(overridesOf([])).toEqual({});
+    expect(() => overridesOf(['--state-backend', 'rocksdb'])).toThrow(/expected heap or disk, got 'rocksdb'/);
+  });
+
+  it(`keyed state of ${(KEYS * BYTES_PER_KEY) / 1e6} MB in a ${HEAP_MIB} MiB heap: out of memory on the heap, exact on disk`, () => {
+    const heap = runLocal('heap');
+    expect(heap.status).not.toBe(0);
+    expect(heap.output).toMatch(/heap out of memory/);
+    const disk = runLocal('disk');
+    expect(disk.status, disk.output.slice(-2000)).toBe(0);
+    expect(disk.output).toContain(`verified ${KEYS} of ${KEYS} keys`);
+    expect(disk.output).toMatch(/FINISHED in \d+ ms, 1 checkpoint/);
+  }, 90_000);
+});
