@@ -145,7 +145,7 @@ export class HeapKeyedStateBackend {
     if (disk === undefined) return new Map<Key, V>();
     this.store ??= new DiskStateStore(this.options.maxParallelism, disk);
     const map = this.store.map(name, codec);
-    this.diskMaps.set(name, map as DiskStateMap<unknown>);
+    this.diskMaps.set(name, map);
     return map;
   }
 

@@ -143,7 +143,7 @@ export class DiskStateStore {
       keyEncoding: 'ordered-binary',
     });
     const map = new DiskStateMap<V>(this.env, db, codec, this.cacheEntries, this.maxParallelism);
-    this.maps.push(map as DiskStateMap<unknown>);
+    this.maps.push(map);
     return map;
   }
 
