@@ -1,5 +1,5 @@
-// The disk state backend from the command line: `--state-backend` becomes a
-// plan override, and the built CLI runs a job whose keyed state (300,000
+// The disk state backend from the command line (the flag's parsing:
+// checkpoints.test.ts): the built CLI runs a job whose keyed state (300,000
 // keys × 1,000 bytes, about 300 MB) is three times the heap limit of its
 // process (`--max-old-space-size=96`): on the heap backend it runs out of
 // memory, on the disk backend it finishes — with its final checkpoint —
@@ -7,9 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { planOverridesOfOptions, withPlanOptions, type PlanCommandOptions } from './plan.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(repoRoot, 'packages/cli/dist/bin.js');
@@ -17,16 +15,6 @@ const PROGRAM = join(repoRoot, 'apps/jobmanager/test/fixtures/large-keyed-state.
 const KEYS = 300_000;
 const BYTES_PER_KEY = 1000;
 const HEAP_MIB = 96;
-
-function overridesOf(argv: string[]) {
-  let opts: PlanCommandOptions | undefined;
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
-  withPlanOptions(program.command('plan')).action((_file: string, _args: string[], o: PlanCommandOptions) => {
-    opts = o;
-  });
-  program.parse(['node', 'freshet', 'plan', 'job.ts', ...argv]);
-  return planOverridesOfOptions(opts!);
-}
 
 function runLocal(backend: 'heap' | 'disk') {
   const started = Date.now();
@@ -50,14 +38,7 @@ function runLocal(backend: 'heap' | 'disk') {
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-describe('--state-backend', () => {
-  it('is a plan override (heap or disk), refused otherwise', () => {
-    expect(overridesOf(['--state-backend', 'disk'])).toEqual({ stateBackend: 'disk' });
-    expect(overridesOf(['--state-backend', 'heap'])).toEqual({ stateBackend: 'heap' });
-    expect(overridesOf([])).toEqual({});
-    expect(() => overridesOf(['--state-backend', 'rocksdb'])).toThrow(/expected heap or disk, got 'rocksdb'/);
-  });
-
+describe('freshet run --state-backend', () => {
   it(`keyed state of ${(KEYS * BYTES_PER_KEY) / 1e6} MB in a ${HEAP_MIB} MiB heap: out of memory on the heap, exact on disk`, () => {
     const heap = runLocal('heap');
     expect(heap.status).not.toBe(0);
