@@ -42,7 +42,11 @@ describe('freshet bench', () => {
       'baselineEventsPerCpuSecond',
       'ratioToBaseline',
       'engineOverheadNsPerEvent',
+      'outputs',
     ]);
+    // The discard sink counted what reached it: the hand-written q2's results.
+    expect(r.outputs).toBeGreaterThan(0);
+    expect(r.outputs).toBe(runBaseline('q2', 20_000).outputs);
     // The engine's CPU per event beyond the generator's, from the two rows.
     // Within the rounding of the reported figures: events/CPU-s to the unit (±0.5 moves 1e9/rate by
     // 0.5e9/rate², over a nanosecond for a short run's low rate), the overhead to 0.1 ns.

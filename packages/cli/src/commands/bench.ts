@@ -45,6 +45,14 @@ import {
   type BenchCluster,
   type ClusterBenchResult,
 } from './bench-cluster.js';
+import {
+  FLINK_HEADERS,
+  FLINK_NOTE,
+  flinkPeerRows,
+  flinkRows,
+  type FlinkPeerResult,
+  type FlinkPeerSource,
+} from './bench-flink.js';
 import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from './nexmark.js';
 
 export type { ClusterBenchResult } from './bench-cluster.js';
@@ -74,6 +82,8 @@ export interface BenchResult extends RunMeasures {
    * − 10^9 / the generator row's eventsPerCpuSecond at the same parallelism.
    */
   engineOverheadNsPerEvent: number;
+  /** Records the discard sink received (compared with the Flink peer's). */
+  outputs: number;
 }
 
 /** A local run with periodic checkpoints next to the same run without. */
@@ -121,7 +131,8 @@ export interface GeneratorBenchResult extends RunMeasures {
 }
 
 /** A row of any kind. */
-export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult | CheckpointBenchResult;
+export type BenchRow =
+  BenchResult | GeneratorBenchResult | ClusterBenchResult | CheckpointBenchResult | FlinkPeerResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -229,6 +240,8 @@ export interface BenchOptions {
   checkpointIntervalMs?: number;
   /** Write CPU profiles of the cluster's TaskManagers here. */
   profileDir?: string;
+  /** The Apache Flink peer beside the local rows: a harness to run after them, or its results. */
+  flink?: FlinkPeerSource;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
@@ -286,6 +299,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   } finally {
     await cluster?.stop();
   }
+  if (opts.flink !== undefined) {
+    const local = results.filter(
+      (r): r is BenchResult => r.mode === 'local' && opts.parallelisms.includes(r.parallelism),
+    );
+    // After Freshet's rows, so that neither engine measures beside the other.
+    results.push(...(await flinkPeerRows(opts.flink, local, opts.events, SEED, log)));
+  }
   return results;
 }
 
@@ -312,7 +332,7 @@ async function benchQuery(
   let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
-    const { run, seconds, cpuSeconds } = await runLocal(query, parallelism, opts.events);
+    const { run, seconds, cpuSeconds, outputs } = await runLocal(query, parallelism, opts.events);
     if (parallelism === CHECKPOINT_PARALLELISM) {
       localAtCheckpointP = {
         eventsPerSecond: Math.round(opts.events / seconds),
@@ -335,6 +355,7 @@ async function benchQuery(
         (1e9 * cpuSeconds) / opts.events - 1e9 / generator.eventsPerCpuSecond,
         1,
       ),
+      outputs,
     };
     results.push(row);
     log(
@@ -429,7 +450,12 @@ async function runLocal(
   parallelism: number,
   events: number,
   checkpointInterval?: number,
-): Promise<{ run: Awaited<ReturnType<typeof executeNexmarkQuery>>; seconds: number; cpuSeconds: number }> {
+): Promise<{
+  run: Awaited<ReturnType<typeof executeNexmarkQuery>>;
+  seconds: number;
+  cpuSeconds: number;
+  outputs: number;
+}> {
   const prepared = await prepareNexmarkQuery({
     query,
     events,
@@ -457,7 +483,10 @@ async function runLocal(
       `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`,
     );
   }
-  return { run, seconds, cpuSeconds };
+  // The discard sinks report what they received as `recordsWritten`.
+  const subtasks = (run.metrics as { subtasks?: SubtaskMetrics[] } | undefined)?.subtasks ?? [];
+  const outputs = subtasks.reduce((sum, m) => sum + (m.connector?.recordsWritten ?? 0), 0);
+  return { run, seconds, cpuSeconds, outputs };
 }
 
 const HEADERS = [
@@ -475,6 +504,7 @@ const HEADERS = [
 
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
 const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
+const isFlink = (r: BenchRow): r is FlinkPeerResult => r.mode === 'flink';
 
 /** Column headers of the checkpoint rows. */
 export const CHECKPOINT_HEADERS = [
@@ -521,7 +551,7 @@ function rows(results: readonly BenchRow[]): string[][] {
   const n = (x: number) => x.toLocaleString('en-US');
   const cells: string[][] = [];
   for (const r of results) {
-    if (r.mode === 'cluster' || r.mode === 'checkpoints') continue;
+    if (r.mode === 'cluster' || r.mode === 'checkpoints' || r.mode === 'flink') continue;
     const common = [
       r.query,
       String(r.parallelism),
@@ -554,6 +584,12 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
   if (results.some(isCheckpointed)) {
     parts.push(
       `## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`,
+    );
+  }
+  const flink = results.filter(isFlink);
+  if (flink.length > 0) {
+    parts.push(
+      `## Apache Flink ${flink[0]!.flinkVersion} beside Freshet (local, same events)\n\n${FLINK_NOTE}\n\n${table(FLINK_HEADERS, flinkRows(flink))}`,
     );
   }
   const cluster = results.filter(isCluster);
@@ -602,6 +638,14 @@ export function register(program: Command): void {
     )
     .option('--no-checkpoints', 'no checkpoint rows')
     .option('--checkpoint-interval <ms>', 'checkpoint interval of the checkpoint rows', '1000')
+    .option(
+      '--flink <dir>',
+      'after the local rows, run the Apache Flink peer harness in <dir> (its run.sh, e.g. ../shared/peer-flink) on the same events, queries and parallelisms, and compare',
+    )
+    .option(
+      '--flink-results <dir>',
+      "compare with the Flink peer's results in <dir> (its latest-details.json, from a run over the same number of events) instead of running it",
+    )
     .action(
       async (o: {
         events: string;
@@ -615,6 +659,8 @@ export function register(program: Command): void {
         checkpoints?: boolean;
         checkpointQueries: string;
         checkpointInterval: string;
+        flink?: string;
+        flinkResults?: string;
       }) => {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
@@ -628,6 +674,16 @@ export function register(program: Command): void {
           throw new CliError(
             `--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`,
           );
+        if (o.flink !== undefined && o.flinkResults !== undefined)
+          throw new CliError(
+            '--flink and --flink-results exclude each other: run the peer, or read its results',
+          );
+        const flink: FlinkPeerSource | undefined =
+          o.flink !== undefined
+            ? { run: o.flink }
+            : o.flinkResults !== undefined
+              ? { results: o.flinkResults }
+              : undefined;
         const results = await runBench({
           events,
           queries,
@@ -638,6 +694,7 @@ export function register(program: Command): void {
           checkpointQueries:
             o.checkpoints === false ? [] : list(o.checkpointQueries).filter((q) => queries.includes(q)),
           checkpointIntervalMs,
+          ...(flink !== undefined ? { flink } : {}),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
@@ -645,6 +702,9 @@ export function register(program: Command): void {
           process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
           if (results.some(isCheckpointed))
             process.stdout.write(`\n${formatTable(CHECKPOINT_HEADERS, checkpointRows(results))}\n`);
+          const flinkResults = results.filter(isFlink);
+          if (flinkResults.length > 0)
+            process.stdout.write(`\n${formatTable(FLINK_HEADERS, flinkRows(flinkResults))}\n`);
           const cluster = results.filter(isCluster);
           if (cluster.length > 0)
             process.stdout.write(`\n${formatTable(CLUSTER_HEADERS, clusterRows(cluster))}\n`);
