@@ -77,7 +77,7 @@ export interface BenchCluster {
 export interface BenchClusterOptions {
   taskManagers: number;
   slots: number;
-  /** Write CPU profiles of the TaskManagers (every thread) here (`--cpu-prof`). */
+  /** Write CPU profiles of the JobManager and the TaskManagers here (`--cpu-prof`; their own threads, not the sandboxed job processes). */
   profileDir?: string;
   /** How long a process may take to become ready. @default 60000 */
   startTimeoutMs?: number;
@@ -109,8 +109,13 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
     await group.dispose();
   };
   try {
-    const jm = await group.startJobManager({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'jobmanager') });
     const execArgv = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const jm = await group.startJobManager({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dir, 'jobmanager'),
+      execArgv,
+    });
     const tms = await Promise.all(
       Array.from({ length: opts.taskManagers }, (_, i) =>
         group.startTaskManager({

@@ -630,7 +630,10 @@ export function register(program: Command): void {
     )
     .option('--no-cluster', 'local mini-cluster rows only')
     .option('--cluster-queries <list>', 'queries for the cluster rows', DEFAULT_CLUSTER_QUERIES.join(','))
-    .option('--profile-dir <dir>', 'write CPU profiles of the cluster TaskManagers (every thread) here')
+    .option(
+      '--profile-dir <dir>',
+      'write CPU profiles of the cluster JobManager and TaskManagers here (their own threads: the tasks run in sandboxed job processes, which the permission model keeps from writing profiles; the dashboard profiles those)',
+    )
     .option(
       '--checkpoint-queries <list>',
       `queries also run at parallelism ${CHECKPOINT_PARALLELISM} with periodic checkpoints (those among --queries)`,
