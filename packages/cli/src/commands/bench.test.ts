@@ -165,6 +165,9 @@ describe('freshet bench cluster rows', () => {
     expect(c.localEventsPerSecond).toBeGreaterThan(0);
     expect(c.localExchangeBytesPerSecond).toBeGreaterThan(0);
     expect(c.ratioToLocal).toBeCloseTo(c.eventsPerSecond / c.localEventsPerSecond, 2);
+    // The cluster's sinks received what the local run's did.
+    expect(c.outputs).toBeGreaterThan(0);
+    expect(c.outputs).toBe(c.localOutputs);
     const md = benchMarkdown(results);
     expect(md).toContain('## Cluster');
     expect(md.split('\n').filter((l) => l.startsWith('| q5 '))).toHaveLength(3);

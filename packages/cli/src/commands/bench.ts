@@ -329,7 +329,7 @@ async function benchQuery(
     parallelisms.push(CLUSTER_TASKMANAGERS);
   if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM))
     parallelisms.push(CHECKPOINT_PARALLELISM);
-  let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
+  let localAtClusterP: { runningSeconds: number; exchangeBytes: number; outputs: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
     const { run, seconds, cpuSeconds, outputs } = await runLocal(query, parallelism, opts.events);
@@ -367,6 +367,7 @@ async function benchQuery(
       localAtClusterP = {
         runningSeconds: (metrics?.elapsedMs ?? seconds * 1000) / 1000,
         exchangeBytes: (metrics?.subtasks ?? []).reduce((sum, m) => sum + m.bytesOut, 0),
+        outputs,
       };
     }
   }
@@ -429,6 +430,7 @@ async function benchQuery(
       localEventsPerSecond,
       localExchangeBytesPerSecond: Math.round(local.exchangeBytes / local.runningSeconds),
       ratioToLocal: round(c.eventsPerSecond / localEventsPerSecond, 3),
+      localOutputs: local.outputs,
     };
     results.push(row);
     log(
