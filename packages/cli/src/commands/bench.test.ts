@@ -43,7 +43,11 @@ describe('freshet bench', () => {
       'baselineEventsPerCpuSecond',
       'ratioToBaseline',
       'engineOverheadNsPerEvent',
+      'outputs',
     ]);
+    // The discard sink counted what reached it: the hand-written q2's results.
+    expect(r.outputs).toBeGreaterThan(0);
+    expect(r.outputs).toBe(runBaseline('q2', 20_000).outputs);
     // The engine's CPU per event beyond the generator's, from the two rows.
     // Within the rounding of the reported figures: events/CPU-s to the unit (±0.5 moves 1e9/rate by
     // 0.5e9/rate², over a nanosecond for a short run's low rate), the overhead to 0.1 ns.
@@ -162,6 +166,9 @@ describe('freshet bench cluster rows', () => {
     expect(c.localEventsPerSecond).toBeGreaterThan(0);
     expect(c.localExchangeBytesPerSecond).toBeGreaterThan(0);
     expect(c.ratioToLocal).toBeCloseTo(c.eventsPerSecond / c.localEventsPerSecond, 2);
+    // The cluster's sinks received what the local run's did.
+    expect(c.outputs).toBeGreaterThan(0);
+    expect(c.outputs).toBe(c.localOutputs);
     const md = benchMarkdown(results);
     expect(md).toContain('## Cluster');
     expect(md.split('\n').filter((l) => l.startsWith('| q5 '))).toHaveLength(3);

@@ -49,6 +49,14 @@ import {
   type BenchCluster,
   type ClusterBenchResult,
 } from './bench-cluster.js';
+import {
+  FLINK_HEADERS,
+  FLINK_NOTE,
+  flinkPeerRows,
+  flinkRows,
+  type FlinkPeerResult,
+  type FlinkPeerSource,
+} from './bench-flink.js';
 import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from './nexmark.js';
 import {
   DEFAULT_STATE_BACKEND_QUERIES,
@@ -91,6 +99,8 @@ export interface BenchResult extends RunMeasures {
    * − 10^9 / the generator row's eventsPerCpuSecond at the same parallelism.
    */
   engineOverheadNsPerEvent: number;
+  /** Records the discard sink received (compared with the Flink peer's). */
+  outputs: number;
 }
 
 /** A local run with periodic checkpoints next to the same run without. */
@@ -143,6 +153,7 @@ export type BenchRow =
   | GeneratorBenchResult
   | ClusterBenchResult
   | CheckpointBenchResult
+  | FlinkPeerResult
   | StateBackendBenchResult
   | StateMemoryBenchResult;
 
@@ -256,6 +267,8 @@ export interface BenchOptions {
   stateMemoryKeys?: number;
   /** Write CPU profiles of the cluster's TaskManagers here. */
   profileDir?: string;
+  /** The Apache Flink peer beside the local rows: a harness to run after them, or its results. */
+  flink?: FlinkPeerSource;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
@@ -323,6 +336,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
       );
     }
   }
+  if (opts.flink !== undefined) {
+    const local = results.filter(
+      (r): r is BenchResult => r.mode === 'local' && opts.parallelisms.includes(r.parallelism),
+    );
+    // After Freshet's rows, so that neither engine measures beside the other.
+    results.push(...(await flinkPeerRows(opts.flink, local, opts.events, SEED, log)));
+  }
   return results;
 }
 
@@ -350,18 +370,21 @@ async function benchQuery(
   if (onDisk && !parallelisms.includes(STATE_BACKEND_PARALLELISM))
     parallelisms.push(STATE_BACKEND_PARALLELISM);
   let heapEventsPerCpuSecond = 0;
-  let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
+  let heapOutputs = 0;
+  let localAtClusterP: { runningSeconds: number; exchangeBytes: number; outputs: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
-    const { run, seconds, cpuSeconds } = await runLocal(query, parallelism, opts.events);
+    const { run, seconds, cpuSeconds, outputs } = await runLocal(query, parallelism, opts.events);
     if (parallelism === CHECKPOINT_PARALLELISM) {
       localAtCheckpointP = {
         eventsPerSecond: Math.round(opts.events / seconds),
         eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
       };
     }
-    if (parallelism === STATE_BACKEND_PARALLELISM)
+    if (parallelism === STATE_BACKEND_PARALLELISM) {
       heapEventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
+      heapOutputs = outputs;
+    }
     const generator = generators.get(parallelism)!;
     const row: BenchResult = {
       mode: 'local',
@@ -378,6 +401,7 @@ async function benchQuery(
         (1e9 * cpuSeconds) / opts.events - 1e9 / generator.eventsPerCpuSecond,
         1,
       ),
+      outputs,
     };
     results.push(row);
     log(
@@ -389,6 +413,7 @@ async function benchQuery(
       localAtClusterP = {
         runningSeconds: (metrics?.elapsedMs ?? seconds * 1000) / 1000,
         exchangeBytes: (metrics?.subtasks ?? []).reduce((sum, m) => sum + m.bytesOut, 0),
+        outputs,
       };
     }
   }
@@ -438,13 +463,19 @@ async function benchQuery(
     );
   }
   if (onDisk) {
-    const { seconds, cpuSeconds } = await runLocal(
+    const { seconds, cpuSeconds, outputs } = await runLocal(
       query,
       STATE_BACKEND_PARALLELISM,
       opts.events,
       undefined,
       'disk',
     );
+    // The same work: a backend that lost or invented state would change the results.
+    if (outputs !== heapOutputs) {
+      throw new CliError(
+        `${query} on the disk state backend produced ${outputs} results, on the heap ${heapOutputs}`,
+      );
+    }
     const eventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
     const row: StateBackendBenchResult = {
       mode: 'state-backend',
@@ -478,6 +509,7 @@ async function benchQuery(
       localEventsPerSecond,
       localExchangeBytesPerSecond: Math.round(local.exchangeBytes / local.runningSeconds),
       ratioToLocal: round(c.eventsPerSecond / localEventsPerSecond, 3),
+      localOutputs: local.outputs,
     };
     results.push(row);
     log(
@@ -500,7 +532,12 @@ async function runLocal(
   events: number,
   checkpointInterval?: number,
   stateBackend?: 'disk',
-): Promise<{ run: Awaited<ReturnType<typeof executeNexmarkQuery>>; seconds: number; cpuSeconds: number }> {
+): Promise<{
+  run: Awaited<ReturnType<typeof executeNexmarkQuery>>;
+  seconds: number;
+  cpuSeconds: number;
+  outputs: number;
+}> {
   const prepared = await prepareNexmarkQuery({
     query,
     events,
@@ -529,7 +566,10 @@ async function runLocal(
       `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`,
     );
   }
-  return { run, seconds, cpuSeconds };
+  // The discard sinks report what they received as `recordsWritten`.
+  const subtasks = (run.metrics as { subtasks?: SubtaskMetrics[] } | undefined)?.subtasks ?? [];
+  const outputs = subtasks.reduce((sum, m) => sum + (m.connector?.recordsWritten ?? 0), 0);
+  return { run, seconds, cpuSeconds, outputs };
 }
 
 const HEADERS = [
@@ -547,6 +587,7 @@ const HEADERS = [
 
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
 const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
+const isFlink = (r: BenchRow): r is FlinkPeerResult => r.mode === 'flink';
 
 /** Column headers of the checkpoint rows. */
 export const CHECKPOINT_HEADERS = [
@@ -633,6 +674,12 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
       `## State backends (local mini-cluster)\n\n${STATE_BACKEND_NOTE}\n\n${table(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n\n${table(STATE_MEMORY_HEADERS, stateMemoryRows(results))}`,
     );
   }
+  const flink = results.filter(isFlink);
+  if (flink.length > 0) {
+    parts.push(
+      `## Apache Flink ${flink[0]!.flinkVersion} beside Freshet (local, same events)\n\n${FLINK_NOTE}\n\n${table(FLINK_HEADERS, flinkRows(flink))}`,
+    );
+  }
   const cluster = results.filter(isCluster);
   if (cluster.length > 0) {
     parts.push(
@@ -671,7 +718,10 @@ export function register(program: Command): void {
     )
     .option('--no-cluster', 'local mini-cluster rows only')
     .option('--cluster-queries <list>', 'queries for the cluster rows', DEFAULT_CLUSTER_QUERIES.join(','))
-    .option('--profile-dir <dir>', 'write CPU profiles of the cluster TaskManagers (every thread) here')
+    .option(
+      '--profile-dir <dir>',
+      'write CPU profiles of the cluster JobManager and TaskManagers here (their own threads: the tasks run in sandboxed job processes, which the permission model keeps from writing profiles; the dashboard profiles those)',
+    )
     .option(
       '--checkpoint-queries <list>',
       `queries also run at parallelism ${CHECKPOINT_PARALLELISM} with periodic checkpoints (those among --queries)`,
@@ -685,6 +735,14 @@ export function register(program: Command): void {
       DEFAULT_STATE_BACKEND_QUERIES.join(','),
     )
     .option('--no-state-backends', 'no state backend rows')
+    .option(
+      '--flink <dir>',
+      'after the local rows, run the Apache Flink peer harness in <dir> (its run.sh, e.g. ../shared/peer-flink) on the same events, queries and parallelisms, and compare',
+    )
+    .option(
+      '--flink-results <dir>',
+      "compare with the Flink peer's results in <dir> (its latest-details.json, from a run over the same number of events) instead of running it",
+    )
     .action(
       async (o: {
         events: string;
@@ -700,6 +758,8 @@ export function register(program: Command): void {
         checkpointInterval: string;
         stateBackends?: boolean;
         stateBackendQueries: string;
+        flink?: string;
+        flinkResults?: string;
       }) => {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
@@ -713,6 +773,16 @@ export function register(program: Command): void {
           throw new CliError(
             `--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`,
           );
+        if (o.flink !== undefined && o.flinkResults !== undefined)
+          throw new CliError(
+            '--flink and --flink-results exclude each other: run the peer, or read its results',
+          );
+        const flink: FlinkPeerSource | undefined =
+          o.flink !== undefined
+            ? { run: o.flink }
+            : o.flinkResults !== undefined
+              ? { results: o.flinkResults }
+              : undefined;
         const results = await runBench({
           events,
           queries,
@@ -725,6 +795,7 @@ export function register(program: Command): void {
           checkpointIntervalMs,
           stateBackendQueries:
             o.stateBackends === false ? [] : list(o.stateBackendQueries).filter((q) => queries.includes(q)),
+          ...(flink !== undefined ? { flink } : {}),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
@@ -736,6 +807,9 @@ export function register(program: Command): void {
             process.stdout.write(`\n${formatTable(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n`);
           if (results.some((r) => r.mode === 'state-memory'))
             process.stdout.write(`\n${formatTable(STATE_MEMORY_HEADERS, stateMemoryRows(results))}\n`);
+          const flinkResults = results.filter(isFlink);
+          if (flinkResults.length > 0)
+            process.stdout.write(`\n${formatTable(FLINK_HEADERS, flinkRows(flinkResults))}\n`);
           const cluster = results.filter(isCluster);
           if (cluster.length > 0)
             process.stdout.write(`\n${formatTable(CLUSTER_HEADERS, clusterRows(cluster))}\n`);
