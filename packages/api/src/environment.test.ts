@@ -39,6 +39,28 @@ describe('StreamExecutionEnvironment settings', () => {
     });
   });
 
+  it('takes the state backend into the job config, and an override wins over the program', async () => {
+    const program = (env: StreamExecutionEnvironment) => {
+      env.setStateBackend('disk');
+      env.fromElements(1).print();
+    };
+    const graph = await buildStreamGraph(program);
+    expect(graph.config.stateBackend).toBe('disk');
+    expect(
+      new StreamExecutionEnvironment({ stateBackend: 'heap' }).setStateBackend('disk').getStateBackend(),
+    ).toBe('heap');
+    // The default stays out of the config, so heap jobs plan (and hash) as before.
+    const heap = await buildStreamGraph((env) => void env.setStateBackend('heap').fromElements(1).print());
+    expect('stateBackend' in heap.config).toBe(false);
+    const env = new StreamExecutionEnvironment();
+    expect(() => env.setStateBackend('rocksdb' as 'disk')).toThrow(
+      "setStateBackend expects 'heap' or 'disk' (got 'rocksdb')",
+    );
+    expect(() => new StreamExecutionEnvironment({ stateBackend: 'ram' as 'heap' })).toThrow(
+      "The stateBackend override expects 'heap' or 'disk' (got 'ram')",
+    );
+  });
+
   it('execute(name) only names the job', async () => {
     const graph = await buildStreamGraph(async (env) => {
       env.fromElements(1).print();

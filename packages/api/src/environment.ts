@@ -27,6 +27,7 @@ import {
   type RestartStrategySpec,
   type RuntimeMode,
   type SourceSpec,
+  type StateBackendKind,
   type StreamGraph,
 } from '@freshet/graph';
 import type { NexmarkEvent } from './nexmark.js';
@@ -97,6 +98,7 @@ export class StreamExecutionEnvironment {
   #parallelism = 1;
   #maxParallelism = 128;
   #runtimeMode: RuntimeMode = 'STREAMING';
+  #stateBackend: StateBackendKind = 'heap';
   #bufferTimeoutMs = 10;
   #jobName = 'Freshet Job';
 
@@ -108,6 +110,8 @@ export class StreamExecutionEnvironment {
       checkMaxParallelism('The maxParallelism override', overrides.maxParallelism);
     if (overrides.runtimeMode !== undefined)
       checkRuntimeMode('The runtimeMode override', overrides.runtimeMode);
+    if (overrides.stateBackend !== undefined)
+      checkStateBackend('The stateBackend override', overrides.stateBackend);
     if (overrides.jobName !== undefined) checkNonEmptyString('The jobName override', overrides.jobName);
     if (overrides.checkpointing?.intervalMs !== undefined) {
       checkNonNegativeInt('The checkpoint interval override', overrides.checkpointing.intervalMs);
@@ -158,6 +162,23 @@ export class StreamExecutionEnvironment {
   /** The runtime mode (an override, if given, wins). */
   getRuntimeMode(): RuntimeMode {
     return this.#overrides.runtimeMode ?? this.#runtimeMode;
+  }
+
+  /**
+   * Where keyed state lives: `'heap'` keeps it in the task's memory (the
+   * fastest); `'disk'` keeps user state, window contents and rolling
+   * aggregates in an embedded on-disk store per subtask (LMDB) with a small
+   * cache in memory, so a job's state may be much larger than its memory.
+   * Checkpoints of either backend restore into the other.
+   * @default 'heap'
+   */
+  setStateBackend(backend: StateBackendKind): this {
+    this.#stateBackend = checkStateBackend('setStateBackend', backend);
+    return this;
+  }
+  /** The state backend (an override, if given, wins). */
+  getStateBackend(): StateBackendKind {
+    return this.#overrides.stateBackend ?? this.#stateBackend;
   }
 
   /**
@@ -437,6 +458,9 @@ export class StreamExecutionEnvironment {
     if (checkpointing !== undefined) config.checkpointing = checkpointing;
     const restartStrategy = this.getRestartStrategy();
     if (restartStrategy !== undefined) config.restartStrategy = restartStrategy;
+    // Absent for the default, so heap jobs plan (and hash) exactly as before.
+    const stateBackend = this.getStateBackend();
+    if (stateBackend !== 'heap') config.stateBackend = stateBackend;
     return config;
   }
 
@@ -453,6 +477,13 @@ function checkRuntimeMode(what: string, mode: unknown): RuntimeMode {
     throw new ProgramDefinitionError(`${what} expects 'STREAMING' or 'BATCH' (got ${describeValue(mode)})`);
   }
   return mode;
+}
+
+function checkStateBackend(what: string, backend: unknown): StateBackendKind {
+  if (backend !== 'heap' && backend !== 'disk') {
+    throw new ProgramDefinitionError(`${what} expects 'heap' or 'disk' (got ${describeValue(backend)})`);
+  }
+  return backend;
 }
 
 function rate(what: string, options: RateOptions): { ratePerSecond?: number } {

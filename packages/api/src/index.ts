@@ -36,7 +36,7 @@ export {
   RichFilterFunction,
   RichReduceFunction,
 } from './rich.js';
-export type { RuntimeMode } from '@freshet/graph';
+export type { RuntimeMode, StateBackendKind } from '@freshet/graph';
 export { ProgramDefinitionError, type ProgramDefinitionDetails } from './errors.js';
 export { Time } from './time.js';
 export {

@@ -7,6 +7,7 @@
 export {
   PARTITIONINGS,
   RUNTIME_MODES,
+  STATE_BACKENDS,
   streamGraphToJson,
   type AsyncRetrySpec,
   type AsyncSpec,
@@ -19,6 +20,7 @@ export {
   type Partitioning,
   type RuntimeMode,
   type SinkSpec,
+  type StateBackendKind,
   type SourceSpec,
   type StreamEdge,
   type StreamGraph,

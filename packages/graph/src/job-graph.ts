@@ -10,7 +10,7 @@
  * only object type aliases have.
  */
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
-import type { Partitioning, RuntimeMode } from './stream-graph.js';
+import type { Partitioning, RuntimeMode, StateBackendKind } from './stream-graph.js';
 
 /** One operator inside a chain. */
 export type ChainedOperator = {
@@ -75,6 +75,8 @@ export type JobGraph = {
   checkpointing?: CheckpointingSpec;
   /** The restart strategy the program (or an override) set; absent = the default. */
   restartStrategy?: RestartStrategySpec;
+  /** Where keyed state lives; absent = `'heap'`. */
+  stateBackend?: StateBackendKind;
   /** sha256 over the canonical JSON of the StreamGraph: equal bundles and arguments give equal hashes. */
   planHash: string;
   /** Vertices in topological order. */

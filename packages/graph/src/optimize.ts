@@ -270,6 +270,7 @@ export function optimize(graph: StreamGraph | StreamGraphJson, planHash: string)
   };
   if (config.checkpointing !== undefined) job.checkpointing = { ...config.checkpointing };
   if (config.restartStrategy !== undefined) job.restartStrategy = { ...config.restartStrategy };
+  if (config.stateBackend !== undefined) job.stateBackend = config.stateBackend;
   return job;
 }
 

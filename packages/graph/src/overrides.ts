@@ -8,7 +8,7 @@
  */
 import type { CheckpointingSpec, RestartStrategySpec } from './checkpointing.js';
 import { CHECKPOINTING_DEFAULTS } from './checkpointing.js';
-import type { RuntimeMode } from './stream-graph.js';
+import type { RuntimeMode, StateBackendKind } from './stream-graph.js';
 
 /** Settings that take precedence over the program's own. Absent fields leave the program's. */
 export type PlanOverrides = {
@@ -26,6 +26,8 @@ export type PlanOverrides = {
   checkpointing?: Partial<CheckpointingSpec>;
   /** Replaces the program's restart strategy. */
   restartStrategy?: RestartStrategySpec;
+  /** Replaces the program's state backend. */
+  stateBackend?: StateBackendKind;
 };
 
 /** A program's invocation: the arguments of its default export and the {@link PlanOverrides} it is planned with. */
@@ -61,5 +63,6 @@ export function planOverridesOf(from: PlanOverrides): PlanOverrides {
   if (from.runtimeMode !== undefined) overrides.runtimeMode = from.runtimeMode;
   if (from.checkpointing !== undefined) overrides.checkpointing = { ...from.checkpointing };
   if (from.restartStrategy !== undefined) overrides.restartStrategy = { ...from.restartStrategy };
+  if (from.stateBackend !== undefined) overrides.stateBackend = from.stateBackend;
   return overrides;
 }

@@ -290,7 +290,19 @@ export interface JobConfig {
   checkpointing?: CheckpointingSpec;
   /** The restart strategy the program set; absent = the default (see `effectiveRestartStrategy`). */
   restartStrategy?: RestartStrategySpec;
+  /** Where keyed state lives; absent = `'heap'`. */
+  stateBackend?: StateBackendKind;
 }
+
+/**
+ * Where a job's keyed state (user state, window contents, rolling
+ * aggregates) lives: `'heap'` in the task's memory, `'disk'` in an
+ * embedded on-disk store per subtask (state larger than memory).
+ */
+export type StateBackendKind = (typeof STATE_BACKENDS)[number];
+
+/** The state backends a job can select (`env.setStateBackend`, `--state-backend`). */
+export const STATE_BACKENDS = ['heap', 'disk'] as const;
 
 /** The whole StreamGraph a program built. */
 export interface StreamGraph {

@@ -9,6 +9,7 @@ import {
   CHECKPOINTING_MODES,
   PARTITIONINGS,
   RUNTIME_MODES,
+  STATE_BACKENDS,
   type ChainedOperator,
   type CheckpointingMode,
   type CheckpointingSpec,
@@ -18,6 +19,7 @@ import {
   type JobVertex,
   type Partitioning,
   type RuntimeMode,
+  type StateBackendKind,
 } from '@freshet/graph';
 import type { Assert, Same } from './same-type.js';
 
@@ -31,6 +33,7 @@ export type {
   Partitioning,
   RestartStrategySpec,
   RuntimeMode,
+  StateBackendKind,
 } from '@freshet/graph';
 
 /** Partitioning of a JobGraph edge. */
@@ -38,6 +41,9 @@ export const PartitioningSchema = z.enum(PARTITIONINGS);
 
 /** STREAMING or BATCH. */
 export const RuntimeModeSchema = z.enum(RUNTIME_MODES);
+
+/** heap or disk. */
+export const StateBackendKindSchema = z.enum(STATE_BACKENDS);
 
 /** EXACTLY_ONCE or AT_LEAST_ONCE. */
 export const CheckpointingModeSchema = z.enum(CHECKPOINTING_MODES);
@@ -140,6 +146,8 @@ export const JobGraphSchema = z.object({
   checkpointing: CheckpointingSpecSchema.optional(),
   /** The restart strategy the program (or an override) set; absent = the default. */
   restartStrategy: RestartStrategySpecSchema.optional(),
+  /** Where keyed state lives; absent = `'heap'`. */
+  stateBackend: StateBackendKindSchema.optional(),
   /** sha256 over the canonical JSON of the StreamGraph: equal bundles and arguments give equal hashes. */
   planHash: z.string(),
   /** Vertices in topological order. */
@@ -151,6 +159,7 @@ export const JobGraphSchema = z.object({
 type _SchemasMatchGraphTypes = [
   Assert<Same<z.infer<typeof PartitioningSchema>, Partitioning>>,
   Assert<Same<z.infer<typeof RuntimeModeSchema>, RuntimeMode>>,
+  Assert<Same<z.infer<typeof StateBackendKindSchema>, StateBackendKind>>,
   Assert<Same<z.infer<typeof CheckpointingModeSchema>, CheckpointingMode>>,
   Assert<Same<z.infer<typeof CheckpointingSpecSchema>, CheckpointingSpec>>,
   Assert<Same<z.infer<typeof RestartStrategySpecSchema>, RestartStrategySpec>>,

@@ -14,6 +14,7 @@ describe('plan overrides', () => {
       planOverridesOf({ checkpointing: { intervalMs: 100 }, restartStrategy: { type: 'none' } }),
     ).toEqual({ checkpointing: { intervalMs: 100 }, restartStrategy: { type: 'none' } });
     expect(planOverridesOf({})).toEqual({});
+    expect(planOverridesOf({ stateBackend: 'disk' })).toEqual({ stateBackend: 'disk' });
   });
 
   it('validates the same limits wherever the overrides travel', () => {
@@ -21,6 +22,8 @@ describe('plan overrides', () => {
     expect(PlanOverridesSchema.safeParse({ parallelism: 4097 }).success).toBe(false);
     expect(PlanOverridesSchema.safeParse({ maxParallelism: 32_769 }).success).toBe(false);
     expect(PlanOverridesSchema.safeParse({ runtimeMode: 'MICRO_BATCH' }).success).toBe(false);
+    expect(PlanOverridesSchema.safeParse({ stateBackend: 'rocksdb' }).success).toBe(false);
+    expect(PlanOverridesSchema.parse({ stateBackend: 'disk' })).toEqual({ stateBackend: 'disk' });
     expect(ProgramInvocationSchema.parse({ args: [], runtimeMode: 'STREAMING' })).toEqual({
       args: [],
       runtimeMode: 'STREAMING',

@@ -7,7 +7,12 @@
  */
 import { z } from 'zod';
 import type { PlanOverrides, ProgramInvocation } from '@freshet/graph';
-import { CheckpointingSpecSchema, RestartStrategySpecSchema, RuntimeModeSchema } from './jobgraph.js';
+import {
+  CheckpointingSpecSchema,
+  RestartStrategySpecSchema,
+  RuntimeModeSchema,
+  StateBackendKindSchema,
+} from './jobgraph.js';
 import type { Assert, Same } from './same-type.js';
 
 export { planOverridesOf, type PlanOverrides, type ProgramInvocation } from '@freshet/graph';
@@ -22,6 +27,7 @@ export const PlanOverridesSchema = z.object({
   runtimeMode: RuntimeModeSchema.optional(),
   checkpointing: CheckpointingSpecSchema.extend({ intervalMs: z.int().nonnegative() }).partial().optional(),
   restartStrategy: RestartStrategySpecSchema.optional(),
+  stateBackend: StateBackendKindSchema.optional(),
 });
 
 /** @see {@link ProgramInvocation} */

@@ -60,6 +60,12 @@ export interface OperatorContext {
   readonly taskName?: string;
   /** The subtask's user metrics and accumulators (shared by the chain); operators create their own when absent. */
   readonly metrics?: SubtaskMetricRegistry;
+  /**
+   * Directory for the subtask's local files (the disk state backend's
+   * store): a TaskManager's job directory under `<data-dir>/work/spill`,
+   * writable inside the sandbox. @default os.tmpdir()
+   */
+  readonly localStateDir?: string;
   /** First and last key group (inclusive) this subtask owns. */
   readonly keyGroupRange: { readonly start: number; readonly end: number };
   readonly output: Output;

@@ -19,6 +19,7 @@ import {
   type RestartStrategySpec,
   type Partitioning,
   type RuntimeMode,
+  type StateBackendKind,
 } from '@freshet/protocol';
 import type { ClusterRegistry } from '../cluster/registry.js';
 import type { AccumulatorResult } from '@freshet/runtime';
@@ -186,6 +187,8 @@ export interface JobDetails extends JobSummary {
     slotsNeeded: number;
     /** The checkpointing the job runs with (its own, else the cluster's default); null: none. */
     checkpointing: CheckpointingSpec | null;
+    /** Where its keyed state lives (`'heap'` for jobs planned before the setting existed). */
+    stateBackend: StateBackendKind;
     /** The restart strategy it runs with; null for rows written before it was stored. */
     restartStrategy: RestartStrategySpec | null;
     /** The savepoint (or retained checkpoint) directory the job started from; null: a fresh start. */
@@ -447,6 +450,7 @@ export async function getJob(
       slotsNeeded:
         jobGraph !== null ? slotsNeeded(jobGraph) : Math.max(1, ...job.vertices.map((v) => v.parallelism)),
       checkpointing: jobGraph?.checkpointing ?? null,
+      stateBackend: jobGraph?.stateBackend ?? 'heap',
       restartStrategy: strategy.success ? strategy.data : null,
       restoredFrom: job.restoredFrom,
     },

@@ -61,6 +61,10 @@ export interface ClusterBenchResult {
   localExchangeBytesPerSecond: number;
   /** eventsPerSecond / localEventsPerSecond. */
   ratioToLocal: number;
+  /** Records the discard sinks received (`recordsWritten` of every subtask's connector metrics). */
+  outputs: number;
+  /** Records the local run's discard sinks received at the same parallelism: the cluster's must equal it. */
+  localOutputs: number;
 }
 
 /** A cluster of separate processes owned by the bench. */
@@ -77,7 +81,7 @@ export interface BenchCluster {
 export interface BenchClusterOptions {
   taskManagers: number;
   slots: number;
-  /** Write CPU profiles of the TaskManagers (every thread) here (`--cpu-prof`). */
+  /** Write CPU profiles of the JobManager and the TaskManagers here (`--cpu-prof`; their own threads, not the sandboxed job processes). */
   profileDir?: string;
   /** How long a process may take to become ready. @default 60000 */
   startTimeoutMs?: number;
@@ -109,8 +113,13 @@ export async function startBenchCluster(opts: BenchClusterOptions): Promise<Benc
     await group.dispose();
   };
   try {
-    const jm = await group.startJobManager({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'jobmanager') });
     const execArgv = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const jm = await group.startJobManager({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dir, 'jobmanager'),
+      execArgv,
+    });
     const tms = await Promise.all(
       Array.from({ length: opts.taskManagers }, (_, i) =>
         group.startTaskManager({
@@ -248,24 +257,26 @@ const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 
 type Job = Awaited<ReturnType<JobManagerClient['jobs']['get']['query']>>;
 
-function exchangeTotals(job: Job): { records: number; bytes: number; complete: boolean } {
+function exchangeTotals(job: Job): { records: number; bytes: number; outputs: number; complete: boolean } {
   let records = 0;
   let bytes = 0;
+  let outputs = 0;
   let complete = true;
   for (const s of job.subtasks) {
     if (s.metrics === null) complete = false;
     else {
       records += s.metrics.recordsOut;
       bytes += s.metrics.bytesOut;
+      outputs += s.metrics.connector?.recordsWritten ?? 0;
     }
   }
-  return { records, bytes, complete };
+  return { records, bytes, outputs, complete };
 }
 
 /** What {@link runClusterQuery} measured, before the comparison with the local run. */
 export type ClusterRun = Omit<
   ClusterBenchResult,
-  'localEventsPerSecond' | 'localExchangeBytesPerSecond' | 'ratioToLocal'
+  'localEventsPerSecond' | 'localExchangeBytesPerSecond' | 'ratioToLocal' | 'localOutputs'
 >;
 
 /** Uploads `query`, runs it on the cluster over `events` generated events with a discard sink, and measures it. */
@@ -311,7 +322,11 @@ export async function runClusterQuery(
       await sleep(200);
       job = await call(url, () => client.jobs.get.query({ jobId }));
       const next = exchangeTotals(job);
-      const settled = next.complete && totals.complete && next.records === totals.records;
+      const settled =
+        next.complete &&
+        totals.complete &&
+        next.records === totals.records &&
+        next.outputs === totals.outputs;
       totals = next;
       if (settled) break;
     }
@@ -342,6 +357,7 @@ export async function runClusterQuery(
     eventsPerCpuSecond: Math.round(opts.events / Math.max(cpu.total, 0.01)),
     exchangeRecordsPerSecond: Math.round(totals.records / seconds),
     exchangeBytesPerSecond: Math.round(totals.bytes / seconds),
+    outputs: totals.outputs,
   };
 }
 
@@ -366,6 +382,7 @@ export const CLUSTER_HEADERS = [
   'local events/s (running)',
   'local exchange MB/s',
   'ratio to local',
+  'outputs',
 ];
 
 /** The cluster rows as table cells. */
@@ -386,5 +403,8 @@ export function clusterRows(results: readonly ClusterBenchResult[]): string[][] 
     n(r.localEventsPerSecond),
     mb(r.localExchangeBytesPerSecond),
     `${Math.round(r.ratioToLocal * 100)} %`,
+    r.outputs === r.localOutputs
+      ? `${n(r.outputs)} (= local)`
+      : `${n(r.outputs)} ≠ local ${n(r.localOutputs)}`,
   ]);
 }

@@ -11,6 +11,7 @@ import {
   type ClusterBenchResult,
   type GeneratorBenchResult,
 } from './bench.js';
+import type { StateBackendBenchResult, StateMemoryBenchResult } from './bench-state.js';
 
 describe('freshet bench', () => {
   it('measures a query against its baseline and the generator alone', async () => {
@@ -42,7 +43,11 @@ describe('freshet bench', () => {
       'baselineEventsPerCpuSecond',
       'ratioToBaseline',
       'engineOverheadNsPerEvent',
+      'outputs',
     ]);
+    // The discard sink counted what reached it: the hand-written q2's results.
+    expect(r.outputs).toBeGreaterThan(0);
+    expect(r.outputs).toBe(runBaseline('q2', 20_000).outputs);
     // The engine's CPU per event beyond the generator's, from the two rows.
     // Within the rounding of the reported figures: events/CPU-s to the unit (±0.5 moves 1e9/rate by
     // 0.5e9/rate², over a nanosecond for a short run's low rate), the overhead to 0.1 ns.
@@ -153,7 +158,7 @@ describe('freshet bench cluster rows', () => {
     // A bound, not a measurement: no cluster processes the events with less CPU than generating
     // them alone takes. (At 5 M events the cluster rows broke it by 2-4x while the sampler missed
     // the sandboxed job processes; at this test's 100,000 events that went unseen.)
-    expect(c.eventsPerCpuSecond).toBeLessThan(results[1]!.eventsPerCpuSecond);
+    expect(c.eventsPerCpuSecond).toBeLessThan((results[1] as BenchResult).eventsPerCpuSecond);
     expect(Math.abs((c.eventsPerSecond * c.seconds) / 100_000 - 1)).toBeLessThan(0.02);
     // q5 sends every bid's auction id (92 % of the events) through its first exchange.
     expect(c.exchangeRecordsPerSecond * c.seconds).toBeGreaterThan(0.9 * 100_000);
@@ -161,8 +166,42 @@ describe('freshet bench cluster rows', () => {
     expect(c.localEventsPerSecond).toBeGreaterThan(0);
     expect(c.localExchangeBytesPerSecond).toBeGreaterThan(0);
     expect(c.ratioToLocal).toBeCloseTo(c.eventsPerSecond / c.localEventsPerSecond, 2);
+    // The cluster's sinks received what the local run's did.
+    expect(c.outputs).toBeGreaterThan(0);
+    expect(c.outputs).toBe(c.localOutputs);
     const md = benchMarkdown(results);
     expect(md).toContain('## Cluster');
     expect(md.split('\n').filter((l) => l.startsWith('| q5 '))).toHaveLength(3);
   });
+
+  it('runs the state backend queries on the disk backend too, and measures the heap bytes per key of each backend', async () => {
+    const results = await runBench({
+      events: 100_000,
+      queries: ['q5'],
+      parallelisms: [1],
+      stateBackendQueries: ['q5'],
+      stateMemoryKeys: 50_000,
+    });
+    expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['generator', 1],
+      ['local', 1],
+      ['state-backend', 1],
+      ['state-memory', 1],
+      ['state-memory', 1],
+    ]);
+    const local = results[1] as BenchResult;
+    const disk = results[2] as StateBackendBenchResult;
+    expect(disk).toMatchObject({ query: 'q5', backend: 'disk', events: 100_000 });
+    expect(disk.heapEventsPerCpuSecond).toBe(local.eventsPerCpuSecond);
+    expect(disk.ratioToHeap).toBeCloseTo(disk.eventsPerCpuSecond / local.eventsPerCpuSecond, 2);
+    const [heapMemory, diskMemory] = results.slice(3) as StateMemoryBenchResult[];
+    expect(heapMemory).toMatchObject({ backend: 'heap', keys: 50_000 });
+    expect(diskMemory).toMatchObject({ backend: 'disk', keys: 50_000 });
+    // An accumulator object and a Map entry per key on the heap; on disk only the write cache stays.
+    expect(heapMemory!.heapBytesPerKey).toBeGreaterThan(40);
+    expect(diskMemory!.heapBytesPerKey).toBeLessThan(heapMemory!.heapBytesPerKey / 2);
+    const md = benchMarkdown(results);
+    expect(md).toContain('## State backends (local mini-cluster)');
+    expect(md).toMatch(/\| q5 \| disk \| 1 \|/);
+  }, 120_000);
 });

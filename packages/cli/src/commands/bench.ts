@@ -21,6 +21,10 @@
  * parallelism 2 with a checkpoint every `--checkpoint-interval` ms (1000),
  * next to the same query without checkpoints in the same run: throughput
  * ratio, checkpoint duration p50/p99, snapshot size.
+ *
+ * State backend rows (`--state-backend-queries`, default q5 and q8): the
+ * query at parallelism 1 on the disk state backend next to the heap, and
+ * the heap bytes per key of keyed state on each backend (`bench-state.ts`).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -45,7 +49,28 @@ import {
   type BenchCluster,
   type ClusterBenchResult,
 } from './bench-cluster.js';
+import {
+  FLINK_HEADERS,
+  FLINK_NOTE,
+  flinkPeerRows,
+  flinkRows,
+  type FlinkPeerResult,
+  type FlinkPeerSource,
+} from './bench-flink.js';
 import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from './nexmark.js';
+import {
+  DEFAULT_STATE_BACKEND_QUERIES,
+  measureStateMemory,
+  MEMORY_PER_KEY_KEYS,
+  STATE_BACKEND_HEADERS,
+  STATE_BACKEND_NOTE,
+  STATE_BACKEND_PARALLELISM,
+  STATE_MEMORY_HEADERS,
+  stateBackendRows,
+  stateMemoryRows,
+  type StateBackendBenchResult,
+  type StateMemoryBenchResult,
+} from './bench-state.js';
 
 export type { ClusterBenchResult } from './bench-cluster.js';
 
@@ -74,6 +99,8 @@ export interface BenchResult extends RunMeasures {
    * − 10^9 / the generator row's eventsPerCpuSecond at the same parallelism.
    */
   engineOverheadNsPerEvent: number;
+  /** Records the discard sink received (compared with the Flink peer's). */
+  outputs: number;
 }
 
 /** A local run with periodic checkpoints next to the same run without. */
@@ -121,7 +148,14 @@ export interface GeneratorBenchResult extends RunMeasures {
 }
 
 /** A row of any kind. */
-export type BenchRow = BenchResult | GeneratorBenchResult | ClusterBenchResult | CheckpointBenchResult;
+export type BenchRow =
+  | BenchResult
+  | GeneratorBenchResult
+  | ClusterBenchResult
+  | CheckpointBenchResult
+  | FlinkPeerResult
+  | StateBackendBenchResult
+  | StateMemoryBenchResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -227,8 +261,14 @@ export interface BenchOptions {
   checkpointQueries?: string[];
   /** Interval of the checkpoint rows. @default 1000 */
   checkpointIntervalMs?: number;
+  /** Queries (among `queries`) also run on the disk state backend; with any, the memory-per-key rows too. @default none */
+  stateBackendQueries?: string[];
+  /** Keys of the memory-per-key rows. @default 500,000 */
+  stateMemoryKeys?: number;
   /** Write CPU profiles of the cluster's TaskManagers here. */
   profileDir?: string;
+  /** The Apache Flink peer beside the local rows: a harness to run after them, or its results. */
+  flink?: FlinkPeerSource;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
@@ -257,6 +297,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   const parallelisms = new Set(opts.parallelisms);
   if (clusterQueries.size > 0) parallelisms.add(CLUSTER_TASKMANAGERS);
   if ((opts.checkpointQueries ?? []).length > 0) parallelisms.add(CHECKPOINT_PARALLELISM);
+  if ((opts.stateBackendQueries ?? []).length > 0) parallelisms.add(STATE_BACKEND_PARALLELISM);
   const generators = new Map<number, GeneratorBenchResult>();
   // Untimed, so that every generator row measures optimised code: the first
   // row would otherwise carry the JIT's warm-up and the next ones not.
@@ -286,6 +327,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   } finally {
     await cluster?.stop();
   }
+  if ((opts.stateBackendQueries ?? []).length > 0) {
+    for (const backend of ['heap', 'disk'] as const) {
+      const row = measureStateMemory(backend, opts.stateMemoryKeys ?? MEMORY_PER_KEY_KEYS);
+      results.push(row);
+      log(
+        `memory per key on ${backend}: ${row.heapBytesPerKey} heap bytes (${row.keys.toLocaleString('en-US')} keys)`,
+      );
+    }
+  }
+  if (opts.flink !== undefined) {
+    const local = results.filter(
+      (r): r is BenchResult => r.mode === 'local' && opts.parallelisms.includes(r.parallelism),
+    );
+    // After Freshet's rows, so that neither engine measures beside the other.
+    results.push(...(await flinkPeerRows(opts.flink, local, opts.events, SEED, log)));
+  }
   return results;
 }
 
@@ -309,15 +366,24 @@ async function benchQuery(
     parallelisms.push(CLUSTER_TASKMANAGERS);
   if (checkpointed && !parallelisms.includes(CHECKPOINT_PARALLELISM))
     parallelisms.push(CHECKPOINT_PARALLELISM);
-  let localAtClusterP: { runningSeconds: number; exchangeBytes: number } | undefined;
+  const onDisk = (opts.stateBackendQueries ?? []).includes(query);
+  if (onDisk && !parallelisms.includes(STATE_BACKEND_PARALLELISM))
+    parallelisms.push(STATE_BACKEND_PARALLELISM);
+  let heapEventsPerCpuSecond = 0;
+  let heapOutputs = 0;
+  let localAtClusterP: { runningSeconds: number; exchangeBytes: number; outputs: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
   for (const parallelism of parallelisms) {
-    const { run, seconds, cpuSeconds } = await runLocal(query, parallelism, opts.events);
+    const { run, seconds, cpuSeconds, outputs } = await runLocal(query, parallelism, opts.events);
     if (parallelism === CHECKPOINT_PARALLELISM) {
       localAtCheckpointP = {
         eventsPerSecond: Math.round(opts.events / seconds),
         eventsPerCpuSecond: Math.round(opts.events / cpuSeconds),
       };
+    }
+    if (parallelism === STATE_BACKEND_PARALLELISM) {
+      heapEventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
+      heapOutputs = outputs;
     }
     const generator = generators.get(parallelism)!;
     const row: BenchResult = {
@@ -335,6 +401,7 @@ async function benchQuery(
         (1e9 * cpuSeconds) / opts.events - 1e9 / generator.eventsPerCpuSecond,
         1,
       ),
+      outputs,
     };
     results.push(row);
     log(
@@ -346,6 +413,7 @@ async function benchQuery(
       localAtClusterP = {
         runningSeconds: (metrics?.elapsedMs ?? seconds * 1000) / 1000,
         exchangeBytes: (metrics?.subtasks ?? []).reduce((sum, m) => sum + m.bytesOut, 0),
+        outputs,
       };
     }
   }
@@ -394,6 +462,39 @@ async function benchQuery(
       `${query} p=${CHECKPOINT_PARALLELISM} checkpoints every ${intervalMs} ms: ${eventsPerSecond.toLocaleString('en-US')} events/s (${Math.round(row.throughputRatio * 100)} % of without; per CPU-second ${Math.round(row.cpuRatio * 100)} %), ${row.checkpoints} checkpoints, duration p50 ${row.durationP50Ms} ms p99 ${row.durationP99Ms} ms, size p50 ${(row.bytesP50 / 1024).toFixed(0)} KiB`,
     );
   }
+  if (onDisk) {
+    const { seconds, cpuSeconds, outputs } = await runLocal(
+      query,
+      STATE_BACKEND_PARALLELISM,
+      opts.events,
+      undefined,
+      'disk',
+    );
+    // The same work: a backend that lost or invented state would change the results.
+    if (outputs !== heapOutputs) {
+      throw new CliError(
+        `${query} on the disk state backend produced ${outputs} results, on the heap ${heapOutputs}`,
+      );
+    }
+    const eventsPerCpuSecond = Math.round(opts.events / cpuSeconds);
+    const row: StateBackendBenchResult = {
+      mode: 'state-backend',
+      query,
+      backend: 'disk',
+      parallelism: STATE_BACKEND_PARALLELISM,
+      events: opts.events,
+      seconds: round(seconds, 3),
+      cpuSeconds: round(cpuSeconds, 3),
+      eventsPerSecond: Math.round(opts.events / seconds),
+      eventsPerCpuSecond,
+      heapEventsPerCpuSecond,
+      ratioToHeap: round(eventsPerCpuSecond / heapEventsPerCpuSecond, 3),
+    };
+    results.push(row);
+    log(
+      `${query} p=${STATE_BACKEND_PARALLELISM} on the disk state backend: ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s (${Math.round(row.ratioToHeap * 100)} % of heap)`,
+    );
+  }
   if (cluster !== undefined && localAtClusterP !== undefined) {
     const c = await runClusterQuery(cluster, {
       query,
@@ -408,6 +509,7 @@ async function benchQuery(
       localEventsPerSecond,
       localExchangeBytesPerSecond: Math.round(local.exchangeBytes / local.runningSeconds),
       ratioToLocal: round(c.eventsPerSecond / localEventsPerSecond, 3),
+      localOutputs: local.outputs,
     };
     results.push(row);
     log(
@@ -429,7 +531,13 @@ async function runLocal(
   parallelism: number,
   events: number,
   checkpointInterval?: number,
-): Promise<{ run: Awaited<ReturnType<typeof executeNexmarkQuery>>; seconds: number; cpuSeconds: number }> {
+  stateBackend?: 'disk',
+): Promise<{
+  run: Awaited<ReturnType<typeof executeNexmarkQuery>>;
+  seconds: number;
+  cpuSeconds: number;
+  outputs: number;
+}> {
   const prepared = await prepareNexmarkQuery({
     query,
     events,
@@ -438,6 +546,7 @@ async function runLocal(
     mode: 'streaming',
     discard: true,
     ...(checkpointInterval !== undefined ? { checkpointInterval } : {}),
+    ...(stateBackend !== undefined ? { stateBackend } : {}),
   });
   const cpu0 = cpuNow();
   const t0 = performance.now();
@@ -457,7 +566,10 @@ async function runLocal(
       `${query} at parallelism ${parallelism}: the sources emitted ${produced} events, expected ${events}`,
     );
   }
-  return { run, seconds, cpuSeconds };
+  // The discard sinks report what they received as `recordsWritten`.
+  const subtasks = (run.metrics as { subtasks?: SubtaskMetrics[] } | undefined)?.subtasks ?? [];
+  const outputs = subtasks.reduce((sum, m) => sum + (m.connector?.recordsWritten ?? 0), 0);
+  return { run, seconds, cpuSeconds, outputs };
 }
 
 const HEADERS = [
@@ -475,6 +587,7 @@ const HEADERS = [
 
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
 const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
+const isFlink = (r: BenchRow): r is FlinkPeerResult => r.mode === 'flink';
 
 /** Column headers of the checkpoint rows. */
 export const CHECKPOINT_HEADERS = [
@@ -521,7 +634,7 @@ function rows(results: readonly BenchRow[]): string[][] {
   const n = (x: number) => x.toLocaleString('en-US');
   const cells: string[][] = [];
   for (const r of results) {
-    if (r.mode === 'cluster' || r.mode === 'checkpoints') continue;
+    if (r.mode !== 'local' && r.mode !== 'generator') continue;
     const common = [
       r.query,
       String(r.parallelism),
@@ -554,6 +667,17 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
   if (results.some(isCheckpointed)) {
     parts.push(
       `## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`,
+    );
+  }
+  if (results.some((r) => r.mode === 'state-backend' || r.mode === 'state-memory')) {
+    parts.push(
+      `## State backends (local mini-cluster)\n\n${STATE_BACKEND_NOTE}\n\n${table(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n\n${table(STATE_MEMORY_HEADERS, stateMemoryRows(results))}`,
+    );
+  }
+  const flink = results.filter(isFlink);
+  if (flink.length > 0) {
+    parts.push(
+      `## Apache Flink ${flink[0]!.flinkVersion} beside Freshet (local, same events)\n\n${FLINK_NOTE}\n\n${table(FLINK_HEADERS, flinkRows(flink))}`,
     );
   }
   const cluster = results.filter(isCluster);
@@ -594,7 +718,10 @@ export function register(program: Command): void {
     )
     .option('--no-cluster', 'local mini-cluster rows only')
     .option('--cluster-queries <list>', 'queries for the cluster rows', DEFAULT_CLUSTER_QUERIES.join(','))
-    .option('--profile-dir <dir>', 'write CPU profiles of the cluster TaskManagers (every thread) here')
+    .option(
+      '--profile-dir <dir>',
+      'write CPU profiles of the cluster JobManager and TaskManagers here (their own threads: the tasks run in sandboxed job processes, which the permission model keeps from writing profiles; the dashboard profiles those)',
+    )
     .option(
       '--checkpoint-queries <list>',
       `queries also run at parallelism ${CHECKPOINT_PARALLELISM} with periodic checkpoints (those among --queries)`,
@@ -602,6 +729,20 @@ export function register(program: Command): void {
     )
     .option('--no-checkpoints', 'no checkpoint rows')
     .option('--checkpoint-interval <ms>', 'checkpoint interval of the checkpoint rows', '1000')
+    .option(
+      '--state-backend-queries <list>',
+      `queries also run at parallelism ${STATE_BACKEND_PARALLELISM} on the disk state backend, with the memory-per-key rows (those among --queries)`,
+      DEFAULT_STATE_BACKEND_QUERIES.join(','),
+    )
+    .option('--no-state-backends', 'no state backend rows')
+    .option(
+      '--flink <dir>',
+      'after the local rows, run the Apache Flink peer harness in <dir> (its run.sh, e.g. ../shared/peer-flink) on the same events, queries and parallelisms, and compare',
+    )
+    .option(
+      '--flink-results <dir>',
+      "compare with the Flink peer's results in <dir> (its latest-details.json, from a run over the same number of events) instead of running it",
+    )
     .action(
       async (o: {
         events: string;
@@ -615,6 +756,10 @@ export function register(program: Command): void {
         checkpoints?: boolean;
         checkpointQueries: string;
         checkpointInterval: string;
+        stateBackends?: boolean;
+        stateBackendQueries: string;
+        flink?: string;
+        flinkResults?: string;
       }) => {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
@@ -628,6 +773,16 @@ export function register(program: Command): void {
           throw new CliError(
             `--checkpoint-interval expects a positive integer (got '${o.checkpointInterval}')`,
           );
+        if (o.flink !== undefined && o.flinkResults !== undefined)
+          throw new CliError(
+            '--flink and --flink-results exclude each other: run the peer, or read its results',
+          );
+        const flink: FlinkPeerSource | undefined =
+          o.flink !== undefined
+            ? { run: o.flink }
+            : o.flinkResults !== undefined
+              ? { results: o.flinkResults }
+              : undefined;
         const results = await runBench({
           events,
           queries,
@@ -638,6 +793,9 @@ export function register(program: Command): void {
           checkpointQueries:
             o.checkpoints === false ? [] : list(o.checkpointQueries).filter((q) => queries.includes(q)),
           checkpointIntervalMs,
+          stateBackendQueries:
+            o.stateBackends === false ? [] : list(o.stateBackendQueries).filter((q) => queries.includes(q)),
+          ...(flink !== undefined ? { flink } : {}),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
@@ -645,6 +803,13 @@ export function register(program: Command): void {
           process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
           if (results.some(isCheckpointed))
             process.stdout.write(`\n${formatTable(CHECKPOINT_HEADERS, checkpointRows(results))}\n`);
+          if (results.some((r) => r.mode === 'state-backend'))
+            process.stdout.write(`\n${formatTable(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n`);
+          if (results.some((r) => r.mode === 'state-memory'))
+            process.stdout.write(`\n${formatTable(STATE_MEMORY_HEADERS, stateMemoryRows(results))}\n`);
+          const flinkResults = results.filter(isFlink);
+          if (flinkResults.length > 0)
+            process.stdout.write(`\n${formatTable(FLINK_HEADERS, flinkRows(flinkResults))}\n`);
           const cluster = results.filter(isCluster);
           if (cluster.length > 0)
             process.stdout.write(`\n${formatTable(CLUSTER_HEADERS, clusterRows(cluster))}\n`);

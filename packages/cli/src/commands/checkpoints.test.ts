@@ -66,6 +66,12 @@ describe('checkpoint flags', () => {
     expect(overridesOf([])).toEqual({});
     expect(() => overridesOf(['--restart-strategy', 'sometimes'])).toThrow(/unknown restart strategy/);
   });
+
+  it('--state-backend is a plan override too (heap or disk)', () => {
+    expect(overridesOf(['--state-backend', 'disk'])).toEqual({ stateBackend: 'disk' });
+    expect(overridesOf(['--state-backend', 'heap'])).toEqual({ stateBackend: 'heap' });
+    expect(() => overridesOf(['--state-backend', 'rocksdb'])).toThrow(/expected heap or disk, got 'rocksdb'/);
+  });
 });
 
 describe('freshet checkpoints', () => {

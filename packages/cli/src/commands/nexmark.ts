@@ -11,7 +11,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { PlanOverrides, RuntimeMode } from '@freshet/graph';
+import type { PlanOverrides, RuntimeMode, StateBackendKind } from '@freshet/graph';
 import { writeEventsJsonLines } from '@freshet/nexmark';
 import { compileProgram, optimize, planInSandbox } from '@freshet/planner';
 import { runLocalJob, type LocalCheckpointStats } from '@freshet/runtime';
@@ -67,6 +67,8 @@ export interface NexmarkRunOptions extends FaultToleranceFlags {
   slots?: number;
   /** Type-check the program before running it. @default false (the examples are type-checked with the repository) */
   typecheck?: boolean;
+  /** The state backend. @default the program's (heap) */
+  stateBackend?: StateBackendKind;
 }
 
 /** Outcome of {@link runNexmarkQuery}. */
@@ -137,7 +139,12 @@ export async function prepareNexmarkQuery(
   const args = nexmarkProgramArgs(opts);
   const runtimeMode: RuntimeMode = opts.mode === 'streaming' ? 'STREAMING' : 'BATCH';
   const parallelism = opts.parallelism ?? 1;
-  const overrides: PlanOverrides = { ...faultToleranceOverrides(opts), parallelism, runtimeMode };
+  const overrides: PlanOverrides = {
+    ...faultToleranceOverrides(opts),
+    parallelism,
+    runtimeMode,
+    ...(opts.stateBackend !== undefined ? { stateBackend: opts.stateBackend } : {}),
+  };
   const plan = await planInSandbox(compiled.bundlePath, args, overrides);
   const jobGraph = optimize(plan.graph, plan.planHash);
   return {

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import type { RuntimeMode, StreamGraphJson } from '@freshet/graph';
+import type { RuntimeMode, StateBackendKind, StreamGraphJson } from '@freshet/graph';
 import { optimize, PlanError, planInSandbox, renderJobGraph } from '@freshet/planner';
 import type { CompiledProgram } from '@freshet/planner';
 import { planOverridesOf, type JobGraph, type PlanOverrides } from '@freshet/protocol';
@@ -30,6 +30,7 @@ export function planOverridesOfOptions(opts: PlanCommandOptions): PlanOverrides 
     parallelism: opts.parallelism,
     maxParallelism: opts.maxParallelism,
     runtimeMode: opts.mode,
+    stateBackend: opts.stateBackend,
     ...faultToleranceOverrides(opts),
   });
 }
@@ -58,6 +59,13 @@ export function parseMode(value: string): RuntimeMode {
   return mode;
 }
 
+/** Parses `heap|disk` into a StateBackendKind. */
+export function parseStateBackend(value: string): StateBackendKind {
+  if (value !== 'heap' && value !== 'disk')
+    throw new InvalidArgumentError(`expected heap or disk, got '${value}'`);
+  return value;
+}
+
 /** Adds the options `plan`, `run` and `submit` share. */
 export function withPlanOptions(command: Command): Command {
   return withFaultToleranceOptions(
@@ -69,7 +77,12 @@ export function withPlanOptions(command: Command): Command {
       .argument('[args...]', 'arguments passed to the program (put them after --)')
       .option('-p, --parallelism <n>', "default parallelism (overrides the program's)", parsePositiveInt)
       .option('--max-parallelism <n>', 'number of key groups', parsePositiveInt)
-      .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode),
+      .option('--mode <mode>', 'runtime mode: streaming or batch', parseMode)
+      .option(
+        '--state-backend <backend>',
+        "where keyed state lives: heap, or disk (an on-disk store per subtask, for state larger than memory; overrides the program's)",
+        parseStateBackend,
+      ),
   ).option('--json', 'print JSON instead of text');
 }
 

@@ -35,6 +35,7 @@ import {
   type CheckpointMetadata,
 } from './metadata.js';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from './snapshot-codec.js';
+import { decodeKeyGroup } from '../state/disk-store.js';
 
 /** The `format` field of a savepoint's `_metadata`. */
 export const SAVEPOINT_FORMAT = 'freshet-savepoint';
@@ -549,8 +550,9 @@ export async function inspectRestorePoint(point: RestorePoint): Promise<
           const snap = decoded.get(o.nodeId);
           const states: Record<string, number> = {};
           let keyGroups = 0;
-          for (const group of Object.values(snap?.keyed ?? {})) {
+          for (const data of Object.values(snap?.keyed ?? {})) {
             keyGroups++;
+            const group = decodeKeyGroup(data);
             if (typeof group !== 'object' || group === null) continue;
             for (const [part, entries] of Object.entries(group as Record<string, unknown>)) {
               // User state is registered as `s:<descriptor name>`; timers and windows under their own names.

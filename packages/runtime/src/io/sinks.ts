@@ -155,8 +155,15 @@ class CollectSink extends BaseSink {
 
 /** Drops records. */
 class DiscardSink extends BaseSink {
-  processElement(): void {}
+  /** Records dropped, reported as `recordsWritten` so a benchmark can check its output count. */
+  private records = 0;
+  processElement(): void {
+    this.records++;
+  }
   override processWatermark(): void {}
+  connectorMetrics(): Record<string, number> {
+    return { recordsWritten: this.records };
+  }
 }
 
 /** Instantiates the sink operator of a `sink` StreamNode. */

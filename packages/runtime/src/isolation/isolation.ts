@@ -13,7 +13,8 @@
  * 2. **Node's permission model** (`--permission`, `--experimental-permission`
  *    on Node 20): reads only of the package tree and the private directory,
  *    writes only to the private directory, no child processes, no worker
- *    threads, no native addons.
+ *    threads, no native addons (a TaskManager's job process on the disk
+ *    state backend, under bubblewrap only, may load them: `process-host.ts`).
  * 3. **An empty environment** (no `DATABASE_URL`, no token).
  *
  * Without bubblewrap, layers 2 and 3 remain (and, for a root host, the child

@@ -3,6 +3,7 @@
  * function `open`), the runtime context, error surfacing, snapshots, and the
  * reusable collector / context objects that keep the hot path allocation-free.
  */
+import { tmpdir } from 'node:os';
 import {
   DoubleCounter,
   HistogramAccumulator,
@@ -88,6 +89,7 @@ export abstract class AbstractOperator implements StreamOperator {
         maxParallelism: ctx.maxParallelism,
         keyGroupRange: ctx.keyGroupRange,
         now: () => ctx.processingTime.now(),
+        ...(ctx.job.stateBackend === 'disk' ? { disk: { dir: ctx.localStateDir ?? tmpdir() } } : {}),
       });
     }
     this.setup();
@@ -180,6 +182,8 @@ export abstract class AbstractOperator implements StreamOperator {
         }
       }
     }
+    // The on-disk store goes however the task ends (finish, fail, cancel); user close() hooks ran first.
+    this.backend?.dispose();
     if (failed) this.fail(first, 'close');
   }
 

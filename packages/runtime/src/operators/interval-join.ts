@@ -8,15 +8,23 @@
 import type { Collector, IntervalJoinContext, Key, OutputTag } from '@freshet/api';
 import { MIN_WATERMARK, NO_TIMESTAMP, type Output } from '../operator.js';
 import type { KeyedStatePart } from '../state/backend.js';
+import type { StateMap, StateValueCodec } from '../state/disk-store.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
 import { AbstractOperator, TimestampedCollector, type KeyFn } from './base.js';
 import { OperatorUsageError } from './errors.js';
 
 type JoinFn = (left: unknown, right: unknown, ctx: IntervalJoinContext, out: Collector<unknown>) => void;
 
+/** How one key's buffered records are stored on disk: as `[timestamp, records]` entries. */
+const BY_TIMESTAMP_CODEC: StateValueCodec<Map<number, unknown[]>> = Object.freeze({
+  encode: (byTs: Map<number, unknown[]>): unknown => [...byTs],
+  decode: (data: unknown): Map<number, unknown[]> => new Map(data as [number, unknown[]][]),
+});
+
 /** key -> timestamp -> records. */
 class SideBuffer implements KeyedStatePart {
-  readonly byKey = new Map<Key, Map<number, unknown[]>>();
+  /** On the disk backend a map on disk (set in setup). */
+  byKey: StateMap<Map<number, unknown[]>> = new Map<Key, Map<number, unknown[]>>();
   add(key: Key, ts: number, value: unknown): void {
     let byTs = this.byKey.get(key);
     if (!byTs) this.byKey.set(key, (byTs = new Map<number, unknown[]>()));
@@ -94,6 +102,8 @@ export class IntervalJoinOperator extends AbstractOperator {
     this.key2 = this.keySelector(1);
     this.fn = this.userFunction(this.node.fns.fn ?? this.node.fns.join, 'processElement');
     const backend = this.requireBackend('An interval join');
+    this.left.byKey = backend.stateMap('join:left', BY_TIMESTAMP_CODEC);
+    this.right.byKey = backend.stateMap('join:right', BY_TIMESTAMP_CODEC);
     backend.registerPart('join:left', this.left);
     backend.registerPart('join:right', this.right);
     this.joinTimers = this.timerService({
@@ -168,7 +178,7 @@ export class IntervalJoinOperator extends AbstractOperator {
   /** Number of buffered timestamps (both sides), for tests. */
   bufferedTimestamps(): number {
     let n = 0;
-    for (const side of [this.left, this.right]) for (const byTs of side.byKey.values()) n += byTs.size;
+    for (const side of [this.left, this.right]) for (const [, byTs] of side.byKey) n += byTs.size;
     return n;
   }
 }

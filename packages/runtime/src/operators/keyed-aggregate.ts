@@ -17,12 +17,14 @@
 import type { AggregateFunction, Key } from '@freshet/api';
 import { MAX_WATERMARK, NO_TIMESTAMP } from '../operator.js';
 import type { KeyedStatePart } from '../state/backend.js';
+import { PLAIN_CODEC, type StateMap } from '../state/disk-store.js';
 import { AbstractOperator, type KeyFn } from './base.js';
 import { requireObject } from './functions.js';
 
 /** A keyed value table that takes part in snapshots. */
 class ValueTable implements KeyedStatePart {
-  readonly map = new Map<Key, unknown>();
+  /** Key -> stored value; on the disk backend a map on disk (set in setup). */
+  map: StateMap<unknown> = new Map<Key, unknown>();
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [k, v] of this.map) emit(k, v);
   }
@@ -68,6 +70,7 @@ abstract class RollingKeyedOperator extends AbstractOperator {
     this.key = this.keySelector(0);
     this.resolve();
     const backend = this.requireBackend(this.partName);
+    this.table.map = backend.stateMap(this.partName, PLAIN_CODEC);
     backend.registerPart(this.partName, this.table);
     this.batch = this.ctx.job.runtimeMode === 'BATCH';
     if (this.batch) backend.registerPart(`${this.partName}-ts`, this.timestamps);

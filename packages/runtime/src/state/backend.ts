@@ -1,9 +1,16 @@
 /**
- * The heap keyed-state backend: every piece of keyed state (user state,
- * timers, window contents) lives in plain `Map`s keyed by the record key, so
- * access on the hot path is one `Map` lookup. Key groups are computed only at
- * snapshot time, when the state is split per key group so that a restore at a
- * different parallelism can pick exactly the key groups it owns.
+ * The keyed-state backend of one operator instance. On the heap backend
+ * (the default) every piece of keyed state (user state, timers, window
+ * contents) lives in plain `Map`s keyed by the record key, so access on the
+ * hot path is one `Map` lookup. On the disk backend (`options.disk`) the
+ * parts that hold state per key — user state, window contents, rolling
+ * aggregates — take their maps from {@link HeapKeyedStateBackend.stateMap}, which
+ * then stores them in an on-disk {@link DiskStateStore}; timers stay on the
+ * heap. Key groups are computed only at snapshot time (and, on disk, when an
+ * entry is read from or written to the store), when the state is split per
+ * key group so that a restore at a different parallelism can pick exactly the
+ * key groups it owns. Both backends write the same snapshots, so either
+ * restores the other's checkpoints and savepoints.
  */
 import type {
   AggregatingState,
@@ -22,12 +29,23 @@ import { keyGroupOf } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { OperatorUsageError } from '../operators/errors.js';
 import {
+  decodeKeyGroup,
+  DiskStateStore,
+  encodeKeyGroup,
+  PLAIN_CODEC,
+  type DiskStateMap,
+  type DiskStateOptions,
+  type StateMap,
+  type StateValueCodec,
+} from './disk-store.js';
+import {
   HeapAggregatingState,
   HeapListState,
   HeapMapState,
   HeapReducingState,
   HeapValueState,
   type HeapState,
+  USER_MAP_CODEC,
 } from './states.js';
 
 /**
@@ -56,6 +74,8 @@ export interface KeyedBackendOptions {
   keyGroupRange: { readonly start: number; readonly end: number };
   /** Processing-time clock, for state TTL. */
   now: () => number;
+  /** Keep the keyed state in an on-disk store (the `'disk'` state backend); absent = on the heap. */
+  disk?: DiskStateOptions;
 }
 
 /** Heap-based keyed state for one operator instance. */
@@ -69,6 +89,9 @@ export class HeapKeyedStateBackend {
   private readonly parts = new Map<string, KeyedStatePart>();
   private readonly states = new Map<string, HeapState>();
   private readonly pending = new Map<string, [Key, unknown][]>();
+  private store: DiskStateStore | undefined;
+  /** The parts' maps on disk, by part name (the disk backend). */
+  private readonly diskMaps = new Map<string, DiskStateMap<unknown>>();
 
   constructor(private readonly options: KeyedBackendOptions) {
     this.operatorName = options.operatorName;
@@ -107,12 +130,37 @@ export class HeapKeyedStateBackend {
     }
   }
 
+  /** Whether keyed state goes to disk (the `'disk'` backend). */
+  get onDisk(): boolean {
+    return this.options.disk !== undefined;
+  }
+
+  /**
+   * The map a state part keeps its per-key data in: a plain `Map` on the
+   * heap backend, a map on disk (database `name`, values stored as `codec`
+   * says) on the disk backend.
+   */
+  stateMap<V>(name: string, codec: StateValueCodec<V>): StateMap<V> {
+    const disk = this.options.disk;
+    if (disk === undefined) return new Map<Key, V>();
+    this.store ??= new DiskStateStore(this.options.maxParallelism, disk);
+    const map = this.store.map(name, codec);
+    this.diskMaps.set(name, map);
+    return map;
+  }
+
+  /** Closes and removes the on-disk store, if any (the operator closes: finish, fail or cancel). */
+  dispose(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
+
   /** Value state for the descriptor (one instance per name). */
   getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
     return this.state(
       descriptor.name,
       'value',
-      () => new HeapValueState<T>(this, descriptor),
+      () => new HeapValueState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ValueState<T>;
   }
   /** List state for the descriptor. */
@@ -120,7 +168,7 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'list',
-      () => new HeapListState<T>(this, descriptor),
+      () => new HeapListState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ListState<T>;
   }
   /** Map state for the descriptor. */
@@ -128,7 +176,12 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'map',
-      () => new HeapMapState<K, V>(this, descriptor),
+      () =>
+        new HeapMapState<K, V>(
+          this,
+          descriptor,
+          this.stateMap(`s:${descriptor.name}`, USER_MAP_CODEC as StateValueCodec<Map<K, unknown>>),
+        ),
     ) as unknown as MapState<K, V>;
   }
   /** Reducing state for the descriptor. */
@@ -136,7 +189,7 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'reducing',
-      () => new HeapReducingState<T>(this, descriptor),
+      () => new HeapReducingState<T>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as ReducingState<T>;
   }
   /** Aggregating state for the descriptor. */
@@ -146,8 +199,12 @@ export class HeapKeyedStateBackend {
     return this.state(
       descriptor.name,
       'aggregating',
-      () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor),
+      () => new HeapAggregatingState<IN, ACC, OUT>(this, descriptor, this.userStateMap(descriptor.name)),
     ) as unknown as AggregatingState<IN, OUT>;
+  }
+
+  private userStateMap(name: string): StateMap<unknown> {
+    return this.stateMap<unknown>(`s:${name}`, PLAIN_CODEC);
   }
 
   private state(name: string, kind: HeapState['kind'], create: () => HeapState): HeapState {
@@ -171,11 +228,42 @@ export class HeapKeyedStateBackend {
     for (const part of this.parts.values()) part.dropKey?.(key);
   }
 
-  /** Splits all keyed state into key groups (the synchronous part of a checkpoint). */
-  snapshot(): Record<number, KeyGroupSnapshot> {
+  /**
+   * Splits all keyed state into key groups (the synchronous part of a
+   * checkpoint). On the disk backend each key group is one buffer
+   * ({@link encodeKeyGroup}), read from disk a key group at a time.
+   */
+  snapshot(): Record<number, KeyGroupSnapshot | Uint8Array> {
+    const heapGroups = this.snapshotHeapParts();
+    if (this.diskMaps.size === 0) return heapGroups;
+    const out: Record<number, KeyGroupSnapshot | Uint8Array> = {};
+    const { start, end } = this.options.keyGroupRange;
+    for (let kg = start; kg <= end; kg++) {
+      const group: KeyGroupSnapshot = heapGroups[kg] ?? {};
+      for (const [name, map] of this.diskMaps) {
+        const entries: [Key, unknown][] = [];
+        map.snapshotGroup(kg, entries);
+        if (entries.length > 0) group[name] = entries;
+      }
+      for (const _ in group) {
+        out[kg] = encodeKeyGroup(group);
+        break;
+      }
+    }
+    // Heap-held state of keys outside the range (a test driving any key) is kept as it is.
+    for (const kgText in heapGroups) {
+      const kg = Number(kgText);
+      if (kg < start || kg > end) out[kg] = heapGroups[kg]!;
+    }
+    return out;
+  }
+
+  /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */
+  private snapshotHeapParts(): Record<number, KeyGroupSnapshot> {
     const out: Record<number, KeyGroupSnapshot> = {};
     const maxParallelism = this.options.maxParallelism;
     for (const [name, part] of this.parts) {
+      if (this.diskMaps.has(name)) continue;
       part.snapshotKeys((key, data) => {
         const kg = keyGroupOf(key, maxParallelism);
         const group = (out[kg] ??= {});
@@ -205,7 +293,7 @@ export class HeapKeyedStateBackend {
       for (const kgText of Object.keys(keyed)) {
         const kg = Number(kgText);
         if (kg < start || kg > end) continue;
-        const group = keyed[kg] as KeyGroupSnapshot | undefined;
+        const group = decodeKeyGroup(keyed[kg]);
         if (!group) continue;
         for (const name of Object.keys(group)) {
           const entries = group[name];

@@ -1,6 +1,7 @@
 /**
- * Heap implementations of the keyed state interfaces. Each state keeps one
- * `Map<key, value>`; with a TTL the value is wrapped as `{ v, t }` where `t` is
+ * The keyed state interfaces over a {@link StateMap}. Each state keeps one
+ * `Map<key, value>` (on the heap backend; on the disk backend a map of the
+ * same shape whose entries live on disk); with a TTL the value is wrapped as `{ v, t }` where `t` is
  * the processing time of the last write (or read, with `OnReadAndWrite`).
  */
 import type {
@@ -19,6 +20,7 @@ import type {
   ValueStateDescriptor,
 } from '@freshet/api';
 import type { KeyedStatePart } from './backend.js';
+import type { StateMap, StateValueCodec } from './disk-store.js';
 
 /**
  * What a heap state needs of its owner: the current key and the clock of
@@ -69,13 +71,13 @@ export type HeapState = KeyedStatePart & {
  * stored item per key, optionally TTL-wrapped.
  */
 abstract class SingleValueHeapState<S> implements KeyedStatePart {
-  /** Key -> stored item (`S`, or `TtlEntry<S>` with a TTL). */
-  readonly map = new Map<Key, unknown>();
   protected readonly ttl: Ttl | undefined;
 
   constructor(
     protected readonly backend: StateScope,
     ttl: StateTtlConfig | undefined,
+    /** Key -> stored item (`S`, or `TtlEntry<S>` with a TTL). */
+    readonly map: StateMap<unknown>,
   ) {
     this.ttl = ttl ? new Ttl(ttl) : undefined;
   }
@@ -162,8 +164,12 @@ export class HeapValueState<T> extends SingleValueHeapState<T> implements ValueS
   /** State kind. */
   readonly kind = 'value';
   private readonly defaultValue: T | undefined;
-  constructor(backend: StateScope, descriptor: ValueStateDescriptor<T>) {
-    super(backend, descriptor.ttl);
+  constructor(
+    backend: StateScope,
+    descriptor: ValueStateDescriptor<T>,
+    map: StateMap<unknown> = new Map<Key, unknown>(),
+  ) {
+    super(backend, descriptor.ttl, map);
     this.defaultValue = descriptor.defaultValue;
   }
   value(): T | undefined {
@@ -182,8 +188,12 @@ const EMPTY: readonly never[] = Object.freeze([]);
 export class HeapListState<T> extends SingleValueHeapState<T[]> implements ListState<T> {
   /** State kind. */
   readonly kind = 'list';
-  constructor(backend: StateScope, descriptor: ListStateDescriptor<T>) {
-    super(backend, descriptor.ttl);
+  constructor(
+    backend: StateScope,
+    descriptor: ListStateDescriptor<T>,
+    map: StateMap<unknown> = new Map<Key, unknown>(),
+  ) {
+    super(backend, descriptor.ttl, map);
   }
   get(): readonly T[] {
     return this.read() ?? EMPTY;
@@ -217,8 +227,12 @@ export class HeapReducingState<T> extends SingleValueHeapState<T> implements Red
   /** State kind. */
   readonly kind = 'reducing';
   private readonly reduce: (a: T, b: T) => T;
-  constructor(backend: StateScope, descriptor: ReducingStateDescriptor<T>) {
-    super(backend, descriptor.ttl);
+  constructor(
+    backend: StateScope,
+    descriptor: ReducingStateDescriptor<T>,
+    map: StateMap<unknown> = new Map<Key, unknown>(),
+  ) {
+    super(backend, descriptor.ttl, map);
     this.reduce = descriptor.reduce;
   }
   get(): T | undefined {
@@ -238,8 +252,12 @@ export class HeapAggregatingState<IN, ACC, OUT>
   /** State kind. */
   readonly kind = 'aggregating';
   private readonly aggregate: AggregateFunction<IN, ACC, OUT>;
-  constructor(backend: StateScope, descriptor: AggregatingStateDescriptor<IN, ACC, OUT>) {
-    super(backend, descriptor.ttl);
+  constructor(
+    backend: StateScope,
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+    map: StateMap<unknown> = new Map<Key, unknown>(),
+  ) {
+    super(backend, descriptor.ttl, map);
     this.aggregate = descriptor.aggregate;
   }
   get(): OUT | undefined {
@@ -256,13 +274,13 @@ export class HeapAggregatingState<IN, ACC, OUT>
 export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStatePart {
   /** State kind. */
   readonly kind = 'map';
-  /** Key -> user map (values TTL-wrapped when a TTL is set). */
-  readonly map = new Map<Key, Map<K, unknown>>();
   private readonly ttl: Ttl | undefined;
 
   constructor(
     private readonly backend: StateScope,
     descriptor: MapStateDescriptor<K, V>,
+    /** Key -> user map (values TTL-wrapped when a TTL is set). */
+    readonly map: StateMap<Map<K, unknown>> = new Map<Key, Map<K, unknown>>(),
   ) {
     this.ttl = descriptor.ttl ? new Ttl(descriptor.ttl) : undefined;
   }
@@ -365,3 +383,9 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
 }
 
 const NOT_FOUND = Object.freeze({ found: false, value: undefined });
+
+/** How a map state's user maps are stored on disk: as their entries. */
+export const USER_MAP_CODEC: StateValueCodec<Map<Key, unknown>> = Object.freeze({
+  encode: (m: Map<Key, unknown>): unknown => [...m],
+  decode: (data: unknown): Map<Key, unknown> => new Map(data as [Key, unknown][]),
+});

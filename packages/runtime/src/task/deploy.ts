@@ -133,6 +133,7 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
   };
   if (d.settings?.groupedInputDir !== undefined) groupedOptions.dir = d.settings.groupedInputDir;
 
+  const groupedInput = fromScratch && jobGraph.stateBackend !== 'disk';
   for (const vertex of jobGraph.vertices) {
     const ids = new Set(vertex.operators.map((o) => o.nodeId));
     const chainEdges = streamGraph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
@@ -143,7 +144,8 @@ export function deploySlot(d: SlotDeployment): StreamTask[] {
       const chain: ChainMember[] = vertex.operators.map((o, i) => {
         const n = own ? (own.nodes.find((x) => x.id === o.nodeId) ?? node(o.nodeId)) : node(o.nodeId);
         const operator = factory(n, sink);
-        if (i === 0 && hasInputs && fromScratch && n.keyed && isKeyGroupedOperator(operator)) {
+        // On the disk state backend the state is bounded by the store, not the heap: input as it comes.
+        if (i === 0 && hasInputs && groupedInput && n.keyed && isKeyGroupedOperator(operator)) {
           return { node: n, operator: new KeyGroupedInputOperator(operator, groupedOptions) };
         }
         return { node: n, operator };

@@ -320,6 +320,9 @@ export class StreamTask {
           taskName: vertex.name,
           metrics: this.userMetrics,
           keyGroupRange: keyGroupRange(vertex.maxParallelism, vertex.parallelism, subtaskIndex),
+          ...(this.settings.groupedInputDir !== undefined
+            ? { localStateDir: this.settings.groupedInputDir }
+            : {}),
           output: outs[i]!,
           processingTime: this.processingTime,
           reportUserError: (error: unknown): never => {

@@ -11,7 +11,13 @@
  *   capability dropped; `--die-with-parent`.
  * - **Node's permission model**: reads of the package tree, the private
  *   directory and `files` only, writes of the latter two; worker threads
- *   (the slots), but no child processes and no native addons.
+ *   (the slots), but no child processes and no native addons — except
+ *   for a job on the disk state backend, whose store (LMDB) is a native
+ *   addon: its process may load addons (`--allow-addons`), and only under
+ *   bubblewrap, which then still confines the process (read-only package
+ *   tree, namespaces, no capabilities); without bubblewrap such a job is
+ *   refused rather than run with the permission model's file limits open
+ *   to native code.
  * - **An empty environment**: no join secret, no session token.
  * - Without bubblewrap, for a root TaskManager, uid 65534.
  *
@@ -89,7 +95,12 @@ export function describeTaskSandbox(
 const jobProcessEntry = siblingModule(import.meta.url, 'job-process');
 
 /** Node flags of the job process: its own small heap, and the permission model's grants. */
-function execArgvOf(isolation: Isolation, workDir: string, files: readonly string[]): string[] {
+function execArgvOf(
+  isolation: Isolation,
+  workDir: string,
+  files: readonly string[],
+  allowAddons: boolean,
+): string[] {
   // The trace file is where CPU profiles land (the inspector is closed in the sandbox: `process-profiler.ts`).
   const argv = [
     '--max-old-space-size=256',
@@ -98,6 +109,7 @@ function execArgvOf(isolation: Isolation, workDir: string, files: readonly strin
   ];
   if (isolation.permissionFlag !== undefined) {
     argv.push(isolation.permissionFlag, '--allow-worker');
+    if (allowAddons) argv.push('--allow-addons');
     argv.push(...fsGrants([isolation.packageRoot, workDir, ...files], [workDir, ...files]));
   }
   return argv;
@@ -139,7 +151,15 @@ export function processSlots(options: ProcessSlotsOptions = {}): SlotLauncher {
           chownSync(spillDir, isolation.runAs.uid, isolation.runAs.gid);
       }
       const jobFiles = spillDir === undefined ? files : [...files, spillDir];
-      const execArgv = execArgvOf(isolation, workDir, jobFiles);
+      const diskState = slots.some((s) => s.jobGraph.stateBackend === 'disk');
+      if (diskState && isolation.bwrap === undefined && isolation.permissionFlag !== undefined) {
+        throw new Error(
+          `Job ${jobId} uses the disk state backend, whose store is a native addon; this TaskManager runs ` +
+            "tasks without bubblewrap, where only Node's permission model (no native addons) isolates them. " +
+            "Install bubblewrap on the TaskManager's host, or run the job with --state-backend heap",
+        );
+      }
+      const execArgv = execArgvOf(isolation, workDir, jobFiles, diskState);
       const entry = fileURLToPath(jobProcessEntry);
       const command =
         isolation.bwrap === undefined

@@ -137,6 +137,8 @@ export interface HarnessOptions {
   job?: Partial<JobConfig>;
   /** Initial processing time. @default 0 */
   startTime?: number;
+  /** Directory of the operators' local files (the disk state backend's stores). @default os.tmpdir() */
+  localStateDir?: string;
   /** A shared clock (e.g. to drive several harnesses together). */
   clock?: ManualProcessingTimeService;
   /** Job id the operators see. @default '' */
@@ -197,6 +199,7 @@ export class OperatorHarness {
       ...(options.taskName === undefined ? {} : { taskName: options.taskName }),
       metrics: this.metrics,
       keyGroupRange: keyGroupRange(maxParallelism, parallelism, subtaskIndex),
+      ...(options.localStateDir === undefined ? {} : { localStateDir: options.localStateDir }),
       output:
         i + 1 < this.operators.length ? new ChainedOutput(this.operators[i + 1]!, this.output) : this.output,
       processingTime: this.clock,

@@ -40,6 +40,7 @@ import { AbstractOperator, TimestampedCollector, type KeyFn } from '../operators
 import { OperatorUsageError } from '../operators/errors.js';
 import { requireObject, resolveOptionalMethod } from '../operators/functions.js';
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
+import type { StateMap } from '../state/disk-store.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
 import {
   AlignedWindowTable,
@@ -108,12 +109,19 @@ function copyContents(mode: Mode, buffered: boolean, contents: unknown): unknown
 
 /** Per key: window start -> state. Takes part in snapshots. */
 class WindowTable implements KeyedStatePart {
-  readonly byKey = new Map<Key, Map<number, WindowState>>();
+  /** Key -> its windows; on the disk backend a map on disk (stored as {@link encode} says). */
+  readonly byKey: StateMap<Map<number, WindowState>>;
   constructor(
     private readonly mode: Mode,
     /** Contents are element lists (a process function, or an evictor). */
     private readonly buffered: boolean,
-  ) {}
+    backend: HeapKeyedStateBackend,
+  ) {
+    this.byKey = backend.stateMap('windows', {
+      encode: (windows) => this.encode(windows),
+      decode: (data) => WindowTable.decode(data, new Map<number, WindowState>()),
+    });
+  }
   /**
    * Per key one flat array, six slots per window: start, end, 1 if it has
    * contents else 0, the contents (or null), the trigger's state entries (or
@@ -123,23 +131,31 @@ class WindowTable implements KeyedStatePart {
    */
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [key, windows] of this.byKey) {
-      const flat: unknown[] = [];
-      for (const ws of windows.values()) {
-        flat.push(
-          ws.window.start,
-          ws.window.end,
-          ws.has ? 1 : 0,
-          ws.has ? copyContents(this.mode, this.buffered, ws.contents) : null,
-          ws.trigger ? [...ws.trigger] : null,
-          ws.user ? ws.user.snapshot() : null,
-        );
-      }
+      const flat = this.encode(windows);
       if (flat.length > 0) emit(key, flat);
     }
+  }
+  private encode(windows: Map<number, WindowState>): unknown[] {
+    const flat: unknown[] = [];
+    for (const ws of windows.values()) {
+      flat.push(
+        ws.window.start,
+        ws.window.end,
+        ws.has ? 1 : 0,
+        ws.has ? copyContents(this.mode, this.buffered, ws.contents) : null,
+        ws.trigger ? [...ws.trigger] : null,
+        ws.user ? ws.user.snapshot() : null,
+      );
+    }
+    return flat;
   }
   restoreKey(key: Key, data: unknown): void {
     let windows = this.byKey.get(key);
     if (!windows) this.byKey.set(key, (windows = new Map<number, WindowState>()));
+    WindowTable.decode(data, windows);
+  }
+  /** Adds the windows of {@link encode}'s `data` to `windows`. */
+  private static decode(data: unknown, windows: Map<number, WindowState>): Map<number, WindowState> {
     const flat = data as unknown[];
     for (let i = 0; i + 5 < flat.length; i += 6) {
       // JSON-like codecs turn ±Infinity into null: the global window.
@@ -156,6 +172,7 @@ class WindowTable implements KeyedStatePart {
         user: user ? WindowUserState.restore(user) : undefined,
       });
     }
+    return windows;
   }
 }
 
@@ -382,10 +399,11 @@ export class WindowOperator extends AbstractOperator {
     const backend = this.backend!;
     const buffered = this.mode === 'process' || this.evictor !== undefined;
     this.aggregating = this.mode === 'aggregate' && this.evictor === undefined;
-    this.table = new WindowTable(this.mode, buffered);
+    this.table = new WindowTable(this.mode, buffered, backend);
     // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
     this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
-    if (this.derivedTimers && this.inlineTrigger === InlineTrigger.EventTime) {
+    // On the disk backend windows take the general path, whose contents live in the (on-disk) table.
+    if (this.derivedTimers && this.inlineTrigger === InlineTrigger.EventTime && !backend.onDisk) {
       // Each window fires once, at the cleanup time: no per-key timers or window states needed.
       const mode = this.mode;
       const copy = (contents: unknown): unknown => copyContents(mode, buffered, contents);

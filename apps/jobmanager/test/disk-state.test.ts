@@ -1,0 +1,183 @@
+// The disk state backend with real processes: a JobManager and three
+// one-slot TaskManagers run checkpointed jobs with `stateBackend: 'disk'`.
+// Their keyed state lives in LMDB stores inside the sandboxed job processes
+// (under each TaskManager's `work/spill`, removed when the job ends); a
+// TaskManager killed with SIGKILL, the job restores from its checkpoint and
+// commits exactly the clean output; a job rescaled 2→3 through a savepoint
+// (`freshet rescale`) stays on the disk backend and commits exactly the
+// output of an un-rescaled run.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminClient,
+  ensureBuilt,
+  ProcessGroup,
+  committedLines,
+  type JobManagerProcess,
+  type TaskManagerProcess,
+} from '../src/testing.js';
+import type { JobManagerClient } from '../src/client.js';
+import { fixture, submitFile, until, untilEnded } from './fixtures/cluster.js';
+import { expectedSums, sorted, untilCheckpoints, untilStatus } from './fixtures/recovery.js';
+import { expectedTotals } from './fixtures/rescalable.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
+
+let group: ProcessGroup;
+let jm: JobManagerProcess;
+let client: JobManagerClient;
+let outputRoot: string;
+const tms: { tm: TaskManagerProcess; dataDir: string }[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  group = new ProcessGroup();
+  const database = await group.createDatabase();
+  jm = await group.startJobManager({
+    ...database,
+    heartbeatTimeoutMs: 3000,
+    args: ['--cancel-timeout-ms', '3000'],
+  });
+  client = adminClient(jm);
+  outputRoot = await mkdtemp(join(tmpdir(), 'freshet-disk-state-out-'));
+  group.defer(() => rm(outputRoot, { recursive: true, force: true }));
+  for (let i = 0; i < 3; i++) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'freshet-disk-state-tm-'));
+    group.defer(() => rm(dataDir, { recursive: true, force: true }));
+    const tm = await group.startTaskManager({
+      jobManagerUrl: jm.url,
+      slots: 1,
+      dataDir,
+      args: ['--task-files', outputRoot],
+    });
+    tms.push({ tm, dataDir });
+  }
+}, 120_000);
+afterAll(async () => {
+  await group?.dispose();
+});
+
+/** The disk backend's store directories under a TaskManager's data directory (`work/spill/<job dir>/freshet-state-*`). */
+async function stateStores(dataDir: string): Promise<string[]> {
+  const spill = join(dataDir, 'work', 'spill');
+  const out: string[] = [];
+  let jobs: string[];
+  try {
+    jobs = await readdir(spill);
+  } catch {
+    return out;
+  }
+  for (const job of jobs) {
+    try {
+      for (const name of await readdir(join(spill, job)))
+        if (name.startsWith('freshet-state-')) out.push(join(job, name));
+    } catch {
+      // The job's directory went away meanwhile.
+    }
+  }
+  return out;
+}
+
+async function allStateStores(): Promise<string[]> {
+  const lists = await Promise.all(tms.filter((t) => t.tm.running).map((t) => stateStores(t.dataDir)));
+  return lists.flat();
+}
+
+describe('a checkpointed job on the disk state backend', () => {
+  it('keeps its state in stores inside the sandbox, survives kill -9 of a TaskManager and commits exactly the clean output', async () => {
+    const count = 24_000;
+    const out = await mkdtemp(join(outputRoot, 'job-'));
+    const jobId = await submitFile(client, fixture('checkpointed-sum.ts'), {
+      args: [out, String(count), '4000', '200'],
+      parallelism: 2,
+      stateBackend: 'disk',
+    });
+    const running = await untilStatus(client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    expect(running.configuration.stateBackend).toBe('disk');
+    await untilCheckpoints(client, jobId, 3);
+    // The keyed sums (two subtasks) keep their state in LMDB stores of the job processes.
+    const stores = await until(allStateStores, (s) => s.length >= 2, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'the disk backend stores',
+    });
+    console.log(`disk state stores: ${stores.join(', ')}`);
+
+    const victimId = running.subtasks.find((s) => s.vertexName.includes('Reduce'))?.taskManager?.id;
+    const victim = tms.find(
+      (t) => t.tm.taskManagerId === (victimId ?? running.subtasks[0]!.taskManager!.id),
+    )!;
+    await victim.tm.kill();
+    const back = await untilStatus(
+      client,
+      jobId,
+      (j) => j.status === 'RUNNING' && j.restarts > 0,
+      'the job to run again',
+    );
+    expect(back.events.some((e) => /from checkpoint \d+/.test(e.message))).toBe(true);
+
+    const job = await untilEnded(client, jobId, { timeoutMs: 60_000 });
+    expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+    const lines = await committedLines(out);
+    console.log(`committed ${lines.length} records, expected ${count}`);
+    expect(lines.length).toBe(count);
+    expect(sorted(lines)).toEqual(sorted(expectedSums(count)));
+    // Every store went with its task (the killed TaskManager's with its process).
+    await until(allStateStores, (s) => s.length === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'the disk backend stores to be removed',
+    });
+  }, 150_000);
+
+  it('rescaled 2→3 through a savepoint (freshet rescale), stays on disk and commits exactly the un-rescaled output', async () => {
+    // Two TaskManagers are left after the kill: one more for parallelism 3.
+    const dataDir = await mkdtemp(join(tmpdir(), 'freshet-disk-state-tm-'));
+    group.defer(() => rm(dataDir, { recursive: true, force: true }));
+    tms.push({
+      tm: await group.startTaskManager({
+        jobManagerUrl: jm.url,
+        slots: 1,
+        dataDir,
+        args: ['--task-files', outputRoot],
+      }),
+      dataDir,
+    });
+    const out = await mkdtemp(join(outputRoot, 'job-'));
+    const count = 20_000;
+    const jobId = await submitFile(client, fixture('rescalable.ts'), {
+      args: [out, String(count), '1000', '200'],
+      parallelism: 2,
+      stateBackend: 'disk',
+    });
+    await untilStatus(client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    await untilCheckpoints(client, jobId, 3);
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'rescale', jobId, '-p', '3', '--json', '--jobmanager', jm.url, '--token', jm.adminToken],
+      { timeout: 120_000 },
+    );
+    const result = JSON.parse(stdout) as { jobId: string; savepoint: string };
+    const rescaled = await untilStatus(
+      client,
+      result.jobId,
+      (j) => j.status === 'RUNNING',
+      'the rescaled job',
+    );
+    expect(rescaled.configuration.stateBackend).toBe('disk');
+    expect(rescaled.vertices.some((v) => v.parallelism === 3)).toBe(true);
+    const job = await untilEnded(client, result.jobId, { timeoutMs: 90_000 });
+    expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+    const lines = await committedLines(out);
+    const expected = expectedTotals(count);
+    console.log(`rescale 2→3 on disk: committed ${lines.length} records, expected ${expected.length}`);
+    expect(lines.length).toBe(expected.length);
+    expect(sorted(lines)).toEqual(sorted(expected));
+  }, 180_000);
+});

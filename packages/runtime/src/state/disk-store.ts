@@ -1,0 +1,301 @@
+/**
+ * The on-disk keyed state store (the `'disk'` state backend): an embedded
+ * LMDB environment per keyed operator instance, in a fresh temporary
+ * directory, with a bounded write cache in front of it.
+ *
+ * - Every piece of keyed state is a {@link StateMap}: the heap backend's
+ *   parts hold a plain `Map` there, the disk backend's a
+ *   {@link DiskStateMap}, so the states and operators run the same code on
+ *   either backend and the heap backend's hot path is still one `Map`
+ *   lookup.
+ * - A {@link DiskStateMap} keeps the entries touched since its last flush in
+ *   a `Map` (values stay live objects, so state updated in place — a list
+ *   state's `push`, a window's contents — needs no write-back call). When the
+ *   cache is full, before a new key is admitted, every cached entry is
+ *   written in one synchronous LMDB transaction and the cache is emptied: no
+ *   transaction or Promise per record. Only the key being accessed is held
+ *   by a caller at that moment (keyed operators touch the current key's
+ *   state), so nothing still in use is dropped.
+ * - Keys are stored as `[keyGroup, key]` (ordered-binary), so one key
+ *   group's entries are one range and a snapshot can be taken per key group.
+ * - Values are msgpack (msgpackr with `moreTypes`, as checkpoints), so what
+ *   a state holds survives exactly what a checkpoint round trip preserves.
+ *
+ * The store is scratch space, not a durable copy: checkpoints are the
+ * durable state. It is opened without fsync and a new attempt never reopens
+ * one (each {@link DiskStateStore} creates its own directory and restores
+ * from its snapshot), and the directory is removed when the operator closes
+ * (finish, fail, cancel). Directories left behind by a killed process are
+ * removed by the next store created under the same parent once that process
+ * is gone.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Database, RootDatabase } from 'lmdb';
+import { Packr, Unpackr } from 'msgpackr';
+import type { Key } from '@freshet/api';
+import { keyGroupOf } from '../keygroups.js';
+import type { KeyGroupSnapshot } from './backend.js';
+
+/**
+ * The part of `Map<Key, V>` keyed state uses. A plain `Map` is one (the
+ * heap backend); {@link DiskStateMap} is the other.
+ */
+export interface StateMap<V> {
+  /** The value of `key`, or undefined. */
+  get(key: Key): V | undefined;
+  /** Sets the value of `key`. */
+  set(key: Key, value: V): unknown;
+  /** Removes `key`. */
+  delete(key: Key): unknown;
+  /** Whether `key` has a value. */
+  has(key: Key): boolean;
+  /** Removes every key. */
+  clear(): void;
+  /** Number of keys. */
+  readonly size: number;
+  /** Every key and value (order unspecified). */
+  [Symbol.iterator](): IterableIterator<[Key, V]>;
+}
+
+/** How a {@link DiskStateMap} turns its values into plain data for msgpack and back. */
+export interface StateValueCodec<V> {
+  /** Plain data of `value` (may be `value` itself). */
+  encode(value: V): unknown;
+  /** The value of what {@link encode} returned. */
+  decode(data: unknown): V;
+}
+
+/** The codec of values that are plain data already. */
+export const PLAIN_CODEC: StateValueCodec<unknown> = Object.freeze({
+  encode: (value: unknown): unknown => value,
+  decode: (data: unknown): unknown => data,
+});
+
+/** Options of a {@link DiskStateStore}. */
+export interface DiskStateOptions {
+  /** Parent of the store's temporary directory. @default os.tmpdir() */
+  dir?: string;
+  /** Entries each state map caches in memory before it flushes to disk. @default 4096 */
+  cacheEntries?: number;
+}
+
+/** Default of {@link DiskStateOptions.cacheEntries}. */
+export const DEFAULT_DISK_CACHE_ENTRIES = 4096;
+
+const DIR_PREFIX = 'freshet-state-';
+
+/**
+ * LMDB, loaded on first use: it is a native addon, and processes that never
+ * open a disk store (the plan sandbox, heap-backend job processes) run under
+ * Node's permission model, which refuses native addons.
+ */
+let lmdb: typeof import('lmdb') | undefined;
+function loadLmdb(): typeof import('lmdb') {
+  return (lmdb ??= createRequire(import.meta.url)('lmdb') as typeof import('lmdb'));
+}
+
+const packr = new Packr({ moreTypes: true });
+const unpackr = new Unpackr({ moreTypes: true });
+
+/** A cached removal: the key is deleted from disk at the next flush. */
+const REMOVED: unique symbol = Symbol('removed');
+
+type StoreKey = [number, Key];
+
+/** One keyed operator instance's on-disk state: one LMDB environment, one database per state part. */
+export class DiskStateStore {
+  /** The store's own directory (removed by {@link close}). */
+  readonly dir: string;
+  private readonly env: RootDatabase;
+  private readonly maps: DiskStateMap<unknown>[] = [];
+  private readonly cacheEntries: number;
+  private closed = false;
+
+  constructor(
+    /** Number of key groups of the job. */
+    private readonly maxParallelism: number,
+    options: DiskStateOptions = {},
+  ) {
+    const parent = options.dir ?? tmpdir();
+    removeStaleStores(parent);
+    this.dir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
+    this.cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_DISK_CACHE_ENTRIES);
+    this.env = loadLmdb().open({
+      path: join(this.dir, 'state.mdb'),
+      maxDbs: 1024,
+      // Scratch space: a crash loses nothing a checkpoint does not hold.
+      noSync: true,
+      noMetaSync: true,
+      compression: false,
+      encoding: 'binary',
+      keyEncoding: 'ordered-binary',
+    });
+  }
+
+  /** A new state map stored in the database `name` (one per state part). */
+  map<V>(name: string, codec: StateValueCodec<V>): DiskStateMap<V> {
+    const db = this.env.openDB<Buffer, StoreKey>({
+      name,
+      encoding: 'binary',
+      keyEncoding: 'ordered-binary',
+    });
+    const map = new DiskStateMap<V>(this.env, db, codec, this.cacheEntries, this.maxParallelism);
+    this.maps.push(map);
+    return map;
+  }
+
+  /** Closes the environment and removes the directory. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Nothing is written asynchronously, so the close settles at once; the files go with the directory either way.
+    void this.env.close().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A keyed state map on disk with a write cache (see the module comment).
+ * Values handed out stay valid until the next access of another key of this
+ * map that misses the cache.
+ */
+export class DiskStateMap<V> implements StateMap<V> {
+  private readonly cache = new Map<Key, V | typeof REMOVED>();
+
+  constructor(
+    private readonly env: RootDatabase,
+    private readonly db: Database<Buffer, StoreKey>,
+    private readonly codec: StateValueCodec<V>,
+    private readonly cacheEntries: number,
+    private readonly maxParallelism: number,
+  ) {}
+
+  get(key: Key): V | undefined {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached === REMOVED ? undefined : cached;
+    const bytes = this.db.getBinaryFast([keyGroupOf(key, this.maxParallelism), key]);
+    if (bytes === undefined) return undefined;
+    const value = this.codec.decode(unpackr.unpack(bytes));
+    this.admit(key, value);
+    return value;
+  }
+
+  set(key: Key, value: V): this {
+    if (this.cache.has(key)) this.cache.set(key, value);
+    else this.admit(key, value);
+    return this;
+  }
+
+  delete(key: Key): boolean {
+    if (this.cache.has(key)) this.cache.set(key, REMOVED);
+    else this.admit(key, REMOVED);
+    return true;
+  }
+
+  has(key: Key): boolean {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached !== REMOVED;
+    return this.db.doesExist([keyGroupOf(key, this.maxParallelism), key]);
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.db.clearSync();
+  }
+
+  get size(): number {
+    this.flush();
+    return this.db.getCount();
+  }
+
+  /** Writes every cached entry to disk in one transaction and empties the cache. */
+  flush(): void {
+    const cache = this.cache;
+    if (cache.size === 0) return;
+    const db = this.db;
+    const codec = this.codec;
+    const maxParallelism = this.maxParallelism;
+    this.env.transactionSync(() => {
+      for (const [key, value] of cache) {
+        const storeKey: StoreKey = [keyGroupOf(key, maxParallelism), key];
+        if (value === REMOVED) db.removeSync(storeKey);
+        else db.putSync(storeKey, packr.pack(codec.encode(value)));
+      }
+    });
+    cache.clear();
+  }
+
+  /**
+   * Appends the snapshot data of key group `kg` to `out`: each key with its
+   * value as plain data (what the codec's `encode` gave, which is what the
+   * state part's own `snapshotKeys` emits), read straight from disk.
+   */
+  snapshotGroup(kg: number, out: [Key, unknown][]): void {
+    this.flush();
+    for (const { key, value } of this.db.getRange({ start: [kg], end: [kg + 1] })) {
+      out.push([key[1], unpackr.unpack(value)]);
+    }
+  }
+
+  *[Symbol.iterator](): IterableIterator<[Key, V]> {
+    this.flush();
+    for (const { key, value } of this.db.getRange({})) {
+      yield [key[1], this.codec.decode(unpackr.unpack(value))];
+    }
+  }
+
+  /** Entries cached in memory right now (for tests). */
+  cachedEntries(): number {
+    return this.cache.size;
+  }
+
+  private admit(key: Key, value: V | typeof REMOVED): void {
+    if (this.cache.size >= this.cacheEntries) this.flush();
+    this.cache.set(key, value);
+  }
+}
+
+/**
+ * One key group's snapshot data as bytes of its own: the disk backend's
+ * snapshots hold one such buffer per key group instead of the objects, so a
+ * snapshot of state larger than the heap takes about one key group of heap
+ * at a time (the buffers live outside it).
+ */
+export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
+  // msgpackr packs into a scratch buffer it reuses: the key group gets a copy of its own.
+  return Uint8Array.prototype.slice.call(packr.pack(group));
+}
+
+/** A key group of a snapshot as data: decodes what {@link encodeKeyGroup} wrote, passes the heap backend's objects through. */
+export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
+  if (data instanceof Uint8Array) return unpackr.unpack(data) as KeyGroupSnapshot;
+  return data as KeyGroupSnapshot | undefined;
+}
+
+/** Removes the store directories under `parent` whose process is gone (killed before it could close them). */
+function removeStaleStores(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const pid = Number(name.slice(DIR_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
