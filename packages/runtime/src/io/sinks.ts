@@ -18,7 +18,7 @@
  * checkpoint after a restart are emitted again.
  */
 import type { StreamNode } from '@freshet/graph';
-import { FileSink, RowEncoders } from '@freshet/connectors';
+import { loadedConnectors } from './connectors-module.js';
 import { ConnectorSinkOperator } from './connector/sink-operator.js';
 import { toTextLine } from './format.js';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.js';
@@ -177,6 +177,7 @@ export function createSinkOperator(node: StreamNode, sink: SinkContext): StreamO
       return new CollectSink(node, spec.id, sink);
     case 'jsonLines':
     case 'text': {
+      const { FileSink, RowEncoders } = loadedConnectors();
       const encoder = spec.type === 'jsonLines' ? RowEncoders.jsonLines() : RowEncoders.text();
       const fileSink = FileSink.forRowFormat(spec.path, encoder)
         .withRollingPolicy({

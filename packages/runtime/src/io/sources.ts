@@ -23,7 +23,7 @@ import { NexmarkGenerator, eventTime, type NexmarkEvent } from '@freshet/nexmark
 import { NO_TIMESTAMP } from '../operator.js';
 import { BaseSource, RateLimiter, contiguousShare, type IndexRun } from './source-base.js';
 import { ConnectorSourceOperator } from './connector/source-operator.js';
-import { FileSource, textLines } from '@freshet/connectors';
+import { loadedConnectors } from './connectors-module.js';
 
 /** `fromElements` / `fromCollection`. */
 export class ElementsSource extends BaseSource {
@@ -377,6 +377,7 @@ export function createSourceOperator(node: StreamNode): BaseSource | ConnectorSo
       return new GeneratorSource(node, spec);
     case 'textFile': {
       // A shorthand for FileSource over text lines (byte ranges, positions in checkpoints).
+      const { FileSource, textLines } = loadedConnectors();
       const source = FileSource.forFormat(textLines(), spec.path).build();
       return new ConnectorSourceOperator({ ...node, fns: { ...node.fns, source } });
     }

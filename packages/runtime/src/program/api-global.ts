@@ -10,7 +10,7 @@
  * (`OutputTag`, descriptors, the environment) instead of a second copy.
  */
 import * as api from '@freshet/api';
-import * as connectors from '@freshet/connectors';
+import { loadConnectors } from '../io/connectors-module.js';
 
 /** Key of the global through which program bundles read the host's `@freshet/api` module. */
 export const FRESHET_API_GLOBAL_KEY = 'freshet.api';
@@ -39,11 +39,22 @@ if (!connectors) throw new Error("This Freshet program bundle must be loaded by 
 module.exports = connectors;
 `;
 
-/** Publishes this host's `@freshet/api` and `@freshet/connectors` where program bundles look for them. Idempotent. */
-export function installApiGlobal(): void {
+/**
+ * Publishes this host's `@freshet/api` where program bundles look for it,
+ * and its `@freshet/connectors` with `connectors: true` (imported first: a
+ * thread whose programs use no connector never loads them). Idempotent.
+ */
+export async function installApiGlobal(options: { connectors?: boolean } = {}): Promise<void> {
   const holder = globalThis as unknown as Record<symbol, unknown>;
   const key = Symbol.for(FRESHET_API_GLOBAL_KEY);
   if (holder[key] === undefined) holder[key] = api;
+  if (options.connectors !== true) return;
+  const connectors = await loadConnectors();
   const connectorsKey = Symbol.for(FRESHET_CONNECTORS_GLOBAL_KEY);
   if (holder[connectorsKey] === undefined) holder[connectorsKey] = connectors;
+}
+
+/** Whether a compiled bundle's source imports `@freshet/connectors` (its shim reads the connectors' global). */
+export function bundleImportsConnectors(source: string): boolean {
+  return source.includes(JSON.stringify(FRESHET_CONNECTORS_GLOBAL_KEY));
 }

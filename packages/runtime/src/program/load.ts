@@ -4,6 +4,7 @@
  * local mini-cluster and by TaskManagers: each re-runs the plan to bind user
  * functions to operator ids, which is why planning must be deterministic.
  */
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import type { Program } from '@freshet/api';
@@ -14,7 +15,7 @@ import {
   type ProgramInvocation,
   type StreamGraph,
 } from '@freshet/graph';
-import { installApiGlobal } from './api-global.js';
+import { bundleImportsConnectors, installApiGlobal } from './api-global.js';
 import { defineErrorClass, InvalidProgramError } from '@freshet/errors';
 
 /**
@@ -56,11 +57,17 @@ export class PlanMismatchError extends InvalidProgramError {
  * functions show the program's own `file:line:column`. Node caches modules by
  * URL: loading the same bundle twice in one process evaluates its top level
  * once, while every plan run calls the default export afresh.
+ *
+ * `@freshet/connectors` is imported first only when the bundle imports it
+ * (most programs do not, and it is a large module graph).
  */
 export async function loadProgram(bundlePath: string): Promise<ProgramMain> {
   process.setSourceMapsEnabled(true);
-  installApiGlobal();
-  const url = pathToFileURL(isAbsolute(bundlePath) ? bundlePath : resolve(bundlePath)).href;
+  const path = isAbsolute(bundlePath) ? bundlePath : resolve(bundlePath);
+  // A bundle that cannot be read fails in the import below, with Node's own error.
+  const source = await readFile(path, 'utf8').catch(() => '');
+  await installApiGlobal({ connectors: bundleImportsConnectors(source) });
+  const url = pathToFileURL(path).href;
   const mod = (await import(/* @vite-ignore */ url)) as { default?: unknown };
   if (typeof mod.default !== 'function') {
     throw new ProgramLoadError(

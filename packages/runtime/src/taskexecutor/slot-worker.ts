@@ -20,6 +20,7 @@ import {
   type TaskRestore,
 } from '../task/deploy.js';
 import { serializeError } from '../task/errors.js';
+import { graphNeedsConnectors, loadConnectors } from '../io/connectors-module.js';
 import type { StreamTask } from '../task/stream-task.js';
 import type { AlignmentReportMessage, ExecutorMessage, SlotWorkerData, WorkerMessage } from './messages.js';
 import { MessagePortConnection } from '../network/local/port-connection.js';
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
       `plan hash mismatch in slot ${data.slot}: the program planned to ${hash.slice(0, 12)}… but the job graph has ${data.jobGraph.planHash.slice(0, 12)}…; planning must be deterministic (no randomness, clock or environment in the plan)`,
     );
   }
+  // The file sources and sinks are built on the connectors, which only the jobs that use them load.
+  if (graphNeedsConnectors(graph)) await loadConnectors();
   const connections = new Map<number, PeerConnection>();
   for (const [slot, p] of Object.entries(data.peers))
     connections.set(Number(slot), new MessagePortConnection(p));

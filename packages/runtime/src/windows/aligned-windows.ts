@@ -23,6 +23,24 @@ import type { Key, TimeWindow } from '@freshet/api';
 import type { KeyedStatePart } from '../state/backend.js';
 import { TimerHeap } from '../timers/heap.js';
 
+/**
+ * Calls `fn` for each window with contents in one key's snapshot data (the
+ * general path's layout, six slots per window: start, end, has contents,
+ * contents, trigger state, window state). A window without contents (purged)
+ * fires nothing; the inline trigger and a window that fires once keep
+ * neither trigger state nor window state between elements, so slots 4 and 5
+ * are null and there is nothing else to restore.
+ */
+function forEachSnapshotWindow(
+  data: unknown,
+  fn: (start: number, end: number, contents: unknown) => void,
+): void {
+  const flat = data as unknown[];
+  for (let i = 0; i + 5 < flat.length; i += 6) {
+    if (flat[i + 2] === 1) fn(flat[i] as number, flat[i + 1] as number, flat[i + 3]);
+  }
+}
+
 /** The open windows of one key: `starts[i]` holds `contents[i]` (reduced value, accumulator, element list, join buffers). */
 export class KeyWindows {
   readonly starts: number[] = [];
@@ -156,14 +174,94 @@ export class AlignedWindowTable implements KeyedStatePart {
   }
 
   restoreKey(key: Key, data: unknown): void {
-    const flat = data as unknown[];
-    for (let i = 0; i + 5 < flat.length; i += 6) {
-      // A window without contents (purged) fires nothing; the inline trigger and a window that fires
-      // once keep neither trigger state nor window state between elements, so slots 4 and 5 are null.
-      if (flat[i + 2] !== 1) continue;
-      const start = flat[i] as number;
-      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, flat[i + 1] as number));
-      this.add(this.keyWindows(key), w, flat[i + 3]);
+    forEachSnapshotWindow(data, (start, end, contents) => {
+      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, end));
+      this.add(this.keyWindows(key), w, contents);
+    });
+  }
+}
+
+/** One tumbling window: its contents by key, in first-arrival order (a `Map` keeps insertion order). */
+export interface TumblingWindow {
+  /** When it fires: `window.end - 1` (the heap's ordering key). */
+  readonly time: number;
+  /** Never deleted lazily (the heap's contract). */
+  readonly deleted: false;
+  /** The window (shared by all keys). */
+  readonly window: TimeWindow;
+  /** Reduced value, accumulator, element list or join buffers, per key with contents in this window. */
+  readonly contents: Map<Key, unknown>;
+}
+
+/**
+ * Storage of aligned windows when every element falls into exactly one
+ * window (tumbling): per window one `Map` from key to contents, and nothing
+ * per key. An element costs one lookup in its window's map; a window fires
+ * by walking its map — in first-arrival order, as {@link AlignedWindowTable}
+ * fires — and is dropped whole, where per-key storage would add and remove
+ * every key of every window in a map of all keys (most keys of a window
+ * join have one or two elements in it). Snapshots keep the same per-key
+ * layout as {@link AlignedWindowTable} and the general path.
+ */
+export class TumblingWindowTable implements KeyedStatePart {
+  /** Open windows by start. */
+  readonly byStart = new Map<number, TumblingWindow>();
+  private readonly queue = new TimerHeap<TumblingWindow>();
+
+  constructor(
+    /** Copies contents for a snapshot (element lists and join buffers keep growing afterwards). */
+    private readonly copy: (contents: unknown) => unknown,
+    /** The operator's shared window object of `[start, end)`. */
+    private readonly windowOf: (start: number, end: number) => TimeWindow,
+  ) {}
+
+  /** Opens the window `window` (its start not open yet). */
+  open(window: TimeWindow): TumblingWindow {
+    const w: TumblingWindow = { time: window.end - 1, deleted: false, window, contents: new Map() };
+    this.byStart.set(window.start, w);
+    this.queue.push(w);
+    return w;
+  }
+
+  /** Removes and returns the earliest window due at `watermark`, or undefined. */
+  pollDue(watermark: number): TumblingWindow | undefined {
+    const w = this.queue.peek();
+    if (w === undefined || w.time > watermark) return undefined;
+    this.queue.pop();
+    this.byStart.delete(w.window.start);
+    return w;
+  }
+
+  /** Number of keys with contents in some open window. */
+  numKeys(): number {
+    const keys = new Set<Key>();
+    for (const w of this.byStart.values()) for (const key of w.contents.keys()) keys.add(key);
+    return keys.size;
+  }
+
+  /** Number of (key, window) pairs waiting to fire. */
+  numPending(): number {
+    let n = 0;
+    for (const w of this.byStart.values()) n += w.contents.size;
+    return n;
+  }
+
+  snapshotKeys(emit: (key: Key, data: unknown) => void): void {
+    const byKey = new Map<Key, unknown[]>();
+    for (const [start, w] of this.byStart) {
+      for (const [key, contents] of w.contents) {
+        let flat = byKey.get(key);
+        if (flat === undefined) byKey.set(key, (flat = []));
+        flat.push(start, w.window.end, 1, this.copy(contents), null, null);
+      }
     }
+    for (const [key, flat] of byKey) emit(key, flat);
+  }
+
+  restoreKey(key: Key, data: unknown): void {
+    forEachSnapshotWindow(data, (start, end, contents) => {
+      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, end));
+      w.contents.set(key, contents);
+    });
   }
 }

@@ -12,9 +12,9 @@
  * cleanup timer. Non-merging windows share their window objects across keys.
  * Event-time tumbling and sliding windows with that default trigger and no
  * allowed lateness fire once each and need neither: `aligned-windows.ts`
- * keeps them per key in small arrays and per window as a list of keys, and a
- * window fires when the watermark passes it, without a timer per key and
- * window.
+ * keeps them per key in small arrays and per window as a list of keys (or,
+ * tumbling, per window as a map from key to contents), and a window fires
+ * when the watermark passes it, without a timer per key and window.
  */
 import {
   defaultTrigger,
@@ -42,7 +42,13 @@ import { requireObject, resolveOptionalMethod } from '../operators/functions.js'
 import type { HeapKeyedStateBackend, KeyedStatePart } from '../state/backend.js';
 import type { StateMap } from '../state/disk-store.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
-import { AlignedWindowTable, type AlignedWindow, type KeyWindows } from './aligned-windows.js';
+import {
+  AlignedWindowTable,
+  TumblingWindowTable,
+  type AlignedWindow,
+  type KeyWindows,
+  type TumblingWindow,
+} from './aligned-windows.js';
 import { createWindowAssigner, type WindowAssigner } from './assigners.js';
 import { WindowStateStore, WindowUserState, type WindowStateSnapshot } from './window-state.js';
 
@@ -276,6 +282,12 @@ export class WindowOperator extends AbstractOperator {
   private table!: WindowTable;
   /** The storage of aligned windows when every window fires exactly once at its end (see the module comment); else undefined. */
   private aligned: AlignedWindowTable | undefined;
+  /** Instead of {@link aligned} when each element falls into one window (tumbling): contents per window by key. */
+  private tumbling: TumblingWindowTable | undefined;
+  /** The tumbling window of the previous element (consecutive elements mostly share one); emptied whenever windows fire. */
+  private lastTumbling: TumblingWindow | undefined;
+  /** An aggregate without evictor: aligned and tumbling windows add elements with {@link accumulate} instead of {@link combine}. */
+  private aggregating = false;
   /**
    * The aligned windows of the previous element, by position in
    * {@link starts}: consecutive elements mostly fall into the same windows,
@@ -386,6 +398,7 @@ export class WindowOperator extends AbstractOperator {
     }
     const backend = this.backend!;
     const buffered = this.mode === 'process' || this.evictor !== undefined;
+    this.aggregating = this.mode === 'aggregate' && this.evictor === undefined;
     this.table = new WindowTable(this.mode, buffered, backend);
     // A built-in trigger without allowed lateness keeps no timer but each window's cleanup timer.
     this.derivedTimers = this.inlineTrigger !== InlineTrigger.None && this.allowedLateness === 0;
@@ -393,11 +406,15 @@ export class WindowOperator extends AbstractOperator {
     if (this.derivedTimers && this.inlineTrigger === InlineTrigger.EventTime && !backend.onDisk) {
       // Each window fires once, at the cleanup time: no per-key timers or window states needed.
       const mode = this.mode;
-      this.aligned = new AlignedWindowTable(
-        (contents) => copyContents(mode, buffered, contents),
-        (start, end) => this.windowOf(start, end),
-      );
-      backend.registerPart('windows', this.aligned);
+      const copy = (contents: unknown): unknown => copyContents(mode, buffered, contents);
+      const windowOf = (start: number, end: number): TimeWindow => this.windowOf(start, end);
+      if (spec.assigner.type === 'tumbling') {
+        this.tumbling = new TumblingWindowTable(copy, windowOf);
+        backend.registerPart('windows', this.tumbling);
+      } else {
+        this.aligned = new AlignedWindowTable(copy, windowOf);
+        backend.registerPart('windows', this.aligned);
+      }
     } else backend.registerPart('windows', this.table);
     this.windowTimers = this.timerService(
       {
@@ -417,7 +434,7 @@ export class WindowOperator extends AbstractOperator {
 
   /** Registers the cleanup timer of every restored window again when timers are not in the snapshots. */
   protected override afterRestore(): void {
-    if (!this.derivedTimers || this.aligned) return;
+    if (!this.derivedTimers || this.aligned || this.tumbling) return;
     const backend = this.backend!;
     for (const [key, windows] of this.table.byKey) {
       backend.setCurrentKey(key);
@@ -462,6 +479,10 @@ export class WindowOperator extends AbstractOperator {
       time = timestamp;
     } else {
       time = this.ctx.processingTime.now();
+    }
+    if (this.tumbling) {
+      this.tumblingElement(this.tumbling, key, value, timestamp, input, time);
+      return;
     }
     if (this.aligned) {
       this.alignedElement(this.aligned, key, value, timestamp, input, time);
@@ -525,10 +546,7 @@ export class WindowOperator extends AbstractOperator {
       }
     }
     if (windows?.size === 0) this.table.byKey.delete(key);
-    if (skipped && this.isElementLate(timestamp)) {
-      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
-      else this.numLateRecordsDropped++;
-    }
+    if (skipped) this.dropLate(value, timestamp);
   }
 
   /** An element of aligned windows: added to each of its windows that is not late, under its key. */
@@ -554,7 +572,9 @@ export class WindowOperator extends AbstractOperator {
       if (at >= 0) {
         // An open window of the key is not late: it would have fired.
         skipped = false;
-        kw.contents[at] = this.combine(true, kw.contents[at], value, input, timestamp);
+        kw.contents[at] = this.aggregating
+          ? this.accumulate(kw.contents[at], value)
+          : this.combine(true, kw.contents[at], value, input, timestamp);
         continue;
       }
       let w = lastStarts[i] === start ? lastWindows[i] : undefined;
@@ -569,13 +589,95 @@ export class WindowOperator extends AbstractOperator {
         lastWindows[i] = w;
       }
       skipped = false;
-      table.add(kw, w, this.combine(false, undefined, value, input, timestamp));
+      table.add(
+        kw,
+        w,
+        this.aggregating
+          ? this.accumulate(undefined, value, true)
+          : this.combine(false, undefined, value, input, timestamp),
+      );
     }
     if (kw !== undefined && kw.starts.length === 0) table.release(kw);
-    if (skipped && this.isElementLate(timestamp)) {
-      if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
-      else this.numLateRecordsDropped++;
+    if (skipped) this.dropLate(value, timestamp);
+  }
+
+  /** An element of tumbling windows: added to its window under its key, unless the window is late. */
+  private tumblingElement(
+    table: TumblingWindowTable,
+    key: Key,
+    value: unknown,
+    timestamp: number,
+    input: 0 | 1,
+    time: number,
+  ): void {
+    const starts = this.starts;
+    this.assigner.assign(time, starts);
+    const start = starts[0]!;
+    let w = this.lastTumbling;
+    if (w === undefined || w.window.start !== start) {
+      w = table.byStart.get(start);
+      if (w === undefined) {
+        const end = this.assigner.endOf(start);
+        if (this.isWindowLate(end)) {
+          this.dropLate(value, timestamp);
+          return;
+        }
+        w = table.open(this.windowOf(start, end));
+        this.lastTumbling = w;
+      } else if (!this.isWindowLate(w.window.end)) {
+        this.lastTumbling = w;
+      } else if (!w.contents.has(key)) {
+        // As in alignedElement: a key's open window takes its elements; a late window takes no new key.
+        this.dropLate(value, timestamp);
+        return;
+      }
     }
+    const contents = w.contents;
+    const current = contents.get(key);
+    if (current === undefined && !contents.has(key)) {
+      contents.set(
+        key,
+        this.aggregating
+          ? this.accumulate(undefined, value, true)
+          : this.combine(false, undefined, value, input, timestamp),
+      );
+      return;
+    }
+    const next = this.aggregating
+      ? this.accumulate(current, value)
+      : this.combine(true, current, value, input, timestamp);
+    if (next !== current) contents.set(key, next);
+  }
+
+  /** An element that fell into no window: if it is late, to the late side output (with a late tag) or counted as dropped. */
+  private dropLate(value: unknown, timestamp: number): void {
+    if (!this.isElementLate(timestamp)) return;
+    if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
+    else this.numLateRecordsDropped++;
+  }
+
+  /** Fires every tumbling window whose end the watermark passed, in end order, each key's in first-arrival order. */
+  private fireTumbling(table: TumblingWindowTable, watermark: number): void {
+    const backend = this.backend!;
+    const ws = this.firing;
+    let w = table.pollDue(watermark);
+    if (w === undefined) return;
+    // The cached window may be one that fires now (and no longer takes elements).
+    this.lastTumbling = undefined;
+    for (; w !== undefined; w = table.pollDue(watermark)) {
+      ws.window = w.window;
+      for (const [key, contents] of w.contents) {
+        backend.setCurrentKey(key);
+        ws.has = true;
+        ws.contents = contents;
+        ws.user = undefined;
+        this.emit(key, ws);
+        this.clearWindowFunction(ws);
+      }
+      w.contents.clear();
+    }
+    ws.contents = undefined;
+    ws.user = undefined;
   }
 
   /** Fires every aligned window whose end the watermark passed, in end order, each key's in first-arrival order. */
@@ -610,6 +712,11 @@ export class WindowOperator extends AbstractOperator {
       // Before the base class forwards the watermark, as the timers it fires are.
       this.windowTimers.currentWatermark = watermark;
       this.fireAligned(aligned, watermark);
+    }
+    const tumbling = this.tumbling;
+    if (tumbling !== undefined && watermark >= this.windowTimers.currentWatermark) {
+      this.windowTimers.currentWatermark = watermark;
+      this.fireTumbling(tumbling, watermark);
     }
     super.processWatermark(watermark);
   }
@@ -738,6 +845,20 @@ export class WindowOperator extends AbstractOperator {
   private add(ws: WindowState, value: unknown, input: 0 | 1, timestamp: number): void {
     ws.contents = this.combine(ws.has, ws.contents, value, input, timestamp);
     ws.has = true;
+  }
+
+  /**
+   * {@link combine} of an aggregate without evictor, on the aligned windows'
+   * hot path (where an element is added to up to size / slide windows):
+   * the accumulator with one more element, a fresh one when `fresh`.
+   */
+  private accumulate(acc: unknown, value: unknown, fresh = false): unknown {
+    const agg = this.agg!;
+    try {
+      return agg.add(value, fresh ? agg.createAccumulator() : acc);
+    } catch (error) {
+      this.fail(error, 'aggregate');
+    }
   }
 
   /**
@@ -984,12 +1105,12 @@ export class WindowOperator extends AbstractOperator {
 
   /** Number of keys with open windows (for tests and metrics). */
   numKeysWithWindows(): number {
-    return (this.aligned ?? this.table).byKey.size;
+    return this.tumbling?.numKeys() ?? (this.aligned ?? this.table).byKey.size;
   }
 
   /** Number of (key, window) pairs that wait to fire at their window's end, when windows are aligned (for tests). */
   numPendingAlignedWindows(): number {
-    return this.aligned?.numPending() ?? 0;
+    return (this.tumbling ?? this.aligned)?.numPending() ?? 0;
   }
 
   /** The keyed backend (for tests). */

@@ -1,11 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileSinkRestoreError } from '@freshet/connectors';
 import type { OperatorSnapshot } from '../../operator.js';
 import { OperatorHarness, testNode } from '../../testing/harness.js';
 import { createSinkOperator } from '../sinks.js';
+import { loadConnectors } from '../connectors-module.js';
 
 /** The shorthand sinks `writeAsJsonLines` / `writeAsText`: FileSink on the writer/committer framework. */
 type FileSinkFormat = 'jsonLines' | 'text';
@@ -51,6 +52,10 @@ const committed = (): unknown[] =>
     .map((l) => JSON.parse(l) as unknown);
 
 describe('the exactly-once file sink (FileSink behind writeAsJsonLines / writeAsText)', () => {
+  // A host loads the connectors before it builds a file sink (the slot worker does when its graph has one).
+  beforeAll(async () => {
+    await loadConnectors();
+  });
   it('writes in-progress files, makes them pending at a checkpoint and commits them when it completes', async () => {
     const h = await opened(sink({ attempt: 3 }));
     h.processElement({ n: 1 }).processElement({ n: 2 });
