@@ -61,6 +61,71 @@ describe('Reporter', () => {
   });
 });
 
+describe('Reporter metrics', () => {
+  it("sends a subtask's last sample when it arrives while an earlier one is on the wire", async () => {
+    const sent: { state: string; recordsIn: number }[][] = [];
+    const states: string[] = [];
+    const wait = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+    const client = {
+      executions: {
+        reportCollected: { mutate: () => Promise.resolve({ accepted: 0, truncated: false }) },
+        reportStates: {
+          mutate: async (input: { updates: { state: string }[] }) => {
+            states.push(...input.updates.map((u) => u.state));
+            await wait();
+            return { accepted: input.updates.length, ignored: 0 };
+          },
+        },
+        reportMetrics: {
+          mutate: async (input: { samples: { recordsIn: number }[] }) => {
+            sent.push(input.samples.map((m) => ({ state: states.at(-1) ?? '', recordsIn: m.recordsIn })));
+            await wait();
+            return { accepted: input.samples.length };
+          },
+        },
+      },
+    } as unknown as ControlPlaneClient;
+    reporter = new Reporter({
+      client,
+      logger: pino({ level: 'silent' }),
+      metricsIntervalMs: 60_000,
+      session: () => ({
+        taskManagerId: 'tm',
+        token: 't',
+        heartbeatIntervalMs: 1000,
+        heartbeatTimeoutMs: 4000,
+      }),
+    });
+    const sample = (recordsIn: number, state: string) => ({
+      vertexId: 'v',
+      vertexName: 'sink',
+      subtask: 0,
+      state,
+      recordsIn,
+      recordsOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      busyRatio: 0,
+      backpressureRatio: 0,
+      busyMs: 0,
+      backpressuredMs: 0,
+      inputWatermark: -Infinity,
+    });
+    reporter.metrics('job', 0, sample(100, 'RUNNING'));
+    reporter.state('job', 0, 'v', 0, 'RUNNING');
+    // The pump sends the sample of 100 first; while it is on the wire the subtask ends.
+    await new Promise((r) => setTimeout(r, 10));
+    reporter.metrics('job', 0, sample(4_600, 'FINISHED'));
+    reporter.state('job', 0, 'v', 0, 'FINISHED');
+    await reporter.flush();
+    expect(states).toEqual(['RUNNING', 'FINISHED']);
+    // The final figures reach the JobManager, before the FINISHED they belong to.
+    const last = sent.flat().filter((m) => m.recordsIn === 4_600);
+    expect(last.length).toBeGreaterThan(0);
+    expect(last[0]!.state).not.toBe('FINISHED');
+  });
+});
+
 describe('toSample', () => {
   it("carries a subtask's connector metrics, leaving out a gauge JSON cannot carry", () => {
     const s = toSample(

@@ -301,12 +301,14 @@ export class Reporter {
       this.#terminal.clear();
       return;
     }
-    const samples = [...this.#metrics.values()].slice(0, MAX_PER_CALL);
-    const keys = [...this.#metrics.keys()].slice(0, MAX_PER_CALL);
-    await this.#opts.client.executions.reportMetrics.mutate({ ...creds, samples });
-    // Subtasks that ended got their last sample; running ones are sent again next tick.
-    for (const k of keys) {
-      if (this.#terminal.has(k)) {
+    const sent = [...this.#metrics.entries()].slice(0, MAX_PER_CALL);
+    await this.#opts.client.executions.reportMetrics.mutate({ ...creds, samples: sent.map(([, m]) => m) });
+    // Subtasks that ended got their last sample; running ones are sent again next tick. A
+    // subtask whose last sample arrived while this call was on the wire (and then ended) still
+    // has it to send: only the sample that went out may be dropped, or the JobManager would keep
+    // an earlier one as the subtask's final figures.
+    for (const [k, sample] of sent) {
+      if (this.#terminal.has(k) && this.#metrics.get(k) === sample) {
         this.#metrics.delete(k);
         this.#terminal.delete(k);
       }
