@@ -13,54 +13,38 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminClient,
-  ensureBuilt,
-  ProcessGroup,
-  committedLines,
-  type JobManagerProcess,
-  type TaskManagerProcess,
-} from '../src/testing.js';
-import type { JobManagerClient } from '../src/client.js';
+import type { TaskManagerProcess } from '../src/testing.js';
 import { fixture, submitFile, until, untilEnded } from './fixtures/cluster.js';
-import { expectedSums, sorted, untilCheckpoints, untilStatus } from './fixtures/recovery.js';
+import {
+  committedLines,
+  expectedSums,
+  sorted,
+  startRecoveryCluster,
+  untilCheckpoints,
+  untilStatus,
+  type RecoveryCluster,
+} from './fixtures/recovery.js';
 import { expectedTotals } from './fixtures/rescalable.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
 
-let group: ProcessGroup;
-let jm: JobManagerProcess;
-let client: JobManagerClient;
-let outputRoot: string;
+let c: RecoveryCluster;
 const tms: { tm: TaskManagerProcess; dataDir: string }[] = [];
 
+/** One more one-slot TaskManager with a data directory of its own, where its jobs' stores can be looked for. */
+async function addTaskManager(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'freshet-disk-state-tm-'));
+  c.group.defer(() => rm(dataDir, { recursive: true, force: true }));
+  tms.push({ tm: await c.addTaskManager(1, dataDir), dataDir });
+}
+
 beforeAll(async () => {
-  await ensureBuilt();
-  group = new ProcessGroup();
-  const database = await group.createDatabase();
-  jm = await group.startJobManager({
-    ...database,
-    heartbeatTimeoutMs: 3000,
-    args: ['--cancel-timeout-ms', '3000'],
-  });
-  client = adminClient(jm);
-  outputRoot = await mkdtemp(join(tmpdir(), 'freshet-disk-state-out-'));
-  group.defer(() => rm(outputRoot, { recursive: true, force: true }));
-  for (let i = 0; i < 3; i++) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'freshet-disk-state-tm-'));
-    group.defer(() => rm(dataDir, { recursive: true, force: true }));
-    const tm = await group.startTaskManager({
-      jobManagerUrl: jm.url,
-      slots: 1,
-      dataDir,
-      args: ['--task-files', outputRoot],
-    });
-    tms.push({ tm, dataDir });
-  }
+  c = await startRecoveryCluster({ taskManagers: 0 });
+  for (let i = 0; i < 3; i++) await addTaskManager();
 }, 120_000);
 afterAll(async () => {
-  await group?.dispose();
+  await c?.group.dispose();
 });
 
 /** The disk backend's store directories under a TaskManager's data directory (`work/spill/<job dir>/freshet-state-*`). */
@@ -92,15 +76,15 @@ async function allStateStores(): Promise<string[]> {
 describe('a checkpointed job on the disk state backend', () => {
   it('keeps its state in stores inside the sandbox, survives kill -9 of a TaskManager and commits exactly the clean output', async () => {
     const count = 24_000;
-    const out = await mkdtemp(join(outputRoot, 'job-'));
-    const jobId = await submitFile(client, fixture('checkpointed-sum.ts'), {
+    const out = await c.outputDir();
+    const jobId = await submitFile(c.client, fixture('checkpointed-sum.ts'), {
       args: [out, String(count), '4000', '200'],
       parallelism: 2,
       stateBackend: 'disk',
     });
-    const running = await untilStatus(client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
     expect(running.configuration.stateBackend).toBe('disk');
-    await untilCheckpoints(client, jobId, 3);
+    await untilCheckpoints(c.client, jobId, 3);
     // The keyed sums (two subtasks) keep their state in LMDB stores of the job processes.
     const stores = await until(allStateStores, (s) => s.length >= 2, {
       timeoutMs: 10_000,
@@ -115,14 +99,14 @@ describe('a checkpointed job on the disk state backend', () => {
     )!;
     await victim.tm.kill();
     const back = await untilStatus(
-      client,
+      c.client,
       jobId,
       (j) => j.status === 'RUNNING' && j.restarts > 0,
       'the job to run again',
     );
     expect(back.events.some((e) => /from checkpoint \d+/.test(e.message))).toBe(true);
 
-    const job = await untilEnded(client, jobId, { timeoutMs: 60_000 });
+    const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
     expect(job.status, job.failureCause ?? '').toBe('FINISHED');
     const lines = await committedLines(out);
     console.log(`committed ${lines.length} records, expected ${count}`);
@@ -138,41 +122,31 @@ describe('a checkpointed job on the disk state backend', () => {
 
   it('rescaled 2→3 through a savepoint (freshet rescale), stays on disk and commits exactly the un-rescaled output', async () => {
     // Two TaskManagers are left after the kill: one more for parallelism 3.
-    const dataDir = await mkdtemp(join(tmpdir(), 'freshet-disk-state-tm-'));
-    group.defer(() => rm(dataDir, { recursive: true, force: true }));
-    tms.push({
-      tm: await group.startTaskManager({
-        jobManagerUrl: jm.url,
-        slots: 1,
-        dataDir,
-        args: ['--task-files', outputRoot],
-      }),
-      dataDir,
-    });
-    const out = await mkdtemp(join(outputRoot, 'job-'));
+    await addTaskManager();
+    const out = await c.outputDir();
     const count = 20_000;
-    const jobId = await submitFile(client, fixture('rescalable.ts'), {
+    const jobId = await submitFile(c.client, fixture('rescalable.ts'), {
       args: [out, String(count), '1000', '200'],
       parallelism: 2,
       stateBackend: 'disk',
     });
-    await untilStatus(client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
-    await untilCheckpoints(client, jobId, 3);
+    await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    await untilCheckpoints(c.client, jobId, 3);
     const { stdout } = await run(
       process.execPath,
-      [CLI, 'rescale', jobId, '-p', '3', '--json', '--jobmanager', jm.url, '--token', jm.adminToken],
+      [CLI, 'rescale', jobId, '-p', '3', '--json', '--jobmanager', c.jm.url, '--token', c.jm.adminToken],
       { timeout: 120_000 },
     );
     const result = JSON.parse(stdout) as { jobId: string; savepoint: string };
     const rescaled = await untilStatus(
-      client,
+      c.client,
       result.jobId,
       (j) => j.status === 'RUNNING',
       'the rescaled job',
     );
     expect(rescaled.configuration.stateBackend).toBe('disk');
     expect(rescaled.vertices.some((v) => v.parallelism === 3)).toBe(true);
-    const job = await untilEnded(client, result.jobId, { timeoutMs: 90_000 });
+    const job = await untilEnded(c.client, result.jobId, { timeoutMs: 90_000 });
     expect(job.status, job.failureCause ?? '').toBe('FINISHED');
     const lines = await committedLines(out);
     const expected = expectedTotals(count);
