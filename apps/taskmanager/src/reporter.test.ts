@@ -1,10 +1,14 @@
 import { SubtaskMetricsSampleSchema } from '@freshet/protocol';
 import { pino } from 'pino';
+import type { SubtaskMetrics } from '@freshet/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ControlPlaneClient } from './control-client.js';
 import { Reporter, toSample } from './reporter.js';
 
-type Call = { kind: 'collected'; values: unknown[] } | { kind: 'states'; states: string[] };
+type Call =
+  | { kind: 'collected'; values: unknown[] }
+  | { kind: 'states'; states: string[] }
+  | { kind: 'metrics'; recordsIn: number[] };
 
 /** A stand-in for the JobManager's `executions.*` that records the order of calls; each takes `delayMs`. */
 function fakeClient(calls: Call[], delayMs: number): ControlPlaneClient {
@@ -24,9 +28,35 @@ function fakeClient(calls: Call[], delayMs: number): ControlPlaneClient {
         return { accepted: input.updates.length, ignored: 0 };
       },
     },
-    reportMetrics: { mutate: () => Promise.resolve({ accepted: 0 }) },
+    reportMetrics: {
+      mutate: async (input: { samples: { recordsIn: number }[] }) => {
+        calls.push({ kind: 'metrics', recordsIn: input.samples.map((m) => m.recordsIn) });
+        await wait();
+        return { accepted: input.samples.length };
+      },
+    },
   };
   return { executions } as unknown as ControlPlaneClient;
+}
+
+/** A subtask's metrics as a task reports them, with `fields` set. */
+function subtaskMetrics(fields: Partial<SubtaskMetrics>): SubtaskMetrics {
+  return {
+    vertexId: 'v',
+    vertexName: 'sink',
+    subtask: 0,
+    state: 'RUNNING',
+    recordsIn: 0,
+    recordsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    busyRatio: 0,
+    backpressureRatio: 0,
+    busyMs: 0,
+    backpressuredMs: 0,
+    inputWatermark: -Infinity,
+    ...fields,
+  };
 }
 
 let reporter: Reporter | undefined;
@@ -63,30 +93,9 @@ describe('Reporter', () => {
 
 describe('Reporter metrics', () => {
   it("sends a subtask's last sample when it arrives while an earlier one is on the wire", async () => {
-    const sent: { state: string; recordsIn: number }[][] = [];
-    const states: string[] = [];
-    const wait = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
-    const client = {
-      executions: {
-        reportCollected: { mutate: () => Promise.resolve({ accepted: 0, truncated: false }) },
-        reportStates: {
-          mutate: async (input: { updates: { state: string }[] }) => {
-            states.push(...input.updates.map((u) => u.state));
-            await wait();
-            return { accepted: input.updates.length, ignored: 0 };
-          },
-        },
-        reportMetrics: {
-          mutate: async (input: { samples: { recordsIn: number }[] }) => {
-            sent.push(input.samples.map((m) => ({ state: states.at(-1) ?? '', recordsIn: m.recordsIn })));
-            await wait();
-            return { accepted: input.samples.length };
-          },
-        },
-      },
-    } as unknown as ControlPlaneClient;
+    const calls: Call[] = [];
     reporter = new Reporter({
-      client,
+      client: fakeClient(calls, 30),
       logger: pino({ level: 'silent' }),
       metricsIntervalMs: 60_000,
       session: () => ({
@@ -96,33 +105,19 @@ describe('Reporter metrics', () => {
         heartbeatTimeoutMs: 4000,
       }),
     });
-    const sample = (recordsIn: number, state: string) => ({
-      vertexId: 'v',
-      vertexName: 'sink',
-      subtask: 0,
-      state,
-      recordsIn,
-      recordsOut: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      busyRatio: 0,
-      backpressureRatio: 0,
-      busyMs: 0,
-      backpressuredMs: 0,
-      inputWatermark: -Infinity,
-    });
-    reporter.metrics('job', 0, sample(100, 'RUNNING'));
+    reporter.metrics('job', 0, subtaskMetrics({ recordsIn: 100 }));
     reporter.state('job', 0, 'v', 0, 'RUNNING');
     // The pump sends the sample of 100 first; while it is on the wire the subtask ends.
     await new Promise((r) => setTimeout(r, 10));
-    reporter.metrics('job', 0, sample(4_600, 'FINISHED'));
+    reporter.metrics('job', 0, subtaskMetrics({ recordsIn: 4_600, state: 'FINISHED' }));
     reporter.state('job', 0, 'v', 0, 'FINISHED');
     await reporter.flush();
-    expect(states).toEqual(['RUNNING', 'FINISHED']);
     // The final figures reach the JobManager, before the FINISHED they belong to.
-    const last = sent.flat().filter((m) => m.recordsIn === 4_600);
-    expect(last.length).toBeGreaterThan(0);
-    expect(last[0]!.state).not.toBe('FINISHED');
+    expect(calls).toEqual([
+      { kind: 'metrics', recordsIn: [100] },
+      { kind: 'metrics', recordsIn: [4_600] },
+      { kind: 'states', states: ['RUNNING', 'FINISHED'] },
+    ]);
   });
 });
 
@@ -131,22 +126,12 @@ describe('toSample', () => {
     const s = toSample(
       'j',
       0,
-      {
-        vertexId: 'v',
+      subtaskMetrics({
         vertexName: 'Source: orders',
         subtask: 1,
-        state: 'RUNNING',
-        recordsIn: 0,
         recordsOut: 3,
-        bytesIn: 0,
-        bytesOut: 0,
-        busyRatio: 0,
-        backpressureRatio: 0,
-        busyMs: 0,
-        backpressuredMs: 0,
-        inputWatermark: -Infinity,
         connector: { recordsRead: 3, bytesRead: 42, 'lag.orders-1': 5, 'lag.orders-2': NaN },
-      },
+      }),
       1_000,
     );
     expect(s.connector).toEqual({ recordsRead: 3, bytesRead: 42, 'lag.orders-1': 5 });
