@@ -17,6 +17,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { StateBackendKind } from '@freshet/graph';
 import { OperatorHarness, testNode } from '@freshet/runtime/testing';
+import type { RunMeasures } from './bench.js';
 import { round } from './bench-cluster.js';
 
 /** The queries also run on the disk state backend by default. */
@@ -29,16 +30,10 @@ export const STATE_BACKEND_PARALLELISM = 1;
 export const MEMORY_PER_KEY_KEYS = 500_000;
 
 /** A query on the disk state backend next to the heap backend. */
-export interface StateBackendBenchResult {
+export interface StateBackendBenchResult extends RunMeasures {
   mode: 'state-backend';
   query: string;
   backend: StateBackendKind;
-  parallelism: number;
-  events: number;
-  seconds: number;
-  cpuSeconds: number;
-  eventsPerSecond: number;
-  eventsPerCpuSecond: number;
   /** The same query and parallelism on the heap backend, in the same bench run. */
   heapEventsPerCpuSecond: number;
   /** eventsPerCpuSecond / heapEventsPerCpuSecond. */

@@ -75,7 +75,7 @@ import {
 export type { ClusterBenchResult } from './bench-cluster.js';
 
 /** What every local row measures: one run over `events` events. */
-interface RunMeasures {
+export interface RunMeasures {
   parallelism: number;
   events: number;
   /** Wall-clock seconds of the run. */
