@@ -117,7 +117,12 @@ describe('runLocalJob', () => {
   });
 
   it('measures backpressure when a slow consumer holds back the producer', async () => {
-    const r = await runLocalJob({ ...fixtureJob('slow', { n: 30_000, slowUs: 30 }), timeoutMs: 30_000 });
+    // 4 credits of 1024 records per channel: far fewer than the 30,000 records, so the producer must wait.
+    const r = await runLocalJob({
+      ...fixtureJob('slow', { n: 30_000, slowUs: 30 }),
+      initialCredits: 4,
+      timeoutMs: 30_000,
+    });
     expect(r.status).toBe('FINISHED');
     const source = r.metrics.subtasks.find((m) => m.vertexName.startsWith('seq'))!;
     expect(source.recordsOut).toBe(30_000);

@@ -117,7 +117,7 @@ export interface LocalJobOptions {
   loader?: string;
   /** Task loop tuning. */
   settings?: Partial<TaskSettings>;
-  /** Batches a consumer can hold per channel. @default 4 */
+  /** Batches a consumer can hold per channel. @default 16 (`DEFAULT_INITIAL_CREDITS`) */
   initialCredits?: number;
   /**
    * Checkpoint storage: `<checkpointDir>/<jobId>/chk-<N>/...`, kept after the

@@ -23,6 +23,7 @@
  */
 import type { JobGraph } from '@freshet/graph';
 import { FRAME_HEADROOM, type PeerConnection } from '../network/connection.js';
+import { DEFAULT_INITIAL_CREDITS } from '../network/environment.js';
 import { BLOCKING_PEER_SLOT, ChannelTopology, consumersOf, isBlockingEdge } from '../network/topology.js';
 import type {
   PartitionReader,
@@ -146,7 +147,7 @@ export interface ClusterJobOptions {
   /** Module replacing the program loader in the workers (tests with hand-built graphs). */
   loader?: string;
   settings?: Partial<TaskSettings>;
-  /** Batches a consumer can hold per channel. @default 4 */
+  /** Batches a consumer can hold per channel. @default 16 (`DEFAULT_INITIAL_CREDITS`) */
   initialCredits?: number;
   /** How often slot workers sample their subtasks' metrics. @default 500 */
   metricsIntervalMs?: number;
@@ -622,7 +623,7 @@ export class ClusterJob {
   private servePartitions(): boolean {
     const o = this.options;
     const here = (producer: string): boolean => this.partitionHolders.get(producer) === o.self;
-    const credits = o.initialCredits ?? 4;
+    const credits = o.initialCredits ?? DEFAULT_INITIAL_CREDITS;
     const links = this.links!.links;
     for (let channel = 0; channel < this.channels.length; channel++) {
       const e = this.channels[channel];
