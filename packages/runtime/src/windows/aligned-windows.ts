@@ -265,3 +265,253 @@ export class TumblingWindowTable implements KeyedStatePart {
     });
   }
 }
+
+/** No restored contents for a window (contents themselves may be `undefined`). */
+const NONE: unique symbol = Symbol('no restored contents');
+
+/**
+ * One key of {@link PaneWindowTable}: its panes (slide-sized slices of event
+ * time, each holding the reduced value or accumulator of the key's elements
+ * in it) and the open windows it is listed in.
+ */
+export class KeyPanes {
+  /**
+   * Pane starts, ascending; `panes[i]` holds the contents of the pane
+   * starting at `paneStarts[i]`. Every pane before the earliest open window
+   * is gone, so a firing window's panes are a prefix.
+   */
+  readonly paneStarts: number[] = [];
+  readonly panes: unknown[] = [];
+  /** Starts of the open windows that list this key (in the order its elements opened them: the snapshot order). */
+  readonly windowStarts: number[] = [];
+  /**
+   * Per position in {@link windowStarts}: the window's contents restored
+   * from a snapshot (which holds whole windows, not panes), or {@link NONE};
+   * elements after the restore go to panes, and the window combines both.
+   */
+  readonly restored: unknown[] = [];
+  /** The pane of the previous element of this key (consecutive elements of a key mostly share one), or NaN. */
+  lastPane = Number.NaN;
+  /** Position of {@link lastPane} in {@link paneStarts}. */
+  lastPaneAt = -1;
+  constructor(
+    /** The key (set again when the object is reused for another key). */
+    public key: Key,
+  ) {}
+
+  /** Position of the pane starting at `start`, or -1. */
+  paneAt(start: number): number {
+    if (start === this.lastPane) return this.lastPaneAt;
+    const starts = this.paneStarts;
+    for (let i = 0; i < starts.length; i++) {
+      if (starts[i] === start) {
+        this.lastPane = start;
+        this.lastPaneAt = i;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Position of the window starting at `start` in {@link windowStarts}, or -1. */
+  windowAt(start: number): number {
+    const starts = this.windowStarts;
+    for (let i = 0; i < starts.length; i++) if (starts[i] === start) return i;
+    return -1;
+  }
+}
+
+/** One window of a {@link PaneWindowTable}: the keys listed in it. */
+export interface PaneWindow {
+  /** When it fires: `window.end - 1` (the heap's ordering key). */
+  readonly time: number;
+  /** Never deleted lazily (the heap's contract). */
+  readonly deleted: false;
+  /** The window (shared by all keys). */
+  readonly window: TimeWindow;
+  /** The keys with contents in this window, in first-arrival order (as {@link AlignedWindowTable} keeps them). */
+  readonly keys: KeyPanes[];
+}
+
+/**
+ * Storage of sliding windows whose size is a multiple of the slide and whose
+ * contents are incremental (a reduce function, or an aggregate function's
+ * accumulator; no evictor): per key, the contents of slide-sized panes. An
+ * element updates one pane (where {@link AlignedWindowTable} updates
+ * size / slide windows); a window, when it fires, combines its size / slide
+ * panes in event-time order (the aggregate's `merge`, starting from a fresh
+ * accumulator so no pane's accumulator is handed to `merge` as its first
+ * argument, or the reduce function). A pane goes when the last window that
+ * covers it (the one starting at the pane) fires.
+ *
+ * Windows keep their keys in first-arrival order and fire in end order, as
+ * on the other paths. Snapshots keep the general path's per-window layout
+ * (each open window's panes combined), so checkpoints and savepoints restore
+ * on every path, on the disk backend and at another parallelism; a restored
+ * window keeps its snapshot contents beside the panes of later elements.
+ */
+export class PaneWindowTable implements KeyedStatePart {
+  /** Keys with an open window. */
+  readonly byKey = new Map<Key, KeyPanes>();
+  /** Open windows by start. */
+  readonly byStart = new Map<number, PaneWindow>();
+  private readonly queue = new TimerHeap<PaneWindow>();
+  /** Number of (key, window) pairs with restored contents: none, mostly, and then a firing skips looking. */
+  private numRestored = 0;
+  /** Emptied {@link KeyPanes} for reuse (as in {@link AlignedWindowTable}). */
+  private readonly free: KeyPanes[] = [];
+
+  constructor(
+    /** Pane length: the windows' slide (ms). */
+    readonly slide: number,
+    /** The windows' offset (ms): panes start at it plus multiples of {@link slide}. */
+    readonly offset: number,
+    /**
+     * Combines `part` (a pane's or a restored window's contents) into
+     * `acc`, the contents so far (`has` false: none yet). Must not change `part`.
+     */
+    private readonly combine: (acc: unknown, has: boolean, part: unknown) => unknown,
+    /** The operator's shared window object of `[start, end)`. */
+    private readonly windowOf: (start: number, end: number) => TimeWindow,
+  ) {}
+
+  /** The panes of `key`, created empty when it has none. */
+  keyPanes(key: Key): KeyPanes {
+    let kp = this.byKey.get(key);
+    if (kp === undefined) {
+      kp = this.free.pop();
+      if (kp === undefined) kp = new KeyPanes(key);
+      else kp.key = key;
+      this.byKey.set(key, kp);
+    }
+    return kp;
+  }
+
+  /** Opens the window `window` (its start not open yet). */
+  open(window: TimeWindow): PaneWindow {
+    const w: PaneWindow = { time: window.end - 1, deleted: false, window, keys: [] };
+    this.byStart.set(window.start, w);
+    this.queue.push(w);
+    return w;
+  }
+
+  /** Lists `kp` in `w` (which does not list it yet), with restored contents or {@link NONE}. */
+  list(kp: KeyPanes, w: PaneWindow, restored: unknown = NONE): void {
+    kp.windowStarts.push(w.window.start);
+    kp.restored.push(restored);
+    w.keys.push(kp);
+  }
+
+  /** Adds a pane starting at `start` with `contents` to `kp` (which has none there), keeping the panes in start order. */
+  addPane(kp: KeyPanes, start: number, contents: unknown): void {
+    const starts = kp.paneStarts;
+    const panes = kp.panes;
+    // Mostly the newest pane (event time mostly grows): move later ones up by one.
+    let i = starts.length;
+    starts.push(start);
+    panes.push(contents);
+    for (; i > 0 && starts[i - 1]! > start; i--) {
+      starts[i] = starts[i - 1]!;
+      panes[i] = panes[i - 1];
+    }
+    starts[i] = start;
+    panes[i] = contents;
+    kp.lastPane = start;
+    kp.lastPaneAt = i;
+  }
+
+  /** The contents of the window `[start, end)` of `kp` (position `i` of its windows): its restored contents and panes combined, in start order. */
+  private contentsAt(kp: KeyPanes, i: number, start: number, end: number): unknown {
+    let acc: unknown = undefined;
+    let has = false;
+    const restored = this.numRestored === 0 ? NONE : kp.restored[i];
+    if (restored !== NONE) {
+      acc = this.combine(acc, has, restored);
+      has = true;
+    }
+    const starts = kp.paneStarts;
+    const panes = kp.panes;
+    for (let j = 0; j < starts.length; j++) {
+      const s = starts[j]!;
+      if (s >= end) break;
+      if (s < start) continue;
+      acc = this.combine(acc, has, panes[j]);
+      has = true;
+    }
+    return acc;
+  }
+
+  /** Removes and returns the earliest window due at `watermark`, or undefined; its keys' contents stay until {@link take}n. */
+  pollDue(watermark: number): PaneWindow | undefined {
+    const w = this.queue.peek();
+    if (w === undefined || w.time > watermark) return undefined;
+    this.queue.pop();
+    this.byStart.delete(w.window.start);
+    return w;
+  }
+
+  /**
+   * Removes `kp` from the window `w` ({@link pollDue} returned it) and
+   * returns its contents there; drops the pane starting at the window's
+   * start (no window still open covers it) and the key once it has no window.
+   */
+  take(kp: KeyPanes, w: PaneWindow): unknown {
+    const start = w.window.start;
+    const i = kp.windowAt(start);
+    const contents = this.contentsAt(kp, i, start, w.window.end);
+    if (this.numRestored !== 0 && kp.restored[i] !== NONE) this.numRestored--;
+    removeAt(kp.windowStarts, i);
+    removeAt(kp.restored, i);
+    if (kp.paneStarts[0] === start) {
+      kp.paneStarts.shift();
+      kp.panes.shift();
+      kp.lastPane = Number.NaN;
+    }
+    if (kp.windowStarts.length === 0) this.release(kp);
+    return contents;
+  }
+
+  /** Forgets a key without open windows (only the window being fired may still list it). */
+  release(kp: KeyPanes): void {
+    this.byKey.delete(kp.key);
+    kp.paneStarts.length = 0;
+    kp.panes.length = 0;
+    kp.lastPane = Number.NaN;
+    this.free.push(kp);
+  }
+
+  /** Number of (key, window) pairs waiting to fire. */
+  numPending(): number {
+    let n = 0;
+    for (const w of this.byStart.values()) n += w.keys.length;
+    return n;
+  }
+
+  snapshotKeys(emit: (key: Key, data: unknown) => void): void {
+    for (const [key, kp] of this.byKey) {
+      const flat: unknown[] = [];
+      for (let i = 0; i < kp.windowStarts.length; i++) {
+        const start = kp.windowStarts[i]!;
+        const end = this.byStart.get(start)!.window.end;
+        // Combined contents are fresh values (a new accumulator, or a reduced value that is replaced, not changed).
+        flat.push(start, end, 1, this.contentsAt(kp, i, start, end), null, null);
+      }
+      emit(key, flat);
+    }
+  }
+
+  restoreKey(key: Key, data: unknown): void {
+    forEachSnapshotWindow(data, (start, end, contents) => {
+      const w = this.byStart.get(start) ?? this.open(this.windowOf(start, end));
+      this.list(this.keyPanes(key), w, contents);
+      this.numRestored++;
+    });
+  }
+}
+
+/** Removes position `i` of `a` by moving the last element there (order does not matter). */
+function removeAt(a: unknown[], i: number): void {
+  const last = a.length - 1;
+  a[i] = a[last];
+  a.pop();
+}
