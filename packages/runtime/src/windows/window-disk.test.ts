@@ -33,7 +33,7 @@ const scenarios: Scenario[] = [
     function: 'reduce',
   },
   {
-    name: 'sliding aggregate (panes on the heap)',
+    name: 'sliding aggregate, size a multiple of the slide',
     assigner: { type: 'sliding', time: 'event', sizeMs: 90, slideMs: 30, offsetMs: 5 },
     function: 'aggregate',
   },

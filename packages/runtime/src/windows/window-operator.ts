@@ -44,14 +44,12 @@ import type { StateMap } from '../state/disk-store.js';
 import type { InternalTimerService, Timer } from '../timers/timer-service.js';
 import {
   AlignedWindowTable,
-  PaneWindowTable,
   TumblingWindowTable,
   type AlignedWindow,
   type KeyWindows,
-  type PaneWindow,
   type TumblingWindow,
 } from './aligned-windows.js';
-import { createWindowAssigner, windowStart, type WindowAssigner } from './assigners.js';
+import { createWindowAssigner, type WindowAssigner } from './assigners.js';
 import { WindowStateStore, WindowUserState, type WindowStateSnapshot } from './window-state.js';
 
 /** State of one window of one key. */
@@ -286,8 +284,6 @@ export class WindowOperator extends AbstractOperator {
   private aligned: AlignedWindowTable | undefined;
   /** Instead of {@link aligned} when each element falls into one window (tumbling): contents per window by key. */
   private tumbling: TumblingWindowTable | undefined;
-  /** Instead of {@link aligned} for sliding windows of incremental contents whose size is a multiple of the slide: panes per key. */
-  private panes: PaneWindowTable | undefined;
   /** The tumbling window of the previous element (consecutive elements mostly share one); emptied whenever windows fire. */
   private lastTumbling: TumblingWindow | undefined;
   /** An aggregate without evictor: aligned and tumbling windows add elements with {@link accumulate} instead of {@link combine}. */
@@ -412,23 +408,9 @@ export class WindowOperator extends AbstractOperator {
       const mode = this.mode;
       const copy = (contents: unknown): unknown => copyContents(mode, buffered, contents);
       const windowOf = (start: number, end: number): TimeWindow => this.windowOf(start, end);
-      const assigner = spec.assigner;
-      if (assigner.type === 'tumbling') {
+      if (spec.assigner.type === 'tumbling') {
         this.tumbling = new TumblingWindowTable(copy, windowOf);
         backend.registerPart('windows', this.tumbling);
-      } else if (
-        assigner.type === 'sliding' &&
-        assigner.sizeMs % assigner.slideMs === 0 &&
-        this.evictor === undefined &&
-        (this.mode === 'reduce' || (this.mode === 'aggregate' && typeof this.agg?.merge === 'function'))
-      ) {
-        this.panes = new PaneWindowTable(
-          assigner.slideMs,
-          assigner.offsetMs,
-          (acc, has, part) => this.combinePart(acc, has, part),
-          windowOf,
-        );
-        backend.registerPart('windows', this.panes);
       } else {
         this.aligned = new AlignedWindowTable(copy, windowOf);
         backend.registerPart('windows', this.aligned);
@@ -452,7 +434,7 @@ export class WindowOperator extends AbstractOperator {
 
   /** Registers the cleanup timer of every restored window again when timers are not in the snapshots. */
   protected override afterRestore(): void {
-    if (!this.derivedTimers || this.aligned || this.tumbling || this.panes) return;
+    if (!this.derivedTimers || this.aligned || this.tumbling) return;
     const backend = this.backend!;
     for (const [key, windows] of this.table.byKey) {
       backend.setCurrentKey(key);
@@ -500,10 +482,6 @@ export class WindowOperator extends AbstractOperator {
     }
     if (this.tumbling) {
       this.tumblingElement(this.tumbling, key, value, timestamp, input, time);
-      return;
-    }
-    if (this.panes) {
-      this.paneElement(this.panes, key, value, timestamp, time);
       return;
     }
     if (this.aligned) {
@@ -623,78 +601,6 @@ export class WindowOperator extends AbstractOperator {
     if (skipped) this.dropLate(value, timestamp);
   }
 
-  /**
-   * An element of pane-based sliding windows: added to its pane (the newest
-   * of its windows starts there) under its key. A new pane lists the key in
-   * each of the pane's windows that does not list it yet and is not late
-   * (the key's listed windows are open, so not late, as in alignedElement);
-   * the element is late when none of its windows lists the key.
-   */
-  private paneElement(
-    table: PaneWindowTable,
-    key: Key,
-    value: unknown,
-    timestamp: number,
-    time: number,
-  ): void {
-    // The pane is the newest window's first slide (what assign() puts first).
-    const paneStart = windowStart(time, table.offset, table.slide);
-    const kp = table.keyPanes(key);
-    const at = kp.paneAt(paneStart);
-    if (at >= 0) {
-      kp.panes[at] = this.paneAdd(true, kp.panes[at], value);
-      return;
-    }
-    const starts = this.starts;
-    const n = this.assigner.assign(time, starts);
-    let listed = false;
-    for (let i = 0; i < n; i++) {
-      const start = starts[i]!;
-      if (kp.windowAt(start) >= 0) {
-        listed = true;
-        continue;
-      }
-      let w: PaneWindow | undefined = table.byStart.get(start);
-      if (w === undefined) {
-        const end = this.assigner.endOf(start);
-        if (this.isWindowLate(end)) continue;
-        w = table.open(this.windowOf(start, end));
-      } else if (this.isWindowLate(w.window.end)) continue;
-      table.list(kp, w);
-      listed = true;
-    }
-    if (!listed) {
-      if (kp.windowStarts.length === 0) table.release(kp);
-      this.dropLate(value, timestamp);
-      return;
-    }
-    table.addPane(kp, paneStart, this.paneAdd(false, undefined, value));
-  }
-
-  /** A pane's contents with one more element (`has` false: the pane's first). */
-  private paneAdd(has: boolean, contents: unknown, value: unknown): unknown {
-    if (this.aggregating)
-      return has ? this.accumulate(contents, value) : this.accumulate(undefined, value, true);
-    try {
-      return has ? this.reduceFn!(contents, value) : value;
-    } catch (error) {
-      this.fail(error, 'reduce');
-    }
-  }
-
-  /** Combines a pane's (or a restored window's) contents into a window's: the aggregate's merge from a fresh accumulator, or the reduce function. */
-  private combinePart(acc: unknown, has: boolean, part: unknown): unknown {
-    try {
-      if (this.aggregating) {
-        const agg = this.agg!;
-        return agg.merge(has ? acc : agg.createAccumulator(), part);
-      }
-      return has ? this.reduceFn!(acc, part) : part;
-    } catch (error) {
-      this.fail(error, 'merge');
-    }
-  }
-
   /** An element of tumbling windows: added to its window under its key, unless the window is late. */
   private tumblingElement(
     table: TumblingWindowTable,
@@ -800,33 +706,7 @@ export class WindowOperator extends AbstractOperator {
     ws.user = undefined;
   }
 
-  /** Fires every pane-based window whose end the watermark passed, in end order, each key's in first-arrival order. */
-  private firePanes(table: PaneWindowTable, watermark: number): void {
-    const backend = this.backend!;
-    const ws = this.firing;
-    for (let w = table.pollDue(watermark); w !== undefined; w = table.pollDue(watermark)) {
-      ws.window = w.window;
-      for (const kp of w.keys) {
-        // take() may release kp for reuse by another key.
-        const key = kp.key;
-        backend.setCurrentKey(key);
-        ws.has = true;
-        ws.contents = table.take(kp, w);
-        ws.user = undefined;
-        this.emit(key, ws);
-        this.clearWindowFunction(ws);
-      }
-    }
-    ws.contents = undefined;
-    ws.user = undefined;
-  }
-
   override processWatermark(watermark: number): void {
-    const panes = this.panes;
-    if (panes !== undefined && watermark >= this.windowTimers.currentWatermark) {
-      this.windowTimers.currentWatermark = watermark;
-      this.firePanes(panes, watermark);
-    }
     const aligned = this.aligned;
     if (aligned !== undefined && watermark >= this.windowTimers.currentWatermark) {
       // Before the base class forwards the watermark, as the timers it fires are.
@@ -1225,12 +1105,12 @@ export class WindowOperator extends AbstractOperator {
 
   /** Number of keys with open windows (for tests and metrics). */
   numKeysWithWindows(): number {
-    return this.tumbling?.numKeys() ?? (this.panes ?? this.aligned ?? this.table).byKey.size;
+    return this.tumbling?.numKeys() ?? (this.aligned ?? this.table).byKey.size;
   }
 
   /** Number of (key, window) pairs that wait to fire at their window's end, when windows are aligned (for tests). */
   numPendingAlignedWindows(): number {
-    return (this.tumbling ?? this.panes ?? this.aligned)?.numPending() ?? 0;
+    return (this.tumbling ?? this.aligned)?.numPending() ?? 0;
   }
 
   /** The keyed backend (for tests). */
