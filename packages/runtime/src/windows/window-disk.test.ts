@@ -22,7 +22,7 @@ afterAll(() => {
 interface Scenario {
   name: string;
   assigner: WindowAssignerSpec;
-  function: 'reduce' | 'process';
+  function: 'reduce' | 'aggregate' | 'process';
   allowedLatenessMs?: number;
 }
 
@@ -31,6 +31,11 @@ const scenarios: Scenario[] = [
     name: 'sliding reduce (q5)',
     assigner: { type: 'sliding', time: 'event', sizeMs: 100, slideMs: 20, offsetMs: 0 },
     function: 'reduce',
+  },
+  {
+    name: 'sliding aggregate, size a multiple of the slide',
+    assigner: { type: 'sliding', time: 'event', sizeMs: 90, slideMs: 30, offsetMs: 5 },
+    function: 'aggregate',
   },
   {
     name: 'tumbling process with windowState and lateness',
@@ -64,6 +69,17 @@ function windowNode(s: Scenario) {
     fns: {
       key: (e: never) => (e as Ev).k,
       reduce: (a: Ev, b: Ev): Ev => ({ k: a.k, v: a.v + b.v }),
+      aggregate: {
+        createAccumulator: () => ({ n: 0, max: Number.NEGATIVE_INFINITY }),
+        add: (e: Ev, acc: { n: number; max: number }) => ({ n: acc.n + 1, max: Math.max(acc.max, e.v) }),
+        getResult: (acc: { n: number; max: number }) => `${acc.n} max ${acc.max}`,
+        // Changes its first argument, as Flink allows.
+        merge: (a: { n: number; max: number }, b: { n: number; max: number }) => {
+          a.n += b.n;
+          a.max = Math.max(a.max, b.max);
+          return a;
+        },
+      },
       windowProcess: {
         process(
           key: string,
