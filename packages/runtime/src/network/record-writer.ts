@@ -99,7 +99,8 @@ export class RecordWriter {
         break;
       case 'HASH':
         if (!spec.key) throw new Error('HASH partitioning needs the target operator key selector');
-        this.mode = P_HASH;
+        // One channel: every key goes there, so neither key nor hash is needed (the keyed consumer extracts the key itself).
+        this.mode = n === 1 ? P_SINGLE : P_HASH;
         break;
       case 'BROADCAST':
         this.mode = n === 1 ? P_SINGLE : P_BROADCAST;
