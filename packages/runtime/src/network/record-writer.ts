@@ -67,6 +67,9 @@ export class RecordWriter {
   private readonly timestamps: Float64Array[];
   private readonly counts: Int32Array;
   private next = 0;
+  /** HASH: the last key seen and its channel. */
+  private lastKey: string | number | undefined = undefined;
+  private lastKeyChannel = 0;
   private dirty = false;
   /** Records written. */
   recordsOut = 0;
@@ -152,7 +155,12 @@ export class RecordWriter {
         } catch (error) {
           throw new KeySelectorError(this.keyOperatorName, error);
         }
-        this.append(subtaskForKey(key, this.maxParallelism, this.channels.length), value, timestamp);
+        // Runs of one key are common (a window's results share its start): such a record reuses the last key's channel.
+        if (key !== this.lastKey) {
+          this.lastKey = key;
+          this.lastKeyChannel = subtaskForKey(key, this.maxParallelism, this.channels.length);
+        }
+        this.append(this.lastKeyChannel, value, timestamp);
         return;
       }
       case P_RANDOM:
