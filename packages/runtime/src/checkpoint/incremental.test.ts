@@ -70,7 +70,7 @@ function counts(backends: readonly HeapKeyedStateBackend[]): number[] {
     const kg = keyGroupOf(k, MAX);
     const b = backends[Math.floor((kg * backends.length) / MAX)]!;
     b.setCurrentKey(k);
-    out.push(b.getValueState(COUNT).value());
+    out.push(b.getValueState(COUNT).value() ?? -1);
   }
   return out;
 }
