@@ -161,11 +161,12 @@ describe('a checkpointed job on the disk state backend', () => {
   it('takes incremental checkpoints of a job whose few keys change, restores them after kill -9 and through a rescale, and leaves no orphaned piece', async () => {
     // One TaskManager went with the first test's kill; the rescale test added one: three again.
     const out = await c.outputDir();
-    const count = 30_000;
+    // About 20 s at 2000 records/s: time for incremental checkpoints, the kill and the rescale before the end.
+    const count = 40_000;
     const keys = 4000;
     const hot = 40;
     const jobId = await submitFile(c.client, fixture('sparse-updates.ts'), {
-      args: [out, String(count), '3000', '200', String(keys), String(hot)],
+      args: [out, String(count), '2000', '200', String(keys), String(hot)],
       parallelism: 2,
       stateBackend: 'disk',
     });
