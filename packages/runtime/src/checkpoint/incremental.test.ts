@@ -19,7 +19,7 @@ import { fixtureJob } from '../testing/fixture-graphs.js';
 import { CheckpointCoordinator, type CompletedCheckpoint, type CoordinatorClock } from './coordinator.js';
 import { DirectoryCheckpointStorage } from './directory-storage.js';
 import { checkpointMetadataOf } from './metadata.js';
-import { openRestorePoint, readSubtaskState } from './savepoint.js';
+import { inspectRestorePoint, openRestorePoint, writeSavepoint } from './savepoint.js';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot, pieceRefsOf } from './snapshot-codec.js';
 
 const root = mkdtempSync(join(tmpdir(), 'freshet-incr-'));
@@ -186,9 +186,9 @@ function job(
   return { storage, backends, coordinator, events, ack, checkpoint, files, dispose, io };
 }
 
-/** The state of checkpoint `id`, restored into disk backends at `parallelism` from its `_metadata`. */
-async function restoreAt(storage: DirectoryCheckpointStorage, id: number, parallelism: number) {
-  const point = await openRestorePoint(storage.checkpointDir('job', id), [storage.root]);
+/** The state of checkpoint `id` (or of the savepoint in `dir`), restored into disk backends at `parallelism`. */
+async function restoreAt(storage: DirectoryCheckpointStorage, id: number, parallelism: number, dir?: string) {
+  const point = await openRestorePoint(dir ?? storage.checkpointDir('job', id), [dir ?? storage.root]);
   const vertex = point.metadata.vertices.find((v) => v.id === SUM.id)!;
   const snapshots: OperatorSnapshot[] = [];
   for (const s of vertex.subtasks) {
@@ -254,6 +254,24 @@ describe('incremental checkpoints of the disk backend', () => {
       expect(counts(restored)).toEqual(expected);
       for (const b of restored) b.dispose();
     }
+
+    // A savepoint of the incremental checkpoint is self-contained: it still restores once the checkpoints are gone.
+    const savepointDir = fresh('savepoint');
+    const written = await writeSavepoint(
+      savepointDir,
+      await j.storage.readMetadata('job', third.id),
+      'savepoint',
+      (h) => j.storage.readState('job', h),
+    );
+    expect(written.vertices.flatMap((v) => v.subtasks).every((s) => s.pieces === undefined)).toBe(true);
+    await j.storage.discardJob('job');
+    const inspected = await inspectRestorePoint(await openRestorePoint(savepointDir, [savepointDir]));
+    const sumInspected = inspected.find((v) => v.id === SUM.id)!;
+    expect(sumInspected.subtasks.map((s) => s.operators[0]!.keyGroups)).toEqual([MAX / 2, MAX / 2]);
+    expect(sumInspected.subtasks.reduce((n, s) => n + s.operators[0]!.states.count!, 0)).toBe(KEYS);
+    const restored = await restoreAt(j.storage, third.id, 3, savepointDir);
+    expect(counts(restored)).toEqual(expected);
+    for (const b of restored) b.dispose();
     j.dispose();
   });
 
