@@ -19,6 +19,10 @@
  *    at RUNNING sources; `checkpointTriggered` (persist as IN_PROGRESS) runs
  *    before the triggers go out.
  * 2. Each execution acknowledges N with its state handle, or declines it.
+ *    An incremental snapshot (disk backend) names the earlier checkpoints
+ *    whose pieces it refers to; they must be held by retained checkpoints
+ *    (else N is aborted), and retention keeps a piece while any retained
+ *    checkpoint uses it.
  * 3. An execution whose input ended delivers a *final state* once; it
  *    counts as that execution's acknowledgement of every checkpoint after
  *    the last one it saw (`afterCheckpointId`). When every execution has
