@@ -7,7 +7,13 @@ import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { FreshetError, TooManyRequestsError } from '@freshet/errors';
-import { CHECKPOINTS_PATH_PREFIX, parseCheckpointStatePath, uploadStatsOf } from '@freshet/protocol';
+import {
+  CHECKPOINT_UPLOAD_HEADERS,
+  CHECKPOINTS_PATH_PREFIX,
+  parseCheckpointStatePath,
+  uploadPiecesOf,
+  uploadStatsOf,
+} from '@freshet/protocol';
 import type { Logger } from './logger.js';
 import { bundleDeployedTo } from './jobs/report-fencing.js';
 import { servePrometheus } from './prometheus.js';
@@ -115,7 +121,17 @@ async function serveCheckpointState(
         sendJson(res, 413, { error: `Checkpoint state over ${CHECKPOINT_UPLOAD_LIMIT_BYTES} bytes` });
         return;
       }
-      await services.jobs.uploadCheckpointState(taskManagerId, target, bytes, uploadStatsOf(req.headers));
+      const pieces = uploadPiecesOf(req.headers);
+      if (pieces === undefined) {
+        sendJson(res, 400, {
+          error: `${CHECKPOINT_UPLOAD_HEADERS.pieces} must be comma-separated checkpoint ids (positive integers)`,
+        });
+        return;
+      }
+      await services.jobs.uploadCheckpointState(taskManagerId, target, bytes, {
+        ...uploadStatsOf(req.headers),
+        pieces,
+      });
       res.writeHead(204).end();
       return;
     }

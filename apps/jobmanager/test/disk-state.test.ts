@@ -5,9 +5,12 @@
 // TaskManager killed with SIGKILL, the job restores from its checkpoint and
 // commits exactly the clean output; a job rescaled 2→3 through a savepoint
 // (`freshet rescale`) stays on the disk backend and commits exactly the
-// output of an un-rescaled run.
+// output of an un-rescaled run; a job whose few changing keys make its
+// checkpoints incremental survives kill -9 and a rescale through a
+// (materialized) savepoint with exact output, and its checkpoint
+// directories hold no piece that no retained checkpoint uses.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,4 +157,114 @@ describe('a checkpointed job on the disk state backend', () => {
     expect(lines.length).toBe(expected.length);
     expect(sorted(lines)).toEqual(sorted(expected));
   }, 180_000);
+
+  it('takes incremental checkpoints of a job whose few keys change, restores them after kill -9 and through a rescale, and leaves no orphaned piece', async () => {
+    // One TaskManager went with the first test's kill; the rescale test added one: three again.
+    const out = await c.outputDir();
+    // About 20 s at 2000 records/s: time for incremental checkpoints, the kill and the rescale before the end.
+    const count = 40_000;
+    const keys = 4000;
+    const hot = 40;
+    const jobId = await submitFile(c.client, fixture('sparse-updates.ts'), {
+      args: [out, String(count), '2000', '200', String(keys), String(hot)],
+      parallelism: 2,
+      stateBackend: 'disk',
+    });
+    const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
+    // Past the first 4000 records (every key created), checkpoints write only the hot keys' key groups.
+    const incremental = await until(
+      () => c.client.jobs.checkpoints.query({ jobId }),
+      (v) => v.history.some((h) => h.status === 'COMPLETED' && incrementalRatio(h) < 0.5),
+      { timeoutMs: 60_000, intervalMs: 100, what: 'an incremental checkpoint' },
+    );
+    const inc = incremental.history.find((h) => h.status === 'COMPLETED' && incrementalRatio(h) < 0.5)!;
+    console.log(
+      `incremental checkpoint ${inc.checkpointId}: wrote ${inc.checkpointedBytes} of ${inc.bytes} bytes`,
+    );
+    await untilCheckpoints(c.client, jobId, incremental.counts.completed + 2);
+
+    const victimId = running.subtasks.find((s) => s.vertexName.includes('Reduce'))?.taskManager?.id;
+    const victim = tms.find((t) => t.tm.running && t.tm.taskManagerId === victimId)!;
+    await victim.tm.kill();
+    await untilStatus(
+      c.client,
+      jobId,
+      (j) => j.status === 'RUNNING' && j.restarts > 0,
+      'the job to run again',
+    );
+    const afterKill = (await c.client.jobs.checkpoints.query({ jobId })).counts.completed;
+    // Incremental again after the restore's first (full) checkpoint.
+    await untilCheckpoints(c.client, jobId, afterKill + 3);
+
+    await addTaskManager();
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'rescale', jobId, '-p', '3', '--json', '--jobmanager', c.jm.url, '--token', c.jm.adminToken],
+      { timeout: 120_000 },
+    );
+    const result = JSON.parse(stdout) as { jobId: string; savepoint: string };
+    // The savepoint holds all of its state itself: no file refers to an earlier piece.
+    const savepoint = JSON.parse(await readFile(join(result.savepoint, '_metadata'), 'utf8')) as {
+      vertices: { subtasks: { handle: string; pieces?: unknown[] }[] }[];
+    };
+    expect(savepoint.vertices.flatMap((v) => v.subtasks).every((s) => s.pieces === undefined)).toBe(true);
+    const job = await untilEnded(c.client, result.jobId, { timeoutMs: 90_000 });
+    expect(job.status, job.failureCause ?? '').toBe('FINISHED');
+    const lines = await committedLines(out);
+    console.log(
+      `sparse updates (kill -9, rescale 2→3): committed ${lines.length} records, expected ${count}`,
+    );
+    expect(lines.length).toBe(count);
+    expect(sorted(lines)).toEqual(sorted(expectedSparseSums(count, keys, hot)));
+    await expectNoOrphanedPieces(jobId);
+    await expectNoOrphanedPieces(result.jobId);
+  }, 240_000);
 });
+
+/** Bytes a checkpoint wrote over the bytes of all the state it holds. */
+function incrementalRatio(h: { bytes: number | null; checkpointedBytes: number | null }): number {
+  return h.bytes === null || h.checkpointedBytes === null || h.bytes === 0
+    ? 1
+    : h.checkpointedBytes / h.bytes;
+}
+
+/**
+ * Every state file in the job's checkpoint directory is one a checkpoint
+ * with a `_metadata` there uses (its own snapshot or a piece it refers to),
+ * and every file those use exists.
+ */
+async function expectNoOrphanedPieces(jobId: string): Promise<void> {
+  const jobDir = join(c.database.dataDir, 'checkpoints', jobId);
+  const files = new Set<string>();
+  const used = new Set<string>();
+  for (const entry of await readdir(jobDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const rel = join(entry.parentPath, entry.name).slice(jobDir.length + 1);
+    if (entry.name !== '_metadata') {
+      files.add(rel);
+      continue;
+    }
+    const metadata = JSON.parse(await readFile(join(jobDir, rel), 'utf8')) as {
+      vertices: { subtasks: { handle: string; pieces?: { handle: string }[] }[] }[];
+    };
+    for (const s of metadata.vertices.flatMap((v) => v.subtasks)) {
+      used.add(s.handle);
+      for (const p of s.pieces ?? []) used.add(p.handle);
+    }
+  }
+  expect([...files].filter((f) => !used.has(f)).sort(), 'orphaned pieces').toEqual([]);
+  expect([...used].filter((f) => !files.has(f)).sort(), 'missing pieces').toEqual([]);
+}
+
+/** What `sparse-updates.ts` writes: every record's running sum of its key, as JSON lines. */
+function expectedSparseSums(count: number, keys: number, hot: number): string[] {
+  const sums = new Map<number, number>();
+  const out: string[] = [];
+  for (let x = 0; x < count; x++) {
+    const k = x < keys ? x : x % hot;
+    const v = (sums.get(k) ?? 0) + x;
+    sums.set(k, v);
+    out.push(JSON.stringify({ k, v }));
+  }
+  return out;
+}

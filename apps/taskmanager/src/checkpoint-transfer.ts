@@ -33,6 +33,8 @@ export interface UploadStats {
   asyncMs: number;
   /** For a final state: the newest checkpoint it saw before its input ended. */
   afterCheckpointId?: number;
+  /** An incremental snapshot: the earlier checkpoints whose pieces it refers to. */
+  pieces?: readonly number[];
 }
 
 const TIMEOUT_MS = 60_000;
@@ -75,6 +77,8 @@ async function uploadOnce(
   };
   if (stats.afterCheckpointId !== undefined)
     headers[CHECKPOINT_UPLOAD_HEADERS.afterCheckpointId] = String(stats.afterCheckpointId);
+  if (stats.pieces !== undefined && stats.pieces.length > 0)
+    headers[CHECKPOINT_UPLOAD_HEADERS.pieces] = stats.pieces.join(',');
   let response: Response;
   try {
     response = await fetch(url, {

@@ -498,6 +498,7 @@ export class Deployments {
             alignmentMs: s.alignmentMs,
             syncMs: s.syncMs,
             asyncMs: Date.now() - handedAt,
+            pieces: s.pieces,
           }).catch(uploadFailed(s.vertexId, s.subtask, s.checkpointId));
         },
         onFinalState: (s) => {

@@ -109,11 +109,15 @@ export {
   CheckpointMetadataError,
   CheckpointMetadataSchema,
   checkpointMetadataOf,
+  checkpointSizes,
   parseCheckpointMetadata,
+  StatePieceSchema,
   serializeCheckpointMetadata,
   statesOfMetadata,
   type CheckpointMetadata,
   type CompletedCheckpointStates,
+  type StatePiece,
+  type SubtaskState,
   type SubtaskStateMetadata,
   type VertexStateMetadata,
 } from './checkpoint/metadata.js';
@@ -123,6 +127,7 @@ export {
   openRestorePoint,
   operatorUid,
   parseSavepointMetadata,
+  readSubtaskState,
   renumberSnapshot,
   resolveInside,
   RestorePointError,
@@ -146,6 +151,8 @@ export {
   SnapshotCodecError,
   decodeSubtaskSnapshot,
   encodeSubtaskSnapshot,
+  pieceRefsOf,
+  resolveSubtaskSnapshot,
   restoredSnapshotsOf,
 } from './checkpoint/snapshot-codec.js';
 export {

@@ -140,8 +140,10 @@ export interface StreamOperator {
    * by the task right after this returns, so the operator may keep mutating
    * what it returned afterwards. At the end of input the task takes a final
    * snapshot with the id of the next checkpoint (the first one it belongs to).
+   * `full`: write all state, no references to earlier checkpoints' pieces
+   * (the final state; the disk backend's snapshots are otherwise incremental).
    */
-  snapshotState(checkpointId: number): OperatorSnapshot;
+  snapshotState(checkpointId: number, full?: boolean): OperatorSnapshot;
   /**
    * Checkpoint `checkpointId` completed everywhere: a two-phase-commit sink
    * commits what it prepared for every checkpoint up to it.

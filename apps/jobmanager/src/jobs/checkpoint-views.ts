@@ -26,8 +26,13 @@ export interface CheckpointView {
   /** Completion, or the abort. */
   completedAt: string | null;
   durationMs: number | null;
-  /** Total state size, bytes. */
+  /** Full state size, bytes (Flink's "Full Checkpoint Data Size": pieces of earlier checkpoints included). */
   bytes: number | null;
+  /**
+   * Bytes this checkpoint wrote (Flink's "Checkpointed Data Size"): less
+   * than `bytes` when incremental snapshots referred to earlier pieces.
+   */
+  checkpointedBytes: number | null;
   /** Longest barrier alignment of any subtask. */
   alignmentMs: number | null;
   acknowledged: number;
@@ -85,6 +90,7 @@ const viewOf = (c: Row): CheckpointView => ({
   completedAt: c.completedAt?.toISOString() ?? null,
   durationMs: c.durationMs,
   bytes: c.stateSize === null ? null : Number(c.stateSize),
+  checkpointedBytes: c.checkpointedSize === null ? null : Number(c.checkpointedSize),
   alignmentMs: c.alignmentMs,
   acknowledged: c.acknowledgedSubtasks,
   total: c.totalSubtasks,

@@ -19,6 +19,7 @@ import {
   CheckpointCoordinator,
   checkpointMetadataOf,
   executionKey,
+  readSubtaskState,
   renumberSnapshot,
   RestorePointError,
   writeSavepoint,
@@ -95,6 +96,8 @@ export interface UploadStats {
   syncMs: number;
   asyncMs: number;
   afterCheckpointId: number;
+  /** An incremental snapshot: the earlier checkpoints whose pieces it refers to (empty: a full one). */
+  pieces?: readonly number[];
 }
 
 /** The checkpoints of one job. */
@@ -152,14 +155,13 @@ export class JobCheckpoints {
             this.#savepoints.delete(checkpoint.checkpointId);
             if (request === this.#drain) this.#drain = undefined;
             try {
-              await writeSavepoint(request.dir, metadata, request.trigger, (h) =>
+              // Materialized (incremental pieces resolved into each subtask's file): its size is what it wrote.
+              const written = await writeSavepoint(request.dir, metadata, request.trigger, (h) =>
                 storage.readState(jobId, h),
               );
-              savepoint = {
-                checkpointId: checkpoint.checkpointId,
-                path: request.dir,
-                bytes: checkpoint.bytes,
-              };
+              let bytes = 0;
+              for (const v of written.vertices) for (const st of v.subtasks) bytes += st.bytes;
+              savepoint = { checkpointId: checkpoint.checkpointId, path: request.dir, bytes };
             } catch (error) {
               request.reject(
                 error instanceof RestorePointError
@@ -428,6 +430,7 @@ export class JobCheckpoints {
         attempt,
         handle,
         bytes: bytes.byteLength,
+        pieces: stats.pieces,
         alignmentMs: stats.alignmentMs,
         syncMs: stats.syncMs,
         asyncMs,
@@ -476,7 +479,8 @@ export class JobCheckpoints {
         `Checkpoint ${checkpointId} of job ${this.#jobId} is not retained or holds no state of ${executionKey(vertexId, subtask)}`,
       );
     }
-    return this.#o.storage.readState(this.#jobId, state.handle);
+    // Self-contained: an incremental snapshot gets the earlier pieces it refers to resolved into it.
+    return readSubtaskState(state, (h) => this.#o.storage.readState(this.#jobId, h));
   }
 
   #requireCurrent(taskManagerId: string, attempt: number, vertexId: string, subtask: number): void {

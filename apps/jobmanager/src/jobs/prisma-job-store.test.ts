@@ -29,6 +29,8 @@ function checkpoint(jobId: string, checkpointId: number, handles: string[]): Com
     handle,
     bytes: 100 + i,
     final: i === 1,
+    // Subtask 0's snapshot is incremental: it refers to the piece of checkpoint 1.
+    ...(i === 0 ? { pieces: [{ checkpointId: 1, handle: 'chk-1/v1-0.state', bytes: 50 }] } : {}),
     ackedAt: 1_800_000_000_500,
     alignmentMs: 3,
     syncMs: 2,
@@ -41,10 +43,14 @@ function checkpoint(jobId: string, checkpointId: number, handles: string[]): Com
     triggeredAt: 1_800_000_000_000,
     completedAt: 1_800_000_001_000,
     states: new Map(
-      subtasks.map((s) => [`v1#${s.subtask}`, { handle: s.handle, bytes: s.bytes, final: s.final }]),
+      subtasks.map((s) => [
+        `v1#${s.subtask}`,
+        { handle: s.handle, bytes: s.bytes, final: s.final, pieces: s.pieces },
+      ]),
     ),
     durationMs: 1000,
     bytes: 201,
+    fullBytes: 251,
     alignmentMs: 3,
     subtasks,
   };
@@ -154,11 +160,20 @@ describe('prismaJobStore', () => {
       checkpointId: 3,
       attempt: 1,
       bytes: 201,
+      fullBytes: 251,
       durationMs: 1000,
       alignmentMs: 3,
     });
     expect([...latest.states]).toEqual([
-      ['v1#0', { handle: 'chk-3/v1-0.state', bytes: 100, final: false }],
+      [
+        'v1#0',
+        {
+          handle: 'chk-3/v1-0.state',
+          bytes: 100,
+          final: false,
+          pieces: [{ checkpointId: 1, handle: 'chk-1/v1-0.state', bytes: 50 }],
+        },
+      ],
       ['v1#1', { handle: 'shared/final-v1-1-a1.state', bytes: 101, final: true }],
     ]);
     expect(latest.subtasks[0]).toMatchObject({

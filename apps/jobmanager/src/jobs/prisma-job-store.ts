@@ -6,7 +6,16 @@ import {
   RestartStrategySpecSchema,
   type ExecutionError,
 } from '@freshet/protocol';
-import { executionKey, type CompletedCheckpoint, type SubtaskCheckpointStats } from '@freshet/runtime';
+import { z } from 'zod';
+import {
+  executionKey,
+  StatePieceSchema,
+  type CompletedCheckpoint,
+  type SubtaskCheckpointStats,
+} from '@freshet/runtime';
+
+/** The `pieces` column of a checkpoint acknowledgement (JSON written by this store). */
+const StatePiecesSchema = z.array(StatePieceSchema);
 import { TERMINAL } from './execution-graph.js';
 import type { JobEventInput, JobStore, NewJob, StoredJob } from './job-store.js';
 
@@ -275,7 +284,8 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
         savepointKind: savepoint?.kind ?? null,
         savepointPath: savepoint?.path ?? null,
         storagePath,
-        stateSize: BigInt(c.bytes),
+        // Full size (pieces of earlier checkpoints included) and what this checkpoint wrote, as Flink shows them.
+        stateSize: BigInt(c.fullBytes),
         checkpointedSize: BigInt(c.bytes),
         acknowledgedSubtasks: c.subtasks.length,
         completedAt: new Date(c.completedAt),
@@ -306,6 +316,9 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
             stateHandle: s.handle,
             stateSize: BigInt(s.bytes),
             isFinal: s.final,
+            ...(s.pieces !== undefined && s.pieces.length > 0
+              ? { pieces: s.pieces.map((p) => ({ ...p })) }
+              : {}),
             ackedAt: new Date(s.ackedAt),
             alignmentMs: Math.round(s.alignmentMs),
             syncMs: Math.round(s.syncMs),
@@ -352,6 +365,7 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
           handle: a.stateHandle,
           bytes: Number(a.stateSize),
           final: a.isFinal,
+          ...(a.pieces === null ? {} : { pieces: StatePiecesSchema.parse(a.pieces) }),
           ackedAt: a.ackedAt.getTime(),
           alignmentMs: a.alignmentMs,
           syncMs: a.syncMs,
@@ -368,11 +382,12 @@ export function prismaJobStore(db: FreshetDatabase): JobStore {
           states: new Map(
             subtasks.map((s) => [
               executionKey(s.vertexId, s.subtask),
-              { handle: s.handle, bytes: s.bytes, final: s.final },
+              { handle: s.handle, bytes: s.bytes, final: s.final, pieces: s.pieces },
             ]),
           ),
           durationMs: row.durationMs ?? completedAt - triggeredAt,
-          bytes: Number(row.stateSize ?? 0),
+          bytes: Number(row.checkpointedSize ?? row.stateSize ?? 0),
+          fullBytes: Number(row.stateSize ?? 0),
           alignmentMs: row.alignmentMs ?? 0,
           subtasks,
         };

@@ -158,7 +158,8 @@ function Latest({
       </h3>
       <p className="muted small">
         {formatTime(latest.completedAt)} · attempt {latest.attempt} · took {formatMs(latest.durationMs)} ·{' '}
-        {formatBytes(latest.bytes)} · alignment {formatMs(latest.alignmentMs)} · {latest.acknowledged}/
+        {formatBytes(latest.bytes)}
+        {writtenNote(latest)} · alignment {formatMs(latest.alignmentMs)} · {latest.acknowledged}/
         {latest.total} acknowledged
         {latest.discarded ? ' · its data was deleted by retention' : ''}
       </p>
@@ -320,6 +321,12 @@ function History({ history }: { history: JobCheckpointsData['history'] }) {
   );
 }
 
+/** " (N written)" when an incremental checkpoint wrote less than the full state it holds. */
+function writtenNote(c: { bytes: number | null; checkpointedBytes: number | null }): string {
+  if (c.bytes === null || c.checkpointedBytes === null || c.checkpointedBytes >= c.bytes) return '';
+  return ` (${formatBytes(c.checkpointedBytes)} written)`;
+}
+
 function CheckpointRow({ c }: { c: CheckpointEntry }) {
   return (
     <>
@@ -342,7 +349,10 @@ function CheckpointRow({ c }: { c: CheckpointEntry }) {
         <td className="num">{c.attempt}</td>
         <td>{formatTime(c.triggeredAt)}</td>
         <td className="num">{formatMs(c.durationMs)}</td>
-        <td className="num">{formatBytes(c.bytes)}</td>
+        <td className="num">
+          {formatBytes(c.bytes)}
+          {writtenNote(c)}
+        </td>
         <td className="num">{formatMs(c.alignmentMs)}</td>
         <td className="num">
           {formatCount(c.acknowledged)}/{formatCount(c.total)}

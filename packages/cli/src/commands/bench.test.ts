@@ -11,7 +11,11 @@ import {
   type ClusterBenchResult,
   type GeneratorBenchResult,
 } from './bench.js';
-import type { StateBackendBenchResult, StateMemoryBenchResult } from './bench-state.js';
+import type {
+  CheckpointBytesBenchResult,
+  StateBackendBenchResult,
+  StateMemoryBenchResult,
+} from './bench-state.js';
 
 describe('freshet bench', () => {
   it('measures a query against its baseline and the generator alone', async () => {
@@ -188,6 +192,7 @@ describe('freshet bench cluster rows', () => {
       ['state-backend', 1],
       ['state-memory', 1],
       ['state-memory', 1],
+      ...Array.from({ length: 6 }, () => ['checkpoint-bytes', 1]),
     ]);
     const local = results[1] as BenchResult;
     const disk = results[2] as StateBackendBenchResult;
@@ -200,8 +205,25 @@ describe('freshet bench cluster rows', () => {
     // An accumulator object and a Map entry per key on the heap; on disk only the write cache stays.
     expect(heapMemory!.heapBytesPerKey).toBeGreaterThan(40);
     expect(diskMemory!.heapBytesPerKey).toBeLessThan(heapMemory!.heapBytesPerKey / 2);
+    // 1 % and 5 % of the keys changed per interval: the heap backend writes everything again, the disk backend only those key groups.
+    const bytes = results.slice(5) as CheckpointBytesBenchResult[];
+    expect(bytes.map((r) => [r.backend, r.keyGroups, r.changed, r.keys])).toEqual([
+      ['heap', 128, 0.01, 50_000],
+      ['disk', 128, 0.01, 50_000],
+      ['disk', 4096, 0.01, 50_000],
+      ['heap', 128, 0.05, 50_000],
+      ['disk', 128, 0.05, 50_000],
+      ['disk', 4096, 0.05, 50_000],
+    ]);
+    const [heap1, , disk1, , , disk5] = bytes;
+    expect(heap1!.ratio).toBeGreaterThan(0.95);
+    expect(disk1!.fullBytes).toBeGreaterThan(50_000 * 4);
+    // 500 changed keys touch at most 500 of 4096 key groups: about an eighth of the state is written again.
+    expect(disk1!.ratio).toBeLessThan(0.25);
+    expect(disk1!.intervalBytes).toBeLessThan(disk5!.intervalBytes);
     const md = benchMarkdown(results);
     expect(md).toContain('## State backends (local mini-cluster)');
+    expect(md).toMatch(/\| disk \| 4,096 \| 50,000 \| 1 % \|/);
     expect(md).toMatch(/\| q5 \| disk \| 1 \|/);
   }, 120_000);
 });

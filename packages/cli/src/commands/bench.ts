@@ -61,6 +61,13 @@ import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from
 import {
   DEFAULT_STATE_BACKEND_QUERIES,
   measureStateMemory,
+  measureCheckpointBytes,
+  checkpointBytesRows,
+  CHECKPOINT_BYTES_CHANGED,
+  CHECKPOINT_BYTES_HEADERS,
+  CHECKPOINT_BYTES_KEYS,
+  CHECKPOINT_BYTES_KEY_GROUPS,
+  type CheckpointBytesBenchResult,
   MEMORY_PER_KEY_KEYS,
   STATE_BACKEND_HEADERS,
   STATE_BACKEND_NOTE,
@@ -155,7 +162,8 @@ export type BenchRow =
   | CheckpointBenchResult
   | FlinkPeerResult
   | StateBackendBenchResult
-  | StateMemoryBenchResult;
+  | StateMemoryBenchResult
+  | CheckpointBytesBenchResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -263,7 +271,7 @@ export interface BenchOptions {
   checkpointIntervalMs?: number;
   /** Queries (among `queries`) also run on the disk state backend; with any, the memory-per-key rows too. @default none */
   stateBackendQueries?: string[];
-  /** Keys of the memory-per-key rows. @default 500,000 */
+  /** Keys of the memory-per-key rows and of the checkpoint bytes rows. @default 500,000 and 200,000 */
   stateMemoryKeys?: number;
   /** Write CPU profiles of the cluster's TaskManagers here. */
   profileDir?: string;
@@ -334,6 +342,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
       log(
         `memory per key on ${backend}: ${row.heapBytesPerKey} heap bytes (${row.keys.toLocaleString('en-US')} keys)`,
       );
+    }
+    for (const changed of CHECKPOINT_BYTES_CHANGED) {
+      // The heap backend writes everything whatever the key groups; the disk backend at each count.
+      const runs = [
+        ['heap', 128] as const,
+        ...CHECKPOINT_BYTES_KEY_GROUPS.map((kg) => ['disk', kg] as const),
+      ];
+      for (const [backend, keyGroups] of runs) {
+        const keys = opts.stateMemoryKeys ?? CHECKPOINT_BYTES_KEYS;
+        const row = measureCheckpointBytes(backend, keys, changed, keyGroups);
+        results.push(row);
+        log(
+          `checkpoint bytes on ${backend} (${keyGroups} key groups), ${changed * 100} % of keys changed: ${row.intervalBytes} per interval, ${row.fullBytes} full`,
+        );
+      }
     }
   }
   if (opts.flink !== undefined) {
@@ -671,7 +694,7 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
   }
   if (results.some((r) => r.mode === 'state-backend' || r.mode === 'state-memory')) {
     parts.push(
-      `## State backends (local mini-cluster)\n\n${STATE_BACKEND_NOTE}\n\n${table(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n\n${table(STATE_MEMORY_HEADERS, stateMemoryRows(results))}`,
+      `## State backends (local mini-cluster)\n\n${STATE_BACKEND_NOTE}\n\n${table(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n\n${table(STATE_MEMORY_HEADERS, stateMemoryRows(results))}\n\n${table(CHECKPOINT_BYTES_HEADERS, checkpointBytesRows(results))}`,
     );
   }
   const flink = results.filter(isFlink);
@@ -807,6 +830,10 @@ export function register(program: Command): void {
             process.stdout.write(`\n${formatTable(STATE_BACKEND_HEADERS, stateBackendRows(results))}\n`);
           if (results.some((r) => r.mode === 'state-memory'))
             process.stdout.write(`\n${formatTable(STATE_MEMORY_HEADERS, stateMemoryRows(results))}\n`);
+          if (results.some((r) => r.mode === 'checkpoint-bytes'))
+            process.stdout.write(
+              `\n${formatTable(CHECKPOINT_BYTES_HEADERS, checkpointBytesRows(results))}\n`,
+            );
           const flinkResults = results.filter(isFlink);
           if (flinkResults.length > 0)
             process.stdout.write(`\n${formatTable(FLINK_HEADERS, flinkRows(flinkResults))}\n`);

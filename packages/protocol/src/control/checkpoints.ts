@@ -32,6 +32,12 @@ export const CHECKPOINT_UPLOAD_HEADERS = {
   asyncMs: 'x-freshet-async-ms',
   /** For a final state: the newest checkpoint whose barrier the subtask saw before its input ended (0: none). */
   afterCheckpointId: 'x-freshet-after-checkpoint',
+  /**
+   * An incremental snapshot: the earlier checkpoints whose pieces (the
+   * subtask's snapshot in them) it refers to, comma-separated ids; absent
+   * for a full snapshot.
+   */
+  pieces: 'x-freshet-pieces',
 } as const;
 
 /** The path of a subtask's checkpoint state. */
@@ -80,6 +86,26 @@ export function parseCheckpointStatePath(path: string): CheckpointStatePath | un
     subtask: decoded[4],
   });
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The pieces an upload's snapshot refers to ({@link CHECKPOINT_UPLOAD_HEADERS}.pieces):
+ * `[]` when absent, undefined when malformed (the upload must be refused:
+ * taken as a full snapshot, it would restore without the state it refers to).
+ */
+export function uploadPiecesOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): number[] | undefined {
+  const raw = headers[CHECKPOINT_UPLOAD_HEADERS.pieces];
+  const text = Array.isArray(raw) ? raw.join(',') : raw;
+  if (text === undefined || text.trim() === '') return [];
+  const ids: number[] = [];
+  for (const part of text.split(',')) {
+    const id = Number(part.trim());
+    if (!Number.isInteger(id) || id <= 0) return undefined;
+    ids.push(id);
+  }
+  return ids;
 }
 
 /** The statistics of an upload, from its headers (absent or malformed values count as 0). */

@@ -19,6 +19,10 @@
  *    at RUNNING sources; `checkpointTriggered` (persist as IN_PROGRESS) runs
  *    before the triggers go out.
  * 2. Each execution acknowledges N with its state handle, or declines it.
+ *    An incremental snapshot (disk backend) names the earlier checkpoints
+ *    whose pieces it refers to; they must be held by retained checkpoints
+ *    (else N is aborted), and retention keeps a piece while any retained
+ *    checkpoint uses it.
  * 3. An execution whose input ended delivers a *final state* once; it
  *    counts as that execution's acknowledgement of every checkpoint after
  *    the last one it saw (`afterCheckpointId`). When every execution has
@@ -39,7 +43,12 @@
  */
 import type { CheckpointingSpec, JobGraph } from '@freshet/graph';
 import { executionKey, executionVertices, type ExecutionVertexId } from '../executiongraph/execution-id.js';
-import type { CompletedCheckpointStates } from './metadata.js';
+import {
+  checkpointSizes,
+  type CompletedCheckpointStates,
+  type StatePiece,
+  type SubtaskState,
+} from './metadata.js';
 import type { DiscardRequest, StateHandle } from './storage.js';
 
 /** Time and timers, injected (tests drive them by hand). */
@@ -69,6 +78,13 @@ export interface CheckpointAck {
   handle: StateHandle;
   /** Size of the stored snapshot. */
   bytes: number;
+  /**
+   * The earlier checkpoints whose pieces (this subtask's snapshot in them)
+   * the snapshot refers to (an incremental snapshot); absent or empty for a
+   * full one. Each must be a piece a retained checkpoint holds, or the
+   * checkpoint is aborted (the execution then writes a full snapshot).
+   */
+  pieces?: readonly number[] | undefined;
   /** From the first barrier to the last (0 at sources and single-input tasks). */
   alignmentMs: number;
   /** The synchronous part: snapshotting and encoding the operators. */
@@ -78,7 +94,7 @@ export interface CheckpointAck {
 }
 
 /** An execution's final state: its input ended, it flushed, and it waits to be told to finish. */
-export interface FinalStateAck extends Omit<CheckpointAck, 'checkpointId' | 'alignmentMs'> {
+export interface FinalStateAck extends Omit<CheckpointAck, 'checkpointId' | 'alignmentMs' | 'pieces'> {
   /** The newest checkpoint whose barrier (or trigger) the execution saw before its input ended; 0 if none. */
   afterCheckpointId: number;
 }
@@ -98,6 +114,8 @@ export interface SubtaskCheckpointStats {
   bytes: number;
   /** True when this is the execution's final state. */
   final: boolean;
+  /** Earlier pieces its (incremental) snapshot refers to; absent for a full one. */
+  pieces?: readonly StatePiece[] | undefined;
   /** Epoch ms of the acknowledgement. */
   ackedAt: number;
   alignmentMs: number;
@@ -109,8 +127,10 @@ export interface SubtaskCheckpointStats {
 export interface CompletedCheckpoint extends CompletedCheckpointStates {
   /** Trigger to completion. */
   durationMs: number;
-  /** Sum of every subtask's snapshot size. */
+  /** Sum of every subtask's own snapshot size: the bytes this checkpoint wrote. */
   bytes: number;
+  /** Bytes of all the state it holds: its own snapshots and the earlier pieces they refer to. */
+  fullBytes: number;
   /** Longest alignment of any subtask. */
   alignmentMs: number;
   /** Every execution's acknowledgement, in vertex order, then subtask. */
@@ -456,12 +476,28 @@ export class CheckpointCoordinator {
     }
     const key = executionKey(ack.vertexId, ack.subtask);
     if (p.acks.has(key)) return;
+    let pieces: StatePiece[] | undefined;
+    if (ack.pieces !== undefined && ack.pieces.length > 0) {
+      pieces = this.resolvePieces(key, ack.pieces);
+      if (pieces === undefined) {
+        // It saw an older completion than the newest (a notice still on its way): it writes a full snapshot next.
+        this.hooks.discard({ handles: [ack.handle] });
+        this.abort(
+          p,
+          `checkpoint ${p.checkpointId}: ${key} referred to pieces of checkpoints ${ack.pieces.join(', ')}, ` +
+            'not all of which a retained checkpoint holds any more',
+          false,
+        );
+        return;
+      }
+    }
     p.acks.set(key, {
       vertexId: ack.vertexId,
       subtask: ack.subtask,
       handle: ack.handle,
       bytes: ack.bytes,
       final: false,
+      ...(pieces !== undefined ? { pieces } : {}),
       ackedAt: this.clock.now(),
       alignmentMs: ack.alignmentMs,
       syncMs: ack.syncMs,
@@ -546,16 +582,15 @@ export class CheckpointCoordinator {
     if (p.timeout !== undefined) this.clock.clearTimeout(p.timeout);
     const completedAt = this.clock.now();
     const subtasks: SubtaskCheckpointStats[] = [];
-    const states = new Map<string, { handle: string; bytes: number; final: boolean }>();
-    let bytes = 0;
+    const states = new Map<string, SubtaskState>();
     let alignmentMs = 0;
     for (const key of this.executions.keys()) {
       const ack = p.acks.get(key)!;
       subtasks.push(ack);
-      states.set(key, { handle: ack.handle, bytes: ack.bytes, final: ack.final });
-      bytes += ack.bytes;
+      states.set(key, { handle: ack.handle, bytes: ack.bytes, final: ack.final, pieces: ack.pieces });
       if (ack.alignmentMs > alignmentMs) alignmentMs = ack.alignmentMs;
     }
+    const sizes = checkpointSizes(states.values());
     const checkpoint: CompletedCheckpoint = {
       jobId: this.jobId,
       checkpointId: p.checkpointId,
@@ -564,7 +599,8 @@ export class CheckpointCoordinator {
       completedAt,
       states,
       durationMs: completedAt - p.triggeredAt,
-      bytes,
+      bytes: sizes.checkpointedBytes,
+      fullBytes: sizes.fullBytes,
       alignmentMs,
       subtasks,
     };
@@ -604,7 +640,7 @@ export class CheckpointCoordinator {
       const old = this.retained.shift()!;
       this.hooks.discard({
         checkpointId: old.checkpointId,
-        handles: this.unreferenced(old.subtasks.map((s) => s.handle)),
+        handles: this.unreferenced(handlesOf(old.subtasks)),
       });
     }
     this.scheduleNext();
@@ -639,10 +675,36 @@ export class CheckpointCoordinator {
 
   // ------------------------------------------------------------ retention
 
-  /** The handles among `handles` that no retained checkpoint and no live final state refers to. */
+  /**
+   * The pieces of checkpoints `ids` of execution `key`, as the retained
+   * checkpoints hold them (a retained checkpoint's own snapshot, or a
+   * piece it refers to); undefined when one is not held any more.
+   */
+  private resolvePieces(key: string, ids: readonly number[]): StatePiece[] | undefined {
+    const known = new Map<number, StatePiece>();
+    for (const c of this.retained) {
+      const s = c.states.get(key);
+      if (s === undefined) continue;
+      if (!s.final)
+        known.set(c.checkpointId, { checkpointId: c.checkpointId, handle: s.handle, bytes: s.bytes });
+      for (const piece of s.pieces ?? []) known.set(piece.checkpointId, piece);
+    }
+    const out: StatePiece[] = [];
+    for (const id of ids) {
+      const piece = known.get(id);
+      if (piece === undefined) return undefined;
+      out.push(piece);
+    }
+    return out;
+  }
+
+  /**
+   * The handles among `handles` that no retained checkpoint (its own
+   * snapshots and the pieces they refer to) and no live final state refers to.
+   */
   private unreferenced(handles: readonly StateHandle[]): StateHandle[] {
     const referenced = new Set<StateHandle>();
-    for (const c of this.retained) for (const s of c.subtasks) referenced.add(s.handle);
+    for (const c of this.retained) for (const h of handlesOf(c.subtasks)) referenced.add(h);
     for (const e of this.executions.values()) if (e.final) referenced.add(e.final.handle);
     return [...new Set(handles)].filter((h) => !referenced.has(h));
   }
@@ -657,6 +719,16 @@ export class CheckpointCoordinator {
     if (!e) throw new RangeError(`execution ${executionKey(vertexId, subtask)} is not in job ${this.jobId}`);
     return e;
   }
+}
+
+/** Every stored handle the subtasks' states use: their own snapshots and the pieces those refer to. */
+function handlesOf(subtasks: readonly SubtaskCheckpointStats[]): StateHandle[] {
+  const out: StateHandle[] = [];
+  for (const s of subtasks) {
+    out.push(s.handle);
+    for (const piece of s.pieces ?? []) out.push(piece.handle);
+  }
+  return out;
 }
 
 function errorMessage(error: unknown): string {

@@ -4,8 +4,12 @@
  * job and its plan hash, every vertex with its parallelism, max parallelism
  * and operators (uids), and every subtask's state handle, size and whether
  * it is that subtask's final state. Versioned: `{"format":
- * "freshet-checkpoint", "version": 1, ...}`; a reader refuses other formats
- * and versions rather than misreading them.
+ * "freshet-checkpoint", "version": 2, ...}`; a reader refuses other formats
+ * and versions rather than misreading them. Version 2 adds incremental
+ * checkpoints: a subtask's `pieces` (earlier checkpoints' stored snapshots
+ * of the same subtask that its own snapshot refers to for unchanged key
+ * groups) and the checkpoint's `checkpointedBytes` / `fullBytes`; a
+ * version 1 document (no pieces) is read as it is.
  */
 import { z } from 'zod';
 import type { JobGraph } from '@freshet/graph';
@@ -13,8 +17,21 @@ import { executionKey } from '../executiongraph/execution-id.js';
 
 /** The `format` field of every checkpoint metadata document. */
 export const CHECKPOINT_METADATA_FORMAT = 'freshet-checkpoint';
-/** The version this Freshet writes and reads. */
-export const CHECKPOINT_METADATA_VERSION = 1;
+/** The version this Freshet writes (it reads this one and version 1). */
+export const CHECKPOINT_METADATA_VERSION = 2;
+
+/** The versions this Freshet reads. */
+const READABLE_VERSIONS: readonly unknown[] = [1, CHECKPOINT_METADATA_VERSION];
+
+/** A stored piece an incremental snapshot refers to: an earlier checkpoint's snapshot of the same subtask. */
+export const StatePieceSchema = z.object({
+  /** The checkpoint whose snapshot of the subtask this is (the id the snapshot's references name). */
+  checkpointId: z.int().positive(),
+  handle: z.string().min(1),
+  bytes: z.int().nonnegative(),
+});
+/** @see {@link StatePieceSchema} */
+export type StatePiece = z.infer<typeof StatePieceSchema>;
 
 /** One subtask's state in a checkpoint. */
 export const SubtaskStateMetadataSchema = z.object({
@@ -25,6 +42,12 @@ export const SubtaskStateMetadataSchema = z.object({
   bytes: z.int().nonnegative(),
   /** True when this is the subtask's final state (its input had ended): a restore finishes it at once. */
   final: z.boolean(),
+  /**
+   * The earlier pieces the snapshot refers to (an incremental snapshot of
+   * the disk backend); absent or empty for a full one. A restore resolves
+   * them (`resolveSubtaskSnapshot`); retention keeps them while referred to.
+   */
+  pieces: z.array(StatePieceSchema).optional(),
 });
 /** @see {@link SubtaskStateMetadataSchema} */
 export type SubtaskStateMetadata = z.infer<typeof SubtaskStateMetadataSchema>;
@@ -46,7 +69,7 @@ export type VertexStateMetadata = z.infer<typeof VertexStateMetadataSchema>;
 /** The whole `_metadata` document. */
 export const CheckpointMetadataSchema = z.object({
   format: z.literal(CHECKPOINT_METADATA_FORMAT),
-  version: z.literal(CHECKPOINT_METADATA_VERSION),
+  version: z.union([z.literal(1), z.literal(CHECKPOINT_METADATA_VERSION)]),
   jobId: z.string().min(1),
   jobName: z.string(),
   planHash: z.string(),
@@ -56,6 +79,10 @@ export const CheckpointMetadataSchema = z.object({
   /** Epoch ms of the trigger and of the completion. */
   triggeredAt: z.number(),
   completedAt: z.number(),
+  /** Bytes this checkpoint wrote (its subtasks' own snapshots); absent in version 1. */
+  checkpointedBytes: z.int().nonnegative().optional(),
+  /** Bytes of all state it holds, pieces of earlier checkpoints included; absent in version 1. */
+  fullBytes: z.int().nonnegative().optional(),
   vertices: z.array(VertexStateMetadataSchema),
 });
 /** @see {@link CheckpointMetadataSchema} */
@@ -74,7 +101,38 @@ export interface CompletedCheckpointStates {
   triggeredAt: number;
   completedAt: number;
   /** Every subtask's state, by `vertexId#subtask`. */
-  states: ReadonlyMap<string, { handle: string; bytes: number; final: boolean }>;
+  states: ReadonlyMap<string, SubtaskState>;
+}
+
+/** One subtask's state in a completed checkpoint: its own stored snapshot and the earlier pieces it refers to. */
+export interface SubtaskState {
+  handle: string;
+  bytes: number;
+  final: boolean;
+  /** Earlier pieces the snapshot refers to; absent for a full snapshot. */
+  pieces?: readonly StatePiece[] | undefined;
+}
+
+/**
+ * Bytes a checkpoint wrote (its subtasks' own snapshots; a final state,
+ * shared by several checkpoints, counts in each, as before incremental
+ * checkpoints) and bytes of all the state it holds (its own snapshots and
+ * the earlier pieces they refer to, each stored file once).
+ */
+export function checkpointSizes(states: Iterable<SubtaskState>): {
+  checkpointedBytes: number;
+  fullBytes: number;
+} {
+  let checkpointedBytes = 0;
+  const pieces = new Map<string, number>();
+  for (const s of states) {
+    checkpointedBytes += s.bytes;
+    pieces.set(s.handle, s.bytes);
+    for (const p of s.pieces ?? []) pieces.set(p.handle, p.bytes);
+  }
+  let fullBytes = 0;
+  for (const b of pieces.values()) fullBytes += b;
+  return { checkpointedBytes, fullBytes };
 }
 
 /** The metadata document of a completed checkpoint of `jobGraph`. */
@@ -92,6 +150,7 @@ export function checkpointMetadataOf(
     attempt: checkpoint.attempt,
     triggeredAt: checkpoint.triggeredAt,
     completedAt: checkpoint.completedAt,
+    ...checkpointSizes(checkpoint.states.values()),
     vertices: jobGraph.vertices.map((v) => ({
       id: v.id,
       name: v.name,
@@ -106,7 +165,14 @@ export function checkpointMetadataOf(
         const state = checkpoint.states.get(executionKey(v.id, subtask));
         if (!state)
           throw new RangeError(`checkpoint ${checkpoint.checkpointId} has no state for ${v.id}#${subtask}`);
-        return { subtask, handle: state.handle, bytes: state.bytes, final: state.final };
+        const entry: SubtaskStateMetadata = {
+          subtask,
+          handle: state.handle,
+          bytes: state.bytes,
+          final: state.final,
+        };
+        if (state.pieces !== undefined && state.pieces.length > 0) entry.pieces = [...state.pieces];
+        return entry;
       }),
     })),
   };
@@ -137,9 +203,9 @@ export function parseCheckpointMetadata(text: string, where = '_metadata'): Chec
       `${where} is not a Freshet checkpoint (format is not "${CHECKPOINT_METADATA_FORMAT}")`,
     );
   }
-  if (head.version !== CHECKPOINT_METADATA_VERSION) {
+  if (!READABLE_VERSIONS.includes(head.version)) {
     throw new CheckpointMetadataError(
-      `${where} has checkpoint format version ${String(head.version)}; this Freshet reads version ${CHECKPOINT_METADATA_VERSION}`,
+      `${where} has checkpoint format version ${String(head.version)}; this Freshet reads versions ${READABLE_VERSIONS.join(' and ')}`,
     );
   }
   const parsed = CheckpointMetadataSchema.safeParse(json);

@@ -10,7 +10,10 @@
  *
  * Handles in a savepoint's `_metadata` are file names inside its directory,
  * so the directory can be copied or moved as a whole. Nothing deletes a
- * savepoint: retention only ever touches checkpoints.
+ * savepoint: retention only ever touches checkpoints. A savepoint of an
+ * incremental checkpoint is **materialized**: each subtask's file holds all
+ * its state (the pieces of earlier checkpoints it referred to resolved into
+ * it), so it needs nothing of the job's checkpoint directory.
  *
  * A job can start from a savepoint or from a retained completed checkpoint
  * (`<checkpoints>/<jobId>/chk-<N>`, whose handles are relative to the job's
@@ -33,8 +36,9 @@ import {
   parseCheckpointMetadata,
   VertexStateMetadataSchema,
   type CheckpointMetadata,
+  type StatePiece,
 } from './metadata.js';
-import { decodeSubtaskSnapshot, encodeSubtaskSnapshot } from './snapshot-codec.js';
+import { decodeSubtaskSnapshot, encodeSubtaskSnapshot, resolveSubtaskSnapshot } from './snapshot-codec.js';
 import { decodeKeyGroup } from '../state/disk-store.js';
 
 /** The `format` field of a savepoint's `_metadata`. */
@@ -120,6 +124,31 @@ export function resolveInside(root: string, dir: string, what: string): string {
 }
 
 /**
+ * One subtask's state of a checkpoint as a self-contained snapshot: its own
+ * stored snapshot with the earlier pieces it refers to (an incremental one)
+ * resolved into it, every file read through `readState`.
+ *
+ * @throws {@link RestorePointError} when the snapshot refers to a checkpoint whose piece it does not list
+ */
+export async function readSubtaskState(
+  state: { handle: string; pieces?: readonly StatePiece[] | undefined },
+  readState: (handle: string) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const bytes = await readState(state.handle);
+  const pieces = state.pieces;
+  if (pieces === undefined || pieces.length === 0) return bytes;
+  return resolveSubtaskSnapshot(bytes, (checkpointId) => {
+    const piece = pieces.find((p) => p.checkpointId === checkpointId);
+    if (piece === undefined) {
+      throw new RestorePointError(
+        `state ${state.handle} refers to the piece of checkpoint ${checkpointId}, which its metadata does not list`,
+      );
+    }
+    return readState(piece.handle);
+  });
+}
+
+/**
  * Writes a savepoint of the completed checkpoint `checkpoint` into `dir`:
  * every subtask's state (read through `readState`), then `_metadata` (the
  * savepoint exists once that is there).
@@ -142,7 +171,8 @@ export async function writeSavepoint(
     const subtasks = [];
     for (const s of v.subtasks) {
       const name = stateFileName(v.id, s.subtask);
-      const bytes = await readState(s.handle);
+      // Materialized: the pieces an incremental snapshot refers to go into the subtask's own file.
+      const bytes = await readSubtaskState(s, readState);
       await writeAtomically(join(dir, name), bytes);
       subtasks.push({ subtask: s.subtask, handle: name, bytes: bytes.byteLength, final: s.final });
     }
@@ -216,7 +246,11 @@ export interface RestorePoint {
   path: string;
   /** The metadata, as a savepoint's (a checkpoint's operators get their effective uids). */
   metadata: SavepointMetadata;
-  /** Reads a subtask state by its handle (refused when it points outside the restore point). */
+  /**
+   * Reads a subtask state by its handle (refused when it points outside the
+   * restore point), self-contained: an incremental checkpoint's references
+   * to earlier pieces are resolved.
+   */
   readState(handle: string): Promise<Uint8Array>;
 }
 
@@ -279,6 +313,8 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
     }
     // A checkpoint's handles are relative to its job's directory, the parent of chk-<N>.
     const base = dirname(dir);
+    const byHandle = new Map<string, { handle: string; pieces?: StatePiece[] | undefined }>();
+    for (const v of checkpoint.vertices) for (const st of v.subtasks) byHandle.set(st.handle, st);
     return {
       kind: 'checkpoint',
       path: dir,
@@ -298,7 +334,8 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
           })),
         })),
       },
-      readState: (handle) => readInside(base, handle),
+      // A subtask's state, with the pieces of earlier checkpoints it refers to resolved into it.
+      readState: (handle) => readSubtaskState(byHandle.get(handle) ?? { handle }, (h) => readInside(base, h)),
     };
   }
   const metadata = parseSavepointMetadata(text, metadataPath);

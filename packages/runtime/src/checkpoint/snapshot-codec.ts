@@ -133,3 +133,68 @@ export function restoredSnapshotsOf(buffers: readonly Uint8Array[]): Map<number,
   }
   return out;
 }
+
+/**
+ * The checkpoints whose pieces an (incremental) subtask snapshot refers to:
+ * every key group given as a piece reference (a number, or `[number,
+ * heapParts]`, see `KeyGroupPieceRef`), ascending. Empty for a full snapshot.
+ */
+export function pieceRefsOf(snapshots: ReadonlyMap<number, OperatorSnapshot>): number[] {
+  const ids = new Set<number>();
+  for (const snapshot of snapshots.values()) {
+    const keyed = snapshot.keyed;
+    if (keyed === undefined) continue;
+    for (const kg in keyed) {
+      const ref = pieceRefOf(keyed[kg]);
+      if (ref !== undefined) ids.add(ref);
+    }
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** The checkpoint id a key group's data refers to, or undefined when it is data. */
+function pieceRefOf(data: unknown): number | undefined {
+  if (typeof data === 'number') return data;
+  if (Array.isArray(data) && typeof data[0] === 'number') return data[0];
+  return undefined;
+}
+
+/**
+ * A subtask snapshot with every piece reference replaced by the data it
+ * refers to, read from the piece of checkpoint N of the same subtask
+ * (`readPiece(N)`): a self-contained snapshot, as a full one would be.
+ * Returns `bytes` itself when nothing refers to a piece (every full
+ * snapshot, all heap-backend ones). Used by every restore and by
+ * savepoints, which materialize incremental checkpoints.
+ *
+ * @throws {@link SnapshotCodecError} when a piece lacks the key group a reference names
+ */
+export async function resolveSubtaskSnapshot(
+  bytes: Uint8Array,
+  readPiece: (checkpointId: number) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const snapshots = decodeSubtaskSnapshot(bytes);
+  if (pieceRefsOf(snapshots).length === 0) return bytes;
+  const pieces = new Map<number, Map<number, OperatorSnapshot>>();
+  for (const [nodeId, snapshot] of snapshots) {
+    const keyed = snapshot.keyed;
+    if (keyed === undefined) continue;
+    for (const kg in keyed) {
+      const data = keyed[kg];
+      const ref = pieceRefOf(data);
+      if (ref === undefined) continue;
+      let piece = pieces.get(ref);
+      if (piece === undefined) pieces.set(ref, (piece = decodeSubtaskSnapshot(await readPiece(ref))));
+      const stored = piece.get(nodeId)?.keyed?.[Number(kg)];
+      // The piece holds the disk parts' buffer, alone or beside the heap parts it had then (replaced by today's).
+      const buffer = Array.isArray(stored) ? (stored[0] as unknown) : stored;
+      if (!(buffer instanceof Uint8Array)) {
+        throw new SnapshotCodecError(
+          `the piece of checkpoint ${ref} holds no data of key group ${kg} of operator ${nodeId}, which a later snapshot refers to`,
+        );
+      }
+      keyed[Number(kg)] = Array.isArray(data) ? [buffer, data[1]] : buffer;
+    }
+  }
+  return encodeSubtaskSnapshot(snapshots);
+}

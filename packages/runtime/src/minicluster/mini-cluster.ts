@@ -38,7 +38,12 @@ import { effectiveRestartStrategy, type JobGraph, type RestartStrategySpec } fro
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
-import { renumberSnapshot, type RestorePoint, type StateAssignment } from '../checkpoint/savepoint.js';
+import {
+  readSubtaskState,
+  renumberSnapshot,
+  type RestorePoint,
+  type StateAssignment,
+} from '../checkpoint/savepoint.js';
 import { executionVertices } from '../executiongraph/execution-id.js';
 import { computeStages } from '../executiongraph/pipelined-regions.js';
 import { PartitionStore } from '../network/partition/partition-store.js';
@@ -329,6 +334,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
               attempt,
               handle,
               bytes: m.state.byteLength,
+              pieces: m.pieces,
               alignmentMs: m.alignmentMs,
               syncMs: m.syncMs,
               asyncMs: performance.now() - t0,
@@ -409,7 +415,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   const readRestore = async (checkpoint: CompletedCheckpoint): Promise<SlotRestore> => {
     const r: SlotRestore = { checkpointId: checkpoint.checkpointId, subtasks: {} };
     for (const s of checkpoint.subtasks) {
-      const bytes = ownBuffer(await storage.readState(jobId, s.handle));
+      const bytes = ownBuffer(await readSubtaskState(s, (h) => storage.readState(jobId, h)));
       r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };
     }
     return r;

@@ -158,13 +158,23 @@ export abstract class AbstractOperator implements StreamOperator {
     // Nothing buffered by default: the watermark +Infinity already fired event-time timers.
   }
 
-  snapshotState(_checkpointId: number): OperatorSnapshot {
+  snapshotState(checkpointId: number, full?: boolean): OperatorSnapshot {
     const snapshot: OperatorSnapshot = {};
-    if (this.backend) snapshot.keyed = this.backend.snapshot();
+    if (this.backend) snapshot.keyed = this.backend.snapshot(checkpointId, full);
     const operatorState = this.snapshotOperatorState();
     if (operatorState !== undefined) snapshot.operator = operatorState;
     if (this.currentWatermark > MIN_WATERMARK) snapshot.watermark = this.currentWatermark;
     return snapshot;
+  }
+
+  /** The keyed state backend's pieces of checkpoint `checkpointId` become the base of incremental snapshots. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.backend?.notifyCheckpointComplete(checkpointId);
+  }
+
+  /** The keyed state backend writes again what checkpoint `checkpointId` wrote. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.backend?.notifyCheckpointAborted(checkpointId);
   }
 
   close(): void {

@@ -485,14 +485,14 @@ export class KeyGroupedInputOperator implements StreamOperator {
     this.inner.endInput();
   }
 
-  snapshotState(checkpointId: number): OperatorSnapshot {
+  snapshotState(checkpointId: number, full?: boolean): OperatorSnapshot {
     if (this.buffer.size > 0 || this.runs.length > 0) {
       throw new OperatorUsageError(
         `Operator '${this.inner.name}' reads its BATCH input grouped by key and cannot checkpoint buffered input; ` +
           'grouped input is only used when the job takes no checkpoints before its input ends',
       );
     }
-    return this.inner.snapshotState(checkpointId);
+    return this.inner.snapshotState(checkpointId, full);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {

@@ -64,6 +64,22 @@ export interface KeyedStatePart {
 /** Snapshot data of one key group: part name -> `[key, data]` pairs. */
 export type KeyGroupSnapshot = Record<string, [Key, unknown][]>;
 
+/**
+ * An incremental snapshot's key group that did not change since checkpoint
+ * N: the id N, whose stored piece of the same subtask holds the key
+ * group's data (`[N, heapParts]` when parts held on the heap, e.g. timers,
+ * have data there too). Resolved before a restore (`resolveSubtaskSnapshot`).
+ */
+export type KeyGroupPieceRef = number | [number, KeyGroupSnapshot];
+
+/**
+ * What a snapshot's `keyed` holds per key group: objects (heap), one
+ * buffer (disk; `[buffer, heapParts]` when parts held on the heap have data
+ * there too), or a piece reference (disk, incremental).
+ */
+export type KeyedGroupData =
+  KeyGroupSnapshot | Uint8Array | [Uint8Array, KeyGroupSnapshot] | KeyGroupPieceRef;
+
 /** Options of a {@link HeapKeyedStateBackend}. */
 export interface KeyedBackendOptions {
   /** Operator name, for error messages. */
@@ -92,6 +108,14 @@ export class HeapKeyedStateBackend {
   private store: DiskStateStore | undefined;
   /** The parts' maps on disk, by part name (the disk backend). */
   private readonly diskMaps = new Map<string, DiskStateMap<unknown>>();
+  /**
+   * The disk backend's incremental checkpoints: per key group, the id of
+   * the last completed checkpoint whose piece holds its data (absent:
+   * written by none yet, e.g. after a restore, so the next snapshot writes it).
+   */
+  private readonly pieceBase = new Map<number, number>();
+  /** Key groups each snapshot not yet completed or aborted wrote (with data, and found empty). */
+  private readonly pendingPieces = new Map<number, { written: number[]; empty: number[] }>();
 
   constructor(private readonly options: KeyedBackendOptions) {
     this.operatorName = options.operatorName;
@@ -231,31 +255,84 @@ export class HeapKeyedStateBackend {
   /**
    * Splits all keyed state into key groups (the synchronous part of a
    * checkpoint). On the disk backend each key group is one buffer
-   * ({@link encodeKeyGroup}), read from disk a key group at a time.
+   * ({@link encodeKeyGroup}), read from disk a key group at a time, and
+   * the snapshot is **incremental**: a key group unchanged since the last
+   * completed checkpoint that wrote it is a {@link KeyGroupPieceRef} to
+   * that checkpoint's piece instead of its data. `full` writes every key
+   * group (a final state, which no later checkpoint of the task follows).
    */
-  snapshot(): Record<number, KeyGroupSnapshot | Uint8Array> {
+  snapshot(checkpointId = 0, full = false): Record<number, KeyedGroupData> {
     const heapGroups = this.snapshotHeapParts();
-    if (this.diskMaps.size === 0) return heapGroups;
-    const out: Record<number, KeyGroupSnapshot | Uint8Array> = {};
+    const store = this.store;
+    if (store === undefined) return heapGroups;
+    const changed = store.takeChanged();
+    // Written by a checkpoint not yet completed: it may still be aborted, so it is written again.
+    for (const pending of this.pendingPieces.values()) for (const kg of pending.written) changed[kg] = 1;
+    const written: number[] = [];
+    const empty: number[] = [];
+    const out: Record<number, KeyedGroupData> = {};
     const { start, end } = this.options.keyGroupRange;
     for (let kg = start; kg <= end; kg++) {
-      const group: KeyGroupSnapshot = heapGroups[kg] ?? {};
+      const heapGroup = heapGroups[kg];
+      const base = full ? undefined : this.pieceBase.get(kg);
+      if (base !== undefined && changed[kg] === 0) {
+        // Unchanged on disk since the piece of checkpoint `base`; heap-held parts (timers) ride along as data.
+        out[kg] = heapGroup === undefined ? base : [base, heapGroup];
+        continue;
+      }
+      const group: KeyGroupSnapshot = {};
+      let onDisk = false;
       for (const [name, map] of this.diskMaps) {
         const entries: [Key, unknown][] = [];
         map.snapshotGroup(kg, entries);
-        if (entries.length > 0) group[name] = entries;
+        if (entries.length > 0) {
+          group[name] = entries;
+          onDisk = true;
+        }
       }
-      for (const _ in group) {
-        out[kg] = encodeKeyGroup(group);
-        break;
+      if (onDisk) {
+        written.push(kg);
+        // Heap-held parts apart from the piece's disk data: a later reference to the piece replaces them.
+        out[kg] = heapGroup === undefined ? encodeKeyGroup(group) : [encodeKeyGroup(group), heapGroup];
+      } else {
+        empty.push(kg);
+        if (heapGroup !== undefined) out[kg] = heapGroup;
       }
     }
+    this.pendingPieces.set(checkpointId, { written, empty });
     // Heap-held state of keys outside the range (a test driving any key) is kept as it is.
     for (const kgText in heapGroups) {
       const kg = Number(kgText);
       if (kg < start || kg > end) out[kg] = heapGroups[kg]!;
     }
     return out;
+  }
+
+  /**
+   * Checkpoint `checkpointId` completed: the key groups its snapshot wrote
+   * are now held by its piece, the base of later incremental snapshots.
+   * Its snapshot also wrote whatever earlier pending ones wrote (it wrote
+   * again what they had not confirmed), so those are settled with it.
+   */
+  notifyCheckpointComplete(checkpointId: number): void {
+    const pieces = this.pendingPieces.get(checkpointId);
+    if (pieces !== undefined) {
+      for (const kg of pieces.written) this.pieceBase.set(kg, checkpointId);
+      for (const kg of pieces.empty) this.pieceBase.delete(kg);
+    }
+    for (const id of this.pendingPieces.keys()) if (id <= checkpointId) this.pendingPieces.delete(id);
+  }
+
+  /**
+   * Checkpoint `checkpointId` was aborted. Its pieces will never be
+   * referenced, and it may have been aborted because a piece it referred to
+   * is gone (the coordinator declines such a snapshot), so the next
+   * snapshot writes every key group again (an abort is rare; a full
+   * snapshot after one is always resolvable).
+   */
+  notifyCheckpointAborted(checkpointId: number): void {
+    if (!this.pendingPieces.delete(checkpointId)) return;
+    this.pieceBase.clear();
   }
 
   /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */

@@ -11,7 +11,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyGroupRange, subtaskForKey } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
-import { HeapKeyedStateBackend, type KeyGroupSnapshot } from './backend.js';
+import { HeapKeyedStateBackend, type KeyedGroupData, type KeyGroupSnapshot } from './backend.js';
 import { decodeKeyGroup, DiskStateStore, PLAIN_CODEC } from './disk-store.js';
 
 const parents: string[] = [];
@@ -38,9 +38,7 @@ function backend(
 }
 
 /** A snapshot with each key group's entries sorted, so two backends' snapshots compare equal. */
-function normalized(
-  snapshot: Record<number, KeyGroupSnapshot | Uint8Array>,
-): Record<number, KeyGroupSnapshot> {
+function normalized(snapshot: Record<number, KeyedGroupData>): Record<number, KeyGroupSnapshot> {
   const out: Record<number, KeyGroupSnapshot> = {};
   for (const [kg, data] of Object.entries(snapshot)) {
     const group = decodeKeyGroup(data)!;

@@ -113,6 +113,12 @@ export class DiskStateStore {
   private readonly maps: DiskStateMap<unknown>[] = [];
   private readonly cacheEntries: number;
   private closed = false;
+  /**
+   * One flag per key group: set when a flush or clear of any map touched
+   * the key group since {@link takeChanged} last ran (what an incremental
+   * checkpoint must write again). Shared by the store's maps.
+   */
+  private readonly changed: Uint8Array;
 
   constructor(
     /** Number of key groups of the job. */
@@ -123,6 +129,7 @@ export class DiskStateStore {
     removeStaleStores(parent);
     this.dir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
     this.cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_DISK_CACHE_ENTRIES);
+    this.changed = new Uint8Array(maxParallelism);
     this.env = loadLmdb().open({
       path: join(this.dir, 'state.mdb'),
       maxDbs: 1024,
@@ -142,9 +149,32 @@ export class DiskStateStore {
       encoding: 'binary',
       keyEncoding: 'ordered-binary',
     });
-    const map = new DiskStateMap<V>(this.env, db, codec, this.cacheEntries, this.maxParallelism);
+    const map = new DiskStateMap<V>(
+      this.env,
+      db,
+      codec,
+      this.cacheEntries,
+      this.maxParallelism,
+      this.changed,
+    );
     this.maps.push(map);
     return map;
+  }
+
+  /** Writes every map's cached entries to disk (marking their key groups changed). */
+  flushAll(): void {
+    for (const map of this.maps) map.flush();
+  }
+
+  /**
+   * The key groups changed since the previous call (flushes first): the
+   * returned flags are a copy; the store's own start over at zero.
+   */
+  takeChanged(): Uint8Array {
+    this.flushAll();
+    const out = this.changed.slice();
+    this.changed.fill(0);
+    return out;
   }
 
   /** Closes the environment and removes the directory. Idempotent. */
@@ -171,6 +201,8 @@ export class DiskStateMap<V> implements StateMap<V> {
     private readonly codec: StateValueCodec<V>,
     private readonly cacheEntries: number,
     private readonly maxParallelism: number,
+    /** The store's changed-key-group flags (see {@link DiskStateStore.takeChanged}). */
+    private readonly changed: Uint8Array,
   ) {}
 
   get(key: Key): V | undefined {
@@ -204,6 +236,8 @@ export class DiskStateMap<V> implements StateMap<V> {
   clear(): void {
     this.cache.clear();
     this.db.clearSync();
+    // Which key groups held entries is not known without reading them: every one counts as changed.
+    this.changed.fill(1);
   }
 
   get size(): number {
@@ -218,9 +252,13 @@ export class DiskStateMap<V> implements StateMap<V> {
     const db = this.db;
     const codec = this.codec;
     const maxParallelism = this.maxParallelism;
+    const changed = this.changed;
     this.env.transactionSync(() => {
       for (const [key, value] of cache) {
-        const storeKey: StoreKey = [keyGroupOf(key, maxParallelism), key];
+        const kg = keyGroupOf(key, maxParallelism);
+        // Every cached entry is written back (a value read may have been changed in place): its key group changed.
+        changed[kg] = 1;
+        const storeKey: StoreKey = [kg, key];
         if (value === REMOVED) db.removeSync(storeKey);
         else db.putSync(storeKey, packr.pack(codec.encode(value)));
       }
@@ -269,9 +307,27 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
   return Uint8Array.prototype.slice.call(packr.pack(group));
 }
 
-/** A key group of a snapshot as data: decodes what {@link encodeKeyGroup} wrote, passes the heap backend's objects through. */
+/**
+ * A key group of a snapshot as data: decodes what {@link encodeKeyGroup}
+ * wrote (alone or as `[buffer, heapParts]`), passes the heap backend's
+ * objects through.
+ *
+ * @throws TypeError for a piece reference of an incremental snapshot that was not resolved
+ */
 export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
   if (data instanceof Uint8Array) return unpackr.unpack(data) as KeyGroupSnapshot;
+  if (Array.isArray(data) && data[0] instanceof Uint8Array) {
+    // The disk parts' buffer and the parts held on the heap (timers), apart.
+    const group = unpackr.unpack(data[0]) as KeyGroupSnapshot;
+    const heap = data[1] as KeyGroupSnapshot;
+    for (const name in heap) group[name] = heap[name]!;
+    return group;
+  }
+  if (typeof data === 'number' || Array.isArray(data)) {
+    throw new TypeError(
+      'a key group of an incremental snapshot still refers to an earlier piece; resolve the snapshot (resolveSubtaskSnapshot) before reading it',
+    );
+  }
   return data as KeyGroupSnapshot | undefined;
 }
 

@@ -15,7 +15,7 @@ import type {
   StreamEdge,
   StreamNode,
 } from '@freshet/graph';
-import { encodeSubtaskSnapshot } from '../checkpoint/snapshot-codec.js';
+import { encodeSubtaskSnapshot, pieceRefsOf } from '../checkpoint/snapshot-codec.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../codec/events.js';
 import { keyGroupRange } from '../keygroups.js';
 import type { InputChannel } from '../network/input-channel.js';
@@ -79,6 +79,12 @@ export interface TaskSnapshot {
   checkpointId: number;
   /** The encoded snapshots of the chain (`encodeSubtaskSnapshot`); the buffer owns its ArrayBuffer. */
   state: Uint8Array;
+  /**
+   * The checkpoints whose stored pieces (this subtask's snapshot in them)
+   * the snapshot refers to for key groups it did not write again (an
+   * incremental snapshot of the disk backend); empty for a full one.
+   */
+  pieces: number[];
   /** From the first barrier to the last (0 at a source). */
   alignmentMs: number;
   /** Snapshotting and encoding the operators. */
@@ -636,8 +642,11 @@ export class StreamTask {
     for (const w of this.writers) w.broadcastEvent(barrier);
     const t0 = now();
     let state: Uint8Array;
+    let pieces: number[];
     try {
-      state = this.snapshotChain(checkpointId);
+      const snapshots = this.snapshotOperators(checkpointId, false);
+      pieces = pieceRefsOf(snapshots);
+      state = encodeSubtaskSnapshot(snapshots);
     } catch (error) {
       this.config.hooks.onCheckpointDeclined?.(
         this,
@@ -646,14 +655,20 @@ export class StreamTask {
       );
       return;
     }
-    this.config.hooks.onCheckpoint?.(this, { checkpointId, state, alignmentMs, syncMs: now() - t0 });
+    this.config.hooks.onCheckpoint?.(this, {
+      checkpointId,
+      state,
+      pieces,
+      alignmentMs,
+      syncMs: now() - t0,
+    });
   }
 
-  /** Snapshots every operator of the chain and encodes them into one buffer (the copy the host writes out). */
-  private snapshotChain(checkpointId: number): Uint8Array {
+  /** Snapshots every operator of the chain (`full`: no references to earlier pieces). */
+  private snapshotOperators(checkpointId: number, full: boolean): Map<number, OperatorSnapshot> {
     const snapshots = new Map<number, OperatorSnapshot>();
-    for (const m of this.chain) snapshots.set(m.node.id, m.operator.snapshotState(checkpointId));
-    return encodeSubtaskSnapshot(snapshots);
+    for (const m of this.chain) snapshots.set(m.node.id, m.operator.snapshotState(checkpointId, full));
+    return snapshots;
   }
 
   /** The checkpoint completed everywhere (two-phase-commit sinks commit now). */
@@ -749,7 +764,8 @@ export class StreamTask {
     const finalId = this.lastCheckpointId + 1;
     if (this.config.checkpointing?.finalCheckpoint) {
       const t0 = now();
-      const state = this.snapshotChain(finalId);
+      // Full: the final state may outlive every checkpoint whose pieces an incremental one would refer to.
+      const state = encodeSubtaskSnapshot(this.snapshotOperators(finalId, true));
       this.awaitingFinish = true;
       this.config.hooks.onFinalState?.(this, {
         afterCheckpointId: this.lastCheckpointId,
@@ -759,7 +775,7 @@ export class StreamTask {
       return;
     }
     // No coordinator: behave as if that final checkpoint completed at once.
-    for (const m of this.chain) m.operator.snapshotState(finalId);
+    for (const m of this.chain) m.operator.snapshotState(finalId, true);
     for (const m of this.chain) m.operator.notifyCheckpointComplete?.(finalId);
     this.maybeFinished();
   }

@@ -84,6 +84,8 @@ export interface ClusterJobListener {
     subtask: number;
     checkpointId: number;
     state: Uint8Array;
+    /** The earlier checkpoints whose pieces the (incremental) snapshot refers to; empty for a full one. */
+    pieces: number[];
     alignmentMs: number;
     syncMs: number;
   }): void;

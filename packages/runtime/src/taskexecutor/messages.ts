@@ -101,6 +101,8 @@ export type WorkerMessage =
       subtask: number;
       checkpointId: number;
       state: Uint8Array;
+      /** The earlier checkpoints whose pieces the (incremental) snapshot refers to; empty for a full one. */
+      pieces: number[];
       alignmentMs: number;
       syncMs: number;
     }
