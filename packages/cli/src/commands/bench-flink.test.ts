@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchMarkdown } from './bench.js';
-import { flinkRows, joinFlinkRows, parseFlinkDetails } from './bench-flink.js';
+import { flinkPeerRows, flinkRows, joinFlinkRows, parseFlinkDetails } from './bench-flink.js';
 
 // Two runs as the peer harness (../shared/peer-flink) wrote them on 2026-12-02, 10 M events.
 const DETAILS = JSON.stringify([
@@ -113,5 +116,30 @@ describe('the Flink peer beside freshet bench', () => {
     expect(() => parseFlinkDetails('[{"engine":"spark"}]', 'f.json')).toThrow(
       /f\.json is not the Flink peer's results: at 0\.engine/,
     );
+  });
+
+  it('runs the harness given by a path relative to the working directory (as `pnpm bench:flink` gives it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'freshet-peer-'));
+    try {
+      // The harness's contract: run.sh EVENTS QUERIES PARALLELISMS WARMUP SEED, results in $OUT_DIR, run from its directory.
+      writeFileSync(join(dir, 'details.json'), DETAILS);
+      writeFileSync(
+        join(dir, 'run.sh'),
+        '[ "$*" = "10000000 q5 1 2000000 42" ] || { echo "args: $*" >&2; exit 3; }\n' +
+          'cp details.json "$OUT_DIR/latest-details.json"\n',
+      );
+      const rows = await flinkPeerRows(
+        { run: relative(process.cwd(), dir) },
+        [{ query: 'q5', parallelism: 1, eventsPerCpuSecond: 1_200_000, outputs: 6669 }],
+        10_000_000,
+        42,
+        () => {},
+      );
+      expect(rows.map((r) => [r.query, r.parallelism, r.outputs, r.freshetOutputs])).toEqual([
+        ['q5', 1, 6669, 6669],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliError } from '../output.js';
 import { round } from './bench-cluster.js';
@@ -121,7 +121,8 @@ async function runFlinkPeer(
   seed: number,
   log: (line: string) => void,
 ): Promise<FlinkDetail[]> {
-  const script = join(dir, 'run.sh');
+  // Absolute: the harness runs in its own directory, where a relative path (`../shared/peer-flink`) means something else.
+  const script = join(resolve(dir), 'run.sh');
   if (!existsSync(script)) throw new CliError(`--flink: ${script} does not exist`);
   const out = await mkdtemp(join(tmpdir(), 'freshet-flink-peer-'));
   try {
