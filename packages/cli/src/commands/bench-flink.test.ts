@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -119,7 +119,10 @@ describe('the Flink peer beside freshet bench', () => {
   });
 
   it('runs the harness given by a path relative to the working directory (as `pnpm bench:flink` gives it)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'freshet-peer-'));
+    const root = mkdtempSync(join(tmpdir(), 'freshet-peer-'));
+    // Nested, so the relative path means nothing from inside the harness's directory.
+    const dir = join(root, 'shared', 'peer');
+    mkdirSync(dir, { recursive: true });
     try {
       // The harness's contract: run.sh EVENTS QUERIES PARALLELISMS WARMUP SEED, results in $OUT_DIR, run from its directory.
       writeFileSync(join(dir, 'details.json'), DETAILS);
@@ -139,7 +142,7 @@ describe('the Flink peer beside freshet bench', () => {
         ['q5', 1, 6669, 6669],
       ]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
