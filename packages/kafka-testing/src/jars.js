@@ -296,13 +296,14 @@ async function acquireLock(lockDir, deadline, isDone, log) {
  */
 async function lockIsStale(lockDir) {
   const owner = await readFile(join(lockDir, 'owner'), 'utf8').catch(() => undefined);
-  if (owner === undefined) {
-    // Between mkdir and writing the pid; only an old lock without owner is stale.
+  const pid = owner === undefined ? Number.NaN : Number.parseInt(owner, 10);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    // Between mkdir and the pid written in full (the owner file exists, still empty, while it is
+    // written): only an old lock without a readable owner is stale, else a waiter would break a
+    // live lock and resolve at the same time as its owner.
     const st = await stat(lockDir).catch(() => undefined);
     return st !== undefined && Date.now() - st.mtimeMs > 30_000;
   }
-  const pid = Number.parseInt(owner, 10);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
   try {
     process.kill(pid, 0);
     return false;

@@ -101,6 +101,19 @@ describe('resolveKafkaJars', () => {
     );
     expect(error.code).toBe('MAVEN_NOT_FOUND');
   });
+
+  test('a fresh lock whose owner file is still empty (being written) is waited for, not broken', async () => {
+    const cacheDir = await emptyDir();
+    const lock = `${kafkaJarsDir(cacheDir)}.lock`;
+    await mkdir(lock, { recursive: true });
+    // What a waiter sees between the owner's mkdir and its pid written: reading it as a dead
+    // owner let two processes run Maven at once (a CI run caught it).
+    await writeFile(join(lock, 'owner'), '');
+    const error = await harnessError(
+      resolveKafkaJars({ cacheDir, mavenCommand: '/nonexistent/mvn', timeoutMs: 1_000 }),
+    );
+    expect(error.code).toBe('JARS_LOCK_TIMEOUT');
+  });
 });
 
 /** A loopback port nothing listens on (a moment ago). */
