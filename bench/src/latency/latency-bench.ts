@@ -9,7 +9,8 @@
  *    checkpoints and with a checkpoint every `--checkpoint-interval` ms:
  *    p50, p99 and p99.9 of the latency, on the local mini-cluster and (unless
  *    `--no-cluster`) on a JobManager with two one-slot TaskManager processes
- *    (the exchange crosses TCP for half of the records).
+ *    (the exchange crosses TCP for half of the records), whose loads are
+ *    fractions of the cluster's own peak, measured the same way first.
  *
  * Writes `bench/results/latency.{json,md}` and prints the table.
  *
@@ -100,20 +101,22 @@ const peakRate = Math.round(peakEvents / (peak.durationMs / 1000));
 console.error(`peak: ${peakRate.toLocaleString('en-US')} events/s at parallelism ${parallelism}`);
 
 const loads = [0.1, 0.5, 0.9];
-const ratePerSecondOf = (load: number): number => Math.round(peakRate * load);
 const rows: Row[] = [];
+/** A row at `load` of `peak` (each deployment's own peak). */
 const row = (
   where: Row['where'],
+  peak: number,
   load: number,
   checkpointMs: number,
   events: number,
   h: Record<string, number>,
 ): Row => {
   const p = percentiles(h);
+  const rate = Math.round(peak * load);
   const r: Row = {
     where,
     load: `${Math.round(load * 100)} %`,
-    ratePerSecond: ratePerSecondOf(load),
+    ratePerSecond: rate,
     checkpointIntervalMs: checkpointMs,
     events: p.count,
     p50Ms: p.p50,
@@ -121,7 +124,7 @@ const row = (
     p999Ms: p.p999,
   };
   // Every record after the warm-up has its latency (the warm-up takes about warmupMs of each run).
-  const expected = events - (ratePerSecondOf(load) * warmupMs) / 1000;
+  const expected = events - (rate * warmupMs) / 1000;
   if (p.count > events || p.count < expected * 0.9)
     throw new Error(
       `${where}: ${p.count} latencies for ${events} events (${Math.round(expected)} after the warm-up)`,
@@ -134,10 +137,13 @@ for (const checkpointMs of [0, interval]) {
   for (const load of loads) {
     const rate = Math.round(peakRate * load);
     const events = Math.round(rate * seconds);
-    rows.push(row('local', load, checkpointMs, events, (await local(events, rate, checkpointMs)).latency));
+    rows.push(
+      row('local', peakRate, load, checkpointMs, events, (await local(events, rate, checkpointMs)).latency),
+    );
   }
 }
 
+let clusterPeakRate: number | undefined;
 if (!values['no-cluster']) {
   const group = new ProcessGroup();
   try {
@@ -146,27 +152,40 @@ if (!values['no-cluster']) {
     for (let i = 0; i < 2; i++) await group.startTaskManager({ jobManagerUrl: jmProcess.url, slots: 1 });
     const jm = adminClient(jmProcess);
     const upload = await uploadProgramFile(jm, PROGRAM);
+    const runOnCluster = async (events: number, rate: number, checkpointMs: number) => {
+      const { jobId } = await jm.jobs.submit.mutate({
+        artifactId: upload.artifact.id,
+        parallelism: 2,
+        args: [String(events), String(rate), String(checkpointMs), String(warmupMs)],
+      });
+      const deadline = Date.now() + (seconds * 4 + 60) * 1000;
+      let job = await jm.jobs.get.query({ jobId });
+      while (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
+        if (Date.now() > deadline) throw new Error(`cluster latency job ${jobId} did not end`);
+        await new Promise((r) => setTimeout(r, 200));
+        job = await jm.jobs.get.query({ jobId });
+      }
+      if (job.status !== 'FINISHED')
+        throw new Error(`cluster latency job: ${job.status} ${job.failureCause ?? ''}`);
+      return job;
+    };
+    // The cluster's own peak: its rows are fractions of what it sustains, not of the local mini-cluster's peak.
+    const peakJob = await runOnCluster(peakEvents, 0, 0);
+    const starts = peakJob.subtasks.flatMap((s) => (s.startedAt ? [Date.parse(s.startedAt)] : []));
+    const ends = peakJob.subtasks.flatMap((s) => (s.endedAt ? [Date.parse(s.endedAt)] : []));
+    if (starts.length === 0 || ends.length === 0)
+      throw new Error('cluster peak job: no subtask start or end times');
+    clusterPeakRate = Math.round(peakEvents / (Math.max(Math.max(...ends) - Math.min(...starts), 1) / 1000));
+    console.error(`cluster peak: ${clusterPeakRate.toLocaleString('en-US')} events/s at parallelism 2`);
     for (const checkpointMs of [0, interval]) {
       for (const load of loads) {
-        const rate = Math.round(peakRate * load);
+        const rate = Math.round(clusterPeakRate * load);
         const events = Math.round(rate * seconds);
-        const { jobId } = await jm.jobs.submit.mutate({
-          artifactId: upload.artifact.id,
-          parallelism: 2,
-          args: [String(events), String(rate), String(checkpointMs), String(warmupMs)],
-        });
-        const deadline = Date.now() + (seconds * 4 + 60) * 1000;
-        let job = await jm.jobs.get.query({ jobId });
-        while (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
-          if (Date.now() > deadline) throw new Error(`cluster latency job ${jobId} did not end`);
-          await new Promise((r) => setTimeout(r, 200));
-          job = await jm.jobs.get.query({ jobId });
-        }
-        if (job.status !== 'FINISHED')
-          throw new Error(`cluster latency job: ${job.status} ${job.failureCause ?? ''}`);
+        const job = await runOnCluster(events, rate, checkpointMs);
         rows.push(
           row(
             'cluster',
+            clusterPeakRate,
             load,
             checkpointMs,
             events,
@@ -182,7 +201,7 @@ if (!values['no-cluster']) {
 
 const fmt = (ms: number): string => (ms < 10 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en-US'));
 const md = [
-  `${new Date().toISOString()}: Nexmark (seed 42) stamped at the source → keyBy → rolling count → latency histogram, parallelism ${parallelism}; peak ${peakRate.toLocaleString('en-US')} events/s on the local mini-cluster (${peakEvents.toLocaleString('en-US')} events, no checkpoints, this run); each row about ${seconds} s at its rate, the first ${warmupMs} ms of it not counted (warm-up). Local: the mini-cluster in this process; cluster: a JobManager and two one-slot TaskManager processes. Latency: wall clock from the stamp (a map chained to the source) to the sink-side map, per record, in buckets of 0.1 ms.`,
+  `${new Date().toISOString()}: Nexmark (seed 42) stamped at the source → keyBy → rolling count → latency histogram, parallelism ${parallelism}; peak ${peakRate.toLocaleString('en-US')} events/s on the local mini-cluster${clusterPeakRate === undefined ? '' : ` and ${clusterPeakRate.toLocaleString('en-US')} on the cluster`} (${peakEvents.toLocaleString('en-US')} events, no checkpoints, this run; each deployment's loads are fractions of its own peak); each row about ${seconds} s at its rate, the first ${warmupMs} ms of it not counted (warm-up). Local: the mini-cluster in this process; cluster: a JobManager and two one-slot TaskManager processes. Latency: wall clock from the stamp (a map chained to the source) to the sink-side map, per record, in buckets of 0.1 ms.`,
   '',
   '| where | load | events/s | checkpoints | events | p50 ms | p99 ms | p99.9 ms |',
   '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -196,6 +215,6 @@ await mkdir(RESULTS, { recursive: true });
 await writeFile(join(RESULTS, 'latency.md'), md);
 await writeFile(
   join(RESULTS, 'latency.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), parallelism, peakRate, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), parallelism, peakRate, clusterPeakRate, rows }, null, 2)}\n`,
 );
 process.stdout.write(md);
