@@ -17,6 +17,7 @@ import { buildStreamGraph } from '@freshet/api/internal';
 import type { StreamNode } from '@freshet/graph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_WATERMARK, type StreamOperator } from '../operator.js';
+import { decodeKeyGroup } from '../state/disk-store.js';
 import { OperatorHarness, testNode } from '../testing/harness.js';
 import { createOperator } from './create.js';
 import {
@@ -95,7 +96,7 @@ let probed: () => void = () => undefined;
 function keysHeld(op: StreamOperator): number {
   const keys = new Set<unknown>();
   for (const group of Object.values(op.snapshotState(1).keyed ?? {})) {
-    for (const entries of Object.values(group as Record<string, [unknown, unknown][]>)) {
+    for (const entries of Object.values(decodeKeyGroup(group) ?? {})) {
       for (const [key] of entries) keys.add(key);
     }
   }

@@ -7,9 +7,9 @@ import {
   type Key,
 } from '@freshet/api';
 import { describe, expect, it } from 'vitest';
-import { keyGroupRange, subtaskForKey } from '../keygroups.js';
+import { keyGroupOf, keyGroupRange, subtaskForKey } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
-import { HeapKeyedStateBackend } from './backend.js';
+import { HeapKeyedStateBackend, type KeyGroupColumns } from './backend.js';
 
 function backend(
   opts: { parallelism?: number; subtask?: number; maxParallelism?: number; clock?: { t: number } } = {},
@@ -242,5 +242,45 @@ describe('key-group snapshots and rescaling', () => {
   it('snapshots are plain data that survive JSON', () => {
     const snaps = JSON.parse(JSON.stringify(fill(2))) as OperatorSnapshot[];
     check(snaps, 3);
+  });
+
+  it('writes each part of a key group as key and value columns, and still restores the pairs earlier versions wrote', () => {
+    const snaps = fill(2);
+    let entries = 0;
+    for (const snap of snaps) {
+      for (const group of Object.values(snap.keyed ?? {})) {
+        for (const part of Object.values(group as Record<string, unknown>)) {
+          const { keys, values } = part as KeyGroupColumns;
+          expect(keys.length).toBe(values.length);
+          entries += keys.length;
+        }
+      }
+    }
+    // 200 keys, each in the value, list and map state.
+    expect(entries).toBe(600);
+    // The layout of snapshots before the columns: `[key, data]` pairs per part.
+    const asPairs = snaps.map((snap) => ({
+      keyed: Object.fromEntries(
+        Object.entries(snap.keyed ?? {}).map(([kg, group]) => [
+          kg,
+          Object.fromEntries(
+            Object.entries(group as Record<string, KeyGroupColumns>).map(([name, { keys, values }]) => [
+              name,
+              keys.map((k, i) => [k, values[i]]),
+            ]),
+          ),
+        ]),
+      ),
+    })) as OperatorSnapshot[];
+    check(asPairs, 3);
+  });
+
+  it('names the state of a key group whose columns do not match', () => {
+    const kg = keyGroupOf('a', maxParallelism);
+    const b = backend({ maxParallelism });
+    const corrupt = { keyed: { [kg]: { 's:v': { keys: ['a', 'b'], values: ['x'] } } } } as OperatorSnapshot;
+    expect(() => {
+      b.restore([corrupt]);
+    }).toThrow("corrupt key group: state 's:v' has 2 keys but 1 values");
   });
 });

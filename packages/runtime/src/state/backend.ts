@@ -61,8 +61,24 @@ export interface KeyedStatePart {
   dropKey?(key: Key): void;
 }
 
-/** Snapshot data of one key group: part name -> `[key, data]` pairs. */
+/** Snapshot data of one key group: part name -> `[key, data]` pairs (what readers get, {@link decodeKeyGroup}). */
 export type KeyGroupSnapshot = Record<string, [Key, unknown][]>;
+
+/**
+ * One part's entries of a key group as two columns, `keys[i]` holding
+ * `values[i]`: how the heap backend writes its snapshots. msgpack packs two
+ * arrays of n items about twice as fast as n two-item arrays, and the
+ * split allocates no pair per entry, so the synchronous part of a heap
+ * checkpoint takes about half as long. Readers see pairs
+ * ({@link decodeKeyGroup} converts).
+ */
+export interface KeyGroupColumns {
+  keys: Key[];
+  values: unknown[];
+}
+
+/** A key group's parts as a snapshot holds them on the heap: columns (written since 2026-12) or pairs. */
+export type HeapKeyGroup = Record<string, [Key, unknown][] | KeyGroupColumns>;
 
 /**
  * An incremental snapshot's key group that did not change since checkpoint
@@ -70,15 +86,14 @@ export type KeyGroupSnapshot = Record<string, [Key, unknown][]>;
  * group's data (`[N, heapParts]` when parts held on the heap, e.g. timers,
  * have data there too). Resolved before a restore (`resolveSubtaskSnapshot`).
  */
-export type KeyGroupPieceRef = number | [number, KeyGroupSnapshot];
+export type KeyGroupPieceRef = number | [number, HeapKeyGroup];
 
 /**
  * What a snapshot's `keyed` holds per key group: objects (heap), one
  * buffer (disk; `[buffer, heapParts]` when parts held on the heap have data
  * there too), or a piece reference (disk, incremental).
  */
-export type KeyedGroupData =
-  KeyGroupSnapshot | Uint8Array | [Uint8Array, KeyGroupSnapshot] | KeyGroupPieceRef;
+export type KeyedGroupData = HeapKeyGroup | Uint8Array | [Uint8Array, HeapKeyGroup] | KeyGroupPieceRef;
 
 /** Options of a {@link HeapKeyedStateBackend}. */
 export interface KeyedBackendOptions {
@@ -336,24 +351,34 @@ export class HeapKeyedStateBackend {
   }
 
   /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */
-  private snapshotHeapParts(): Record<number, KeyGroupSnapshot> {
-    const out: Record<number, KeyGroupSnapshot> = {};
+  private snapshotHeapParts(): Record<number, HeapKeyGroup> {
+    const out: Record<number, HeapKeyGroup> = {};
     const maxParallelism = this.options.maxParallelism;
+    // One part at a time, its columns by key group in an array (no per-entry lookup by part name).
+    const byGroup: (KeyGroupColumns | undefined)[] = [];
+    const add = (key: Key, data: unknown): void => {
+      const kg = keyGroupOf(key, maxParallelism);
+      const columns = (byGroup[kg] ??= { keys: [], values: [] });
+      columns.keys.push(key);
+      columns.values.push(data);
+    };
+    const collect = (name: string): void => {
+      for (let kg = 0; kg < byGroup.length; kg++) {
+        const columns = byGroup[kg];
+        if (columns === undefined) continue;
+        (out[kg] ??= {})[name] = columns;
+        byGroup[kg] = undefined;
+      }
+    };
     for (const [name, part] of this.parts) {
       if (this.diskMaps.has(name)) continue;
-      part.snapshotKeys((key, data) => {
-        const kg = keyGroupOf(key, maxParallelism);
-        const group = (out[kg] ??= {});
-        (group[name] ??= []).push([key, data]);
-      });
+      part.snapshotKeys(add);
+      collect(name);
     }
     // State restored but never registered again (e.g. a state only read lazily) is carried over.
     for (const [name, entries] of this.pending) {
-      for (const entry of entries) {
-        const kg = keyGroupOf(entry[0], maxParallelism);
-        const group = (out[kg] ??= {});
-        (group[name] ??= []).push(entry);
-      }
+      for (const entry of entries) add(entry[0], entry[1]);
+      collect(name);
     }
     return out;
   }

@@ -37,7 +37,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Key } from '@freshet/api';
 import { keyGroupOf } from '../keygroups.js';
-import type { KeyGroupSnapshot } from './backend.js';
+import type { HeapKeyGroup, KeyGroupSnapshot } from './backend.js';
 
 /**
  * The part of `Map<Key, V>` keyed state uses. A plain `Map` is one (the
@@ -310,7 +310,8 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
 /**
  * A key group of a snapshot as data: decodes what {@link encodeKeyGroup}
  * wrote (alone or as `[buffer, heapParts]`), passes the heap backend's
- * objects through.
+ * objects through, and gives every part as `[key, data]` pairs (the heap
+ * backend writes columns, `KeyGroupColumns`; older snapshots hold pairs).
  *
  * @throws TypeError for a piece reference of an incremental snapshot that was not resolved
  */
@@ -319,7 +320,7 @@ export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
   if (Array.isArray(data) && data[0] instanceof Uint8Array) {
     // The disk parts' buffer and the parts held on the heap (timers), apart.
     const group = unpackr.unpack(data[0]) as KeyGroupSnapshot;
-    const heap = data[1] as KeyGroupSnapshot;
+    const heap = pairsOf(data[1] as HeapKeyGroup);
     for (const name in heap) group[name] = heap[name]!;
     return group;
   }
@@ -328,7 +329,30 @@ export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
       'a key group of an incremental snapshot still refers to an earlier piece; resolve the snapshot (resolveSubtaskSnapshot) before reading it',
     );
   }
-  return data as KeyGroupSnapshot | undefined;
+  return data === undefined || data === null ? undefined : pairsOf(data as HeapKeyGroup);
+}
+
+/** A heap key group with every part as pairs (columns are converted, in place). */
+function pairsOf(group: HeapKeyGroup): KeyGroupSnapshot {
+  for (const name in group) {
+    const part = group[name]!;
+    if (Array.isArray(part)) continue;
+    const { keys, values } = part;
+    if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) {
+      throw new TypeError(`corrupt key group: state '${name}' has ${describeColumns(part)}`);
+    }
+    const pairs: [unknown, unknown][] = new Array<[unknown, unknown]>(keys.length);
+    for (let i = 0; i < keys.length; i++) pairs[i] = [keys[i], values[i]];
+    (group as Record<string, unknown>)[name] = pairs;
+  }
+  return group as KeyGroupSnapshot;
+}
+
+function describeColumns(part: unknown): string {
+  if (typeof part !== 'object' || part === null) return `no entries but ${typeof part}`;
+  const { keys, values } = part as { keys?: unknown; values?: unknown };
+  if (!Array.isArray(keys) || !Array.isArray(values)) return 'neither entry pairs nor key and value columns';
+  return `${keys.length} keys but ${values.length} values`;
 }
 
 /** Removes the store directories under `parent` whose process is gone (killed before it could close them). */
