@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { keyGroupOf, keyGroupRange } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
+import { isChainData } from '../state/key-group-chain.js';
 import { fixtureJob } from '../testing/fixture-graphs.js';
 import { CheckpointCoordinator, type CompletedCheckpoint, type CoordinatorClock } from './coordinator.js';
 import { DirectoryCheckpointStorage } from './directory-storage.js';
@@ -75,12 +76,18 @@ function counts(backends: readonly HeapKeyedStateBackend[]): number[] {
   return out;
 }
 
+/** Whether a key group's snapshot data holds data of its own (whole or a delta), not only a reference. */
+function writesData(data: unknown): boolean {
+  if (typeof data === 'number') return false;
+  return !(isChainData(data) && data[2] === null);
+}
+
 /** What a subtask stored for one checkpoint. */
 interface Stored {
   handle: string;
   bytes: number;
   pieces: number[];
-  /** Key groups written as data (not referred to). */
+  /** Key groups written as data, whole or as a delta (not only referred to). */
   written: number;
 }
 
@@ -153,8 +160,7 @@ function job(
       asyncMs: 0,
     });
     let written = 0;
-    for (const data of Object.values(snapshots.get(NODE)?.keyed ?? {}))
-      if (typeof data !== 'number') written++;
+    for (const data of Object.values(snapshots.get(NODE)?.keyed ?? {})) if (writesData(data)) written++;
     return { handle, bytes: bytes.byteLength, pieces, written } satisfies Stored;
   };
 
