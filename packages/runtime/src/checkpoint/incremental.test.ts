@@ -469,7 +469,10 @@ describe('delta pieces of the disk backend', () => {
       }
     }
     const second = await j.checkpoint();
-    const kinds = [...Object.values(await keyedOf(j, second.sum[0]!)), ...Object.values(await keyedOf(j, second.sum[1]!))];
+    const kinds = [
+      ...Object.values(await keyedOf(j, second.sum[0]!)),
+      ...Object.values(await keyedOf(j, second.sum[1]!)),
+    ];
     expect(kinds.some((d) => isChainData(d) && d[2] !== null)).toBe(true);
     put(j.backends, 97, 4242);
     expected[97] = 4242;

@@ -141,15 +141,19 @@ export async function readSubtaskState(
   const bytes = await readState(state.handle);
   const pieces = state.pieces;
   if (pieces === undefined || pieces.length === 0) return bytes;
-  return resolveSubtaskSnapshot(bytes, (checkpointId) => {
-    const piece = pieces.find((p) => p.checkpointId === checkpointId);
-    if (piece === undefined) {
-      throw new RestorePointError(
-        `state ${state.handle} refers to the piece of checkpoint ${checkpointId}, which its metadata does not list`,
-      );
-    }
-    return readState(piece.handle);
-  }, where);
+  return resolveSubtaskSnapshot(
+    bytes,
+    (checkpointId) => {
+      const piece = pieces.find((p) => p.checkpointId === checkpointId);
+      if (piece === undefined) {
+        throw new RestorePointError(
+          `state ${state.handle} refers to the piece of checkpoint ${checkpointId}, which its metadata does not list`,
+        );
+      }
+      return readState(piece.handle);
+    },
+    where,
+  );
 }
 
 /**
@@ -321,7 +325,10 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
     }
     // A checkpoint's handles are relative to its job's directory, the parent of chk-<N>.
     const base = dirname(dir);
-    const byHandle = new Map<string, { state: { handle: string; pieces?: StatePiece[] | undefined }; where: string }>();
+    const byHandle = new Map<
+      string,
+      { state: { handle: string; pieces?: StatePiece[] | undefined }; where: string }
+    >();
     for (const v of checkpoint.vertices)
       for (const st of v.subtasks)
         byHandle.set(st.handle, {

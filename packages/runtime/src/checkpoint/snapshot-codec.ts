@@ -241,7 +241,7 @@ async function resolveChain(
   const base = baseBufferOf(await stored(ids[0]!, nodeId, kg));
   if (base === undefined)
     throw new SnapshotCodecError(`${what(ids[0])} holds no full buffer to base the chain on`);
-  const group = decodeKeyGroup(base) ?? {};
+  let group = decodeKeyGroup(base) ?? {};
   for (let i = 1; i <= ids.length; i++) {
     const id = i < ids.length ? ids[i] : undefined;
     let delta: unknown;
@@ -250,14 +250,16 @@ async function resolveChain(
       const link = await stored(id, nodeId, kg);
       // A link is the delta its checkpoint wrote on top of exactly the links before it.
       if (!isChainData(link) || !samePrefix(link[1], ids, i))
-        throw new SnapshotCodecError(`${what(id)} is not the delta on top of checkpoints ${ids.slice(0, i).join(', ')}`);
+        throw new SnapshotCodecError(
+          `${what(id)} is not the delta on top of checkpoints ${ids.slice(0, i).join(', ')}`,
+        );
       delta = link[2];
     }
     if (delta === null && id === undefined) break;
     if (!(delta instanceof Uint8Array))
       throw new SnapshotCodecError(`malformed delta of ${what(id)}: no delta buffer`);
     try {
-      applyKeyGroupDelta(group, delta);
+      group = applyKeyGroupDelta(group, delta);
     } catch (error) {
       throw new SnapshotCodecError(`malformed delta of ${what(id)}: ${(error as Error).message}`, {
         cause: error,

@@ -84,11 +84,7 @@ export type KeyGroupPieceRef = number | [number, KeyGroupSnapshot];
  * there too), or a piece reference (disk, incremental).
  */
 export type KeyedGroupData =
-  | KeyGroupSnapshot
-  | Uint8Array
-  | [Uint8Array, KeyGroupSnapshot]
-  | KeyGroupPieceRef
-  | KeyGroupChainData;
+  KeyGroupSnapshot | Uint8Array | [Uint8Array, KeyGroupSnapshot] | KeyGroupPieceRef | KeyGroupChainData;
 
 /**
  * Deltas a key group's chain holds at most before the next change rewrites
@@ -328,7 +324,7 @@ export class HeapKeyedStateBackend {
       for (const kg of pending.whole) changed[kg] = whole[kg] = 1;
       for (const [map, groups] of pending.keys) {
         let into = keys.get(map);
-        if (into === undefined) keys.set(map, (into = new Map()));
+        if (into === undefined) keys.set(map, (into = new Map<number, Set<Key>>()));
         for (const [kg, set] of groups) {
           const target = into.get(kg);
           if (target === undefined) into.set(kg, set);
@@ -361,7 +357,10 @@ export class HeapKeyedStateBackend {
         const delta = this.deltaOf(kg, keys);
         const bytes = encodeKeyGroupDelta(delta.data);
         // Worth it while the chain stays small beside its base (restore work, retained files): else rewrite it.
-        if (bytes.byteLength * 2 <= chain.baseBytes && chain.deltaBytes + bytes.byteLength <= chain.baseBytes) {
+        if (
+          bytes.byteLength * 2 <= chain.baseBytes &&
+          chain.deltaBytes + bytes.byteLength <= chain.baseBytes
+        ) {
           out[kg] = [CHAIN_TAG, chain.ids, bytes, heapGroup ?? null];
           const entries = chain.entries + delta.puts;
           written.set(kg, {

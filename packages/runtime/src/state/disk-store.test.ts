@@ -184,8 +184,10 @@ describe('delta snapshots of the disk backend', () => {
         return { refs: pieceRefsOf(snapshots), keyed: snapshots.get(1)!.keyed };
       },
       async resolved(id: number): Promise<Record<number, KeyedGroupData>> {
-        const bytes = await resolveSubtaskSnapshot(stored.get(id)!, (ref) => Promise.resolve(stored.get(ref)!));
-        return decodeSubtaskSnapshot(bytes).get(1)!.keyed!;
+        const bytes = await resolveSubtaskSnapshot(stored.get(id)!, (ref) =>
+          Promise.resolve(stored.get(ref)!),
+        );
+        return decodeSubtaskSnapshot(bytes).get(1)!.keyed as Record<number, KeyedGroupData>;
       },
     };
   }
@@ -220,7 +222,7 @@ describe('delta snapshots of the disk backend', () => {
     // Deltas on top of checkpoint 1.
     const second = p.snapshot(2);
     expect(second.refs).toEqual([1]);
-    expect(Object.values(second.keyed!).some((d) => isChainData(d) && d[2] !== null)).toBe(true);
+    expect(Object.values(second.keyed).some((d) => isChainData(d) && d[2] !== null)).toBe(true);
     await same(2);
     touch([heap, disk], 2);
     // Taken while 2 is pending: against checkpoint 1 still, with 2's changes too.
@@ -261,7 +263,7 @@ describe('delta snapshots of the disk backend', () => {
 
   it('a cleared map writes its key groups whole', async () => {
     const disk = backend(true, { cacheEntries: 16 });
-    const map = disk.stateMap<number>('x', PLAIN_CODEC as never);
+    const map = disk.stateMap<unknown>('x', PLAIN_CODEC);
     for (let k = 0; k < 300; k++) map.set(k, k);
     const p = pieces(disk);
     p.snapshot(1);

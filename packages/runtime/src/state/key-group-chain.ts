@@ -55,12 +55,13 @@ export function encodeKeyGroupDelta(delta: KeyGroupDelta): Uint8Array {
 }
 
 /**
- * Applies the delta `bytes` to `group` in place: for each part, the removed
- * keys go, then each put replaces the key's data (or adds the key).
+ * The key group data `group` with the delta `bytes` applied: for each part,
+ * the removed keys go, then each put replaces the key's data (or adds the
+ * key); a part left without entries is left out. `group` is not changed.
  *
  * @throws TypeError when the bytes are not a delta (the caller names where it came from)
  */
-export function applyKeyGroupDelta(group: KeyGroupSnapshot, bytes: Uint8Array): void {
+export function applyKeyGroupDelta(group: KeyGroupSnapshot, bytes: Uint8Array): KeyGroupSnapshot {
   let decoded: unknown;
   try {
     decoded = unpackr.unpack(bytes);
@@ -71,25 +72,32 @@ export function applyKeyGroupDelta(group: KeyGroupSnapshot, bytes: Uint8Array): 
     throw new TypeError('not a delta (expected [puts, removed])');
   const puts = decoded[0];
   const removed = decoded[1];
-  const names = new Set([...Object.keys(puts), ...Object.keys(removed)]);
-  for (const name of names) {
+  const out: KeyGroupSnapshot = {};
+  for (const name of new Set([...Object.keys(group), ...Object.keys(puts), ...Object.keys(removed)])) {
     const put = puts[name] ?? [];
     const gone = removed[name] ?? [];
     if (!Array.isArray(put) || !Array.isArray(gone))
       throw new TypeError(`not a delta (part '${name}' is not a list)`);
+    const before = group[name] ?? [];
+    if (put.length === 0 && gone.length === 0) {
+      if (before.length > 0) out[name] = before;
+      continue;
+    }
     const entries = new Map<Key, unknown>();
-    for (const [key, data] of group[name] ?? []) entries.set(key, data);
+    for (const [key, data] of before) entries.set(key, data);
     for (const key of gone as Key[]) entries.delete(key);
     for (const entry of put as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2)
         throw new TypeError(`not a delta (an entry of part '${name}' is not [key, data])`);
       entries.set(entry[0] as Key, entry[1]);
     }
-    if (entries.size === 0) delete group[name];
-    else group[name] = [...entries];
+    if (entries.size > 0) out[name] = [...entries];
   }
+  return out;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
