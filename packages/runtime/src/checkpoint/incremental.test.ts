@@ -100,6 +100,28 @@ function writesData(data: unknown): boolean {
   return !(isChainData(data) && data[2] === null);
 }
 
+/** Checkpoint `id` restores into disk backends at parallelism 2, 1 and 3 with exactly the counts `expected`. */
+async function expectRestores(storage: DirectoryCheckpointStorage, id: number, expected: readonly number[]) {
+  for (const parallelism of [2, 1, 3]) {
+    const restored = await restoreAt(storage, id, parallelism);
+    expect(counts(restored, expected.length)).toEqual(expected);
+    for (const b of restored) b.dispose();
+  }
+}
+
+/** Handles (own and referred to) of the coordinator's retained checkpoints, and their `_metadata` files. */
+function retainedFiles(coordinator: CheckpointCoordinator): string[] {
+  const out = new Set<string>();
+  for (const c of coordinator.completedCheckpoints) {
+    out.add(`chk-${c.checkpointId}/_metadata`);
+    for (const s of c.subtasks) {
+      out.add(s.handle);
+      for (const p of s.pieces ?? []) out.add(p.handle);
+    }
+  }
+  return [...out].sort();
+}
+
 /** What a subtask stored for one checkpoint. */
 interface Stored {
   handle: string;
@@ -339,18 +361,7 @@ describe('incremental checkpoints of the disk backend', () => {
     let j = job({ retain: 2, storage: dir });
     for (let k = 0; k < KEYS; k++) put(j.backends, k, 0);
     const expected = new Array<number>(KEYS).fill(0);
-    /** Handles (own and referred to) of the retained checkpoints, and their `_metadata` files. */
-    const wanted = () => {
-      const out = new Set<string>();
-      for (const c of j.coordinator.completedCheckpoints) {
-        out.add(`chk-${c.checkpointId}/_metadata`);
-        for (const s of c.subtasks) {
-          out.add(s.handle);
-          for (const p of s.pieces ?? []) out.add(p.handle);
-        }
-      }
-      return [...out].sort();
-    };
+    const wanted = () => retainedFiles(j.coordinator);
     let round = 0;
     const step = async () => {
       // About 1 % of the keys change per interval (a sliding window of keys, so old pieces go out of use).
@@ -443,11 +454,7 @@ describe('delta pieces of the disk backend', () => {
       expect(metadata.fullBytes).toBeGreaterThan(fullBytes);
     }
     const latest = j.coordinator.latestCompleted!.checkpointId;
-    for (const parallelism of [2, 1, 3]) {
-      const restored = await restoreAt(j.storage, latest, parallelism);
-      expect(counts(restored, keys)).toEqual(expected);
-      for (const b of restored) b.dispose();
-    }
+    await expectRestores(j.storage, latest, expected);
     j.dispose();
   });
 
@@ -477,11 +484,7 @@ describe('delta pieces of the disk backend', () => {
     put(j.backends, 97, 4242);
     expected[97] = 4242;
     await j.checkpoint();
-    for (const parallelism of [2, 1, 3]) {
-      const restored = await restoreAt(j.storage, j.coordinator.latestCompleted!.checkpointId, parallelism);
-      expect(counts(restored)).toEqual(expected);
-      for (const b of restored) b.dispose();
-    }
+    await expectRestores(j.storage, j.coordinator.latestCompleted!.checkpointId, expected);
     j.dispose();
   });
 
@@ -492,17 +495,7 @@ describe('delta pieces of the disk backend', () => {
     const kg = keyGroupOf(1, MAX);
     const owner = kg < MAX / 2 ? 0 : 1;
     const first = await j.checkpoint();
-    const wanted = () => {
-      const out = new Set<string>();
-      for (const c of j.coordinator.completedCheckpoints) {
-        out.add(`chk-${c.checkpointId}/_metadata`);
-        for (const s of c.subtasks) {
-          out.add(s.handle);
-          for (const p of s.pieces ?? []) out.add(p.handle);
-        }
-      }
-      return [...out].sort();
-    };
+    const wanted = () => retainedFiles(j.coordinator);
     const chainLengths: number[] = [];
     const ids: number[] = [];
     for (let round = 1; round <= 10; round++) {
@@ -558,11 +551,7 @@ describe('delta pieces of the disk backend', () => {
     const last = await j.checkpoint();
     // After the abort the owner wrote whole once, then deltas on top of that again.
     expect(last.sum[owner]!.pieces).toHaveLength(1);
-    for (const parallelism of [2, 1, 3]) {
-      const restored = await restoreAt(j.storage, last.id, parallelism);
-      expect(counts(restored)).toEqual(expected);
-      for (const b of restored) b.dispose();
-    }
+    await expectRestores(j.storage, last.id, expected);
     j.dispose();
   });
 
