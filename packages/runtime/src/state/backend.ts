@@ -309,9 +309,12 @@ export class HeapKeyedStateBackend {
    * checkpoint). On the disk backend each key group is one buffer
    * ({@link encodeKeyGroup}), read from disk a key group at a time, and
    * the snapshot is **incremental**: a key group unchanged since the last
-   * completed checkpoint that wrote it is a {@link KeyGroupPieceRef} to
-   * that checkpoint's piece instead of its data. `full` writes every key
-   * group (a final state, which no later checkpoint of the task follows).
+   * completed checkpoint that wrote it refers to the earlier pieces holding
+   * it (a {@link KeyGroupPieceRef}, or a {@link KeyGroupChainData} without
+   * a delta), one changed a little is a delta of its changed keys on top of
+   * them (`key-group-chain.ts`), any other is written whole. `full` writes
+   * every key group whole (a final state, which no later checkpoint of the
+   * task follows).
    */
   snapshot(checkpointId = 0, full = false): Record<number, KeyedGroupData> {
     const heapGroups = this.snapshotHeapParts();

@@ -230,6 +230,8 @@ export class DiskStateStore {
  */
 export class DiskStateMap<V> implements StateMap<V> {
   private readonly cache = new Map<Key, V | typeof REMOVED>();
+  /** Keys written or removed since {@link takeChangedKeys} last ran, per key group (not those written whole). */
+  private changedKeys = new Map<number, Set<Key>>();
 
   constructor(
     private readonly env: RootDatabase,
@@ -240,9 +242,6 @@ export class DiskStateMap<V> implements StateMap<V> {
     /** The store's change records (see {@link DiskStateStore.takeChanges}). */
     private readonly flags: ChangeFlags,
   ) {}
-
-  /** Keys written or removed since {@link takeChangedKeys} last ran, per key group (not those written whole). */
-  private changedKeys = new Map<number, Set<Key>>();
 
   get(key: Key): V | undefined {
     const cached = this.cache.get(key);
