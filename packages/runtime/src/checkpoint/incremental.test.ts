@@ -371,10 +371,21 @@ describe('incremental checkpoints of the disk backend', () => {
         expected[k] = round;
       }
       round++;
-      await j.checkpoint();
+      const c = await j.checkpoint();
       expect(j.files()).toEqual(wanted());
+      for (const s of c.sum) {
+        const keyed = decodeSubtaskSnapshot(await j.storage.readState('job', s.handle)).get(NODE)!.keyed!;
+        for (const data of Object.values(keyed)) {
+          if (isChainData(data) && data[2] !== null) kinds.delta++;
+          else if (data instanceof Uint8Array) kinds.whole++;
+        }
+      }
     };
+    /** Key groups written as deltas and whole (after the first checkpoint: compactions) over the steps. */
+    const kinds = { delta: 0, whole: 0 };
     for (let i = 0; i < 8; i++) await step();
+    // The retained files are exactly the needed ones with chains of deltas.
+    expect(kinds.delta).toBeGreaterThan(0);
     // Some pieces of checkpoints older than the two retained ones are still in use, and kept.
     const oldest = j.coordinator.completedCheckpoints[0]!.checkpointId;
     expect(
@@ -388,7 +399,11 @@ describe('incremental checkpoints of the disk backend', () => {
     // The same task state lives on (the executions kept running across the JobManager's restart).
     for (const b of j.backends) b.dispose();
     j.backends.splice(0, 2, ...backends);
+    const before = { ...kinds };
     for (let i = 0; i < 6; i++) await step();
+    expect(kinds.delta).toBeGreaterThan(before.delta);
+    // Some chains were rewritten whole on the way (compaction), the files still exactly the needed ones.
+    expect(kinds.whole).toBeGreaterThan(MAX);
     const restored = await restoreAt(j.storage, j.coordinator.latestCompleted!.checkpointId, 3);
     expect(counts(restored)).toEqual(expected);
     for (const b of restored) b.dispose();
