@@ -164,20 +164,23 @@ describe('a checkpointed job on the disk state backend', () => {
     // About 20 s at 2000 records/s: time for incremental checkpoints, the kill and the rescale before the end.
     const count = 40_000;
     const keys = 4000;
-    const hot = 40;
+    // A tenth of the keys change in every interval, spread over every key group: only deltas make it small.
+    const hot = 400;
     const jobId = await submitFile(c.client, fixture('sparse-updates.ts'), {
       args: [out, String(count), '2000', '200', String(keys), String(hot)],
       parallelism: 2,
       stateBackend: 'disk',
     });
     const running = await untilStatus(c.client, jobId, (j) => j.status === 'RUNNING', 'the job to run');
-    // Past the first 4000 records (every key created), checkpoints write only the hot keys' key groups.
+    // Past the first 4000 records (every key created), checkpoints write only the hot keys, as deltas.
     const incremental = await until(
       () => c.client.jobs.checkpoints.query({ jobId }),
-      (v) => v.history.some((h) => h.status === 'COMPLETED' && incrementalRatio(h) < 0.5),
+      (v) => v.history.some((h) => h.status === 'COMPLETED' && incrementalRatio(h) < DELTA_RATIO),
       { timeoutMs: 60_000, intervalMs: 100, what: 'an incremental checkpoint' },
     );
-    const inc = incremental.history.find((h) => h.status === 'COMPLETED' && incrementalRatio(h) < 0.5)!;
+    const inc = incremental.history.find(
+      (h) => h.status === 'COMPLETED' && incrementalRatio(h) < DELTA_RATIO,
+    )!;
     console.log(
       `incremental checkpoint ${inc.checkpointId}: wrote ${inc.checkpointedBytes} of ${inc.bytes} bytes`,
     );
@@ -192,9 +195,16 @@ describe('a checkpointed job on the disk state backend', () => {
       (j) => j.status === 'RUNNING' && j.restarts > 0,
       'the job to run again',
     );
-    const afterKill = (await c.client.jobs.checkpoints.query({ jobId })).counts.completed;
+    const afterKillView = await c.client.jobs.checkpoints.query({ jobId });
+    const afterKill = afterKillView.counts.completed;
+    const afterKillId = Math.max(0, ...afterKillView.history.map((h) => h.checkpointId));
     // Incremental again after the restore's first (full) checkpoint.
-    await untilCheckpoints(c.client, jobId, afterKill + 3);
+    const again = await untilCheckpoints(c.client, jobId, afterKill + 3);
+    const restored = again.history.filter((h) => h.status === 'COMPLETED' && h.checkpointId > afterKillId);
+    console.log(
+      `after the restore: ${restored.map((h) => `${h.checkpointedBytes}/${h.bytes}`).join(', ')} bytes written/held`,
+    );
+    expect(restored.some((h) => incrementalRatio(h) < DELTA_RATIO)).toBe(true);
 
     await addTaskManager();
     const { stdout } = await run(
@@ -220,6 +230,12 @@ describe('a checkpointed job on the disk state backend', () => {
     await expectNoOrphanedPieces(result.jobId);
   }, 240_000);
 });
+
+/**
+ * Below this a checkpoint wrote deltas: a tenth of the keys changed in
+ * every key group, so writing changed key groups whole would be about 1.
+ */
+const DELTA_RATIO = 0.4;
 
 /** Bytes a checkpoint wrote over the bytes of all the state it holds. */
 function incrementalRatio(h: { bytes: number | null; checkpointedBytes: number | null }): number {

@@ -480,7 +480,11 @@ export class JobCheckpoints {
       );
     }
     // Self-contained: an incremental snapshot gets the earlier pieces it refers to resolved into it.
-    return readSubtaskState(state, (h) => this.#o.storage.readState(this.#jobId, h));
+    return readSubtaskState(
+      state,
+      (h) => this.#o.storage.readState(this.#jobId, h),
+      `checkpoint ${checkpointId} of job ${this.#jobId}, vertex ${vertexId} subtask ${subtask}`,
+    );
   }
 
   #requireCurrent(taskManagerId: string, attempt: number, vertexId: string, subtask: number): void {

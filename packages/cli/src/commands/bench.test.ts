@@ -205,7 +205,7 @@ describe('freshet bench cluster rows', () => {
     // An accumulator object and a Map entry per key on the heap; on disk only the write cache stays.
     expect(heapMemory!.heapBytesPerKey).toBeGreaterThan(40);
     expect(diskMemory!.heapBytesPerKey).toBeLessThan(heapMemory!.heapBytesPerKey / 2);
-    // 1 % and 5 % of the keys changed per interval: the heap backend writes everything again, the disk backend only those key groups.
+    // 1 % and 5 % of the keys changed per interval: the heap backend writes everything again, the disk backend deltas of those keys.
     const bytes = results.slice(5) as CheckpointBytesBenchResult[];
     expect(bytes.map((r) => [r.backend, r.keyGroups, r.changed, r.keys])).toEqual([
       ['heap', 128, 0.01, 50_000],
@@ -215,8 +215,11 @@ describe('freshet bench cluster rows', () => {
       ['disk', 128, 0.05, 50_000],
       ['disk', 4096, 0.05, 50_000],
     ]);
-    const [heap1, , disk1, , , disk5] = bytes;
+    const [heap1, deltas1, disk1, , deltas5, disk5] = bytes;
     expect(heap1!.ratio).toBeGreaterThan(0.95);
+    // At 128 key groups the changes touch every key group: what is small is each one's delta.
+    expect(deltas1!.ratio).toBeLessThan(0.05);
+    expect(deltas5!.ratio).toBeLessThan(0.15);
     expect(disk1!.fullBytes).toBeGreaterThan(50_000 * 4);
     // 500 changed keys touch at most 500 of 4096 key groups: about an eighth of the state is written again.
     expect(disk1!.ratio).toBeLessThan(0.25);

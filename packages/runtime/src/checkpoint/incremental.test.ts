@@ -15,11 +15,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { keyGroupOf, keyGroupRange } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
+import { isChainData } from '../state/key-group-chain.js';
 import { fixtureJob } from '../testing/fixture-graphs.js';
 import { CheckpointCoordinator, type CompletedCheckpoint, type CoordinatorClock } from './coordinator.js';
 import { DirectoryCheckpointStorage } from './directory-storage.js';
 import { checkpointMetadataOf } from './metadata.js';
 import { inspectRestorePoint, openRestorePoint, writeSavepoint } from './savepoint.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeSubtaskSnapshot, encodeSubtaskSnapshot, pieceRefsOf } from './snapshot-codec.js';
 
 const root = mkdtempSync(join(tmpdir(), 'freshet-incr-'));
@@ -55,6 +57,23 @@ function diskBackend(parallelism: number, subtask: number): HeapKeyedStateBacken
   });
 }
 
+/** Removes `key`'s count (the state's `clear` for that key) in whichever backend owns its key group. */
+function remove(backends: readonly HeapKeyedStateBackend[], key: Key): void {
+  const kg = keyGroupOf(key, MAX);
+  const b = backends[Math.floor((kg * backends.length) / MAX)]!;
+  b.setCurrentKey(key);
+  b.getValueState(COUNT).clear();
+}
+
+/** A seeded pseudo-random sequence in [0, 1) (the same keys change on every run). */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
 /** Sets `key`'s count in whichever backend owns its key group. */
 function put(backends: readonly HeapKeyedStateBackend[], key: Key, value: number): void {
   const kg = keyGroupOf(key, MAX);
@@ -63,10 +82,10 @@ function put(backends: readonly HeapKeyedStateBackend[], key: Key, value: number
   b.getValueState(COUNT).update(value);
 }
 
-/** Every key's count as the backends hold it. */
-function counts(backends: readonly HeapKeyedStateBackend[]): number[] {
+/** Every key's count as the backends hold it (-1: none). */
+function counts(backends: readonly HeapKeyedStateBackend[], keys = KEYS): number[] {
   const out: number[] = [];
-  for (let k = 0; k < KEYS; k++) {
+  for (let k = 0; k < keys; k++) {
     const kg = keyGroupOf(k, MAX);
     const b = backends[Math.floor((kg * backends.length) / MAX)]!;
     b.setCurrentKey(k);
@@ -75,12 +94,40 @@ function counts(backends: readonly HeapKeyedStateBackend[]): number[] {
   return out;
 }
 
+/** Whether a key group's snapshot data holds data of its own (whole or a delta), not only a reference. */
+function writesData(data: unknown): boolean {
+  if (typeof data === 'number') return false;
+  return !(isChainData(data) && data[2] === null);
+}
+
+/** Checkpoint `id` restores into disk backends at parallelism 2, 1 and 3 with exactly the counts `expected`. */
+async function expectRestores(storage: DirectoryCheckpointStorage, id: number, expected: readonly number[]) {
+  for (const parallelism of [2, 1, 3]) {
+    const restored = await restoreAt(storage, id, parallelism);
+    expect(counts(restored, expected.length)).toEqual(expected);
+    for (const b of restored) b.dispose();
+  }
+}
+
+/** Handles (own and referred to) of the coordinator's retained checkpoints, and their `_metadata` files. */
+function retainedFiles(coordinator: CheckpointCoordinator): string[] {
+  const out = new Set<string>();
+  for (const c of coordinator.completedCheckpoints) {
+    out.add(`chk-${c.checkpointId}/_metadata`);
+    for (const s of c.subtasks) {
+      out.add(s.handle);
+      for (const p of s.pieces ?? []) out.add(p.handle);
+    }
+  }
+  return [...out].sort();
+}
+
 /** What a subtask stored for one checkpoint. */
 interface Stored {
   handle: string;
   bytes: number;
   pieces: number[];
-  /** Key groups written as data (not referred to). */
+  /** Key groups written as data, whole or as a delta (not only referred to). */
   written: number;
 }
 
@@ -153,8 +200,7 @@ function job(
       asyncMs: 0,
     });
     let written = 0;
-    for (const data of Object.values(snapshots.get(NODE)?.keyed ?? {}))
-      if (typeof data !== 'number') written++;
+    for (const data of Object.values(snapshots.get(NODE)?.keyed ?? {})) if (writesData(data)) written++;
     return { handle, bytes: bytes.byteLength, pieces, written } satisfies Stored;
   };
 
@@ -315,18 +361,7 @@ describe('incremental checkpoints of the disk backend', () => {
     let j = job({ retain: 2, storage: dir });
     for (let k = 0; k < KEYS; k++) put(j.backends, k, 0);
     const expected = new Array<number>(KEYS).fill(0);
-    /** Handles (own and referred to) of the retained checkpoints, and their `_metadata` files. */
-    const wanted = () => {
-      const out = new Set<string>();
-      for (const c of j.coordinator.completedCheckpoints) {
-        out.add(`chk-${c.checkpointId}/_metadata`);
-        for (const s of c.subtasks) {
-          out.add(s.handle);
-          for (const p of s.pieces ?? []) out.add(p.handle);
-        }
-      }
-      return [...out].sort();
-    };
+    const wanted = () => retainedFiles(j.coordinator);
     let round = 0;
     const step = async () => {
       // About 1 % of the keys change per interval (a sliding window of keys, so old pieces go out of use).
@@ -336,10 +371,21 @@ describe('incremental checkpoints of the disk backend', () => {
         expected[k] = round;
       }
       round++;
-      await j.checkpoint();
+      const c = await j.checkpoint();
       expect(j.files()).toEqual(wanted());
+      for (const s of c.sum) {
+        const keyed = decodeSubtaskSnapshot(await j.storage.readState('job', s.handle)).get(NODE)!.keyed!;
+        for (const data of Object.values(keyed)) {
+          if (isChainData(data) && data[2] !== null) kinds.delta++;
+          else if (data instanceof Uint8Array) kinds.whole++;
+        }
+      }
     };
+    /** Key groups written as deltas and whole (after the first checkpoint: compactions) over the steps. */
+    const kinds = { delta: 0, whole: 0 };
     for (let i = 0; i < 8; i++) await step();
+    // The retained files are exactly the needed ones with chains of deltas.
+    expect(kinds.delta).toBeGreaterThan(0);
     // Some pieces of checkpoints older than the two retained ones are still in use, and kept.
     const oldest = j.coordinator.completedCheckpoints[0]!.checkpointId;
     expect(
@@ -353,10 +399,201 @@ describe('incremental checkpoints of the disk backend', () => {
     // The same task state lives on (the executions kept running across the JobManager's restart).
     for (const b of j.backends) b.dispose();
     j.backends.splice(0, 2, ...backends);
+    const before = { ...kinds };
     for (let i = 0; i < 6; i++) await step();
+    expect(kinds.delta).toBeGreaterThan(before.delta);
+    // Some chains were rewritten whole on the way (compaction), the files still exactly the needed ones.
+    expect(kinds.whole).toBeGreaterThan(MAX);
     const restored = await restoreAt(j.storage, j.coordinator.latestCompleted!.checkpointId, 3);
     expect(counts(restored)).toEqual(expected);
     for (const b of restored) b.dispose();
     for (const b of backends) b.dispose();
+  });
+});
+
+describe('delta pieces of the disk backend', () => {
+  /** The key group data SUM subtask `subtask` stored for a checkpoint, by key group. */
+  const keyedOf = async (j: ReturnType<typeof job>, stored: Stored) =>
+    decodeSubtaskSnapshot(await j.storage.readState('job', stored.handle)).get(NODE)!.keyed!;
+
+  it('with 1 % of the keys changed over 128 key groups writes a small fraction of the full bytes, and restores exactly', async () => {
+    const keys = 20_000;
+    const j = job();
+    const expected: number[] = [];
+    for (let k = 0; k < keys; k++) {
+      put(j.backends, k, k);
+      expected.push(k);
+    }
+    const first = await j.checkpoint();
+    const fullBytes = first.sum[0]!.bytes + first.sum[1]!.bytes;
+    const next = random(7);
+    /** Per key group, the checkpoints that wrote a delta of it. */
+    const deltas = Array.from({ length: MAX }, (): number[] => []);
+    for (let round = 1; round <= 3; round++) {
+      const roundGroups = new Set<number>();
+      for (let i = 0; i < keys / 100; i++) {
+        const k = Math.floor(next() * keys);
+        put(j.backends, k, -round * k - 1);
+        expected[k] = -round * k - 1;
+        roundGroups.add(keyGroupOf(k, MAX));
+      }
+      // Most key groups changed: written whole, the checkpoint would be about as big as a full one.
+      expect(roundGroups.size).toBeGreaterThan(MAX * 0.75);
+      const c = await j.checkpoint();
+      for (const kg of roundGroups) deltas[kg]!.push(c.id);
+      const bytes = c.sum[0]!.bytes + c.sum[1]!.bytes;
+      expect(bytes).toBeLessThan(fullBytes * 0.15);
+      // Each key group is its first checkpoint's buffer and a delta per interval it changed in.
+      for (const s of c.sum) {
+        const pieces = new Set<number>();
+        for (const [kg, data] of Object.entries(await keyedOf(j, s))) {
+          const mine = deltas[Number(kg)]!;
+          if (mine.length === 0) {
+            expect(data).toBe(first.id);
+            pieces.add(first.id);
+            continue;
+          }
+          const own = mine.at(-1) === c.id;
+          expect(isChainData(data) && [data[1], data[2] !== null]).toEqual([
+            [first.id, ...(own ? mine.slice(0, -1) : mine)],
+            own,
+          ]);
+          pieces.add(first.id);
+          for (const id of own ? mine.slice(0, -1) : mine) pieces.add(id);
+        }
+        expect(s.pieces).toEqual([...pieces].sort((a, b) => a - b));
+      }
+      const metadata = await j.storage.readMetadata('job', c.id);
+      // What the metadata says it wrote (the sources' snapshots too) is as small; what it holds is all of it.
+      expect(metadata.checkpointedBytes).toBeLessThan(fullBytes * 0.15);
+      expect(metadata.fullBytes).toBeGreaterThan(fullBytes);
+    }
+    const latest = j.coordinator.latestCompleted!.checkpointId;
+    await expectRestores(j.storage, latest, expected);
+    j.dispose();
+  });
+
+  it('removed keys stay removed after a restore, also when a key group becomes empty', async () => {
+    const j = job();
+    const expected: number[] = [];
+    for (let k = 0; k < KEYS; k++) {
+      put(j.backends, k, k + 1);
+      expected.push(k + 1);
+    }
+    await j.checkpoint();
+    // Every key of one key group goes, and some keys elsewhere; one removed key comes back later.
+    const emptied = keyGroupOf(5, MAX);
+    for (let k = 0; k < KEYS; k++) {
+      if (keyGroupOf(k, MAX) === emptied || k % 97 === 0) {
+        remove(j.backends, k);
+        // The default value: the key holds no state.
+        expected[k] = 0;
+      }
+    }
+    const second = await j.checkpoint();
+    const kinds = [
+      ...Object.values(await keyedOf(j, second.sum[0]!)),
+      ...Object.values(await keyedOf(j, second.sum[1]!)),
+    ];
+    expect(kinds.some((d) => isChainData(d) && d[2] !== null)).toBe(true);
+    put(j.backends, 97, 4242);
+    expected[97] = 4242;
+    await j.checkpoint();
+    await expectRestores(j.storage, j.coordinator.latestCompleted!.checkpointId, expected);
+    j.dispose();
+  });
+
+  it('rewrites a chain whole once it holds 8 deltas, and retention then deletes the files it no longer uses', async () => {
+    const j = job({ retain: 2 });
+    for (let k = 0; k < KEYS; k++) put(j.backends, k, 0);
+    const expected = new Array<number>(KEYS).fill(0);
+    const kg = keyGroupOf(1, MAX);
+    const owner = kg < MAX / 2 ? 0 : 1;
+    const first = await j.checkpoint();
+    const wanted = () => retainedFiles(j.coordinator);
+    const chainLengths: number[] = [];
+    const ids: number[] = [];
+    for (let round = 1; round <= 10; round++) {
+      // One key of that key group changes per interval: a delta each time, until the chain is full.
+      put(j.backends, 1, round);
+      expected[1] = round;
+      const c = await j.checkpoint();
+      ids.push(c.id);
+      const data = (await keyedOf(j, c.sum[owner]!))[kg];
+      chainLengths.push(isChainData(data) ? data[1].length : 0);
+      expect(j.files()).toEqual(wanted());
+    }
+    // Deltas on top of the first checkpoint's buffer (chains of 1..8 links), then the 9th change rewrites it whole.
+    expect(chainLengths).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 0, 1]);
+    const rewrite = ids[8]!;
+    // The last checkpoint's key group is the rewrite's buffer and one delta: nothing older of it is needed.
+    const last = j.coordinator.latestCompleted!;
+    const lastOwner = last.subtasks.find((s) => s.vertexId === SUM.id && s.subtask === owner)!;
+    expect(lastOwner.pieces!.map((p) => p.checkpointId)).toEqual([first.id, rewrite]);
+    // The other subtask changed nothing and still refers to the first checkpoint only.
+    const other = last.subtasks.find((s) => s.vertexId === SUM.id && s.subtask === 1 - owner)!;
+    expect(other.pieces!.map((p) => p.checkpointId)).toEqual([first.id]);
+    // Retention 2 deleted the deltas of the old chain (and every older checkpoint's other files).
+    for (const id of ids.slice(0, 8)) expect(j.files().some((f) => f.startsWith(`chk-${id}/`))).toBe(false);
+    const restored = await restoreAt(j.storage, last.checkpointId, 3);
+    expect(counts(restored)).toEqual(expected);
+    for (const b of restored) b.dispose();
+    j.dispose();
+  });
+
+  it('a checkpoint aborted in the middle of a chain loses none of its changes', async () => {
+    const j = job();
+    for (let k = 0; k < KEYS; k++) put(j.backends, k, 1);
+    const expected = new Array<number>(KEYS).fill(1);
+    await j.checkpoint();
+    put(j.backends, 10, 10);
+    expected[10] = 10;
+    await j.checkpoint();
+    // Key 11 changes; the checkpoint that takes its delta is aborted.
+    put(j.backends, 11, 11);
+    expected[11] = 11;
+    const owner = keyGroupOf(11, MAX) < MAX / 2 ? 0 : 1;
+    const id = j.coordinator.triggerCheckpoint()!;
+    const aborted = await j.ack(id, SUM.id, owner);
+    expect(aborted.written).toBe(1);
+    j.coordinator.decline(id, SRC.id, 0, 0, 'the test declines it');
+    await Promise.all(j.io.splice(0));
+    put(j.backends, 12, 12);
+    expected[12] = 12;
+    await j.checkpoint();
+    put(j.backends, 13, 13);
+    expected[13] = 13;
+    const last = await j.checkpoint();
+    // After the abort the owner wrote whole once, then deltas on top of that again.
+    expect(last.sum[owner]!.pieces).toHaveLength(1);
+    await expectRestores(j.storage, last.id, expected);
+    j.dispose();
+  });
+
+  it('a malformed delta fails the restore with an error naming the checkpoint, vertex, subtask and key group', async () => {
+    const j = job();
+    for (let k = 0; k < KEYS; k++) put(j.backends, k, 1);
+    await j.checkpoint();
+    put(j.backends, 7, 7);
+    const second = await j.checkpoint();
+    const owner = keyGroupOf(7, MAX) < MAX / 2 ? 0 : 1;
+    const kg = keyGroupOf(7, MAX);
+    await j.checkpoint();
+    const latest = j.coordinator.latestCompleted!.checkpointId;
+    // The second checkpoint's delta of key 7's group is damaged on disk (as by a corrupt file).
+    const file = join(j.storage.jobDir('job'), second.sum[owner]!.handle);
+    const snapshots = decodeSubtaskSnapshot(readFileSync(file));
+    const keyed = snapshots.get(NODE)!.keyed!;
+    const data = keyed[kg];
+    expect(isChainData(data) && data[2] !== null).toBe(true);
+    if (isChainData(data)) data[2] = Uint8Array.of(0x93, 0x01, 0x02, 0x03);
+    writeFileSync(file, encodeSubtaskSnapshot(snapshots));
+    await expect(restoreAt(j.storage, latest, 2)).rejects.toThrow(
+      new RegExp(
+        `malformed delta of key group ${kg} of operator ${NODE} in the piece of checkpoint ${second.id} ` +
+          `that checkpoint ${latest}, vertex ${SUM.id} subtask ${owner} refers to`,
+      ),
+    );
+    j.dispose();
   });
 });

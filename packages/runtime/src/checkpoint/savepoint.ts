@@ -126,26 +126,34 @@ export function resolveInside(root: string, dir: string, what: string): string {
 /**
  * One subtask's state of a checkpoint as a self-contained snapshot: its own
  * stored snapshot with the earlier pieces it refers to (an incremental one)
- * resolved into it, every file read through `readState`.
+ * resolved into it (chains of deltas applied), every file read through
+ * `readState`. `where` names the state in errors (checkpoint, vertex,
+ * subtask); the handle by default.
  *
  * @throws {@link RestorePointError} when the snapshot refers to a checkpoint whose piece it does not list
+ * @throws {@link SnapshotCodecError} when a piece lacks what it refers to, or a delta is malformed
  */
 export async function readSubtaskState(
   state: { handle: string; pieces?: readonly StatePiece[] | undefined },
   readState: (handle: string) => Promise<Uint8Array>,
+  where = `state ${state.handle}`,
 ): Promise<Uint8Array> {
   const bytes = await readState(state.handle);
   const pieces = state.pieces;
   if (pieces === undefined || pieces.length === 0) return bytes;
-  return resolveSubtaskSnapshot(bytes, (checkpointId) => {
-    const piece = pieces.find((p) => p.checkpointId === checkpointId);
-    if (piece === undefined) {
-      throw new RestorePointError(
-        `state ${state.handle} refers to the piece of checkpoint ${checkpointId}, which its metadata does not list`,
-      );
-    }
-    return readState(piece.handle);
-  });
+  return resolveSubtaskSnapshot(
+    bytes,
+    (checkpointId) => {
+      const piece = pieces.find((p) => p.checkpointId === checkpointId);
+      if (piece === undefined) {
+        throw new RestorePointError(
+          `state ${state.handle} refers to the piece of checkpoint ${checkpointId}, which its metadata does not list`,
+        );
+      }
+      return readState(piece.handle);
+    },
+    where,
+  );
 }
 
 /**
@@ -172,7 +180,11 @@ export async function writeSavepoint(
     for (const s of v.subtasks) {
       const name = stateFileName(v.id, s.subtask);
       // Materialized: the pieces an incremental snapshot refers to go into the subtask's own file.
-      const bytes = await readSubtaskState(s, readState);
+      const bytes = await readSubtaskState(
+        s,
+        readState,
+        `checkpoint ${checkpoint.checkpointId}, vertex ${v.id} subtask ${s.subtask}`,
+      );
       await writeAtomically(join(dir, name), bytes);
       subtasks.push({ subtask: s.subtask, handle: name, bytes: bytes.byteLength, final: s.final });
     }
@@ -313,8 +325,16 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
     }
     // A checkpoint's handles are relative to its job's directory, the parent of chk-<N>.
     const base = dirname(dir);
-    const byHandle = new Map<string, { handle: string; pieces?: StatePiece[] | undefined }>();
-    for (const v of checkpoint.vertices) for (const st of v.subtasks) byHandle.set(st.handle, st);
+    const byHandle = new Map<
+      string,
+      { state: { handle: string; pieces?: StatePiece[] | undefined }; where: string }
+    >();
+    for (const v of checkpoint.vertices)
+      for (const st of v.subtasks)
+        byHandle.set(st.handle, {
+          state: st,
+          where: `checkpoint ${checkpoint.checkpointId}, vertex ${v.id} subtask ${st.subtask}`,
+        });
     return {
       kind: 'checkpoint',
       path: dir,
@@ -335,7 +355,10 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
         })),
       },
       // A subtask's state, with the pieces of earlier checkpoints it refers to resolved into it.
-      readState: (handle) => readSubtaskState(byHandle.get(handle) ?? { handle }, (h) => readInside(base, h)),
+      readState: (handle) => {
+        const known = byHandle.get(handle);
+        return readSubtaskState(known?.state ?? { handle }, (h) => readInside(base, h), known?.where);
+      },
     };
   }
   const metadata = parseSavepointMetadata(text, metadataPath);

@@ -24,6 +24,9 @@
  */
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import type { OperatorSnapshot } from '../operator.js';
+import type { HeapKeyGroup } from '../state/backend.js';
+import { decodeKeyGroup, encodeKeyGroup } from '../state/disk-store.js';
+import { applyKeyGroupDelta, isChainData, type KeyGroupChainData } from '../state/key-group-chain.js';
 
 /** Current version of the layout. */
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -137,7 +140,8 @@ export function restoredSnapshotsOf(buffers: readonly Uint8Array[]): Map<number,
 /**
  * The checkpoints whose pieces an (incremental) subtask snapshot refers to:
  * every key group given as a piece reference (a number, or `[number,
- * heapParts]`, see `KeyGroupPieceRef`), ascending. Empty for a full snapshot.
+ * heapParts]`, see `KeyGroupPieceRef`) and every link of every chain a key
+ * group is on (`KeyGroupChainData`), ascending. Empty for a full snapshot.
  */
 export function pieceRefsOf(snapshots: ReadonlyMap<number, OperatorSnapshot>): number[] {
   const ids = new Set<number>();
@@ -145,14 +149,18 @@ export function pieceRefsOf(snapshots: ReadonlyMap<number, OperatorSnapshot>): n
     const keyed = snapshot.keyed;
     if (keyed === undefined) continue;
     for (const kg in keyed) {
-      const ref = pieceRefOf(keyed[kg]);
-      if (ref !== undefined) ids.add(ref);
+      const data = keyed[kg];
+      if (isChainData(data)) for (const id of data[1]) ids.add(id);
+      else {
+        const ref = pieceRefOf(data);
+        if (ref !== undefined) ids.add(ref);
+      }
     }
   }
   return [...ids].sort((a, b) => a - b);
 }
 
-/** The checkpoint id a key group's data refers to, or undefined when it is data. */
+/** The checkpoint id a key group's data refers to, or undefined when it is data (or a chain). */
 function pieceRefOf(data: unknown): number | undefined {
   if (typeof data === 'number') return data;
   if (Array.isArray(data) && typeof data[0] === 'number') return data[0];
@@ -162,39 +170,108 @@ function pieceRefOf(data: unknown): number | undefined {
 /**
  * A subtask snapshot with every piece reference replaced by the data it
  * refers to, read from the piece of checkpoint N of the same subtask
- * (`readPiece(N)`): a self-contained snapshot, as a full one would be.
- * Returns `bytes` itself when nothing refers to a piece (every full
- * snapshot, all heap-backend ones). Used by every restore and by
- * savepoints, which materialize incremental checkpoints.
+ * (`readPiece(N)`), and every chain applied in order (the base's buffer,
+ * then each delta: puts overwrite, removals delete) into one full key group
+ * buffer: a self-contained snapshot, as a full one would be. Returns
+ * `bytes` itself when nothing refers to a piece (every full snapshot, all
+ * heap-backend ones). Used by every restore and by savepoints, which
+ * materialize incremental checkpoints. `where` names the subtask's state
+ * in errors (e.g. `checkpoint 7, vertex v3 subtask 1`).
  *
- * @throws {@link SnapshotCodecError} when a piece lacks the key group a reference names
+ * @throws {@link SnapshotCodecError} when a piece lacks the key group a reference names, or a delta is malformed
  */
 export async function resolveSubtaskSnapshot(
   bytes: Uint8Array,
   readPiece: (checkpointId: number) => Promise<Uint8Array>,
+  where = 'the subtask state',
 ): Promise<Uint8Array> {
   const snapshots = decodeSubtaskSnapshot(bytes);
   if (pieceRefsOf(snapshots).length === 0) return bytes;
   const pieces = new Map<number, Map<number, OperatorSnapshot>>();
+  /** Key group `kg` of operator `nodeId` as the piece of checkpoint `id` stored it. */
+  const stored = async (id: number, nodeId: number, kg: number): Promise<unknown> => {
+    let piece = pieces.get(id);
+    if (piece === undefined) pieces.set(id, (piece = decodeSubtaskSnapshot(await readPiece(id))));
+    return piece.get(nodeId)?.keyed?.[kg];
+  };
   for (const [nodeId, snapshot] of snapshots) {
     const keyed = snapshot.keyed;
     if (keyed === undefined) continue;
-    for (const kg in keyed) {
+    for (const kgText in keyed) {
+      const kg = Number(kgText);
       const data = keyed[kg];
+      if (isChainData(data)) {
+        const buffer = await resolveChain(data, nodeId, kg, stored, where);
+        keyed[kg] = data[3] === null ? buffer : [buffer, data[3]];
+        continue;
+      }
       const ref = pieceRefOf(data);
       if (ref === undefined) continue;
-      let piece = pieces.get(ref);
-      if (piece === undefined) pieces.set(ref, (piece = decodeSubtaskSnapshot(await readPiece(ref))));
-      const stored = piece.get(nodeId)?.keyed?.[Number(kg)];
-      // The piece holds the disk parts' buffer, alone or beside the heap parts it had then (replaced by today's).
-      const buffer = Array.isArray(stored) ? (stored[0] as unknown) : stored;
-      if (!(buffer instanceof Uint8Array)) {
+      const buffer = baseBufferOf(await stored(ref, nodeId, kg));
+      if (buffer === undefined) {
         throw new SnapshotCodecError(
-          `the piece of checkpoint ${ref} holds no data of key group ${kg} of operator ${nodeId}, which a later snapshot refers to`,
+          `the piece of checkpoint ${ref} holds no data of key group ${kg} of operator ${nodeId}, which ${where} refers to`,
         );
       }
-      keyed[Number(kg)] = Array.isArray(data) ? [buffer, data[1]] : buffer;
+      keyed[kg] = Array.isArray(data) ? [buffer, data[1] as HeapKeyGroup] : buffer;
     }
   }
   return encodeSubtaskSnapshot(snapshots);
+}
+
+/** The disk parts' full buffer a piece stored for a key group, alone or beside the heap parts it had then. */
+function baseBufferOf(stored: unknown): Uint8Array | undefined {
+  const buffer = Array.isArray(stored) ? (stored[0] as unknown) : stored;
+  return buffer instanceof Uint8Array ? buffer : undefined;
+}
+
+/** One full key group buffer of a chain: its base, then every delta in order (the earlier pieces', then its own). */
+async function resolveChain(
+  chain: KeyGroupChainData,
+  nodeId: number,
+  kg: number,
+  stored: (id: number, nodeId: number, kg: number) => Promise<unknown>,
+  where: string,
+): Promise<Uint8Array> {
+  const ids = chain[1];
+  const what = (id: number | undefined): string =>
+    `key group ${kg} of operator ${nodeId} in ${id === undefined ? where : `the piece of checkpoint ${id} that ${where} refers to`}`;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id)))
+    throw new SnapshotCodecError(`malformed chain of ${what(undefined)}: it names no base checkpoint`);
+  const base = baseBufferOf(await stored(ids[0]!, nodeId, kg));
+  if (base === undefined)
+    throw new SnapshotCodecError(`${what(ids[0])} holds no full buffer to base the chain on`);
+  let group = decodeKeyGroup(base) ?? {};
+  for (let i = 1; i <= ids.length; i++) {
+    const id = i < ids.length ? ids[i] : undefined;
+    let delta: unknown;
+    if (id === undefined) delta = chain[2];
+    else {
+      const link = await stored(id, nodeId, kg);
+      // A link is the delta its checkpoint wrote on top of exactly the links before it.
+      if (!isChainData(link) || !samePrefix(link[1], ids, i))
+        throw new SnapshotCodecError(
+          `${what(id)} is not the delta on top of checkpoints ${ids.slice(0, i).join(', ')}`,
+        );
+      delta = link[2];
+    }
+    if (delta === null && id === undefined) break;
+    if (!(delta instanceof Uint8Array))
+      throw new SnapshotCodecError(`malformed delta of ${what(id)}: no delta buffer`);
+    try {
+      group = applyKeyGroupDelta(group, delta);
+    } catch (error) {
+      throw new SnapshotCodecError(`malformed delta of ${what(id)}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return encodeKeyGroup(group);
+}
+
+/** Whether `link` is the first `n` ids of `ids`. */
+function samePrefix(link: unknown, ids: readonly number[], n: number): boolean {
+  if (!Array.isArray(link) || link.length !== n) return false;
+  for (let i = 0; i < n; i++) if (link[i] !== ids[i]) return false;
+  return true;
 }

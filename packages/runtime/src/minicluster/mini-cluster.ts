@@ -415,7 +415,13 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
   const readRestore = async (checkpoint: CompletedCheckpoint): Promise<SlotRestore> => {
     const r: SlotRestore = { checkpointId: checkpoint.checkpointId, subtasks: {} };
     for (const s of checkpoint.subtasks) {
-      const bytes = ownBuffer(await readSubtaskState(s, (h) => storage.readState(jobId, h)));
+      const bytes = ownBuffer(
+        await readSubtaskState(
+          s,
+          (h) => storage.readState(jobId, h),
+          `checkpoint ${checkpoint.checkpointId}, vertex ${s.vertexId} subtask ${s.subtask}`,
+        ),
+      );
       r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };
     }
     return r;

@@ -39,6 +39,12 @@ import {
   type StateValueCodec,
 } from './disk-store.js';
 import {
+  CHAIN_TAG,
+  encodeKeyGroupDelta,
+  type KeyGroupChainData,
+  type KeyGroupDelta,
+} from './key-group-chain.js';
+import {
   HeapAggregatingState,
   HeapListState,
   HeapMapState,
@@ -93,7 +99,52 @@ export type KeyGroupPieceRef = number | [number, HeapKeyGroup];
  * buffer (disk; `[buffer, heapParts]` when parts held on the heap have data
  * there too), or a piece reference (disk, incremental).
  */
-export type KeyedGroupData = HeapKeyGroup | Uint8Array | [Uint8Array, HeapKeyGroup] | KeyGroupPieceRef;
+export type KeyedGroupData =
+  HeapKeyGroup | Uint8Array | [Uint8Array, HeapKeyGroup] | KeyGroupPieceRef | KeyGroupChainData;
+
+/**
+ * Deltas a key group's chain holds at most before the next change rewrites
+ * it whole (compaction by rewrite): bounds the pieces a restore reads and
+ * the checkpoints' files retention keeps per key group.
+ */
+export const MAX_CHAIN_DELTAS = 8;
+
+/** Changed keys of a key group one state part tracks at most; past that the key group is written whole. */
+export const MAX_TRACKED_KEYS_PER_GROUP = 4096;
+
+/** A key group's chain: the checkpoints whose pieces hold its base and deltas. */
+interface GroupChain {
+  /** The base's checkpoint, then each delta's, in order. */
+  ids: number[];
+  /** Size of the base buffer. */
+  baseBytes: number;
+  /** Size of all its deltas. */
+  deltaBytes: number;
+  /** Entries of the base plus the deltas' puts (an upper bound of the key group's entries). */
+  entries: number;
+}
+
+/** What one snapshot not yet completed or aborted wrote, and the changes it saw. */
+interface PendingPieces {
+  /** Each key group it wrote: its chain then (null: empty, nothing written). */
+  chains: Map<number, GroupChain | null>;
+  /** The changed keys it used (per map, per key group), until a later snapshot takes them on. */
+  keys: Map<DiskStateMap<unknown>, Map<number, Set<Key>>>;
+  /** Key groups whose changed keys were not known, until a later snapshot takes them on. */
+  whole: number[];
+}
+
+/** How many changed keys of a key group of `entries` entries a state part tracks: about a quarter, capped. */
+function keyLimitOf(entries: number): number {
+  return Math.min(MAX_TRACKED_KEYS_PER_GROUP, Math.max(16, entries >> 2));
+}
+
+/** A snapshot's reference to key group data a chain of earlier pieces holds. */
+function chainRef(chain: GroupChain, heapGroup: HeapKeyGroup | undefined): KeyedGroupData {
+  // A chain of one is the plain piece reference incremental checkpoints wrote before deltas.
+  if (chain.ids.length === 1) return heapGroup === undefined ? chain.ids[0]! : [chain.ids[0]!, heapGroup];
+  return [CHAIN_TAG, chain.ids, null, heapGroup ?? null];
+}
 
 /** Options of a {@link HeapKeyedStateBackend}. */
 export interface KeyedBackendOptions {
@@ -124,13 +175,15 @@ export class HeapKeyedStateBackend {
   /** The parts' maps on disk, by part name (the disk backend). */
   private readonly diskMaps = new Map<string, DiskStateMap<unknown>>();
   /**
-   * The disk backend's incremental checkpoints: per key group, the id of
-   * the last completed checkpoint whose piece holds its data (absent:
-   * written by none yet, e.g. after a restore, so the next snapshot writes it).
+   * The disk backend's incremental checkpoints: per key group, its chain as
+   * of the last completed checkpoint that wrote it (absent: written by none
+   * yet, e.g. after a restore, so the next snapshot writes it whole).
    */
-  private readonly pieceBase = new Map<number, number>();
-  /** Key groups each snapshot not yet completed or aborted wrote (with data, and found empty). */
-  private readonly pendingPieces = new Map<number, { written: number[]; empty: number[] }>();
+  private readonly chains = new Map<number, GroupChain>();
+  /** What each snapshot not yet completed or aborted wrote, and the changes it saw. */
+  private readonly pendingPieces = new Map<number, PendingPieces>();
+  /** An aborted checkpoint's changes may be lost: the next snapshot writes every key group whole. */
+  private fullNext = false;
 
   constructor(private readonly options: KeyedBackendOptions) {
     this.operatorName = options.operatorName;
@@ -272,49 +325,97 @@ export class HeapKeyedStateBackend {
    * checkpoint). On the disk backend each key group is one buffer
    * ({@link encodeKeyGroup}), read from disk a key group at a time, and
    * the snapshot is **incremental**: a key group unchanged since the last
-   * completed checkpoint that wrote it is a {@link KeyGroupPieceRef} to
-   * that checkpoint's piece instead of its data. `full` writes every key
-   * group (a final state, which no later checkpoint of the task follows).
+   * completed checkpoint that wrote it refers to the earlier pieces holding
+   * it (a {@link KeyGroupPieceRef}, or a {@link KeyGroupChainData} without
+   * a delta), one changed a little is a delta of its changed keys on top of
+   * them (`key-group-chain.ts`), any other is written whole. `full` writes
+   * every key group whole (a final state, which no later checkpoint of the
+   * task follows).
    */
   snapshot(checkpointId = 0, full = false): Record<number, KeyedGroupData> {
     const heapGroups = this.snapshotHeapParts();
     const store = this.store;
     if (store === undefined) return heapGroups;
-    const changed = store.takeChanged();
-    // Written by a checkpoint not yet completed: it may still be aborted, so it is written again.
-    for (const pending of this.pendingPieces.values()) for (const kg of pending.written) changed[kg] = 1;
-    const written: number[] = [];
-    const empty: number[] = [];
-    const out: Record<number, KeyedGroupData> = {};
-    const { start, end } = this.options.keyGroupRange;
-    for (let kg = start; kg <= end; kg++) {
-      const heapGroup = heapGroups[kg];
-      const base = full ? undefined : this.pieceBase.get(kg);
-      if (base !== undefined && changed[kg] === 0) {
-        // Unchanged on disk since the piece of checkpoint `base`; heap-held parts (timers) ride along as data.
-        out[kg] = heapGroup === undefined ? base : [base, heapGroup];
-        continue;
-      }
-      const group: KeyGroupSnapshot = {};
-      let onDisk = false;
-      for (const [name, map] of this.diskMaps) {
-        const entries: [Key, unknown][] = [];
-        map.snapshotGroup(kg, entries);
-        if (entries.length > 0) {
-          group[name] = entries;
-          onDisk = true;
+    const { changed, whole, keys } = store.takeChanges();
+    // Changes since the last completed checkpoint: also those a snapshot not yet completed took (it may be aborted).
+    for (const pending of this.pendingPieces.values()) {
+      for (const kg of pending.chains.keys()) changed[kg] = 1;
+      for (const kg of pending.whole) changed[kg] = whole[kg] = 1;
+      for (const [map, groups] of pending.keys) {
+        let into = keys.get(map);
+        if (into === undefined) keys.set(map, (into = new Map<number, Set<Key>>()));
+        for (const [kg, set] of groups) {
+          const target = into.get(kg);
+          if (target === undefined) into.set(kg, set);
+          else for (const key of set) target.add(key);
         }
       }
-      if (onDisk) {
-        written.push(kg);
+      // This snapshot's record carries them on from now (one copy, not one per pending snapshot).
+      pending.keys = new Map();
+      pending.whole = [];
+    }
+    if (this.fullNext) {
+      full = true;
+      this.fullNext = false;
+    }
+    const written = new Map<number, GroupChain | null>();
+    const wholeNow: number[] = [];
+    const out: Record<number, KeyedGroupData> = {};
+    const { start, end } = this.options.keyGroupRange;
+    const limits = store.keyLimits;
+    for (let kg = start; kg <= end; kg++) {
+      if (whole[kg] === 1) wholeNow.push(kg);
+      const heapGroup = heapGroups[kg];
+      const chain = full ? undefined : this.chains.get(kg);
+      if (chain !== undefined && changed[kg] === 0) {
+        // Unchanged on disk since the chain's last link; heap-held parts (timers) ride along as data.
+        out[kg] = chainRef(chain, heapGroup);
+        continue;
+      }
+      if (chain !== undefined && whole[kg] === 0 && chain.ids.length <= MAX_CHAIN_DELTAS) {
+        const delta = this.deltaOf(kg, keys);
+        const bytes = encodeKeyGroupDelta(delta.data);
+        // Worth it while the chain stays small beside its base (restore work, retained files): else rewrite it.
+        if (
+          bytes.byteLength * 2 <= chain.baseBytes &&
+          chain.deltaBytes + bytes.byteLength <= chain.baseBytes
+        ) {
+          out[kg] = [CHAIN_TAG, chain.ids, bytes, heapGroup ?? null];
+          const entries = chain.entries + delta.puts;
+          written.set(kg, {
+            ids: [...chain.ids, checkpointId],
+            baseBytes: chain.baseBytes,
+            deltaBytes: chain.deltaBytes + bytes.byteLength,
+            entries,
+          });
+          limits[kg] = keyLimitOf(entries);
+          continue;
+        }
+      }
+      const group: KeyGroupSnapshot = {};
+      let entries = 0;
+      for (const [name, map] of this.diskMaps) {
+        const list: [Key, unknown][] = [];
+        map.snapshotGroup(kg, list);
+        if (list.length > 0) {
+          group[name] = list;
+          entries += list.length;
+        }
+      }
+      if (entries > 0) {
+        const buffer = encodeKeyGroup(group);
+        written.set(kg, { ids: [checkpointId], baseBytes: buffer.byteLength, deltaBytes: 0, entries });
+        limits[kg] = keyLimitOf(entries);
         // Heap-held parts apart from the piece's disk data: a later reference to the piece replaces them.
-        out[kg] = heapGroup === undefined ? encodeKeyGroup(group) : [encodeKeyGroup(group), heapGroup];
+        out[kg] = heapGroup === undefined ? buffer : [buffer, heapGroup];
       } else {
-        empty.push(kg);
+        written.set(kg, null);
+        // Nothing to base a delta on: new keys here are written whole.
+        limits[kg] = 0;
         if (heapGroup !== undefined) out[kg] = heapGroup;
       }
     }
-    this.pendingPieces.set(checkpointId, { written, empty });
+    this.pendingPieces.set(checkpointId, { chains: written, keys, whole: wholeNow });
     // Heap-held state of keys outside the range (a test driving any key) is kept as it is.
     for (const kgText in heapGroups) {
       const kg = Number(kgText);
@@ -323,17 +424,40 @@ export class HeapKeyedStateBackend {
     return out;
   }
 
+  /** The delta of key group `kg`: the current data of the keys changed since its chain's last link. */
+  private deltaOf(
+    kg: number,
+    keys: ReadonlyMap<DiskStateMap<unknown>, ReadonlyMap<number, ReadonlySet<Key>>>,
+  ): { data: KeyGroupDelta; puts: number } {
+    const data: KeyGroupDelta = { puts: {}, removed: {} };
+    let puts = 0;
+    for (const [name, map] of this.diskMaps) {
+      const changedKeys = keys.get(map)?.get(kg);
+      if (changedKeys === undefined) continue;
+      const put: [Key, unknown][] = [];
+      const removed: Key[] = [];
+      map.deltaOf(kg, changedKeys, put, removed);
+      if (put.length > 0) data.puts[name] = put;
+      if (removed.length > 0) data.removed[name] = removed;
+      puts += put.length;
+    }
+    return { data, puts };
+  }
+
   /**
    * Checkpoint `checkpointId` completed: the key groups its snapshot wrote
-   * are now held by its piece, the base of later incremental snapshots.
-   * Its snapshot also wrote whatever earlier pending ones wrote (it wrote
-   * again what they had not confirmed), so those are settled with it.
+   * (whole or as a delta) now have the chains it recorded, the base of
+   * later incremental snapshots. Its snapshot also wrote whatever earlier
+   * pending ones wrote (it wrote again what they had not confirmed), so
+   * those are settled with it.
    */
   notifyCheckpointComplete(checkpointId: number): void {
     const pieces = this.pendingPieces.get(checkpointId);
     if (pieces !== undefined) {
-      for (const kg of pieces.written) this.pieceBase.set(kg, checkpointId);
-      for (const kg of pieces.empty) this.pieceBase.delete(kg);
+      for (const [kg, chain] of pieces.chains) {
+        if (chain === null) this.chains.delete(kg);
+        else this.chains.set(kg, chain);
+      }
     }
     for (const id of this.pendingPieces.keys()) if (id <= checkpointId) this.pendingPieces.delete(id);
   }
@@ -341,13 +465,15 @@ export class HeapKeyedStateBackend {
   /**
    * Checkpoint `checkpointId` was aborted. Its pieces will never be
    * referenced, and it may have been aborted because a piece it referred to
-   * is gone (the coordinator declines such a snapshot), so the next
-   * snapshot writes every key group again (an abort is rare; a full
-   * snapshot after one is always resolvable).
+   * is gone (the coordinator declines such a snapshot); the changes it took
+   * are not kept apart either. So the next snapshot writes every key group
+   * whole again (an abort is rare; a full snapshot after one is always
+   * resolvable).
    */
   notifyCheckpointAborted(checkpointId: number): void {
     if (!this.pendingPieces.delete(checkpointId)) return;
-    this.pieceBase.clear();
+    this.chains.clear();
+    this.fullNext = true;
   }
 
   /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */

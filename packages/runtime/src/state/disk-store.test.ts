@@ -13,6 +13,13 @@ import { keyGroupRange, subtaskForKey } from '../keygroups.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { HeapKeyedStateBackend, type KeyedGroupData, type KeyGroupSnapshot } from './backend.js';
 import { decodeKeyGroup, DiskStateStore, PLAIN_CODEC } from './disk-store.js';
+import {
+  decodeSubtaskSnapshot,
+  encodeSubtaskSnapshot,
+  pieceRefsOf,
+  resolveSubtaskSnapshot,
+} from '../checkpoint/snapshot-codec.js';
+import { isChainData } from './key-group-chain.js';
 
 const parents: string[] = [];
 function parentDir(): string {
@@ -163,5 +170,118 @@ describe('the disk keyed state backend', () => {
       expect(normalized(disk.snapshot())).toEqual(normalized(expected));
       disk.dispose();
     }
+  });
+});
+
+describe('delta snapshots of the disk backend', () => {
+  /** Stores a backend's snapshots by checkpoint id and resolves them as a restore does. */
+  function pieces(b: HeapKeyedStateBackend) {
+    const stored = new Map<number, Uint8Array>();
+    return {
+      snapshot(id: number) {
+        const snapshots = new Map([[1, { keyed: b.snapshot(id) }]]);
+        stored.set(id, encodeSubtaskSnapshot(snapshots));
+        return { refs: pieceRefsOf(snapshots), keyed: snapshots.get(1)!.keyed };
+      },
+      async resolved(id: number): Promise<Record<number, KeyedGroupData>> {
+        const bytes = await resolveSubtaskSnapshot(stored.get(id)!, (ref) =>
+          Promise.resolve(stored.get(ref)!),
+        );
+        return decodeSubtaskSnapshot(bytes).get(1)!.keyed as Record<number, KeyedGroupData>;
+      },
+    };
+  }
+
+  /** A few keys change on both backends: counts, list appends, removals (every `salt`-th key). */
+  function touch(backends: readonly HeapKeyedStateBackend[], salt: number): void {
+    for (const b of backends) {
+      const count = b.getValueState(new ValueStateDescriptor<number>('count', 0));
+      const list = b.getListState(new ListStateDescriptor<string>('list'));
+      for (let k = salt; k < 500; k += 37) {
+        const key: Key = k % 3 === 0 ? k : `key-${k}`;
+        b.setCurrentKey(key);
+        if (k % 2 === 0) count.clear();
+        else count.update(salt);
+        list.add(`t${salt}`);
+      }
+    }
+  }
+
+  it('resolves to the heap backend state through overlapping, completed late and aborted snapshots', async () => {
+    const heap = backend(false);
+    const disk = backend(true, { cacheEntries: 16 });
+    exercise(heap, 500, 2);
+    exercise(disk, 500, 2);
+    const p = pieces(disk);
+    const same = async (id: number) => {
+      expect(normalized(await p.resolved(id))).toEqual(normalized(heap.snapshot()));
+    };
+    expect(p.snapshot(1).refs).toEqual([]);
+    disk.notifyCheckpointComplete(1);
+    touch([heap, disk], 1);
+    // Deltas on top of checkpoint 1.
+    const second = p.snapshot(2);
+    expect(second.refs).toEqual([1]);
+    expect(Object.values(second.keyed).some((d) => isChainData(d) && d[2] !== null)).toBe(true);
+    await same(2);
+    touch([heap, disk], 2);
+    // Taken while 2 is pending: against checkpoint 1 still, with 2's changes too.
+    expect(p.snapshot(3).refs).toEqual([1]);
+    await same(3);
+    disk.notifyCheckpointAborted(3);
+    disk.notifyCheckpointComplete(2);
+    touch([heap, disk], 3);
+    // After the abort, whole: the changes 3 took are in no completed piece.
+    expect(p.snapshot(4).refs).toEqual([]);
+    await same(4);
+    disk.notifyCheckpointComplete(4);
+    touch([heap, disk], 4);
+    expect(p.snapshot(5).refs).toEqual([4]);
+    await same(5);
+    touch([heap, disk], 5);
+    p.snapshot(6);
+    await same(6);
+    // 6 completes before 5: 5's late notice changes nothing.
+    disk.notifyCheckpointComplete(6);
+    disk.notifyCheckpointComplete(5);
+    touch([heap, disk], 6);
+    p.snapshot(7);
+    touch([heap, disk], 7);
+    // 8 is taken while 7 is pending; 7 completes, then 8: 8's chains are on top of 6's.
+    const eighth = p.snapshot(8);
+    expect(eighth.refs).toEqual([4, 6]);
+    disk.notifyCheckpointComplete(7);
+    disk.notifyCheckpointComplete(8);
+    await same(8);
+    touch([heap, disk], 8);
+    expect(p.snapshot(9).refs).toEqual([4, 6, 8]);
+    await same(9);
+    // The heap backend's snapshots stay full: nothing to refer to.
+    expect(pieceRefsOf(new Map([[1, { keyed: heap.snapshot(9) }]]))).toEqual([]);
+    disk.dispose();
+  });
+
+  it('a cleared map writes its key groups whole', async () => {
+    const disk = backend(true, { cacheEntries: 16 });
+    const map = disk.stateMap<unknown>('x', PLAIN_CODEC);
+    for (let k = 0; k < 300; k++) map.set(k, k);
+    const p = pieces(disk);
+    p.snapshot(1);
+    disk.notifyCheckpointComplete(1);
+    map.set(1, 100);
+    expect(p.snapshot(2).refs).toEqual([1]);
+    disk.notifyCheckpointComplete(2);
+    map.clear();
+    map.set(2, 200);
+    map.set(3, 300);
+    const third = p.snapshot(3);
+    expect(third.refs).toEqual([]);
+    const resolved = normalized(await p.resolved(3));
+    const entries = Object.values(resolved).flatMap((g) => g.x ?? []);
+    expect(entries.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [2, 200],
+      [3, 300],
+    ]);
+    disk.dispose();
   });
 });

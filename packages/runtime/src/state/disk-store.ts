@@ -105,6 +105,23 @@ const REMOVED: unique symbol = Symbol('removed');
 
 type StoreKey = [number, Key];
 
+/** The change records a store's maps share (see {@link DiskStateStore}). */
+interface ChangeFlags {
+  changed: Uint8Array;
+  whole: Uint8Array;
+  keyLimits: Uint32Array;
+}
+
+/** What {@link DiskStateStore.takeChanges} returns. */
+export interface StoreChanges {
+  /** Per key group: 1 when any map's entry of it was written, removed or cleared. */
+  changed: Uint8Array;
+  /** Per key group: 1 when its changed keys are not known (write it whole). */
+  whole: Uint8Array;
+  /** Per map, per key group not to be written whole: the keys written or removed. */
+  keys: Map<DiskStateMap<unknown>, Map<number, Set<Key>>>;
+}
+
 /** One keyed operator instance's on-disk state: one LMDB environment, one database per state part. */
 export class DiskStateStore {
   /** The store's own directory (removed by {@link close}). */
@@ -115,10 +132,22 @@ export class DiskStateStore {
   private closed = false;
   /**
    * One flag per key group: set when a flush or clear of any map touched
-   * the key group since {@link takeChanged} last ran (what an incremental
-   * checkpoint must write again). Shared by the store's maps.
+   * the key group since {@link takeChanges} last ran (what an incremental
+   * checkpoint must write again, whole or as a delta). Shared by the store's maps.
    */
   private readonly changed: Uint8Array;
+  /**
+   * One flag per key group: its changed keys are not known (a map's set of
+   * them grew past {@link keyLimits}, or a map was cleared), so an
+   * incremental checkpoint writes the key group whole. Shared by the maps.
+   */
+  private readonly whole: Uint8Array;
+  /**
+   * Per key group, how many changed keys one map tracks before it gives up
+   * (sets {@link whole}): set by the backend after each snapshot from what
+   * it wrote; 0 until then (a key group no snapshot wrote is written whole anyway).
+   */
+  readonly keyLimits: Uint32Array;
 
   constructor(
     /** Number of key groups of the job. */
@@ -130,6 +159,8 @@ export class DiskStateStore {
     this.dir = mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`));
     this.cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_DISK_CACHE_ENTRIES);
     this.changed = new Uint8Array(maxParallelism);
+    this.whole = new Uint8Array(maxParallelism);
+    this.keyLimits = new Uint32Array(maxParallelism);
     this.env = loadLmdb().open({
       path: join(this.dir, 'state.mdb'),
       maxDbs: 1024,
@@ -149,14 +180,11 @@ export class DiskStateStore {
       encoding: 'binary',
       keyEncoding: 'ordered-binary',
     });
-    const map = new DiskStateMap<V>(
-      this.env,
-      db,
-      codec,
-      this.cacheEntries,
-      this.maxParallelism,
-      this.changed,
-    );
+    const map = new DiskStateMap<V>(this.env, db, codec, this.cacheEntries, this.maxParallelism, {
+      changed: this.changed,
+      whole: this.whole,
+      keyLimits: this.keyLimits,
+    });
     this.maps.push(map);
     return map;
   }
@@ -167,13 +195,21 @@ export class DiskStateStore {
   }
 
   /**
-   * The key groups changed since the previous call (flushes first): the
-   * returned flags are a copy; the store's own start over at zero.
+   * What changed since the previous call (flushes first): the key groups
+   * changed, those to be written whole, and each map's changed keys per
+   * key group (by map; only key groups not written whole). The store's own
+   * records start over empty.
    */
-  takeChanged(): Uint8Array {
+  takeChanges(): StoreChanges {
     this.flushAll();
-    const out = this.changed.slice();
+    const keys = new Map<DiskStateMap<unknown>, Map<number, Set<Key>>>();
+    for (const map of this.maps) {
+      const taken = map.takeChangedKeys();
+      if (taken.size > 0) keys.set(map, taken);
+    }
+    const out: StoreChanges = { changed: this.changed.slice(), whole: this.whole.slice(), keys };
     this.changed.fill(0);
+    this.whole.fill(0);
     return out;
   }
 
@@ -194,6 +230,8 @@ export class DiskStateStore {
  */
 export class DiskStateMap<V> implements StateMap<V> {
   private readonly cache = new Map<Key, V | typeof REMOVED>();
+  /** Keys written or removed since {@link takeChangedKeys} last ran, per key group (not those written whole). */
+  private changedKeys = new Map<number, Set<Key>>();
 
   constructor(
     private readonly env: RootDatabase,
@@ -201,8 +239,8 @@ export class DiskStateMap<V> implements StateMap<V> {
     private readonly codec: StateValueCodec<V>,
     private readonly cacheEntries: number,
     private readonly maxParallelism: number,
-    /** The store's changed-key-group flags (see {@link DiskStateStore.takeChanged}). */
-    private readonly changed: Uint8Array,
+    /** The store's change records (see {@link DiskStateStore.takeChanges}). */
+    private readonly flags: ChangeFlags,
   ) {}
 
   get(key: Key): V | undefined {
@@ -236,8 +274,10 @@ export class DiskStateMap<V> implements StateMap<V> {
   clear(): void {
     this.cache.clear();
     this.db.clearSync();
-    // Which key groups held entries is not known without reading them: every one counts as changed.
-    this.changed.fill(1);
+    // Which keys were held is not known without reading them: every key group is written whole.
+    this.flags.changed.fill(1);
+    this.flags.whole.fill(1);
+    this.changedKeys.clear();
   }
 
   get size(): number {
@@ -252,12 +292,23 @@ export class DiskStateMap<V> implements StateMap<V> {
     const db = this.db;
     const codec = this.codec;
     const maxParallelism = this.maxParallelism;
-    const changed = this.changed;
+    const { changed, whole, keyLimits } = this.flags;
+    const changedKeys = this.changedKeys;
     this.env.transactionSync(() => {
       for (const [key, value] of cache) {
         const kg = keyGroupOf(key, maxParallelism);
-        // Every cached entry is written back (a value read may have been changed in place): its key group changed.
+        // Every cached entry is written back (a value read may have been changed in place): it changed.
         changed[kg] = 1;
+        if (whole[kg] === 0) {
+          let keys = changedKeys.get(kg);
+          if (keys === undefined) changedKeys.set(kg, (keys = new Set()));
+          keys.add(key);
+          if (keys.size > keyLimits[kg]!) {
+            // Too many to be worth a delta (or to keep in memory): the key group is written whole.
+            whole[kg] = 1;
+            changedKeys.delete(kg);
+          }
+        }
         const storeKey: StoreKey = [kg, key];
         if (value === REMOVED) db.removeSync(storeKey);
         else db.putSync(storeKey, packr.pack(codec.encode(value)));
@@ -276,6 +327,29 @@ export class DiskStateMap<V> implements StateMap<V> {
     for (const { key, value } of this.db.getRange({ start: [kg], end: [kg + 1] })) {
       out.push([key[1], unpackr.unpack(value)]);
     }
+  }
+
+  /**
+   * The keys of key group `kg` written or removed since the last
+   * {@link DiskStateStore.takeChanges}, as delta data: each present key's
+   * value as plain data (`puts`, as {@link snapshotGroup} gives it) and the
+   * absent ones (`removed`), read straight from disk (flushes first).
+   */
+  deltaOf(kg: number, keys: Iterable<Key>, puts: [Key, unknown][], removed: Key[]): void {
+    this.flush();
+    for (const key of keys) {
+      const bytes = this.db.getBinaryFast([kg, key]);
+      if (bytes === undefined) removed.push(key);
+      else puts.push([key, unpackr.unpack(bytes)]);
+    }
+  }
+
+  /** Hands over the changed keys recorded since the previous call and starts over. */
+  takeChangedKeys(): Map<number, Set<Key>> {
+    const taken = this.changedKeys;
+    this.changedKeys = new Map();
+    for (const kg of taken.keys()) if (this.flags.whole[kg] === 1) taken.delete(kg);
+    return taken;
   }
 
   *[Symbol.iterator](): IterableIterator<[Key, V]> {
