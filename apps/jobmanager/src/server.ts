@@ -11,6 +11,7 @@ import {
   CHECKPOINT_UPLOAD_HEADERS,
   CHECKPOINTS_PATH_PREFIX,
   parseCheckpointStatePath,
+  MAX_UPLOAD_PIECES,
   uploadPiecesOf,
   uploadStatsOf,
 } from '@freshet/protocol';
@@ -124,7 +125,7 @@ async function serveCheckpointState(
       const pieces = uploadPiecesOf(req.headers);
       if (pieces === undefined) {
         sendJson(res, 400, {
-          error: `${CHECKPOINT_UPLOAD_HEADERS.pieces} must be comma-separated checkpoint ids (positive integers)`,
+          error: `${CHECKPOINT_UPLOAD_HEADERS.pieces} must be comma-separated checkpoint ids (positive integers) or ranges of them (3-9), at most ${MAX_UPLOAD_PIECES} ids`,
         });
         return;
       }

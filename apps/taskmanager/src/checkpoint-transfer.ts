@@ -6,7 +6,7 @@
  * session. No filesystem is shared with the JobManager.
  */
 import { defineErrorClass, UnavailableError } from '@freshet/errors';
-import { CHECKPOINT_UPLOAD_HEADERS, checkpointStatePath } from '@freshet/protocol';
+import { CHECKPOINT_UPLOAD_HEADERS, checkpointStatePath, formatUploadPieces } from '@freshet/protocol';
 
 /** An upload or a fetch of checkpoint state failed. Code `UNAVAILABLE`. */
 export class CheckpointTransferError extends UnavailableError<{ retry: boolean } | undefined> {
@@ -78,7 +78,7 @@ async function uploadOnce(
   if (stats.afterCheckpointId !== undefined)
     headers[CHECKPOINT_UPLOAD_HEADERS.afterCheckpointId] = String(stats.afterCheckpointId);
   if (stats.pieces !== undefined && stats.pieces.length > 0)
-    headers[CHECKPOINT_UPLOAD_HEADERS.pieces] = stats.pieces.join(',');
+    headers[CHECKPOINT_UPLOAD_HEADERS.pieces] = formatUploadPieces(stats.pieces);
   let response: Response;
   try {
     response = await fetch(url, {

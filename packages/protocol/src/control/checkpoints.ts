@@ -34,8 +34,9 @@ export const CHECKPOINT_UPLOAD_HEADERS = {
   afterCheckpointId: 'x-freshet-after-checkpoint',
   /**
    * An incremental snapshot: the earlier checkpoints whose pieces (the
-   * subtask's snapshot in them) it refers to, comma-separated ids; absent
-   * for a full snapshot.
+   * subtask's snapshot in them) it refers to, comma-separated ids and
+   * ranges of ids (`3-9,12`, {@link formatUploadPieces}); absent for a full
+   * snapshot.
    */
   pieces: 'x-freshet-pieces',
 } as const;
@@ -89,9 +90,36 @@ export function parseCheckpointStatePath(path: string): CheckpointStatePath | un
 }
 
 /**
+ * Most checkpoint ids one upload may refer to. A snapshot's chains name at
+ * most 9 checkpoints a key group, so this leaves room for 8,000 key groups
+ * whose chains all differ, and keeps a hostile range (`1-1000000000`) from
+ * expanding into a billion ids.
+ */
+export const MAX_UPLOAD_PIECES = 72_000;
+
+/**
+ * {@link CHECKPOINT_UPLOAD_HEADERS}.pieces for ascending, distinct `ids`:
+ * runs of consecutive ids as ranges (`3-9,12`). A snapshot's chains mostly
+ * refer to the latest checkpoints, so the header stays a few bytes even
+ * when it names hundreds of them (one id each would outgrow the 16 KiB
+ * HTTP header limit).
+ */
+export function formatUploadPieces(ids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length;) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    parts.push(j === i ? String(ids[i]) : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
  * The pieces an upload's snapshot refers to ({@link CHECKPOINT_UPLOAD_HEADERS}.pieces):
- * `[]` when absent, undefined when malformed (the upload must be refused:
- * taken as a full snapshot, it would restore without the state it refers to).
+ * `[]` when absent, undefined when malformed or naming more than
+ * {@link MAX_UPLOAD_PIECES} ids (the upload must be refused: taken as a
+ * full snapshot, it would restore without the state it refers to).
  */
 export function uploadPiecesOf(
   headers: Readonly<Record<string, string | string[] | undefined>>,
@@ -101,9 +129,12 @@ export function uploadPiecesOf(
   if (text === undefined || text.trim() === '') return [];
   const ids: number[] = [];
   for (const part of text.split(',')) {
-    const id = Number(part.trim());
-    if (!Number.isInteger(id) || id <= 0) return undefined;
-    ids.push(id);
+    const dash = part.indexOf('-');
+    const from = Number((dash < 0 ? part : part.slice(0, dash)).trim());
+    const to = dash < 0 ? from : Number(part.slice(dash + 1).trim());
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from <= 0 || to < from) return undefined;
+    if (ids.length + (to - from + 1) > MAX_UPLOAD_PIECES) return undefined;
+    for (let id = from; id <= to; id++) ids.push(id);
   }
   return ids;
 }
