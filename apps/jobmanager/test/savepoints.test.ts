@@ -258,7 +258,9 @@ describe('savepoints', () => {
 
   it('rescale 2→3 of a job whose sequence source follows the job: every number exactly once, per-key counts continue', async () => {
     const out = await c.outputDir();
-    const count = 12_000;
+    // 16 s of input at 1,500 a second: on a loaded machine the job must still be running when the rescale comes
+    // (with 8 s it sometimes had finished while the third checkpoint was awaited).
+    const count = 24_000;
     const jobId = await submitFile(c.client, fixture('rescalable-source.ts'), {
       args: [out, String(count), '1500', '200'],
       parallelism: 2,
