@@ -128,6 +128,7 @@ export {
   operatorUid,
   parseSavepointMetadata,
   readSubtaskState,
+  subtaskStateName,
   renumberSnapshot,
   resolveInside,
   RestorePointError,

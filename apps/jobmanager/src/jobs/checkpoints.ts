@@ -20,6 +20,7 @@ import {
   checkpointMetadataOf,
   executionKey,
   readSubtaskState,
+  subtaskStateName,
   renumberSnapshot,
   RestorePointError,
   writeSavepoint,
@@ -483,7 +484,7 @@ export class JobCheckpoints {
     return readSubtaskState(
       state,
       (h) => this.#o.storage.readState(this.#jobId, h),
-      `checkpoint ${checkpointId} of job ${this.#jobId}, vertex ${vertexId} subtask ${subtask}`,
+      subtaskStateName(checkpointId, vertexId, subtask, this.#jobId),
     );
   }
 

@@ -124,6 +124,19 @@ export function resolveInside(root: string, dir: string, what: string): string {
 }
 
 /**
+ * How errors name one subtask's state of a checkpoint (`checkpoint 7,
+ * vertex v3 subtask 1`; `checkpoint 7 of job <id>, …` with `jobId`).
+ */
+export function subtaskStateName(
+  checkpointId: number,
+  vertexId: string,
+  subtask: number,
+  jobId?: string,
+): string {
+  return `checkpoint ${checkpointId}${jobId === undefined ? '' : ` of job ${jobId}`}, vertex ${vertexId} subtask ${subtask}`;
+}
+
+/**
  * One subtask's state of a checkpoint as a self-contained snapshot: its own
  * stored snapshot with the earlier pieces it refers to (an incremental one)
  * resolved into it (chains of deltas applied), every file read through
@@ -183,7 +196,7 @@ export async function writeSavepoint(
       const bytes = await readSubtaskState(
         s,
         readState,
-        `checkpoint ${checkpoint.checkpointId}, vertex ${v.id} subtask ${s.subtask}`,
+        subtaskStateName(checkpoint.checkpointId, v.id, s.subtask),
       );
       await writeAtomically(join(dir, name), bytes);
       subtasks.push({ subtask: s.subtask, handle: name, bytes: bytes.byteLength, final: s.final });
@@ -333,7 +346,7 @@ export async function openRestorePoint(path: string, roots: readonly string[]): 
       for (const st of v.subtasks)
         byHandle.set(st.handle, {
           state: st,
-          where: `checkpoint ${checkpoint.checkpointId}, vertex ${v.id} subtask ${st.subtask}`,
+          where: subtaskStateName(checkpoint.checkpointId, v.id, st.subtask),
         });
     return {
       kind: 'checkpoint',

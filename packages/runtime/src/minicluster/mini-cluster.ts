@@ -40,6 +40,7 @@ import { DirectoryCheckpointStorage } from '../checkpoint/directory-storage.js';
 import { checkpointMetadataOf } from '../checkpoint/metadata.js';
 import {
   readSubtaskState,
+  subtaskStateName,
   renumberSnapshot,
   type RestorePoint,
   type StateAssignment,
@@ -419,7 +420,7 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
         await readSubtaskState(
           s,
           (h) => storage.readState(jobId, h),
-          `checkpoint ${checkpoint.checkpointId}, vertex ${s.vertexId} subtask ${s.subtask}`,
+          subtaskStateName(checkpoint.checkpointId, s.vertexId, s.subtask),
         ),
       );
       r.subtasks[`${s.vertexId}#${s.subtask}`] = { states: [bytes], final: s.final };

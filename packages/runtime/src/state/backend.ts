@@ -73,10 +73,10 @@ export type KeyGroupSnapshot = Record<string, [Key, unknown][]>;
 /**
  * One part's entries of a key group as two columns, `keys[i]` holding
  * `values[i]`: how the heap backend writes its snapshots. msgpack packs two
- * arrays of n items about twice as fast as n two-item arrays, and the
- * split allocates no pair per entry, so the synchronous part of a heap
- * checkpoint takes about half as long. Readers see pairs
- * ({@link decodeKeyGroup} converts).
+ * arrays of n items faster than n two-item arrays, and the split allocates
+ * no pair per entry: the synchronous part of a heap checkpoint of 100,000
+ * keys took about a fifth less (median 104–111 ms → 80–93 ms). Readers see
+ * pairs ({@link decodeKeyGroup} converts).
  */
 export interface KeyGroupColumns {
   keys: Key[];
