@@ -497,7 +497,8 @@ export class Deployments {
           uploadCheckpointState(target(s.vertexId, s.subtask), s.checkpointId, s.state, {
             alignmentMs: s.alignmentMs,
             syncMs: s.syncMs,
-            asyncMs: Date.now() - handedAt,
+            // Packing after the barrier (an asynchronous snapshot) and handing it over.
+            asyncMs: (s.encodeMs ?? 0) + Date.now() - handedAt,
             pieces: s.pieces,
           }).catch(uploadFailed(s.vertexId, s.subtask, s.checkpointId));
         },

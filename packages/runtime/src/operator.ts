@@ -11,6 +11,7 @@
  */
 import type { StreamNode, JobConfig } from '@freshet/graph';
 import type { SubtaskMetricRegistry } from './metrics/user-metrics.js';
+import type { SnapshotGuard } from './state/snapshot-guard.js';
 
 /** Timestamp value of a record that has none. */
 export const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
@@ -138,12 +139,21 @@ export interface StreamOperator {
   /**
    * Snapshot at a checkpoint barrier (synchronous part): plain data, encoded
    * by the task right after this returns, so the operator may keep mutating
-   * what it returned afterwards. At the end of input the task takes a final
+   * what it returned afterwards — unless it guards the keyed state for
+   * packing later ({@link guardSnapshot}). At the end of input the task takes a final
    * snapshot with the id of the next checkpoint (the first one it belongs to).
    * `full`: write all state, no references to earlier checkpoints' pieces
    * (the final state; the disk backend's snapshots are otherwise incremental).
    */
   snapshotState(checkpointId: number, full?: boolean): OperatorSnapshot;
+  /**
+   * The keyed state of the snapshot {@link snapshotState} just returned
+   * will be packed later, while the operator goes on (an asynchronous
+   * snapshot): true when the operator keeps it unchanged until `guard` is
+   * released — its state parts copy a value before they change it
+   * (`state/snapshot-guard.ts`). Absent or false: packed at once.
+   */
+  guardSnapshot?(guard: SnapshotGuard): boolean;
   /**
    * Checkpoint `checkpointId` completed everywhere: a two-phase-commit sink
    * commits what it prepared for every checkpoint up to it.

@@ -3,11 +3,12 @@
  * {@link OperatorSnapshot} per StreamNode of its chain) as one buffer, the
  * unit the task hands to its host and the host writes to checkpoint storage.
  *
- * Encoding is the synchronous part of a checkpoint — "the quick in-memory
- * copy": once `encodeSubtaskSnapshot` returns, the task may change its
- * state again, and the buffer (whose ArrayBuffer nothing else uses, so it
- * can be transferred to another thread without a copy) is written out
- * asynchronously.
+ * Once `encodeSubtaskSnapshot` returns, the task may change its state
+ * again, and the buffer (whose ArrayBuffer nothing else uses, so it can be
+ * transferred to another thread without a copy) is written out
+ * asynchronously. The task calls it at the barrier, or, for an asynchronous
+ * heap snapshot (`task/deferred-snapshot.ts`), after it packed each heap key
+ * group into a buffer of its own between its processing slices.
  *
  * Layout (version 1):
  *

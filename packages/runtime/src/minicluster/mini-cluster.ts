@@ -338,7 +338,8 @@ export async function runLocalJob(opts: LocalJobOptions): Promise<LocalJobResult
               pieces: m.pieces,
               alignmentMs: m.alignmentMs,
               syncMs: m.syncMs,
-              asyncMs: performance.now() - t0,
+              // Packing after the barrier (an asynchronous snapshot) and writing it out.
+              asyncMs: (m.encodeMs ?? 0) + performance.now() - t0,
             });
           },
           (error: unknown) => {

@@ -41,6 +41,7 @@ import {
   type StreamOperator,
 } from '../operator.js';
 import { HeapKeyedStateBackend } from '../state/backend.js';
+import type { SnapshotGuard } from '../state/snapshot-guard.js';
 import {
   InternalTimerService,
   type Timer,
@@ -165,6 +166,11 @@ export abstract class AbstractOperator implements StreamOperator {
     if (operatorState !== undefined) snapshot.operator = operatorState;
     if (this.currentWatermark > MIN_WATERMARK) snapshot.watermark = this.currentWatermark;
     return snapshot;
+  }
+
+  /** Whether every state part of the keyed backend guards the snapshot just taken (see `StreamOperator`). */
+  guardSnapshot(guard: SnapshotGuard): boolean {
+    return this.backend === undefined || this.backend.guardSnapshot(guard);
   }
 
   /** The keyed state backend's pieces of checkpoint `checkpointId` become the base of incremental snapshots. */

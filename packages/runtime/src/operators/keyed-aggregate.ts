@@ -18,6 +18,7 @@ import type { AggregateFunction, Key } from '@freshet/api';
 import { MAX_WATERMARK, NO_TIMESTAMP } from '../operator.js';
 import type { KeyedStatePart } from '../state/backend.js';
 import { PLAIN_CODEC, type StateMap } from '../state/disk-store.js';
+import { CopyOnWrite, type SnapshotGuard } from '../state/snapshot-guard.js';
 import { AbstractOperator, type KeyFn } from './base.js';
 import { requireObject } from './functions.js';
 
@@ -25,8 +26,17 @@ import { requireObject } from './functions.js';
 class ValueTable implements KeyedStatePart {
   /** Key -> stored value; on the disk backend a map on disk (set in setup). */
   map: StateMap<unknown> = new Map<Key, unknown>();
+  /** Copies a stored value before the user function may change it, while a snapshot holding it is packed. */
+  readonly cow = new CopyOnWrite();
+  /** BATCH (no checkpoints but the final one, packed at once): the table is not guarded. */
+  batch = false;
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [k, v] of this.map) emit(k, v);
+  }
+  guardSnapshot(guard: SnapshotGuard): boolean {
+    if (this.batch) return false;
+    this.cow.watch(guard);
+    return true;
   }
   restoreKey(key: Key, data: unknown): void {
     this.map.set(key, data);
@@ -42,6 +52,10 @@ class TimestampTable implements KeyedStatePart {
   }
   restoreKey(key: Key, data: unknown): void {
     this.map.set(key, typeof data === 'number' ? data : NO_TIMESTAMP);
+  }
+  /** Numbers only. */
+  guardSnapshot(): boolean {
+    return true;
   }
 }
 
@@ -72,7 +86,7 @@ abstract class RollingKeyedOperator extends AbstractOperator {
     const backend = this.requireBackend(this.partName);
     this.table.map = backend.stateMap(this.partName, PLAIN_CODEC);
     backend.registerPart(this.partName, this.table);
-    this.batch = this.ctx.job.runtimeMode === 'BATCH';
+    this.batch = this.table.batch = this.ctx.job.runtimeMode === 'BATCH';
     if (this.batch) backend.registerPart(`${this.partName}-ts`, this.timestamps);
   }
 
@@ -99,8 +113,12 @@ abstract class RollingKeyedOperator extends AbstractOperator {
     let result: unknown;
     try {
       this.backend!.currentKey = key;
-      const map = this.table.map;
-      const stored = this.fold(map.get(key), value);
+      const table = this.table;
+      const map = table.map;
+      let before = map.get(key);
+      // A snapshot being packed may hold `before`: the user function gets a copy to change.
+      if (table.cow.watching) before = table.cow.own(map, key, before);
+      const stored = this.fold(before, value);
       map.set(key, stored);
       if (this.batch) {
         const ts = this.timestamps.map;

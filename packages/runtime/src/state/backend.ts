@@ -26,6 +26,7 @@ import type {
   ValueStateDescriptor,
 } from '@freshet/api';
 import { keyGroupOf } from '../keygroups.js';
+import type { SnapshotGuard } from './snapshot-guard.js';
 import type { OperatorSnapshot } from '../operator.js';
 import { OperatorUsageError } from '../operators/errors.js';
 import {
@@ -65,6 +66,14 @@ export interface KeyedStatePart {
   restoreKey(key: Key, data: unknown): void;
   /** Forgets everything `key` holds (BATCH input grouped by key, once the key is done). */
   dropKey?(key: Key): void;
+  /**
+   * The snapshot just taken will be packed later, while this part goes on:
+   * returns true when the part keeps the data it emitted unchanged until
+   * `guard` is released (it emitted copies, or it copies a value before
+   * changing it, see `snapshot-guard.ts`). Absent or false: the snapshot is
+   * packed at once.
+   */
+  guardSnapshot?(guard: SnapshotGuard): boolean;
 }
 
 /** Snapshot data of one key group: part name -> `[key, data]` pairs (what readers get, {@link decodeKeyGroup}). */
@@ -474,6 +483,22 @@ export class HeapKeyedStateBackend {
     if (!this.pendingPieces.delete(checkpointId)) return;
     this.chains.clear();
     this.fullNext = true;
+  }
+
+  /**
+   * Whether the snapshot just taken ({@link snapshot}) may be packed later:
+   * every part held on the heap keeps its emitted data unchanged until
+   * `guard` is released ({@link KeyedStatePart.guardSnapshot}). Restored
+   * state no part took yet is emitted as it is, and a part registered later
+   * takes it to change: then no.
+   */
+  guardSnapshot(guard: SnapshotGuard): boolean {
+    if (this.pending.size > 0) return false;
+    for (const [name, part] of this.parts) {
+      if (this.diskMaps.has(name)) continue;
+      if (part.guardSnapshot?.(guard) !== true) return false;
+    }
+    return true;
   }
 
   /** The snapshot data of the parts held on the heap (all of them on the heap backend), by key group. */

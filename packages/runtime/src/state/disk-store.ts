@@ -390,10 +390,11 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
  * @throws TypeError for a piece reference of an incremental snapshot that was not resolved
  */
 export function decodeKeyGroup(data: unknown): KeyGroupSnapshot | undefined {
-  if (data instanceof Uint8Array) return unpackr.unpack(data) as KeyGroupSnapshot;
+  // A buffer holds pairs (the disk backend) or columns (a heap key group packed after its barrier).
+  if (data instanceof Uint8Array) return pairsOf(unpackr.unpack(data) as HeapKeyGroup);
   if (Array.isArray(data) && data[0] instanceof Uint8Array) {
     // The disk parts' buffer and the parts held on the heap (timers), apart.
-    const group = unpackr.unpack(data[0]) as KeyGroupSnapshot;
+    const group = pairsOf(unpackr.unpack(data[0]) as HeapKeyGroup);
     const heap = pairsOf(data[1] as HeapKeyGroup);
     for (const name in heap) group[name] = heap[name]!;
     return group;

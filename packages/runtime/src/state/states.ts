@@ -21,6 +21,7 @@ import type {
 } from '@freshet/api';
 import type { KeyedStatePart } from './backend.js';
 import type { StateMap, StateValueCodec } from './disk-store.js';
+import { CopyOnWrite, type SnapshotGuard } from './snapshot-guard.js';
 
 /**
  * What a heap state needs of its owner: the current key and the clock of
@@ -72,6 +73,8 @@ export type HeapState = KeyedStatePart & {
  */
 abstract class SingleValueHeapState<S> implements KeyedStatePart {
   protected readonly ttl: Ttl | undefined;
+  /** Copies a stored item before it is handed out, while a snapshot holding it is packed. */
+  private readonly cow = new CopyOnWrite();
 
   constructor(
     protected readonly backend: StateScope,
@@ -85,8 +88,9 @@ abstract class SingleValueHeapState<S> implements KeyedStatePart {
   /** Reads the item of the current key, honouring the TTL. */
   protected read(): S | undefined {
     const key = this.backend.getCurrentKey();
-    const stored = this.map.get(key);
+    let stored = this.map.get(key);
     if (stored === undefined) return undefined;
+    if (this.cow.watching) stored = this.cow.own(this.map, key, stored);
     const ttl = this.ttl;
     if (!ttl) return stored as S;
     const entry = stored as TtlEntry<S>;
@@ -108,7 +112,9 @@ abstract class SingleValueHeapState<S> implements KeyedStatePart {
       return;
     }
     const now = this.backend.now();
-    const stored = this.map.get(key) as TtlEntry<S> | undefined;
+    let stored = this.map.get(key) as TtlEntry<S> | undefined;
+    if (stored !== undefined && this.cow.watching)
+      stored = this.cow.own<unknown>(this.map, key, stored) as TtlEntry<S>;
     if (stored) {
       stored.v = value;
       stored.t = now;
@@ -118,6 +124,12 @@ abstract class SingleValueHeapState<S> implements KeyedStatePart {
   /** Removes the current key's item. */
   clear(): void {
     this.map.delete(this.backend.getCurrentKey());
+  }
+
+  /** Items are handed out (and changed in place) only through read and write, which copy first. */
+  guardSnapshot(guard: SnapshotGuard): boolean {
+    this.cow.watch(guard);
+    return true;
   }
 
   /** Removes `key`'s item. */
@@ -275,6 +287,8 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
   /** State kind. */
   readonly kind = 'map';
   private readonly ttl: Ttl | undefined;
+  /** Copies a key's user map before it is read or changed, while a snapshot holding it is packed. */
+  private readonly cow = new CopyOnWrite();
 
   constructor(
     private readonly backend: StateScope,
@@ -288,8 +302,15 @@ export class HeapMapState<K extends Key, V> implements MapState<K, V>, KeyedStat
   private userMap(create: boolean): Map<K, unknown> | undefined {
     const key = this.backend.getCurrentKey();
     let m = this.map.get(key);
+    if (m !== undefined && this.cow.watching) m = this.cow.own(this.map, key, m);
     if (!m && create) this.map.set(key, (m = new Map<K, unknown>()));
     return m;
+  }
+
+  /** Every read and change goes through the current key's user map, which is copied first. */
+  guardSnapshot(guard: SnapshotGuard): boolean {
+    this.cow.watch(guard);
+    return true;
   }
 
   /** Reads one stored entry honouring the TTL; `found` is false for absent/expired. */

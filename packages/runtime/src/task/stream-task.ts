@@ -39,6 +39,8 @@ import { UserFunctionError } from '../operators/errors.js';
 import { DEFAULT_KEY_GROUPED_MEMORY_BYTES } from '../operators/key-grouped-input.js';
 import { RecordWriter, type PartitionerSpec } from '../network/record-writer.js';
 import { WatermarkValve } from './watermark-valve.js';
+import { DeferredSnapshot, type DeferredSnapshotInfo } from './deferred-snapshot.js';
+import { cloneStateData, NotClonableError } from '../state/snapshot-guard.js';
 import { SourceAlignment, type AlignmentReport } from './source-alignment.js';
 
 /** Lifecycle of a subtask. */
@@ -63,6 +65,15 @@ export interface TaskSettings {
   groupedInputMemoryBytes: number;
   /** Directory for the spill files of BATCH grouped input. @default os.tmpdir() */
   groupedInputDir?: string;
+  /**
+   * Asynchronous heap snapshots: a checkpoint's keyed state is packed after
+   * the barrier, a key group at a time between processing slices, when
+   * every stateful operator of the chain guards what it holds until then
+   * (`state/snapshot-guard.ts`). false: packed at the barrier. @default true
+   */
+  asyncSnapshots: boolean;
+  /** Longest step of packing an asynchronous snapshot before the task goes on, in ms. @default 1 */
+  snapshotStepMs: number;
 }
 
 /** Default {@link TaskSettings}. */
@@ -72,6 +83,8 @@ export const DEFAULT_TASK_SETTINGS: Readonly<TaskSettings> = Object.freeze({
   sourceBatchSize: 512,
   idlePollMs: 2,
   groupedInputMemoryBytes: DEFAULT_KEY_GROUPED_MEMORY_BYTES,
+  asyncSnapshots: true,
+  snapshotStepMs: 1,
 });
 
 /** A task's snapshot for a checkpoint: every operator of its chain, encoded (the synchronous part is done). */
@@ -87,8 +100,10 @@ export interface TaskSnapshot {
   pieces: number[];
   /** From the first barrier to the last (0 at a source). */
   alignmentMs: number;
-  /** Snapshotting and encoding the operators. */
+  /** Snapshotting the operators at the barrier (and encoding them, unless {@link encodeMs} is set). */
   syncMs: number;
+  /** Packing the snapshot after the barrier, between processing slices (an asynchronous snapshot). */
+  encodeMs?: number;
 }
 
 /** A task's final state: its input ended, it flushed and sent its end of partition. */
@@ -219,6 +234,11 @@ export class StreamTask {
   };
   private readonly flushBound = (): void => {
     this.flushTimeout();
+  };
+  private pendingSnapshot: DeferredSnapshot | undefined;
+  private snapshotStepScheduled = false;
+  private readonly snapshotStepBound = (): void => {
+    this.snapshotStep();
   };
   private readonly scheduleBound = (): void => {
     this.schedule();
@@ -637,6 +657,8 @@ export class StreamTask {
 
   private performCheckpoint(checkpointId: number, timestamp: number, alignmentMs: number): void {
     if (checkpointId > this.lastCheckpointId) this.lastCheckpointId = checkpointId;
+    // The previous checkpoint's snapshot is reported first (acknowledgements in order).
+    this.completePendingSnapshot();
     // Barrier first (Flink's order): downstream can start aligning while this task snapshots.
     const barrier: ChannelEvent = { kind: 'barrier', checkpointId, timestamp };
     for (const w of this.writers) w.broadcastEvent(barrier);
@@ -646,13 +668,18 @@ export class StreamTask {
     try {
       const snapshots = this.snapshotOperators(checkpointId, false);
       pieces = pieceRefsOf(snapshots);
+      if (this.settings.asyncSnapshots) {
+        const deferred = this.deferSnapshot(snapshots, { checkpointId, pieces, alignmentMs, syncMs: 0 });
+        if (deferred !== undefined) {
+          deferred.info.syncMs = now() - t0;
+          this.pendingSnapshot = deferred;
+          this.scheduleSnapshotStep();
+          return;
+        }
+      }
       state = encodeSubtaskSnapshot(snapshots);
     } catch (error) {
-      this.config.hooks.onCheckpointDeclined?.(
-        this,
-        checkpointId,
-        error instanceof Error ? error.message : String(error),
-      );
+      this.declineCheckpoint(checkpointId, error);
       return;
     }
     this.config.hooks.onCheckpoint?.(this, {
@@ -662,6 +689,104 @@ export class StreamTask {
       alignmentMs,
       syncMs: now() - t0,
     });
+  }
+
+  private declineCheckpoint(checkpointId: number, error: unknown): void {
+    this.config.hooks.onCheckpointDeclined?.(
+      this,
+      checkpointId,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+
+  /**
+   * The snapshot to pack after the barrier, or undefined to pack it now:
+   * every operator holding keyed state guards it until then, operator state
+   * is copied now (it is small, and operators change it freely), and some
+   * key group is left to pack.
+   */
+  private deferSnapshot(
+    snapshots: Map<number, OperatorSnapshot>,
+    info: DeferredSnapshotInfo,
+  ): DeferredSnapshot | undefined {
+    const deferred = new DeferredSnapshot(snapshots, info, () => {
+      this.completePendingSnapshot();
+    });
+    if (deferred.remaining === 0) return undefined;
+    for (const m of this.chain) {
+      const snapshot = snapshots.get(m.node.id);
+      if (snapshot === undefined) continue;
+      let guarded = true;
+      if (snapshot.keyed !== undefined) {
+        for (const _ in snapshot.keyed) {
+          guarded = m.operator.guardSnapshot?.(deferred) === true;
+          break;
+        }
+      }
+      if (guarded && snapshot.operator !== undefined) {
+        try {
+          snapshot.operator = cloneStateData(snapshot.operator);
+        } catch (error) {
+          if (!(error instanceof NotClonableError)) throw error;
+          guarded = false;
+        }
+      }
+      if (!guarded) {
+        deferred.release();
+        return undefined;
+      }
+    }
+    return deferred;
+  }
+
+  private scheduleSnapshotStep(): void {
+    if (this.snapshotStepScheduled) return;
+    this.snapshotStepScheduled = true;
+    setImmediate(this.snapshotStepBound);
+  }
+
+  /** Packs the pending snapshot for a step, and reports it once it is packed. */
+  private snapshotStep(): void {
+    this.snapshotStepScheduled = false;
+    const pending = this.pendingSnapshot;
+    if (pending === undefined) return;
+    let done: boolean;
+    try {
+      done = pending.step(this.settings.snapshotStepMs);
+    } catch {
+      done = true; // completePendingSnapshot meets the error again and declines
+    }
+    if (done) this.completePendingSnapshot();
+    else this.scheduleSnapshotStep();
+  }
+
+  /** Packs and reports the pending asynchronous snapshot, if any (at once). */
+  private completePendingSnapshot(): void {
+    const pending = this.pendingSnapshot;
+    if (pending === undefined) return;
+    this.pendingSnapshot = undefined;
+    const { checkpointId, pieces, alignmentMs, syncMs } = pending.info;
+    let state: Uint8Array;
+    try {
+      state = pending.finish();
+    } catch (error) {
+      this.declineCheckpoint(checkpointId, error);
+      return;
+    }
+    this.config.hooks.onCheckpoint?.(this, {
+      checkpointId,
+      state,
+      pieces,
+      alignmentMs,
+      syncMs,
+      encodeMs: pending.encodeMs,
+    });
+  }
+
+  /** Drops the pending asynchronous snapshot (the task failed or was canceled: it is never reported). */
+  private dropPendingSnapshot(): void {
+    this.pendingSnapshot?.release();
+    this.pendingSnapshot = undefined;
   }
 
   /** Snapshots every operator of the chain (`full`: no references to earlier pieces). */
@@ -756,6 +881,8 @@ export class StreamTask {
   }
 
   private afterEndOfInput(): void {
+    // The last checkpoint's snapshot goes before the final state.
+    this.completePendingSnapshot();
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
     this.state = 'FINISHING';
     this.clearTimers();
@@ -871,6 +998,7 @@ export class StreamTask {
   fail(error: unknown): void {
     if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
     this.state = 'FAILED';
+    this.dropPendingSnapshot();
     this.clearTimers();
     this.stopBackpressure();
     try {
@@ -893,6 +1021,7 @@ export class StreamTask {
     if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
     this.barriers.cancel();
     this.state = 'CANCELED';
+    this.dropPendingSnapshot();
     this.clearTimers();
     this.stopBackpressure();
     try {

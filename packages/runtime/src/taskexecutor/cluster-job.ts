@@ -88,6 +88,8 @@ export interface ClusterJobListener {
     pieces: number[];
     alignmentMs: number;
     syncMs: number;
+    /** Packing after the barrier (an asynchronous snapshot). */
+    encodeMs?: number;
   }): void;
   /** A subtask's input ended: its final state (its own buffer); it waits for {@link ClusterJob.finishTasks}. */
   onFinalState?(snapshot: {

@@ -105,6 +105,8 @@ export type WorkerMessage =
       pieces: number[];
       alignmentMs: number;
       syncMs: number;
+      /** Packing after the barrier (an asynchronous snapshot). */
+      encodeMs?: number;
     }
   /** A subtask's final state (transferred); it waits for `finishTasks`. */
   | {

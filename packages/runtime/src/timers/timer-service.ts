@@ -195,6 +195,11 @@ class TimerQueue implements KeyedStatePart {
     for (const [key, flat] of byKey) emit(key, flat);
   }
 
+  /** The snapshot's arrays are fresh ones of numbers: nothing changes them later. */
+  guardSnapshot(): boolean {
+    return true;
+  }
+
   restoreKey(key: Key, data: unknown): void {
     const flat = data as number[];
     for (let i = 0; i + 1 < flat.length; i += 2) this.add(key, flat[i]!, flat[i + 1]!);
@@ -217,6 +222,7 @@ export interface TimerServiceOptions {
 const DERIVED_PART: KeyedStatePart = {
   snapshotKeys: () => undefined,
   restoreKey: () => undefined,
+  guardSnapshot: () => true,
 };
 
 /** Event-time and processing-time timers of one keyed operator. */
