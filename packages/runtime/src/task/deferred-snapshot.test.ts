@@ -49,6 +49,15 @@ function deferred(snapshot: OperatorSnapshot, onFinishNow: () => void = () => un
   );
 }
 
+/** A heap backend owning all 16 key groups. */
+const heapBackend = (): HeapKeyedStateBackend =>
+  new HeapKeyedStateBackend({
+    operatorName: 'op',
+    maxParallelism: 16,
+    keyGroupRange: { start: 0, end: 15 },
+    now: () => 0,
+  });
+
 /** Each key's value after restoring `bytes` and folding one more record of 0 into it. */
 function restoredValues(bytes: Uint8Array): Map<string, Acc> {
   const h = OperatorHarness.of(mutatingReduce(), OPTS).open([decodeSubtaskSnapshot(bytes).get(1)!]);
@@ -92,12 +101,7 @@ describe('asynchronous heap snapshots', () => {
   });
 
   it('user value, list, map and reducing state changed in place after the barrier restore as at the barrier', () => {
-    const backend = new HeapKeyedStateBackend({
-      operatorName: 'op',
-      maxParallelism: 16,
-      keyGroupRange: { start: 0, end: 15 },
-      now: () => 0,
-    });
+    const backend = heapBackend();
     const value = backend.getValueState(new ValueStateDescriptor<{ n: number; tags: Set<string> }>('value'));
     const list = backend.getListState(new ListStateDescriptor<{ x: number }>('list'));
     const map = backend.getMapState(new MapStateDescriptor<string, { y: number[] }>('map'));
@@ -130,12 +134,7 @@ describe('asynchronous heap snapshots', () => {
       d.step(0);
     }
     const snapshot = decodeSubtaskSnapshot(d.finish()).get(1)!;
-    const restored = new HeapKeyedStateBackend({
-      operatorName: 'op',
-      maxParallelism: 16,
-      keyGroupRange: { start: 0, end: 15 },
-      now: () => 0,
-    });
+    const restored = heapBackend();
     restored.restore([snapshot]);
     const v2 = restored.getValueState(new ValueStateDescriptor<{ n: number; tags: Set<string> }>('value'));
     const l2 = restored.getListState(new ListStateDescriptor<{ x: number }>('list'));
@@ -161,12 +160,7 @@ describe('asynchronous heap snapshots', () => {
     class Counter {
       n = 1;
     }
-    const backend = new HeapKeyedStateBackend({
-      operatorName: 'op',
-      maxParallelism: 16,
-      keyGroupRange: { start: 0, end: 15 },
-      now: () => 0,
-    });
+    const backend = heapBackend();
     const value = backend.getValueState(new ValueStateDescriptor<Counter>('value'));
     for (const k of KEYS) {
       backend.setCurrentKey(k);
@@ -184,12 +178,7 @@ describe('asynchronous heap snapshots', () => {
     expect(counter).toBeInstanceOf(Counter);
     counter.n = 5;
     const snapshot = decodeSubtaskSnapshot(bytes!).get(1)!;
-    const restored = new HeapKeyedStateBackend({
-      operatorName: 'op',
-      maxParallelism: 16,
-      keyGroupRange: { start: 0, end: 15 },
-      now: () => 0,
-    });
+    const restored = heapBackend();
     restored.restore([snapshot]);
     restored.setCurrentKey('a');
     expect(restored.getValueState(new ValueStateDescriptor<{ n: number }>('value')).value()).toEqual({

@@ -682,13 +682,7 @@ export class StreamTask {
       this.declineCheckpoint(checkpointId, error);
       return;
     }
-    this.config.hooks.onCheckpoint?.(this, {
-      checkpointId,
-      state,
-      pieces,
-      alignmentMs,
-      syncMs: now() - t0,
-    });
+    this.config.hooks.onCheckpoint?.(this, { checkpointId, state, pieces, alignmentMs, syncMs: now() - t0 });
   }
 
   private declineCheckpoint(checkpointId: number, error: unknown): void {
@@ -765,22 +759,14 @@ export class StreamTask {
     const pending = this.pendingSnapshot;
     if (pending === undefined) return;
     this.pendingSnapshot = undefined;
-    const { checkpointId, pieces, alignmentMs, syncMs } = pending.info;
     let state: Uint8Array;
     try {
       state = pending.finish();
     } catch (error) {
-      this.declineCheckpoint(checkpointId, error);
+      this.declineCheckpoint(pending.info.checkpointId, error);
       return;
     }
-    this.config.hooks.onCheckpoint?.(this, {
-      checkpointId,
-      state,
-      pieces,
-      alignmentMs,
-      syncMs,
-      encodeMs: pending.encodeMs,
-    });
+    this.config.hooks.onCheckpoint?.(this, { ...pending.info, state, encodeMs: pending.encodeMs });
   }
 
   /** Drops the pending asynchronous snapshot (the task failed or was canceled: it is never reported). */
