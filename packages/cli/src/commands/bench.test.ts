@@ -16,6 +16,7 @@ import type {
   StateBackendBenchResult,
   StateMemoryBenchResult,
 } from './bench-state.js';
+import { STARTUP_EVENTS, STARTUP_RUNS, type StartupBenchResult } from './bench-startup.js';
 
 describe('freshet bench', () => {
   it('measures a query against its baseline and the generator alone', async () => {
@@ -228,5 +229,27 @@ describe('freshet bench cluster rows', () => {
     expect(md).toContain('## State backends (local mini-cluster)');
     expect(md).toMatch(/\| disk \| 4,096 \| 50,000 \| 1 % \|/);
     expect(md).toMatch(/\| q5 \| disk \| 1 \|/);
+  }, 120_000);
+
+  it('measures the fixed CPU of a job at each parallelism and every local row without it', async () => {
+    const events = 200_000;
+    const results = await runBench({ events, queries: ['q0'], parallelisms: [1, 2], startup: true });
+    const startup = results.filter((r): r is StartupBenchResult => r.mode === 'startup');
+    expect(startup.map((r) => [r.parallelism, r.events, r.runs])).toEqual([
+      [1, STARTUP_EVENTS, STARTUP_RUNS],
+      [2, STARTUP_EVENTS, STARTUP_RUNS],
+    ]);
+    // Each slot is a worker thread started and stopped: two cost more than one.
+    expect(startup[1]!.cpuSeconds).toBeGreaterThan(startup[0]!.cpuSeconds);
+    const local = results.filter((r): r is BenchResult => r.mode === 'local');
+    const md = benchMarkdown(results);
+    expect(md).toContain('## Start-up and steady state (local mini-cluster)');
+    for (const r of local) {
+      const fixed = startup.find((s) => s.parallelism === r.parallelism)!.cpuSeconds;
+      const steady = Math.round(events / (r.cpuSeconds - fixed)).toLocaleString('en-US');
+      expect(md).toContain(
+        `| q0 | ${r.parallelism} | ${Math.round(events / r.cpuSeconds).toLocaleString('en-US')} | ${fixed.toFixed(3)} | ${steady} |`,
+      );
+    }
   }, 120_000);
 });

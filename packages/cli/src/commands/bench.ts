@@ -59,6 +59,13 @@ import {
 } from './bench-flink.js';
 import { executeNexmarkQuery, findNexmarkExamplesDir, prepareNexmarkQuery } from './nexmark.js';
 import {
+  measureStartup,
+  STARTUP_HEADERS,
+  STARTUP_NOTE,
+  startupRows,
+  type StartupBenchResult,
+} from './bench-startup.js';
+import {
   DEFAULT_STATE_BACKEND_QUERIES,
   measureStateMemory,
   measureCheckpointBytes,
@@ -80,6 +87,7 @@ import {
 } from './bench-state.js';
 
 export type { ClusterBenchResult } from './bench-cluster.js';
+export type { StartupBenchResult } from './bench-startup.js';
 
 /** What every local row measures: one run over `events` events. */
 export interface RunMeasures {
@@ -163,7 +171,8 @@ export type BenchRow =
   | FlinkPeerResult
   | StateBackendBenchResult
   | StateMemoryBenchResult
-  | CheckpointBytesBenchResult;
+  | CheckpointBytesBenchResult
+  | StartupBenchResult;
 
 /** The queries benchmarked by default. */
 export const DEFAULT_BENCH_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q5', 'q7', 'q8'];
@@ -277,6 +286,8 @@ export interface BenchOptions {
   profileDir?: string;
   /** The Apache Flink peer beside the local rows: a harness to run after them, or its results. */
   flink?: FlinkPeerSource;
+  /** Start-up rows: a job's fixed CPU at each parallelism, and every local row's steady rate without it. @default false */
+  startup?: boolean;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
@@ -317,6 +328,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
     log(
       `generator p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
     );
+  }
+  if (opts.startup === true) {
+    for (const parallelism of parallelisms) {
+      const row = await measureStartup(runLocal, parallelism);
+      results.push(row);
+      log(
+        `start-up p=${parallelism}: ${row.cpuSeconds} CPU s (q0, ${row.events.toLocaleString('en-US')} events, median of ${row.runs})`,
+      );
+    }
   }
   let cluster: BenchCluster | undefined;
   try {
@@ -687,6 +707,11 @@ export function benchMarkdown(results: readonly BenchRow[]): string {
   const table = (headers: readonly string[], cells: string[][]) =>
     [line(headers), line(headers.map(() => '---')), ...cells.map(line)].join('\n');
   const parts = [table(HEADERS, rows(results))];
+  if (results.some((r) => r.mode === 'startup')) {
+    parts.push(
+      `## Start-up and steady state (local mini-cluster)\n\n${STARTUP_NOTE}\n\n${table(STARTUP_HEADERS, startupRows(results))}`,
+    );
+  }
   if (results.some(isCheckpointed)) {
     parts.push(
       `## Checkpoints (local mini-cluster)\n\n${CHECKPOINT_NOTE}\n\n${table(CHECKPOINT_HEADERS, checkpointRows(results))}`,
@@ -759,6 +784,10 @@ export function register(program: Command): void {
     )
     .option('--no-state-backends', 'no state backend rows')
     .option(
+      '--no-startup',
+      "no start-up rows (a job's fixed CPU at each parallelism, and the steady rates without it)",
+    )
+    .option(
       '--flink <dir>',
       'after the local rows, run the Apache Flink peer harness in <dir> (its run.sh, e.g. ../shared/peer-flink) on the same events, queries and parallelisms, and compare',
     )
@@ -781,6 +810,7 @@ export function register(program: Command): void {
         checkpointInterval: string;
         stateBackends?: boolean;
         stateBackendQueries: string;
+        startup?: boolean;
         flink?: string;
         flinkResults?: string;
       }) => {
@@ -819,11 +849,14 @@ export function register(program: Command): void {
           stateBackendQueries:
             o.stateBackends === false ? [] : list(o.stateBackendQueries).filter((q) => queries.includes(q)),
           ...(flink !== undefined ? { flink } : {}),
+          startup: o.startup !== false,
           log: (line) => process.stderr.write(`${line}\n`),
         });
         if (o.json) printJson(results);
         else {
           process.stdout.write(`${formatTable(HEADERS, rows(results))}\n`);
+          if (results.some((r) => r.mode === 'startup'))
+            process.stdout.write(`\n${formatTable(STARTUP_HEADERS, startupRows(results))}\n`);
           if (results.some(isCheckpointed))
             process.stdout.write(`\n${formatTable(CHECKPOINT_HEADERS, checkpointRows(results))}\n`);
           if (results.some((r) => r.mode === 'state-backend'))
