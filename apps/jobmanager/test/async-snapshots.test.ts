@@ -11,6 +11,7 @@ import {
   sorted,
   startRecoveryCluster,
   untilCheckpoints,
+  untilRestarted,
   untilStatus,
   type RecoveryCluster,
 } from './fixtures/recovery.js';
@@ -61,12 +62,7 @@ describe('asynchronous heap snapshots', () => {
     expect(reducer, running.subtasks.map((s) => s.vertexName).join(', ')).toBeDefined();
     const victimId = reducer!.taskManager!.id;
     await c.tms.find((t) => t.taskManagerId === victimId)!.kill();
-    const back = await untilStatus(
-      c.client,
-      jobId,
-      (j) => j.status === 'RUNNING' && j.restarts > 0,
-      'the job to run again',
-    );
+    const back = await untilRestarted(c.client, jobId);
     expect(back.events.some((e) => /from checkpoint \d+/.test(e.message))).toBe(true);
     const job = await untilEnded(c.client, jobId, { timeoutMs: 90_000 });
     expect(job.status, job.failureCause ?? '').toBe('FINISHED');

@@ -24,6 +24,7 @@ import {
   sorted,
   startRecoveryCluster,
   untilCheckpoints,
+  untilRestarted,
   untilStatus,
   type RecoveryCluster,
 } from './fixtures/recovery.js';
@@ -101,12 +102,7 @@ describe('a checkpointed job on the disk state backend', () => {
       (t) => t.tm.taskManagerId === (victimId ?? running.subtasks[0]!.taskManager!.id),
     )!;
     await victim.tm.kill();
-    const back = await untilStatus(
-      c.client,
-      jobId,
-      (j) => j.status === 'RUNNING' && j.restarts > 0,
-      'the job to run again',
-    );
+    const back = await untilRestarted(c.client, jobId);
     expect(back.events.some((e) => /from checkpoint \d+/.test(e.message))).toBe(true);
 
     const job = await untilEnded(c.client, jobId, { timeoutMs: 60_000 });
@@ -189,12 +185,7 @@ describe('a checkpointed job on the disk state backend', () => {
     const victimId = running.subtasks.find((s) => s.vertexName.includes('Reduce'))?.taskManager?.id;
     const victim = tms.find((t) => t.tm.running && t.tm.taskManagerId === victimId)!;
     await victim.tm.kill();
-    await untilStatus(
-      c.client,
-      jobId,
-      (j) => j.status === 'RUNNING' && j.restarts > 0,
-      'the job to run again',
-    );
+    await untilRestarted(c.client, jobId);
     const afterKillView = await c.client.jobs.checkpoints.query({ jobId });
     const afterKill = afterKillView.counts.completed;
     const afterKillId = Math.max(0, ...afterKillView.history.map((h) => h.checkpointId));

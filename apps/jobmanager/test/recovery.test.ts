@@ -15,6 +15,7 @@ import {
   startRecoveryCluster,
   submitCheckpointedSum,
   untilCheckpoints,
+  untilRestarted,
   untilSlotsFree,
   untilStatus,
   type RecoveryCluster,
@@ -42,12 +43,7 @@ describe('a checkpointed job with the exactly-once file sink', () => {
     const killedAt = Date.now();
     await victim.kill();
     await untilStatus(c.client, jobId, (j) => j.status === 'RESTARTING' || j.restarts > 0, 'the restart');
-    const back = await untilStatus(
-      c.client,
-      jobId,
-      (j) => j.status === 'RUNNING' && j.restarts > 0,
-      'the job to run again',
-    );
+    const back = await untilRestarted(c.client, jobId);
     const recoveryMs = Date.now() - killedAt;
     console.log(`recovery: kill -9 to RUNNING again in ${recoveryMs} ms`);
     expect(back.attempt).toBeGreaterThan(0);

@@ -43,6 +43,15 @@ export class SnapshotCodecError extends Error {
   override readonly name = 'SnapshotCodecError';
 }
 
+/** The error for state msgpack could not write (`what`: the state, or a part of it, named in the message). */
+export function unencodableState(error: unknown, what = 'the state'): SnapshotCodecError {
+  return new SnapshotCodecError(
+    `${what} cannot be written to a checkpoint (${error instanceof Error ? error.message : String(error)}); ` +
+      'keep plain data (objects, arrays, Maps, Sets, strings, numbers) in state',
+    { cause: error },
+  );
+}
+
 /** Size of the buffer the next snapshot is packed into: a little more than the largest one so far. */
 let nextBufferSize = 64 * 1024;
 
@@ -66,11 +75,7 @@ export function encodeSubtaskSnapshot(snapshots: ReadonlyMap<number, OperatorSna
   try {
     out = packr.pack([...snapshots], RESERVE_START_SPACE | HEADER_BYTES);
   } catch (error) {
-    throw new SnapshotCodecError(
-      `the state cannot be written to a checkpoint (${error instanceof Error ? error.message : String(error)}); ` +
-        'keep plain data (objects, arrays, Maps, Sets, strings, numbers) in state',
-      { cause: error },
-    );
+    throw unencodableState(error);
   } finally {
     packr.useBuffer(Buffer.allocUnsafeSlow(8192));
   }

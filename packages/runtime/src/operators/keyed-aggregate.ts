@@ -28,13 +28,10 @@ class ValueTable implements KeyedStatePart {
   map: StateMap<unknown> = new Map<Key, unknown>();
   /** Copies a stored value before the user function may change it, while a snapshot holding it is packed. */
   readonly cow = new CopyOnWrite();
-  /** BATCH (no checkpoints but the final one, packed at once): the table is not guarded. */
-  batch = false;
   snapshotKeys(emit: (key: Key, data: unknown) => void): void {
     for (const [k, v] of this.map) emit(k, v);
   }
   guardSnapshot(guard: SnapshotGuard): boolean {
-    if (this.batch) return false;
     this.cow.watch(guard);
     return true;
   }
@@ -86,12 +83,17 @@ abstract class RollingKeyedOperator extends AbstractOperator {
     const backend = this.requireBackend(this.partName);
     this.table.map = backend.stateMap(this.partName, PLAIN_CODEC);
     backend.registerPart(this.partName, this.table);
-    this.batch = this.table.batch = this.ctx.job.runtimeMode === 'BATCH';
+    this.batch = this.ctx.job.runtimeMode === 'BATCH';
     if (this.batch) backend.registerPart(`${this.partName}-ts`, this.timestamps);
   }
 
   processElement(value: unknown, timestamp: number): void {
     this.processKeyed(this.groupKey(value), value, timestamp);
+  }
+
+  /** BATCH (no checkpoints but the final one, packed at once) reads and empties the table unguarded. */
+  override guardSnapshot(guard: SnapshotGuard): boolean {
+    return !this.batch && super.guardSnapshot(guard);
   }
 
   /** A rolling aggregation needs nothing but the current key's value: it can always read grouped input. */

@@ -117,6 +117,11 @@ export class CopyOnWrite {
     this.copied.clear();
   }
 
+  private stopWatching(): void {
+    this.guard = undefined;
+    this.copied.clear();
+  }
+
   /**
    * The stored value of `key` to read or change in place: under an active
    * guard, on the first touch since the barrier, a copy put into `map` in
@@ -126,8 +131,7 @@ export class CopyOnWrite {
     const guard = this.guard;
     if (guard === undefined || stored === undefined) return stored;
     if (!guard.active) {
-      this.guard = undefined;
-      this.copied.clear();
+      this.stopWatching();
       return stored;
     }
     if (this.copied.has(key)) return stored;
@@ -138,8 +142,7 @@ export class CopyOnWrite {
       if (!(error instanceof NotClonableError)) throw error;
       // Not copyable: the snapshot is packed now, and the value may change from here on.
       guard.finishNow();
-      this.guard = undefined;
-      this.copied.clear();
+      this.stopWatching();
       return stored;
     }
     this.copied.add(key);

@@ -7,7 +7,7 @@
  * before they change it while {@link DeferredSnapshot.active}, so what is
  * packed is the state of the barrier.
  */
-import { encodeSubtaskSnapshot, SnapshotCodecError } from '../checkpoint/snapshot-codec.js';
+import { encodeSubtaskSnapshot, unencodableState } from '../checkpoint/snapshot-codec.js';
 import type { OperatorSnapshot } from '../operator.js';
 import type { KeyGroupSnapshot } from '../state/backend.js';
 import { encodeKeyGroup } from '../state/disk-store.js';
@@ -76,11 +76,7 @@ export class DeferredSnapshot implements SnapshotGuard {
         try {
           keyed[kg] = encodeKeyGroup(keyed[kg] as KeyGroupSnapshot);
         } catch (error) {
-          throw new SnapshotCodecError(
-            `the state of key group ${kg} cannot be written to a checkpoint (${error instanceof Error ? error.message : String(error)}); ` +
-              'keep plain data (objects, arrays, Maps, Sets, strings, numbers) in state',
-            { cause: error },
-          );
+          throw unencodableState(error, `the state of key group ${kg}`);
         }
         i++;
         if (performance.now() >= deadline) break;
