@@ -15,7 +15,7 @@ export interface RecordTarget {
 
 /** Input 0 of a chained operator. */
 export class OperatorInput1 implements RecordTarget {
-  constructor(private readonly op: StreamOperator) {}
+  constructor(readonly op: StreamOperator) {}
   push(value: unknown, timestamp: number): void {
     this.op.processElement(value, timestamp);
   }
@@ -26,7 +26,7 @@ export class OperatorInput1 implements RecordTarget {
 
 /** Input 1 of a chained two-input operator. */
 export class OperatorInput2 implements RecordTarget {
-  constructor(private readonly op: StreamOperator) {}
+  constructor(readonly op: StreamOperator) {}
   push(value: unknown, timestamp: number): void {
     this.op.processElement2!(value, timestamp);
   }
@@ -46,11 +46,70 @@ export class WriterTarget implements RecordTarget {
   }
 }
 
+type Collect = (value: unknown, timestamp: number) => void;
+
+/**
+ * A `collect` of its own for one link of a chain. A shared `collect` (and the
+ * `push` behind it) sees every operator of the thread at one call site, so V8
+ * gives up on inlining there; a function compiled per link keeps its call site
+ * monomorphic. The source text is constant (only the method name varies, from
+ * a fixed set). Where code generation from strings is disallowed, the shared
+ * path stays.
+ */
+function linkCollect(
+  out: ChainOutput,
+  receiver: object,
+  method: 'processElement' | 'processElement2' | 'emit',
+): Collect | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- constant source text, compiled per link for its own type feedback
+    const make = new Function(
+      'out',
+      'receiver',
+      `'use strict'; return function collect(value, timestamp) { out.count++; receiver.${method}(value, timestamp); };`,
+    ) as (out: ChainOutput, receiver: object) => Collect;
+    return make(out, receiver);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hands one batch of an input channel to the head operator of a task. */
+export type BatchDelivery = (values: ArrayLike<unknown>, timestamps: ArrayLike<number>) => void;
+
+/**
+ * The loop that hands a batch to a task's head operator on input 0 or 1,
+ * compiled per task for the same reason as {@link linkCollect}: the shared
+ * loop would see every head operator of the thread.
+ */
+export function batchDelivery(op: StreamOperator, input: 0 | 1): BatchDelivery {
+  const method = input === 0 ? 'processElement' : 'processElement2';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- constant source text, compiled per task for its own type feedback
+    const make = new Function(
+      'op',
+      `'use strict'; return function deliver(values, timestamps) { for (let i = 0, n = values.length; i < n; i++) op.${method}(values[i], timestamps[i]); };`,
+    ) as (op: StreamOperator) => BatchDelivery;
+    return make(op);
+  } catch {
+    if (input === 0) {
+      return (values, timestamps) => {
+        for (let i = 0; i < values.length; i++) op.processElement(values[i], timestamps[i]!);
+      };
+    }
+    return (values, timestamps) => {
+      for (let i = 0; i < values.length; i++) op.processElement2!(values[i], timestamps[i]!);
+    };
+  }
+}
+
 /** The Output an operator of a chain writes to. */
 export class ChainOutput implements Output {
   private readonly single: RecordTarget | undefined;
   /** Records emitted on the main output. */
   count = 0;
+  /** Emits a record on the main output. */
+  readonly collect: Collect;
 
   constructor(
     private readonly main: readonly RecordTarget[],
@@ -59,10 +118,20 @@ export class ChainOutput implements Output {
     /** Watermark alignment watching this operator's watermarks (the aligned member of a source task). */
     private readonly alignment?: SourceAlignment,
   ) {
-    this.single = main.length === 1 ? main[0] : undefined;
+    const single = main.length === 1 ? main[0] : undefined;
+    this.single = single;
+    let collect: Collect | undefined;
+    if (single instanceof OperatorInput1) collect = linkCollect(this, single.op, 'processElement');
+    else if (single instanceof OperatorInput2) collect = linkCollect(this, single.op, 'processElement2');
+    else if (single instanceof WriterTarget) collect = linkCollect(this, single.writer, 'emit');
+    this.collect =
+      collect ??
+      ((value, timestamp) => {
+        this.collectShared(value, timestamp);
+      });
   }
 
-  collect(value: unknown, timestamp: number): void {
+  private collectShared(value: unknown, timestamp: number): void {
     this.count++;
     const single = this.single;
     if (single !== undefined) {

@@ -29,7 +29,15 @@ import {
   type SourceOperator,
   type StreamOperator,
 } from '../operator.js';
-import { ChainOutput, OperatorInput1, OperatorInput2, WriterTarget, type RecordTarget } from './chain.js';
+import {
+  ChainOutput,
+  OperatorInput1,
+  OperatorInput2,
+  WriterTarget,
+  batchDelivery,
+  type BatchDelivery,
+  type RecordTarget,
+} from './chain.js';
 import { CheckpointBarrierHandler } from './checkpoint-barrier-handler.js';
 import { serializeError, type SerializedError } from './errors.js';
 import { InputGate } from '../network/input-gate.js';
@@ -219,6 +227,9 @@ export class StreamTask {
   private readonly settings: TaskSettings;
   private readonly chain: ChainMember[];
   private readonly head: StreamOperator;
+  /** Batches of input 0 and input 1 into the head operator. */
+  private readonly deliver1: BatchDelivery;
+  private readonly deliver2: BatchDelivery | undefined;
   private readonly source: (SourceOperator & SchedulableSource) | undefined;
   private readonly gate: InputGate;
   private readonly valve: WatermarkValve;
@@ -277,6 +288,8 @@ export class StreamTask {
     const head = config.chain[0];
     if (!head) throw new Error(`vertex ${config.vertex.id} has an empty chain`);
     this.head = head.operator;
+    this.deliver1 = batchDelivery(this.head, 0);
+    this.deliver2 = this.head.processElement2 !== undefined ? batchDelivery(this.head, 1) : undefined;
     this.source = config.vertex.isSource ? (head.operator as SourceOperator & SchedulableSource) : undefined;
     this.gate = new InputGate(config.inputs);
     this.gate.onAvailable = this.scheduleBound;
@@ -549,14 +562,9 @@ export class StreamTask {
     switch (event.kind) {
       case 'batch': {
         const { values, timestamps } = event;
-        const n = values.length;
-        this.recordsIn += n;
-        const head = this.head;
-        if (this.gate.channels[ch]!.inputIndex === 0) {
-          for (let i = 0; i < n; i++) head.processElement(values[i], timestamps[i]!);
-        } else {
-          for (let i = 0; i < n; i++) head.processElement2!(values[i], timestamps[i]!);
-        }
+        this.recordsIn += values.length;
+        if (this.gate.channels[ch]!.inputIndex === 0) this.deliver1(values, timestamps);
+        else this.deliver2!(values, timestamps);
         return;
       }
       case 'watermark': {
