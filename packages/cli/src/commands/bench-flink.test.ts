@@ -83,12 +83,33 @@ describe('the Flink peer beside freshet bench', () => {
       '2.77',
       '481,928',
       '2.49',
+      '—',
       '0.41',
       '6,669 (equal)',
     ]);
+    expect(rows[0]!.steadyJobRatio).toBeNull();
     const md = benchMarkdown(rows);
     expect(md).toContain('## Apache Flink 2.3.0 beside Freshet');
     expect(md).toContain('| q5 | 1 | 1,200,000 | 432,713 | 2.77 |');
+  });
+
+  it("sets Freshet's steady rate (start-up taken out) beside Flink's job window", () => {
+    const rows = joinFlinkRows(
+      parseFlinkDetails(DETAILS, 'x'),
+      [
+        {
+          query: 'q5',
+          parallelism: 1,
+          eventsPerCpuSecond: 1_200_000,
+          steadyEventsPerCpuSecond: 1_300_000.4,
+          outputs: 6669,
+        },
+      ],
+      10_000_000,
+    );
+    expect(rows[0]!.freshetSteadyEventsPerCpuSecond).toBe(1_300_000);
+    expect(rows[0]!.steadyJobRatio).toBeCloseTo((1_300_000.4 * 20.75) / 10_000_000, 3);
+    expect(flinkRows(rows)[0]!.slice(6, 8)).toEqual(['2.49', '2.70']);
   });
 
   it('marks differing output counts', () => {

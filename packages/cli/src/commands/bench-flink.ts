@@ -77,6 +77,10 @@ export interface FlinkPeerResult {
   ratio: number;
   /** freshetEventsPerCpuSecond / jobEventsPerCpuSecond: against Flink's running window alone. */
   jobRatio: number;
+  /** Freshet's steady rate (start-up CPU taken out), null without start-up rows. */
+  freshetSteadyEventsPerCpuSecond: number | null;
+  /** freshetSteadyEventsPerCpuSecond / jobEventsPerCpuSecond: both engines' running jobs, start-up excluded on both sides. */
+  steadyJobRatio: number | null;
 }
 
 /** Where the peer's results are: a harness to run now, or a directory it wrote. */
@@ -87,6 +91,8 @@ export interface FreshetLocalRow {
   query: string;
   parallelism: number;
   eventsPerCpuSecond: number;
+  /** The row's rate with its parallelism's start-up CPU taken out (bench-startup.ts), when measured. */
+  steadyEventsPerCpuSecond?: number;
   outputs: number;
 }
 
@@ -222,6 +228,12 @@ export function joinFlinkRows(
       freshetOutputs: f.outputs,
       ratio: round((f.eventsPerCpuSecond * d.cpuSeconds) / d.events, 3),
       jobRatio: round((f.eventsPerCpuSecond * d.jobCpuSeconds) / d.events, 3),
+      freshetSteadyEventsPerCpuSecond:
+        f.steadyEventsPerCpuSecond === undefined ? null : Math.round(f.steadyEventsPerCpuSecond),
+      steadyJobRatio:
+        f.steadyEventsPerCpuSecond === undefined
+          ? null
+          : round((f.steadyEventsPerCpuSecond * d.jobCpuSeconds) / d.events, 3),
     });
   }
   return rows;
@@ -258,6 +270,7 @@ export const FLINK_HEADERS = [
   'Freshet / Flink',
   'Flink job-window events/CPU-s',
   'Freshet / Flink job window',
+  'Freshet steady / Flink job window',
   'Flink GC s',
   'outputs (Freshet, Flink)',
 ];
@@ -273,6 +286,7 @@ export function flinkRows(rows: readonly FlinkPeerResult[]): string[][] {
     r.ratio.toFixed(2),
     n(r.jobEventsPerCpuSecond),
     r.jobRatio.toFixed(2),
+    r.steadyJobRatio === null ? '—' : r.steadyJobRatio.toFixed(2),
     r.gcSeconds.toFixed(2),
     r.outputs === r.freshetOutputs ? `${n(r.outputs)} (equal)` : `${n(r.freshetOutputs)} ≠ ${n(r.outputs)}`,
   ]);
@@ -280,4 +294,4 @@ export function flinkRows(rows: readonly FlinkPeerResult[]): string[][] {
 
 /** The note above the Flink table. */
 export const FLINK_NOTE =
-  "Apache Flink's DataStream API in a local MiniCluster (heap state, checkpoints off, object reuse on, a discard sink that counts) on the same events (a Java port of the generator, byte-identical for the seed), run after Freshet's rows in the same bench run. Flink CPU: the whole JVM over `env.execute()` (MiniCluster start, deployment, run, shutdown; after a warm-up job in the same JVM), as Freshet's rows count worker start-up; job window: from the first event generated to the last sink at end of input. Outputs: records each engine's sink received.";
+  "Apache Flink's DataStream API in a local MiniCluster (heap state, checkpoints off, object reuse on, a discard sink that counts) on the same events (a Java port of the generator, byte-identical for the seed), run after Freshet's rows in the same bench run. Flink CPU: the whole JVM over `env.execute()` (MiniCluster start, deployment, run, shutdown; after a warm-up job in the same JVM), as Freshet's rows count worker start-up; job window: from the first event generated to the last sink at end of input. Freshet steady: Freshet's rate with the start-up CPU of its parallelism taken out (the start-up table), so that neither side counts starting its job. Outputs: records each engine's sink received.";

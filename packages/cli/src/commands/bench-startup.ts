@@ -86,23 +86,38 @@ interface LocalRow {
 /** Whether `r` is a local or start-up row (the rows this table reads). */
 const isTimedRow = (r: { mode: string }): r is LocalRow => r.mode === 'local' || r.mode === 'startup';
 
+/**
+ * The steady rate of every local row that has a start-up row at its
+ * parallelism: its events over its CPU minus that start-up CPU, keyed
+ * `query@p`. A row whose CPU is not above the start-up CPU has none.
+ */
+export function steadyRates(results: readonly { mode: string }[]): Map<string, number> {
+  const rows = results.filter(isTimedRow);
+  const startup = new Map<number, number>();
+  for (const r of rows) if (r.mode === 'startup') startup.set(r.parallelism, r.cpuSeconds);
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const s = startup.get(r.parallelism);
+    if (r.mode !== 'local' || s === undefined || r.cpuSeconds <= s) continue;
+    out.set(`${r.query}@${r.parallelism}`, r.events / (r.cpuSeconds - s));
+  }
+  return out;
+}
+
 /** Every local row with the start-up CPU of its parallelism, as table cells (none without start-up rows). */
 export function startupRows(results: readonly { mode: string }[]): string[][] {
   const rows = results.filter(isTimedRow);
   const startup = new Map<number, number>();
   for (const r of rows) if (r.mode === 'startup') startup.set(r.parallelism, r.cpuSeconds);
+  const steady = steadyRates(results);
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const local = rows.filter((r) => r.mode === 'local' && startup.has(r.parallelism));
-  const steady = (r: LocalRow): number | undefined => {
-    const cpu = r.cpuSeconds - startup.get(r.parallelism)!;
-    return cpu > 0 ? r.events / cpu : undefined;
-  };
   return local.map((r) => {
     const whole = r.events / r.cpuSeconds;
-    const s = steady(r);
+    const s = steady.get(`${r.query}@${r.parallelism}`);
     const p1 =
       r.parallelism === 1 ? undefined : local.find((x) => x.query === r.query && x.parallelism === 1);
-    const p1Steady = p1 === undefined ? undefined : steady(p1);
+    const p1Steady = p1 === undefined ? undefined : steady.get(`${p1.query}@1`);
     return [
       r.query,
       String(r.parallelism),

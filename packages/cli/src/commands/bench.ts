@@ -63,6 +63,7 @@ import {
   STARTUP_HEADERS,
   STARTUP_NOTE,
   startupRows,
+  steadyRates,
   type StartupBenchResult,
 } from './bench-startup.js';
 import {
@@ -383,8 +384,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
     const local = results.filter(
       (r): r is BenchResult => r.mode === 'local' && opts.parallelisms.includes(r.parallelism),
     );
+    const steady = steadyRates(results);
+    const withSteady = local.map((r) => {
+      const s = steady.get(`${r.query}@${r.parallelism}`);
+      return s === undefined ? r : { ...r, steadyEventsPerCpuSecond: s };
+    });
     // After Freshet's rows, so that neither engine measures beside the other.
-    results.push(...(await flinkPeerRows(opts.flink, local, opts.events, SEED, log)));
+    results.push(...(await flinkPeerRows(opts.flink, withSteady, opts.events, SEED, log)));
   }
   return results;
 }
