@@ -86,20 +86,29 @@ interface LocalRow {
 /** Whether `r` is a local or start-up row (the rows this table reads). */
 const isTimedRow = (r: { mode: string }): r is LocalRow => r.mode === 'local' || r.mode === 'startup';
 
+/** Start-up CPU seconds by parallelism, from the start-up rows among `rows`. */
+function startupCpu(rows: readonly LocalRow[]): Map<number, number> {
+  const startup = new Map<number, number>();
+  for (const r of rows) if (r.mode === 'startup') startup.set(r.parallelism, r.cpuSeconds);
+  return startup;
+}
+
+/** Key of a local row in {@link steadyRates}. */
+export const steadyKey = (query: string, parallelism: number): string => `${query}@${parallelism}`;
+
 /**
  * The steady rate of every local row that has a start-up row at its
- * parallelism: its events over its CPU minus that start-up CPU, keyed
- * `query@p`. A row whose CPU is not above the start-up CPU has none.
+ * parallelism: its events over its CPU minus that start-up CPU, keyed by
+ * {@link steadyKey}. A row whose CPU is not above the start-up CPU has none.
  */
 export function steadyRates(results: readonly { mode: string }[]): Map<string, number> {
   const rows = results.filter(isTimedRow);
-  const startup = new Map<number, number>();
-  for (const r of rows) if (r.mode === 'startup') startup.set(r.parallelism, r.cpuSeconds);
+  const startup = startupCpu(rows);
   const out = new Map<string, number>();
   for (const r of rows) {
     const s = startup.get(r.parallelism);
     if (r.mode !== 'local' || s === undefined || r.cpuSeconds <= s) continue;
-    out.set(`${r.query}@${r.parallelism}`, r.events / (r.cpuSeconds - s));
+    out.set(steadyKey(r.query, r.parallelism), r.events / (r.cpuSeconds - s));
   }
   return out;
 }
@@ -107,17 +116,16 @@ export function steadyRates(results: readonly { mode: string }[]): Map<string, n
 /** Every local row with the start-up CPU of its parallelism, as table cells (none without start-up rows). */
 export function startupRows(results: readonly { mode: string }[]): string[][] {
   const rows = results.filter(isTimedRow);
-  const startup = new Map<number, number>();
-  for (const r of rows) if (r.mode === 'startup') startup.set(r.parallelism, r.cpuSeconds);
+  const startup = startupCpu(rows);
   const steady = steadyRates(results);
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const local = rows.filter((r) => r.mode === 'local' && startup.has(r.parallelism));
   return local.map((r) => {
     const whole = r.events / r.cpuSeconds;
-    const s = steady.get(`${r.query}@${r.parallelism}`);
+    const s = steady.get(steadyKey(r.query, r.parallelism));
     const p1 =
       r.parallelism === 1 ? undefined : local.find((x) => x.query === r.query && x.parallelism === 1);
-    const p1Steady = p1 === undefined ? undefined : steady.get(`${p1.query}@1`);
+    const p1Steady = p1 === undefined ? undefined : steady.get(steadyKey(p1.query, 1));
     return [
       r.query,
       String(r.parallelism),

@@ -63,6 +63,7 @@ import {
   STARTUP_HEADERS,
   STARTUP_NOTE,
   startupRows,
+  steadyKey,
   steadyRates,
   type StartupBenchResult,
 } from './bench-startup.js';
@@ -386,7 +387,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
     );
     const steady = steadyRates(results);
     const withSteady = local.map((r) => {
-      const s = steady.get(`${r.query}@${r.parallelism}`);
+      const s = steady.get(steadyKey(r.query, r.parallelism));
       return s === undefined ? r : { ...r, steadyEventsPerCpuSecond: s };
     });
     // After Freshet's rows, so that neither engine measures beside the other.

@@ -49,29 +49,34 @@ export class WriterTarget implements RecordTarget {
 type Collect = (value: unknown, timestamp: number) => void;
 
 /**
- * A `collect` of its own for one link of a chain. A shared `collect` (and the
- * `push` behind it) sees every operator of the thread at one call site, so V8
- * gives up on inlining there; a function compiled per link keeps its call site
- * monomorphic. The source text is constant (only the method name varies, from
- * a fixed set). Where code generation from strings is disallowed, the shared
- * path stays.
+ * Compiles `body` into a fresh function of `params` and calls it with `args`,
+ * so that what it returns has type feedback of its own: a shared function (a
+ * `collect`, the `push` behind it, a batch loop) sees every operator of the
+ * thread at one call site, and V8 gives up on inlining there. Callers pass
+ * constant source text only. Undefined where code generation from strings is
+ * disallowed; the caller then keeps its shared path.
  */
+function compiledPerInstance(params: readonly string[], body: string, args: readonly unknown[]): unknown {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- constant source text, compiled per instance for its own type feedback
+    const make = new Function(...params, `'use strict'; ${body}`) as (...a: unknown[]) => unknown;
+    return make(...args);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `collect` of its own for one link of a chain (see {@link compiledPerInstance}). */
 function linkCollect(
   out: ChainOutput,
   receiver: object,
   method: 'processElement' | 'processElement2' | 'emit',
 ): Collect | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- constant source text, compiled per link for its own type feedback
-    const make = new Function(
-      'out',
-      'receiver',
-      `'use strict'; return function collect(value, timestamp) { out.count++; receiver.${method}(value, timestamp); };`,
-    ) as (out: ChainOutput, receiver: object) => Collect;
-    return make(out, receiver);
-  } catch {
-    return undefined;
-  }
+  return compiledPerInstance(
+    ['out', 'receiver'],
+    `return function collect(value, timestamp) { out.count++; receiver.${method}(value, timestamp); };`,
+    [out, receiver],
+  ) as Collect | undefined;
 }
 
 /** Hands one batch of an input channel to the head operator of a task. */
@@ -79,28 +84,24 @@ export type BatchDelivery = (values: ArrayLike<unknown>, timestamps: ArrayLike<n
 
 /**
  * The loop that hands a batch to a task's head operator on input 0 or 1,
- * compiled per task for the same reason as {@link linkCollect}: the shared
- * loop would see every head operator of the thread.
+ * compiled per task (see {@link compiledPerInstance}).
  */
 export function batchDelivery(op: StreamOperator, input: 0 | 1): BatchDelivery {
   const method = input === 0 ? 'processElement' : 'processElement2';
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- constant source text, compiled per task for its own type feedback
-    const make = new Function(
-      'op',
-      `'use strict'; return function deliver(values, timestamps) { for (let i = 0, n = values.length; i < n; i++) op.${method}(values[i], timestamps[i]); };`,
-    ) as (op: StreamOperator) => BatchDelivery;
-    return make(op);
-  } catch {
-    if (input === 0) {
-      return (values, timestamps) => {
-        for (let i = 0; i < values.length; i++) op.processElement(values[i], timestamps[i]!);
-      };
-    }
+  const compiled = compiledPerInstance(
+    ['op'],
+    `return function deliver(values, timestamps) { for (let i = 0, n = values.length; i < n; i++) op.${method}(values[i], timestamps[i]); };`,
+    [op],
+  ) as BatchDelivery | undefined;
+  if (compiled !== undefined) return compiled;
+  if (input === 0) {
     return (values, timestamps) => {
-      for (let i = 0; i < values.length; i++) op.processElement2!(values[i], timestamps[i]!);
+      for (let i = 0; i < values.length; i++) op.processElement(values[i], timestamps[i]!);
     };
   }
+  return (values, timestamps) => {
+    for (let i = 0; i < values.length; i++) op.processElement2!(values[i], timestamps[i]!);
+  };
 }
 
 /** The Output an operator of a chain writes to. */

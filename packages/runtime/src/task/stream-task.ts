@@ -227,8 +227,8 @@ export class StreamTask {
   private readonly settings: TaskSettings;
   private readonly chain: ChainMember[];
   private readonly head: StreamOperator;
-  /** Batches of input 0 and input 1 into the head operator. */
-  private readonly deliver1: BatchDelivery;
+  /** Batches of input 0 and input 1 into the head operator (none for a task without inputs: a source). */
+  private readonly deliver1: BatchDelivery | undefined;
   private readonly deliver2: BatchDelivery | undefined;
   private readonly source: (SourceOperator & SchedulableSource) | undefined;
   private readonly gate: InputGate;
@@ -288,8 +288,10 @@ export class StreamTask {
     const head = config.chain[0];
     if (!head) throw new Error(`vertex ${config.vertex.id} has an empty chain`);
     this.head = head.operator;
-    this.deliver1 = batchDelivery(this.head, 0);
-    this.deliver2 = this.head.processElement2 !== undefined ? batchDelivery(this.head, 1) : undefined;
+    const hasInputs = config.inputs.length > 0;
+    this.deliver1 = hasInputs ? batchDelivery(this.head, 0) : undefined;
+    this.deliver2 =
+      hasInputs && this.head.processElement2 !== undefined ? batchDelivery(this.head, 1) : undefined;
     this.source = config.vertex.isSource ? (head.operator as SourceOperator & SchedulableSource) : undefined;
     this.gate = new InputGate(config.inputs);
     this.gate.onAvailable = this.scheduleBound;
@@ -563,7 +565,7 @@ export class StreamTask {
       case 'batch': {
         const { values, timestamps } = event;
         this.recordsIn += values.length;
-        if (this.gate.channels[ch]!.inputIndex === 0) this.deliver1(values, timestamps);
+        if (this.gate.channels[ch]!.inputIndex === 0) this.deliver1!(values, timestamps);
         else this.deliver2!(values, timestamps);
         return;
       }
