@@ -232,7 +232,9 @@ describe('freshet bench cluster rows', () => {
   }, 120_000);
 
   it('measures the fixed CPU of a job at each parallelism and every local row without it', async () => {
-    const events = 200_000;
+    // Enough events that a row's CPU stays above the start-up CPU (0.2-0.9 s per run from sources
+    // under tsx, and noisy), so that its steady rate is a number the table prints.
+    const events = 2_000_000;
     const results = await runBench({ events, queries: ['q0'], parallelisms: [1, 2], startup: true });
     const startup = results.filter((r): r is StartupBenchResult => r.mode === 'startup');
     expect(startup.map((r) => [r.parallelism, r.events, r.runs])).toEqual([
