@@ -139,6 +139,7 @@ export {
   SavepointTriggerSchema,
   StateMappingError,
   writeSavepoint,
+  assertSavepointTargetFree,
   type InspectedSubtask,
   type RestorePart,
   type RestorePoint,

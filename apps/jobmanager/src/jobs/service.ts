@@ -32,6 +32,7 @@ import {
   type RestartStrategySpec,
 } from '@freshet/protocol';
 import {
+  assertSavepointTargetFree,
   assignRestoredState,
   DirectoryCheckpointStorage,
   openRestorePoint,
@@ -402,12 +403,17 @@ export class JobService {
     return job;
   }
 
-  /** Resolves a savepoint directory inside the savepoint directory (a default name when none is given). */
-  #savepointTarget(jobId: string, dir: string | undefined): string {
+  /**
+   * Resolves a savepoint directory inside the savepoint directory (a default
+   * name when none is given); refuses one that already holds a savepoint.
+   */
+  async #savepointTarget(jobId: string, dir: string | undefined): Promise<string> {
     const name =
       dir ??
       `savepoint-${jobId.slice(0, 8)}-${new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')}`;
-    return resolveInside(this.savepointDir, name, 'The savepoint directory');
+    const target = resolveInside(this.savepointDir, name, 'The savepoint directory');
+    await assertSavepointTargetFree(target);
+    return target;
   }
 
   /** `jobs.savepoint`: writes a savepoint of a running job; the job goes on. */
@@ -415,7 +421,7 @@ export class JobService {
     input: z.output<typeof SavepointInputSchema>,
   ): Promise<SavepointResult & { jobId: string }> {
     // The directory first: a bad one is refused whatever the job's state.
-    const dir = this.#savepointTarget(input.jobId, input.dir);
+    const dir = await this.#savepointTarget(input.jobId, input.dir);
     const job = await this.#requireRunning(input.jobId);
     const result = await job.checkpoints.savepoint(dir, 'savepoint', SAVEPOINT_TIMEOUT_MS);
     this.#o.logger.info({ jobId: job.id, ...result }, 'Savepoint written');
@@ -434,7 +440,7 @@ export class JobService {
     kind: 'STOP' | 'RESCALE' = 'STOP',
   ): Promise<SavepointResult & { jobId: string; status: string }> {
     // The directory first: a bad one is refused whatever the job's state.
-    const dir = this.#savepointTarget(input.jobId, input.dir);
+    const dir = await this.#savepointTarget(input.jobId, input.dir);
     const job = await this.#requireRunning(input.jobId);
     let result: SavepointResult;
     if (input.drain) {

@@ -170,6 +170,18 @@ export async function readSubtaskState(
 }
 
 /**
+ * Refuses a savepoint directory that already holds a savepoint, before any
+ * barrier is sent: a savepoint never overwrites another.
+ *
+ * @throws {@link RestorePointError} when `dir` already holds a savepoint
+ */
+export async function assertSavepointTargetFree(dir: string): Promise<void> {
+  if (await exists(join(dir, SAVEPOINT_METADATA_FILE))) {
+    throw new RestorePointError(`${dir} already holds a savepoint; name another directory`);
+  }
+}
+
+/**
  * Writes a savepoint of the completed checkpoint `checkpoint` into `dir`:
  * every subtask's state (read through `readState`), then `_metadata` (the
  * savepoint exists once that is there).
@@ -183,10 +195,8 @@ export async function writeSavepoint(
   readState: (handle: string) => Promise<Uint8Array>,
   now: number = Date.now(),
 ): Promise<SavepointMetadata> {
+  await assertSavepointTargetFree(dir);
   const metadataPath = join(dir, SAVEPOINT_METADATA_FILE);
-  if (await exists(metadataPath)) {
-    throw new RestorePointError(`${dir} already holds a savepoint; name another directory`);
-  }
   const vertices: SavepointMetadata['vertices'] = [];
   for (const v of checkpoint.vertices) {
     const subtasks = [];
