@@ -2,10 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '@freshet/jobmanager/testing';
 import {
   benchMarkdown,
+  medianRun,
   percentile,
   runBaseline,
   runBench,
   runGenerator,
+  spreadPercent,
   type BenchResult,
   type CheckpointBenchResult,
   type ClusterBenchResult,
@@ -49,7 +51,16 @@ describe('freshet bench', () => {
       'ratioToBaseline',
       'engineOverheadNsPerEvent',
       'outputs',
+      'runs',
+      'eventsPerCpuSecondMin',
+      'eventsPerCpuSecondMax',
     ]);
+    // One run: the range is that run.
+    expect(r).toMatchObject({
+      runs: 1,
+      eventsPerCpuSecondMin: r.eventsPerCpuSecond,
+      eventsPerCpuSecondMax: r.eventsPerCpuSecond,
+    });
     // The discard sink counted what reached it: the hand-written q2's results.
     expect(r.outputs).toBeGreaterThan(0);
     expect(r.outputs).toBe(runBaseline('q2', 20_000).outputs);
@@ -64,6 +75,55 @@ describe('freshet bench', () => {
     expect(md).toHaveLength(4);
     expect(md[2]).toMatch(/^\| generator \| 1 \| 20,000 \|.*\| — \| — \| — \|$/);
     expect(md[3]).toMatch(new RegExp(`^\\| q2 \\| 1 \\|.*\\| ${r.engineOverheadNsPerEvent.toFixed(1)} \\|$`));
+  });
+
+  it('repeats every row, interleaved, and shows the median run with the spread', async () => {
+    const lines: string[] = [];
+    const results = await runBench({
+      events: 20_000,
+      queries: ['q2'],
+      parallelisms: [1, 2],
+      repeat: 3,
+      log: (l) => lines.push(l),
+    });
+    expect(results.map((r) => [r.mode, r.parallelism])).toEqual([
+      ['generator', 1],
+      ['generator', 2],
+      ['local', 1],
+      ['local', 2],
+    ]);
+    for (const r of results as (BenchResult | GeneratorBenchResult)[]) {
+      expect(r.runs).toBe(3);
+      expect(r.eventsPerCpuSecondMin).toBeLessThanOrEqual(r.eventsPerCpuSecond);
+      expect(r.eventsPerCpuSecondMax).toBeGreaterThanOrEqual(r.eventsPerCpuSecond);
+    }
+    expect(lines.filter((l) => l.startsWith('q2 baseline')).map((l) => l.match(/run \d of 3/)?.[0])).toEqual([
+      'run 1 of 3',
+      'run 2 of 3',
+      'run 3 of 3',
+    ]);
+    const md = benchMarkdown(results).split('\n');
+    expect(md[0]).toContain('| events/CPU-s | spread | baseline events/CPU-s |');
+    expect(md[4]).toMatch(/^\| q2 \| 1 \|.*\| ±\d+\.\d % \(3 runs\) \|/);
+  });
+
+  it('takes the median run by CPU seconds, the faster middle one of an even count', () => {
+    const runs = [4, 1, 3, 2].map((cpuSeconds) => ({ cpuSeconds, id: cpuSeconds }));
+    expect(medianRun(runs, 100)).toEqual({
+      median: { cpuSeconds: 2, id: 2 },
+      runs: 4,
+      eventsPerCpuSecondMin: 25,
+      eventsPerCpuSecondMax: 100,
+    });
+    expect(medianRun(runs.slice(0, 3), 100).median.id).toBe(3);
+    expect(
+      spreadPercent({
+        runs: 3,
+        eventsPerCpuSecond: 100,
+        eventsPerCpuSecondMin: 90,
+        eventsPerCpuSecondMax: 110,
+      }),
+    ).toBe(10);
   });
 
   it('runs the generator alone at a parallelism: every share, in this thread', () => {

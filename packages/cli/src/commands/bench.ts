@@ -103,8 +103,20 @@ export interface RunMeasures {
   eventsPerCpuSecond: number;
 }
 
+/**
+ * A row measured `runs` times (`--repeat`), runs of different rows
+ * interleaved: its figures are the median run's (by events per CPU-second; of an even
+ * count, the faster middle run), the range shows how far the runs spread.
+ */
+export interface RepeatedMeasures {
+  runs: number;
+  /** The slowest and the fastest run's events per CPU-second. */
+  eventsPerCpuSecondMin: number;
+  eventsPerCpuSecondMax: number;
+}
+
 /** One local (single-process mini-cluster) row of the benchmark's results. */
-export interface BenchResult extends RunMeasures {
+export interface BenchResult extends RunMeasures, RepeatedMeasures {
   mode: 'local';
   query: string;
   /** The hand-written baseline's events per CPU-second (single thread). */
@@ -159,7 +171,7 @@ export interface CheckpointBenchResult {
  * At parallelism p the p subtask shares are generated one after the other in
  * the bench's own thread, so events/s is one thread's rate at every p.
  */
-export interface GeneratorBenchResult extends RunMeasures {
+export interface GeneratorBenchResult extends RunMeasures, RepeatedMeasures {
   mode: 'generator';
   query: 'generator';
 }
@@ -235,7 +247,10 @@ const GENERATOR_WARMUP_EVENTS = 300_000;
  * source does, then dropped), drawn in batches as the engine's source draws
  * them. Returns the generator row.
  */
-export function runGenerator(events: number, parallelism: number): GeneratorBenchResult {
+export function runGenerator(
+  events: number,
+  parallelism: number,
+): Omit<GeneratorBenchResult, keyof RepeatedMeasures> {
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const buffer: NexmarkEvent[] = [];
@@ -290,8 +305,34 @@ export interface BenchOptions {
   flink?: FlinkPeerSource;
   /** Start-up rows: a job's fixed CPU at each parallelism, and every local row's steady rate without it. @default false */
   startup?: boolean;
+  /**
+   * Runs of each generator, baseline and local row, interleaved (every row's
+   * run r before any row's run r + 1), so that a slow spell of the machine
+   * does not fall on one side of a ratio. @default 1
+   */
+  repeat?: number;
   /** Progress lines go here. */
   log?: (line: string) => void;
+}
+
+/**
+ * The median of `runs` by events per CPU-second (their own figure when they
+ * carry one, else `events` over their CPU seconds; of an even count, the
+ * faster middle run), with the runs' range.
+ */
+export function medianRun<T extends { cpuSeconds: number; eventsPerCpuSecond?: number }>(
+  runs: readonly T[],
+  events: number,
+): { median: T } & RepeatedMeasures {
+  if (runs.length === 0) throw new Error('medianRun needs at least one run');
+  const rate = (r: T) => r.eventsPerCpuSecond ?? events / r.cpuSeconds;
+  const sorted = [...runs].sort((a, b) => rate(b) - rate(a));
+  return {
+    median: sorted[Math.floor((sorted.length - 1) / 2)]!,
+    runs: runs.length,
+    eventsPerCpuSecondMin: Math.round(rate(sorted[sorted.length - 1]!)),
+    eventsPerCpuSecondMax: Math.round(rate(sorted[0]!)),
+  };
 }
 
 /**
@@ -319,16 +360,28 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   if (clusterQueries.size > 0) parallelisms.add(CLUSTER_TASKMANAGERS);
   if ((opts.checkpointQueries ?? []).length > 0) parallelisms.add(CHECKPOINT_PARALLELISM);
   if ((opts.stateBackendQueries ?? []).length > 0) parallelisms.add(STATE_BACKEND_PARALLELISM);
+  const repeat = opts.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new CliError(`repeat expects a positive integer (got ${repeat})`);
   const generators = new Map<number, GeneratorBenchResult>();
   // Untimed, so that every generator row measures optimised code: the first
   // row would otherwise carry the JIT's warm-up and the next ones not.
   runGenerator(Math.min(opts.events, GENERATOR_WARMUP_EVENTS), 1);
-  for (const parallelism of parallelisms) {
-    const row = runGenerator(opts.events, parallelism);
+  const generatorRuns = new Map<number, ReturnType<typeof runGenerator>[]>();
+  for (let r = 0; r < repeat; r++) {
+    for (const parallelism of parallelisms) {
+      const runs = generatorRuns.get(parallelism) ?? [];
+      runs.push(runGenerator(opts.events, parallelism));
+      generatorRuns.set(parallelism, runs);
+    }
+  }
+  for (const [parallelism, runs] of generatorRuns) {
+    const { median, ...range } = medianRun(runs, opts.events);
+    const row: GeneratorBenchResult = { ...median, ...range };
     generators.set(parallelism, row);
     results.push(row);
     log(
-      `generator p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s`,
+      `generator p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s${spreadNote(row)}`,
     );
   }
   if (opts.startup === true) {
@@ -404,11 +457,6 @@ async function benchQuery(
   log: (line: string) => void,
   cluster: BenchCluster | undefined,
 ): Promise<void> {
-  const base = runBaseline(query as BaselineQueryName, opts.events);
-  const baselineRate = opts.events / base.cpuSeconds;
-  log(
-    `${query} baseline: ${Math.round(baselineRate).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
-  );
   // The cluster and checkpoint rows compare with the local run at their parallelism, measured here too.
   const checkpointed = (opts.checkpointQueries ?? []).includes(query);
   const parallelisms = [...opts.parallelisms];
@@ -423,8 +471,26 @@ async function benchQuery(
   let heapOutputs = 0;
   let localAtClusterP: { runningSeconds: number; exchangeBytes: number; outputs: number } | undefined;
   let localAtCheckpointP: { eventsPerSecond: number; eventsPerCpuSecond: number } | undefined;
+  // Round r runs the baseline, then the query at each parallelism.
+  const repeat = opts.repeat ?? 1;
+  const baselineRuns: ReturnType<typeof runBaseline>[] = [];
+  const localRuns = new Map<number, Awaited<ReturnType<typeof runLocal>>[]>();
+  for (let r = 0; r < repeat; r++) {
+    const base = runBaseline(query as BaselineQueryName, opts.events);
+    baselineRuns.push(base);
+    log(
+      `${query} baseline${repeat > 1 ? ` (run ${r + 1} of ${repeat})` : ''}: ${Math.round(opts.events / base.cpuSeconds).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
+    );
+    for (const parallelism of parallelisms) {
+      const runs = localRuns.get(parallelism) ?? [];
+      runs.push(await runLocal(query, parallelism, opts.events));
+      localRuns.set(parallelism, runs);
+    }
+  }
+  const baselineRate = opts.events / medianRun(baselineRuns, opts.events).median.cpuSeconds;
   for (const parallelism of parallelisms) {
-    const { run, seconds, cpuSeconds, outputs } = await runLocal(query, parallelism, opts.events);
+    const { median, ...range } = medianRun(localRuns.get(parallelism)!, opts.events);
+    const { run, seconds, cpuSeconds, outputs } = median;
     if (parallelism === CHECKPOINT_PARALLELISM) {
       localAtCheckpointP = {
         eventsPerSecond: Math.round(opts.events / seconds),
@@ -452,10 +518,11 @@ async function benchQuery(
         1,
       ),
       outputs,
+      ...range,
     };
     results.push(row);
     log(
-      `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s, engine ${row.engineOverheadNsPerEvent} ns/event`,
+      `${query} p=${parallelism}: ${row.eventsPerSecond.toLocaleString('en-US')} events/s, ${row.eventsPerCpuSecond.toLocaleString('en-US')} events/CPU-s${spreadNote(row)}, engine ${row.engineOverheadNsPerEvent} ns/event`,
     );
     if (parallelism === CLUSTER_TASKMANAGERS) {
       // Running time (every worker ready to the end), as the cluster rows measure from the subtasks' RUNNING.
@@ -630,10 +697,24 @@ const HEADERS = [
   'CPU s',
   'events/s',
   'events/CPU-s',
+  'spread',
   'baseline events/CPU-s',
   'ratio',
   'engine ns/event',
 ];
+
+/** How far a row's runs spread around its median: ± half their range of events/CPU-s, in % of the median. */
+export function spreadPercent(r: RepeatedMeasures & { eventsPerCpuSecond: number }): number {
+  return (50 * (r.eventsPerCpuSecondMax - r.eventsPerCpuSecondMin)) / r.eventsPerCpuSecond;
+}
+
+function spreadCell(r: RepeatedMeasures & { eventsPerCpuSecond: number }): string {
+  return r.runs > 1 ? `±${spreadPercent(r).toFixed(1)} % (${r.runs} runs)` : '—';
+}
+
+function spreadNote(r: RepeatedMeasures & { eventsPerCpuSecond: number }): string {
+  return r.runs > 1 ? ` (median of ${r.runs} runs, ±${spreadPercent(r).toFixed(1)} %)` : '';
+}
 
 const isCluster = (r: BenchRow): r is ClusterBenchResult => r.mode === 'cluster';
 const isCheckpointed = (r: BenchRow): r is CheckpointBenchResult => r.mode === 'checkpoints';
@@ -693,6 +774,7 @@ function rows(results: readonly BenchRow[]): string[][] {
       r.cpuSeconds.toFixed(2),
       n(r.eventsPerSecond),
       n(r.eventsPerCpuSecond),
+      spreadCell(r),
     ];
     cells.push(
       r.mode === 'generator'
@@ -765,6 +847,11 @@ export function register(program: Command): void {
     .option('--events <n>', 'events per run (from the built-in generator)', '5000000')
     .option('--queries <list>', 'comma-separated queries', DEFAULT_BENCH_QUERIES.join(','))
     .option('--parallelism <list>', 'comma-separated parallelisms', '1,2')
+    .option(
+      '--repeat <n>',
+      'runs of each generator, baseline and local row, interleaved; each row shows its median run and how far the runs spread',
+      '3',
+    )
     .option('--json', 'print the results as JSON')
     .option('--no-save', 'do not write bench/results/latest.{json,md}')
     .option(
@@ -805,6 +892,7 @@ export function register(program: Command): void {
     .action(
       async (o: {
         events: string;
+        repeat: string;
         queries: string;
         parallelism: string;
         json?: boolean;
@@ -824,6 +912,9 @@ export function register(program: Command): void {
         const events = Number(o.events);
         if (!Number.isInteger(events) || events < 1)
           throw new CliError(`--events expects a positive integer (got '${o.events}')`);
+        const repeat = Number(o.repeat);
+        if (!Number.isInteger(repeat) || repeat < 1)
+          throw new CliError(`--repeat expects a positive integer (got '${o.repeat}')`);
         const parallelisms = list(o.parallelism).map(Number);
         if (parallelisms.some((p) => !Number.isInteger(p) || p < 1))
           throw new CliError(`--parallelism expects positive integers (got '${o.parallelism}')`);
@@ -845,6 +936,7 @@ export function register(program: Command): void {
               : undefined;
         const results = await runBench({
           events,
+          repeat,
           queries,
           parallelisms,
           clusterQueries:
@@ -885,7 +977,7 @@ export function register(program: Command): void {
           const dir = join(dirname(dirname(findNexmarkExamplesDir())), 'bench', 'results');
           await mkdir(dir, { recursive: true });
           await writeFile(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-          const header = `# Freshet Nexmark benchmark\n\n${new Date().toISOString()}, ${events.toLocaleString('en-US')} events per run, generator source, streaming mode, discard sink. CPU = user + system of the whole process (worker threads included). Generator rows: the generator alone into a discard sink in one thread (the p shares in turn), no engine. Engine ns/event: CPU nanoseconds per event beyond generating it (10^9 / events/CPU-s − the same for the generator row at that p).\n\n`;
+          const header = `# Freshet Nexmark benchmark\n\n${new Date().toISOString()}, ${events.toLocaleString('en-US')} events per run, generator source, streaming mode, discard sink. CPU = user + system of the whole process (worker threads included). Generator rows: the generator alone into a discard sink in one thread (the p shares in turn), no engine. Engine ns/event: CPU nanoseconds per event beyond generating it (10^9 / events/CPU-s − the same for the generator row at that p). ${repeat > 1 ? `Each generator, baseline and local row ran ${repeat} times, interleaved (every row's run r before any row's run r + 1); a row shows its median run by events/CPU-s, spread: ± half the range of the runs' events/CPU-s, in % of the median.` : 'One run per row.'}\n\n`;
           await writeFile(join(dir, 'latest.md'), `${header}${benchMarkdown(results)}\n`);
         }
       },
