@@ -122,6 +122,7 @@ export {
   type VertexStateMetadata,
 } from './checkpoint/metadata.js';
 export {
+  assertSavepointTargetFree,
   assignRestoredState,
   inspectRestorePoint,
   openRestorePoint,
@@ -139,7 +140,6 @@ export {
   SavepointTriggerSchema,
   StateMappingError,
   writeSavepoint,
-  assertSavepointTargetFree,
   type InspectedSubtask,
   type RestorePart,
   type RestorePoint,

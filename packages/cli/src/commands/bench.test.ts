@@ -107,7 +107,7 @@ describe('freshet bench', () => {
     expect(md[4]).toMatch(/^\| q2 \| 1 \|.*\| ±\d+\.\d % \(3 runs\) \|/);
   });
 
-  it('takes the median run by CPU seconds, the faster middle one of an even count', () => {
+  it('takes the median run by events per CPU-second, the faster middle one of an even count', () => {
     const runs = [4, 1, 3, 2].map((cpuSeconds) => ({ cpuSeconds, id: cpuSeconds }));
     expect(medianRun(runs, 100)).toEqual({
       median: { cpuSeconds: 2, id: 2 },

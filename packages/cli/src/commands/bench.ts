@@ -367,13 +367,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   // Untimed, so that every generator row measures optimised code: the first
   // row would otherwise carry the JIT's warm-up and the next ones not.
   runGenerator(Math.min(opts.events, GENERATOR_WARMUP_EVENTS), 1);
-  const generatorRuns = new Map<number, ReturnType<typeof runGenerator>[]>();
+  const generatorRuns = new Map([...parallelisms].map((p) => [p, [] as ReturnType<typeof runGenerator>[]]));
   for (let r = 0; r < repeat; r++) {
-    for (const parallelism of parallelisms) {
-      const runs = generatorRuns.get(parallelism) ?? [];
-      runs.push(runGenerator(opts.events, parallelism));
-      generatorRuns.set(parallelism, runs);
-    }
+    for (const [parallelism, runs] of generatorRuns) runs.push(runGenerator(opts.events, parallelism));
   }
   for (const [parallelism, runs] of generatorRuns) {
     const { median, ...range } = medianRun(runs, opts.events);
@@ -474,18 +470,14 @@ async function benchQuery(
   // Round r runs the baseline, then the query at each parallelism.
   const repeat = opts.repeat ?? 1;
   const baselineRuns: ReturnType<typeof runBaseline>[] = [];
-  const localRuns = new Map<number, Awaited<ReturnType<typeof runLocal>>[]>();
+  const localRuns = new Map(parallelisms.map((p) => [p, [] as Awaited<ReturnType<typeof runLocal>>[]]));
   for (let r = 0; r < repeat; r++) {
     const base = runBaseline(query as BaselineQueryName, opts.events);
     baselineRuns.push(base);
     log(
       `${query} baseline${repeat > 1 ? ` (run ${r + 1} of ${repeat})` : ''}: ${Math.round(opts.events / base.cpuSeconds).toLocaleString('en-US')} events/CPU-s (${base.outputs} results)`,
     );
-    for (const parallelism of parallelisms) {
-      const runs = localRuns.get(parallelism) ?? [];
-      runs.push(await runLocal(query, parallelism, opts.events));
-      localRuns.set(parallelism, runs);
-    }
+    for (const [parallelism, runs] of localRuns) runs.push(await runLocal(query, parallelism, opts.events));
   }
   const baselineRate = opts.events / medianRun(baselineRuns, opts.events).median.cpuSeconds;
   for (const parallelism of parallelisms) {
